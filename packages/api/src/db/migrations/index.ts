@@ -1,0 +1,6 @@
+import { initial } from "./0001-initial.js";
+import type { Migration } from "./migration.js";
+
+/** Every migration, in the order they apply. */
+export const migrations: readonly Migration[] = [initial];
+export type { Migration };

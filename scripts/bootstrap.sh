@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Everything the demo and the tests need, from a fresh Debian 12 with Node 20 (as root):
+# pnpm, the workspace's packages, Debian's protobuf-compiler, mariadb-server and util-linux's
+# flock, then a build. Safe to run again: each step skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=10.34.8
+log() { echo "bootstrap: $*" >&2; }
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+  || { log "Node >= 20.19 is required, found $(node --version)"; exit 1; }
+
+missing=()
+command -v protoc >/dev/null || missing+=(protobuf-compiler)
+command -v flock >/dev/null || missing+=(util-linux)
+command -v mariadbd >/dev/null || missing+=(mariadb-server)
+if ((${#missing[@]})); then
+  [[ $(id -u) -eq 0 ]] || { log "missing ${missing[*]}; installing needs root"; exit 1; }
+  log "installing ${missing[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d keeps mariadb-server from starting a system-wide server; ours is project-local.
+  policy=/usr/sbin/policy-rc.d
+  created=""
+  if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; created=1; fi
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [[ -n $created ]]; then rm -f "$policy"; fi
+fi
+
+if ! command -v pnpm >/dev/null || [[ $(pnpm --version) != "$PNPM_VERSION" ]]; then
+  log "installing pnpm $PNPM_VERSION from the npm registry"
+  npm install --global --no-fund --no-audit "pnpm@$PNPM_VERSION" >/dev/null
+fi
+
+log "installing workspace packages"
+pnpm install --frozen-lockfile --reporter=silent
+log "building"
+pnpm exec tsc -b

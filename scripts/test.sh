@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, from nothing: bootstrap, MariaDB, the generated-code check, type
+# checks of the tests, then every ava test (unit, simulator, cross-package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh
+scripts/mariadb.sh start
+scripts/codegen.sh --check
+pnpm exec tsc -p tsconfig.tests.json
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+pnpm exec ava "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -oE '[0-9]+ tests? passed' "$log" | tail -1 | grep -oE '^[0-9]+' || echo 0)
+failed=$(grep -oE '[0-9]+ (tests?|uncaught exceptions?|unhandled rejections?) failed' "$log" | awk '{n += $1} END {print n + 0}')
+if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
+echo "ava: ${passed} passed, ${failed} failed"
+exit "$status"
