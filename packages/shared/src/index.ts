@@ -5,3 +5,5 @@ export { ERROR_DETAIL_KEY, toServiceError, fromServiceError } from "./errors/wir
 export * from "./validation/rules.js";
 export { type Logger, type LogLevel, type LogFields, type LogEntry, createLogger, createJsonLogger, createMemoryLogger, redact } from "./logging/logger.js";
 export { type Clock, systemClock, ManualClock } from "./time/clock.js";
+export { type KeySpec, ConfigError, compileConfig, envName } from "./config/config-schema.js";
+export { AgentClient, type AgentClientOptions, type CallOptions } from "./grpc/agent-client.js";

@@ -460,11 +460,21 @@ export interface CreateContainerRequest {
   tags: string[];
   description: string;
   start: boolean;
+  /**
+   * A tag naming the record this container belongs to. An existing container with this
+   * VMID counts as this request's own (created by an earlier attempt) only when it carries
+   * the tag; anyone else's is never adopted and the create fails with ALREADY_EXISTS.
+   */
+  ownershipTag: string;
 }
 
 export interface CreateContainerResponse {
   replayed: boolean;
-  container: Container | undefined;
+  container:
+    | Container
+    | undefined;
+  /** The container was already there, carrying `ownership_tag`. */
+  alreadyExisted: boolean;
 }
 
 export interface DestroyContainerRequest {
@@ -2018,6 +2028,7 @@ function createBaseCreateContainerRequest(): CreateContainerRequest {
     tags: [],
     description: "",
     start: false,
+    ownershipTag: "",
   };
 }
 
@@ -2067,6 +2078,9 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     }
     if (message.start !== false) {
       writer.uint32(120).bool(message.start);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(130).string(message.ownershipTag);
     }
     return writer;
   },
@@ -2204,6 +2218,14 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
             message.start = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2251,6 +2273,11 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
         : [],
       description: isSet(object.description) ? globalThis.String(object.description) : "",
       start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -2301,6 +2328,9 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     if (message.start !== false) {
       obj.start = message.start;
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -2324,12 +2354,13 @@ export const CreateContainerRequest: MessageFns<CreateContainerRequest> = {
     message.tags = object.tags?.map((e) => e) || [];
     message.description = object.description ?? "";
     message.start = object.start ?? false;
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
 
 function createBaseCreateContainerResponse(): CreateContainerResponse {
-  return { replayed: false, container: undefined };
+  return { replayed: false, container: undefined, alreadyExisted: false };
 }
 
 export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
@@ -2339,6 +2370,9 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
     }
     if (message.container !== undefined) {
       Container.encode(message.container, writer.uint32(18).fork()).join();
+    }
+    if (message.alreadyExisted !== false) {
+      writer.uint32(24).bool(message.alreadyExisted);
     }
     return writer;
   },
@@ -2372,6 +2406,14 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
             message.container = Container.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.alreadyExisted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2388,6 +2430,11 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
     return {
       replayed: isSet(object.replayed) ? globalThis.Boolean(object.replayed) : false,
       container: isSet(object.container) ? Container.fromJSON(object.container) : undefined,
+      alreadyExisted: isSet(object.alreadyExisted)
+        ? globalThis.Boolean(object.alreadyExisted)
+        : isSet(object.already_existed)
+        ? globalThis.Boolean(object.already_existed)
+        : false,
     };
   },
 
@@ -2398,6 +2445,9 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
     }
     if (message.container !== undefined) {
       obj.container = Container.toJSON(message.container);
+    }
+    if (message.alreadyExisted !== false) {
+      obj.alreadyExisted = message.alreadyExisted;
     }
     return obj;
   },
@@ -2411,6 +2461,7 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
     message.container = (object.container !== undefined && object.container !== null)
       ? Container.fromPartial(object.container)
       : undefined;
+    message.alreadyExisted = object.alreadyExisted ?? false;
     return message;
   },
 };

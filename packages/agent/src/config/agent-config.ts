@@ -1,0 +1,35 @@
+/** The agent's configuration, compiled once at start-up and passed in; never a global. */
+export interface AgentConfig {
+  readonly node: string;
+  readonly listen: string;
+  /** Set when running against a simulated node rooted here. */
+  readonly simulate: string | null;
+  readonly pctPath: string;
+  readonly lockDir: string;
+  readonly configDir: string;
+  readonly tasksActive: string;
+  readonly procRoot: string;
+  readonly stateDir: string;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly requestRetentionMs: number;
+  readonly maxRequestRecords: number;
+  readonly lockRetries: number;
+  readonly lockBackoffMs: number;
+  readonly lockBackoffMaxMs: number;
+  readonly pctReadTimeoutMs: number;
+  readonly pctCreateTimeoutMs: number;
+  readonly pctDestroyTimeoutMs: number;
+  readonly pctPowerTimeoutMs: number;
+  readonly pctSnapshotTimeoutMs: number;
+  readonly pctPushTimeoutMs: number;
+  readonly execDefaultTimeoutMs: number;
+  readonly execMaxTimeoutMs: number;
+  readonly probeTimeoutMs: number;
+  readonly verifyAttempts: number;
+  readonly verifyInitialDelayMs: number;
+  readonly verifyMaxDelayMs: number;
+  readonly execOutputBytes: number;
+  readonly pushBytes: number;
+  readonly grpcMaxMessageBytes: number;
+  readonly shutdownDrainMs: number;
+}

@@ -1,0 +1,99 @@
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { compileConfig, ConfigError, type KeySpec } from "@lockstep/shared";
+import type { AgentConfig } from "./agent-config.js";
+
+const MIN = 60_000;
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/;
+const ABSOLUTE = /^\/[^\0]*$/;
+const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+
+/** Every key, its type, bounds and default. Durations are milliseconds. */
+function specs(defaults: { node: string; simulate: string | null }): Record<keyof AgentConfig, KeySpec> {
+  const sim = defaults.simulate;
+  const under = (p: string, real: string): string => (sim ? path.join(sim, p) : real);
+  const abs = (d: string): KeySpec => ({ kind: "string", default: d, pattern: ABSOLUTE, describe: "an absolute path" });
+  return {
+    node: { kind: "string", default: defaults.node, pattern: NODE_NAME, describe: "a node name (letters, digits, inner hyphens)" },
+    listen: { kind: "string", default: "127.0.0.1:7000", pattern: HOST_PORT, describe: "host:port" },
+    simulate: { kind: "string", default: sim ?? "", pattern: /^(\/.*)?$/, describe: "an absolute path" },
+    pctPath: abs(sim ? "" : "/usr/sbin/pct"),
+    lockDir: abs(under("run/lock/lxc", "/run/lock/lxc")),
+    configDir: abs(under("etc/pve/lxc", "/etc/pve/lxc")),
+    tasksActive: abs(under("var/log/pve/tasks/active", "/var/log/pve/tasks/active")),
+    procRoot: abs("/proc"),
+    stateDir: abs(under("var/lib/lockstep-agent", "/var/lib/lockstep-agent")),
+    logLevel: { kind: "enum", default: "info", values: ["debug", "info", "warn", "error"] },
+    requestRetentionMs: { kind: "int", default: 24 * 60 * MIN, min: MIN, max: 30 * 24 * 60 * MIN },
+    maxRequestRecords: { kind: "int", default: 200_000, min: 1_000, max: 10_000_000 },
+    lockRetries: { kind: "int", default: 3, min: 0, max: 20 },
+    lockBackoffMs: { kind: "int", default: 1_000, min: 10, max: MIN },
+    lockBackoffMaxMs: { kind: "int", default: 8_000, min: 10, max: 10 * MIN },
+    pctReadTimeoutMs: { kind: "int", default: 30_000, min: 100, max: 10 * MIN },
+    pctCreateTimeoutMs: { kind: "int", default: 20 * MIN, min: 1_000, max: 120 * MIN },
+    pctDestroyTimeoutMs: { kind: "int", default: 10 * MIN, min: 1_000, max: 120 * MIN },
+    pctPowerTimeoutMs: { kind: "int", default: 5 * MIN, min: 1_000, max: 60 * MIN },
+    pctSnapshotTimeoutMs: { kind: "int", default: 10 * MIN, min: 1_000, max: 120 * MIN },
+    pctPushTimeoutMs: { kind: "int", default: 2 * MIN, min: 1_000, max: 60 * MIN },
+    execDefaultTimeoutMs: { kind: "int", default: MIN, min: 100, max: 60 * MIN },
+    execMaxTimeoutMs: { kind: "int", default: 30 * MIN, min: 100, max: 240 * MIN },
+    probeTimeoutMs: { kind: "int", default: 10_000, min: 100, max: 5 * MIN },
+    verifyAttempts: { kind: "int", default: 12, min: 1, max: 100 },
+    verifyInitialDelayMs: { kind: "int", default: 50, min: 1, max: MIN },
+    verifyMaxDelayMs: { kind: "int", default: 2_000, min: 1, max: 5 * MIN },
+    execOutputBytes: { kind: "int", default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 },
+    pushBytes: { kind: "int", default: 16 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 },
+    grpcMaxMessageBytes: { kind: "int", default: 32 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024 },
+    shutdownDrainMs: { kind: "int", default: 30_000, min: 0, max: 10 * MIN },
+  };
+}
+
+export interface ConfigInputs {
+  /** `--config` or LOCKSTEP_AGENT_CONFIG; a missing default file is fine, a missing named one is not. */
+  readonly configPath: string | null;
+  readonly flags: Record<string, unknown>;
+  readonly env: NodeJS.ProcessEnv;
+  /** The simulator's executable, for `--simulate`. */
+  readonly simPct: string;
+}
+
+/** Reads, merges and validates the configuration: the only place raw settings are looked at. */
+export function loadAgentConfig(inputs: ConfigInputs): AgentConfig {
+  const simulate = typeof inputs.flags.simulate === "string" ? path.resolve(inputs.flags.simulate) : inputs.env.LOCKSTEP_AGENT_SIMULATE ? path.resolve(inputs.env.LOCKSTEP_AGENT_SIMULATE) : null;
+  const flags = { ...inputs.flags, ...(simulate ? { simulate } : {}) };
+  const file = readConfigFile(inputs.configPath ?? inputs.env.LOCKSTEP_AGENT_CONFIG ?? null);
+  const node = simulate ? simulatedNodeName(simulate) : os.hostname().split(".")[0]!;
+  const config = compileConfig<AgentConfig>(specs({ node, simulate }), { file, env: inputs.env, envPrefix: "LOCKSTEP_AGENT", flags });
+  const compiled = { ...config, simulate: config.simulate || null, pctPath: simulate && !config.pctPath ? inputs.simPct : config.pctPath };
+  if (compiled.lockBackoffMaxMs < compiled.lockBackoffMs) throw new ConfigError(`lockBackoffMaxMs (${compiled.lockBackoffMaxMs}) must not be below lockBackoffMs (${compiled.lockBackoffMs})`);
+  if (compiled.execMaxTimeoutMs < compiled.execDefaultTimeoutMs) throw new ConfigError(`execMaxTimeoutMs must not be below execDefaultTimeoutMs`);
+  return compiled;
+}
+
+function readConfigFile(file: string | null): { path: string; values: Record<string, unknown> } | undefined {
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let values: unknown;
+  try {
+    values = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof values !== "object" || values === null || Array.isArray(values)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+  return { path: file, values: values as Record<string, unknown> };
+}
+
+/** The simulator names its node in `<root>/etc/hostname`; the agent must agree with it. */
+function simulatedNodeName(root: string): string {
+  try {
+    return readFileSync(path.join(root, "etc/hostname"), "utf8").trim() || "pve1";
+  } catch {
+    return "pve1";
+  }
+}

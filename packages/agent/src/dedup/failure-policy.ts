@@ -1,0 +1,48 @@
+import type { ReasonCode } from "@lockstep/shared";
+
+/**
+ * Which stored failures a retry with the same request ID gets back (replay) and which it
+ * re-executes. Every failure is recorded (GetOperation shows it); this table only decides
+ * what a retry does, so changing it needs no migration of the log.
+ *
+ * Replayed: failures that are a property of the request or of the node at the time the
+ * operation ran, where running it again would either fail the same way or, worse, apply a
+ * half-done effect a second time (COMMAND_FAILED, VERIFICATION_FAILED: `pct` may have done
+ * part of the work). A caller that wants another attempt after fixing the cause (say,
+ * clearing a stale lock after FAILED_PRECONDITION) sends a new request ID.
+ *
+ * Re-executed: transient failures. Caching LOCK_HELD or HYPERVISOR_UNRESPONSIVE for the
+ * retention period (24 h) would turn the caller's legitimate retry into a replay of the
+ * outage. The outcome of HYPERVISOR_UNRESPONSIVE and INTERNAL is unknown, so the operation
+ * code must converge by re-reading the node first, exactly as after an interruption.
+ *
+ * A `Record` over every ReasonCode, so a new code cannot be added without a decision here.
+ */
+const REPLAY_FAILURE: Record<ReasonCode, boolean> = {
+  INVALID_ARGUMENT: true,
+  NOT_FOUND: true,
+  ALREADY_EXISTS: true,
+  FAILED_PRECONDITION: true,
+  COMMAND_FAILED: true,
+  VERIFICATION_FAILED: true,
+  PERMISSION_DENIED: true,
+  LOCK_HELD: false,
+  HYPERVISOR_UNRESPONSIVE: false,
+  UNAVAILABLE: false,
+  INTERRUPTED: false,
+  INTERNAL: false,
+  RESOURCE_EXHAUSTED: false,
+  UNAUTHENTICATED: false,
+  // Never an operation's outcome (it is decided before anything runs); re-executing is harmless.
+  REQUEST_ID_REUSED: false,
+};
+
+/** True when a retry with the same ID gets this stored failure back instead of running again. */
+export function isReplayedFailure(code: ReasonCode): boolean {
+  return REPLAY_FAILURE[code];
+}
+
+/** Narrows a code read from disk; unknown codes (a newer agent wrote them) count as INTERNAL. */
+export function knownReasonCode(code: unknown): ReasonCode {
+  return typeof code === "string" && Object.hasOwn(REPLAY_FAILURE, code) ? (code as ReasonCode) : "INTERNAL";
+}

@@ -1,0 +1,88 @@
+import { LockstepError } from "@lockstep/shared";
+
+/** A live process or an active task holds the container's config lock, and waiting did not help. */
+export class LockHeldError extends LockstepError {
+  constructor(readonly vmid: number, message: string, metadata: Record<string, string> = {}) {
+    super("LOCK_HELD", message, { vmid: String(vmid), ...metadata });
+  }
+}
+
+/**
+ * `pct` did not finish in time or did not answer a probe. The outcome of the call is unknown:
+ * callers re-read the node's state before deciding anything and never roll back because of it.
+ */
+export class HypervisorUnresponsiveError extends LockstepError {
+  constructor(message: string, metadata: Record<string, string> = {}) {
+    super("HYPERVISOR_UNRESPONSIVE", message, metadata);
+  }
+}
+
+/** The container (or snapshot, or request record) does not exist on this node. */
+export class NotFoundError extends LockstepError {
+  constructor(message: string, metadata: Record<string, string> = {}) {
+    super("NOT_FOUND", message, metadata);
+  }
+}
+
+/** A request ID came back with different parameters than the first time. */
+export class RequestIdReusedError extends LockstepError {
+  constructor(readonly requestId: string, message = `request ID '${requestId}' was already used for a different request`) {
+    super("REQUEST_ID_REUSED", message, { request_id: requestId });
+  }
+}
+
+/** A request field breaks a rule; `field` names it. */
+export class InvalidArgumentError extends LockstepError {
+  constructor(readonly field: string, reason: string) {
+    super("INVALID_ARGUMENT", `${field} ${reason}`, { field });
+  }
+}
+
+/** The container exists already (and is not this request's own). */
+export class AlreadyExistsError extends LockstepError {
+  constructor(message: string, metadata: Record<string, string> = {}) {
+    super("ALREADY_EXISTS", message, metadata);
+  }
+}
+
+/** The container is not in a state that allows the operation: stopped, stale-locked, protected. */
+export class FailedPreconditionError extends LockstepError {
+  constructor(message: string, metadata: Record<string, string> = {}) {
+    super("FAILED_PRECONDITION", message, metadata);
+  }
+}
+
+/** `pct`, or a command inside the container, failed; its exit status and stderr are kept. */
+export class CommandFailedError extends LockstepError {
+  constructor(message: string, readonly exitCode: number, readonly stderr: string, metadata: Record<string, string> = {}) {
+    super("COMMAND_FAILED", message, { exit_code: String(exitCode), ...metadata });
+  }
+}
+
+/** A pushed file or a service never reached the expected state inside the container. */
+export class VerificationFailedError extends LockstepError {
+  constructor(message: string, metadata: Record<string, string> = {}) {
+    super("VERIFICATION_FAILED", message, metadata);
+  }
+}
+
+/** The agent stopped while this request was running; retrying with the same ID converges. */
+export class InterruptedError extends LockstepError {
+  constructor(readonly requestId: string, message: string) {
+    super("INTERRUPTED", message, { request_id: requestId });
+  }
+}
+
+/** The agent is shutting down and takes no new work. */
+export class UnavailableError extends LockstepError {
+  constructor(message: string) {
+    super("UNAVAILABLE", message);
+  }
+}
+
+/** A size or rate bound was exceeded. */
+export class ResourceExhaustedError extends LockstepError {
+  constructor(message: string, metadata: Record<string, string> = {}) {
+    super("RESOURCE_EXHAUSTED", message, metadata);
+  }
+}

@@ -1,0 +1,55 @@
+import { FailedPreconditionError, InvalidArgumentError } from "../errors.js";
+import type { NodeContext } from "../node/node-context.js";
+import { requireVmid } from "../node/require-valid.js";
+import { runReportingUnresponsive } from "../pct/pct-mutation.js";
+
+export interface ExecOutcome {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly stdoutTruncated: boolean;
+  readonly stderrTruncated: boolean;
+  readonly durationMs: number;
+}
+
+const MAX_ARGS = 256;
+const MAX_ARG_BYTES = 32 * 1024;
+// `pct exec`'s own refusal for a stopped container; anything else is the command's output.
+const NOT_RUNNING = /^container '?\d+'? not running!?$/m;
+
+/**
+ * Runs a command inside the container as an argv array after `--`, so that neither `pct`
+ * nor a shell reinterprets it. The exit status is the command's; output is bounded.
+ * `pct exec` takes no config lock, so this bypasses the lock discipline by design.
+ */
+export async function execInContainer(ctx: NodeContext, vmid: number, argv: readonly string[], options: { timeoutMs?: number; stdin?: Buffer; requestId?: string } = {}): Promise<ExecOutcome> {
+  requireVmid(vmid);
+  validateArgv(argv);
+  const timeoutMs = Math.min(options.timeoutMs || ctx.timeouts.execDefaultMs, ctx.timeouts.execMaxMs);
+  const result = await runReportingUnresponsive(ctx, vmid, ["exec", String(vmid), "--", ...argv], {
+    timeoutMs,
+    stdin: options.stdin,
+    requestId: options.requestId,
+    maxOutputBytes: ctx.limits.execOutputBytes,
+  });
+  if (result.exitCode !== 0 && NOT_RUNNING.test(result.stderr)) {
+    throw new FailedPreconditionError(`CT ${vmid} is not running`, { vmid: String(vmid) });
+  }
+  return {
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    stdoutTruncated: result.stdoutTruncated ?? false,
+    stderrTruncated: result.stderrTruncated ?? false,
+    durationMs: result.durationMs,
+  };
+}
+
+function validateArgv(argv: readonly string[]): void {
+  if (argv.length === 0) throw new InvalidArgumentError("argv", "must name a command");
+  if (argv.length > MAX_ARGS) throw new InvalidArgumentError("argv", `must have at most ${MAX_ARGS} elements`);
+  for (const arg of argv) {
+    if (arg.includes("\0")) throw new InvalidArgumentError("argv", "must not contain NUL");
+    if (Buffer.byteLength(arg) > MAX_ARG_BYTES) throw new InvalidArgumentError("argv", `elements must be at most ${MAX_ARG_BYTES} bytes`);
+  }
+}

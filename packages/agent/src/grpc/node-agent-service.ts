@@ -1,0 +1,131 @@
+import type { ServerWritableStream } from "@grpc/grpc-js";
+import { agentV1, reasonEnum } from "@lockstep/shared";
+import { getContainer, listContainers } from "../containers/container-reader.js";
+import { createContainer } from "../containers/create-container.js";
+import { destroyContainer } from "../containers/destroy-container.js";
+import { setPower } from "../containers/power.js";
+import { updateConfig } from "../containers/update-config.js";
+import { NotFoundError } from "../errors.js";
+import type { EventBus } from "../events/event-bus.js";
+import { execInContainer } from "../exec/exec-in-container.js";
+import { ensureService } from "../files/ensure-service.js";
+import { verifiedPush } from "../files/verified-push.js";
+import type { HostStatsSource } from "../health/host-stats.js";
+import { readNodeHealth } from "../health/node-health.js";
+import type { NodeContext } from "../node/node-context.js";
+import { requireVmid } from "../node/require-valid.js";
+import { listSnapshots } from "../snapshots/list-snapshots.js";
+import { pruneSnapshots } from "../snapshots/prune-snapshots.js";
+import { createSnapshot, deleteSnapshot } from "../snapshots/snapshot-commands.js";
+import { eventToProto, containerToProto, snapshotToProto, statusToProto } from "./to-proto.js";
+import type { LockService, OperationLookup } from "./ports.js";
+import { mutating, readOnly, type MutatingDeps } from "./unary.js";
+
+const m = agentV1;
+
+export interface ServiceDeps extends MutatingDeps {
+  readonly ctx: NodeContext;
+  readonly events: EventBus;
+  readonly locks: LockService;
+  readonly operations: OperationLookup;
+  readonly hostStats: HostStatsSource;
+  readonly agentVersion: string;
+  readonly probeTimeoutMs: number;
+}
+
+/** The NodeAgent service: each RPC maps to one operation on the node. */
+export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServer {
+  const { ctx, logger } = deps;
+  return {
+    getHealth: readOnly("GetHealth", logger, async () => {
+      const h = await readNodeHealth(ctx, deps.hostStats, deps.agentVersion, deps.probeTimeoutMs);
+      return m.GetHealthResponse.fromPartial({
+        node: h.node, agentVersion: h.agentVersion, pctResponsive: h.pctResponsive, pctDetail: h.pctDetail,
+        cpuPercent: h.cpuPercent, load1m: h.load[0], load5m: h.load[1], load15m: h.load[2],
+        memoryTotalBytes: h.memoryTotalBytes, memoryAvailableBytes: h.memoryAvailableBytes,
+        disks: h.disks.map((d) => ({ mount: d.mount, totalBytes: d.totalBytes, usedBytes: d.usedBytes })),
+        uptimeSeconds: h.uptimeSeconds, checkedAtMs: h.checkedAtMs,
+      });
+    }),
+    listContainers: readOnly("ListContainers", logger, async (req: agentV1.ListContainersRequest) => ({
+      containers: (await listContainers(ctx, req.includeConfig)).map(containerToProto),
+    })),
+    getContainer: readOnly("GetContainer", logger, async (req: agentV1.GetContainerRequest) => ({
+      container: containerToProto(await getContainer(ctx, requireVmid(req.vmid))),
+      snapshots: (await listSnapshots(ctx, req.vmid)).map(snapshotToProto),
+    })),
+    inspectLock: readOnly("InspectLock", logger, (req: agentV1.InspectLockRequest) => deps.locks.inspect(requireVmid(req.vmid))),
+    listSnapshots: readOnly("ListSnapshots", logger, async (req: agentV1.ListSnapshotsRequest) => ({
+      snapshots: (await listSnapshots(ctx, req.vmid)).map(snapshotToProto),
+    })),
+    getOperation: readOnly("GetOperation", logger, async (req: agentV1.GetOperationRequest) => {
+      const record = deps.operations.get(req.requestId);
+      if (!record) throw new NotFoundError(`no record of request '${req.requestId}' (never seen, or expired)`);
+      return record;
+    }),
+    watchEvents: (call: ServerWritableStream<agentV1.WatchEventsRequest, agentV1.Event>) => {
+      const wanted = new Set(call.request.vmids);
+      const unsubscribe = deps.events.subscribe((event) => {
+        if (wanted.size === 0 || wanted.has(event.vmid)) call.write(eventToProto(event));
+      });
+      call.on("cancelled", unsubscribe);
+      call.on("close", unsubscribe);
+      call.on("error", unsubscribe);
+    },
+
+    createContainer: mutating("CreateContainer", deps, m.CreateContainerResponse, async (req: agentV1.CreateContainerRequest) => {
+      const outcome = await createContainer(ctx, { ...req }, req.ownershipTag, req.requestId);
+      return { replayed: false, container: containerToProto(outcome.container), alreadyExisted: outcome.alreadyExisted };
+    }),
+    destroyContainer: mutating("DestroyContainer", deps, m.DestroyContainerResponse, async (req: agentV1.DestroyContainerRequest) => ({
+      replayed: false,
+      ...(await destroyContainer(ctx, req.vmid, { force: req.force, purge: req.purge }, req.requestId)),
+    })),
+    startContainer: mutating("StartContainer", deps, m.ContainerStateResponse, async (req: agentV1.StartContainerRequest) => {
+      const { status, changed } = await setPower(ctx, req.vmid, "running", req.requestId);
+      return { replayed: false, status: statusToProto(status), changed };
+    }),
+    stopContainer: mutating("StopContainer", deps, m.ContainerStateResponse, async (req: agentV1.StopContainerRequest) => {
+      const { status, changed } = await setPower(ctx, req.vmid, "stopped", req.requestId);
+      return { replayed: false, status: statusToProto(status), changed };
+    }),
+    updateConfig: mutating("UpdateConfig", deps, m.UpdateConfigResponse, async (req: agentV1.UpdateConfigRequest) => ({
+      replayed: false,
+      ...(await updateConfig(ctx, req.vmid, req.set, req.delete, req.requestId)),
+    })),
+    exec: mutating("Exec", deps, m.ExecResponse, async (req: agentV1.ExecRequest) => {
+      const out = await execInContainer(ctx, req.vmid, req.argv, { timeoutMs: req.timeoutMs, stdin: Buffer.from(req.stdin), requestId: req.requestId });
+      return {
+        replayed: false, exitCode: out.exitCode, stdout: Buffer.from(out.stdout), stderr: Buffer.from(out.stderr),
+        stdoutTruncated: out.stdoutTruncated, stderrTruncated: out.stderrTruncated, durationMs: out.durationMs,
+      };
+    }),
+    pushFile: mutating("PushFile", deps, m.PushFileResponse, async (req: agentV1.PushFileRequest) => ({
+      replayed: false,
+      ...(await verifiedPush(ctx, { vmid: req.vmid, path: req.path, content: Buffer.from(req.content), mode: req.mode, user: req.user, group: req.group }, req.requestId)),
+    })),
+    ensureService: mutating("EnsureService", deps, m.EnsureServiceResponse, async (req: agentV1.EnsureServiceRequest) => ({
+      replayed: false,
+      ...(await ensureService(ctx, { vmid: req.vmid, unit: req.unit, content: Buffer.from(req.unitContent), enable: req.enable, start: req.start }, req.requestId)),
+    })),
+    createSnapshot: mutating("CreateSnapshot", deps, m.CreateSnapshotResponse, async (req: agentV1.CreateSnapshotRequest) => ({
+      replayed: false,
+      snapshot: snapshotToProto(await createSnapshot(ctx, req.vmid, req.name, req.description, req.requestId)),
+    })),
+    deleteSnapshot: mutating("DeleteSnapshot", deps, m.DeleteSnapshotResponse, async (req: agentV1.DeleteSnapshotRequest) => ({
+      replayed: false,
+      ...(await deleteSnapshot(ctx, req.vmid, req.name, req.force, req.requestId)),
+    })),
+    pruneSnapshots: mutating("PruneSnapshots", deps, m.PruneSnapshotsResponse, async (req: agentV1.PruneSnapshotsRequest) => {
+      const out = await pruneSnapshots(ctx, req.vmid, req.keepLast, req.prefix, req.requestId);
+      return {
+        replayed: false, deleted: out.deleted, kept: out.kept, staleLockCleared: out.staleLockCleared,
+        failed: out.failed.map((f) => ({ name: f.name, reason: reasonEnum(f.code as Parameters<typeof reasonEnum>[0]), message: f.message })),
+      };
+    }),
+    clearLock: mutating("ClearLock", deps, m.ClearLockResponse, async (req: agentV1.ClearLockRequest) => ({
+      replayed: false,
+      ...(await deps.locks.clear(requireVmid(req.vmid), { removeFile: req.removeFile, requestId: req.requestId })),
+    })),
+  };
+}

@@ -1,0 +1,30 @@
+import type { agentV1 } from "@lockstep/shared";
+
+/** A mutating request as the deduplicator sees it: its ID and everything that defines it. */
+export interface DedupRequest {
+  readonly requestId: string;
+  readonly method: string;
+  readonly vmid?: number;
+  readonly params: unknown;
+}
+
+/** Exactly one effect per request ID (implemented in dedup/). Values must be JSON-safe. */
+export interface Deduplicator {
+  run<T>(request: DedupRequest, execute: () => Promise<T>): Promise<{ value: T; replayed: boolean }>;
+}
+
+/** The agent's durable record of one request, for GetOperation. */
+export interface OperationLookup {
+  get(requestId: string): agentV1.OperationRecord | undefined;
+}
+
+/** Mutual exclusion per VMID inside the agent (implemented in serial/). */
+export interface VmidSerializer {
+  run<T>(vmid: number, work: () => Promise<T>): Promise<T>;
+}
+
+/** Lock inspection and clearing (implemented in locks/). */
+export interface LockService {
+  inspect(vmid: number): Promise<agentV1.LockReport>;
+  clear(vmid: number, options: { removeFile: boolean; requestId: string }): Promise<Omit<agentV1.ClearLockResponse, "replayed">>;
+}

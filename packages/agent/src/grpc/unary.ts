@@ -1,0 +1,66 @@
+import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
+import type { Logger } from "@lockstep/shared";
+import { requestIdProblem } from "@lockstep/shared";
+import { InvalidArgumentError } from "../errors.js";
+import { toGrpcError } from "./error-mapping.js";
+import type { Deduplicator, VmidSerializer } from "./ports.js";
+
+/** A ts-proto message codec: enough to store a response as JSON and restore it. */
+export interface JsonCodec<T> {
+  toJSON(message: T): unknown;
+  fromJSON(object: unknown): T;
+}
+
+/** A read-only RPC: no request ID, no serialization, errors mapped in one place. */
+export function readOnly<Req, Res>(method: string, logger: Logger, handle: (request: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    handle(call.request).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toGrpcError(err, logger, method)),
+    );
+  };
+}
+
+export interface MutatingDeps {
+  readonly logger: Logger;
+  readonly dedup: Deduplicator;
+  readonly serializer: VmidSerializer;
+  /** Refuses new work while the agent drains for shutdown. */
+  readonly admit: () => void;
+}
+
+/**
+ * A mutating RPC: its request ID is checked, the request is deduplicated durably (one effect
+ * per ID, the stored response replayed with `replayed: true`), and the work on one VMID runs
+ * after earlier work on that VMID. `params` must hold everything that defines the request
+ * except the ID, since it is what tells a replay from a reuse.
+ */
+export function mutating<Req extends { requestId: string; vmid: number }, Res extends { replayed: boolean }>(
+  method: string,
+  deps: MutatingDeps,
+  codec: JsonCodec<Res>,
+  handle: (request: Req) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const request = call.request;
+    const run = async (): Promise<Res> => {
+      const problem = requestIdProblem(request.requestId);
+      if (problem) throw new InvalidArgumentError("request_id", problem);
+      deps.admit();
+      const { requestId, ...params } = request;
+      const { value, replayed } = await deps.dedup.run({ requestId, method, vmid: request.vmid, params: paramsForFingerprint(params) }, async () =>
+        codec.toJSON(await deps.serializer.run(request.vmid, () => handle(request))),
+      );
+      return { ...codec.fromJSON(value), replayed };
+    };
+    run().then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toGrpcError(err, deps.logger.child({ requestId: request.requestId }), method)),
+    );
+  };
+}
+
+/** Bytes enter the fingerprint as base64, so that two pushes of different content never match. */
+function paramsForFingerprint(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).map(([key, value]) => [key, Buffer.isBuffer(value) || value instanceof Uint8Array ? { bytes: Buffer.from(value).toString("base64") } : value]));
+}

@@ -1,0 +1,36 @@
+import type { MutationDeps } from "../pct/pct-mutation.js";
+import type { NodePaths } from "./node-paths.js";
+
+/** Timeouts of `pct` calls, by kind of work. */
+export interface PctTimeouts {
+  readonly readMs: number;
+  readonly createMs: number;
+  readonly destroyMs: number;
+  readonly powerMs: number;
+  readonly snapshotMs: number;
+  readonly pushMs: number;
+  readonly execDefaultMs: number;
+  readonly execMaxMs: number;
+}
+
+/** How a pushed file is read back until it is really there. */
+export interface VerifyPolicy {
+  readonly attempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export interface NodeLimits {
+  readonly execOutputBytes: number;
+  readonly pushBytes: number;
+}
+
+/** Everything an operation on the node needs, built once by the daemon. */
+export interface NodeContext extends MutationDeps {
+  readonly paths: NodePaths;
+  readonly timeouts: PctTimeouts;
+  readonly verify: VerifyPolicy;
+  readonly limits: NodeLimits;
+  /** Private directory for files staged before `pct push`. */
+  readonly stagingDir: string;
+}

@@ -1,0 +1,44 @@
+import path from "node:path";
+
+/** Where a node keeps what the agent reads directly. Real Proxmox paths by default. */
+export interface NodePaths {
+  /** `pct` itself. */
+  readonly pct: string;
+  /** Config flock files: `pve-config-<vmid>.lock`. */
+  readonly lockDir: string;
+  /** Container configs: `<vmid>.conf`. */
+  readonly configDir: string;
+  /** Proxmox's active task list. */
+  readonly tasksActive: string;
+  /** The `/proc` to read locks and processes from. */
+  readonly procRoot: string;
+  /** Extra environment for `pct` (the simulator's root). */
+  readonly pctEnv: Readonly<Record<string, string>>;
+}
+
+/** The paths of a real Proxmox VE node. */
+export const proxmoxPaths: NodePaths = {
+  pct: "/usr/sbin/pct",
+  lockDir: "/run/lock/lxc",
+  configDir: "/etc/pve/lxc",
+  tasksActive: "/var/log/pve/tasks/active",
+  procRoot: "/proc",
+  pctEnv: {},
+};
+
+/** The paths of a simulated node rooted at `root`; `pct` is the simulator's executable. */
+export function simulatedPaths(root: string, simPct: string): NodePaths {
+  return {
+    pct: simPct,
+    lockDir: path.join(root, "run/lock/lxc"),
+    configDir: path.join(root, "etc/pve/lxc"),
+    tasksActive: path.join(root, "var/log/pve/tasks/active"),
+    procRoot: "/proc",
+    pctEnv: { LOCKSTEP_SIM_ROOT: root },
+  };
+}
+
+/** The lock file of one container. */
+export function lockFilePath(paths: NodePaths, vmid: number): string {
+  return path.join(paths.lockDir, `pve-config-${vmid}.lock`);
+}

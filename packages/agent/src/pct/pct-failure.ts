@@ -1,0 +1,46 @@
+import type { LockstepError } from "@lockstep/shared";
+import {
+  AlreadyExistsError,
+  CommandFailedError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+} from "../errors.js";
+import type { PctResult } from "./pct-runner.js";
+
+/** Proxmox's own texts (see shared/docs/proxmox.md), each with what it means for Lockstep. */
+const KNOWN_FAILURES: { pattern: RegExp; toError: (m: RegExpExecArray, vmid: number, stderr: string) => LockstepError }[] = [
+  { pattern: /Configuration file '[^']*' does not exist/, toError: (_m, vmid) => new NotFoundError(`CT ${vmid} does not exist on this node`, { vmid: String(vmid) }) },
+  { pattern: /CT (\d+) already exists on node '([^']+)'/, toError: (m, vmid) => new AlreadyExistsError(`CT ${vmid} already exists on node '${m[2]}'`, { vmid: String(vmid), node: m[2]! }) },
+  { pattern: /snapshot '([^']+)' does not exist/, toError: (m, vmid) => new NotFoundError(`snapshot '${m[1]}' of CT ${vmid} does not exist`, { vmid: String(vmid), snapshot: m[1]! }) },
+  { pattern: /snapshot name '([^']+)' already used/, toError: (m, vmid) => new AlreadyExistsError(`snapshot '${m[1]}' of CT ${vmid} already exists`, { vmid: String(vmid), snapshot: m[1]! }) },
+  { pattern: /container '?\d+'? not running|can only push files to a running CT|CT \d+ not running/, toError: (_m, vmid, stderr) => new FailedPreconditionError(`CT ${vmid} is not running: ${firstLine(stderr)}`, { vmid: String(vmid) }) },
+  { pattern: /protection mode enabled/, toError: (_m, vmid, stderr) => new FailedPreconditionError(firstLine(stderr), { vmid: String(vmid) }) },
+  { pattern: /container is running/, toError: (_m, vmid, stderr) => new FailedPreconditionError(firstLine(stderr), { vmid: String(vmid) }) },
+  { pattern: /^400 /m, toError: (_m, _vmid, stderr) => new InvalidArgumentError("pct", `refused the arguments: ${stderr.trim().replace(/\s*\n\s*/g, "; ")}`) },
+];
+
+/** Lock contention that waiting may resolve: the flock timed out, or a `lock:` property is set. */
+export const LOCK_TIMEOUT = /can't lock file '([^']+)' - got timeout/;
+export const CONFIG_LOCKED = /CT is locked \(([^)]+)\)/;
+
+/** Whether a failed `pct` call lost to someone else's lock. */
+export function isLockContention(result: PctResult): boolean {
+  return LOCK_TIMEOUT.test(result.stderr) || CONFIG_LOCKED.test(result.stderr);
+}
+
+/** The domain error for a failed `pct` call: a known Proxmox text, or the command's failure as is. */
+export function pctFailure(args: readonly string[], result: PctResult, vmid: number): LockstepError {
+  for (const known of KNOWN_FAILURES) {
+    const match = known.pattern.exec(result.stderr);
+    if (match) return known.toError(match, vmid, result.stderr);
+  }
+  return new CommandFailedError(`pct ${args[0]} ${vmid} failed (exit ${result.exitCode}): ${firstLine(result.stderr) || "no message"}`, result.exitCode, result.stderr, {
+    vmid: String(vmid),
+    command: args[0] ?? "",
+  });
+}
+
+function firstLine(text: string): string {
+  return text.split("\n").map((l) => l.trim()).filter((l) => l && l !== "trying to acquire lock..." && !l.endsWith(" OK"))[0] ?? "";
+}

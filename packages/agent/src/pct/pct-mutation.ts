@@ -1,0 +1,69 @@
+import type { Clock, Logger } from "@lockstep/shared";
+import { HypervisorUnresponsiveError, LockHeldError } from "../errors.js";
+import type { EventBus } from "../events/event-bus.js";
+import { CONFIG_LOCKED, LOCK_TIMEOUT, isLockContention, pctFailure } from "./pct-failure.js";
+import type { PctResult, PctRunner } from "./pct-runner.js";
+
+/** The pre-flight lock check: returns once the container's lock is free, or throws LOCK_HELD. */
+export interface LockGate {
+  ensureFree(vmid: number, options: { requestId?: string; signal?: AbortSignal }): Promise<unknown>;
+}
+
+/** What every mutating `pct` call needs. */
+export interface MutationDeps {
+  readonly node: string;
+  readonly pct: PctRunner;
+  readonly gate: LockGate;
+  readonly events: EventBus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How many times a call that lost to someone else's lock is tried again. */
+  readonly lockRetries: number;
+}
+
+export interface MutationOptions {
+  readonly requestId?: string;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly stdin?: Buffer;
+  readonly maxOutputBytes?: number;
+}
+
+/**
+ * Runs one mutating `pct` call the safe way: a pre-flight lock check before EVERY attempt
+ * (not only after a failure), a bounded retry when `pct` itself loses to a lock, and an
+ * unresponsive hypervisor reported upward as it is — nothing is rolled back because of it.
+ * Resolves with the result of a call that exited 0; any other outcome is a typed error.
+ */
+export async function runMutation(deps: MutationDeps, vmid: number, args: readonly string[], options: MutationOptions = {}): Promise<PctResult> {
+  for (let attempt = 0; ; attempt++) {
+    await deps.gate.ensureFree(vmid, { requestId: options.requestId, signal: options.signal });
+    const result = await runReportingUnresponsive(deps, vmid, args, options);
+    if (result.exitCode === 0) return result;
+    if (!isLockContention(result)) throw pctFailure(args, result, vmid);
+    if (attempt >= deps.lockRetries) throw contentionError(vmid, args, result);
+    deps.logger.warn("pct lost to a lock; checking the holder before trying again", { vmid, command: args[0], attempt: attempt + 1, requestId: options.requestId });
+  }
+}
+
+/** A `pct` call outside the lock discipline (reads, exec), still reporting an unresponsive node. */
+export async function runReportingUnresponsive(deps: Pick<MutationDeps, "pct" | "events" | "node" | "clock" | "logger">, vmid: number, args: readonly string[], options: MutationOptions = {}): Promise<PctResult> {
+  try {
+    return await deps.pct.run(args, {
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      stdin: options.stdin,
+      maxOutputBytes: options.maxOutputBytes,
+    });
+  } catch (err) {
+    if (err instanceof HypervisorUnresponsiveError) {
+      deps.events.publish({ atMs: deps.clock.now(), node: deps.node, vmid, kind: "hypervisor-unresponsive", detail: err.message, requestId: options.requestId });
+    }
+    throw err;
+  }
+}
+
+function contentionError(vmid: number, args: readonly string[], result: PctResult): LockHeldError {
+  const what = LOCK_TIMEOUT.exec(result.stderr)?.[0] ?? CONFIG_LOCKED.exec(result.stderr)?.[0] ?? result.stderr.trim();
+  return new LockHeldError(vmid, `pct ${args[0]} ${vmid} kept losing to a lock: ${what}`);
+}

@@ -1,0 +1,1 @@
+export { VmidSerializer, type SerializeOptions } from "./vmid-serializer.js";

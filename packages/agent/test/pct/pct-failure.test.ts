@@ -1,0 +1,31 @@
+import test from "ava";
+import { isLockContention, pctFailure } from "../../src/pct/pct-failure.js";
+
+const failed = (stderr: string, exitCode = 255) => ({ exitCode, stdout: "", stderr, durationMs: 1 });
+
+test("a missing config is NOT_FOUND", (t) => {
+  t.is(pctFailure(["start"], failed("Configuration file 'nodes/pve1/lxc/101.conf' does not exist\n"), 101).code, "NOT_FOUND");
+});
+
+test("someone else's container under the VMID is ALREADY_EXISTS", (t) => {
+  const err = pctFailure(["create"], failed("unable to create CT 101 - CT 101 already exists on node 'pve1'\n"), 101);
+  t.is(err.code, "ALREADY_EXISTS");
+  t.is(err.metadata.node, "pve1");
+});
+
+test("a flock timeout and a config lock are lock contention", (t) => {
+  t.true(isLockContention(failed("trying to acquire lock...\ncan't lock file '/run/lock/lxc/pve-config-101.lock' - got timeout\n")));
+  t.true(isLockContention(failed("CT is locked (snapshot-delete)\n")));
+  t.false(isLockContention(failed("CT 101 not running\n")));
+});
+
+test("Proxmox's parameter errors are INVALID_ARGUMENT", (t) => {
+  t.is(pctFailure(["create"], failed("400 Parameter verification failed.\nhostname: invalid format\n"), 101).code, "INVALID_ARGUMENT");
+});
+
+test("anything else is COMMAND_FAILED with the exit status and first line", (t) => {
+  const err = pctFailure(["delsnapshot"], failed("zfs error: cannot destroy snapshot: has dependent clones\n"), 101);
+  t.is(err.code, "COMMAND_FAILED");
+  t.is(err.metadata.exit_code, "255");
+  t.regex(err.message, /zfs error/);
+});
