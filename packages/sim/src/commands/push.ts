@@ -1,0 +1,72 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync, writeFileSync, constants } from "node:fs";
+import path from "node:path";
+import { resolveInRoot } from "../container/chroot-path.js";
+import { readConfig } from "../node/ct-config.js";
+import { readRuntime } from "../node/runtime-state.js";
+import { rootfsPath } from "../node/sim-layout.js";
+import { Task } from "../node/tasks.js";
+import { parsePctArgs, parseVmid } from "./pct-args.js";
+import { withConfigLock, type SimContext } from "./sim-context.js";
+
+/**
+ * `pct push <vmid> <file> <destination>`. Faithful to its quirks: every failure of the copy
+ * itself still exits 0 with only stderr telling; a directory as source leaves an empty file;
+ * an existing destination is truncated in place, not replaced atomically; nothing is fsynced.
+ */
+export function push(ctx: SimContext, args: string[]): string {
+  const { positionals, options } = parsePctArgs(args, ["vmid", "file", "destination"], { values: ["perms", "user", "group"] });
+  const vmid = parseVmid(positionals[0]!);
+  const [source, destination] = [positionals[1]!, positionals[2]!];
+  const { layout, name } = ctx.node;
+  return withConfigLock(ctx, vmid, () => {
+    readConfig(layout, name, vmid);
+    const task = new Task(layout, name, "push_file", vmid);
+    const failure = copy(ctx, vmid, source, destination, options.perms);
+    task.finish(failure ?? "OK");
+    if (failure) process.stderr.write(`${failure}\n`);
+    return "";
+  });
+}
+
+function copy(ctx: SimContext, vmid: number, source: string, destination: string, perms: string | undefined): string | null {
+  const { layout } = ctx.node;
+  if (!readRuntime(layout, vmid).running) return "can only push files to a running CT";
+  let content: Buffer;
+  try {
+    content = statSync(source).isDirectory() ? Buffer.alloc(0) : readFileSync(source);
+  } catch {
+    return `failed to open ${source} for reading`;
+  }
+  const target = resolveInRoot(rootfsPath(layout, vmid), destination);
+  if (!existsSync(path.dirname(target))) return `failed to create file: ${destination}: No such file or directory`;
+  ctx.fault.at("midway");
+  const mode = perms ? parseInt(perms, 8) : 0o644;
+  const delay = ctx.fault.visibilityDelayMs;
+  if (delay > 0) appearLater(ctx, target, content, mode, delay);
+  else writeInPlace(target, content, mode);
+  return null;
+}
+
+function writeInPlace(target: string, content: Buffer, mode: number): void {
+  let fd: number;
+  try {
+    fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  } catch {
+    fd = openSync(target, constants.O_WRONLY | constants.O_TRUNC);
+  }
+  writeFileSync(fd, content);
+  closeSync(fd);
+  chmodSync(target, mode);
+}
+
+/** The delayed-visibility fault: the file lands at its destination only after `delayMs`. */
+function appearLater(ctx: SimContext, target: string, content: Buffer, mode: number, delayMs: number): void {
+  const staging = path.join(ctx.node.layout.stateDir, "staging");
+  mkdirSync(staging, { recursive: true });
+  const staged = path.join(staging, randomBytes(8).toString("hex"));
+  writeFileSync(staged, content, { mode });
+  const mover = "setTimeout(() => { require('fs').renameSync(process.argv[1], process.argv[2]); }, Number(process.argv[3]));";
+  spawn(process.execPath, ["-e", mover, staged, target, String(delayMs)], { detached: true, stdio: "ignore" }).unref();
+}

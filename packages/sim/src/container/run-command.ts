@@ -1,0 +1,107 @@
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { SimLayout } from "../node/sim-layout.js";
+import { COREUTILS } from "./coreutils.js";
+import type { ContainerCommand, ExecIo } from "./exec-io.js";
+import { parseScript, UnsupportedSyntax } from "./mini-shell.js";
+import { aptGet, PROGRAM_MARKER, type ProgramBehaviour } from "./packages.js";
+import { systemctl } from "./systemd.js";
+
+const PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+const EXIT = Symbol("exit");
+
+/** What a name means inside the container: a built-in command or a simulated program file. */
+function lookup(layout: SimLayout, name: string, io: ExecIo): { run: ContainerCommand; where: string } | null {
+  const builtins: Record<string, ContainerCommand> = {
+    ...COREUTILS,
+    systemctl: (args, io2) => systemctl(layout, args, io2),
+    "apt-get": (args, io2) => aptGet(layout, args, io2),
+    sh: (args, io2) => shell(layout, args, io2),
+    command: (args, io2) => commandV(layout, args, io2),
+  };
+  const base = name.includes("/") ? path.posix.basename(name) : name;
+  if (!name.includes("/") && builtins[name]) return { run: builtins[name]!, where: `/usr/bin/${name}` };
+  const candidates = name.includes("/") ? [name] : PATH.map((dir) => `${dir}/${name}`);
+  for (const candidate of candidates) {
+    const host = io.resolve(candidate);
+    if (existsSync(host) && statSync(host).isFile() && statSync(host).mode & 0o111) return { run: (args, io2) => runProgram(host, args, io2), where: candidate };
+  }
+  if (name.includes("/") && builtins[base] && /^\/(usr\/)?s?bin\//.test(name)) return { run: builtins[base]!, where: name };
+  return null;
+}
+
+/** Runs a simulated program: a file carrying the marker line with its behaviour. */
+function runProgram(host: string, _args: string[], io: ExecIo): number {
+  const marker = readFileSync(host, "utf8").split("\n").find((l) => l.startsWith(PROGRAM_MARKER));
+  if (!marker) return io.err(`${path.basename(host)}: cannot execute: not a program the simulator knows\n`), 126;
+  const behaviour = JSON.parse(marker.slice(PROGRAM_MARKER.length)) as ProgramBehaviour;
+  if (behaviour.stdout) io.out(behaviour.stdout);
+  if (behaviour.stderr) io.err(behaviour.stderr);
+  return behaviour.exit;
+}
+
+function commandV(layout: SimLayout, args: string[], io: ExecIo): number {
+  const names = args.filter((a) => a !== "-v");
+  let status = 0;
+  for (const name of names) {
+    const found = lookup(layout, name, io);
+    if (found) io.out(`${found.where}\n`);
+    else status = 1;
+  }
+  return status;
+}
+
+/** `sh -c '<script>'` with the simulator's small shell. */
+function shell(layout: SimLayout, args: string[], io: ExecIo): number {
+  if (args[0] !== "-c" || args[1] === undefined) return io.err("sh: the simulator's shell runs only 'sh -c <script>'\n"), 2;
+  let script;
+  try {
+    script = parseScript(args[1]);
+  } catch (err) {
+    if (err instanceof UnsupportedSyntax) return io.err(`sh: unsupported by the simulator's shell: ${err.message}\n`), 2;
+    throw err;
+  }
+  let status = 0;
+  try {
+    for (const { connector, command } of script) {
+      if ((connector === "&&" && status !== 0) || (connector === "||" && status === 0)) continue;
+      status = runSimple(layout, command.words, command.redirects, io);
+      if (command.negate) status = status === 0 ? 1 : 0;
+    }
+  } catch (err) {
+    if (typeof err === "object" && err !== null && EXIT in err) return (err as { [EXIT]: number })[EXIT];
+    throw err;
+  }
+  return status;
+}
+
+function runSimple(layout: SimLayout, words: string[], redirects: { op: string; target: string }[], io: ExecIo): number {
+  const [name, ...args] = words as [string, ...string[]];
+  if (name === "exit") throw { [EXIT]: Number(args[0] ?? 0) };
+  let inner = io;
+  for (const r of redirects) {
+    const host = io.resolve(r.target);
+    if (r.op === "<") {
+      if (!existsSync(host)) return io.err(`sh: 1: cannot open ${r.target}: No such file\n`), 2;
+      inner = { ...inner, stdin: () => readFileSync(host) };
+    } else {
+      if (!existsSync(path.dirname(host))) return io.err(`sh: 1: cannot create ${r.target}: Directory nonexistent\n`), 2;
+      if (r.op === ">") writeFileSync(host, "");
+      inner = { ...inner, out: (text) => appendFileSync(host, text) };
+    }
+  }
+  const found = lookup(layout, name, inner);
+  if (!found) return io.err(`sh: 1: ${name}: not found\n`), 127;
+  return found.run(args, inner);
+}
+
+/** Runs `argv` as `pct exec` would, inside the container; returns its exit status. */
+export function runInContainer(layout: SimLayout, argv: string[], io: ExecIo): number {
+  const [name, ...args] = argv as [string, ...string[]];
+  const found = lookup(layout, name, io);
+  if (!found) {
+    io.err(`lxc-attach: ${io.vmid}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 No such file or directory - Failed to exec "${name}"\n`);
+    return 255;
+  }
+  return found.run(args, io);
+}

@@ -1,0 +1,41 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FaultRule } from "./faults/fault-rule.js";
+import { simLayout, type SimLayout } from "./node/sim-layout.js";
+
+export type { FaultAction, FaultRule } from "./faults/fault-rule.js";
+export { simLayout, type SimLayout } from "./node/sim-layout.js";
+
+/** Absolute path of the simulator's executable: what the agent runs instead of /usr/sbin/pct. */
+export const simPctBin = fileURLToPath(new URL("../bin/lockstep-sim-pct.js", import.meta.url));
+
+/** One line of the simulator's record of `pct` calls. */
+export type CallRecord =
+  | { event: "start"; id: string; pid: number; argv: string[]; vmid: number | null; at: number }
+  | { event: "end"; id: string; exitCode: number; durationMs: number; at: number };
+
+/** Every `pct` call recorded on the node rooted at `root` (a killed call has only its start). */
+export function readCalls(root: string): CallRecord[] {
+  const file = simLayout(root).callsLog;
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as CallRecord);
+}
+
+/** The calls that started with `pct <command>`. */
+export function startedCalls(root: string, command: string): Extract<CallRecord, { event: "start" }>[] {
+  return readCalls(root).filter((c): c is Extract<CallRecord, { event: "start" }> => c.event === "start" && c.argv[0] === command);
+}
+
+/** Replaces the node's fault rules (and resets their counters). */
+export function writeFaults(root: string, rules: readonly FaultRule[]): void {
+  const layout: SimLayout = simLayout(root);
+  mkdirSync(path.dirname(layout.faultsFile), { recursive: true });
+  rmSync(path.join(layout.stateDir, "fault-counters.json"), { force: true });
+  writeFileSync(layout.faultsFile, JSON.stringify(rules, null, 2));
+}
+
+/** Removes every fault rule of the node. */
+export function clearFaults(root: string): void {
+  writeFaults(root, []);
+}

@@ -1,0 +1,86 @@
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { PctError } from "./pct-error.js";
+import { configPath, type SimLayout } from "./sim-layout.js";
+
+/** One section of a container config: properties plus the description. */
+export interface Section {
+  values: Record<string, string>;
+  description: string;
+}
+
+/** A container config as Proxmox keeps it: the main section and one section per snapshot. */
+export interface CtConfig {
+  main: Section;
+  snapshots: Map<string, Section>;
+}
+
+/** Percent-encodes what Proxmox escapes in descriptions: `%`, `:` and control characters. */
+export function encodeText(text: string, keepColon = false): string {
+  return text.replace(keepColon ? /[%\x00-\x1f\x7f]/g : /[%:\x00-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
+}
+
+export function decodeText(text: string): string {
+  return text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** Parses the config file format: `#` description lines, `key: value`, `[snapshot]` sections. */
+export function parseConfig(text: string): CtConfig {
+  const config: CtConfig = { main: { values: {}, description: "" }, snapshots: new Map() };
+  let current = config.main;
+  const descriptionLines = new Map<Section, string[]>([[current, []]]);
+  for (const line of text.split("\n")) {
+    const section = /^\[([^\]]+)\]$/.exec(line);
+    if (section) {
+      current = { values: {}, description: "" };
+      config.snapshots.set(section[1]!, current);
+      descriptionLines.set(current, []);
+    } else if (line.startsWith("#")) {
+      descriptionLines.get(current)!.push(decodeText(line.slice(1)));
+    } else {
+      const kv = /^([a-z0-9_]+):\s?(.*)$/.exec(line);
+      if (kv) current.values[kv[1]!] = kv[2]!;
+    }
+  }
+  for (const [section, lines] of descriptionLines) section.description = lines.join("\n");
+  return config;
+}
+
+/** Writes the config format back: description first, then sorted properties, then snapshots. */
+export function formatConfig(config: CtConfig): string {
+  const section = (s: Section): string => {
+    const lines = s.description ? s.description.split("\n").map((l) => `#${encodeText(l, true)}`) : [];
+    for (const key of Object.keys(s.values).sort()) lines.push(`${key}: ${s.values[key]}`);
+    return lines.map((l) => `${l}\n`).join("");
+  };
+  let text = section(config.main);
+  for (const [name, snap] of config.snapshots) text += `\n[${name}]\n${section(snap)}`;
+  return text;
+}
+
+/** The config of `vmid`, or Proxmox's error for a missing one. */
+export function readConfig(layout: SimLayout, node: string, vmid: number): CtConfig {
+  const file = configPath(layout, vmid);
+  if (!existsSync(file)) throw new PctError(`Configuration file 'nodes/${node}/lxc/${vmid}.conf' does not exist`);
+  return parseConfig(readFileSync(file, "utf8"));
+}
+
+/** Replaces the config atomically, as pmxcfs does. */
+export function writeConfig(layout: SimLayout, vmid: number, config: CtConfig): void {
+  const file = configPath(layout, vmid);
+  writeFileSync(`${file}.tmp`, formatConfig(config));
+  renameSync(`${file}.tmp`, file);
+}
+
+export function configExists(layout: SimLayout, vmid: number): boolean {
+  return existsSync(configPath(layout, vmid));
+}
+
+export function removeConfig(layout: SimLayout, vmid: number): void {
+  unlinkSync(configPath(layout, vmid));
+}
+
+/** Proxmox's check_lock: any `lock:` property refuses the operation. */
+export function checkNotLocked(config: CtConfig): void {
+  const lock = config.main.values.lock;
+  if (lock) throw new PctError(`CT is locked (${lock})`);
+}

@@ -1,0 +1,52 @@
+import path from "node:path";
+
+/** Every path of a simulated node, rooted in its directory. */
+export interface SimLayout {
+  readonly root: string;
+  readonly lockDir: string;
+  readonly nodesDir: string;
+  readonly lxcDir: string;
+  readonly tasksDir: string;
+  readonly tasksActive: string;
+  readonly templateCache: string;
+  readonly stateDir: string;
+  readonly callsLog: string;
+  readonly faultsFile: string;
+}
+
+/** The layout of the node rooted at `root`; `node` names the node in /etc/pve/nodes. */
+export function simLayout(root: string, node = "pve1"): SimLayout {
+  const r = (p: string): string => path.join(root, p);
+  return {
+    root,
+    lockDir: r("run/lock/lxc"),
+    nodesDir: r(`etc/pve/nodes/${node}/lxc`),
+    lxcDir: r("etc/pve/lxc"),
+    tasksDir: r("var/log/pve/tasks"),
+    tasksActive: r("var/log/pve/tasks/active"),
+    templateCache: r("var/lib/vz/template/cache"),
+    stateDir: r("var/lib/lockstep-sim"),
+    callsLog: r("var/lib/lockstep-sim/calls.jsonl"),
+    faultsFile: r("etc/lockstep-sim/faults.json"),
+  };
+}
+
+/** The config-lock file of one container. */
+export function lockPath(layout: SimLayout, vmid: number): string {
+  return path.join(layout.lockDir, `pve-config-${vmid}.lock`);
+}
+
+/** A container's config file. */
+export function configPath(layout: SimLayout, vmid: number): string {
+  return path.join(layout.lxcDir, `${vmid}.conf`);
+}
+
+/** A container's root filesystem. */
+export function rootfsPath(layout: SimLayout, vmid: number): string {
+  return path.join(layout.root, "var/lib/lxc", String(vmid), "rootfs");
+}
+
+/** The simulator's own runtime state of a container (running, systemd). */
+export function runtimePath(layout: SimLayout, vmid: number): string {
+  return path.join(layout.stateDir, "ct", `${vmid}.json`);
+}

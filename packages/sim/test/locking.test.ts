@@ -1,0 +1,106 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import test from "ava";
+import { startedCalls, writeFaults } from "../src/index.js";
+import { lockIsFree, simNode, sleep, TEMPLATE } from "./sim-harness.js";
+
+test("two concurrent callers on one VMID serialize", async (t) => {
+  const node = simNode();
+  await node.pct(["create", "101", TEMPLATE, "--hostname", "web-1"]);
+  writeFaults(node.root, [{ command: "start", action: "slow", ms: 1500 }]);
+  const first = node.pct(["start", "101"]);
+  await sleep(500);
+  const second = await node.pct(["set", "101", "--memory", "1024"]);
+  const started = await first;
+  t.is(started.code, 0);
+  t.is(second.code, 0);
+  t.is(second.stderr, "trying to acquire lock... OK\n");
+  t.true(second.ms >= 700, `set waited for start (${second.ms} ms)`);
+});
+
+test("a waiting caller times out with Proxmox's exact message and exit status", async (t) => {
+  const node = simNode({ LOCKSTEP_SIM_LOCK_TIMEOUT_S: "1" });
+  await node.pct(["create", "101", TEMPLATE]);
+  const holder = spawn("flock", [node.lockFile(101), "sleep", "30"], { detached: true, stdio: "ignore" });
+  t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
+  await sleep(200);
+  const result = await node.pct(["start", "101"]);
+  t.is(result.code, 255);
+  t.is(result.stderr, "trying to acquire lock...\ncan't lock file '/run/lock/lxc/pve-config-101.lock' - got timeout\n");
+});
+
+test("a simulator killed mid-snapshot leaves lock: snapshot, which blocks others until unlock", async (t) => {
+  const node = simNode();
+  await node.pct(["create", "101", TEMPLATE]);
+  writeFaults(node.root, [{ command: "snapshot", action: "slow", ms: 5000 }]);
+  const child = node.spawnPct(["snapshot", "101", "before-upgrade"]);
+  await sleep(1200);
+  child.kill("SIGKILL");
+  await new Promise((r) => child.on("close", r));
+  t.regex(readFileSync(node.config(101), "utf8"), /^lock: snapshot$/m);
+  t.is((await node.pct(["start", "101"])).stderr, "CT is locked (snapshot)\n");
+  const unlock = await node.pct(["unlock", "101"]);
+  t.is(unlock.code, 0);
+  t.is(unlock.stdout + unlock.stderr, "");
+  t.is((await node.pct(["start", "101"])).code, 0);
+});
+
+test("the crash fault on create leaves a placeholder holding only lock: create", async (t) => {
+  const node = simNode();
+  writeFaults(node.root, [{ command: "create", action: "crash" }]);
+  const result = await node.pct(["create", "101", TEMPLATE]);
+  t.is(result.code, null);
+  t.is(readFileSync(node.config(101), "utf8"), "lock: create\n");
+  t.true(lockIsFree(node.lockFile(101)), "the kernel lock died with the process");
+  t.is(startedCalls(node.root, "create").length, 1);
+});
+
+test("unlock with no lock fails with Proxmox's message", async (t) => {
+  const node = simNode();
+  await node.pct(["create", "101", TEMPLATE]);
+  const result = await node.pct(["unlock", "101"]);
+  t.is(result.code, 255);
+  t.is(result.stderr, "no lock found trying to remove any lock\n");
+});
+
+test("the lock file is never deleted, not even by destroy", async (t) => {
+  const node = simNode();
+  await node.pct(["create", "101", TEMPLATE]);
+  t.is((await node.pct(["destroy", "101"])).code, 0);
+  t.true(existsSync(node.lockFile(101)));
+  t.false(existsSync(node.config(101)));
+});
+
+test("hang-before-lock blocks without taking the lock", async (t) => {
+  const node = simNode();
+  await node.pct(["create", "101", TEMPLATE]);
+  writeFaults(node.root, [{ command: "start", action: "hang-before-lock" }]);
+  const child = node.spawnPct(["start", "101"]);
+  t.teardown(() => child.kill("SIGKILL"));
+  await sleep(800);
+  t.is(child.exitCode, null, "still hanging");
+  t.true(lockIsFree(node.lockFile(101)));
+});
+
+test("a hang fault holds the lock", async (t) => {
+  const node = simNode();
+  await node.pct(["create", "101", TEMPLATE]);
+  writeFaults(node.root, [{ command: "start", action: "hang" }]);
+  const child = node.spawnPct(["start", "101"]);
+  t.teardown(() => child.kill("SIGKILL"));
+  await sleep(800);
+  t.false(lockIsFree(node.lockFile(101)));
+});
+
+test("a fault can target one VMID and a number of calls", async (t) => {
+  const node = simNode();
+  for (const vmid of ["101", "102"]) await node.pct(["create", vmid, TEMPLATE]);
+  writeFaults(node.root, [{ command: "start", vmid: 102, skip: 1, times: 1, action: "fail", message: "boom" }]);
+  t.is((await node.pct(["start", "101"])).code, 0);
+  t.is((await node.pct(["start", "102"])).code, 0, "the first matching call is skipped");
+  await node.pct(["stop", "102"]);
+  const failed = await node.pct(["start", "102"]);
+  t.is(failed.code, 255);
+  t.is(failed.stderr, "boom\n");
+  t.is((await node.pct(["start", "102"])).code, 0, "only one call is affected");
+});

@@ -1,0 +1,40 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { simPctBin } from "../src/index.js";
+
+export const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+
+export interface PctRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** A fresh simulated node and a way to run its `pct`. */
+export function simNode(extraEnv: Record<string, string> = {}) {
+  const root = mkdtempSync(path.join(os.tmpdir(), "sim-node-"));
+  const env = { ...process.env, LOCKSTEP_SIM_ROOT: root, ...extraEnv };
+  const pct = (args: string[], more: Record<string, string> = {}): Promise<PctRun> =>
+    new Promise((resolve) => {
+      const started = Date.now();
+      const child = spawn(process.execPath, [simPctBin, ...args], { env: { ...env, ...more } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.stdin.end();
+      child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+    });
+  const spawnPct = (args: string[], more: Record<string, string> = {}): ChildProcess => spawn(process.execPath, [simPctBin, ...args], { env: { ...env, ...more }, stdio: "ignore" });
+  return { root, pct, spawnPct, lockFile: (vmid: number) => path.join(root, "run/lock/lxc", `pve-config-${vmid}.lock`), config: (vmid: number) => path.join(root, "etc/pve/lxc", `${vmid}.conf`) };
+}
+
+/** True when nobody holds a flock on `file` right now. */
+export function lockIsFree(file: string): boolean {
+  return spawnSync("flock", ["-n", file, "true"]).status === 0;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
