@@ -1,0 +1,125 @@
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { agentV1, systemClock, type Clock, type Logger } from "@lockstep/shared";
+import type { AgentConfig } from "../config/agent-config.js";
+import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
+import { UnavailableError } from "../errors.js";
+import { EventBus } from "../events/event-bus.js";
+import { createNodeAgentService } from "../grpc/node-agent-service.js";
+import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
+import { LockGuard } from "../locks/lock-guard.js";
+import { LockInspector } from "../locks/lock-inspector.js";
+import { createLockService } from "../locks/lock-service.js";
+import { LockWatcher } from "../locks/lock-watcher.js";
+import type { NodeContext } from "../node/node-context.js";
+import type { NodePaths } from "../node/node-paths.js";
+import { ProcessPctRunner } from "../pct/process-pct-runner.js";
+import { realProcReader } from "../proc/proc-reader.js";
+import { VmidSerializer } from "../serial/index.js";
+
+/** A started agent. */
+export interface RunningAgent {
+  /** `host:port` actually bound (port 0 in the config picks a free one). */
+  readonly address: string;
+  readonly events: EventBus;
+  /** Drains in-flight work (bounded), then closes everything. */
+  stop(): Promise<void>;
+}
+
+export interface AgentDeps {
+  readonly clock?: Clock;
+  readonly hostStats?: HostStatsSource;
+}
+
+const AGENT_VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+
+/**
+ * Boots the agent: state directory, durable request records (interrupted ones reported),
+ * lock inspection and watching, then the gRPC server. Boot never touches a container: what
+ * a previous life left half-done is reported, and converges when its request is retried.
+ */
+export async function startAgent(config: AgentConfig, logger: Logger, deps: AgentDeps = {}): Promise<RunningAgent> {
+  const clock = deps.clock ?? systemClock;
+  const stagingDir = prepareStateDir(config.stateDir);
+  const paths: NodePaths = {
+    pct: config.pctPath,
+    lockDir: config.lockDir,
+    configDir: config.configDir,
+    tasksActive: config.tasksActive,
+    procRoot: config.procRoot,
+    pctEnv: config.simulate ? { LOCKSTEP_SIM_ROOT: config.simulate, LOCKSTEP_SIM_NODE: config.node } : {},
+  };
+  const events = new EventBus(logger.child({ component: "events" }));
+  const pct = new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes });
+  const store = await RequestStore.open({ dir: path.join(config.stateDir, "requests"), retentionMs: config.requestRetentionMs, maxRecords: config.maxRequestRecords, clock, logger: logger.child({ component: "dedup" }) });
+  const dedup = new RequestDeduplicator(store, logger.child({ component: "dedup" }));
+  for (const record of dedup.interruptedAtStart) {
+    events.publish({ atMs: clock.now(), node: config.node, vmid: record.vmid ?? 0, kind: "operation-interrupted", detail: `${record.method} was running when the agent stopped; a retry with its request ID converges`, requestId: record.requestId });
+  }
+  const proc = realProcReader(config.procRoot);
+  const inspector = new LockInspector(config.node, paths, proc, clock);
+  const guard = new LockGuard(config.node, inspector, pct, events, clock, logger.child({ component: "locks" }), {
+    retries: config.lockRetries,
+    backoffMs: config.lockBackoffMs,
+    backoffMaxMs: config.lockBackoffMaxMs,
+    unlockTimeoutMs: config.pctReadTimeoutMs,
+  });
+  mkdirSync(config.lockDir, { recursive: true });
+  const watcher = new LockWatcher(config.node, config.lockDir, inspector, events, clock, logger.child({ component: "lock-watcher" }));
+  await watcher.start();
+
+  const ctx: NodeContext = {
+    node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir,
+    timeouts: {
+      readMs: config.pctReadTimeoutMs, createMs: config.pctCreateTimeoutMs, destroyMs: config.pctDestroyTimeoutMs, powerMs: config.pctPowerTimeoutMs,
+      snapshotMs: config.pctSnapshotTimeoutMs, pushMs: config.pctPushTimeoutMs, execDefaultMs: config.execDefaultTimeoutMs, execMaxMs: config.execMaxTimeoutMs,
+    },
+    verify: { attempts: config.verifyAttempts, initialDelayMs: config.verifyInitialDelayMs, maxDelayMs: config.verifyMaxDelayMs },
+    limits: { execOutputBytes: config.execOutputBytes, pushBytes: config.pushBytes },
+  };
+  let draining = false;
+  const service = createNodeAgentService({
+    ctx, logger, events, dedup, serializer: new VmidSerializer(), hostStats: deps.hostStats ?? systemHostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
+    locks: createLockService(inspector, guard, proc),
+    operations: { get: (id) => { const r = dedup.get(id); return r && toOperationRecord(r); } },
+    admit: () => {
+      if (draining) throw new UnavailableError("the agent is shutting down; retry with the same request ID");
+    },
+  });
+  const server = new Server({ "grpc.max_receive_message_length": config.grpcMaxMessageBytes, "grpc.max_send_message_length": config.grpcMaxMessageBytes });
+  server.addService(agentV1.NodeAgentService, service);
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const address = `${config.listen.replace(/:\d+$/, "")}:${port}`;
+  logger.info("agent listening", { address, node: config.node, pct: paths.pct, simulate: config.simulate, version: AGENT_VERSION });
+
+  return {
+    address,
+    events,
+    stop: async () => {
+      draining = true;
+      logger.info("draining in-flight requests", { inFlight: dedup.inFlightCount });
+      const drained = await Promise.race([dedup.idle().then(() => true), clock.sleep(config.shutdownDrainMs).then(() => false)]);
+      if (!drained) {
+        // What is still running is recorded as interrupted and converges on retry.
+        dedup.abortRunning();
+        await dedup.idle();
+      }
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      server.forceShutdown();
+      await watcher.stop();
+      await store.close();
+      logger.info("agent stopped", { drained });
+    },
+  };
+}
+
+/** The state directory (0700) and a clean staging area for files waiting for `pct push`. */
+function prepareStateDir(stateDir: string): string {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const staging = path.join(stateDir, "staging");
+  mkdirSync(staging, { recursive: true, mode: 0o700 });
+  for (const leftover of readdirSync(staging)) rmSync(path.join(staging, leftover), { force: true });
+  return staging;
+}

@@ -1,0 +1,30 @@
+import { agentV1 } from "@lockstep/shared";
+import type { LockService } from "../grpc/ports.js";
+import type { ProcReader } from "../proc/proc-reader.js";
+import { clearLock } from "./lock-clearer.js";
+import type { LockGuard } from "./lock-guard.js";
+import type { LockInspector } from "./lock-inspector.js";
+import type { LockReportView } from "./lock-report.js";
+
+const VERDICTS = { FREE: agentV1.LockVerdict.FREE, HELD: agentV1.LockVerdict.HELD, STALE: agentV1.LockVerdict.STALE };
+
+/** A lock report as the contract carries it. */
+export function lockReportToProto(r: LockReportView): agentV1.LockReport {
+  return {
+    node: r.node, vmid: r.vmid, path: r.path, fileExists: r.fileExists, kernelLocked: r.kernelLocked,
+    recordedPid: r.recordedPid, recordedPidAlive: r.recordedPidAlive,
+    holders: r.holders.map((h) => ({ pid: h.pid, cmdline: h.cmdline, startedMs: Math.round(h.startedMs), state: h.state })),
+    configLock: r.configLock, activeTasks: r.activeTasks, verdict: VERDICTS[r.verdict], inspectedAtMs: r.inspectedAtMs,
+  };
+}
+
+/** The gRPC layer's view of locks/. */
+export function createLockService(inspector: LockInspector, guard: LockGuard, proc: ProcReader): LockService {
+  return {
+    inspect: async (vmid) => lockReportToProto(inspector.inspect(vmid)),
+    clear: async (vmid, { removeFile, requestId }) => {
+      const out = await clearLock(inspector, guard, proc, vmid, removeFile, requestId);
+      return { cleared: out.cleared, previousLock: out.previousLock, fileRemoved: out.fileRemoved, report: lockReportToProto(out.report) };
+    },
+  };
+}

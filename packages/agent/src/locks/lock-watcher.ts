@@ -1,0 +1,48 @@
+import { watch, type FSWatcher } from "chokidar";
+import type { Clock, Logger } from "@lockstep/shared";
+import type { EventBus } from "../events/event-bus.js";
+import type { LockInspector } from "./lock-inspector.js";
+import { describeHolder } from "./lock-report.js";
+
+const LOCK_FILE = /pve-config-(\d+)\.lock$/;
+
+/**
+ * Watches the lock directory with chokidar and publishes `lock-detected` when a container's
+ * lock turns HELD or STALE. flock(2) itself changes nothing on disk, so what the watcher sees
+ * is a lock file created or written; each event triggers an inspection, and a VMID is
+ * reported again only after it was seen FREE.
+ */
+export class LockWatcher {
+  private watcher: FSWatcher | null = null;
+  private readonly reported = new Set<number>();
+
+  constructor(private readonly node: string, private readonly dir: string, private readonly inspector: LockInspector, private readonly events: EventBus, private readonly clock: Clock, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    this.watcher = watch(this.dir, { depth: 0, ignoreInitial: false, awaitWriteFinish: false });
+    this.watcher.on("add", (file) => this.check(file));
+    this.watcher.on("change", (file) => this.check(file));
+    this.watcher.on("error", (err) => this.logger.warn("lock directory watcher failed", { err }));
+    await new Promise<void>((resolve) => this.watcher!.once("ready", () => resolve()));
+  }
+
+  /** Looks again at one VMID (also used after operations finish). */
+  check(file: string): void {
+    const m = LOCK_FILE.exec(file);
+    if (!m) return;
+    const vmid = Number(m[1]);
+    const report = this.inspector.inspect(vmid);
+    if (report.verdict === "FREE") {
+      this.reported.delete(vmid);
+      return;
+    }
+    if (this.reported.has(vmid)) return;
+    this.reported.add(vmid);
+    this.events.publish({ atMs: this.clock.now(), node: this.node, vmid, kind: "lock-detected", detail: `${report.verdict}: ${describeHolder(report)}` });
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.close();
+    this.watcher = null;
+  }
+}
