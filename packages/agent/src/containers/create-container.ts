@@ -43,6 +43,9 @@ const PROPERTY_STRING = /^[a-zA-Z0-9_.:/=,-]{0,512}$/;
 export async function createContainer(ctx: NodeContext, requested: CreateSpec, ownershipTag: string, requestId: string): Promise<CreateOutcome> {
   const spec = withDefaults(requested);
   validate(spec, ownershipTag);
+  // Wait out a create still running (its flock is HELD) before judging what the config
+  // holds; a placeholder is only a crashed create's once nobody holds its lock.
+  await ctx.gate.ensureFree(spec.vmid, { requestId });
   const existing = await readConfigFile(ctx, spec.vmid);
   if (existing) {
     const values = existing.main.values;
@@ -74,13 +77,13 @@ function withDefaults(spec: CreateSpec): CreateSpec {
   };
 }
 
+/** The placeholder a killed create leaves: `lock: create` alone (or nothing, once unlocked). */
 function isCrashedCreate(values: Readonly<Record<string, string>>): boolean {
-  return values.lock === "create" && Object.keys(values).every((key) => key === "lock");
+  return Object.keys(values).every((key) => key === "lock") && (values.lock ?? "create") === "create";
 }
 
 async function removeCrashedPlaceholder(ctx: NodeContext, vmid: number, requestId: string): Promise<void> {
   ctx.logger.warn("removing the placeholder config a killed create left behind", { vmid, requestId });
-  // The guard clears the stale `lock: create` (through pct unlock) before destroy runs.
   await runMutation(ctx, vmid, ["destroy", String(vmid)], { requestId, timeoutMs: ctx.timeouts.destroyMs });
 }
 

@@ -77,8 +77,11 @@ export class ProcessPctRunner implements PctRunner {
       child.on("error", (err) => finish(() => reject(new HypervisorUnresponsiveError(`cannot run ${this.options.pct}: ${err.message}`))));
       child.on("close", (code, signal) =>
         finish(() =>
-          resolve({
-            exitCode: code ?? (signal ? 128 + signalNumber(signal) : 255),
+          signal
+            ? // Killed from outside (OOM killer, an operator): like a timeout, its outcome is unknown.
+              reject(new HypervisorUnresponsiveError(`pct ${args[0] ?? ""} was killed by ${signal}; its outcome is unknown`, { command: args[0] ?? "", signal }))
+            : resolve({
+            exitCode: code ?? 255,
             stdout: stdout.text(),
             stderr: stderr.text(),
             durationMs: Date.now() - started,
@@ -89,10 +92,6 @@ export class ProcessPctRunner implements PctRunner {
       );
     });
   }
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return ({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 } as Record<string, number>)[signal] ?? 1;
 }
 
 /** Keeps at most `limit` bytes of a stream and remembers whether it dropped any. */

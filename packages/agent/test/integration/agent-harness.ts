@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { AgentClient } from "@lockstep/shared";
+import { simPctBin } from "@lockstep/sim";
+
+export const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+const AGENT_BIN = fileURLToPath(new URL("../../bin/lockstep-agent.js", import.meta.url));
+
+/** A real agent process on a simulated node, reached over real gRPC on loopback. */
+export interface AgentUnderTest {
+  readonly root: string;
+  readonly client: AgentClient;
+  readonly process: ChildProcess;
+  logs(): string;
+  /** Kills the agent (SIGKILL) or stops it (SIGTERM) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a new agent on the same node and state. */
+  restart(): Promise<AgentUnderTest>;
+  /** Runs the simulator directly, as an operator would. */
+  pct(args: string[], env?: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+export async function startAgentOnSim(env: Record<string, string> = {}, root = mkdtempSync(path.join(os.tmpdir(), "agent-node-"))): Promise<AgentUnderTest> {
+  const child = spawn(process.execPath, [AGENT_BIN, "--simulate", root, "--listen", "127.0.0.1:0"], {
+    env: { ...process.env, LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "100", LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "200", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 15_000);
+    child.stdout!.on("data", () => {
+      const m = /"msg":"agent listening"[^\n]*"address":"([^"]+)"/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`agent exited ${code}:\n${output}`)));
+  });
+  const client = new AgentClient(address, { defaultTimeoutMs: 60_000 });
+  return {
+    root,
+    client,
+    process: child,
+    logs: () => output,
+    stop: async (signal = "SIGTERM") => {
+      client.close();
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill(signal);
+      await exited;
+    },
+    restart: () => startAgentOnSim(env, root),
+    pct: (args, more = {}) =>
+      new Promise((resolve) => {
+        const p = spawn(process.execPath, [simPctBin, ...args], { env: { ...process.env, LOCKSTEP_SIM_ROOT: root, ...more } });
+        let stdout = "";
+        let stderr = "";
+        p.stdout.on("data", (d) => (stdout += d));
+        p.stderr.on("data", (d) => (stderr += d));
+        p.stdin.end();
+        p.on("close", (code) => resolve({ code, stdout, stderr }));
+      }),
+  };
+}
+
+export function configText(agent: AgentUnderTest, vmid: number): string {
+  return readFileSync(path.join(agent.root, "etc/pve/lxc", `${vmid}.conf`), "utf8");
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

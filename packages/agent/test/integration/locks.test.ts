@@ -1,0 +1,80 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import test from "ava";
+import { agentV1 } from "@lockstep/shared";
+import { writeFaults } from "@lockstep/sim";
+import { configText, sleep, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+
+test("a lock held by a live flock process is reported with its PID and never cleared", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE]);
+  const lockFile = path.join(agent.root, "run/lock/lxc/pve-config-101.lock");
+  const holder = spawn("flock", [lockFile, "sleep", "30"], { detached: true, stdio: "ignore" });
+  t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
+  await sleep(300);
+  const report = await agent.client.inspectLock({ vmid: 101 });
+  t.is(report.verdict, agentV1.LockVerdict.HELD);
+  t.true(report.kernelLocked);
+  t.true(report.holders.some((h) => h.pid === holder.pid && h.cmdline.startsWith("flock")));
+  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-while-held", vmid: 101 }));
+  t.is((err as { code?: string }).code, "LOCK_HELD");
+  t.regex(err!.message, new RegExp(`held by pid \\d+ \\(.*(flock|sleep)`));
+  await t.throwsAsync(agent.client.clearLock({ requestId: "clear-while-held", vmid: 101 }), { message: /will not be cleared/ });
+});
+
+test("a lock whose recorded PID died but whose descriptor lives in a child is HELD by that child", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE]);
+  const lockFile = path.join(agent.root, "run/lock/lxc/pve-config-101.lock");
+  // The shell takes the lock on fd 9, backgrounds a sleep that inherits fd 9, and exits.
+  const sh = spawn("sh", ["-c", 'exec 9>>"$1"; flock 9; sleep 30 & echo $!', "sh", lockFile], { stdio: ["ignore", "pipe", "ignore"] });
+  const childPid = Number(await new Promise<string>((r) => sh.stdout.on("data", (d) => r(String(d).trim()))));
+  await new Promise((r) => sh.on("exit", r));
+  t.teardown(() => process.kill(childPid, "SIGKILL"));
+  const report = await agent.client.inspectLock({ vmid: 101 });
+  t.is(report.verdict, agentV1.LockVerdict.HELD);
+  t.false(report.recordedPidAlive);
+  t.deepEqual(report.holders.map((h) => h.pid), [childPid]);
+});
+
+test("a stale lock left by a killed simulator is cleared through pct unlock and logged", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE]);
+  writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
+  await agent.pct(["snapshot", "101", "half"]);
+  t.regex(configText(agent, 101), /^lock: snapshot$/m);
+  t.is((await agent.client.inspectLock({ vmid: 101 })).verdict, agentV1.LockVerdict.STALE);
+  const started = await agent.client.startContainer({ requestId: "start-after-crash", vmid: 101 });
+  t.true(started.changed);
+  t.notRegex(configText(agent, 101), /^lock:/m);
+  t.regex(agent.logs(), /"event":"lock-cleared".*cleared stale config lock 'snapshot'/);
+});
+
+test("retries stop at the bound and the failure names the holder", async (t) => {
+  const agent = await startAgentOnSim({ LOCKSTEP_AGENT_LOCK_RETRIES: "2" });
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE]);
+  const holder = spawn("flock", [path.join(agent.root, "run/lock/lxc/pve-config-101.lock"), "sleep", "30"], { detached: true, stdio: "ignore" });
+  t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
+  await sleep(300);
+  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "bounded-retries", vmid: 101 }));
+  t.regex(err!.message, /gave up after 3 checks/);
+  t.regex(agent.logs(), /"event":"lock-blocked"/);
+});
+
+test("an unresponsive pct is reported as such and nothing is destroyed", async (t) => {
+  const agent = await startAgentOnSim({ LOCKSTEP_AGENT_PCT_POWER_TIMEOUT_MS: "1500", LOCKSTEP_AGENT_PROBE_TIMEOUT_MS: "1000" });
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE]);
+  writeFaults(agent.root, [{ command: "start", action: "hang-before-lock" }, { command: "list", action: "hang-before-lock" }]);
+  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-hung", vmid: 101 }));
+  t.is((err as { code?: string }).code, "HYPERVISOR_UNRESPONSIVE");
+  const health = await agent.client.getHealth({});
+  t.false(health.pctResponsive);
+  writeFaults(agent.root, []);
+  t.regex(configText(agent, 101), /^hostname: CT101$/m, "the container is still there");
+  t.is((await agent.pct(["list"])).stdout.split("\n").filter(Boolean).length, 2);
+});
