@@ -1,0 +1,151 @@
+// The Lockstep demo: what goes wrong on Proxmox, and what Lockstep does about it, on
+// simulated nodes that behave as real ones do (see packages/sim).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { AgentClient, agentV1, createMemoryLogger, LockstepError } from "@lockstep/shared";
+import { simPctBin, startedCalls, writeFaults } from "@lockstep/sim";
+import { createPool } from "../../packages/api/src/db/pool.js";
+import { migrate } from "../../packages/api/src/db/migrate.js";
+import { migrations } from "../../packages/api/src/db/migrations/index.js";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const work = path.join(repo, ".local/demo");
+const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+const agents: ChildProcess[] = [];
+
+const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const step = (title: string): void => console.log(`\n${bold(`== ${title}`)}`);
+const say = (line: string): void => console.log(`   ${line}`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function startAgent(node: string, port: number): Promise<AgentClient> {
+  const root = path.join(work, node);
+  mkdirSync(path.join(root, "etc"), { recursive: true });
+  writeFileSync(path.join(root, "etc/hostname"), `${node}\n`);
+  const log = path.join(work, `${node}-agent.log`);
+  const child = spawn(process.execPath, [path.join(repo, "packages/agent/bin/lockstep-agent.js"), "--simulate", root, "--listen", `127.0.0.1:${port}`], {
+    env: { ...process.env, LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "500", LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "1000" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  agents.push(child);
+  let out = "";
+  child.stdout!.on("data", (d) => {
+    out += d;
+    writeFileSync(log, out);
+  });
+  for (let i = 0; i < 100 && !out.includes("agent listening"); i++) await sleep(100);
+  if (!out.includes("agent listening")) throw new Error(`agent for ${node} did not start; see ${log}`);
+  say(`agent for ${node} listening on 127.0.0.1:${port} (log: ${path.relative(repo, log)})`);
+  return new AgentClient(`127.0.0.1:${port}`, { defaultTimeoutMs: 60_000 });
+}
+
+/** Runs the simulated node's pct directly, as an operator at its shell would. */
+function pct(node: string, args: string[]): string {
+  return spawnSyncText(process.execPath, [simPctBin, ...args], { LOCKSTEP_SIM_ROOT: path.join(work, node) });
+}
+
+function spawnSyncText(cmd: string, args: string[], env: Record<string, string>): string {
+  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: "utf8" });
+  return `${r.stdout}${r.stderr}`.trimEnd();
+}
+
+async function main(): Promise<void> {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+
+  step("MariaDB: the single source of truth");
+  const url = readFileSync(path.join(repo, ".local/mariadb/database-url"), "utf8").trim();
+  const pool = createPool(url, 2);
+  const applied = await migrate(pool, migrations, createMemoryLogger());
+  const [tables] = await pool.query("SHOW TABLES");
+  say(`schema migrations applied now: ${applied.length ? applied.join(", ") : "none (already current)"}`);
+  say(`tables: ${(tables as Record<string, string>[]).map((r) => Object.values(r)[0]).join(", ")}`);
+  await pool.end();
+
+  step("Two simulated Proxmox nodes, an agent on each");
+  const pve1 = await startAgent("pve1", 7701);
+  const pve2 = await startAgent("pve2", 7702);
+  for (const [name, client] of [["pve1", pve1], ["pve2", pve2]] as const) {
+    const h = await client.getHealth({});
+    say(`${name}: pct ${h.pctResponsive ? "answers" : "UNRESPONSIVE"}, ${(h.memoryAvailableBytes / 2 ** 30).toFixed(1)} GiB free`);
+  }
+
+  step("A request retried 20 times becomes one container");
+  const create = { requestId: "demo-create-web-1", vmid: 101, template: TEMPLATE, hostname: "web-1", start: true, ownershipTag: "lockstep-demo" };
+  const results = await Promise.all(Array.from({ length: 20 }, () => pve1.createContainer(create)));
+  say(`20 identical CreateContainer calls: ${results.filter((r) => !r.replayed).length} executed, ${results.filter((r) => r.replayed).length} answered from the agent's durable request record`);
+  say(`pct create ran ${startedCalls(path.join(work, "pve1"), "create").length} time(s) on pve1`);
+  console.log(pct("pve1", ["list"]).replace(/^/gm, "   | "));
+
+  step("The config lock: a slow pct holds it, another caller times out");
+  const pve1Root = path.join(work, "pve1");
+  writeFaults(pve1Root, [{ command: "set", action: "slow", ms: 8000, times: 1 }]);
+  const slow = spawn(process.execPath, [simPctBin, "set", "101", "--cores", "2"], { env: { ...process.env, LOCKSTEP_SIM_ROOT: pve1Root }, stdio: "ignore" });
+  await sleep(700);
+  const report = await pve1.inspectLock({ vmid: 101 });
+  say(`InspectLock 101: verdict ${agentV1.LockVerdict[report.verdict]}, holders: ${report.holders.map((h) => `pid ${h.pid} (${h.cmdline})`).join(", ")}`);
+  say("pct itself, as an operator would run it (lock timeout shortened to 2 s for the demo):");
+  console.log(spawnSyncText(process.execPath, [simPctBin, "set", "101", "--memory", "1024"], { LOCKSTEP_SIM_ROOT: pve1Root, LOCKSTEP_SIM_LOCK_TIMEOUT_S: "2" }).replace(/^/gm, "   | "));
+  try {
+    await pve1.updateConfig({ requestId: "demo-set-memory", vmid: 101, set: { memory: "1024" } });
+    say("UpdateConfig went through after waiting");
+  } catch (err) {
+    say(`Lockstep waits with bounded backoff, then: ${(err as LockstepError).code}: ${(err as Error).message}`);
+  }
+  slow.kill("SIGKILL");
+  await new Promise((r) => slow.on("close", r));
+
+  step("A crash leaves a stale lock; Lockstep clears it before the next operation");
+  writeFaults(pve1Root, [{ command: "snapshot", action: "crash", times: 1 }]);
+  pct("pve1", ["snapshot", "101", "interrupted"]);
+  say(`after a snapshot killed midway: ${pct("pve1", ["config", "101"]).split("\n").find((l) => l.startsWith("lock:"))}`);
+  say(`pct stop now says: ${pct("pve1", ["stop", "101"])}`);
+  say(`InspectLock 101: ${agentV1.LockVerdict[(await pve1.inspectLock({ vmid: 101 })).verdict]} (a lock: property, no kernel lock, no running task)`);
+  const updated = await pve1.updateConfig({ requestId: "demo-set-memory-2", vmid: 101, set: { memory: "1024" } });
+  say(`UpdateConfig: changed ${updated.changedKeys.join(", ")}; the agent logged the clearing:`);
+  const logLine = readFileSync(path.join(work, "pve1-agent.log"), "utf8").split("\n").find((l) => l.includes('"event":"lock-cleared"'));
+  say(`  ${logLine ?? "(not found)"}`);
+
+  step("The push race: the unit file lands late, systemd must not be asked too early");
+  writeFaults(path.join(work, "pve1"), [{ command: "push", action: "delay-visibility", ms: 1500 }]);
+  const unit = Buffer.from("[Unit]\nDescription=demo app\n[Service]\nExecStart=/usr/bin/app\n[Install]\nWantedBy=multi-user.target\n");
+  const service = await pve1.ensureService({ requestId: "demo-service-app", vmid: 101, unit: "app.service", unitContent: unit, enable: true, start: true });
+  say(`EnsureService app.service: enabled=${service.enabled} active=${service.active} (verified by checksum inside the container, no sleep)`);
+  writeFaults(path.join(work, "pve1"), []);
+
+  step("Snapshot retention: keep the 3 newest Lockstep snapshots, never anyone else's");
+  pct("pve1", ["snapshot", "101", "operator-manual"]);
+  for (let i = 1; i <= 5; i++) await pve1.createSnapshot({ requestId: `demo-snapshot-${i}`, vmid: 101, name: `lockstep-${i}` });
+  const pruned = await pve1.pruneSnapshots({ requestId: "demo-prune-1", vmid: 101, keepLast: 3, prefix: "lockstep" });
+  say(`deleted ${pruned.deleted.join(", ")}; kept ${pruned.kept.join(", ")}`);
+  console.log(pct("pve1", ["listsnapshot", "101"]).replace(/^/gm, "   | "));
+
+  step("Someone else's container is never adopted");
+  pct("pve2", ["create", "200", TEMPLATE, "--hostname", "not-ours"]);
+  try {
+    await pve2.createContainer({ requestId: "demo-create-200", vmid: 200, template: TEMPLATE, hostname: "mine", ownershipTag: "lockstep-demo-2" });
+  } catch (err) {
+    say(`CreateContainer 200 on pve2: ${(err as LockstepError).code}: ${(err as Error).message}`);
+  }
+
+  step("Clean termination");
+  const gone = await pve1.destroyContainer({ requestId: "demo-destroy-101", vmid: 101, force: true });
+  const again = await pve1.destroyContainer({ requestId: "demo-destroy-101-again", vmid: 101, force: true });
+  say(`destroy: already_gone=${gone.alreadyGone}; destroying again: already_gone=${again.alreadyGone}`);
+  say(`pct list on pve1 now prints ${JSON.stringify(pct("pve1", ["list"]))} (nothing at all, as Proxmox does)`);
+  pve1.close();
+  pve2.close();
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const agent of agents) agent.kill("SIGTERM");
+    await sleep(300);
+    console.log(`\n${bold("Demo finished.")} Agent logs and node state are in .local/demo/.`);
+  });
