@@ -15,8 +15,9 @@ set +e
 pnpm exec ava "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-passed=$(grep -oE '[0-9]+ tests? passed' "$log" | tail -1 | grep -oE '^[0-9]+' || echo 0)
-failed=$(grep -oE '[0-9]+ (tests?|uncaught exceptions?|unhandled rejections?) failed' "$log" | awk '{n += $1} END {print n + 0}')
+# ava prints a passed count only when nothing failed, so count its result marks.
+passed=$(grep -cE '^\s+✔ ' "$log" || true)
+failed=$(grep -cE '^\s+✘ ' "$log" || true)
 if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
 echo "ava: ${passed} passed, ${failed} failed"
 exit "$status"

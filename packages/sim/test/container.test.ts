@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { writeFaults } from "../src/index.js";
-import { simNode, sleep, TEMPLATE } from "./sim-harness.js";
+import { existsSync } from "node:fs";
+import { eventually, simNode, TEMPLATE } from "./sim-harness.js";
 
 async function runningNode() {
   const node = simNode();
@@ -80,7 +81,7 @@ test("with delayed visibility a pushed unit is not there for daemon-reload, then
   const enable = await node.pct(["exec", "101", "--", "systemctl", "enable", "app.service"]);
   t.is(enable.code, 1);
   t.is(enable.stderr, "Failed to enable unit: Unit file app.service does not exist.\n");
-  await sleep(1800);
+  t.true(await eventually(() => existsSync(path.join(node.root, "var/lib/lxc/101/rootfs/etc/systemd/system/app.service"))), "the file lands after its delay");
   await node.pct(["exec", "101", "--", "systemctl", "daemon-reload"]);
   t.is((await node.pct(["exec", "101", "--", "systemctl", "enable", "--now", "app.service"])).code, 0);
   t.is((await node.pct(["exec", "101", "--", "systemctl", "is-active", "app.service"])).stdout, "active\n");

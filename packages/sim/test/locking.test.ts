@@ -2,14 +2,14 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import test from "ava";
 import { startedCalls, writeFaults } from "../src/index.js";
-import { lockIsFree, simNode, sleep, TEMPLATE } from "./sim-harness.js";
+import { eventually, lockIsFree, simNode, sleep, TEMPLATE } from "./sim-harness.js";
 
 test("two concurrent callers on one VMID serialize", async (t) => {
   const node = simNode();
   await node.pct(["create", "101", TEMPLATE, "--hostname", "web-1"]);
   writeFaults(node.root, [{ command: "start", action: "slow", ms: 1500 }]);
   const first = node.pct(["start", "101"]);
-  await sleep(500);
+  t.true(await eventually(() => !lockIsFree(node.lockFile(101))), "start holds the lock");
   const second = await node.pct(["set", "101", "--memory", "1024"]);
   const started = await first;
   t.is(started.code, 0);
@@ -23,7 +23,7 @@ test("a waiting caller times out with Proxmox's exact message and exit status", 
   await node.pct(["create", "101", TEMPLATE]);
   const holder = spawn("flock", [node.lockFile(101), "sleep", "30"], { detached: true, stdio: "ignore" });
   t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
-  await sleep(200);
+  t.true(await eventually(() => !lockIsFree(node.lockFile(101))));
   const result = await node.pct(["start", "101"]);
   t.is(result.code, 255);
   t.is(result.stderr, "trying to acquire lock...\ncan't lock file '/run/lock/lxc/pve-config-101.lock' - got timeout\n");
@@ -34,7 +34,7 @@ test("a simulator killed mid-snapshot leaves lock: snapshot, which blocks others
   await node.pct(["create", "101", TEMPLATE]);
   writeFaults(node.root, [{ command: "snapshot", action: "slow", ms: 5000 }]);
   const child = node.spawnPct(["snapshot", "101", "before-upgrade"]);
-  await sleep(1200);
+  t.true(await eventually(() => /^lock: snapshot$/m.test(readFileSync(node.config(101), "utf8"))));
   child.kill("SIGKILL");
   await new Promise((r) => child.on("close", r));
   t.regex(readFileSync(node.config(101), "utf8"), /^lock: snapshot$/m);
@@ -77,7 +77,8 @@ test("hang-before-lock blocks without taking the lock", async (t) => {
   writeFaults(node.root, [{ command: "start", action: "hang-before-lock" }]);
   const child = node.spawnPct(["start", "101"]);
   t.teardown(() => child.kill("SIGKILL"));
-  await sleep(800);
+  t.true(await eventually(() => startedCalls(node.root, "start").length === 1), "the call started");
+  await sleep(500);
   t.is(child.exitCode, null, "still hanging");
   t.true(lockIsFree(node.lockFile(101)));
 });
@@ -88,7 +89,9 @@ test("a hang fault holds the lock", async (t) => {
   writeFaults(node.root, [{ command: "start", action: "hang" }]);
   const child = node.spawnPct(["start", "101"]);
   t.teardown(() => child.kill("SIGKILL"));
-  await sleep(800);
+  t.true(await eventually(() => !lockIsFree(node.lockFile(101))), "the hanging call holds the lock");
+  await sleep(500);
+  t.is(child.exitCode, null, "and keeps it");
   t.false(lockIsFree(node.lockFile(101)));
 });
 

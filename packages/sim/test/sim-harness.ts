@@ -38,3 +38,9 @@ export function lockIsFree(file: string): boolean {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `condition` every 50 ms until it holds or `ms` pass; returns whether it held. */
+export async function eventually(condition: () => boolean, ms = 5000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (condition()) return true;
+  return condition();
+}

@@ -74,3 +74,12 @@ export function configText(agent: AgentUnderTest, vmid: number): string {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once somebody holds a flock on `file` (checked with util-linux flock -n). */
+export async function untilLocked(file: string, ms = 5000): Promise<void> {
+  const { spawnSync } = await import("node:child_process");
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
+    if (spawnSync("flock", ["-n", file, "true"]).status !== 0) return;
+  }
+  throw new Error(`${file} was never locked`);
+}

@@ -31,7 +31,7 @@ test("a push whose file never appears fails clearly", async (t) => {
 test("a plain push then daemon-reload loses the race that EnsureService wins", async (t) => {
   const agent = await runningContainer();
   t.teardown(() => agent.stop());
-  writeFaults(agent.root, [{ command: "push", action: "delay-visibility", ms: 1000 }]);
+  writeFaults(agent.root, [{ command: "push", action: "delay-visibility", ms: 4000 }]);
   // The naive way: pct push, daemon-reload, enable.
   const { writeFileSync, mkdtempSync } = await import("node:fs");
   const { join } = await import("node:path");

@@ -3,7 +3,7 @@ import path from "node:path";
 import test from "ava";
 import { agentV1 } from "@lockstep/shared";
 import { writeFaults } from "@lockstep/sim";
-import { configText, sleep, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+import { configText, startAgentOnSim, TEMPLATE, untilLocked } from "./agent-harness.js";
 
 test("a lock held by a live flock process is reported with its PID and never cleared", async (t) => {
   const agent = await startAgentOnSim();
@@ -12,7 +12,7 @@ test("a lock held by a live flock process is reported with its PID and never cle
   const lockFile = path.join(agent.root, "run/lock/lxc/pve-config-101.lock");
   const holder = spawn("flock", [lockFile, "sleep", "30"], { detached: true, stdio: "ignore" });
   t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
-  await sleep(300);
+  await untilLocked(lockFile);
   const report = await agent.client.inspectLock({ vmid: 101 });
   t.is(report.verdict, agentV1.LockVerdict.HELD);
   t.true(report.kernelLocked);
@@ -57,9 +57,10 @@ test("retries stop at the bound and the failure names the holder", async (t) => 
   const agent = await startAgentOnSim({ LOCKSTEP_AGENT_LOCK_RETRIES: "2" });
   t.teardown(() => agent.stop());
   await agent.pct(["create", "101", TEMPLATE]);
-  const holder = spawn("flock", [path.join(agent.root, "run/lock/lxc/pve-config-101.lock"), "sleep", "30"], { detached: true, stdio: "ignore" });
+  const lockFile = path.join(agent.root, "run/lock/lxc/pve-config-101.lock");
+  const holder = spawn("flock", [lockFile, "sleep", "30"], { detached: true, stdio: "ignore" });
   t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
-  await sleep(300);
+  await untilLocked(lockFile);
   const err = await t.throwsAsync(agent.client.startContainer({ requestId: "bounded-retries", vmid: 101 }));
   t.regex(err!.message, /gave up after 3 checks/);
   t.regex(agent.logs(), /"event":"lock-blocked"/);

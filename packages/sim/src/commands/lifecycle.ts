@@ -5,23 +5,13 @@ import { checkNotLocked, encodeText, readConfig, removeConfig, writeConfig } fro
 import { PctError, parameterError } from "../node/pct-error.js";
 import { readRuntime, removeRuntime, updateRuntime } from "../node/runtime-state.js";
 import { rootfsPath } from "../node/sim-layout.js";
-import { Task } from "../node/tasks.js";
+import { withTask } from "../node/tasks.js";
 import { parsePctArgs, parseVmid } from "./pct-args.js";
 import { withConfigLock, type SimContext } from "./sim-context.js";
 
 /** Runs a task command: locked, listed as an active task, finished with its status. */
 function asTask(ctx: SimContext, vmid: number, type: string, work: () => string): string {
-  return withConfigLock(ctx, vmid, () => {
-    const task = new Task(ctx.node.layout, ctx.node.name, type, vmid);
-    try {
-      const out = work();
-      task.finish("OK");
-      return out;
-    } catch (err) {
-      task.finish(err instanceof Error ? err.message : String(err));
-      throw err;
-    }
-  });
+  return withConfigLock(ctx, vmid, () => withTask(ctx.node.layout, ctx.node.name, type, vmid, work));
 }
 
 export function start(ctx: SimContext, args: string[]): string {

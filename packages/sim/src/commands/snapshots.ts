@@ -1,6 +1,6 @@
 import { checkNotLocked, readConfig, writeConfig, type CtConfig } from "../node/ct-config.js";
 import { PctError, parameterError } from "../node/pct-error.js";
-import { Task } from "../node/tasks.js";
+import { withTask } from "../node/tasks.js";
 import { parsePctArgs, parseVmid } from "./pct-args.js";
 import { withConfigLock, type SimContext } from "./sim-context.js";
 
@@ -22,8 +22,7 @@ export function snapshot(ctx: SimContext, args: string[]): string {
   const vmid = parseVmid(positionals[0]!);
   const name = snapname(positionals[1]!);
   const { layout, name: node } = ctx.node;
-  const task = new Task(layout, node, "vzsnapshot", vmid);
-  try {
+  return withTask(layout, node, "vzsnapshot", vmid, () => {
     withConfigLock(ctx, vmid, () => {
       const conf = readConfig(layout, node, vmid);
       checkNotLocked(conf);
@@ -39,12 +38,8 @@ export function snapshot(ctx: SimContext, args: string[]): string {
       conf.main.values = { ...values, parent: name };
       writeConfig(layout, vmid, conf);
     });
-    task.finish("OK");
     return "";
-  } catch (err) {
-    task.finish(err instanceof Error ? err.message : String(err));
-    throw err;
-  }
+  });
 }
 
 /**
@@ -57,8 +52,7 @@ export function delsnapshot(ctx: SimContext, args: string[]): string {
   const vmid = parseVmid(positionals[0]!);
   const name = positionals[1]!;
   const { layout, name: node } = ctx.node;
-  const task = new Task(layout, node, "vzdelsnapshot", vmid);
-  try {
+  return withTask(layout, node, "vzdelsnapshot", vmid, () => {
     withConfigLock(ctx, vmid, () => {
       const conf = readConfig(layout, node, vmid);
       checkNotLocked(conf);
@@ -75,12 +69,8 @@ export function delsnapshot(ctx: SimContext, args: string[]): string {
       delete conf.main.values.lock;
       writeConfig(layout, vmid, conf);
     });
-    task.finish("OK");
     return "";
-  } catch (err) {
-    task.finish(err instanceof Error ? err.message : String(err));
-    throw err;
-  }
+  });
 }
 
 function removeSection(conf: CtConfig, name: string): void {

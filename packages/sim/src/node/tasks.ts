@@ -39,3 +39,16 @@ export class Task {
 export function recordCall(layout: SimLayout, record: Record<string, unknown>): void {
   appendFileSync(layout.callsLog, `${JSON.stringify(record)}\n`);
 }
+
+/** Runs `work` as a Proxmox task: listed as active while it runs, finished with OK or its error. */
+export function withTask<T>(layout: SimLayout, node: string, type: string, vmid: number, work: () => T): T {
+  const task = new Task(layout, node, type, vmid);
+  try {
+    const result = work();
+    task.finish("OK");
+    return result;
+  } catch (err) {
+    task.finish(err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}
