@@ -83,3 +83,16 @@ export async function untilLocked(file: string, ms = 5000): Promise<void> {
   }
   throw new Error(`${file} was never locked`);
 }
+
+/** An agent whose node has CT `vmid`, with util-linux flock holding its config lock until the test ends. */
+export async function agentWithHeldLock(t: { teardown(fn: () => unknown): void }, vmid: number, env: Record<string, string> = {}): Promise<{ agent: AgentUnderTest; holderPid: number }> {
+  const { spawn } = await import("node:child_process");
+  const agent = await startAgentOnSim(env);
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", String(vmid), TEMPLATE]);
+  const lockFile = path.join(agent.root, "run/lock/lxc", `pve-config-${vmid}.lock`);
+  const holder = spawn("flock", [lockFile, "sleep", "30"], { detached: true, stdio: "ignore" });
+  t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
+  await untilLocked(lockFile);
+  return { agent, holderPid: holder.pid! };
+}

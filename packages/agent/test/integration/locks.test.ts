@@ -3,20 +3,14 @@ import path from "node:path";
 import test from "ava";
 import { agentV1 } from "@lockstep/shared";
 import { writeFaults } from "@lockstep/sim";
-import { configText, startAgentOnSim, TEMPLATE, untilLocked } from "./agent-harness.js";
+import { agentWithHeldLock, configText, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 
 test("a lock held by a live flock process is reported with its PID and never cleared", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
-  const lockFile = path.join(agent.root, "run/lock/lxc/pve-config-101.lock");
-  const holder = spawn("flock", [lockFile, "sleep", "30"], { detached: true, stdio: "ignore" });
-  t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
-  await untilLocked(lockFile);
+  const { agent, holderPid } = await agentWithHeldLock(t, 101);
   const report = await agent.client.inspectLock({ vmid: 101 });
   t.is(report.verdict, agentV1.LockVerdict.HELD);
   t.true(report.kernelLocked);
-  t.true(report.holders.some((h) => h.pid === holder.pid && h.cmdline.startsWith("flock")));
+  t.true(report.holders.some((h) => h.pid === holderPid && h.cmdline.startsWith("flock")));
   const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-while-held", vmid: 101 }));
   t.is((err as { code?: string }).code, "LOCK_HELD");
   t.regex(err!.message, new RegExp(`held by pid \\d+ \\(.*(flock|sleep)`));
@@ -54,13 +48,7 @@ test("a stale lock left by a killed simulator is cleared through pct unlock and 
 });
 
 test("retries stop at the bound and the failure names the holder", async (t) => {
-  const agent = await startAgentOnSim({ LOCKSTEP_AGENT_LOCK_RETRIES: "2" });
-  t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
-  const lockFile = path.join(agent.root, "run/lock/lxc/pve-config-101.lock");
-  const holder = spawn("flock", [lockFile, "sleep", "30"], { detached: true, stdio: "ignore" });
-  t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
-  await untilLocked(lockFile);
+  const { agent } = await agentWithHeldLock(t, 101, { LOCKSTEP_AGENT_LOCK_RETRIES: "2" });
   const err = await t.throwsAsync(agent.client.startContainer({ requestId: "bounded-retries", vmid: 101 }));
   t.regex(err!.message, /gave up after 3 checks/);
   t.regex(agent.logs(), /"event":"lock-blocked"/);
