@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import type { Pool } from "mysql2/promise";
+import type { Clock, Logger } from "@lockstep/shared";
+import { ResourceNotFoundError } from "./errors.js";
+import { problemResponse } from "./http/problem.js";
+import { idempotency, type IdempotencyVariables } from "./idempotency/idempotency-middleware.js";
+import { KeyStore } from "./idempotency/key-store.js";
+import { nodeRoutes } from "./nodes/node-routes.js";
+
+export interface AppDeps {
+  readonly pool: Pool;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly idempotencyRetentionMs: number;
+  readonly idempotencyAbandonedAfterMs: number;
+}
+
+/** The HTTP API as a Hono app: tested in-process with `app.request()`, served by main.ts. */
+export function createApp(deps: AppDeps): Hono<{ Variables: IdempotencyVariables }> {
+  const app = new Hono<{ Variables: IdempotencyVariables }>();
+  const keys = new KeyStore(deps.pool, deps.clock, { retentionMs: deps.idempotencyRetentionMs, abandonedAfterMs: deps.idempotencyAbandonedAfterMs });
+  app.onError((err, c) => problemResponse(c, err, deps.logger));
+  app.notFound((c) => problemResponse(c, new ResourceNotFoundError(`route ${c.req.method} ${c.req.path}`), deps.logger));
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    try {
+      await deps.pool.query("SELECT 1");
+      return c.json({ status: "ready" });
+    } catch {
+      return c.json({ status: "database unreachable" }, 503);
+    }
+  });
+  // Callers are scoped once API tokens exist; until then every caller shares one scope.
+  app.use("/v1/*", idempotency(deps.pool, keys, () => "anonymous"));
+  app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock));
+  return app;
+}

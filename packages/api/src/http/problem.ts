@@ -1,0 +1,47 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { LockstepError, type Logger, type ReasonCode } from "@lockstep/shared";
+import { IdempotencyKeyInFlightError, RequestValidationError } from "../errors.js";
+
+/** HTTP status for each reason code: the only place a domain error becomes a status. */
+const STATUS_BY_REASON: Record<ReasonCode, ContentfulStatusCode> = {
+  INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  FAILED_PRECONDITION: 409,
+  REQUEST_ID_REUSED: 422,
+  RESOURCE_EXHAUSTED: 429,
+  COMMAND_FAILED: 502,
+  VERIFICATION_FAILED: 502,
+  INTERRUPTED: 503,
+  LOCK_HELD: 503,
+  HYPERVISOR_UNRESPONSIVE: 503,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/**
+ * Renders any error as `application/problem+json` (RFC 9457) with Lockstep's stable `code`.
+ * Errors that are not domain errors are logged in full and answered without internals.
+ */
+export function problemResponse(c: Context, err: unknown, logger: Logger): Response {
+  const domain = err instanceof LockstepError ? err : null;
+  if (!domain) logger.error("unexpected error", { err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), path: c.req.path });
+  const code: ReasonCode = domain?.code ?? "INTERNAL";
+  // An in-flight key is a transient conflict: 409 is what clients (Stripe's SDKs) retry.
+  const status = err instanceof IdempotencyKeyInFlightError ? 409 : STATUS_BY_REASON[code];
+  const body: Record<string, unknown> = {
+    type: `urn:lockstep:problem:${code.toLowerCase().replace(/_/g, "-")}`,
+    title: code.replace(/_/g, " ").toLowerCase(),
+    status,
+    detail: domain ? domain.message : "an internal error occurred; it was logged",
+    code,
+    instance: c.req.path,
+  };
+  if (err instanceof RequestValidationError) body.errors = err.problems;
+  const headers: Record<string, string> = { "content-type": "application/problem+json" };
+  if (status === 409 && err instanceof IdempotencyKeyInFlightError) headers["retry-after"] = "1";
+  return c.newResponse(JSON.stringify(body), status, headers);
+}

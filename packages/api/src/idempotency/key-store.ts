@@ -1,0 +1,123 @@
+import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { Clock } from "@lockstep/shared";
+import { IdempotencyKeyInFlightError, IdempotencyKeyReusedError } from "../errors.js";
+
+/** A stored response, replayed byte for byte. */
+export interface StoredResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+export interface KeyIdentity {
+  readonly scope: string;
+  readonly key: string;
+  readonly method: string;
+  readonly path: string;
+  readonly fingerprint: string;
+}
+
+interface KeyRow extends RowDataPacket {
+  method: string;
+  path: string;
+  fingerprint: string;
+  state: "in_flight" | "done";
+  response_status: number | null;
+  response_headers: string | Record<string, string> | null;
+  response_body: Buffer | null;
+  created_at: Date;
+  expires_at: Date;
+}
+
+export interface KeyStoreOptions {
+  readonly retentionMs: number;
+  /** An in-flight key older than this belongs to a process that died: it may be taken over. */
+  readonly abandonedAfterMs: number;
+}
+
+const DUPLICATE_ENTRY = 1062;
+
+/**
+ * The Idempotency-Key records. `claim` either hands back a finished response to replay, or
+ * marks the key in flight for this request (committed at once, so a concurrent duplicate
+ * sees it and gets 409), or refuses a key used for another request (422).
+ */
+export class KeyStore {
+  constructor(private readonly pool: Pool, private readonly clock: Clock, private readonly options: KeyStoreOptions) {}
+
+  async claim(id: KeyIdentity): Promise<StoredResponse | null> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.claimOnce(id);
+      } catch (err) {
+        // Two first requests raced to insert the key; the loser looks again and sees it in flight.
+        if ((err as { errno?: number }).errno === DUPLICATE_ENTRY && attempt === 0) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async claimOnce(id: KeyIdentity): Promise<StoredResponse | null> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      const [rows] = await conn.query<KeyRow[]>("SELECT * FROM idempotency_keys WHERE scope = ? AND idem_key = ? FOR UPDATE", [id.scope, id.key]);
+      const row = rows[0];
+      const now = this.clock.now();
+      if (row && row.expires_at.getTime() > now) {
+        const outcome = this.judge(row, id, now);
+        if (outcome !== "take-over") {
+          await conn.commit();
+          return outcome;
+        }
+      }
+      await this.markInFlight(conn, id, now, row !== undefined);
+      await conn.commit();
+      return null;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  }
+
+  private judge(row: KeyRow, id: KeyIdentity, now: number): StoredResponse | "take-over" {
+    if (row.method !== id.method || row.path !== id.path || row.fingerprint !== id.fingerprint) throw new IdempotencyKeyReusedError();
+    if (row.state === "done") {
+      const headers = typeof row.response_headers === "string" ? (JSON.parse(row.response_headers) as Record<string, string>) : (row.response_headers ?? {});
+      return { status: row.response_status ?? 500, headers, body: row.response_body ?? Buffer.alloc(0) };
+    }
+    if (now - row.created_at.getTime() < this.options.abandonedAfterMs) throw new IdempotencyKeyInFlightError();
+    return "take-over";
+  }
+
+  private async markInFlight(conn: PoolConnection, id: KeyIdentity, now: number, exists: boolean): Promise<void> {
+    const created = new Date(now);
+    const expires = new Date(now + this.options.retentionMs);
+    if (exists) {
+      await conn.query(
+        "UPDATE idempotency_keys SET method = ?, path = ?, fingerprint = ?, state = 'in_flight', response_status = NULL, response_headers = NULL, response_body = NULL, created_at = ?, expires_at = ? WHERE scope = ? AND idem_key = ?",
+        [id.method, id.path, id.fingerprint, created, expires, id.scope, id.key],
+      );
+    } else {
+      await conn.query("INSERT INTO idempotency_keys (scope, idem_key, method, path, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'in_flight', ?, ?)", [id.scope, id.key, id.method, id.path, id.fingerprint, created, expires]);
+    }
+  }
+
+  /** Stores the response inside the handler's own transaction: records and key commit together. */
+  async complete(tx: PoolConnection, id: KeyIdentity, response: StoredResponse): Promise<void> {
+    await tx.query("UPDATE idempotency_keys SET state = 'done', response_status = ?, response_headers = ?, response_body = ? WHERE scope = ? AND idem_key = ?", [
+      response.status,
+      JSON.stringify(response.headers),
+      response.body,
+      id.scope,
+      id.key,
+    ]);
+  }
+
+  /** Frees a key whose request stored nothing (invalid body, internal failure): it stays usable. */
+  async release(id: KeyIdentity): Promise<void> {
+    await this.pool.query("DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'in_flight'", [id.scope, id.key]);
+  }
+}

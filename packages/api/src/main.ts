@@ -1,0 +1,35 @@
+import { parseArgs } from "node:util";
+import { serve } from "@hono/node-server";
+import { ConfigError, createJsonLogger, systemClock } from "@lockstep/shared";
+import { createApp } from "./app.js";
+import { loadApiConfig } from "./config/api-config.js";
+import { migrate } from "./db/migrate.js";
+import { migrations } from "./db/migrations/index.js";
+import { createPool } from "./db/pool.js";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { listen: { type: "string" } } });
+  const config = loadApiConfig({ listen: values.listen }, process.env);
+  const logger = createJsonLogger(process.stdout, config.logLevel, { service: "lockstep-api" });
+  const pool = createPool(config.databaseUrl, 20);
+  await migrate(pool, migrations, logger);
+  const app = createApp({ pool, clock: systemClock, logger, idempotencyRetentionMs: config.idempotencyRetentionMs, idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs });
+  const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];
+  const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));
+  const shutdown = (signal: string): void => {
+    logger.info("shutting down", { signal });
+    const force = setTimeout(() => process.exit(1), config.shutdownDrainMs).unref();
+    server.close(() => {
+      clearTimeout(force);
+      pool.end().finally(() => process.exit(0));
+    });
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof ConfigError ? `configuration: ${err.message}` : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`lockstep-api: ${message}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});
