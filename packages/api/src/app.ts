@@ -6,6 +6,10 @@ import { problemResponse } from "./http/problem.js";
 import { idempotency, type IdempotencyVariables } from "./idempotency/idempotency-middleware.js";
 import { KeyStore } from "./idempotency/key-store.js";
 import { nodeRoutes } from "./nodes/node-routes.js";
+import type { PortRange } from "./allocation/allocate-ports.js";
+import type { VmidRange } from "./allocation/allocate-vmid.js";
+import { containerRoutes } from "./containers/container-routes.js";
+import { operationRoutes } from "./operations/operation-routes.js";
 
 export interface AppDeps {
   readonly pool: Pool;
@@ -13,6 +17,10 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly idempotencyRetentionMs: number;
   readonly idempotencyAbandonedAfterMs: number;
+  readonly vmids: VmidRange;
+  readonly ports: PortRange;
+  /** Attempts a job gets before it is marked failed. */
+  readonly maxAttempts: number;
 }
 
 /** The HTTP API as a Hono app: tested in-process with `app.request()`, served by main.ts. */
@@ -33,5 +41,7 @@ export function createApp(deps: AppDeps): Hono<{ Variables: IdempotencyVariables
   // Callers are scoped once API tokens exist; until then every caller shares one scope.
   app.use("/v1/*", idempotency(deps.pool, keys, () => "anonymous"));
   app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock));
+  app.route("/v1/containers", containerRoutes(deps));
+  app.route("/v1/operations", operationRoutes(deps.pool));
   return app;
 }

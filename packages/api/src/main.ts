@@ -13,7 +13,11 @@ async function main(): Promise<void> {
   const logger = createJsonLogger(process.stdout, config.logLevel, { service: "lockstep-api" });
   const pool = createPool(config.databaseUrl, 20);
   await migrate(pool, migrations, logger);
-  const app = createApp({ pool, clock: systemClock, logger, idempotencyRetentionMs: config.idempotencyRetentionMs, idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs });
+  const app = createApp({ pool, clock: systemClock, logger, idempotencyRetentionMs: config.idempotencyRetentionMs, idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs,
+    vmids: { min: config.vmidMin, max: config.vmidMax },
+    ports: { min: config.portMin, max: config.portMax },
+    maxAttempts: config.jobMaxAttempts,
+  });
   const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];
   const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));
   const shutdown = (signal: string): void => {

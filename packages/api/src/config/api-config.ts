@@ -8,6 +8,11 @@ export interface ApiConfig {
   readonly idempotencyRetentionMs: number;
   readonly idempotencyAbandonedAfterMs: number;
   readonly shutdownDrainMs: number;
+  readonly vmidMin: number;
+  readonly vmidMax: number;
+  readonly portMin: number;
+  readonly portMax: number;
+  readonly jobMaxAttempts: number;
 }
 
 const MIN = 60_000;
@@ -19,6 +24,11 @@ const SPECS: Record<keyof ApiConfig, KeySpec> = {
   idempotencyRetentionMs: { kind: "int", default: 24 * 60 * MIN, min: MIN, max: 30 * 24 * 60 * MIN },
   idempotencyAbandonedAfterMs: { kind: "int", default: 5 * MIN, min: 1_000, max: 24 * 60 * MIN },
   shutdownDrainMs: { kind: "int", default: 30_000, min: 0, max: 10 * MIN },
+  vmidMin: { kind: "int", default: 10_000, min: 100, max: 999_999_999 },
+  vmidMax: { kind: "int", default: 99_999, min: 100, max: 999_999_999 },
+  portMin: { kind: "int", default: 20_000, min: 1, max: 65_535 },
+  portMax: { kind: "int", default: 29_999, min: 1, max: 65_535 },
+  jobMaxAttempts: { kind: "int", default: 8, min: 1, max: 100 },
 };
 
 /**
@@ -29,7 +39,10 @@ const SPECS: Record<keyof ApiConfig, KeySpec> = {
 export function loadApiConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): ApiConfig {
   const merged = { ...env, LOCKSTEP_API_DATABASE_URL: env.LOCKSTEP_API_DATABASE_URL ?? env.LOCKSTEP_DATABASE_URL };
   try {
-    return compileConfig<ApiConfig>(SPECS, { env: merged, envPrefix: "LOCKSTEP_API", flags });
+    const config = compileConfig<ApiConfig>(SPECS, { env: merged, envPrefix: "LOCKSTEP_API", flags });
+    if (config.vmidMax < config.vmidMin) throw new ConfigError(`vmidMax (${config.vmidMax}) must not be below vmidMin (${config.vmidMin})`);
+    if (config.portMax < config.portMin) throw new ConfigError(`portMax (${config.portMax}) must not be below portMin (${config.portMin})`);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError && err.message.startsWith("databaseUrl")) {
       throw new ConfigError(err.message.replace(/, got .*$/, "").replace("is required", "is required (set LOCKSTEP_DATABASE_URL)"));

@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
+import { retryTransaction } from "../db/transaction-retry.js";
 import { IdempotencyKeyInFlightError, IdempotencyKeyReusedError } from "../errors.js";
 
 /** A stored response, replayed byte for byte. */
@@ -46,34 +47,31 @@ export class KeyStore {
   constructor(private readonly pool: Pool, private readonly clock: Clock, private readonly options: KeyStoreOptions) {}
 
   async claim(id: KeyIdentity): Promise<StoredResponse | null> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.claimOnce(id);
-      } catch (err) {
-        // Two first requests raced to insert the key; the loser looks again and sees it in flight.
-        if ((err as { errno?: number }).errno === DUPLICATE_ENTRY && attempt === 0) continue;
-        throw err;
-      }
-    }
+    return retryTransaction(() => this.claimOnce(id));
   }
 
+  /**
+   * Inserts first and looks only on a duplicate: a locking read of a missing row would take
+   * gap locks, and two first requests for one key would deadlock on their inserts.
+   */
   private async claimOnce(id: KeyIdentity): Promise<StoredResponse | null> {
     const conn = await this.pool.getConnection();
     try {
       await conn.beginTransaction();
-      const [rows] = await conn.query<KeyRow[]>("SELECT * FROM idempotency_keys WHERE scope = ? AND idem_key = ? FOR UPDATE", [id.scope, id.key]);
-      const row = rows[0];
       const now = this.clock.now();
-      if (row && row.expires_at.getTime() > now) {
-        const outcome = this.judge(row, id, now);
-        if (outcome !== "take-over") {
-          await conn.commit();
-          return outcome;
-        }
+      try {
+        await this.insertInFlight(conn, id, now);
+        await conn.commit();
+        return null;
+      } catch (err) {
+        if ((err as { errno?: number }).errno !== DUPLICATE_ENTRY) throw err;
       }
-      await this.markInFlight(conn, id, now, row !== undefined);
+      const [rows] = await conn.query<KeyRow[]>("SELECT * FROM idempotency_keys WHERE scope = ? AND idem_key = ? FOR UPDATE", [id.scope, id.key]);
+      const row = rows[0]!;
+      const outcome = row.expires_at.getTime() > now ? this.judge(row, id, now) : "take-over";
+      if (outcome === "take-over") await this.retake(conn, id, now);
       await conn.commit();
-      return null;
+      return outcome === "take-over" ? null : outcome;
     } catch (err) {
       await conn.rollback().catch(() => undefined);
       throw err;
@@ -92,17 +90,18 @@ export class KeyStore {
     return "take-over";
   }
 
-  private async markInFlight(conn: PoolConnection, id: KeyIdentity, now: number, exists: boolean): Promise<void> {
-    const created = new Date(now);
-    const expires = new Date(now + this.options.retentionMs);
-    if (exists) {
-      await conn.query(
-        "UPDATE idempotency_keys SET method = ?, path = ?, fingerprint = ?, state = 'in_flight', response_status = NULL, response_headers = NULL, response_body = NULL, created_at = ?, expires_at = ? WHERE scope = ? AND idem_key = ?",
-        [id.method, id.path, id.fingerprint, created, expires, id.scope, id.key],
-      );
-    } else {
-      await conn.query("INSERT INTO idempotency_keys (scope, idem_key, method, path, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'in_flight', ?, ?)", [id.scope, id.key, id.method, id.path, id.fingerprint, created, expires]);
-    }
+  private async insertInFlight(conn: PoolConnection, id: KeyIdentity, now: number): Promise<void> {
+    await conn.query("INSERT INTO idempotency_keys (scope, idem_key, method, path, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'in_flight', ?, ?)", [
+      id.scope, id.key, id.method, id.path, id.fingerprint, new Date(now), new Date(now + this.options.retentionMs),
+    ]);
+  }
+
+  /** An expired key, or one abandoned in flight by a dead process, starts over for this request. */
+  private async retake(conn: PoolConnection, id: KeyIdentity, now: number): Promise<void> {
+    await conn.query(
+      "UPDATE idempotency_keys SET method = ?, path = ?, fingerprint = ?, state = 'in_flight', response_status = NULL, response_headers = NULL, response_body = NULL, created_at = ?, expires_at = ? WHERE scope = ? AND idem_key = ?",
+      [id.method, id.path, id.fingerprint, new Date(now), new Date(now + this.options.retentionMs), id.scope, id.key],
+    );
   }
 
   /** Stores the response inside the handler's own transaction: records and key commit together. */

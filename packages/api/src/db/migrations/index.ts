@@ -1,6 +1,7 @@
 import { initial } from "./0001-initial.js";
+import { allocatorLocks } from "./0002-allocator-locks.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in the order they apply. */
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, allocatorLocks];
 export type { Migration };

@@ -1,0 +1,55 @@
+import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+
+/** A container record as the API shows it. */
+export interface ContainerRecord {
+  readonly id: string;
+  readonly vmid: number;
+  readonly node: string;
+  readonly hostname: string;
+  readonly status: string;
+  readonly desired_state: string;
+  readonly observed_state: string | null;
+  readonly ports: Record<string, number>;
+  readonly operation_id: string | null;
+  readonly spec: unknown;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+type Db = Pool | PoolConnection;
+
+const SELECT = `SELECT c.*, (SELECT o.id FROM operations o WHERE o.container_id = c.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS operation_id,
+  (SELECT JSON_OBJECTAGG(p.name, p.port) FROM port_allocations p WHERE p.container_id = c.id) AS ports
+  FROM containers c`;
+
+function toRecord(row: RowDataPacket): ContainerRecord {
+  const json = (v: unknown): unknown => (typeof v === "string" ? JSON.parse(v) : v);
+  return {
+    id: row.id,
+    vmid: row.vmid,
+    node: row.node,
+    hostname: row.hostname,
+    status: row.status,
+    desired_state: row.desired_state,
+    observed_state: row.observed_state,
+    ports: (json(row.ports) as Record<string, number> | null) ?? {},
+    operation_id: row.operation_id,
+    spec: json(row.spec),
+    created_at: (row.created_at as Date).toISOString(),
+    updated_at: (row.updated_at as Date).toISOString(),
+  };
+}
+
+export async function findContainer(db: Db, id: string): Promise<ContainerRecord | null> {
+  const [rows] = await db.query<RowDataPacket[]>(`${SELECT} WHERE c.id = ?`, [id]);
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+export async function listContainers(db: Db, filter: { node?: string; limit: number }): Promise<ContainerRecord[]> {
+  const [rows] = await db.query<RowDataPacket[]>(`${SELECT} ${filter.node ? "WHERE c.node = ?" : ""} ORDER BY c.created_at, c.id LIMIT ?`, filter.node ? [filter.node, filter.limit] : [filter.limit]);
+  return rows.map(toRecord);
+}
+
+export async function insertContainer(tx: PoolConnection, c: { id: string; node: string; vmid: number; hostname: string; spec: unknown }, now: Date): Promise<void> {
+  await tx.query("INSERT INTO containers (id, node, vmid, hostname, spec, desired_state, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', 'pending', ?, ?)", [c.id, c.node, c.vmid, c.hostname, JSON.stringify(c.spec), now, now]);
+}

@@ -1,0 +1,46 @@
+import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+
+/** One job: a create, delete or apply of a container, with its attempts and steps. */
+export interface OperationRecord {
+  readonly id: string;
+  readonly container_id: string | null;
+  readonly node: string | null;
+  readonly kind: string;
+  readonly status: string;
+  readonly attempts: number;
+  readonly steps: unknown[];
+  readonly error: unknown;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly finished_at: string | null;
+}
+
+function toRecord(row: RowDataPacket): OperationRecord {
+  const json = (v: unknown): unknown => (typeof v === "string" ? JSON.parse(v) : v);
+  return {
+    id: row.id,
+    container_id: row.container_id,
+    node: row.node,
+    kind: row.kind,
+    status: row.status,
+    attempts: row.attempts,
+    steps: (json(row.steps) as unknown[]) ?? [],
+    error: json(row.error) ?? null,
+    created_at: (row.created_at as Date).toISOString(),
+    updated_at: (row.updated_at as Date).toISOString(),
+    finished_at: row.finished_at ? (row.finished_at as Date).toISOString() : null,
+  };
+}
+
+export async function findOperation(db: Pool | PoolConnection, id: string): Promise<OperationRecord | null> {
+  const [rows] = await db.query<RowDataPacket[]>("SELECT * FROM operations WHERE id = ?", [id]);
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/** Queues a job in the caller's transaction: it commits with the record it works on. */
+export async function enqueueOperation(tx: PoolConnection, op: { id: string; containerId: string; node: string; kind: string; input: unknown; maxAttempts: number }, now: Date): Promise<void> {
+  await tx.query(
+    "INSERT INTO operations (id, container_id, node, kind, status, attempts, max_attempts, next_attempt_at, input, steps, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, '[]', ?, ?)",
+    [op.id, op.containerId, op.node, op.kind, op.maxAttempts, now, JSON.stringify(op.input), now, now],
+  );
+}
