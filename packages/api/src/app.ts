@@ -21,6 +21,8 @@ export interface AppDeps {
   readonly ports: PortRange;
   /** Attempts a job gets before it is marked failed. */
   readonly maxAttempts: number;
+  /** Called after a write committed (the dispatcher wakes instead of waiting for its poll). */
+  readonly afterCommit?: () => void;
 }
 
 /** The HTTP API as a Hono app: tested in-process with `app.request()`, served by main.ts. */
@@ -39,7 +41,7 @@ export function createApp(deps: AppDeps): Hono<{ Variables: IdempotencyVariables
     }
   });
   // Callers are scoped once API tokens exist; until then every caller shares one scope.
-  app.use("/v1/*", idempotency(deps.pool, keys, () => "anonymous"));
+  app.use("/v1/*", idempotency(deps.pool, keys, () => "anonymous", deps.afterCommit));
   app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock));
   app.route("/v1/containers", containerRoutes(deps));
   app.route("/v1/operations", operationRoutes(deps.pool));

@@ -1,7 +1,12 @@
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { ConfigError, createJsonLogger, systemClock } from "@lockstep/shared";
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import { agentDirectory } from "./agents/agent-directory.js";
 import { createApp } from "./app.js";
+import { Dispatcher } from "./dispatch/dispatcher.js";
+import { JobStore } from "./dispatch/job-store.js";
 import { loadApiConfig } from "./config/api-config.js";
 import { migrate } from "./db/migrate.js";
 import { migrations } from "./db/migrations/index.js";
@@ -13,19 +18,33 @@ async function main(): Promise<void> {
   const logger = createJsonLogger(process.stdout, config.logLevel, { service: "lockstep-api" });
   const pool = createPool(config.databaseUrl, 20);
   await migrate(pool, migrations, logger);
+  const owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const agents = agentDirectory(pool, config.agentCallTimeoutMs);
+  const dispatcher = new Dispatcher(pool, new JobStore(pool, systemClock, owner, config.jobLeaseMs), agents, systemClock, logger.child({ component: "dispatcher" }), {
+    pollMs: config.dispatchPollMs,
+    concurrency: config.dispatchConcurrency,
+    backoffBaseMs: config.jobBackoffBaseMs,
+    backoffMaxMs: config.jobBackoffMaxMs,
+    leaseMs: config.jobLeaseMs,
+  });
   const app = createApp({ pool, clock: systemClock, logger, idempotencyRetentionMs: config.idempotencyRetentionMs, idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs,
     vmids: { min: config.vmidMin, max: config.vmidMax },
     ports: { min: config.portMin, max: config.portMax },
     maxAttempts: config.jobMaxAttempts,
+    afterCommit: () => dispatcher.wake(),
   });
   const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];
   const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));
+  dispatcher.start();
   const shutdown = (signal: string): void => {
     logger.info("shutting down", { signal });
     const force = setTimeout(() => process.exit(1), config.shutdownDrainMs).unref();
     server.close(() => {
-      clearTimeout(force);
-      pool.end().finally(() => process.exit(0));
+      void dispatcher.stop().then(() => {
+        clearTimeout(force);
+        agents.close();
+        void pool.end().finally(() => process.exit(0));
+      });
     });
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));

@@ -13,6 +13,12 @@ export interface ApiConfig {
   readonly portMin: number;
   readonly portMax: number;
   readonly jobMaxAttempts: number;
+  readonly dispatchPollMs: number;
+  readonly dispatchConcurrency: number;
+  readonly jobLeaseMs: number;
+  readonly jobBackoffBaseMs: number;
+  readonly jobBackoffMaxMs: number;
+  readonly agentCallTimeoutMs: number;
 }
 
 const MIN = 60_000;
@@ -29,6 +35,12 @@ const SPECS: Record<keyof ApiConfig, KeySpec> = {
   portMin: { kind: "int", default: 20_000, min: 1, max: 65_535 },
   portMax: { kind: "int", default: 29_999, min: 1, max: 65_535 },
   jobMaxAttempts: { kind: "int", default: 8, min: 1, max: 100 },
+  dispatchPollMs: { kind: "int", default: 500, min: 10, max: MIN },
+  dispatchConcurrency: { kind: "int", default: 16, min: 1, max: 1000 },
+  jobLeaseMs: { kind: "int", default: 30_000, min: 1_000, max: 60 * MIN },
+  jobBackoffBaseMs: { kind: "int", default: 1_000, min: 10, max: 10 * MIN },
+  jobBackoffMaxMs: { kind: "int", default: 60_000, min: 10, max: 60 * MIN },
+  agentCallTimeoutMs: { kind: "int", default: 30_000, min: 100, max: 10 * MIN },
 };
 
 /**

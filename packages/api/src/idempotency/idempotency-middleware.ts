@@ -21,7 +21,7 @@ const KEPT_HEADERS = ["content-type", "location"];
  * leaves either both or neither; a request that fails validation or internally stores
  * nothing and leaves the key usable.
  */
-export function idempotency(pool: Pool, keys: KeyStore, scopeOf: () => string): MiddlewareHandler<{ Variables: IdempotencyVariables }> {
+export function idempotency(pool: Pool, keys: KeyStore, scopeOf: () => string, afterCommit: () => void = () => undefined): MiddlewareHandler<{ Variables: IdempotencyVariables }> {
   return async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "DELETE") return next();
     const key = c.req.header("idempotency-key");
@@ -48,6 +48,7 @@ export function idempotency(pool: Pool, keys: KeyStore, scopeOf: () => string): 
       await keys.complete(tx, id, response);
       await tx.commit();
       committed = true;
+      afterCommit();
       // The body was consumed into the record: answer from the record, as a replay will.
       c.res = undefined;
       c.res = replay(response, false);

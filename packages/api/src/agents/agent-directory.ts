@@ -1,0 +1,31 @@
+import type { Pool, RowDataPacket } from "mysql2/promise";
+import { AgentClient } from "@lockstep/shared";
+import { ResourceNotFoundError } from "../errors.js";
+
+/** The agents the API talks to, by node name. */
+export interface AgentDirectory {
+  forNode(node: string): Promise<AgentClient>;
+  close(): void;
+}
+
+/** Agent clients built from the registered nodes' addresses, kept while the address holds. */
+export function agentDirectory(pool: Pool, callTimeoutMs: number): AgentDirectory {
+  const clients = new Map<string, AgentClient>();
+  return {
+    async forNode(node) {
+      const [rows] = await pool.query<RowDataPacket[]>("SELECT address FROM nodes WHERE name = ?", [node]);
+      const address = rows[0]?.address as string | undefined;
+      if (!address) throw new ResourceNotFoundError(`node '${node}'`);
+      const cached = clients.get(node);
+      if (cached && cached.target === address) return cached;
+      cached?.close();
+      const client = new AgentClient(address, { defaultTimeoutMs: callTimeoutMs });
+      clients.set(node, client);
+      return client;
+    },
+    close() {
+      for (const client of clients.values()) client.close();
+      clients.clear();
+    },
+  };
+}

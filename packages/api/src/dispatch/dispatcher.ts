@@ -1,0 +1,105 @@
+import type { Pool } from "mysql2/promise";
+import { LockstepError, type Clock, type Logger } from "@lockstep/shared";
+import type { AgentDirectory } from "../agents/agent-directory.js";
+import { runJob } from "./job-handlers.js";
+import type { ClaimedJob, JobStore } from "./job-store.js";
+import { backoffMs, isRetryable } from "./retry-policy.js";
+
+export interface DispatcherOptions {
+  readonly pollMs: number;
+  readonly concurrency: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly leaseMs: number;
+}
+
+/**
+ * Runs queued jobs: claims a batch, calls the agents, records each outcome exactly once
+ * (fenced by the lease), retries transient failures with bounded backoff, and marks a job
+ * that exhausted its attempts failed with its reason: never left in limbo.
+ */
+export class Dispatcher {
+  private timer: NodeJS.Timeout | null = null;
+  private running = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly pool: Pool, private readonly jobs: JobStore, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly options: DispatcherOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Wakes the loop now (after a commit that queued work), instead of at the next poll. */
+  wake(): void {
+    if (!this.stopped) this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.allSettled([...this.running]);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const room = this.options.concurrency - this.running.size;
+      const jobs = room > 0 ? await this.jobs.claim(room) : [];
+      for (const job of jobs) this.track(this.execute(job));
+    } catch (err) {
+      this.logger.warn("claiming jobs failed; trying again", { err });
+    }
+    if (!this.stopped) this.schedule(this.options.pollMs);
+  }
+
+  private track(work: Promise<void>): void {
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
+  }
+
+  private async execute(job: ClaimedJob): Promise<void> {
+    const log = this.logger.child({ jobId: job.id, kind: job.kind, containerId: job.containerId, attempt: job.attempts });
+    const heartbeat = setInterval(() => void this.jobs.renew(job.id), Math.max(1000, this.options.leaseMs / 3));
+    try {
+      await this.markProvisioning(job);
+      const commit = await runJob(job, this.agents, this.pool);
+      const done = await this.jobs.finish(job.id, async (tx) => {
+        const now = new Date(this.clock.now());
+        await commit(tx, now);
+        await tx.query("UPDATE operations SET status = 'succeeded', error = NULL, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?", [now, now, job.id]);
+      });
+      log.info(done ? "job succeeded" : "job finished after its lease was lost; the new owner records it");
+    } catch (err) {
+      await this.recordFailure(job, err, log);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async markProvisioning(job: ClaimedJob): Promise<void> {
+    if (job.kind !== "create") return;
+    await this.pool.query("UPDATE containers SET status = 'provisioning', updated_at = ? WHERE id = ? AND status = 'pending'", [new Date(this.clock.now()), job.containerId]);
+  }
+
+  private async recordFailure(job: ClaimedJob, err: unknown, log: Logger): Promise<void> {
+    const code = err instanceof LockstepError ? err.code : "INTERNAL";
+    const error = { code, message: err instanceof Error ? err.message : String(err) };
+    const retry = isRetryable(code) && job.attempts < job.maxAttempts;
+    await this.jobs.finish(job.id, async (tx) => {
+      const now = new Date(this.clock.now());
+      if (retry) {
+        const next = new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs));
+        await tx.query("UPDATE operations SET status = 'queued', error = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify(error), next, now, job.id]);
+        return;
+      }
+      await tx.query("UPDATE operations SET status = 'failed', error = ?, finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify(error), now, now, job.id]);
+      if (job.kind === "create") await tx.query("UPDATE containers SET status = 'failed', updated_at = ? WHERE id = ? AND status IN ('pending', 'provisioning')", [now, job.containerId]);
+    });
+    log[retry ? "warn" : "error"](retry ? "job attempt failed; will retry" : "job failed", { code, message: error.message });
+  }
+}

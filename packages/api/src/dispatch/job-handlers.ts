@@ -1,0 +1,47 @@
+import type { PoolConnection } from "mysql2/promise";
+import type { AgentDirectory } from "../agents/agent-directory.js";
+import { findContainer } from "../containers/container-repository.js";
+import { ResourceNotFoundError } from "../errors.js";
+import type { ClaimedJob } from "./job-store.js";
+
+/** What a finished job writes, in the same transaction as the job's own completion. */
+export type Commit = (tx: PoolConnection, now: Date) => Promise<void>;
+
+/** The ownership tag a container carries on its node: its record's ID. */
+export function ownershipTag(containerId: string): string {
+  return `lockstep-${containerId}`;
+}
+
+/**
+ * The agent call of each job kind. Its request ID is derived from the job alone, so every
+ * attempt, by whichever API process, reaches the agent as the same request: one effect.
+ */
+export async function runJob(job: ClaimedJob, agents: AgentDirectory, db: import("mysql2/promise").Pool): Promise<Commit> {
+  const container = await findContainer(db, job.containerId);
+  if (!container) throw new ResourceNotFoundError(`container '${job.containerId}'`);
+  const agent = await agents.forNode(job.node);
+  const requestId = `op-${job.id}`;
+  if (job.kind === "create") {
+    const spec = container.spec as { template: string; cores: number; memory_mb: number; swap_mb: number; disk_gb: number; storage: string; unprivileged: boolean };
+    await agent.createContainer(
+      {
+        requestId, vmid: container.vmid, template: spec.template, hostname: container.hostname, cores: spec.cores, memoryMb: spec.memory_mb, swapMb: spec.swap_mb,
+        diskGb: spec.disk_gb, storage: spec.storage, unprivileged: spec.unprivileged, start: true, ownershipTag: ownershipTag(container.id), tags: ["lockstep"],
+      },
+      { timeoutMs: 30 * 60_000 },
+    );
+    return async (tx, now) => {
+      await tx.query("UPDATE containers SET status = 'running', observed_state = 'running', observed_at = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'provisioning')", [now, now, container.id]);
+    };
+  }
+  if (job.kind === "delete") {
+    await agent.destroyContainer({ requestId, vmid: container.vmid, force: true, purge: true }, { timeoutMs: 30 * 60_000 });
+    return async (tx, now) => {
+      // The container is confirmed gone from the node: only now are its VMID and ports free.
+      await tx.query("UPDATE containers SET status = 'deleted', observed_state = 'absent', deleted_at = ?, updated_at = ? WHERE id = ?", [now, now, container.id]);
+      await tx.query("DELETE FROM vmid_allocations WHERE container_id = ?", [container.id]);
+      await tx.query("DELETE FROM port_allocations WHERE container_id = ?", [container.id]);
+    };
+  }
+  throw new Error(`unknown job kind '${job.kind}'`);
+}

@@ -1,0 +1,86 @@
+import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { Clock } from "@lockstep/shared";
+import { retryTransaction } from "../db/transaction-retry.js";
+
+/** A claimed job, leased to one dispatcher. */
+export interface ClaimedJob {
+  readonly id: string;
+  readonly kind: string;
+  readonly containerId: string;
+  readonly node: string;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly input: Record<string, unknown>;
+}
+
+/**
+ * Jobs in the `operations` table, claimed with row locks and a lease: `FOR UPDATE SKIP
+ * LOCKED` lets several API processes claim side by side without waiting on each other, and a
+ * job whose dispatcher died is claimed again once its lease lapses. Every later write is
+ * fenced by the lease owner, so a dispatcher that lost its lease cannot overwrite the new one.
+ */
+export class JobStore {
+  constructor(private readonly pool: Pool, private readonly clock: Clock, private readonly owner: string, private readonly leaseMs: number) {}
+
+  async claim(limit: number): Promise<ClaimedJob[]> {
+    return retryTransaction(async () => {
+      const conn = await this.pool.getConnection();
+      try {
+        await conn.beginTransaction();
+        const now = new Date(this.clock.now());
+        const [rows] = await conn.query<RowDataPacket[]>(
+          `SELECT * FROM operations WHERE status IN ('queued', 'running') AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
+           ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+          [now, now, limit],
+        );
+        for (const row of rows) {
+          await conn.query("UPDATE operations SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?", [this.owner, new Date(this.clock.now() + this.leaseMs), now, row.id]);
+        }
+        await conn.commit();
+        return rows.map((row) => ({
+          id: row.id,
+          kind: row.kind,
+          containerId: row.container_id,
+          node: row.node,
+          attempts: (row.attempts as number) + 1,
+          maxAttempts: row.max_attempts,
+          input: typeof row.input === "string" ? JSON.parse(row.input) : row.input,
+        }));
+      } catch (err) {
+        await conn.rollback().catch(() => undefined);
+        throw err;
+      } finally {
+        conn.release();
+      }
+    });
+  }
+
+  /** Extends the lease of a job still being worked on; false when it was lost. */
+  async renew(jobId: string): Promise<boolean> {
+    const [result] = await this.pool.query("UPDATE operations SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'", [new Date(this.clock.now() + this.leaseMs), jobId, this.owner]);
+    return (result as { affectedRows: number }).affectedRows === 1;
+  }
+
+  /** Runs `work` in a transaction only while this dispatcher still owns the job. */
+  async finish(jobId: string, work: (tx: import("mysql2/promise").PoolConnection) => Promise<void>): Promise<boolean> {
+    return retryTransaction(async () => {
+      const conn = await this.pool.getConnection();
+      try {
+        await conn.beginTransaction();
+        const [rows] = await conn.query<RowDataPacket[]>("SELECT id FROM operations WHERE id = ? AND lease_owner = ? AND status = 'running' FOR UPDATE", [jobId, this.owner]);
+        if (rows.length === 0) {
+          await conn.rollback();
+          return false;
+        }
+        await work(conn);
+        await conn.commit();
+        return true;
+      } catch (err) {
+        await conn.rollback().catch(() => undefined);
+        throw err;
+      } finally {
+        conn.release();
+      }
+    });
+  }
+}

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { createTestDatabase, type TestDatabase } from "../../packages/api/test/support/test-database.js";
+import { startAgentOnSim, type AgentUnderTest } from "../../packages/agent/test/integration/agent-harness.js";
+
+const API_BIN = fileURLToPath(new URL("../../packages/api/bin/lockstep-api.js", import.meta.url));
+
+/** A real API process on a fresh database. */
+export interface ApiUnderTest {
+  readonly url: string;
+  readonly process: ChildProcess;
+  logs(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startApi(databaseUrl: string, env: Record<string, string> = {}): Promise<ApiUnderTest> {
+  const child = spawn(process.execPath, [API_BIN, "--listen", "127.0.0.1:0"], {
+    env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl, LOCKSTEP_API_DISPATCH_POLL_MS: "100", LOCKSTEP_API_JOB_BACKOFF_BASE_MS: "200", LOCKSTEP_API_JOB_BACKOFF_MAX_MS: "1000", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  let address = "";
+  for (let i = 0; i < 300 && !address; i++) {
+    address = /"msg":"api listening".*"address":"([^"]+)"/.exec(output)?.[1] ?? "";
+    if (!address) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!address) throw new Error(`api did not start:\n${output}`);
+  return {
+    url: `http://${address}`,
+    process: child,
+    logs: () => output,
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** A database, agents on simulated nodes registered with a real API. */
+export async function startCluster(nodes: string[]): Promise<{ db: TestDatabase; api: ApiUnderTest; agents: Map<string, AgentUnderTest>; stop(): Promise<void> }> {
+  const db = await createTestDatabase();
+  const agents = new Map<string, AgentUnderTest>();
+  for (const node of nodes) agents.set(node, await startAgentOnSim({ LOCKSTEP_AGENT_NODE: node, LOCKSTEP_SIM_NODE: node }));
+  const api = await startApi(db.url);
+  for (const [name, agent] of agents) {
+    const res = await post(api, "/v1/nodes", { name, address: agent.client.target }, `register-${name}`);
+    if (res.status !== 201) throw new Error(`registering ${name}: ${res.status} ${await res.text()}`);
+  }
+  return {
+    db,
+    api,
+    agents,
+    stop: async () => {
+      await api.stop();
+      await Promise.all([...agents.values()].map((a) => a.stop()));
+      await db.drop();
+    },
+  };
+}
+
+export function post(api: ApiUnderTest, path: string, body: unknown, key: string): Promise<Response> {
+  return fetch(`${api.url}${path}`, { method: "POST", headers: { "content-type": "application/json", "idempotency-key": key }, body: JSON.stringify(body) });
+}
+
+/** Polls an operation until it has finished; returns it. */
+export async function waitForOperation(api: ApiUnderTest, id: string, ms = 30_000): Promise<{ status: string; error: unknown; attempts: number }> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    const op = (await (await fetch(`${api.url}/v1/operations/${id}`)).json()) as { status: string; error: unknown; attempts: number };
+    if (op.status === "succeeded" || op.status === "failed" || op.status === "cancelled") return op;
+  }
+  throw new Error(`operation ${id} did not finish within ${ms} ms`);
+}
