@@ -38,3 +38,40 @@ test("duplicated create requests make exactly one pct create per key", async (t)
   for (const id of operations) t.is((await waitForOperation(cluster.api, id)).status, "succeeded");
   t.is(startedCalls(cluster.agents.get("pve1")!.root, "create").length, 8);
 });
+
+async function createAndWait(cluster: Awaited<ReturnType<typeof startCluster>>, key: string): Promise<{ id: string; vmid: number }> {
+  const res = await post(cluster.api, "/v1/containers", { node: "pve1", hostname: "web-1", template: TEMPLATE, ports: ["http"] }, key);
+  const created = (await res.json()) as { id: string; vmid: number; operation_id: string };
+  await waitForOperation(cluster.api, created.operation_id);
+  return created;
+}
+
+function del(cluster: Awaited<ReturnType<typeof startCluster>>, id: string, key: string): Promise<Response> {
+  return fetch(`${cluster.api.url}/v1/containers/${id}`, { method: "DELETE", headers: { "idempotency-key": key } });
+}
+
+test("deleting a container destroys it on the node and frees its VMID and ports; deleting again succeeds", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const created = await createAndWait(cluster, "create-del-1");
+  const first = (await (await del(cluster, created.id, "delete-1")).json()) as { operation: { id: string } };
+  t.is((await waitForOperation(cluster.api, first.operation.id)).status, "succeeded");
+  const { containers } = await cluster.agents.get("pve1")!.client.listContainers({});
+  t.deepEqual(containers, []);
+  const [allocations] = await cluster.db.pool.query("SELECT (SELECT COUNT(*) FROM vmid_allocations) + (SELECT COUNT(*) FROM port_allocations) AS n");
+  t.is((allocations as { n: number }[])[0]!.n, 0);
+  const again = await del(cluster, created.id, "delete-2");
+  t.is(again.status, 202);
+  t.is(((await again.json()) as { status: string }).status, "deleted");
+});
+
+test("deleting a container already gone from its node succeeds", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const created = await createAndWait(cluster, "create-del-2");
+  await cluster.agents.get("pve1")!.pct(["destroy", String(created.vmid), "--force"]);
+  const res = (await (await del(cluster, created.id, "delete-3")).json()) as { operation: { id: string } };
+  t.is((await waitForOperation(cluster.api, res.operation.id)).status, "succeeded");
+  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { status: string };
+  t.is(record.status, "deleted");
+});

@@ -11,6 +11,7 @@ import { findNode } from "../nodes/node-repository.js";
 import { enqueueOperation, findOperation } from "../operations/operation-repository.js";
 import { findContainer, insertContainer, listContainers } from "./container-repository.js";
 import { CreateContainerBody, portNames } from "./container-schemas.js";
+import { requestDeletion } from "./request-deletion.js";
 
 export interface ContainerRouteDeps {
   readonly pool: Pool;
@@ -49,6 +50,11 @@ export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: Ide
     await enqueueOperation(tx, { id: operationId, containerId: id, node: body.node, kind: "create", input: { vmid }, maxAttempts: deps.maxAttempts }, now);
     c.header("location", `/v1/containers/${id}`);
     return c.json({ ...(await findContainer(tx, id)), operation: await findOperation(tx, operationId) }, 202);
+  });
+  app.delete("/:id", async (c) => {
+    const tx = c.get("tx");
+    const operationId = await requestDeletion(tx, c.req.param("id"), deps.maxAttempts, new Date(deps.clock.now()));
+    return c.json({ ...(await findContainer(tx, c.req.param("id"))), operation: await findOperation(tx, operationId) }, 202);
   });
   return app;
 }

@@ -1,6 +1,8 @@
 import type { PoolConnection } from "mysql2/promise";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { findContainer } from "../containers/container-repository.js";
+import { LockstepError } from "@lockstep/shared";
+import type { RowDataPacket } from "mysql2/promise";
 import { ResourceNotFoundError } from "../errors.js";
 import type { ClaimedJob } from "./job-store.js";
 
@@ -35,6 +37,7 @@ export async function runJob(job: ClaimedJob, agents: AgentDirectory, db: import
     };
   }
   if (job.kind === "delete") {
+    await waitForCreate(db, container.id);
     await agent.destroyContainer({ requestId, vmid: container.vmid, force: true, purge: true }, { timeoutMs: 30 * 60_000 });
     return async (tx, now) => {
       // The container is confirmed gone from the node: only now are its VMID and ports free.
@@ -44,4 +47,10 @@ export async function runJob(job: ClaimedJob, agents: AgentDirectory, db: import
     };
   }
   throw new Error(`unknown job kind '${job.kind}'`);
+}
+
+/** A delete waits while the container's create is still queued or running (retried later). */
+async function waitForCreate(db: import("mysql2/promise").Pool, containerId: string): Promise<void> {
+  const [rows] = await db.query<RowDataPacket[]>("SELECT id FROM operations WHERE container_id = ? AND kind = 'create' AND status IN ('queued', 'running') LIMIT 1", [containerId]);
+  if (rows.length > 0) throw new LockstepError("UNAVAILABLE", `the create of container ${containerId} is still running; the delete waits for it`);
 }
