@@ -32,7 +32,7 @@ export async function startApi(databaseUrl: string, env: Record<string, string> 
     process: child,
     logs: () => output,
     stop: async (signal = "SIGTERM") => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill(signal);
       await exited;
@@ -41,11 +41,11 @@ export async function startApi(databaseUrl: string, env: Record<string, string> 
 }
 
 /** A database, agents on simulated nodes registered with a real API. */
-export async function startCluster(nodes: string[]): Promise<{ db: TestDatabase; api: ApiUnderTest; agents: Map<string, AgentUnderTest>; stop(): Promise<void> }> {
+export async function startCluster(nodes: string[], apiEnv: Record<string, string> = {}): Promise<{ db: TestDatabase; api: ApiUnderTest; agents: Map<string, AgentUnderTest>; stop(): Promise<void> }> {
   const db = await createTestDatabase();
   const agents = new Map<string, AgentUnderTest>();
   for (const node of nodes) agents.set(node, await startAgentOnSim({ LOCKSTEP_AGENT_NODE: node, LOCKSTEP_SIM_NODE: node }));
-  const api = await startApi(db.url);
+  const api = await startApi(db.url, apiEnv);
   for (const [name, agent] of agents) {
     const res = await post(api, "/v1/nodes", { name, address: agent.client.target }, `register-${name}`);
     if (res.status !== 201) throw new Error(`registering ${name}: ${res.status} ${await res.text()}`);

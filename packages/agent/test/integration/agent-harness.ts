@@ -50,7 +50,7 @@ export async function startAgentOnSim(env: Record<string, string> = {}, root = m
     logs: () => output,
     stop: async (signal = "SIGTERM") => {
       client.close();
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill(signal);
       await exited;
