@@ -18,25 +18,28 @@ test("a create request becomes one running container on its node, carrying its r
   t.true(onNode.container!.tags.includes(`lockstep-${created.id}`));
 });
 
-test("duplicated create requests make exactly one pct create per key", async (t) => {
+test("200 concurrent creates with 50 keys make 50 records, 50 jobs and 50 pct creates with distinct VMIDs", async (t) => {
   const cluster = await startCluster(["pve1"]);
   t.teardown(() => cluster.stop());
-  const keys = Array.from({ length: 8 }, (_, i) => `dup-${i}`);
+  const keys = Array.from({ length: 50 }, (_, i) => `dup-${i}`);
   const answers = await Promise.all(
     keys.flatMap((key, i) =>
-      Array.from({ length: 3 }, async () => {
+      Array.from({ length: 4 }, async () => {
         for (;;) {
           const res = await post(cluster.api, "/v1/containers", { node: "pve1", hostname: `ct-${i}`, template: TEMPLATE }, key);
-          if (res.status !== 409) return (await res.json()) as { operation_id: string };
+          if (res.status !== 409) return (await res.json()) as { operation_id: string; vmid: number };
           await new Promise((r) => setTimeout(r, 50));
         }
       }),
     ),
   );
   const operations = [...new Set(answers.map((a) => a.operation_id))];
-  t.is(operations.length, 8);
-  for (const id of operations) t.is((await waitForOperation(cluster.api, id)).status, "succeeded");
-  t.is(startedCalls(cluster.agents.get("pve1")!.root, "create").length, 8);
+  t.is(operations.length, 50);
+  t.is(new Set(answers.map((a) => a.vmid)).size, 50);
+  for (const id of operations) t.is((await waitForOperation(cluster.api, id, 120_000)).status, "succeeded");
+  t.is(startedCalls(cluster.agents.get("pve1")!.root, "create").length, 50);
+  const [counts] = await cluster.db.pool.query("SELECT (SELECT COUNT(*) FROM containers) AS containers, (SELECT COUNT(*) FROM operations) AS operations");
+  t.deepEqual((counts as { containers: number; operations: number }[])[0], { containers: 50, operations: 50 });
 });
 
 async function createAndWait(cluster: Awaited<ReturnType<typeof startCluster>>, key: string): Promise<{ id: string; vmid: number }> {

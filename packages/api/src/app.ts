@@ -8,6 +8,7 @@ import { KeyStore } from "./idempotency/key-store.js";
 import { nodeRoutes } from "./nodes/node-routes.js";
 import type { PortRange } from "./allocation/allocate-ports.js";
 import type { VmidRange } from "./allocation/allocate-vmid.js";
+import type { AgentDirectory } from "./agents/agent-directory.js";
 import { containerRoutes } from "./containers/container-routes.js";
 import { operationRoutes } from "./operations/operation-routes.js";
 
@@ -23,6 +24,7 @@ export interface AppDeps {
   readonly maxAttempts: number;
   /** Called after a write committed (the dispatcher wakes instead of waiting for its poll). */
   readonly afterCommit?: () => void;
+  readonly agents: AgentDirectory;
 }
 
 /** The HTTP API as a Hono app: tested in-process with `app.request()`, served by main.ts. */
@@ -42,7 +44,7 @@ export function createApp(deps: AppDeps): Hono<{ Variables: IdempotencyVariables
   });
   // Callers are scoped once API tokens exist; until then every caller shares one scope.
   app.use("/v1/*", idempotency(deps.pool, keys, () => "anonymous", deps.afterCommit));
-  app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock));
+  app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock, deps.agents));
   app.route("/v1/containers", containerRoutes(deps));
   app.route("/v1/operations", operationRoutes(deps.pool));
   return app;

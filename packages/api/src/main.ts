@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     ports: { min: config.portMin, max: config.portMax },
     maxAttempts: config.jobMaxAttempts,
     afterCommit: () => dispatcher.wake(),
+    agents,
   });
   const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];
   const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));

@@ -1,5 +1,6 @@
 import anyTest, { type TestFn } from "ava";
 import { createMemoryLogger, ManualClock } from "@lockstep/shared";
+import { agentDirectory } from "../src/agents/agent-directory.js";
 import { createApp } from "../src/app.js";
 import { migrate } from "../src/db/migrate.js";
 import { migrations } from "../src/db/migrations/index.js";
@@ -13,7 +14,7 @@ test.beforeEach(async (t) => {
   const db = await createTestDatabase();
   await migrate(db.pool, migrations, createMemoryLogger());
   const clock = new ManualClock(Date.UTC(2026, 10, 22));
-  t.context = { db, clock, app: createApp({ pool: db.pool, clock, logger: createMemoryLogger(), idempotencyRetentionMs: 24 * 3600_000, idempotencyAbandonedAfterMs: 60_000, vmids: { min: 100, max: 199 }, ports: { min: 20000, max: 20099 }, maxAttempts: 5 }) };
+  t.context = { db, clock, app: createApp({ pool: db.pool, clock, logger: createMemoryLogger(), idempotencyRetentionMs: 24 * 3600_000, idempotencyAbandonedAfterMs: 60_000, vmids: { min: 100, max: 199 }, ports: { min: 20000, max: 20099 }, maxAttempts: 5, agents: agentDirectory(db.pool, 5_000) }) };
 });
 test.afterEach.always(async (t) => t.context.db?.drop());
 

@@ -1,20 +1,30 @@
 import { Hono } from "hono";
 import type { Pool } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
-import { ResourceConflictError, ResourceNotFoundError } from "../errors.js";
+import { agentV1, vmidProblem } from "@lockstep/shared";
+import type { AgentDirectory } from "../agents/agent-directory.js";
+import { RequestValidationError, ResourceConflictError, ResourceNotFoundError } from "../errors.js";
 import { validateBody } from "../http/validate-body.js";
 import type { IdempotencyVariables } from "../idempotency/idempotency-middleware.js";
-import { findNode, insertNode, listNodes } from "./node-repository.js";
+import { findNode, insertNode, listNodes, type NodeRecord } from "./node-repository.js";
 import { RegisterNodeBody } from "./node-schemas.js";
 
 /** `/v1/nodes`: the Proxmox nodes Lockstep knows and their agents. */
-export function nodeRoutes(pool: Pool, clock: Clock): Hono<{ Variables: IdempotencyVariables }> {
+export function nodeRoutes(pool: Pool, clock: Clock, agents: AgentDirectory): Hono<{ Variables: IdempotencyVariables }> {
   const app = new Hono<{ Variables: IdempotencyVariables }>();
   app.get("/", async (c) => c.json({ nodes: await listNodes(pool) }));
-  app.get("/:name", async (c) => {
-    const node = await findNode(pool, c.req.param("name"));
-    if (!node) throw new ResourceNotFoundError(`node '${c.req.param("name")}'`);
-    return c.json(node);
+  app.get("/:name", async (c) => c.json(await requireNode(pool, c.req.param("name"))));
+  app.get("/:name/health", async (c) => {
+    const node = await requireNode(pool, c.req.param("name"));
+    const health = await (await agents.forNode(node.name)).getHealth({});
+    return c.json(agentV1.GetHealthResponse.toJSON(health));
+  });
+  app.get("/:name/locks/:vmid", async (c) => {
+    const node = await requireNode(pool, c.req.param("name"));
+    const vmid = Number(c.req.param("vmid"));
+    const problem = vmidProblem(vmid);
+    if (problem) throw new RequestValidationError([{ pointer: "/path/vmid", reason: problem }]);
+    return c.json(agentV1.LockReport.toJSON(await (await agents.forNode(node.name)).inspectLock({ vmid })));
   });
   app.post("/", async (c) => {
     const body = await validateBody(c, RegisterNodeBody);
@@ -29,4 +39,10 @@ export function nodeRoutes(pool: Pool, clock: Clock): Hono<{ Variables: Idempote
     return c.json(await findNode(tx, body.name), 201);
   });
   return app;
+}
+
+async function requireNode(pool: Pool, name: string): Promise<NodeRecord> {
+  const node = await findNode(pool, name);
+  if (!node) throw new ResourceNotFoundError(`node '${name}'`);
+  return node;
 }
