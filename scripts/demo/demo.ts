@@ -51,16 +51,62 @@ function spawnSyncText(cmd: string, args: string[], env: Record<string, string>)
   return `${r.stdout}${r.stderr}`.trimEnd();
 }
 
+interface DemoApi {
+  readonly url: string;
+  readonly child: ChildProcess;
+}
+
+async function startApi(databaseUrl: string, port: number): Promise<DemoApi> {
+  const log = path.join(work, "api.log");
+  const child = spawn(process.execPath, [path.join(repo, "packages/api/bin/lockstep-api.js"), "--listen", `127.0.0.1:${port}`], {
+    env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl, LOCKSTEP_API_DISPATCH_POLL_MS: "200" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  agents.push(child);
+  let out = "";
+  child.stdout!.on("data", (d) => {
+    out += d;
+    writeFileSync(log, out);
+  });
+  for (let i = 0; i < 100 && !out.includes("api listening"); i++) await sleep(100);
+  if (!out.includes("api listening")) throw new Error(`lockstep-api did not start; see ${log}`);
+  say(`lockstep-api listening on 127.0.0.1:${port} (log: ${path.relative(repo, log)})`);
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+async function http(api: DemoApi, method: string, route: string, body?: unknown, key?: string): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${api.url}${route}`, {
+    method,
+    headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+async function waitForOperation(api: DemoApi, id: string): Promise<{ status: string; attempts: number }> {
+  for (;;) {
+    const op = (await http(api, "GET", `/v1/operations/${id}`)).json as { status: string; attempts: number };
+    if (["succeeded", "failed", "cancelled"].includes(op.status)) return op;
+    await sleep(200);
+  }
+}
+
 async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
 
   step("MariaDB: the single source of truth");
-  const url = readFileSync(path.join(repo, ".local/mariadb/database-url"), "utf8").trim();
-  const pool = createPool(url, 2);
+  const serverUrl = new URL(readFileSync(path.join(repo, ".local/mariadb/database-url"), "utf8").trim());
+  const admin = createPool(serverUrl.toString(), 1);
+  // A database of the demo's own, fresh each run, so that its records match its new nodes.
+  await admin.query("DROP DATABASE IF EXISTS lockstep_demo");
+  await admin.query("CREATE DATABASE lockstep_demo CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
+  await admin.end();
+  serverUrl.pathname = "/lockstep_demo";
+  const pool = createPool(serverUrl.toString(), 2);
   const applied = await migrate(pool, migrations, createMemoryLogger());
   const [tables] = await pool.query("SHOW TABLES");
-  say(`schema migrations applied now: ${applied.length ? applied.join(", ") : "none (already current)"}`);
+  say(`schema migrations applied: ${applied.join(", ")}`);
   say(`tables: ${(tables as Record<string, string>[]).map((r) => Object.values(r)[0]).join(", ")}`);
   await pool.end();
 
@@ -71,6 +117,29 @@ async function main(): Promise<void> {
     const h = await client.getHealth({});
     say(`${name}: pct ${h.pctResponsive ? "answers" : "UNRESPONSIVE"}, ${(h.memoryAvailableBytes / 2 ** 30).toFixed(1)} GiB free`);
   }
+
+  step("The central API: one HTTP request, one record, one job, one container");
+  const api = await startApi(serverUrl.toString(), 7780);
+  for (const [name, port] of [["pve1", 7701], ["pve2", 7702]] as const) {
+    const res = await http(api, "POST", "/v1/nodes", { name, address: `127.0.0.1:${port}` }, `demo-register-${name}`);
+    say(`POST /v1/nodes ${name} -> ${res.status}`);
+  }
+  const body = { node: "pve2", hostname: "shop-1", template: TEMPLATE, ports: ["http", "ssh"] };
+  const [a, b, c] = await Promise.all([1, 2, 3].map(() => http(api, "POST", "/v1/containers", body, "demo-shop-1")));
+  say(`the same POST /v1/containers sent 3 times at once -> ${[a, b, c].map((r) => r.status).join(", ")} (409 = the first is still being handled: retry)`);
+  let created = [a, b, c].find((r) => r.status === 202)!.json as { id: string; vmid: number; ports: Record<string, number>; operation_id: string };
+  const replay = await http(api, "POST", "/v1/containers", body, "demo-shop-1");
+  say(`retried once more -> ${replay.status}, identical body: ${JSON.stringify(replay.json) === JSON.stringify(created)}`);
+  say(`record ${created.id}: VMID ${created.vmid}, ports ${JSON.stringify(created.ports)}`);
+  const op = await waitForOperation(api, created.operation_id);
+  created = (await http(api, "GET", `/v1/containers/${created.id}`)).json as typeof created;
+  say(`operation ${op.status} after ${op.attempts} attempt(s); container status: ${(created as unknown as { status: string }).status}`);
+  console.log(pct("pve2", ["list"]).replace(/^/gm, "   | "));
+  const other = await http(api, "POST", "/v1/containers", { ...body, hostname: "shop-2" }, "demo-shop-1");
+  say(`the same key with a different body -> ${other.status} ${(other.json as { code: string }).code}`);
+  const deleted = (await http(api, "DELETE", `/v1/containers/${created.id}`, undefined, "demo-delete-shop-1")).json as { operation: { id: string } };
+  say(`DELETE -> operation ${(await waitForOperation(api, deleted.operation.id)).status}; pct list on pve2 now: ${JSON.stringify(pct("pve2", ["list"]))}`);
+  api.child.kill("SIGTERM");
 
   step("A request retried 20 times becomes one container");
   const create = { requestId: "demo-create-web-1", vmid: 101, template: TEMPLATE, hostname: "web-1", start: true, ownershipTag: "lockstep-demo" };
