@@ -11,6 +11,7 @@ import type { VmidRange } from "./allocation/allocate-vmid.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
 import { containerRoutes } from "./containers/container-routes.js";
 import { operationRoutes } from "./operations/operation-routes.js";
+import { incidentRoutes } from "./incidents/incident-routes.js";
 
 export interface AppDeps {
   readonly pool: Pool;
@@ -47,5 +48,6 @@ export function createApp(deps: AppDeps): Hono<{ Variables: IdempotencyVariables
   app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock, deps.agents));
   app.route("/v1/containers", containerRoutes(deps));
   app.route("/v1/operations", operationRoutes(deps.pool));
+  app.route("/v1/incidents", incidentRoutes(deps.pool));
   return app;
 }

@@ -7,6 +7,7 @@ import { agentDirectory } from "./agents/agent-directory.js";
 import { createApp } from "./app.js";
 import { Dispatcher } from "./dispatch/dispatcher.js";
 import { JobStore } from "./dispatch/job-store.js";
+import { AgentEventRelay } from "./incidents/agent-event-relay.js";
 import { loadApiConfig } from "./config/api-config.js";
 import { migrate } from "./db/migrate.js";
 import { migrations } from "./db/migrations/index.js";
@@ -27,19 +28,25 @@ async function main(): Promise<void> {
     backoffMaxMs: config.jobBackoffMaxMs,
     leaseMs: config.jobLeaseMs,
   });
+  const relay = new AgentEventRelay(pool, agents, systemClock, logger.child({ component: "event-relay" }));
   const app = createApp({ pool, clock: systemClock, logger, idempotencyRetentionMs: config.idempotencyRetentionMs, idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs,
     vmids: { min: config.vmidMin, max: config.vmidMax },
     ports: { min: config.portMin, max: config.portMax },
     maxAttempts: config.jobMaxAttempts,
-    afterCommit: () => dispatcher.wake(),
+    afterCommit: () => {
+      dispatcher.wake();
+      relay.refreshSoon();
+    },
     agents,
   });
   const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];
   const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));
   dispatcher.start();
+  relay.start();
   const shutdown = (signal: string): void => {
     logger.info("shutting down", { signal });
     const force = setTimeout(() => process.exit(1), config.shutdownDrainMs).unref();
+    relay.stop();
     server.close(() => {
       void dispatcher.stop().then(() => {
         clearTimeout(force);

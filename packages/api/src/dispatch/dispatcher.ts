@@ -1,6 +1,7 @@
 import type { Pool } from "mysql2/promise";
 import { LockstepError, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
+import { recordIncident } from "../incidents/incident-log.js";
 import { runJob } from "./job-handlers.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
 import { backoffMs, isRetryable } from "./retry-policy.js";
@@ -98,6 +99,7 @@ export class Dispatcher {
         return;
       }
       await tx.query("UPDATE operations SET status = 'failed', error = ?, finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify(error), now, now, job.id]);
+      await recordIncident(tx, { at: now, node: job.node, vmid: Number(job.input.vmid) || null, kind: "job-failed", severity: "critical", detail: `${job.kind} failed after ${job.attempts} attempt(s): ${code}: ${error.message}`, containerId: job.containerId, operationId: job.id });
       if (job.kind === "create") await tx.query("UPDATE containers SET status = 'failed', updated_at = ? WHERE id = ? AND status IN ('pending', 'provisioning')", [now, job.containerId]);
     });
     log[retry ? "warn" : "error"](retry ? "job attempt failed; will retry" : "job failed", { code, message: error.message });

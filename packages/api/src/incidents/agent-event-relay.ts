@@ -1,0 +1,90 @@
+import type { Pool, RowDataPacket } from "mysql2/promise";
+import { agentV1, type Clock, type Logger } from "@lockstep/shared";
+import type { AgentDirectory } from "../agents/agent-directory.js";
+import { recordIncident, type Severity } from "./incident-log.js";
+
+const KINDS: Partial<Record<agentV1.EventKind, { kind: string; severity: Severity }>> = {
+  [agentV1.EventKind.LOCK_DETECTED]: { kind: "lock-detected", severity: "info" },
+  [agentV1.EventKind.LOCK_CLEARED]: { kind: "lock-cleared", severity: "info" },
+  [agentV1.EventKind.LOCK_BLOCKED]: { kind: "lock-blocked", severity: "warning" },
+  [agentV1.EventKind.HYPERVISOR_UNRESPONSIVE]: { kind: "hypervisor-unresponsive", severity: "critical" },
+  [agentV1.EventKind.OPERATION_INTERRUPTED]: { kind: "operation-interrupted", severity: "warning" },
+};
+
+/**
+ * Writes the lock events and escalations each agent streams (WatchEvents) into the incident
+ * log, with the node's own time, node and VMID. One stream per registered node, reopened with
+ * backoff when it breaks; several API processes may relay the same event, which the log keeps
+ * once.
+ */
+export class AgentEventRelay {
+  private readonly streams = new Map<string, AbortController>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly pool: Pool, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly refreshMs = 5_000) {}
+
+  start(): void {
+    void this.refresh();
+  }
+
+  /** Looks for new nodes now (after a write that may have registered one). */
+  refreshSoon(): void {
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refresh(), 0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const abort of this.streams.values()) abort.abort();
+    this.streams.clear();
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      const [rows] = await this.pool.query<RowDataPacket[]>("SELECT name FROM nodes");
+      for (const { name } of rows) if (!this.streams.has(name as string)) this.follow(name as string);
+    } catch (err) {
+      this.logger.warn("listing nodes for event relay failed", { err });
+    }
+    if (!this.stopped) this.timer = setTimeout(() => void this.refresh(), this.refreshMs);
+  }
+
+  private follow(node: string): void {
+    const abort = new AbortController();
+    this.streams.set(node, abort);
+    void (async () => {
+      for (let delay = 500; !abort.signal.aborted; delay = Math.min(delay * 2, 30_000)) {
+        try {
+          const agent = await this.agents.forNode(node);
+          await agent.watchEvents({}, (event) => void this.record(event), abort.signal);
+          delay = 500;
+        } catch (err) {
+          this.logger.debug("event stream from agent broke; reopening", { node, err });
+        }
+        if (!abort.signal.aborted) await new Promise((r) => setTimeout(r, delay));
+      }
+    })();
+  }
+
+  private async record(event: agentV1.Event): Promise<void> {
+    const meta = KINDS[event.kind];
+    if (!meta) return;
+    try {
+      await recordIncident(this.pool, {
+        at: new Date(event.atMs || this.clock.now()),
+        node: event.node,
+        vmid: event.vmid || null,
+        kind: meta.kind,
+        severity: meta.severity,
+        detail: event.detail,
+        sourceKey: `${event.node}|${event.atMs}|${event.kind}|${event.vmid}|${event.requestId}|${event.detail}`,
+      });
+    } catch (err) {
+      this.logger.error("recording an agent event failed", { err, node: event.node });
+    }
+  }
+}

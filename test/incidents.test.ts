@@ -1,0 +1,51 @@
+import test from "ava";
+import { writeFaults } from "@lockstep/sim";
+import { post, startCluster, waitForOperation } from "./support/cluster.js";
+
+const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+
+async function incidents(url: string, query: string): Promise<{ kind: string; node: string; vmid: number; detail: string }[]> {
+  return ((await (await fetch(`${url}/v1/incidents?${query}`)).json()) as { incidents: { kind: string; node: string; vmid: number; detail: string }[] }).incidents;
+}
+
+test("a lock event on a node reaches the incident log once, with its node and VMID", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const agent = cluster.agents.get("pve1")!;
+  await agent.pct(["create", "150", TEMPLATE]);
+  writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
+  await agent.pct(["snapshot", "150", "half"]);
+  await new Promise((r) => setTimeout(r, 1000));
+  await agent.client.startContainer({ requestId: "incident-start-150", vmid: 150 });
+  let found: Awaited<ReturnType<typeof incidents>> = [];
+  for (let i = 0; i < 50 && found.length === 0; i++) {
+    found = await incidents(cluster.api.url, "node=pve1&vmid=150&kind=lock-cleared");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.is(found.length, 1);
+  t.regex(found[0]!.detail, /cleared stale config lock 'snapshot'/);
+});
+
+test("a job that fails for good is marked failed with its reason and logged as an incident", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const res = await post(cluster.api, "/v1/containers", { node: "pve1", hostname: "web-1", template: "local:vztmpl/missing-template.tar.zst" }, "missing-template");
+  const created = (await res.json()) as { id: string; operation_id: string };
+  const op = (await waitForOperation(cluster.api, created.operation_id)) as { status: string; error: { code: string; message: string } };
+  t.is(op.status, "failed");
+  t.is(op.error.code, "COMMAND_FAILED");
+  t.regex(op.error.message, /does not exist/);
+  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { status: string };
+  t.is(record.status, "failed");
+  const logged = await incidents(cluster.api.url, "kind=job-failed");
+  t.is(logged.length, 1);
+});
+
+test("incident filters are validated", async (t) => {
+  const cluster = await startCluster([]);
+  t.teardown(() => cluster.stop());
+  const res = await fetch(`${cluster.api.url}/v1/incidents?vmid=5&since=yesterday`);
+  t.is(res.status, 400);
+  const pointers = ((await res.json()) as { errors: { pointer: string }[] }).errors.map((e) => e.pointer);
+  t.deepEqual(pointers.sort(), ["/query/since", "/query/vmid"]);
+});
