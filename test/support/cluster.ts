@@ -41,10 +41,10 @@ export async function startApi(databaseUrl: string, env: Record<string, string> 
 }
 
 /** A database, agents on simulated nodes registered with a real API. */
-export async function startCluster(nodes: string[], apiEnv: Record<string, string> = {}): Promise<{ db: TestDatabase; api: ApiUnderTest; agents: Map<string, AgentUnderTest>; stop(): Promise<void> }> {
+export async function startCluster(nodes: string[], apiEnv: Record<string, string> = {}, agentEnv: Record<string, string> = {}): Promise<{ db: TestDatabase; api: ApiUnderTest; agents: Map<string, AgentUnderTest>; stop(): Promise<void> }> {
   const db = await createTestDatabase();
   const agents = new Map<string, AgentUnderTest>();
-  for (const node of nodes) agents.set(node, await startAgentOnSim({ LOCKSTEP_AGENT_NODE: node, LOCKSTEP_SIM_NODE: node }));
+  for (const node of nodes) agents.set(node, await startAgentOnSim({ LOCKSTEP_AGENT_NODE: node, LOCKSTEP_SIM_NODE: node, ...agentEnv }));
   const api = await startApi(db.url, apiEnv);
   for (const [name, agent] of agents) {
     const res = await post(api, "/v1/nodes", { name, address: agent.client.target }, `register-${name}`);

@@ -8,6 +8,11 @@ import { createApp } from "./app.js";
 import { Dispatcher } from "./dispatch/dispatcher.js";
 import { JobStore } from "./dispatch/job-store.js";
 import { AgentEventRelay } from "./incidents/agent-event-relay.js";
+import { AlertBook } from "./alerts/alert-book.js";
+import { logOnlyChannel, pagerDutyChannel, webhookChannel, type AlertChannel } from "./alerts/alert-channel.js";
+import { NodeMonitor } from "./alerts/node-monitor.js";
+import type { ApiConfig } from "./config/api-config.js";
+import type { Logger } from "@lockstep/shared";
 import { loadApiConfig } from "./config/api-config.js";
 import { migrate } from "./db/migrate.js";
 import { migrations } from "./db/migrations/index.js";
@@ -43,10 +48,17 @@ async function main(): Promise<void> {
   const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));
   dispatcher.start();
   relay.start();
+  const monitor = new NodeMonitor(pool, agents, new AlertBook(pool, alertChannel(config, logger), systemClock, logger.child({ component: "alerts" })), systemClock, logger.child({ component: "node-monitor" }), {
+    intervalMs: config.healthIntervalMs,
+    unreachableAlertMs: config.unreachableAlertMs,
+    probeTimeoutMs: config.healthProbeTimeoutMs,
+  });
+  monitor.start();
   const shutdown = (signal: string): void => {
     logger.info("shutting down", { signal });
     const force = setTimeout(() => process.exit(1), config.shutdownDrainMs).unref();
     relay.stop();
+    monitor.stop();
     server.close(() => {
       void dispatcher.stop().then(() => {
         clearTimeout(force);
@@ -57,6 +69,12 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+function alertChannel(config: ApiConfig, logger: Logger): AlertChannel {
+  if (config.alertChannel === "webhook") return webhookChannel(config.alertWebhookUrl);
+  if (config.alertChannel === "pagerduty") return pagerDutyChannel(config.pagerdutyRoutingKey, config.pagerdutyUrl);
+  return logOnlyChannel(logger.child({ component: "alerts" }));
 }
 
 main().catch((err: unknown) => {

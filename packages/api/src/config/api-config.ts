@@ -19,6 +19,14 @@ export interface ApiConfig {
   readonly jobBackoffBaseMs: number;
   readonly jobBackoffMaxMs: number;
   readonly agentCallTimeoutMs: number;
+  readonly alertChannel: "log" | "webhook" | "pagerduty";
+  readonly alertWebhookUrl: string;
+  /** A secret: never logged, never echoed in errors. */
+  readonly pagerdutyRoutingKey: string;
+  readonly pagerdutyUrl: string;
+  readonly healthIntervalMs: number;
+  readonly healthProbeTimeoutMs: number;
+  readonly unreachableAlertMs: number;
 }
 
 const MIN = 60_000;
@@ -41,6 +49,13 @@ const SPECS: Record<keyof ApiConfig, KeySpec> = {
   jobBackoffBaseMs: { kind: "int", default: 1_000, min: 10, max: 10 * MIN },
   jobBackoffMaxMs: { kind: "int", default: 60_000, min: 10, max: 60 * MIN },
   agentCallTimeoutMs: { kind: "int", default: 30_000, min: 100, max: 10 * MIN },
+  alertChannel: { kind: "enum", default: "log", values: ["log", "webhook", "pagerduty"] },
+  alertWebhookUrl: { kind: "string", default: "", pattern: /^https?:\/\/\S+$/, describe: "an http(s) URL" },
+  pagerdutyRoutingKey: { kind: "string", default: "" },
+  pagerdutyUrl: { kind: "string", default: "https://events.pagerduty.com/v2/enqueue", pattern: /^https?:\/\/\S+$/, describe: "an http(s) URL" },
+  healthIntervalMs: { kind: "int", default: 15_000, min: 100, max: 10 * MIN },
+  healthProbeTimeoutMs: { kind: "int", default: 10_000, min: 100, max: 5 * MIN },
+  unreachableAlertMs: { kind: "int", default: 2 * MIN, min: 0, max: 24 * 60 * MIN },
 };
 
 /**
@@ -53,6 +68,8 @@ export function loadApiConfig(flags: Record<string, unknown>, env: NodeJS.Proces
   try {
     const config = compileConfig<ApiConfig>(SPECS, { env: merged, envPrefix: "LOCKSTEP_API", flags });
     if (config.vmidMax < config.vmidMin) throw new ConfigError(`vmidMax (${config.vmidMax}) must not be below vmidMin (${config.vmidMin})`);
+    if (config.alertChannel === "webhook" && !config.alertWebhookUrl) throw new ConfigError("alertWebhookUrl is required when alertChannel is webhook");
+    if (config.alertChannel === "pagerduty" && !config.pagerdutyRoutingKey) throw new ConfigError("pagerdutyRoutingKey is required when alertChannel is pagerduty");
     if (config.portMax < config.portMin) throw new ConfigError(`portMax (${config.portMax}) must not be below portMin (${config.portMin})`);
     return config;
   } catch (err) {

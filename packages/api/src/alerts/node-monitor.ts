@@ -1,0 +1,62 @@
+import type { Pool, RowDataPacket } from "mysql2/promise";
+import { agentV1, LockstepError, type Clock, type Logger } from "@lockstep/shared";
+import type { AgentDirectory } from "../agents/agent-directory.js";
+import type { AlertBook } from "./alert-book.js";
+
+export interface MonitorOptions {
+  readonly intervalMs: number;
+  /** How long an agent may be unreachable before it is an alert (a restart is not). */
+  readonly unreachableAlertMs: number;
+  readonly probeTimeoutMs: number;
+}
+
+/**
+ * Watches each node's health through its agent. An agent that reports `pct` unresponsive,
+ * or that cannot be reached for longer than allowed, raises one alert; the first healthy
+ * answer resolves it. It only reports: nothing on a node is ever destroyed or rolled back
+ * because the node stopped answering.
+ */
+export class NodeMonitor {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly pool: Pool, private readonly agents: AgentDirectory, private readonly alerts: AlertBook, private readonly clock: Clock, private readonly logger: Logger, private readonly options: MonitorOptions) {}
+
+  start(): void {
+    this.timer = setTimeout(() => void this.tick(), 0);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const [rows] = await this.pool.query<RowDataPacket[]>("SELECT name, unreachable_since FROM nodes");
+      await Promise.all(rows.map((row) => this.check(row.name as string, row.unreachable_since as Date | null)));
+    } catch (err) {
+      this.logger.warn("node health round failed", { err });
+    }
+    if (this.timer) this.timer = setTimeout(() => void this.tick(), this.options.intervalMs);
+  }
+
+  private async check(node: string, unreachableSince: Date | null): Promise<void> {
+    const now = new Date(this.clock.now());
+    let health: agentV1.GetHealthResponse;
+    try {
+      health = await (await this.agents.forNode(node)).getHealth({}, { timeoutMs: this.options.probeTimeoutMs });
+    } catch (err) {
+      const since = unreachableSince ?? now;
+      await this.pool.query("UPDATE nodes SET health_state = 'unreachable', unreachable_since = COALESCE(unreachable_since, ?), updated_at = ? WHERE name = ?", [now, now, node]);
+      if (now.getTime() - since.getTime() >= this.options.unreachableAlertMs) {
+        const why = err instanceof LockstepError ? err.message : String(err);
+        await this.alerts.raise({ dedupKey: `lockstep/${node}/agent-unreachable`, node, kind: "agent-unreachable", summary: `Lockstep agent on ${node} unreachable since ${since.toISOString()}: ${why}` });
+      }
+      return;
+    }
+    const state = health.pctResponsive ? "healthy" : "unresponsive";
+    await this.pool.query("UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?", [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node]);
+    if (health.pctResponsive) return this.alerts.resolve(node);
+    await this.alerts.raise({ dedupKey: `lockstep/${node}/hypervisor-unresponsive`, node, kind: "hypervisor-unresponsive", summary: `pct on ${node} does not answer: ${health.pctDetail}` });
+  }
+}
