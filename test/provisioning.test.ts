@@ -78,3 +78,19 @@ test("deleting a container already gone from its node succeeds", async (t) => {
   const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { status: string };
   t.is(record.status, "deleted");
 });
+
+test("a VMID held by someone else's container is never adopted: the record moves to a free one", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const agent = cluster.agents.get("pve1")!;
+  await agent.pct(["create", "10000", TEMPLATE, "--hostname", "not-ours", "--start", "1"]);
+  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", hostname: "web-1", template: TEMPLATE }, "foreign-1")).json()) as { id: string; vmid: number; operation_id: string };
+  t.is(created.vmid, 10000);
+  t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");
+  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { vmid: number; status: string };
+  t.deepEqual([record.vmid, record.status], [10001, "running"]);
+  const foreign = await agent.client.getContainer({ vmid: 10000 });
+  t.is(foreign.container!.name, "not-ours");
+  const [rows] = await cluster.db.pool.query("SELECT vmid, owner FROM vmid_allocations ORDER BY vmid");
+  t.deepEqual(rows, [{ vmid: 10000, owner: "foreign" }, { vmid: 10001, owner: "lockstep" }]);
+});

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     backoffBaseMs: config.jobBackoffBaseMs,
     backoffMaxMs: config.jobBackoffMaxMs,
     leaseMs: config.jobLeaseMs,
-  });
+  }, { min: config.vmidMin, max: config.vmidMax });
   const relay = new AgentEventRelay(pool, agents, systemClock, logger.child({ component: "event-relay" }));
   const app = createApp({ pool, clock: systemClock, logger, idempotencyRetentionMs: config.idempotencyRetentionMs, idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs,
     vmids: { min: config.vmidMin, max: config.vmidMax },

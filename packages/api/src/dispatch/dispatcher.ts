@@ -2,7 +2,8 @@ import type { Pool } from "mysql2/promise";
 import { LockstepError, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { recordIncident } from "../incidents/incident-log.js";
-import { runJob } from "./job-handlers.js";
+import { allocateVmid, type VmidRange } from "../allocation/allocate-vmid.js";
+import { ForeignVmidError, runJob } from "./job-handlers.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
 import { backoffMs, isRetryable } from "./retry-policy.js";
 
@@ -24,7 +25,7 @@ export class Dispatcher {
   private running = new Set<Promise<void>>();
   private stopped = false;
 
-  constructor(private readonly pool: Pool, private readonly jobs: JobStore, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly options: DispatcherOptions) {}
+  constructor(private readonly pool: Pool, private readonly jobs: JobStore, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly options: DispatcherOptions, private readonly vmids: VmidRange) {}
 
   start(): void {
     this.stopped = false;
@@ -82,12 +83,30 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Someone else's container holds the record's VMID: the VMID stays taken (as foreign, so
+   * it is never handed out again), the record gets the next free one, and the job runs again.
+   */
+  private async moveOffForeignVmid(job: ClaimedJob, err: ForeignVmidError, log: Logger): Promise<void> {
+    let next = 0;
+    await this.jobs.finish(job.id, async (tx) => {
+      const now = new Date(this.clock.now());
+      await tx.query("UPDATE vmid_allocations SET owner = 'foreign', container_id = NULL WHERE vmid = ? AND container_id = ?", [err.vmid, job.containerId]);
+      next = await allocateVmid(tx, this.vmids, job.node, job.containerId, now);
+      await tx.query("UPDATE containers SET vmid = ?, updated_at = ? WHERE id = ?", [next, now, job.containerId]);
+      await tx.query("UPDATE operations SET status = 'queued', input = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify({ vmid: next }), now, now, job.id]);
+      await recordIncident(tx, { at: now, node: job.node, vmid: err.vmid, kind: "foreign-vmid", severity: "warning", detail: `VMID ${err.vmid} is held by a container Lockstep did not make; record ${job.containerId} moves to VMID ${next}`, containerId: job.containerId, operationId: job.id });
+    });
+    log.warn("VMID held by a foreign container; moved to another", { vmid: err.vmid, next });
+  }
+
   private async markProvisioning(job: ClaimedJob): Promise<void> {
     if (job.kind !== "create") return;
     await this.pool.query("UPDATE containers SET status = 'provisioning', updated_at = ? WHERE id = ? AND status = 'pending'", [new Date(this.clock.now()), job.containerId]);
   }
 
   private async recordFailure(job: ClaimedJob, err: unknown, log: Logger): Promise<void> {
+    if (err instanceof ForeignVmidError && job.attempts < job.maxAttempts) return this.moveOffForeignVmid(job, err, log);
     const code = err instanceof LockstepError ? err.code : "INTERNAL";
     const error = { code, message: err instanceof Error ? err.message : String(err) };
     const retry = isRetryable(code) && job.attempts < job.maxAttempts;
