@@ -94,3 +94,19 @@ test("a VMID held by someone else's container is never adopted: the record moves
   const [rows] = await cluster.db.pool.query("SELECT vmid, owner FROM vmid_allocations ORDER BY vmid");
   t.deepEqual(rows, [{ vmid: 10000, owner: "foreign" }, { vmid: 10001, owner: "lockstep" }]);
 });
+
+test("a delete sent while the create is running waits for it and leaves no orphan", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const { writeFaults } = await import("@lockstep/sim");
+  writeFaults(cluster.agents.get("pve1")!.root, [{ command: "create", action: "slow", ms: 2000 }]);
+  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", hostname: "web-1", template: TEMPLATE }, "create-then-delete")).json()) as { id: string; operation_id: string };
+  await new Promise((r) => setTimeout(r, 700));
+  const deleting = (await (await del(cluster, created.id, "delete-while-creating")).json()) as { operation: { id: string } };
+  t.is((await waitForOperation(cluster.api, deleting.operation.id, 60_000)).status, "succeeded");
+  t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");
+  t.deepEqual((await cluster.agents.get("pve1")!.client.listContainers({})).containers, []);
+  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { status: string };
+  t.is(record.status, "deleted");
+});
+

@@ -29,9 +29,8 @@ export interface AppDeps {
 }
 
 /** The HTTP API as a Hono app: tested in-process with `app.request()`, served by main.ts. */
-export function createApp(deps: AppDeps): Hono<{ Variables: IdempotencyVariables }> {
+export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clock, { retentionMs: deps.idempotencyRetentionMs, abandonedAfterMs: deps.idempotencyAbandonedAfterMs })): Hono<{ Variables: IdempotencyVariables }> {
   const app = new Hono<{ Variables: IdempotencyVariables }>();
-  const keys = new KeyStore(deps.pool, deps.clock, { retentionMs: deps.idempotencyRetentionMs, abandonedAfterMs: deps.idempotencyAbandonedAfterMs });
   app.onError((err, c) => problemResponse(c, err, deps.logger));
   app.notFound((c) => problemResponse(c, new ResourceNotFoundError(`route ${c.req.method} ${c.req.path}`), deps.logger));
   app.get("/healthz", (c) => c.json({ status: "ok" }));

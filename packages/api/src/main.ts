@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { agentDirectory } from "./agents/agent-directory.js";
 import { createApp } from "./app.js";
+import { KeyStore } from "./idempotency/key-store.js";
 import { Dispatcher } from "./dispatch/dispatcher.js";
 import { JobStore } from "./dispatch/job-store.js";
 import { AgentEventRelay } from "./incidents/agent-event-relay.js";
@@ -34,6 +35,10 @@ async function main(): Promise<void> {
     leaseMs: config.jobLeaseMs,
   }, { min: config.vmidMin, max: config.vmidMax });
   const relay = new AgentEventRelay(pool, agents, systemClock, logger.child({ component: "event-relay" }));
+  const keys = new KeyStore(pool, systemClock, { retentionMs: config.idempotencyRetentionMs, abandonedAfterMs: config.idempotencyAbandonedAfterMs });
+  // Keys past their retention are treated as new anyway; this keeps the table bounded.
+  const sweeper = setInterval(() => void keys.purgeExpired().catch((err: unknown) => logger.warn("purging expired idempotency keys failed", { err })), 60_000);
+  sweeper.unref();
   const app = createApp({ pool, clock: systemClock, logger, idempotencyRetentionMs: config.idempotencyRetentionMs, idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs,
     vmids: { min: config.vmidMin, max: config.vmidMax },
     ports: { min: config.portMin, max: config.portMax },
@@ -43,7 +48,7 @@ async function main(): Promise<void> {
       relay.refreshSoon();
     },
     agents,
-  });
+  }, keys);
   const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];
   const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));
   dispatcher.start();

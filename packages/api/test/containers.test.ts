@@ -87,3 +87,19 @@ test("the database itself refuses a second container on a taken VMID or port", a
   await t.throwsAsync(t.context.db.pool.query("INSERT INTO vmid_allocations (vmid, node, container_id, owner, allocated_at) VALUES (?, 'pve1', 'other', 'lockstep', NOW(3))", [vmid!.vmid]), { message: /Duplicate entry/ });
   await t.throwsAsync(t.context.db.pool.query("INSERT INTO port_allocations (node, port, container_id, name, allocated_at) VALUES ('pve1', 30000, 'other', 'x', NOW(3))"), { message: /Duplicate entry/ });
 });
+
+test("a delete of a create that never started cancels it and frees its VMID and ports at once", async (t) => {
+  const created = (await (await send(t.context.app, "POST", "/v1/containers", { ...minimal, ports: 2 }, "queued-create")).json()) as { id: string; operation_id: string };
+  const res = await t.context.app.request(`/v1/containers/${created.id}`, { method: "DELETE", headers: { "idempotency-key": "cancel-queued" } });
+  t.is(res.status, 202);
+  const body = (await res.json()) as { status: string; operation: { status: string } };
+  t.deepEqual([body.status, body.operation.status], ["deleted", "succeeded"]);
+  t.is(((await (await t.context.app.request(`/v1/operations/${created.operation_id}`)).json()) as { status: string }).status, "cancelled");
+  t.is(await count(t.context.db, "vmid_allocations"), 0);
+  t.is(await count(t.context.db, "port_allocations"), 0);
+});
+
+test("deleting an unknown container is a 404 problem", async (t) => {
+  const res = await t.context.app.request("/v1/containers/00000000-0000-0000-0000-000000000000", { method: "DELETE", headers: { "idempotency-key": "delete-unknown" } });
+  t.is(res.status, 404);
+});

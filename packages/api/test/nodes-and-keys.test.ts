@@ -105,3 +105,13 @@ test("an unknown route is a 404 problem", async (t) => {
   t.is(res.status, 404);
   t.is(res.headers.get("content-type"), "application/problem+json");
 });
+
+test("a key past its retention is purged and then treated as new", async (t) => {
+  const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
+  await post(t.context.app, node, "key-10");
+  t.is(await keys.purgeExpired(), 0);
+  t.context.clock.advance(25 * 3600_000);
+  t.is(await keys.purgeExpired(), 1);
+  const again = await post(t.context.app, { name: "pve2", address: "127.0.0.1:7001" }, "key-10");
+  t.is(again.status, 201);
+});

@@ -115,6 +115,12 @@ export class KeyStore {
     ]);
   }
 
+  /** Deletes keys past their retention (a bounded batch per call); returns how many. */
+  async purgeExpired(batch = 1000): Promise<number> {
+    const [result] = await this.pool.query("DELETE FROM idempotency_keys WHERE expires_at < ? LIMIT ?", [new Date(this.clock.now()), batch]);
+    return (result as { affectedRows: number }).affectedRows;
+  }
+
   /** Frees a key whose request stored nothing (invalid body, internal failure): it stays usable. */
   async release(id: KeyIdentity): Promise<void> {
     await this.pool.query("DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'in_flight'", [id.scope, id.key]);
