@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from "mysql2/promise";
-import { retryTransaction } from "../db/transaction-retry.js";
+import { inTransaction } from "../db/transaction-retry.js";
 import type { Clock, Logger } from "@lockstep/shared";
 import { recordIncident } from "../incidents/incident-log.js";
 import type { Alert, AlertChannel } from "./alert-channel.js";
@@ -14,28 +14,15 @@ export class AlertBook {
 
   async raise(alert: Alert): Promise<boolean> {
     const now = new Date(this.clock.now());
-    const opened = await retryTransaction(async () => {
-      const conn = await this.pool.getConnection();
-      try {
-        await conn.beginTransaction();
-        const [rows] = await conn.query<RowDataPacket[]>("SELECT state FROM alerts WHERE dedup_key = ? FOR UPDATE", [alert.dedupKey]);
-        if (rows[0]?.state === "open") {
-          await conn.commit();
-          return false;
-        }
-        await conn.query(
-          "INSERT INTO alerts (dedup_key, node, kind, state, summary, opened_at) VALUES (?, ?, ?, 'open', ?, ?) ON DUPLICATE KEY UPDATE state = 'open', summary = VALUES(summary), opened_at = VALUES(opened_at), resolved_at = NULL",
-          [alert.dedupKey, alert.node, alert.kind, alert.summary, now],
-        );
-        await recordIncident(conn, { at: now, node: alert.node, vmid: null, kind: `alert-${alert.kind}`, severity: "critical", detail: alert.summary });
-        await conn.commit();
-        return true;
-      } catch (err) {
-        await conn.rollback().catch(() => undefined);
-        throw err;
-      } finally {
-        conn.release();
-      }
+    const opened = await inTransaction(this.pool, async (conn) => {
+      const [rows] = await conn.query<RowDataPacket[]>("SELECT state FROM alerts WHERE dedup_key = ? FOR UPDATE", [alert.dedupKey]);
+      if (rows[0]?.state === "open") return false;
+      await conn.query(
+        "INSERT INTO alerts (dedup_key, node, kind, state, summary, opened_at) VALUES (?, ?, ?, 'open', ?, ?) ON DUPLICATE KEY UPDATE state = 'open', summary = VALUES(summary), opened_at = VALUES(opened_at), resolved_at = NULL",
+        [alert.dedupKey, alert.node, alert.kind, alert.summary, now],
+      );
+      await recordIncident(conn, { at: now, node: alert.node, vmid: null, kind: `alert-${alert.kind}`, severity: "critical", detail: alert.summary });
+      return true;
     });
     if (opened) await this.notify(() => this.channel.trigger(alert), alert);
     return opened;

@@ -19,3 +19,24 @@ export async function retryTransaction<T>(attempt: () => Promise<T>, times = 6):
     }
   }
 }
+
+/**
+ * Runs `work` in a transaction on its own connection: committed when it returns, rolled back
+ * when it throws, and run again from the start after a deadlock or lock timeout.
+ */
+export async function inTransaction<T>(pool: import("mysql2/promise").Pool, work: (tx: import("mysql2/promise").PoolConnection) => Promise<T>): Promise<T> {
+  return retryTransaction(async () => {
+    const conn = await pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      const result = await work(conn);
+      await conn.commit();
+      return result;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  });
+}

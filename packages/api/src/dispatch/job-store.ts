@@ -1,6 +1,6 @@
-import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
-import { retryTransaction } from "../db/transaction-retry.js";
+import { inTransaction } from "../db/transaction-retry.js";
 
 /** A claimed job, leased to one dispatcher. */
 export interface ClaimedJob {
@@ -23,35 +23,25 @@ export class JobStore {
   constructor(private readonly pool: Pool, private readonly clock: Clock, private readonly owner: string, private readonly leaseMs: number) {}
 
   async claim(limit: number): Promise<ClaimedJob[]> {
-    return retryTransaction(async () => {
-      const conn = await this.pool.getConnection();
-      try {
-        await conn.beginTransaction();
-        const now = new Date(this.clock.now());
-        const [rows] = await conn.query<RowDataPacket[]>(
-          `SELECT * FROM operations WHERE status IN ('queued', 'running') AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
-           ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
-          [now, now, limit],
-        );
-        for (const row of rows) {
-          await conn.query("UPDATE operations SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?", [this.owner, new Date(this.clock.now() + this.leaseMs), now, row.id]);
-        }
-        await conn.commit();
-        return rows.map((row) => ({
-          id: row.id,
-          kind: row.kind,
-          containerId: row.container_id,
-          node: row.node,
-          attempts: (row.attempts as number) + 1,
-          maxAttempts: row.max_attempts,
-          input: typeof row.input === "string" ? JSON.parse(row.input) : row.input,
-        }));
-      } catch (err) {
-        await conn.rollback().catch(() => undefined);
-        throw err;
-      } finally {
-        conn.release();
+    return inTransaction(this.pool, async (conn) => {
+      const now = new Date(this.clock.now());
+      const [rows] = await conn.query<RowDataPacket[]>(
+        `SELECT * FROM operations WHERE status IN ('queued', 'running') AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
+         ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [now, now, limit],
+      );
+      for (const row of rows) {
+        await conn.query("UPDATE operations SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?", [this.owner, new Date(this.clock.now() + this.leaseMs), now, row.id]);
       }
+      return rows.map((row) => ({
+        id: row.id,
+        kind: row.kind,
+        containerId: row.container_id,
+        node: row.node,
+        attempts: (row.attempts as number) + 1,
+        maxAttempts: row.max_attempts,
+        input: typeof row.input === "string" ? JSON.parse(row.input) : row.input,
+      }));
     });
   }
 
@@ -62,25 +52,12 @@ export class JobStore {
   }
 
   /** Runs `work` in a transaction only while this dispatcher still owns the job. */
-  async finish(jobId: string, work: (tx: import("mysql2/promise").PoolConnection) => Promise<void>): Promise<boolean> {
-    return retryTransaction(async () => {
-      const conn = await this.pool.getConnection();
-      try {
-        await conn.beginTransaction();
-        const [rows] = await conn.query<RowDataPacket[]>("SELECT id FROM operations WHERE id = ? AND lease_owner = ? AND status = 'running' FOR UPDATE", [jobId, this.owner]);
-        if (rows.length === 0) {
-          await conn.rollback();
-          return false;
-        }
-        await work(conn);
-        await conn.commit();
-        return true;
-      } catch (err) {
-        await conn.rollback().catch(() => undefined);
-        throw err;
-      } finally {
-        conn.release();
-      }
+  async finish(jobId: string, work: (tx: PoolConnection) => Promise<void>): Promise<boolean> {
+    return inTransaction(this.pool, async (tx) => {
+      const [rows] = await tx.query<RowDataPacket[]>("SELECT id FROM operations WHERE id = ? AND lease_owner = ? AND status = 'running' FOR UPDATE", [jobId, this.owner]);
+      if (rows.length === 0) return false;
+      await work(tx);
+      return true;
     });
   }
 }

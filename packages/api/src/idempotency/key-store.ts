@@ -1,6 +1,6 @@
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
-import { retryTransaction } from "../db/transaction-retry.js";
+import { inTransaction } from "../db/transaction-retry.js";
 import { IdempotencyKeyInFlightError, IdempotencyKeyReusedError } from "../errors.js";
 
 /** A stored response, replayed byte for byte. */
@@ -46,22 +46,15 @@ const DUPLICATE_ENTRY = 1062;
 export class KeyStore {
   constructor(private readonly pool: Pool, private readonly clock: Clock, private readonly options: KeyStoreOptions) {}
 
-  async claim(id: KeyIdentity): Promise<StoredResponse | null> {
-    return retryTransaction(() => this.claimOnce(id));
-  }
-
   /**
    * Inserts first and looks only on a duplicate: a locking read of a missing row would take
    * gap locks, and two first requests for one key would deadlock on their inserts.
    */
-  private async claimOnce(id: KeyIdentity): Promise<StoredResponse | null> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
+  async claim(id: KeyIdentity): Promise<StoredResponse | null> {
+    return inTransaction(this.pool, async (conn) => {
       const now = this.clock.now();
       try {
         await this.insertInFlight(conn, id, now);
-        await conn.commit();
         return null;
       } catch (err) {
         if ((err as { errno?: number }).errno !== DUPLICATE_ENTRY) throw err;
@@ -69,15 +62,10 @@ export class KeyStore {
       const [rows] = await conn.query<KeyRow[]>("SELECT * FROM idempotency_keys WHERE scope = ? AND idem_key = ? FOR UPDATE", [id.scope, id.key]);
       const row = rows[0]!;
       const outcome = row.expires_at.getTime() > now ? this.judge(row, id, now) : "take-over";
-      if (outcome === "take-over") await this.retake(conn, id, now);
-      await conn.commit();
-      return outcome === "take-over" ? null : outcome;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+      if (outcome !== "take-over") return outcome;
+      await this.retake(conn, id, now);
+      return null;
+    });
   }
 
   private judge(row: KeyRow, id: KeyIdentity, now: number): StoredResponse | "take-over" {
