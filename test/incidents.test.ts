@@ -49,3 +49,22 @@ test("incident filters are validated", async (t) => {
   const pointers = ((await res.json()) as { errors: { pointer: string }[] }).errors.map((e) => e.pointer);
   t.deepEqual(pointers.sort(), ["/query/since", "/query/vmid"]);
 });
+
+test("an event from before the API listened to the node still reaches the incident log", async (t) => {
+  const cluster = await startCluster([]);
+  t.teardown(() => cluster.stop());
+  const { startAgentOnSim } = await import("../packages/agent/test/integration/agent-harness.js");
+  const agent = await startAgentOnSim({ LOCKSTEP_AGENT_NODE: "pve7", LOCKSTEP_SIM_NODE: "pve7" });
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "160", TEMPLATE]);
+  writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
+  await agent.pct(["snapshot", "160", "half"]);
+  await agent.client.startContainer({ requestId: "early-event-160", vmid: 160 });
+  await post(cluster.api, "/v1/nodes", { name: "pve7", address: agent.client.target }, "register-pve7");
+  let found: Awaited<ReturnType<typeof incidents>> = [];
+  for (let i = 0; i < 50 && found.length === 0; i++) {
+    found = await incidents(cluster.api.url, "node=pve7&kind=lock-cleared");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.is(found.length, 1);
+});

@@ -106,7 +106,9 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
         dedup.abortRunning();
         await dedup.idle();
       }
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // Mutating work has drained; what is left are reads and WatchEvents streams, which
+      // never end on their own: give them a moment, then close them.
+      await Promise.race([new Promise<void>((resolve) => server.tryShutdown(() => resolve())), clock.sleep(2_000)]);
       server.forceShutdown();
       await watcher.stop();
       await store.close();

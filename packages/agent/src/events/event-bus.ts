@@ -9,10 +9,14 @@ export type EventListener = (event: NodeEvent) => void;
  */
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
+  private readonly recentEvents: NodeEvent[] = [];
 
-  constructor(private readonly logger: Logger) {}
+  /** `keep`: how many recent events are held for subscribers that come back (WatchEvents since_ms). */
+  constructor(private readonly logger: Logger, private readonly keep = 1000) {}
 
   publish(event: NodeEvent): void {
+    this.recentEvents.push(event);
+    if (this.recentEvents.length > this.keep) this.recentEvents.shift();
     this.logger.info(`event ${event.kind}`, { event: event.kind, vmid: event.vmid, node: event.node, detail: event.detail, requestId: event.requestId, atMs: event.atMs });
     for (const listener of this.listeners) {
       try {
@@ -21,6 +25,11 @@ export class EventBus {
         this.logger.warn("event listener failed", { err });
       }
     }
+  }
+
+  /** The held events at or after `sinceMs`, oldest first. */
+  recent(sinceMs: number): NodeEvent[] {
+    return this.recentEvents.filter((e) => e.atMs >= sinceMs);
   }
 
   /** Returns the unsubscribe function. */

@@ -7,6 +7,7 @@ import { setPower } from "../containers/power.js";
 import { updateConfig } from "../containers/update-config.js";
 import { NotFoundError } from "../errors.js";
 import type { EventBus } from "../events/event-bus.js";
+import type { NodeEvent } from "../events/node-event.js";
 import { execInContainer } from "../exec/exec-in-container.js";
 import { ensureService } from "../files/ensure-service.js";
 import { verifiedPush } from "../files/verified-push.js";
@@ -65,9 +66,12 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
     }),
     watchEvents: (call: ServerWritableStream<agentV1.WatchEventsRequest, agentV1.Event>) => {
       const wanted = new Set(call.request.vmids);
-      const unsubscribe = deps.events.subscribe((event) => {
+      const send = (event: NodeEvent): void => {
         if (wanted.size === 0 || wanted.has(event.vmid)) call.write(eventToProto(event));
-      });
+      };
+      // Subscribe before replaying: an event published in between may come twice, never not at all.
+      const unsubscribe = deps.events.subscribe(send);
+      if (call.request.sinceMs > 0) deps.events.recent(call.request.sinceMs).forEach(send);
       call.on("cancelled", unsubscribe);
       call.on("close", unsubscribe);
       call.on("error", unsubscribe);

@@ -14,15 +14,16 @@ const KINDS: Partial<Record<agentV1.EventKind, { kind: string; severity: Severit
 /**
  * Writes the lock events and escalations each agent streams (WatchEvents) into the incident
  * log, with the node's own time, node and VMID. One stream per registered node, reopened with
- * backoff when it breaks; several API processes may relay the same event, which the log keeps
- * once.
+ * backoff when it breaks, each time asking the agent for the recent events it missed; several
+ * API processes may relay the same event, and a reopened stream may repeat one, which the log
+ * keeps once.
  */
 export class AgentEventRelay {
   private readonly streams = new Map<string, AbortController>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  constructor(private readonly pool: Pool, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly refreshMs = 5_000) {}
+  constructor(private readonly pool: Pool, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly refreshMs = 5_000, private readonly replayMs = 15 * 60_000) {}
 
   start(): void {
     void this.refresh();
@@ -56,11 +57,16 @@ export class AgentEventRelay {
   private follow(node: string): void {
     const abort = new AbortController();
     this.streams.set(node, abort);
+    // Ask for what happened while nobody listened; the incident log keeps each event once.
+    let sinceMs = this.clock.now() - this.replayMs;
     void (async () => {
       for (let delay = 500; !abort.signal.aborted; delay = Math.min(delay * 2, 30_000)) {
         try {
           const agent = await this.agents.forNode(node);
-          await agent.watchEvents({}, (event) => void this.record(event), abort.signal);
+          await agent.watchEvents({ sinceMs }, (event) => {
+            sinceMs = Math.max(sinceMs, event.atMs);
+            void this.record(event);
+          }, abort.signal);
           delay = 500;
         } catch (err) {
           this.logger.debug("event stream from agent broke; reopening", { node, err });

@@ -722,6 +722,11 @@ export interface OperationRecord {
 export interface WatchEventsRequest {
   /** Only events for these VMIDs; all when empty. */
   vmids: number[];
+  /**
+   * Also send the events the agent still holds (a bounded recent buffer) from this time on,
+   * so that a subscriber that was away misses nothing recent. 0: only new events.
+   */
+  sinceMs: number;
 }
 
 export interface Event {
@@ -6415,7 +6420,7 @@ export const OperationRecord: MessageFns<OperationRecord> = {
 };
 
 function createBaseWatchEventsRequest(): WatchEventsRequest {
-  return { vmids: [] };
+  return { vmids: [], sinceMs: 0 };
 }
 
 export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
@@ -6426,6 +6431,9 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
     }
     return writer;
   },
@@ -6461,6 +6469,14 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
 
             break;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6474,13 +6490,23 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
   },
 
   fromJSON(object: any): WatchEventsRequest {
-    return { vmids: globalThis.Array.isArray(object?.vmids) ? object.vmids.map((e: any) => globalThis.Number(e)) : [] };
+    return {
+      vmids: globalThis.Array.isArray(object?.vmids) ? object.vmids.map((e: any) => globalThis.Number(e)) : [],
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+    };
   },
 
   toJSON(message: WatchEventsRequest): unknown {
     const obj: any = {};
     if (message.vmids?.length) {
       obj.vmids = message.vmids.map((e) => Math.round(e));
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
     }
     return obj;
   },
@@ -6491,6 +6517,7 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
   fromPartial(object: DeepPartial<WatchEventsRequest>): WatchEventsRequest {
     const message = createBaseWatchEventsRequest();
     message.vmids = object.vmids?.map((e) => e) || [];
+    message.sinceMs = object.sinceMs ?? 0;
     return message;
   },
 };
