@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 scripts/mariadb.sh start
 scripts/codegen.sh --check
+pnpm exec tsx scripts/spec-schema.ts --check
 pnpm exec tsc -p tsconfig.tests.json
 
 log=$(mktemp)

@@ -30,10 +30,13 @@ const FAST = { LOCKSTEP_API_HEALTH_INTERVAL_MS: "300", LOCKSTEP_API_HEALTH_PROBE
 test("an unresponsive node raises one alert, destroys nothing, and is resolved when it recovers", async (t) => {
   const hook = await receiver();
   t.teardown(() => hook.server.close());
-  const cluster = await startCluster(["pve1"], { ...FAST, LOCKSTEP_API_ALERT_CHANNEL: "webhook", LOCKSTEP_API_ALERT_WEBHOOK_URL: hook.url }, { LOCKSTEP_AGENT_PROBE_TIMEOUT_MS: "500" });
+  const cluster = await startCluster(["pve1"], { ...FAST, LOCKSTEP_API_ALERT_CHANNEL: "webhook", LOCKSTEP_API_ALERT_WEBHOOK_URL: hook.url }, { LOCKSTEP_AGENT_PROBE_TIMEOUT_MS: "1500" });
   t.teardown(() => cluster.stop());
-  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", hostname: "web-1", template: TEMPLATE }, "alert-ct")).json()) as { operation_id: string; vmid: number };
+  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "alert-ct")).json()) as { operation_id: string; vmid: number };
   await waitForOperation(cluster.api, created.operation_id);
+  // A loaded test machine can make a probe miss its deadline before any fault: start from a healthy node.
+  await until(() => hook.bodies.length === 0 || hook.bodies.at(-1)!.event === "resolve");
+  hook.bodies.length = 0;
   const root = cluster.agents.get("pve1")!.root;
   writeFaults(root, [{ command: "list", action: "hang-before-lock" }]);
   await until(() => hook.bodies.length > 0);

@@ -12,7 +12,7 @@ test("an API killed during dispatch is replaced and every job finishes exactly o
   writeFaults(root, [{ command: "create", action: "slow", ms: 1500 }]);
   const ops: string[] = [];
   for (let i = 0; i < 4; i++) {
-    const res = await post(cluster.api, "/v1/containers", { node: "pve1", hostname: `crash-${i}`, template: TEMPLATE }, `crash-${i}`);
+    const res = await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: `crash-${i}`, source: { template: TEMPLATE } } }, `crash-${i}`);
     ops.push(((await res.json()) as { operation_id: string }).operation_id);
   }
   await new Promise((r) => setTimeout(r, 800));
@@ -31,7 +31,7 @@ test("two API processes on one database never run one job twice", async (t) => {
   const ops = await Promise.all(
     Array.from({ length: 16 }, async (_, i) => {
       const api = i % 2 === 0 ? cluster.api : second;
-      const res = await post(api, "/v1/containers", { node: "pve1", hostname: `twin-${i}`, template: TEMPLATE }, `twin-${i}`);
+      const res = await post(api, "/v1/containers", { node: "pve1", spec: { hostname: `twin-${i}`, source: { template: TEMPLATE } } }, `twin-${i}`);
       return ((await res.json()) as { operation_id: string }).operation_id;
     }),
   );

@@ -29,7 +29,7 @@ test("a lock event on a node reaches the incident log once, with its node and VM
 test("a job that fails for good is marked failed with its reason and logged as an incident", async (t) => {
   const cluster = await startCluster(["pve1"]);
   t.teardown(() => cluster.stop());
-  const res = await post(cluster.api, "/v1/containers", { node: "pve1", hostname: "web-1", template: "local:vztmpl/missing-template.tar.zst" }, "missing-template");
+  const res = await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: "local:vztmpl/missing-template.tar.zst" } } }, "missing-template");
   const created = (await res.json()) as { id: string; operation_id: string };
   const op = (await waitForOperation(cluster.api, created.operation_id)) as { status: string; error: { code: string; message: string } };
   t.is(op.status, "failed");

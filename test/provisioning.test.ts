@@ -7,7 +7,7 @@ const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 test("a create request becomes one running container on its node, carrying its record's ID", async (t) => {
   const cluster = await startCluster(["pve1"]);
   t.teardown(() => cluster.stop());
-  const res = await post(cluster.api, "/v1/containers", { node: "pve1", hostname: "web-1", template: TEMPLATE }, "create-web-1");
+  const res = await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "create-web-1");
   t.is(res.status, 202);
   const created = (await res.json()) as { id: string; vmid: number; operation_id: string };
   const op = await waitForOperation(cluster.api, created.operation_id);
@@ -26,7 +26,7 @@ test("200 concurrent creates with 50 keys make 50 records, 50 jobs and 50 pct cr
     keys.flatMap((key, i) =>
       Array.from({ length: 4 }, async () => {
         for (;;) {
-          const res = await post(cluster.api, "/v1/containers", { node: "pve1", hostname: `ct-${i}`, template: TEMPLATE }, key);
+          const res = await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: `ct-${i}`, source: { template: TEMPLATE } } }, key);
           if (res.status !== 409) return (await res.json()) as { operation_id: string; vmid: number };
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -43,7 +43,7 @@ test("200 concurrent creates with 50 keys make 50 records, 50 jobs and 50 pct cr
 });
 
 async function createAndWait(cluster: Awaited<ReturnType<typeof startCluster>>, key: string): Promise<{ id: string; vmid: number }> {
-  const res = await post(cluster.api, "/v1/containers", { node: "pve1", hostname: "web-1", template: TEMPLATE, ports: ["http"] }, key);
+  const res = await post(cluster.api, "/v1/containers", { node: "pve1", ports: ["http"], spec: { hostname: "web-1", source: { template: TEMPLATE } } }, key);
   const created = (await res.json()) as { id: string; vmid: number; operation_id: string };
   await waitForOperation(cluster.api, created.operation_id);
   return created;
@@ -84,7 +84,7 @@ test("a VMID held by someone else's container is never adopted: the record moves
   t.teardown(() => cluster.stop());
   const agent = cluster.agents.get("pve1")!;
   await agent.pct(["create", "10000", TEMPLATE, "--hostname", "not-ours", "--start", "1"]);
-  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", hostname: "web-1", template: TEMPLATE }, "foreign-1")).json()) as { id: string; vmid: number; operation_id: string };
+  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "foreign-1")).json()) as { id: string; vmid: number; operation_id: string };
   t.is(created.vmid, 10000);
   t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");
   const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { vmid: number; status: string };
@@ -100,7 +100,7 @@ test("a delete sent while the create is running waits for it and leaves no orpha
   t.teardown(() => cluster.stop());
   const { writeFaults } = await import("@lockstep/sim");
   writeFaults(cluster.agents.get("pve1")!.root, [{ command: "create", action: "slow", ms: 2000 }]);
-  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", hostname: "web-1", template: TEMPLATE }, "create-then-delete")).json()) as { id: string; operation_id: string };
+  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "create-then-delete")).json()) as { id: string; operation_id: string };
   await new Promise((r) => setTimeout(r, 700));
   const deleting = (await (await del(cluster, created.id, "delete-while-creating")).json()) as { operation: { id: string } };
   t.is((await waitForOperation(cluster.api, deleting.operation.id, 60_000)).status, "succeeded");

@@ -91,6 +91,25 @@ async function waitForOperation(api: DemoApi, id: string): Promise<{ status: str
   }
 }
 
+/** Prints an operation's steps as the API streams them (server-sent events), and its outcome. */
+async function followSteps(api: DemoApi, operationId: string): Promise<void> {
+  const res = await fetch(`${api.url}/v1/operations/${operationId}/events`);
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const message = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: (\w+)$/m.exec(message)?.[1];
+      const data = JSON.parse(/^data: (.*)$/m.exec(message)?.[1] ?? "null") as { name: string; status: string; changed: boolean; duration_ms: number; detail: string; result?: { changed_steps: string[] } };
+      if (event === "step" && data.status !== "running") say(`  ${data.name.padEnd(26)} ${data.status.padEnd(9)} ${String(data.duration_ms).padStart(5)} ms  ${data.changed ? "changed  " : "         "}${data.detail}`);
+      if (event === "operation") say(`  -> ${data.status}; steps that changed something: ${data.result?.changed_steps.length ? data.result.changed_steps.join(", ") : "none"}`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -124,7 +143,7 @@ async function main(): Promise<void> {
     const res = await http(api, "POST", "/v1/nodes", { name, address: `127.0.0.1:${port}` }, `demo-register-${name}`);
     say(`POST /v1/nodes ${name} -> ${res.status}`);
   }
-  const body = { node: "pve2", hostname: "shop-1", template: TEMPLATE, ports: ["http", "ssh"] };
+  const body = { node: "pve2", ports: ["http", "ssh"], spec: { hostname: "shop-1", source: { template: TEMPLATE } } };
   const [a, b, c] = await Promise.all([1, 2, 3].map(() => http(api, "POST", "/v1/containers", body, "demo-shop-1")));
   say(`the same POST /v1/containers sent 3 times at once -> ${[a, b, c].map((r) => r.status).join(", ")} (409 = the first is still being handled: retry)`);
   let created = [a, b, c].find((r) => r.status === 202)!.json as { id: string; vmid: number; ports: Record<string, number>; operation_id: string };
@@ -135,10 +154,24 @@ async function main(): Promise<void> {
   created = (await http(api, "GET", `/v1/containers/${created.id}`)).json as typeof created;
   say(`operation ${op.status} after ${op.attempts} attempt(s); container status: ${(created as unknown as { status: string }).status}`);
   console.log(pct("pve2", ["list"]).replace(/^/gm, "   | "));
-  const other = await http(api, "POST", "/v1/containers", { ...body, hostname: "shop-2" }, "demo-shop-1");
+  const other = await http(api, "POST", "/v1/containers", { ...body, spec: { ...body.spec, hostname: "shop-2" } }, "demo-shop-1");
   say(`the same key with a different body -> ${other.status} ${(other.json as { code: string }).code}`);
   const deleted = (await http(api, "DELETE", `/v1/containers/${created.id}`, undefined, "demo-delete-shop-1")).json as { operation: { id: string } };
   say(`DELETE -> operation ${(await waitForOperation(api, deleted.operation.id)).status}; pct list on pve2 now: ${JSON.stringify(pct("pve2", ["list"]))}`);
+
+  step("A declared container: the spec in examples/web-app.spec.json, converged step by step");
+  const spec = JSON.parse(readFileSync(path.join(repo, "examples/web-app.spec.json"), "utf8")) as { files: { content: string }[] };
+  const web = (await http(api, "POST", "/v1/containers", { node: "pve1", ports: ["http"], spec }, "demo-web-1")).json as { id: string; vmid: number; operation_id: string };
+  say(`POST /v1/containers -> record ${web.id}, VMID ${web.vmid}; steps as GET /v1/operations/{id}/events streams them:`);
+  await followSteps(api, web.operation_id);
+  const again = (await http(api, "POST", `/v1/containers/${web.id}/apply`, {}, "demo-web-1-apply-1")).json as { operation: { id: string } };
+  say("the same spec applied again (POST /v1/containers/{id}/apply):");
+  await followSteps(api, again.operation.id);
+  spec.files[0]!.content = "port=9090\n";
+  const changed = (await http(api, "POST", `/v1/containers/${web.id}/apply`, { spec }, "demo-web-1-apply-2")).json as { operation: { id: string } };
+  say("one file changed in the spec: only what differs is done, then a new snapshot and pruning:");
+  await followSteps(api, changed.operation.id);
+  say(`snapshots of CT ${web.vmid}: ${(await pve1.listSnapshots({ vmid: web.vmid })).snapshots.map((s) => s.name).join(", ")}`);
   api.child.kill("SIGTERM");
 
   step("A request retried 20 times becomes one container");

@@ -23,6 +23,8 @@ export interface AppDeps {
   readonly ports: PortRange;
   /** Attempts a job gets before it is marked failed. */
   readonly maxAttempts: number;
+  /** Lockstep snapshots kept per container unless its spec says otherwise. */
+  readonly snapshotKeepLast: number;
   /** Called after a write committed (the dispatcher wakes instead of waiting for its poll). */
   readonly afterCommit?: () => void;
   readonly agents: AgentDirectory;
@@ -46,7 +48,7 @@ export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clo
   app.use("/v1/*", idempotency(deps.pool, keys, () => "anonymous", deps.afterCommit));
   app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock, deps.agents));
   app.route("/v1/containers", containerRoutes(deps));
-  app.route("/v1/operations", operationRoutes(deps.pool));
+  app.route("/v1/operations", operationRoutes(deps.pool, deps.clock));
   app.route("/v1/incidents", incidentRoutes(deps.pool));
   return app;
 }

@@ -47,3 +47,10 @@ export class IdempotencyKeyInFlightError extends LockstepError {
     super("UNAVAILABLE", "a request with this Idempotency-Key is still being handled; retry shortly");
   }
 }
+
+/** The container's state does not allow the request (it is being deleted, for instance). */
+export class ContainerStateError extends LockstepError {
+  constructor(message: string) {
+    super("FAILED_PRECONDITION", message);
+  }
+}

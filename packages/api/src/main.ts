@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     backoffBaseMs: config.jobBackoffBaseMs,
     backoffMaxMs: config.jobBackoffMaxMs,
     leaseMs: config.jobLeaseMs,
+    snapshotKeepLast: config.snapshotKeepLast,
   }, { min: config.vmidMin, max: config.vmidMax });
   const relay = new AgentEventRelay(pool, agents, systemClock, logger.child({ component: "event-relay" }));
   const keys = new KeyStore(pool, systemClock, { retentionMs: config.idempotencyRetentionMs, abandonedAfterMs: config.idempotencyAbandonedAfterMs });
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     vmids: { min: config.vmidMin, max: config.vmidMax },
     ports: { min: config.portMin, max: config.portMax },
     maxAttempts: config.jobMaxAttempts,
+    snapshotKeepLast: config.snapshotKeepLast,
     afterCommit: () => {
       dispatcher.wake();
       relay.refreshSoon();

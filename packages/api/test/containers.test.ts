@@ -13,7 +13,7 @@ const test = anyTest as TestFn<{ db: TestDatabase; app: App }>;
 test.beforeEach(async (t) => {
   const db = await createTestDatabase();
   await migrate(db.pool, migrations, createMemoryLogger());
-  const app = createApp({ pool: db.pool, clock: systemClock, logger: createMemoryLogger(), idempotencyRetentionMs: 24 * 3600_000, idempotencyAbandonedAfterMs: 60_000, vmids: { min: 1000, max: 1999 }, ports: { min: 30000, max: 30999 }, maxAttempts: 5, agents: agentDirectory(db.pool, 5_000) });
+  const app = createApp({ pool: db.pool, clock: systemClock, logger: createMemoryLogger(), idempotencyRetentionMs: 24 * 3600_000, idempotencyAbandonedAfterMs: 60_000, vmids: { min: 1000, max: 1999 }, ports: { min: 30000, max: 30999 }, maxAttempts: 5, snapshotKeepLast: 5, agents: agentDirectory(db.pool, 5_000) });
   t.context = { db, app };
   await send(app, "POST", "/v1/nodes", { name: "pve1", address: "127.0.0.1:7000" }, "setup-node");
 });
@@ -32,7 +32,9 @@ async function sendRetrying(app: App, body: unknown, key: string): Promise<{ sta
   }
 }
 
-const minimal = { node: "pve1", hostname: "web-1", template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" };
+const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+const minimal = { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } };
+const named = (hostname: string) => ({ ...minimal, spec: { ...minimal.spec, hostname } });
 
 async function count(db: TestDatabase, table: string): Promise<number> {
   const [rows] = await db.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`);
@@ -52,7 +54,7 @@ test("the smallest create body gives 202 with the record and its queued operatio
 
 test("200 concurrent creates with 50 keys give 50 records, 50 jobs, distinct VMIDs and ports, and identical replays", async (t) => {
   const keys = Array.from({ length: 50 }, (_, i) => `burst-${i}`);
-  const sends = keys.flatMap((key, i) => Array.from({ length: 4 }, () => sendRetrying(t.context.app, { ...minimal, hostname: `web-${i}`, ports: ["http", "ssh"] }, key).then((r) => ({ key, ...r }))));
+  const sends = keys.flatMap((key, i) => Array.from({ length: 4 }, () => sendRetrying(t.context.app, { ...named(`web-${i}`), ports: ["http", "ssh"] }, key).then((r) => ({ key, ...r }))));
   const results = await Promise.all(sends);
   t.deepEqual(results.filter((r) => r.status !== 202).map((r) => `${r.status} ${r.text}`).slice(0, 3), []);
   for (const key of keys) {
@@ -75,10 +77,10 @@ test("an unregistered node is refused with the field named and nothing written",
 });
 
 test("out-of-range and ill-typed fields are refused with their pointers", async (t) => {
-  const res = await send(t.context.app, "POST", "/v1/containers", { ...minimal, cores: 0, memory_mb: "lots", hostname: "bad host;rm" }, "create-3");
+  const res = await send(t.context.app, "POST", "/v1/containers", { ...minimal, spec: { ...minimal.spec, resources: { cores: 0, memory_mb: "lots" }, hostname: "bad host;rm" } }, "create-3");
   t.is(res.status, 400);
   const pointers = ((await res.json()) as { errors: { pointer: string }[] }).errors.map((e) => e.pointer);
-  for (const p of ["/cores", "/memory_mb", "/hostname"]) t.true(pointers.includes(p), p);
+  for (const p of ["/spec/resources/cores", "/spec/resources/memory_mb", "/spec/hostname"]) t.true(pointers.includes(p), p);
 });
 
 test("the database itself refuses a second container on a taken VMID or port", async (t) => {

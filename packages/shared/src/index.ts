@@ -7,3 +7,9 @@ export { type Logger, type LogLevel, type LogFields, type LogEntry, createLogger
 export { type Clock, systemClock, ManualClock } from "./time/clock.js";
 export { type KeySpec, ConfigError, compileConfig, envName } from "./config/config-schema.js";
 export { AgentClient, type AgentClientOptions, type CallOptions } from "./grpc/agent-client.js";
+export { ContainerSpec, type ResolvedSpec } from "./spec/container-spec.js";
+export { checkSpec, fixedFieldChanges, resolveFeatures, type SpecProblem, type SpecCheck, LOCKSTEP_DIR } from "./spec/check-spec.js";
+export { SHIPPED_FEATURES } from "./spec/shipped-features.js";
+export { runPipeline, pipelineSteps, type StepObserver, type PipelineResult } from "./pipeline/pipeline.js";
+export { type PipelineInput, type NodeAgentPort, SNAPSHOT_PREFIX } from "./pipeline/pipeline-context.js";
+export { type StepRecord, type StepStatus, mergeStep, changedSteps } from "./pipeline/step-record.js";

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { clone } from "./commands/clone.js";
 import { create } from "./commands/create.js";
 import { exec } from "./commands/exec.js";
 import { config, destroy, set, start, status, stop, unlock } from "./commands/lifecycle.js";
@@ -14,7 +15,7 @@ import { recordCall } from "./node/tasks.js";
 type Command = (ctx: SimContext, args: string[]) => string | { stdout: Buffer; exitCode: number };
 
 const COMMANDS: Record<string, Command> = {
-  create, destroy, start, stop, status, list, config, set, push, exec, snapshot, listsnapshot, delsnapshot, unlock,
+  create, clone, destroy, start, stop, status, list, config, set, push, exec, snapshot, listsnapshot, delsnapshot, unlock,
   shutdown: (ctx, args) => stop(ctx, args, "vzshutdown"),
 };
 

@@ -64,6 +64,22 @@ test("the container's shell runs guard scripts and refuses what it cannot do", a
   t.regex(piped.stderr, /unsupported by the simulator's shell: pipes/);
 });
 
+test("sh <file> runs a script from the container line by line; set -e stops at the first failure", async (t) => {
+  const node = await runningNode();
+  const script = (text: string): string => localFile(text);
+  await node.pct(["push", "101", script("#!/bin/sh\n# prepare\n\necho one # done\nfalse\necho two > /tmp/two\ncat /tmp/two\n"), "/root/plain.sh"]);
+  await node.pct(["push", "101", script("set -e\necho one\nfalse && echo skipped\nfalse\necho never\n"), "/root/strict.sh"]);
+  const plain = await node.pct(["exec", "101", "--", "sh", "/root/plain.sh"]);
+  t.is(plain.stdout, "one\ntwo\n");
+  t.is(plain.code, 0, "the status is the last command's");
+  const strict = await node.pct(["exec", "101", "--", "/bin/sh", "/root/strict.sh", "arg"]);
+  t.is(strict.stdout, "one\n");
+  t.is(strict.code, 1);
+  const missing = await node.pct(["exec", "101", "--", "sh", "/root/none.sh"]);
+  t.is(missing.code, 2);
+  t.is(missing.stderr, "sh: 0: cannot open /root/none.sh: No such file\n");
+});
+
 test("exec in a stopped container fails as pct does", async (t) => {
   const node = simNode();
   await node.pct(["create", "101", TEMPLATE]);

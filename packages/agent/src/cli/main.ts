@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { AgentClient, LockstepError } from "@lockstep/shared";
+import { applySpec } from "./apply-command.js";
 import { COMMANDS, UsageError, watchEvents } from "./commands.js";
 
 const USAGE = `usage: lockstep-node [--target host:port] [--json] <command>
@@ -15,6 +16,10 @@ commands:
   exec <vmid> [--timeout ms] -- <cmd...>
   events [--vmid N]...                stream lock events until Ctrl-C
   op <request-id>                     the agent's record of one request
+  apply <vmid> --spec file.json --owner TAG [--keep-last N] [--state-dir DIR]
+                                      converge a container to a spec, step by step;
+                                      each run's steps are kept in DIR (default
+                                      ~/.local/state/lockstep-node/apply) to resume it
 
 The target defaults to $LOCKSTEP_NODE_TARGET or 127.0.0.1:7000. Mutating commands take
 --request-id to retry a request safely (one is generated otherwise).`;
@@ -34,6 +39,9 @@ async function main(argv: string[]): Promise<number> {
       "request-id": { type: "string" },
       timeout: { type: "string" },
       vmid: { type: "string", multiple: true },
+      spec: { type: "string" },
+      owner: { type: "string" },
+      "state-dir": { type: "string" },
     },
   });
   if (values.help || positionals.length === 0) {
@@ -47,6 +55,10 @@ async function main(argv: string[]): Promise<number> {
       process.once("SIGINT", () => abort.abort());
       await watchEvents(client, (values.vmid ?? []).map(Number), values.json ?? false, abort.signal);
       return 0;
+    }
+    if (positionals[0] === "apply") {
+      const options = { specFile: values.spec, owner: values.owner, keepLast: values["keep-last"], requestId: values["request-id"], json: values.json ?? false, stateDir: values["state-dir"] };
+      return await applySpec(client, positionals[1], options, (line) => process.stdout.write(`${line}\n`));
     }
     const [name, rest] = resolveCommand(positionals);
     const args = dashDash >= 0 ? [...rest, ...argv.slice(dashDash + 1)] : rest;

@@ -3,6 +3,7 @@ import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { requireConfigFile } from "./container-reader.js";
+import { isRawLxcKey, requireAllowedLxc, writeRawLxcKeys } from "./raw-lxc-keys.js";
 
 const KEY = /^[a-z][a-z0-9_]{0,31}$/;
 const VALUE = /^[^\0\n\r]{0,4096}$/;
@@ -10,20 +11,39 @@ const VALUE = /^[^\0\n\r]{0,4096}$/;
 // operations, and snapshot bookkeeping to pct snapshot.
 const FORBIDDEN_KEYS = new Set(["lock", "parent", "snaptime", "snapstate", "digest"]);
 
-/** Sets and deletes config keys through `pct set`; only keys whose value differs are sent. */
-export async function updateConfig(ctx: NodeContext, vmid: number, set: Readonly<Record<string, string>>, remove: readonly string[], requestId: string): Promise<{ changedKeys: string[] }> {
+/** One UpdateConfig request: keys to set through `pct set`, keys to delete, raw `lxc.*` keys to set. */
+export interface ConfigChange {
+  readonly set: Readonly<Record<string, string>>;
+  /** Ordinary keys and `lxc.*` keys alike. */
+  readonly remove: readonly string[];
+  readonly lxc: Readonly<Record<string, string>>;
+}
+
+/**
+ * Sets and deletes config keys: ordinary ones through `pct set`, raw `lxc.*` ones (which
+ * `pct set` refuses) in the config file itself. Only keys whose value differs are touched.
+ */
+export async function updateConfig(ctx: NodeContext, vmid: number, change: ConfigChange, requestId: string): Promise<{ changedKeys: string[] }> {
   requireVmid(vmid);
-  for (const key of [...Object.keys(set), ...remove]) {
+  const remove = change.remove.filter((key) => !isRawLxcKey(key));
+  const removeLxc = change.remove.filter(isRawLxcKey);
+  for (const key of [...Object.keys(change.set), ...remove]) {
     requirePattern("config key", key, KEY, "a config key such as 'memory' or 'onboot'");
     if (FORBIDDEN_KEYS.has(key)) throw new InvalidArgumentError("config key", `'${key}' is managed by Proxmox and cannot be set`);
   }
-  for (const value of Object.values(set)) requirePattern("config value", value, VALUE, "a single line of at most 4096 characters");
+  for (const value of Object.values(change.set)) requirePattern("config value", value, VALUE, "a single line of at most 4096 characters");
+  requireAllowedLxc(change.lxc, removeLxc);
   const current = (await requireConfigFile(ctx, vmid)).main.values;
-  const toSet = Object.entries(set).filter(([key, value]) => current[key] !== value);
+  const toSet = Object.entries(change.set).filter(([key, value]) => current[key] !== value);
   const toDelete = remove.filter((key) => current[key] !== undefined);
-  if (toSet.length === 0 && toDelete.length === 0) return { changedKeys: [] };
-  const args = ["set", String(vmid), ...toSet.flatMap(([key, value]) => [`--${key}`, value])];
-  if (toDelete.length > 0) args.push("--delete", toDelete.join(","));
-  await runMutation(ctx, vmid, args, { requestId, timeoutMs: ctx.timeouts.powerMs });
-  return { changedKeys: [...toSet.map(([key]) => key), ...toDelete].sort() };
+  const changed: string[] = [];
+  if (toSet.length > 0 || toDelete.length > 0) {
+    const args = ["set", String(vmid), ...toSet.flatMap(([key, value]) => [`--${key}`, value])];
+    if (toDelete.length > 0) args.push("--delete", toDelete.join(","));
+    await runMutation(ctx, vmid, args, { requestId, timeoutMs: ctx.timeouts.powerMs });
+    changed.push(...toSet.map(([key]) => key), ...toDelete);
+  }
+  const lxcDiffers = Object.entries(change.lxc).some(([key, value]) => current[key] !== value) || removeLxc.some((key) => current[key] !== undefined);
+  if (lxcDiffers) changed.push(...(await writeRawLxcKeys(ctx, vmid, change.lxc, removeLxc, requestId)));
+  return { changedKeys: changed.sort() };
 }

@@ -1,5 +1,6 @@
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import { agentV1, reasonEnum } from "@lockstep/shared";
+import { cloneContainer } from "../containers/clone-container.js";
 import { getContainer, listContainers } from "../containers/container-reader.js";
 import { createContainer } from "../containers/create-container.js";
 import { destroyContainer } from "../containers/destroy-container.js";
@@ -81,6 +82,10 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
       const outcome = await createContainer(ctx, { ...req }, req.ownershipTag, req.requestId);
       return { replayed: false, container: containerToProto(outcome.container), alreadyExisted: outcome.alreadyExisted };
     }),
+    cloneContainer: mutating("CloneContainer", deps, m.CreateContainerResponse, async (req: agentV1.CloneContainerRequest) => {
+      const outcome = await cloneContainer(ctx, { ...req }, req.ownershipTag, req.requestId);
+      return { replayed: false, container: containerToProto(outcome.container), alreadyExisted: outcome.alreadyExisted };
+    }),
     destroyContainer: mutating("DestroyContainer", deps, m.DestroyContainerResponse, async (req: agentV1.DestroyContainerRequest) => ({
       replayed: false,
       ...(await destroyContainer(ctx, req.vmid, { force: req.force, purge: req.purge }, req.requestId)),
@@ -95,7 +100,7 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
     }),
     updateConfig: mutating("UpdateConfig", deps, m.UpdateConfigResponse, async (req: agentV1.UpdateConfigRequest) => ({
       replayed: false,
-      ...(await updateConfig(ctx, req.vmid, req.set, req.delete, req.requestId)),
+      ...(await updateConfig(ctx, req.vmid, { set: req.set, remove: req.delete, lxc: req.lxc }, req.requestId)),
     })),
     exec: mutating("Exec", deps, m.ExecResponse, async (req: agentV1.ExecRequest) => {
       const out = await execInContainer(ctx, req.vmid, req.argv, { timeoutMs: req.timeoutMs, stdin: Buffer.from(req.stdin), requestId: req.requestId });

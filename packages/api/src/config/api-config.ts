@@ -27,6 +27,8 @@ export interface ApiConfig {
   readonly healthIntervalMs: number;
   readonly healthProbeTimeoutMs: number;
   readonly unreachableAlertMs: number;
+  /** Lockstep snapshots kept per container; a container's spec may override it. */
+  readonly snapshotKeepLast: number;
 }
 
 const MIN = 60_000;
@@ -56,6 +58,7 @@ const SPECS: Record<keyof ApiConfig, KeySpec> = {
   healthIntervalMs: { kind: "int", default: 15_000, min: 100, max: 10 * MIN },
   healthProbeTimeoutMs: { kind: "int", default: 10_000, min: 100, max: 5 * MIN },
   unreachableAlertMs: { kind: "int", default: 2 * MIN, min: 0, max: 24 * 60 * MIN },
+  snapshotKeepLast: { kind: "int", default: 5, min: 1, max: 1000 },
 };
 
 /**

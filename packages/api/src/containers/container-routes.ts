@@ -1,17 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
-import type { Pool } from "mysql2/promise";
-import type { Clock } from "@lockstep/shared";
+import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import { fixedFieldChanges, type Clock, type ResolvedSpec } from "@lockstep/shared";
 import { allocatePorts, type PortRange } from "../allocation/allocate-ports.js";
 import { allocateVmid, type VmidRange } from "../allocation/allocate-vmid.js";
-import { RequestValidationError, ResourceNotFoundError } from "../errors.js";
+import { ContainerStateError, RequestValidationError, ResourceNotFoundError } from "../errors.js";
 import { validateBody } from "../http/validate-body.js";
 import type { IdempotencyVariables } from "../idempotency/idempotency-middleware.js";
 import { findNode } from "../nodes/node-repository.js";
 import { enqueueOperation, findOperation } from "../operations/operation-repository.js";
-import { findContainer, insertContainer, listContainers } from "./container-repository.js";
-import { CreateContainerBody, portNames } from "./container-schemas.js";
+import { findContainer, insertContainer, listContainers, type ContainerRecord } from "./container-repository.js";
+import { ApplyContainerBody, CreateContainerBody, portNames, requireSpec } from "./container-schemas.js";
 import { requestDeletion } from "./request-deletion.js";
+import { effectiveRetention } from "./snapshot-retention.js";
 
 export interface ContainerRouteDeps {
   readonly pool: Pool;
@@ -19,42 +20,66 @@ export interface ContainerRouteDeps {
   readonly vmids: VmidRange;
   readonly ports: PortRange;
   readonly maxAttempts: number;
+  /** Lockstep snapshots kept per container unless its spec says otherwise. */
+  readonly snapshotKeepLast: number;
 }
 
 /**
- * `/v1/containers`. A create writes its record, its VMID and ports and its job in the one
- * transaction the idempotency middleware commits together with the key and the response.
+ * `/v1/containers`. A create or apply writes its record and its job in the one transaction
+ * the idempotency middleware commits together with the key and the response.
  */
 export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: IdempotencyVariables }> {
   const app = new Hono<{ Variables: IdempotencyVariables }>();
+  const view = (record: ContainerRecord) => ({ ...record, snapshot_retention: effectiveRetention(record.spec as ResolvedSpec, deps.snapshotKeepLast) });
+  const withOperation = async (tx: PoolConnection, id: string, operationId: string) => ({ ...view((await findContainer(tx, id))!), operation: await findOperation(tx, operationId) });
+
   app.get("/", async (c) => {
     const limit = Number(c.req.query("limit") ?? 500);
     if (!Number.isInteger(limit) || limit < 1 || limit > 5000) throw new RequestValidationError([{ pointer: "/query/limit", reason: "must be an integer from 1 to 5000" }]);
-    return c.json({ containers: await listContainers(deps.pool, { node: c.req.query("node"), limit }) });
+    return c.json({ containers: (await listContainers(deps.pool, { node: c.req.query("node"), limit })).map(view) });
   });
   app.get("/:id", async (c) => {
     const container = await findContainer(deps.pool, c.req.param("id"));
     if (!container) throw new ResourceNotFoundError(`container '${c.req.param("id")}'`);
-    return c.json(container);
+    return c.json(view(container));
   });
   app.post("/", async (c) => {
     const body = await validateBody(c, CreateContainerBody);
+    const spec = requireSpec(body.spec);
     const tx = c.get("tx");
     if (!(await findNode(tx, body.node))) throw new RequestValidationError([{ pointer: "/node", reason: `node '${body.node}' is not registered` }]);
     const now = new Date(deps.clock.now());
     const id = randomUUID();
     const vmid = await allocateVmid(tx, deps.vmids, body.node, id, now);
-    await insertContainer(tx, { id, node: body.node, vmid, hostname: body.hostname, spec: body }, now);
+    await insertContainer(tx, { id, node: body.node, vmid, hostname: spec.hostname, spec }, now);
     await allocatePorts(tx, deps.ports, body.node, id, portNames(body.ports), now);
     const operationId = randomUUID();
-    await enqueueOperation(tx, { id: operationId, containerId: id, node: body.node, kind: "create", input: { vmid }, maxAttempts: deps.maxAttempts }, now);
+    await enqueueOperation(tx, { id: operationId, containerId: id, node: body.node, kind: "create", input: { vmid, spec }, maxAttempts: deps.maxAttempts }, now);
     c.header("location", `/v1/containers/${id}`);
-    return c.json({ ...(await findContainer(tx, id)), operation: await findOperation(tx, operationId) }, 202);
+    return c.json(await withOperation(tx, id, operationId), 202);
+  });
+  app.post("/:id/apply", async (c) => {
+    const body = await validateBody(c, ApplyContainerBody, { emptyIsObject: true });
+    const tx = c.get("tx");
+    const id = c.req.param("id");
+    const [rows] = await tx.query<RowDataPacket[]>("SELECT node, vmid, status, spec FROM containers WHERE id = ? FOR UPDATE", [id]);
+    const row = rows[0];
+    if (!row) throw new ResourceNotFoundError(`container '${id}'`);
+    if (row.status === "deleting" || row.status === "deleted") throw new ContainerStateError(`container '${id}' is ${row.status}; there is nothing to apply to`);
+    const current = (typeof row.spec === "string" ? JSON.parse(row.spec) : row.spec) as ResolvedSpec;
+    const spec = body.spec ? requireSpec(body.spec) : current;
+    const fixed = fixedFieldChanges(current, spec);
+    if (fixed.length > 0) throw new RequestValidationError(fixed.map((p) => ({ pointer: `/spec${p.pointer}`, reason: p.reason })));
+    const now = new Date(deps.clock.now());
+    await tx.query("UPDATE containers SET spec = ?, hostname = ?, updated_at = ? WHERE id = ?", [JSON.stringify(spec), spec.hostname, now, id]);
+    const operationId = randomUUID();
+    await enqueueOperation(tx, { id: operationId, containerId: id, node: row.node as string, kind: "apply", input: { vmid: row.vmid, spec }, maxAttempts: deps.maxAttempts }, now);
+    return c.json(await withOperation(tx, id, operationId), 202);
   });
   app.delete("/:id", async (c) => {
     const tx = c.get("tx");
     const operationId = await requestDeletion(tx, c.req.param("id"), deps.maxAttempts, new Date(deps.clock.now()));
-    return c.json({ ...(await findContainer(tx, c.req.param("id"))), operation: await findOperation(tx, operationId) }, 202);
+    return c.json(await withOperation(tx, c.req.param("id"), operationId), 202);
   });
   return app;
 }

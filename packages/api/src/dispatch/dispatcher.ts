@@ -3,7 +3,7 @@ import { LockstepError, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { recordIncident } from "../incidents/incident-log.js";
 import { allocateVmid, type VmidRange } from "../allocation/allocate-vmid.js";
-import { ForeignVmidError, runJob } from "./job-handlers.js";
+import { ForeignVmidError, runJob, WaitForEarlierJobError } from "./job-handlers.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
 import { backoffMs, isRetryable } from "./retry-policy.js";
 
@@ -13,6 +13,7 @@ export interface DispatcherOptions {
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
   readonly leaseMs: number;
+  readonly snapshotKeepLast: number;
 }
 
 /**
@@ -69,7 +70,7 @@ export class Dispatcher {
     const heartbeat = setInterval(() => void this.jobs.renew(job.id), Math.max(1000, this.options.leaseMs / 3));
     try {
       await this.markProvisioning(job);
-      const commit = await runJob(job, this.agents, this.pool);
+      const commit = await runJob(job, { db: this.pool, agents: this.agents, jobs: this.jobs, clock: this.clock, snapshotKeepLast: this.options.snapshotKeepLast });
       const done = await this.jobs.finish(job.id, async (tx) => {
         const now = new Date(this.clock.now());
         await commit(tx, now);
@@ -100,6 +101,16 @@ export class Dispatcher {
     log.warn("VMID held by a foreign container; moved to another", { vmid: err.vmid, next });
   }
 
+  /** Queued again behind the job it waits for, with its attempt given back. */
+  private async requeueWaiting(job: ClaimedJob, err: WaitForEarlierJobError, log: Logger): Promise<void> {
+    await this.jobs.finish(job.id, async (tx) => {
+      const now = new Date(this.clock.now());
+      const next = new Date(this.clock.now() + this.options.backoffBaseMs);
+      await tx.query("UPDATE operations SET status = 'queued', attempts = attempts - 1, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [next, now, job.id]);
+    });
+    log.debug("job waits for an earlier one", { message: err.message });
+  }
+
   private async markProvisioning(job: ClaimedJob): Promise<void> {
     if (job.kind !== "create") return;
     await this.pool.query("UPDATE containers SET status = 'provisioning', updated_at = ? WHERE id = ? AND status = 'pending'", [new Date(this.clock.now()), job.containerId]);
@@ -107,6 +118,7 @@ export class Dispatcher {
 
   private async recordFailure(job: ClaimedJob, err: unknown, log: Logger): Promise<void> {
     if (err instanceof ForeignVmidError && job.attempts < job.maxAttempts) return this.moveOffForeignVmid(job, err, log);
+    if (err instanceof WaitForEarlierJobError) return this.requeueWaiting(job, err, log);
     const code = err instanceof LockstepError ? err.code : "INTERNAL";
     const error = { code, message: err instanceof Error ? err.message : String(err) };
     const retry = isRetryable(code) && job.attempts < job.maxAttempts;

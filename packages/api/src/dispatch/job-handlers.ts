@@ -1,13 +1,22 @@
-import type { PoolConnection } from "mysql2/promise";
+import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import { LockstepError, runPipeline, type Clock, type ResolvedSpec } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { findContainer } from "../containers/container-repository.js";
-import { agentV1, LockstepError } from "@lockstep/shared";
-import type { RowDataPacket } from "mysql2/promise";
+import { effectiveRetention } from "../containers/snapshot-retention.js";
 import { ResourceNotFoundError } from "../errors.js";
-import type { ClaimedJob } from "./job-store.js";
+import type { ClaimedJob, JobStore } from "./job-store.js";
 
 /** What a finished job writes, in the same transaction as the job's own completion. */
 export type Commit = (tx: PoolConnection, now: Date) => Promise<void>;
+
+/** What a job needs besides the job itself. */
+export interface JobDeps {
+  readonly db: Pool;
+  readonly agents: AgentDirectory;
+  readonly jobs: JobStore;
+  readonly clock: Clock;
+  readonly snapshotKeepLast: number;
+}
 
 /** The ownership tag a container carries on its node: its record's ID. */
 export function ownershipTag(containerId: string): string {
@@ -15,39 +24,18 @@ export function ownershipTag(containerId: string): string {
 }
 
 /**
- * The agent call of each job kind. Its request ID is derived from the job alone, so every
- * attempt, by whichever API process, reaches the agent as the same request: one effect.
+ * Runs one job. Its agent request IDs are derived from the job alone, so every attempt, by
+ * whichever API process, reaches the agent as the same requests: one effect each.
  */
-export async function runJob(job: ClaimedJob, agents: AgentDirectory, db: import("mysql2/promise").Pool): Promise<Commit> {
-  const container = await findContainer(db, job.containerId);
+export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
+  const container = await findContainer(deps.db, job.containerId);
   if (!container) throw new ResourceNotFoundError(`container '${job.containerId}'`);
-  const agent = await agents.forNode(job.node);
-  // Derived from the job and its VMID alone: every attempt of this job on this VMID is one request.
-  const requestId = `op-${job.id}-${container.vmid}`;
-  if (job.kind === "create") {
-    const spec = container.spec as { template: string; cores: number; memory_mb: number; swap_mb: number; disk_gb: number; storage: string; unprivileged: boolean };
-    const created = await agent.createContainer(
-      {
-        requestId, vmid: container.vmid, template: spec.template, hostname: container.hostname, cores: spec.cores, memoryMb: spec.memory_mb, swapMb: spec.swap_mb,
-        diskGb: spec.disk_gb, storage: spec.storage, unprivileged: spec.unprivileged, start: true, ownershipTag: ownershipTag(container.id), tags: ["lockstep"],
-      },
-      { timeoutMs: 30 * 60_000 },
-    ).catch((err: unknown) => {
-      if (err instanceof LockstepError && err.code === "ALREADY_EXISTS") throw new ForeignVmidError(container.vmid, err.message);
-      throw err;
-    });
-    if (created.container?.status !== agentV1.ContainerStatus.RUNNING) {
-      // "Ready" is what the node says, not what was asked for.
-      const started = await agent.startContainer({ requestId: `${requestId}-start`, vmid: container.vmid });
-      if (started.status !== agentV1.ContainerStatus.RUNNING) throw new LockstepError("VERIFICATION_FAILED", `CT ${container.vmid} is not running after create and start`);
-    }
-    return async (tx, now) => {
-      await tx.query("UPDATE containers SET status = 'running', observed_state = 'running', observed_at = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'provisioning')", [now, now, container.id]);
-    };
-  }
+  const requestIdBase = `op-${job.id}-${container.vmid}`;
+  if (job.kind === "create" || job.kind === "apply") return converge(job, deps, container.vmid, (job.input.spec ?? container.spec) as ResolvedSpec, requestIdBase);
   if (job.kind === "delete") {
-    await waitForCreate(db, container.id);
-    await agent.destroyContainer({ requestId, vmid: container.vmid, force: true, purge: true }, { timeoutMs: 30 * 60_000 });
+    await waitForEarlierJobs(deps.db, job);
+    const agent = await deps.agents.forNode(job.node);
+    await agent.destroyContainer({ requestId: requestIdBase, vmid: container.vmid, force: true, purge: true }, { timeoutMs: 30 * 60_000 });
     return async (tx, now) => {
       // The container is confirmed gone from the node: only now are its VMID and ports free.
       await tx.query("UPDATE containers SET status = 'deleted', observed_state = 'absent', deleted_at = ?, updated_at = ? WHERE id = ?", [now, now, container.id]);
@@ -58,10 +46,50 @@ export async function runJob(job: ClaimedJob, agents: AgentDirectory, db: import
   throw new Error(`unknown job kind '${job.kind}'`);
 }
 
-/** A delete waits while the container's create is still queued or running (retried later). */
-async function waitForCreate(db: import("mysql2/promise").Pool, containerId: string): Promise<void> {
-  const [rows] = await db.query<RowDataPacket[]>("SELECT id FROM operations WHERE container_id = ? AND kind = 'create' AND status IN ('queued', 'running') LIMIT 1", [containerId]);
-  if (rows.length > 0) throw new LockstepError("UNAVAILABLE", `the create of container ${containerId} is still running; the delete waits for it`);
+/** A create or apply: the pipeline, its steps recorded on the operation as they run. */
+async function converge(job: ClaimedJob, deps: JobDeps, vmid: number, spec: ResolvedSpec, requestIdBase: string): Promise<Commit> {
+  if (job.kind === "apply") await waitForEarlierJobs(deps.db, job);
+  const agent = await deps.agents.forNode(job.node);
+  let failedStep = "";
+  const result = await runPipeline(
+    {
+      agent, vmid, spec, ownershipTag: ownershipTag(job.containerId), requestIdBase, keepLast: effectiveRetention(spec, deps.snapshotKeepLast).keep_last,
+      history: await deps.jobs.steps(job.id), attempt: job.attempts, clock: deps.clock,
+    },
+    async (record, all) => {
+      if (record.status === "failed") failedStep = record.name;
+      // Another dispatcher took the job over; it carries on with the same request IDs.
+      if (!(await deps.jobs.recordSteps(job.id, all))) throw new LockstepError("UNAVAILABLE", `job ${job.id} was taken over by another dispatcher`);
+    },
+  ).catch((err: unknown) => {
+    if (job.kind === "create" && failedStep === "create" && err instanceof LockstepError && err.code === "ALREADY_EXISTS") throw new ForeignVmidError(vmid, err.message);
+    throw err;
+  });
+  return async (tx, now) => {
+    await tx.query("UPDATE operations SET result = ? WHERE id = ?", [JSON.stringify({ changed_steps: result.changed }), job.id]);
+    await tx.query("UPDATE containers SET status = 'running', observed_state = 'running', observed_at = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'provisioning', 'running', 'failed')", [now, now, job.containerId]);
+  };
+}
+
+/**
+ * A job on a container waits while an earlier create or apply of it is queued or running
+ * (it is queued again): one container converges through one job at a time, in order.
+ */
+async function waitForEarlierJobs(db: Pool, job: ClaimedJob): Promise<void> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT o.id, o.kind FROM operations o JOIN operations me ON me.id = ?
+     WHERE o.container_id = ? AND o.kind IN ('create', 'apply') AND o.status IN ('queued', 'running') AND o.id <> me.id
+       AND (o.created_at < me.created_at OR (o.created_at = me.created_at AND o.id < me.id)) LIMIT 1`,
+    [job.id, job.containerId],
+  );
+  if (rows.length > 0) throw new WaitForEarlierJobError(`the ${rows[0]!.kind} of container ${job.containerId} is still running; this ${job.kind} waits for it`);
+}
+
+/** The job must wait its turn: not a failed attempt, so it uses up none of its attempts. */
+export class WaitForEarlierJobError extends LockstepError {
+  constructor(message: string) {
+    super("UNAVAILABLE", message);
+  }
 }
 
 /** The VMID is held on the node by a container that is not this record's: it is never adopted. */
@@ -70,3 +98,4 @@ export class ForeignVmidError extends LockstepError {
     super("ALREADY_EXISTS", message, { vmid: String(vmid) });
   }
 }
+

@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
-import type { Clock } from "@lockstep/shared";
+import type { Clock, StepRecord } from "@lockstep/shared";
 import { inTransaction } from "../db/transaction-retry.js";
 
 /** A claimed job, leased to one dispatcher. */
@@ -48,6 +48,19 @@ export class JobStore {
   /** Extends the lease of a job still being worked on; false when it was lost. */
   async renew(jobId: string): Promise<boolean> {
     const [result] = await this.pool.query("UPDATE operations SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'", [new Date(this.clock.now() + this.leaseMs), jobId, this.owner]);
+    return (result as { affectedRows: number }).affectedRows === 1;
+  }
+
+  /** The steps earlier attempts of a job recorded. */
+  async steps(jobId: string): Promise<StepRecord[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>("SELECT steps FROM operations WHERE id = ?", [jobId]);
+    const steps = rows[0]?.steps as unknown;
+    return ((typeof steps === "string" ? JSON.parse(steps) : steps) as StepRecord[] | null) ?? [];
+  }
+
+  /** Records a job's steps while this dispatcher owns it; false when the lease was lost. */
+  async recordSteps(jobId: string, steps: readonly StepRecord[]): Promise<boolean> {
+    const [result] = await this.pool.query("UPDATE operations SET steps = ?, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'", [JSON.stringify(steps), new Date(this.clock.now()), jobId, this.owner]);
     return (result as { affectedRows: number }).affectedRows === 1;
   }
 

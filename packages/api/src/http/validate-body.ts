@@ -7,12 +7,14 @@ const MAX_PROBLEMS = 20;
 
 /**
  * Parses and validates a JSON body against its schema (the same schema that describes the
- * route), applying declared defaults. Every problem is reported with its JSON pointer.
+ * route), applying declared defaults. Every problem is reported with its JSON pointer. With
+ * `emptyIsObject`, a body with no fields may also be left out.
  */
-export async function validateBody<S extends TSchema>(c: Context, schema: S): Promise<Static<S>> {
+export async function validateBody<S extends TSchema>(c: Context, schema: S, options: { emptyIsObject?: boolean } = {}): Promise<Static<S>> {
   let raw: unknown;
   try {
-    raw = JSON.parse(await c.req.text());
+    const text = await c.req.text();
+    raw = text === "" && options.emptyIsObject ? {} : JSON.parse(text);
   } catch {
     throw new RequestValidationError([{ pointer: "", reason: "must be a JSON document" }]);
   }

@@ -1,6 +1,6 @@
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 
-/** One job: a create, delete or apply of a container, with its attempts and steps. */
+/** One job: a create, apply or delete of a container, with its attempts and steps. */
 export interface OperationRecord {
   readonly id: string;
   readonly container_id: string | null;
@@ -9,6 +9,8 @@ export interface OperationRecord {
   readonly status: string;
   readonly attempts: number;
   readonly steps: unknown[];
+  /** For a create or apply: `changed_steps`, the steps that changed something. */
+  readonly result: unknown;
   readonly error: unknown;
   readonly created_at: string;
   readonly updated_at: string;
@@ -25,6 +27,7 @@ function toRecord(row: RowDataPacket): OperationRecord {
     status: row.status,
     attempts: row.attempts,
     steps: (json(row.steps) as unknown[]) ?? [],
+    result: json(row.result) ?? null,
     error: json(row.error) ?? null,
     created_at: (row.created_at as Date).toISOString(),
     updated_at: (row.updated_at as Date).toISOString(),

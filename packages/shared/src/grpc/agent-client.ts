@@ -38,6 +38,7 @@ export class AgentClient {
   listSnapshots = this.unary<v1.ListSnapshotsRequest, v1.ListSnapshotsResponse>("listSnapshots", v1.ListSnapshotsRequest);
   getOperation = this.unary<v1.GetOperationRequest, v1.OperationRecord>("getOperation", v1.GetOperationRequest);
   createContainer = this.unary<v1.CreateContainerRequest, v1.CreateContainerResponse>("createContainer", v1.CreateContainerRequest);
+  cloneContainer = this.unary<v1.CloneContainerRequest, v1.CreateContainerResponse>("cloneContainer", v1.CloneContainerRequest);
   destroyContainer = this.unary<v1.DestroyContainerRequest, v1.DestroyContainerResponse>("destroyContainer", v1.DestroyContainerRequest);
   startContainer = this.unary<v1.StartContainerRequest, v1.ContainerStateResponse>("startContainer", v1.StartContainerRequest);
   stopContainer = this.unary<v1.StopContainerRequest, v1.ContainerStateResponse>("stopContainer", v1.StopContainerRequest);

@@ -1,18 +1,17 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import { bootSystemd } from "../container/systemd.js";
-import { configExists, removeConfig, writeConfig, type CtConfig } from "../node/ct-config.js";
+import { configExists, newSection, removeConfig, writeConfig, type CtConfig } from "../node/ct-config.js";
+import { randomMac } from "../node/mac-address.js";
 import { PctError, parameterError } from "../node/pct-error.js";
 import { updateRuntime } from "../node/runtime-state.js";
 import { rootfsPath } from "../node/sim-layout.js";
 import { Task } from "../node/tasks.js";
-import { parsePctArgs, parseVmid } from "./pct-args.js";
+import { checkDnsName, parsePctArgs, parseVmid } from "./pct-args.js";
 import { lockConfig, type SimContext } from "./sim-context.js";
 
 const VALUE_OPTIONS = ["hostname", "storage", "rootfs", "memory", "swap", "cores", "net0", "features", "tags", "description", "arch", "ostype", "password", "ssh-public-keys", "nameserver", "searchdomain", "timezone"];
 const BOOLEAN_OPTIONS = ["unprivileged", "start", "onboot", "protection", "force"];
-const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
 
 /** `pct create <vmid> <template> [options]`. */
 export function create(ctx: SimContext, args: string[]): string {
@@ -25,7 +24,7 @@ export function create(ctx: SimContext, args: string[]): string {
   try {
     if (configExists(layout, vmid)) throw new PctError(`unable to create CT ${vmid} - CT ${vmid} already exists on node '${node}'`);
     // The VMID reservation: a placeholder config holding only the lock.
-    writeConfig(layout, vmid, { main: { values: { lock: "create" }, description: "" }, snapshots: new Map() });
+    writeConfig(layout, vmid, { main: newSection({ lock: "create" }), snapshots: new Map() });
     const task = new Task(layout, node, "vzcreate", vmid);
     try {
       const out = buildContainer(ctx, vmid, positionals[1]!, options);
@@ -70,7 +69,7 @@ function buildContainer(ctx: SimContext, vmid: number, template: string, options
   values.net0 = options.net0 ? withHwaddr(options.net0) : "";
   for (const key of ["features", "tags", "onboot", "protection", "unprivileged"]) if (options[key] !== undefined) values[key] = options[key]!;
   if (!values.net0) delete values.net0;
-  const config: CtConfig = { main: { values, description: options.description ?? "" }, snapshots: new Map() };
+  const config: CtConfig = { main: newSection(values, options.description ?? ""), snapshots: new Map() };
   writeConfig(layout, vmid, config);
   return out;
 }
@@ -97,12 +96,11 @@ function sizeOf(rootfs: string | undefined): string {
 
 function withHwaddr(net0: string): string {
   if (/hwaddr=/.test(net0)) return net0;
-  const mac = ["BC", "24", "11", ...[...randomBytes(3)].map((b) => b.toString(16).toUpperCase().padStart(2, "0"))].join(":");
-  return net0.replace(/^(name=[^,]+)/, `$1,hwaddr=${mac}`);
+  return net0.replace(/^(name=[^,]+)/, `$1,hwaddr=${randomMac()}`);
 }
 
 function validate(options: Record<string, string>): void {
-  if (options.hostname !== undefined && !HOSTNAME.test(options.hostname)) throw parameterError("hostname", "invalid format - value does not look like a valid DNS name");
+  if (options.hostname !== undefined) checkDnsName("hostname", options.hostname);
   for (const key of ["memory", "swap", "cores"]) {
     if (options[key] !== undefined && !/^\d+$/.test(options[key]!)) throw parameterError(key, `type check ('integer') failed - got '${options[key]}'`);
   }

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { bootSystemd } from "../container/systemd.js";
-import { checkNotLocked, encodeText, readConfig, removeConfig, writeConfig } from "../node/ct-config.js";
+import { checkNotLocked, encodeText, propertyLines, readConfig, removeConfig, writeConfig } from "../node/ct-config.js";
 import { PctError, parameterError } from "../node/pct-error.js";
 import { readRuntime, removeRuntime, updateRuntime } from "../node/runtime-state.js";
 import { rootfsPath } from "../node/sim-layout.js";
@@ -102,7 +102,7 @@ export function config(ctx: SimContext, args: string[]): string {
   const values: Record<string, string> = { ...section.values };
   if (section.description) values.description = encodeText(section.description);
   delete values.digest;
-  return Object.keys(values).sort().map((k) => `${k}: ${values[k]}\n`).join("");
+  return propertyLines({ values, lxc: section.lxc }).map((line) => `${line}\n`).join("");
 }
 
 const SETTABLE = /^(arch|cores|cpulimit|cpuunits|description|features|hostname|memory|swap|net\d|onboot|protection|startup|tags|timezone|unprivileged|nameserver|searchdomain|mp\d|ostype|cmode|console|tty)$/;

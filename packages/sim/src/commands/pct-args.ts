@@ -37,7 +37,15 @@ export function parsePctArgs(args: string[], positionals: string[], options: { v
 }
 
 /** Proxmox's VMID rule: 100..999999999. */
-export function parseVmid(value: string): number {
-  if (!/^[1-9][0-9]{2,8}$/.test(value)) throw parameterError("vmid", "invalid format - value does not look like a valid VM ID");
+export function parseVmid(value: string, field = "vmid"): number {
+  if (!/^[1-9][0-9]{2,8}$/.test(value)) throw parameterError(field, "invalid format - value does not look like a valid VM ID");
   return Number(value);
+}
+
+const DNS_NAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
+
+/** Proxmox's `dns-name` format, as `--hostname` of create and clone checks it. */
+export function checkDnsName(field: string, value: string): string {
+  if (!DNS_NAME.test(value)) throw parameterError(field, "invalid format - value does not look like a valid DNS name");
+  return value;
 }

@@ -1,4 +1,4 @@
-import { checkNotLocked, readConfig, writeConfig, type CtConfig } from "../node/ct-config.js";
+import { checkNotLocked, newSection, readConfig, writeConfig, type CtConfig } from "../node/ct-config.js";
 import { PctError, parameterError } from "../node/pct-error.js";
 import { withTask } from "../node/tasks.js";
 import { parsePctArgs, parseVmid } from "./pct-args.js";
@@ -34,7 +34,9 @@ export function snapshot(ctx: SimContext, args: string[]): string {
     withConfigLock(ctx, vmid, () => {
       const conf = readConfig(layout, node, vmid);
       const { lock: _lock, ...values } = conf.main.values;
-      conf.snapshots.set(name, { values: { ...values, snaptime: String(Math.floor(Date.now() / 1000)) }, description: options.description ?? "" });
+      const section = newSection({ ...values, snaptime: String(Math.floor(Date.now() / 1000)) }, options.description ?? "");
+      section.lxc = conf.main.lxc.map(([key, value]) => [key, value]);
+      conf.snapshots.set(name, section);
       conf.main.values = { ...values, parent: name };
       writeConfig(layout, vmid, conf);
     });

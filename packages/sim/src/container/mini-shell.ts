@@ -14,8 +14,9 @@ export class UnsupportedSyntax extends Error {}
 type Token = { word: string } | { op: string };
 
 /**
- * Tokenizes `sh -c` scripts: single and double quotes, backslash escapes, `;` `&&` `||` `!`
- * and `>` `>>` `<` redirects. Pipes, expansions, substitutions and subshells are refused.
+ * Tokenizes scripts: single and double quotes, backslash escapes, `;` `&&` `||` `!`, `>` `>>`
+ * `<` redirects, newlines (which end a command like `;`) and `#` comments. Pipes, expansions,
+ * substitutions and subshells are refused.
  */
 function tokenize(script: string): Token[] {
   const tokens: Token[] = [];
@@ -42,8 +43,18 @@ function tokenize(script: string): Token[] {
       if (j >= script.length) throw new UnsupportedSyntax("unterminated quoted string");
       word = (word ?? "") + text;
       i = j;
+    } else if (c === "\\" && script[i + 1] === "\n") {
+      // A line continuation: both characters vanish.
+      i++;
     } else if (c === "\\") {
       word = (word ?? "") + (script[++i] ?? "");
+    } else if (c === "#" && word === null) {
+      // A comment starts only at the beginning of a word and runs to the end of the line.
+      const end = script.indexOf("\n", i);
+      i = end < 0 ? script.length : end - 1;
+    } else if (c === "\n") {
+      flush();
+      tokens.push({ op: ";" });
     } else if (/\s/.test(c)) {
       flush();
     } else if (c === ";" || c === "<") {

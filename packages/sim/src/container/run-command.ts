@@ -3,7 +3,7 @@ import path from "node:path";
 import type { SimLayout } from "../node/sim-layout.js";
 import { COREUTILS } from "./coreutils.js";
 import type { ContainerCommand, ExecIo } from "./exec-io.js";
-import { parseScript, UnsupportedSyntax } from "./mini-shell.js";
+import { parseScript, UnsupportedSyntax, type Script } from "./mini-shell.js";
 import { aptGet, PROGRAM_MARKER, type ProgramBehaviour } from "./packages.js";
 import { systemctl } from "./systemd.js";
 
@@ -51,28 +51,74 @@ function commandV(layout: SimLayout, args: string[], io: ExecIo): number {
   return status;
 }
 
-/** `sh -c '<script>'` with the simulator's small shell. */
+/**
+ * `sh -c '<script>'` and `sh <file> [args]` with the simulator's small shell. A file is read
+ * from the container and parsed whole before anything runs: syntax the shell refuses fails
+ * the script at once (exit 2), where dash would run the lines before it. Arguments after the
+ * file are accepted, but nothing can read them: `$1` is refused like every expansion.
+ */
 function shell(layout: SimLayout, args: string[], io: ExecIo): number {
-  if (args[0] !== "-c" || args[1] === undefined) return io.err("sh: the simulator's shell runs only 'sh -c <script>'\n"), 2;
-  let script;
+  const [first, second] = args;
+  if (first === "-c" && second !== undefined) return runText(layout, second, io);
+  if (first === undefined || first.startsWith("-")) return io.err("sh: the simulator's shell runs only 'sh -c <script>' and 'sh <file> [args]'\n"), 2;
+  const host = io.resolve(first);
+  if (!existsSync(host)) return io.err(`sh: 0: cannot open ${first}: No such file\n`), 2;
+  if (statSync(host).isDirectory()) return io.err(`sh: 0: cannot open ${first}: Is a directory\n`), 2;
+  return runText(layout, readFileSync(host, "utf8"), io);
+}
+
+function runText(layout: SimLayout, text: string, io: ExecIo): number {
+  let script: Script;
   try {
-    script = parseScript(args[1]);
+    script = parseScript(text);
   } catch (err) {
     if (err instanceof UnsupportedSyntax) return io.err(`sh: unsupported by the simulator's shell: ${err.message}\n`), 2;
     throw err;
   }
-  let status = 0;
   try {
-    for (const { connector, command } of script) {
-      if ((connector === "&&" && status !== 0) || (connector === "||" && status === 0)) continue;
-      status = runSimple(layout, command.words, command.redirects, io);
-      if (command.negate) status = status === 0 ? 1 : 0;
-    }
+    return runScript(layout, script, io);
   } catch (err) {
     if (typeof err === "object" && err !== null && EXIT in err) return (err as { [EXIT]: number })[EXIT];
     throw err;
   }
+}
+
+/**
+ * Runs a command list. Its status is the last command's. Under `set -e` a failing command
+ * ends the script, except, as POSIX says, a negated one or one followed by `&&` or `||`.
+ */
+function runScript(layout: SimLayout, script: Script, io: ExecIo): number {
+  let status = 0;
+  let errexit = false;
+  for (const [index, { connector, command }] of script.entries()) {
+    if ((connector === "&&" && status !== 0) || (connector === "||" && status === 0)) continue;
+    if (command.words[0] === "set") {
+      const flags = setFlags(command.words.slice(1));
+      if (flags === null) {
+        io.err(`sh: set: unsupported by the simulator's shell: ${command.words.slice(1).join(" ")}\n`);
+        status = 2;
+      } else {
+        errexit = flags.errexit ?? errexit;
+        status = 0;
+      }
+    } else {
+      status = runSimple(layout, command.words, command.redirects, io);
+      if (command.negate) status = status === 0 ? 1 : 0;
+    }
+    const endsAndOrList = index === script.length - 1 || script[index + 1]!.connector === ";";
+    if (errexit && status !== 0 && !command.negate && endsAndOrList) return status;
+  }
   return status;
+}
+
+/** `set -e` / `set +e` (and `-u`, harmless where nothing expands); null for anything else. */
+function setFlags(args: string[]): { errexit?: boolean } | null {
+  const result: { errexit?: boolean } = {};
+  for (const arg of args) {
+    if (!/^[-+][eu]+$/.test(arg)) return null;
+    if (arg.includes("e")) result.errexit = arg.startsWith("-");
+  }
+  return result;
 }
 
 function runSimple(layout: SimLayout, words: string[], redirects: { op: string; target: string }[], io: ExecIo): number {
@@ -80,6 +126,11 @@ function runSimple(layout: SimLayout, words: string[], redirects: { op: string; 
   if (name === "exit") throw { [EXIT]: Number(args[0] ?? 0) };
   let inner = io;
   for (const r of redirects) {
+    // Every container has /dev/null (a device the simulated root filesystem cannot hold).
+    if (r.target === "/dev/null") {
+      inner = r.op === "<" ? { ...inner, stdin: () => Buffer.alloc(0) } : { ...inner, out: () => undefined };
+      continue;
+    }
     const host = io.resolve(r.target);
     if (r.op === "<") {
       if (!existsSync(host)) return io.err(`sh: 1: cannot open ${r.target}: No such file\n`), 2;

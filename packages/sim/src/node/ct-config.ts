@@ -2,10 +2,17 @@ import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 
 import { PctError } from "./pct-error.js";
 import { configPath, type SimLayout } from "./sim-layout.js";
 
-/** One section of a container config: properties plus the description. */
+/** One section of a container config: properties, the description, and raw `lxc.*` lines. */
 export interface Section {
   values: Record<string, string>;
   description: string;
+  /** Raw LXC keys in file order: Proxmox keeps them as a list, since a key may repeat. */
+  lxc: [string, string][];
+}
+
+/** An empty section, or one holding `values`. */
+export function newSection(values: Record<string, string> = {}, description = ""): Section {
+  return { values, description, lxc: [] };
 }
 
 /** A container config as Proxmox keeps it: the main section and one section per snapshot. */
@@ -23,38 +30,51 @@ export function decodeText(text: string): string {
   return text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
+// Proxmox's parser accepts `lxc.key: value` and `lxc.key = value`.
+const LXC_LINE = /^(lxc\.[a-z0-9_.-]+)(?::|\s*=)\s*(.*?)\s*$/;
+
 /** Parses the config file format: `#` description lines, `key: value`, `[snapshot]` sections. */
 export function parseConfig(text: string): CtConfig {
-  const config: CtConfig = { main: { values: {}, description: "" }, snapshots: new Map() };
+  const config: CtConfig = { main: newSection(), snapshots: new Map() };
   let current = config.main;
   const descriptionLines = new Map<Section, string[]>([[current, []]]);
   for (const line of text.split("\n")) {
     const section = /^\[([^\]]+)\]$/.exec(line);
     if (section) {
-      current = { values: {}, description: "" };
+      current = newSection();
       config.snapshots.set(section[1]!, current);
       descriptionLines.set(current, []);
     } else if (line.startsWith("#")) {
       descriptionLines.get(current)!.push(decodeText(line.slice(1)));
     } else {
+      const raw = LXC_LINE.exec(line);
       const kv = /^([a-z0-9_]+):\s?(.*)$/.exec(line);
-      if (kv) current.values[kv[1]!] = kv[2]!;
+      if (raw) current.lxc.push([raw[1]!, raw[2]!]);
+      else if (kv) current.values[kv[1]!] = kv[2]!;
     }
   }
   for (const [section, lines] of descriptionLines) section.description = lines.join("\n");
   return config;
 }
 
-/** Writes the config format back: description first, then sorted properties, then snapshots. */
+/**
+ * Writes the config format back: description first, then sorted properties, then the raw
+ * `lxc.*` lines in their order (where Proxmox's writer puts them), then snapshots.
+ */
 export function formatConfig(config: CtConfig): string {
   const section = (s: Section): string => {
     const lines = s.description ? s.description.split("\n").map((l) => `#${encodeText(l, true)}`) : [];
-    for (const key of Object.keys(s.values).sort()) lines.push(`${key}: ${s.values[key]}`);
+    lines.push(...propertyLines(s));
     return lines.map((l) => `${l}\n`).join("");
   };
   let text = section(config.main);
   for (const [name, snap] of config.snapshots) text += `\n[${name}]\n${section(snap)}`;
   return text;
+}
+
+/** A section's `key: value` lines as Proxmox prints them: sorted properties, then raw `lxc.*` keys in order. */
+export function propertyLines(section: Pick<Section, "values" | "lxc">): string[] {
+  return [...Object.keys(section.values).sort().map((key) => `${key}: ${section.values[key]}`), ...section.lxc.map(([key, value]) => `${key}: ${value}`)];
 }
 
 /** The config of `vmid`, or Proxmox's error for a missing one. */

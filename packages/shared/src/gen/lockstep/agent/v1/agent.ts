@@ -477,6 +477,26 @@ export interface CreateContainerResponse {
   alreadyExisted: boolean;
 }
 
+export interface CloneContainerRequest {
+  requestId: string;
+  /** The new container. */
+  vmid: number;
+  sourceVmid: number;
+  /** Clone this snapshot of the source; empty: its current state. */
+  snapshot: string;
+  hostname: string;
+  /** A full copy rather than a linked clone. */
+  full: boolean;
+  /** Target storage of a full clone; empty: the source's. */
+  storage: string;
+  /**
+   * As in CreateContainerRequest. `pct clone` cannot set tags, so the tag is written into the
+   * description at clone time (atomically with the clone) and added to the tags afterwards.
+   */
+  ownershipTag: string;
+  description: string;
+}
+
 export interface DestroyContainerRequest {
   requestId: string;
   vmid: number;
@@ -511,10 +531,18 @@ export interface UpdateConfigRequest {
   requestId: string;
   vmid: number;
   set: { [key: string]: string };
+  /** Keys to remove; `lxc.*` keys too. */
   delete: string[];
+  /** Raw LXC keys, e.g. `lxc.apparmor.profile`; only the ones the agent allows. */
+  lxc: { [key: string]: string };
 }
 
 export interface UpdateConfigRequest_SetEntry {
+  key: string;
+  value: string;
+}
+
+export interface UpdateConfigRequest_LxcEntry {
   key: string;
   value: string;
 }
@@ -2471,6 +2499,225 @@ export const CreateContainerResponse: MessageFns<CreateContainerResponse> = {
   },
 };
 
+function createBaseCloneContainerRequest(): CloneContainerRequest {
+  return {
+    requestId: "",
+    vmid: 0,
+    sourceVmid: 0,
+    snapshot: "",
+    hostname: "",
+    full: false,
+    storage: "",
+    ownershipTag: "",
+    description: "",
+  };
+}
+
+export const CloneContainerRequest: MessageFns<CloneContainerRequest> = {
+  encode(message: CloneContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.vmid !== 0) {
+      writer.uint32(16).uint32(message.vmid);
+    }
+    if (message.sourceVmid !== 0) {
+      writer.uint32(24).uint32(message.sourceVmid);
+    }
+    if (message.snapshot !== "") {
+      writer.uint32(34).string(message.snapshot);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(42).string(message.hostname);
+    }
+    if (message.full !== false) {
+      writer.uint32(48).bool(message.full);
+    }
+    if (message.storage !== "") {
+      writer.uint32(58).string(message.storage);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(66).string(message.ownershipTag);
+    }
+    if (message.description !== "") {
+      writer.uint32(74).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CloneContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCloneContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.vmid = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sourceVmid = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.snapshot = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.full = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.storage = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CloneContainerRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
+      sourceVmid: isSet(object.sourceVmid)
+        ? globalThis.Number(object.sourceVmid)
+        : isSet(object.source_vmid)
+        ? globalThis.Number(object.source_vmid)
+        : 0,
+      snapshot: isSet(object.snapshot) ? globalThis.String(object.snapshot) : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      full: isSet(object.full) ? globalThis.Boolean(object.full) : false,
+      storage: isSet(object.storage) ? globalThis.String(object.storage) : "",
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: CloneContainerRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.vmid !== 0) {
+      obj.vmid = Math.round(message.vmid);
+    }
+    if (message.sourceVmid !== 0) {
+      obj.sourceVmid = Math.round(message.sourceVmid);
+    }
+    if (message.snapshot !== "") {
+      obj.snapshot = message.snapshot;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.full !== false) {
+      obj.full = message.full;
+    }
+    if (message.storage !== "") {
+      obj.storage = message.storage;
+    }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CloneContainerRequest>): CloneContainerRequest {
+    return CloneContainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CloneContainerRequest>): CloneContainerRequest {
+    const message = createBaseCloneContainerRequest();
+    message.requestId = object.requestId ?? "";
+    message.vmid = object.vmid ?? 0;
+    message.sourceVmid = object.sourceVmid ?? 0;
+    message.snapshot = object.snapshot ?? "";
+    message.hostname = object.hostname ?? "";
+    message.full = object.full ?? false;
+    message.storage = object.storage ?? "";
+    message.ownershipTag = object.ownershipTag ?? "";
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
 function createBaseDestroyContainerRequest(): DestroyContainerRequest {
   return { requestId: "", vmid: 0, force: false, purge: false };
 }
@@ -2961,7 +3208,7 @@ export const ContainerStateResponse: MessageFns<ContainerStateResponse> = {
 };
 
 function createBaseUpdateConfigRequest(): UpdateConfigRequest {
-  return { requestId: "", vmid: 0, set: {}, delete: [] };
+  return { requestId: "", vmid: 0, set: {}, delete: [], lxc: {} };
 }
 
 export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
@@ -2978,6 +3225,9 @@ export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
     for (const v of message.delete) {
       writer.uint32(34).string(v!);
     }
+    globalThis.Object.entries(message.lxc).forEach(([key, value]: [string, string]) => {
+      UpdateConfigRequest_LxcEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
     return writer;
   },
 
@@ -3029,6 +3279,17 @@ export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
             message.delete.push(reader.string());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = UpdateConfigRequest_LxcEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.lxc[entry5.key] = entry5.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3064,6 +3325,20 @@ export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
         )
         : {},
       delete: globalThis.Array.isArray(object?.delete) ? object.delete.map((e: any) => globalThis.String(e)) : [],
+      lxc: isObject(object.lxc)
+        ? (globalThis.Object.entries(object.lxc) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -3087,6 +3362,15 @@ export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
     if (message.delete?.length) {
       obj.delete = message.delete;
     }
+    if (message.lxc) {
+      const entries = globalThis.Object.entries(message.lxc) as [string, string][];
+      if (entries.length > 0) {
+        obj.lxc = {};
+        entries.forEach(([k, v]) => {
+          obj.lxc[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -3107,6 +3391,15 @@ export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
       {},
     );
     message.delete = object.delete?.map((e) => e) || [];
+    message.lxc = (globalThis.Object.entries(object.lxc ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -3190,6 +3483,91 @@ export const UpdateConfigRequest_SetEntry: MessageFns<UpdateConfigRequest_SetEnt
   },
   fromPartial(object: DeepPartial<UpdateConfigRequest_SetEntry>): UpdateConfigRequest_SetEntry {
     const message = createBaseUpdateConfigRequest_SetEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateConfigRequest_LxcEntry(): UpdateConfigRequest_LxcEntry {
+  return { key: "", value: "" };
+}
+
+export const UpdateConfigRequest_LxcEntry: MessageFns<UpdateConfigRequest_LxcEntry> = {
+  encode(message: UpdateConfigRequest_LxcEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateConfigRequest_LxcEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateConfigRequest_LxcEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateConfigRequest_LxcEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: UpdateConfigRequest_LxcEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateConfigRequest_LxcEntry>): UpdateConfigRequest_LxcEntry {
+    return UpdateConfigRequest_LxcEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateConfigRequest_LxcEntry>): UpdateConfigRequest_LxcEntry {
+    const message = createBaseUpdateConfigRequest_LxcEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -6764,6 +7142,18 @@ export const NodeAgentService = {
       Buffer.from(CreateContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateContainerResponse => CreateContainerResponse.decode(value),
   },
+  /** `pct clone` of a template container (or one of its snapshots), converging like a create. */
+  cloneContainer: {
+    path: "/lockstep.agent.v1.NodeAgent/CloneContainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CloneContainerRequest): Buffer =>
+      Buffer.from(CloneContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CloneContainerRequest => CloneContainerRequest.decode(value),
+    responseSerialize: (value: CreateContainerResponse): Buffer =>
+      Buffer.from(CreateContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateContainerResponse => CreateContainerResponse.decode(value),
+  },
   /** Destroying a container that is already gone succeeds with `already_gone`. */
   destroyContainer: {
     path: "/lockstep.agent.v1.NodeAgent/DestroyContainer" as const,
@@ -6797,7 +7187,10 @@ export const NodeAgentService = {
       Buffer.from(ContainerStateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ContainerStateResponse => ContainerStateResponse.decode(value),
   },
-  /** Sets and deletes config keys through `pct set`. */
+  /**
+   * Sets and deletes config keys through `pct set`; raw `lxc.*` keys (which `pct set`
+   * refuses) are written into the config file under the container's config lock.
+   */
   updateConfig: {
     path: "/lockstep.agent.v1.NodeAgent/UpdateConfig" as const,
     requestStream: false as const,
@@ -6898,11 +7291,16 @@ export interface NodeAgentServer extends UntypedServiceImplementation {
   /** Lock events and step progress as they happen. */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, Event>;
   createContainer: handleUnaryCall<CreateContainerRequest, CreateContainerResponse>;
+  /** `pct clone` of a template container (or one of its snapshots), converging like a create. */
+  cloneContainer: handleUnaryCall<CloneContainerRequest, CreateContainerResponse>;
   /** Destroying a container that is already gone succeeds with `already_gone`. */
   destroyContainer: handleUnaryCall<DestroyContainerRequest, DestroyContainerResponse>;
   startContainer: handleUnaryCall<StartContainerRequest, ContainerStateResponse>;
   stopContainer: handleUnaryCall<StopContainerRequest, ContainerStateResponse>;
-  /** Sets and deletes config keys through `pct set`. */
+  /**
+   * Sets and deletes config keys through `pct set`; raw `lxc.*` keys (which `pct set`
+   * refuses) are written into the config file under the container's config lock.
+   */
   updateConfig: handleUnaryCall<UpdateConfigRequest, UpdateConfigResponse>;
   exec: handleUnaryCall<ExecRequest, ExecResponse>;
   /** Returns only once the file inside the container has the expected size and SHA-256. */
@@ -7034,6 +7432,22 @@ export interface NodeAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
+  /** `pct clone` of a template container (or one of its snapshots), converging like a create. */
+  cloneContainer(
+    request: CloneContainerRequest,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
+  ): ClientUnaryCall;
+  cloneContainer(
+    request: CloneContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
+  ): ClientUnaryCall;
+  cloneContainer(
+    request: CloneContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
+  ): ClientUnaryCall;
   /** Destroying a container that is already gone succeeds with `already_gone`. */
   destroyContainer(
     request: DestroyContainerRequest,
@@ -7080,7 +7494,10 @@ export interface NodeAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ContainerStateResponse) => void,
   ): ClientUnaryCall;
-  /** Sets and deletes config keys through `pct set`. */
+  /**
+   * Sets and deletes config keys through `pct set`; raw `lxc.*` keys (which `pct set`
+   * refuses) are written into the config file under the container's config lock.
+   */
   updateConfig(
     request: UpdateConfigRequest,
     callback: (error: ServiceError | null, response: UpdateConfigResponse) => void,

@@ -1,0 +1,71 @@
+import test from "ava";
+import { startedCalls, writeFaults } from "@lockstep/sim";
+import { configText, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+
+const clone = { vmid: 101, sourceVmid: 100, hostname: "web-2", ownershipTag: "lockstep-c1", description: "from the base" };
+
+async function agentWithSource(t: { teardown(fn: () => unknown): void }) {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "100", TEMPLATE, "--hostname", "base", "--tags", "golden"]);
+  return agent;
+}
+
+test("a clone carries the ownership marker in its tags and its description", async (t) => {
+  const agent = await agentWithSource(t);
+  const result = await agent.client.cloneContainer({ ...clone, requestId: "clone-r1" });
+  t.false(result.alreadyExisted);
+  t.is(result.container?.name, "web-2");
+  t.deepEqual(result.container?.tags, ["golden", "lockstep-c1"]);
+  t.is(result.container?.description, "lockstep-owner=lockstep-c1\nfrom the base");
+  t.is(result.container?.lock, "");
+  t.notRegex(configText(agent, 100), /^lock:/m, "the source is unlocked again");
+  const again = await agent.client.cloneContainer({ ...clone, requestId: "clone-r1" });
+  t.true(again.replayed);
+  t.is(startedCalls(agent.root, "clone").length, 1);
+});
+
+test("a clone killed mid-copy converges on a retry with the same request ID", async (t) => {
+  const agent = await agentWithSource(t);
+  writeFaults(agent.root, [{ command: "clone", action: "crash", times: 1 }]);
+  const err = await t.throwsAsync(agent.client.cloneContainer({ ...clone, requestId: "clone-r2" }));
+  t.is((err as { code?: string }).code, "HYPERVISOR_UNRESPONSIVE");
+  t.regex(configText(agent, 101), /^lock: create$/m, "the killed clone left its config locked");
+  const result = await agent.client.cloneContainer({ ...clone, requestId: "clone-r2" });
+  t.false(result.replayed);
+  t.deepEqual(result.container?.tags, ["golden", "lockstep-c1"]);
+  t.is(result.container?.lock, "");
+  t.notRegex(configText(agent, 100), /^lock:/m, "the source's stale lock: disk was cleared");
+  t.is(startedCalls(agent.root, "clone").length, 2, "the killed clone and the one that replaced it");
+  t.is(startedCalls(agent.root, "destroy").length, 1, "the unfinished clone was removed first");
+});
+
+test("a clone killed before its tag was set is redone on retry", async (t) => {
+  const agent = await agentWithSource(t);
+  writeFaults(agent.root, [{ command: "set", action: "crash", times: 1 }]);
+  const err = await t.throwsAsync(agent.client.cloneContainer({ ...clone, requestId: "clone-r3" }));
+  t.is((err as { code?: string }).code, "HYPERVISOR_UNRESPONSIVE");
+  const result = await agent.client.cloneContainer({ ...clone, requestId: "clone-r3" });
+  t.deepEqual(result.container?.tags, ["golden", "lockstep-c1"]);
+  t.is(startedCalls(agent.root, "clone").length, 2);
+});
+
+test("a clone into a VMID held by a foreign container is ALREADY_EXISTS and touches nothing", async (t) => {
+  const agent = await agentWithSource(t);
+  await agent.pct(["create", "101", TEMPLATE, "--hostname", "someone-else"]);
+  const before = configText(agent, 101);
+  const err = await t.throwsAsync(agent.client.cloneContainer({ ...clone, requestId: "clone-r4" }));
+  t.is((err as { code?: string }).code, "ALREADY_EXISTS");
+  t.is(configText(agent, 101), before);
+  t.is(startedCalls(agent.root, "clone").length, 0);
+});
+
+test("a clone of a snapshot takes the snapshot's state; a missing snapshot is NOT_FOUND", async (t) => {
+  const agent = await agentWithSource(t);
+  await agent.pct(["snapshot", "100", "small"]);
+  await agent.pct(["set", "100", "--memory", "2048"]);
+  const err = await t.throwsAsync(agent.client.cloneContainer({ ...clone, snapshot: "nope", requestId: "clone-r5" }));
+  t.is((err as { code?: string }).code, "NOT_FOUND");
+  const result = await agent.client.cloneContainer({ ...clone, snapshot: "small", requestId: "clone-r6" });
+  t.is(result.container?.config.memory, "512");
+});
