@@ -181,3 +181,33 @@ test.serial("an API killed in the middle of a pipeline is replaced and the pipel
   t.is(op.status, "succeeded", JSON.stringify(op.error));
   t.deepEqual(sideEffects(root, created.vmid, APP_READS), sideEffects(root, reference.vmid, APP_READS));
 });
+
+test.serial("a spec with a clone source clones the container, marks it as the record's own and converges it", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const agent = cluster.agents.get("pve1")!;
+  await agent.pct(["create", "9000", TEMPLATE, "--hostname", "golden"]);
+  const created = await create(cluster.api, { hostname: "clone-1", source: { clone: { vmid: 9000 } }, resources: { cores: 2 } }, "clone-create");
+  const op = await operation(cluster.api, created.operation_id);
+  t.is(op.status, "succeeded", JSON.stringify(op.error));
+  t.like(op.steps.find((s) => s.name === "create"), { status: "succeeded", detail: `cloned CT 9000 to CT ${created.vmid}` });
+  const config = nodeState(agent.root, created.vmid);
+  t.regex(config, new RegExp(`^tags: .*lockstep-${created.id}`, "m"));
+  t.regex(config, /^cores: 2$/m);
+  t.regex(config, /^hostname: clone-1$/m);
+  t.is(startedCalls(agent.root, "clone").length, 1);
+});
+
+test.serial("a node fault in the middle of a pipeline is retried and the pipeline completes", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const { writeFaults } = await import("@lockstep/sim");
+  const root = cluster.agents.get("pve1")!.root;
+  writeFaults(root, [{ command: "snapshot", action: "crash", times: 1 }]);
+  const created = await create(cluster.api, { hostname: "web-1", source: { template: TEMPLATE } }, "fault-create");
+  const op = await operation(cluster.api, created.operation_id);
+  t.is(op.status, "succeeded", JSON.stringify(op.error));
+  const { snapshots } = await cluster.agents.get("pve1")!.client.listSnapshots({ vmid: created.vmid });
+  t.is(snapshots.length, 1);
+  t.is(nodeState(root, created.vmid).match(/^lock:/m), null);
+});

@@ -144,9 +144,9 @@ async function main(): Promise<void> {
     say(`POST /v1/nodes ${name} -> ${res.status}`);
   }
   const body = { node: "pve2", ports: ["http", "ssh"], spec: { hostname: "shop-1", source: { template: TEMPLATE } } };
-  const [a, b, c] = await Promise.all([1, 2, 3].map(() => http(api, "POST", "/v1/containers", body, "demo-shop-1")));
-  say(`the same POST /v1/containers sent 3 times at once -> ${[a, b, c].map((r) => r.status).join(", ")} (409 = the first is still being handled: retry)`);
-  let created = [a, b, c].find((r) => r.status === 202)!.json as { id: string; vmid: number; ports: Record<string, number>; operation_id: string };
+  const sent = await Promise.all([1, 2, 3].map(() => http(api, "POST", "/v1/containers", body, "demo-shop-1")));
+  say(`the same POST /v1/containers sent 3 times at once -> ${sent.map((r) => r.status).join(", ")} (409 = the first is still being handled: retry)`);
+  let created = sent.find((r) => r.status === 202)!.json as { id: string; vmid: number; ports: Record<string, number>; operation_id: string };
   const replay = await http(api, "POST", "/v1/containers", body, "demo-shop-1");
   say(`retried once more -> ${replay.status}, identical body: ${JSON.stringify(replay.json) === JSON.stringify(created)}`);
   say(`record ${created.id}: VMID ${created.vmid}, ports ${JSON.stringify(created.ports)}`);
@@ -161,17 +161,17 @@ async function main(): Promise<void> {
 
   step("A declared container: the spec in examples/web-app.spec.json, converged step by step");
   const spec = JSON.parse(readFileSync(path.join(repo, "examples/web-app.spec.json"), "utf8")) as { files: { content: string }[] };
-  const web = (await http(api, "POST", "/v1/containers", { node: "pve1", ports: ["http"], spec }, "demo-web-1")).json as { id: string; vmid: number; operation_id: string };
+  const web = (await http(api, "POST", "/v1/containers", { node: "pve2", ports: ["http"], spec }, "demo-web-1")).json as { id: string; vmid: number; operation_id: string };
   say(`POST /v1/containers -> record ${web.id}, VMID ${web.vmid}; steps as GET /v1/operations/{id}/events streams them:`);
   await followSteps(api, web.operation_id);
-  const again = (await http(api, "POST", `/v1/containers/${web.id}/apply`, {}, "demo-web-1-apply-1")).json as { operation: { id: string } };
+  const reapplied = (await http(api, "POST", `/v1/containers/${web.id}/apply`, {}, "demo-web-1-apply-1")).json as { operation: { id: string } };
   say("the same spec applied again (POST /v1/containers/{id}/apply):");
-  await followSteps(api, again.operation.id);
+  await followSteps(api, reapplied.operation.id);
   spec.files[0]!.content = "port=9090\n";
-  const changed = (await http(api, "POST", `/v1/containers/${web.id}/apply`, { spec }, "demo-web-1-apply-2")).json as { operation: { id: string } };
+  const edited = (await http(api, "POST", `/v1/containers/${web.id}/apply`, { spec }, "demo-web-1-apply-2")).json as { operation: { id: string } };
   say("one file changed in the spec: only what differs is done, then a new snapshot and pruning:");
-  await followSteps(api, changed.operation.id);
-  say(`snapshots of CT ${web.vmid}: ${(await pve1.listSnapshots({ vmid: web.vmid })).snapshots.map((s) => s.name).join(", ")}`);
+  await followSteps(api, edited.operation.id);
+  say(`snapshots of CT ${web.vmid}: ${(await pve2.listSnapshots({ vmid: web.vmid })).snapshots.map((s) => s.name).join(", ")}`);
   api.child.kill("SIGTERM");
 
   step("A request retried 20 times becomes one container");
