@@ -12,6 +12,8 @@ import type { AgentDirectory } from "./agents/agent-directory.js";
 import { containerRoutes } from "./containers/container-routes.js";
 import { operationRoutes } from "./operations/operation-routes.js";
 import { incidentRoutes } from "./incidents/incident-routes.js";
+import { reconcileRoutes } from "./reconcile/reconcile-routes.js";
+import type { Reconciler } from "./reconcile/reconciler.js";
 
 export interface AppDeps {
   readonly pool: Pool;
@@ -28,6 +30,7 @@ export interface AppDeps {
   /** Called after a write committed (the dispatcher wakes instead of waiting for its poll). */
   readonly afterCommit?: () => void;
   readonly agents: AgentDirectory;
+  readonly reconciler: Reconciler;
 }
 
 /** The HTTP API as a Hono app: tested in-process with `app.request()`, served by main.ts. */
@@ -50,5 +53,6 @@ export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clo
   app.route("/v1/containers", containerRoutes(deps));
   app.route("/v1/operations", operationRoutes(deps.pool, deps.clock));
   app.route("/v1/incidents", incidentRoutes(deps.pool));
+  app.route("/v1", reconcileRoutes(deps.pool, deps.reconciler, deps.agents));
   return app;
 }

@@ -12,6 +12,7 @@ import { AgentEventRelay } from "./incidents/agent-event-relay.js";
 import { AlertBook } from "./alerts/alert-book.js";
 import { logOnlyChannel, pagerDutyChannel, webhookChannel, type AlertChannel } from "./alerts/alert-channel.js";
 import { NodeMonitor } from "./alerts/node-monitor.js";
+import { Reconciler } from "./reconcile/reconciler.js";
 import type { ApiConfig } from "./config/api-config.js";
 import type { Logger } from "@lockstep/shared";
 import { loadApiConfig } from "./config/api-config.js";
@@ -36,6 +37,10 @@ async function main(): Promise<void> {
     snapshotKeepLast: config.snapshotKeepLast,
   }, { min: config.vmidMin, max: config.vmidMax });
   const relay = new AgentEventRelay(pool, agents, systemClock, logger.child({ component: "event-relay" }));
+  const reconciler = new Reconciler(pool, agents, {
+    pool, clock: systemClock, logger: logger.child({ component: "reconciler" }), maxAttempts: config.jobMaxAttempts,
+    policy: { missing: config.reconcileMissing, orphans: config.reconcileOrphans, orphanGraceMs: config.reconcileOrphanGraceMs },
+  }, logger.child({ component: "reconciler" }), systemClock);
   const keys = new KeyStore(pool, systemClock, { retentionMs: config.idempotencyRetentionMs, abandonedAfterMs: config.idempotencyAbandonedAfterMs });
   // Keys past their retention are treated as new anyway; this keeps the table bounded.
   const sweeper = setInterval(() => void keys.purgeExpired().catch((err: unknown) => logger.warn("purging expired idempotency keys failed", { err })), 60_000);
@@ -50,6 +55,7 @@ async function main(): Promise<void> {
       relay.refreshSoon();
     },
     agents,
+    reconciler,
   }, keys);
   const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];
   const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));
@@ -61,11 +67,13 @@ async function main(): Promise<void> {
     probeTimeoutMs: config.healthProbeTimeoutMs,
   });
   monitor.start();
+  reconciler.start(config.reconcileIntervalMs);
   const shutdown = (signal: string): void => {
     logger.info("shutting down", { signal });
     const force = setTimeout(() => process.exit(1), config.shutdownDrainMs).unref();
     relay.stop();
     monitor.stop();
+    reconciler.stop();
     server.close(() => {
       void dispatcher.stop().then(() => {
         clearTimeout(force);

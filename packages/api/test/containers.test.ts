@@ -1,3 +1,4 @@
+import { idleReconciler } from "./support/idle-reconciler.js";
 import anyTest, { type TestFn } from "ava";
 import type { RowDataPacket } from "mysql2/promise";
 import { createMemoryLogger, systemClock } from "@lockstep/shared";
@@ -13,7 +14,7 @@ const test = anyTest as TestFn<{ db: TestDatabase; app: App }>;
 test.beforeEach(async (t) => {
   const db = await createTestDatabase();
   await migrate(db.pool, migrations, createMemoryLogger());
-  const app = createApp({ pool: db.pool, clock: systemClock, logger: createMemoryLogger(), idempotencyRetentionMs: 24 * 3600_000, idempotencyAbandonedAfterMs: 60_000, vmids: { min: 1000, max: 1999 }, ports: { min: 30000, max: 30999 }, maxAttempts: 5, snapshotKeepLast: 5, agents: agentDirectory(db.pool, 5_000) });
+  const app = createApp({ pool: db.pool, clock: systemClock, logger: createMemoryLogger(), idempotencyRetentionMs: 24 * 3600_000, idempotencyAbandonedAfterMs: 60_000, vmids: { min: 1000, max: 1999 }, ports: { min: 30000, max: 30999 }, maxAttempts: 5, snapshotKeepLast: 5, agents: agentDirectory(db.pool, 5_000), reconciler: idleReconciler(db.pool, systemClock) });
   t.context = { db, app };
   await send(app, "POST", "/v1/nodes", { name: "pve1", address: "127.0.0.1:7000" }, "setup-node");
 });

@@ -1,3 +1,4 @@
+import { idleReconciler } from "./support/idle-reconciler.js";
 import anyTest, { type TestFn } from "ava";
 import { createMemoryLogger, ManualClock } from "@lockstep/shared";
 import { agentDirectory } from "../src/agents/agent-directory.js";
@@ -14,7 +15,7 @@ test.beforeEach(async (t) => {
   const db = await createTestDatabase();
   await migrate(db.pool, migrations, createMemoryLogger());
   const clock = new ManualClock(Date.UTC(2026, 10, 22));
-  t.context = { db, clock, app: createApp({ pool: db.pool, clock, logger: createMemoryLogger(), idempotencyRetentionMs: 24 * 3600_000, idempotencyAbandonedAfterMs: 60_000, vmids: { min: 100, max: 199 }, ports: { min: 20000, max: 20099 }, maxAttempts: 5, snapshotKeepLast: 5, agents: agentDirectory(db.pool, 5_000) }) };
+  t.context = { db, clock, app: createApp({ pool: db.pool, clock, logger: createMemoryLogger(), idempotencyRetentionMs: 24 * 3600_000, idempotencyAbandonedAfterMs: 60_000, vmids: { min: 100, max: 199 }, ports: { min: 20000, max: 20099 }, maxAttempts: 5, snapshotKeepLast: 5, agents: agentDirectory(db.pool, 5_000), reconciler: idleReconciler(db.pool, clock) }) };
 });
 test.afterEach.always(async (t) => t.context.db?.drop());
 

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { AgentClient, LockstepError } from "@lockstep/shared";
 import { applySpec } from "./apply-command.js";
+import { compareContainer } from "./compare-command.js";
 import { COMMANDS, UsageError, watchEvents } from "./commands.js";
 
 const USAGE = `usage: lockstep-node [--target host:port] [--json] <command>
@@ -16,6 +17,8 @@ commands:
   exec <vmid> [--timeout ms] -- <cmd...>
   events [--vmid N]...                stream lock events until Ctrl-C
   op <request-id>                     the agent's record of one request
+  ct compare <vmid> --api URL --node NAME
+                                      the API's record beside the node's truth, and the verdict
   apply <vmid> --spec file.json --owner TAG [--keep-last N] [--state-dir DIR]
                                       converge a container to a spec, step by step;
                                       each run's steps are kept in DIR (default
@@ -42,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       spec: { type: "string" },
       owner: { type: "string" },
       "state-dir": { type: "string" },
+      api: { type: "string" },
+      node: { type: "string" },
     },
   });
   if (values.help || positionals.length === 0) {
@@ -59,6 +64,11 @@ async function main(argv: string[]): Promise<number> {
     if (positionals[0] === "apply") {
       const options = { specFile: values.spec, owner: values.owner, keepLast: values["keep-last"], requestId: values["request-id"], json: values.json ?? false, stateDir: values["state-dir"] };
       return await applySpec(client, positionals[1], options, (line) => process.stdout.write(`${line}\n`));
+    }
+    if (positionals[0] === "ct" && positionals[1] === "compare") {
+      const out = await compareContainer(client, positionals[2], values.api, values.node);
+      process.stdout.write(values.json ? `${JSON.stringify(out.json, null, 2)}\n` : `${out.text}\n`);
+      return out.exitCode ?? 0;
     }
     const [name, rest] = resolveCommand(positionals);
     const args = dashDash >= 0 ? [...rest, ...argv.slice(dashDash + 1)] : rest;

@@ -29,6 +29,10 @@ export interface ApiConfig {
   readonly unreachableAlertMs: number;
   /** Lockstep snapshots kept per container; a container's spec may override it. */
   readonly snapshotKeepLast: number;
+  readonly reconcileIntervalMs: number;
+  readonly reconcileMissing: "mark-failed" | "recreate";
+  readonly reconcileOrphans: "report" | "destroy";
+  readonly reconcileOrphanGraceMs: number;
 }
 
 const MIN = 60_000;
@@ -59,6 +63,10 @@ const SPECS: Record<keyof ApiConfig, KeySpec> = {
   healthProbeTimeoutMs: { kind: "int", default: 10_000, min: 100, max: 5 * MIN },
   unreachableAlertMs: { kind: "int", default: 2 * MIN, min: 0, max: 24 * 60 * MIN },
   snapshotKeepLast: { kind: "int", default: 5, min: 1, max: 1000 },
+  reconcileIntervalMs: { kind: "int", default: 5 * MIN, min: 1_000, max: 24 * 60 * MIN },
+  reconcileMissing: { kind: "enum", default: "mark-failed", values: ["mark-failed", "recreate"] },
+  reconcileOrphans: { kind: "enum", default: "destroy", values: ["report", "destroy"] },
+  reconcileOrphanGraceMs: { kind: "int", default: 60 * MIN, min: 0, max: 30 * 24 * 60 * MIN },
 };
 
 /**

@@ -4,6 +4,7 @@ import type { AgentDirectory } from "../agents/agent-directory.js";
 import { findContainer } from "../containers/container-repository.js";
 import { effectiveRetention } from "../containers/snapshot-retention.js";
 import { ResourceNotFoundError } from "../errors.js";
+import { ownershipTag } from "../reconcile/ownership-marker.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
 
 /** What a finished job writes, in the same transaction as the job's own completion. */
@@ -16,11 +17,6 @@ export interface JobDeps {
   readonly jobs: JobStore;
   readonly clock: Clock;
   readonly snapshotKeepLast: number;
-}
-
-/** The ownership tag a container carries on its node: its record's ID. */
-export function ownershipTag(containerId: string): string {
-  return `lockstep-${containerId}`;
 }
 
 /**

@@ -1,0 +1,79 @@
+import { markedRecord } from "./ownership-marker.js";
+
+export type DriftKind = "missing" | "orphan" | "foreign" | "state-mismatch" | "duplicate" | "stale-lock" | "unreachable";
+
+/** A record as the reconciler weighs it. */
+export interface RecordView {
+  readonly id: string;
+  readonly node: string;
+  readonly vmid: number;
+  readonly status: string;
+  /** A create, apply or delete of it is queued or running: its node state is in motion. */
+  readonly busy: boolean;
+}
+
+/** A container as its node reports it. */
+export interface NodeContainerView {
+  readonly vmid: number;
+  readonly running: boolean;
+  /** The config's `lock:` when the agent's verdict on it is STALE; null otherwise. */
+  readonly staleLock: string | null;
+  readonly tags: readonly string[];
+  readonly description: string;
+}
+
+export interface Finding {
+  readonly kind: DriftKind;
+  readonly node: string;
+  readonly vmid: number;
+  readonly containerId: string | null;
+  readonly detail: string;
+}
+
+export interface Classification {
+  readonly findings: Finding[];
+  /** What the node says of each record found there: running or stopped. */
+  readonly observed: { readonly containerId: string; readonly state: "running" | "stopped" }[];
+}
+
+/**
+ * Compares one reachable node with the records: every difference with its kind. `records`
+ * holds every record that is not deleted, on any node (a marker may name one elsewhere);
+ * records busy with a job are not judged, since their node state is in motion.
+ */
+export function classifyDrift(node: string, onNode: readonly NodeContainerView[], records: ReadonlyMap<string, RecordView>): Classification {
+  const findings: Finding[] = [];
+  const observed: Classification["observed"] = [];
+  const claimed = new Map<string, NodeContainerView[]>();
+  for (const ct of onNode) {
+    const owner = markedRecord(ct.tags, ct.description);
+    if (ct.staleLock) findings.push({ kind: "stale-lock", node, vmid: ct.vmid, containerId: owner, detail: `stale lock: ${ct.staleLock} (no holder, no running task)` });
+    if (owner === null) {
+      findings.push({ kind: "foreign", node, vmid: ct.vmid, containerId: null, detail: `CT ${ct.vmid} carries no Lockstep marker; it is never touched and its VMID stays taken` });
+      continue;
+    }
+    claimed.set(owner, [...(claimed.get(owner) ?? []), ct]);
+  }
+  for (const [owner, cts] of claimed) {
+    const record = records.get(owner);
+    if (!record || record.node !== node) {
+      if (record?.busy) continue;
+      for (const ct of cts) findings.push({ kind: "orphan", node, vmid: ct.vmid, containerId: owner, detail: `CT ${ct.vmid} carries the marker of record ${owner}, which ${record ? `belongs on ${record.node}` : "is not live"}` });
+      continue;
+    }
+    const own = cts.find((ct) => ct.vmid === record.vmid);
+    for (const extra of cts.filter((ct) => ct !== own)) {
+      findings.push({ kind: "duplicate", node, vmid: extra.vmid, containerId: owner, detail: `CT ${extra.vmid} also carries the marker of record ${owner} (its CT is ${record.vmid})` });
+    }
+    if (!own || record.busy) continue;
+    observed.push({ containerId: owner, state: own.running ? "running" : "stopped" });
+    if (record.status === "running" && !own.running) findings.push({ kind: "state-mismatch", node, vmid: own.vmid, containerId: owner, detail: `recorded running, stopped on the node` });
+  }
+  for (const record of records.values()) {
+    if (record.node !== node || record.busy || record.status !== "running") continue;
+    if (!claimed.get(record.id)?.some((ct) => ct.vmid === record.vmid)) {
+      findings.push({ kind: "missing", node, vmid: record.vmid, containerId: record.id, detail: `recorded running as CT ${record.vmid}; no container carrying its marker is there` });
+    }
+  }
+  return { findings, observed };
+}

@@ -1,0 +1,124 @@
+import type { Pool, RowDataPacket } from "mysql2/promise";
+import { agentV1, LockstepError, type AgentClient, type Clock, type Logger } from "@lockstep/shared";
+import type { AgentDirectory } from "../agents/agent-directory.js";
+import { classifyDrift, type Finding, type NodeContainerView, type RecordView } from "./classify-drift.js";
+import { recordNodePass } from "./drift-store.js";
+import { repairFinding, type RepairDeps } from "./repair-drift.js";
+
+/** What one pass did on one node. */
+export interface NodeReconcileReport {
+  readonly node: string;
+  readonly reachable: boolean;
+  /** Another API process was reconciling this node: this pass left it alone. */
+  readonly skipped: boolean;
+  readonly containers: number;
+  readonly findings: number;
+  readonly opened: number;
+  readonly repairs: { readonly kind: string; readonly vmid: number | null; readonly action: string }[];
+  readonly error?: string;
+}
+
+/**
+ * Compares every node's containers with the records, one node at a time under a named lock
+ * (so passes in several API processes never judge one node twice at once), records what
+ * differs, and repairs what the policy allows. A node that cannot be listed is reported and
+ * none of its containers is judged missing.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly pool: Pool, private readonly agents: AgentDirectory, private readonly repair: RepairDeps, private readonly logger: Logger, private readonly clock: Clock) {}
+
+  start(intervalMs: number): void {
+    const loop = async (): Promise<void> => {
+      await this.pass().catch((err: unknown) => this.logger.warn("reconcile pass failed", { err }));
+      if (this.timer) this.timer = setTimeout(() => void loop(), intervalMs);
+    };
+    this.timer = setTimeout(() => void loop(), intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  async pass(): Promise<NodeReconcileReport[]> {
+    const [nodes] = await this.pool.query<RowDataPacket[]>("SELECT name FROM nodes ORDER BY name");
+    return Promise.all(nodes.map((n) => this.reconcileNode(n.name as string)));
+  }
+
+  async reconcileNode(node: string): Promise<NodeReconcileReport> {
+    const conn = await this.pool.getConnection();
+    const empty = { node, reachable: true, skipped: false, containers: 0, findings: 0, opened: 0, repairs: [] };
+    try {
+      const [[lock]] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK(?, 0) AS got", [`lockstep-reconcile-${node}`]);
+      if (lock?.got !== 1) return { ...empty, skipped: true };
+      try {
+        return await this.judge(node, empty);
+      } finally {
+        await conn.query("SELECT RELEASE_LOCK(?)", [`lockstep-reconcile-${node}`]);
+      }
+    } finally {
+      conn.release();
+    }
+  }
+
+  private async judge(node: string, empty: NodeReconcileReport): Promise<NodeReconcileReport> {
+    const now = new Date(this.clock.now());
+    const listedAt = new Date(this.clock.now());
+    let agent: AgentClient;
+    let onNode: NodeContainerView[];
+    try {
+      agent = await this.agents.forNode(node);
+      onNode = await this.listNode(agent);
+    } catch (err) {
+      const error = err instanceof LockstepError ? err.message : String(err);
+      const unreachable: Finding = { kind: "unreachable", node, vmid: 0, containerId: null, detail: `could not list the node: ${error}; nothing on it is judged` };
+      await recordNodePass(this.pool, node, [unreachable], now, (kind) => kind === "unreachable");
+      return { ...empty, reachable: false, findings: 1, error };
+    }
+    const { findings, observed } = classifyDrift(node, onNode, await this.records(listedAt));
+    for (const o of observed) await this.pool.query("UPDATE containers SET observed_state = ?, observed_at = ? WHERE id = ?", [o.state, now, o.containerId]);
+    for (const f of findings.filter((f) => f.kind === "foreign")) {
+      // Someone else's container: its VMID must never be handed out.
+      await this.pool.query("INSERT IGNORE INTO vmid_allocations (vmid, node, container_id, owner, allocated_at) VALUES (?, ?, NULL, 'foreign', ?)", [f.vmid, node, now]);
+    }
+    const { opened, open } = await recordNodePass(this.pool, node, findings, now, () => true);
+    const repairs: NodeReconcileReport["repairs"][number][] = [];
+    for (const finding of open) {
+      const action = await repairFinding(this.repair, agent, finding).catch((err: unknown) => {
+        this.logger.warn("repair failed; the finding stays open", { node, vmid: finding.vmid, kind: finding.kind, err });
+        return null;
+      });
+      if (action) repairs.push({ kind: finding.kind, vmid: finding.vmid, action });
+    }
+    return { ...empty, containers: onNode.length, findings: findings.length, opened: opened.length, repairs };
+  }
+
+  private async listNode(agent: AgentClient): Promise<NodeContainerView[]> {
+    const { containers } = await agent.listContainers({});
+    return Promise.all(
+      containers.map(async (ct) => ({
+        vmid: ct.vmid,
+        running: ct.status === agentV1.ContainerStatus.RUNNING,
+        tags: ct.tags,
+        description: ct.description,
+        staleLock: ct.lock && (await agent.inspectLock({ vmid: ct.vmid })).verdict === agentV1.LockVerdict.STALE ? ct.lock : null,
+      })),
+    );
+  }
+
+  /**
+   * Every live record, read after the node was listed. A record with a job queued or running,
+   * or one that finished after the listing began, is busy: the listing may predate its work.
+   */
+  private async records(listedAt: Date): Promise<Map<string, RecordView>> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT c.id, c.node, c.vmid, c.status,
+         EXISTS (SELECT 1 FROM operations o WHERE o.container_id = c.id AND (o.status IN ('queued', 'running') OR o.finished_at >= ?)) AS busy
+       FROM containers c WHERE c.status <> 'deleted' OR c.deleted_at >= ?`,
+      [listedAt, listedAt],
+    );
+    return new Map(rows.map((r) => [r.id as string, { id: r.id, node: r.node, vmid: r.vmid, status: r.status, busy: r.busy === 1 }]));
+  }
+}

@@ -1,0 +1,64 @@
+import { randomUUID } from "node:crypto";
+import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { AgentClient, Clock, Logger } from "@lockstep/shared";
+import { inTransaction } from "../db/transaction-retry.js";
+import { enqueueOperation } from "../operations/operation-repository.js";
+import type { DriftPolicy } from "./drift-policy.js";
+import { resolveFinding, type DriftRecord } from "./drift-store.js";
+
+export interface RepairDeps {
+  readonly pool: Pool;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly policy: DriftPolicy;
+  readonly maxAttempts: number;
+}
+
+const ACTIVE_JOB = "EXISTS (SELECT 1 FROM operations o WHERE o.container_id = c.id AND o.status IN ('queued', 'running'))";
+
+/**
+ * Heals what is safe to heal, per policy: a stale lock is cleared through the agent; a missing
+ * container's record is marked failed (or its pipeline queued again); an orphan is destroyed
+ * only after its grace period, only with Lockstep's marker, and only while no job runs for its
+ * record. A foreign container and a duplicate are only reported. Returns what was done.
+ */
+export async function repairFinding(deps: RepairDeps, agent: AgentClient, finding: DriftRecord): Promise<string | null> {
+  const now = new Date(deps.clock.now());
+  if (finding.kind === "stale-lock" && finding.vmid !== null) {
+    const cleared = await agent.clearLock({ requestId: `reconcile-unlock-${finding.id}-${finding.vmid}`, vmid: finding.vmid });
+    if (!cleared.cleared) return null;
+    await resolveFinding(deps.pool, finding.id, `stale lock '${cleared.previousLock}' cleared through the agent`, now);
+    return "lock cleared";
+  }
+  if (finding.kind === "missing" && finding.container_id) return repairMissing(deps, finding, now);
+  if (finding.kind === "orphan" && finding.vmid !== null && deps.policy.orphans === "destroy") return destroyOrphan(deps, agent, finding, now);
+  return null;
+}
+
+async function repairMissing(deps: RepairDeps, finding: DriftRecord, now: Date): Promise<string | null> {
+  return inTransaction(deps.pool, async (tx) => {
+    const [rows] = await tx.query<RowDataPacket[]>(`SELECT c.id, c.node, c.vmid, c.spec FROM containers c WHERE c.id = ? AND c.status = 'running' AND NOT ${ACTIVE_JOB} FOR UPDATE`, [finding.container_id]);
+    const record = rows[0];
+    if (!record) return null;
+    if (deps.policy.missing === "recreate") {
+      const spec = typeof record.spec === "string" ? JSON.parse(record.spec) : record.spec;
+      await enqueueOperation(tx, { id: randomUUID(), containerId: record.id, node: record.node, kind: "apply", input: { vmid: record.vmid, spec }, maxAttempts: deps.maxAttempts }, now);
+      return "pipeline queued to create it again";
+    }
+    await tx.query("UPDATE containers SET status = 'failed', observed_state = 'absent', observed_at = ?, updated_at = ? WHERE id = ?", [now, now, record.id]);
+    return "record marked failed";
+  });
+}
+
+async function destroyOrphan(deps: RepairDeps, agent: AgentClient, finding: DriftRecord, now: Date): Promise<string | null> {
+  if (now.getTime() - Date.parse(finding.since) < deps.policy.orphanGraceMs) return null;
+  const [busy] = await deps.pool.query<RowDataPacket[]>("SELECT id FROM operations WHERE container_id = ? AND status IN ('queued', 'running') LIMIT 1", [finding.container_id]);
+  if (busy.length > 0) return null;
+  // The marker is read again on the node right before: only Lockstep's own container is destroyed.
+  const container = (await agent.getContainer({ vmid: finding.vmid! }).catch(() => null))?.container;
+  if (!container || ![...container.tags, container.description].some((t) => t.includes(`lockstep-${finding.container_id}`))) return null;
+  await agent.destroyContainer({ requestId: `reconcile-orphan-${finding.id}-${finding.vmid}`, vmid: finding.vmid!, force: true, purge: true }, { timeoutMs: 30 * 60_000 });
+  await resolveFinding(deps.pool, finding.id, `orphan CT ${finding.vmid} destroyed after its grace period`, new Date(deps.clock.now()));
+  deps.logger.warn("orphan destroyed", { node: finding.node, vmid: finding.vmid, containerId: finding.container_id });
+  return "orphan destroyed";
+}
