@@ -44,8 +44,8 @@ test.serial("a container deleted behind Lockstep's back is found missing and its
   t.deepEqual((await drift(cluster.api)).map((f) => [f.kind, f.vmid, f.container_id]), [["missing", ct.vmid, ct.id]]);
   const record = (await (await fetch(`${cluster.api.url}/v1/containers/${ct.id}`)).json()) as { status: string; observed_state: string };
   t.like(record, { status: "failed", observed_state: "absent" });
-  const [incidents] = await cluster.db.pool.query("SELECT kind FROM incidents WHERE kind LIKE 'drift-%'");
-  t.deepEqual((incidents as Rows).map((r) => r.kind), ["drift-missing"]);
+  const [incidents] = await cluster.db.pool.query("SELECT kind, detail FROM incidents WHERE kind LIKE 'drift-%' ORDER BY id");
+  t.deepEqual((incidents as Rows).map((r) => `${r.kind}: ${r.kind === "drift-repair" ? r.detail : "..."}`), ["drift-missing: ...", "drift-repair: missing: record marked failed"]);
 });
 
 test.serial("with the recreate policy a missing container is created again by its pipeline", async (t) => {
@@ -180,4 +180,18 @@ test.serial("the node CLI shows the record beside the node's truth, and the verd
   const drifted = compare();
   t.is(drifted.status, 1);
   t.regex(drifted.stdout, /verdict: state-mismatch: recorded running, stopped on the node/);
+});
+
+test.serial("a pass during a running create judges neither the record missing nor its container an orphan", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const agent = cluster.agents.get("pve1")!;
+  writeFaults(agent.root, [{ command: "create", action: "slow", ms: 1500 }]);
+  const body = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "busy-1")).json()) as { operation_id: string };
+  for (let i = 0; i < 100 && startedCalls(agent.root, "create").length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await reconcile(cluster.api);
+  t.deepEqual(await drift(cluster.api), []);
+  t.is((await waitForOperation(cluster.api, body.operation_id, 60_000)).status, "succeeded");
+  await reconcile(cluster.api);
+  t.deepEqual(await drift(cluster.api), []);
 });

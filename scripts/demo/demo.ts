@@ -172,6 +172,17 @@ async function main(): Promise<void> {
   say("one file changed in the spec: only what differs is done, then a new snapshot and pruning:");
   await followSteps(api, edited.operation.id);
   say(`snapshots of CT ${web.vmid}: ${(await pve2.listSnapshots({ vmid: web.vmid })).snapshots.map((s) => s.name).join(", ")}`);
+
+  step("Reconciliation: the nodes change behind the database's back");
+  pct("pve2", ["stop", String(web.vmid)]);
+  pct("pve2", ["create", "300", TEMPLATE, "--hostname", "someone-elses", "--start", "1"]);
+  say(`by hand on pve2: pct stop ${web.vmid}; pct create 300 (no Lockstep marker)`);
+  const pass = (await http(api, "POST", "/v1/reconcile", {}, "demo-reconcile-1")).json as { nodes: { node: string; containers: number; findings: number }[] };
+  say(`POST /v1/reconcile -> ${pass.nodes.map((n) => `${n.node}: ${n.containers} container(s), ${n.findings} finding(s)`).join("; ")}`);
+  const found = (await http(api, "GET", "/v1/drift")).json as { findings: { kind: string; node: string; vmid: number; detail: string }[] };
+  for (const f of found.findings) say(`  ${f.kind.padEnd(15)} ${f.node} CT ${f.vmid}: ${f.detail}`);
+  const side = (await http(api, "GET", `/v1/nodes/pve2/containers/${web.vmid}`)).json as { record: { status: string; observed_state: string }; on_node: { status: string }; verdict: { in_sync: boolean } };
+  say(`GET /v1/nodes/pve2/containers/${web.vmid}: record ${side.record.status} (observed ${side.record.observed_state}), node ${side.on_node.status}, in sync: ${side.verdict.in_sync}`);
   api.child.kill("SIGTERM");
 
   step("A request retried 20 times becomes one container");

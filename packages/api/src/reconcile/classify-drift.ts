@@ -16,6 +16,8 @@ export interface RecordView {
 export interface NodeContainerView {
   readonly vmid: number;
   readonly running: boolean;
+  /** The config's `lock:` property, empty when none. */
+  readonly lock: string;
   /** The config's `lock:` when the agent's verdict on it is STALE; null otherwise. */
   readonly staleLock: string | null;
   readonly tags: readonly string[];
@@ -45,8 +47,12 @@ export function classifyDrift(node: string, onNode: readonly NodeContainerView[]
   const findings: Finding[] = [];
   const observed: Classification["observed"] = [];
   const claimed = new Map<string, NodeContainerView[]>();
+  // A VMID a busy record holds is that record's work in progress, whatever its config shows yet.
+  const inMotion = new Set([...records.values()].filter((r) => r.busy && r.node === node).map((r) => r.vmid));
   for (const ct of onNode) {
     const owner = markedRecord(ct.tags, ct.description);
+    // A create still running: its config is a bare placeholder until it finishes.
+    if ((ct.lock === "create" && !ct.staleLock) || (owner === null && inMotion.has(ct.vmid))) continue;
     if (ct.staleLock) findings.push({ kind: "stale-lock", node, vmid: ct.vmid, containerId: owner, detail: `stale lock: ${ct.staleLock} (no holder, no running task)` });
     if (owner === null) {
       findings.push({ kind: "foreign", node, vmid: ct.vmid, containerId: null, detail: `CT ${ct.vmid} carries no Lockstep marker; it is never touched and its VMID stays taken` });

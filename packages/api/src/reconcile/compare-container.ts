@@ -29,7 +29,7 @@ export async function compareContainer(pool: Pool, agents: AgentDirectory, node:
     [node, vmid, owner ?? ""],
   );
   const records = new Map<string, RecordView>(rows.map((r) => [r.id as string, { id: r.id, node: r.node, vmid: r.vmid, status: r.status, busy: r.busy === 1 }]));
-  const view = ct && { vmid, running: ct.status === agentV1.ContainerStatus.RUNNING, tags: ct.tags, description: ct.description, staleLock: lock?.verdict === agentV1.LockVerdict.STALE ? ct.lock : null };
+  const view = ct && { vmid, running: ct.status === agentV1.ContainerStatus.RUNNING, lock: ct.lock, tags: ct.tags, description: ct.description, staleLock: lock?.verdict === agentV1.LockVerdict.STALE ? ct.lock : null };
   const findings = classifyDrift(node, view ? [view] : [], records).findings.filter((f) => f.vmid === vmid).map(({ node: _node, ...rest }) => rest);
   const recordId = rows.find((r) => r.node === node && r.vmid === vmid)?.id as string | undefined;
   return {

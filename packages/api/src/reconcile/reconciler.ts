@@ -2,6 +2,7 @@ import type { Pool, RowDataPacket } from "mysql2/promise";
 import { agentV1, LockstepError, type AgentClient, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { classifyDrift, type Finding, type NodeContainerView, type RecordView } from "./classify-drift.js";
+import { recordIncident } from "../incidents/incident-log.js";
 import { recordNodePass } from "./drift-store.js";
 import { repairFinding, type RepairDeps } from "./repair-drift.js";
 
@@ -79,6 +80,7 @@ export class Reconciler {
     }
     const { findings, observed } = classifyDrift(node, onNode, await this.records(listedAt));
     for (const o of observed) await this.pool.query("UPDATE containers SET observed_state = ?, observed_at = ? WHERE id = ?", [o.state, now, o.containerId]);
+    for (const f of findings.filter((f) => f.kind === "missing")) await this.pool.query("UPDATE containers SET observed_state = 'absent', observed_at = ? WHERE id = ?", [now, f.containerId]);
     for (const f of findings.filter((f) => f.kind === "foreign")) {
       // Someone else's container: its VMID must never be handed out.
       await this.pool.query("INSERT IGNORE INTO vmid_allocations (vmid, node, container_id, owner, allocated_at) VALUES (?, ?, NULL, 'foreign', ?)", [f.vmid, node, now]);
@@ -90,7 +92,9 @@ export class Reconciler {
         this.logger.warn("repair failed; the finding stays open", { node, vmid: finding.vmid, kind: finding.kind, err });
         return null;
       });
-      if (action) repairs.push({ kind: finding.kind, vmid: finding.vmid, action });
+      if (!action) continue;
+      repairs.push({ kind: finding.kind, vmid: finding.vmid, action });
+      await recordIncident(this.pool, { at: new Date(this.clock.now()), node, vmid: finding.vmid, kind: "drift-repair", severity: "info", detail: `${finding.kind}: ${action}`, containerId: finding.container_id });
     }
     return { ...empty, containers: onNode.length, findings: findings.length, opened: opened.length, repairs };
   }
@@ -101,6 +105,7 @@ export class Reconciler {
       containers.map(async (ct) => ({
         vmid: ct.vmid,
         running: ct.status === agentV1.ContainerStatus.RUNNING,
+        lock: ct.lock,
         tags: ct.tags,
         description: ct.description,
         staleLock: ct.lock && (await agent.inspectLock({ vmid: ct.vmid })).verdict === agentV1.LockVerdict.STALE ? ct.lock : null,

@@ -45,7 +45,7 @@ async function repairMissing(deps: RepairDeps, finding: DriftRecord, now: Date):
       await enqueueOperation(tx, { id: randomUUID(), containerId: record.id, node: record.node, kind: "apply", input: { vmid: record.vmid, spec }, maxAttempts: deps.maxAttempts }, now);
       return "pipeline queued to create it again";
     }
-    await tx.query("UPDATE containers SET status = 'failed', observed_state = 'absent', observed_at = ?, updated_at = ? WHERE id = ?", [now, now, record.id]);
+    await tx.query("UPDATE containers SET status = 'failed', updated_at = ? WHERE id = ?", [now, record.id]);
     return "record marked failed";
   });
 }

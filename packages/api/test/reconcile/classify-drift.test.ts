@@ -5,7 +5,7 @@ const A = "aaaaaaaa-0000-4000-8000-000000000001";
 const B = "bbbbbbbb-0000-4000-8000-000000000002";
 
 const ct = (vmid: number, owner: string | null, extra: Partial<NodeContainerView> = {}): NodeContainerView => ({
-  vmid, running: true, staleLock: null, tags: owner ? ["lockstep", `lockstep-${owner}`] : [], description: "", ...extra,
+  vmid, running: true, lock: "", staleLock: null, tags: owner ? ["lockstep", `lockstep-${owner}`] : [], description: "", ...extra,
 });
 const record = (id: string, vmid: number, extra: Partial<RecordView> = {}): [string, RecordView] => [id, { id, node: "pve1", vmid, status: "running", busy: false, ...extra }];
 const kinds = (onNode: NodeContainerView[], records: [string, RecordView][]) => classifyDrift("pve1", onNode, new Map(records)).findings.map((f) => `${f.kind} ${f.vmid}`);
@@ -51,4 +51,16 @@ test("a stale lock is reported with the container it is on", (t) => {
 test("a clone's own description marker wins over the tags it copied from its source", (t) => {
   const clone = ct(101, null, { tags: ["lockstep", `lockstep-${A}`], description: `lockstep-owner=lockstep-${B}` });
   t.deepEqual(kinds([ct(100, A), clone], [record(A, 100), record(B, 101)]), []);
+});
+
+test("a container still being created is not judged", (t) => {
+  t.deepEqual(kinds([ct(100, null, { lock: "create" })], []), []);
+});
+
+test("a crashed create's placeholder with a stale lock is reported", (t) => {
+  t.deepEqual(kinds([ct(100, null, { lock: "create", staleLock: "create" })], []), ["stale-lock 100", "foreign 100"]);
+});
+
+test("an unmarked container at the VMID of a record busy with a job is its work in progress", (t) => {
+  t.deepEqual(kinds([ct(100, null)], [record(A, 100, { busy: true })]), []);
 });
