@@ -46,7 +46,7 @@ test("an unresponsive node raises one alert, destroys nothing, and is resolved w
   await until(() => hook.bodies.length > 1);
   t.deepEqual(hook.bodies.map((b) => b.event), ["trigger", "resolve"]);
   t.is(startedCalls(root, "destroy").length, 0);
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers`)).json()) as { containers: { status: string }[] };
+  const record = (await (await cluster.api.fetch(`/v1/containers`)).json()) as { containers: { status: string }[] };
   t.is(record.containers[0]?.status, "running");
 });
 

@@ -1,11 +1,11 @@
 import test from "ava";
 import { writeFaults } from "@lockstep/sim";
-import { post, startCluster, waitForOperation } from "./support/cluster.js";
+import { post, startCluster, waitForOperation, type ApiUnderTest } from "./support/cluster.js";
 
 const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 
-async function incidents(url: string, query: string): Promise<{ kind: string; node: string; vmid: number; detail: string }[]> {
-  return ((await (await fetch(`${url}/v1/incidents?${query}`)).json()) as { incidents: { kind: string; node: string; vmid: number; detail: string }[] }).incidents;
+async function incidents(api: ApiUnderTest, query: string): Promise<{ kind: string; node: string; vmid: number; detail: string }[]> {
+  return ((await (await api.fetch(`/v1/incidents?${query}`)).json()) as { incidents: { kind: string; node: string; vmid: number; detail: string }[] }).incidents;
 }
 
 test("a lock event on a node reaches the incident log once, with its node and VMID", async (t) => {
@@ -19,7 +19,7 @@ test("a lock event on a node reaches the incident log once, with its node and VM
   await agent.client.startContainer({ requestId: "incident-start-150", vmid: 150 });
   let found: Awaited<ReturnType<typeof incidents>> = [];
   for (let i = 0; i < 50 && found.length === 0; i++) {
-    found = await incidents(cluster.api.url, "node=pve1&vmid=150&kind=lock-cleared");
+    found = await incidents(cluster.api, "node=pve1&vmid=150&kind=lock-cleared");
     await new Promise((r) => setTimeout(r, 100));
   }
   t.is(found.length, 1);
@@ -35,16 +35,16 @@ test("a job that fails for good is marked failed with its reason and logged as a
   t.is(op.status, "failed");
   t.is(op.error.code, "COMMAND_FAILED");
   t.regex(op.error.message, /does not exist/);
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { status: string };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as { status: string };
   t.is(record.status, "failed");
-  const logged = await incidents(cluster.api.url, "kind=job-failed");
+  const logged = await incidents(cluster.api, "kind=job-failed");
   t.is(logged.length, 1);
 });
 
 test("incident filters are validated", async (t) => {
   const cluster = await startCluster([]);
   t.teardown(() => cluster.stop());
-  const res = await fetch(`${cluster.api.url}/v1/incidents?vmid=5&since=yesterday`);
+  const res = await cluster.api.fetch(`/v1/incidents?vmid=5&since=yesterday`);
   t.is(res.status, 400);
   const pointers = ((await res.json()) as { errors: { pointer: string }[] }).errors.map((e) => e.pointer);
   t.deepEqual(pointers.sort(), ["/query/since", "/query/vmid"]);
@@ -63,7 +63,7 @@ test("an event from before the API listened to the node still reaches the incide
   await post(cluster.api, "/v1/nodes", { name: "pve7", address: agent.client.target }, "register-pve7");
   let found: Awaited<ReturnType<typeof incidents>> = [];
   for (let i = 0; i < 50 && found.length === 0; i++) {
-    found = await incidents(cluster.api.url, "node=pve7&kind=lock-cleared");
+    found = await incidents(cluster.api, "node=pve7&kind=lock-cleared");
     await new Promise((r) => setTimeout(r, 100));
   }
   t.is(found.length, 1);

@@ -19,7 +19,7 @@ const STEPS = ["create", "configure", "apparmor", "start", "feature:docker", "fe
 function applyWithCli(ctx: { agent: AgentUnderTest; specFile: string; stateDir: string }, vmid: number, requestId: string, killAfter?: string): Promise<{ code: number | null; output: string }> {
   const args = ["--target", ctx.agent.client.target, "--json", "apply", String(vmid), "--spec", ctx.specFile, "--owner", `lockstep-ct${vmid}`, "--request-id", requestId, "--state-dir", ctx.stateDir];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [NODE_CLI, ...args]);
+    const child = spawn(process.execPath, [NODE_CLI, ...args], { env: { ...process.env, ...ctx.agent.cliEnv } });
     let output = "";
     child.stdout.on("data", (d: Buffer) => {
       output += d;

@@ -23,7 +23,7 @@ interface Operation {
 
 async function operation(api: ApiUnderTest, id: string): Promise<Operation> {
   await waitForOperation(api, id, 60_000);
-  return (await (await fetch(`${api.url}/v1/operations/${id}`)).json()) as Operation;
+  return (await (await api.fetch(`/v1/operations/${id}`)).json()) as Operation;
 }
 
 async function create(api: ApiUnderTest, spec: unknown, key: string): Promise<{ id: string; vmid: number; operation_id: string }> {
@@ -133,7 +133,7 @@ test.serial("five applies with keep_last 3 leave the three newest Lockstep snaps
   }
   const { snapshots } = await agent.client.listSnapshots({ vmid: created.vmid });
   t.deepEqual(snapshots.map((s) => s.name).sort(), ["before-upgrade", ...taken.slice(-3)].sort());
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { snapshot_retention: unknown };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as { snapshot_retention: unknown };
   t.deepEqual(record.snapshot_retention, { keep_last: 3, source: "container" });
 });
 
@@ -147,7 +147,7 @@ test.serial("without its own retention a container keeps the global number of Lo
   await operation(cluster.api, ((await res.json()) as { operation: { id: string } }).operation.id);
   const { snapshots } = await cluster.agents.get("pve1")!.client.listSnapshots({ vmid: created.vmid });
   t.is(snapshots.length, 1);
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { snapshot_retention: unknown };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as { snapshot_retention: unknown };
   t.deepEqual(record.snapshot_retention, { keep_last: 1, source: "global" });
 });
 
@@ -155,7 +155,7 @@ test.serial("an operation's steps are streamed as server-sent events while it ru
   const cluster = await startCluster(["pve1"]);
   t.teardown(() => cluster.stop());
   const created = await create(cluster.api, { hostname: "web-1", source: { template: TEMPLATE } }, "stream-create");
-  const text = await (await fetch(`${cluster.api.url}/v1/operations/${created.operation_id}/events`)).text();
+  const text = await (await cluster.api.fetch(`/v1/operations/${created.operation_id}/events`)).text();
   const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => ({ event: m[1], data: JSON.parse(m[2]!) as { name?: string; status: string } }));
   t.like(events.at(-1), { event: "operation", data: { status: "succeeded" } });
   const ends = events.filter((e) => e.event === "step" && e.data.status !== "running").map((e) => e.data.name);
@@ -170,7 +170,7 @@ test.serial("an API killed in the middle of a pipeline is replaced and the pipel
   await operation(cluster.api, reference.operation_id);
   const created = await create(cluster.api, appSpec("ref-1"), "kill-victim");
   for (let i = 0; i < 200; i++) {
-    const op = (await (await fetch(`${cluster.api.url}/v1/operations/${created.operation_id}`)).json()) as Operation;
+    const op = (await (await cluster.api.fetch(`/v1/operations/${created.operation_id}`)).json()) as Operation;
     if (op.steps.some((s) => s.name === "feature:docker" && s.status === "succeeded")) break;
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -12,7 +12,7 @@ test("a create request becomes one running container on its node, carrying its r
   const created = (await res.json()) as { id: string; vmid: number; operation_id: string };
   const op = await waitForOperation(cluster.api, created.operation_id);
   t.is(op.status, "succeeded", JSON.stringify(op.error));
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { status: string };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as { status: string };
   t.is(record.status, "running");
   const onNode = await cluster.agents.get("pve1")!.client.getContainer({ vmid: created.vmid });
   t.true(onNode.container!.tags.includes(`lockstep-${created.id}`));
@@ -50,7 +50,7 @@ async function createAndWait(cluster: Awaited<ReturnType<typeof startCluster>>, 
 }
 
 function del(cluster: Awaited<ReturnType<typeof startCluster>>, id: string, key: string): Promise<Response> {
-  return fetch(`${cluster.api.url}/v1/containers/${id}`, { method: "DELETE", headers: { "idempotency-key": key } });
+  return cluster.api.fetch(`/v1/containers/${id}`, { method: "DELETE", headers: { "idempotency-key": key } });
 }
 
 test("deleting a container destroys it on the node and frees its VMID and ports; deleting again succeeds", async (t) => {
@@ -75,7 +75,7 @@ test("deleting a container already gone from its node succeeds", async (t) => {
   await cluster.agents.get("pve1")!.pct(["destroy", String(created.vmid), "--force"]);
   const res = (await (await del(cluster, created.id, "delete-3")).json()) as { operation: { id: string } };
   t.is((await waitForOperation(cluster.api, res.operation.id)).status, "succeeded");
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { status: string };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as { status: string };
   t.is(record.status, "deleted");
 });
 
@@ -87,7 +87,7 @@ test("a VMID held by someone else's container is never adopted: the record moves
   const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "foreign-1")).json()) as { id: string; vmid: number; operation_id: string };
   t.is(created.vmid, 10000);
   t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { vmid: number; status: string };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as { vmid: number; status: string };
   t.deepEqual([record.vmid, record.status], [10001, "running"]);
   const foreign = await agent.client.getContainer({ vmid: 10000 });
   t.is(foreign.container!.name, "not-ours");
@@ -106,7 +106,7 @@ test("a delete sent while the create is running waits for it and leaves no orpha
   t.is((await waitForOperation(cluster.api, deleting.operation.id, 60_000)).status, "succeeded");
   t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");
   t.deepEqual((await cluster.agents.get("pve1")!.client.listContainers({})).containers, []);
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${created.id}`)).json()) as { status: string };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as { status: string };
   t.is(record.status, "deleted");
 });
 

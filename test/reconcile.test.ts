@@ -24,7 +24,7 @@ async function reconcile(api: ApiUnderTest): Promise<{ nodes: { node: string; re
 }
 
 async function drift(api: ApiUnderTest): Promise<Finding[]> {
-  return ((await (await fetch(`${api.url}/v1/drift`)).json()) as { findings: Finding[] }).findings;
+  return ((await (await api.fetch(`/v1/drift`)).json()) as { findings: Finding[] }).findings;
 }
 
 async function created(api: ApiUnderTest, key: string): Promise<{ id: string; vmid: number }> {
@@ -42,7 +42,7 @@ test.serial("a container deleted behind Lockstep's back is found missing and its
   await agent.pct(["destroy", String(ct.vmid), "--force", "1"]);
   await reconcile(cluster.api);
   t.deepEqual((await drift(cluster.api)).map((f) => [f.kind, f.vmid, f.container_id]), [["missing", ct.vmid, ct.id]]);
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${ct.id}`)).json()) as { status: string; observed_state: string };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${ct.id}`)).json()) as { status: string; observed_state: string };
   t.like(record, { status: "failed", observed_state: "absent" });
   const [incidents] = await cluster.db.pool.query("SELECT kind, detail FROM incidents WHERE kind LIKE 'drift-%' ORDER BY id");
   t.deepEqual((incidents as Rows).map((r) => `${r.kind}: ${r.kind === "drift-repair" ? r.detail : "..."}`), ["drift-missing: ...", "drift-repair: missing: record marked failed"]);
@@ -111,7 +111,7 @@ test.serial("a container stopped by hand is a state mismatch and its observed st
   await cluster.agents.get("pve1")!.pct(["stop", String(ct.vmid)]);
   await reconcile(cluster.api);
   t.deepEqual((await drift(cluster.api)).map((f) => f.kind), ["state-mismatch"]);
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${ct.id}`)).json()) as { observed_state: string };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${ct.id}`)).json()) as { observed_state: string };
   t.is(record.observed_state, "stopped");
 });
 
@@ -136,7 +136,7 @@ test.serial("a node that stops answering is reported and nothing on it is judged
   const report = await reconcile(cluster.api);
   t.false(report.nodes[0]!.reachable);
   t.deepEqual((await drift(cluster.api)).map((f) => f.kind), ["unreachable"]);
-  const record = (await (await fetch(`${cluster.api.url}/v1/containers/${ct.id}`)).json()) as { status: string };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${ct.id}`)).json()) as { status: string };
   t.is(record.status, "running");
 });
 
@@ -157,10 +157,10 @@ test.serial("one VMID's record, node truth and verdict are shown side by side", 
   const cluster = await startCluster(["pve1"]);
   t.teardown(() => cluster.stop());
   const ct = await created(cluster.api, "compare-1");
-  const inSync = (await (await fetch(`${cluster.api.url}/v1/nodes/pve1/containers/${ct.vmid}`)).json()) as Record<string, unknown>;
+  const inSync = (await (await cluster.api.fetch(`/v1/nodes/pve1/containers/${ct.vmid}`)).json()) as Record<string, unknown>;
   t.like(inSync, { vmid: ct.vmid, record: { id: ct.id }, on_node: { status: "running", marked_record: ct.id, lock_verdict: "FREE" }, verdict: { in_sync: true, findings: [] } });
   await cluster.agents.get("pve1")!.pct(["stop", String(ct.vmid)]);
-  const stopped = (await (await fetch(`${cluster.api.url}/v1/nodes/pve1/containers/${ct.vmid}`)).json()) as { verdict: { in_sync: boolean; findings: { kind: string }[] } };
+  const stopped = (await (await cluster.api.fetch(`/v1/nodes/pve1/containers/${ct.vmid}`)).json()) as { verdict: { in_sync: boolean; findings: { kind: string }[] } };
   t.false(stopped.verdict.in_sync);
   t.deepEqual(stopped.verdict.findings.map((f) => f.kind), ["state-mismatch"]);
 });
@@ -170,7 +170,7 @@ test.serial("the node CLI shows the record beside the node's truth, and the verd
   t.teardown(() => cluster.stop());
   const agent = cluster.agents.get("pve1")!;
   const ct = await created(cluster.api, "cli-compare-1");
-  const compare = () => spawnSync(process.execPath, [NODE_CLI, "--target", agent.client.target, "ct", "compare", String(ct.vmid), "--api", cluster.api.url, "--node", "pve1"], { encoding: "utf8" });
+  const compare = () => spawnSync(process.execPath, [NODE_CLI, "--target", agent.client.target, "ct", "compare", String(ct.vmid), "--api", cluster.api.url, "--node", "pve1"], { encoding: "utf8", env: { ...process.env, ...agent.cliEnv, LOCKSTEP_API_TOKEN: cluster.api.token } });
   const inSync = compare();
   t.is(inSync.status, 0, inSync.stderr);
   t.regex(inSync.stdout, new RegExp(`record +${ct.id} \\(web-1\\) +-`));

@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { AgentClient, agentV1, createMemoryLogger, LockstepError } from "@lockstep/shared";
+import { AgentClient, agentClientCredentials, agentV1, createMemoryLogger, LockstepError, type TlsFiles } from "@lockstep/shared";
 import { simPctBin, startedCalls, writeFaults } from "@lockstep/sim";
 import { createPool } from "../../packages/api/src/db/pool.js";
 import { migrate } from "../../packages/api/src/db/migrate.js";
@@ -14,6 +14,8 @@ const repo = fileURLToPath(new URL("../..", import.meta.url));
 const work = path.join(repo, ".local/demo");
 const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 const agents: ChildProcess[] = [];
+const pkiDir = path.join(work, "pki");
+const tlsOf = (kind: "nodes" | "clients", name: string): TlsFiles => ({ ca: path.join(pkiDir, "ca.crt"), cert: path.join(pkiDir, kind, `${name}.crt`), key: path.join(pkiDir, kind, `${name}.key`) });
 
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (title: string): void => console.log(`\n${bold(`== ${title}`)}`);
@@ -25,7 +27,8 @@ async function startAgent(node: string, port: number): Promise<AgentClient> {
   mkdirSync(path.join(root, "etc"), { recursive: true });
   writeFileSync(path.join(root, "etc/hostname"), `${node}\n`);
   const log = path.join(work, `${node}-agent.log`);
-  const child = spawn(process.execPath, [path.join(repo, "packages/agent/bin/lockstep-agent.js"), "--simulate", root, "--listen", `127.0.0.1:${port}`], {
+  const tls = tlsOf("nodes", node);
+  const child = spawn(process.execPath, [path.join(repo, "packages/agent/bin/lockstep-agent.js"), "--simulate", root, "--listen", `127.0.0.1:${port}`, "--tls-ca", tls.ca, "--tls-cert", tls.cert, "--tls-key", tls.key], {
     env: { ...process.env, LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "500", LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "1000" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -37,8 +40,8 @@ async function startAgent(node: string, port: number): Promise<AgentClient> {
   });
   for (let i = 0; i < 100 && !out.includes("agent listening"); i++) await sleep(100);
   if (!out.includes("agent listening")) throw new Error(`agent for ${node} did not start; see ${log}`);
-  say(`agent for ${node} listening on 127.0.0.1:${port} (log: ${path.relative(repo, log)})`);
-  return new AgentClient(`127.0.0.1:${port}`, { defaultTimeoutMs: 60_000 });
+  say(`agent for ${node} listening on 127.0.0.1:${port}, mutual TLS (log: ${path.relative(repo, log)})`);
+  return new AgentClient(`127.0.0.1:${port}`, { defaultTimeoutMs: 60_000, ...agentClientCredentials(tlsOf("clients", "demo-operator"), node) });
 }
 
 /** Runs the simulated node's pct directly, as an operator at its shell would. */
@@ -51,15 +54,35 @@ function spawnSyncText(cmd: string, args: string[], env: Record<string, string>)
   return `${r.stdout}${r.stderr}`.trimEnd();
 }
 
+/** `lockstep-pki`: a CA for the demo cluster, a certificate per node, the API's and an operator's. */
+function makeClusterPki(): void {
+  const pki = (args: string[]): string => spawnSyncText(process.execPath, [path.join(repo, "packages/shared/bin/lockstep-pki.js"), ...args, "--dir", pkiDir], {});
+  say(`cluster CA: ${path.relative(repo, pki(["init"]).split("\n")[0]!)}`);
+  for (const node of ["pve1", "pve2"]) pki(["node", node, "--san", "IP:127.0.0.1"]);
+  for (const client of ["lockstep-api", "demo-operator"]) pki(["client", client]);
+  say(`certificates for nodes pve1, pve2 and clients lockstep-api, demo-operator in ${path.relative(repo, pkiDir)}`);
+}
+
+/** `lockstep-api token create`: the token is printed once; the database keeps only its hash. */
+function createToken(databaseUrl: string, name: string, scope: string): string {
+  const r = spawnSync(process.execPath, [path.join(repo, "packages/api/bin/lockstep-api.js"), "token", "create", "--name", name, "--scope", scope], { env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl }, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`token create failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 interface DemoApi {
   readonly url: string;
   readonly child: ChildProcess;
+  readonly token: string;
 }
 
 async function startApi(databaseUrl: string, port: number): Promise<DemoApi> {
   const log = path.join(work, "api.log");
+  const token = createToken(databaseUrl, "demo-panel", "admin");
+  say(`an admin API token made with \`lockstep-api token create\`: ${token.slice(0, 17)}… (shown once, stored hashed)`);
+  const tls = tlsOf("clients", "lockstep-api");
   const child = spawn(process.execPath, [path.join(repo, "packages/api/bin/lockstep-api.js"), "--listen", `127.0.0.1:${port}`], {
-    env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl, LOCKSTEP_API_DISPATCH_POLL_MS: "200" },
+    env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl, LOCKSTEP_API_DISPATCH_POLL_MS: "200", LOCKSTEP_API_AGENT_TLS_CA: tls.ca, LOCKSTEP_API_AGENT_TLS_CERT: tls.cert, LOCKSTEP_API_AGENT_TLS_KEY: tls.key },
     stdio: ["ignore", "pipe", "pipe"],
   });
   agents.push(child);
@@ -71,13 +94,13 @@ async function startApi(databaseUrl: string, port: number): Promise<DemoApi> {
   for (let i = 0; i < 100 && !out.includes("api listening"); i++) await sleep(100);
   if (!out.includes("api listening")) throw new Error(`lockstep-api did not start; see ${log}`);
   say(`lockstep-api listening on 127.0.0.1:${port} (log: ${path.relative(repo, log)})`);
-  return { url: `http://127.0.0.1:${port}`, child };
+  return { url: `http://127.0.0.1:${port}`, child, token };
 }
 
-async function http(api: DemoApi, method: string, route: string, body?: unknown, key?: string): Promise<{ status: number; json: unknown }> {
+async function http(api: DemoApi, method: string, route: string, body?: unknown, key?: string, token: string | null = api.token): Promise<{ status: number; json: unknown }> {
   const res = await fetch(`${api.url}${route}`, {
     method,
-    headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...(key ? { "idempotency-key": key } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
@@ -93,7 +116,7 @@ async function waitForOperation(api: DemoApi, id: string): Promise<{ status: str
 
 /** Prints an operation's steps as the API streams them (server-sent events), and its outcome. */
 async function followSteps(api: DemoApi, operationId: string): Promise<void> {
-  const res = await fetch(`${api.url}/v1/operations/${operationId}/events`);
+  const res = await fetch(`${api.url}/v1/operations/${operationId}/events`, { headers: { authorization: `Bearer ${api.token}` } });
   const decoder = new TextDecoder();
   let buffer = "";
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -128,6 +151,9 @@ async function main(): Promise<void> {
   say(`schema migrations applied: ${applied.join(", ")}`);
   say(`tables: ${(tables as Record<string, string>[]).map((r) => Object.values(r)[0]).join(", ")}`);
   await pool.end();
+
+  step("A cluster PKI: agents and the API trust each other through mutual TLS");
+  makeClusterPki();
 
   step("Two simulated Proxmox nodes, an agent on each");
   const pve1 = await startAgent("pve1", 7701);
@@ -183,6 +209,20 @@ async function main(): Promise<void> {
   for (const f of found.findings) say(`  ${f.kind.padEnd(15)} ${f.node} CT ${f.vmid}: ${f.detail}`);
   const side = (await http(api, "GET", `/v1/nodes/pve2/containers/${web.vmid}`)).json as { record: { status: string; observed_state: string }; on_node: { status: string }; verdict: { in_sync: boolean } };
   say(`GET /v1/nodes/pve2/containers/${web.vmid}: record ${side.record.status} (observed ${side.record.observed_state}), node ${side.on_node.status}, in sync: ${side.verdict.in_sync}`);
+
+  step("Who may do what: tokens with scopes, certificates from the cluster CA");
+  const anonymous = await http(api, "GET", "/v1/containers", undefined, undefined, null);
+  say(`GET /v1/containers without a token -> ${anonymous.status} ${(anonymous.json as { code: string }).code}`);
+  const viewer = createToken(serverUrl.toString(), "demo-viewer", "read");
+  say(`GET /v1/containers with a read token -> ${(await http(api, "GET", "/v1/containers", undefined, undefined, viewer)).status}`);
+  const refused = await http(api, "DELETE", `/v1/containers/${web.id}`, undefined, "demo-viewer-delete", viewer);
+  say(`DELETE with the read token -> ${refused.status}: ${(refused.json as { detail: string }).detail}`);
+  const stolen = await http(api, "POST", "/v1/containers", { node: "pve2", ports: ["http"], spec }, "demo-web-1", createToken(serverUrl.toString(), "demo-intruder", "operator"));
+  say(`another token replaying the key demo-web-1 -> ${stolen.status}: ${(stolen.json as { detail: string }).detail}`);
+  const uncertified = new AgentClient("127.0.0.1:7702", { defaultTimeoutMs: 5_000 });
+  const noCert = await uncertified.getHealth({}).then(() => "answered (wrong!)", (err: LockstepError) => `refused: ${err.code}`);
+  uncertified.close();
+  say(`a gRPC call to the pve2 agent without a client certificate -> ${noCert}`);
   api.child.kill("SIGTERM");
 
   step("A request retried 20 times becomes one container");

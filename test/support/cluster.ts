@@ -1,21 +1,55 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { createTestDatabase, type TestDatabase } from "../../packages/api/test/support/test-database.js";
 import { startAgentOnSim, type AgentUnderTest } from "../../packages/agent/test/integration/agent-harness.js";
+import { testPki } from "../../packages/agent/test/integration/test-pki.js";
 
 const API_BIN = fileURLToPath(new URL("../../packages/api/bin/lockstep-api.js", import.meta.url));
 
 /** A real API process on a fresh database. */
 export interface ApiUnderTest {
   readonly url: string;
+  /** An admin token, made with `lockstep-api token create`. */
+  readonly token: string;
   readonly process: ChildProcess;
+  /** `fetch` on the API with the admin token. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
   logs(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** Runs `lockstep-api token ...` on a database, as an operator would; returns stdout. */
+export async function tokenCommand(databaseUrl: string, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [API_BIN, "token", ...args], { env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl } });
+  return stdout.trim();
+}
+
+const tokens = new Map<string, Promise<string>>();
+
+/** One admin token per test database. */
+function adminToken(databaseUrl: string): Promise<string> {
+  if (!tokens.has(databaseUrl)) tokens.set(databaseUrl, tokenCommand(databaseUrl, ["create", "--name", "test-admin", "--scope", "admin"]));
+  return tokens.get(databaseUrl)!;
+}
+
 export async function startApi(databaseUrl: string, env: Record<string, string> = {}): Promise<ApiUnderTest> {
+  const [token, tls] = await Promise.all([adminToken(databaseUrl), testPki().then((pki) => pki.client("lockstep-api"))]);
   const child = spawn(process.execPath, [API_BIN, "--listen", "127.0.0.1:0"], {
-    env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl, LOCKSTEP_API_DISPATCH_POLL_MS: "100", LOCKSTEP_API_JOB_BACKOFF_BASE_MS: "200", LOCKSTEP_API_JOB_BACKOFF_MAX_MS: "1000", ...env },
+    env: {
+      ...process.env,
+      LOCKSTEP_DATABASE_URL: databaseUrl,
+      LOCKSTEP_API_DISPATCH_POLL_MS: "100",
+      LOCKSTEP_API_JOB_BACKOFF_BASE_MS: "200",
+      LOCKSTEP_API_JOB_BACKOFF_MAX_MS: "1000",
+      // Tests fire hundreds of requests at once under one token; the limit has its own tests.
+      LOCKSTEP_API_RATE_PER_SECOND: "5000",
+      LOCKSTEP_API_RATE_BURST: "5000",
+      LOCKSTEP_API_AGENT_TLS_CA: tls.ca,
+      LOCKSTEP_API_AGENT_TLS_CERT: tls.cert,
+      LOCKSTEP_API_AGENT_TLS_KEY: tls.key,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -27,9 +61,12 @@ export async function startApi(databaseUrl: string, env: Record<string, string> 
     if (!address) await new Promise((r) => setTimeout(r, 50));
   }
   if (!address) throw new Error(`api did not start:\n${output}`);
+  const url = `http://${address}`;
   return {
-    url: `http://${address}`,
+    url,
+    token,
     process: child,
+    fetch: (path, init = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } }),
     logs: () => output,
     stop: async (signal = "SIGTERM") => {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -63,13 +100,13 @@ export async function startCluster(nodes: string[], apiEnv: Record<string, strin
 }
 
 export function post(api: ApiUnderTest, path: string, body: unknown, key: string): Promise<Response> {
-  return fetch(`${api.url}${path}`, { method: "POST", headers: { "content-type": "application/json", "idempotency-key": key }, body: JSON.stringify(body) });
+  return api.fetch(path, { method: "POST", headers: { "content-type": "application/json", "idempotency-key": key }, body: JSON.stringify(body) });
 }
 
 /** Polls an operation until it has finished; returns it. */
 export async function waitForOperation(api: ApiUnderTest, id: string, ms = 30_000): Promise<{ status: string; error: unknown; attempts: number }> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
-    const op = (await (await fetch(`${api.url}/v1/operations/${id}`)).json()) as { status: string; error: unknown; attempts: number };
+    const op = (await (await api.fetch(`/v1/operations/${id}`)).json()) as { status: string; error: unknown; attempts: number };
     if (op.status === "succeeded" || op.status === "failed" || op.status === "cancelled") return op;
   }
   throw new Error(`operation ${id} did not finish within ${ms} ms`);

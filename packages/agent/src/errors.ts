@@ -86,3 +86,10 @@ export class ResourceExhaustedError extends LockstepError {
     super("RESOURCE_EXHAUSTED", message, metadata);
   }
 }
+
+/** The client's certificate is from the cluster CA but not one of the names this agent lets in. */
+export class ClientNotAllowedError extends LockstepError {
+  constructor(names: readonly string[]) {
+    super("PERMISSION_DENIED", `client certificate ${names.length ? `'${names.join("', '")}'` : "without a name"} is not allowed on this agent (tlsAllowedClients)`);
+  }
+}

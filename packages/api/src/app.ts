@@ -1,7 +1,11 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { Pool } from "mysql2/promise";
 import type { Clock, Logger } from "@lockstep/shared";
-import { ResourceNotFoundError } from "./errors.js";
+import { authenticate, type AuthVariables } from "./auth/authenticate.js";
+import { RateLimiter } from "./auth/rate-limiter.js";
+import type { TokenStore } from "./auth/token-store.js";
+import { PayloadTooLargeError, ResourceNotFoundError } from "./errors.js";
 import { problemResponse } from "./http/problem.js";
 import { idempotency, type IdempotencyVariables } from "./idempotency/idempotency-middleware.js";
 import { KeyStore } from "./idempotency/key-store.js";
@@ -31,11 +35,23 @@ export interface AppDeps {
   readonly afterCommit?: () => void;
   readonly agents: AgentDirectory;
   readonly reconciler: Reconciler;
+  readonly tokens: TokenStore;
+  readonly limits: HttpLimits;
 }
 
+/** What one caller may send. */
+export interface HttpLimits {
+  readonly maxBodyBytes: number;
+  /** Requests per second per token, on average, and the burst allowed above it. */
+  readonly ratePerSecond: number;
+  readonly rateBurst: number;
+}
+
+type Env = { Variables: IdempotencyVariables & AuthVariables };
+
 /** The HTTP API as a Hono app: tested in-process with `app.request()`, served by main.ts. */
-export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clock, { retentionMs: deps.idempotencyRetentionMs, abandonedAfterMs: deps.idempotencyAbandonedAfterMs })): Hono<{ Variables: IdempotencyVariables }> {
-  const app = new Hono<{ Variables: IdempotencyVariables }>();
+export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clock, { retentionMs: deps.idempotencyRetentionMs, abandonedAfterMs: deps.idempotencyAbandonedAfterMs })): Hono<Env> {
+  const app = new Hono<Env>();
   app.onError((err, c) => problemResponse(c, err, deps.logger));
   app.notFound((c) => problemResponse(c, new ResourceNotFoundError(`route ${c.req.method} ${c.req.path}`), deps.logger));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -47,8 +63,11 @@ export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clo
       return c.json({ status: "database unreachable" }, 503);
     }
   });
-  // Callers are scoped once API tokens exist; until then every caller shares one scope.
-  app.use("/v1/*", idempotency(deps.pool, keys, () => "anonymous", deps.afterCommit));
+  // Everything below the health checks needs a token, unknown paths included: without one,
+  // nobody learns which routes or resources exist.
+  app.use("*", authenticate(deps.tokens, new RateLimiter(deps.clock, deps.limits.ratePerSecond, deps.limits.rateBurst)));
+  app.use("*", bodyLimit({ maxSize: deps.limits.maxBodyBytes, onError: () => { throw new PayloadTooLargeError(deps.limits.maxBodyBytes); } }));
+  app.use("/v1/*", idempotency(deps.pool, keys, (c) => (c.get("caller") as AuthVariables["caller"]).tokenId, deps.afterCommit));
   app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock, deps.agents));
   app.route("/v1/containers", containerRoutes(deps));
   app.route("/v1/operations", operationRoutes(deps.pool, deps.clock));

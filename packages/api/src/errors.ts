@@ -34,10 +34,14 @@ export class ResourceConflictError extends LockstepError {
   }
 }
 
-/** The Idempotency-Key was used for a different request (method, path or body). */
+/**
+ * The Idempotency-Key was used for a different request (method, path or body), or by
+ * another API token: keys are scoped per token, and a key of another token is refused
+ * rather than run again, so a retry under a rotated token can never duplicate work.
+ */
 export class IdempotencyKeyReusedError extends LockstepError {
-  constructor() {
-    super("REQUEST_ID_REUSED", "this Idempotency-Key was already used for a different request");
+  constructor(message = "this Idempotency-Key was already used for a different request") {
+    super("REQUEST_ID_REUSED", message);
   }
 }
 
@@ -52,5 +56,33 @@ export class IdempotencyKeyInFlightError extends LockstepError {
 export class ContainerStateError extends LockstepError {
   constructor(message: string) {
     super("FAILED_PRECONDITION", message);
+  }
+}
+
+/** No bearer token, or one that is malformed, unknown or revoked: the reason is never more precise. */
+export class UnauthenticatedError extends LockstepError {
+  constructor(message = "a valid API token is required (Authorization: Bearer <token>)") {
+    super("UNAUTHENTICATED", message);
+  }
+}
+
+/** The token is valid but its scope does not cover this route; checked before the route runs. */
+export class MissingScopeError extends LockstepError {
+  constructor(readonly needed: string, held: string) {
+    super("PERMISSION_DENIED", `this route needs a token with scope '${needed}'; this token has '${held}'`);
+  }
+}
+
+/** The token sent more requests than its rate allows. */
+export class RateLimitedError extends LockstepError {
+  constructor(readonly retryAfterSeconds: number, limit: number) {
+    super("RESOURCE_EXHAUSTED", `rate limit of ${limit} requests per second for this token exceeded; retry after ${retryAfterSeconds} s`);
+  }
+}
+
+/** The request body is larger than the API accepts. */
+export class PayloadTooLargeError extends LockstepError {
+  constructor(limit: number) {
+    super("RESOURCE_EXHAUSTED", `request body exceeds ${limit} bytes (maxBodyBytes)`);
   }
 }

@@ -1,10 +1,14 @@
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
-import { ConfigError, createJsonLogger, systemClock } from "@lockstep/shared";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { ConfigError, createJsonLogger, systemClock, type AgentTransport } from "@lockstep/shared";
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { agentDirectory } from "./agents/agent-directory.js";
 import { createApp } from "./app.js";
+import { tokenCommand } from "./auth/token-command.js";
+import { TokenStore } from "./auth/token-store.js";
 import { KeyStore } from "./idempotency/key-store.js";
 import { Dispatcher } from "./dispatch/dispatcher.js";
 import { JobStore } from "./dispatch/job-store.js";
@@ -21,13 +25,22 @@ import { migrations } from "./db/migrations/index.js";
 import { createPool } from "./db/pool.js";
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "token") {
+    process.exitCode = await tokenCommand(process.argv.slice(3), process.env, process.stdout);
+    return;
+  }
+  await serveApi();
+}
+
+async function serveApi(): Promise<void> {
   const { values } = parseArgs({ options: { listen: { type: "string" } } });
   const config = loadApiConfig({ listen: values.listen }, process.env);
   const logger = createJsonLogger(process.stdout, config.logLevel, { service: "lockstep-api" });
   const pool = createPool(config.databaseUrl, 20);
   await migrate(pool, migrations, logger);
   const owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const agents = agentDirectory(pool, config.agentCallTimeoutMs);
+  const agents = agentDirectory(pool, config.agentCallTimeoutMs, agentTransport(config));
+  if (config.agentTransport === "plaintext-loopback") logger.warn("agents are reached over PLAINTEXT gRPC (agentTransport plaintext-loopback): loopback development only");
   const dispatcher = new Dispatcher(pool, new JobStore(pool, systemClock, owner, config.jobLeaseMs), agents, systemClock, logger.child({ component: "dispatcher" }), {
     pollMs: config.dispatchPollMs,
     concurrency: config.dispatchConcurrency,
@@ -56,9 +69,12 @@ async function main(): Promise<void> {
     },
     agents,
     reconciler,
+    tokens: new TokenStore(pool, systemClock),
+    limits: { maxBodyBytes: config.maxBodyBytes, ratePerSecond: config.ratePerSecond, rateBurst: config.rateBurst },
   }, keys);
   const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];
-  const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));
+  const server = serve({ fetch: app.fetch, hostname: host, port, serverOptions: { maxHeaderSize: config.maxHeaderBytes } }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));
+  refuseMalformedRequests(server as Server);
   dispatcher.start();
   relay.start();
   const monitor = new NodeMonitor(pool, agents, new AlertBook(pool, alertChannel(config, logger), systemClock, logger.child({ component: "alerts" })), systemClock, logger.child({ component: "node-monitor" }), {
@@ -84,6 +100,28 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+function agentTransport(config: ApiConfig): AgentTransport {
+  if (config.agentTransport === "plaintext-loopback") return { mode: "plaintext-loopback" };
+  return { mode: "mtls", tls: { ca: config.agentTlsCa, cert: config.agentTlsCert, key: config.agentTlsKey } };
+}
+
+/**
+ * Requests Node's parser rejects before the app sees them (headers over maxHeaderBytes,
+ * malformed HTTP) still get a problem document, and slow senders are cut off.
+ */
+function refuseMalformedRequests(server: Server<typeof IncomingMessage, typeof ServerResponse>): void {
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 60_000;
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy();
+    const [status, title, code, detail] = err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "request header fields too large", "RESOURCE_EXHAUSTED", "request headers exceed maxHeaderBytes"]
+      : [400, "bad request", "INVALID_ARGUMENT", "the request is not valid HTTP"];
+    const body = JSON.stringify({ type: `urn:lockstep:problem:${code.toLowerCase().replace(/_/g, "-")}`, title, status, detail, code });
+    socket.end(`HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
 }
 
 function alertChannel(config: ApiConfig, logger: Logger): AlertChannel {

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import test from "ava";
+import { testPki } from "../../agent/test/integration/test-pki.js";
 import { createTestDatabase } from "./support/test-database.js";
 
 const BIN = fileURLToPath(new URL("../bin/lockstep-api.js", import.meta.url));
@@ -14,17 +15,35 @@ function run(env: Record<string, string>, args: string[] = []) {
   return { child, exited, output: () => output };
 }
 
+/** The address the API logged once it listens, or "" after 10 s. */
+async function listeningAddress(output: () => string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const address = /"msg":"api listening".*"address":"([^"]+)"/.exec(output())?.[1];
+    if (address) return address;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return "";
+}
+
+async function agentTlsEnv(): Promise<Record<string, string>> {
+  const tls = await (await testPki()).client("lockstep-api");
+  return { LOCKSTEP_API_AGENT_TLS_CA: tls.ca, LOCKSTEP_API_AGENT_TLS_CERT: tls.cert, LOCKSTEP_API_AGENT_TLS_KEY: tls.key };
+}
+
+async function token(dbUrl: string, ...args: string[]): Promise<{ code: number | null; output: string }> {
+  const cmd = run({ LOCKSTEP_DATABASE_URL: dbUrl }, ["token", ...args]);
+  return { code: await cmd.exited, output: cmd.output() };
+}
+
 test("lockstep-api migrates, serves over real HTTP and stops cleanly on SIGTERM", async (t) => {
   const db = await createTestDatabase();
   t.teardown(() => db.drop());
-  const api = run({ LOCKSTEP_DATABASE_URL: db.url }, ["--listen", "127.0.0.1:0"]);
-  let address = "";
-  for (let i = 0; i < 200 && !address; i++) {
-    address = /"msg":"api listening".*"address":"([^"]+)"/.exec(api.output())?.[1] ?? "";
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const api = run({ LOCKSTEP_DATABASE_URL: db.url, ...(await agentTlsEnv()) }, ["--listen", "127.0.0.1:0"]);
+  t.teardown(() => api.child.kill("SIGKILL"));
+  const address = await listeningAddress(api.output);
   t.truthy(address, api.output());
-  const send = () => fetch(`http://${address}/v1/nodes`, { method: "POST", headers: { "content-type": "application/json", "idempotency-key": "e2e-node-1" }, body: JSON.stringify({ name: "pve1", address: "127.0.0.1:7000" }) });
+  const bearer = /^lst_\S+$/m.exec((await token(db.url, "create", "--name", "e2e", "--scope", "admin")).output)![0];
+  const send = () => fetch(`http://${address}/v1/nodes`, { method: "POST", headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json", "idempotency-key": "e2e-node-1" }, body: JSON.stringify({ name: "pve1", address: "127.0.0.1:7000" }) });
   const first = await send();
   const again = await send();
   t.is(first.status, 201);
@@ -48,4 +67,53 @@ test("a malformed database URL is named without echoing it", async (t) => {
   t.is(await api.exited, 2);
   t.regex(api.output(), /databaseUrl \(from LOCKSTEP_API_DATABASE_URL\) must be a mysql:\/\/ URL/);
   t.notRegex(api.output(), /s3cret/);
+});
+
+test("lockstep-api refuses to start without its agent client certificate and names the setting", async (t) => {
+  const db = await createTestDatabase();
+  t.teardown(() => db.drop());
+  const api = run({ LOCKSTEP_DATABASE_URL: db.url, LOCKSTEP_API_AGENT_TLS_CA: "/etc/lockstep/tls/ca.crt" }, ["--listen", "127.0.0.1:0"]);
+  t.is(await api.exited, 2);
+  t.regex(api.output(), /configuration: agentTlsCert is required with agentTransport mtls \(set LOCKSTEP_API_AGENT_TLS_CERT/);
+});
+
+test("lockstep-api token create prints the token once, list shows it without its secret, revoke ends it", async (t) => {
+  const db = await createTestDatabase();
+  t.teardown(() => db.drop());
+  const created = await token(db.url, "create", "--name", "panel", "--scope", "operator");
+  t.is(created.code, 0);
+  const bearer = /^lst_([0-9a-f]{12})_\S{43}$/m.exec(created.output)!;
+  const listed = await token(db.url, "list");
+  t.regex(listed.output, new RegExp(`^${bearer[1]}  operator  active +panel`, "m"));
+  t.false(listed.output.includes(bearer[0]));
+  t.is((await token(db.url, "revoke", bearer[1]!)).code, 0);
+  t.regex((await token(db.url, "list")).output, new RegExp(`^${bearer[1]}  operator  revoked  panel`, "m"));
+  t.is((await token(db.url, "revoke", bearer[1]!)).code, 1, "revoking twice says there was no active token");
+});
+
+test("lockstep-api token refuses a bad scope, name or ID before touching the database", async (t) => {
+  const unreachable = "mysql://nobody:pw@127.0.0.1:1/none";
+  for (const [args, message] of [
+    [["create", "--name", "panel", "--scope", "root"], /--scope must be one of read, operator, admin/],
+    [["create", "--name", "a b", "--scope", "read"], /--name is required/],
+    [["revoke", "'; DROP TABLE api_tokens; --"], /revoke needs a token ID/],
+    [["rotate"], /unknown token command 'rotate'/],
+  ] as const) {
+    const result = await token(unreachable, ...args);
+    t.is(result.code, 2, args.join(" "));
+    t.regex(result.output, message);
+  }
+});
+
+test("a revoked token is refused by the running API at once", async (t) => {
+  const db = await createTestDatabase();
+  t.teardown(() => db.drop());
+  const bearer = /^lst_([0-9a-f]{12})_\S{43}$/m.exec((await token(db.url, "create", "--name", "panel", "--scope", "read")).output)!;
+  const api = run({ LOCKSTEP_DATABASE_URL: db.url, ...(await agentTlsEnv()) }, ["--listen", "127.0.0.1:0"]);
+  t.teardown(() => api.child.kill("SIGTERM"));
+  const address = await listeningAddress(api.output);
+  const get = () => fetch(`http://${address}/v1/nodes`, { headers: { authorization: `Bearer ${bearer[0]}` } }).then((r) => r.status);
+  t.is(await get(), 200);
+  await token(db.url, "revoke", bearer[1]!);
+  t.is(await get(), 401);
 });

@@ -1,20 +1,18 @@
-import { idleReconciler } from "./support/idle-reconciler.js";
 import anyTest, { type TestFn } from "ava";
 import type { RowDataPacket } from "mysql2/promise";
 import { createMemoryLogger, systemClock } from "@lockstep/shared";
-import { agentDirectory } from "../src/agents/agent-directory.js";
-import { createApp } from "../src/app.js";
 import { migrate } from "../src/db/migrate.js";
 import { migrations } from "../src/db/migrations/index.js";
 import { createTestDatabase, type TestDatabase } from "./support/test-database.js";
+import { testApp, type TestApp } from "./support/test-app.js";
 
-type App = ReturnType<typeof createApp>;
+type App = TestApp;
 const test = anyTest as TestFn<{ db: TestDatabase; app: App }>;
 
 test.beforeEach(async (t) => {
   const db = await createTestDatabase();
   await migrate(db.pool, migrations, createMemoryLogger());
-  const app = createApp({ pool: db.pool, clock: systemClock, logger: createMemoryLogger(), idempotencyRetentionMs: 24 * 3600_000, idempotencyAbandonedAfterMs: 60_000, vmids: { min: 1000, max: 1999 }, ports: { min: 30000, max: 30999 }, maxAttempts: 5, snapshotKeepLast: 5, agents: agentDirectory(db.pool, 5_000), reconciler: idleReconciler(db.pool, systemClock) });
+  const app = await testApp(db.pool, systemClock, { vmids: { min: 1000, max: 1999 }, ports: { min: 30000, max: 30999 } });
   t.context = { db, app };
   await send(app, "POST", "/v1/nodes", { name: "pve1", address: "127.0.0.1:7000" }, "setup-node");
 });

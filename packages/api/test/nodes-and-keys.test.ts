@@ -1,26 +1,24 @@
-import { idleReconciler } from "./support/idle-reconciler.js";
 import anyTest, { type TestFn } from "ava";
 import { createMemoryLogger, ManualClock } from "@lockstep/shared";
-import { agentDirectory } from "../src/agents/agent-directory.js";
-import { createApp } from "../src/app.js";
 import { migrate } from "../src/db/migrate.js";
 import { migrations } from "../src/db/migrations/index.js";
 import { KeyStore } from "../src/idempotency/key-store.js";
 import { requestFingerprint } from "../src/idempotency/fingerprint.js";
 import { createTestDatabase, type TestDatabase } from "./support/test-database.js";
+import { testApp, type TestApp } from "./support/test-app.js";
 
-const test = anyTest as TestFn<{ db: TestDatabase; app: ReturnType<typeof createApp>; clock: ManualClock }>;
+const test = anyTest as TestFn<{ db: TestDatabase; app: TestApp; clock: ManualClock }>;
 
 test.beforeEach(async (t) => {
   const db = await createTestDatabase();
   await migrate(db.pool, migrations, createMemoryLogger());
   const clock = new ManualClock(Date.UTC(2026, 10, 22));
-  t.context = { db, clock, app: createApp({ pool: db.pool, clock, logger: createMemoryLogger(), idempotencyRetentionMs: 24 * 3600_000, idempotencyAbandonedAfterMs: 60_000, vmids: { min: 100, max: 199 }, ports: { min: 20000, max: 20099 }, maxAttempts: 5, snapshotKeepLast: 5, agents: agentDirectory(db.pool, 5_000), reconciler: idleReconciler(db.pool, clock) }) };
+  t.context = { db, clock, app: await testApp(db.pool, clock) };
 });
 test.afterEach.always(async (t) => t.context.db?.drop());
 
 const node = { name: "pve1", address: "127.0.0.1:7000" };
-const post = (app: ReturnType<typeof createApp>, body: unknown, key?: string) =>
+const post = (app: TestApp, body: unknown, key?: string) =>
   app.request("/v1/nodes", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) } });
 
 test("health and readiness answer without a database write", async (t) => {
@@ -65,7 +63,7 @@ test("the same key with another body is a 422", async (t) => {
 test("the same key while the first request is in flight is a 409 with Retry-After", async (t) => {
   const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
   const body = JSON.stringify(node);
-  await keys.claim({ scope: "anonymous", key: "key-4", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", body) });
+  await keys.claim({ scope: t.context.app.tokenId, key: "key-4", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", body) });
   const res = await post(t.context.app, body, "key-4");
   t.is(res.status, 409);
   t.is(res.headers.get("retry-after"), "1");
@@ -74,7 +72,7 @@ test("the same key while the first request is in flight is a 409 with Retry-Afte
 test("an in-flight key abandoned by a dead process is taken over", async (t) => {
   const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
   const body = JSON.stringify(node);
-  await keys.claim({ scope: "anonymous", key: "key-5", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", body) });
+  await keys.claim({ scope: t.context.app.tokenId, key: "key-5", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", body) });
   t.context.clock.advance(61_000);
   t.is((await post(t.context.app, body, "key-5")).status, 201);
 });

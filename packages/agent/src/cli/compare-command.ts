@@ -13,10 +13,11 @@ interface Comparison {
  * `ct compare <vmid> --api URL --node NAME`: the API's record beside what this agent reports
  * now, and the API's verdict, so an operator at the node sees both truths at once.
  */
-export async function compareContainer(client: AgentClient, vmidText: string | undefined, api: string | undefined, node: string | undefined): Promise<Output> {
+export async function compareContainer(client: AgentClient, vmidText: string | undefined, api: string | undefined, node: string | undefined, token: string | undefined): Promise<Output> {
   if (!vmidText || !/^\d+$/.test(vmidText)) throw new UsageError(`expected a VMID, got ${JSON.stringify(vmidText ?? "")}`);
   if (!api || !node) throw new UsageError("ct compare needs --api <url of lockstep-api> and --node <this node's registered name>");
-  const res = await fetch(new URL(`/v1/nodes/${encodeURIComponent(node)}/containers/${vmidText}`, api));
+  if (!token) throw new UsageError("ct compare needs an API token with scope read in LOCKSTEP_API_TOKEN");
+  const res = await fetch(new URL(`/v1/nodes/${encodeURIComponent(node)}/containers/${vmidText}`, api), { headers: { authorization: `Bearer ${token}` } });
   if (!res.ok) throw new UsageError(`the API answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   const view = (await res.json()) as Comparison;
   const here = await client.getContainer({ vmid: Number(vmidText) }).then((r) => r.container ?? null, () => null);

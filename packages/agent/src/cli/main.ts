@@ -1,10 +1,12 @@
 import { parseArgs } from "node:util";
-import { AgentClient, LockstepError } from "@lockstep/shared";
+import { ConfigError, LockstepError } from "@lockstep/shared";
+import { connectToAgent } from "./agent-connection.js";
 import { applySpec } from "./apply-command.js";
 import { compareContainer } from "./compare-command.js";
 import { COMMANDS, UsageError, watchEvents } from "./commands.js";
 
-const USAGE = `usage: lockstep-node [--target host:port] [--json] <command>
+const USAGE = `usage: lockstep-node [--target host:port] [--ca F --cert F --key F] [--server-name N]
+                     [--json] <command>
 
 commands:
   health                              node health and whether pct answers
@@ -24,8 +26,13 @@ commands:
                                       each run's steps are kept in DIR (default
                                       ~/.local/state/lockstep-node/apply) to resume it
 
-The target defaults to $LOCKSTEP_NODE_TARGET or 127.0.0.1:7000. Mutating commands take
---request-id to retry a request safely (one is generated otherwise).`;
+The target defaults to $LOCKSTEP_NODE_TARGET or 127.0.0.1:7000. The agent speaks mutual TLS:
+--ca, --cert and --key (or LOCKSTEP_NODE_CA, _CERT, _KEY) name the cluster CA and a client
+certificate from lockstep-pki; the agent's certificate must name the target's host, or
+--server-name (LOCKSTEP_NODE_SERVER_NAME). --plaintext reaches a loopback agent running with
+transport plaintext-loopback. ct compare reads the API token from LOCKSTEP_API_TOKEN (never a
+flag: flags show in ps). Mutating commands take --request-id to retry a request safely (one
+is generated otherwise).`;
 
 async function main(argv: string[]): Promise<number> {
   const dashDash = argv.indexOf("--");
@@ -34,6 +41,11 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       target: { type: "string" },
+      ca: { type: "string" },
+      cert: { type: "string" },
+      key: { type: "string" },
+      "server-name": { type: "string" },
+      plaintext: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       "keep-last": { type: "string" },
@@ -53,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  const client = new AgentClient(values.target ?? process.env.LOCKSTEP_NODE_TARGET ?? "127.0.0.1:7000");
+  const client = connectToAgent(values, process.env);
   try {
     if (positionals[0] === "events") {
       const abort = new AbortController();
@@ -66,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
       return await applySpec(client, positionals[1], options, (line) => process.stdout.write(`${line}\n`));
     }
     if (positionals[0] === "ct" && positionals[1] === "compare") {
-      const out = await compareContainer(client, positionals[2], values.api, values.node);
+      const out = await compareContainer(client, positionals[2], values.api, values.node, process.env.LOCKSTEP_API_TOKEN);
       process.stdout.write(values.json ? `${JSON.stringify(out.json, null, 2)}\n` : `${out.text}\n`);
       return out.exitCode ?? 0;
     }
@@ -98,7 +110,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const message = err instanceof LockstepError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
     process.stderr.write(`lockstep-node: ${message.split("\n")[0]}\n`);
-    const badArgs = err instanceof UsageError || String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
+    const badArgs = err instanceof UsageError || err instanceof ConfigError || String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
     process.exitCode = badArgs ? 2 : 1;
   },
 );

@@ -2,6 +2,15 @@
 export interface AgentConfig {
   readonly node: string;
   readonly listen: string;
+  /** `mtls` always, except `plaintext-loopback` for development on 127.0.0.1 / ::1. */
+  readonly transport: "mtls" | "plaintext-loopback";
+  /** The cluster CA (PEM) that client certificates must chain to. */
+  readonly tlsCa: string;
+  /** This node's certificate and key (PEM); the key is a secret and never logged. */
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  /** Client certificate names (CN or DNS SAN) let in; empty lets in every client of the CA. */
+  readonly tlsAllowedClients: readonly string[];
   /** Set when running against a simulated node rooted here. */
   readonly simulate: string | null;
   readonly pctPath: string;
@@ -31,5 +40,7 @@ export interface AgentConfig {
   readonly execOutputBytes: number;
   readonly pushBytes: number;
   readonly grpcMaxMessageBytes: number;
+  /** Mutating RPCs running at once on this node; more are refused with RESOURCE_EXHAUSTED. */
+  readonly maxConcurrentOperations: number;
   readonly shutdownDrainMs: number;
 }

@@ -1,13 +1,16 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { compileConfig, ConfigError, type KeySpec } from "@lockstep/shared";
+import { compileConfig, ConfigError, envName, type KeySpec } from "@lockstep/shared";
 import type { AgentConfig } from "./agent-config.js";
 
 const MIN = 60_000;
 const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/;
 const ABSOLUTE = /^\/[^\0]*$/;
 const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+const CLIENT_NAMES = /^[a-zA-Z0-9._-]+(,[a-zA-Z0-9._-]+)*$/;
+const optionalPath: KeySpec = { kind: "string", default: "", pattern: ABSOLUTE, describe: "an absolute path" };
+const LOOPBACK_LISTEN = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d+$/;
 
 /** Every key, its type, bounds and default. Durations are milliseconds. */
 function specs(defaults: { node: string; simulate: string | null }): Record<keyof AgentConfig, KeySpec> {
@@ -17,6 +20,11 @@ function specs(defaults: { node: string; simulate: string | null }): Record<keyo
   return {
     node: { kind: "string", default: defaults.node, pattern: NODE_NAME, describe: "a node name (letters, digits, inner hyphens)" },
     listen: { kind: "string", default: "127.0.0.1:7000", pattern: HOST_PORT, describe: "host:port" },
+    transport: { kind: "enum", default: "mtls", values: ["mtls", "plaintext-loopback"] },
+    tlsCa: optionalPath,
+    tlsCert: optionalPath,
+    tlsKey: optionalPath,
+    tlsAllowedClients: { kind: "string", default: "", pattern: CLIENT_NAMES, describe: "comma-separated certificate names" },
     simulate: { kind: "string", default: sim ?? "", pattern: /^(\/.*)?$/, describe: "an absolute path" },
     pctPath: abs(sim ? "" : "/usr/sbin/pct"),
     lockDir: abs(under("run/lock/lxc", "/run/lock/lxc")),
@@ -45,6 +53,7 @@ function specs(defaults: { node: string; simulate: string | null }): Record<keyo
     execOutputBytes: { kind: "int", default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024 },
     pushBytes: { kind: "int", default: 16 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 },
     grpcMaxMessageBytes: { kind: "int", default: 32 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024 },
+    maxConcurrentOperations: { kind: "int", default: 32, min: 1, max: 10_000 },
     shutdownDrainMs: { kind: "int", default: 30_000, min: 0, max: 10 * MIN },
   };
 }
@@ -64,11 +73,28 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentConfig {
   const flags = { ...inputs.flags, ...(simulate ? { simulate } : {}) };
   const file = readConfigFile(inputs.configPath ?? inputs.env.LOCKSTEP_AGENT_CONFIG ?? null);
   const node = simulate ? simulatedNodeName(simulate) : os.hostname().split(".")[0]!;
-  const config = compileConfig<AgentConfig>(specs({ node, simulate }), { file, env: inputs.env, envPrefix: "LOCKSTEP_AGENT", flags });
-  const compiled = { ...config, simulate: config.simulate || null, pctPath: simulate && !config.pctPath ? inputs.simPct : config.pctPath };
+  const config = compileConfig<Omit<AgentConfig, "tlsAllowedClients"> & { tlsAllowedClients: string }>(specs({ node, simulate }), { file, env: inputs.env, envPrefix: "LOCKSTEP_AGENT", flags });
+  const compiled: AgentConfig = {
+    ...config,
+    simulate: config.simulate || null,
+    pctPath: simulate && !config.pctPath ? inputs.simPct : config.pctPath,
+    tlsAllowedClients: config.tlsAllowedClients ? config.tlsAllowedClients.split(",") : [],
+  };
+  checkTransport(compiled);
   if (compiled.lockBackoffMaxMs < compiled.lockBackoffMs) throw new ConfigError(`lockBackoffMaxMs (${compiled.lockBackoffMaxMs}) must not be below lockBackoffMs (${compiled.lockBackoffMs})`);
   if (compiled.execMaxTimeoutMs < compiled.execDefaultTimeoutMs) throw new ConfigError(`execMaxTimeoutMs must not be below execDefaultTimeoutMs`);
   return compiled;
+}
+
+/** mTLS needs all three files; plaintext is only for a loopback listener, never by accident. */
+function checkTransport(config: AgentConfig): void {
+  if (config.transport === "plaintext-loopback") {
+    if (!LOOPBACK_LISTEN.test(config.listen)) throw new ConfigError(`transport plaintext-loopback needs a loopback listen address (127.x.x.x, [::1] or localhost), got listen ${JSON.stringify(config.listen)}`);
+    return;
+  }
+  for (const key of ["tlsCa", "tlsCert", "tlsKey"] as const) {
+    if (!config[key]) throw new ConfigError(`${key} is required with transport mtls (set it in the config file or ${envName("LOCKSTEP_AGENT", key)}; transport plaintext-loopback is for loopback development only)`);
+  }
 }
 
 function readConfigFile(file: string | null): { path: string; values: Record<string, unknown> } | undefined {

@@ -2,11 +2,12 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { agentV1, systemClock, type Clock, type Logger } from "@lockstep/shared";
+import { agentServerCredentials, agentV1, systemClock, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
 import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
 import { UnavailableError } from "../errors.js";
 import { EventBus } from "../events/event-bus.js";
+import { clientAllowlist } from "../grpc/client-allowlist.js";
 import { createNodeAgentService } from "../grpc/node-agent-service.js";
 import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
 import { LockGuard } from "../locks/lock-guard.js";
@@ -88,11 +89,15 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       if (draining) throw new UnavailableError("the agent is shutting down; retry with the same request ID");
     },
   });
-  const server = new Server({ "grpc.max_receive_message_length": config.grpcMaxMessageBytes, "grpc.max_send_message_length": config.grpcMaxMessageBytes });
+  const server = new Server({
+    "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
+    "grpc.max_send_message_length": config.grpcMaxMessageBytes,
+    interceptors: config.transport === "mtls" && config.tlsAllowedClients.length > 0 ? [clientAllowlist(config.tlsAllowedClients, logger.child({ component: "tls" }))] : [],
+  });
   server.addService(agentV1.NodeAgentService, service);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))));
   const address = `${config.listen.replace(/:\d+$/, "")}:${port}`;
-  logger.info("agent listening", { address, node: config.node, pct: paths.pct, simulate: config.simulate, version: AGENT_VERSION });
+  logger.info("agent listening", { address, node: config.node, transport: config.transport, pct: paths.pct, simulate: config.simulate, version: AGENT_VERSION });
 
   return {
     address,
@@ -115,6 +120,12 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       logger.info("agent stopped", { drained });
     },
   };
+}
+
+/** Mutual TLS with the cluster CA; plaintext only where the configuration allowed it for loopback. */
+function serverCredentials(config: AgentConfig): ServerCredentials {
+  if (config.transport === "plaintext-loopback") return ServerCredentials.createInsecure();
+  return agentServerCredentials({ ca: config.tlsCa, cert: config.tlsCert, key: config.tlsKey });
 }
 
 /** The state directory (0700) and a clean staging area for files waiting for `pct push`. */

@@ -6,10 +6,13 @@ import { startAgent } from "./agent-daemon.js";
 
 const USAGE = `usage: lockstep-agent [--config file.json] [--listen host:port] [--node name]
                       [--simulate <dir>] [--state-dir dir]
+                      [--tls-ca ca.crt --tls-cert node.crt --tls-key node.key]
 
 Runs the Lockstep node agent. Every setting can also come from the config file or from
 LOCKSTEP_AGENT_<KEY> environment variables (e.g. LOCKSTEP_AGENT_LOCK_RETRIES=5).
---simulate runs against a simulated node rooted at <dir> instead of /usr/sbin/pct.`;
+--simulate runs against a simulated node rooted at <dir> instead of /usr/sbin/pct.
+gRPC is mutual TLS: clients need a certificate from the cluster CA (see lockstep-pki).
+LOCKSTEP_AGENT_TRANSPORT=plaintext-loopback turns TLS off, for a loopback listener only.`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -19,6 +22,9 @@ async function main(): Promise<void> {
       node: { type: "string" },
       simulate: { type: "string" },
       "state-dir": { type: "string" },
+      "tls-ca": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -26,10 +32,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const flags = { listen: values.listen, node: values.node, simulate: values.simulate, stateDir: values["state-dir"] };
+  const flags = { listen: values.listen, node: values.node, simulate: values.simulate, stateDir: values["state-dir"], tlsCa: values["tls-ca"], tlsCert: values["tls-cert"], tlsKey: values["tls-key"] };
   const config = loadAgentConfig({ configPath: values.config ?? null, flags, env: process.env, simPct: simPctBin });
   const logger = createJsonLogger(process.stdout, config.logLevel, { service: "lockstep-agent", node: config.node });
-  if (!/^(127\.|\[::1\]|localhost:)/.test(config.listen)) logger.warn("gRPC is plaintext on a non-loopback address; restrict access until mTLS is configured", { listen: config.listen });
+  if (config.transport === "plaintext-loopback") logger.warn("gRPC is PLAINTEXT without client authentication (transport plaintext-loopback): for loopback development only, never on a real node", { listen: config.listen });
   const agent = await startAgent(config, logger);
   let stopping = false;
   const shutdown = (signal: string): void => {

@@ -8,7 +8,7 @@ const CLI = fileURLToPath(new URL("../../bin/lockstep-node.js", import.meta.url)
 function cli(agent: AgentUnderTest, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const target = agent.client.target;
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, "--target", target, ...args]);
+    const p = spawn(process.execPath, [CLI, "--target", target, ...args], { env: { ...process.env, ...agent.cliEnv } });
     let stdout = "";
     let stderr = "";
     p.stdout.on("data", (d) => (stdout += d));

@@ -5,7 +5,8 @@ import test from "ava";
 import { ConfigError } from "@lockstep/shared";
 import { loadAgentConfig } from "../../src/config/load-config.js";
 
-const base = { configPath: null, flags: {}, env: {}, simPct: "/opt/sim/pct" };
+const tls = { LOCKSTEP_AGENT_TLS_CA: "/etc/lockstep/tls/ca.crt", LOCKSTEP_AGENT_TLS_CERT: "/etc/lockstep/tls/node.crt", LOCKSTEP_AGENT_TLS_KEY: "/etc/lockstep/tls/node.key" };
+const base = { configPath: null, flags: {}, env: tls, simPct: "/opt/sim/pct" };
 
 test("defaults describe a real Proxmox node", (t) => {
   const config = loadAgentConfig(base);
@@ -24,7 +25,7 @@ test("--simulate roots every node path in the simulated node and runs the simula
 });
 
 test("a bad environment value is refused with the key and the variable named", (t) => {
-  const err = t.throws(() => loadAgentConfig({ ...base, env: { LOCKSTEP_AGENT_LOCK_RETRIES: "many" } }), { instanceOf: ConfigError });
+  const err = t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_LOCK_RETRIES: "many" } }), { instanceOf: ConfigError });
   t.regex(err?.message ?? "", /^lockRetries \(from LOCKSTEP_AGENT_LOCK_RETRIES\) must be an integer from 0 to 20/);
 });
 
@@ -37,11 +38,32 @@ test("an unknown key in the file is refused rather than ignored", (t) => {
 test("flags win over the environment, which wins over the file", (t) => {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), "agent-config-")), "agent.json");
   writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:1", lockRetries: 1 }));
-  const config = loadAgentConfig({ ...base, configPath: file, env: { LOCKSTEP_AGENT_LISTEN: "127.0.0.1:2" }, flags: { listen: "127.0.0.1:3" } });
+  const config = loadAgentConfig({ ...base, configPath: file, env: { ...tls, LOCKSTEP_AGENT_LISTEN: "127.0.0.1:2" }, flags: { listen: "127.0.0.1:3" } });
   t.is(config.listen, "127.0.0.1:3");
   t.is(config.lockRetries, 1);
 });
 
 test("a listen address that is not host:port is refused", (t) => {
   t.throws(() => loadAgentConfig({ ...base, flags: { listen: "7000" } }), { message: /^listen \(from command line\) must be host:port/ });
+});
+
+test("mutual TLS is the default, and each missing certificate setting is named", (t) => {
+  const { LOCKSTEP_AGENT_TLS_KEY: _key, ...withoutKey } = tls;
+  t.throws(() => loadAgentConfig({ ...base, env: withoutKey }), { instanceOf: ConfigError, message: /^tlsKey is required with transport mtls \(set it in the config file or LOCKSTEP_AGENT_TLS_KEY/ });
+  t.is(loadAgentConfig(base).transport, "mtls");
+});
+
+test("plaintext is accepted only for a loopback listener", (t) => {
+  const plaintext = { LOCKSTEP_AGENT_TRANSPORT: "plaintext-loopback" };
+  t.is(loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: "127.0.0.1:7000" } }).transport, "plaintext-loopback");
+  t.is(loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: "[::1]:7000" } }).transport, "plaintext-loopback");
+  for (const listen of ["0.0.0.0:7000", "10.0.0.5:7000", "[::]:7000", "pve1:7000"]) {
+    t.throws(() => loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: listen } }), { message: /plaintext-loopback needs a loopback listen address/ }, listen);
+  }
+});
+
+test("allowed client names are a comma-separated list of certificate names", (t) => {
+  t.deepEqual(loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "lockstep-api,ops.alice" } }).tlsAllowedClients, ["lockstep-api", "ops.alice"]);
+  t.deepEqual(loadAgentConfig(base).tlsAllowedClients, []);
+  t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "a b;c" } }), { message: /^tlsAllowedClients .* must be comma-separated certificate names/ });
 });

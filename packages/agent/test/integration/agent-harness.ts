@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { AgentClient } from "@lockstep/shared";
+import { AgentClient, agentClientCredentials } from "@lockstep/shared";
 import { simPctBin } from "@lockstep/sim";
+import { testPki } from "./test-pki.js";
 
 export const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 const AGENT_BIN = fileURLToPath(new URL("../../bin/lockstep-agent.js", import.meta.url));
@@ -12,7 +13,12 @@ const AGENT_BIN = fileURLToPath(new URL("../../bin/lockstep-agent.js", import.me
 /** A real agent process on a simulated node, reached over real gRPC on loopback. */
 export interface AgentUnderTest {
   readonly root: string;
+  /** The node name the agent's certificate is issued to. */
+  readonly node: string;
+  /** An mTLS client with the test operator's certificate, checking the node's certificate. */
   readonly client: AgentClient;
+  /** What the node CLI needs in its environment to reach this agent. */
+  readonly cliEnv: Record<string, string>;
   readonly process: ChildProcess;
   logs(): string;
   /** Kills the agent (SIGKILL) or stops it (SIGTERM) and waits for it to exit. */
@@ -24,8 +30,19 @@ export interface AgentUnderTest {
 }
 
 export async function startAgentOnSim(env: Record<string, string> = {}, root = mkdtempSync(path.join(os.tmpdir(), "agent-node-"))): Promise<AgentUnderTest> {
+  const node = env.LOCKSTEP_AGENT_NODE ?? env.LOCKSTEP_SIM_NODE ?? "pve1";
+  const pki = await testPki();
+  const [server, operator] = await Promise.all([pki.node(node), pki.client("test-operator")]);
   const child = spawn(process.execPath, [AGENT_BIN, "--simulate", root, "--listen", "127.0.0.1:0"], {
-    env: { ...process.env, LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "100", LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "200", ...env },
+    env: {
+      ...process.env,
+      LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "100",
+      LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "200",
+      LOCKSTEP_AGENT_TLS_CA: server.ca,
+      LOCKSTEP_AGENT_TLS_CERT: server.cert,
+      LOCKSTEP_AGENT_TLS_KEY: server.key,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -42,10 +59,12 @@ export async function startAgentOnSim(env: Record<string, string> = {}, root = m
     });
     child.on("exit", (code) => reject(new Error(`agent exited ${code}:\n${output}`)));
   });
-  const client = new AgentClient(address, { defaultTimeoutMs: 60_000 });
+  const client = new AgentClient(address, { defaultTimeoutMs: 60_000, ...agentClientCredentials(operator, node) });
   return {
     root,
+    node,
     client,
+    cliEnv: { LOCKSTEP_NODE_TARGET: address, LOCKSTEP_NODE_CA: operator.ca, LOCKSTEP_NODE_CERT: operator.cert, LOCKSTEP_NODE_KEY: operator.key },
     process: child,
     logs: () => output,
     stop: async (signal = "SIGTERM") => {

@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from "mysql2/promise";
-import { AgentClient } from "@lockstep/shared";
+import { AgentClient, agentChannel, type AgentTransport } from "@lockstep/shared";
 import { ResourceNotFoundError } from "../errors.js";
 
 /** The agents the API talks to, by node name. */
@@ -8,8 +8,12 @@ export interface AgentDirectory {
   close(): void;
 }
 
-/** Agent clients built from the registered nodes' addresses, kept while the address holds. */
-export function agentDirectory(pool: Pool, callTimeoutMs: number): AgentDirectory {
+/**
+ * Agent clients built from the registered nodes' addresses, kept while the address holds.
+ * Over mTLS each agent must present the cluster CA's certificate for its registered node
+ * name, so an address that answers with another node's certificate is refused.
+ */
+export function agentDirectory(pool: Pool, callTimeoutMs: number, transport: AgentTransport): AgentDirectory {
   const clients = new Map<string, AgentClient>();
   return {
     async forNode(node) {
@@ -19,7 +23,7 @@ export function agentDirectory(pool: Pool, callTimeoutMs: number): AgentDirector
       const cached = clients.get(node);
       if (cached && cached.target === address) return cached;
       cached?.close();
-      const client = new AgentClient(address, { defaultTimeoutMs: callTimeoutMs });
+      const client = new AgentClient(address, { defaultTimeoutMs: callTimeoutMs, ...agentChannel(transport, address, node) });
       clients.set(node, client);
       return client;
     },

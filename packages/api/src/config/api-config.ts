@@ -1,4 +1,4 @@
-import { compileConfig, ConfigError, type KeySpec } from "@lockstep/shared";
+import { compileConfig, ConfigError, envName, type KeySpec } from "@lockstep/shared";
 
 /** The API's configuration, compiled once at start-up. */
 export interface ApiConfig {
@@ -33,9 +33,22 @@ export interface ApiConfig {
   readonly reconcileMissing: "mark-failed" | "recreate";
   readonly reconcileOrphans: "report" | "destroy";
   readonly reconcileOrphanGraceMs: number;
+  /** `mtls` always, except `plaintext-loopback` for agents on 127.0.0.1 / ::1 in development. */
+  readonly agentTransport: "mtls" | "plaintext-loopback";
+  /** The cluster CA agents' certificates must chain to, and the API's client certificate. */
+  readonly agentTlsCa: string;
+  readonly agentTlsCert: string;
+  /** A secret: never logged. */
+  readonly agentTlsKey: string;
+  readonly maxBodyBytes: number;
+  readonly maxHeaderBytes: number;
+  readonly ratePerSecond: number;
+  readonly rateBurst: number;
 }
 
 const MIN = 60_000;
+const MIB = 1024 * 1024;
+const optionalPath: KeySpec = { kind: "string", default: "", pattern: /^\/[^\0]*$/, describe: "an absolute path" };
 
 const SPECS: Record<keyof ApiConfig, KeySpec> = {
   databaseUrl: { kind: "string", default: null, pattern: /^mysql:\/\/[^\s]+$/, describe: "a mysql:// URL" },
@@ -67,6 +80,14 @@ const SPECS: Record<keyof ApiConfig, KeySpec> = {
   reconcileMissing: { kind: "enum", default: "mark-failed", values: ["mark-failed", "recreate"] },
   reconcileOrphans: { kind: "enum", default: "destroy", values: ["report", "destroy"] },
   reconcileOrphanGraceMs: { kind: "int", default: 60 * MIN, min: 0, max: 30 * 24 * 60 * MIN },
+  agentTransport: { kind: "enum", default: "mtls", values: ["mtls", "plaintext-loopback"] },
+  agentTlsCa: optionalPath,
+  agentTlsCert: optionalPath,
+  agentTlsKey: optionalPath,
+  maxBodyBytes: { kind: "int", default: 4 * MIB, min: 1024, max: 64 * MIB },
+  maxHeaderBytes: { kind: "int", default: 16 * 1024, min: 1024, max: MIB },
+  ratePerSecond: { kind: "int", default: 50, min: 1, max: 100_000 },
+  rateBurst: { kind: "int", default: 100, min: 1, max: 1_000_000 },
 };
 
 /**
@@ -82,6 +103,11 @@ export function loadApiConfig(flags: Record<string, unknown>, env: NodeJS.Proces
     if (config.alertChannel === "webhook" && !config.alertWebhookUrl) throw new ConfigError("alertWebhookUrl is required when alertChannel is webhook");
     if (config.alertChannel === "pagerduty" && !config.pagerdutyRoutingKey) throw new ConfigError("pagerdutyRoutingKey is required when alertChannel is pagerduty");
     if (config.portMax < config.portMin) throw new ConfigError(`portMax (${config.portMax}) must not be below portMin (${config.portMin})`);
+    if (config.agentTransport === "mtls") {
+      for (const key of ["agentTlsCa", "agentTlsCert", "agentTlsKey"] as const) {
+        if (!config[key]) throw new ConfigError(`${key} is required with agentTransport mtls (set ${envName("LOCKSTEP_API", key)}; agentTransport plaintext-loopback is for loopback development only)`);
+      }
+    }
     return config;
   } catch (err) {
     if (err instanceof ConfigError && err.message.startsWith("databaseUrl")) {

@@ -13,6 +13,7 @@ import { findContainer, insertContainer, listContainers, type ContainerRecord } 
 import { ApplyContainerBody, CreateContainerBody, portNames, requireSpec } from "./container-schemas.js";
 import { requestDeletion } from "./request-deletion.js";
 import { effectiveRetention } from "./snapshot-retention.js";
+import { pathParam } from "../http/path-params.js";
 
 export interface ContainerRouteDeps {
   readonly pool: Pool;
@@ -39,8 +40,8 @@ export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: Ide
     return c.json({ containers: (await listContainers(deps.pool, { node: c.req.query("node"), limit })).map(view) });
   });
   app.get("/:id", async (c) => {
-    const container = await findContainer(deps.pool, c.req.param("id"));
-    if (!container) throw new ResourceNotFoundError(`container '${c.req.param("id")}'`);
+    const container = await findContainer(deps.pool, pathParam(c, "id"));
+    if (!container) throw new ResourceNotFoundError(`container '${pathParam(c, "id")}'`);
     return c.json(view(container));
   });
   app.post("/", async (c) => {
@@ -61,7 +62,7 @@ export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: Ide
   app.post("/:id/apply", async (c) => {
     const body = await validateBody(c, ApplyContainerBody, { emptyIsObject: true });
     const tx = c.get("tx");
-    const id = c.req.param("id");
+    const id = pathParam(c, "id");
     const [rows] = await tx.query<RowDataPacket[]>("SELECT node, vmid, status, spec FROM containers WHERE id = ? FOR UPDATE", [id]);
     const row = rows[0];
     if (!row) throw new ResourceNotFoundError(`container '${id}'`);
@@ -78,8 +79,8 @@ export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: Ide
   });
   app.delete("/:id", async (c) => {
     const tx = c.get("tx");
-    const operationId = await requestDeletion(tx, c.req.param("id"), deps.maxAttempts, new Date(deps.clock.now()));
-    return c.json(await withOperation(tx, c.req.param("id"), operationId), 202);
+    const operationId = await requestDeletion(tx, pathParam(c, "id"), deps.maxAttempts, new Date(deps.clock.now()));
+    return c.json(await withOperation(tx, pathParam(c, "id"), operationId), 202);
   });
   return app;
 }

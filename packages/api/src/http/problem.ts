@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { LockstepError, type Logger, type ReasonCode } from "@lockstep/shared";
-import { IdempotencyKeyInFlightError, RequestValidationError } from "../errors.js";
+import { IdempotencyKeyInFlightError, PayloadTooLargeError, RateLimitedError, RequestValidationError, UnauthenticatedError } from "../errors.js";
 
 /** HTTP status for each reason code: the only place a domain error becomes a status. */
 const STATUS_BY_REASON: Record<ReasonCode, ContentfulStatusCode> = {
@@ -30,8 +30,7 @@ export function problemResponse(c: Context, err: unknown, logger: Logger): Respo
   const domain = err instanceof LockstepError ? err : null;
   if (!domain) logger.error("unexpected error", { err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), path: c.req.path });
   const code: ReasonCode = domain?.code ?? "INTERNAL";
-  // An in-flight key is a transient conflict: 409 is what clients (Stripe's SDKs) retry.
-  const status = err instanceof IdempotencyKeyInFlightError ? 409 : STATUS_BY_REASON[code];
+  const status = statusOverride(err) ?? STATUS_BY_REASON[code];
   const body: Record<string, unknown> = {
     type: `urn:lockstep:problem:${code.toLowerCase().replace(/_/g, "-")}`,
     title: code.replace(/_/g, " ").toLowerCase(),
@@ -41,7 +40,20 @@ export function problemResponse(c: Context, err: unknown, logger: Logger): Respo
     instance: c.req.path,
   };
   if (err instanceof RequestValidationError) body.errors = err.problems;
-  const headers: Record<string, string> = { "content-type": "application/problem+json" };
-  if (status === 409 && err instanceof IdempotencyKeyInFlightError) headers["retry-after"] = "1";
-  return c.newResponse(JSON.stringify(body), status, headers);
+  return c.newResponse(JSON.stringify(body), status, { "content-type": "application/problem+json", ...problemHeaders(err) });
+}
+
+/** Where one reason code covers several HTTP statuses. */
+function statusOverride(err: unknown): ContentfulStatusCode | null {
+  // An in-flight key is a transient conflict: 409 is what clients (Stripe's SDKs) retry.
+  if (err instanceof IdempotencyKeyInFlightError) return 409;
+  if (err instanceof PayloadTooLargeError) return 413;
+  return null;
+}
+
+function problemHeaders(err: unknown): Record<string, string> {
+  if (err instanceof IdempotencyKeyInFlightError) return { "retry-after": "1" };
+  if (err instanceof RateLimitedError) return { "retry-after": String(err.retryAfterSeconds) };
+  if (err instanceof UnauthenticatedError) return { "www-authenticate": 'Bearer realm="lockstep"' };
+  return {};
 }

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Pool, PoolConnection } from "mysql2/promise";
 import { RequestValidationError } from "../errors.js";
 import { requestFingerprint } from "./fingerprint.js";
@@ -14,21 +14,22 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 const KEPT_HEADERS = ["content-type", "location"];
 
 /**
- * Idempotency-Key semantics of the IETF draft and Stripe, for every POST and DELETE:
+ * Idempotency-Key semantics of the IETF draft and Stripe, for every POST and DELETE, with
+ * keys scoped by `scopeOf` (the API token):
  * missing key → 400; same key and request → the first response replayed byte for byte; same
  * key, other request → 422; same key while the first is in flight → 409 with Retry-After.
  * The handler's writes and the stored response commit in ONE transaction, so a crash
  * leaves either both or neither; a request that fails validation or internally stores
  * nothing and leaves the key usable.
  */
-export function idempotency(pool: Pool, keys: KeyStore, scopeOf: () => string, afterCommit: () => void = () => undefined): MiddlewareHandler<{ Variables: IdempotencyVariables }> {
+export function idempotency(pool: Pool, keys: KeyStore, scopeOf: (c: Context) => string, afterCommit: () => void = () => undefined): MiddlewareHandler<{ Variables: IdempotencyVariables }> {
   return async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "DELETE") return next();
     const key = c.req.header("idempotency-key");
     if (key === undefined) throw new RequestValidationError([{ pointer: "/headers/idempotency-key", reason: "is required on POST and DELETE" }]);
     if (!KEY.test(key)) throw new RequestValidationError([{ pointer: "/headers/idempotency-key", reason: "must be 1 to 255 visible ASCII characters" }]);
     const body = await c.req.text();
-    const id: KeyIdentity = { scope: scopeOf(), key, method: c.req.method, path: c.req.path, fingerprint: requestFingerprint(c.req.method, c.req.path, body) };
+    const id: KeyIdentity = { scope: scopeOf(c), key, method: c.req.method, path: c.req.path, fingerprint: requestFingerprint(c.req.method, c.req.path, body) };
     const stored = await keys.claim(id);
     if (stored) return replay(stored, true);
 

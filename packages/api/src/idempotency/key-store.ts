@@ -19,6 +19,7 @@ export interface KeyIdentity {
 }
 
 interface KeyRow extends RowDataPacket {
+  scope: string;
   method: string;
   path: string;
   fingerprint: string;
@@ -47,6 +48,7 @@ export class KeyStore {
   constructor(private readonly pool: Pool, private readonly clock: Clock, private readonly options: KeyStoreOptions) {}
 
   /**
+   * Keys are unique across tokens but answered only to the token that sent them first.
    * Inserts first and looks only on a duplicate: a locking read of a missing row would take
    * gap locks, and two first requests for one key would deadlock on their inserts.
    */
@@ -59,8 +61,10 @@ export class KeyStore {
       } catch (err) {
         if ((err as { errno?: number }).errno !== DUPLICATE_ENTRY) throw err;
       }
-      const [rows] = await conn.query<KeyRow[]>("SELECT * FROM idempotency_keys WHERE scope = ? AND idem_key = ? FOR UPDATE", [id.scope, id.key]);
-      const row = rows[0]!;
+      const [rows] = await conn.query<KeyRow[]>("SELECT * FROM idempotency_keys WHERE idem_key = ? FOR UPDATE", [id.key]);
+      const row = rows[0];
+      // Deleted between the insert and this read (released, purged): a retry claims it afresh.
+      if (!row) throw new IdempotencyKeyInFlightError();
       const outcome = row.expires_at.getTime() > now ? this.judge(row, id, now) : "take-over";
       if (outcome !== "take-over") return outcome;
       await this.retake(conn, id, now);
@@ -69,6 +73,7 @@ export class KeyStore {
   }
 
   private judge(row: KeyRow, id: KeyIdentity, now: number): StoredResponse | "take-over" {
+    if (row.scope !== id.scope) throw new IdempotencyKeyReusedError("this Idempotency-Key was already used by another API token");
     if (row.method !== id.method || row.path !== id.path || row.fingerprint !== id.fingerprint) throw new IdempotencyKeyReusedError();
     if (row.state === "done") {
       const headers = typeof row.response_headers === "string" ? (JSON.parse(row.response_headers) as Record<string, string>) : (row.response_headers ?? {});
@@ -87,8 +92,8 @@ export class KeyStore {
   /** An expired key, or one abandoned in flight by a dead process, starts over for this request. */
   private async retake(conn: PoolConnection, id: KeyIdentity, now: number): Promise<void> {
     await conn.query(
-      "UPDATE idempotency_keys SET method = ?, path = ?, fingerprint = ?, state = 'in_flight', response_status = NULL, response_headers = NULL, response_body = NULL, created_at = ?, expires_at = ? WHERE scope = ? AND idem_key = ?",
-      [id.method, id.path, id.fingerprint, new Date(now), new Date(now + this.options.retentionMs), id.scope, id.key],
+      "UPDATE idempotency_keys SET scope = ?, method = ?, path = ?, fingerprint = ?, state = 'in_flight', response_status = NULL, response_headers = NULL, response_body = NULL, created_at = ?, expires_at = ? WHERE idem_key = ?",
+      [id.scope, id.method, id.path, id.fingerprint, new Date(now), new Date(now + this.options.retentionMs), id.key],
     );
   }
 

@@ -1,29 +1,28 @@
 import { Hono } from "hono";
 import type { Pool } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
-import { agentV1, vmidProblem } from "@lockstep/shared";
+import { agentV1 } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
-import { RequestValidationError, ResourceConflictError, ResourceNotFoundError } from "../errors.js";
+import { ResourceConflictError, ResourceNotFoundError } from "../errors.js";
 import { validateBody } from "../http/validate-body.js";
 import type { IdempotencyVariables } from "../idempotency/idempotency-middleware.js";
 import { findNode, insertNode, listNodes, type NodeRecord } from "./node-repository.js";
 import { RegisterNodeBody } from "./node-schemas.js";
+import { pathParam } from "../http/path-params.js";
 
 /** `/v1/nodes`: the Proxmox nodes Lockstep knows and their agents. */
 export function nodeRoutes(pool: Pool, clock: Clock, agents: AgentDirectory): Hono<{ Variables: IdempotencyVariables }> {
   const app = new Hono<{ Variables: IdempotencyVariables }>();
   app.get("/", async (c) => c.json({ nodes: await listNodes(pool) }));
-  app.get("/:name", async (c) => c.json(await requireNode(pool, c.req.param("name"))));
+  app.get("/:name", async (c) => c.json(await requireNode(pool, pathParam(c, "name"))));
   app.get("/:name/health", async (c) => {
-    const node = await requireNode(pool, c.req.param("name"));
+    const node = await requireNode(pool, pathParam(c, "name"));
     const health = await (await agents.forNode(node.name)).getHealth({});
     return c.json(agentV1.GetHealthResponse.toJSON(health));
   });
   app.get("/:name/locks/:vmid", async (c) => {
-    const node = await requireNode(pool, c.req.param("name"));
-    const vmid = Number(c.req.param("vmid"));
-    const problem = vmidProblem(vmid);
-    if (problem) throw new RequestValidationError([{ pointer: "/path/vmid", reason: problem }]);
+    const node = await requireNode(pool, pathParam(c, "name"));
+    const vmid = pathParam(c, "vmid");
     return c.json(agentV1.LockReport.toJSON(await (await agents.forNode(node.name)).inspectLock({ vmid })));
   });
   app.post("/", async (c) => {

@@ -4,6 +4,7 @@ import type { Pool } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
 import { ResourceNotFoundError } from "../errors.js";
 import { findOperation, type OperationRecord } from "./operation-repository.js";
+import { pathParam } from "../http/path-params.js";
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -15,14 +16,14 @@ export function operationRoutes(pool: Pool, clock: Clock, pollMs = 250): Hono {
     if (!op) throw new ResourceNotFoundError(`operation '${id}'`);
     return op;
   };
-  app.get("/:id", async (c) => c.json(await load(c.req.param("id"))));
+  app.get("/:id", async (c) => c.json(await load(pathParam(c, "id"))));
   /**
    * Server-sent events: a `step` event each time a step starts or ends, then one `operation`
    * event with the final record. The job may run in another API process, so the stream
    * follows the database, not this process's memory.
    */
   app.get("/:id/events", async (c) => {
-    let op = await load(c.req.param("id"));
+    let op = await load(pathParam(c, "id"));
     return streamSSE(c, async (stream) => {
       const sent = new Map<string, string>();
       let aborted = false;

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import type { Pool } from "mysql2/promise";
-import { vmidProblem } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { RequestValidationError, ResourceNotFoundError } from "../errors.js";
 import { findNode } from "../nodes/node-repository.js";
 import { compareContainer } from "./compare-container.js";
 import { openFindings } from "./drift-store.js";
 import type { Reconciler } from "./reconciler.js";
+import { pathParam } from "../http/path-params.js";
 
 const KINDS = new Set(["missing", "orphan", "foreign", "state-mismatch", "duplicate", "stale-lock", "unreachable"]);
 
@@ -27,11 +27,9 @@ export function reconcileRoutes(pool: Pool, reconciler: Reconciler, agents: Agen
     return c.json({ findings: await openFindings(pool, { node: c.req.query("node"), kind, vmid: vmid === undefined ? undefined : Number(vmid) }) });
   });
   app.get("/nodes/:name/containers/:vmid", async (c) => {
-    const vmid = Number(c.req.param("vmid"));
-    const problem = vmidProblem(vmid);
-    if (problem) throw new RequestValidationError([{ pointer: "/path/vmid", reason: problem }]);
-    if (!(await findNode(pool, c.req.param("name")))) throw new ResourceNotFoundError(`node '${c.req.param("name")}'`);
-    return c.json(await compareContainer(pool, agents, c.req.param("name"), vmid));
+    const vmid = pathParam(c, "vmid");
+    if (!(await findNode(pool, pathParam(c, "name")))) throw new ResourceNotFoundError(`node '${pathParam(c, "name")}'`);
+    return c.json(await compareContainer(pool, agents, pathParam(c, "name"), vmid));
   });
   return app;
 }

@@ -1,10 +1,10 @@
 import type { Pool } from "mysql2/promise";
 import { createMemoryLogger, type Clock } from "@lockstep/shared";
-import { agentDirectory } from "../../src/agents/agent-directory.js";
 import { Reconciler } from "../../src/reconcile/reconciler.js";
+import { noAgents } from "./test-app.js";
 
 /** A reconciler for in-process app tests that never start it: the routes need one. */
 export function idleReconciler(pool: Pool, clock: Clock): Reconciler {
   const logger = createMemoryLogger();
-  return new Reconciler(pool, agentDirectory(pool, 5_000), { pool, clock, logger, maxAttempts: 3, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock);
+  return new Reconciler(pool, noAgents(pool), { pool, clock, logger, maxAttempts: 3, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock);
 }

@@ -28,10 +28,11 @@ const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, er
 // Field names whose values are secrets: they are replaced before anything is written.
 const SECRET_FIELD = /pass(word)?|secret|token|authorization|api[-_]?key|private[-_]?key|credential/i;
 
-/** Replaces the values of secret-looking fields, recursively. */
+/** Replaces the values of secret-looking fields, and secrets inside text, recursively. */
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return scrubSecrets(value);
   if (depth > 6 || value === null || typeof value !== "object") return value;
-  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Error) return { name: value.name, message: scrubSecrets(value.message) };
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
@@ -40,12 +41,23 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/**
+ * Secrets that travel inside text (an error quoting a connection URL or a header): the
+ * password of a URL, the secret half of an API token, a PEM private key.
+ */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, "$1[redacted]@")
+    .replace(/\b(lst_[0-9a-f]{12}_)[A-Za-z0-9_-]+/g, "$1[redacted]")
+    .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, "[redacted private key]");
+}
+
 /** A logger that hands each entry to `sink`; the base of the JSON and memory loggers. */
 export function createLogger(sink: (entry: LogEntry) => void, minLevel: LogLevel = "info", bound: LogFields = {}): Logger {
   const write = (level: LogLevel, msg: string, fields?: LogFields): void => {
     if (LEVEL_RANK[level] < LEVEL_RANK[minLevel]) return;
     const merged = redact({ ...bound, ...fields }) as LogFields;
-    sink({ time: new Date().toISOString(), level, msg, ...merged });
+    sink({ time: new Date().toISOString(), level, msg: scrubSecrets(msg), ...merged });
   };
   return {
     debug: (msg, fields) => write("debug", msg, fields),

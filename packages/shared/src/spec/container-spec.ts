@@ -18,7 +18,7 @@ const SnapshotName = Type.String({ minLength: 2, maxLength: 40, pattern: "^[a-zA
 const argv = (description: string) => Type.Array(Type.String({ minLength: 1, maxLength: 4096, pattern: "^[^\\u0000]*$" }), { minItems: 1, maxItems: 256, description });
 const TimeoutMs = Type.Integer({ minimum: 1_000, maximum: 3_600_000 });
 const FeatureName = Type.String({ pattern: "^[a-z][a-z0-9-]{0,62}$", description: "feature name: lowercase letters, digits and '-'" });
-const ContainerPath = Type.String({ minLength: 2, maxLength: 4096, pattern: "^/[^\\u0000]*$", description: "absolute, normalized path inside the container" });
+const ContainerPath = Type.String({ minLength: 2, maxLength: 4096, pattern: "^/[A-Za-z0-9._@%+=:,~/-]*$", description: "absolute, normalized path inside the container: letters, digits and . _ - + @ % = : , ~ /" });
 const UserName = Type.String({ pattern: "^[a-z_][a-z0-9_-]{0,31}$" });
 
 /** A section that may be left out: absent means all of its defaults. */
@@ -100,7 +100,7 @@ export const FileEntry = Type.Object(
 
 export const ServiceEntry = Type.Object(
   {
-    unit: Type.String({ maxLength: 255, pattern: "^[a-zA-Z0-9:_.@-]+\\.(service|socket|timer|target|path|mount)$" }),
+    unit: Type.String({ maxLength: 255, pattern: "^[a-zA-Z0-9:_.@][a-zA-Z0-9:_.@-]*\\.(service|socket|timer|target|path|mount)$" }),
     content: Type.String({ minLength: 1, maxLength: 262_144 }),
     enable: Type.Boolean({ default: true }),
     start: Type.Boolean({ default: true }),

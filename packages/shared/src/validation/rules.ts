@@ -36,12 +36,17 @@ export function snapshotNameProblem(value: unknown): string | null {
   return null;
 }
 
-/** A path inside a container: absolute, normalized, no `..`, no NUL, bounded. */
+// Letters, digits and the punctuation real file names use: no spaces, quotes, newlines or
+// shell metacharacters, so a path stays one harmless word wherever it is shown or passed.
+const PATH_CHARS = /^[A-Za-z0-9._@%+=:,~/-]+$/;
+
+/** A path inside a container: absolute, normalized, no `..`, no NUL, plain characters, bounded. */
 export function containerPathProblem(value: unknown): string | null {
   if (typeof value !== "string" || value.length === 0) return "must be a non-empty string";
   if (value.length > 4096) return "must be at most 4096 characters";
   if (value.includes("\0")) return "must not contain NUL";
   if (!value.startsWith("/")) return "must be absolute";
+  if (!PATH_CHARS.test(value)) return "must hold only letters, digits and . _ - + @ % = : , ~ / (no spaces, quotes or shell metacharacters)";
   if (value !== "/" && value.endsWith("/")) return "must name a file, not end with '/'";
   const parts = value.split("/").slice(1);
   if (parts.some((part) => part === "..")) return "must not contain '..'";
@@ -49,7 +54,8 @@ export function containerPathProblem(value: unknown): string | null {
   return null;
 }
 
-const UNIT_NAME = /^[a-zA-Z0-9:_.@-]+\.(service|socket|timer|target|path|mount)$/;
+// Never a leading '-': systemctl would read the name as an option.
+const UNIT_NAME = /^[a-zA-Z0-9:_.@][a-zA-Z0-9:_.@-]*\.(service|socket|timer|target|path|mount)$/;
 
 export function unitNameProblem(value: unknown): string | null {
   if (typeof value !== "string") return "must be a string";

@@ -2,8 +2,9 @@ import { initial } from "./0001-initial.js";
 import { allocatorLocks } from "./0002-allocator-locks.js";
 import { incidentSource } from "./0003-incident-source.js";
 import { drift } from "./0004-drift.js";
+import { apiTokens } from "./0005-api-tokens.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in the order they apply. */
-export const migrations: readonly Migration[] = [initial, allocatorLocks, incidentSource, drift];
+export const migrations: readonly Migration[] = [initial, allocatorLocks, incidentSource, drift, apiTokens];
 export type { Migration };

@@ -1,0 +1,33 @@
+import { AgentClient, agentChannel, type AgentTransport } from "@lockstep/shared";
+import { UsageError } from "./commands.js";
+
+export interface ConnectionFlags {
+  readonly target?: string;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly "server-name"?: string;
+  readonly plaintext?: boolean;
+}
+
+/**
+ * The agent client of one CLI run: mutual TLS with a client certificate from the cluster
+ * CA (flags, else LOCKSTEP_NODE_CA/_CERT/_KEY), unless --plaintext names a loopback agent
+ * running with transport plaintext-loopback.
+ */
+export function connectToAgent(flags: ConnectionFlags, env: NodeJS.ProcessEnv): AgentClient {
+  const target = flags.target ?? env.LOCKSTEP_NODE_TARGET ?? "127.0.0.1:7000";
+  const plaintext = flags.plaintext === true || env.LOCKSTEP_NODE_TRANSPORT === "plaintext-loopback";
+  const transport: AgentTransport = plaintext ? { mode: "plaintext-loopback" } : { mode: "mtls", tls: tlsFiles(flags, env) };
+  const serverName = flags["server-name"] ?? env.LOCKSTEP_NODE_SERVER_NAME ?? null;
+  return new AgentClient(target, agentChannel(transport, target, serverName));
+}
+
+function tlsFiles(flags: ConnectionFlags, env: NodeJS.ProcessEnv): { ca: string; cert: string; key: string } {
+  const ca = flags.ca ?? env.LOCKSTEP_NODE_CA;
+  const cert = flags.cert ?? env.LOCKSTEP_NODE_CERT;
+  const key = flags.key ?? env.LOCKSTEP_NODE_KEY;
+  const missing = [!ca && "--ca (LOCKSTEP_NODE_CA)", !cert && "--cert (LOCKSTEP_NODE_CERT)", !key && "--key (LOCKSTEP_NODE_KEY)"].filter(Boolean);
+  if (missing.length > 0) throw new UsageError(`the agent needs a client certificate from the cluster CA: set ${missing.join(", ")} (see lockstep-pki client)`);
+  return { ca: ca!, cert: cert!, key: key! };
+}

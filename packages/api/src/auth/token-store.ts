@@ -1,0 +1,81 @@
+import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { Clock } from "@lockstep/shared";
+import { newToken, parseToken, secretDigest, secretMatches, type Scope } from "./api-token.js";
+
+/** Who made a request: the token's public id, its name and scope. */
+export interface Caller {
+  readonly tokenId: string;
+  readonly name: string;
+  readonly scope: Scope;
+}
+
+/** A token as listed: never its secret, which exists only in the creator's hands. */
+export interface TokenRecord extends Caller {
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+interface TokenRow extends RowDataPacket {
+  id: string;
+  name: string;
+  scope: Scope;
+  secret_sha256: Buffer;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+// Marking every request would make each read a write; a minute is precise enough for audits.
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** API tokens in MySQL, stored hashed; created and revoked by `lockstep-api token`. */
+export class TokenStore {
+  constructor(private readonly pool: Pool, private readonly clock: Clock) {}
+
+  async create(name: string, scope: Scope): Promise<{ record: TokenRecord; token: string }> {
+    const token = newToken();
+    const now = new Date(this.clock.now());
+    await this.pool.query("INSERT INTO api_tokens (id, name, scope, secret_sha256, created_at) VALUES (?, ?, ?, ?, ?)", [token.id, name, scope, secretDigest(token.secret), now]);
+    return { record: { tokenId: token.id, name, scope, createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null }, token: token.text };
+  }
+
+  async list(): Promise<TokenRecord[]> {
+    const [rows] = await this.pool.query<TokenRow[]>("SELECT * FROM api_tokens ORDER BY created_at, id");
+    return rows.map(toRecord);
+  }
+
+  /** True when the token was live and is now revoked; revoking twice is harmless. */
+  async revoke(id: string): Promise<boolean> {
+    const [result] = await this.pool.query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [new Date(this.clock.now()), id]);
+    return (result as { affectedRows: number }).affectedRows === 1;
+  }
+
+  /** The caller a bearer token stands for, or null when it is malformed, unknown or revoked. */
+  async verify(text: string): Promise<Caller | null> {
+    const parts = parseToken(text);
+    if (!parts) return null;
+    const [rows] = await this.pool.query<TokenRow[]>("SELECT * FROM api_tokens WHERE id = ?", [parts.id]);
+    const row = rows[0];
+    if (!row || row.revoked_at !== null || !secretMatches(parts.secret, row.secret_sha256)) return null;
+    await this.markUsed(row);
+    return { tokenId: row.id, name: row.name, scope: row.scope };
+  }
+
+  private async markUsed(row: TokenRow): Promise<void> {
+    const now = this.clock.now();
+    if (row.last_used_at && now - row.last_used_at.getTime() < LAST_USED_RESOLUTION_MS) return;
+    await this.pool.query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [new Date(now), row.id]);
+  }
+}
+
+function toRecord(row: TokenRow): TokenRecord {
+  return {
+    tokenId: row.id,
+    name: row.name,
+    scope: row.scope,
+    createdAt: row.created_at.toISOString(),
+    lastUsedAt: row.last_used_at?.toISOString() ?? null,
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+import "../dist/pki/pki-main.js";
