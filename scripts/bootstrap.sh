@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything the demo and the tests need, from a fresh Debian 12 with Node 20 (as root):
 # pnpm, the workspace's packages, Debian's protobuf-compiler, mariadb-server, util-linux's
-# flock and systemd-analyze (to verify the agent's unit), then a build. Safe to run again: each step skips what is already there.
+# flock, systemd-analyze (to verify the agent's unit) and openssl (lockstep-pki issues the
+# cluster's certificates with it), then a build. Safe to run again: each step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ command -v protoc >/dev/null || missing+=(protobuf-compiler)
 command -v flock >/dev/null || missing+=(util-linux)
 command -v mariadbd >/dev/null || missing+=(mariadb-server)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+command -v openssl >/dev/null || missing+=(openssl)
 if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || { log "missing ${missing[*]}; installing needs root"; exit 1; }
   log "installing ${missing[*]} from Debian"
