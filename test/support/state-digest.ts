@@ -26,7 +26,8 @@ export async function databaseState(pool: TestDatabase["pool"]): Promise<Record<
 
 /**
  * A simulated node: the `pct` calls that change something, and a digest of every file in
- * the node (configs, container filesystems, locks) except the simulator's own call log.
+ * the node (configs, container filesystems, locks). Left out: the simulator's own call log,
+ * and the agent's state directory, where it keeps its record of every request it refused.
  */
 export function nodeState(root: string): { mutatingCalls: string[]; files: string } {
   const mutatingCalls = readCalls(root)
@@ -40,7 +41,7 @@ export function nodeState(root: string): { mutatingCalls: string[]; files: strin
 function walk(dir: string): string[] {
   return readdirSync(dir).sort().flatMap((name) => {
     const full = path.join(dir, name);
-    if (name === "calls.jsonl" || name === "sim-log") return [];
+    if (name === "calls.jsonl" || name === "lockstep-agent") return [];
     return statSync(full).isDirectory() ? walk(full) : [full];
   });
 }

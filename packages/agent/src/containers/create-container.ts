@@ -32,7 +32,8 @@ export interface CreateOutcome {
 
 const TEMPLATE = /^[a-zA-Z][a-zA-Z0-9_.-]*:vztmpl\/[a-zA-Z0-9_.+-]+\.tar\.(gz|xz|zst)$/;
 // Property strings: key=value pairs; no whitespace or shell/quote characters to smuggle anything.
-const PROPERTY_STRING = /^[a-zA-Z0-9_.:/=,-]{0,512}$/;
+// `key=value,...` as Proxmox writes net0 and features; no value may climb with '..'.
+const PROPERTY_STRING = /^(?=.{0,512}$)(?!.*\.\.)([a-z][a-z0-9]*=[A-Za-z0-9_.:/+-]+(,[a-z][a-z0-9]*=[A-Za-z0-9_.:/+-]+)*)?$/;
 
 /**
  * Creates a container, converging when a retry finds the work already done. An existing

@@ -11,7 +11,9 @@ import type { NodeContext } from "../node/node-context.js";
  * to LXC, past Proxmox's checks, so each one is allowed deliberately.
  */
 const ALLOWED: Readonly<Record<string, RegExp>> = {
-  "lxc.apparmor.profile": /^[a-zA-Z0-9_./-]{1,128}$/,
+  // A profile name as AppArmor loads it (unconfined, generated, lxc-container-default-cgns):
+  // never a path, never an option.
+  "lxc.apparmor.profile": /^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$/,
 };
 
 /** Whether `key` names a raw LXC key (which `pct set` refuses). */

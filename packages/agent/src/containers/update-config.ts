@@ -6,7 +6,11 @@ import { requireConfigFile } from "./container-reader.js";
 import { isRawLxcKey, requireAllowedLxc, writeRawLxcKeys } from "./raw-lxc-keys.js";
 
 const KEY = /^[a-z][a-z0-9_]{0,31}$/;
-const VALUE = /^[^\0\n\r]{0,4096}$/;
+// Config values are words of Proxmox's formats (numbers, names, `key=value,...` lists);
+// only a description is free text, and even it stays on one line.
+const VALUE = /^(?!-)(?!.*\.\.)[A-Za-z0-9_.:/=,+@-]{0,4096}$/;
+const FREE_TEXT = /^[^\0\n\r]{0,4096}$/;
+const TAGS = /^[a-z0-9_+.;-]{0,1024}$/;
 // Keys that `pct set` must never be asked to touch: the lock belongs to Proxmox's own
 // operations, and snapshot bookkeeping to pct snapshot.
 const FORBIDDEN_KEYS = new Set(["lock", "parent", "snaptime", "snapstate", "digest"]);
@@ -31,7 +35,11 @@ export async function updateConfig(ctx: NodeContext, vmid: number, change: Confi
     requirePattern("config key", key, KEY, "a config key such as 'memory' or 'onboot'");
     if (FORBIDDEN_KEYS.has(key)) throw new InvalidArgumentError("config key", `'${key}' is managed by Proxmox and cannot be set`);
   }
-  for (const value of Object.values(change.set)) requirePattern("config value", value, VALUE, "a single line of at most 4096 characters");
+  for (const [key, value] of Object.entries(change.set)) {
+    if (key === "description") requirePattern("config value", value, FREE_TEXT, "a single line of at most 4096 characters");
+    else if (key === "tags") requirePattern("config value", value, TAGS, "Proxmox tags separated by ';'");
+    else requirePattern("config value", value, VALUE, "letters, digits and . _ : / = , + @ - (no '..', spaces or shell metacharacters)");
+  }
   requireAllowedLxc(change.lxc, removeLxc);
   const current = (await requireConfigFile(ctx, vmid)).main.values;
   const toSet = Object.entries(change.set).filter(([key, value]) => current[key] !== value);

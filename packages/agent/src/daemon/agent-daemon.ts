@@ -5,9 +5,9 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { agentServerCredentials, agentV1, systemClock, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
 import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
-import { UnavailableError } from "../errors.js";
 import { EventBus } from "../events/event-bus.js";
 import { clientAllowlist } from "../grpc/client-allowlist.js";
+import { OperationAdmission } from "../grpc/operation-admission.js";
 import { createNodeAgentService } from "../grpc/node-agent-service.js";
 import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
 import { LockGuard } from "../locks/lock-guard.js";
@@ -80,14 +80,12 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     verify: { attempts: config.verifyAttempts, initialDelayMs: config.verifyInitialDelayMs, maxDelayMs: config.verifyMaxDelayMs },
     limits: { execOutputBytes: config.execOutputBytes, pushBytes: config.pushBytes },
   };
-  let draining = false;
+  const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
   const service = createNodeAgentService({
     ctx, logger, events, dedup, serializer: new VmidSerializer(), hostStats: deps.hostStats ?? systemHostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
     locks: createLockService(inspector, guard, proc),
     operations: { get: (id) => { const r = dedup.get(id); return r && toOperationRecord(r); } },
-    admit: () => {
-      if (draining) throw new UnavailableError("the agent is shutting down; retry with the same request ID");
-    },
+    admission,
   });
   const server = new Server({
     "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
@@ -103,7 +101,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     address,
     events,
     stop: async () => {
-      draining = true;
+      admission.drain();
       logger.info("draining in-flight requests", { inFlight: dedup.inFlightCount });
       const drained = await Promise.race([dedup.idle().then(() => true), clock.sleep(config.shutdownDrainMs).then(() => false)]);
       if (!drained) {

@@ -54,8 +54,10 @@ export class RequestDeduplicator {
    * Runs `execute` at most once for the request's ID and returns its value, or the stored
    * outcome of an earlier run. Values must be JSON-safe. `execute` gets a signal that
    * `abortRunning` aborts (shutdown); after an abort it should stop and throw.
+   * `beforeStart` runs only when the request is about to execute (not for a replay or a
+   * duplicate in flight); if it throws, nothing is recorded and the ID stays unused.
    */
-  async run<T>(request: DedupRequest, execute: (signal: AbortSignal) => Promise<T>): Promise<DedupResult<T>> {
+  async run<T>(request: DedupRequest, execute: (signal: AbortSignal) => Promise<T>, beforeStart: () => void = () => undefined): Promise<DedupResult<T>> {
     const problem = requestIdProblem(request.requestId);
     if (problem) throw new InvalidArgumentError("request_id", problem);
     const fingerprint = fingerprintOf(request.params);
@@ -72,6 +74,7 @@ export class RequestDeduplicator {
       if (record.status === "failed" && record.error && isReplayedFailure(record.error.code)) throw replayedError(record.error);
       this.logger.info("re-executing request", { requestId: record.requestId, method: record.method, previous: record.status, reason: record.error?.code });
     }
+    beforeStart();
     return { value: await this.start(request, fingerprint, execute), replayed: false };
   }
 

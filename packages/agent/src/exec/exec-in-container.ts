@@ -46,7 +46,7 @@ export async function execInContainer(ctx: NodeContext, vmid: number, argv: read
 }
 
 function validateArgv(argv: readonly string[]): void {
-  if (argv.length === 0) throw new InvalidArgumentError("argv", "must name a command");
+  if (argv.length === 0 || argv[0] === "") throw new InvalidArgumentError("argv", "must name a command");
   if (argv.length > MAX_ARGS) throw new InvalidArgumentError("argv", `must have at most ${MAX_ARGS} elements`);
   for (const arg of argv) {
     if (arg.includes("\0")) throw new InvalidArgumentError("argv", "must not contain NUL");

@@ -10,7 +10,8 @@ export interface DedupRequest {
 
 /** Exactly one effect per request ID (implemented in dedup/). Values must be JSON-safe. */
 export interface Deduplicator {
-  run<T>(request: DedupRequest, execute: () => Promise<T>): Promise<{ value: T; replayed: boolean }>;
+  /** `beforeStart` runs only when the request will execute; if it throws, nothing is recorded. */
+  run<T>(request: DedupRequest, execute: () => Promise<T>, beforeStart?: () => void): Promise<{ value: T; replayed: boolean }>;
 }
 
 /** The agent's durable record of one request, for GetOperation. */

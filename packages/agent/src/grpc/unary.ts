@@ -1,6 +1,6 @@
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import type { Logger } from "@lockstep/shared";
-import { requestIdProblem } from "@lockstep/shared";
+import { requestIdProblem, vmidProblem } from "@lockstep/shared";
 import { InvalidArgumentError } from "../errors.js";
 import { toGrpcError } from "./error-mapping.js";
 import type { Deduplicator, VmidSerializer } from "./ports.js";
@@ -14,7 +14,8 @@ export interface JsonCodec<T> {
 /** A read-only RPC: no request ID, no serialization, errors mapped in one place. */
 export function readOnly<Req, Res>(method: string, logger: Logger, handle: (request: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    handle(call.request).then(
+    // Through a promise even when `handle` throws at once, so every failure is mapped here.
+    Promise.resolve(call.request).then(handle).then(
       (response) => callback(null, response),
       (err: unknown) => callback(toGrpcError(err, logger, method)),
     );
@@ -25,8 +26,8 @@ export interface MutatingDeps {
   readonly logger: Logger;
   readonly dedup: Deduplicator;
   readonly serializer: VmidSerializer;
-  /** Refuses new work while the agent drains for shutdown. */
-  readonly admit: () => void;
+  /** Takes a slot for one operation (refusing beyond the node's limit or while draining). */
+  readonly admission: { enter(): () => void };
 }
 
 /**
@@ -46,12 +47,21 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
     const run = async (): Promise<Res> => {
       const problem = requestIdProblem(request.requestId);
       if (problem) throw new InvalidArgumentError("request_id", problem);
-      deps.admit();
+      // Checked before the request is recorded: a request for no possible container is not one.
+      const vmidInvalid = vmidProblem(request.vmid);
+      if (vmidInvalid) throw new InvalidArgumentError("vmid", vmidInvalid);
       const { requestId, ...params } = request;
-      const { value, replayed } = await deps.dedup.run({ requestId, method, vmid: request.vmid, params: paramsForFingerprint(params) }, async () =>
-        codec.toJSON(await deps.serializer.run(request.vmid, () => handle(request))),
-      );
-      return { ...codec.fromJSON(value), replayed };
+      let release: (() => void) | undefined;
+      try {
+        const { value, replayed } = await deps.dedup.run(
+          { requestId, method, vmid: request.vmid, params: paramsForFingerprint(params) },
+          async () => codec.toJSON(await deps.serializer.run(request.vmid, () => handle(request))),
+          () => (release = deps.admission.enter()),
+        );
+        return { ...codec.fromJSON(value), replayed };
+      } finally {
+        release?.();
+      }
     };
     run().then(
       (response) => callback(null, response),

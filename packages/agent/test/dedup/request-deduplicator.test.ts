@@ -194,3 +194,16 @@ test("the deduplicator, toOperationRecord and the serializer fit the gRPC layer'
   t.is(value, "through both");
   t.like(lookup.get("req-create-0001"), { status: 2 });
 });
+
+test("a refusal before start records nothing, so the same ID runs when retried", async (t) => {
+  const { dedup } = await dedupOn(t);
+  await t.throwsAsync(dedup.run(create(), async () => t.fail("executed"), () => { throw new LockstepError("RESOURCE_EXHAUSTED", "busy"); }), { message: "busy" });
+  t.is(dedup.get("req-create-0001"), undefined);
+  t.deepEqual(await dedup.run(create(), async () => "done"), { value: "done", replayed: false });
+});
+
+test("a replay never passes through the check before start", async (t) => {
+  const { dedup } = await dedupOn(t);
+  await dedup.run(create(), async () => "done");
+  t.deepEqual(await dedup.run(create(), async () => "again", () => t.fail("checked")), { value: "done", replayed: true });
+});

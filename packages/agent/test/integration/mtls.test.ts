@@ -12,7 +12,7 @@ type Method = keyof typeof agentV1.NodeAgentService;
 const METHODS = Object.keys(agentV1.NodeAgentService) as Method[];
 
 /** A request each RPC would act on if it got through: valid enough to reach the node. */
-const PROBE = { vmid: 150, requestId: "mtls-probe-0001", ostemplate: TEMPLATE, hostname: "intruder", command: ["touch", "/root/pwned"], path: "/root/pwned", content: Buffer.from("x"), name: "intruder", keepLast: 1, sourceVmid: 150 };
+const PROBE = { vmid: 150, requestId: "mtls-probe-0001", ostemplate: TEMPLATE, hostname: "intruder", argv: ["touch", "/root/pwned"], path: "/root/pwned", content: Buffer.from("x"), name: "intruder", keepLast: 1, sourceVmid: 150 };
 
 async function call(client: AgentClient, method: Method): Promise<LockstepError | null> {
   if (method === "watchEvents") {
