@@ -1,4 +1,6 @@
 import test from "ava";
+import { startAgentOnSim } from "../packages/agent/test/integration/agent-harness.js";
+import { foreignPki } from "../packages/agent/test/integration/test-pki.js";
 import { post, startCluster } from "./support/cluster.js";
 
 test("a node's health comes from its agent through the API", async (t) => {
@@ -26,4 +28,28 @@ test("an unreachable agent is a 503 problem, not a hang", async (t) => {
   const res = await cluster.api.fetch(`/v1/nodes/pve2/health`);
   t.is(res.status, 503);
   t.is(res.headers.get("content-type"), "application/problem+json");
+});
+
+test("the API refuses an agent whose certificate is not the registered node's", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  // pve2 registered at pve1's address: the agent there proves it is pve1, not pve2.
+  await post(cluster.api, "/v1/nodes", { name: "pve2", address: cluster.agents.get("pve1")!.client.target }, "register-impostor");
+  const res = await cluster.api.fetch(`/v1/nodes/pve2/health`);
+  t.is(res.status, 503);
+  t.is(((await res.json()) as { code: string }).code, "UNAVAILABLE");
+  t.is((await cluster.api.fetch(`/v1/nodes/pve1/health`)).status, 200);
+});
+
+test("the API refuses an agent whose certificate comes from another CA", async (t) => {
+  const stranger = await (await foreignPki()).node("pve9");
+  const agent = await startAgentOnSim({ LOCKSTEP_AGENT_NODE: "pve9", LOCKSTEP_SIM_NODE: "pve9", LOCKSTEP_AGENT_TLS_CERT: stranger.cert, LOCKSTEP_AGENT_TLS_KEY: stranger.key });
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(async () => {
+    await cluster.stop();
+    await agent.stop();
+  });
+  await post(cluster.api, "/v1/nodes", { name: "pve9", address: agent.client.target }, "register-foreign");
+  const res = await cluster.api.fetch(`/v1/nodes/pve9/health`);
+  t.is(res.status, 503);
 });
