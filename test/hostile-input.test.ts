@@ -226,7 +226,7 @@ test.serial("every route but the health checks refuses a request without a token
       ["POST", "/v1/containers"], ["POST", `/v1/containers/${id}/apply`], ["DELETE", `/v1/containers/${id}`],
       ["GET", "/v1/nodes"], ["POST", "/v1/nodes"], ["GET", "/v1/nodes/pve1/health"], ["GET", "/v1/nodes/pve1/locks/150"],
       ["GET", "/v1/operations/00000000-0000-0000-0000-000000000000"], ["GET", "/v1/incidents"], ["GET", "/v1/drift"],
-      ["POST", "/v1/reconcile"], ["GET", "/v1/nodes/pve1/containers/150"], ["GET", "/v1/no-such-route"], ["GET", "/"],
+      ["POST", "/v1/reconcile"], ["GET", "/v1/nodes/pve1/containers/150"], ["GET", "/metrics"], ["GET", "/v1/no-such-route"], ["GET", "/"],
     ];
     const bodies = new Set<string>();
     for (const [method, path] of routes) {

@@ -5,6 +5,7 @@ import type { Clock, Logger } from "@lockstep/shared";
 import { authenticate, type AuthVariables } from "./auth/authenticate.js";
 import { RateLimiter } from "./auth/rate-limiter.js";
 import type { TokenStore } from "./auth/token-store.js";
+import type { ApiMetrics } from "./metrics/api-metrics.js";
 import { PayloadTooLargeError, ResourceNotFoundError } from "./errors.js";
 import { problemResponse } from "./http/problem.js";
 import { idempotency, type IdempotencyVariables } from "./idempotency/idempotency-middleware.js";
@@ -37,6 +38,7 @@ export interface AppDeps {
   readonly reconciler: Reconciler;
   readonly tokens: TokenStore;
   readonly limits: HttpLimits;
+  readonly metrics: ApiMetrics;
 }
 
 /** What one caller may send. */
@@ -54,6 +56,7 @@ export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clo
   const app = new Hono<Env>();
   app.onError((err, c) => problemResponse(c, err, deps.logger));
   app.notFound((c) => problemResponse(c, new ResourceNotFoundError(`route ${c.req.method} ${c.req.path}`), deps.logger));
+  app.use("*", deps.metrics.middleware());
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     try {
@@ -67,6 +70,7 @@ export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clo
   // nobody learns which routes or resources exist.
   app.use("*", authenticate(deps.tokens, new RateLimiter(deps.clock, deps.limits.ratePerSecond, deps.limits.rateBurst)));
   app.use("*", bodyLimit({ maxSize: deps.limits.maxBodyBytes, onError: () => { throw new PayloadTooLargeError(deps.limits.maxBodyBytes); } }));
+  app.get("/metrics", async (c) => c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType }));
   app.use("/v1/*", idempotency(deps.pool, keys, (c) => (c.get("caller") as AuthVariables["caller"]).tokenId, deps.afterCommit));
   app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock, deps.agents));
   app.route("/v1/containers", containerRoutes(deps));

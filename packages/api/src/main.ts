@@ -9,6 +9,7 @@ import { agentDirectory } from "./agents/agent-directory.js";
 import { createApp } from "./app.js";
 import { tokenCommand } from "./auth/token-command.js";
 import { TokenStore } from "./auth/token-store.js";
+import { ApiMetrics } from "./metrics/api-metrics.js";
 import { KeyStore } from "./idempotency/key-store.js";
 import { Dispatcher } from "./dispatch/dispatcher.js";
 import { JobStore } from "./dispatch/job-store.js";
@@ -70,6 +71,7 @@ async function serveApi(): Promise<void> {
     agents,
     reconciler,
     tokens: new TokenStore(pool, systemClock),
+    metrics: new ApiMetrics(pool),
     limits: { maxBodyBytes: config.maxBodyBytes, ratePerSecond: config.ratePerSecond, rateBurst: config.rateBurst },
   }, keys);
   const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];

@@ -3,6 +3,7 @@ import { createMemoryLogger, type Clock } from "@lockstep/shared";
 import { agentDirectory } from "../../src/agents/agent-directory.js";
 import { createApp, type AppDeps } from "../../src/app.js";
 import { TokenStore } from "../../src/auth/token-store.js";
+import { ApiMetrics } from "../../src/metrics/api-metrics.js";
 import { idleReconciler } from "./idle-reconciler.js";
 
 /** The app in process, with every request sent under an admin token. */
@@ -26,6 +27,7 @@ export async function testApp(pool: Pool, clock: Clock, deps: Partial<AppDeps> =
     vmids: { min: 100, max: 199 }, ports: { min: 20000, max: 20099 }, maxAttempts: 5, snapshotKeepLast: 5,
     agents: noAgents(pool), reconciler: idleReconciler(pool, clock), tokens,
     limits: { maxBodyBytes: 4 * 1024 * 1024, ratePerSecond: 10_000, rateBurst: 10_000 },
+    metrics: new ApiMetrics(pool),
     ...deps,
   });
   return {
