@@ -29,7 +29,7 @@ async function startAgent(node: string, port: number): Promise<AgentClient> {
   const log = path.join(work, `${node}-agent.log`);
   const tls = tlsOf("nodes", node);
   const child = spawn(process.execPath, [path.join(repo, "packages/agent/bin/lockstep-agent.js"), "--simulate", root, "--listen", `127.0.0.1:${port}`, "--tls-ca", tls.ca, "--tls-cert", tls.cert, "--tls-key", tls.key], {
-    env: { ...process.env, LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "500", LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "1000" },
+    env: { ...process.env, LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "500", LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "1000", LOCKSTEP_AGENT_METRICS_LISTEN: `127.0.0.1:${port + 1000}` },
     stdio: ["ignore", "pipe", "pipe"],
   });
   agents.push(child);

@@ -7,6 +7,7 @@ import { RateLimiter } from "./auth/rate-limiter.js";
 import type { TokenStore } from "./auth/token-store.js";
 import type { ApiMetrics } from "./metrics/api-metrics.js";
 import { PayloadTooLargeError, ResourceNotFoundError } from "./errors.js";
+import { openApiDocument } from "./http/openapi.js";
 import { problemResponse } from "./http/problem.js";
 import { idempotency, type IdempotencyVariables } from "./idempotency/idempotency-middleware.js";
 import { KeyStore } from "./idempotency/key-store.js";
@@ -70,6 +71,8 @@ export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clo
   // nobody learns which routes or resources exist.
   app.use("*", authenticate(deps.tokens, new RateLimiter(deps.clock, deps.limits.ratePerSecond, deps.limits.rateBurst)));
   app.use("*", bodyLimit({ maxSize: deps.limits.maxBodyBytes, onError: () => { throw new PayloadTooLargeError(deps.limits.maxBodyBytes); } }));
+  const openapi = openApiDocument();
+  app.get("/openapi.json", (c) => c.json(openapi));
   app.get("/metrics", async (c) => c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType }));
   app.use("/v1/*", idempotency(deps.pool, keys, (c) => (c.get("caller") as AuthVariables["caller"]).tokenId, deps.afterCommit));
   app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock, deps.agents));

@@ -40,6 +40,8 @@ export interface AgentConfig {
   readonly execOutputBytes: number;
   readonly pushBytes: number;
   readonly grpcMaxMessageBytes: number;
+  /** Where `GET /metrics` (Prometheus) listens; empty turns it off. */
+  readonly metricsListen: string;
   /** Mutating RPCs running at once on this node; more are refused with RESOURCE_EXHAUSTED. */
   readonly maxConcurrentOperations: number;
   readonly shutdownDrainMs: number;

@@ -54,6 +54,7 @@ function specs(defaults: { node: string; simulate: string | null }): Record<keyo
     pushBytes: { kind: "int", default: 16 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 },
     grpcMaxMessageBytes: { kind: "int", default: 32 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024 },
     maxConcurrentOperations: { kind: "int", default: 32, min: 1, max: 10_000 },
+    metricsListen: { kind: "string", default: "127.0.0.1:9470", pattern: /^((\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5})?$/, describe: "host:port, or empty for no metrics" },
     shutdownDrainMs: { kind: "int", default: 30_000, min: 0, max: 10 * MIN },
   };
 }

@@ -8,6 +8,8 @@ import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/i
 import { EventBus } from "../events/event-bus.js";
 import { clientAllowlist } from "../grpc/client-allowlist.js";
 import { OperationAdmission } from "../grpc/operation-admission.js";
+import { AgentMetrics } from "../metrics/agent-metrics.js";
+import { startMetricsServer } from "../metrics/metrics-server.js";
 import { createNodeAgentService } from "../grpc/node-agent-service.js";
 import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
 import { LockGuard } from "../locks/lock-guard.js";
@@ -81,11 +83,13 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     limits: { execOutputBytes: config.execOutputBytes, pushBytes: config.pushBytes },
   };
   const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
+  const metrics = new AgentMetrics(events, () => admission.inUse);
   const service = createNodeAgentService({
     ctx, logger, events, dedup, serializer: new VmidSerializer(), hostStats: deps.hostStats ?? systemHostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
     locks: createLockService(inspector, guard, proc),
     operations: { get: (id) => { const r = dedup.get(id); return r && toOperationRecord(r); } },
     admission,
+    rpcs: metrics,
   });
   const server = new Server({
     "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
@@ -95,7 +99,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   server.addService(agentV1.NodeAgentService, service);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))));
   const address = `${config.listen.replace(/:\d+$/, "")}:${port}`;
-  logger.info("agent listening", { address, node: config.node, transport: config.transport, pct: paths.pct, simulate: config.simulate, version: AGENT_VERSION });
+  const metricsServer = config.metricsListen ? await startMetricsServer(config.metricsListen, metrics.registry) : null;
+  logger.info("agent listening", { address, metrics: metricsServer?.address ?? null, node: config.node, transport: config.transport, pct: paths.pct, simulate: config.simulate, version: AGENT_VERSION });
 
   return {
     address,
@@ -113,6 +118,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       // never end on their own: give them a moment, then close them.
       await Promise.race([new Promise<void>((resolve) => server.tryShutdown(() => resolve())), clock.sleep(2_000)]);
       server.forceShutdown();
+      await metricsServer?.close();
       await watcher.stop();
       await store.close();
       logger.info("agent stopped", { drained });

@@ -39,7 +39,7 @@ export interface ServiceDeps extends MutatingDeps {
 export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServer {
   const { ctx, logger } = deps;
   return {
-    getHealth: readOnly("GetHealth", logger, async () => {
+    getHealth: readOnly("GetHealth", deps, async () => {
       const h = await readNodeHealth(ctx, deps.hostStats, deps.agentVersion, deps.probeTimeoutMs);
       return m.GetHealthResponse.fromPartial({
         node: h.node, agentVersion: h.agentVersion, pctResponsive: h.pctResponsive, pctDetail: h.pctDetail,
@@ -49,18 +49,18 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
         uptimeSeconds: h.uptimeSeconds, checkedAtMs: h.checkedAtMs,
       });
     }),
-    listContainers: readOnly("ListContainers", logger, async (req: agentV1.ListContainersRequest) => ({
+    listContainers: readOnly("ListContainers", deps, async (req: agentV1.ListContainersRequest) => ({
       containers: (await listContainers(ctx, req.includeConfig)).map(containerToProto),
     })),
-    getContainer: readOnly("GetContainer", logger, async (req: agentV1.GetContainerRequest) => ({
+    getContainer: readOnly("GetContainer", deps, async (req: agentV1.GetContainerRequest) => ({
       container: containerToProto(await getContainer(ctx, requireVmid(req.vmid))),
       snapshots: (await listSnapshots(ctx, req.vmid)).map(snapshotToProto),
     })),
-    inspectLock: readOnly("InspectLock", logger, (req: agentV1.InspectLockRequest) => deps.locks.inspect(requireVmid(req.vmid))),
-    listSnapshots: readOnly("ListSnapshots", logger, async (req: agentV1.ListSnapshotsRequest) => ({
+    inspectLock: readOnly("InspectLock", deps, (req: agentV1.InspectLockRequest) => deps.locks.inspect(requireVmid(req.vmid))),
+    listSnapshots: readOnly("ListSnapshots", deps, async (req: agentV1.ListSnapshotsRequest) => ({
       snapshots: (await listSnapshots(ctx, req.vmid)).map(snapshotToProto),
     })),
-    getOperation: readOnly("GetOperation", logger, async (req: agentV1.GetOperationRequest) => {
+    getOperation: readOnly("GetOperation", deps, async (req: agentV1.GetOperationRequest) => {
       const record = deps.operations.get(req.requestId);
       if (!record) throw new NotFoundError(`no record of request '${req.requestId}' (never seen, or expired)`);
       return record;

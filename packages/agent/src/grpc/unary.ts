@@ -1,6 +1,7 @@
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import type { Logger } from "@lockstep/shared";
-import { requestIdProblem, vmidProblem } from "@lockstep/shared";
+import { LockstepError, requestIdProblem, vmidProblem } from "@lockstep/shared";
+import type { RpcObserver } from "../metrics/agent-metrics.js";
 import { InvalidArgumentError } from "../errors.js";
 import { toGrpcError } from "./error-mapping.js";
 import type { Deduplicator, VmidSerializer } from "./ports.js";
@@ -11,19 +12,34 @@ export interface JsonCodec<T> {
   fromJSON(object: unknown): T;
 }
 
+/** Where every RPC reports: the log for unexpected failures, the metrics for all. */
+export interface RpcDeps {
+  readonly logger: Logger;
+  readonly rpcs: RpcObserver;
+}
+
 /** A read-only RPC: no request ID, no serialization, errors mapped in one place. */
-export function readOnly<Req, Res>(method: string, logger: Logger, handle: (request: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
+export function readOnly<Req, Res>(method: string, deps: RpcDeps, handle: (request: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     // Through a promise even when `handle` throws at once, so every failure is mapped here.
     Promise.resolve(call.request).then(handle).then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(toGrpcError(err, logger, method)),
+      (response) => {
+        deps.rpcs.observe(method, "OK", false);
+        callback(null, response);
+      },
+      (err: unknown) => {
+        deps.rpcs.observe(method, outcomeOf(err), false);
+        callback(toGrpcError(err, deps.logger, method));
+      },
     );
   };
 }
 
-export interface MutatingDeps {
-  readonly logger: Logger;
+function outcomeOf(err: unknown): string {
+  return err instanceof LockstepError ? err.code : "INTERNAL";
+}
+
+export interface MutatingDeps extends RpcDeps {
   readonly dedup: Deduplicator;
   readonly serializer: VmidSerializer;
   /** Takes a slot for one operation (refusing beyond the node's limit or while draining). */
@@ -64,8 +80,14 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
       }
     };
     run().then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(toGrpcError(err, deps.logger.child({ requestId: request.requestId }), method)),
+      (response) => {
+        deps.rpcs.observe(method, "OK", response.replayed);
+        callback(null, response);
+      },
+      (err: unknown) => {
+        deps.rpcs.observe(method, outcomeOf(err), false);
+        callback(toGrpcError(err, deps.logger.child({ requestId: request.requestId }), method));
+      },
     );
   };
 }

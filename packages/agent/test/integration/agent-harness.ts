@@ -19,6 +19,8 @@ export interface AgentUnderTest {
   readonly client: AgentClient;
   /** What the node CLI needs in its environment to reach this agent. */
   readonly cliEnv: Record<string, string>;
+  /** `http://host:port/metrics`, or null when metrics are off. */
+  readonly metricsUrl: string | null;
   readonly process: ChildProcess;
   logs(): string;
   /** Kills the agent (SIGKILL) or stops it (SIGTERM) and waits for it to exit. */
@@ -41,6 +43,7 @@ export async function startAgentOnSim(env: Record<string, string> = {}, root = m
       LOCKSTEP_AGENT_TLS_CA: server.ca,
       LOCKSTEP_AGENT_TLS_CERT: server.cert,
       LOCKSTEP_AGENT_TLS_KEY: server.key,
+      LOCKSTEP_AGENT_METRICS_LISTEN: "127.0.0.1:0",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -64,6 +67,7 @@ export async function startAgentOnSim(env: Record<string, string> = {}, root = m
     root,
     node,
     client,
+    metricsUrl: ((m) => (m ? `http://${m[1]}/metrics` : null))(/"msg":"agent listening"[^\n]*"metrics":"([^"]+)"/.exec(output)),
     cliEnv: { LOCKSTEP_NODE_TARGET: address, LOCKSTEP_NODE_CA: operator.ca, LOCKSTEP_NODE_CERT: operator.cert, LOCKSTEP_NODE_KEY: operator.key },
     process: child,
     logs: () => output,

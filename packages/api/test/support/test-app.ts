@@ -12,6 +12,8 @@ export interface TestApp {
   /** A request exactly as given: no token added. */
   raw(path: string, init?: RequestInit): Promise<Response>;
   readonly tokens: TokenStore;
+  /** Every method and path the app routes (middleware left out). */
+  readonly routes: readonly { method: string; path: string }[];
   /** The admin token's id: the idempotency scope of `request`. */
   readonly tokenId: string;
 }
@@ -33,6 +35,7 @@ export async function testApp(pool: Pool, clock: Clock, deps: Partial<AppDeps> =
   return {
     tokens,
     tokenId: record.tokenId,
+    routes: app.routes.filter((r) => r.method !== "ALL").map(({ method, path }) => ({ method, path })),
     raw: async (path, init) => app.request(path, init),
     request: async (path, init = {}) => app.request(path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } }),
   };
