@@ -7,6 +7,7 @@ import { RateLimiter } from "./auth/rate-limiter.js";
 import type { TokenStore } from "./auth/token-store.js";
 import type { ApiMetrics } from "./metrics/api-metrics.js";
 import { PayloadTooLargeError, ResourceNotFoundError } from "./errors.js";
+import { accessLog, type RequestIdVariables } from "./http/access-log.js";
 import { openApiDocument } from "./http/openapi.js";
 import { problemResponse } from "./http/problem.js";
 import { idempotency, type IdempotencyVariables } from "./idempotency/idempotency-middleware.js";
@@ -50,13 +51,14 @@ export interface HttpLimits {
   readonly rateBurst: number;
 }
 
-type Env = { Variables: IdempotencyVariables & AuthVariables };
+type Env = { Variables: IdempotencyVariables & AuthVariables & RequestIdVariables };
 
 /** The HTTP API as a Hono app: tested in-process with `app.request()`, served by main.ts. */
 export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clock, { retentionMs: deps.idempotencyRetentionMs, abandonedAfterMs: deps.idempotencyAbandonedAfterMs })): Hono<Env> {
   const app = new Hono<Env>();
   app.onError((err, c) => problemResponse(c, err, deps.logger));
   app.notFound((c) => problemResponse(c, new ResourceNotFoundError(`route ${c.req.method} ${c.req.path}`), deps.logger));
+  app.use("*", accessLog(deps.logger.child({ component: "http" })));
   app.use("*", deps.metrics.middleware());
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {

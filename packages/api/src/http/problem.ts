@@ -28,7 +28,7 @@ const STATUS_BY_REASON: Record<ReasonCode, ContentfulStatusCode> = {
  */
 export function problemResponse(c: Context, err: unknown, logger: Logger): Response {
   const domain = err instanceof LockstepError ? err : null;
-  if (!domain) logger.error("unexpected error", { err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), path: c.req.path });
+  if (!domain) logger.error("unexpected error", { err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), path: c.req.path, requestId: (c.var as { requestId?: string }).requestId ?? null });
   const code: ReasonCode = domain?.code ?? "INTERNAL";
   const status = statusOverride(err) ?? STATUS_BY_REASON[code];
   const body: Record<string, unknown> = {
