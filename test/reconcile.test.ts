@@ -17,7 +17,7 @@ interface Finding {
 }
 
 let keys = 0;
-async function reconcile(api: ApiUnderTest): Promise<{ nodes: { node: string; reachable: boolean; repairs: { kind: string; action: string }[] }[] }> {
+async function reconcile(api: ApiUnderTest): Promise<{ nodes: { node: string; reachable: boolean; skipped: boolean; repairs: { kind: string; action: string }[] }[] }> {
   const res = await post(api, "/v1/reconcile", {}, `reconcile-${process.pid}-${keys++}`);
   if (res.status !== 200) throw new Error(`reconcile: ${res.status} ${await res.text()}`);
   return (await res.json()) as never;
@@ -151,6 +151,21 @@ test.serial("passes in two API processes at once record each difference once", a
   t.deepEqual((await drift(cluster.api)).map((f) => `${f.kind} ${f.vmid}`).sort(), ["foreign 10700", "foreign 10701", "foreign 10702"]);
   const [incidents] = await cluster.db.pool.query("SELECT COUNT(*) AS n FROM incidents WHERE kind = 'drift-foreign'");
   t.is((incidents as Rows)[0]!.n, 3);
+});
+
+test.serial("a requested pass waits for a pass already judging the node, and judges what changed meanwhile", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const holder = await cluster.db.pool.getConnection();
+  t.teardown(() => holder.release());
+  // Another pass (of another process) is judging pve1: it holds the node's reconcile lock.
+  await holder.query("SELECT GET_LOCK('lockstep-reconcile-pve1', 0)");
+  const requested = reconcile(cluster.api);
+  await cluster.agents.get("pve1")!.pct(["create", "10800", TEMPLATE]);
+  await holder.query("SELECT RELEASE_LOCK('lockstep-reconcile-pve1')");
+  const report = await requested;
+  t.like(report.nodes[0], { node: "pve1", skipped: false });
+  t.deepEqual((await drift(cluster.api)).map((f) => `${f.kind} ${f.vmid}`), ["foreign 10800"]);
 });
 
 test.serial("one VMID's record, node truth and verdict are shown side by side", async (t) => {

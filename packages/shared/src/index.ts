@@ -3,7 +3,7 @@ export { LockstepError } from "./errors/lockstep-error.js";
 export { type ReasonCode, reasonCode, reasonEnum } from "./errors/reason.js";
 export { ERROR_DETAIL_KEY, toServiceError, fromServiceError } from "./errors/wire.js";
 export * from "./validation/rules.js";
-export { type Logger, type LogLevel, type LogFields, type LogEntry, createLogger, createJsonLogger, createMemoryLogger, redact, scrubSecrets } from "./logging/logger.js";
+export { type Logger, type LogLevel, type LogFields, type LogEntry, createLogger, createJsonLogger, createMemoryLogger, redact, scrubSecrets, withLogFields } from "./logging/logger.js";
 export { type Clock, systemClock, ManualClock } from "./time/clock.js";
 export { type KeySpec, ConfigError, compileConfig, envName } from "./config/config-schema.js";
 export { AgentClient, type AgentClientOptions, type CallOptions } from "./grpc/agent-client.js";

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FaultRule } from "./faults/fault-rule.js";
@@ -27,12 +27,19 @@ export function startedCalls(root: string, command: string): Extract<CallRecord,
   return readCalls(root).filter((c): c is Extract<CallRecord, { event: "start" }> => c.event === "start" && c.argv[0] === command);
 }
 
-/** Replaces the node's fault rules (and resets their counters). */
+/**
+ * Replaces the node's fault rules (and resets their counters). Both files are replaced by a
+ * rename, so a simulator running meanwhile reads the old or the new, never half or nothing.
+ */
 export function writeFaults(root: string, rules: readonly FaultRule[]): void {
   const layout: SimLayout = simLayout(root);
   mkdirSync(path.dirname(layout.faultsFile), { recursive: true });
-  rmSync(path.join(layout.stateDir, "fault-counters.json"), { force: true });
-  writeFileSync(layout.faultsFile, JSON.stringify(rules, null, 2));
+  mkdirSync(layout.stateDir, { recursive: true });
+  const counters = path.join(layout.stateDir, "fault-counters.json");
+  writeFileSync(`${counters}.tmp`, "{}");
+  renameSync(`${counters}.tmp`, counters);
+  writeFileSync(`${layout.faultsFile}.tmp`, JSON.stringify(rules, null, 2));
+  renameSync(`${layout.faultsFile}.tmp`, layout.faultsFile);
 }
 
 /** Removes every fault rule of the node. */

@@ -1,6 +1,6 @@
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import type { Logger } from "@lockstep/shared";
-import { LockstepError, requestIdProblem, vmidProblem } from "@lockstep/shared";
+import { LockstepError, requestIdProblem, vmidProblem, withLogFields } from "@lockstep/shared";
 import type { RpcObserver } from "../metrics/agent-metrics.js";
 import { InvalidArgumentError } from "../errors.js";
 import { toGrpcError } from "./error-mapping.js";
@@ -22,7 +22,7 @@ export interface RpcDeps {
 export function readOnly<Req, Res>(method: string, deps: RpcDeps, handle: (request: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     // Through a promise even when `handle` throws at once, so every failure is mapped here.
-    Promise.resolve(call.request).then(handle).then(
+    withLogFields({ rpc: method }, () => Promise.resolve(call.request).then(handle)).then(
       (response) => {
         deps.rpcs.observe(method, "OK", false);
         callback(null, response);
@@ -79,14 +79,16 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
         release?.();
       }
     };
-    run().then(
+    // Every line the operation writes, wherever in the agent, carries its request ID.
+    const fields = requestIdProblem(request.requestId) ? { rpc: method } : { rpc: method, requestId: request.requestId, vmid: request.vmid };
+    withLogFields(fields, run).then(
       (response) => {
         deps.rpcs.observe(method, "OK", response.replayed);
         callback(null, response);
       },
       (err: unknown) => {
         deps.rpcs.observe(method, outcomeOf(err), false);
-        callback(toGrpcError(err, deps.logger.child({ requestId: request.requestId }), method));
+        callback(toGrpcError(err, deps.logger.child({ rpc: method, requestId: request.requestId }), method));
       },
     );
   };

@@ -25,17 +25,18 @@ export interface AgentUnderTest {
   logs(): string;
   /** Kills the agent (SIGKILL) or stops it (SIGTERM) and waits for it to exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts a new agent on the same node and state. */
+  /** Starts a new agent on the same node, state and address, as systemd restarts one. */
   restart(): Promise<AgentUnderTest>;
   /** Runs the simulator directly, as an operator would. */
   pct(args: string[], env?: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-export async function startAgentOnSim(env: Record<string, string> = {}, root = mkdtempSync(path.join(os.tmpdir(), "agent-node-"))): Promise<AgentUnderTest> {
+/** `listen` is 127.0.0.1:0 (any free port) for a new agent; a restart keeps the address it had. */
+export async function startAgentOnSim(env: Record<string, string> = {}, root = mkdtempSync(path.join(os.tmpdir(), "agent-node-")), listen = "127.0.0.1:0"): Promise<AgentUnderTest> {
   const node = env.LOCKSTEP_AGENT_NODE ?? env.LOCKSTEP_SIM_NODE ?? "pve1";
   const pki = await testPki();
   const [server, operator] = await Promise.all([pki.node(node), pki.client("test-operator")]);
-  const child = spawn(process.execPath, [AGENT_BIN, "--simulate", root, "--listen", "127.0.0.1:0"], {
+  const child = spawn(process.execPath, [AGENT_BIN, "--simulate", root, "--listen", listen], {
     env: {
       ...process.env,
       LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "100",
@@ -78,7 +79,7 @@ export async function startAgentOnSim(env: Record<string, string> = {}, root = m
       child.kill(signal);
       await exited;
     },
-    restart: () => startAgentOnSim(env, root),
+    restart: () => startAgentOnSim(env, root, address),
     pct: (args, more = {}) =>
       new Promise((resolve) => {
         const p = spawn(process.execPath, [simPctBin, ...args], { env: { ...process.env, LOCKSTEP_SIM_ROOT: root, ...more } });

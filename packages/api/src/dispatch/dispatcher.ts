@@ -1,5 +1,5 @@
 import type { Pool } from "mysql2/promise";
-import { LockstepError, type Clock, type Logger } from "@lockstep/shared";
+import { LockstepError, withLogFields, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { recordIncident } from "../incidents/incident-log.js";
 import { allocateVmid, type VmidRange } from "../allocation/allocate-vmid.js";
@@ -53,7 +53,7 @@ export class Dispatcher {
     try {
       const room = this.options.concurrency - this.running.size;
       const jobs = room > 0 ? await this.jobs.claim(room) : [];
-      for (const job of jobs) this.track(this.execute(job));
+      for (const job of jobs) this.track(withLogFields({ jobId: job.id }, () => this.execute(job)));
     } catch (err) {
       this.logger.warn("claiming jobs failed; trying again", { err });
     }
@@ -67,7 +67,10 @@ export class Dispatcher {
 
   private async execute(job: ClaimedJob): Promise<void> {
     const log = this.logger.child({ jobId: job.id, kind: job.kind, containerId: job.containerId, attempt: job.attempts });
-    const heartbeat = setInterval(() => void this.jobs.renew(job.id), Math.max(1000, this.options.leaseMs / 3));
+    // A renewal that fails (the database restarting) is only logged: the job goes on, and if
+    // the lease lapses meanwhile the fenced writes below notice it.
+    const renew = () => this.jobs.renew(job.id).catch((err: unknown) => log.warn("renewing the job's lease failed", { err }));
+    const heartbeat = setInterval(() => void renew(), Math.max(1000, this.options.leaseMs / 3));
     try {
       await this.markProvisioning(job);
       const commit = await runJob(job, { db: this.pool, agents: this.agents, jobs: this.jobs, clock: this.clock, snapshotKeepLast: this.options.snapshotKeepLast });
@@ -78,7 +81,9 @@ export class Dispatcher {
       });
       log.info(done ? "job succeeded" : "job finished after its lease was lost; the new owner records it");
     } catch (err) {
-      await this.recordFailure(job, err, log);
+      // Recording can fail too (the database is down): the lease then lapses and the job is
+      // claimed again, so nothing is lost; the error must not escape as an unhandled rejection.
+      await this.recordFailure(job, err, log).catch((recordErr: unknown) => log.error("recording the job's outcome failed; it runs again once its lease lapses", { err: recordErr, cause: err }));
     } finally {
       clearInterval(heartbeat);
     }

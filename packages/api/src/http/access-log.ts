@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import type { Logger } from "@lockstep/shared";
+import { type Logger, withLogFields } from "@lockstep/shared";
 
 export interface RequestIdVariables {
   requestId: string;
@@ -21,7 +21,8 @@ export function accessLog(logger: Logger): MiddlewareHandler<{ Variables: Reques
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
     const started = performance.now();
-    await next();
+    // Every line written while the request is handled carries its ID.
+    await withLogFields({ requestId }, next);
     c.res.headers.set("x-request-id", requestId);
     const caller = (c.var as { caller?: { tokenId: string } }).caller;
     logger.info("request", { requestId, method: c.req.method, route: routePath(c, -1), status: c.res.status, ms: Math.round(performance.now() - started), caller: caller?.tokenId ?? null });

@@ -8,6 +8,10 @@ import { openFindings } from "./drift-store.js";
 import type { Reconciler } from "./reconciler.js";
 import { pathParam } from "../http/path-params.js";
 
+// How long a requested pass waits for a node another pass is judging; a node still busy
+// after that is reported `skipped`.
+const ON_DEMAND_WAIT_S = 60;
+
 const KINDS = new Set(["missing", "orphan", "foreign", "state-mismatch", "duplicate", "stale-lock", "unreachable"]);
 
 /**
@@ -16,7 +20,7 @@ const KINDS = new Set(["missing", "orphan", "foreign", "state-mismatch", "duplic
  */
 export function reconcileRoutes(pool: Pool, reconciler: Reconciler, agents: AgentDirectory): Hono {
   const app = new Hono();
-  app.post("/reconcile", async (c) => c.json({ nodes: await reconciler.pass() }));
+  app.post("/reconcile", async (c) => c.json({ nodes: await reconciler.pass(ON_DEMAND_WAIT_S) }));
   app.get("/drift", async (c) => {
     const kind = c.req.query("kind");
     const vmid = c.req.query("vmid");

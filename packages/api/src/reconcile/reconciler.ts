@@ -43,16 +43,21 @@ export class Reconciler {
     this.timer = null;
   }
 
-  async pass(): Promise<NodeReconcileReport[]> {
+  /**
+   * One pass over every node. A periodic pass skips a node another pass is judging (`waitS`
+   * 0); a pass someone asked for waits its turn, up to `waitS` seconds, because a pass that
+   * began before the request may have listed the node before the change the caller wants seen.
+   */
+  async pass(waitS = 0): Promise<NodeReconcileReport[]> {
     const [nodes] = await this.pool.query<RowDataPacket[]>("SELECT name FROM nodes ORDER BY name");
-    return Promise.all(nodes.map((n) => this.reconcileNode(n.name as string)));
+    return Promise.all(nodes.map((n) => this.reconcileNode(n.name as string, waitS)));
   }
 
-  async reconcileNode(node: string): Promise<NodeReconcileReport> {
+  async reconcileNode(node: string, waitS = 0): Promise<NodeReconcileReport> {
     const conn = await this.pool.getConnection();
     const empty = { node, reachable: true, skipped: false, containers: 0, findings: 0, opened: 0, repairs: [] };
     try {
-      const [[lock]] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK(?, 0) AS got", [`lockstep-reconcile-${node}`]);
+      const [[lock]] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS got", [`lockstep-reconcile-${node}`, waitS]);
       if (lock?.got !== 1) return { ...empty, skipped: true };
       try {
         return await this.judge(node, empty);

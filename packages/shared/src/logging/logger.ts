@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
 /** Severity of a log entry. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -52,11 +54,22 @@ export function scrubSecrets(text: string): string {
     .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, "[redacted private key]");
 }
 
+const scope = new AsyncLocalStorage<LogFields>();
+
+/**
+ * Runs `work` with `fields` (a request ID, a job ID) on every entry any logger writes within
+ * it, however deep the call and whichever logger the code below was handed. Nested scopes add
+ * to the outer one.
+ */
+export function withLogFields<T>(fields: LogFields, work: () => T): T {
+  return scope.run({ ...scope.getStore(), ...fields }, work);
+}
+
 /** A logger that hands each entry to `sink`; the base of the JSON and memory loggers. */
 export function createLogger(sink: (entry: LogEntry) => void, minLevel: LogLevel = "info", bound: LogFields = {}): Logger {
   const write = (level: LogLevel, msg: string, fields?: LogFields): void => {
     if (LEVEL_RANK[level] < LEVEL_RANK[minLevel]) return;
-    const merged = redact({ ...bound, ...fields }) as LogFields;
+    const merged = redact({ ...scope.getStore(), ...bound, ...fields }) as LogFields;
     sink({ time: new Date().toISOString(), level, msg: scrubSecrets(msg), ...merged });
   };
   return {

@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { withPrivateLock } from "../locking/flock.js";
 import type { SimLayout } from "./sim-layout.js";
@@ -30,7 +30,9 @@ export class Task {
   private edit(change: (lines: string[]) => string[]): void {
     withPrivateLock(path.join(this.layout.tasksDir, ".active.lock"), () => {
       const lines = readFileSync(this.layout.tasksActive, "utf8").split("\n").filter(Boolean);
-      writeFileSync(this.layout.tasksActive, change(lines).map((l) => `${l}\n`).join(""));
+      // Replaced by a rename, as Proxmox's file_set_contents does: readers never see half a list.
+      writeFileSync(`${this.layout.tasksActive}.tmp`, change(lines).map((l) => `${l}\n`).join(""));
+      renameSync(`${this.layout.tasksActive}.tmp`, this.layout.tasksActive);
     });
   }
 }

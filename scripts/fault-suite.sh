@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The fault-injection suite at length: seeded workloads and faults against real API
+# processes, agents, simulated nodes and a MariaDB of its own, invariants checked per seed.
+#
+#   scripts/fault-suite.sh                    one fresh seed, 120 requests, 30 faults, 90 s
+#   scripts/fault-suite.sh --seeds 20         seeds 1..20 in a row
+#   scripts/fault-suite.sh --seed 7           repeat one seed (a failing run prints this line)
+#
+# Options: --seed N, --seeds K, --requests N, --faults N, --phase-s S. The test command runs
+# a short seed of the same runner (test/fault-injection.test.ts).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+exec pnpm exec tsx test/fault-injection/main.ts "$@"

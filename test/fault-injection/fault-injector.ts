@@ -1,0 +1,117 @@
+import { writeFaults, type FaultRule } from "@lockstep/sim";
+import type { InjectedFault } from "./invariants.js";
+import type { ScenarioCluster } from "./scenario-cluster.js";
+import type { PlannedFault } from "./scenario-plan.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// A hung pct outlasts the agent's 6 s pct timeout, and still ends by itself, as a hung
+// cluster filesystem comes back: a pct left hanging by a killed agent would hold its lock forever.
+const HANG_MS = 9000;
+
+/**
+ * Carries out the planned faults on the running cluster and restores what each one broke
+ * when its time is up. What really happened is kept for the invariants (a fault that found
+ * its target already down is skipped).
+ */
+export class FaultInjector {
+  readonly injected: InjectedFault[] = [];
+  private readonly rules = new Map<string, Set<FaultRule>>();
+  private databaseDown = false;
+
+  constructor(private readonly cluster: ScenarioCluster, private readonly log: (line: string) => void) {}
+
+  async run(plan: readonly PlannedFault[], phaseStart: number): Promise<void> {
+    await Promise.all(plan.map(async (fault) => {
+      await sleep(Math.max(0, phaseStart + fault.at - Date.now()));
+      await this.inject(fault);
+    }));
+  }
+
+  /** After the phase: every rule removed, every process and the database up again. */
+  async restoreAll(): Promise<void> {
+    for (const node of this.cluster.nodes) writeFaults(this.cluster.roots.get(node)!, []);
+    this.rules.clear();
+    if (this.databaseDown) await this.cluster.server.start();
+    this.databaseDown = false;
+    for (const node of [...this.cluster.paused]) this.cluster.resumeAgent(node);
+    for (const node of this.cluster.downAgents()) await this.cluster.restartAgent(node);
+    for (const i of this.cluster.downApis()) await this.retrying(() => this.cluster.startApi(i));
+  }
+
+  private async inject(fault: PlannedFault): Promise<void> {
+    const cluster = this.cluster;
+    const node = fault.node ?? null;
+    const record = () => {
+      this.injected.push({ kind: fault.kind, node, startedAt: Date.now() });
+      this.log(`  fault +${fault.at}ms ${fault.kind}${node ? ` on ${node}` : ""}${fault.api !== undefined ? ` api#${fault.api}` : ""}${fault.command ? ` (${fault.command})` : ""}${fault.signal ? ` (${fault.signal})` : ""} for ${fault.forMs}ms`);
+    };
+    switch (fault.kind) {
+      case "kill-agent": {
+        if (!cluster.agents.get(node!)) return;
+        record();
+        await cluster.killAgent(node!);
+        await sleep(fault.forMs);
+        if (!cluster.agents.get(node!)) await cluster.restartAgent(node!);
+        return;
+      }
+      case "unreachable": {
+        if (!cluster.agents.get(node!) || cluster.paused.has(node!)) return;
+        record();
+        cluster.pauseAgent(node!);
+        await sleep(fault.forMs);
+        cluster.resumeAgent(node!);
+        return;
+      }
+      case "kill-api": {
+        if (!cluster.apis[fault.api!]) return;
+        record();
+        await cluster.killApi(fault.api!);
+        await sleep(fault.forMs);
+        if (!cluster.apis[fault.api!]) await this.retrying(() => cluster.startApi(fault.api!));
+        return;
+      }
+      case "restart-mariadb": {
+        if (this.databaseDown) return;
+        record();
+        this.databaseDown = true;
+        await cluster.server.stop(fault.signal!);
+        await sleep(fault.forMs);
+        await cluster.server.start();
+        this.databaseDown = false;
+        return;
+      }
+      case "hang-pct":
+        return this.withRule(fault, { command: fault.command!, action: "hang", ms: HANG_MS, times: 1 }, record);
+      case "crash-pct":
+        return this.withRule(fault, { command: fault.command!, action: "crash", times: 1 }, record);
+      case "delay-visibility":
+        return this.withRule(fault, { command: "push", action: "delay-visibility", ms: Math.min(fault.forMs, 1500) }, record);
+    }
+  }
+
+  /** A simulator fault rule on the node for the fault's time. */
+  private async withRule(fault: PlannedFault, rule: FaultRule, record: () => void): Promise<void> {
+    const root = this.cluster.roots.get(fault.node!)!;
+    const rules = this.rules.get(fault.node!) ?? new Set();
+    this.rules.set(fault.node!, rules);
+    record();
+    rules.add(rule);
+    writeFaults(root, [...rules]);
+    await sleep(fault.forMs);
+    rules.delete(rule);
+    writeFaults(root, [...rules]);
+  }
+
+  /** Starting an API needs the database: tried again until it is back. */
+  private async retrying(start: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await start();
+      } catch (err) {
+        if (attempt >= 60) throw err;
+        await sleep(500);
+      }
+    }
+  }
+}

@@ -1,0 +1,206 @@
+import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { JobAccounting } from "./job-accounting.js";
+import type { NodeContainer } from "./node-truth.js";
+import type { FaultKind } from "./scenario-plan.js";
+import type { LedgerEntry } from "./workload-client.js";
+
+/** A fault as it really happened: where and from when. */
+export interface InjectedFault {
+  readonly kind: FaultKind;
+  readonly node: string | null;
+  readonly startedAt: number;
+}
+
+/** One invariant: its figures, and what broke it (empty when it holds). */
+export interface InvariantResult {
+  readonly name: string;
+  readonly figures: string;
+  readonly violations: string[];
+}
+
+export interface Evidence {
+  readonly pool: Pool;
+  readonly ledger: readonly LedgerEntry[];
+  readonly containers: readonly NodeContainer[];
+  readonly jobs: JobAccounting;
+  readonly faults: readonly InjectedFault[];
+  /** Processes that exited without being killed. */
+  readonly crashes: readonly string[];
+}
+
+interface RecordRow extends RowDataPacket {
+  id: string;
+  node: string;
+  vmid: number;
+  status: string;
+}
+
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+}
+
+/** Every invariant of the fault-injection suite, checked against the database and the nodes. */
+export async function checkInvariants(evidence: Evidence): Promise<InvariantResult[]> {
+  const [records] = await evidence.pool.query<RecordRow[]>("SELECT id, node, vmid, status FROM containers");
+  return [
+    recordsMatchNodes(records, evidence.containers),
+    await identifiersUnique(evidence.pool, records, evidence.containers),
+    await jobsExactlyOnce(evidence.pool, records, evidence.jobs),
+    acceptedRequestsRecorded(records, evidence.ledger),
+    await incidentsExplained(evidence.pool, evidence.faults),
+    await alertsClosed(evidence.pool),
+    await driftCleared(evidence.pool, evidence.containers),
+    { name: "no process died on its own", figures: `${evidence.crashes.length} crash(es) of an agent or API process`, violations: [...evidence.crashes] },
+  ];
+}
+
+function recordsMatchNodes(records: readonly RecordRow[], containers: readonly NodeContainer[]): InvariantResult {
+  const violations: string[] = [];
+  const live = records.filter((r) => r.status !== "deleted");
+  const byRecord = groupBy(containers.filter((c) => c.record), (c) => c.record!);
+  const liveIds = new Set(live.map((r) => r.id));
+  for (const r of live) {
+    const cts = byRecord.get(r.id) ?? [];
+    if (r.status !== "running") violations.push(`record ${r.id} is ${r.status}, not running`);
+    if (cts.length === 0) violations.push(`missing: record ${r.id} (CT ${r.vmid} on ${r.node}) has no container`);
+    if (cts.length > 1) violations.push(`duplicate: record ${r.id} is carried by ${cts.map((c) => `${c.node}/${c.vmid}`).join(", ")}`);
+    for (const ct of cts) {
+      if (ct.node !== r.node || ct.vmid !== r.vmid) violations.push(`record ${r.id} says ${r.node}/${r.vmid}, its container is ${ct.node}/${ct.vmid}`);
+      if (!ct.running) violations.push(`record ${r.id} is running, its container ${ct.node}/${ct.vmid} is stopped`);
+    }
+  }
+  const orphans = containers.filter((c) => c.record && !liveIds.has(c.record));
+  for (const c of orphans) violations.push(`orphan: ${c.node}/${c.vmid} carries record ${c.record}, which is not live`);
+  const foreign = containers.filter((c) => !c.record);
+  for (const c of foreign) violations.push(`foreign container ${c.node}/${c.vmid}: the scenario makes none`);
+  return {
+    name: "records = containers on nodes",
+    figures: `${live.length} live records, ${containers.length} containers on nodes; missing ${live.filter((r) => !byRecord.has(r.id)).length}, orphan ${orphans.length}, duplicate ${[...byRecord.values()].filter((c) => c.length > 1).length}`,
+    violations,
+  };
+}
+
+async function identifiersUnique(pool: Pool, records: readonly RecordRow[], containers: readonly NodeContainer[]): Promise<InvariantResult> {
+  const violations: string[] = [];
+  const live = records.filter((r) => r.status !== "deleted");
+  for (const [vmid, holders] of groupBy(containers, (c) => c.vmid)) if (holders.length > 1) violations.push(`VMID ${vmid} is on ${holders.map((c) => c.node).join(" and ")}`);
+  for (const [vmid, holders] of groupBy(live, (r) => r.vmid)) if (holders.length > 1) violations.push(`VMID ${vmid} is recorded for ${holders.length} live records`);
+  const [allocations] = await pool.query<RowDataPacket[]>("SELECT vmid, container_id, owner FROM vmid_allocations");
+  const allocated = new Map(allocations.map((a) => [a.container_id as string, Number(a.vmid)]));
+  for (const r of live) if (allocated.get(r.id) !== r.vmid) violations.push(`record ${r.id} holds no allocation of its VMID ${r.vmid}`);
+  if (allocations.length !== live.length) violations.push(`${allocations.length} VMID allocations for ${live.length} live records`);
+  const [ports] = await pool.query<RowDataPacket[]>("SELECT p.node, p.port, c.status FROM port_allocations p LEFT JOIN containers c ON c.id = p.container_id");
+  const leaked = ports.filter((p) => p.status === null || p.status === "deleted");
+  for (const p of leaked) violations.push(`port ${p.node}:${p.port} is still allocated to a deleted record`);
+  return { name: "every VMID and port unique", figures: `${new Set(containers.map((c) => c.vmid)).size} VMIDs on nodes, ${allocations.length} allocated; ${ports.length} ports allocated, ${leaked.length} leaked`, violations };
+}
+
+async function jobsExactlyOnce(pool: Pool, records: readonly RecordRow[], jobs: JobAccounting): Promise<InvariantResult> {
+  const violations: string[] = [];
+  const [operations] = await pool.query<RowDataPacket[]>("SELECT id, kind, status, container_id FROM operations");
+  const byStatus = groupBy(operations, (o) => o.status as string);
+  for (const o of operations) if (o.status !== "succeeded" && o.status !== "cancelled") violations.push(`operation ${o.id} (${o.kind}) ended ${o.status}`);
+  for (const r of records) {
+    const creates = jobs.creates.get(r.id) ?? 0;
+    const unknown = jobs.unknownCreates.get(r.id) ?? 0;
+    const destroys = jobs.destroys.get(r.id) ?? 0;
+    if (creates > 1) violations.push(`record ${r.id} was created ${creates} times on its node`);
+    if (destroys > 1) violations.push(`record ${r.id} was destroyed ${destroys} times`);
+    if (r.status !== "deleted" && creates + unknown === 0) violations.push(`live record ${r.id} has a container no create call made`);
+  }
+  for (const [snapshot, n] of jobs.snapshots) if (n > 1) violations.push(`snapshot ${snapshot} was taken ${n} times`);
+  const count = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const statuses = ["succeeded", "cancelled", "failed", "queued", "running"].map((s) => `${byStatus.get(s)?.length ?? 0} ${s}`).join(", ");
+  return {
+    name: "every job finished exactly once",
+    figures: `${operations.length} jobs (${statuses}); from ${jobs.calls} pct calls: ${count(jobs.creates)} creates for ${jobs.creates.size} records (and ${count(jobs.unknownCreates)} whose outcome nobody saw), ${count(jobs.destroys)} destroys, ${jobs.cleanups} leftover cleanups, ${count(jobs.snapshots)} Lockstep snapshots (${jobs.snapshots.size} distinct)`,
+    violations,
+  };
+}
+
+function acceptedRequestsRecorded(records: readonly RecordRow[], ledger: readonly LedgerEntry[]): InvariantResult {
+  const violations: string[] = [];
+  const byId = new Map(records.map((r) => [r.id, r]));
+  const firstAnswer = new Map(ledger.filter((e) => e.request.kind !== "retry").map((e) => [e.request.n, e.answer]));
+  let accepted = 0;
+  let replays = 0;
+  for (const entry of ledger) {
+    const { request, answer } = entry;
+    if (entry.skipped) continue;
+    if (!answer) {
+      violations.push(`request ${request.n} (${request.kind}) never got an answer`);
+      continue;
+    }
+    if (request.kind === "retry") {
+      replays++;
+      const first = firstAnswer.get(request.of);
+      if (first && (first.status !== answer.status || first.id !== answer.id || first.operationId !== answer.operationId)) {
+        violations.push(`replay of request ${request.of} answered ${answer.status} ${answer.id ?? ""}, the first answer was ${first.status} ${first.id ?? ""}`);
+      }
+      continue;
+    }
+    if (answer.status >= 300) continue;
+    accepted++;
+    const record = answer.id ? byId.get(answer.id) : undefined;
+    if (!record) violations.push(`accepted ${request.kind} (request ${request.n}) has no record`);
+    else if (request.kind === "delete" && record.status !== "deleted") violations.push(`accepted delete of ${record.id} left it ${record.status}`);
+  }
+  const refused = ledger.filter((e) => e.request.kind !== "retry" && e.answer && e.answer.status >= 300);
+  return {
+    name: "every accepted request has its record",
+    figures: `${accepted} accepted, ${refused.length} refused (${[...new Set(refused.map((e) => `${e.answer!.status} ${e.answer!.code}`))].join(", ") || "none"}), ${replays} replays answered as the first, ${ledger.filter((e) => e.skipped).length} skipped, ${ledger.reduce((n, e) => n + e.retries, 0)} client retries`,
+    violations,
+  };
+}
+
+// Which injected faults explain an incident of each kind on the same node, at or after the
+// fault began. `always`: ordinary operation produces it (every pct call holds its lock).
+const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
+  "lock-detected": "always",
+  "lock-blocked": ["hang-pct", "crash-pct", "kill-agent", "unreachable"],
+  "lock-cleared": ["hang-pct", "crash-pct", "kill-agent"],
+  "operation-interrupted": ["kill-agent"],
+  // A pct killed midway (crash) has an unknown outcome, which the agent reports as this.
+  "hypervisor-unresponsive": ["hang-pct", "crash-pct"],
+  "alert-hypervisor-unresponsive": ["hang-pct", "crash-pct"],
+  "alert-agent-unreachable": ["kill-agent", "unreachable"],
+  "drift-unreachable": ["kill-agent", "unreachable"],
+  "drift-stale-lock": ["hang-pct", "crash-pct", "kill-agent"],
+  "drift-state-mismatch": ["hang-pct", "crash-pct", "kill-agent"],
+};
+
+async function incidentsExplained(pool: Pool, faults: readonly InjectedFault[]): Promise<InvariantResult> {
+  const [incidents] = await pool.query<RowDataPacket[]>("SELECT id, at, node, vmid, kind, detail FROM incidents ORDER BY id");
+  const violations: string[] = [];
+  const kinds = new Map<string, number>();
+  const explained = (kind: string, node: string | null, at: number): boolean => {
+    const base = kind.replace(/-resolved$/, "");
+    const causes = kind === "alert-resolved" ? "always" : EXPLAINED_BY[base];
+    if (causes === "always") return true;
+    return !!causes && faults.some((f) => causes.includes(f.kind) && (f.node === null || node === null || f.node === node) && f.startedAt <= at + 1000);
+  };
+  for (const i of incidents) {
+    kinds.set(i.kind as string, (kinds.get(i.kind as string) ?? 0) + 1);
+    if (!explained(i.kind as string, i.node as string | null, (i.at as Date).getTime())) violations.push(`incident ${i.id} ${i.kind} on ${i.node ?? "-"}/${i.vmid ?? "-"}: ${String(i.detail).slice(0, 200)}`);
+  }
+  const summary = [...kinds].sort().map(([k, n]) => `${k} ${n}`).join(", ");
+  return { name: "no incident left unexplained", figures: `${incidents.length - violations.length} of ${incidents.length} explained by the faults injected${summary ? ` (${summary})` : ""}`, violations };
+}
+
+async function alertsClosed(pool: Pool): Promise<InvariantResult> {
+  const [alerts] = await pool.query<RowDataPacket[]>("SELECT node, kind, state FROM alerts");
+  const open = alerts.filter((a) => a.state === "open");
+  return { name: "no alert open for a recovered node", figures: `${alerts.length} alert(s) raised, ${open.length} open`, violations: open.map((a) => `alert ${a.kind} on ${a.node} is still open`) };
+}
+
+async function driftCleared(pool: Pool, containers: readonly NodeContainer[]): Promise<InvariantResult> {
+  const [open] = await pool.query<RowDataPacket[]>("SELECT kind, node, vmid, detail FROM drift_findings WHERE resolved_at IS NULL");
+  const locked = containers.filter((c) => c.lock);
+  return {
+    name: "no drift and no stale lock left",
+    figures: `${open.length} open drift finding(s), ${locked.length} container(s) with a lock property`,
+    violations: [...open.map((f) => `open drift finding ${f.kind} on ${f.node}/${f.vmid}: ${f.detail}`), ...locked.map((c) => `${c.node}/${c.vmid} still has 'lock: ${c.lock}'`)],
+  };
+}

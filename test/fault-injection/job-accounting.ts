@@ -1,0 +1,61 @@
+import { readCalls, type CallRecord } from "@lockstep/sim";
+
+/** What the simulators' own call logs say each record's jobs did on the nodes. */
+export interface JobAccounting {
+  /** Successful `pct create` calls per record ID (from the ownership tag it was created with). */
+  readonly creates: Map<string, number>;
+  /**
+   * Create calls per record whose outcome nobody saw: killed midway (no end line) or ended
+   * by a crash. Such a call may have made the container, and a retry then finds it.
+   */
+  readonly unknownCreates: Map<string, number>;
+  /** Successful `pct destroy` calls of a created container, per record ID. */
+  readonly destroys: Map<string, number>;
+  /** Successful destroys of a create refused before it made anything. */
+  readonly cleanups: number;
+  /** Successful `pct snapshot` calls per Lockstep snapshot (node/vmid/name). */
+  readonly snapshots: Map<string, number>;
+  readonly calls: number;
+}
+
+const TAG = /(?:^|;)lockstep-([0-9a-f-]{36})(?:;|$)/;
+
+/** Reads each node's log of `pct` calls and attributes the calls that change a container. */
+export function accountJobs(roots: ReadonlyMap<string, string>): JobAccounting {
+  const creates = new Map<string, number>();
+  const unknownCreates = new Map<string, number>();
+  const destroys = new Map<string, number>();
+  const snapshots = new Map<string, number>();
+  const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+  let cleanups = 0;
+  let calls = 0;
+  for (const [node, root] of roots) {
+    const records = readCalls(root);
+    const exit = new Map(records.filter((r): r is Extract<CallRecord, { event: "end" }> => r.event === "end").map((r) => [r.id, r.exitCode]));
+    const occupant = new Map<number, { record: string; created: boolean }>();
+    for (const call of records) {
+      if (call.event !== "start" || call.vmid === null) continue;
+      calls++;
+      const ok = exit.get(call.id) === 0;
+      const [command, , third] = call.argv;
+      if (command === "create") {
+        const tags = call.argv[call.argv.indexOf("--tags") + 1] ?? "";
+        const record = TAG.exec(tags)?.[1];
+        const code = exit.get(call.id);
+        // 255 is pct's own refusal ("already exists", a lock timeout): nothing was made.
+        const unknown = code === undefined || (code !== 0 && code !== 255);
+        if (record) occupant.set(call.vmid, { record, created: ok || unknown || occupant.get(call.vmid)?.created === true });
+        if (record && ok) bump(creates, record);
+        if (record && unknown) bump(unknownCreates, record);
+      } else if (command === "destroy" && ok) {
+        const held = occupant.get(call.vmid);
+        if (held?.created) bump(destroys, held.record);
+        else cleanups++;
+        occupant.delete(call.vmid);
+      } else if (command === "snapshot" && ok && third?.startsWith("lockstep-")) {
+        bump(snapshots, `${node}/${call.vmid}/${third}`);
+      }
+    }
+  }
+  return { creates, unknownCreates, destroys, cleanups, snapshots, calls };
+}

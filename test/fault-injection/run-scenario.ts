@@ -1,0 +1,94 @@
+import type { RowDataPacket } from "mysql2/promise";
+import { post } from "../support/cluster.js";
+import { FaultInjector } from "./fault-injector.js";
+import { checkInvariants, type InvariantResult } from "./invariants.js";
+import { accountJobs } from "./job-accounting.js";
+import { nodeContainers } from "./node-truth.js";
+import type { PrivateMariaDb } from "./private-mariadb.js";
+import { ScenarioCluster } from "./scenario-cluster.js";
+import { planFaults, planRequests } from "./scenario-plan.js";
+import { SeededRandom } from "./seeded-random.js";
+import { WorkloadClient } from "./workload-client.js";
+
+export interface ScenarioOptions {
+  readonly seed: number;
+  readonly requests: number;
+  readonly faults: number;
+  readonly phaseMs: number;
+  readonly nodes: number;
+  readonly apiProcesses: number;
+  readonly log: (line: string) => void;
+}
+
+export interface ScenarioReport {
+  readonly seed: number;
+  readonly results: InvariantResult[];
+  readonly passed: boolean;
+  readonly seconds: number;
+}
+
+// How long, after the faults stop, the system has to finish every job and close every alert.
+const SETTLE_MS = 180_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One seed: a seeded workload and seeded faults against a fresh cluster, then, with the
+ * faults stopped and everything back up, a settled system whose invariants are checked.
+ */
+export async function runScenario(server: PrivateMariaDb, options: ScenarioOptions): Promise<ScenarioReport> {
+  const started = Date.now();
+  const nodes = Array.from({ length: options.nodes }, (_, i) => `pve${i + 1}`);
+  const requests = planRequests(new SeededRandom(options.seed), options.seed, options.requests, options.phaseMs, nodes);
+  const faults = planFaults(new SeededRandom(options.seed ^ 0x5bd1e995), options.faults, options.phaseMs, nodes, options.apiProcesses);
+  const cluster = await ScenarioCluster.start(server, nodes, options.apiProcesses);
+  try {
+    const phaseStart = Date.now();
+    const deadline = phaseStart + options.phaseMs + SETTLE_MS;
+    const client = new WorkloadClient(() => cluster.liveApis(), () => deadline);
+    const injector = new FaultInjector(cluster, options.log);
+    const workload = Promise.all(requests.map(async (request) => {
+      await sleep(phaseStart + request.at - Date.now());
+      await client.run(request);
+    }));
+    await injector.run(faults, phaseStart);
+    await injector.restoreAll();
+    options.log(`  faults over after ${((Date.now() - phaseStart) / 1000).toFixed(1)} s; settling`);
+    await workload;
+    await settle(cluster, options.seed, deadline);
+    const results = await checkInvariants({
+      pool: cluster.pool,
+      ledger: [...client.ledger.values()].sort((a, b) => a.request.n - b.request.n),
+      containers: nodes.flatMap((node) => nodeContainers(node, cluster.roots.get(node)!)),
+      jobs: accountJobs(cluster.roots),
+      faults: injector.injected,
+      crashes: cluster.crashes,
+    });
+    return { seed: options.seed, results, passed: results.every((r) => r.violations.length === 0), seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** Every job finished, reconcile passes until one finds nothing, every alert closed. */
+async function settle(cluster: ScenarioCluster, seed: number, deadline: number): Promise<void> {
+  await until(deadline, async () => (await count(cluster, "SELECT COUNT(*) AS n FROM operations WHERE status IN ('queued', 'running')")) === 0);
+  for (let pass = 0; pass < 3; pass++) {
+    const res = await post(cluster.liveApis()[0]!, "/v1/reconcile", {}, `faults-${seed}-settle-${pass}`);
+    const findings = ((await res.json()) as { nodes?: { findings: number }[] }).nodes?.reduce((n, x) => n + x.findings, 0);
+    await until(deadline, async () => (await count(cluster, "SELECT COUNT(*) AS n FROM operations WHERE status IN ('queued', 'running')")) === 0);
+    if (findings === 0) break;
+  }
+  await until(Math.min(deadline, Date.now() + 30_000), async () => (await count(cluster, "SELECT COUNT(*) AS n FROM alerts WHERE state = 'open'")) === 0);
+}
+
+async function count(cluster: ScenarioCluster, sql: string): Promise<number> {
+  const [rows] = await cluster.pool.query<RowDataPacket[]>(sql);
+  return Number(rows[0]!.n);
+}
+
+async function until(deadline: number, done: () => Promise<boolean>): Promise<void> {
+  while (Date.now() < deadline) {
+    if (await done().catch(() => false)) return;
+    await sleep(250);
+  }
+}

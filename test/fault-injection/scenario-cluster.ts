@@ -1,0 +1,142 @@
+import { randomBytes } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
+import type { Pool } from "mysql2/promise";
+import { startAgentOnSim, type AgentUnderTest } from "../../packages/agent/test/integration/agent-harness.js";
+import { createPool } from "../../packages/api/src/db/pool.js";
+import { post, startApi, type ApiUnderTest } from "../support/cluster.js";
+import type { PrivateMariaDb } from "./private-mariadb.js";
+
+const running = (p: ChildProcess): boolean => p.exitCode === null && p.signalCode === null;
+
+// Short timeouts so that a hung `pct` or a dead process is noticed within the run.
+const AGENT_ENV = {
+  LOCKSTEP_AGENT_PCT_CREATE_TIMEOUT_MS: "6000",
+  LOCKSTEP_AGENT_PCT_DESTROY_TIMEOUT_MS: "6000",
+  LOCKSTEP_AGENT_PCT_POWER_TIMEOUT_MS: "6000",
+  LOCKSTEP_AGENT_PCT_SNAPSHOT_TIMEOUT_MS: "6000",
+  LOCKSTEP_AGENT_PCT_PUSH_TIMEOUT_MS: "6000",
+  LOCKSTEP_AGENT_PCT_READ_TIMEOUT_MS: "6000",
+  LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3",
+};
+
+const API_ENV = {
+  LOCKSTEP_API_JOB_MAX_ATTEMPTS: "100",
+  LOCKSTEP_API_JOB_LEASE_MS: "3000",
+  LOCKSTEP_API_AGENT_CALL_TIMEOUT_MS: "15000",
+  LOCKSTEP_API_HEALTH_INTERVAL_MS: "500",
+  // Under the load of the whole suite on two CPUs a health probe can take a second or two.
+  LOCKSTEP_API_HEALTH_PROBE_TIMEOUT_MS: "4000",
+  LOCKSTEP_API_UNREACHABLE_ALERT_MS: "2000",
+  LOCKSTEP_API_RECONCILE_INTERVAL_MS: "4000",
+  LOCKSTEP_API_IDEMPOTENCY_ABANDONED_AFTER_MS: "5000",
+};
+
+/**
+ * The system under test for one seed: agents on simulated nodes, API processes, all on a
+ * fresh database of the scenario's MariaDB. Processes can be killed and brought back; a
+ * restarted agent keeps its address, as under systemd.
+ */
+export class ScenarioCluster {
+  readonly agents = new Map<string, AgentUnderTest | null>();
+  readonly paused = new Set<string>();
+  readonly apis: (ApiUnderTest | null)[] = [];
+  readonly roots = new Map<string, string>();
+  private readonly last = new Map<string, AgentUnderTest>();
+  /** Processes that exited without being killed: a crash is a broken promise of its own. */
+  readonly crashes: string[] = [];
+  private readonly killing = new Set<ChildProcess>();
+
+  private constructor(readonly server: PrivateMariaDb, readonly databaseUrl: string, readonly pool: Pool) {}
+
+  static async start(server: PrivateMariaDb, nodes: readonly string[], apiProcesses: number): Promise<ScenarioCluster> {
+    const url = new URL(server.url);
+    url.pathname = `/lockstep_faults_${randomBytes(4).toString("hex")}`;
+    const admin = createPool(server.url, 1);
+    await admin.query(`CREATE DATABASE \`${url.pathname.slice(1)}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await admin.end();
+    const cluster = new ScenarioCluster(server, url.toString(), createPool(url.toString()));
+    for (const node of nodes) {
+      const agent = cluster.watch(`agent ${node}`, await startAgentOnSim({ LOCKSTEP_AGENT_NODE: node, LOCKSTEP_SIM_NODE: node, ...AGENT_ENV }));
+      cluster.agents.set(node, agent);
+      cluster.last.set(node, agent);
+      cluster.roots.set(node, agent.root);
+    }
+    for (let i = 0; i < apiProcesses; i++) cluster.apis.push(cluster.watch(`api#${i}`, await startApi(cluster.databaseUrl, API_ENV)));
+    for (const [node, agent] of cluster.agents) {
+      const res = await post(cluster.apis[0]!, "/v1/nodes", { name: node, address: agent!.client.target }, `register-${node}`);
+      if (res.status !== 201) throw new Error(`registering ${node}: ${res.status} ${await res.text()}`);
+    }
+    return cluster;
+  }
+
+  private watch<T extends { process: ChildProcess; logs(): string }>(name: string, started: T): T {
+    started.process.once("exit", (code, signal) => {
+      if (this.killing.has(started.process)) return;
+      this.crashes.push(`${name} exited by itself (${signal ?? `exit ${code}`}); its last lines:\n${started.logs().trim().split("\n").slice(-8).join("\n")}`);
+    });
+    return started;
+  }
+
+  get nodes(): string[] {
+    return [...this.roots.keys()];
+  }
+
+  liveApis(): ApiUnderTest[] {
+    return this.apis.filter((api): api is ApiUnderTest => api !== null && running(api.process));
+  }
+
+  /** Agents and APIs that are down (killed, or exited by themselves), as systemd would see them. */
+  downAgents(): string[] {
+    return this.nodes.filter((node) => !this.agents.get(node) || !running(this.agents.get(node)!.process));
+  }
+
+  downApis(): number[] {
+    return this.apis.flatMap((api, i) => (api && running(api.process) ? [] : [i]));
+  }
+
+  async killAgent(node: string): Promise<void> {
+    this.paused.delete(node);
+    const agent = this.agents.get(node);
+    if (agent) this.killing.add(agent.process);
+    await agent?.stop("SIGKILL");
+    this.agents.set(node, null);
+  }
+
+  async restartAgent(node: string): Promise<void> {
+    const agent = this.watch(`agent ${node}`, await this.last.get(node)!.restart());
+    this.agents.set(node, agent);
+    this.last.set(node, agent);
+  }
+
+  /** SIGSTOP: the agent's port still accepts connections, but nothing answers. */
+  pauseAgent(node: string): void {
+    const agent = this.agents.get(node);
+    if (!agent || this.paused.has(node)) return;
+    agent.process.kill("SIGSTOP");
+    this.paused.add(node);
+  }
+
+  resumeAgent(node: string): void {
+    if (!this.paused.delete(node)) return;
+    this.agents.get(node)?.process.kill("SIGCONT");
+  }
+
+  async killApi(index: number): Promise<void> {
+    const api = this.apis[index];
+    if (api) this.killing.add(api.process);
+    await api?.stop("SIGKILL");
+    this.apis[index] = null;
+  }
+
+  async startApi(index: number): Promise<void> {
+    this.apis[index] = this.watch(`api#${index}`, await startApi(this.databaseUrl, API_ENV));
+  }
+
+  async stop(): Promise<void> {
+    for (const node of [...this.paused]) this.resumeAgent(node);
+    for (const p of [...this.liveApis(), ...this.agents.values()]) if (p) this.killing.add(p.process);
+    await Promise.all(this.liveApis().map((api) => api.stop()));
+    await Promise.all([...this.agents.values()].map((agent) => agent?.stop()));
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,99 @@
+import { TEMPLATE } from "../support/app-spec.js";
+import type { SeededRandom } from "./seeded-random.js";
+
+/** One request of the workload, fired `at` ms into the fault phase. */
+export type PlannedRequest =
+  | { readonly n: number; readonly at: number; readonly kind: "create"; readonly key: string; readonly body: CreateBody }
+  | { readonly n: number; readonly at: number; readonly kind: "apply"; readonly key: string; readonly target: number; readonly body: { spec: Spec } }
+  | { readonly n: number; readonly at: number; readonly kind: "delete"; readonly key: string; readonly target: number }
+  /** The client sends request `of` again with its key, as after a lost answer. */
+  | { readonly n: number; readonly at: number; readonly kind: "retry"; readonly of: number };
+
+export type FaultKind = "kill-agent" | "kill-api" | "restart-mariadb" | "hang-pct" | "crash-pct" | "delay-visibility" | "unreachable";
+
+/** One fault, from `at` for `forMs` ms. */
+export interface PlannedFault {
+  readonly at: number;
+  readonly kind: FaultKind;
+  readonly forMs: number;
+  readonly node?: string;
+  readonly api?: number;
+  /** The `pct` command a simulator fault applies to. */
+  readonly command?: string;
+  readonly signal?: "SIGKILL" | "SIGTERM";
+}
+
+export interface CreateBody {
+  readonly node: string;
+  readonly ports: number;
+  readonly spec: Spec;
+}
+
+type Spec = ReturnType<typeof workloadSpec>;
+
+const UNIT = "[Unit]\nDescription=app\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n";
+
+/** A container with a file and a service: creates push, verify and reload systemd. */
+export function workloadSpec(hostname: string, version: number) {
+  return {
+    hostname,
+    source: { template: TEMPLATE },
+    files: [{ path: "/etc/app/app.conf", content: `version=${version}\n` }],
+    services: [{ unit: "app.service", content: UNIT }],
+    snapshot_retention: { keep_last: 2 },
+  };
+}
+
+/** The seed's requests: mostly creates, then applies, deletes and replays of earlier ones. */
+export function planRequests(rng: SeededRandom, seed: number, count: number, phaseMs: number, nodes: readonly string[]): PlannedRequest[] {
+  const plan: PlannedRequest[] = [];
+  const creates: Extract<PlannedRequest, { kind: "create" }>[] = [];
+  const versions = new Map<number, number>();
+  for (let n = 0; n < count; n++) {
+    const at = Math.round((phaseMs * n) / count + rng.int(0, Math.round(phaseMs / count)));
+    const key = `faults-${seed}-${n}`;
+    const kind = creates.length === 0 ? "create" : rng.weighted({ create: 5, apply: 2, delete: 2, retry: 2 });
+    if (kind === "create") {
+      const request = { n, at, kind, key, body: { node: rng.pick(nodes), ports: rng.int(0, 2), spec: workloadSpec(`w${seed % 1000}-${n}`, 1) } } as const;
+      creates.push(request);
+      plan.push(request);
+    } else if (kind === "apply") {
+      const target = rng.pick(creates);
+      const version = (versions.get(target.n) ?? 1) + 1;
+      versions.set(target.n, version);
+      plan.push({ n, at, kind, key, target: target.n, body: { spec: workloadSpec(target.body.spec.hostname, version) } });
+    } else if (kind === "delete") {
+      plan.push({ n, at, kind, key, target: rng.pick(creates).n });
+    } else {
+      plan.push({ n, at, kind, of: rng.pick(plan.filter((p) => p.kind !== "retry")).n });
+    }
+  }
+  return plan;
+}
+
+/** The seed's faults, spread over the phase; each ends before the phase does. */
+export function planFaults(rng: SeededRandom, count: number, phaseMs: number, nodes: readonly string[], apis: number): PlannedFault[] {
+  const faults: PlannedFault[] = [];
+  const kinds: Record<FaultKind, number> = { "kill-agent": 3, "kill-api": 3, "restart-mariadb": 1, "hang-pct": 2, "crash-pct": 3, "delay-visibility": 2, unreachable: 2 };
+  for (let i = 0; i < count; i++) {
+    const kind = rng.weighted(kinds);
+    const forMs = rng.int(500, Math.min(5000, Math.round(phaseMs / 4)));
+    const at = rng.int(0, phaseMs - forMs);
+    const node = rng.pick(nodes);
+    switch (kind) {
+      case "kill-api":
+        faults.push({ at, kind, forMs, api: rng.int(0, apis - 1) });
+        break;
+      case "restart-mariadb":
+        faults.push({ at, kind, forMs: Math.min(forMs, 2000), signal: rng.pick(["SIGKILL", "SIGTERM"] as const) });
+        break;
+      case "hang-pct":
+      case "crash-pct":
+        faults.push({ at, kind, forMs, node, command: rng.pick(["create", "start", "push", "snapshot", "destroy", "exec", "set"]) });
+        break;
+      default:
+        faults.push({ at, kind, forMs, node });
+    }
+  }
+  return faults.sort((a, b) => a.at - b.at);
+}
