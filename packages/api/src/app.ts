@@ -14,7 +14,7 @@ import { idempotency, type IdempotencyVariables } from "./idempotency/idempotenc
 import { KeyStore } from "./idempotency/key-store.js";
 import { nodeRoutes } from "./nodes/node-routes.js";
 import type { PortRange } from "./allocation/allocate-ports.js";
-import type { VmidRange } from "./allocation/allocate-vmid.js";
+import type { VmidRange } from "./allocation/vmid-allocator.js";
 import type { AgentDirectory } from "./agents/agent-directory.js";
 import { containerRoutes } from "./containers/container-routes.js";
 import { operationRoutes } from "./operations/operation-routes.js";

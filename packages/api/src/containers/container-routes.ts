@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import { fixedFieldChanges, type Clock, type ResolvedSpec } from "@lockstep/shared";
 import { allocatePorts, type PortRange } from "../allocation/allocate-ports.js";
-import { allocateVmid, type VmidRange } from "../allocation/allocate-vmid.js";
+import { allocateVmid, type VmidRange } from "../allocation/vmid-allocator.js";
 import { ContainerStateError, RequestValidationError, ResourceNotFoundError } from "../errors.js";
 import { validateBody } from "../http/validate-body.js";
 import type { IdempotencyVariables } from "../idempotency/idempotency-middleware.js";

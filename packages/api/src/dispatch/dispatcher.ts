@@ -2,7 +2,7 @@ import type { Pool } from "mysql2/promise";
 import { LockstepError, withLogFields, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { recordIncident } from "../incidents/incident-log.js";
-import { allocateVmid, type VmidRange } from "../allocation/allocate-vmid.js";
+import { allocateVmid, type VmidRange } from "../allocation/vmid-allocator.js";
 import { ForeignVmidError, runJob, WaitForEarlierJobError } from "./job-handlers.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
 import { backoffMs, isRetryable } from "./retry-policy.js";
