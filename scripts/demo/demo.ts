@@ -106,6 +106,16 @@ async function http(api: DemoApi, method: string, route: string, body?: unknown,
   return { status: res.status, json: await res.json() };
 }
 
+/** The API's own description and Prometheus figures, and the pve2 agent's, as a scraper sees them. */
+async function showObservability(api: DemoApi, readToken: string): Promise<void> {
+  const spec = (await (await fetch(`${api.url}/openapi.json`, { headers: { authorization: `Bearer ${readToken}` } })).json()) as { openapi: string; paths: Record<string, unknown> };
+  say(`GET /openapi.json -> OpenAPI ${spec.openapi}, ${Object.keys(spec.paths).length} paths, from the schemas that validate requests`);
+  const metricLines = async (url: string, headers: Record<string, string>, pattern: RegExp) =>
+    (await (await fetch(url, { headers })).text()).split("\n").filter((line) => pattern.test(line)).slice(0, 4);
+  for (const line of await metricLines(`${api.url}/metrics`, { authorization: `Bearer ${readToken}` }, /^lockstep_(jobs\{|drift_findings_open\{)/)) console.log(`   | ${line}`);
+  for (const line of await metricLines("http://127.0.0.1:8702/metrics", {}, /^lockstep_agent_(rpcs_total|events_total)/)) console.log(`   | ${line}`);
+}
+
 async function waitForOperation(api: DemoApi, id: string): Promise<{ status: string; attempts: number }> {
   for (;;) {
     const op = (await http(api, "GET", `/v1/operations/${id}`)).json as { status: string; attempts: number };
@@ -223,6 +233,9 @@ async function main(): Promise<void> {
   const noCert = await uncertified.getHealth({}).then(() => "answered (wrong!)", (err: LockstepError) => `refused: ${err.code}`);
   uncertified.close();
   say(`a gRPC call to the pve2 agent without a client certificate -> ${noCert}`);
+
+  step("What the running services say about themselves: /openapi.json and /metrics");
+  await showObservability(api, viewer);
   api.child.kill("SIGTERM");
 
   step("A request retried 20 times becomes one container");
