@@ -11,7 +11,11 @@ export interface JobAccounting {
   readonly unknownCreates: Map<string, number>;
   /** Successful `pct destroy` calls of a created container, per record ID. */
   readonly destroys: Map<string, number>;
-  /** Successful destroys of a create refused before it made anything. */
+  /**
+   * Successful destroys of what a create left behind: one refused before it made anything, or
+   * one whose outcome nobody saw when a later create call of the same record follows (the
+   * retry removed the half-made container and made it again).
+   */
   readonly cleanups: number;
   /** Successful `pct snapshot` calls per Lockstep snapshot (node/vmid/name). */
   readonly snapshots: Map<string, number>;
@@ -32,8 +36,9 @@ export function accountJobs(roots: ReadonlyMap<string, string>): JobAccounting {
   for (const [node, root] of roots) {
     const records = readCalls(root);
     const exit = new Map(records.filter((r): r is Extract<CallRecord, { event: "end" }> => r.event === "end").map((r) => [r.id, r.exitCode]));
-    const occupant = new Map<number, { record: string; created: boolean }>();
-    for (const call of records) {
+    const occupant = new Map<number, { record: string; created: boolean; unknown: boolean }>();
+    const laterCreate = lastCreatePerRecord(records);
+    for (const [index, call] of records.entries()) {
       if (call.event !== "start" || call.vmid === null) continue;
       calls++;
       const ok = exit.get(call.id) === 0;
@@ -44,12 +49,16 @@ export function accountJobs(roots: ReadonlyMap<string, string>): JobAccounting {
         const code = exit.get(call.id);
         // 255 is pct's own refusal ("already exists", a lock timeout): nothing was made.
         const unknown = code === undefined || (code !== 0 && code !== 255);
-        if (record) occupant.set(call.vmid, { record, created: ok || unknown || occupant.get(call.vmid)?.created === true });
+        if (record && (ok || unknown)) {
+          const created = ok || occupant.get(call.vmid)?.created === true;
+          occupant.set(call.vmid, { record, created, unknown: !created && (unknown || occupant.get(call.vmid)?.unknown === true) });
+        }
         if (record && ok) bump(creates, record);
         if (record && unknown) bump(unknownCreates, record);
       } else if (command === "destroy" && ok) {
         const held = occupant.get(call.vmid);
-        if (held?.created) bump(destroys, held.record);
+        const retried = held !== undefined && (laterCreate.get(held.record) ?? -1) > index;
+        if (held && (held.created || (held.unknown && !retried))) bump(destroys, held.record);
         else cleanups++;
         occupant.delete(call.vmid);
       } else if (command === "snapshot" && ok && third?.startsWith("lockstep-")) {
@@ -58,4 +67,15 @@ export function accountJobs(roots: ReadonlyMap<string, string>): JobAccounting {
     }
   }
   return { creates, unknownCreates, destroys, cleanups, snapshots, calls };
+}
+
+/** The index of each record's last create call in one node's log. */
+function lastCreatePerRecord(records: readonly CallRecord[]): Map<string, number> {
+  const last = new Map<string, number>();
+  for (const [index, call] of records.entries()) {
+    if (call.event !== "start" || call.argv[0] !== "create") continue;
+    const record = TAG.exec(call.argv[call.argv.indexOf("--tags") + 1] ?? "")?.[1];
+    if (record) last.set(record, index);
+  }
+  return last;
 }
