@@ -7,6 +7,7 @@ import { parseKeyValues, parseStatus } from "../pct/parse-key-values.js";
 import { parsePctList } from "../pct/parse-list.js";
 import { pctFailure } from "../pct/pct-failure.js";
 import { runReportingUnresponsive } from "../pct/pct-mutation.js";
+import { runPctList } from "./pct-list.js";
 
 /** A container as the node shows it. */
 export interface ContainerView {
@@ -21,7 +22,7 @@ export interface ContainerView {
 
 /** Every container on the node: status from `pct list`, tags and description from the configs. */
 export async function listContainers(ctx: NodeContext, includeConfig: boolean): Promise<ContainerView[]> {
-  const result = await runReportingUnresponsive(ctx, 0, ["list"], { timeoutMs: ctx.timeouts.readMs });
+  const result = await runPctList(ctx, ctx.timeouts.readMs);
   if (result.exitCode !== 0) throw pctFailure(["list"], result, 0);
   const rows = parsePctList(result.stdout);
   return Promise.all(

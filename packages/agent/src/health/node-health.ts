@@ -1,6 +1,6 @@
 import { LockstepError } from "@lockstep/shared";
 import type { NodeContext } from "../node/node-context.js";
-import { runReportingUnresponsive } from "../pct/pct-mutation.js";
+import { runPctList } from "../containers/pct-list.js";
 import type { HostStats, HostStatsSource } from "./host-stats.js";
 
 export interface NodeHealth extends HostStats {
@@ -23,7 +23,7 @@ export async function readNodeHealth(ctx: NodeContext, stats: HostStatsSource, a
 
 async function probePct(ctx: NodeContext, timeoutMs: number): Promise<{ pctResponsive: boolean; pctDetail: string }> {
   try {
-    const result = await runReportingUnresponsive(ctx, 0, ["list"], { timeoutMs });
+    const result = await runPctList(ctx, timeoutMs);
     if (result.exitCode === 0) return { pctResponsive: true, pctDetail: "" };
     return { pctResponsive: false, pctDetail: `pct list exited ${result.exitCode}: ${result.stderr.trim().slice(0, 300)}` };
   } catch (err) {
