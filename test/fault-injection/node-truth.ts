@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { simLayout } from "@lockstep/sim";
+import { parseConfig, readRuntime, simLayout } from "@lockstep/sim";
 import { markedRecord } from "../../packages/api/src/reconcile/ownership-marker.js";
 
 /** One container as the node's own files hold it, read without asking Lockstep. */
@@ -22,11 +22,8 @@ export function nodeContainers(node: string, root: string): NodeContainer[] {
     .filter((f) => /^\d+\.conf$/.test(f))
     .map((file) => {
       const vmid = Number(file.slice(0, -".conf".length));
-      const main = readFileSync(path.join(layout.lxcDir, file), "utf8").split(/^\[/m)[0]!;
-      const value = (key: string) => new RegExp(`^${key}: (.*)$`, "m").exec(main)?.[1] ?? null;
-      const description = main.split("\n").filter((l) => l.startsWith("#")).map((l) => decodeURIComponent(l.slice(1))).join("\n");
-      const runtime = path.join(layout.stateDir, "ct", `${vmid}.json`);
-      const running = existsSync(runtime) && (JSON.parse(readFileSync(runtime, "utf8")) as { running?: boolean }).running === true;
-      return { node, vmid, record: markedRecord((value("tags") ?? "").split(";"), description), running, lock: value("lock") };
+      const { main } = parseConfig(readFileSync(path.join(layout.lxcDir, file), "utf8"));
+      const record = markedRecord((main.values.tags ?? "").split(";"), main.description);
+      return { node, vmid, record, running: readRuntime(layout, vmid).running, lock: main.values.lock ?? null };
     });
 }

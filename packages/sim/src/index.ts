@@ -1,11 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FaultRule } from "./faults/fault-rule.js";
+import { replaceFile } from "./node/replace-file.js";
 import { simLayout, type SimLayout } from "./node/sim-layout.js";
 
 export type { FaultAction, FaultRule } from "./faults/fault-rule.js";
 export { simLayout, type SimLayout } from "./node/sim-layout.js";
+export { parseConfig, type CtConfig } from "./node/ct-config.js";
+export { readRuntime, type RuntimeState } from "./node/runtime-state.js";
 
 /** Absolute path of the simulator's executable: what the agent runs instead of /usr/sbin/pct. */
 export const simPctBin = fileURLToPath(new URL("../bin/lockstep-sim-pct.js", import.meta.url));
@@ -35,11 +38,8 @@ export function writeFaults(root: string, rules: readonly FaultRule[]): void {
   const layout: SimLayout = simLayout(root);
   mkdirSync(path.dirname(layout.faultsFile), { recursive: true });
   mkdirSync(layout.stateDir, { recursive: true });
-  const counters = path.join(layout.stateDir, "fault-counters.json");
-  writeFileSync(`${counters}.tmp`, "{}");
-  renameSync(`${counters}.tmp`, counters);
-  writeFileSync(`${layout.faultsFile}.tmp`, JSON.stringify(rules, null, 2));
-  renameSync(`${layout.faultsFile}.tmp`, layout.faultsFile);
+  replaceFile(path.join(layout.stateDir, "fault-counters.json"), "{}");
+  replaceFile(layout.faultsFile, JSON.stringify(rules, null, 2));
 }
 
 /** Removes every fault rule of the node. */

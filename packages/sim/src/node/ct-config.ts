@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, unlinkSync } from "node:fs";
 import { PctError } from "./pct-error.js";
+import { replaceFile } from "./replace-file.js";
 import { configPath, type SimLayout } from "./sim-layout.js";
 
 /** One section of a container config: properties, the description, and raw `lxc.*` lines. */
@@ -87,8 +88,7 @@ export function readConfig(layout: SimLayout, node: string, vmid: number): CtCon
 /** Replaces the config atomically, as pmxcfs does. */
 export function writeConfig(layout: SimLayout, vmid: number, config: CtConfig): void {
   const file = configPath(layout, vmid);
-  writeFileSync(`${file}.tmp`, formatConfig(config));
-  renameSync(`${file}.tmp`, file);
+  replaceFile(file, formatConfig(config));
 }
 
 export function configExists(layout: SimLayout, vmid: number): boolean {

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { withPrivateLock } from "../locking/flock.js";
+import { replaceFile } from "./replace-file.js";
 import { runtimePath, type SimLayout } from "./sim-layout.js";
 
 /** What is not in the config: whether the CT runs, and what its systemd has loaded and started. */
@@ -26,8 +27,7 @@ export function updateRuntime(layout: SimLayout, vmid: number, change: (state: R
   return withPrivateLock(`${file}.lock`, () => {
     const state = readRuntime(layout, vmid);
     change(state);
-    writeFileSync(`${file}.tmp`, JSON.stringify(state));
-    renameSync(`${file}.tmp`, file);
+    replaceFile(file, JSON.stringify(state));
     return state;
   });
 }

@@ -1,6 +1,7 @@
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { withPrivateLock } from "../locking/flock.js";
+import { replaceFile } from "./replace-file.js";
 import type { SimLayout } from "./sim-layout.js";
 
 const hex8 = (n: number): string => n.toString(16).toUpperCase().padStart(8, "0");
@@ -30,9 +31,7 @@ export class Task {
   private edit(change: (lines: string[]) => string[]): void {
     withPrivateLock(path.join(this.layout.tasksDir, ".active.lock"), () => {
       const lines = readFileSync(this.layout.tasksActive, "utf8").split("\n").filter(Boolean);
-      // Replaced by a rename, as Proxmox's file_set_contents does: readers never see half a list.
-      writeFileSync(`${this.layout.tasksActive}.tmp`, change(lines).map((l) => `${l}\n`).join(""));
-      renameSync(`${this.layout.tasksActive}.tmp`, this.layout.tasksActive);
+      replaceFile(this.layout.tasksActive, change(lines).map((l) => `${l}\n`).join(""));
     });
   }
 }
