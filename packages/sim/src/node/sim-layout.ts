@@ -6,6 +6,8 @@ export interface SimLayout {
   readonly lockDir: string;
   readonly nodesDir: string;
   readonly lxcDir: string;
+  /** This node's QEMU VM configs (`qemu-server`), which share the VMID space with containers. */
+  readonly qemuDir: string;
   readonly tasksDir: string;
   readonly tasksActive: string;
   readonly templateCache: string;
@@ -22,6 +24,7 @@ export function simLayout(root: string, node = "pve1"): SimLayout {
     lockDir: r("run/lock/lxc"),
     nodesDir: r(`etc/pve/nodes/${node}/lxc`),
     lxcDir: r("etc/pve/lxc"),
+    qemuDir: r(`etc/pve/nodes/${node}/qemu-server`),
     tasksDir: r("var/log/pve/tasks"),
     tasksActive: r("var/log/pve/tasks/active"),
     templateCache: r("var/lib/vz/template/cache"),

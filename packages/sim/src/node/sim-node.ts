@@ -12,6 +12,8 @@ export interface SimNode {
   readonly layout: SimLayout;
   /** Overrides Proxmox's lock timeouts (10 s, 5 s for create) for tests. */
   readonly lockTimeoutS: number | null;
+  /** The PVE major version whose texts and defaults are reproduced where 8 and 9 differ. */
+  readonly pve: 8 | 9;
 }
 
 /**
@@ -28,11 +30,13 @@ export function openSimNode(env: NodeJS.ProcessEnv): SimNode {
   if (!existsSync(layout.lxcDir)) initialise(layout, name, hostnameFile);
   const timeout = env.LOCKSTEP_SIM_LOCK_TIMEOUT_S ? Number(env.LOCKSTEP_SIM_LOCK_TIMEOUT_S) : null;
   if (timeout !== null && !(timeout > 0)) throw new PctError("LOCKSTEP_SIM_LOCK_TIMEOUT_S must be a positive number", 2);
-  return { name, layout, lockTimeoutS: timeout };
+  const pve = env.LOCKSTEP_SIM_PVE || "9";
+  if (pve !== "8" && pve !== "9") throw new PctError("LOCKSTEP_SIM_PVE must be 8 or 9", 2);
+  return { name, layout, lockTimeoutS: timeout, pve: pve === "8" ? 8 : 9 };
 }
 
 function initialise(layout: SimLayout, name: string, hostnameFile: string): void {
-  for (const dir of [layout.lockDir, layout.nodesDir, layout.tasksDir, layout.templateCache, layout.stateDir, path.join(layout.stateDir, "ct")]) {
+  for (const dir of [layout.lockDir, layout.nodesDir, layout.qemuDir, layout.tasksDir, layout.templateCache, layout.stateDir, path.join(layout.stateDir, "ct")]) {
     mkdirSync(dir, { recursive: true });
   }
   if (!existsSync(hostnameFile)) writeFileSync(hostnameFile, `${name}\n`);
