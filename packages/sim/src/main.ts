@@ -11,8 +11,10 @@ import { chooseFault } from "./faults/active-fault.js";
 import { PctError } from "./node/pct-error.js";
 import { openSimNode } from "./node/sim-node.js";
 import { recordCall } from "./node/tasks.js";
+import { runTask } from "./tasks/run-task.js";
+import type { TaskCommand } from "./tasks/task-command.js";
 
-type Command = (ctx: SimContext, args: string[]) => string | { stdout: Buffer; exitCode: number };
+type Command = ((ctx: SimContext, args: string[]) => string | { stdout: Buffer; exitCode: number }) | TaskCommand<never>;
 
 const COMMANDS: Record<string, Command> = {
   create, clone, destroy, start, stop, status, list, config, set, push, exec, snapshot, listsnapshot, delsnapshot, unlock,
@@ -34,7 +36,7 @@ function run(argv: string[]): number {
   // Written even when a command calls process.exit; a SIGKILLed call has only its start line.
   process.on("exit", (code) => recordCall(node.layout, { event: "end", id, exitCode: code, durationMs: Date.now() - started, at: Date.now() }));
   const ctx: SimContext = { node, fault: chooseFault(node.layout, process.env, name!, vmid), env: process.env };
-  const result = command(ctx, args);
+  const result = "kind" in command ? runTask(ctx, command as TaskCommand<unknown>, args) : command(ctx, args);
   if (typeof result === "string") {
     process.stdout.write(result);
     return 0;
