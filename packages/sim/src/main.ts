@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
+import { isMainThread } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
 import { clone } from "./commands/clone.js";
 import { create } from "./commands/create.js";
 import { exec } from "./commands/exec.js";
-import { config, destroy, set, start, status, stop, unlock } from "./commands/lifecycle.js";
+import { config, destroy, set, shutdown, start, status, stop, unlock } from "./commands/lifecycle.js";
 import { list } from "./commands/list.js";
 import { push } from "./commands/push.js";
 import type { SimContext } from "./commands/sim-context.js";
@@ -12,16 +14,25 @@ import { PctError } from "./node/pct-error.js";
 import { openSimNode } from "./node/sim-node.js";
 import { recordCall } from "./node/tasks.js";
 import { runTask } from "./tasks/run-task.js";
+import { runTaskBody } from "./tasks/task-body.js";
 import type { TaskCommand } from "./tasks/task-command.js";
+import { WORKER_ARG } from "./tasks/worker-plan.js";
+import { runWorkerProcess } from "./tasks/worker-process.js";
 
-type Command = ((ctx: SimContext, args: string[]) => string | { stdout: Buffer; exitCode: number }) | TaskCommand<never>;
+// A table of task commands with different plans: `P` is both produced and consumed, so only
+// `any` admits them all (each command keeps its own `P` checked where it is declared).
+type Command = ((ctx: SimContext, args: string[]) => string | { stdout: Buffer; exitCode: number }) | TaskCommand<any>;
 
 const COMMANDS: Record<string, Command> = {
-  create, clone, destroy, start, stop, status, list, config, set, push, exec, snapshot, listsnapshot, delsnapshot, unlock,
-  shutdown: (ctx, args) => stop(ctx, args, "vzshutdown"),
+  create, clone, destroy, start, stop, shutdown, status, list, config, set, push, exec, snapshot, listsnapshot, delsnapshot, unlock,
 };
 
-function run(argv: string[]): number {
+function taskCommand(name: string): TaskCommand<unknown> | undefined {
+  const command = COMMANDS[name];
+  return command && "kind" in command ? (command as TaskCommand<unknown>) : undefined;
+}
+
+async function run(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   const command = name ? COMMANDS[name] : undefined;
   if (!command) {
@@ -36,7 +47,8 @@ function run(argv: string[]): number {
   // Written even when a command calls process.exit; a SIGKILLed call has only its start line.
   process.on("exit", (code) => recordCall(node.layout, { event: "end", id, exitCode: code, durationMs: Date.now() - started, at: Date.now() }));
   const ctx: SimContext = { node, fault: chooseFault(node.layout, process.env, name!, vmid), env: process.env };
-  const result = "kind" in command ? runTask(ctx, command as TaskCommand<unknown>, args) : command(ctx, args);
+  if ("kind" in command) return runTask(ctx, name!, command as TaskCommand<unknown>, args);
+  const result = command(ctx, args);
   if (typeof result === "string") {
     process.stdout.write(result);
     return 0;
@@ -45,10 +57,18 @@ function run(argv: string[]): number {
   return result.exitCode;
 }
 
-try {
-  process.exitCode = run(process.argv.slice(2));
-} catch (err) {
-  if (!(err instanceof PctError)) throw err;
-  process.stderr.write(`${err.message}\n`);
-  process.exitCode = err.exitCode;
+async function pct(): Promise<void> {
+  try {
+    process.exitCode = await run(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof PctError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = err.exitCode;
+  }
 }
+
+// One executable, three roles: `pct`, a task worker process (`pct` re-executes it), and the
+// worker's body thread.
+if (!isMainThread) runTaskBody(taskCommand);
+else if (process.argv[2] === WORKER_ARG) runWorkerProcess(fileURLToPath(import.meta.url));
+else await pct();

@@ -6,6 +6,7 @@ import { PctError, parameterError } from "../node/pct-error.js";
 import { readRuntime, removeRuntime, updateRuntime } from "../node/runtime-state.js";
 import { rootfsPath } from "../node/sim-layout.js";
 import { withTask } from "../node/tasks.js";
+import { taskCommand } from "../tasks/task-command.js";
 import { parsePctArgs, parseVmid } from "./pct-args.js";
 import { withConfigLock, type SimContext } from "./sim-context.js";
 
@@ -14,33 +15,70 @@ function asTask(ctx: SimContext, vmid: number, type: string, work: () => string)
   return withConfigLock(ctx, vmid, () => withTask(ctx.node.layout, ctx.node.name, type, vmid, work));
 }
 
-export function start(ctx: SimContext, args: string[]): string {
-  const vmid = parseVmid(parsePctArgs(args, ["vmid"], { booleans: ["skiplock"] }).positionals[0]!);
-  const { layout, name } = ctx.node;
-  return asTask(ctx, vmid, "vzstart", () => {
-    checkNotLocked(readConfig(layout, name, vmid));
-    if (readRuntime(layout, vmid).running) throw new PctError(`CT ${vmid} already running`);
-    ctx.fault.at("midway");
-    updateRuntime(layout, vmid, (s) => {
-      s.running = true;
-      s.startedAt = Date.now();
+interface PowerPlan {
+  readonly vmid: number;
+  readonly skiplock: boolean;
+}
+
+/**
+ * pve-container src/PVE/API2/LXC/Status.pm, vm_start/vm_stop: `--skiplock` skips the lock
+ * check, and so does `lock: mounted` (`!PVE::LXC::Config->has_lock($conf, 'mounted')`).
+ */
+function checkPowerLock(ctx: SimContext, vmid: number, skiplock: boolean): void {
+  const conf = readConfig(ctx.node.layout, ctx.node.name, vmid);
+  if (!skiplock && conf.main.values.lock !== "mounted") checkNotLocked(conf);
+}
+
+/**
+ * `pct start`: pve-container src/PVE/API2/LXC/Status.pm, vm_start. `CT <vmid> already
+ * running` is checked in `pct`, before any task; the `vzstart` worker takes the config
+ * flock for its whole run (lock_config inside `$realcmd`).
+ */
+export const start = taskCommand<PowerPlan>({
+  before(ctx, args) {
+    const { positionals, options } = parsePctArgs(args, ["vmid"], { booleans: ["skiplock"] });
+    const vmid = parseVmid(positionals[0]!);
+    if (readRuntime(ctx.node.layout, vmid).running) throw new PctError(`CT ${vmid} already running`);
+    return { type: "vzstart", id: String(vmid), prepared: { vmid, skiplock: options.skiplock === "1" } };
+  },
+  body(ctx, { vmid, skiplock }) {
+    const { layout } = ctx.node;
+    withConfigLock(ctx, vmid, () => {
+      checkPowerLock(ctx, vmid, skiplock);
+      ctx.fault.at("midway");
+      updateRuntime(layout, vmid, (s) => {
+        s.running = true;
+        s.startedAt = Date.now();
+      });
+      bootSystemd(layout, vmid, rootfsPath(layout, vmid));
     });
-    bootSystemd(layout, vmid, rootfsPath(layout, vmid));
-    return "";
+  },
+});
+
+/** What stop and shutdown share: `CT <vmid> not running` in `pct`, the rest in the worker. */
+function powerOff(type: "vzstop" | "vzshutdown", spec: Parameters<typeof parsePctArgs>[2], lockCheck: (ctx: SimContext, vmid: number, skiplock: boolean) => void) {
+  return taskCommand<PowerPlan>({
+    before(ctx, args) {
+      const { positionals, options } = parsePctArgs(args, ["vmid"], spec);
+      const vmid = parseVmid(positionals[0]!);
+      if (!readRuntime(ctx.node.layout, vmid).running) throw new PctError(`CT ${vmid} not running`);
+      return { type, id: String(vmid), prepared: { vmid, skiplock: options.skiplock === "1" } };
+    },
+    body(ctx, { vmid, skiplock }) {
+      withConfigLock(ctx, vmid, () => {
+        lockCheck(ctx, vmid, skiplock);
+        ctx.fault.at("midway");
+        updateRuntime(ctx.node.layout, vmid, (s) => Object.assign(s, { running: false, startedAt: 0, loaded: [], active: [] }));
+      });
+    },
   });
 }
 
-export function stop(ctx: SimContext, args: string[], type = "vzstop"): string {
-  const vmid = parseVmid(parsePctArgs(args, ["vmid"], { values: ["timeout"], booleans: ["skiplock", "forceStop"] }).positionals[0]!);
-  const { layout, name } = ctx.node;
-  return asTask(ctx, vmid, type, () => {
-    checkNotLocked(readConfig(layout, name, vmid));
-    if (!readRuntime(layout, vmid).running) throw new PctError(`CT ${vmid} not running`);
-    ctx.fault.at("midway");
-    updateRuntime(layout, vmid, (s) => Object.assign(s, { running: false, startedAt: 0, loaded: [], active: [] }));
-    return "";
-  });
-}
+/** `pct stop`: Status.pm, vm_stop (a `vzstop` task; `--skiplock` and `lock: mounted` as start). */
+export const stop = powerOff("vzstop", { booleans: ["skiplock", "overrule-shutdown"] }, checkPowerLock);
+
+/** `pct shutdown`: Status.pm, vm_shutdown (a `vzshutdown` task; always `check_lock`). */
+export const shutdown = powerOff("vzshutdown", { values: ["timeout"], booleans: ["forceStop"] }, (ctx, vmid) => checkNotLocked(readConfig(ctx.node.layout, ctx.node.name, vmid)));
 
 export function destroy(ctx: SimContext, args: string[]): string {
   const { positionals, options } = parsePctArgs(args, ["vmid"], { booleans: ["force", "purge", "destroy-unreferenced-disks"] });

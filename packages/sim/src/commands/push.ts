@@ -6,33 +6,48 @@ import { resolveInRoot } from "../container/chroot-path.js";
 import { readConfig } from "../node/ct-config.js";
 import { readRuntime } from "../node/runtime-state.js";
 import { rootfsPath } from "../node/sim-layout.js";
-import { Task } from "../node/tasks.js";
+import { PctError } from "../node/pct-error.js";
+import { taskCommand } from "../tasks/task-command.js";
 import { parsePctArgs, parseVmid } from "./pct-args.js";
-import { withConfigLock, type SimContext } from "./sim-context.js";
+import { lockConfig, type SimContext } from "./sim-context.js";
+
+interface PushPlan {
+  readonly vmid: number;
+  readonly source: string;
+  readonly destination: string;
+  readonly perms: string | undefined;
+}
 
 /**
- * `pct push <vmid> <file> <destination>`. Faithful to its quirks: every failure of the copy
- * itself still exits 0 with only stderr telling; a directory as source leaves an empty file;
- * an existing destination is truncated in place, not replaced atomically; nothing is fsynced.
+ * `pct push <vmid> <file> <destination>`: pve-container src/PVE/CLI/pct.pm, push. `pct` takes
+ * the config flock and checks the CT runs (a stopped CT fails here: exit 255, no task), then
+ * forks a `push_file` worker that inherits the flock. pct.pm's cmddef for push has no
+ * `$upid_exit`, so a failed copy still exits 0 with only stderr telling. A directory as
+ * source leaves an empty file; an existing destination is truncated in place; no fsync.
  */
-export function push(ctx: SimContext, args: string[]): string {
-  const { positionals, options } = parsePctArgs(args, ["vmid", "file", "destination"], { values: ["perms", "user", "group"] });
-  const vmid = parseVmid(positionals[0]!);
-  const [source, destination] = [positionals[1]!, positionals[2]!];
-  const { layout, name } = ctx.node;
-  return withConfigLock(ctx, vmid, () => {
-    readConfig(layout, name, vmid);
-    const task = new Task(layout, name, "push_file", vmid);
-    const failure = copy(ctx, vmid, source, destination, options.perms);
-    task.finish(failure ?? "OK");
-    if (failure) process.stderr.write(`${failure}\n`);
-    return "";
-  });
-}
+export const push = taskCommand<PushPlan>({
+  exitOnTaskError: false,
+  before(ctx, args) {
+    const { positionals, options } = parsePctArgs(args, ["vmid", "file", "destination"], { values: ["perms", "user", "group"] });
+    const vmid = parseVmid(positionals[0]!);
+    const lock = lockConfig(ctx, vmid);
+    try {
+      if (!readRuntime(ctx.node.layout, vmid).running) throw new PctError("can only push files to a running CT");
+      readConfig(ctx.node.layout, ctx.node.name, vmid);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    return { type: "push_file", id: String(vmid), prepared: { vmid, source: positionals[1]!, destination: positionals[2]!, perms: options.perms }, inheritedLock: lock };
+  },
+  body(ctx, { vmid, source, destination, perms }) {
+    const failure = copy(ctx, vmid, source, destination, perms);
+    if (failure) throw new PctError(failure);
+  },
+});
 
 function copy(ctx: SimContext, vmid: number, source: string, destination: string, perms: string | undefined): string | null {
   const { layout } = ctx.node;
-  if (!readRuntime(layout, vmid).running) return "can only push files to a running CT";
   let content: Buffer;
   try {
     content = statSync(source).isDirectory() ? Buffer.alloc(0) : readFileSync(source);

@@ -8,22 +8,42 @@ import type { FaultRule } from "./fault-rule.js";
 /** Where in an operation a fault may strike. */
 export type FaultPoint = "before-lock" | "midway";
 
-/** The fault chosen for this invocation (at most one), acting at its point. */
+/** How a fault waits and writes: in `pct` plain sleeps; in a task worker the task's io. */
+export interface FaultIo {
+  sleep(ms: number): void;
+  print(text: string): void;
+}
+
+const PCT_IO: FaultIo = { sleep: sleepSync, print: () => undefined };
+
+/** What a hang that ends prints when its rule says `afterHang: "print"`. */
+export const AFTER_HANG_LINE = "simulator: hang over, going on\n";
+
+/**
+ * The fault chosen for this invocation (at most one), acting at its point. It is chosen
+ * once, in the `pct` process; a task worker gets the rule with its plan and acts on it
+ * through the task's io (see `inTask`).
+ */
 export class ActiveFault {
-  constructor(readonly rule: FaultRule | null) {}
+  constructor(readonly rule: FaultRule | null, private readonly io: FaultIo = PCT_IO) {}
+
+  /** The same fault acting inside a task worker: its waits notice interrupts. */
+  inTask(io: FaultIo): ActiveFault {
+    return new ActiveFault(this.rule, io);
+  }
 
   /** Called by every command at each point; acts when this fault belongs there. */
   at(point: FaultPoint, failure: (message: string) => PctError = (m) => new PctError(m)): void {
     const rule = this.rule;
     if (!rule) return;
-    if (point === "before-lock" && rule.action === "hang-before-lock") hang(rule.ms);
+    if (point === "before-lock" && rule.action === "hang-before-lock") this.hang();
     if (point !== "midway") return;
     switch (rule.action) {
       case "hang":
-        hang(rule.ms);
+        this.hang();
         return;
       case "slow":
-        sleepSync(rule.ms ?? 1000);
+        this.io.sleep(rule.ms ?? 1000);
         return;
       case "fail":
         throw Object.assign(failure(rule.message ?? "simulated failure"), rule.exitCode !== undefined ? { exitCode: rule.exitCode } : {});
@@ -41,11 +61,15 @@ export class ActiveFault {
   get visibilityDelayMs(): number {
     return this.rule?.action === "delay-visibility" ? (this.rule.ms ?? 1500) : 0;
   }
-}
 
-function hang(ms: number | undefined): void {
-  if (ms !== undefined) return sleepSync(ms);
-  for (;;) sleepSync(60_000);
+  /** Blocks forever or for `ms`: interruptibly in a worker unless `uninterruptible`. */
+  private hang(): void {
+    const rule = this.rule!;
+    const sleep = rule.uninterruptible ? sleepSync : (ms: number) => this.io.sleep(ms);
+    if (rule.ms === undefined) for (;;) sleep(60_000);
+    sleep(rule.ms);
+    if (rule.afterHang === "print") this.io.print(AFTER_HANG_LINE);
+  }
 }
 
 /**

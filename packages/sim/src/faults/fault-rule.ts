@@ -20,4 +20,15 @@ export interface FaultRule {
   readonly exitCode?: number;
   /** For `slow` and `delay-visibility` the delay; for `hang` a limit (forever when absent). */
   readonly ms?: number;
+  /**
+   * For `hang` in a task worker: a hang that ignores INT/QUIT/TERM, as a process in D state
+   * on a hung storage or pmxcfs does. By default a worker's hang is interruptible.
+   */
+  readonly uninterruptible?: boolean;
+  /**
+   * For a `hang` with `ms` in a task worker: `print` writes a line to the task's output when
+   * the hang ends (a worker whose `pct` is gone dies of SIGPIPE at that write), `quiet`
+   * (the default) goes on without writing.
+   */
+  readonly afterHang?: "print" | "quiet";
 }

@@ -1,5 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { INTERRUPT_MESSAGE, interruptPending, watchingInterrupts } from "../tasks/interrupt.js";
+import { writeOutput } from "../tasks/task-output.js";
+
+/** The wait slice of a task worker's flock wait: how soon it notices an interrupt. */
+const INTERRUPT_SLICE_S = 0.2;
 
 /** Blocks the process for `ms` without a busy loop. */
 export function sleepSync(ms: number): void {
@@ -17,6 +22,21 @@ function flockFd(fd: number, waitS: number): boolean {
   return result.status === 0;
 }
 
+/**
+ * Waits up to `waitS` for the lock. In a task worker the wait is cut into slices, so that an
+ * INT/QUIT/TERM interrupts it as it interrupts Perl's blocking flock(2) (EINTR, then the
+ * handler's `die "received interrupt"`).
+ */
+function waitFlock(fd: number, waitS: number): boolean {
+  if (!watchingInterrupts()) return flockFd(fd, waitS);
+  for (const end = Date.now() + waitS * 1000; ; ) {
+    if (interruptPending()) throw new Error(INTERRUPT_MESSAGE);
+    const left = (end - Date.now()) / 1000;
+    if (left <= 0) return false;
+    if (flockFd(fd, Math.min(left, INTERRUPT_SLICE_S))) return true;
+  }
+}
+
 /** A held flock; `release` closes the descriptor, which drops the lock. */
 export interface HeldLock {
   readonly fd: number;
@@ -31,13 +51,20 @@ export interface HeldLock {
 export function acquireFlock(file: string, timeoutS: number, announce: boolean): HeldLock | null {
   const fd = openSync(file, "a", 0o644);
   if (!flockFd(fd, 0)) {
-    if (announce) process.stderr.write("trying to acquire lock...");
-    if (!flockFd(fd, timeoutS)) {
-      if (announce) process.stderr.write("\n");
+    if (announce) writeOutput(2, "trying to acquire lock...");
+    let got: boolean;
+    try {
+      got = waitFlock(fd, timeoutS);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    if (!got) {
+      if (announce) writeOutput(2, "\n");
       closeSync(fd);
       return null;
     }
-    if (announce) process.stderr.write(" OK\n");
+    if (announce) writeOutput(2, " OK\n");
   }
   let open = true;
   return {

@@ -1,38 +1,31 @@
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { withPrivateLock } from "../locking/flock.js";
-import { replaceFile } from "./replace-file.js";
+import { activeWorkers } from "../tasks/active-workers.js";
+import { encodeUpid, procStat, taskLogPath } from "../tasks/upid.js";
 import type { SimLayout } from "./sim-layout.js";
 
-const hex8 = (n: number): string => n.toString(16).toUpperCase().padStart(8, "0");
-
-/** Field 22 of /proc/self/stat: what makes a PID's UPID unique across PID reuse. */
-function processStartTicks(): number {
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-}
-
-/** A running Proxmox task: listed in `/var/log/pve/tasks/active` until it ends. */
+/**
+ * A Proxmox task run inside the `pct` process itself, for the commands not yet converted
+ * to a TaskCommand (tasks/run-task.ts runs those in a worker). Listed in the active list
+ * and logged as a worker's task is.
+ */
 export class Task {
   readonly upid: string;
 
   constructor(private readonly layout: SimLayout, node: string, type: string, vmid: number) {
-    const start = Math.floor(Date.now() / 1000);
-    this.upid = `UPID:${node}:${hex8(process.pid)}:${hex8(processStartTicks())}:${hex8(start)}:${type}:${vmid}:root@pam:`;
-    this.edit((lines) => [...lines, `${this.upid} ${hex8(start)}`]);
+    const starttime = Math.floor(Date.now() / 1000);
+    this.upid = encodeUpid({ node, pid: process.pid, pstart: procStat("self")!.starttime, starttime, type, id: String(vmid), user: "root@pam" });
+    const log = taskLogPath(layout, this.upid);
+    mkdirSync(path.dirname(log), { recursive: true });
+    writeFileSync(log, "");
+    activeWorkers(layout, this.upid, true);
   }
 
-  /** Rewrites the line as finished, with Proxmox's end time and status (`OK` or the error). */
+  /** Ends the task with `OK` or the error, as its worker's control message would. */
   finish(status: string): void {
-    const end = hex8(Math.floor(Date.now() / 1000));
-    this.edit((lines) => lines.map((line) => (line.startsWith(`${this.upid} `) ? `${line.split(" ").slice(0, 2).join(" ")} ${end} ${status.split("\n")[0]}` : line)));
-  }
-
-  private edit(change: (lines: string[]) => string[]): void {
-    withPrivateLock(path.join(this.layout.tasksDir, ".active.lock"), () => {
-      const lines = readFileSync(this.layout.tasksActive, "utf8").split("\n").filter(Boolean);
-      replaceFile(this.layout.tasksActive, change(lines).map((l) => `${l}\n`).join(""));
-    });
+    const line = status === "OK" ? "TASK OK\n" : `\nTASK ERROR: ${status.replace(/\n+$/, "").replace(/\n/g, " ")}\n`;
+    appendFileSync(taskLogPath(this.layout, this.upid), line);
+    activeWorkers(this.layout, undefined, false, this.upid);
   }
 }
 

@@ -29,8 +29,9 @@ export interface TaskPlan<P> {
   readonly prepared: P;
   /**
    * A flock the `pct` process took before forking and the worker inherits (push and pull:
-   * the worker holds it through the inherited descriptor). Released by `pct` after the fork,
-   * so from then on only the worker's copy holds it.
+   * pve-container src/PVE/CLI/pct.pm runs fork_worker inside lock_config). The worker gets
+   * the descriptor (same open file description, so the same lock); `pct` closes its copy when
+   * the task has ended. A `pct` killed meanwhile leaves the lock held by the worker alone.
    */
   readonly inheritedLock?: HeldLock;
 }
@@ -42,6 +43,12 @@ export interface TaskPlan<P> {
  */
 export interface TaskCommand<P = unknown> {
   readonly kind: "task";
+  /**
+   * Whether `pct` exits 255 when the task failed: pct.pm's cmddef `$upid_exit` (create,
+   * destroy, start, stop, shutdown, snapshot, delsnapshot, clone, ...). `false` for a command
+   * without it (push, pull): it exits 0 whatever the task's status. Default true.
+   */
+  readonly exitOnTaskError?: boolean;
   before(ctx: SimContext, args: string[]): TaskPlan<P>;
   body(ctx: SimContext, prepared: P, io: TaskIo): void;
 }
