@@ -5,7 +5,11 @@ import type { FaultRule } from "./faults/fault-rule.js";
 import { replaceFile } from "./node/replace-file.js";
 import { simLayout, type SimLayout } from "./node/sim-layout.js";
 
+import { decodeUpid, processRunning } from "./tasks/upid.js";
+
 export type { FaultAction, FaultRule } from "./faults/fault-rule.js";
+export { AFTER_HANG_LINE } from "./faults/active-fault.js";
+export { decodeUpid, readTaskStatus, taskLogPath } from "./tasks/upid.js";
 export { simLayout, type SimLayout } from "./node/sim-layout.js";
 export { parseConfig, type CtConfig } from "./node/ct-config.js";
 export { readRuntime, type RuntimeState } from "./node/runtime-state.js";
@@ -16,7 +20,13 @@ export const simPctBin = fileURLToPath(new URL("../bin/lockstep-sim-pct.js", imp
 /** One line of the simulator's record of `pct` calls. */
 export type CallRecord =
   | { event: "start"; id: string; pid: number; argv: string[]; vmid: number | null; at: number }
-  | { event: "end"; id: string; exitCode: number; durationMs: number; at: number };
+  | { event: "end"; id: string; exitCode: number; durationMs: number; at: number }
+  /** pct forked a task worker (written once pct listed it as active). */
+  | { event: "task-start"; upid: string; workerPid: number; at: number }
+  /** pct saw its worker end: the task's status (read from its log) and how the worker exited. */
+  | { event: "task-end"; upid: string; workerPid: number; status: string; exitCode: number | null; signal: string | null; at: number }
+  /** A worker wrote to its pipe after pct was gone and died there, with no cleanup (SIGPIPE). */
+  | { event: "task-sigpipe"; upid: string; pid: number; at: number };
 
 /** Every `pct` call recorded on the node rooted at `root` (a killed call has only its start). */
 export function readCalls(root: string): CallRecord[] {
@@ -45,4 +55,20 @@ export function writeFaults(root: string, rules: readonly FaultRule[]): void {
 /** Removes every fault rule of the node. */
 export function clearFaults(root: string): void {
   writeFaults(root, []);
+}
+
+/**
+ * The task workers of the node rooted at `root` that still run: every UPID in the active
+ * list whose pid lives with the UPID's start time (a worker outlives a killed `pct`).
+ */
+export function liveTaskWorkers(root: string): { upid: string; pid: number }[] {
+  const file = simLayout(root).tasksActive;
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .flatMap((upid) => {
+      const fields = decodeUpid(upid);
+      return fields && processRunning(fields.pid, fields.pstart) ? [{ upid, pid: fields.pid }] : [];
+    });
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
-import { writeFaults } from "../src/index.js";
+import { readCalls, writeFaults } from "../src/index.js";
 import { existsSync } from "node:fs";
 import { eventually, simNode, TEMPLATE } from "./sim-harness.js";
 
@@ -18,11 +18,13 @@ function localFile(content: string): string {
   return file;
 }
 
-test("push to a stopped container exits 0 with the failure only on stderr", async (t) => {
+// pve-container src/PVE/CLI/pct.pm, push: `die` under lock_config before fork_worker (audit D29).
+test("push to a stopped container fails before any task, exit 255", async (t) => {
   const node = simNode();
   await node.pct(["create", "101", TEMPLATE]);
   const result = await node.pct(["push", "101", localFile("x"), "/etc/x"]);
-  t.is(result.code, 0);
+  t.is(result.code, 255);
+  t.false(readCalls(node.root).some((c) => c.event === "task-start"));
   t.is(result.stderr, "can only push files to a running CT\n");
 });
 

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { simPctBin } from "../src/index.js";
+import { liveTaskWorkers, simPctBin } from "../src/index.js";
 
 export const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 
@@ -29,7 +29,11 @@ export function simNode(extraEnv: Record<string, string> = {}) {
       child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
     });
   const spawnPct = (args: string[], more: Record<string, string> = {}): ChildProcess => spawn(process.execPath, [simPctBin, ...args], { env: { ...env, ...more }, stdio: "ignore" });
-  return { root, pct, spawnPct, lockFile: (vmid: number) => path.join(root, "run/lock/lxc", `pve-config-${vmid}.lock`), config: (vmid: number) => path.join(root, "etc/pve/lxc", `${vmid}.conf`) };
+  // A killed pct leaves its task worker running, as on Proxmox: a test ends it explicitly.
+  const killWorkers = (): void => {
+    for (const { pid } of liveTaskWorkers(root)) process.kill(pid, "SIGKILL");
+  };
+  return { root, pct, spawnPct, killWorkers, lockFile: (vmid: number) => path.join(root, "run/lock/lxc", `pve-config-${vmid}.lock`), config: (vmid: number) => path.join(root, "etc/pve/lxc", `${vmid}.conf`) };
 }
 
 /** True when nobody holds a flock on `file` right now. */
