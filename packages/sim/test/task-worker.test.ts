@@ -82,7 +82,7 @@ test("a SIGKILLed pct leaves its worker running and holding the flock, and the w
   const pct = node.spawnPct(["start", "101"]);
   t.true(await eventually(() => liveTaskWorkers(node.root).length === 1 && !lockIsFree(node.lockFile(101)), 15_000));
   const { upid, pid } = liveTaskWorkers(node.root)[0]!;
-  process.kill(-pct.pid!, "SIGKILL");
+  pct.kill("SIGKILL");
   await new Promise((r) => pct.once("close", r));
   t.false(lockIsFree(node.lockFile(101)), "the worker still holds the flock");
   t.true(readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("task UPID:"));
@@ -100,7 +100,7 @@ test("a worker whose pct died dies at its next write, without cleanup", async (t
   const pct = node.spawnPct(["start", "101"]);
   t.true(await eventually(() => liveTaskWorkers(node.root).length === 1 && !lockIsFree(node.lockFile(101)), 15_000));
   const { upid } = liveTaskWorkers(node.root)[0]!;
-  process.kill(-pct.pid!, "SIGKILL");
+  pct.kill("SIGKILL");
   t.true(await eventually(() => readCalls(node.root).some((c) => c.event === "task-sigpipe" && c.upid === upid), 15_000));
   t.true(await eventually(() => liveTaskWorkers(node.root).length === 0));
   t.is((await node.pct(["status", "101"])).stdout, "status: stopped\n", "it died before starting the CT");
