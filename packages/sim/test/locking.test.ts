@@ -7,7 +7,7 @@ import { eventually, lockIsFree, simNode, sleep, TEMPLATE } from "./sim-harness.
 test("two concurrent callers on one VMID serialize", async (t) => {
   const node = simNode();
   await node.pct(["create", "101", TEMPLATE, "--hostname", "web-1"]);
-  writeFaults(node.root, [{ command: "start", action: "slow", ms: 1500 }]);
+  writeFaults(node.root, [{ command: "start", action: "slow", ms: 4000 }]);
   const first = node.pct(["start", "101"]);
   t.true(await eventually(() => !lockIsFree(node.lockFile(101))), "start holds the lock");
   const second = await node.pct(["set", "101", "--memory", "1024"]);
