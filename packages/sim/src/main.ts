@@ -2,11 +2,14 @@ import { randomBytes } from "node:crypto";
 import { clone } from "./commands/clone.js";
 import { create } from "./commands/create.js";
 import { exec } from "./commands/exec.js";
-import { config, destroy, set, start, status, stop, unlock } from "./commands/lifecycle.js";
+import { destroy } from "./commands/destroy.js";
+import { config, set, start, status, stop, unlock } from "./commands/lifecycle.js";
 import { list } from "./commands/list.js";
 import { push } from "./commands/push.js";
 import type { SimContext } from "./commands/sim-context.js";
-import { delsnapshot, listsnapshot, snapshot } from "./commands/snapshots.js";
+import { delsnapshot } from "./commands/delsnapshot.js";
+import { listsnapshot } from "./commands/list-snapshot.js";
+import { snapshot } from "./commands/snapshot.js";
 import { chooseFault } from "./faults/active-fault.js";
 import { PctError } from "./node/pct-error.js";
 import { openSimNode } from "./node/sim-node.js";
@@ -14,7 +17,7 @@ import { recordCall } from "./node/tasks.js";
 import { runTask } from "./tasks/run-task.js";
 import type { TaskCommand } from "./tasks/task-command.js";
 
-type Command = ((ctx: SimContext, args: string[]) => string | { stdout: Buffer; exitCode: number }) | TaskCommand<never>;
+type Command = ((ctx: SimContext, args: string[]) => string | { stdout: Buffer; exitCode: number }) | TaskCommand<unknown>;
 
 const COMMANDS: Record<string, Command> = {
   create, clone, destroy, start, stop, status, list, config, set, push, exec, snapshot, listsnapshot, delsnapshot, unlock,
