@@ -8,7 +8,7 @@ import { eventually, simNode, TEMPLATE } from "./sim-harness.js";
 
 async function runningNode() {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE, "--start", "1"]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--start", "1"]);
   return node;
 }
 
@@ -20,7 +20,7 @@ function localFile(content: string): string {
 
 test("push to a stopped container exits 0 with the failure only on stderr", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await node.pct(["push", "101", localFile("x"), "/etc/x"]);
   t.is(result.code, 0);
   t.is(result.stderr, "can only push files to a running CT\n");
@@ -82,7 +82,7 @@ test("sh <file> runs a script from the container line by line; set -e stops at t
 
 test("exec in a stopped container fails as pct does", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await node.pct(["exec", "101", "--", "true"]);
   t.is(result.code, 255);
   t.is(result.stderr, "container '101' not running!\n");
