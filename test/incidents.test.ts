@@ -12,7 +12,7 @@ test("a lock event on a node reaches the incident log once, with its node and VM
   const cluster = await startCluster(["pve1"]);
   t.teardown(() => cluster.stop());
   const agent = cluster.agents.get("pve1")!;
-  await agent.pct(["create", "150", TEMPLATE]);
+  await agent.pct(["create", "150", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "150", "half"]);
   await new Promise((r) => setTimeout(r, 1000));
@@ -56,7 +56,7 @@ test("an event from before the API listened to the node still reaches the incide
   const { startAgentOnSim } = await import("../packages/agent/test/integration/agent-harness.js");
   const agent = await startAgentOnSim({ LOCKSTEP_AGENT_NODE: "pve7", LOCKSTEP_SIM_NODE: "pve7" });
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "160", TEMPLATE]);
+  await agent.pct(["create", "160", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "160", "half"]);
   await agent.client.startContainer({ requestId: "early-event-160", vmid: 160 });

@@ -186,7 +186,7 @@ test.serial("a spec with a clone source clones the container, marks it as the re
   const cluster = await startCluster(["pve1"]);
   t.teardown(() => cluster.stop());
   const agent = cluster.agents.get("pve1")!;
-  await agent.pct(["create", "9000", TEMPLATE, "--hostname", "golden"]);
+  await agent.pct(["create", "9000", TEMPLATE, "--storage", "local-lvm", "--hostname", "golden"]);
   const created = await create(cluster.api, { hostname: "clone-1", source: { clone: { vmid: 9000 } }, resources: { cores: 2 } }, "clone-create");
   const op = await operation(cluster.api, created.operation_id);
   t.is(op.status, "succeeded", JSON.stringify(op.error));

@@ -83,7 +83,7 @@ test("a VMID held by someone else's container is never adopted: the record moves
   const cluster = await startCluster(["pve1"]);
   t.teardown(() => cluster.stop());
   const agent = cluster.agents.get("pve1")!;
-  await agent.pct(["create", "10000", TEMPLATE, "--hostname", "not-ours", "--start", "1"]);
+  await agent.pct(["create", "10000", TEMPLATE, "--storage", "local-lvm", "--hostname", "not-ours", "--start", "1"]);
   const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "foreign-1")).json()) as { id: string; vmid: number; operation_id: string };
   t.is(created.vmid, 10000);
   t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");

@@ -67,7 +67,7 @@ test.serial("an orphan is destroyed only after its grace period", async (t) => {
   t.teardown(() => cluster.stop());
   const agent = cluster.agents.get("pve1")!;
   const stray = "5d0c5a6e-1111-4111-8111-111111111111";
-  await agent.pct(["create", "10500", TEMPLATE, "--tags", `lockstep;lockstep-${stray}`, "--start", "1"]);
+  await agent.pct(["create", "10500", TEMPLATE, "--storage", "local-lvm", "--tags", `lockstep;lockstep-${stray}`, "--start", "1"]);
   await reconcile(cluster.api);
   t.deepEqual((await drift(cluster.api)).map((f) => [f.kind, f.vmid]), [["orphan", 10500]]);
   t.is(startedCalls(agent.root, "destroy").length, 0, "not destroyed within the grace period");
@@ -82,7 +82,7 @@ test.serial("a foreign container keeps running and its VMID is never allocated",
   const cluster = await startCluster(["pve1"], { LOCKSTEP_API_RECONCILE_ORPHAN_GRACE_MS: "0" });
   t.teardown(() => cluster.stop());
   const agent = cluster.agents.get("pve1")!;
-  await agent.pct(["create", "10000", TEMPLATE, "--hostname", "theirs", "--start", "1"]);
+  await agent.pct(["create", "10000", TEMPLATE, "--storage", "local-lvm", "--hostname", "theirs", "--start", "1"]);
   await reconcile(cluster.api);
   t.deepEqual((await drift(cluster.api)).map((f) => [f.kind, f.vmid]), [["foreign", 10000]]);
   const ct = await created(cluster.api, "after-foreign");
@@ -98,7 +98,7 @@ test.serial("a second container carrying one record's marker is reported as a du
   t.teardown(() => cluster.stop());
   const agent = cluster.agents.get("pve1")!;
   const ct = await created(cluster.api, "dup-1");
-  await agent.pct(["create", "10900", TEMPLATE, "--tags", `lockstep;lockstep-${ct.id}`]);
+  await agent.pct(["create", "10900", TEMPLATE, "--storage", "local-lvm", "--tags", `lockstep;lockstep-${ct.id}`]);
   await reconcile(cluster.api);
   t.deepEqual((await drift(cluster.api)).map((f) => [f.kind, f.vmid, f.container_id]), [["duplicate", 10900, ct.id]]);
   t.is(startedCalls(agent.root, "destroy").length, 0);
@@ -146,7 +146,7 @@ test.serial("passes in two API processes at once record each difference once", a
   const other = await startApi(cluster.db.url);
   t.teardown(() => other.stop());
   const agent = cluster.agents.get("pve1")!;
-  for (const vmid of [10700, 10701, 10702]) await agent.pct(["create", String(vmid), TEMPLATE]);
+  for (const vmid of [10700, 10701, 10702]) await agent.pct(["create", String(vmid), TEMPLATE, "--storage", "local-lvm"]);
   await Promise.all([reconcile(cluster.api), reconcile(other), reconcile(cluster.api), reconcile(other)]);
   t.deepEqual((await drift(cluster.api)).map((f) => `${f.kind} ${f.vmid}`).sort(), ["foreign 10700", "foreign 10701", "foreign 10702"]);
   const [incidents] = await cluster.db.pool.query("SELECT COUNT(*) AS n FROM incidents WHERE kind = 'drift-foreign'");
@@ -161,7 +161,7 @@ test.serial("a requested pass waits for a pass already judging the node, and jud
   // Another pass (of another process) is judging pve1: it holds the node's reconcile lock.
   await holder.query("SELECT GET_LOCK('lockstep-reconcile-pve1', 0)");
   const requested = reconcile(cluster.api);
-  await cluster.agents.get("pve1")!.pct(["create", "10800", TEMPLATE]);
+  await cluster.agents.get("pve1")!.pct(["create", "10800", TEMPLATE, "--storage", "local-lvm"]);
   await holder.query("SELECT RELEASE_LOCK('lockstep-reconcile-pve1')");
   const report = await requested;
   t.like(report.nodes[0], { node: "pve1", skipped: false });

@@ -6,7 +6,7 @@ import { lockIsFree, simNode, TEMPLATE } from "./sim-harness.js";
 
 async function nodeWithSource() {
   const node = simNode();
-  await node.pct(["create", "100", TEMPLATE, "--hostname", "base", "--net0", "name=eth0,bridge=vmbr0", "--tags", "golden", "--description", "the base"]);
+  await node.pct(["create", "100", TEMPLATE, "--storage", "local-lvm", "--hostname", "base", "--net0", "name=eth0,bridge=vmbr0", "--tags", "golden", "--description", "the base"]);
   return node;
 }
 
@@ -18,12 +18,13 @@ test("clone copies the config and the root filesystem, stopped, with a new name 
   await node.pct(["snapshot", "100", "before"]);
   const result = await node.pct(["clone", "100", "101", "--hostname", "web-2", "--description", "a clone"]);
   t.is(result.code, 0, result.stderr);
-  t.is(result.stdout, 'create full clone of mountpoint rootfs (local-lvm:vm-100-disk-0)\n  Logical volume "vm-101-disk-0" created.\n');
+  // pve-container API2/LXC.pm clone_vm: the worker prints "creating a clone of container ..." first.
+  t.is(result.stdout, 'creating a clone of container 100 with ID 101\ncreate full clone of mountpoint rootfs (local-lvm:vm-100-disk-0)\n  Logical volume "vm-101-disk-0" created.\n');
   const config = readFileSync(node.config(101), "utf8");
   t.regex(config, /^hostname: web-2$/m);
   t.regex(config, /^#a clone$/m);
   t.regex(config, /^tags: golden$/m);
-  t.regex(config, /^rootfs: local-lvm:vm-101-disk-0,size=8G$/m);
+  t.regex(config, /^rootfs: local-lvm:vm-101-disk-0,size=4G$/m);
   t.notRegex(config, /^(lock|parent):|^\[/m, "no lock, no parent, no snapshots");
   const mac = (text: string): string | undefined => /hwaddr=([0-9A-F:]+)/.exec(text)?.[1];
   t.not(mac(config), mac(readFileSync(node.config(100), "utf8")));
@@ -45,7 +46,7 @@ test("clone of a missing source gets Proxmox's message and leaves nothing", asyn
 
 test("clone onto an existing VMID fails as create does", async (t) => {
   const node = await nodeWithSource();
-  await node.pct(["create", "101", TEMPLATE, "--hostname", "other"]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "other"]);
   const result = await node.pct(["clone", "100", "101"]);
   t.is(result.code, 255);
   t.is(result.stderr, "CT 101 already exists on node 'pve1'\n");
@@ -80,7 +81,7 @@ test("a crash mid-clone leaves lock: create on the new CT and lock: disk on the 
 
 test("raw lxc keys survive config rewrites and pct config prints them after the sorted keys", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE, "--hostname", "web-1"]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1"]);
   writeFileSync(node.config(101), `${readFileSync(node.config(101), "utf8")}lxc.apparmor.profile: unconfined\n`);
   t.is((await node.pct(["set", "101", "--memory", "1024"])).code, 0);
   t.regex(readFileSync(node.config(101), "utf8"), /^lxc\.apparmor\.profile: unconfined$/m);

@@ -8,7 +8,7 @@ import { eventually, simNode, TEMPLATE } from "./sim-harness.js";
 
 async function runningNode() {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE, "--start", "1"]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--start", "1"]);
   return node;
 }
 
@@ -21,7 +21,7 @@ function localFile(content: string): string {
 // pve-container src/PVE/CLI/pct.pm, push: `die` under lock_config before fork_worker (audit D29).
 test("push to a stopped container fails before any task, exit 255", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await node.pct(["push", "101", localFile("x"), "/etc/x"]);
   t.is(result.code, 255);
   t.false(readCalls(node.root).some((c) => c.event === "task-start"));
@@ -84,7 +84,7 @@ test("sh <file> runs a script from the container line by line; set -e stops at t
 
 test("exec in a stopped container fails as pct does", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await node.pct(["exec", "101", "--", "true"]);
   t.is(result.code, 255);
   t.is(result.stderr, "container '101' not running!\n");

@@ -13,14 +13,14 @@ test("pct list prints nothing at all when there are no containers", async (t) =>
 
 test("pct list matches Proxmox's printf format byte for byte", async (t) => {
   const node = simNode();
-  await node.pct(["create", "102", TEMPLATE]);
-  await node.pct(["create", "101", TEMPLATE, "--hostname", "web-1", "--start", "1"]);
+  await node.pct(["create", "102", TEMPLATE, "--storage", "local-lvm"]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--start", "1"]);
   t.is((await node.pct(["list"])).stdout, row("VMID", "Status", "Lock", "Name") + row("101", "running", "", "web-1") + row("102", "stopped", "", "CT102"));
 });
 
 test("pct listsnapshot prints Proxmox's tree with current last", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await node.pct(["snapshot", "101", "first", "--description", "line one\nline two"]);
   await node.pct(["snapshot", "101", "second"]);
   const lines = (await node.pct(["listsnapshot", "101"])).stdout.split("\n");
@@ -33,7 +33,7 @@ test("pct listsnapshot prints Proxmox's tree with current last", async (t) => {
 
 test("reserved snapshot names are refused", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   for (const name of ["current", "vzdump"]) {
     const result = await node.pct(["snapshot", "101", name]);
     t.is(result.code, 255);
@@ -43,7 +43,7 @@ test("reserved snapshot names are refused", async (t) => {
 
 test("a failed delsnapshot leaves lock: snapshot-delete", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await node.pct(["snapshot", "101", "base"]);
   writeFaults(node.root, [{ command: "delsnapshot", action: "fail", message: "zfs error: cannot destroy 'rpool/data/subvol-101-disk-0@base': snapshot has dependent clones" }]);
   const result = await node.pct(["delsnapshot", "101", "base"]);
@@ -68,7 +68,7 @@ test("an invalid VMID is a parameter verification error", async (t) => {
 
 test("the calls log records every invocation with its exit status", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await node.pct(["start", "999"]);
   const ends = readCalls(node.root).filter((c) => c.event === "end").map((c) => (c.event === "end" ? c.exitCode : -1));
   t.deepEqual(ends, [0, 255]);

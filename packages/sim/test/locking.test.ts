@@ -6,7 +6,7 @@ import { eventually, lockIsFree, simNode, sleep, TEMPLATE } from "./sim-harness.
 
 test("two concurrent callers on one VMID serialize", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE, "--hostname", "web-1"]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1"]);
   writeFaults(node.root, [{ command: "start", action: "slow", ms: 4000 }]);
   const first = node.pct(["start", "101"]);
   t.true(await eventually(() => !lockIsFree(node.lockFile(101))), "start holds the lock");
@@ -20,7 +20,7 @@ test("two concurrent callers on one VMID serialize", async (t) => {
 
 test("a waiting caller times out with Proxmox's exact message and exit status", async (t) => {
   const node = simNode({ LOCKSTEP_SIM_LOCK_TIMEOUT_S: "1" });
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const holder = spawn("flock", [node.lockFile(101), "sleep", "30"], { detached: true, stdio: "ignore" });
   t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
   t.true(await eventually(() => !lockIsFree(node.lockFile(101))));
@@ -34,7 +34,7 @@ test("a waiting caller times out with Proxmox's exact message and exit status", 
 
 test("a simulator killed mid-snapshot leaves lock: snapshot, which blocks others until unlock", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(node.root, [{ command: "snapshot", action: "slow", ms: 5000 }]);
   const child = node.spawnPct(["snapshot", "101", "before-upgrade"]);
   t.true(await eventually(() => /^lock: snapshot$/m.test(readFileSync(node.config(101), "utf8"))));
@@ -51,7 +51,7 @@ test("a simulator killed mid-snapshot leaves lock: snapshot, which blocks others
 test("the crash fault on create leaves a placeholder holding only lock: create", async (t) => {
   const node = simNode();
   writeFaults(node.root, [{ command: "create", action: "crash" }]);
-  const result = await node.pct(["create", "101", TEMPLATE]);
+  const result = await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   t.is(result.code, null);
   t.is(readFileSync(node.config(101), "utf8"), "lock: create\n");
   t.true(lockIsFree(node.lockFile(101)), "the kernel lock died with the process");
@@ -60,7 +60,7 @@ test("the crash fault on create leaves a placeholder holding only lock: create",
 
 test("unlock with no lock fails with Proxmox's message", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await node.pct(["unlock", "101"]);
   t.is(result.code, 255);
   t.is(result.stderr, "no lock found trying to remove any lock\n");
@@ -68,7 +68,7 @@ test("unlock with no lock fails with Proxmox's message", async (t) => {
 
 test("the lock file is never deleted, not even by destroy", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   t.is((await node.pct(["destroy", "101"])).code, 0);
   t.true(existsSync(node.lockFile(101)));
   t.false(existsSync(node.config(101)));
@@ -76,7 +76,7 @@ test("the lock file is never deleted, not even by destroy", async (t) => {
 
 test("hang-before-lock blocks without taking the lock", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(node.root, [{ command: "start", action: "hang-before-lock" }]);
   const child = node.spawnPct(["start", "101"]);
   t.teardown(() => {
@@ -91,7 +91,7 @@ test("hang-before-lock blocks without taking the lock", async (t) => {
 
 test("a hang fault holds the lock", async (t) => {
   const node = simNode();
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(node.root, [{ command: "start", action: "hang" }]);
   const child = node.spawnPct(["start", "101"]);
   t.teardown(() => {
@@ -106,7 +106,7 @@ test("a hang fault holds the lock", async (t) => {
 
 test("a fault can target one VMID and a number of calls", async (t) => {
   const node = simNode();
-  for (const vmid of ["101", "102"]) await node.pct(["create", vmid, TEMPLATE]);
+  for (const vmid of ["101", "102"]) await node.pct(["create", vmid, TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(node.root, [{ command: "start", vmid: 102, skip: 1, times: 1, action: "fail", message: "boom" }]);
   t.is((await node.pct(["start", "101"])).code, 0);
   t.is((await node.pct(["start", "102"])).code, 0, "the first matching call is skipped");

@@ -20,7 +20,7 @@ function cli(agent: AgentUnderTest, args: string[]): Promise<{ code: number | nu
 test("the node CLI shows containers as a table and as JSON", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE, "--hostname", "web-1", "--tags", "lockstep"]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--tags", "lockstep"]);
   const table = await cli(agent, ["ct", "list"]);
   t.is(table.code, 0);
   t.regex(table.stdout, /^VMID\s+STATUS\s+LOCK\s+NAME\s+TAGS\n101\s+stopped\s+-\s+web-1\s+lockstep\n$/);
@@ -31,7 +31,7 @@ test("the node CLI shows containers as a table and as JSON", async (t) => {
 test("the node CLI runs a command in a container with its exit status", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE, "--hostname", "web-1", "--start", "1"]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--start", "1"]);
   const ok = await cli(agent, ["exec", "101", "--", "cat", "/etc/hostname"]);
   t.is(ok.stdout, "web-1\n");
   t.is(ok.code, 0);
@@ -52,7 +52,7 @@ test("the node CLI fails with one line and a non-zero status", async (t) => {
 test("lock inspect names the verdict", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const out = await cli(agent, ["lock", "inspect", "101"]);
   t.regex(out.stdout, /^verdict\s+FREE$/m);
 });

@@ -113,7 +113,7 @@ export async function agentWithHeldLock(t: { teardown(fn: () => unknown): void }
   const { spawn } = await import("node:child_process");
   const agent = await startAgentOnSim(env);
   t.teardown(() => agent.stop());
-  await agent.pct(["create", String(vmid), TEMPLATE]);
+  await agent.pct(["create", String(vmid), TEMPLATE, "--storage", "local-lvm"]);
   const lockFile = path.join(agent.root, "run/lock/lxc", `pve-config-${vmid}.lock`);
   const holder = spawn("flock", [lockFile, "sleep", "30"], { detached: true, stdio: "ignore" });
   t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));

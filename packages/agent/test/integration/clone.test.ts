@@ -7,7 +7,7 @@ const clone = { vmid: 101, sourceVmid: 100, hostname: "web-2", ownershipTag: "lo
 async function agentWithSource(t: { teardown(fn: () => unknown): void }) {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "100", TEMPLATE, "--hostname", "base", "--tags", "golden"]);
+  await agent.pct(["create", "100", TEMPLATE, "--storage", "local-lvm", "--hostname", "base", "--tags", "golden"]);
   return agent;
 }
 
@@ -52,7 +52,7 @@ test("a clone killed before its tag was set is redone on retry", async (t) => {
 
 test("a clone into a VMID held by a foreign container is ALREADY_EXISTS and touches nothing", async (t) => {
   const agent = await agentWithSource(t);
-  await agent.pct(["create", "101", TEMPLATE, "--hostname", "someone-else"]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "someone-else"]);
   const before = configText(agent, 101);
   const err = await t.throwsAsync(agent.client.cloneContainer({ ...clone, requestId: "clone-r4" }));
   t.is((err as { code?: string }).code, "ALREADY_EXISTS");

@@ -8,7 +8,7 @@ import { sleep, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 test("the watcher streams lock-detected for a lock taken by another process, without polling", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const events: agentV1.Event[] = [];
   const abort = new AbortController();
   const watching = agent.client.watchEvents({ vmids: [102] }, (e) => events.push(e), abort.signal);
@@ -29,7 +29,7 @@ test("the watcher streams lock-detected for a lock taken by another process, wit
 test("lock clear --remove-file removes a lock file nobody holds and refuses one that is held", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await agent.pct(["start", "101"]);
   const lockFile = path.join(agent.root, "run/lock/lxc/pve-config-101.lock");
   const holder = spawn("flock", [lockFile, "sleep", "30"], { detached: true, stdio: "ignore" });
@@ -45,7 +45,7 @@ test("lock clear --remove-file removes a lock file nobody holds and refuses one 
 
 test("SIGTERM lets a running request finish before the agent exits", async (t) => {
   const agent = await startAgentOnSim();
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const { writeFaults } = await import("@lockstep/sim");
   writeFaults(agent.root, [{ command: "start", action: "slow", ms: 1500 }]);
   const start = agent.client.startContainer({ requestId: "start-during-shutdown", vmid: 101 });

@@ -13,7 +13,7 @@ const HOSTILE = ["a;id", "$(id)", "`id`", "a|b", "a\nb", "a\u0000b", "../../etc"
 
 test.before(async (t) => {
   const agent = await startAgentOnSim();
-  await agent.pct(["create", "150", TEMPLATE, "--hostname", "victim", "--start", "1"]);
+  await agent.pct(["create", "150", TEMPLATE, "--storage", "local-lvm", "--hostname", "victim", "--start", "1"]);
   await agent.pct(["snapshot", "150", "keep"]);
   t.context = { agent };
 });

@@ -20,7 +20,7 @@ test("a lock held by a live flock process is reported with its PID and never cle
 test("a lock whose recorded PID died but whose descriptor lives in a child is HELD by that child", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const lockFile = path.join(agent.root, "run/lock/lxc/pve-config-101.lock");
   // The shell takes the lock on fd 9, backgrounds a sleep that inherits fd 9, and exits.
   const sh = spawn("sh", ["-c", 'exec 9>>"$1"; flock 9; sleep 30 & echo $!', "sh", lockFile], { stdio: ["ignore", "pipe", "ignore"] });
@@ -36,7 +36,7 @@ test("a lock whose recorded PID died but whose descriptor lives in a child is HE
 test("a stale lock left by a killed simulator is cleared through pct unlock and logged", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "101", "half"]);
   t.regex(configText(agent, 101), /^lock: snapshot$/m);
@@ -57,7 +57,7 @@ test("retries stop at the bound and the failure names the holder", async (t) => 
 test("an unresponsive pct is reported as such and nothing is destroyed", async (t) => {
   const agent = await startAgentOnSim({ LOCKSTEP_AGENT_PCT_POWER_TIMEOUT_MS: "1500", LOCKSTEP_AGENT_PROBE_TIMEOUT_MS: "1000" });
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "start", action: "hang-before-lock" }, { command: "list", action: "hang-before-lock" }]);
   const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-hung", vmid: 101 }));
   t.is((err as { code?: string }).code, "HYPERVISOR_UNRESPONSIVE");

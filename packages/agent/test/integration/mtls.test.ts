@@ -50,7 +50,7 @@ async function everyRpcRefused(t: import("ava").ExecutionContext, agent: AgentUn
 
 async function agentWithContainer(env: Record<string, string> = {}): Promise<AgentUnderTest> {
   const agent = await startAgentOnSim(env);
-  await agent.pct(["create", "150", TEMPLATE, "--hostname", "victim", "--start", "1"]);
+  await agent.pct(["create", "150", TEMPLATE, "--storage", "local-lvm", "--hostname", "victim", "--start", "1"]);
   return agent;
 }
 

@@ -5,7 +5,7 @@ import { startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 test("a node at its operation limit refuses a new operation at once, serves replays, and runs the refused ID later", async (t) => {
   const agent = await startAgentOnSim({ LOCKSTEP_AGENT_MAX_CONCURRENT_OPERATIONS: "1" });
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "150", TEMPLATE, "--hostname", "busy", "--start", "1"]);
+  await agent.pct(["create", "150", TEMPLATE, "--storage", "local-lvm", "--hostname", "busy", "--start", "1"]);
   await agent.client.exec({ requestId: "limit-done-0001", vmid: 150, argv: ["true"] });
 
   const slow = agent.client.exec({ requestId: "limit-slow-0001", vmid: 150, argv: ["sleep", "2"] });

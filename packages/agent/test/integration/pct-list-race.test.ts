@@ -7,7 +7,7 @@ const VANISHED = "Configuration file 'nodes/pve1/lxc/102.conf' does not exist";
 test("a container destroyed under pct list is listed again, and the node's pct counts as answering", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "list", action: "fail", times: 1, message: VANISHED }]);
   const health = await agent.client.getHealth({});
   t.true(health.pctResponsive);
@@ -17,7 +17,7 @@ test("a container destroyed under pct list is listed again, and the node's pct c
 test("listing containers survives a container vanishing under pct list", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "list", action: "fail", times: 2, message: VANISHED }]);
   const listed = await agent.client.listContainers({});
   t.deepEqual(listed.containers.map((c) => c.vmid), [101]);

@@ -5,7 +5,7 @@ import { configText, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 test("pruning keeps exactly keep_last of Lockstep's snapshots and every other one", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await agent.pct(["snapshot", "101", "operator-keep"]);
   for (let i = 1; i <= 5; i++) await agent.client.createSnapshot({ requestId: `snap-${i}-x`, vmid: 101, name: `lockstep-${i}` });
   const res = await agent.client.pruneSnapshots({ requestId: "prune-1x", vmid: 101, keepLast: 3, prefix: "lockstep" });
@@ -17,7 +17,7 @@ test("pruning keeps exactly keep_last of Lockstep's snapshots and every other on
 test("a failed delete is reported, the rest go on, and its leftover lock is cleared", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   for (let i = 1; i <= 4; i++) await agent.client.createSnapshot({ requestId: `snap-f${i}-x`, vmid: 101, name: `lockstep-${i}` });
   writeFaults(agent.root, [{ command: "delsnapshot", times: 1, action: "fail", message: "zfs error: snapshot has dependent clones" }]);
   const res = await agent.client.pruneSnapshots({ requestId: "prune-2x", vmid: 101, keepLast: 1, prefix: "lockstep" });

@@ -8,7 +8,7 @@ const PROFILE = { "lxc.apparmor.profile": "unconfined" };
 test("a raw lxc key is written once into the main section; setting it again writes nothing", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE, "--hostname", "web-1"]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1"]);
   await agent.pct(["snapshot", "101", "base"]);
   const before = configText(agent, 101);
   const first = await agent.client.updateConfig({ requestId: "lxc-req-1", vmid: 101, lxc: PROFILE });
@@ -30,7 +30,7 @@ test("a raw lxc key is written once into the main section; setting it again writ
 test("a raw lxc key is deleted through delete", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const before = configText(agent, 101);
   await agent.client.updateConfig({ requestId: "lxc-req-3", vmid: 101, lxc: PROFILE, set: { memory: "1024" } });
   const removed = await agent.client.updateConfig({ requestId: "lxc-req-4", vmid: 101, delete: ["lxc.apparmor.profile"] });
@@ -41,7 +41,7 @@ test("a raw lxc key is deleted through delete", async (t) => {
 test("an lxc key outside the allow-list, or a bad value, is INVALID_ARGUMENT naming the key", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const before = configText(agent, 101);
   const unknown = await t.throwsAsync(agent.client.updateConfig({ requestId: "lxc-req-5", vmid: 101, lxc: { "lxc.cgroup2.devices.allow": "a" } }));
   t.is((unknown as { code?: string }).code, "INVALID_ARGUMENT");

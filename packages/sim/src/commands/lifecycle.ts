@@ -1,9 +1,7 @@
-import { rmSync } from "node:fs";
-import path from "node:path";
 import { bootSystemd } from "../container/systemd.js";
-import { checkNotLocked, encodeText, propertyLines, readConfig, removeConfig, writeConfig } from "../node/ct-config.js";
+import { checkNotLocked, encodeText, propertyLines, readConfig, writeConfig } from "../node/ct-config.js";
 import { PctError, parameterError } from "../node/pct-error.js";
-import { readRuntime, removeRuntime, updateRuntime } from "../node/runtime-state.js";
+import { readRuntime, updateRuntime } from "../node/runtime-state.js";
 import { rootfsPath } from "../node/sim-layout.js";
 import { withTask } from "../node/tasks.js";
 import { taskCommand } from "../tasks/task-command.js";
@@ -79,30 +77,6 @@ export const stop = powerOff("vzstop", { booleans: ["skiplock", "overrule-shutdo
 
 /** `pct shutdown`: Status.pm, vm_shutdown (a `vzshutdown` task; always `check_lock`). */
 export const shutdown = powerOff("vzshutdown", { values: ["timeout"], booleans: ["forceStop"] }, (ctx, vmid) => checkNotLocked(readConfig(ctx.node.layout, ctx.node.name, vmid)));
-
-export function destroy(ctx: SimContext, args: string[]): string {
-  const { positionals, options } = parsePctArgs(args, ["vmid"], { booleans: ["force", "purge", "destroy-unreferenced-disks"] });
-  const vmid = parseVmid(positionals[0]!);
-  const { layout, name } = ctx.node;
-  readConfig(layout, name, vmid);
-  return asTask(ctx, vmid, "vzdestroy", () => {
-    const config = readConfig(layout, name, vmid);
-    checkNotLocked(config);
-    if (config.main.values.protection === "1") throw new PctError(`can't remove CT ${vmid} - protection mode enabled`);
-    if (readRuntime(layout, vmid).running) {
-      if (options.force !== "1") throw new PctError(`unable to destroy CT ${vmid} - container is running`);
-      updateRuntime(layout, vmid, (s) => Object.assign(s, { running: false, loaded: [], active: [] }));
-    }
-    config.main.values.lock = "destroyed";
-    writeConfig(layout, vmid, config);
-    ctx.fault.at("midway");
-    rmSync(path.dirname(rootfsPath(layout, vmid)), { recursive: true, force: true });
-    removeRuntime(layout, vmid);
-    // The config goes last, as in Proxmox; the lock file is never deleted.
-    removeConfig(layout, vmid);
-    return `  Logical volume "vm-${vmid}-disk-0" successfully removed.\n`;
-  });
-}
 
 export function status(ctx: SimContext, args: string[]): string {
   const { positionals, options } = parsePctArgs(args, ["vmid"], { booleans: ["verbose"] });
