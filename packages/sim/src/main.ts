@@ -4,7 +4,9 @@ import { create } from "./commands/create.js";
 import { exec } from "./commands/exec.js";
 import { config, set, status } from "./commands/config.js";
 import { destroy, start, stop, unlock } from "./commands/lifecycle.js";
+import { fstrim } from "./commands/fstrim.js";
 import { list } from "./commands/list.js";
+import { mount, unmount } from "./commands/mount.js";
 import { push } from "./commands/push.js";
 import type { SimContext } from "./commands/sim-context.js";
 import { delsnapshot, listsnapshot, snapshot } from "./commands/snapshots.js";
@@ -20,6 +22,9 @@ type Command = ((ctx: SimContext, args: string[]) => string | { stdout: Buffer; 
 const COMMANDS: Record<string, Command> = {
   create, clone, destroy, start, stop, status, list, config, set, push, exec, snapshot, listsnapshot, delsnapshot, unlock,
   shutdown: (ctx, args) => stop(ctx, args, "vzshutdown"),
+  mount,
+  unmount,
+  fstrim,
 };
 
 function run(argv: string[]): number {
