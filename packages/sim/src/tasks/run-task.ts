@@ -1,4 +1,5 @@
 import type { SimContext } from "../commands/sim-context.js";
+import { sleepSync } from "../locking/flock.js";
 import { PctError } from "../node/pct-error.js";
 import { Task } from "../node/tasks.js";
 import type { TaskCommand, TaskIo } from "./task-command.js";
@@ -11,7 +12,7 @@ export function runTask<P>(ctx: SimContext, command: TaskCommand<P>, args: strin
   const plan = command.before(ctx, args);
   const task = new Task(ctx.node.layout, ctx.node.name, plan.type, plan.id === "" ? 0 : Number(plan.id));
   let out = "";
-  const io: TaskIo = { upid: task.upid, print: (text) => void (out += text), sleep: () => undefined, checkpoint: () => undefined };
+  const io: TaskIo = { upid: task.upid, print: (text) => void (out += text), sleep: (ms) => sleepSync(ms), checkpoint: () => undefined };
   try {
     command.body(ctx, plan.prepared, io);
     task.finish("OK");
