@@ -6,6 +6,7 @@ import { PctError } from "../node/pct-error.js";
 import { readRuntime, removeRuntime, updateRuntime } from "../node/runtime-state.js";
 import { rootfsPath } from "../node/sim-layout.js";
 import { withTask } from "../node/tasks.js";
+import { haCheckDestroy, haPowerRequest, haPurge } from "../ha/ha-request.js";
 import { applyPendingAtStart } from "./config.js";
 import { parsePctArgs, parseVmid } from "./pct-args.js";
 import { withConfigLock, type SimContext } from "./sim-context.js";
@@ -18,6 +19,8 @@ function asTask(ctx: SimContext, vmid: number, type: string, work: () => string)
 export function start(ctx: SimContext, args: string[]): string {
   const vmid = parseVmid(parsePctArgs(args, ["vmid"], { booleans: ["skiplock"] }).positionals[0]!);
   const { layout, name } = ctx.node;
+  const ha = haPowerRequest(ctx, vmid, "started");
+  if (ha !== null) return ha;
   return asTask(ctx, vmid, "vzstart", () => {
     checkNotLocked(readConfig(layout, name, vmid));
     if (readRuntime(layout, vmid).running) throw new PctError(`CT ${vmid} already running`);
@@ -35,6 +38,8 @@ export function start(ctx: SimContext, args: string[]): string {
 export function stop(ctx: SimContext, args: string[], type = "vzstop"): string {
   const vmid = parseVmid(parsePctArgs(args, ["vmid"], { values: ["timeout"], booleans: ["skiplock", "forceStop"] }).positionals[0]!);
   const { layout, name } = ctx.node;
+  const ha = haPowerRequest(ctx, vmid, "stopped");
+  if (ha !== null) return ha;
   return asTask(ctx, vmid, type, () => {
     checkNotLocked(readConfig(layout, name, vmid));
     if (!readRuntime(layout, vmid).running) throw new PctError(`CT ${vmid} not running`);
@@ -49,6 +54,7 @@ export function destroy(ctx: SimContext, args: string[]): string {
   const vmid = parseVmid(positionals[0]!);
   const { layout, name } = ctx.node;
   readConfig(layout, name, vmid);
+  haCheckDestroy(ctx, vmid, options.purge === "1");
   return asTask(ctx, vmid, "vzdestroy", () => {
     const config = readConfig(layout, name, vmid);
     checkNotLocked(config);
@@ -62,9 +68,10 @@ export function destroy(ctx: SimContext, args: string[]): string {
     ctx.fault.at("midway");
     rmSync(path.dirname(rootfsPath(layout, vmid)), { recursive: true, force: true });
     removeRuntime(layout, vmid);
+    const purged = haPurge(ctx, vmid, options.purge === "1");
     // The config goes last, as in Proxmox; the lock file is never deleted.
     removeConfig(layout, vmid);
-    return `  Logical volume "vm-${vmid}-disk-0" successfully removed.\n`;
+    return `  Logical volume "vm-${vmid}-disk-0" successfully removed.\n${purged}`;
   });
 }
 
