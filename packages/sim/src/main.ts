@@ -4,11 +4,15 @@ import { fileURLToPath } from "node:url";
 import { clone } from "./commands/clone.js";
 import { create } from "./commands/create.js";
 import { exec } from "./commands/exec.js";
+import { config, set, status } from "./commands/config.js";
 import { destroy } from "./commands/destroy.js";
-import { config, set, shutdown, start, status, stop, unlock } from "./commands/lifecycle.js";
+import { fstrim } from "./commands/fstrim.js";
 import { list } from "./commands/list.js";
+import { mount, unmount } from "./commands/mount.js";
+import { start, shutdown, stop } from "./commands/power.js";
 import { push } from "./commands/push.js";
 import type { SimContext } from "./commands/sim-context.js";
+import { unlock } from "./commands/unlock.js";
 import { delsnapshot } from "./commands/delsnapshot.js";
 import { listsnapshot } from "./commands/list-snapshot.js";
 import { snapshot } from "./commands/snapshot.js";
@@ -19,6 +23,7 @@ import { recordCall } from "./node/tasks.js";
 import { runTask } from "./tasks/run-task.js";
 import { runTaskBody } from "./tasks/task-body.js";
 import type { TaskCommand } from "./tasks/task-command.js";
+import { vzdump } from "./vzdump/vzdump-command.js";
 import { WORKER_ARG } from "./tasks/worker-plan.js";
 import { runWorkerProcess } from "./tasks/worker-process.js";
 
@@ -27,11 +32,14 @@ import { runWorkerProcess } from "./tasks/worker-process.js";
 type Command = ((ctx: SimContext, args: string[]) => string | { stdout: Buffer; exitCode: number }) | TaskCommand<any>;
 
 const COMMANDS: Record<string, Command> = {
-  create, clone, destroy, start, stop, shutdown, status, list, config, set, push, exec, snapshot, listsnapshot, delsnapshot, unlock,
+  create, clone, destroy, start, stop, shutdown, status, list, config, set, push, exec, snapshot, listsnapshot, delsnapshot, unlock, mount, unmount, fstrim,
 };
 
+// Task commands of the node's other tools, whose workers re-execute this entry too.
+const OTHER_TASKS: Record<string, TaskCommand<any>> = { vzdump };
+
 function taskCommand(name: string): TaskCommand<unknown> | undefined {
-  const command = COMMANDS[name];
+  const command = COMMANDS[name] ?? OTHER_TASKS[name];
   return command && "kind" in command ? (command as TaskCommand<unknown>) : undefined;
 }
 

@@ -24,7 +24,7 @@ test("push to a stopped container fails before any task, exit 255", async (t) =>
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await node.pct(["push", "101", localFile("x"), "/etc/x"]);
   t.is(result.code, 255);
-  t.false(readCalls(node.root).some((c) => c.event === "task-start"));
+  t.false(readCalls(node.root).some((c) => c.event === "task-start" && c.upid.includes(":push_file:")));
   t.is(result.stderr, "can only push files to a running CT\n");
 });
 

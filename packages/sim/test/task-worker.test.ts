@@ -8,13 +8,13 @@ type Node = ReturnType<typeof simNode>;
 async function createdNode(t: { teardown(fn: () => void): void }): Promise<Node> {
   const node = simNode();
   t.teardown(() => node.killWorkers());
-  await node.pct(["create", "101", TEMPLATE]);
+  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   return node;
 }
 
 const activeLines = (node: Node): string[] => readFileSync(simLayout(node.root).tasksActive, "utf8").split("\n").filter(Boolean);
 const sessionOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[3]);
-const taskStarts = (node: Node) => readCalls(node.root).filter((c) => c.event === "task-start");
+const taskStarts = (node: Node, type?: string) => readCalls(node.root).filter((c) => c.event === "task-start" && (type === undefined || (c as { upid: string }).upid.includes(`:${type}:`)));
 
 // pve-common src/PVE/RESTEnvironment.pm, fork_worker: `POSIX::setsid()` for a CLI worker
 // whose stdin is no tty, and `$0 = "task $upid"` with the worker's own pid and start time.
@@ -70,7 +70,7 @@ test("a failed task prints its error on stderr and pct exits 255", async (t) => 
   const result = await node.pct(["start", "101"]);
   t.is(result.code, 255);
   t.is(result.stderr, "boom\n");
-  const upid = (taskStarts(node)[0] as { upid: string }).upid;
+  const upid = (taskStarts(node, "vzstart")[0] as { upid: string }).upid;
   t.is(readFileSync(taskLogPath(simLayout(node.root), upid), "utf8"), "\nTASK ERROR: boom\n");
 });
 
@@ -159,6 +159,6 @@ test("push to a stopped CT fails in pct before any task", async (t) => {
   const result = await node.pct(["push", "101", "/etc/hostname", "/x"]);
   t.is(result.code, 255);
   t.is(result.stderr, "can only push files to a running CT\n");
-  t.is(taskStarts(node).length, 0);
+  t.is(taskStarts(node, "push_file").length, 0);
   t.false(activeLines(node).some((l) => l.includes(":push_file:")));
 });

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { checkNotLocked, newSection, readConfig, removeConfig, writeConfig, type CtConfig } from "../node/ct-config.js";
+import { haCheckDestroy, haPurge } from "../ha/ha-request.js";
 import { PctError } from "../node/pct-error.js";
 import { readRuntime, removeRuntime, updateRuntime } from "../node/runtime-state.js";
 import { rootfsPath } from "../node/sim-layout.js";
@@ -29,7 +30,7 @@ export const destroy = taskCommand<DestroyPlan>({
     const { positionals, options } = parsePctArgs(args, ["vmid"], { booleans: ["force", "purge", "destroy-unreferenced-disks"] });
     const vmid = parseVmid(positionals[0]!);
     const conf = readConfig(ctx.node.layout, ctx.node.name, vmid);
-    earlyChecks(vmid, conf);
+    earlyChecks(ctx, vmid, conf, options.purge === "1");
     const force = options.force === "1";
     if (!force && readRuntime(ctx.node.layout, vmid).running) throw new PctError(runningError(vmid));
     return { type: "vzdestroy", id: String(vmid), prepared: { vmid, force, purge: options.purge === "1", unreferenced: options["destroy-unreferenced-disks"] === "1" } };
@@ -48,7 +49,7 @@ function destroyLocked(ctx: SimContext, plan: DestroyPlan, io: TaskIo): void {
   const { layout, name } = ctx.node;
   const { vmid } = plan;
   const conf = readConfig(layout, name, vmid);
-  earlyChecks(vmid, conf);
+  earlyChecks(ctx, vmid, conf, plan.purge);
   if (readRuntime(layout, vmid).running) {
     if (!plan.force) throw new PctError(runningError(vmid));
     process.stderr.write(`forced to stop CT ${vmid} before destroying!\n`);
@@ -72,15 +73,16 @@ function destroyLocked(ctx: SimContext, plan: DestroyPlan, io: TaskIo): void {
   removeRuntime(layout, vmid);
   writeConfig(layout, vmid, { main: newSection({ lock: "destroyed" }), snapshots: new Map() });
   io.checkpoint();
-  if (plan.purge) io.print(`purging CT ${vmid} from related configurations..\n`);
+  io.print(haPurge(ctx, vmid, plan.purge));
   // `only now remove the zombie config, else we can have reuse race`; the lock file stays.
   removeConfig(layout, vmid);
 }
 
-/** destroy_vm's `$early_checks`: check_protection, then check_lock. */
-function earlyChecks(vmid: number, conf: CtConfig): void {
+/** destroy_vm's `$early_checks`: check_protection, check_lock, then an HA resource needs --purge. */
+function earlyChecks(ctx: SimContext, vmid: number, conf: CtConfig, purge: boolean): void {
   if (conf.main.values.protection === "1") throw new PctError(`can't remove CT ${vmid} - protection mode enabled`);
   checkNotLocked(conf);
+  haCheckDestroy(ctx, vmid, purge);
 }
 
 function runningError(vmid: number): string {

@@ -2,6 +2,8 @@
 export interface ExecIo {
   readonly vmid: number;
   readonly rootfs: string;
+  /** The command's environment (`PATH` decides where bare names are found). */
+  readonly env: Readonly<Record<string, string>>;
   /** Lazily read: only commands that read stdin wait for it. */
   stdin(): Buffer;
   out(text: string | Buffer): void;

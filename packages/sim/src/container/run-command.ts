@@ -7,7 +7,8 @@ import { parseScript, UnsupportedSyntax, type Script } from "./mini-shell.js";
 import { aptGet, PROGRAM_MARKER, type ProgramBehaviour } from "./packages.js";
 import { systemctl } from "./systemd.js";
 
-const PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+/** The directories of the guest's PATH: execvp's search, nothing else. */
+const searchPath = (io: ExecIo): string[] => (io.env.PATH ?? "").split(":").filter(Boolean);
 const EXIT = Symbol("exit");
 
 /** What a name means inside the container: a built-in command or a simulated program file. */
@@ -18,16 +19,24 @@ function lookup(layout: SimLayout, name: string, io: ExecIo): { run: ContainerCo
     "apt-get": (args, io2) => aptGet(layout, args, io2),
     sh: (args, io2) => shell(layout, args, io2),
     command: (args, io2) => commandV(layout, args, io2),
+    env: (args, io2) => printEnv(args, io2),
   };
   const base = name.includes("/") ? path.posix.basename(name) : name;
   if (!name.includes("/") && builtins[name]) return { run: builtins[name]!, where: `/usr/bin/${name}` };
-  const candidates = name.includes("/") ? [name] : PATH.map((dir) => `${dir}/${name}`);
+  const candidates = name.includes("/") ? [name] : searchPath(io).map((dir) => `${dir}/${name}`);
   for (const candidate of candidates) {
     const host = io.resolve(candidate);
     if (existsSync(host) && statSync(host).isFile() && statSync(host).mode & 0o111) return { run: (args, io2) => runProgram(host, args, io2), where: candidate };
   }
   if (name.includes("/") && builtins[base] && /^\/(usr\/)?s?bin\//.test(name)) return { run: builtins[base]!, where: name };
   return null;
+}
+
+/** `env` with no arguments: the environment, one `NAME=value` a line. */
+function printEnv(args: string[], io: ExecIo): number {
+  if (args.length > 0) return io.err("env: the simulator's env only prints the environment\n"), 125;
+  for (const [key, value] of Object.entries(io.env)) io.out(`${key}=${value}\n`);
+  return 0;
 }
 
 /** Runs a simulated program: a file carrying the marker line with its behaviour. */
@@ -150,9 +159,12 @@ function runSimple(layout: SimLayout, words: string[], redirects: { op: string; 
 export function runInContainer(layout: SimLayout, argv: string[], io: ExecIo): number {
   const [name, ...args] = argv as [string, ...string[]];
   const found = lookup(layout, name, io);
-  if (!found) {
-    io.err(`lxc-attach: ${io.vmid}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 No such file or directory - Failed to exec "${name}"\n`);
-    return 255;
-  }
-  return found.run(args, io);
+  if (found) return found.run(args, io);
+  // LXC src/lxc/attach.c lxc_attach_run_command: execvp failing with ENOENT exits 127, with
+  // EACCES or ENOEXEC (a file found that cannot run) 126.
+  const candidates = name.includes("/") ? [name] : searchPath(io).map((dir) => `${dir}/${name}`);
+  const blocked = candidates.some((c) => existsSync(io.resolve(c)));
+  const reason = blocked ? "Permission denied" : "No such file or directory";
+  io.err(`lxc-attach: ${io.vmid}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 ${reason} - Failed to exec "${name}"\n`);
+  return blocked ? 126 : 127;
 }

@@ -16,9 +16,14 @@ export function newSection(values: Record<string, string> = {}, description = ""
   return { values, description, lxc: [] };
 }
 
-/** A container config as Proxmox keeps it: the main section and one section per snapshot. */
+/**
+ * A container config as Proxmox keeps it: the main section, the changes waiting for the next
+ * start (`[pve:pending]`, never a snapshot), and one section per snapshot.
+ */
 export interface CtConfig {
   main: Section;
+  /** `[pve:pending]`: values to apply, and `delete` listing keys to remove (Config.pm parse_pct_config). */
+  pending?: Section;
   snapshots: Map<string, Section>;
 }
 
@@ -41,7 +46,13 @@ export function parseConfig(text: string): CtConfig {
   const descriptionLines = new Map<Section, string[]>([[current, []]]);
   for (const line of text.split("\n")) {
     const section = /^\[([^\]]+)\]$/.exec(line);
-    if (section) {
+    // pve-container src/PVE/LXC/Config.pm parse_pct_config: `[pve:pending]` (any case) is
+    // the pending section, checked before the snapshot pattern.
+    if (/^\[pve:pending\]\s*$/i.test(line)) {
+      current = newSection();
+      config.pending = current;
+      descriptionLines.set(current, []);
+    } else if (section) {
       current = newSection();
       config.snapshots.set(section[1]!, current);
       descriptionLines.set(current, []);
@@ -69,6 +80,8 @@ export function formatConfig(config: CtConfig): string {
     return lines.map((l) => `${l}\n`).join("");
   };
   let text = section(config.main);
+  // Config.pm write_pct_config: the pending section follows the main one, before snapshots.
+  if (config.pending && (Object.keys(config.pending.values).length > 0 || config.pending.description)) text += `\n[pve:pending]\n${section(config.pending)}`;
   for (const [name, snap] of config.snapshots) text += `\n[${name}]\n${section(snap)}`;
   return text;
 }

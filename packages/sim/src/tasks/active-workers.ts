@@ -52,16 +52,14 @@ function formatActive(tasks: ListedTask[]): string {
  * dead its end time and the status of its log's last line (UPID::read_status), archives it
  * to `index` once, and keeps the running tasks plus the newest finished ones, 25 in all.
  * `newUpid` is added (as running without a check when `nocheck`: fork_worker's sync case).
- * `ended` names a task to treat as finished although its pid lives (a task run inside the
- * `pct` process by a command not yet converted to a worker).
  */
-export function activeWorkers(layout: SimLayout, newUpid?: string, nocheck = false, ended?: string): void {
+export function activeWorkers(layout: SimLayout, newUpid?: string, nocheck = false): void {
   withPrivateLock(path.join(layout.tasksDir, ".active.lock"), () => {
     const running: ListedTask[] = [];
     const finished: ListedTask[] = [];
     const seen = new Set<string>();
     const check = (task: ListedTask, alive: boolean): void => {
-      const live = alive || (task.upid !== ended && processRunning(task.pid, task.pstart));
+      const live = alive || processRunning(task.pid, task.pstart);
       (live ? running : finished).push(task);
     };
     for (const task of readActive(layout.tasksActive)) {

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The simulated `vzdump`: see packages/sim/README.md.
+import "../dist/vzdump/main.js";

@@ -1,0 +1,54 @@
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { withPrivateLock } from "../locking/flock.js";
+import { replaceFile } from "../node/replace-file.js";
+import type { SimLayout } from "../node/sim-layout.js";
+
+/** One HA resource (`ct:<vmid>`) and its requested state, as in `/etc/pve/ha/resources.cfg`. */
+export interface HaResource {
+  sid: string;
+  state: string;
+}
+
+/** `/etc/pve/ha/resources.cfg` of the node. */
+export function haResourcesPath(layout: SimLayout): string {
+  return path.join(layout.root, "etc/pve/ha/resources.cfg");
+}
+
+/** Parses the section-config format: `ct: 101` then tab-indented `state started` lines. */
+function readResources(layout: SimLayout): HaResource[] {
+  const file = haResourcesPath(layout);
+  if (!existsSync(file)) return [];
+  const out: HaResource[] = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const head = /^(ct|vm):\s*(\d+)\s*$/.exec(line);
+    const state = /^\s+state\s+(\S+)/.exec(line);
+    if (head) out.push({ sid: `${head[1]}:${head[2]}`, state: "started" });
+    else if (state && out.length > 0) out[out.length - 1]!.state = state[1]!;
+  }
+  return out;
+}
+
+/** Read-modify-write of resources.cfg (pmxcfs writes are atomic). */
+export function updateResources(layout: SimLayout, change: (resources: HaResource[]) => HaResource[]): void {
+  const file = haResourcesPath(layout);
+  mkdirSync(path.dirname(file), { recursive: true });
+  withPrivateLock(path.join(layout.stateDir, "ha.lock"), () => {
+    const text = change(readResources(layout)).map((r) => `${r.sid.replace(":", ": ")}\n\tstate ${r.state}\n`).join("\n");
+    replaceFile(file, text);
+  });
+}
+
+/** The CT's HA resource, or null (PVE::HA::Config service_is_configured). */
+export function haResource(layout: SimLayout, vmid: number): HaResource | null {
+  return readResources(layout).find((r) => r.sid === `ct:${vmid}`) ?? null;
+}
+
+/**
+ * PVE::HA::Config::vm_is_ha_managed (pve-ha-manager, not in our source set): configured and
+ * not `ignored` (documented in the README as an assumption).
+ */
+export function haManaged(layout: SimLayout, vmid: number): boolean {
+  const resource = haResource(layout, vmid);
+  return resource !== null && resource.state !== "ignored";
+}
