@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import test from "ava";
+import { agentV1 } from "@lockstep/shared";
 import { startedCalls, writeFaults } from "@lockstep/sim";
 import { post, startApi, startCluster, waitForOperation, type ApiUnderTest } from "./support/cluster.js";
 
@@ -13,6 +14,7 @@ interface Finding {
   node: string;
   vmid: number | null;
   container_id: string | null;
+  detail: string;
   since: string;
 }
 
@@ -122,11 +124,36 @@ test.serial("a stale lock is found and cleared through the agent", async (t) => 
   const ct = await created(cluster.api, "lock-1");
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", String(ct.vmid), "half"]);
+  await staleOn(agent, ct.vmid);
   const report = await reconcile(cluster.api);
   t.deepEqual(report.nodes[0]!.repairs.map((r) => r.kind), ["stale-lock"]);
   t.is((await agent.client.getContainer({ vmid: ct.vmid })).container?.lock, "");
   t.deepEqual(await drift(cluster.api), []);
 });
+
+test.serial("a stale lock on a foreign container is reported in its finding and never cleared", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  const agent = cluster.agents.get("pve1")!;
+  await agent.pct(["create", "150", TEMPLATE]);
+  writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
+  await agent.pct(["snapshot", "150", "half"]);
+  await staleOn(agent, 150);
+  const report = await reconcile(cluster.api);
+  t.deepEqual(report.nodes[0]!.repairs, []);
+  t.is((await agent.client.getContainer({ vmid: 150 })).container?.lock, "snapshot");
+  const foreign = (await drift(cluster.api)).find((f) => f.kind === "foreign");
+  t.regex(foreign?.detail ?? "", /stale lock 'snapshot' is left to its owner/);
+});
+
+/** Waits, within a bound, until the agent judges the lock STALE (the grace period is real time). */
+async function staleOn(agent: { client: { inspectLock(r: { vmid: number }): Promise<{ verdict: number }> } }, vmid: number): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    if ((await agent.client.inspectLock({ vmid })).verdict === agentV1.LockVerdict.STALE) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the lock of CT ${vmid} never became STALE`);
+}
 
 test.serial("a node that stops answering is reported and nothing on it is judged missing", async (t) => {
   const cluster = await startCluster(["pve1"]);

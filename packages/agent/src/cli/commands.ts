@@ -16,7 +16,7 @@ export interface CommandInput {
   readonly options: { keepLast?: string; prefix?: string; removeFile?: boolean; requestId?: string; timeout?: string; vmid?: string[] };
 }
 
-const { LockVerdict, ContainerStatus, OperationStatus, EventKind, ErrorReason } = agentV1;
+const { LockVerdict, LockOwnerKind, ContainerStatus, OperationStatus, EventKind, ErrorReason } = agentV1;
 
 /** Every command of `lockstep-node`, by its words. */
 export const COMMANDS: Record<string, (input: CommandInput) => Promise<Output>> = {
@@ -106,9 +106,12 @@ function lockReportText(r: agentV1.LockReport): string {
     ["lock file", `${r.path} (${r.fileExists ? "exists" : "absent"})`],
     ["kernel lock", r.kernelLocked ? `held (recorded pid ${r.recordedPid}${r.recordedPidAlive ? "" : ", dead"})` : "none"],
     ["config lock", r.configLock || "-"],
+    ["owner", r.owner ? `${LockOwnerKind[r.ownerKind] ?? "?"}: ${r.owner}` : "-"],
   ];
   for (const h of r.holders) pairs.push(["holder", `pid ${h.pid} [${h.state}] ${h.cmdline} (for ${formatAge(r.inspectedAtMs - h.startedMs)})`]);
   for (const t of r.activeTasks) pairs.push(["task", `${t.type} pid ${t.pid} ${t.upid}`]);
+  for (const l of r.otherKernelLocks) pairs.push(["other lock", `${l.kind} ${l.mode} pid ${l.pid} (does not block pct)`]);
+  if (r.migrationLock?.locked) pairs.push(["migration lock", `${r.migrationLock.path} held by pid ${r.migrationLock.pid} ${r.migrationLock.cmdline}`]);
   return formatPairs(pairs);
 }
 

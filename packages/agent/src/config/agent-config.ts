@@ -17,6 +17,7 @@ export interface AgentConfig {
   readonly lockDir: string;
   readonly configDir: string;
   readonly tasksActive: string;
+  readonly migrationLockDir: string;
   readonly procRoot: string;
   readonly stateDir: string;
   readonly logLevel: "debug" | "info" | "warn" | "error";
@@ -25,6 +26,7 @@ export interface AgentConfig {
   readonly lockRetries: number;
   readonly lockBackoffMs: number;
   readonly lockBackoffMaxMs: number;
+  readonly lockStaleGraceMs: number;
   readonly pctReadTimeoutMs: number;
   readonly pctCreateTimeoutMs: number;
   readonly pctDestroyTimeoutMs: number;

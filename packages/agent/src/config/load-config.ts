@@ -30,6 +30,7 @@ function specs(defaults: { node: string; simulate: string | null }): Record<keyo
     lockDir: abs(under("run/lock/lxc", "/run/lock/lxc")),
     configDir: abs(under("etc/pve/lxc", "/etc/pve/lxc")),
     tasksActive: abs(under("var/log/pve/tasks/active", "/var/log/pve/tasks/active")),
+    migrationLockDir: abs(under("var/lock/pve-manager", "/var/lock/pve-manager")),
     procRoot: abs("/proc"),
     stateDir: abs(under("var/lib/lockstep-agent", "/var/lib/lockstep-agent")),
     logLevel: { kind: "enum", default: "info", values: ["debug", "info", "warn", "error"] },
@@ -38,6 +39,9 @@ function specs(defaults: { node: string; simulate: string | null }): Record<keyo
     lockRetries: { kind: "int", default: 3, min: 0, max: 20 },
     lockBackoffMs: { kind: "int", default: 1_000, min: 10, max: MIN },
     lockBackoffMaxMs: { kind: "int", default: 8_000, min: 10, max: 10 * MIN },
+    // A `lock:` with no possible owner must stay so this long before it is STALE: a create's
+    // placeholder has neither flock nor listed task for milliseconds before its worker runs.
+    lockStaleGraceMs: { kind: "int", default: 30_000, min: 1_000, max: 60 * MIN },
     pctReadTimeoutMs: { kind: "int", default: 30_000, min: 100, max: 10 * MIN },
     pctCreateTimeoutMs: { kind: "int", default: 20 * MIN, min: 1_000, max: 120 * MIN },
     pctDestroyTimeoutMs: { kind: "int", default: 10 * MIN, min: 1_000, max: 120 * MIN },

@@ -21,22 +21,43 @@ export function carriesOwnership(section: ConfigSection, tag: string): boolean {
 /**
  * What a create or a clone finds under its target VMID: null when the VMID is free, the
  * config when it carries this request's ownership marker; anyone else's container is
- * ALREADY_EXISTS and is never adopted. A bare `lock: create` placeholder is what a killed
- * create (or a clone killed before writing its config) leaves behind: it holds no disks, so
- * it is destroyed and the VMID reported free.
+ * ALREADY_EXISTS, never adopted and never unlocked. A bare `lock: create` placeholder carries
+ * no marker: it is someone's create that is starting or crashed, so it is removed only when
+ * `provesOwnPlaceholder` shows it is this request's own, and otherwise reported.
  */
 export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: string, requestId: string): Promise<ContainerConfig | null> {
-  // Wait out an operation still running (its flock is HELD) before judging what the config
-  // holds; a placeholder is only a crashed one's once nobody holds its lock.
-  await ctx.gate.ensureFree(vmid, { requestId });
+  // Wait out an operation that may still own the lock (a flock, its task, its grace period)
+  // before judging what the config holds; nothing is cleared here.
+  const lock = await ctx.gate.settle(vmid, { requestId, owner: ownershipTag });
   const existing = await readConfigFile(ctx, vmid);
   if (!existing) return null;
   if (isCrashedPlaceholder(existing.main.values)) {
-    await removeLeftover(ctx, vmid, requestId, "removing the placeholder config a killed create left behind");
+    if (!(await provesOwnPlaceholder(ctx, vmid, requestId))) throw foreignPlaceholder(ctx, vmid);
+    await removeLeftover(ctx, vmid, requestId, "removing the placeholder config this request's killed create left behind");
     return null;
   }
-  if (carriesOwnership(existing.main, ownershipTag)) return existing;
-  throw new AlreadyExistsError(`CT ${vmid} already exists on node '${ctx.node}' and is not this request's`, { vmid: String(vmid), node: ctx.node });
+  if (!carriesOwnership(existing.main, ownershipTag)) {
+    throw new AlreadyExistsError(`CT ${vmid} already exists on node '${ctx.node}' and is not this request's`, { vmid: String(vmid), node: ctx.node });
+  }
+  if (lock.verdict === "STALE") await ctx.gate.ensureFree(vmid, { requestId, owner: ownershipTag });
+  return existing;
+}
+
+/**
+ * Whether a bare `lock: create` placeholder under `vmid` is provably this request's own: its
+ * durable record says this request started the create, and that create's worker is gone.
+ * Until that record exists (agent-workers' crash recovery) nothing proves it, so a
+ * placeholder is never removed.
+ */
+export async function provesOwnPlaceholder(_ctx: NodeContext, _vmid: number, _requestId: string): Promise<boolean> {
+  return false;
+}
+
+function foreignPlaceholder(ctx: NodeContext, vmid: number): AlreadyExistsError {
+  return new AlreadyExistsError(
+    `CT ${vmid} on node '${ctx.node}' is a 'lock: create' placeholder that nothing owns any more and that carries no ownership marker: someone's create crashed there; it is left for its owner or an operator`,
+    { vmid: String(vmid), node: ctx.node, config_lock: "create" },
+  );
 }
 
 /** Destroys what an interrupted operation of this request left under `vmid`, saying why. */

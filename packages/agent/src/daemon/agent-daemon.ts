@@ -51,6 +51,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     lockDir: config.lockDir,
     configDir: config.configDir,
     tasksActive: config.tasksActive,
+    migrationLockDir: config.migrationLockDir,
     procRoot: config.procRoot,
     pctEnv: config.simulate ? { LOCKSTEP_SIM_ROOT: config.simulate, LOCKSTEP_SIM_NODE: config.node } : {},
   };
@@ -62,7 +63,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     events.publish({ atMs: clock.now(), node: config.node, vmid: record.vmid ?? 0, kind: "operation-interrupted", detail: `${record.method} was running when the agent stopped; a retry with its request ID converges`, requestId: record.requestId });
   }
   const proc = realProcReader(config.procRoot);
-  const inspector = new LockInspector(config.node, paths, proc, clock);
+  const inspector = new LockInspector(config.node, paths, proc, clock, config.lockStaleGraceMs);
   const guard = new LockGuard(config.node, inspector, pct, events, clock, logger.child({ component: "locks" }), {
     retries: config.lockRetries,
     backoffMs: config.lockBackoffMs,

@@ -1,71 +1,137 @@
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Clock } from "@lockstep/shared";
-import { parseContainerConfig } from "../node/container-config.js";
-import { lockFilePath, type NodePaths } from "../node/node-paths.js";
-import { devToMajorMinor, parseProcLocks } from "../proc/proc-locks.js";
+import { parseContainerConfig, type ConfigSection } from "../node/container-config.js";
+import { lockFilePath, migrationLockPath, type NodePaths } from "../node/node-paths.js";
+import { devToMajorMinor, parseProcLocks, type KernelLock } from "../proc/proc-locks.js";
 import type { ProcessInfo, ProcReader } from "../proc/proc-reader.js";
-import { readFileSync } from "node:fs";
-import { activeTasks } from "./active-tasks.js";
-import type { LockReportView, LockVerdict } from "./lock-report.js";
+import { liveTasks } from "./active-tasks.js";
+import { lockOwnership, owningTasks } from "./lock-owners.js";
+import type { ActiveTaskView, LockOwnerKind, LockReportView, LockVerdict, MigrationLockView } from "./lock-report.js";
+
+interface FileId {
+  readonly major: number;
+  readonly minor: number;
+  readonly inode: number;
+}
+
+interface Judgement {
+  readonly verdict: LockVerdict;
+  readonly ownerKind: LockOwnerKind;
+  readonly owner: string;
+  readonly unownedSinceMs: number;
+}
 
 /**
- * Reports who holds a container's config lock, from the kernel's view (/proc/locks by device
- * and inode) and from every process sharing the locked open file description (fdinfo
- * `lock:` lines), because the PID /proc/locks names can be dead when a child inherited the
- * descriptor. No lsof or fuser.
+ * Reports who holds a container's config lock and whether anything can own its `lock:`
+ * value. Only a FLOCK on the lock file blocks `pct` (pve-common Tools.pm lock_file_full uses
+ * flock(2)); POSIX and OFD locks are reported beside it. Holders come from the kernel's view
+ * (/proc/locks by device and inode) and from every process sharing the locked open file
+ * description (fdinfo `lock:` lines), because the PID /proc/locks names can be dead when a
+ * child inherited the descriptor. A value is STALE only when the owner table says its
+ * operation always holds the flock or a live task, neither exists, and that has lasted the
+ * whole grace period as this inspector saw it (a create's placeholder has neither for a few
+ * milliseconds, between the pct process's flock and its worker's listed task).
  */
 export class LockInspector {
-  constructor(private readonly node: string, private readonly paths: NodePaths, private readonly proc: ProcReader, private readonly clock: Clock) {}
+  private readonly unowned = new Map<number, { lock: string; sinceMs: number }>();
+
+  constructor(
+    private readonly node: string,
+    private readonly paths: NodePaths,
+    private readonly proc: ProcReader,
+    private readonly clock: Clock,
+    /** How long a `lock:` must stay without any possible owner before it is STALE. */
+    private readonly staleGraceMs: number,
+  ) {}
 
   inspect(vmid: number): LockReportView {
     const file = lockFilePath(this.paths, vmid);
     const id = fileId(file);
-    const granted = id ? parseProcLocks(this.proc.locks()).filter((l) => !l.waiting && l.major === id.major && l.minor === id.minor && l.inode === id.inode) : [];
-    const recordedPid = granted[0]?.pid ?? 0;
-    const holders = id && granted.length > 0 ? this.sharers(id) : [];
+    const kernelLocks = parseProcLocks(this.proc.locks()).filter((l) => !l.waiting);
+    const onFile = id ? kernelLocks.filter((l) => sameFile(l, id)) : [];
+    const flocks = onFile.filter((l) => l.kind === "FLOCK");
+    const recordedPid = flocks[0]?.pid ?? 0;
+    const holders = id && flocks.length > 0 ? this.sharers(id) : [];
     const configLock = this.configLock(vmid);
-    const tasks = activeTasks(this.paths.tasksActive, vmid, this.proc);
-    const kernelLocked = granted.length > 0;
-    const verdict: LockVerdict = kernelLocked || tasks.length > 0 ? "HELD" : configLock ? "STALE" : "FREE";
+    const tasks = liveTasks(this.paths.tasksActive, this.proc);
+    const owners = configLock ? owningTasks(configLock, vmid, tasks) : [];
+    const reported = uniqueTasks([...tasks.filter((t) => t.id === String(vmid)), ...owners]);
+    const judgement = this.judge(vmid, configLock, flocks.length > 0, owners);
     return {
       node: this.node,
       vmid,
       path: file,
       fileExists: id !== null,
-      kernelLocked,
+      kernelLocked: flocks.length > 0,
       recordedPid,
       recordedPidAlive: recordedPid > 0 && this.proc.process(recordedPid) !== null,
       holders,
       configLock,
-      activeTasks: tasks,
-      verdict,
+      activeTasks: reported,
+      ...judgement,
+      otherKernelLocks: onFile.filter((l) => l.kind !== "FLOCK"),
+      migrationLock: this.migrationLock(vmid, kernelLocks),
       inspectedAtMs: this.clock.now(),
     };
   }
 
-  /** Live processes whose fdinfo shows a lock on this device and inode. */
-  private sharers(id: { major: number; minor: number; inode: number }): ProcessInfo[] {
-    const needle = `${hex2(id.major)}:${hex2(id.minor)}:${id.inode}`;
+  private judge(vmid: number, configLock: string, flocked: boolean, owners: ActiveTaskView[]): Judgement {
+    const now = this.clock.now();
+    const owned = (verdict: LockVerdict, ownerKind: LockOwnerKind, owner: string): Judgement => {
+      this.unowned.delete(vmid);
+      return { verdict, ownerKind, owner, unownedSinceMs: 0 };
+    };
+    if (flocked) return owned("HELD", "FLOCK", "a process holds the flock on the config lock file");
+    if (!configLock) return owned("FREE", "NONE", "");
+    const entry = lockOwnership(configLock);
+    if (!entry) return owned("HELD", "UNKNOWN_VALUE", "is a value the agent has no owner table for; it is never judged stale");
+    if (entry.kind === "operator") return owned("HELD", "OPERATOR", `is an operator's: ${entry.why}`);
+    const task = owners[0];
+    if (task) return owned("HELD", "TASK", `held by task ${task.type} pid ${task.pid} (${task.upid}) for ${seconds(now - task.startedMs)}s`);
+    const seen = this.unowned.get(vmid);
+    const sinceMs = seen?.lock === configLock ? seen.sinceMs : now;
+    this.unowned.set(vmid, { lock: configLock, sinceMs });
+    if (now - sinceMs < this.staleGraceMs) {
+      return { verdict: "HELD", ownerKind: "GRACE", owner: `has had no flock and no task that could own it for ${seconds(now - sinceMs)}s; it is stale only after ${seconds(this.staleGraceMs)}s`, unownedSinceMs: sinceMs };
+    }
+    return { verdict: "STALE", ownerKind: "NONE", owner: `no flock and no task that could own it for ${seconds(now - sinceMs)}s`, unownedSinceMs: sinceMs };
+  }
+
+  /** Live processes whose fdinfo shows a FLOCK on this device and inode. */
+  private sharers(id: FileId): ProcessInfo[] {
     const found: ProcessInfo[] = [];
     for (const pid of this.proc.pids()) {
-      if (!this.proc.fds(pid).some((fd) => fd.lockLines.some((l) => lockLineNames(l, needle)))) continue;
+      if (!this.proc.fds(pid).some((fd) => fd.lockLines.some((l) => isFlockOn(l, id)))) continue;
       const info = this.proc.process(pid);
       if (info && info.state !== "Z") found.push(info);
     }
     return found;
   }
 
-  private configLock(vmid: number): string {
+  private migrationLock(vmid: number, kernelLocks: readonly KernelLock[]): MigrationLockView {
+    const file = migrationLockPath(this.paths, vmid);
+    const id = fileId(file);
+    const lock = id ? kernelLocks.find((l) => l.kind === "FLOCK" && sameFile(l, id)) : undefined;
+    if (!lock) return { path: file, locked: false, pid: 0, cmdline: "" };
+    return { path: file, locked: true, pid: lock.pid, cmdline: this.proc.process(lock.pid)?.cmdline ?? "" };
+  }
+
+  /** The container's main config section, null when it has no config. */
+  mainSection(vmid: number): ConfigSection | null {
     try {
-      return parseContainerConfig(readFileSync(path.join(this.paths.configDir, `${vmid}.conf`), "utf8")).main.values.lock ?? "";
+      return parseContainerConfig(readFileSync(path.join(this.paths.configDir, `${vmid}.conf`), "utf8")).main;
     } catch {
-      return "";
+      return null;
     }
+  }
+
+  private configLock(vmid: number): string {
+    return this.mainSection(vmid)?.values.lock ?? "";
   }
 }
 
-function fileId(file: string): { major: number; minor: number; inode: number } | null {
+function fileId(file: string): FileId | null {
   try {
     const st = statSync(file, { bigint: true });
     return { ...devToMajorMinor(st.dev), inode: Number(st.ino) };
@@ -74,11 +140,20 @@ function fileId(file: string): { major: number; minor: number; inode: number } |
   }
 }
 
-const hex2 = (n: number): string => n.toString(16).padStart(2, "0");
+function sameFile(lock: KernelLock, id: FileId): boolean {
+  return lock.major === id.major && lock.minor === id.minor && lock.inode === id.inode;
+}
 
-/** fdinfo `lock:` lines use the /proc/locks format; device fields compare as numbers. */
-function lockLineNames(line: string, needle: string): boolean {
-  const m = /\s([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
-  if (!m) return false;
-  return `${hex2(parseInt(m[1]!, 16))}:${hex2(parseInt(m[2]!, 16))}:${m[3]}` === needle && !/->/.test(line);
+/** fdinfo `lock:` lines use the /proc/locks format (fs/locks.c lock_get_status). */
+function isFlockOn(line: string, id: FileId): boolean {
+  const lock = parseProcLocks(line.replace(/^lock:\s*/, ""))[0];
+  return lock !== undefined && !lock.waiting && lock.kind === "FLOCK" && sameFile(lock, id);
+}
+
+function uniqueTasks(tasks: ActiveTaskView[]): ActiveTaskView[] {
+  return tasks.filter((task, i) => tasks.findIndex((t) => t.upid === task.upid) === i);
+}
+
+function seconds(ms: number): number {
+  return Math.max(0, Math.round(ms / 1000));
 }

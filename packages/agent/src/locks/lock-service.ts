@@ -4,9 +4,17 @@ import type { ProcReader } from "../proc/proc-reader.js";
 import { clearLock } from "./lock-clearer.js";
 import type { LockGuard } from "./lock-guard.js";
 import type { LockInspector } from "./lock-inspector.js";
-import type { LockReportView } from "./lock-report.js";
+import type { LockOwnerKind, LockReportView } from "./lock-report.js";
 
 const VERDICTS = { FREE: agentV1.LockVerdict.FREE, HELD: agentV1.LockVerdict.HELD, STALE: agentV1.LockVerdict.STALE };
+const OWNER_KINDS: Record<LockOwnerKind, agentV1.LockOwnerKind> = {
+  NONE: agentV1.LockOwnerKind.NONE,
+  FLOCK: agentV1.LockOwnerKind.FLOCK,
+  TASK: agentV1.LockOwnerKind.TASK,
+  GRACE: agentV1.LockOwnerKind.GRACE,
+  OPERATOR: agentV1.LockOwnerKind.OPERATOR,
+  UNKNOWN_VALUE: agentV1.LockOwnerKind.UNKNOWN_VALUE,
+};
 
 /** A lock report as the contract carries it. */
 export function lockReportToProto(r: LockReportView): agentV1.LockReport {
@@ -15,6 +23,9 @@ export function lockReportToProto(r: LockReportView): agentV1.LockReport {
     recordedPid: r.recordedPid, recordedPidAlive: r.recordedPidAlive,
     holders: r.holders.map((h) => ({ pid: h.pid, cmdline: h.cmdline, startedMs: Math.round(h.startedMs), state: h.state })),
     configLock: r.configLock, activeTasks: r.activeTasks, verdict: VERDICTS[r.verdict], inspectedAtMs: r.inspectedAtMs,
+    ownerKind: OWNER_KINDS[r.ownerKind], owner: r.owner, unownedSinceMs: r.unownedSinceMs,
+    otherKernelLocks: r.otherKernelLocks.map((l) => ({ kind: l.kind, mode: l.mode, pid: l.pid })),
+    migrationLock: r.migrationLock,
   };
 }
 

@@ -10,6 +10,8 @@ export interface NodePaths {
   readonly configDir: string;
   /** Proxmox's active task list. */
   readonly tasksActive: string;
+  /** Guest migration locks: `pve-migrate-<vmid>` (pve-guest-common GuestHelpers.pm $lockdir). */
+  readonly migrationLockDir: string;
   /** The `/proc` to read locks and processes from. */
   readonly procRoot: string;
   /** Extra environment for `pct` (the simulator's root). */
@@ -22,6 +24,7 @@ export const proxmoxPaths: NodePaths = {
   lockDir: "/run/lock/lxc",
   configDir: "/etc/pve/lxc",
   tasksActive: "/var/log/pve/tasks/active",
+  migrationLockDir: "/var/lock/pve-manager",
   procRoot: "/proc",
   pctEnv: {},
 };
@@ -33,6 +36,7 @@ export function simulatedPaths(root: string, simPct: string): NodePaths {
     lockDir: path.join(root, "run/lock/lxc"),
     configDir: path.join(root, "etc/pve/lxc"),
     tasksActive: path.join(root, "var/log/pve/tasks/active"),
+    migrationLockDir: path.join(root, "var/lock/pve-manager"),
     procRoot: "/proc",
     pctEnv: { LOCKSTEP_SIM_ROOT: root },
   };
@@ -41,4 +45,9 @@ export function simulatedPaths(root: string, simPct: string): NodePaths {
 /** The lock file of one container. */
 export function lockFilePath(paths: NodePaths, vmid: number): string {
   return path.join(paths.lockDir, `pve-config-${vmid}.lock`);
+}
+
+/** Proxmox's guest migration lock of one guest (GuestHelpers.pm guest_migration_lock). */
+export function migrationLockPath(paths: NodePaths, vmid: number): string {
+  return path.join(paths.migrationLockDir, `pve-migrate-${vmid}`);
 }

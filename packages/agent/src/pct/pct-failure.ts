@@ -23,10 +23,28 @@ const KNOWN_FAILURES: { pattern: RegExp; toError: (m: RegExpExecArray, vmid: num
 /** Lock contention that waiting may resolve: the flock timed out, or a `lock:` property is set. */
 export const LOCK_TIMEOUT = /can't lock file '([^']+)' - got timeout/;
 export const CONFIG_LOCKED = /CT is locked \(([^)]+)\)/;
+/**
+ * delsnapshot also takes the guest migration lock, which replication holds while it runs, and
+ * words its timeout so (pve-container API2/LXC/Snapshot.pm delsnapshot, around
+ * pve-guest-common GuestHelpers.pm guest_migration_lock): contention, not a failure of the
+ * command. rollback takes the same lock and reports the plain LOCK_TIMEOUT text for it.
+ */
+export const MIGRATION_LOCKED = /Failed to obtain guest migration lock - replication running\?/;
+
+const CONTENTION = [LOCK_TIMEOUT, CONFIG_LOCKED, MIGRATION_LOCKED];
 
 /** Whether a failed `pct` call lost to someone else's lock. */
 export function isLockContention(result: PctResult): boolean {
-  return LOCK_TIMEOUT.test(result.stderr) || CONFIG_LOCKED.test(result.stderr);
+  return CONTENTION.some((pattern) => pattern.test(result.stderr));
+}
+
+/** Proxmox's own words for the lock a failed `pct` call lost to, or its whole stderr. */
+export function contentionText(stderr: string): string {
+  for (const pattern of CONTENTION) {
+    const m = pattern.exec(stderr);
+    if (m) return m[0];
+  }
+  return stderr.trim();
 }
 
 /** The domain error for a failed `pct` call: a known Proxmox text, or the command's failure as is. */

@@ -1,12 +1,25 @@
 import type { Clock, Logger } from "@lockstep/shared";
 import { HypervisorUnresponsiveError, LockHeldError } from "../errors.js";
 import type { EventBus } from "../events/event-bus.js";
-import { CONFIG_LOCKED, LOCK_TIMEOUT, isLockContention, pctFailure } from "./pct-failure.js";
+import type { LockReportView } from "../locks/lock-report.js";
+import { contentionText, isLockContention, pctFailure } from "./pct-failure.js";
 import type { PctResult, PctRunner } from "./pct-runner.js";
+
+/** Whom a lock check acts for. */
+export interface GateOptions {
+  readonly requestId?: string;
+  readonly signal?: AbortSignal;
+  /** The ownership tag the caller acts for: a STALE lock is cleared only on a container carrying it. */
+  readonly owner?: string;
+  /** A `lock:` value the caller's own failed `pct` call has just left: cleared once nothing owns it. */
+  readonly leftover?: string;
+}
 
 /** The pre-flight lock check: returns once the container's lock is free, or throws LOCK_HELD. */
 export interface LockGate {
-  ensureFree(vmid: number, options: { requestId?: string; signal?: AbortSignal }): Promise<unknown>;
+  ensureFree(vmid: number, options: GateOptions): Promise<unknown>;
+  /** Waits out a HELD lock and returns the FREE or STALE report, clearing nothing. */
+  settle(vmid: number, options: GateOptions): Promise<LockReportView>;
 }
 
 /** What every mutating `pct` call needs. */
@@ -27,6 +40,8 @@ export interface MutationOptions {
   readonly signal?: AbortSignal;
   readonly stdin?: Buffer;
   readonly maxOutputBytes?: number;
+  /** The ownership tag the call acts for (see GateOptions). */
+  readonly owner?: string;
 }
 
 /**
@@ -37,7 +52,7 @@ export interface MutationOptions {
  */
 export async function runMutation(deps: MutationDeps, vmid: number, args: readonly string[], options: MutationOptions = {}): Promise<PctResult> {
   for (let attempt = 0; ; attempt++) {
-    await deps.gate.ensureFree(vmid, { requestId: options.requestId, signal: options.signal });
+    await deps.gate.ensureFree(vmid, { requestId: options.requestId, signal: options.signal, owner: options.owner });
     const result = await runReportingUnresponsive(deps, vmid, args, options);
     if (result.exitCode === 0) return result;
     if (!isLockContention(result)) throw pctFailure(args, result, vmid);
@@ -64,6 +79,6 @@ export async function runReportingUnresponsive(deps: Pick<MutationDeps, "pct" | 
 }
 
 function contentionError(vmid: number, args: readonly string[], result: PctResult): LockHeldError {
-  const what = LOCK_TIMEOUT.exec(result.stderr)?.[0] ?? CONFIG_LOCKED.exec(result.stderr)?.[0] ?? result.stderr.trim();
+  const what = contentionText(result.stderr);
   return new LockHeldError(vmid, `pct ${args[0]} ${vmid} kept losing to a lock: ${what}`);
 }

@@ -39,7 +39,8 @@ export async function pruneSnapshots(ctx: NodeContext, vmid: number, keepLast: n
       outcome.failed.push({ name: snapshot.name, code: err.code, message: err.message });
       outcome.kept.unshift(snapshot.name);
       ctx.logger.warn("snapshot delete failed; pruning goes on", { vmid, snapshot: snapshot.name, code: err.code, requestId });
-      staleLockCleared = (await clearLeftoverDeleteLock(ctx, vmid, requestId)) || staleLockCleared;
+      // A delete that lost to someone else's lock left nothing of its own.
+      if (err.code !== "LOCK_HELD") staleLockCleared = (await clearLeftoverDeleteLock(ctx, vmid, requestId)) || staleLockCleared;
     }
   }
   return { ...outcome, staleLockCleared };
@@ -48,7 +49,7 @@ export async function pruneSnapshots(ctx: NodeContext, vmid: number, keepLast: n
 async function clearLeftoverDeleteLock(ctx: NodeContext, vmid: number, requestId: string): Promise<boolean> {
   const config = await readConfigFile(ctx, vmid);
   if (config?.main.values.lock !== "snapshot-delete") return false;
-  // The guard sees a `lock:` with no holder and no task (STALE) and clears it via pct unlock.
-  await ctx.gate.ensureFree(vmid, { requestId });
+  // Our own failed delsnapshot left it: the guard clears it via pct unlock once nothing owns it.
+  await ctx.gate.ensureFree(vmid, { requestId, leftover: "snapshot-delete" });
   return (await readConfigFile(ctx, vmid))?.main.values.lock === undefined;
 }

@@ -41,6 +41,7 @@ export async function startAgentOnSim(env: Record<string, string> = {}, root = m
       ...process.env,
       LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "100",
       LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "200",
+      LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "1000",
       LOCKSTEP_AGENT_TLS_CA: server.ca,
       LOCKSTEP_AGENT_TLS_CERT: server.cert,
       LOCKSTEP_AGENT_TLS_KEY: server.key,

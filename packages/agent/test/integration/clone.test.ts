@@ -25,19 +25,18 @@ test("a clone carries the ownership marker in its tags and its description", asy
   t.is(startedCalls(agent.root, "clone").length, 1);
 });
 
-test("a clone killed mid-copy converges on a retry with the same request ID", async (t) => {
+test("a clone killed mid-copy leaves the source's lock to its owner: the retry waits, then LOCK_HELD names it", async (t) => {
   const agent = await agentWithSource(t);
   writeFaults(agent.root, [{ command: "clone", action: "crash", times: 1 }]);
   const err = await t.throwsAsync(agent.client.cloneContainer({ ...clone, requestId: "clone-r2" }));
   t.is((err as { code?: string }).code, "HYPERVISOR_UNRESPONSIVE");
   t.regex(configText(agent, 101), /^lock: create$/m, "the killed clone left its config locked");
-  const result = await agent.client.cloneContainer({ ...clone, requestId: "clone-r2" });
-  t.false(result.replayed);
-  t.deepEqual(result.container?.tags, ["golden", "lockstep-c1"]);
-  t.is(result.container?.lock, "");
-  t.notRegex(configText(agent, 100), /^lock:/m, "the source's stale lock: disk was cleared");
-  t.is(startedCalls(agent.root, "clone").length, 2, "the killed clone and the one that replaced it");
-  t.is(startedCalls(agent.root, "destroy").length, 1, "the unfinished clone was removed first");
+  // The source carries no marker of this request: its `lock: disk` is never unlocked by the agent.
+  const retry = await t.throwsAsync(agent.client.cloneContainer({ ...clone, requestId: "clone-r2" }));
+  t.is((retry as { code?: string }).code, "LOCK_HELD");
+  t.regex(retry!.message, /config lock 'disk'/);
+  t.regex(configText(agent, 100), /^lock: disk$/m, "the source's lock is left to its owner");
+  t.is(startedCalls(agent.root, "destroy").length, 0, "nothing was destroyed");
 });
 
 test("a clone killed before its tag was set is redone on retry", async (t) => {

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { agentV1 } from "@lockstep/shared";
@@ -33,18 +34,61 @@ test("a lock whose recorded PID died but whose descriptor lives in a child is HE
   t.deepEqual(report.holders.map((h) => h.pid), [childPid]);
 });
 
-test("a stale lock left by a killed simulator is cleared through pct unlock and logged", async (t) => {
+/** Inspects until the verdict is `want`, within a bound (the grace period is real time here). */
+async function verdictBecomes(agent: Awaited<ReturnType<typeof startAgentOnSim>>, vmid: number, want: agentV1.LockVerdict): Promise<agentV1.LockReport> {
+  for (let i = 0; ; i++) {
+    const report = await agent.client.inspectLock({ vmid });
+    if (report.verdict === want || i >= 60) return report;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("a crashed operation's lock is within its grace period first, then STALE", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
   await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "101", "half"]);
   t.regex(configText(agent, 101), /^lock: snapshot$/m);
-  t.is((await agent.client.inspectLock({ vmid: 101 })).verdict, agentV1.LockVerdict.STALE);
-  const started = await agent.client.startContainer({ requestId: "start-after-crash", vmid: 101 });
-  t.true(started.changed);
+  t.like(await agent.client.inspectLock({ vmid: 101 }), { verdict: agentV1.LockVerdict.HELD, ownerKind: agentV1.LockOwnerKind.GRACE });
+  t.like(await verdictBecomes(agent, 101, agentV1.LockVerdict.STALE), { verdict: agentV1.LockVerdict.STALE, ownerKind: agentV1.LockOwnerKind.NONE });
+});
+
+test("a stale lock on a container without the caller's marker is reported and never unlocked", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE]);
+  writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
+  await agent.pct(["snapshot", "101", "half"]);
+  await verdictBecomes(agent, 101, agentV1.LockVerdict.STALE);
+  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-after-crash", vmid: 101 }));
+  t.is((err as { code?: string }).code, "LOCK_HELD");
+  t.regex(err!.message, /config lock 'snapshot' with no holder; stale, but not cleared/);
+  t.regex(configText(agent, 101), /^lock: snapshot$/m);
+});
+
+test("the operator's lock clear removes a STALE lock through pct unlock and logs it", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE]);
+  writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
+  await agent.pct(["snapshot", "101", "half"]);
+  await verdictBecomes(agent, 101, agentV1.LockVerdict.STALE);
+  const res = await agent.client.clearLock({ requestId: "operator-clear", vmid: 101 });
+  t.true(res.cleared);
   t.notRegex(configText(agent, 101), /^lock:/m);
   t.regex(agent.logs(), /"event":"lock-cleared".*cleared stale config lock 'snapshot'/);
+});
+
+test("an operator's pct mount lock is never STALE and never cleared by lock clear", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE]);
+  // What pve-container CLI/pct.pm mount writes (set_lock($vmid, 'mounted')); this simulator has no `pct mount` yet.
+  appendFileSync(path.join(agent.root, "etc/pve/lxc/101.conf"), "lock: mounted\n");
+  t.regex(configText(agent, 101), /^lock: mounted$/m);
+  t.like(await agent.client.inspectLock({ vmid: 101 }), { verdict: agentV1.LockVerdict.HELD, ownerKind: agentV1.LockOwnerKind.OPERATOR });
+  await t.throwsAsync(agent.client.clearLock({ requestId: "clear-mounted", vmid: 101 }), { message: /will not be cleared: config lock 'mounted' is an operator's/ });
 });
 
 test("retries stop at the bound and the failure names the holder", async (t) => {

@@ -29,3 +29,8 @@ test("anything else is COMMAND_FAILED with the exit status and first line", (t) 
   t.is(err.metadata.exit_code, "255");
   t.regex(err.message, /zfs error/);
 });
+
+// pve-container API2/LXC/Snapshot.pm delsnapshot, around GuestHelpers.pm guest_migration_lock.
+test("a delsnapshot that could not get the guest migration lock lost to replication: contention, not a failure", (t) => {
+  t.true(isLockContention(failed("Failed to obtain guest migration lock - replication running?\n")));
+});

@@ -18,7 +18,7 @@ export interface NodeContainerView {
   readonly running: boolean;
   /** The config's `lock:` property, empty when none. */
   readonly lock: string;
-  /** The config's `lock:` when the agent's verdict on it is STALE; null otherwise. */
+  /** The config's `lock:` when the agent's verdict on it is STALE (nothing can own it); null otherwise. */
   readonly staleLock: string | null;
   readonly tags: readonly string[];
   readonly description: string;
@@ -53,11 +53,13 @@ export function classifyDrift(node: string, onNode: readonly NodeContainerView[]
     const owner = markedRecord(ct.tags, ct.description);
     // A create still running: its config is a bare placeholder until it finishes.
     if ((ct.lock === "create" && !ct.staleLock) || (owner === null && inMotion.has(ct.vmid))) continue;
-    if (ct.staleLock) findings.push({ kind: "stale-lock", node, vmid: ct.vmid, containerId: owner, detail: `stale lock: ${ct.staleLock} (no holder, no running task)` });
     if (owner === null) {
-      findings.push({ kind: "foreign", node, vmid: ct.vmid, containerId: null, detail: `CT ${ct.vmid} carries no Lockstep marker; it is never touched and its VMID stays taken` });
+      // A foreign container's stale lock is its owner's to clear: reported, never repaired.
+      const lock = ct.staleLock ? `; its stale lock '${ct.staleLock}' is left to its owner` : "";
+      findings.push({ kind: "foreign", node, vmid: ct.vmid, containerId: null, detail: `CT ${ct.vmid} carries no Lockstep marker; it is never touched and its VMID stays taken${lock}` });
       continue;
     }
+    if (ct.staleLock) findings.push({ kind: "stale-lock", node, vmid: ct.vmid, containerId: owner, detail: `stale lock: ${ct.staleLock} (no flock, no task that could own it, past the agent's grace period)` });
     claimed.set(owner, [...(claimed.get(owner) ?? []), ct]);
   }
   for (const [owner, cts] of claimed) {

@@ -5,6 +5,7 @@ import { inTransaction } from "../db/transaction-retry.js";
 import { enqueueOperation } from "../operations/operation-repository.js";
 import type { DriftPolicy } from "./drift-policy.js";
 import { resolveFinding, type DriftRecord } from "./drift-store.js";
+import { markedRecord } from "./ownership-marker.js";
 
 export interface RepairDeps {
   readonly pool: Pool;
@@ -17,22 +18,31 @@ export interface RepairDeps {
 const ACTIVE_JOB = "EXISTS (SELECT 1 FROM operations o WHERE o.container_id = c.id AND o.status IN ('queued', 'running'))";
 
 /**
- * Heals what is safe to heal, per policy: a stale lock is cleared through the agent; a missing
+ * Heals what is safe to heal, per policy: a stale lock on Lockstep's own container is cleared
+ * through the agent (a foreign one is only reported); a missing
  * container's record is marked failed (or its pipeline queued again); an orphan is destroyed
  * only after its grace period, only with Lockstep's marker, and only while no job runs for its
  * record. A foreign container and a duplicate are only reported. Returns what was done.
  */
 export async function repairFinding(deps: RepairDeps, agent: AgentClient, finding: DriftRecord): Promise<string | null> {
   const now = new Date(deps.clock.now());
-  if (finding.kind === "stale-lock" && finding.vmid !== null) {
-    const cleared = await agent.clearLock({ requestId: `reconcile-unlock-${finding.id}-${finding.vmid}`, vmid: finding.vmid });
-    if (!cleared.cleared) return null;
-    await resolveFinding(deps.pool, finding.id, `stale lock '${cleared.previousLock}' cleared through the agent`, now);
-    return "lock cleared";
-  }
+  if (finding.kind === "stale-lock" && finding.vmid !== null && finding.container_id) return clearOwnStaleLock(deps, agent, finding, now);
   if (finding.kind === "missing" && finding.container_id) return repairMissing(deps, finding, now);
   if (finding.kind === "orphan" && finding.vmid !== null && deps.policy.orphans === "destroy") return destroyOrphan(deps, agent, finding, now);
   return null;
+}
+
+/**
+ * Clears a stale lock only on Lockstep's own container: the marker is read again on the node
+ * right before, and the agent clears only a lock it still judges STALE.
+ */
+async function clearOwnStaleLock(deps: RepairDeps, agent: AgentClient, finding: DriftRecord, now: Date): Promise<string | null> {
+  const container = (await agent.getContainer({ vmid: finding.vmid! }).catch(() => null))?.container;
+  if (!container || markedRecord(container.tags, container.description) !== finding.container_id) return null;
+  const cleared = await agent.clearLock({ requestId: `reconcile-unlock-${finding.id}-${finding.vmid}`, vmid: finding.vmid! });
+  if (!cleared.cleared) return null;
+  await resolveFinding(deps.pool, finding.id, `stale lock '${cleared.previousLock}' cleared through the agent`, now);
+  return "lock cleared";
 }
 
 async function repairMissing(deps: RepairDeps, finding: DriftRecord, now: Date): Promise<string | null> {

@@ -211,11 +211,14 @@ export function containerStatusToJSON(object: ContainerStatus): string {
 
 export enum LockVerdict {
   UNSPECIFIED = 0,
-  /** FREE - No kernel lock, no active task, no `lock:` property. */
+  /** FREE - No `lock:` property and no flock on the config lock file. */
   FREE = 1,
-  /** HELD - A kernel flock or an active task: someone is working on the container. */
+  /** HELD - Something may own the lock (see `owner_kind`): it is waited on and never cleared. */
   HELD = 2,
-  /** STALE - A `lock:` property with no kernel lock and no active task: a crashed operation. */
+  /**
+   * STALE - A `lock:` property nothing can own: a value whose operation always holds the flock or a
+   * live task, no flock, no live task that could own it, for the whole grace period.
+   */
   STALE = 3,
   UNRECOGNIZED = -1,
 }
@@ -252,6 +255,85 @@ export function lockVerdictToJSON(object: LockVerdict): string {
     case LockVerdict.STALE:
       return "LOCK_VERDICT_STALE";
     case LockVerdict.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** What owns a config lock, or why the agent cannot call it stale. */
+export enum LockOwnerKind {
+  UNSPECIFIED = 0,
+  /** NONE - FREE, or STALE: nothing owns it. */
+  NONE = 1,
+  /** FLOCK - A process holds the flock on the config lock file (`holders`). */
+  FLOCK = 2,
+  /**
+   * TASK - A live task that may own this lock value (`active_tasks`): the value's own task under this
+   * VMID, a vzdump with an empty VMID field, or a clone under its source VMID.
+   */
+  TASK = 3,
+  /**
+   * GRACE - Nothing owns it now, but not yet for the grace period (a create between its placeholder
+   * and its listed task looks like this for a few milliseconds).
+   */
+  GRACE = 4,
+  /**
+   * OPERATOR - `mounted` or `fstrim`: an operator's command with no task and no flock; only that command
+   * (`pct unmount`) or the operator ends it.
+   */
+  OPERATOR = 5,
+  /** UNKNOWN_VALUE - A value with no entry in the agent's table: never judged stale. */
+  UNKNOWN_VALUE = 6,
+  UNRECOGNIZED = -1,
+}
+
+export function lockOwnerKindFromJSON(object: any): LockOwnerKind {
+  switch (object) {
+    case 0:
+    case "LOCK_OWNER_KIND_UNSPECIFIED":
+      return LockOwnerKind.UNSPECIFIED;
+    case 1:
+    case "LOCK_OWNER_KIND_NONE":
+      return LockOwnerKind.NONE;
+    case 2:
+    case "LOCK_OWNER_KIND_FLOCK":
+      return LockOwnerKind.FLOCK;
+    case 3:
+    case "LOCK_OWNER_KIND_TASK":
+      return LockOwnerKind.TASK;
+    case 4:
+    case "LOCK_OWNER_KIND_GRACE":
+      return LockOwnerKind.GRACE;
+    case 5:
+    case "LOCK_OWNER_KIND_OPERATOR":
+      return LockOwnerKind.OPERATOR;
+    case 6:
+    case "LOCK_OWNER_KIND_UNKNOWN_VALUE":
+      return LockOwnerKind.UNKNOWN_VALUE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return LockOwnerKind.UNRECOGNIZED;
+  }
+}
+
+export function lockOwnerKindToJSON(object: LockOwnerKind): string {
+  switch (object) {
+    case LockOwnerKind.UNSPECIFIED:
+      return "LOCK_OWNER_KIND_UNSPECIFIED";
+    case LockOwnerKind.NONE:
+      return "LOCK_OWNER_KIND_NONE";
+    case LockOwnerKind.FLOCK:
+      return "LOCK_OWNER_KIND_FLOCK";
+    case LockOwnerKind.TASK:
+      return "LOCK_OWNER_KIND_TASK";
+    case LockOwnerKind.GRACE:
+      return "LOCK_OWNER_KIND_GRACE";
+    case LockOwnerKind.OPERATOR:
+      return "LOCK_OWNER_KIND_OPERATOR";
+    case LockOwnerKind.UNKNOWN_VALUE:
+      return "LOCK_OWNER_KIND_UNKNOWN_VALUE";
+    case LockOwnerKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -677,6 +759,27 @@ export interface PruneSnapshotsResponse {
   staleLockCleared: boolean;
 }
 
+/** A POSIX or OFD lock on the config lock file: reported, it never blocks `pct` (flock only). */
+export interface KernelLockEntry {
+  /** POSIX, OFDLCK, ... */
+  kind: string;
+  mode: string;
+  /** -1 for an OFD lock: the kernel records no owner process. */
+  pid: number;
+}
+
+/**
+ * Proxmox's guest migration lock, `/var/lock/pve-manager/pve-migrate-<vmid>`, which delsnapshot
+ * and replication take (pve-guest-common GuestHelpers.pm guest_migration_lock).
+ */
+export interface MigrationLock {
+  path: string;
+  locked: boolean;
+  /** The PID /proc/locks names, 0 when not locked. */
+  pid: number;
+  cmdline: string;
+}
+
 export interface LockHolder {
   pid: number;
   cmdline: string;
@@ -691,6 +794,8 @@ export interface ActiveTask {
   pid: number;
   startedMs: number;
   user: string;
+  /** The UPID's id field: the VMID, empty for a multi-guest vzdump, the source VMID for a clone. */
+  id: string;
 }
 
 export interface InspectLockRequest {
@@ -703,15 +808,24 @@ export interface LockReport {
   path: string;
   fileExists: boolean;
   kernelLocked: boolean;
-  /** The PID `/proc/locks` names; it can be dead when a child inherited the descriptor. */
+  /** The PID `/proc/locks` names for the FLOCK; it can be dead when a child inherited the descriptor. */
   recordedPid: number;
   recordedPidAlive: boolean;
   /** Every live process sharing the locked open file description. */
   holders: LockHolder[];
   configLock: string;
+  /** Live tasks under this VMID, and any other live task that may own `config_lock`. */
   activeTasks: ActiveTask[];
   verdict: LockVerdict;
   inspectedAtMs: number;
+  ownerKind: LockOwnerKind;
+  /** Who or what owns the lock, or why it is (not) stale, in words. */
+  owner: string;
+  /** Since when the agent has seen the lock with no owner (0 when it has an owner or none is set). */
+  unownedSinceMs: number;
+  /** POSIX and OFD locks on the lock file: reported, not holders. */
+  otherKernelLocks: KernelLockEntry[];
+  migrationLock: MigrationLock | undefined;
 }
 
 export interface ClearLockRequest {
@@ -5655,6 +5769,224 @@ export const PruneSnapshotsResponse: MessageFns<PruneSnapshotsResponse> = {
   },
 };
 
+function createBaseKernelLockEntry(): KernelLockEntry {
+  return { kind: "", mode: "", pid: 0 };
+}
+
+export const KernelLockEntry: MessageFns<KernelLockEntry> = {
+  encode(message: KernelLockEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.mode !== "") {
+      writer.uint32(18).string(message.mode);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(24).int32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KernelLockEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKernelLockEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KernelLockEntry {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+    };
+  },
+
+  toJSON(message: KernelLockEntry): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KernelLockEntry>): KernelLockEntry {
+    return KernelLockEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KernelLockEntry>): KernelLockEntry {
+    const message = createBaseKernelLockEntry();
+    message.kind = object.kind ?? "";
+    message.mode = object.mode ?? "";
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
+function createBaseMigrationLock(): MigrationLock {
+  return { path: "", locked: false, pid: 0, cmdline: "" };
+}
+
+export const MigrationLock: MessageFns<MigrationLock> = {
+  encode(message: MigrationLock, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.locked !== false) {
+      writer.uint32(16).bool(message.locked);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(24).int32(message.pid);
+    }
+    if (message.cmdline !== "") {
+      writer.uint32(34).string(message.cmdline);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrationLock {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrationLock();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.locked = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.cmdline = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrationLock {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      locked: isSet(object.locked) ? globalThis.Boolean(object.locked) : false,
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      cmdline: isSet(object.cmdline) ? globalThis.String(object.cmdline) : "",
+    };
+  },
+
+  toJSON(message: MigrationLock): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.locked !== false) {
+      obj.locked = message.locked;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.cmdline !== "") {
+      obj.cmdline = message.cmdline;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MigrationLock>): MigrationLock {
+    return MigrationLock.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MigrationLock>): MigrationLock {
+    const message = createBaseMigrationLock();
+    message.path = object.path ?? "";
+    message.locked = object.locked ?? false;
+    message.pid = object.pid ?? 0;
+    message.cmdline = object.cmdline ?? "";
+    return message;
+  },
+};
+
 function createBaseLockHolder(): LockHolder {
   return { pid: 0, cmdline: "", startedMs: 0, state: "" };
 }
@@ -5777,7 +6109,7 @@ export const LockHolder: MessageFns<LockHolder> = {
 };
 
 function createBaseActiveTask(): ActiveTask {
-  return { upid: "", type: "", pid: 0, startedMs: 0, user: "" };
+  return { upid: "", type: "", pid: 0, startedMs: 0, user: "", id: "" };
 }
 
 export const ActiveTask: MessageFns<ActiveTask> = {
@@ -5796,6 +6128,9 @@ export const ActiveTask: MessageFns<ActiveTask> = {
     }
     if (message.user !== "") {
       writer.uint32(42).string(message.user);
+    }
+    if (message.id !== "") {
+      writer.uint32(50).string(message.id);
     }
     return writer;
   },
@@ -5853,6 +6188,14 @@ export const ActiveTask: MessageFns<ActiveTask> = {
             message.user = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5876,6 +6219,7 @@ export const ActiveTask: MessageFns<ActiveTask> = {
         ? globalThis.Number(object.started_ms)
         : 0,
       user: isSet(object.user) ? globalThis.String(object.user) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
     };
   },
 
@@ -5896,6 +6240,9 @@ export const ActiveTask: MessageFns<ActiveTask> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
     return obj;
   },
 
@@ -5909,6 +6256,7 @@ export const ActiveTask: MessageFns<ActiveTask> = {
     message.pid = object.pid ?? 0;
     message.startedMs = object.startedMs ?? 0;
     message.user = object.user ?? "";
+    message.id = object.id ?? "";
     return message;
   },
 };
@@ -5994,6 +6342,11 @@ function createBaseLockReport(): LockReport {
     activeTasks: [],
     verdict: 0,
     inspectedAtMs: 0,
+    ownerKind: 0,
+    owner: "",
+    unownedSinceMs: 0,
+    otherKernelLocks: [],
+    migrationLock: undefined,
   };
 }
 
@@ -6034,6 +6387,21 @@ export const LockReport: MessageFns<LockReport> = {
     }
     if (message.inspectedAtMs !== 0) {
       writer.uint32(96).int64(message.inspectedAtMs);
+    }
+    if (message.ownerKind !== 0) {
+      writer.uint32(104).int32(message.ownerKind);
+    }
+    if (message.owner !== "") {
+      writer.uint32(114).string(message.owner);
+    }
+    if (message.unownedSinceMs !== 0) {
+      writer.uint32(120).int64(message.unownedSinceMs);
+    }
+    for (const v of message.otherKernelLocks) {
+      KernelLockEntry.encode(v!, writer.uint32(130).fork()).join();
+    }
+    if (message.migrationLock !== undefined) {
+      MigrationLock.encode(message.migrationLock, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -6147,6 +6515,46 @@ export const LockReport: MessageFns<LockReport> = {
             message.inspectedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.ownerKind = reader.int32() as any;
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.unownedSinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.otherKernelLocks.push(KernelLockEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.migrationLock = MigrationLock.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6203,6 +6611,27 @@ export const LockReport: MessageFns<LockReport> = {
         : isSet(object.inspected_at_ms)
         ? globalThis.Number(object.inspected_at_ms)
         : 0,
+      ownerKind: isSet(object.ownerKind)
+        ? lockOwnerKindFromJSON(object.ownerKind)
+        : isSet(object.owner_kind)
+        ? lockOwnerKindFromJSON(object.owner_kind)
+        : 0,
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
+      unownedSinceMs: isSet(object.unownedSinceMs)
+        ? globalThis.Number(object.unownedSinceMs)
+        : isSet(object.unowned_since_ms)
+        ? globalThis.Number(object.unowned_since_ms)
+        : 0,
+      otherKernelLocks: globalThis.Array.isArray(object?.otherKernelLocks)
+        ? object.otherKernelLocks.map((e: any) => KernelLockEntry.fromJSON(e))
+        : globalThis.Array.isArray(object?.other_kernel_locks)
+        ? object.other_kernel_locks.map((e: any) => KernelLockEntry.fromJSON(e))
+        : [],
+      migrationLock: isSet(object.migrationLock)
+        ? MigrationLock.fromJSON(object.migrationLock)
+        : isSet(object.migration_lock)
+        ? MigrationLock.fromJSON(object.migration_lock)
+        : undefined,
     };
   },
 
@@ -6244,6 +6673,21 @@ export const LockReport: MessageFns<LockReport> = {
     if (message.inspectedAtMs !== 0) {
       obj.inspectedAtMs = Math.round(message.inspectedAtMs);
     }
+    if (message.ownerKind !== 0) {
+      obj.ownerKind = lockOwnerKindToJSON(message.ownerKind);
+    }
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
+    if (message.unownedSinceMs !== 0) {
+      obj.unownedSinceMs = Math.round(message.unownedSinceMs);
+    }
+    if (message.otherKernelLocks?.length) {
+      obj.otherKernelLocks = message.otherKernelLocks.map((e) => KernelLockEntry.toJSON(e));
+    }
+    if (message.migrationLock !== undefined) {
+      obj.migrationLock = MigrationLock.toJSON(message.migrationLock);
+    }
     return obj;
   },
 
@@ -6264,6 +6708,13 @@ export const LockReport: MessageFns<LockReport> = {
     message.activeTasks = object.activeTasks?.map((e) => ActiveTask.fromPartial(e)) || [];
     message.verdict = object.verdict ?? 0;
     message.inspectedAtMs = object.inspectedAtMs ?? 0;
+    message.ownerKind = object.ownerKind ?? 0;
+    message.owner = object.owner ?? "";
+    message.unownedSinceMs = object.unownedSinceMs ?? 0;
+    message.otherKernelLocks = object.otherKernelLocks?.map((e) => KernelLockEntry.fromPartial(e)) || [];
+    message.migrationLock = (object.migrationLock !== undefined && object.migrationLock !== null)
+      ? MigrationLock.fromPartial(object.migrationLock)
+      : undefined;
     return message;
   },
 };
