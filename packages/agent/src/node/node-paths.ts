@@ -8,6 +8,13 @@ export interface NodePaths {
   readonly lockDir: string;
   /** Container configs: `<vmid>.conf`. */
   readonly configDir: string;
+  /**
+   * Every node's directory in the cluster filesystem (`/etc/pve/nodes`): each node's
+   * `qemu-server/<vmid>.conf` is a QEMU VM, visible from every node.
+   */
+  readonly nodesDir: string;
+  /** The HA resources (`/etc/pve/ha/resources.cfg`): `ct: <vmid>` sections. */
+  readonly haResources: string;
   /** Proxmox's active task list. */
   readonly tasksActive: string;
   /** The `/proc` to read locks and processes from. */
@@ -21,6 +28,7 @@ export const proxmoxPaths: NodePaths = {
   pct: "/usr/sbin/pct",
   lockDir: "/run/lock/lxc",
   configDir: "/etc/pve/lxc",
+  ...clusterPaths("/etc/pve/lxc"),
   tasksActive: "/var/log/pve/tasks/active",
   procRoot: "/proc",
   pctEnv: {},
@@ -32,6 +40,7 @@ export function simulatedPaths(root: string, simPct: string): NodePaths {
     pct: simPct,
     lockDir: path.join(root, "run/lock/lxc"),
     configDir: path.join(root, "etc/pve/lxc"),
+    ...clusterPaths(path.join(root, "etc/pve/lxc")),
     tasksActive: path.join(root, "var/log/pve/tasks/active"),
     procRoot: "/proc",
     pctEnv: { LOCKSTEP_SIM_ROOT: root },
@@ -41,4 +50,13 @@ export function simulatedPaths(root: string, simPct: string): NodePaths {
 /** The lock file of one container. */
 export function lockFilePath(paths: NodePaths, vmid: number): string {
   return path.join(paths.lockDir, `pve-config-${vmid}.lock`);
+}
+
+/**
+ * The cluster filesystem's paths next to the container config directory (`<pve>/lxc`):
+ * `<pve>/nodes` and `<pve>/ha/resources.cfg`, as pmxcfs lays them out.
+ */
+export function clusterPaths(configDir: string): Pick<NodePaths, "nodesDir" | "haResources"> {
+  const pve = path.dirname(configDir);
+  return { nodesDir: path.join(pve, "nodes"), haResources: path.join(pve, "ha/resources.cfg") };
 }

@@ -13,6 +13,9 @@ import type { SimContext } from "./sim-context.js";
 export function exec(ctx: SimContext, args: string[]): { stdout: Buffer; exitCode: number } {
   const vmid = parseVmid(args[0] ?? "");
   let command = args.slice(1);
+  // `--keep-env <0|1>` (pve-container src/PVE/CLI/pct.pm, exec); the simulated guest has no
+  // environment of its own, so only the option's parsing is modelled here.
+  if (command[0] === "--keep-env" && /^[01]$/.test(command[1] ?? "")) command = command.slice(2);
   if (command[0] === "--") command = command.slice(1);
   else {
     // Without `--`, pct parses the command's options as its own, and refuses them.

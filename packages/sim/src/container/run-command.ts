@@ -18,6 +18,7 @@ function lookup(layout: SimLayout, name: string, io: ExecIo): { run: ContainerCo
     "apt-get": (args, io2) => aptGet(layout, args, io2),
     sh: (args, io2) => shell(layout, args, io2),
     command: (args, io2) => commandV(layout, args, io2),
+    env: (args, io2) => envCommand(layout, args, io2),
   };
   const base = name.includes("/") ? path.posix.basename(name) : name;
   if (!name.includes("/") && builtins[name]) return { run: builtins[name]!, where: `/usr/bin/${name}` };
@@ -38,6 +39,23 @@ function runProgram(host: string, _args: string[], io: ExecIo): number {
   if (behaviour.stdout) io.out(behaviour.stdout);
   if (behaviour.stderr) io.err(behaviour.stderr);
   return behaviour.exit;
+}
+
+/**
+ * `env [-i] [--] [NAME=VALUE]... command [args]` as coreutils runs it: the simulated guest has
+ * no environment to change, so the assignments are read and the command runs; 127 when it
+ * is missing (coreutils env).
+ */
+function envCommand(layout: SimLayout, args: string[], io: ExecIo): number {
+  let rest = args;
+  while (rest[0] === "-i") rest = rest.slice(1);
+  if (rest[0] === "--") rest = rest.slice(1);
+  while (rest[0]?.includes("=")) rest = rest.slice(1);
+  const [name, ...commandArgs] = rest;
+  if (name === undefined) return io.err("env: the simulator's env only runs a command\n"), 125;
+  const found = lookup(layout, name, io);
+  if (!found) return io.err(`env: '${name}': No such file or directory\n`), 127;
+  return found.run(commandArgs, io);
 }
 
 function commandV(layout: SimLayout, args: string[], io: ExecIo): number {
