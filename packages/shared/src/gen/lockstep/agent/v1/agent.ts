@@ -7292,7 +7292,10 @@ export const NodeAgentService = {
       Buffer.from(CreateContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateContainerResponse => CreateContainerResponse.decode(value),
   },
-  /** Destroying a container that is already gone succeeds with `already_gone`. */
+  /**
+   * Destroying a container that is already gone succeeds with `already_gone`. An HA-managed
+   * container needs `purge` (Proxmox refuses otherwise: FAILED_PRECONDITION, ha_managed=true).
+   */
   destroyContainer: {
     path: "/lockstep.agent.v1.NodeAgent/DestroyContainer" as const,
     requestStream: false as const,
@@ -7304,6 +7307,12 @@ export const NodeAgentService = {
       Buffer.from(DestroyContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DestroyContainerResponse => DestroyContainerResponse.decode(value),
   },
+  /**
+   * Start and stop answer once the container is in the state asked for. For an HA-managed
+   * container `pct` only passes the request to the HA manager, so the agent waits (with
+   * backoff, within its power timeout) and answers VERIFICATION_FAILED with
+   * reason=power-state-not-reached when the state is not reached.
+   */
   startContainer: {
     path: "/lockstep.agent.v1.NodeAgent/StartContainer" as const,
     requestStream: false as const,
@@ -7431,8 +7440,17 @@ export interface NodeAgentServer extends UntypedServiceImplementation {
   createContainer: handleUnaryCall<CreateContainerRequest, CreateContainerResponse>;
   /** `pct clone` of a template container (or one of its snapshots), converging like a create. */
   cloneContainer: handleUnaryCall<CloneContainerRequest, CreateContainerResponse>;
-  /** Destroying a container that is already gone succeeds with `already_gone`. */
+  /**
+   * Destroying a container that is already gone succeeds with `already_gone`. An HA-managed
+   * container needs `purge` (Proxmox refuses otherwise: FAILED_PRECONDITION, ha_managed=true).
+   */
   destroyContainer: handleUnaryCall<DestroyContainerRequest, DestroyContainerResponse>;
+  /**
+   * Start and stop answer once the container is in the state asked for. For an HA-managed
+   * container `pct` only passes the request to the HA manager, so the agent waits (with
+   * backoff, within its power timeout) and answers VERIFICATION_FAILED with
+   * reason=power-state-not-reached when the state is not reached.
+   */
   startContainer: handleUnaryCall<StartContainerRequest, ContainerStateResponse>;
   stopContainer: handleUnaryCall<StopContainerRequest, ContainerStateResponse>;
   /**
@@ -7586,7 +7604,10 @@ export interface NodeAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
-  /** Destroying a container that is already gone succeeds with `already_gone`. */
+  /**
+   * Destroying a container that is already gone succeeds with `already_gone`. An HA-managed
+   * container needs `purge` (Proxmox refuses otherwise: FAILED_PRECONDITION, ha_managed=true).
+   */
   destroyContainer(
     request: DestroyContainerRequest,
     callback: (error: ServiceError | null, response: DestroyContainerResponse) => void,
@@ -7602,6 +7623,12 @@ export interface NodeAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DestroyContainerResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Start and stop answer once the container is in the state asked for. For an HA-managed
+   * container `pct` only passes the request to the HA manager, so the agent waits (with
+   * backoff, within its power timeout) and answers VERIFICATION_FAILED with
+   * reason=power-state-not-reached when the state is not reached.
+   */
   startContainer(
     request: StartContainerRequest,
     callback: (error: ServiceError | null, response: ContainerStateResponse) => void,
