@@ -64,3 +64,16 @@ test("a CT already in the state asked for is left alone", async (t) => {
   t.deepEqual(await setPower(node.ctx, 101, "running", "r1"), { status: "running", changed: false });
   t.deepEqual(node.calls.map((c) => c[0]), ["status"]);
 });
+
+test("a stop that the HA manager completes later waits until the CT is stopped (Status.pm vm_stop: Requesting HA stop)", async (t) => {
+  let stopped = false;
+  let reads = 0;
+  const node = fakeNode((args) => {
+    if (args[0] === "stop") {
+      stopped = true;
+      return { stdout: "Requesting HA stop for CT 101\n" };
+    }
+    return args[0] === "status" ? status(stopped && ++reads > 2 ? "stopped" : "running") : {};
+  });
+  t.deepEqual(await setPower(node.ctx, 101, "stopped", "r1"), { status: "stopped", changed: true });
+});
