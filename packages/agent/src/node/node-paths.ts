@@ -13,8 +13,6 @@ export interface NodePaths {
    * `qemu-server/<vmid>.conf` is a QEMU VM, visible from every node.
    */
   readonly nodesDir: string;
-  /** The HA resources (`/etc/pve/ha/resources.cfg`): `ct: <vmid>` sections. */
-  readonly haResources: string;
   /** Proxmox's active task list. */
   readonly tasksActive: string;
   /** The `/proc` to read locks and processes from. */
@@ -54,9 +52,8 @@ export function lockFilePath(paths: NodePaths, vmid: number): string {
 
 /**
  * The cluster filesystem's paths next to the container config directory (`<pve>/lxc`):
- * `<pve>/nodes` and `<pve>/ha/resources.cfg`, as pmxcfs lays them out.
+ * `<pve>/nodes`, as pmxcfs lays it out.
  */
-export function clusterPaths(configDir: string): Pick<NodePaths, "nodesDir" | "haResources"> {
-  const pve = path.dirname(configDir);
-  return { nodesDir: path.join(pve, "nodes"), haResources: path.join(pve, "ha/resources.cfg") };
+export function clusterPaths(configDir: string): Pick<NodePaths, "nodesDir"> {
+  return { nodesDir: path.join(path.dirname(configDir), "nodes") };
 }
