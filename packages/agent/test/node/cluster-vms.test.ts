@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { listClusterVms } from "../../src/node/cluster-vms.js";
+import { proxmoxPaths } from "../../src/node/node-paths.js";
 
 function clusterFs(files: string[]): string {
   const nodesDir = mkdtempSync(path.join(os.tmpdir(), "lockstep-nodes-"));
@@ -32,4 +33,8 @@ test("a node without a qemu-server directory has no VMs", async (t) => {
 
 test("a cluster filesystem without a nodes directory has no VMs", async (t) => {
   t.deepEqual(await listClusterVms({ nodesDir: "/nonexistent/etc/pve/nodes" }), []);
+});
+
+test("on a real node the VMs are read from /etc/pve/nodes", (t) => {
+  t.is(proxmoxPaths.nodesDir, "/etc/pve/nodes");
 });
