@@ -93,3 +93,17 @@ export class ClientNotAllowedError extends LockstepError {
     super("PERMISSION_DENIED", `client certificate ${names.length ? `'${names.join("', '")}'` : "without a name"} is not allowed on this agent (tlsAllowedClients)`);
   }
 }
+
+/**
+ * A start or stop returned but the container did not reach the state asked for within the
+ * power timeout: for an HA-managed container `pct` only hands the request to the HA manager
+ * (pve-container src/PVE/API2/LXC/Status.pm, vm_start / vm_stop), which may act later or not.
+ */
+export class PowerStateNotReachedError extends VerificationFailedError {
+  constructor(vmid: number, wanted: string, observed: string, waitedMs: number, haManaged: boolean) {
+    super(
+      `CT ${vmid} is still ${observed}, not ${wanted}, ${waitedMs} ms after the request${haManaged ? " (HA-managed: the HA manager has the request and may still act on it)" : ""}`,
+      { vmid: String(vmid), wanted, observed, ha_managed: String(haManaged), reason: "power-state-not-reached" },
+    );
+  }
+}

@@ -55,3 +55,21 @@ test("attach.c: a missing command exits 127", async (t) => {
   const node = await running();
   t.is((await node.pct(["exec", "101", "--", "no-such-tool"])).code, 127);
 });
+
+// GNU coreutils env: what the agent runs inside the guest to give commands an explicit environment.
+test("env -i -- NAME=VALUE cmd runs cmd with only that environment, found through its PATH", async (t) => {
+  const node = await running();
+  installTool(node.root, "usr/local/bin", 0o755);
+  const out = await node.pct(["exec", "101", "--keep-env", "0", "--", "env", "-i", "--", "PATH=/usr/local/bin:/usr/bin", "A=1", "env"], { LOCKSTEP_PROBE: "leaks" });
+  t.is(out.stdout, "PATH=/usr/local/bin:/usr/bin\nA=1\n");
+  t.is((await node.pct(["exec", "101", "--", "env", "-i", "--", "PATH=/usr/local/bin", "mytool"])).stdout, "ran\n");
+});
+
+test("env exits 127 for a missing command and 126 for one that cannot run", async (t) => {
+  const node = await running();
+  installTool(node.root, "usr/local/bin", 0o644);
+  const missing = await node.pct(["exec", "101", "--", "env", "-i", "--", "PATH=/usr/bin", "nothere"]);
+  t.is(missing.code, 127);
+  t.is(missing.stderr, "env: 'nothere': No such file or directory\n");
+  t.is((await node.pct(["exec", "101", "--", "env", "-i", "--", "PATH=/usr/local/bin", "mytool"])).code, 126);
+});

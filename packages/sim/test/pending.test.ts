@@ -97,3 +97,19 @@ test("AbstractConfig.pm cleanup_pending: setting the current value again leaves 
   await node.pct(["set", "101", "--features", "nesting=1"]);
   t.is(parseConfig(readFileSync(node.config(101), "utf8")).pending, undefined);
 });
+
+test("Config.pm update_pct_config: --revert drops a pending value, the applied one stays", async (t) => {
+  const node = await running();
+  await node.pct(["set", "101", "--features", "nesting=1"]);
+  t.is((await node.pct(["set", "101", "--revert", "features"])).code, 0);
+  const conf = parseConfig(readFileSync(node.config(101), "utf8"));
+  t.is(conf.pending, undefined);
+  t.is(conf.main.values.features, undefined);
+});
+
+test("API2/LXC/Config.pm update_vm: -delete and -revert of one key at once are refused", async (t) => {
+  const node = await running();
+  const result = await node.pct(["set", "101", "--delete", "features", "--revert", "features"]);
+  t.is(result.code, 255);
+  t.is(result.stderr, "400 Parameter verification failed.\ndelete: you can't use '-delete features' and '-revert features' at the same time\n");
+});

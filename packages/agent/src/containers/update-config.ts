@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
+import { effectiveValue, isPending, type ContainerConfig } from "../node/container-config.js";
 import { requirePattern, requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { requireConfigFile } from "./container-reader.js";
@@ -23,11 +24,24 @@ export interface ConfigChange {
   readonly lxc: Readonly<Record<string, string>>;
 }
 
+/** What UpdateConfig did. */
+export interface ConfigUpdate {
+  /** Keys whose value this call changed (applied now or queued for the next start). */
+  readonly changedKeys: string[];
+  /**
+   * Keys of the request that take effect only at the container's next start: Proxmox keeps
+   * them in `[pve:pending]` because it cannot apply them to the running container.
+   */
+  readonly pendingKeys: string[];
+}
+
 /**
  * Sets and deletes config keys: ordinary ones through `pct set`, raw `lxc.*` ones (which
- * `pct set` refuses) in the config file itself. Only keys whose value differs are touched.
+ * `pct set` refuses) in the config file itself. Only keys whose value differs are touched,
+ * compared with the value the key will have at the next start (the pending one, if any), so
+ * a change Proxmox keeps pending is not made again on every apply.
  */
-export async function updateConfig(ctx: NodeContext, vmid: number, change: ConfigChange, requestId: string): Promise<{ changedKeys: string[] }> {
+export async function updateConfig(ctx: NodeContext, vmid: number, change: ConfigChange, requestId: string): Promise<ConfigUpdate> {
   requireVmid(vmid);
   const remove = change.remove.filter((key) => !isRawLxcKey(key));
   const removeLxc = change.remove.filter(isRawLxcKey);
@@ -41,17 +55,31 @@ export async function updateConfig(ctx: NodeContext, vmid: number, change: Confi
     else requirePattern("config value", value, VALUE, "letters, digits and . _ : / = , + @ - (no '..', spaces or shell metacharacters)");
   }
   requireAllowedLxc(change.lxc, removeLxc);
-  const current = (await requireConfigFile(ctx, vmid)).main.values;
-  const toSet = Object.entries(change.set).filter(([key, value]) => current[key] !== value);
-  const toDelete = remove.filter((key) => current[key] !== undefined);
-  const changed: string[] = [];
+  const config = await requireConfigFile(ctx, vmid);
+  const current = config.main.values;
+  const toSet = Object.entries(change.set).filter(([key, value]) => effectiveValue(config, key) !== value);
+  const toRevert = remove.filter((key) => config.pending?.values[key] !== undefined);
+  const toDelete = remove.filter((key) => current[key] !== undefined && !config.pending?.deletions.has(key));
+  const changed = new Set<string>();
+  // Proxmox refuses `--delete k` together with `--revert k`, so a pending value is dropped
+  // (`--revert`, pve-container src/PVE/LXC/Config.pm update_pct_config) before the delete.
+  if (toRevert.length > 0) {
+    await runMutation(ctx, vmid, ["set", String(vmid), "--revert", toRevert.join(",")], { requestId, timeoutMs: ctx.timeouts.powerMs });
+    toRevert.forEach((key) => changed.add(key));
+  }
   if (toSet.length > 0 || toDelete.length > 0) {
     const args = ["set", String(vmid), ...toSet.flatMap(([key, value]) => [`--${key}`, value])];
     if (toDelete.length > 0) args.push("--delete", toDelete.join(","));
     await runMutation(ctx, vmid, args, { requestId, timeoutMs: ctx.timeouts.powerMs });
-    changed.push(...toSet.map(([key]) => key), ...toDelete);
+    [...toSet.map(([key]) => key), ...toDelete].forEach((key) => changed.add(key));
   }
   const lxcDiffers = Object.entries(change.lxc).some(([key, value]) => current[key] !== value) || removeLxc.some((key) => current[key] !== undefined);
-  if (lxcDiffers) changed.push(...(await writeRawLxcKeys(ctx, vmid, change.lxc, removeLxc, requestId)));
-  return { changedKeys: changed.sort() };
+  if (lxcDiffers) (await writeRawLxcKeys(ctx, vmid, change.lxc, removeLxc, requestId)).forEach((key) => changed.add(key));
+  const after = changed.size > 0 ? await requireConfigFile(ctx, vmid) : config;
+  return { changedKeys: [...changed].sort(), pendingKeys: pendingOf(after, [...Object.keys(change.set), ...remove]) };
+}
+
+/** The requested keys that wait for the next start. */
+function pendingOf(config: ContainerConfig, keys: readonly string[]): string[] {
+  return [...new Set(keys.filter((key) => isPending(config, key)))].sort();
 }

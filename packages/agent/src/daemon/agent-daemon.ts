@@ -17,7 +17,7 @@ import { LockInspector } from "../locks/lock-inspector.js";
 import { createLockService } from "../locks/lock-service.js";
 import { LockWatcher } from "../locks/lock-watcher.js";
 import type { NodeContext } from "../node/node-context.js";
-import type { NodePaths } from "../node/node-paths.js";
+import { clusterPaths, type NodePaths } from "../node/node-paths.js";
 import { ProcessPctRunner } from "../pct/process-pct-runner.js";
 import { realProcReader } from "../proc/proc-reader.js";
 import { VmidSerializer } from "../serial/index.js";
@@ -50,6 +50,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     pct: config.pctPath,
     lockDir: config.lockDir,
     configDir: config.configDir,
+    ...clusterPaths(config.configDir),
     tasksActive: config.tasksActive,
     migrationLockDir: config.migrationLockDir,
     procRoot: config.procRoot,

@@ -2,6 +2,7 @@ import { FailedPreconditionError, InvalidArgumentError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireVmid } from "../node/require-valid.js";
 import { runReportingUnresponsive } from "../pct/pct-mutation.js";
+import { guestExecArgs } from "./guest-environment.js";
 
 export interface ExecOutcome {
   readonly exitCode: number;
@@ -19,14 +20,15 @@ const NOT_RUNNING = /^container '?\d+'? not running!?$/m;
 
 /**
  * Runs a command inside the container as an argv array after `--`, so that neither `pct`
- * nor a shell reinterprets it. The exit status is the command's; output is bounded.
+ * nor a shell reinterprets it, with the guest environment of GUEST_ENVIRONMENT and nothing
+ * of the agent's. The exit status is the command's; output is bounded.
  * `pct exec` takes no config lock, so this bypasses the lock discipline by design.
  */
 export async function execInContainer(ctx: NodeContext, vmid: number, argv: readonly string[], options: { timeoutMs?: number; stdin?: Buffer; requestId?: string } = {}): Promise<ExecOutcome> {
   requireVmid(vmid);
   validateArgv(argv);
   const timeoutMs = Math.min(options.timeoutMs || ctx.timeouts.execDefaultMs, ctx.timeouts.execMaxMs);
-  const result = await runReportingUnresponsive(ctx, vmid, ["exec", String(vmid), "--", ...argv], {
+  const result = await runReportingUnresponsive(ctx, vmid, guestExecArgs(vmid, argv), {
     timeoutMs,
     stdin: options.stdin,
     requestId: options.requestId,
@@ -47,6 +49,8 @@ export async function execInContainer(ctx: NodeContext, vmid: number, argv: read
 
 function validateArgv(argv: readonly string[]): void {
   if (argv.length === 0 || argv[0] === "") throw new InvalidArgumentError("argv", "must name a command");
+  // The guest's `env` would take a first word with `=` for a variable, not the command.
+  if (argv[0]!.includes("=")) throw new InvalidArgumentError("argv", "must not start with a word containing '='");
   if (argv.length > MAX_ARGS) throw new InvalidArgumentError("argv", `must have at most ${MAX_ARGS} elements`);
   for (const arg of argv) {
     if (arg.includes("\0")) throw new InvalidArgumentError("argv", "must not contain NUL");

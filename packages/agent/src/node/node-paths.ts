@@ -8,6 +8,11 @@ export interface NodePaths {
   readonly lockDir: string;
   /** Container configs: `<vmid>.conf`. */
   readonly configDir: string;
+  /**
+   * Every node's directory in the cluster filesystem (`/etc/pve/nodes`): each node's
+   * `qemu-server/<vmid>.conf` is a QEMU VM, visible from every node.
+   */
+  readonly nodesDir: string;
   /** Proxmox's active task list. */
   readonly tasksActive: string;
   /** Guest migration locks: `pve-migrate-<vmid>` (pve-guest-common GuestHelpers.pm $lockdir). */
@@ -23,6 +28,7 @@ export const proxmoxPaths: NodePaths = {
   pct: "/usr/sbin/pct",
   lockDir: "/run/lock/lxc",
   configDir: "/etc/pve/lxc",
+  ...clusterPaths("/etc/pve/lxc"),
   tasksActive: "/var/log/pve/tasks/active",
   migrationLockDir: "/var/lock/pve-manager",
   procRoot: "/proc",
@@ -35,6 +41,7 @@ export function simulatedPaths(root: string, simPct: string): NodePaths {
     pct: simPct,
     lockDir: path.join(root, "run/lock/lxc"),
     configDir: path.join(root, "etc/pve/lxc"),
+    ...clusterPaths(path.join(root, "etc/pve/lxc")),
     tasksActive: path.join(root, "var/log/pve/tasks/active"),
     migrationLockDir: path.join(root, "var/lock/pve-manager"),
     procRoot: "/proc",
@@ -50,4 +57,12 @@ export function lockFilePath(paths: NodePaths, vmid: number): string {
 /** Proxmox's guest migration lock of one guest (GuestHelpers.pm guest_migration_lock). */
 export function migrationLockPath(paths: NodePaths, vmid: number): string {
   return path.join(paths.migrationLockDir, `pve-migrate-${vmid}`);
+}
+
+/**
+ * The cluster filesystem's paths next to the container config directory (`<pve>/lxc`):
+ * `<pve>/nodes`, as pmxcfs lays it out.
+ */
+export function clusterPaths(configDir: string): Pick<NodePaths, "nodesDir"> {
+  return { nodesDir: path.join(path.dirname(configDir), "nodes") };
 }

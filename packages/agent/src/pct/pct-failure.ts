@@ -11,10 +11,14 @@ import type { PctResult } from "./pct-runner.js";
 /** Proxmox's own texts (see shared/docs/proxmox.md), each with what it means for Lockstep. */
 const KNOWN_FAILURES: { pattern: RegExp; toError: (m: RegExpExecArray, vmid: number, stderr: string) => LockstepError }[] = [
   { pattern: /Configuration file '[^']*' does not exist/, toError: (_m, vmid) => new NotFoundError(`CT ${vmid} does not exist on this node`, { vmid: String(vmid) }) },
-  { pattern: /CT (\d+) already exists on node '([^']+)'/, toError: (m, vmid) => new AlreadyExistsError(`CT ${vmid} already exists on node '${m[2]}'`, { vmid: String(vmid), node: m[2]! }) },
+  // pve-cluster src/PVE/Cluster.pm, check_vmid_unused: `VM` for a QEMU VM, `CT` for a container;
+  // either way someone else's guest holds the VMID cluster-wide.
+  { pattern: /(CT|VM) (\d+) already exists on node '([^']+)'/, toError: (m, vmid) => new AlreadyExistsError(`${m[1]} ${vmid} already exists on node '${m[3]}'`, { vmid: String(vmid), node: m[3]!, guest_type: m[1] === "VM" ? "qemu" : "lxc" }) },
   { pattern: /snapshot '([^']+)' does not exist/, toError: (m, vmid) => new NotFoundError(`snapshot '${m[1]}' of CT ${vmid} does not exist`, { vmid: String(vmid), snapshot: m[1]! }) },
   { pattern: /snapshot name '([^']+)' already used/, toError: (m, vmid) => new AlreadyExistsError(`snapshot '${m[1]}' of CT ${vmid} already exists`, { vmid: String(vmid), snapshot: m[1]! }) },
   { pattern: /container '?\d+'? not running|can only push files to a running CT|CT \d+ not running/, toError: (_m, vmid, stderr) => new FailedPreconditionError(`CT ${vmid} is not running: ${firstLine(stderr)}`, { vmid: String(vmid) }) },
+  // pve-container src/PVE/API2/LXC.pm, destroy_vm: an HA resource is removed only with --purge.
+  { pattern: /used in HA resources and purge parameter not set/, toError: (_m, vmid, stderr) => new FailedPreconditionError(`CT ${vmid} is HA-managed; destroying it needs purge (it is then removed from the HA resources): ${firstLine(stderr)}`, { vmid: String(vmid), ha_managed: "true" }) },
   { pattern: /protection mode enabled/, toError: (_m, vmid, stderr) => new FailedPreconditionError(firstLine(stderr), { vmid: String(vmid) }) },
   { pattern: /container is running/, toError: (_m, vmid, stderr) => new FailedPreconditionError(firstLine(stderr), { vmid: String(vmid) }) },
   { pattern: /^400 /m, toError: (_m, _vmid, stderr) => new InvalidArgumentError("pct", `refused the arguments: ${stderr.trim().replace(/\s*\n\s*/g, "; ")}`) },

@@ -14,7 +14,7 @@ const OFD = "import fcntl,struct,sys,time\nf=open(sys.argv[1],'a')\nfcntl.fcntl(
 
 function realNode() {
   const root = mkdtempSync(path.join(os.tmpdir(), "kernel-locks-"));
-  const paths: NodePaths = { pct: "/bin/false", lockDir: path.join(root, "lock"), configDir: path.join(root, "lxc"), tasksActive: path.join(root, "active"), migrationLockDir: path.join(root, "pve-manager"), procRoot: "/proc", pctEnv: {} };
+  const paths: NodePaths = { pct: "/bin/false", lockDir: path.join(root, "lock"), configDir: path.join(root, "lxc"), tasksActive: path.join(root, "active"), nodesDir: path.join(root, "nodes"), migrationLockDir: path.join(root, "pve-manager"), procRoot: "/proc", pctEnv: {} };
   for (const dir of [paths.lockDir, paths.configDir]) mkdirSync(dir);
   writeFileSync(path.join(paths.configDir, "101.conf"), "hostname: ct101\n");
   const lockFile = path.join(paths.lockDir, "pve-config-101.lock");

@@ -20,6 +20,7 @@ export function lockNode() {
     lockDir: path.join(root, "run/lock/lxc"),
     configDir: path.join(root, "etc/pve/lxc"),
     tasksActive: path.join(root, "var/log/pve/tasks/active"),
+    nodesDir: path.join(root, "etc/pve/nodes"),
     migrationLockDir: path.join(root, "var/lock/pve-manager"),
     procRoot: "/proc",
     pctEnv: {},

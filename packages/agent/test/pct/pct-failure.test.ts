@@ -34,3 +34,16 @@ test("anything else is COMMAND_FAILED with the exit status and first line", (t) 
 test("a delsnapshot that could not get the guest migration lock lost to replication: contention, not a failure", (t) => {
   t.true(isLockContention(failed("Failed to obtain guest migration lock - replication running?\n")));
 });
+
+test("a QEMU VM under the VMID is ALREADY_EXISTS of a qemu guest (pve-cluster src/PVE/Cluster.pm check_vmid_unused)", (t) => {
+  const err = pctFailure(["create"], failed("VM 150 already exists on node 'pve2'\n"), 150);
+  t.is(err.code, "ALREADY_EXISTS");
+  t.deepEqual([err.metadata.node, err.metadata.guest_type], ["pve2", "qemu"]);
+  t.regex(err.message, /^VM 150 already exists/);
+});
+
+test("a destroy of an HA-managed CT without purge is FAILED_PRECONDITION (pve-container src/PVE/API2/LXC.pm destroy_vm)", (t) => {
+  const err = pctFailure(["destroy"], failed("unable to remove CT 101 - used in HA resources and purge parameter not set.\n"), 101);
+  t.is(err.code, "FAILED_PRECONDITION");
+  t.is(err.metadata.ha_managed, "true");
+});

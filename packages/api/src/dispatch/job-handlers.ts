@@ -88,7 +88,7 @@ export class WaitForEarlierJobError extends LockstepError {
   }
 }
 
-/** The VMID is held on the node by a container that is not this record's: it is never adopted. */
+/** The VMID is held in the cluster by a guest (a container or a QEMU VM) that is not this record's: it is never adopted. */
 export class ForeignVmidError extends LockstepError {
   constructor(readonly vmid: number, message: string) {
     super("ALREADY_EXISTS", message, { vmid: String(vmid) });

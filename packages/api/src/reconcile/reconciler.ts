@@ -2,6 +2,7 @@ import type { Pool, RowDataPacket } from "mysql2/promise";
 import { agentV1, LockstepError, type AgentClient, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { classifyDrift, type Finding, type NodeContainerView, type RecordView } from "./classify-drift.js";
+import { recordForeignVmids, type ForeignGuest } from "../allocation/foreign-vmids.js";
 import { recordIncident } from "../incidents/incident-log.js";
 import { recordNodePass } from "./drift-store.js";
 import { repairFinding, type RepairDeps } from "./repair-drift.js";
@@ -74,9 +75,10 @@ export class Reconciler {
     const listedAt = new Date(this.clock.now());
     let agent: AgentClient;
     let onNode: NodeContainerView[];
+    let vms: ForeignGuest[];
     try {
       agent = await this.agents.forNode(node);
-      onNode = await this.listNode(agent);
+      ({ containers: onNode, vms } = await this.listNode(agent));
     } catch (err) {
       const error = err instanceof LockstepError ? err.message : String(err);
       const unreachable: Finding = { kind: "unreachable", node, vmid: 0, containerId: null, detail: `could not list the node: ${error}; nothing on it is judged` };
@@ -86,10 +88,9 @@ export class Reconciler {
     const { findings, observed } = classifyDrift(node, onNode, await this.records(listedAt));
     for (const o of observed) await this.pool.query("UPDATE containers SET observed_state = ?, observed_at = ? WHERE id = ?", [o.state, now, o.containerId]);
     for (const f of findings.filter((f) => f.kind === "missing")) await this.pool.query("UPDATE containers SET observed_state = 'absent', observed_at = ? WHERE id = ?", [now, f.containerId]);
-    for (const f of findings.filter((f) => f.kind === "foreign")) {
-      // Someone else's container: its VMID must never be handed out.
-      await this.pool.query("INSERT IGNORE INTO vmid_allocations (vmid, node, container_id, owner, allocated_at) VALUES (?, ?, NULL, 'foreign', ?)", [f.vmid, node, now]);
-    }
+    // Someone else's containers and the cluster's QEMU VMs: their VMIDs are never handed out.
+    const foreignCts = findings.filter((f) => f.kind === "foreign").map((f) => ({ vmid: f.vmid, node }));
+    await recordForeignVmids(this.pool, [...foreignCts, ...vms], now);
     const { opened, open } = await recordNodePass(this.pool, node, findings, now, () => true);
     const repairs: NodeReconcileReport["repairs"][number][] = [];
     for (const finding of open) {
@@ -104,9 +105,10 @@ export class Reconciler {
     return { ...empty, containers: onNode.length, findings: findings.length, opened: opened.length, repairs };
   }
 
-  private async listNode(agent: AgentClient): Promise<NodeContainerView[]> {
-    const { containers } = await agent.listContainers({});
-    return Promise.all(
+  /** The node's containers, and the QEMU VMs of the cluster as the node sees them. */
+  private async listNode(agent: AgentClient): Promise<{ containers: NodeContainerView[]; vms: ForeignGuest[] }> {
+    const { containers, vms } = await agent.listContainers({});
+    const views = await Promise.all(
       containers.map(async (ct) => ({
         vmid: ct.vmid,
         running: ct.status === agentV1.ContainerStatus.RUNNING,
@@ -116,6 +118,7 @@ export class Reconciler {
         staleLock: ct.lock && (await agent.inspectLock({ vmid: ct.vmid })).verdict === agentV1.LockVerdict.STALE ? ct.lock : null,
       })),
     );
+    return { containers: views, vms: vms.map((vm) => ({ vmid: vm.vmid, node: vm.node })) };
   }
 
   /**

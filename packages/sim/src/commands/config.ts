@@ -62,7 +62,7 @@ function checkChanges(changes: Record<string, string>, deletes: string[]): void 
 }
 
 /**
- * `pct set <vmid> --key value ... [--delete k1,k2]` in the pct process under the config flock
+ * `pct set <vmid> --key value ... [--delete k1,k2] [--revert k3]` in the pct process under the config flock
  * (API2/LXC/Config.pm update_vm). On a running CT the keys Proxmox cannot hot-apply stay in
  * `[pve:pending]` until the next start (Config.pm update_pct_config).
  */
@@ -70,11 +70,13 @@ export function set(ctx: SimContext, args: string[]): string {
   const vmid = parseVmid(args[0] ?? "");
   const changes: Record<string, string> = {};
   const deletes: string[] = [];
+  const reverts: string[] = [];
   for (let i = 1; i < args.length; i += 2) {
     const key = args[i]!.replace(/^--/, "");
     const value = args[i + 1];
     if (!args[i]!.startsWith("--") || value === undefined) throw new PctError("400 unable to parse option");
     if (key === "delete") deletes.push(...value.split(/[,; ]/).filter(Boolean));
+    else if (key === "revert") reverts.push(...value.split(/[,; ]/).filter(Boolean));
     else if (!SETTABLE.test(key)) throw parameterError(key, "property is not defined in schema and the schema does not allow additional properties");
     else changes[key] = value;
   }
@@ -83,8 +85,13 @@ export function set(ctx: SimContext, args: string[]): string {
     const conf = readConfig(layout, name, vmid);
     checkNotLocked(conf);
     checkChanges(changes, deletes);
+    // API2/LXC/Config.pm update_vm refuses a key both reverted and set, or reverted and deleted.
+    const setToo = reverts.find((key) => key in changes);
+    if (setToo) throw parameterError("revert", `you can't use '-${setToo}' and '-revert ${setToo}' at the same time`);
+    const deletedToo = deletes.find((key) => reverts.includes(key));
+    if (deletedToo) throw parameterError("delete", `you can't use '-delete ${deletedToo}' and '-revert ${deletedToo}' at the same time`);
     ctx.fault.at("midway");
-    updateConfig(conf, changes, deletes, readRuntime(layout, vmid).running);
+    updateConfig(conf, changes, deletes, reverts, readRuntime(layout, vmid).running);
     writeConfig(layout, vmid, conf);
     return "";
   });

@@ -40,9 +40,11 @@ function setValue(section: Section, key: string, value: string | undefined): voi
  * hot-applies what it can (vmconfig_hotplug_pending) and a stopped one applies all
  * (vmconfig_apply_pending).
  */
-export function updateConfig(conf: CtConfig, changes: Record<string, string>, deletes: string[], running: boolean): void {
+export function updateConfig(conf: CtConfig, changes: Record<string, string>, deletes: string[], reverts: string[], running: boolean): void {
   const pending = (conf.pending ??= newSection());
-  let deleting = pendingDeletes(pending);
+  // `--revert` first: the pending value and any pending deletion of the key are dropped.
+  for (const key of reverts) setValue(pending, key, undefined);
+  let deleting = pendingDeletes(pending).filter((k) => !reverts.includes(k));
   for (const key of deletes) if (getValue(conf.main, key) !== undefined || getValue(pending, key) !== undefined) deleting.push(key);
   for (const key of Object.keys(changes).sort()) {
     setValue(pending, key, changes[key]);

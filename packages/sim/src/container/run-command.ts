@@ -19,12 +19,11 @@ function lookup(layout: SimLayout, name: string, io: ExecIo): { run: ContainerCo
     "apt-get": (args, io2) => aptGet(layout, args, io2),
     sh: (args, io2) => shell(layout, args, io2),
     command: (args, io2) => commandV(layout, args, io2),
-    env: (args, io2) => printEnv(args, io2),
+    env: (args, io2) => env(layout, args, io2),
   };
   const base = name.includes("/") ? path.posix.basename(name) : name;
   if (!name.includes("/") && builtins[name]) return { run: builtins[name]!, where: `/usr/bin/${name}` };
-  const candidates = name.includes("/") ? [name] : searchPath(io).map((dir) => `${dir}/${name}`);
-  for (const candidate of candidates) {
+  for (const candidate of candidatesOf(name, io)) {
     const host = io.resolve(candidate);
     if (existsSync(host) && statSync(host).isFile() && statSync(host).mode & 0o111) return { run: (args, io2) => runProgram(host, args, io2), where: candidate };
   }
@@ -32,12 +31,35 @@ function lookup(layout: SimLayout, name: string, io: ExecIo): { run: ContainerCo
   return null;
 }
 
-/** `env` with no arguments: the environment, one `NAME=value` a line. */
-function printEnv(args: string[], io: ExecIo): number {
-  if (args.length > 0) return io.err("env: the simulator's env only prints the environment\n"), 125;
-  for (const [key, value] of Object.entries(io.env)) io.out(`${key}=${value}\n`);
-  return 0;
+/**
+ * GNU coreutils `env [-i] [--] [NAME=VALUE]... [COMMAND [ARG]...]`: with no command, prints the
+ * (changed) environment, one `NAME=value` a line; with one, runs it with that environment,
+ * found through its PATH: 127 when it is missing, 126 when it cannot run (env.c, as execvp fails).
+ */
+function env(layout: SimLayout, args: string[], io: ExecIo): number {
+  let rest = args;
+  let base: Record<string, string> = { ...io.env };
+  if (rest[0] === "-i" || rest[0] === "--ignore-environment") [base, rest] = [{}, rest.slice(1)];
+  if (rest[0] === "--") rest = rest.slice(1);
+  if (rest[0]?.startsWith("-")) return io.err(`env: the simulator's env knows only -i (got '${rest[0]}')\n`), 125;
+  for (; rest.length > 0 && /^[^=]+=/.test(rest[0]!); rest = rest.slice(1)) {
+    const at = rest[0]!.indexOf("=");
+    base[rest[0]!.slice(0, at)] = rest[0]!.slice(at + 1);
+  }
+  const inner: ExecIo = { ...io, env: base };
+  if (rest.length === 0) {
+    for (const [key, value] of Object.entries(base)) io.out(`${key}=${value}\n`);
+    return 0;
+  }
+  const [name, ...commandArgs] = rest as [string, ...string[]];
+  const found = lookup(layout, name, inner);
+  if (found) return found.run(commandArgs, inner);
+  const blocked = candidatesOf(name, inner).some((c) => existsSync(io.resolve(c)));
+  io.err(`env: '${name}': ${blocked ? "Permission denied" : "No such file or directory"}\n`);
+  return blocked ? 126 : 127;
 }
+
+const candidatesOf = (name: string, io: ExecIo): string[] => (name.includes("/") ? [name] : searchPath(io).map((dir) => `${dir}/${name}`));
 
 /** Runs a simulated program: a file carrying the marker line with its behaviour. */
 function runProgram(host: string, _args: string[], io: ExecIo): number {
@@ -162,8 +184,7 @@ export function runInContainer(layout: SimLayout, argv: string[], io: ExecIo): n
   if (found) return found.run(args, io);
   // LXC src/lxc/attach.c lxc_attach_run_command: execvp failing with ENOENT exits 127, with
   // EACCES or ENOEXEC (a file found that cannot run) 126.
-  const candidates = name.includes("/") ? [name] : searchPath(io).map((dir) => `${dir}/${name}`);
-  const blocked = candidates.some((c) => existsSync(io.resolve(c)));
+  const blocked = candidatesOf(name, io).some((c) => existsSync(io.resolve(c)));
   const reason = blocked ? "Permission denied" : "No such file or directory";
   io.err(`lxc-attach: ${io.vmid}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 ${reason} - Failed to exec "${name}"\n`);
   return blocked ? 126 : 127;

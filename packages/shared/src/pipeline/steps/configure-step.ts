@@ -18,7 +18,10 @@ export const configureStep: PipelineStep = {
     ctx.wasRunning = current?.status === agentV1.ContainerStatus.RUNNING;
     const { set, remove } = desiredConfig(ctx.spec, current?.config ?? {});
     const result = await ctx.agent.updateConfig({ requestId: ctx.requestId("configure"), vmid: ctx.vmid, set, delete: remove });
-    if (result.changedKeys.length === 0) return alreadyDone("configuration matches the spec");
+    // Keys Proxmox keeps in `[pve:pending]` apply at the next start, whether this attempt or an
+    // earlier one set them: the start step restarts a running container for them.
+    for (const key of result.pendingKeys) ctx.restartKeys.add(key);
+    if (result.changedKeys.length === 0) return alreadyDone(result.pendingKeys.length > 0 ? `configuration matches the spec; ${result.pendingKeys.join(", ")} apply at the next start` : "configuration matches the spec");
     for (const key of result.changedKeys) if (RESTART_KEYS.has(key)) ctx.restartKeys.add(key);
     return changed(`changed ${result.changedKeys.join(", ")}`);
   },

@@ -512,6 +512,18 @@ export interface ListContainersRequest {
 
 export interface ListContainersResponse {
   containers: Container[];
+  /**
+   * QEMU VMs of the whole cluster (every node's `qemu-server` directory under
+   * /etc/pve/nodes): they share the VMID space with containers, so no container can be
+   * created on their VMIDs. Never part of `containers`.
+   */
+  vms: VirtualMachine[];
+}
+
+/** A QEMU VM's VMID and the node that holds its config. */
+export interface VirtualMachine {
+  vmid: number;
+  node: string;
 }
 
 export interface GetContainerRequest {
@@ -633,6 +645,11 @@ export interface UpdateConfigResponse {
   replayed: boolean;
   /** Keys whose value actually changed. */
   changedKeys: string[];
+  /**
+   * Keys of the request that Proxmox keeps pending (`[pve:pending]`): they take effect at the
+   * container's next start, not now.
+   */
+  pendingKeys: string[];
 }
 
 export interface ExecRequest {
@@ -1932,13 +1949,16 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
 };
 
 function createBaseListContainersResponse(): ListContainersResponse {
-  return { containers: [] };
+  return { containers: [], vms: [] };
 }
 
 export const ListContainersResponse: MessageFns<ListContainersResponse> = {
   encode(message: ListContainersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.containers) {
       Container.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.vms) {
+      VirtualMachine.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1964,6 +1984,14 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
             message.containers.push(Container.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.vms.push(VirtualMachine.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1981,6 +2009,7 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
       containers: globalThis.Array.isArray(object?.containers)
         ? object.containers.map((e: any) => Container.fromJSON(e))
         : [],
+      vms: globalThis.Array.isArray(object?.vms) ? object.vms.map((e: any) => VirtualMachine.fromJSON(e)) : [],
     };
   },
 
@@ -1988,6 +2017,9 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     const obj: any = {};
     if (message.containers?.length) {
       obj.containers = message.containers.map((e) => Container.toJSON(e));
+    }
+    if (message.vms?.length) {
+      obj.vms = message.vms.map((e) => VirtualMachine.toJSON(e));
     }
     return obj;
   },
@@ -1998,6 +2030,92 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
   fromPartial(object: DeepPartial<ListContainersResponse>): ListContainersResponse {
     const message = createBaseListContainersResponse();
     message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
+    message.vms = object.vms?.map((e) => VirtualMachine.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseVirtualMachine(): VirtualMachine {
+  return { vmid: 0, node: "" };
+}
+
+export const VirtualMachine: MessageFns<VirtualMachine> = {
+  encode(message: VirtualMachine, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vmid !== 0) {
+      writer.uint32(8).uint32(message.vmid);
+    }
+    if (message.node !== "") {
+      writer.uint32(18).string(message.node);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VirtualMachine {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVirtualMachine();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.vmid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VirtualMachine {
+    return {
+      vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+    };
+  },
+
+  toJSON(message: VirtualMachine): unknown {
+    const obj: any = {};
+    if (message.vmid !== 0) {
+      obj.vmid = Math.round(message.vmid);
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VirtualMachine>): VirtualMachine {
+    return VirtualMachine.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VirtualMachine>): VirtualMachine {
+    const message = createBaseVirtualMachine();
+    message.vmid = object.vmid ?? 0;
+    message.node = object.node ?? "";
     return message;
   },
 };
@@ -3689,7 +3807,7 @@ export const UpdateConfigRequest_LxcEntry: MessageFns<UpdateConfigRequest_LxcEnt
 };
 
 function createBaseUpdateConfigResponse(): UpdateConfigResponse {
-  return { replayed: false, changedKeys: [] };
+  return { replayed: false, changedKeys: [], pendingKeys: [] };
 }
 
 export const UpdateConfigResponse: MessageFns<UpdateConfigResponse> = {
@@ -3699,6 +3817,9 @@ export const UpdateConfigResponse: MessageFns<UpdateConfigResponse> = {
     }
     for (const v of message.changedKeys) {
       writer.uint32(18).string(v!);
+    }
+    for (const v of message.pendingKeys) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -3732,6 +3853,14 @@ export const UpdateConfigResponse: MessageFns<UpdateConfigResponse> = {
             message.changedKeys.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pendingKeys.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3752,6 +3881,11 @@ export const UpdateConfigResponse: MessageFns<UpdateConfigResponse> = {
         : globalThis.Array.isArray(object?.changed_keys)
         ? object.changed_keys.map((e: any) => globalThis.String(e))
         : [],
+      pendingKeys: globalThis.Array.isArray(object?.pendingKeys)
+        ? object.pendingKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.pending_keys)
+        ? object.pending_keys.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -3763,6 +3897,9 @@ export const UpdateConfigResponse: MessageFns<UpdateConfigResponse> = {
     if (message.changedKeys?.length) {
       obj.changedKeys = message.changedKeys;
     }
+    if (message.pendingKeys?.length) {
+      obj.pendingKeys = message.pendingKeys;
+    }
     return obj;
   },
 
@@ -3773,6 +3910,7 @@ export const UpdateConfigResponse: MessageFns<UpdateConfigResponse> = {
     const message = createBaseUpdateConfigResponse();
     message.replayed = object.replayed ?? false;
     message.changedKeys = object.changedKeys?.map((e) => e) || [];
+    message.pendingKeys = object.pendingKeys?.map((e) => e) || [];
     return message;
   },
 };
@@ -7605,7 +7743,10 @@ export const NodeAgentService = {
       Buffer.from(CreateContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateContainerResponse => CreateContainerResponse.decode(value),
   },
-  /** Destroying a container that is already gone succeeds with `already_gone`. */
+  /**
+   * Destroying a container that is already gone succeeds with `already_gone`. An HA-managed
+   * container needs `purge` (Proxmox refuses otherwise: FAILED_PRECONDITION, ha_managed=true).
+   */
   destroyContainer: {
     path: "/lockstep.agent.v1.NodeAgent/DestroyContainer" as const,
     requestStream: false as const,
@@ -7617,6 +7758,12 @@ export const NodeAgentService = {
       Buffer.from(DestroyContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DestroyContainerResponse => DestroyContainerResponse.decode(value),
   },
+  /**
+   * Start and stop answer once the container is in the state asked for. For an HA-managed
+   * container `pct` only passes the request to the HA manager, so the agent waits (with
+   * backoff, within its power timeout) and answers VERIFICATION_FAILED with
+   * reason=power-state-not-reached when the state is not reached.
+   */
   startContainer: {
     path: "/lockstep.agent.v1.NodeAgent/StartContainer" as const,
     requestStream: false as const,
@@ -7744,8 +7891,17 @@ export interface NodeAgentServer extends UntypedServiceImplementation {
   createContainer: handleUnaryCall<CreateContainerRequest, CreateContainerResponse>;
   /** `pct clone` of a template container (or one of its snapshots), converging like a create. */
   cloneContainer: handleUnaryCall<CloneContainerRequest, CreateContainerResponse>;
-  /** Destroying a container that is already gone succeeds with `already_gone`. */
+  /**
+   * Destroying a container that is already gone succeeds with `already_gone`. An HA-managed
+   * container needs `purge` (Proxmox refuses otherwise: FAILED_PRECONDITION, ha_managed=true).
+   */
   destroyContainer: handleUnaryCall<DestroyContainerRequest, DestroyContainerResponse>;
+  /**
+   * Start and stop answer once the container is in the state asked for. For an HA-managed
+   * container `pct` only passes the request to the HA manager, so the agent waits (with
+   * backoff, within its power timeout) and answers VERIFICATION_FAILED with
+   * reason=power-state-not-reached when the state is not reached.
+   */
   startContainer: handleUnaryCall<StartContainerRequest, ContainerStateResponse>;
   stopContainer: handleUnaryCall<StopContainerRequest, ContainerStateResponse>;
   /**
@@ -7899,7 +8055,10 @@ export interface NodeAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateContainerResponse) => void,
   ): ClientUnaryCall;
-  /** Destroying a container that is already gone succeeds with `already_gone`. */
+  /**
+   * Destroying a container that is already gone succeeds with `already_gone`. An HA-managed
+   * container needs `purge` (Proxmox refuses otherwise: FAILED_PRECONDITION, ha_managed=true).
+   */
   destroyContainer(
     request: DestroyContainerRequest,
     callback: (error: ServiceError | null, response: DestroyContainerResponse) => void,
@@ -7915,6 +8074,12 @@ export interface NodeAgentClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DestroyContainerResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Start and stop answer once the container is in the state asked for. For an HA-managed
+   * container `pct` only passes the request to the HA manager, so the agent waits (with
+   * backoff, within its power timeout) and answers VERIFICATION_FAILED with
+   * reason=power-state-not-reached when the state is not reached.
+   */
   startContainer(
     request: StartContainerRequest,
     callback: (error: ServiceError | null, response: ContainerStateResponse) => void,

@@ -1,0 +1,56 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createMemoryLogger, type Clock } from "@lockstep/shared";
+import { EventBus } from "../../src/events/event-bus.js";
+import type { NodeContext } from "../../src/node/node-context.js";
+import { simulatedPaths } from "../../src/node/node-paths.js";
+import type { PctResult } from "../../src/pct/pct-runner.js";
+
+/** A clock whose sleeps return at once and move time on by what was asked. */
+export class SteppingClock implements Clock {
+  readonly sleeps: number[] = [];
+  constructor(private current = 1_700_000_000_000) {}
+  now(): number {
+    return this.current;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    this.current += ms;
+  }
+}
+
+/** What the fake `pct` answers to one call; the calls are recorded in order. */
+export type PctScript = (args: readonly string[]) => Partial<PctResult>;
+
+/**
+ * A NodeContext over a temporary node root (config files written by the test, in Proxmox's
+ * format) whose `pct` is a script: unit tests of decisions, not of `pct`.
+ */
+export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()): { ctx: NodeContext; calls: string[][]; root: string; writeConfig(vmid: number, text: string): void } {
+  const root = mkdtempSync(path.join(os.tmpdir(), "lockstep-fake-node-"));
+  const paths = simulatedPaths(root, "/nonexistent/pct");
+  mkdirSync(paths.configDir, { recursive: true });
+  const calls: string[][] = [];
+  const logger = createMemoryLogger();
+  const ctx: NodeContext = {
+    node: "pve1",
+    paths,
+    pct: {
+      run: async (args) => {
+        calls.push([...args]);
+        return { exitCode: 0, stdout: "", stderr: "", durationMs: 1, ...script(args) };
+      },
+    },
+    gate: { ensureFree: async () => undefined, settle: async () => { throw new Error("the fake node has no lock reports"); } },
+    events: new EventBus(logger),
+    clock,
+    logger,
+    lockRetries: 0,
+    timeouts: { readMs: 1_000, createMs: 1_000, destroyMs: 1_000, powerMs: 60_000, snapshotMs: 1_000, pushMs: 1_000, execDefaultMs: 1_000, execMaxMs: 2_000 },
+    verify: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
+    limits: { execOutputBytes: 1024, pushBytes: 1024 },
+    stagingDir: path.join(root, "staging"),
+  };
+  return { ctx, calls, root, writeConfig: (vmid, text) => writeFileSync(path.join(paths.configDir, `${vmid}.conf`), text) };
+}

@@ -1,0 +1,79 @@
+import test from "ava";
+import { setPower } from "../../src/containers/power.js";
+import { PowerStateNotReachedError } from "../../src/errors.js";
+import { fakeNode, SteppingClock } from "./fake-node.js";
+
+const status = (s: string) => ({ stdout: `status: ${s}\n` });
+
+/**
+ * A node whose CT 101 is stopped until `runningAfterReads` status reads after `pct start`
+ * (pve-container src/PVE/API2/LXC/Status.pm vm_start for an HA-managed CT: the task prints
+ * `Requesting HA start for CT 101`, runs `ha-manager set ct:101 --state started`, returns).
+ */
+function haNode(runningAfterReads: number, clock = new SteppingClock()) {
+  let started = false;
+  let readsSinceStart = 0;
+  return fakeNode((args) => {
+    if (args[0] === "start") {
+      started = true;
+      return { stdout: "Requesting HA start for CT 101\n" };
+    }
+    if (args[0] === "status") {
+      if (!started) return status("stopped");
+      return status(++readsSinceStart > runningAfterReads ? "running" : "stopped");
+    }
+    return {};
+  }, clock);
+}
+
+test("a start that the HA manager completes later waits until the CT runs", async (t) => {
+  const node = haNode(3);
+  t.deepEqual(await setPower(node.ctx, 101, "running", "r1"), { status: "running", changed: true });
+});
+
+test("the wait backs off on the injected clock", async (t) => {
+  const clock = new SteppingClock();
+  await setPower(haNode(4, clock).ctx, 101, "running", "r1");
+  t.deepEqual(clock.sleeps, [250, 500, 1000, 2000]);
+});
+
+test("a start whose state is never reached fails with a typed error within the power timeout", async (t) => {
+  const clock = new SteppingClock();
+  const start = clock.now();
+  const node = haNode(Number.POSITIVE_INFINITY, clock);
+  const err = await t.throwsAsync(setPower(node.ctx, 101, "running", "r1"), { instanceOf: PowerStateNotReachedError });
+  t.is(err?.code, "VERIFICATION_FAILED");
+  t.is(err?.metadata.ha_managed, "true");
+  t.is(clock.now() - start, node.ctx.timeouts.powerMs);
+});
+
+test("a start of a CT that is not HA-managed reads its state once and sleeps not at all", async (t) => {
+  const clock = new SteppingClock();
+  let started = false;
+  const node = fakeNode((args) => {
+    if (args[0] === "start") started = true;
+    return args[0] === "status" ? status(started ? "running" : "stopped") : {};
+  }, clock);
+  await setPower(node.ctx, 101, "running", "r1");
+  t.deepEqual(clock.sleeps, []);
+  t.deepEqual(node.calls.map((c) => c[0]), ["status", "start", "status"]);
+});
+
+test("a CT already in the state asked for is left alone", async (t) => {
+  const node = fakeNode((args) => (args[0] === "status" ? status("running") : {}));
+  t.deepEqual(await setPower(node.ctx, 101, "running", "r1"), { status: "running", changed: false });
+  t.deepEqual(node.calls.map((c) => c[0]), ["status"]);
+});
+
+test("a stop that the HA manager completes later waits until the CT is stopped (Status.pm vm_stop: Requesting HA stop)", async (t) => {
+  let stopped = false;
+  let reads = 0;
+  const node = fakeNode((args) => {
+    if (args[0] === "stop") {
+      stopped = true;
+      return { stdout: "Requesting HA stop for CT 101\n" };
+    }
+    return args[0] === "status" ? status(stopped && ++reads > 2 ? "stopped" : "running") : {};
+  });
+  t.deepEqual(await setPower(node.ctx, 101, "stopped", "r1"), { status: "stopped", changed: true });
+});

@@ -1,0 +1,26 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import test from "ava";
+import { startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+
+// QEMU VM configs where pmxcfs keeps them (`/etc/pve/nodes/<node>/qemu-server/<vmid>.conf`,
+// pve-cluster src/pmxcfs/memdb.c memdb_recreate_vmlist), every node's visible from each node.
+function addVm(root: string, node: string, vmid: number): void {
+  const dir = path.join(root, "etc/pve/nodes", node, "qemu-server");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${vmid}.conf`), `name: vm${vmid}\nmemory: 2048\n`);
+}
+
+test("ListContainers reports the cluster's VMs apart from the node's containers", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE, "--hostname", "web-1"]);
+  addVm(agent.root, "pve1", 150);
+  addVm(agent.root, "pve2", 120);
+  const listing = await agent.client.listContainers({});
+  t.deepEqual(listing.containers.map((c) => c.vmid), [101]);
+  t.deepEqual(listing.vms, [
+    { vmid: 120, node: "pve2" },
+    { vmid: 150, node: "pve1" },
+  ]);
+});
