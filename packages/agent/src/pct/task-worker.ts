@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Clock } from "@lockstep/shared";
 import type { ProcReader } from "../proc/proc-reader.js";
 
@@ -65,4 +66,35 @@ export function isWorkerAlive(proc: ProcReader, worker: Pick<TaskWorker, "pid" |
 /** Resolves once none of `workers` runs any more, checking every `pollMs`. */
 export async function whenWorkersEnd(proc: ProcReader, workers: readonly TaskWorker[], clock: Clock, pollMs: number): Promise<void> {
   while (workers.some((worker) => isWorkerAlive(proc, worker))) await clock.sleep(pollMs);
+}
+
+/**
+ * Every task worker running on the node now: the running lines of Proxmox's active task list
+ * (`<UPID> <0|1>`; a finished task's line has its end time and status too), plus processes
+ * that are task workers by their cmdline and session (a killed `pct` never rewrote the list),
+ * each checked alive by pid and start time. For the agent's boot: work it did not start in
+ * this life may still run, and its VMIDs must wait for it.
+ */
+export function liveTaskWorkers(activeFile: string, proc: ProcReader): TaskWorker[] {
+  const found = new Map<string, TaskWorker>();
+  for (const line of readActiveList(activeFile).split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    const worker = fields.length === 2 ? parseUpid(fields[0]!) : null;
+    if (worker) found.set(worker.upid, worker);
+  }
+  for (const pid of proc.pids()) {
+    const info = proc.process(pid);
+    if (!info || info.session !== pid || !info.cmdline.startsWith("task ")) continue;
+    const worker = parseUpid(info.cmdline.slice("task ".length).trim());
+    if (worker && worker.pid === pid) found.set(worker.upid, worker);
+  }
+  return [...found.values()].filter((worker) => isWorkerAlive(proc, worker));
+}
+
+function readActiveList(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
 }
