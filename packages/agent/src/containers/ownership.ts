@@ -1,7 +1,10 @@
 import { AlreadyExistsError } from "../errors.js";
 import { parseTags, type ConfigSection, type ContainerConfig } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
-import { runMutation } from "../pct/pct-mutation.js";
+import { pctFailure } from "../pct/pct-failure.js";
+import { runMutation, runReportingUnresponsive } from "../pct/pct-mutation.js";
+import { liveTaskWorkers } from "../pct/task-worker.js";
+import { realProcReader } from "../proc/proc-reader.js";
 import { readConfigFile } from "./container-reader.js";
 
 /**
@@ -19,33 +22,70 @@ export function carriesOwnership(section: ConfigSection, tag: string): boolean {
 }
 
 /**
- * What a create or a clone finds under its target VMID: null when the VMID is free, the
- * config when it carries this request's ownership marker; anyone else's container is
- * ALREADY_EXISTS and is never adopted. A bare `lock: create` placeholder is what a killed
- * create (or a clone killed before writing its config) leaves behind: it holds no disks, so
- * it is destroyed and the VMID reported free.
+ * What a create or a clone finds under its target VMID: null when the VMID is free (or was
+ * freed of this request's own unfinished work), the config when it is this request's
+ * FINISHED container (its tags carry `ownershipTag`: the tag is only added once `pct create`
+ * or `pct clone` exited 0, see create-container.ts). Anything else is ALREADY_EXISTS and is
+ * never adopted nor touched: anyone else's container, and a placeholder this agent cannot
+ * prove its own (`provenOwnLeftover`).
  */
-export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: string, requestId: string): Promise<ContainerConfig | null> {
-  // Wait out an operation still running (its flock is HELD) before judging what the config
-  // holds; a placeholder is only a crashed one's once nobody holds its lock.
+export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: string, requestId: string, sourceVmid?: number): Promise<ContainerConfig | null> {
+  // Wait out an operation still running (its flock is HELD) before judging what the config holds.
   await ctx.gate.ensureFree(vmid, { requestId });
   const existing = await readConfigFile(ctx, vmid);
   if (!existing) return null;
-  if (isCrashedPlaceholder(existing.main.values)) {
-    await removeLeftover(ctx, vmid, requestId, "removing the placeholder config a killed create left behind");
+  if (ownershipTag && parseTags(existing.main.values.tags).includes(ownershipTag)) return existing;
+  if (await provenOwnLeftover(ctx, vmid, ownershipTag, existing, sourceVmid)) {
+    await removeOwnLeftover(ctx, vmid, requestId, "removing what this request's own unfinished create left (marked as its own, never tagged as finished)");
     return null;
   }
-  if (carriesOwnership(existing.main, ownershipTag)) return existing;
+  if (isBarePlaceholder(existing.main.values)) {
+    throw new AlreadyExistsError(`CT ${vmid} on node '${ctx.node}' is a create placeholder (lock: create) that this agent did not make for this request; it is left alone`, { vmid: String(vmid), node: ctx.node, lock: existing.main.values.lock ?? "" });
+  }
   throw new AlreadyExistsError(`CT ${vmid} already exists on node '${ctx.node}' and is not this request's`, { vmid: String(vmid), node: ctx.node });
 }
 
-/** Destroys what an interrupted operation of this request left under `vmid`, saying why. */
-export async function removeLeftover(ctx: NodeContext, vmid: number, requestId: string, why: string): Promise<void> {
-  ctx.logger.warn(why, { vmid, requestId });
-  await runMutation(ctx, vmid, ["destroy", String(vmid)], { requestId, timeoutMs: ctx.timeouts.destroyMs });
+/**
+ * Whether what is under `vmid` is provably the leftover of THIS request's own create (or
+ * clone) that did not finish, and nothing of it still runs:
+ * - no live Proxmox task under `vmid` (nor under the clone's source, where a clone is listed);
+ * - and either the config carries this tag's marker in its description but not the tag (a
+ *   create that died after its "safe config", pve-container src/PVE/API2/LXC.pm create_vm,
+ *   or before the tag was set),
+ * - or it is a bare `lock: create` placeholder (no marker possible) and the agent's durable
+ *   intent record says it started a create of `vmid` for this tag.
+ * The one function by which crash recovery and the lock decisions agree on "ours".
+ */
+export async function provenOwnLeftover(ctx: NodeContext, vmid: number, ownershipTag: string, config: ContainerConfig, sourceVmid?: number): Promise<boolean> {
+  if (!ownershipTag) return false;
+  const tasks = liveTaskWorkers(ctx.paths.tasksActive, realProcReader(ctx.paths.procRoot));
+  if (tasks.some((task) => task.id === String(vmid) || (sourceVmid !== undefined && task.id === String(sourceVmid)))) return false;
+  const main = config.main;
+  if (main.description.split("\n").includes(ownershipMarker(ownershipTag))) return !parseTags(main.values.tags).includes(ownershipTag);
+  if (!isBarePlaceholder(main.values)) return false;
+  const intent = await ctx.intents.get(vmid);
+  return intent?.op === "create" && intent.ownershipTag === ownershipTag;
 }
 
-/** The placeholder a killed create leaves: `lock: create` alone (or nothing, once unlocked). */
-function isCrashedPlaceholder(values: Readonly<Record<string, string>>): boolean {
+/**
+ * Removes a leftover of Lockstep's own proven by the caller: its own `lock:` first, since
+ * Proxmox refuses to destroy any locked CT (pve-container src/PVE/API2/LXC.pm destroy_vm:
+ * check_lock), then `pct destroy --destroy-unreferenced-disks 1`, which also frees the
+ * volumes a killed create allocated but never wrote into the config (PVE/LXC.pm
+ * destroy_lxc_container, $purge_unreferenced).
+ */
+export async function removeOwnLeftover(ctx: NodeContext, vmid: number, requestId: string, why: string): Promise<void> {
+  ctx.logger.warn(why, { vmid, requestId });
+  const config = await readConfigFile(ctx, vmid);
+  if (!config) return;
+  if (config.main.values.lock !== undefined) {
+    const unlocked = await runReportingUnresponsive(ctx, vmid, ["unlock", String(vmid)], { requestId, timeoutMs: ctx.timeouts.readMs });
+    if (unlocked.exitCode !== 0) throw pctFailure(["unlock", String(vmid)], unlocked, vmid);
+  }
+  await runMutation(ctx, vmid, ["destroy", String(vmid), "--destroy-unreferenced-disks", "1"], { requestId, timeoutMs: ctx.timeouts.destroyMs });
+}
+
+/** A placeholder: `lock: create` alone (or nothing at all, once unlocked). */
+function isBarePlaceholder(values: Readonly<Record<string, string>>): boolean {
   return Object.keys(values).every((key) => key === "lock") && (values.lock ?? "create") === "create";
 }

@@ -5,6 +5,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { agentServerCredentials, agentV1, systemClock, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
 import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
+import { OperationIntents } from "../dedup/operation-intents.js";
 import { EventBus } from "../events/event-bus.js";
 import { clientAllowlist } from "../grpc/client-allowlist.js";
 import { OperationAdmission } from "../grpc/operation-admission.js";
@@ -85,8 +86,9 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   const watcher = new LockWatcher(config.node, config.lockDir, inspector, events, clock, logger.child({ component: "lock-watcher" }));
   await watcher.start();
 
+  const intents = await OperationIntents.open(path.join(config.stateDir, "intents"));
   const ctx: NodeContext = {
-    node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir,
+    node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir, intents,
     timeouts: {
       readMs: config.pctReadTimeoutMs, createMs: config.pctCreateTimeoutMs, destroyMs: config.pctDestroyTimeoutMs, powerMs: config.pctPowerTimeoutMs,
       snapshotMs: config.pctSnapshotTimeoutMs, pushMs: config.pctPushTimeoutMs, execDefaultMs: config.execDefaultTimeoutMs, execMaxMs: config.execMaxTimeoutMs,
