@@ -23,6 +23,15 @@ export interface JobAccounting {
 }
 
 const TAG = /(?:^|;)lockstep-([0-9a-f-]{36})(?:;|$)/;
+// The agent's pct create carries the record's ownership marker in its description (the tag is
+// set with pct set once the create finished): packages/agent/src/containers/create-container.ts.
+const MARKER = /(?:^|\n)lockstep-owner=lockstep-([0-9a-f-]{36})(?:\n|$)/;
+
+/** The record a create call was made for: its ownership marker, or its ownership tag. */
+function recordOfCreate(argv: readonly string[]): string | undefined {
+  const option = (name: string) => (argv.includes(name) ? (argv[argv.indexOf(name) + 1] ?? "") : "");
+  return MARKER.exec(option("--description"))?.[1] ?? TAG.exec(option("--tags"))?.[1];
+}
 
 /** Reads each node's log of `pct` calls and attributes the calls that change a container. */
 export function accountJobs(roots: ReadonlyMap<string, string>): JobAccounting {
@@ -44,8 +53,7 @@ export function accountJobs(roots: ReadonlyMap<string, string>): JobAccounting {
       const ok = exit.get(call.id) === 0;
       const [command, , third] = call.argv;
       if (command === "create") {
-        const tags = call.argv[call.argv.indexOf("--tags") + 1] ?? "";
-        const record = TAG.exec(tags)?.[1];
+        const record = recordOfCreate(call.argv);
         const code = exit.get(call.id);
         // 255 is pct's own refusal ("already exists", a lock timeout): nothing was made.
         const unknown = code === undefined || (code !== 0 && code !== 255);
@@ -74,7 +82,7 @@ function lastCreatePerRecord(records: readonly CallRecord[]): Map<string, number
   const last = new Map<string, number>();
   for (const [index, call] of records.entries()) {
     if (call.event !== "start" || call.argv[0] !== "create") continue;
-    const record = TAG.exec(call.argv[call.argv.indexOf("--tags") + 1] ?? "")?.[1];
+    const record = recordOfCreate(call.argv);
     if (record) last.set(record, index);
   }
   return last;

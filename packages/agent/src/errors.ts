@@ -107,3 +107,22 @@ export class PowerStateNotReachedError extends VerificationFailedError {
     );
   }
 }
+
+/**
+ * A `pct` call was killed (its timeout, an agent stop) but the Proxmox task worker it started
+ * lives on (pve-common RESTEnvironment.pm fork_worker: the worker calls setsid, so a kill of
+ * pct does not reach it). The operation is still running, not failed. `ended` settles when
+ * the worker is gone: the VMID stays serialized until then (serial/vmid-serializer.ts).
+ */
+export class OperationRunningError extends LockstepError {
+  constructor(message: string, readonly upid: string, readonly ended: Promise<void>, metadata: Record<string, string> = {}) {
+    super("OPERATION_RUNNING", message, { upid, ...metadata });
+  }
+}
+
+/** The agent's state directory is full (ENOSPC, EDQUOT): a request could not be recorded durably. */
+export class StateStorageFullError extends LockstepError {
+  constructor(message: string, metadata: Record<string, string> = {}) {
+    super("STATE_STORAGE_FULL", message, metadata);
+  }
+}

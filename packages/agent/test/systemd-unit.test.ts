@@ -49,8 +49,10 @@ test("every option left out is explained in the unit's comments", (t) => {
   }
 });
 
-test("a restart of the agent never kills a running pct", (t) => {
+test("systemd signals the agent alone and never kills pct or a task worker, leaving the agent time to stop its pct calls", (t) => {
   t.deepEqual(values("KillMode"), ["process"]);
+  // shutdownDrainMs (30 s) + pct's SIGTERM grace (7 s) + closing the server (2 s).
+  t.true(Number(values("TimeoutStopSec")[0]) > 30 + 7 + 2);
 });
 
 test("the node's TLS key reaches the agent as a systemd credential, not as a path to a readable file", (t) => {

@@ -1,13 +1,12 @@
 import { hostnameProblem, snapshotNameProblem, vmidProblem } from "@lockstep/shared";
-import { HypervisorUnresponsiveError, InvalidArgumentError, NotFoundError } from "../errors.js";
-import { parseTags } from "../node/container-config.js";
+import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { getContainer, requireConfigFile } from "./container-reader.js";
-import type { CreateOutcome } from "./create-container.js";
+import { addOwnershipTag, outcomeUnknown, type CreateOutcome } from "./create-container.js";
 import { PROXMOX_TAG, requireDescription, STORAGE_ID } from "./field-rules.js";
-import { claimTarget, ownershipMarker, removeLeftover } from "./ownership.js";
+import { claimTarget, ownershipMarker } from "./ownership.js";
 
 export interface CloneSpec {
   /** The new container. */
@@ -43,16 +42,17 @@ export async function cloneContainer(ctx: NodeContext, spec: CloneSpec, ownershi
   }
   // Proxmox's own default: a full copy unless the source is a template.
   if (spec.storage && !spec.full && source.main.values.template === "1") throw new InvalidArgumentError("storage", "is only allowed with full: a linked clone stays on the template's storage");
-  const existing = await claimTarget(ctx, spec.vmid, ownershipTag, requestId);
-  if (existing && parseTags(existing.main.values.tags).includes(ownershipTag)) return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
-  if (existing) await removeLeftover(ctx, spec.vmid, requestId, "removing this request's unfinished clone (marked in its description, not yet tagged)");
+  if (await claimTarget(ctx, spec.vmid, ownershipTag, requestId, spec.sourceVmid)) return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
+  await ctx.intents.record({ op: "create", vmid: spec.vmid, ownershipTag, requestId, startedMs: ctx.clock.now() });
   try {
     await runMutation(ctx, spec.vmid, cloneArgs(spec, ownershipTag), { requestId, timeoutMs: ctx.timeouts.createMs });
+    if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, requestId);
   } catch (err) {
-    if (err instanceof HypervisorUnresponsiveError) ctx.logger.error("clone outcome unknown: pct did not finish; nothing is rolled back", { vmid: spec.vmid, requestId });
+    if (outcomeUnknown(err)) ctx.logger.error("clone outcome unknown or still running; nothing is rolled back", { vmid: spec.vmid, requestId });
+    else await ctx.intents.clear(spec.vmid);
     throw err;
   }
-  if (ownershipTag) await addTag(ctx, spec.vmid, ownershipTag, requestId);
+  await ctx.intents.clear(spec.vmid);
   return { container: await getContainer(ctx, spec.vmid), alreadyExisted: false };
 }
 
@@ -69,13 +69,6 @@ function cloneArgs(spec: CloneSpec, ownershipTag: string): string[] {
 
 function cloneDescription(spec: CloneSpec, ownershipTag: string): string {
   return [...(ownershipTag ? [ownershipMarker(ownershipTag)] : []), ...(spec.description ? [spec.description] : [])].join("\n");
-}
-
-/** Adds `tag` to the clone's tags (copied from the source), keeping the others. */
-async function addTag(ctx: NodeContext, vmid: number, tag: string, requestId: string): Promise<void> {
-  const tags = parseTags((await requireConfigFile(ctx, vmid)).main.values.tags);
-  if (tags.includes(tag)) return;
-  await runMutation(ctx, vmid, ["set", String(vmid), "--tags", [...tags, tag].join(";")], { requestId, timeoutMs: ctx.timeouts.powerMs });
 }
 
 function validate(spec: CloneSpec, ownershipTag: string): void {

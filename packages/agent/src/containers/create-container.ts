@@ -1,11 +1,13 @@
 import { hostnameProblem } from "@lockstep/shared";
-import { HypervisorUnresponsiveError, InvalidArgumentError } from "../errors.js";
+import { LockstepError } from "@lockstep/shared";
+import { InvalidArgumentError } from "../errors.js";
+import { parseTags } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
-import { getContainer, type ContainerView } from "./container-reader.js";
+import { getContainer, requireConfigFile, type ContainerView } from "./container-reader.js";
 import { PROXMOX_TAG, requireDescription, STORAGE_ID } from "./field-rules.js";
-import { claimTarget } from "./ownership.js";
+import { claimTarget, ownershipMarker } from "./ownership.js";
 
 export interface CreateSpec {
   readonly vmid: number;
@@ -36,22 +38,47 @@ const TEMPLATE = /^[a-zA-Z][a-zA-Z0-9_.-]*:vztmpl\/[a-zA-Z0-9_.+-]+\.tar\.(gz|xz
 const PROPERTY_STRING = /^(?=.{0,512}$)(?!.*\.\.)([a-z][a-z0-9]*=[A-Za-z0-9_.:/+-]+(,[a-z][a-z0-9]*=[A-Za-z0-9_.:/+-]+)*)?$/;
 
 /**
- * Creates a container, converging when a retry finds the work already done. An existing
- * container counts as this request's own only when it carries `ownershipTag` (see
- * `claimTarget`); anyone else's is never adopted, and a killed create's placeholder is
- * destroyed and the create redone.
+ * Creates a container, converging when a retry finds the work already done, and adopting it
+ * only when it is provably complete. On disk Proxmox's "safe config" (written before setup,
+ * pve-container src/PVE/API2/LXC.pm create_vm) and its final one cannot be told apart, so
+ * completion is Lockstep's own mark: `pct create` runs with the ownership MARKER in the
+ * description only, and the ownership TAG is added with `pct set` once `pct create` exited 0
+ * (no task worker left). Tag = finished (adopted); marker only = this request's unfinished
+ * create (removed with its disks and redone, see `claimTarget`). The intent recorded before
+ * `pct create` proves a bare `lock: create` placeholder ours; it is forgotten once the
+ * outcome is definite.
  */
 export async function createContainer(ctx: NodeContext, requested: CreateSpec, ownershipTag: string, requestId: string): Promise<CreateOutcome> {
   const spec = withDefaults(requested);
   validate(spec, ownershipTag);
   if (await claimTarget(ctx, spec.vmid, ownershipTag, requestId)) return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
+  await ctx.intents.record({ op: "create", vmid: spec.vmid, ownershipTag, requestId, startedMs: ctx.clock.now() });
   try {
     await runMutation(ctx, spec.vmid, createArgs(spec, ownershipTag), { requestId, timeoutMs: ctx.timeouts.createMs });
+    if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, requestId);
   } catch (err) {
-    if (err instanceof HypervisorUnresponsiveError) ctx.logger.error("create outcome unknown: pct did not finish; nothing is rolled back", { vmid: spec.vmid, requestId });
+    if (outcomeUnknown(err)) ctx.logger.error("create outcome unknown or still running; nothing is rolled back", { vmid: spec.vmid, requestId, code: err instanceof LockstepError ? err.code : "INTERNAL" });
+    else await ctx.intents.clear(spec.vmid);
     throw err;
   }
+  await ctx.intents.clear(spec.vmid);
   return { container: await getContainer(ctx, spec.vmid), alreadyExisted: false };
+}
+
+/** Adds `tag` to the container's tags, keeping the others: the mark of a finished create or clone. */
+export async function addOwnershipTag(ctx: NodeContext, vmid: number, tag: string, requestId: string): Promise<void> {
+  const tags = parseTags((await requireConfigFile(ctx, vmid)).main.values.tags);
+  if (tags.includes(tag)) return;
+  await runMutation(ctx, vmid, ["set", String(vmid), "--tags", [...tags, tag].join(";")], { requestId, timeoutMs: ctx.timeouts.powerMs });
+}
+
+/**
+ * Whether a failed create may have left something behind that is still its own: `pct` was
+ * stopped (timeout, agent stop) or its worker lives on, or the failure is not a `pct` answer.
+ * A definite answer of `pct` (it exited non-zero: Proxmox's own error path cleaned up) is not.
+ */
+export function outcomeUnknown(err: unknown): boolean {
+  return !(err instanceof LockstepError) || ["HYPERVISOR_UNRESPONSIVE", "OPERATION_RUNNING", "UNAVAILABLE", "INTERRUPTED", "INTERNAL"].includes(err.code);
 }
 
 /** Proxmox's defaults for what the request leaves at zero (proto3 cannot tell unset from 0). */
@@ -66,7 +93,9 @@ function withDefaults(spec: CreateSpec): CreateSpec {
 }
 
 function createArgs(spec: CreateSpec, ownershipTag: string): string[] {
-  const tags = [...new Set([...spec.tags, ...(ownershipTag ? [ownershipTag] : [])])];
+  // The ownership tag is NOT given here: it marks a finished create, and is set afterwards.
+  const tags = [...new Set(spec.tags.filter((tag) => tag !== ownershipTag))];
+  const description = createDescription(spec, ownershipTag);
   const args = ["create", String(spec.vmid), spec.template, "--hostname", spec.hostname];
   args.push("--cores", String(spec.cores), "--memory", String(spec.memoryMb), "--swap", String(spec.swapMb));
   args.push("--storage", spec.storage, "--rootfs", `${spec.storage}:${spec.diskGb}`);
@@ -74,9 +103,14 @@ function createArgs(spec: CreateSpec, ownershipTag: string): string[] {
   if (spec.net0) args.push("--net0", spec.net0);
   if (spec.features) args.push("--features", spec.features);
   if (tags.length > 0) args.push("--tags", tags.join(";"));
-  if (spec.description) args.push("--description", spec.description);
+  if (description) args.push("--description", description);
   if (spec.start) args.push("--start", "1");
   return args;
+}
+
+/** The ownership marker line, then the request's description. */
+function createDescription(spec: CreateSpec, ownershipTag: string): string {
+  return [...(ownershipTag ? [ownershipMarker(ownershipTag)] : []), ...(spec.description ? [spec.description] : [])].join("\n");
 }
 
 function validate(spec: CreateSpec, ownershipTag: string): void {
@@ -92,6 +126,7 @@ function validate(spec: CreateSpec, ownershipTag: string): void {
   requirePattern("features", spec.features, PROPERTY_STRING, "a Proxmox property string (key=value,...)");
   for (const tag of [...spec.tags, ...(ownershipTag ? [ownershipTag] : [])]) requirePattern("tags", tag, PROXMOX_TAG, "Proxmox tags: lowercase letters, digits, '_', '-', '+', '.'");
   requireDescription(spec.description);
+  requireDescription(createDescription(spec, ownershipTag));
 }
 
 function requireRange(field: string, value: number, min: number, max: number): void {

@@ -1,12 +1,16 @@
 import { AlreadyExistsError } from "../errors.js";
 import { parseTags, type ConfigSection, type ContainerConfig } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
-import { runMutation } from "../pct/pct-mutation.js";
+import { pctFailure } from "../pct/pct-failure.js";
+import { runMutation, runReportingUnresponsive } from "../pct/pct-mutation.js";
+import { liveTaskWorkers } from "../pct/task-worker.js";
+import { realProcReader } from "../proc/proc-reader.js";
 import { readConfigFile } from "./container-reader.js";
 
 /**
- * The description line that marks a container as a request's own where its tags cannot be
- * set in the same step (`pct clone` has no `--tags`).
+ * The description line that marks a container as a request's own while it is being made:
+ * `pct create` and `pct clone` write it, and the ownership tag is added only once they exited
+ * 0, so that marker-without-tag means "not finished" (create-container.ts).
  */
 export function ownershipMarker(tag: string): string {
   return `lockstep-owner=${tag}`;
@@ -19,54 +23,75 @@ export function carriesOwnership(section: ConfigSection, tag: string): boolean {
 }
 
 /**
- * What a create or a clone finds under its target VMID: null when the VMID is free, the
- * config when it carries this request's ownership marker; anyone else's container is
- * ALREADY_EXISTS, never adopted and never unlocked. A bare `lock: create` placeholder carries
- * no marker: it is someone's create that is starting or crashed, so it is removed only when
- * `provesOwnPlaceholder` shows it is this request's own, and otherwise reported.
+ * What a create or a clone finds under its target VMID: null when the VMID is free (or was
+ * freed of this request's own unfinished work), the config when it is this request's
+ * FINISHED container (its tags carry `ownershipTag`: the tag is only added once `pct create`
+ * or `pct clone` exited 0, see create-container.ts). Anything else is ALREADY_EXISTS and is
+ * never adopted, unlocked nor removed: anyone else's container, and a placeholder this agent
+ * cannot prove its own (`provenOwnLeftover`).
  */
-export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: string, requestId: string): Promise<ContainerConfig | null> {
+export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: string, requestId: string, sourceVmid?: number): Promise<ContainerConfig | null> {
   // Wait out an operation that may still own the lock (a flock, its task, its grace period)
   // before judging what the config holds; nothing is cleared here.
   const lock = await ctx.gate.settle(vmid, { requestId, owner: ownershipTag });
   const existing = await readConfigFile(ctx, vmid);
   if (!existing) return null;
-  if (isCrashedPlaceholder(existing.main.values)) {
-    if (!(await provesOwnPlaceholder(ctx, vmid, requestId))) throw foreignPlaceholder(ctx, vmid);
-    await removeLeftover(ctx, vmid, requestId, "removing the placeholder config this request's killed create left behind");
+  if (ownershipTag && parseTags(existing.main.values.tags).includes(ownershipTag)) {
+    // Our own finished container: a stale lock left on it by a crash is ours to clear.
+    if (lock.verdict === "STALE") await ctx.gate.ensureFree(vmid, { requestId, owner: ownershipTag });
+    return existing;
+  }
+  if (await provenOwnLeftover(ctx, vmid, ownershipTag, existing, sourceVmid)) {
+    await removeOwnLeftover(ctx, vmid, requestId, "removing what this request's own unfinished create left (marked as its own, never tagged as finished)");
     return null;
   }
-  if (!carriesOwnership(existing.main, ownershipTag)) {
-    throw new AlreadyExistsError(`CT ${vmid} already exists on node '${ctx.node}' and is not this request's`, { vmid: String(vmid), node: ctx.node });
+  if (isBarePlaceholder(existing.main.values)) {
+    throw new AlreadyExistsError(`CT ${vmid} on node '${ctx.node}' is a create placeholder (lock: create) that this agent did not make for this request: someone's create is starting or crashed there; it is left alone`, { vmid: String(vmid), node: ctx.node, config_lock: existing.main.values.lock ?? "" });
   }
-  if (lock.verdict === "STALE") await ctx.gate.ensureFree(vmid, { requestId, owner: ownershipTag });
-  return existing;
+  throw new AlreadyExistsError(`CT ${vmid} already exists on node '${ctx.node}' and is not this request's`, { vmid: String(vmid), node: ctx.node });
 }
 
 /**
- * Whether a bare `lock: create` placeholder under `vmid` is provably this request's own: its
- * durable record says this request started the create, and that create's worker is gone.
- * Until that record exists (agent-workers' crash recovery) nothing proves it, so a
- * placeholder is never removed.
+ * Whether what is under `vmid` is provably the leftover of THIS request's own create (or
+ * clone) that did not finish, and nothing of it still runs:
+ * - no live Proxmox task under `vmid` (nor under the clone's source, where a clone is listed);
+ * - and either the config carries this tag's marker in its description but not the tag (a
+ *   create that died after its "safe config", pve-container src/PVE/API2/LXC.pm create_vm,
+ *   or before the tag was set),
+ * - or it is a bare `lock: create` placeholder (no marker possible) and the agent's durable
+ *   intent record says it started a create of `vmid` for this tag.
+ * The one function by which crash recovery and the lock decisions agree on "ours".
  */
-export async function provesOwnPlaceholder(_ctx: NodeContext, _vmid: number, _requestId: string): Promise<boolean> {
-  return false;
+export async function provenOwnLeftover(ctx: NodeContext, vmid: number, ownershipTag: string, config: ContainerConfig, sourceVmid?: number): Promise<boolean> {
+  if (!ownershipTag) return false;
+  const tasks = liveTaskWorkers(ctx.paths.tasksActive, realProcReader(ctx.paths.procRoot));
+  if (tasks.some((task) => task.id === String(vmid) || (sourceVmid !== undefined && task.id === String(sourceVmid)))) return false;
+  const main = config.main;
+  if (main.description.split("\n").includes(ownershipMarker(ownershipTag))) return !parseTags(main.values.tags).includes(ownershipTag);
+  if (!isBarePlaceholder(main.values)) return false;
+  const intent = await ctx.intents.get(vmid);
+  return intent?.op === "create" && intent.ownershipTag === ownershipTag;
 }
 
-function foreignPlaceholder(ctx: NodeContext, vmid: number): AlreadyExistsError {
-  return new AlreadyExistsError(
-    `CT ${vmid} on node '${ctx.node}' is a 'lock: create' placeholder that nothing owns any more and that carries no ownership marker: someone's create crashed there; it is left for its owner or an operator`,
-    { vmid: String(vmid), node: ctx.node, config_lock: "create" },
-  );
-}
-
-/** Destroys what an interrupted operation of this request left under `vmid`, saying why. */
-export async function removeLeftover(ctx: NodeContext, vmid: number, requestId: string, why: string): Promise<void> {
+/**
+ * Removes a leftover of Lockstep's own proven by the caller: its own `lock:` first, since
+ * Proxmox refuses to destroy any locked CT (pve-container src/PVE/API2/LXC.pm destroy_vm:
+ * check_lock), then `pct destroy --destroy-unreferenced-disks 1`, which also frees the
+ * volumes a killed create allocated but never wrote into the config (PVE/LXC.pm
+ * destroy_lxc_container, $purge_unreferenced).
+ */
+export async function removeOwnLeftover(ctx: NodeContext, vmid: number, requestId: string, why: string): Promise<void> {
   ctx.logger.warn(why, { vmid, requestId });
-  await runMutation(ctx, vmid, ["destroy", String(vmid)], { requestId, timeoutMs: ctx.timeouts.destroyMs });
+  const config = await readConfigFile(ctx, vmid);
+  if (!config) return;
+  if (config.main.values.lock !== undefined) {
+    const unlocked = await runReportingUnresponsive(ctx, vmid, ["unlock", String(vmid)], { requestId, timeoutMs: ctx.timeouts.readMs });
+    if (unlocked.exitCode !== 0) throw pctFailure(["unlock", String(vmid)], unlocked, vmid);
+  }
+  await runMutation(ctx, vmid, ["destroy", String(vmid), "--destroy-unreferenced-disks", "1"], { requestId, timeoutMs: ctx.timeouts.destroyMs });
 }
 
-/** The placeholder a killed create leaves: `lock: create` alone (or nothing, once unlocked). */
-function isCrashedPlaceholder(values: Readonly<Record<string, string>>): boolean {
+/** A placeholder: `lock: create` alone (or nothing at all, once unlocked). */
+function isBarePlaceholder(values: Readonly<Record<string, string>>): boolean {
   return Object.keys(values).every((key) => key === "lock") && (values.lock ?? "create") === "create";
 }

@@ -5,6 +5,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { agentServerCredentials, agentV1, systemClock, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
 import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
+import { OperationIntents } from "../dedup/operation-intents.js";
 import { EventBus } from "../events/event-bus.js";
 import { clientAllowlist } from "../grpc/client-allowlist.js";
 import { OperationAdmission } from "../grpc/operation-admission.js";
@@ -19,7 +20,8 @@ import { LockWatcher } from "../locks/lock-watcher.js";
 import type { NodeContext } from "../node/node-context.js";
 import { clusterPaths, type NodePaths } from "../node/node-paths.js";
 import { ProcessPctRunner } from "../pct/process-pct-runner.js";
-import { realProcReader } from "../proc/proc-reader.js";
+import { liveTaskWorkers, whenWorkersEnd } from "../pct/task-worker.js";
+import { realProcReader, type ProcReader } from "../proc/proc-reader.js";
 import { VmidSerializer } from "../serial/index.js";
 
 /** A started agent. */
@@ -36,12 +38,21 @@ export interface AgentDeps {
   readonly hostStats?: HostStatsSource;
 }
 
+// How often a task worker found at boot is checked for its end.
+const TASK_POLL_MS = 1_000;
+
 const AGENT_VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
 /**
  * Boots the agent: state directory, durable request records (interrupted ones reported),
- * lock inspection and watching, then the gRPC server. Boot never touches a container: what
- * a previous life left half-done is reported, and converges when its request is retried.
+ * Proxmox task workers still running (their VMIDs wait for them), lock inspection and
+ * watching, then the gRPC server. Boot never touches a container: what a previous life left
+ * half-done is reported, and converges when its request is retried.
+ *
+ * Stopping: no new work; running operations get `shutdownDrainMs` to finish; then each is
+ * cancelled, which stops its `pct` the way Proxmox's CLI stops a task (SIGTERM, forwarded to
+ * the task worker, whose error path cleans up; SIGKILL to pct's group after a grace). A
+ * worker that lives on is left alone, and the next life waits for it (see the systemd unit).
  */
 export async function startAgent(config: AgentConfig, logger: Logger, deps: AgentDeps = {}): Promise<RunningAgent> {
   const clock = deps.clock ?? systemClock;
@@ -57,13 +68,15 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     pctEnv: config.simulate ? { LOCKSTEP_SIM_ROOT: config.simulate, LOCKSTEP_SIM_NODE: config.node } : {},
   };
   const events = new EventBus(logger.child({ component: "events" }));
-  const pct = new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes });
+  const proc = realProcReader(config.procRoot);
+  const pct = new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, proc, clock });
   const store = await RequestStore.open({ dir: path.join(config.stateDir, "requests"), retentionMs: config.requestRetentionMs, maxRecords: config.maxRequestRecords, clock, logger: logger.child({ component: "dedup" }) });
   const dedup = new RequestDeduplicator(store, logger.child({ component: "dedup" }));
   for (const record of dedup.interruptedAtStart) {
     events.publish({ atMs: clock.now(), node: config.node, vmid: record.vmid ?? 0, kind: "operation-interrupted", detail: `${record.method} was running when the agent stopped; a retry with its request ID converges`, requestId: record.requestId });
   }
-  const proc = realProcReader(config.procRoot);
+  const serializer = new VmidSerializer();
+  holdVmidsOfRunningTasks(config, serializer, proc, clock, logger);
   const inspector = new LockInspector(config.node, paths, proc, clock, config.lockStaleGraceMs);
   const guard = new LockGuard(config.node, inspector, pct, events, clock, logger.child({ component: "locks" }), {
     retries: config.lockRetries,
@@ -75,8 +88,9 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   const watcher = new LockWatcher(config.node, config.lockDir, inspector, events, clock, logger.child({ component: "lock-watcher" }));
   await watcher.start();
 
+  const intents = await OperationIntents.open(path.join(config.stateDir, "intents"));
   const ctx: NodeContext = {
-    node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir,
+    node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir, intents,
     timeouts: {
       readMs: config.pctReadTimeoutMs, createMs: config.pctCreateTimeoutMs, destroyMs: config.pctDestroyTimeoutMs, powerMs: config.pctPowerTimeoutMs,
       snapshotMs: config.pctSnapshotTimeoutMs, pushMs: config.pctPushTimeoutMs, execDefaultMs: config.execDefaultTimeoutMs, execMaxMs: config.execMaxTimeoutMs,
@@ -87,7 +101,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
   const metrics = new AgentMetrics(events, () => admission.inUse);
   const service = createNodeAgentService({
-    ctx, logger, events, dedup, serializer: new VmidSerializer(), hostStats: deps.hostStats ?? systemHostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
+    ctx, logger, events, dedup, serializer, hostStats: deps.hostStats ?? systemHostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
     locks: createLockService(inspector, guard, proc),
     operations: { get: (id) => { const r = dedup.get(id); return r && toOperationRecord(r); } },
     admission,
@@ -126,6 +140,20 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       logger.info("agent stopped", { drained });
     },
   };
+}
+
+/**
+ * Task workers that outlived a previous life of the agent (or that anyone else started) keep
+ * their VMID: no create, destroy or snapshot runs on it until the worker has ended. A clone is
+ * listed under its SOURCE VMID (its target carries `lock: create`); a multi-guest backup has
+ * no VMID in its UPID and holds none here.
+ */
+function holdVmidsOfRunningTasks(config: AgentConfig, serializer: VmidSerializer, proc: ProcReader, clock: Clock, logger: Logger): void {
+  for (const worker of liveTaskWorkers(config.tasksActive, proc)) {
+    if (!/^[1-9][0-9]*$/.test(worker.id)) continue;
+    logger.warn("a Proxmox task is running at start; its VMID waits for it", { vmid: Number(worker.id), upid: worker.upid });
+    serializer.hold(Number(worker.id), whenWorkersEnd(proc, [worker], clock, TASK_POLL_MS));
+  }
 }
 
 /** Mutual TLS with the cluster CA; plaintext only where the configuration allowed it for loopback. */

@@ -31,6 +31,10 @@ const REPLAY_FAILURE: Record<ReasonCode, boolean> = {
   UNAVAILABLE: false,
   INTERRUPTED: false,
   INTERNAL: false,
+  // A Proxmox task worker of the killed call still runs: a retry waits for it and re-reads the node.
+  OPERATION_RUNNING: false,
+  // Nothing ran (the request could not be recorded); a retry after space is freed runs it.
+  STATE_STORAGE_FULL: false,
   RESOURCE_EXHAUSTED: false,
   UNAUTHENTICATED: false,
   // Never an operation's outcome (it is decided before anything runs); re-executing is harmless.

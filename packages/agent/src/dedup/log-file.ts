@@ -4,6 +4,7 @@ import path from "node:path";
 import { LockstepError, type Logger } from "@lockstep/shared";
 import { LOG_HEADER } from "./record-line.js";
 import { replayLog } from "./replay-log.js";
+import { stateStorageFailure } from "./storage-failure.js";
 import type { ScannedLine } from "./scan-lines.js";
 
 /** Points in a compaction where a test can simulate a crash (the process dies there). */
@@ -161,7 +162,7 @@ export class LogFile {
   private failure(action: string, cause: unknown): LockstepError {
     const reason = cause instanceof Error ? cause.message : String(cause);
     this.options.logger.error("request log I/O failed", { path: this.filePath, action, err: reason });
-    return new LockstepError("UNAVAILABLE", `cannot ${action} the request log: ${reason}`, { path: this.filePath }, { cause });
+    return stateStorageFailure(`cannot ${action} the request log: ${reason}`, cause, { path: this.filePath });
   }
 }
 

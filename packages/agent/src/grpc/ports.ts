@@ -10,8 +10,11 @@ export interface DedupRequest {
 
 /** Exactly one effect per request ID (implemented in dedup/). Values must be JSON-safe. */
 export interface Deduplicator {
-  /** `beforeStart` runs only when the request will execute; if it throws, nothing is recorded. */
-  run<T>(request: DedupRequest, execute: () => Promise<T>, beforeStart?: () => void): Promise<{ value: T; replayed: boolean }>;
+  /**
+   * `beforeStart` runs only when the request will execute; if it throws, nothing is recorded.
+   * `execute` gets the execution's signal, aborted when the agent stops (`abortRunning`).
+   */
+  run<T>(request: DedupRequest, execute: (signal: AbortSignal) => Promise<T>, beforeStart?: () => void): Promise<{ value: T; replayed: boolean }>;
 }
 
 /** The agent's durable record of one request, for GetOperation. */
@@ -21,7 +24,8 @@ export interface OperationLookup {
 
 /** Mutual exclusion per VMID inside the agent (implemented in serial/). */
 export interface VmidSerializer {
-  run<T>(vmid: number, work: () => Promise<T>): Promise<T>;
+  /** `signal` gives up waiting for earlier work; work already started is not interrupted by it. */
+  run<T>(vmid: number, work: () => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
 }
 
 /** Lock inspection and clearing (implemented in locks/). */

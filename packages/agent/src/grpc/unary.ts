@@ -3,6 +3,7 @@ import type { Logger } from "@lockstep/shared";
 import { LockstepError, requestIdProblem, vmidProblem, withLogFields } from "@lockstep/shared";
 import type { RpcObserver } from "../metrics/agent-metrics.js";
 import { InvalidArgumentError } from "../errors.js";
+import { withOperationSignal } from "../pct/operation-signal.js";
 import { toGrpcError } from "./error-mapping.js";
 import type { Deduplicator, VmidSerializer } from "./ports.js";
 
@@ -51,6 +52,14 @@ export interface MutatingDeps extends RpcDeps {
  * per ID, the stored response replayed with `replayed: true`), and the work on one VMID runs
  * after earlier work on that VMID. `params` must hold everything that defines the request
  * except the ID, since it is what tells a replay from a reuse.
+ *
+ * Cancellation, one story: the caller's deadline (or its cancel) does NOT stop the operation.
+ * The work goes on within its own `pct` timeouts, its outcome is recorded, and a retry with
+ * the same request ID joins it or gets it replayed; stopping `pct` halfway for a caller that
+ * stopped waiting would only turn a success into an interrupted operation. Only the agent's
+ * own stop cancels work: the deduplicator's signal (`abortRunning`, at the end of the drain)
+ * is the operation's signal, which gives up the wait for the VMID and stops every `pct` call
+ * of the operation the way Proxmox stops a task (pct/process-pct-runner.ts).
  */
 export function mutating<Req extends { requestId: string; vmid: number }, Res extends { replayed: boolean }>(
   method: string,
@@ -71,7 +80,7 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
       try {
         const { value, replayed } = await deps.dedup.run(
           { requestId, method, vmid: request.vmid, params: paramsForFingerprint(params) },
-          async () => codec.toJSON(await deps.serializer.run(request.vmid, () => handle(request))),
+          async (signal) => codec.toJSON(await deps.serializer.run(request.vmid, () => withOperationSignal(signal, () => handle(request)), { signal })),
           () => (release = deps.admission.enter()),
         );
         return { ...codec.fromJSON(value), replayed };

@@ -1,3 +1,4 @@
+import type { OperationIntents } from "../dedup/operation-intents.js";
 import type { MutationDeps } from "../pct/pct-mutation.js";
 import type { NodePaths } from "./node-paths.js";
 
@@ -33,4 +34,6 @@ export interface NodeContext extends MutationDeps {
   readonly limits: NodeLimits;
   /** Private directory for files staged before `pct push`. */
   readonly stagingDir: string;
+  /** Durable intents of creates and destroys, to prove their leftovers Lockstep's own. */
+  readonly intents: OperationIntents;
 }

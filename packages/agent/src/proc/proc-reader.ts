@@ -6,6 +6,10 @@ export interface ProcessInfo {
   readonly pid: number;
   readonly cmdline: string;
   readonly state: string;
+  /** Field 4 of /proc/<pid>/stat: the parent (init or a subreaper once the parent died). */
+  readonly ppid: number;
+  /** Field 6: the session id; a Proxmox task worker calls setsid, so its session is its own pid. */
+  readonly session: number;
   /** Field 22 of /proc/<pid>/stat, in clock ticks since boot. */
   readonly startTicks: number;
   readonly startedMs: number;
@@ -53,7 +57,7 @@ export function realProcReader(root = "/proc"): ProcReader {
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         const startTicks = Number(fields[19]);
         const cmdline = readFileSync(path.join(root, String(pid), "cmdline"), "utf8").split("\0").filter(Boolean).join(" ");
-        return { pid, cmdline, state: fields[0] ?? "?", startTicks, startedMs: bootMs + (startTicks * 1000) / CLOCK_TICKS_PER_SECOND };
+        return { pid, cmdline, state: fields[0] ?? "?", ppid: Number(fields[1]), session: Number(fields[3]), startTicks, startedMs: bootMs + (startTicks * 1000) / CLOCK_TICKS_PER_SECOND };
       } catch {
         return null;
       }

@@ -1,3 +1,5 @@
+import { OperationRunningError } from "../errors.js";
+
 export interface SerializeOptions {
   /** Gives up waiting for earlier work (the promise rejects with the signal's reason); work already started is not interrupted. */
   readonly signal?: AbortSignal;
@@ -16,6 +18,10 @@ export interface SerializeOptions {
  * GetOperation, WatchEvents): they take no lock, and a read must not wait behind a
  * 10-minute create. Duplicates of one request ID never reach it twice; the deduplicator
  * joins them first.
+ *
+ * Work that fails with OPERATION_RUNNING (its `pct` was killed but Proxmox's task worker
+ * lives on) keeps the VMID until that worker ends: the caller gets its answer at once, and
+ * the next work on the VMID starts only then, reading the node afresh.
  */
 export class VmidSerializer {
   // The promise that settles when the last work queued for a VMID has settled.
@@ -48,11 +54,20 @@ export class VmidSerializer {
           resolve(await work());
         } catch (err) {
           reject(err);
+          if (err instanceof OperationRunningError) await err.ended.catch(() => undefined);
         } finally {
           settle();
         }
       });
     });
+  }
+
+  /**
+   * Keeps `vmid` for something the agent did not start in this life, such as a task worker
+   * found running at boot: later work on it waits until `until` settles.
+   */
+  hold(vmid: number, until: Promise<unknown>): void {
+    void this.run(vmid, () => until.then(() => undefined, () => undefined));
   }
 
   /** VMIDs with work running or queued (idle ones are forgotten). */

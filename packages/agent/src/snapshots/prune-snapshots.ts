@@ -3,8 +3,9 @@ import { InvalidArgumentError } from "../errors.js";
 import { readConfigFile } from "../containers/container-reader.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireVmid } from "../node/require-valid.js";
-import { listSnapshots } from "./list-snapshots.js";
+import { listSnapshots, unfinishedSnapshotNames } from "./list-snapshots.js";
 import { deleteSnapshot } from "./snapshot-commands.js";
+import { removeUnfinishedSnapshot } from "./unfinished-snapshot.js";
 
 export interface PruneOutcome {
   readonly deleted: string[];
@@ -17,7 +18,8 @@ const PREFIX = /^[a-zA-Z][a-zA-Z0-9_-]{0,30}$/;
 
 /**
  * Deletes Lockstep's oldest snapshots (those named with `prefix`) beyond `keepLast`. Never
- * touches a snapshot without the prefix, nor `current` or `vzdump`. A failed delete (a
+ * touches a snapshot without the prefix, nor `current` or `vzdump`. Unfinished snapshots with
+ * the prefix (`snapstate` in their section) are not counted and are removed. A failed delete (a
  * snapshot a clone depends on, say) is reported and the rest go on; the `lock:
  * snapshot-delete` it leaves is cleared before the next delete, since it would block
  * every later operation on the container.
@@ -26,9 +28,12 @@ export async function pruneSnapshots(ctx: NodeContext, vmid: number, keepLast: n
   requireVmid(vmid);
   if (!PREFIX.test(prefix)) throw new InvalidArgumentError("prefix", "must be a snapshot-name prefix: a letter, then letters, digits, '_' or '-' (at most 31)");
   if (!Number.isInteger(keepLast) || keepLast < 0 || keepLast > 1000) throw new InvalidArgumentError("keep_last", "must be an integer from 0 to 1000");
+  // Unfinished ones are not snapshots and never count: removed first, reported as deleted.
+  const unfinished = (await unfinishedSnapshotNames(ctx, vmid)).filter((name) => name.startsWith(prefix));
+  for (const name of unfinished) await removeUnfinishedSnapshot(ctx, vmid, name, requestId);
   const ours = (await listSnapshots(ctx, vmid)).filter((s) => s.name.startsWith(prefix));
   const doomed = ours.slice(0, Math.max(0, ours.length - keepLast));
-  const outcome: PruneOutcome = { deleted: [], kept: ours.slice(doomed.length).map((s) => s.name), failed: [], staleLockCleared: false };
+  const outcome: PruneOutcome = { deleted: [...unfinished], kept: ours.slice(doomed.length).map((s) => s.name), failed: [], staleLockCleared: false };
   let staleLockCleared = false;
   for (const snapshot of doomed) {
     try {

@@ -1,3 +1,4 @@
+import { OperationIntents } from "../../src/dedup/operation-intents.js";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -31,6 +32,8 @@ export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()):
   const root = mkdtempSync(path.join(os.tmpdir(), "lockstep-fake-node-"));
   const paths = simulatedPaths(root, "/nonexistent/pct");
   mkdirSync(paths.configDir, { recursive: true });
+  const intentsDir = path.join(root, "intents");
+  mkdirSync(intentsDir);
   const calls: string[][] = [];
   const logger = createMemoryLogger();
   const ctx: NodeContext = {
@@ -51,6 +54,7 @@ export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()):
     verify: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
     limits: { execOutputBytes: 1024, pushBytes: 1024 },
     stagingDir: path.join(root, "staging"),
+    intents: new OperationIntents(intentsDir),
   };
   return { ctx, calls, root, writeConfig: (vmid, text) => writeFileSync(path.join(paths.configDir, `${vmid}.conf`), text) };
 }

@@ -1,6 +1,6 @@
 import test from "ava";
 import { startedCalls } from "@lockstep/sim";
-import { startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+import { configText, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 
 const create = { vmid: 101, template: TEMPLATE, hostname: "web-1", ownershipTag: "lockstep-r1" };
 
@@ -39,7 +39,12 @@ test("a create killed with the agent converges on retry without a second contain
   t.is(result.container?.vmid, 101);
   const { containers } = await second.client.listContainers({});
   t.is(containers.length, 1);
-  t.is(startedCalls(second.root, "create").length, 1);
+  // The first create finished after the agent died, but its ownership tag was never set: on a
+  // real node such a config cannot be told from Proxmox's "safe config" written before setup
+  // (pve-container src/PVE/API2/LXC.pm create_vm), so it is not adopted but removed and redone.
+  t.is(startedCalls(second.root, "create").length, 2);
+  t.is(startedCalls(second.root, "destroy").length, 1);
+  t.regex(configText(second, 101), /^tags: lockstep-r1$/m);
 });
 
 test("the same request ID with different parameters is REQUEST_ID_REUSED", async (t) => {

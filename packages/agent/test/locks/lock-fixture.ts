@@ -51,14 +51,14 @@ export function lockNode() {
     },
     /** A live process (state S) with this start time in clock ticks. */
     process(pid: number, startTicks: number, cmdline = "") {
-      processes.set(pid, { pid, cmdline, state: "S", startTicks, startedMs: clock.now() });
+      processes.set(pid, { pid, ppid: 1, session: pid, cmdline, state: "S", startTicks, startedMs: clock.now() });
     },
     /** A running line of the active task list for a worker `pid` started at `startTicks`. */
     task(pid: number, startTicks: number, type: string, id: string) {
       const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, "0");
       const upid = `UPID:pve1:${hex(pid)}:${hex(startTicks)}:${hex(Math.floor(clock.now() / 1000))}:${type}:${id}:root@pam:`;
       writeFileSync(paths.tasksActive, `${upid} 1\n`, { flag: "a" });
-      processes.set(pid, { pid, cmdline: `task ${upid}`, state: "S", startTicks, startedMs: clock.now() });
+      processes.set(pid, { pid, ppid: 1, session: pid, cmdline: `task ${upid}`, state: "S", startTicks, startedMs: clock.now() });
       return upid;
     },
     /** A kernel lock on vmid's config lock file, as /proc/locks (and the holder's fdinfo) show it. */

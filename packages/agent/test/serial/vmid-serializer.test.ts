@@ -1,5 +1,6 @@
 import test from "ava";
 import { VmidSerializer } from "../../src/serial/index.js";
+import { OperationRunningError } from "../../src/errors.js";
 
 const tick = (ms = 5) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -66,4 +67,32 @@ test("a VMID with nothing queued is forgotten", async (t) => {
   t.is(serializer.busyVmids, 2);
   await pending;
   t.is(serializer.busyVmids, 0);
+});
+
+test("work that fails with OPERATION_RUNNING answers at once but keeps the VMID until its task worker ends", async (t) => {
+  const serializer = new VmidSerializer();
+  let endWorker!: () => void;
+  const ended = new Promise<void>((resolve) => (endWorker = resolve));
+  const running = new OperationRunningError("still running", "UPID:n:00000001:00000002:00000003:vzcreate:100:root@pam:", ended);
+  await t.throwsAsync(serializer.run(100, () => Promise.reject(running)), { is: running });
+  let nextStarted = false;
+  const next = serializer.run(100, async () => (nextStarted = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.false(nextStarted, "the next work waits while the worker lives");
+  endWorker();
+  await next;
+  t.true(nextStarted);
+});
+
+test("a held VMID (a task worker found at boot) delays later work until the hold ends, other VMIDs run", async (t) => {
+  const serializer = new VmidSerializer();
+  let release!: () => void;
+  serializer.hold(100, new Promise<void>((resolve) => (release = resolve)));
+  const order: string[] = [];
+  const held = serializer.run(100, async () => void order.push("100"));
+  await serializer.run(101, async () => void order.push("101"));
+  t.deepEqual(order, ["101"]);
+  release();
+  await held;
+  t.deepEqual(order, ["101", "100"]);
 });

@@ -116,6 +116,22 @@ export class Dispatcher {
     log.debug("job waits for an earlier one", { message: err.message });
   }
 
+  /**
+   * The agent's `pct` call was stopped but Proxmox's task worker goes on: the operation is
+   * running, not failed. Queued again with its attempt given back (so it never fails for
+   * it) and the same request ID, which the agent serializes behind that worker and then
+   * answers from the node as it is: never a second create.
+   */
+  private async requeueStillRunning(job: ClaimedJob, err: LockstepError, log: Logger): Promise<void> {
+    const error = { code: err.code, message: err.message };
+    await this.jobs.finish(job.id, async (tx) => {
+      const now = new Date(this.clock.now());
+      const next = new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs));
+      await tx.query("UPDATE operations SET status = 'queued', attempts = attempts - 1, error = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify(error), next, now, job.id]);
+    });
+    log.info("the agent reports the operation still running on the node; asking again later", { upid: err.metadata.upid });
+  }
+
   private async markProvisioning(job: ClaimedJob): Promise<void> {
     if (job.kind !== "create") return;
     await this.pool.query("UPDATE containers SET status = 'provisioning', updated_at = ? WHERE id = ? AND status = 'pending'", [new Date(this.clock.now()), job.containerId]);
@@ -124,6 +140,7 @@ export class Dispatcher {
   private async recordFailure(job: ClaimedJob, err: unknown, log: Logger): Promise<void> {
     if (err instanceof ForeignVmidError && job.attempts < job.maxAttempts) return this.moveOffForeignVmid(job, err, log);
     if (err instanceof WaitForEarlierJobError) return this.requeueWaiting(job, err, log);
+    if (err instanceof LockstepError && err.code === "OPERATION_RUNNING") return this.requeueStillRunning(job, err, log);
     const code = err instanceof LockstepError ? err.code : "INTERNAL";
     const error = { code, message: err instanceof Error ? err.message : String(err) };
     const retry = isRetryable(code) && job.attempts < job.maxAttempts;

@@ -26,6 +26,9 @@ const STATUS_BY_REASON: Record<ReasonCode, status> = {
   RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
   UNAVAILABLE: status.UNAVAILABLE,
   INTERNAL: status.INTERNAL,
+  // Retry later, without backing off as for an outage: the work is going on.
+  OPERATION_RUNNING: status.UNAVAILABLE,
+  STATE_STORAGE_FULL: status.RESOURCE_EXHAUSTED,
 };
 
 /** The grpc-js error an agent handler passes to its callback for a domain error. */

@@ -70,6 +70,14 @@ export enum ErrorReason {
   /** UNAVAILABLE - The agent is shutting down and takes no new work. */
   UNAVAILABLE = 14,
   INTERNAL = 15,
+  /**
+   * OPERATION_RUNNING - The `pct` call was killed (timeout, agent stop) but the Proxmox task worker it started
+   * lives on: the operation is still running (metadata `upid`). Retry later: the agent keeps
+   * the container serialized until that worker ends, then re-reads the node.
+   */
+  OPERATION_RUNNING = 16,
+  /** STATE_STORAGE_FULL - The agent's state directory is full (ENOSPC/EDQUOT): the request could not be recorded. */
+  STATE_STORAGE_FULL = 17,
   UNRECOGNIZED = -1,
 }
 
@@ -123,6 +131,12 @@ export function errorReasonFromJSON(object: any): ErrorReason {
     case 15:
     case "ERROR_REASON_INTERNAL":
       return ErrorReason.INTERNAL;
+    case 16:
+    case "ERROR_REASON_OPERATION_RUNNING":
+      return ErrorReason.OPERATION_RUNNING;
+    case 17:
+    case "ERROR_REASON_STATE_STORAGE_FULL":
+      return ErrorReason.STATE_STORAGE_FULL;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -164,6 +178,10 @@ export function errorReasonToJSON(object: ErrorReason): string {
       return "ERROR_REASON_UNAVAILABLE";
     case ErrorReason.INTERNAL:
       return "ERROR_REASON_INTERNAL";
+    case ErrorReason.OPERATION_RUNNING:
+      return "ERROR_REASON_OPERATION_RUNNING";
+    case ErrorReason.STATE_STORAGE_FULL:
+      return "ERROR_REASON_STATE_STORAGE_FULL";
     case ErrorReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

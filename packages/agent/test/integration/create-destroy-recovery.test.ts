@@ -1,0 +1,84 @@
+// Create and destroy after a crash, against the simulator: adopted only when provably
+// complete, Lockstep's own leftovers removed with their unreferenced disks, anyone else's left.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import test from "ava";
+import { startedCalls, writeFaults } from "@lockstep/sim";
+import { configText, startAgentOnSim, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
+
+const create = { vmid: 101, template: TEMPLATE, hostname: "web-1", ownershipTag: "lockstep-c1" };
+/** The config file's path, once the simulator has laid out its node (its first call does). */
+async function confOf(agent: AgentUnderTest, vmid: number): Promise<string> {
+  await agent.pct(["list"]);
+  return path.join(agent.root, "etc/pve/lxc", `${vmid}.conf`);
+}
+
+test("a finished create carries the ownership marker in its description and the tag, which is set only after pct create", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.client.createContainer({ ...create, requestId: "create-c1", tags: ["web"] });
+  const createArgv = startedCalls(agent.root, "create")[0]!.argv;
+  t.false(createArgv.join(" ").includes("lockstep-c1;") || createArgv[createArgv.indexOf("--tags") + 1]!.split(";").includes("lockstep-c1"), "pct create is not given the ownership tag");
+  t.deepEqual(startedCalls(agent.root, "set").map((c) => c.argv.slice(2)), [["--tags", "web;lockstep-c1"]]);
+  t.regex(configText(agent, 101), /^#lockstep-owner=lockstep-c1$/m);
+});
+
+test("a create whose pct was killed leaves a placeholder that the agent's intent proves its own: the retry unlocks it, destroys it with its unreferenced disks and creates", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  writeFaults(agent.root, [{ command: "create", times: 1, action: "crash" }]);
+  await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c2" }), { message: /HYPERVISOR_UNRESPONSIVE|killed/ });
+  t.regex(configText(agent, 101), /^lock: create$/m);
+  const made = await agent.client.createContainer({ ...create, requestId: "create-c2" });
+  t.false(made.alreadyExisted);
+  t.deepEqual(startedCalls(agent.root, "destroy").map((c) => c.argv), [["destroy", "101", "--destroy-unreferenced-disks", "1"]]);
+  t.is(startedCalls(agent.root, "unlock").length >= 1, true);
+  t.regex(configText(agent, 101), /^tags: lockstep-c1$/m);
+});
+
+// That the pre-flight lock gate leaves its `lock: create` in place too is agent-locks' part (lock verdicts).
+test("a bare lock: create placeholder this agent did not make is ALREADY_EXISTS and never destroyed", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  const conf = await confOf(agent, 101);
+  writeFileSync(conf, "lock: create\n");
+  const err = await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c3" }));
+  t.regex(err?.message ?? "", /ALREADY_EXISTS|placeholder/);
+  t.true(existsSync(conf));
+  t.is(startedCalls(agent.root, "destroy").length, 0);
+});
+
+test("a config with this request's marker but not its tag (a create that died after its safe config) is removed and made again", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  // pve-container src/PVE/API2/LXC.pm create_vm writes a complete, lock-free config with the
+  // request's description before setup; a worker killed then leaves it, never tagged.
+  await agent.pct(["create", "101", TEMPLATE, "--hostname", "web-1", "--description", "lockstep-owner=lockstep-c1"]);
+  const made = await agent.client.createContainer({ ...create, requestId: "create-c4" });
+  t.false(made.alreadyExisted);
+  t.is(startedCalls(agent.root, "destroy").length, 1);
+  t.regex(configText(agent, 101), /^tags: lockstep-c1$/m);
+});
+
+test("a destroy that died halfway (lock: destroyed alone) that this agent did not start is FAILED_PRECONDITION and left alone", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  const conf = await confOf(agent, 101);
+  writeFileSync(conf, "lock: destroyed\n");
+  const err = await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-d1", vmid: 101, force: false, purge: false }));
+  t.regex(err?.message ?? "", /FAILED_PRECONDITION|died halfway/);
+  t.is(readFileSync(conf, "utf8"), "lock: destroyed\n");
+});
+
+test("this agent's destroy that died halfway is finished by the retry, not answered alreadyGone while its config exists", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.client.createContainer({ ...create, requestId: "create-c6" });
+  writeFaults(agent.root, [{ command: "destroy", times: 1, action: "crash" }]);
+  await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-d2", vmid: 101, force: false, purge: false }));
+  // What pve-container src/PVE/LXC.pm destroy_lxc_container leaves once the volumes are freed.
+  writeFileSync(await confOf(agent, 101), "lock: destroyed\n");
+  const res = await agent.client.destroyContainer({ requestId: "destroy-d2", vmid: 101, force: false, purge: false });
+  t.false(res.alreadyGone);
+  t.throws(() => configText(agent, 101));
+});
