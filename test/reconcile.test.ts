@@ -135,7 +135,7 @@ test.serial("a stale lock on a foreign container is reported in its finding and 
   const cluster = await startCluster(["pve1"]);
   t.teardown(() => cluster.stop());
   const agent = cluster.agents.get("pve1")!;
-  await agent.pct(["create", "150", TEMPLATE]);
+  await agent.pct(["create", "150", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "150", "half"]);
   await staleOn(agent, 150);

@@ -14,8 +14,20 @@ export function sideEffects(root: string, vmid: number, reads: readonly string[]
   const readSet = new Set(reads.map((argv) => argv.join(" ")));
   return readCalls(root)
     .filter((c): c is Extract<typeof c, { event: "start" }> => c.event === "start" && c.vmid === vmid)
-    .filter((c) => MUTATING.has(c.argv[0]!) || (c.argv[0] === "exec" && !isRead(c.argv.slice(3).join(" "), readSet)))
+    .filter((c) => MUTATING.has(c.argv[0]!) || (c.argv[0] === "exec" && !isRead(guestCommand(c.argv).join(" "), readSet)))
     .map((c) => normalize(c.argv, vmid));
+}
+
+/**
+ * The command a `pct exec` ran inside the guest: after pct's `--`, and after the agent's
+ * `env -i -- NAME=VALUE...` that gives it its explicit environment (exec/guest-environment.ts).
+ */
+function guestCommand(argv: readonly string[]): readonly string[] {
+  let inner = argv.slice(argv.indexOf("--") + 1);
+  if (inner[0] !== "env") return inner;
+  inner = inner.slice(1).filter((arg, i) => !(i < 2 && (arg === "-i" || arg === "--")));
+  while (inner.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(inner[0]!)) inner = inner.slice(1);
+  return inner;
 }
 
 function isRead(inner: string, reads: ReadonlySet<string>): boolean {

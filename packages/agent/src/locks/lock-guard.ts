@@ -78,15 +78,28 @@ export class LockGuard {
     return main !== null && carriesOwnership(main, options.owner);
   }
 
-  /** Inspects until `step` returns a report, within the retry bound; "again" re-inspects at once. */
+  /**
+   * Inspects until `step` returns a report, within the retry bound; "again" re-inspects at once.
+   * A lock inside its grace period becomes STALE (or owned) at a known time: that wait is
+   * taken whole and is not one of the retries.
+   */
   private async waitUntil(vmid: number, options: GateOptions, step: (report: LockReportView) => Promise<LockReportView | "again" | null>): Promise<LockReportView> {
     let delay = this.policy.backoffMs;
-    for (let attempt = 0; ; attempt++) {
+    let announced = false;
+    for (let attempt = 0; ; ) {
       const report = this.inspector.inspect(vmid);
       const result = await step(report);
-      if (result === "again" && attempt < this.policy.retries) continue;
+      if (result === "again" && attempt < this.policy.retries) {
+        attempt++;
+        continue;
+      }
       if (result && result !== "again") return result;
-      if (attempt === 0) this.publish(vmid, "lock-detected", `lock ${report.verdict === "STALE" ? "stale" : "held"}: ${describe(report, options)}`, options.requestId);
+      if (!announced) this.publish(vmid, "lock-detected", `lock ${report.verdict === "STALE" ? "stale" : "held"}: ${describe(report, options)}`, options.requestId);
+      announced = true;
+      if (report.ownerKind === "GRACE") {
+        await this.clock.sleep(Math.max(1, this.inspector.staleAtMs(report) - this.clock.now()), options.signal);
+        continue;
+      }
       if (attempt >= this.policy.retries) {
         const detail = `CT ${vmid} is locked: ${describe(report, options)}; gave up after ${attempt + 1} checks`;
         this.publish(vmid, "lock-blocked", detail, options.requestId);
@@ -94,6 +107,7 @@ export class LockGuard {
       }
       await this.clock.sleep(delay, options.signal);
       delay = Math.min(delay * 2, this.policy.backoffMaxMs);
+      attempt++;
     }
   }
 

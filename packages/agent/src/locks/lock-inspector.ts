@@ -98,6 +98,11 @@ export class LockInspector {
     return { verdict: "STALE", ownerKind: "NONE", owner: `no flock and no task that could own it for ${seconds(now - sinceMs)}s`, unownedSinceMs: sinceMs };
   }
 
+  /** When a lock inside its grace period turns STALE, if nothing owns it meanwhile. */
+  staleAtMs(report: LockReportView): number {
+    return report.unownedSinceMs + this.staleGraceMs;
+  }
+
   /** Live processes whose fdinfo shows a FLOCK on this device and inode. */
   private sharers(id: FileId): ProcessInfo[] {
     const found: ProcessInfo[] = [];

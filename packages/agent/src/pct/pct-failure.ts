@@ -3,6 +3,7 @@ import {
   AlreadyExistsError,
   CommandFailedError,
   FailedPreconditionError,
+  HypervisorUnresponsiveError,
   InvalidArgumentError,
   NotFoundError,
 } from "../errors.js";
@@ -10,6 +11,12 @@ import type { PctResult } from "./pct-runner.js";
 
 /** Proxmox's own texts (see shared/docs/proxmox.md), each with what it means for Lockstep. */
 const KNOWN_FAILURES: { pattern: RegExp; toError: (m: RegExpExecArray, vmid: number, stderr: string) => LockstepError }[] = [
+  // pve-common RESTEnvironment.pm tee_worker: the task worker ended without its control
+  // message (killed, OOM): whatever it had done stays, nothing was cleaned up. Outcome unknown.
+  {
+    pattern: /got unexpected control message/,
+    toError: (_m, vmid, stderr) => new HypervisorUnresponsiveError(`the task worker of CT ${vmid} died without reporting its outcome (${firstLine(stderr)}); its outcome is unknown`, { vmid: String(vmid), reason: "task-worker-died" }),
+  },
   { pattern: /Configuration file '[^']*' does not exist/, toError: (_m, vmid) => new NotFoundError(`CT ${vmid} does not exist on this node`, { vmid: String(vmid) }) },
   // pve-cluster src/PVE/Cluster.pm, check_vmid_unused: `VM` for a QEMU VM, `CT` for a container;
   // either way someone else's guest holds the VMID cluster-wide.

@@ -53,7 +53,7 @@ test("a config with this request's marker but not its tag (a create that died af
   t.teardown(() => agent.stop());
   // pve-container src/PVE/API2/LXC.pm create_vm writes a complete, lock-free config with the
   // request's description before setup; a worker killed then leaves it, never tagged.
-  await agent.pct(["create", "101", TEMPLATE, "--hostname", "web-1", "--description", "lockstep-owner=lockstep-c1"]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--description", "lockstep-owner=lockstep-c1"]);
   const made = await agent.client.createContainer({ ...create, requestId: "create-c4" });
   t.false(made.alreadyExisted);
   t.is(startedCalls(agent.root, "destroy").length, 1);

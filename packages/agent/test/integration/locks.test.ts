@@ -57,7 +57,7 @@ test("a crashed operation's lock is within its grace period first, then STALE", 
 test("a stale lock on a container without the caller's marker is reported and never unlocked", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "101", "half"]);
   await verdictBecomes(agent, 101, agentV1.LockVerdict.STALE);
@@ -70,7 +70,7 @@ test("a stale lock on a container without the caller's marker is reported and ne
 test("the operator's lock clear removes a STALE lock through pct unlock and logs it", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "101", "half"]);
   await verdictBecomes(agent, 101, agentV1.LockVerdict.STALE);
@@ -83,7 +83,7 @@ test("the operator's lock clear removes a STALE lock through pct unlock and logs
 test("an operator's pct mount lock is never STALE and never cleared by lock clear", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   // What pve-container CLI/pct.pm mount writes (set_lock($vmid, 'mounted')); this simulator has no `pct mount` yet.
   appendFileSync(path.join(agent.root, "etc/pve/lxc/101.conf"), "lock: mounted\n");
   t.regex(configText(agent, 101), /^lock: mounted$/m);

@@ -9,7 +9,7 @@ import { startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 async function runningWithPendingFeatures(t: { teardown(fn: () => unknown): void }) {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE, "--hostname", "web-1", "--features", "keyctl=1"]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--features", "keyctl=1"]);
   await agent.pct(["snapshot", "101", "base"]);
   await agent.pct(["start", "101"]);
   appendFileSync(path.join(agent.root, "etc/pve/lxc/101.conf"), "\n[pve:pending]\nfeatures: nesting=1\n");

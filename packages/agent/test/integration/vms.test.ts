@@ -14,7 +14,7 @@ function addVm(root: string, node: string, vmid: number): void {
 test("ListContainers reports the cluster's VMs apart from the node's containers", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE, "--hostname", "web-1"]);
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1"]);
   addVm(agent.root, "pve1", 150);
   addVm(agent.root, "pve2", 120);
   const listing = await agent.client.listContainers({});

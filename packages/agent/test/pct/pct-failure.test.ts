@@ -47,3 +47,10 @@ test("a destroy of an HA-managed CT without purge is FAILED_PRECONDITION (pve-co
   t.is(err.code, "FAILED_PRECONDITION");
   t.is(err.metadata.ha_managed, "true");
 });
+
+// pve-common RESTEnvironment.pm tee_worker: a worker killed mid-task sends no control message.
+test("a task worker that died without its control message is an unknown outcome, not a command failure", (t) => {
+  const err = pctFailure(["create"], failed("got unexpected control message: \n"), 101);
+  t.is(err.code, "HYPERVISOR_UNRESPONSIVE");
+  t.is(err.metadata.reason, "task-worker-died");
+});
