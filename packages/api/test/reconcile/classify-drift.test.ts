@@ -57,8 +57,10 @@ test("a container still being created is not judged", (t) => {
   t.deepEqual(kinds([ct(100, null, { lock: "create" })], []), []);
 });
 
-test("a crashed create's placeholder with a stale lock is reported", (t) => {
-  t.deepEqual(kinds([ct(100, null, { lock: "create", staleLock: "create" })], []), ["stale-lock 100", "foreign 100"]);
+test("a crashed create's placeholder with a stale lock is reported as foreign, its lock left to its owner", (t) => {
+  const { findings } = classifyDrift("pve1", [ct(100, null, { lock: "create", staleLock: "create" })], new Map());
+  t.deepEqual(findings.map((f) => `${f.kind} ${f.vmid}`), ["foreign 100"]);
+  t.regex(findings[0]!.detail, /stale lock 'create' is left to its owner/);
 });
 
 test("an unmarked container at the VMID of a record busy with a job is its work in progress", (t) => {
