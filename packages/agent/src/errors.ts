@@ -120,6 +120,16 @@ export class OperationRunningError extends LockstepError {
   }
 }
 
+/**
+ * The container does not carry the request's ownership tag (among its tags, or as the marker
+ * line of its description): it is not the record's, so the agent does nothing to it.
+ */
+export class ForeignContainerError extends LockstepError {
+  constructor(vmid: number, node: string, ownershipTag: string, what: string) {
+    super("FOREIGN_CONTAINER", `CT ${vmid} on node '${node}' does not carry ownership tag '${ownershipTag}' (neither among its tags nor as its description's marker): it is not this record's container; refusing to ${what}`, { vmid: String(vmid), node, ownership_tag: ownershipTag });
+  }
+}
+
 /** The agent's state directory is full (ENOSPC, EDQUOT): a request could not be recorded durably. */
 export class StateStorageFullError extends LockstepError {
   constructor(message: string, metadata: Record<string, string> = {}) {

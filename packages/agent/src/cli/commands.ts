@@ -13,7 +13,7 @@ export interface Output {
 export interface CommandInput {
   readonly client: AgentClient;
   readonly args: readonly string[];
-  readonly options: { keepLast?: string; prefix?: string; removeFile?: boolean; requestId?: string; timeout?: string; vmid?: string[] };
+  readonly options: { keepLast?: string; owner?: string; prefix?: string; removeFile?: boolean; requestId?: string; timeout?: string; vmid?: string[] };
 }
 
 const { LockVerdict, LockOwnerKind, ContainerStatus, OperationStatus, EventKind, ErrorReason } = agentV1;
@@ -66,7 +66,7 @@ export const COMMANDS: Record<string, (input: CommandInput) => Promise<Output>> 
   "snapshot prune": async ({ client, args, options }) => {
     const keepLast = Number(options.keepLast);
     if (options.keepLast === undefined || !Number.isInteger(keepLast) || keepLast < 0) throw new UsageError("snapshot prune needs --keep-last <n> (an integer >= 0)");
-    const res = await client.pruneSnapshots({ vmid: vmidArg(args[0]), keepLast, prefix: options.prefix ?? "lockstep", requestId: requestId(options) });
+    const res = await client.pruneSnapshots({ vmid: vmidArg(args[0]), keepLast, prefix: options.prefix ?? "lockstep", ownershipTag: ownerOption(options, "snapshot prune"), requestId: requestId(options) });
     const lines = [`deleted: ${res.deleted.join(", ") || "-"}`, `kept: ${res.kept.join(", ") || "-"}`];
     for (const f of res.failed) lines.push(`FAILED ${f.name}: ${reasonName(f.reason)} ${f.message}`);
     if (res.staleLockCleared) lines.push("cleared the lock a failed delete left behind");
@@ -75,7 +75,7 @@ export const COMMANDS: Record<string, (input: CommandInput) => Promise<Output>> 
   exec: async ({ client, args, options }) => {
     const [vmid, ...argv] = args;
     if (argv.length === 0) throw new UsageError("exec needs a command: lockstep-node exec <vmid> -- <cmd...>");
-    const res = await client.exec({ vmid: vmidArg(vmid), argv, requestId: requestId(options), timeoutMs: options.timeout ? Number(options.timeout) : 0 }, { timeoutMs: 35 * 60_000 });
+    const res = await client.exec({ vmid: vmidArg(vmid), argv, ownershipTag: ownerOption(options, "exec"), requestId: requestId(options), timeoutMs: options.timeout ? Number(options.timeout) : 0 }, { timeoutMs: 35 * 60_000 });
     return { json: agentV1.ExecResponse.toJSON(res), text: Buffer.from(res.stdout).toString() + Buffer.from(res.stderr).toString(), exitCode: res.exitCode };
   },
   op: async ({ client, args }) => {
@@ -113,6 +113,15 @@ function lockReportText(r: agentV1.LockReport): string {
   for (const l of r.otherKernelLocks) pairs.push(["other lock", `${l.kind} ${l.mode} pid ${l.pid} (does not block pct)`]);
   if (r.migrationLock?.locked) pairs.push(["migration lock", `${r.migrationLock.path} held by pid ${r.migrationLock.pid} ${r.migrationLock.cmdline}`]);
   return formatPairs(pairs);
+}
+
+/**
+ * The `--owner` of a command that changes a container: the agent acts only on a container
+ * carrying that tag (`lock clear` is the operator's act and takes none).
+ */
+function ownerOption(options: CommandInput["options"], command: string): string {
+  if (!options.owner) throw new UsageError(`${command} needs --owner <tag>: the container's ownership tag (lockstep-<record id> for one the API manages)`);
+  return options.owner;
 }
 
 function statusName(status: agentV1.ContainerStatus): string {

@@ -15,8 +15,8 @@ commands:
   ct list                             containers on the node
   ct show <vmid>                      one container's config and snapshots
   snapshot list <vmid>
-  snapshot prune <vmid> --keep-last N [--prefix lockstep]
-  exec <vmid> [--timeout ms] -- <cmd...>
+  snapshot prune <vmid> --owner TAG --keep-last N [--prefix lockstep]
+  exec <vmid> --owner TAG [--timeout ms] -- <cmd...>
   events [--vmid N]...                stream lock events until Ctrl-C
   op <request-id>                     the agent's record of one request
   ct compare <vmid> --api URL --node NAME
@@ -32,7 +32,9 @@ certificate from lockstep-pki; the agent's certificate must name the target's ho
 --server-name (LOCKSTEP_NODE_SERVER_NAME). --plaintext reaches a loopback agent running with
 transport plaintext-loopback. ct compare reads the API token from LOCKSTEP_API_TOKEN (never a
 flag: flags show in ps). Mutating commands take --request-id to retry a request safely (one
-is generated otherwise).`;
+is generated otherwise) and --owner, the container's ownership tag: the agent refuses
+(FOREIGN_CONTAINER) a container that does not carry it. lock clear takes no owner and clears
+only a stale lock.`;
 
 async function main(argv: string[]): Promise<number> {
   const dashDash = argv.indexOf("--");
@@ -87,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     const out = await COMMANDS[name]!({
       client,
       args,
-      options: { keepLast: values["keep-last"], prefix: values.prefix, removeFile: values["remove-file"], requestId: values["request-id"], timeout: values.timeout },
+      options: { keepLast: values["keep-last"], owner: values.owner, prefix: values.prefix, removeFile: values["remove-file"], requestId: values["request-id"], timeout: values.timeout },
     });
     process.stdout.write(values.json ? `${JSON.stringify(out.json, null, 2)}\n` : `${out.text.replace(/\n$/, "")}\n`);
     return out.exitCode ?? 0;

@@ -6,21 +6,25 @@ import { runMutation } from "../pct/pct-mutation.js";
 import { readConfigFile } from "./container-reader.js";
 import { outcomeUnknown } from "./create-container.js";
 import { removeOwnLeftover } from "./ownership.js";
+import { requireCarries, requireOwnershipTag } from "./require-owned.js";
 
 /**
- * Destroys a container. Already gone is success (`alreadyGone`), so a retry after a lost
- * reply converges; a config that still exists is never answered `alreadyGone`. Never called
- * because a node was unresponsive: only on request.
+ * Destroys the container of the record whose ownership tag is `ownershipTag`. Already gone is
+ * success (`alreadyGone`), so a retry after a lost reply converges; a config that still
+ * exists is never answered `alreadyGone`. A container that does not carry the tag is
+ * FOREIGN_CONTAINER and left alone. Never called because a node was unresponsive: only on
+ * request.
  *
  * A destroy that died halfway leaves `lock: destroyed` ALONE (pve-container
  * src/PVE/API2/LXC.pm destroy_vm: volumes freed first, then the config replaced by
  * `{ lock => 'destroyed' }`, unlinked last). It carries no marker, so it is finished only
- * when this agent recorded that it started that destroy (its intent, written before
- * `pct destroy`): unlock, then destroy again with `--destroy-unreferenced-disks 1`. Anyone
- * else's is FAILED_PRECONDITION and left alone.
+ * when this agent recorded that it started that destroy for this tag (its intent, written
+ * before `pct destroy`): unlock, then destroy again with `--destroy-unreferenced-disks 1`.
+ * Anyone else's is FAILED_PRECONDITION and left alone.
  */
-export async function destroyContainer(ctx: NodeContext, vmid: number, options: { force: boolean; purge: boolean }, requestId: string): Promise<{ alreadyGone: boolean }> {
+export async function destroyContainer(ctx: NodeContext, vmid: number, options: { force: boolean; purge: boolean }, requestId: string, ownershipTag: string): Promise<{ alreadyGone: boolean }> {
   requireVmid(vmid);
+  requireOwnershipTag(ownershipTag);
   const config = await readConfigFile(ctx, vmid);
   const intent = await ctx.intents.get(vmid);
   if (!config) {
@@ -28,19 +32,20 @@ export async function destroyContainer(ctx: NodeContext, vmid: number, options: 
     return { alreadyGone: true };
   }
   if (isHalfwayDestroy(config)) {
-    if (intent?.op !== "destroy") {
-      throw new FailedPreconditionError(`CT ${vmid} on node '${ctx.node}' is a destroy that died halfway (only 'lock: destroyed' is left) that this agent did not start; it is left alone`, { vmid: String(vmid), lock: "destroyed" });
+    if (intent?.op !== "destroy" || intent.ownershipTag !== ownershipTag) {
+      throw new FailedPreconditionError(`CT ${vmid} on node '${ctx.node}' is a destroy that died halfway (only 'lock: destroyed' is left) that this agent did not start for ownership tag '${ownershipTag}'; it is left alone`, { vmid: String(vmid), lock: "destroyed" });
     }
     await removeOwnLeftover(ctx, vmid, requestId, "finishing this agent's destroy that died halfway (lock: destroyed alone)");
     await ctx.intents.clear(vmid);
     return { alreadyGone: false };
   }
-  await ctx.intents.record({ op: "destroy", vmid, ownershipTag: "", requestId, startedMs: ctx.clock.now() });
+  requireCarries(ctx, vmid, config.main, ownershipTag, "destroy it");
+  await ctx.intents.record({ op: "destroy", vmid, ownershipTag, requestId, startedMs: ctx.clock.now() });
   const args = ["destroy", String(vmid)];
   if (options.force) args.push("--force", "1");
   if (options.purge) args.push("--purge", "1");
   try {
-    await runMutation(ctx, vmid, args, { requestId, timeoutMs: ctx.timeouts.destroyMs });
+    await runMutation(ctx, vmid, args, { requestId, owner: ownershipTag, timeoutMs: ctx.timeouts.destroyMs });
     await ctx.intents.clear(vmid);
     return { alreadyGone: false };
   } catch (err) {

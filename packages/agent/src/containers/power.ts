@@ -19,13 +19,14 @@ const MAX_LOOK_MS = 5_000;
  * so a retried start or stop never fails on "already running". After `pct` returns, waits
  * (with backoff on the injected clock, within the power timeout counted from the request)
  * until the container is in `target`, because an HA-managed container gets there only when
- * the HA manager acts; throws PowerStateNotReachedError when it does not.
+ * the HA manager acts; throws PowerStateNotReachedError when it does not. `owner` is the
+ * ownership tag the caller proved the container carries (require-owned.ts).
  */
-export async function setPower(ctx: NodeContext, vmid: number, target: PowerState, requestId: string): Promise<{ status: PowerState; changed: boolean }> {
+export async function setPower(ctx: NodeContext, vmid: number, target: PowerState, requestId: string, owner: string): Promise<{ status: PowerState; changed: boolean }> {
   requireVmid(vmid);
   if ((await readStatus(ctx, vmid)) === target) return { status: target, changed: false };
   const startedMs = ctx.clock.now();
-  const result = await runMutation(ctx, vmid, [target === "running" ? "start" : "stop", String(vmid)], { requestId, timeoutMs: ctx.timeouts.powerMs });
+  const result = await runMutation(ctx, vmid, [target === "running" ? "start" : "stop", String(vmid)], { requestId, owner, timeoutMs: ctx.timeouts.powerMs });
   await waitForState(ctx, vmid, target, startedMs, HA_REQUEST.test(result.stdout));
   return { status: target, changed: true };
 }

@@ -37,9 +37,9 @@ export function requireAllowedLxc(set: Readonly<Record<string, string>>, remove:
  * takes, changing only the keys whose value differs and writing nothing when none does.
  * Returns the keys changed.
  */
-export async function writeRawLxcKeys(ctx: NodeContext, vmid: number, set: Readonly<Record<string, string>>, remove: readonly string[], requestId: string): Promise<string[]> {
+export async function writeRawLxcKeys(ctx: NodeContext, vmid: number, set: Readonly<Record<string, string>>, remove: readonly string[], requestId: string, owner: string): Promise<string[]> {
   const file = path.join(ctx.paths.configDir, `${vmid}.conf`);
-  await ctx.gate.ensureFree(vmid, { requestId });
+  await ctx.gate.ensureFree(vmid, { requestId, owner });
   return withConfigFlock(ctx.paths, vmid, async () => {
     // Read again under the lock: this is the text the edit must keep byte for byte.
     const text = await readFile(file, "utf8");

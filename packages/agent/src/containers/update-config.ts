@@ -41,7 +41,7 @@ export interface ConfigUpdate {
  * compared with the value the key will have at the next start (the pending one, if any), so
  * a change Proxmox keeps pending is not made again on every apply.
  */
-export async function updateConfig(ctx: NodeContext, vmid: number, change: ConfigChange, requestId: string): Promise<ConfigUpdate> {
+export async function updateConfig(ctx: NodeContext, vmid: number, change: ConfigChange, requestId: string, owner: string): Promise<ConfigUpdate> {
   requireVmid(vmid);
   const remove = change.remove.filter((key) => !isRawLxcKey(key));
   const removeLxc = change.remove.filter(isRawLxcKey);
@@ -64,17 +64,17 @@ export async function updateConfig(ctx: NodeContext, vmid: number, change: Confi
   // Proxmox refuses `--delete k` together with `--revert k`, so a pending value is dropped
   // (`--revert`, pve-container src/PVE/LXC/Config.pm update_pct_config) before the delete.
   if (toRevert.length > 0) {
-    await runMutation(ctx, vmid, ["set", String(vmid), "--revert", toRevert.join(",")], { requestId, timeoutMs: ctx.timeouts.powerMs });
+    await runMutation(ctx, vmid, ["set", String(vmid), "--revert", toRevert.join(",")], { requestId, owner, timeoutMs: ctx.timeouts.powerMs });
     toRevert.forEach((key) => changed.add(key));
   }
   if (toSet.length > 0 || toDelete.length > 0) {
     const args = ["set", String(vmid), ...toSet.flatMap(([key, value]) => [`--${key}`, value])];
     if (toDelete.length > 0) args.push("--delete", toDelete.join(","));
-    await runMutation(ctx, vmid, args, { requestId, timeoutMs: ctx.timeouts.powerMs });
+    await runMutation(ctx, vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.powerMs });
     [...toSet.map(([key]) => key), ...toDelete].forEach((key) => changed.add(key));
   }
   const lxcDiffers = Object.entries(change.lxc).some(([key, value]) => current[key] !== value) || removeLxc.some((key) => current[key] !== undefined);
-  if (lxcDiffers) (await writeRawLxcKeys(ctx, vmid, change.lxc, removeLxc, requestId)).forEach((key) => changed.add(key));
+  if (lxcDiffers) (await writeRawLxcKeys(ctx, vmid, change.lxc, removeLxc, requestId, owner)).forEach((key) => changed.add(key));
   const after = changed.size > 0 ? await requireConfigFile(ctx, vmid) : config;
   return { changedKeys: [...changed].sort(), pendingKeys: pendingOf(after, [...Object.keys(change.set), ...remove]) };
 }

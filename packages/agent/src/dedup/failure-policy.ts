@@ -23,6 +23,8 @@ const REPLAY_FAILURE: Record<ReasonCode, boolean> = {
   NOT_FOUND: true,
   ALREADY_EXISTS: true,
   FAILED_PRECONDITION: true,
+  // The container is someone else's: running the request again would be refused again.
+  FOREIGN_CONTAINER: true,
   COMMAND_FAILED: true,
   VERIFICATION_FAILED: true,
   PERMISSION_DENIED: true,

@@ -12,7 +12,7 @@ import { stateStorageFailure } from "./storage-failure.js";
 export interface OperationIntent {
   readonly op: "create" | "destroy";
   readonly vmid: number;
-  /** The ownership tag of the create (empty for a destroy). */
+  /** The ownership tag the create or destroy acted for (empty for a destroy recorded before destroys carried one). */
   readonly ownershipTag: string;
   readonly requestId: string;
   readonly startedMs: number;

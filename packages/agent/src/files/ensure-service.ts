@@ -27,10 +27,10 @@ export interface ServiceOutcome {
  * `enable`/`start`. If systemd still has not seen the unit, reload and try again within the
  * verify bounds instead of sleeping a fixed time. Ends by checking is-enabled/is-active.
  */
-export async function ensureService(ctx: NodeContext, spec: ServiceSpec, requestId: string): Promise<ServiceOutcome> {
+export async function ensureService(ctx: NodeContext, spec: ServiceSpec, requestId: string, owner: string): Promise<ServiceOutcome> {
   requireVmid(spec.vmid);
   requireValid("unit", spec.unit, unitNameProblem);
-  const push = await verifiedPush(ctx, { vmid: spec.vmid, path: `/etc/systemd/system/${spec.unit}`, content: spec.content, mode: 0o644, user: "", group: "" }, requestId);
+  const push = await verifiedPush(ctx, { vmid: spec.vmid, path: `/etc/systemd/system/${spec.unit}`, content: spec.content, mode: 0o644, user: "", group: "" }, requestId, owner);
   const run = (argv: string[]): Promise<ExecOutcome> => execInContainer(ctx, spec.vmid, argv, { requestId });
   if (push.changed) await systemctl(run, ["daemon-reload"]);
 

@@ -35,24 +35,24 @@ const PUSH_FAILED = /failed to open .* for reading|failed to create file|can onl
  * (it is 0 for a failed copy) and the file may become visible later than `pct` returns, so
  * the read-back is polled with a bounded backoff — never a fixed sleep.
  */
-export async function verifiedPush(ctx: NodeContext, spec: PushSpec, requestId: string): Promise<PushOutcome> {
+export async function verifiedPush(ctx: NodeContext, spec: PushSpec, requestId: string, owner: string): Promise<PushOutcome> {
   validate(ctx, spec);
   const expected = { sha256: sha256(spec.content), size: spec.content.length };
   if (await matches(ctx, spec.vmid, spec.path, expected, requestId)) return { ...expected, verifyAttempts: 1, changed: false };
   await ensureParentDir(ctx, spec.vmid, spec.path, requestId);
-  await push(ctx, spec, requestId);
+  await push(ctx, spec, requestId, owner);
   const verifyAttempts = await waitUntilLanded(ctx, spec.vmid, spec.path, expected, requestId);
   return { ...expected, verifyAttempts, changed: true };
 }
 
-async function push(ctx: NodeContext, spec: PushSpec, requestId: string): Promise<void> {
+async function push(ctx: NodeContext, spec: PushSpec, requestId: string, owner: string): Promise<void> {
   const staged = path.join(ctx.stagingDir, `${randomUUID()}.push`);
   await writeFile(staged, spec.content, { mode: 0o600 });
   try {
     const args = ["push", String(spec.vmid), staged, spec.path, "--perms", (spec.mode || 0o644).toString(8)];
     if (spec.user) args.push("--user", spec.user);
     if (spec.group) args.push("--group", spec.group);
-    const result = await runMutation(ctx, spec.vmid, args, { requestId, timeoutMs: ctx.timeouts.pushMs });
+    const result = await runMutation(ctx, spec.vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.pushMs });
     const failure = PUSH_FAILED.exec(result.stderr);
     if (failure) {
       if (/running CT/.test(failure[0])) throw new FailedPreconditionError(`CT ${spec.vmid} is not running: cannot push ${spec.path}`, { vmid: String(spec.vmid) });

@@ -5,6 +5,7 @@ import { getContainer, listContainers } from "../containers/container-reader.js"
 import { createContainer } from "../containers/create-container.js";
 import { destroyContainer } from "../containers/destroy-container.js";
 import { setPower } from "../containers/power.js";
+import { requireOwned } from "../containers/require-owned.js";
 import { updateConfig } from "../containers/update-config.js";
 import { NotFoundError } from "../errors.js";
 import type { EventBus } from "../events/event-bus.js";
@@ -90,45 +91,49 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
     }),
     destroyContainer: mutating("DestroyContainer", deps, m.DestroyContainerResponse, async (req: agentV1.DestroyContainerRequest) => ({
       replayed: false,
-      ...(await destroyContainer(ctx, req.vmid, { force: req.force, purge: req.purge }, req.requestId)),
+      ...(await destroyContainer(ctx, req.vmid, { force: req.force, purge: req.purge }, req.requestId, req.ownershipTag)),
     })),
     startContainer: mutating("StartContainer", deps, m.ContainerStateResponse, async (req: agentV1.StartContainerRequest) => {
-      const { status, changed } = await setPower(ctx, req.vmid, "running", req.requestId);
+      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "start it");
+      const { status, changed } = await setPower(ctx, req.vmid, "running", req.requestId, owner);
       return { replayed: false, status: statusToProto(status), changed };
     }),
     stopContainer: mutating("StopContainer", deps, m.ContainerStateResponse, async (req: agentV1.StopContainerRequest) => {
-      const { status, changed } = await setPower(ctx, req.vmid, "stopped", req.requestId);
+      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "stop it");
+      const { status, changed } = await setPower(ctx, req.vmid, "stopped", req.requestId, owner);
       return { replayed: false, status: statusToProto(status), changed };
     }),
-    updateConfig: mutating("UpdateConfig", deps, m.UpdateConfigResponse, async (req: agentV1.UpdateConfigRequest) => ({
-      replayed: false,
-      ...(await updateConfig(ctx, req.vmid, { set: req.set, remove: req.delete, lxc: req.lxc }, req.requestId)),
-    })),
+    updateConfig: mutating("UpdateConfig", deps, m.UpdateConfigResponse, async (req: agentV1.UpdateConfigRequest) => {
+      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "change its config");
+      return { replayed: false, ...(await updateConfig(ctx, req.vmid, { set: req.set, remove: req.delete, lxc: req.lxc }, req.requestId, owner)) };
+    }),
     exec: mutating("Exec", deps, m.ExecResponse, async (req: agentV1.ExecRequest) => {
+      await requireOwned(ctx, req.vmid, req.ownershipTag, "run a command in it");
       const out = await execInContainer(ctx, req.vmid, req.argv, { timeoutMs: req.timeoutMs, stdin: Buffer.from(req.stdin), requestId: req.requestId });
       return {
         replayed: false, exitCode: out.exitCode, stdout: Buffer.from(out.stdout), stderr: Buffer.from(out.stderr),
         stdoutTruncated: out.stdoutTruncated, stderrTruncated: out.stderrTruncated, durationMs: out.durationMs,
       };
     }),
-    pushFile: mutating("PushFile", deps, m.PushFileResponse, async (req: agentV1.PushFileRequest) => ({
-      replayed: false,
-      ...(await verifiedPush(ctx, { vmid: req.vmid, path: req.path, content: Buffer.from(req.content), mode: req.mode, user: req.user, group: req.group }, req.requestId)),
-    })),
-    ensureService: mutating("EnsureService", deps, m.EnsureServiceResponse, async (req: agentV1.EnsureServiceRequest) => ({
-      replayed: false,
-      ...(await ensureService(ctx, { vmid: req.vmid, unit: req.unit, content: Buffer.from(req.unitContent), enable: req.enable, start: req.start }, req.requestId)),
-    })),
-    createSnapshot: mutating("CreateSnapshot", deps, m.CreateSnapshotResponse, async (req: agentV1.CreateSnapshotRequest) => ({
-      replayed: false,
-      snapshot: snapshotToProto(await createSnapshot(ctx, req.vmid, req.name, req.description, req.requestId)),
-    })),
-    deleteSnapshot: mutating("DeleteSnapshot", deps, m.DeleteSnapshotResponse, async (req: agentV1.DeleteSnapshotRequest) => ({
-      replayed: false,
-      ...(await deleteSnapshot(ctx, req.vmid, req.name, req.force, req.requestId)),
-    })),
+    pushFile: mutating("PushFile", deps, m.PushFileResponse, async (req: agentV1.PushFileRequest) => {
+      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "push a file into it");
+      return { replayed: false, ...(await verifiedPush(ctx, { vmid: req.vmid, path: req.path, content: Buffer.from(req.content), mode: req.mode, user: req.user, group: req.group }, req.requestId, owner)) };
+    }),
+    ensureService: mutating("EnsureService", deps, m.EnsureServiceResponse, async (req: agentV1.EnsureServiceRequest) => {
+      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "install a service in it");
+      return { replayed: false, ...(await ensureService(ctx, { vmid: req.vmid, unit: req.unit, content: Buffer.from(req.unitContent), enable: req.enable, start: req.start }, req.requestId, owner)) };
+    }),
+    createSnapshot: mutating("CreateSnapshot", deps, m.CreateSnapshotResponse, async (req: agentV1.CreateSnapshotRequest) => {
+      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "snapshot it");
+      return { replayed: false, snapshot: snapshotToProto(await createSnapshot(ctx, req.vmid, req.name, req.description, req.requestId, owner)) };
+    }),
+    deleteSnapshot: mutating("DeleteSnapshot", deps, m.DeleteSnapshotResponse, async (req: agentV1.DeleteSnapshotRequest) => {
+      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "delete its snapshot");
+      return { replayed: false, ...(await deleteSnapshot(ctx, req.vmid, req.name, req.force, req.requestId, owner)) };
+    }),
     pruneSnapshots: mutating("PruneSnapshots", deps, m.PruneSnapshotsResponse, async (req: agentV1.PruneSnapshotsRequest) => {
-      const out = await pruneSnapshots(ctx, req.vmid, req.keepLast, req.prefix, req.requestId);
+      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "prune its snapshots");
+      const out = await pruneSnapshots(ctx, req.vmid, req.keepLast, req.prefix, req.requestId, owner);
       return {
         replayed: false, deleted: out.deleted, kept: out.kept, staleLockCleared: out.staleLockCleared,
         failed: out.failed.map((f) => ({ name: f.name, reason: reasonEnum(f.code as Parameters<typeof reasonEnum>[0]), message: f.message })),

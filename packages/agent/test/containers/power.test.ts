@@ -28,12 +28,12 @@ function haNode(runningAfterReads: number, clock = new SteppingClock()) {
 
 test("a start that the HA manager completes later waits until the CT runs", async (t) => {
   const node = haNode(3);
-  t.deepEqual(await setPower(node.ctx, 101, "running", "r1"), { status: "running", changed: true });
+  t.deepEqual(await setPower(node.ctx, 101, "running", "r1", "lockstep-test"), { status: "running", changed: true });
 });
 
 test("the wait backs off on the injected clock", async (t) => {
   const clock = new SteppingClock();
-  await setPower(haNode(4, clock).ctx, 101, "running", "r1");
+  await setPower(haNode(4, clock).ctx, 101, "running", "r1", "lockstep-test");
   t.deepEqual(clock.sleeps, [250, 500, 1000, 2000]);
 });
 
@@ -41,7 +41,7 @@ test("a start whose state is never reached fails with a typed error within the p
   const clock = new SteppingClock();
   const start = clock.now();
   const node = haNode(Number.POSITIVE_INFINITY, clock);
-  const err = await t.throwsAsync(setPower(node.ctx, 101, "running", "r1"), { instanceOf: PowerStateNotReachedError });
+  const err = await t.throwsAsync(setPower(node.ctx, 101, "running", "r1", "lockstep-test"), { instanceOf: PowerStateNotReachedError });
   t.is(err?.code, "VERIFICATION_FAILED");
   t.is(err?.metadata.ha_managed, "true");
   t.is(clock.now() - start, node.ctx.timeouts.powerMs);
@@ -54,14 +54,14 @@ test("a start of a CT that is not HA-managed reads its state once and sleeps not
     if (args[0] === "start") started = true;
     return args[0] === "status" ? status(started ? "running" : "stopped") : {};
   }, clock);
-  await setPower(node.ctx, 101, "running", "r1");
+  await setPower(node.ctx, 101, "running", "r1", "lockstep-test");
   t.deepEqual(clock.sleeps, []);
   t.deepEqual(node.calls.map((c) => c[0]), ["status", "start", "status"]);
 });
 
 test("a CT already in the state asked for is left alone", async (t) => {
   const node = fakeNode((args) => (args[0] === "status" ? status("running") : {}));
-  t.deepEqual(await setPower(node.ctx, 101, "running", "r1"), { status: "running", changed: false });
+  t.deepEqual(await setPower(node.ctx, 101, "running", "r1", "lockstep-test"), { status: "running", changed: false });
   t.deepEqual(node.calls.map((c) => c[0]), ["status"]);
 });
 
@@ -75,5 +75,5 @@ test("a stop that the HA manager completes later waits until the CT is stopped (
     }
     return args[0] === "status" ? status(stopped && ++reads > 2 ? "stopped" : "running") : {};
   });
-  t.deepEqual(await setPower(node.ctx, 101, "stopped", "r1"), { status: "stopped", changed: true });
+  t.deepEqual(await setPower(node.ctx, 101, "stopped", "r1", "lockstep-test"), { status: "stopped", changed: true });
 });

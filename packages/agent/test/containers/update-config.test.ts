@@ -12,7 +12,7 @@ const change = (set: Record<string, string>, remove: string[] = []) => ({ set, r
 test("a desired value already pending is not set again", async (t) => {
   const node = fakeNode(() => ({}));
   node.writeConfig(101, PENDING_FEATURES);
-  const result = await updateConfig(node.ctx, 101, change({ features: "nesting=1" }), "r1");
+  const result = await updateConfig(node.ctx, 101, change({ features: "nesting=1" }), "r1", "lockstep-test");
   t.deepEqual(node.calls, []);
   t.deepEqual(result.changedKeys, []);
 });
@@ -20,13 +20,13 @@ test("a desired value already pending is not set again", async (t) => {
 test("a desired value already pending is reported as applying at the next start", async (t) => {
   const node = fakeNode(() => ({}));
   node.writeConfig(101, PENDING_FEATURES);
-  t.deepEqual((await updateConfig(node.ctx, 101, change({ features: "nesting=1", memory: "512" }), "r1")).pendingKeys, ["features"]);
+  t.deepEqual((await updateConfig(node.ctx, 101, change({ features: "nesting=1", memory: "512" }), "r1", "lockstep-test")).pendingKeys, ["features"]);
 });
 
 test("a desired value equal to the running one but not to the pending one is set (Proxmox then drops the pending value)", async (t) => {
   const node = fakeNode(() => ({}));
   node.writeConfig(101, PENDING_FEATURES);
-  const result = await updateConfig(node.ctx, 101, change({ features: "keyctl=1" }), "r1");
+  const result = await updateConfig(node.ctx, 101, change({ features: "keyctl=1" }), "r1", "lockstep-test");
   t.deepEqual(node.calls, [["set", "101", "--features", "keyctl=1"]]);
   t.deepEqual(result.changedKeys, ["features"]);
 });
@@ -37,7 +37,7 @@ test("a key Proxmox leaves pending after the set is reported as pending", async 
     return {};
   });
   node.writeConfig(101, "features: keyctl=1\nmemory: 512\n");
-  const result = await updateConfig(node.ctx, 101, change({ features: "nesting=1", memory: "1024" }), "r1");
+  const result = await updateConfig(node.ctx, 101, change({ features: "nesting=1", memory: "1024" }), "r1", "lockstep-test");
   t.deepEqual(result.changedKeys, ["features", "memory"]);
   t.deepEqual(result.pendingKeys, ["features"]);
 });
@@ -45,7 +45,7 @@ test("a key Proxmox leaves pending after the set is reported as pending", async 
 test("a key already pending deletion is not deleted again", async (t) => {
   const node = fakeNode(() => ({}));
   node.writeConfig(101, "mp0: local-lvm:vm-101-disk-1,mp=/data\n\n[pve:pending]\ndelete: mp0\n");
-  const result = await updateConfig(node.ctx, 101, change({}, ["mp0"]), "r1");
+  const result = await updateConfig(node.ctx, 101, change({}, ["mp0"]), "r1", "lockstep-test");
   t.deepEqual(node.calls, []);
   t.deepEqual(result.pendingKeys, ["mp0"]);
 });
@@ -53,14 +53,14 @@ test("a key already pending deletion is not deleted again", async (t) => {
 test("a key to delete that only has a pending value is reverted, not deleted (API2/LXC/Config.pm: -delete and -revert of one key are refused together)", async (t) => {
   const node = fakeNode(() => ({}));
   node.writeConfig(101, "memory: 512\n\n[pve:pending]\nfeatures: nesting=1\n");
-  await updateConfig(node.ctx, 101, change({}, ["features"]), "r1");
+  await updateConfig(node.ctx, 101, change({}, ["features"]), "r1", "lockstep-test");
   t.deepEqual(node.calls, [["set", "101", "--revert", "features"]]);
 });
 
 test("a key to delete with both a running and a pending value is reverted, then deleted, in two calls", async (t) => {
   const node = fakeNode(() => ({}));
   node.writeConfig(101, PENDING_FEATURES);
-  await updateConfig(node.ctx, 101, change({}, ["features"]), "r1");
+  await updateConfig(node.ctx, 101, change({}, ["features"]), "r1", "lockstep-test");
   t.deepEqual(node.calls, [
     ["set", "101", "--revert", "features"],
     ["set", "101", "--delete", "features"],
@@ -70,7 +70,7 @@ test("a key to delete with both a running and a pending value is reverted, then 
 test("a key pending deletion that is wanted with its running value is set again", async (t) => {
   const node = fakeNode(() => ({}));
   node.writeConfig(101, "swap: 512\n\n[pve:pending]\ndelete: swap\n");
-  await updateConfig(node.ctx, 101, change({ swap: "512" }), "r1");
+  await updateConfig(node.ctx, 101, change({ swap: "512" }), "r1", "lockstep-test");
   t.deepEqual(node.calls, [["set", "101", "--swap", "512"]]);
 });
 

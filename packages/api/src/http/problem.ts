@@ -22,6 +22,7 @@ const STATUS_BY_REASON: Record<ReasonCode, ContentfulStatusCode> = {
   INTERNAL: 500,
   OPERATION_RUNNING: 503,
   STATE_STORAGE_FULL: 507,
+  FOREIGN_CONTAINER: 409,
 };
 
 /**

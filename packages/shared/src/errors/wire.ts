@@ -29,6 +29,8 @@ const STATUS_BY_REASON: Record<ReasonCode, status> = {
   // Retry later, without backing off as for an outage: the work is going on.
   OPERATION_RUNNING: status.UNAVAILABLE,
   STATE_STORAGE_FULL: status.RESOURCE_EXHAUSTED,
+  // Not this record's container: no retry makes it so.
+  FOREIGN_CONTAINER: status.FAILED_PRECONDITION,
 };
 
 /** The grpc-js error an agent handler passes to its callback for a domain error. */

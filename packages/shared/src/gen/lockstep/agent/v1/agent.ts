@@ -37,6 +37,14 @@ export const protobufFileName = "lockstep/agent/v1/agent.proto";
  * - A failed RPC carries an ErrorDetail, serialized in the trailing metadata key
  *   `lockstep-error-bin`, whose `reason` is stable across versions; the gRPC status
  *   code is derived from the reason in one place on the agent.
+ * - Ownership: every mutating request on an existing container (destroy, start, stop,
+ *   update, exec, push, service, snapshots) carries the `ownership_tag` of the record it
+ *   acts for. A missing or invalid tag is INVALID_ARGUMENT; a container that carries the
+ *   tag neither among its tags nor as the `lockstep-owner=<tag>` line of its description is
+ *   refused with FOREIGN_CONTAINER before any `pct` call (the one exception: a destroy of
+ *   the agent's own halfway destroy, `lock: destroyed` alone, proven by its durable intent
+ *   for that tag). A stale lock is cleared only on a container carrying the caller's tag.
+ *   Create and clone carry the tag too: it is what makes the new container the record's.
  * - Times are Unix epoch milliseconds; sizes are bytes.
  */
 
@@ -78,6 +86,11 @@ export enum ErrorReason {
   OPERATION_RUNNING = 16,
   /** STATE_STORAGE_FULL - The agent's state directory is full (ENOSPC/EDQUOT): the request could not be recorded. */
   STATE_STORAGE_FULL = 17,
+  /**
+   * FOREIGN_CONTAINER - The container does not carry the request's `ownership_tag` (neither among its tags nor as
+   * the ownership marker of its description): it is not this record's, and nothing was done.
+   */
+  FOREIGN_CONTAINER = 18,
   UNRECOGNIZED = -1,
 }
 
@@ -137,6 +150,9 @@ export function errorReasonFromJSON(object: any): ErrorReason {
     case 17:
     case "ERROR_REASON_STATE_STORAGE_FULL":
       return ErrorReason.STATE_STORAGE_FULL;
+    case 18:
+    case "ERROR_REASON_FOREIGN_CONTAINER":
+      return ErrorReason.FOREIGN_CONTAINER;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -182,6 +198,8 @@ export function errorReasonToJSON(object: ErrorReason): string {
       return "ERROR_REASON_OPERATION_RUNNING";
     case ErrorReason.STATE_STORAGE_FULL:
       return "ERROR_REASON_STATE_STORAGE_FULL";
+    case ErrorReason.FOREIGN_CONTAINER:
+      return "ERROR_REASON_FOREIGN_CONTAINER";
     case ErrorReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -615,6 +633,8 @@ export interface DestroyContainerRequest {
   /** Stop a running container first. */
   force: boolean;
   purge: boolean;
+  /** The ownership tag of the record this container belongs to (required; see the ownership rule at the top). */
+  ownershipTag: string;
 }
 
 export interface DestroyContainerResponse {
@@ -625,11 +645,15 @@ export interface DestroyContainerResponse {
 export interface StartContainerRequest {
   requestId: string;
   vmid: number;
+  /** The ownership tag of the record this container belongs to (required; see the ownership rule at the top). */
+  ownershipTag: string;
 }
 
 export interface StopContainerRequest {
   requestId: string;
   vmid: number;
+  /** The ownership tag of the record this container belongs to (required; see the ownership rule at the top). */
+  ownershipTag: string;
 }
 
 export interface ContainerStateResponse {
@@ -647,6 +671,8 @@ export interface UpdateConfigRequest {
   delete: string[];
   /** Raw LXC keys, e.g. `lxc.apparmor.profile`; only the ones the agent allows. */
   lxc: { [key: string]: string };
+  /** The ownership tag of the record this container belongs to (required; see the ownership rule at the top). */
+  ownershipTag: string;
 }
 
 export interface UpdateConfigRequest_SetEntry {
@@ -677,6 +703,8 @@ export interface ExecRequest {
   argv: string[];
   timeoutMs: number;
   stdin: Buffer;
+  /** The ownership tag of the record this container belongs to (required; see the ownership rule at the top). */
+  ownershipTag: string;
 }
 
 export interface ExecResponse {
@@ -699,6 +727,8 @@ export interface PushFileRequest {
   mode: number;
   user: string;
   group: string;
+  /** The ownership tag of the record this container belongs to (required; see the ownership rule at the top). */
+  ownershipTag: string;
 }
 
 export interface PushFileResponse {
@@ -719,6 +749,8 @@ export interface EnsureServiceRequest {
   unitContent: Buffer;
   enable: boolean;
   start: boolean;
+  /** The ownership tag of the record this container belongs to (required; see the ownership rule at the top). */
+  ownershipTag: string;
 }
 
 export interface EnsureServiceResponse {
@@ -752,6 +784,8 @@ export interface CreateSnapshotRequest {
   vmid: number;
   name: string;
   description: string;
+  /** The ownership tag of the record this container belongs to (required; see the ownership rule at the top). */
+  ownershipTag: string;
 }
 
 export interface CreateSnapshotResponse {
@@ -764,6 +798,8 @@ export interface DeleteSnapshotRequest {
   vmid: number;
   name: string;
   force: boolean;
+  /** The ownership tag of the record this container belongs to (required; see the ownership rule at the top). */
+  ownershipTag: string;
 }
 
 export interface DeleteSnapshotResponse {
@@ -777,6 +813,8 @@ export interface PruneSnapshotsRequest {
   keepLast: number;
   /** Only snapshots whose name starts with this prefix are Lockstep's to prune. */
   prefix: string;
+  /** The ownership tag of the record this container belongs to (required; see the ownership rule at the top). */
+  ownershipTag: string;
 }
 
 export interface SnapshotFailure {
@@ -2969,7 +3007,7 @@ export const CloneContainerRequest: MessageFns<CloneContainerRequest> = {
 };
 
 function createBaseDestroyContainerRequest(): DestroyContainerRequest {
-  return { requestId: "", vmid: 0, force: false, purge: false };
+  return { requestId: "", vmid: 0, force: false, purge: false, ownershipTag: "" };
 }
 
 export const DestroyContainerRequest: MessageFns<DestroyContainerRequest> = {
@@ -2985,6 +3023,9 @@ export const DestroyContainerRequest: MessageFns<DestroyContainerRequest> = {
     }
     if (message.purge !== false) {
       writer.uint32(32).bool(message.purge);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(42).string(message.ownershipTag);
     }
     return writer;
   },
@@ -3034,6 +3075,14 @@ export const DestroyContainerRequest: MessageFns<DestroyContainerRequest> = {
             message.purge = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3056,6 +3105,11 @@ export const DestroyContainerRequest: MessageFns<DestroyContainerRequest> = {
       vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
       purge: isSet(object.purge) ? globalThis.Boolean(object.purge) : false,
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -3073,6 +3127,9 @@ export const DestroyContainerRequest: MessageFns<DestroyContainerRequest> = {
     if (message.purge !== false) {
       obj.purge = message.purge;
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -3085,6 +3142,7 @@ export const DestroyContainerRequest: MessageFns<DestroyContainerRequest> = {
     message.vmid = object.vmid ?? 0;
     message.force = object.force ?? false;
     message.purge = object.purge ?? false;
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
@@ -3179,7 +3237,7 @@ export const DestroyContainerResponse: MessageFns<DestroyContainerResponse> = {
 };
 
 function createBaseStartContainerRequest(): StartContainerRequest {
-  return { requestId: "", vmid: 0 };
+  return { requestId: "", vmid: 0, ownershipTag: "" };
 }
 
 export const StartContainerRequest: MessageFns<StartContainerRequest> = {
@@ -3189,6 +3247,9 @@ export const StartContainerRequest: MessageFns<StartContainerRequest> = {
     }
     if (message.vmid !== 0) {
       writer.uint32(16).uint32(message.vmid);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(26).string(message.ownershipTag);
     }
     return writer;
   },
@@ -3222,6 +3283,14 @@ export const StartContainerRequest: MessageFns<StartContainerRequest> = {
             message.vmid = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3242,6 +3311,11 @@ export const StartContainerRequest: MessageFns<StartContainerRequest> = {
         ? globalThis.String(object.request_id)
         : "",
       vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -3253,6 +3327,9 @@ export const StartContainerRequest: MessageFns<StartContainerRequest> = {
     if (message.vmid !== 0) {
       obj.vmid = Math.round(message.vmid);
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -3263,12 +3340,13 @@ export const StartContainerRequest: MessageFns<StartContainerRequest> = {
     const message = createBaseStartContainerRequest();
     message.requestId = object.requestId ?? "";
     message.vmid = object.vmid ?? 0;
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
 
 function createBaseStopContainerRequest(): StopContainerRequest {
-  return { requestId: "", vmid: 0 };
+  return { requestId: "", vmid: 0, ownershipTag: "" };
 }
 
 export const StopContainerRequest: MessageFns<StopContainerRequest> = {
@@ -3278,6 +3356,9 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
     }
     if (message.vmid !== 0) {
       writer.uint32(16).uint32(message.vmid);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(26).string(message.ownershipTag);
     }
     return writer;
   },
@@ -3311,6 +3392,14 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
             message.vmid = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3331,6 +3420,11 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
         ? globalThis.String(object.request_id)
         : "",
       vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -3342,6 +3436,9 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
     if (message.vmid !== 0) {
       obj.vmid = Math.round(message.vmid);
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -3352,6 +3449,7 @@ export const StopContainerRequest: MessageFns<StopContainerRequest> = {
     const message = createBaseStopContainerRequest();
     message.requestId = object.requestId ?? "";
     message.vmid = object.vmid ?? 0;
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
@@ -3458,7 +3556,7 @@ export const ContainerStateResponse: MessageFns<ContainerStateResponse> = {
 };
 
 function createBaseUpdateConfigRequest(): UpdateConfigRequest {
-  return { requestId: "", vmid: 0, set: {}, delete: [], lxc: {} };
+  return { requestId: "", vmid: 0, set: {}, delete: [], lxc: {}, ownershipTag: "" };
 }
 
 export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
@@ -3478,6 +3576,9 @@ export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
     globalThis.Object.entries(message.lxc).forEach(([key, value]: [string, string]) => {
       UpdateConfigRequest_LxcEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
     });
+    if (message.ownershipTag !== "") {
+      writer.uint32(50).string(message.ownershipTag);
+    }
     return writer;
   },
 
@@ -3540,6 +3641,14 @@ export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
             }
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3589,6 +3698,11 @@ export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
           {},
         )
         : {},
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -3621,6 +3735,9 @@ export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
         });
       }
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -3650,6 +3767,7 @@ export const UpdateConfigRequest: MessageFns<UpdateConfigRequest> = {
       },
       {},
     );
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
@@ -3934,7 +4052,7 @@ export const UpdateConfigResponse: MessageFns<UpdateConfigResponse> = {
 };
 
 function createBaseExecRequest(): ExecRequest {
-  return { requestId: "", vmid: 0, argv: [], timeoutMs: 0, stdin: Buffer.alloc(0) };
+  return { requestId: "", vmid: 0, argv: [], timeoutMs: 0, stdin: Buffer.alloc(0), ownershipTag: "" };
 }
 
 export const ExecRequest: MessageFns<ExecRequest> = {
@@ -3953,6 +4071,9 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     }
     if (message.stdin.length !== 0) {
       writer.uint32(42).bytes(message.stdin);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(50).string(message.ownershipTag);
     }
     return writer;
   },
@@ -4010,6 +4131,14 @@ export const ExecRequest: MessageFns<ExecRequest> = {
             message.stdin = Buffer.from(reader.bytes());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4037,6 +4166,11 @@ export const ExecRequest: MessageFns<ExecRequest> = {
         ? globalThis.Number(object.timeout_ms)
         : 0,
       stdin: isSet(object.stdin) ? Buffer.from(bytesFromBase64(object.stdin)) : Buffer.alloc(0),
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -4057,6 +4191,9 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     if (message.stdin.length !== 0) {
       obj.stdin = base64FromBytes(message.stdin);
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -4070,6 +4207,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     message.argv = object.argv?.map((e) => e) || [];
     message.timeoutMs = object.timeoutMs ?? 0;
     message.stdin = object.stdin ?? Buffer.alloc(0);
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
@@ -4264,7 +4402,7 @@ export const ExecResponse: MessageFns<ExecResponse> = {
 };
 
 function createBasePushFileRequest(): PushFileRequest {
-  return { requestId: "", vmid: 0, path: "", content: Buffer.alloc(0), mode: 0, user: "", group: "" };
+  return { requestId: "", vmid: 0, path: "", content: Buffer.alloc(0), mode: 0, user: "", group: "", ownershipTag: "" };
 }
 
 export const PushFileRequest: MessageFns<PushFileRequest> = {
@@ -4289,6 +4427,9 @@ export const PushFileRequest: MessageFns<PushFileRequest> = {
     }
     if (message.group !== "") {
       writer.uint32(58).string(message.group);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(66).string(message.ownershipTag);
     }
     return writer;
   },
@@ -4362,6 +4503,14 @@ export const PushFileRequest: MessageFns<PushFileRequest> = {
             message.group = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4387,6 +4536,11 @@ export const PushFileRequest: MessageFns<PushFileRequest> = {
       mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
       user: isSet(object.user) ? globalThis.String(object.user) : "",
       group: isSet(object.group) ? globalThis.String(object.group) : "",
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -4413,6 +4567,9 @@ export const PushFileRequest: MessageFns<PushFileRequest> = {
     if (message.group !== "") {
       obj.group = message.group;
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -4428,6 +4585,7 @@ export const PushFileRequest: MessageFns<PushFileRequest> = {
     message.mode = object.mode ?? 0;
     message.user = object.user ?? "";
     message.group = object.group ?? "";
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
@@ -4570,7 +4728,15 @@ export const PushFileResponse: MessageFns<PushFileResponse> = {
 };
 
 function createBaseEnsureServiceRequest(): EnsureServiceRequest {
-  return { requestId: "", vmid: 0, unit: "", unitContent: Buffer.alloc(0), enable: false, start: false };
+  return {
+    requestId: "",
+    vmid: 0,
+    unit: "",
+    unitContent: Buffer.alloc(0),
+    enable: false,
+    start: false,
+    ownershipTag: "",
+  };
 }
 
 export const EnsureServiceRequest: MessageFns<EnsureServiceRequest> = {
@@ -4592,6 +4758,9 @@ export const EnsureServiceRequest: MessageFns<EnsureServiceRequest> = {
     }
     if (message.start !== false) {
       writer.uint32(48).bool(message.start);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(58).string(message.ownershipTag);
     }
     return writer;
   },
@@ -4657,6 +4826,14 @@ export const EnsureServiceRequest: MessageFns<EnsureServiceRequest> = {
             message.start = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4685,6 +4862,11 @@ export const EnsureServiceRequest: MessageFns<EnsureServiceRequest> = {
         : Buffer.alloc(0),
       enable: isSet(object.enable) ? globalThis.Boolean(object.enable) : false,
       start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -4708,6 +4890,9 @@ export const EnsureServiceRequest: MessageFns<EnsureServiceRequest> = {
     if (message.start !== false) {
       obj.start = message.start;
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -4722,6 +4907,7 @@ export const EnsureServiceRequest: MessageFns<EnsureServiceRequest> = {
     message.unitContent = object.unitContent ?? Buffer.alloc(0);
     message.enable = object.enable ?? false;
     message.start = object.start ?? false;
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
@@ -5143,7 +5329,7 @@ export const ListSnapshotsResponse: MessageFns<ListSnapshotsResponse> = {
 };
 
 function createBaseCreateSnapshotRequest(): CreateSnapshotRequest {
-  return { requestId: "", vmid: 0, name: "", description: "" };
+  return { requestId: "", vmid: 0, name: "", description: "", ownershipTag: "" };
 }
 
 export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
@@ -5159,6 +5345,9 @@ export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
     }
     if (message.description !== "") {
       writer.uint32(34).string(message.description);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(42).string(message.ownershipTag);
     }
     return writer;
   },
@@ -5208,6 +5397,14 @@ export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
             message.description = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5230,6 +5427,11 @@ export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
       vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -5247,6 +5449,9 @@ export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
     if (message.description !== "") {
       obj.description = message.description;
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -5259,6 +5464,7 @@ export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
     message.vmid = object.vmid ?? 0;
     message.name = object.name ?? "";
     message.description = object.description ?? "";
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
@@ -5351,7 +5557,7 @@ export const CreateSnapshotResponse: MessageFns<CreateSnapshotResponse> = {
 };
 
 function createBaseDeleteSnapshotRequest(): DeleteSnapshotRequest {
-  return { requestId: "", vmid: 0, name: "", force: false };
+  return { requestId: "", vmid: 0, name: "", force: false, ownershipTag: "" };
 }
 
 export const DeleteSnapshotRequest: MessageFns<DeleteSnapshotRequest> = {
@@ -5367,6 +5573,9 @@ export const DeleteSnapshotRequest: MessageFns<DeleteSnapshotRequest> = {
     }
     if (message.force !== false) {
       writer.uint32(32).bool(message.force);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(42).string(message.ownershipTag);
     }
     return writer;
   },
@@ -5416,6 +5625,14 @@ export const DeleteSnapshotRequest: MessageFns<DeleteSnapshotRequest> = {
             message.force = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5438,6 +5655,11 @@ export const DeleteSnapshotRequest: MessageFns<DeleteSnapshotRequest> = {
       vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -5455,6 +5677,9 @@ export const DeleteSnapshotRequest: MessageFns<DeleteSnapshotRequest> = {
     if (message.force !== false) {
       obj.force = message.force;
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -5467,6 +5692,7 @@ export const DeleteSnapshotRequest: MessageFns<DeleteSnapshotRequest> = {
     message.vmid = object.vmid ?? 0;
     message.name = object.name ?? "";
     message.force = object.force ?? false;
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
@@ -5561,7 +5787,7 @@ export const DeleteSnapshotResponse: MessageFns<DeleteSnapshotResponse> = {
 };
 
 function createBasePruneSnapshotsRequest(): PruneSnapshotsRequest {
-  return { requestId: "", vmid: 0, keepLast: 0, prefix: "" };
+  return { requestId: "", vmid: 0, keepLast: 0, prefix: "", ownershipTag: "" };
 }
 
 export const PruneSnapshotsRequest: MessageFns<PruneSnapshotsRequest> = {
@@ -5577,6 +5803,9 @@ export const PruneSnapshotsRequest: MessageFns<PruneSnapshotsRequest> = {
     }
     if (message.prefix !== "") {
       writer.uint32(34).string(message.prefix);
+    }
+    if (message.ownershipTag !== "") {
+      writer.uint32(42).string(message.ownershipTag);
     }
     return writer;
   },
@@ -5626,6 +5855,14 @@ export const PruneSnapshotsRequest: MessageFns<PruneSnapshotsRequest> = {
             message.prefix = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ownershipTag = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5652,6 +5889,11 @@ export const PruneSnapshotsRequest: MessageFns<PruneSnapshotsRequest> = {
         ? globalThis.Number(object.keep_last)
         : 0,
       prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "",
+      ownershipTag: isSet(object.ownershipTag)
+        ? globalThis.String(object.ownershipTag)
+        : isSet(object.ownership_tag)
+        ? globalThis.String(object.ownership_tag)
+        : "",
     };
   },
 
@@ -5669,6 +5911,9 @@ export const PruneSnapshotsRequest: MessageFns<PruneSnapshotsRequest> = {
     if (message.prefix !== "") {
       obj.prefix = message.prefix;
     }
+    if (message.ownershipTag !== "") {
+      obj.ownershipTag = message.ownershipTag;
+    }
     return obj;
   },
 
@@ -5681,6 +5926,7 @@ export const PruneSnapshotsRequest: MessageFns<PruneSnapshotsRequest> = {
     message.vmid = object.vmid ?? 0;
     message.keepLast = object.keepLast ?? 0;
     message.prefix = object.prefix ?? "";
+    message.ownershipTag = object.ownershipTag ?? "";
     return message;
   },
 };
