@@ -31,7 +31,7 @@ export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
   if (job.kind === "delete") {
     await waitForEarlierJobs(deps.db, job);
     const agent = await deps.agents.forNode(job.node);
-    await agent.destroyContainer({ requestId: requestIdBase, vmid: container.vmid, force: true, purge: true }, { timeoutMs: 30 * 60_000 });
+    await agent.destroyContainer({ requestId: requestIdBase, vmid: container.vmid, force: true, purge: true, ownershipTag: ownershipTag(job.containerId) }, { timeoutMs: 30 * 60_000 });
     return async (tx, now) => {
       // The container is confirmed gone from the node: only now are its VMID and ports free.
       await tx.query("UPDATE containers SET status = 'deleted', observed_state = 'absent', deleted_at = ?, updated_at = ? WHERE id = ?", [now, now, container.id]);

@@ -5,7 +5,7 @@ import { inTransaction } from "../db/transaction-retry.js";
 import { enqueueOperation } from "../operations/operation-repository.js";
 import type { DriftPolicy } from "./drift-policy.js";
 import { resolveFinding, type DriftRecord } from "./drift-store.js";
-import { markedRecord } from "./ownership-marker.js";
+import { markedRecord, ownershipTag } from "./ownership-marker.js";
 
 export interface RepairDeps {
   readonly pool: Pool;
@@ -64,10 +64,15 @@ async function destroyOrphan(deps: RepairDeps, agent: AgentClient, finding: Drif
   if (now.getTime() - Date.parse(finding.since) < deps.policy.orphanGraceMs) return null;
   const [busy] = await deps.pool.query<RowDataPacket[]>("SELECT id FROM operations WHERE container_id = ? AND status IN ('queued', 'running') LIMIT 1", [finding.container_id]);
   if (busy.length > 0) return null;
-  // The marker is read again on the node right before: only Lockstep's own container is destroyed.
+  // The marker is read again on the node right before: only Lockstep's own container is
+  // destroyed, and the destroy carries the tag the orphan carries, so the agent checks it too.
   const container = (await agent.getContainer({ vmid: finding.vmid! }).catch(() => null))?.container;
-  if (!container || ![...container.tags, container.description].some((t) => t.includes(`lockstep-${finding.container_id}`))) return null;
-  await agent.destroyContainer({ requestId: `reconcile-orphan-${finding.id}-${finding.vmid}`, vmid: finding.vmid!, force: true, purge: true }, { timeoutMs: 30 * 60_000 });
+  const record = container ? markedRecord(container.tags, container.description) : null;
+  if (!record || record !== finding.container_id) return null;
+  await agent.destroyContainer(
+    { requestId: `reconcile-orphan-${finding.id}-${finding.vmid}`, vmid: finding.vmid!, force: true, purge: true, ownershipTag: ownershipTag(record) },
+    { timeoutMs: 30 * 60_000 },
+  );
   await resolveFinding(deps.pool, finding.id, `orphan CT ${finding.vmid} destroyed after its grace period`, new Date(deps.clock.now()));
   deps.logger.warn("orphan destroyed", { node: finding.node, vmid: finding.vmid, containerId: finding.container_id });
   return "orphan destroyed";

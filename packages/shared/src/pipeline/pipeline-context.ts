@@ -63,6 +63,11 @@ export class PipelineContext {
     return this.input.spec;
   }
 
+  /** The record's tag: every change to the container carries it, and the agent refuses a container without it. */
+  get ownershipTag(): string {
+    return this.input.ownershipTag;
+  }
+
   /** The request ID of a change: the same in every attempt of this job. */
   requestId(...parts: string[]): string {
     return [this.input.requestIdBase, ...parts].join(":");

@@ -17,7 +17,7 @@ export const configureStep: PipelineStep = {
     const current = (await ctx.agent.getContainer({ vmid: ctx.vmid })).container;
     ctx.wasRunning = current?.status === agentV1.ContainerStatus.RUNNING;
     const { set, remove } = desiredConfig(ctx.spec, current?.config ?? {});
-    const result = await ctx.agent.updateConfig({ requestId: ctx.requestId("configure"), vmid: ctx.vmid, set, delete: remove });
+    const result = await ctx.agent.updateConfig({ requestId: ctx.requestId("configure"), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, set, delete: remove });
     // Keys Proxmox keeps in `[pve:pending]` apply at the next start, whether this attempt or an
     // earlier one set them: the start step restarts a running container for them.
     for (const key of result.pendingKeys) ctx.restartKeys.add(key);

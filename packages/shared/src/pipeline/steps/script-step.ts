@@ -22,12 +22,12 @@ export function scriptStep(script: Script): PipelineStep {
   return {
     name: "script",
     async run(ctx: PipelineContext): Promise<StepOutcome> {
-      const stamp = await ctx.agent.exec({ requestId: ctx.probeId("script", "stamp"), vmid: ctx.vmid, argv: ["cat", STAMP_PATH], timeoutMs: 30_000 });
+      const stamp = await ctx.agent.exec({ requestId: ctx.probeId("script", "stamp"), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, argv: ["cat", STAMP_PATH], timeoutMs: 30_000 });
       if (stamp.exitCode === 0 && outputTail(stamp.stdout).trim() === sha256) return alreadyDone("this script already ran to success");
-      await ctx.agent.pushFile({ requestId: ctx.requestId("script", "push"), vmid: ctx.vmid, path: SCRIPT_PATH, content: Buffer.from(script.content, "utf8"), mode: 0o700 });
-      const run = await ctx.agent.exec({ requestId: ctx.requestId("script", "run"), vmid: ctx.vmid, argv: ["/bin/sh", SCRIPT_PATH], timeoutMs: script.timeout_ms }, { timeoutMs: script.timeout_ms + 30_000 });
+      await ctx.agent.pushFile({ requestId: ctx.requestId("script", "push"), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, path: SCRIPT_PATH, content: Buffer.from(script.content, "utf8"), mode: 0o700 });
+      const run = await ctx.agent.exec({ requestId: ctx.requestId("script", "run"), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, argv: ["/bin/sh", SCRIPT_PATH], timeoutMs: script.timeout_ms }, { timeoutMs: script.timeout_ms + 30_000 });
       if (run.exitCode !== 0) throw new LockstepError("COMMAND_FAILED", `application script: ${describeRun("failed", run)}`);
-      await ctx.agent.pushFile({ requestId: ctx.requestId("script", "stamp"), vmid: ctx.vmid, path: STAMP_PATH, content: Buffer.from(`${sha256}\n`, "utf8"), mode: 0o600 });
+      await ctx.agent.pushFile({ requestId: ctx.requestId("script", "stamp"), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, path: STAMP_PATH, content: Buffer.from(`${sha256}\n`, "utf8"), mode: 0o600 });
       return changed(`ran in ${run.durationMs} ms`);
     },
   };
