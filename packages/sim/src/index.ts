@@ -19,7 +19,9 @@ export const simPctBin = fileURLToPath(new URL("../bin/lockstep-sim-pct.js", imp
 
 /** One line of the simulator's record of `pct` calls. */
 export type CallRecord =
-  | { event: "start"; id: string; pid: number; argv: string[]; vmid: number | null; at: number }
+  | { event: "start"; id: string; pid: number; argv: string[]; vmid: number | null; at: number; caller?: string }
+  /** `pct unlock` (process `pid`, run by `caller` when one was named) removed this lock value. */
+  | { event: "unlocked"; pid: number; vmid: number; lock: string; at: number; caller?: string }
   | { event: "end"; id: string; exitCode: number; durationMs: number; at: number }
   /** pct forked a task worker (written once pct listed it as active). */
   | { event: "task-start"; upid: string; workerPid: number; at: number }

@@ -54,7 +54,9 @@ async function run(argv: string[]): Promise<number> {
   const vmid = /^\d+$/.test(args[0] ?? "") ? Number(args[0]) : null;
   const id = randomBytes(6).toString("hex");
   const started = Date.now();
-  recordCall(node.layout, { event: "start", id, pid: process.pid, argv, vmid, at: started });
+  // LOCKSTEP_SIM_CALLER names who ran pct (a test's operator, say), so the log tells it from the agent.
+  const caller = process.env.LOCKSTEP_SIM_CALLER;
+  recordCall(node.layout, { event: "start", id, pid: process.pid, argv, vmid, at: started, ...(caller ? { caller } : {}) });
   // Written even when a command calls process.exit; a SIGKILLed call has only its start line.
   process.on("exit", (code) => recordCall(node.layout, { event: "end", id, exitCode: code, durationMs: Date.now() - started, at: Date.now() }));
   const ctx: SimContext = { node, fault: chooseFault(node.layout, process.env, name!, vmid), env: process.env };

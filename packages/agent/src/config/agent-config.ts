@@ -29,6 +29,8 @@ export interface AgentConfig {
   readonly lockStaleGraceMs: number;
   readonly pctReadTimeoutMs: number;
   readonly pctCreateTimeoutMs: number;
+  /** How long pct has after SIGTERM before its process group is killed. */
+  readonly pctTerminateGraceMs: number;
   readonly pctDestroyTimeoutMs: number;
   readonly pctPowerTimeoutMs: number;
   readonly pctSnapshotTimeoutMs: number;

@@ -44,6 +44,10 @@ function specs(defaults: { node: string; simulate: string | null }): Record<keyo
     lockStaleGraceMs: { kind: "int", default: 30_000, min: 1_000, max: 60 * MIN },
     pctReadTimeoutMs: { kind: "int", default: 30_000, min: 100, max: 10 * MIN },
     pctCreateTimeoutMs: { kind: "int", default: 20 * MIN, min: 1_000, max: 120 * MIN },
+    // After a timeout pct gets SIGTERM (it hands TERM to its task worker, which cleans up) and
+    // this long to finish before its process group is killed: pve-common kill_process_group
+    // gives a worker 5 s.
+    pctTerminateGraceMs: { kind: "int", default: 7_000, min: 100, max: 5 * MIN },
     pctDestroyTimeoutMs: { kind: "int", default: 10 * MIN, min: 1_000, max: 120 * MIN },
     pctPowerTimeoutMs: { kind: "int", default: 5 * MIN, min: 1_000, max: 60 * MIN },
     pctSnapshotTimeoutMs: { kind: "int", default: 10 * MIN, min: 1_000, max: 120 * MIN },

@@ -69,7 +69,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   };
   const events = new EventBus(logger.child({ component: "events" }));
   const proc = realProcReader(config.procRoot);
-  const pct = new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, proc, clock });
+  const pct = new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, terminateGraceMs: config.pctTerminateGraceMs, proc, clock });
   const store = await RequestStore.open({ dir: path.join(config.stateDir, "requests"), retentionMs: config.requestRetentionMs, maxRecords: config.maxRequestRecords, clock, logger: logger.child({ component: "dedup" }) });
   const dedup = new RequestDeduplicator(store, logger.child({ component: "dedup" }));
   for (const record of dedup.interruptedAtStart) {

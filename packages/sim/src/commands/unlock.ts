@@ -1,5 +1,6 @@
 import { readConfig, writeConfig } from "../node/ct-config.js";
 import { PctError } from "../node/pct-error.js";
+import { recordCall } from "../node/tasks.js";
 import { parsePctArgs, parseVmid } from "./pct-args.js";
 import { withConfigLock, type SimContext } from "./sim-context.js";
 
@@ -15,8 +16,11 @@ export function unlock(ctx: SimContext, args: string[]): string {
     const conf = readConfig(layout, name, vmid);
     if (!conf.main.values.lock) throw new PctError("no lock found trying to remove any lock");
     ctx.fault.at("midway");
+    const removed = conf.main.values.lock;
     delete conf.main.values.lock;
     writeConfig(layout, vmid, conf);
+    // What was unlocked, for the record: a test can tell a live lock cleared from a stale one.
+    recordCall(layout, { event: "unlocked", pid: process.pid, vmid, lock: removed, at: Date.now(), ...(ctx.env.LOCKSTEP_SIM_CALLER ? { caller: ctx.env.LOCKSTEP_SIM_CALLER } : {}) });
     return "";
   });
 }
