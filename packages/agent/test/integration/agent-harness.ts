@@ -8,6 +8,13 @@ import { simPctBin } from "@lockstep/sim";
 import { testPki } from "./test-pki.js";
 
 export const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+
+/** The ownership tag the tests' own containers carry: every mutating RPC on them acts for it. */
+export const OWNER = "lockstep-test";
+
+/** `pct create` options of a container that is the tests' own (it carries OWNER). */
+export const OWNED = ["--storage", "local-lvm", "--tags", OWNER] as const;
+
 const AGENT_BIN = fileURLToPath(new URL("../../bin/lockstep-agent.js", import.meta.url));
 
 /** A real agent process on a simulated node, reached over real gRPC on loopback. */
@@ -109,12 +116,12 @@ export async function untilLocked(file: string, ms = 5000): Promise<void> {
   throw new Error(`${file} was never locked`);
 }
 
-/** An agent whose node has CT `vmid`, with util-linux flock holding its config lock until the test ends. */
+/** An agent whose node has CT `vmid` (carrying OWNER), with util-linux flock holding its config lock until the test ends. */
 export async function agentWithHeldLock(t: { teardown(fn: () => unknown): void }, vmid: number, env: Record<string, string> = {}): Promise<{ agent: AgentUnderTest; holderPid: number }> {
   const { spawn } = await import("node:child_process");
   const agent = await startAgentOnSim(env);
   t.teardown(() => agent.stop());
-  await agent.pct(["create", String(vmid), TEMPLATE, "--storage", "local-lvm"]);
+  await agent.pct(["create", String(vmid), TEMPLATE, ...OWNED]);
   const lockFile = path.join(agent.root, "run/lock/lxc", `pve-config-${vmid}.lock`);
   const holder = spawn("flock", [lockFile, "sleep", "30"], { detached: true, stdio: "ignore" });
   t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));

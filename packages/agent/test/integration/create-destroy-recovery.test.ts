@@ -65,7 +65,7 @@ test("a destroy that died halfway (lock: destroyed alone) that this agent did no
   t.teardown(() => agent.stop());
   const conf = await confOf(agent, 101);
   writeFileSync(conf, "lock: destroyed\n");
-  const err = await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-d1", vmid: 101, force: false, purge: false }));
+  const err = await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-d1", vmid: 101, force: false, purge: false, ownershipTag: "lockstep-c1" }));
   t.regex(err?.message ?? "", /FAILED_PRECONDITION|died halfway/);
   t.is(readFileSync(conf, "utf8"), "lock: destroyed\n");
 });
@@ -75,10 +75,10 @@ test("this agent's destroy that died halfway is finished by the retry, not answe
   t.teardown(() => agent.stop());
   await agent.client.createContainer({ ...create, requestId: "create-c6" });
   writeFaults(agent.root, [{ command: "destroy", times: 1, action: "crash" }]);
-  await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-d2", vmid: 101, force: false, purge: false }));
+  await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-d2", vmid: 101, force: false, purge: false, ownershipTag: "lockstep-c1" }));
   // What pve-container src/PVE/LXC.pm destroy_lxc_container leaves once the volumes are freed.
   writeFileSync(await confOf(agent, 101), "lock: destroyed\n");
-  const res = await agent.client.destroyContainer({ requestId: "destroy-d2", vmid: 101, force: false, purge: false });
+  const res = await agent.client.destroyContainer({ requestId: "destroy-d2", vmid: 101, force: false, purge: false, ownershipTag: "lockstep-c1" });
   t.false(res.alreadyGone);
   t.throws(() => configText(agent, 101));
 });

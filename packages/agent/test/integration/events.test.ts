@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { agentV1 } from "@lockstep/shared";
-import { sleep, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+import { OWNED, OWNER, sleep, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 
 test("the watcher streams lock-detected for a lock taken by another process, without polling", async (t) => {
   const agent = await startAgentOnSim();
@@ -45,10 +45,10 @@ test("lock clear --remove-file removes a lock file nobody holds and refuses one 
 
 test("SIGTERM lets a running request finish before the agent exits", async (t) => {
   const agent = await startAgentOnSim();
-  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
+  await agent.pct(["create", "101", TEMPLATE, ...OWNED]);
   const { writeFaults } = await import("@lockstep/sim");
   writeFaults(agent.root, [{ command: "start", action: "slow", ms: 1500 }]);
-  const start = agent.client.startContainer({ requestId: "start-during-shutdown", vmid: 101 });
+  const start = agent.client.startContainer({ requestId: "start-during-shutdown", vmid: 101, ownershipTag: OWNER });
   await sleep(500);
   agent.process.kill("SIGTERM");
   const result = await start;

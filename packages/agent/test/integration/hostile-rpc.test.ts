@@ -1,7 +1,7 @@
 import anyTest, { type TestFn } from "ava";
 import { LockstepError, type AgentClient } from "@lockstep/shared";
 import { nodeState } from "../../../../test/support/state-digest.js";
-import { startAgentOnSim, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
+import { OWNED, OWNER, startAgentOnSim, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
 
 /**
  * Hostile RPCs against a real agent over mTLS on a simulated node: every field that names
@@ -13,7 +13,7 @@ const HOSTILE = ["a;id", "$(id)", "`id`", "a|b", "a\nb", "a\u0000b", "../../etc"
 
 test.before(async (t) => {
   const agent = await startAgentOnSim();
-  await agent.pct(["create", "150", TEMPLATE, "--storage", "local-lvm", "--hostname", "victim", "--start", "1"]);
+  await agent.pct(["create", "150", TEMPLATE, ...OWNED, "--hostname", "victim", "--start", "1"]);
   await agent.pct(["snapshot", "150", "keep"]);
   t.context = { agent };
 });
@@ -33,18 +33,18 @@ const FIELDS: Record<string, Call> = {
   "CreateContainer ownership_tag": (c, v) => c.createContainer({ requestId: id(), vmid: 151, template: TEMPLATE, hostname: "h", ownershipTag: v }),
   "CloneContainer snapshot": (c, v) => c.cloneContainer({ requestId: id(), vmid: 151, sourceVmid: 150, snapshot: v, hostname: "h" }),
   "CloneContainer hostname": (c, v) => c.cloneContainer({ requestId: id(), vmid: 151, sourceVmid: 150, hostname: v }),
-  "UpdateConfig key": (c, v) => c.updateConfig({ requestId: id(), vmid: 150, set: { [v]: "1" } }),
-  "UpdateConfig value": (c, v) => c.updateConfig({ requestId: id(), vmid: 150, set: { cores: v } }),
-  "UpdateConfig delete": (c, v) => c.updateConfig({ requestId: id(), vmid: 150, delete: [v] }),
-  "UpdateConfig lxc key": (c, v) => c.updateConfig({ requestId: id(), vmid: 150, lxc: { [`lxc.${v}`]: "x" } }),
-  "UpdateConfig lxc value": (c, v) => c.updateConfig({ requestId: id(), vmid: 150, lxc: { "lxc.apparmor.profile": v } }),
-  "PushFile path": (c, v) => c.pushFile({ requestId: id(), vmid: 150, path: `/etc/${v}`, content: Buffer.from("x"), mode: 0o644 }),
-  "PushFile user": (c, v) => c.pushFile({ requestId: id(), vmid: 150, path: "/etc/x", content: Buffer.from("x"), mode: 0o644, user: v }),
-  "EnsureService unit": (c, v) => c.ensureService({ requestId: id(), vmid: 150, unit: `${v}.service`, unitContent: Buffer.from("[Service]\n") }),
-  "CreateSnapshot name": (c, v) => c.createSnapshot({ requestId: id(), vmid: 150, name: v }),
-  "DeleteSnapshot name": (c, v) => c.deleteSnapshot({ requestId: id(), vmid: 150, name: v }),
-  "PruneSnapshots prefix": (c, v) => c.pruneSnapshots({ requestId: id(), vmid: 150, keepLast: 1, prefix: v }),
-  "Exec request_id": (c, v) => c.exec({ requestId: `req-${v}-0001`, vmid: 150, argv: ["true"] }),
+  "UpdateConfig key": (c, v) => c.updateConfig({ requestId: id(), vmid: 150, ownershipTag: OWNER, set: { [v]: "1" } }),
+  "UpdateConfig value": (c, v) => c.updateConfig({ requestId: id(), vmid: 150, ownershipTag: OWNER, set: { cores: v } }),
+  "UpdateConfig delete": (c, v) => c.updateConfig({ requestId: id(), vmid: 150, ownershipTag: OWNER, delete: [v] }),
+  "UpdateConfig lxc key": (c, v) => c.updateConfig({ requestId: id(), vmid: 150, ownershipTag: OWNER, lxc: { [`lxc.${v}`]: "x" } }),
+  "UpdateConfig lxc value": (c, v) => c.updateConfig({ requestId: id(), vmid: 150, ownershipTag: OWNER, lxc: { "lxc.apparmor.profile": v } }),
+  "PushFile path": (c, v) => c.pushFile({ requestId: id(), vmid: 150, ownershipTag: OWNER, path: `/etc/${v}`, content: Buffer.from("x"), mode: 0o644 }),
+  "PushFile user": (c, v) => c.pushFile({ requestId: id(), vmid: 150, ownershipTag: OWNER, path: "/etc/x", content: Buffer.from("x"), mode: 0o644, user: v }),
+  "EnsureService unit": (c, v) => c.ensureService({ requestId: id(), vmid: 150, ownershipTag: OWNER, unit: `${v}.service`, unitContent: Buffer.from("[Service]\n") }),
+  "CreateSnapshot name": (c, v) => c.createSnapshot({ requestId: id(), vmid: 150, ownershipTag: OWNER, name: v }),
+  "DeleteSnapshot name": (c, v) => c.deleteSnapshot({ requestId: id(), vmid: 150, ownershipTag: OWNER, name: v }),
+  "PruneSnapshots prefix": (c, v) => c.pruneSnapshots({ requestId: id(), vmid: 150, ownershipTag: OWNER, keepLast: 1, prefix: v }),
+  "Exec request_id": (c, v) => c.exec({ requestId: `req-${v}-0001`, vmid: 150, ownershipTag: OWNER, argv: ["true"] }),
 };
 
 // Values a field may legitimately hold are not hostile there: a template file name may start
@@ -100,14 +100,14 @@ test.serial("out-of-range VMIDs are refused by every RPC that takes one", async 
 test.serial("shell metacharacters in an exec argv are passed literally, never to a shell", async (t) => {
   const { agent } = t.context;
   const marker = `/tmp/pwned-${process.pid}`;
-  const res = await agent.client.exec({ requestId: id(), vmid: 150, argv: ["echo", `$(touch ${marker})`, "`id`", ";", "|", "&&"] });
+  const res = await agent.client.exec({ requestId: id(), vmid: 150, ownershipTag: OWNER, argv: ["echo", `$(touch ${marker})`, "`id`", ";", "|", "&&"] });
   t.is(res.stdout.toString(), `$(touch ${marker}) \`id\` ; | &&\n`);
   t.is((await agent.pct(["exec", "150", "--", "test", "-e", marker])).code, 1, "nothing was created in the container");
 });
 
 test.serial("an exec argv holding NUL, or empty, is refused", async (t) => {
   for (const argv of [["echo", "a\u0000b"], [], [""]]) {
-    const err = await t.context.agent.client.exec({ requestId: id(), vmid: 150, argv }).then(() => null, (e: LockstepError) => e);
+    const err = await t.context.agent.client.exec({ requestId: id(), vmid: 150, ownershipTag: OWNER, argv }).then(() => null, (e: LockstepError) => e);
     t.is(err?.code, "INVALID_ARGUMENT", JSON.stringify(argv));
   }
 });

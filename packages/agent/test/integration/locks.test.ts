@@ -4,7 +4,7 @@ import path from "node:path";
 import test from "ava";
 import { agentV1 } from "@lockstep/shared";
 import { writeFaults } from "@lockstep/sim";
-import { agentWithHeldLock, configText, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+import { agentWithHeldLock, configText, OWNED, OWNER, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 
 test("a lock held by a live flock process is reported with its PID and never cleared", async (t) => {
   const { agent, holderPid } = await agentWithHeldLock(t, 101);
@@ -12,7 +12,7 @@ test("a lock held by a live flock process is reported with its PID and never cle
   t.is(report.verdict, agentV1.LockVerdict.HELD);
   t.true(report.kernelLocked);
   t.true(report.holders.some((h) => h.pid === holderPid && h.cmdline.startsWith("flock")));
-  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-while-held", vmid: 101 }));
+  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-while-held", vmid: 101, ownershipTag: OWNER }));
   t.is((err as { code?: string }).code, "LOCK_HELD");
   t.regex(err!.message, new RegExp(`held by pid \\d+ \\(.*(flock|sleep)`));
   await t.throwsAsync(agent.client.clearLock({ requestId: "clear-while-held", vmid: 101 }), { message: /will not be cleared/ });
@@ -61,10 +61,22 @@ test("a stale lock on a container without the caller's marker is reported and ne
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "101", "half"]);
   await verdictBecomes(agent, 101, agentV1.LockVerdict.STALE);
-  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-after-crash", vmid: 101 }));
-  t.is((err as { code?: string }).code, "LOCK_HELD");
-  t.regex(err!.message, /config lock 'snapshot' with no holder; stale, but not cleared/);
+  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-after-crash", vmid: 101, ownershipTag: OWNER }));
+  t.is((err as { code?: string }).code, "FOREIGN_CONTAINER");
   t.regex(configText(agent, 101), /^lock: snapshot$/m);
+});
+
+test("a stale lock on the caller's own container is cleared and the operation goes on", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE, ...OWNED]);
+  writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
+  await agent.pct(["snapshot", "101", "half"]);
+  await verdictBecomes(agent, 101, agentV1.LockVerdict.STALE);
+  const res = await agent.client.startContainer({ requestId: "start-own-stale", vmid: 101, ownershipTag: OWNER });
+  t.true(res.changed);
+  t.notRegex(configText(agent, 101), /^lock:/m);
+  t.regex(agent.logs(), /"event":"lock-cleared".*cleared stale config lock 'snapshot'/);
 });
 
 test("the operator's lock clear removes a STALE lock through pct unlock and logs it", async (t) => {
@@ -93,7 +105,7 @@ test("an operator's pct mount lock is never STALE and never cleared by lock clea
 
 test("retries stop at the bound and the failure names the holder", async (t) => {
   const { agent } = await agentWithHeldLock(t, 101, { LOCKSTEP_AGENT_LOCK_RETRIES: "2" });
-  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "bounded-retries", vmid: 101 }));
+  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "bounded-retries", vmid: 101, ownershipTag: OWNER }));
   t.regex(err!.message, /gave up after 3 checks/);
   t.regex(agent.logs(), /"event":"lock-blocked"/);
 });
@@ -101,9 +113,9 @@ test("retries stop at the bound and the failure names the holder", async (t) => 
 test("an unresponsive pct is reported as such and nothing is destroyed", async (t) => {
   const agent = await startAgentOnSim({ LOCKSTEP_AGENT_PCT_POWER_TIMEOUT_MS: "1500", LOCKSTEP_AGENT_PROBE_TIMEOUT_MS: "1000" });
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
+  await agent.pct(["create", "101", TEMPLATE, ...OWNED]);
   writeFaults(agent.root, [{ command: "start", action: "hang-before-lock" }, { command: "list", action: "hang-before-lock" }]);
-  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-hung", vmid: 101 }));
+  const err = await t.throwsAsync(agent.client.startContainer({ requestId: "start-hung", vmid: 101, ownershipTag: OWNER }));
   t.is((err as { code?: string }).code, "HYPERVISOR_UNRESPONSIVE");
   const health = await agent.client.getHealth({});
   t.false(health.pctResponsive);

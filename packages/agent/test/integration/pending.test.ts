@@ -1,7 +1,7 @@
 import { appendFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+import { OWNED, OWNER, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 
 // A running CT after `pct set 101 --features nesting=1`: pve-container src/PVE/LXC/Config.pm
 // update_pct_config + vmconfig_hotplug_pending leave `features` in `[pve:pending]`, written by
@@ -9,7 +9,7 @@ import { startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 async function runningWithPendingFeatures(t: { teardown(fn: () => unknown): void }) {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--features", "keyctl=1"]);
+  await agent.pct(["create", "101", TEMPLATE, ...OWNED, "--hostname", "web-1", "--features", "keyctl=1"]);
   await agent.pct(["snapshot", "101", "base"]);
   await agent.pct(["start", "101"]);
   appendFileSync(path.join(agent.root, "etc/pve/lxc/101.conf"), "\n[pve:pending]\nfeatures: nesting=1\n");
@@ -18,7 +18,7 @@ async function runningWithPendingFeatures(t: { teardown(fn: () => unknown): void
 
 test("UpdateConfig with the pending value changes nothing and says the key applies at the next start", async (t) => {
   const agent = await runningWithPendingFeatures(t);
-  const result = await agent.client.updateConfig({ requestId: "pending-1", vmid: 101, set: { features: "nesting=1" } });
+  const result = await agent.client.updateConfig({ requestId: "pending-1", vmid: 101, ownershipTag: OWNER, set: { features: "nesting=1" } });
   t.deepEqual([result.changedKeys, result.pendingKeys], [[], ["features"]]);
 });
 
