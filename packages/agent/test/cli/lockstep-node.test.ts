@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import test from "ava";
-import { startAgentOnSim, TEMPLATE, type AgentUnderTest } from "../integration/agent-harness.js";
+import { OWNED, OWNER, startAgentOnSim, TEMPLATE, type AgentUnderTest } from "../integration/agent-harness.js";
 
 const CLI = fileURLToPath(new URL("../../bin/lockstep-node.js", import.meta.url));
 
@@ -31,11 +31,24 @@ test("the node CLI shows containers as a table and as JSON", async (t) => {
 test("the node CLI runs a command in a container with its exit status", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--start", "1"]);
-  const ok = await cli(agent, ["exec", "101", "--", "cat", "/etc/hostname"]);
+  await agent.pct(["create", "101", TEMPLATE, ...OWNED, "--hostname", "web-1", "--start", "1"]);
+  const ok = await cli(agent, ["exec", "101", "--owner", OWNER, "--", "cat", "/etc/hostname"]);
   t.is(ok.stdout, "web-1\n");
   t.is(ok.code, 0);
-  t.is((await cli(agent, ["exec", "101", "--", "test", "-f", "/nope"])).code, 1);
+  t.is((await cli(agent, ["exec", "101", "--owner", OWNER, "--", "test", "-f", "/nope"])).code, 1);
+});
+
+test("the node CLI's mutating commands need --owner, and the agent refuses a container without that tag", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--start", "1"]);
+  const noOwner = await cli(agent, ["exec", "101", "--", "true"]);
+  t.is(noOwner.code, 2);
+  t.regex(noOwner.stderr, /^lockstep-node: exec needs --owner <tag>/);
+  t.is((await cli(agent, ["snapshot", "prune", "101", "--keep-last", "1"])).code, 2);
+  const foreign = await cli(agent, ["exec", "101", "--owner", OWNER, "--", "true"]);
+  t.is(foreign.code, 1);
+  t.regex(foreign.stderr, /^lockstep-node: FOREIGN_CONTAINER: CT 101 /);
 });
 
 test("the node CLI fails with one line and a non-zero status", async (t) => {
