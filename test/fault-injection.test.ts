@@ -46,3 +46,5 @@ test("after the faults every incident is explained by a fault that was injected"
 test("after the faults no alert stays open for a node that recovered", holds("no alert open for a recovered node"));
 test("after the faults no drift and no stale lock is left", holds("no drift and no stale lock left"));
 test("no agent or API process dies of a fault it did not receive", holds("no process died on its own"));
+test("the agent never clears a backup's, a mount's or someone else's lock", holds("no lock cleared that Lockstep did not prove stale"));
+test("no foreign container or VM is ever changed, and no record takes a VM's VMID", holds("no foreign guest ever changed"));

@@ -1,6 +1,8 @@
 import { writeFaults, type FaultRule } from "@lockstep/sim";
 import type { InjectedFault } from "./invariants.js";
 import type { ScenarioCluster } from "./scenario-cluster.js";
+import { asOperator } from "./bystanders.js";
+import { nodeContainers } from "./node-truth.js";
 import type { PlannedFault } from "./scenario-plan.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -8,6 +10,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // A hung pct outlasts the agent's 6 s pct timeout, and still ends by itself, as a hung
 // cluster filesystem comes back: a pct left hanging by a killed agent would hold its lock forever.
 const HANG_MS = 9000;
+// A task worker blocked in the kernel ignores the TERM pct hands it: the agent kills pct's
+// group 2 s after its 6 s timeout, and the worker lives on past that, then finishes or dies at
+// its next write to the dead pct (pve-common RESTEnvironment.pm fork_worker, setsid).
+const ORPHAN_HANG_MS = 12_000;
+// How long vzdump spends on each guest: a backup's `lock: backup` lasts about this long.
+const BACKUP_MS_PER_GUEST = 1500;
 
 /**
  * Carries out the planned faults on the running cluster and restores what each one broke
@@ -85,9 +93,42 @@ export class FaultInjector {
         return this.withRule(fault, { command: fault.command!, action: "hang", ms: HANG_MS, times: 1 }, record);
       case "crash-pct":
         return this.withRule(fault, { command: fault.command!, action: "crash", times: 1 }, record);
+      case "orphan-worker":
+        return this.withRule(fault, { command: fault.command!, action: "hang", ms: ORPHAN_HANG_MS, uninterruptible: true, afterHang: fault.afterHang!, times: 1 }, record);
       case "delay-visibility":
         return this.withRule(fault, { command: "push", action: "delay-visibility", ms: Math.min(fault.forMs, 1500) }, record);
+      case "backup":
+        return this.backup(fault, record);
+      case "operator-mount":
+        return this.mount(fault, record);
     }
+  }
+
+  /**
+   * A backup job of every guest on the node, Lockstep's and others' (`vzdump <vmid>...`): each
+   * carries `lock: backup` with no flock while it is archived, under one task with an empty
+   * VMID (pve-manager PVE/API2/VZDump.pm vzdump). Lockstep must wait, never unlock.
+   */
+  private async backup(fault: PlannedFault, record: () => void): Promise<void> {
+    const root = this.cluster.roots.get(fault.node!)!;
+    const vmids = nodeContainers(fault.node!, root).map((c) => String(c.vmid));
+    if (vmids.length === 0) return;
+    record();
+    const job = await asOperator(root, fault.node!, "vzdump", vmids, { LOCKSTEP_SIM_VZDUMP_MS: String(BACKUP_MS_PER_GUEST) });
+    this.log(`  backup of ${vmids.join(" ")} on ${fault.node} ended with exit ${job.code}`);
+  }
+
+  /** An operator's `pct mount` of a guest on the node (Lockstep's or not) for the fault's time. */
+  private async mount(fault: PlannedFault, record: () => void): Promise<void> {
+    const root = this.cluster.roots.get(fault.node!)!;
+    const candidates = nodeContainers(fault.node!, root).filter((c) => !c.lock);
+    if (candidates.length === 0) return;
+    const vmid = String(candidates[Math.floor((fault.at * 7919) % candidates.length)]!.vmid);
+    // Proxmox refuses a locked guest (set_lock: check_lock); nothing was injected then.
+    if ((await asOperator(root, fault.node!, "pct", ["mount", vmid])).code !== 0) return;
+    record();
+    await sleep(fault.forMs);
+    await asOperator(root, fault.node!, "pct", ["unmount", vmid]);
   }
 
   /** A simulator fault rule on the node for the fault's time. */

@@ -1,4 +1,6 @@
 import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { CallRecord } from "@lockstep/sim";
+import { configText, OPERATOR, type Bystander } from "./bystanders.js";
 import type { JobAccounting } from "./job-accounting.js";
 import type { NodeContainer } from "./node-truth.js";
 import type { FaultKind } from "./scenario-plan.js";
@@ -26,6 +28,12 @@ export interface Evidence {
   readonly faults: readonly InjectedFault[];
   /** Processes that exited without being killed. */
   readonly crashes: readonly string[];
+  /** Others' guests the scenario placed on the nodes. */
+  readonly bystanders: readonly Bystander[];
+  /** Each node's simulator log of pct calls. */
+  readonly calls: ReadonlyMap<string, readonly CallRecord[]>;
+  /** Each node's root directory. */
+  readonly roots: ReadonlyMap<string, string>;
 }
 
 interface RecordRow extends RowDataPacket {
@@ -45,18 +53,20 @@ function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
 export async function checkInvariants(evidence: Evidence): Promise<InvariantResult[]> {
   const [records] = await evidence.pool.query<RecordRow[]>("SELECT id, node, vmid, status FROM containers");
   return [
-    recordsMatchNodes(records, evidence.containers),
-    await identifiersUnique(evidence.pool, records, evidence.containers),
+    recordsMatchNodes(records, evidence.containers, evidence.bystanders),
+    await identifiersUnique(evidence.pool, records, evidence.containers, evidence.bystanders),
     await jobsExactlyOnce(evidence.pool, records, evidence.jobs),
     acceptedRequestsRecorded(records, evidence.ledger),
-    await incidentsExplained(evidence.pool, evidence.faults),
+    await incidentsExplained(evidence.pool, evidence.faults, evidence.bystanders),
     await alertsClosed(evidence.pool),
-    await driftCleared(evidence.pool, evidence.containers),
+    await driftCleared(evidence.pool, evidence.containers, evidence.bystanders),
     { name: "no process died on its own", figures: `${evidence.crashes.length} crash(es) of an agent or API process`, violations: [...evidence.crashes] },
+    onlyProvenStaleLocksCleared(evidence.calls, evidence.bystanders),
+    othersUntouched(evidence.calls, evidence.bystanders, evidence.roots),
   ];
 }
 
-function recordsMatchNodes(records: readonly RecordRow[], containers: readonly NodeContainer[]): InvariantResult {
+function recordsMatchNodes(records: readonly RecordRow[], containers: readonly NodeContainer[], bystanders: readonly Bystander[]): InvariantResult {
   const violations: string[] = [];
   const live = records.filter((r) => r.status !== "deleted");
   const byRecord = groupBy(containers.filter((c) => c.record), (c) => c.record!);
@@ -73,8 +83,9 @@ function recordsMatchNodes(records: readonly RecordRow[], containers: readonly N
   }
   const orphans = containers.filter((c) => c.record && !liveIds.has(c.record));
   for (const c of orphans) violations.push(`orphan: ${c.node}/${c.vmid} carries record ${c.record}, which is not live`);
-  const foreign = containers.filter((c) => !c.record);
-  for (const c of foreign) violations.push(`foreign container ${c.node}/${c.vmid}: the scenario makes none`);
+  const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
+  const foreign = containers.filter((c) => !c.record && !theirs.has(`${c.node}/${c.vmid}`));
+  for (const c of foreign) violations.push(`foreign container ${c.node}/${c.vmid}: the scenario made no such container`);
   return {
     name: "records = containers on nodes",
     figures: `${live.length} live records, ${containers.length} containers on nodes; missing ${live.filter((r) => !byRecord.has(r.id)).length}, orphan ${orphans.length}, duplicate ${[...byRecord.values()].filter((c) => c.length > 1).length}`,
@@ -82,15 +93,19 @@ function recordsMatchNodes(records: readonly RecordRow[], containers: readonly N
   };
 }
 
-async function identifiersUnique(pool: Pool, records: readonly RecordRow[], containers: readonly NodeContainer[]): Promise<InvariantResult> {
+async function identifiersUnique(pool: Pool, records: readonly RecordRow[], containers: readonly NodeContainer[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
   const violations: string[] = [];
+  // VMs share the cluster's VMID space (pve-cluster Cluster.pm check_vmid_unused).
+  const vms = new Set(bystanders.filter((b) => b.type === "qemu").map((b) => b.vmid));
+  for (const r of records.filter((r) => r.status !== "deleted" && vms.has(r.vmid))) violations.push(`record ${r.id} holds VMID ${r.vmid}, which a VM has`);
   const live = records.filter((r) => r.status !== "deleted");
   for (const [vmid, holders] of groupBy(containers, (c) => c.vmid)) if (holders.length > 1) violations.push(`VMID ${vmid} is on ${holders.map((c) => c.node).join(" and ")}`);
   for (const [vmid, holders] of groupBy(live, (r) => r.vmid)) if (holders.length > 1) violations.push(`VMID ${vmid} is recorded for ${holders.length} live records`);
   const [allocations] = await pool.query<RowDataPacket[]>("SELECT vmid, container_id, owner FROM vmid_allocations");
   const allocated = new Map(allocations.map((a) => [a.container_id as string, Number(a.vmid)]));
   for (const r of live) if (allocated.get(r.id) !== r.vmid) violations.push(`record ${r.id} holds no allocation of its VMID ${r.vmid}`);
-  if (allocations.length !== live.length) violations.push(`${allocations.length} VMID allocations for ${live.length} live records`);
+  const lockstepAllocations = allocations.filter((a) => a.owner !== "foreign");
+  if (lockstepAllocations.length !== live.length) violations.push(`${lockstepAllocations.length} VMID allocations for ${live.length} live records`);
   const [ports] = await pool.query<RowDataPacket[]>("SELECT p.node, p.port, c.status FROM port_allocations p LEFT JOIN containers c ON c.id = p.container_id");
   const leaked = ports.filter((p) => p.status === null || p.status === "deleted");
   for (const p of leaked) violations.push(`port ${p.node}:${p.port} is still allocated to a deleted record`);
@@ -159,23 +174,26 @@ function acceptedRequestsRecorded(records: readonly RecordRow[], ledger: readonl
 // fault began. `always`: ordinary operation produces it (every pct call holds its lock).
 const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
   "lock-detected": "always",
-  "lock-blocked": ["hang-pct", "crash-pct", "kill-agent", "unreachable"],
-  "lock-cleared": ["hang-pct", "crash-pct", "kill-agent"],
+  "lock-blocked": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "unreachable", "backup", "operator-mount"],
+  "lock-cleared": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent"],
   "operation-interrupted": ["kill-agent"],
-  // A pct killed midway (crash) has an unknown outcome, which the agent reports as this.
-  "hypervisor-unresponsive": ["hang-pct", "crash-pct"],
-  "alert-hypervisor-unresponsive": ["hang-pct", "crash-pct"],
+  // A pct killed midway (crash, or a worker left running) has an unknown outcome, which the agent reports as this.
+  "hypervisor-unresponsive": ["hang-pct", "crash-pct", "orphan-worker"],
+  "alert-hypervisor-unresponsive": ["hang-pct", "crash-pct", "orphan-worker"],
   "alert-agent-unreachable": ["kill-agent", "unreachable"],
   "drift-unreachable": ["kill-agent", "unreachable"],
-  "drift-stale-lock": ["hang-pct", "crash-pct", "kill-agent"],
-  "drift-state-mismatch": ["hang-pct", "crash-pct", "kill-agent"],
+  "drift-stale-lock": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent"],
+  "drift-state-mismatch": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent"],
 };
 
-async function incidentsExplained(pool: Pool, faults: readonly InjectedFault[]): Promise<InvariantResult> {
+async function incidentsExplained(pool: Pool, faults: readonly InjectedFault[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
+  const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
   const [incidents] = await pool.query<RowDataPacket[]>("SELECT id, at, node, vmid, kind, detail FROM incidents ORDER BY id");
   const violations: string[] = [];
   const kinds = new Map<string, number>();
-  const explained = (kind: string, detail: string, node: string | null, at: number): boolean => {
+  const explained = (kind: string, detail: string, node: string | null, vmid: number | null, at: number): boolean => {
+    // Others' guests the scenario placed are found foreign: that is their finding, not a fault's.
+    if (kind === "drift-foreign" && theirs.has(`${node}/${vmid}`)) return true;
     // A repair ("stale-lock: lock cleared") is explained by whatever explains the finding it repairs.
     const base = kind === "drift-repair" ? `drift-${detail.split(":")[0]}` : kind.replace(/-resolved$/, "");
     const causes = kind === "alert-resolved" ? "always" : EXPLAINED_BY[base];
@@ -184,7 +202,7 @@ async function incidentsExplained(pool: Pool, faults: readonly InjectedFault[]):
   };
   for (const i of incidents) {
     kinds.set(i.kind as string, (kinds.get(i.kind as string) ?? 0) + 1);
-    if (!explained(i.kind as string, String(i.detail), i.node as string | null, (i.at as Date).getTime())) violations.push(`incident ${i.id} ${i.kind} on ${i.node ?? "-"}/${i.vmid ?? "-"}: ${String(i.detail).slice(0, 200)}`);
+    if (!explained(i.kind as string, String(i.detail), i.node as string | null, i.vmid as number | null, (i.at as Date).getTime())) violations.push(`incident ${i.id} ${i.kind} on ${i.node ?? "-"}/${i.vmid ?? "-"}: ${String(i.detail).slice(0, 200)}`);
   }
   const summary = [...kinds].sort().map(([k, n]) => `${k} ${n}`).join(", ");
   return { name: "no incident left unexplained", figures: `${incidents.length - violations.length} of ${incidents.length} explained by the faults injected${summary ? ` (${summary})` : ""}`, violations };
@@ -196,12 +214,60 @@ async function alertsClosed(pool: Pool): Promise<InvariantResult> {
   return { name: "no alert open for a recovered node", figures: `${alerts.length} alert(s) raised, ${open.length} open`, violations: open.map((a) => `alert ${a.kind} on ${a.node} is still open`) };
 }
 
-async function driftCleared(pool: Pool, containers: readonly NodeContainer[]): Promise<InvariantResult> {
-  const [open] = await pool.query<RowDataPacket[]>("SELECT kind, node, vmid, detail FROM drift_findings WHERE resolved_at IS NULL");
+async function driftCleared(pool: Pool, containers: readonly NodeContainer[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
+  const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
+  const [all] = await pool.query<RowDataPacket[]>("SELECT kind, node, vmid, detail FROM drift_findings WHERE resolved_at IS NULL");
+  // Others' guests stay `foreign` findings for as long as they exist: that is the report they get.
+  const open = all.filter((f) => !(f.kind === "foreign" && theirs.has(`${f.node}/${f.vmid}`)));
   const locked = containers.filter((c) => c.lock);
   return {
     name: "no drift and no stale lock left",
     figures: `${open.length} open drift finding(s), ${locked.length} container(s) with a lock property`,
     violations: [...open.map((f) => `open drift finding ${f.kind} on ${f.node}/${f.vmid}: ${f.detail}`), ...locked.map((c) => `${c.node}/${c.vmid} still has 'lock: ${c.lock}'`)],
   };
+}
+
+// Lock values whose operation never leaves them for Lockstep to clear: a backup's (vzdump),
+// an operator's `pct mount` and `pct fstrim` (pve-container src/PVE/CLI/pct.pm).
+const NEVER_STALE = new Set(["backup", "mounted", "fstrim"]);
+
+/**
+ * Every `pct unlock` the agent ran (the operator's own calls aside) removed a lock it could
+ * prove stale: never a backup's, a mount's or an fstrim's, never on someone else's guest.
+ */
+function onlyProvenStaleLocksCleared(calls: ReadonlyMap<string, readonly CallRecord[]>, bystanders: readonly Bystander[]): InvariantResult {
+  const violations: string[] = [];
+  const theirs = new Set(bystanders.map((b) => b.vmid));
+  let unlocks = 0;
+  for (const [node, log] of calls) {
+    for (const call of log) {
+      if (call.event !== "unlocked" || call.caller === OPERATOR) continue;
+      unlocks++;
+      if (NEVER_STALE.has(call.lock)) violations.push(`${node}/${call.vmid}: the agent unlocked a live '${call.lock}' lock`);
+      if (theirs.has(call.vmid)) violations.push(`${node}/${call.vmid}: the agent unlocked someone else's guest ('${call.lock}')`);
+    }
+  }
+  return { name: "no lock cleared that Lockstep did not prove stale", figures: `${unlocks} lock(s) cleared by the agent`, violations };
+}
+
+// `pct` commands that change a guest (mount and fstrim set its lock).
+const CHANGES = new Set(["create", "clone", "set", "start", "stop", "shutdown", "destroy", "push", "exec", "snapshot", "delsnapshot", "rollback", "unlock", "mount", "unmount", "fstrim"]);
+
+/** Others' guests: still there, their configs as they were made, and no agent call ever changed them. */
+function othersUntouched(calls: ReadonlyMap<string, readonly CallRecord[]>, bystanders: readonly Bystander[], roots: ReadonlyMap<string, string>): InvariantResult {
+  const violations: string[] = [];
+  const theirs = new Set(bystanders.map((b) => b.vmid));
+  let agentCalls = 0;
+  for (const [node, log] of calls) {
+    for (const call of log) {
+      if (call.event !== "start" || call.caller === OPERATOR || call.vmid === null || !theirs.has(call.vmid)) continue;
+      agentCalls++;
+      if (CHANGES.has(call.argv[0]!)) violations.push(`${node}/${call.vmid}: the agent ran 'pct ${call.argv.join(" ")}' on someone else's guest`);
+    }
+  }
+  for (const b of bystanders) {
+    const now = configText(roots.get(b.node)!, b.node, b.type, b.vmid);
+    if (now !== b.config) violations.push(`${b.node}/${b.vmid} (${b.type}): its config changed or vanished`);
+  }
+  return { name: "no foreign guest ever changed", figures: `${bystanders.length} foreign guest(s) (${bystanders.filter((b) => b.type === "qemu").length} VMs inside the VMID range); ${agentCalls} agent call(s) on them, all reads`, violations };
 }

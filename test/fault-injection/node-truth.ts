@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { parseConfig, readRuntime, simLayout } from "@lockstep/sim";
+import { parseConfig, readCalls, readRuntime, simLayout, type CallRecord } from "@lockstep/sim";
 import { markedRecord } from "../../packages/api/src/reconcile/ownership-marker.js";
 
 /** One container as the node's own files hold it, read without asking Lockstep. */
@@ -26,4 +26,9 @@ export function nodeContainers(node: string, root: string): NodeContainer[] {
       const record = markedRecord((main.values.tags ?? "").split(";"), main.description);
       return { node, vmid, record, running: readRuntime(layout, vmid).running, lock: main.values.lock ?? null };
     });
+}
+
+/** Each node's log of `pct` calls, as its simulator wrote it. */
+export function nodeCalls(roots: ReadonlyMap<string, string>): Map<string, CallRecord[]> {
+  return new Map([...roots].map(([node, root]) => [node, readCalls(root)]));
 }

@@ -1,9 +1,10 @@
 import type { RowDataPacket } from "mysql2/promise";
 import { post } from "../support/cluster.js";
+import { placeBystanders } from "./bystanders.js";
 import { FaultInjector } from "./fault-injector.js";
 import { checkInvariants, type InvariantResult } from "./invariants.js";
 import { accountJobs } from "./job-accounting.js";
-import { nodeContainers } from "./node-truth.js";
+import { nodeCalls, nodeContainers } from "./node-truth.js";
 import type { PrivateMariaDb } from "./private-mariadb.js";
 import { ScenarioCluster } from "./scenario-cluster.js";
 import { planFaults, planRequests } from "./scenario-plan.js";
@@ -42,6 +43,7 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
   const faults = planFaults(new SeededRandom(options.seed ^ 0x5bd1e995), options.faults, options.phaseMs, nodes, options.apiProcesses);
   const cluster = await ScenarioCluster.start(server, nodes, options.apiProcesses);
   try {
+    const bystanders = await placeBystanders(cluster.roots);
     const phaseStart = Date.now();
     const deadline = phaseStart + options.phaseMs + SETTLE_MS;
     const client = new WorkloadClient(() => cluster.liveApis(), () => deadline);
@@ -62,6 +64,9 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
       jobs: accountJobs(cluster.roots),
       faults: injector.injected,
       crashes: cluster.crashes,
+      bystanders,
+      calls: nodeCalls(cluster.roots),
+      roots: cluster.roots,
     });
     return { seed: options.seed, results, passed: results.every((r) => r.violations.length === 0), seconds: (Date.now() - started) / 1000 };
   } finally {

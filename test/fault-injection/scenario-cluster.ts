@@ -16,6 +16,11 @@ const AGENT_ENV = {
   LOCKSTEP_AGENT_PCT_SNAPSHOT_TIMEOUT_MS: "6000",
   LOCKSTEP_AGENT_PCT_PUSH_TIMEOUT_MS: "6000",
   LOCKSTEP_AGENT_PCT_READ_TIMEOUT_MS: "6000",
+  // pct gets 2 s after its SIGTERM before its group is killed (7 s by default).
+  LOCKSTEP_AGENT_PCT_TERMINATE_GRACE_MS: "2000",
+  // A lock nothing can own is STALE after 3 s here (30 s by default), so a crash's leftover on a
+  // Lockstep container is cleared within the run.
+  LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "3000",
   LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3",
 };
 

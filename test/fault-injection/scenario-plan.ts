@@ -9,7 +9,7 @@ export type PlannedRequest =
   /** The client sends request `of` again with its key, as after a lost answer. */
   | { readonly n: number; readonly at: number; readonly kind: "retry"; readonly of: number };
 
-export type FaultKind = "kill-agent" | "kill-api" | "restart-mariadb" | "hang-pct" | "crash-pct" | "delay-visibility" | "unreachable";
+export type FaultKind = "kill-agent" | "kill-api" | "restart-mariadb" | "hang-pct" | "crash-pct" | "orphan-worker" | "delay-visibility" | "unreachable" | "backup" | "operator-mount";
 
 /** One fault, from `at` for `forMs` ms. */
 export interface PlannedFault {
@@ -21,6 +21,8 @@ export interface PlannedFault {
   /** The `pct` command a simulator fault applies to. */
   readonly command?: string;
   readonly signal?: "SIGKILL" | "SIGTERM";
+  /** orphan-worker: after its hang the worker prints (and dies of the broken pipe) or finishes quietly. */
+  readonly afterHang?: "print" | "quiet";
 }
 
 export interface CreateBody {
@@ -33,11 +35,16 @@ type Spec = ReturnType<typeof workloadSpec>;
 
 const UNIT = "[Unit]\nDescription=app\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n";
 
-/** A container with a file and a service: creates push, verify and reload systemd. */
+/**
+ * A container with a file and a service: creates push, verify and reload systemd. Each new
+ * version toggles nesting, a setting Proxmox cannot apply to a running container: it waits in
+ * `[pve:pending]` until the pipeline restarts the container.
+ */
 export function workloadSpec(hostname: string, version: number) {
   return {
     hostname,
     source: { template: TEMPLATE },
+    security: { nesting: version % 2 === 0 },
     files: [{ path: "/etc/app/app.conf", content: `version=${version}\n` }],
     services: [{ unit: "app.service", content: UNIT }],
     snapshot_retention: { keep_last: 2 },
@@ -74,7 +81,7 @@ export function planRequests(rng: SeededRandom, seed: number, count: number, pha
 /** The seed's faults, spread over the phase; each ends before the phase does. */
 export function planFaults(rng: SeededRandom, count: number, phaseMs: number, nodes: readonly string[], apis: number): PlannedFault[] {
   const faults: PlannedFault[] = [];
-  const kinds: Record<FaultKind, number> = { "kill-agent": 3, "kill-api": 3, "restart-mariadb": 1, "hang-pct": 2, "crash-pct": 3, "delay-visibility": 2, unreachable: 2 };
+  const kinds: Record<FaultKind, number> = { "kill-agent": 3, "kill-api": 3, "restart-mariadb": 1, "hang-pct": 2, "crash-pct": 3, "orphan-worker": 2, "delay-visibility": 2, unreachable: 2, backup: 2, "operator-mount": 2 };
   for (let i = 0; i < count; i++) {
     const kind = rng.weighted(kinds);
     const forMs = rng.int(500, Math.min(5000, Math.round(phaseMs / 4)));
@@ -90,6 +97,10 @@ export function planFaults(rng: SeededRandom, count: number, phaseMs: number, no
       case "hang-pct":
       case "crash-pct":
         faults.push({ at, kind, forMs, node, command: rng.pick(["create", "start", "push", "snapshot", "destroy", "exec", "set"]) });
+        break;
+      case "orphan-worker":
+        // Commands Proxmox runs in a task worker (pve-common RESTEnvironment.pm fork_worker).
+        faults.push({ at, kind, forMs, node, command: rng.pick(["create", "start", "push", "snapshot", "destroy"]), afterHang: rng.pick(["print", "quiet"] as const) });
         break;
       default:
         faults.push({ at, kind, forMs, node });

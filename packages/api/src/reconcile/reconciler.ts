@@ -82,7 +82,8 @@ export class Reconciler {
     } catch (err) {
       const error = err instanceof LockstepError ? err.message : String(err);
       const unreachable: Finding = { kind: "unreachable", node, vmid: 0, containerId: null, detail: `could not list the node: ${error}; nothing on it is judged` };
-      await recordNodePass(this.pool, node, [unreachable], now, (kind) => kind === "unreachable");
+      // Found unreachable when the listing failed, which can be long after the pass began.
+      await recordNodePass(this.pool, node, [unreachable], new Date(this.clock.now()), (kind) => kind === "unreachable");
       return { ...empty, reachable: false, findings: 1, error };
     }
     const { findings, observed } = classifyDrift(node, onNode, await this.records(listedAt));

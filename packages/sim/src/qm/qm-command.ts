@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { parsePctArgs, parseVmid } from "../commands/pct-args.js";
 import { randomMac } from "../node/mac-address.js";
 import { PctError } from "../node/pct-error.js";
@@ -27,6 +27,9 @@ function create(node: SimNode, args: string[]): string {
   const values: Record<string, string> = { memory: options.memory ?? "2048", cores: options.cores ?? "1", meta: `creation-qemu=9.2.0,ctime=${Math.floor(Date.now() / 1000)}` };
   if (options.name) values.name = options.name;
   if (options.net0) values.net0 = options.net0.includes("=") ? options.net0 : `virtio=${randomMac()},bridge=vmbr0`;
+  // pmxcfs gives every cluster node its `qemu-server/` directory; a node laid out before the
+  // simulator knew VMs may lack it.
+  mkdirSync(node.layout.qemuDir, { recursive: true });
   replaceFile(qemuConfigPath(node.layout, vmid), Object.keys(values).sort().map((k) => `${k}: ${values[k]}\n`).join(""));
   return "";
 }
