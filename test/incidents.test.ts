@@ -58,10 +58,11 @@ test("an event from before the API listened to the node still reaches the incide
   const { startAgentOnSim } = await import("../packages/agent/test/integration/agent-harness.js");
   const agent = await startAgentOnSim({ LOCKSTEP_AGENT_NODE: "pve7", LOCKSTEP_SIM_NODE: "pve7" });
   t.teardown(() => agent.stop());
-  await agent.pct(["create", "160", TEMPLATE, "--storage", "local-lvm"]);
+  await agent.pct(["create", "160", TEMPLATE, "--storage", "local-lvm", "--tags", "lockstep-early"]);
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "160", "half"]);
-  await agent.client.startContainer({ requestId: "early-event-160", vmid: 160 });
+  // The container is the caller's own (it carries the tag), so its stale lock is cleared.
+  await agent.client.startContainer({ requestId: "early-event-160", vmid: 160, ownershipTag: "lockstep-early" });
   await post(cluster.api, "/v1/nodes", { name: "pve7", address: agent.client.target }, "register-pve7");
   let found: Awaited<ReturnType<typeof incidents>> = [];
   for (let i = 0; i < 50 && found.length === 0; i++) {
