@@ -4,9 +4,9 @@ import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { getContainer, requireConfigFile } from "./container-reader.js";
-import { addOwnershipTag, outcomeUnknown, type CreateOutcome } from "./create-container.js";
+import { outcomeUnknown, type CreateOutcome } from "./create-container.js";
 import { PROXMOX_TAG, requireDescription, STORAGE_ID } from "./field-rules.js";
-import { claimTarget, ownershipMarker } from "./ownership.js";
+import { addOwnershipTag, claimTarget, ownershipMarker } from "./ownership.js";
 
 export interface CloneSpec {
   /** The new container. */

@@ -7,7 +7,7 @@ import { requirePattern, requireValid, requireVmid } from "../node/require-valid
 import { runMutation } from "../pct/pct-mutation.js";
 import { getContainer, requireConfigFile, type ContainerView } from "./container-reader.js";
 import { PROXMOX_TAG, requireDescription, STORAGE_ID } from "./field-rules.js";
-import { claimTarget, ownershipMarker } from "./ownership.js";
+import { addOwnershipTag, claimTarget, ownershipMarker } from "./ownership.js";
 
 export interface CreateSpec {
   readonly vmid: number;
@@ -44,7 +44,8 @@ const PROPERTY_STRING = /^(?=.{0,512}$)(?!.*\.\.)([a-z][a-z0-9]*=[A-Za-z0-9_.:/+
  * completion is Lockstep's own mark: `pct create` runs with the ownership MARKER in the
  * description only, and the ownership TAG is added with `pct set` once `pct create` exited 0
  * (no task worker left). Tag = finished (adopted); marker only = this request's unfinished
- * create (removed with its disks and redone, see `claimTarget`). The intent recorded before
+ * create (removed with its disks and redone, see `claimTarget`), unless the intent says
+ * `pct create` had exited 0 (then only the tag is added). The intent recorded before
  * `pct create` proves a bare `lock: create` placeholder ours; it is forgotten once the
  * outcome is definite.
  */
@@ -52,9 +53,13 @@ export async function createContainer(ctx: NodeContext, requested: CreateSpec, o
   const spec = withDefaults(requested);
   validate(spec, ownershipTag);
   if (await claimTarget(ctx, spec.vmid, ownershipTag, requestId)) return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
-  await ctx.intents.record({ op: "create", vmid: spec.vmid, ownershipTag, requestId, startedMs: ctx.clock.now() });
+  const intent = { op: "create", vmid: spec.vmid, ownershipTag, requestId, startedMs: ctx.clock.now() } as const;
+  await ctx.intents.record(intent);
   try {
     await runMutation(ctx, spec.vmid, createArgs(spec, ownershipTag), { requestId, timeoutMs: ctx.timeouts.createMs });
+    // pct exited 0: complete. Said durably before tagging, so that a retry after a failed
+    // `pct set` adds the tag rather than redoing a finished create (ownership.ts claimTarget).
+    await ctx.intents.record({ ...intent, created: true });
     if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, requestId);
   } catch (err) {
     if (outcomeUnknown(err)) ctx.logger.error("create outcome unknown or still running; nothing is rolled back", { vmid: spec.vmid, requestId, code: err instanceof LockstepError ? err.code : "INTERNAL" });
@@ -63,13 +68,6 @@ export async function createContainer(ctx: NodeContext, requested: CreateSpec, o
   }
   await ctx.intents.clear(spec.vmid);
   return { container: await getContainer(ctx, spec.vmid), alreadyExisted: false };
-}
-
-/** Adds `tag` to the container's tags, keeping the others: the mark of a finished create or clone. */
-export async function addOwnershipTag(ctx: NodeContext, vmid: number, tag: string, requestId: string): Promise<void> {
-  const tags = parseTags((await requireConfigFile(ctx, vmid)).main.values.tags);
-  if (tags.includes(tag)) return;
-  await runMutation(ctx, vmid, ["set", String(vmid), "--tags", [...tags, tag].join(";")], { requestId, timeoutMs: ctx.timeouts.powerMs });
 }
 
 /**

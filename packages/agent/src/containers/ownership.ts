@@ -5,7 +5,7 @@ import { pctFailure } from "../pct/pct-failure.js";
 import { runMutation, runReportingUnresponsive } from "../pct/pct-mutation.js";
 import { liveTaskWorkers } from "../pct/task-worker.js";
 import { realProcReader } from "../proc/proc-reader.js";
-import { readConfigFile } from "./container-reader.js";
+import { readConfigFile, requireConfigFile } from "./container-reader.js";
 
 /**
  * The description line that marks a container as a request's own while it is being made:
@@ -41,6 +41,12 @@ export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: 
     if (lock.verdict === "STALE") await ctx.gate.ensureFree(vmid, { requestId, owner: ownershipTag });
     return existing;
   }
+  if (await completedUntagged(ctx, vmid, ownershipTag, existing)) {
+    ctx.logger.warn("adopting this request's create that completed but was never tagged; adding its tag", { vmid, requestId });
+    await addOwnershipTag(ctx, vmid, ownershipTag, requestId);
+    await ctx.intents.clear(vmid);
+    return (await readConfigFile(ctx, vmid)) ?? existing;
+  }
   if (await provenOwnLeftover(ctx, vmid, ownershipTag, existing, sourceVmid)) {
     await removeOwnLeftover(ctx, vmid, requestId, "removing what this request's own unfinished create left (marked as its own, never tagged as finished)");
     return null;
@@ -74,6 +80,17 @@ export async function provenOwnLeftover(ctx: NodeContext, vmid: number, ownershi
 }
 
 /**
+ * This request's create that `pct create` finished (exit 0, recorded in its durable intent
+ * before tagging) and that carries its marker, but not yet its tag: complete, so only the tag
+ * is missing. Nothing of the create may still run.
+ */
+async function completedUntagged(ctx: NodeContext, vmid: number, ownershipTag: string, config: ContainerConfig): Promise<boolean> {
+  if (!ownershipTag || !config.main.description.split("\n").includes(ownershipMarker(ownershipTag)) || parseTags(config.main.values.tags).includes(ownershipTag)) return false;
+  const intent = await ctx.intents.get(vmid);
+  return intent?.op === "create" && intent.created === true && intent.ownershipTag === ownershipTag && config.main.values.lock === undefined;
+}
+
+/**
  * Removes a leftover of Lockstep's own proven by the caller: its own `lock:` first, since
  * Proxmox refuses to destroy any locked CT (pve-container src/PVE/API2/LXC.pm destroy_vm:
  * check_lock), then `pct destroy --destroy-unreferenced-disks 1`, which also frees the
@@ -94,4 +111,11 @@ export async function removeOwnLeftover(ctx: NodeContext, vmid: number, requestI
 /** A placeholder: `lock: create` alone (or nothing at all, once unlocked). */
 function isBarePlaceholder(values: Readonly<Record<string, string>>): boolean {
   return Object.keys(values).every((key) => key === "lock") && (values.lock ?? "create") === "create";
+}
+
+/** Adds `tag` to the container's tags, keeping the others: the mark of a finished create or clone. */
+export async function addOwnershipTag(ctx: NodeContext, vmid: number, tag: string, requestId: string): Promise<void> {
+  const tags = parseTags((await requireConfigFile(ctx, vmid)).main.values.tags);
+  if (tags.includes(tag)) return;
+  await runMutation(ctx, vmid, ["set", String(vmid), "--tags", [...tags, tag].join(";")], { requestId, timeoutMs: ctx.timeouts.powerMs });
 }

@@ -16,6 +16,11 @@ export interface OperationIntent {
   readonly ownershipTag: string;
   readonly requestId: string;
   readonly startedMs: number;
+  /**
+   * A create whose `pct create` exited 0: the container is complete and only its ownership tag
+   * may be missing (the agent stopped or `pct set` failed before it was added).
+   */
+  readonly created?: boolean;
 }
 
 /**

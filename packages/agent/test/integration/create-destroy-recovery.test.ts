@@ -27,7 +27,7 @@ test("a create whose pct was killed leaves a placeholder that the agent's intent
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
   writeFaults(agent.root, [{ command: "create", times: 1, action: "crash" }]);
-  await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c2" }), { message: /HYPERVISOR_UNRESPONSIVE|killed/ });
+  await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c2" }), { code: "HYPERVISOR_UNRESPONSIVE" });
   t.regex(configText(agent, 101), /^lock: create$/m);
   const made = await agent.client.createContainer({ ...create, requestId: "create-c2" });
   t.false(made.alreadyExisted);
@@ -57,6 +57,19 @@ test("a config with this request's marker but not its tag (a create that died af
   const made = await agent.client.createContainer({ ...create, requestId: "create-c4" });
   t.false(made.alreadyExisted);
   t.is(startedCalls(agent.root, "destroy").length, 1);
+  t.regex(configText(agent, 101), /^tags: lockstep-c1$/m);
+});
+
+test("a create that pct finished but whose tagging was killed is adopted by adding the tag, not made again", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  writeFaults(agent.root, [{ command: "set", times: 1, action: "crash" }]);
+  await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c5" }), { code: "HYPERVISOR_UNRESPONSIVE" });
+  t.notRegex(configText(agent, 101), /^tags: lockstep-c1$/m);
+  const made = await agent.client.createContainer({ ...create, requestId: "create-c5" });
+  t.true(made.alreadyExisted);
+  t.is(startedCalls(agent.root, "create").length, 1);
+  t.is(startedCalls(agent.root, "destroy").length, 0);
   t.regex(configText(agent, 101), /^tags: lockstep-c1$/m);
 });
 
