@@ -1,11 +1,11 @@
 // The Lockstep demo: what goes wrong on Proxmox, and what Lockstep does about it, on
 // simulated nodes that behave as real ones do (see packages/sim).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentClient, agentClientCredentials, agentV1, createMemoryLogger, LockstepError, type TlsFiles } from "@lockstep/shared";
-import { simPctBin, startedCalls, writeFaults } from "@lockstep/sim";
+import { simPctBin, simQmBin, simVzdumpBin, startedCalls, writeFaults } from "@lockstep/sim";
 import { createPool } from "../../packages/api/src/db/pool.js";
 import { migrate } from "../../packages/api/src/db/migrate.js";
 import { migrations } from "../../packages/api/src/db/migrations/index.js";
@@ -21,6 +21,9 @@ const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m`
 const step = (title: string): void => console.log(`\n${bold(`== ${title}`)}`);
 const say = (line: string): void => console.log(`   ${line}`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+// The ownership tag of the containers the demo makes through the agents directly: every change
+// names it, and an agent changes only a container that carries it.
+const OWNER = "lockstep-demo";
 
 async function startAgent(node: string, port: number): Promise<AgentClient> {
   const root = path.join(work, node);
@@ -29,7 +32,7 @@ async function startAgent(node: string, port: number): Promise<AgentClient> {
   const log = path.join(work, `${node}-agent.log`);
   const tls = tlsOf("nodes", node);
   const child = spawn(process.execPath, [path.join(repo, "packages/agent/bin/lockstep-agent.js"), "--simulate", root, "--listen", `127.0.0.1:${port}`, "--tls-ca", tls.ca, "--tls-cert", tls.cert, "--tls-key", tls.key], {
-    env: { ...process.env, LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "500", LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "1000", LOCKSTEP_AGENT_METRICS_LISTEN: `127.0.0.1:${port + 1000}` },
+    env: { ...process.env, LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "500", LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "1000", LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "2000", LOCKSTEP_AGENT_LOCK_RETRIES: "10", LOCKSTEP_AGENT_METRICS_LISTEN: `127.0.0.1:${port + 1000}` },
     stdio: ["ignore", "pipe", "pipe"],
   });
   agents.push(child);
@@ -195,10 +198,17 @@ async function main(): Promise<void> {
   const deleted = (await http(api, "DELETE", `/v1/containers/${created.id}`, undefined, "demo-delete-shop-1")).json as { operation: { id: string } };
   say(`DELETE -> operation ${(await waitForOperation(api, deleted.operation.id)).status}; pct list on pve2 now: ${JSON.stringify(pct("pve2", ["list"]))}`);
 
+  step("A QEMU VM inside the VMID range: its VMID is never given to a container");
+  // The VMID the allocator would hand out next (rising from the last one given: shop-1's).
+  const vmVmid = created.vmid + 1;
+  say(`by hand on pve2: ${spawnSyncText(process.execPath, [simQmBin, "create", String(vmVmid), "--name", "billing-vm"], { LOCKSTEP_SIM_ROOT: path.join(work, "pve2") }) || `qm create ${vmVmid} --name billing-vm`}`);
+  const seen = (await http(api, "POST", "/v1/reconcile", {}, "demo-reconcile-vms")).json as { nodes: { node: string; containers: number }[] };
+  say(`POST /v1/reconcile -> ${seen.nodes.map((n) => `${n.node}: ${n.containers} container(s)`).join("; ")}; the nodes report their VMs too`);
+
   step("A declared container: the spec in examples/web-app.spec.json, converged step by step");
   const spec = JSON.parse(readFileSync(path.join(repo, "examples/web-app.spec.json"), "utf8")) as { files: { content: string }[] };
   const web = (await http(api, "POST", "/v1/containers", { node: "pve2", ports: ["http"], spec }, "demo-web-1")).json as { id: string; vmid: number; operation_id: string };
-  say(`POST /v1/containers -> record ${web.id}, VMID ${web.vmid}; steps as GET /v1/operations/{id}/events streams them:`);
+  say(`POST /v1/containers -> record ${web.id}, VMID ${web.vmid} (VM ${vmVmid} skipped); steps as GET /v1/operations/{id}/events streams them:`);
   await followSteps(api, web.operation_id);
   const reapplied = (await http(api, "POST", `/v1/containers/${web.id}/apply`, {}, "demo-web-1-apply-1")).json as { operation: { id: string } };
   say("the same spec applied again (POST /v1/containers/{id}/apply):");
@@ -211,7 +221,7 @@ async function main(): Promise<void> {
 
   step("Reconciliation: the nodes change behind the database's back");
   pct("pve2", ["stop", String(web.vmid)]);
-  pct("pve2", ["create", "300", TEMPLATE, "--hostname", "someone-elses", "--start", "1"]);
+  pct("pve2", ["create", "300", TEMPLATE, "--storage", "local-lvm", "--hostname", "someone-elses", "--start", "1"]);
   say(`by hand on pve2: pct stop ${web.vmid}; pct create 300 (no Lockstep marker)`);
   const pass = (await http(api, "POST", "/v1/reconcile", {}, "demo-reconcile-1")).json as { nodes: { node: string; containers: number; findings: number }[] };
   say(`POST /v1/reconcile -> ${pass.nodes.map((n) => `${n.node}: ${n.containers} container(s), ${n.findings} finding(s)`).join("; ")}`);
@@ -239,7 +249,7 @@ async function main(): Promise<void> {
   api.child.kill("SIGTERM");
 
   step("A request retried 20 times becomes one container");
-  const create = { requestId: "demo-create-web-1", vmid: 101, template: TEMPLATE, hostname: "web-1", start: true, ownershipTag: "lockstep-demo" };
+  const create = { requestId: "demo-create-web-1", vmid: 101, template: TEMPLATE, hostname: "web-1", start: true, ownershipTag: OWNER };
   const results = await Promise.all(Array.from({ length: 20 }, () => pve1.createContainer(create)));
   say(`20 identical CreateContainer calls: ${results.filter((r) => !r.replayed).length} executed, ${results.filter((r) => r.replayed).length} answered from the agent's durable request record`);
   say(`pct create ran ${startedCalls(path.join(work, "pve1"), "create").length} time(s) on pve1`);
@@ -249,47 +259,73 @@ async function main(): Promise<void> {
   const pve1Root = path.join(work, "pve1");
   writeFaults(pve1Root, [{ command: "set", action: "slow", ms: 8000, times: 1 }]);
   const slow = spawn(process.execPath, [simPctBin, "set", "101", "--cores", "2"], { env: { ...process.env, LOCKSTEP_SIM_ROOT: pve1Root }, stdio: "ignore" });
-  await sleep(700);
-  const report = await pve1.inspectLock({ vmid: 101 });
+  const slowClosed = new Promise((r) => slow.on("close", r));
+  let report = await pve1.inspectLock({ vmid: 101 });
+  while (report.verdict !== agentV1.LockVerdict.HELD) {
+    await sleep(100);
+    report = await pve1.inspectLock({ vmid: 101 });
+  }
   say(`InspectLock 101: verdict ${agentV1.LockVerdict[report.verdict]}, holders: ${report.holders.map((h) => `pid ${h.pid} (${h.cmdline})`).join(", ")}`);
   say("pct itself, as an operator would run it (lock timeout shortened to 2 s for the demo):");
   console.log(spawnSyncText(process.execPath, [simPctBin, "set", "101", "--memory", "1024"], { LOCKSTEP_SIM_ROOT: pve1Root, LOCKSTEP_SIM_LOCK_TIMEOUT_S: "2" }).replace(/^/gm, "   | "));
   try {
-    await pve1.updateConfig({ requestId: "demo-set-memory", vmid: 101, set: { memory: "1024" } });
+    await pve1.updateConfig({ requestId: "demo-set-memory", vmid: 101, ownershipTag: OWNER, set: { memory: "1024" } });
     say("UpdateConfig went through after waiting");
   } catch (err) {
     say(`Lockstep waits with bounded backoff, then: ${(err as LockstepError).code}: ${(err as Error).message}`);
   }
   slow.kill("SIGKILL");
-  await new Promise((r) => slow.on("close", r));
+  await slowClosed;
 
   step("A crash leaves a stale lock; Lockstep clears it before the next operation");
   writeFaults(pve1Root, [{ command: "snapshot", action: "crash", times: 1 }]);
   pct("pve1", ["snapshot", "101", "interrupted"]);
   say(`after a snapshot killed midway: ${pct("pve1", ["config", "101"]).split("\n").find((l) => l.startsWith("lock:"))}`);
   say(`pct stop now says: ${pct("pve1", ["stop", "101"])}`);
-  say(`InspectLock 101: ${agentV1.LockVerdict[(await pve1.inspectLock({ vmid: 101 })).verdict]} (a lock: property, no kernel lock, no running task)`);
-  const updated = await pve1.updateConfig({ requestId: "demo-set-memory-2", vmid: 101, set: { memory: "1024" } });
+  const fresh = await pve1.inspectLock({ vmid: 101 });
+  say(`InspectLock 101 at once: ${agentV1.LockVerdict[fresh.verdict]} (${agentV1.LockOwnerKind[fresh.ownerKind]}): config lock '${fresh.configLock}' ${fresh.owner}`);
+  await sleep(2500);
+  const stale = await pve1.inspectLock({ vmid: 101 });
+  say(`after the agent's grace period (2 s here, 30 s by default): ${agentV1.LockVerdict[stale.verdict]}: ${stale.owner}`);
+  const updated = await pve1.updateConfig({ requestId: "demo-set-memory-2", vmid: 101, ownershipTag: OWNER, set: { memory: "2048" } });
   say(`UpdateConfig: changed ${updated.changedKeys.join(", ")}; the agent logged the clearing:`);
   const logLine = readFileSync(path.join(work, "pve1-agent.log"), "utf8").split("\n").find((l) => l.includes('"event":"lock-cleared"'));
   say(`  ${logLine ?? "(not found)"}`);
 
+  step("A nightly backup: its lock is left alone while Lockstep waits");
+  const backup = spawn(process.execPath, [simVzdumpBin, "101"], { env: { ...process.env, LOCKSTEP_SIM_ROOT: pve1Root, LOCKSTEP_SIM_VZDUMP_MS: "3000" }, stdio: "ignore" });
+  const backupDone = new Promise((r) => backup.on("close", r));
+  for (let i = 0; i < 200 && !/^lock: backup$/m.test(readFileSync(path.join(pve1Root, "etc/pve/lxc/101.conf"), "utf8")); i++) await sleep(50);
+  // vzdump holds the flock only while it writes the lock (set_lock); then the task alone owns it.
+  let during = await pve1.inspectLock({ vmid: 101 });
+  for (let i = 0; i < 100 && during.ownerKind !== agentV1.LockOwnerKind.TASK; i++) {
+    await sleep(50);
+    during = await pve1.inspectLock({ vmid: 101 });
+  }
+  say(`vzdump 101 is running; InspectLock 101: ${agentV1.LockVerdict[during.verdict]} (${agentV1.LockOwnerKind[during.ownerKind]}): config lock '${during.configLock}' ${during.owner}`);
+  const unlocksBefore = startedCalls(pve1Root, "unlock").length;
+  const waitStart = Date.now();
+  const duringBackup = await pve1.updateConfig({ requestId: "demo-set-cores-backup", vmid: 101, ownershipTag: OWNER, set: { cores: "4" } });
+  say(`UpdateConfig waited ${((Date.now() - waitStart) / 1000).toFixed(1)} s for the backup to end, then changed ${duringBackup.changedKeys.join(", ")}`);
+  await backupDone;
+  say(`pct unlock runs while the backup held its lock: ${startedCalls(pve1Root, "unlock").length - unlocksBefore}; the archive: ${readdirSync(path.join(pve1Root, "var/lib/vz/dump")).join(", ")}`);
+
   step("The push race: the unit file lands late, systemd must not be asked too early");
   writeFaults(path.join(work, "pve1"), [{ command: "push", action: "delay-visibility", ms: 1500 }]);
   const unit = Buffer.from("[Unit]\nDescription=demo app\n[Service]\nExecStart=/usr/bin/app\n[Install]\nWantedBy=multi-user.target\n");
-  const service = await pve1.ensureService({ requestId: "demo-service-app", vmid: 101, unit: "app.service", unitContent: unit, enable: true, start: true });
+  const service = await pve1.ensureService({ requestId: "demo-service-app", vmid: 101, ownershipTag: OWNER, unit: "app.service", unitContent: unit, enable: true, start: true });
   say(`EnsureService app.service: enabled=${service.enabled} active=${service.active} (verified by checksum inside the container, no sleep)`);
   writeFaults(path.join(work, "pve1"), []);
 
   step("Snapshot retention: keep the 3 newest Lockstep snapshots, never anyone else's");
   pct("pve1", ["snapshot", "101", "operator-manual"]);
-  for (let i = 1; i <= 5; i++) await pve1.createSnapshot({ requestId: `demo-snapshot-${i}`, vmid: 101, name: `lockstep-${i}` });
-  const pruned = await pve1.pruneSnapshots({ requestId: "demo-prune-1", vmid: 101, keepLast: 3, prefix: "lockstep" });
+  for (let i = 1; i <= 5; i++) await pve1.createSnapshot({ requestId: `demo-snapshot-${i}`, vmid: 101, ownershipTag: OWNER, name: `lockstep-${i}` });
+  const pruned = await pve1.pruneSnapshots({ requestId: "demo-prune-1", vmid: 101, ownershipTag: OWNER, keepLast: 3, prefix: "lockstep" });
   say(`deleted ${pruned.deleted.join(", ")}; kept ${pruned.kept.join(", ")}`);
   console.log(pct("pve1", ["listsnapshot", "101"]).replace(/^/gm, "   | "));
 
   step("Someone else's container is never adopted");
-  pct("pve2", ["create", "200", TEMPLATE, "--hostname", "not-ours"]);
+  pct("pve2", ["create", "200", TEMPLATE, "--storage", "local-lvm", "--hostname", "not-ours"]);
   try {
     await pve2.createContainer({ requestId: "demo-create-200", vmid: 200, template: TEMPLATE, hostname: "mine", ownershipTag: "lockstep-demo-2" });
   } catch (err) {
@@ -297,8 +333,8 @@ async function main(): Promise<void> {
   }
 
   step("Clean termination");
-  const gone = await pve1.destroyContainer({ requestId: "demo-destroy-101", vmid: 101, force: true });
-  const again = await pve1.destroyContainer({ requestId: "demo-destroy-101-again", vmid: 101, force: true });
+  const gone = await pve1.destroyContainer({ requestId: "demo-destroy-101", vmid: 101, ownershipTag: OWNER, force: true });
+  const again = await pve1.destroyContainer({ requestId: "demo-destroy-101-again", vmid: 101, ownershipTag: OWNER, force: true });
   say(`destroy: already_gone=${gone.alreadyGone}; destroying again: already_gone=${again.alreadyGone}`);
   say(`pct list on pve1 now prints ${JSON.stringify(pct("pve1", ["list"]))} (nothing at all, as Proxmox does)`);
   pve1.close();

@@ -17,6 +17,10 @@ export { readRuntime, type RuntimeState } from "./node/runtime-state.js";
 /** Absolute path of the simulator's executable: what the agent runs instead of /usr/sbin/pct. */
 export const simPctBin = fileURLToPath(new URL("../bin/lockstep-sim-pct.js", import.meta.url));
 
+/** The simulated node's `vzdump` (backups) and `qm` (QEMU VMs). */
+export const simVzdumpBin = fileURLToPath(new URL("../bin/lockstep-sim-vzdump.js", import.meta.url));
+export const simQmBin = fileURLToPath(new URL("../bin/lockstep-sim-qm.js", import.meta.url));
+
 /** One line of the simulator's record of `pct` calls. */
 export type CallRecord =
   | { event: "start"; id: string; pid: number; argv: string[]; vmid: number | null; at: number; caller?: string }
