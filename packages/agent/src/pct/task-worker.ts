@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import type { Clock } from "@lockstep/shared";
 import type { ProcReader } from "../proc/proc-reader.js";
 
@@ -82,13 +83,25 @@ export function liveTaskWorkers(activeFile: string, proc: ProcReader): TaskWorke
     const worker = fields.length === 2 ? parseUpid(fields[0]!) : null;
     if (worker) found.set(worker.upid, worker);
   }
+  const tasksDir = path.dirname(activeFile);
   for (const pid of proc.pids()) {
     const info = proc.process(pid);
     if (!info || info.session !== pid || !info.cmdline.startsWith("task ")) continue;
     const worker = parseUpid(info.cmdline.slice("task ".length).trim());
-    if (worker && worker.pid === pid) found.set(worker.upid, worker);
+    if (worker && worker.pid === pid && hasTaskLog(tasksDir, worker.upid)) found.set(worker.upid, worker);
   }
   return [...found.values()].filter((worker) => isWorkerAlive(proc, worker));
+}
+
+/**
+ * Whether this node's task log holds `upid`: `pct` opens it right after the fork, before it
+ * lets the worker run (pve-common RESTEnvironment.pm fork_worker, UPID.pm open_log:
+ * `<tasks dir>/<last hex digit of the start time>/<UPID>`). A process with a task title whose
+ * log is not here is not this node's task (another simulated node's on the same host).
+ */
+function hasTaskLog(tasksDir: string, upid: string): boolean {
+  const starttime = upid.split(":")[4] ?? "";
+  return existsSync(path.join(tasksDir, starttime.slice(-1), upid));
 }
 
 function readActiveList(file: string): string {

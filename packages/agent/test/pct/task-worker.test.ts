@@ -2,7 +2,7 @@
 // ($0 = "task $upid", POSIX::setsid) and as /var/log/pve/tasks/active lists them
 // (pve-common src/PVE/RESTEnvironment.pm active_workers: "<UPID> <saved>" while running,
 // "<UPID> <saved> <ENDTIME hex> <status>" once finished).
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
@@ -70,7 +70,15 @@ test("at boot, running tasks of the active list whose worker lives are found, fi
   t.deepEqual(liveTaskWorkers(file, proc).map((w) => w.upid), [upid(30, 300, "vzcreate", "100")]);
 });
 
-test("at boot, a task worker missing from the active list (its pct was killed before listing it) is found in /proc", (t) => {
-  const proc = fakeProc([{ pid: 40, startTicks: 400, session: 40, ppid: 1, cmdline: `task ${upid(40, 400, "vzcreate", "105")}` }]);
-  t.deepEqual(liveTaskWorkers(path.join(os.tmpdir(), "no-such-active-file"), proc).map((w) => w.id), ["105"]);
+// pve-common RESTEnvironment.pm fork_worker: pct opens the task log (UPID.pm open_log) before the
+// worker runs and before it lists the task as active.
+test("at boot, a task worker missing from the active list (its pct was killed before listing it) is found in /proc by its task log", (t) => {
+  const worker = upid(40, 400, "vzcreate", "105");
+  const proc = fakeProc([{ pid: 40, startTicks: 400, session: 40, ppid: 1, cmdline: `task ${worker}` }]);
+  const tasksDir = mkdtempSync(path.join(os.tmpdir(), "tasks-"));
+  const active = path.join(tasksDir, "active");
+  t.deepEqual(liveTaskWorkers(active, proc), [], "no log of it in this node's task directory: not this node's task");
+  mkdirSync(path.join(tasksDir, worker.split(":")[4]!.slice(-1)));
+  writeFileSync(path.join(tasksDir, worker.split(":")[4]!.slice(-1), worker), "");
+  t.deepEqual(liveTaskWorkers(active, proc).map((w) => w.id), ["105"]);
 });
