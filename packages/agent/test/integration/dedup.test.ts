@@ -39,11 +39,14 @@ test("a create killed with the agent converges on retry without a second contain
   t.is(result.container?.vmid, 101);
   const { containers } = await second.client.listContainers({});
   t.is(containers.length, 1);
-  // The first create finished after the agent died, but its ownership tag was never set: on a
-  // real node such a config cannot be told from Proxmox's "safe config" written before setup
-  // (pve-container src/PVE/API2/LXC.pm create_vm), so it is not adopted but removed and redone.
+  // Two faithful ends of the first create, by timing: its pct, writing to the dead agent, dies
+  // of the broken pipe and TERMs its worker, which cleans up (pve-common RESTEnvironment.pm
+  // tee_worker, kill_process_group); or the worker finished first, leaving a config that was
+  // never tagged: on a real node it cannot be told from Proxmox's "safe config" written before
+  // setup (pve-container src/PVE/API2/LXC.pm create_vm), so it is removed and redone. Either
+  // way one create replaced it and one tagged container is left.
   t.is(startedCalls(second.root, "create").length, 2);
-  t.is(startedCalls(second.root, "destroy").length, 1);
+  t.true(startedCalls(second.root, "destroy").length <= 1);
   t.regex(configText(second, 101), /^tags: lockstep-r1$/m);
 });
 
