@@ -56,7 +56,8 @@ export async function startApi(databaseUrl: string, env: Record<string, string> 
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   let address = "";
-  for (let i = 0; i < 300 && !address; i++) {
+  // Up to 60 s: under the whole suite on two CPUs a process can take a while to come up.
+  for (let i = 0; i < 1200 && !address; i++) {
     address = /"msg":"api listening".*"address":"([^"]+)"/.exec(output)?.[1] ?? "";
     if (!address) await new Promise((r) => setTimeout(r, 50));
   }
@@ -104,7 +105,7 @@ export function post(api: ApiUnderTest, path: string, body: unknown, key: string
 }
 
 /** Polls an operation until it has finished; returns it. */
-export async function waitForOperation(api: ApiUnderTest, id: string, ms = 30_000): Promise<{ status: string; error: unknown; attempts: number }> {
+export async function waitForOperation(api: ApiUnderTest, id: string, ms = 90_000): Promise<{ status: string; error: unknown; attempts: number }> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
     const op = (await (await api.fetch(`/v1/operations/${id}`)).json()) as { status: string; error: unknown; attempts: number };
     if (op.status === "succeeded" || op.status === "failed" || op.status === "cancelled") return op;

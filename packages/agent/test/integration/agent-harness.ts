@@ -61,7 +61,8 @@ export async function startAgentOnSim(env: Record<string, string> = {}, root = m
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 15_000);
+    // Generous: under the whole suite on two CPUs an agent can take a while to come up.
+    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 60_000);
     child.stdout!.on("data", () => {
       const m = /"msg":"agent listening"[^\n]*"address":"([^"]+)"/.exec(output);
       if (m) {
