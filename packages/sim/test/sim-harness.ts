@@ -13,21 +13,25 @@ export interface PctRun {
   ms: number;
 }
 
+/** Runs one of the simulator's executables to its end, with empty stdin, collecting its output. */
+export function runExecutable(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<PctRun> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [bin, ...args], { env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdin.end();
+    child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
 /** A fresh simulated node and a way to run its `pct`. */
 export function simNode(extraEnv: Record<string, string> = {}) {
   const root = mkdtempSync(path.join(os.tmpdir(), "sim-node-"));
   const env = { ...process.env, LOCKSTEP_SIM_ROOT: root, ...extraEnv };
-  const pct = (args: string[], more: Record<string, string> = {}): Promise<PctRun> =>
-    new Promise((resolve) => {
-      const started = Date.now();
-      const child = spawn(process.execPath, [simPctBin, ...args], { env: { ...env, ...more } });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.stdin.end();
-      child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-    });
+  const pct = (args: string[], more: Record<string, string> = {}): Promise<PctRun> => runExecutable(simPctBin, args, { ...env, ...more });
   const spawnPct = (args: string[], more: Record<string, string> = {}): ChildProcess => spawn(process.execPath, [simPctBin, ...args], { env: { ...env, ...more }, stdio: "ignore" });
   // A killed pct leaves its task worker running, as on Proxmox: a test ends it explicitly.
   const killWorkers = (): void => {
