@@ -22,7 +22,7 @@ interface Operation {
 }
 
 async function operation(api: ApiUnderTest, id: string): Promise<Operation> {
-  await waitForOperation(api, id, 60_000);
+  await waitForOperation(api, id);
   return (await (await api.fetch(`/v1/operations/${id}`)).json()) as Operation;
 }
 

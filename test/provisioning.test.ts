@@ -103,7 +103,7 @@ test("a delete sent while the create is running waits for it and leaves no orpha
   const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "create-then-delete")).json()) as { id: string; operation_id: string };
   await new Promise((r) => setTimeout(r, 700));
   const deleting = (await (await del(cluster, created.id, "delete-while-creating")).json()) as { operation: { id: string } };
-  t.is((await waitForOperation(cluster.api, deleting.operation.id, 60_000)).status, "succeeded");
+  t.is((await waitForOperation(cluster.api, deleting.operation.id)).status, "succeeded");
   t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");
   t.deepEqual((await cluster.agents.get("pve1")!.client.listContainers({})).containers, []);
   const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as { status: string };

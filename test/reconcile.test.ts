@@ -31,7 +31,7 @@ async function drift(api: ApiUnderTest): Promise<Finding[]> {
 
 async function created(api: ApiUnderTest, key: string): Promise<{ id: string; vmid: number }> {
   const body = (await (await post(api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, key)).json()) as { id: string; vmid: number; operation_id: string };
-  const op = await waitForOperation(api, body.operation_id, 60_000);
+  const op = await waitForOperation(api, body.operation_id);
   if (op.status !== "succeeded") throw new Error(`create ${key}: ${JSON.stringify(op)}`);
   return body;
 }
@@ -59,7 +59,7 @@ test.serial("with the recreate policy a missing container is created again by it
   await reconcile(cluster.api);
   for (let i = 0; i < 100 && startedCalls(agent.root, "create").length < 2; i++) await new Promise((r) => setTimeout(r, 100));
   const [ops] = await cluster.db.pool.query("SELECT id FROM operations WHERE container_id = ? AND kind = 'apply'", [ct.id]);
-  t.is((await waitForOperation(cluster.api, (ops as Rows)[0]!.id as string, 60_000)).status, "succeeded");
+  t.is((await waitForOperation(cluster.api, (ops as Rows)[0]!.id as string)).status, "succeeded");
   await reconcile(cluster.api);
   t.deepEqual(await drift(cluster.api), []);
 });
@@ -233,7 +233,7 @@ test.serial("a pass during a running create judges neither the record missing no
   for (let i = 0; i < 100 && startedCalls(agent.root, "create").length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   await reconcile(cluster.api);
   t.deepEqual(await drift(cluster.api), []);
-  t.is((await waitForOperation(cluster.api, body.operation_id, 60_000)).status, "succeeded");
+  t.is((await waitForOperation(cluster.api, body.operation_id)).status, "succeeded");
   await reconcile(cluster.api);
   t.deepEqual(await drift(cluster.api), []);
 });

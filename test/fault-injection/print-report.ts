@@ -8,4 +8,5 @@ export function printReport(report: ScenarioReport, print: (line: string) => voi
     if (result.violations.length > 20) print(`           - ... and ${result.violations.length - 20} more`);
   }
   print(`  seed ${report.seed} ${report.passed ? "passed" : "FAILED"} in ${report.seconds.toFixed(0)} s`);
+  if (report.evidence) print(`  evidence (process logs, node roots): ${report.evidence}`);
 }

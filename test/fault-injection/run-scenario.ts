@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { RowDataPacket } from "mysql2/promise";
 import { post } from "../support/cluster.js";
 import { placeBystanders } from "./bystanders.js";
@@ -26,6 +29,8 @@ export interface ScenarioReport {
   readonly results: InvariantResult[];
   readonly passed: boolean;
   readonly seconds: number;
+  /** Where a failed seed's evidence was kept: every process's log and each node's root. */
+  readonly evidence?: string;
 }
 
 // How long, after the faults stop, the system has to finish every job and close every alert.
@@ -68,10 +73,23 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
       calls: nodeCalls(cluster.roots),
       roots: cluster.roots,
     });
-    return { seed: options.seed, results, passed: results.every((r) => r.violations.length === 0), seconds: (Date.now() - started) / 1000 };
+    const passed = results.every((r) => r.violations.length === 0);
+    const evidence = passed ? undefined : keepEvidence(cluster, options.seed);
+    return { seed: options.seed, results, passed, seconds: (Date.now() - started) / 1000, ...(evidence ? { evidence } : {}) };
   } finally {
     await cluster.stop();
   }
+}
+
+/**
+ * A failed seed's logs, kept for whoever reads the failure: each process's output (in start
+ * order) and the path of each node's simulated root (its `pct` call log, task logs, configs).
+ */
+function keepEvidence(cluster: ScenarioCluster, seed: number): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `lockstep-faults-seed-${seed}-`));
+  cluster.started.forEach((p, i) => writeFileSync(path.join(dir, `${String(i).padStart(2, "0")}-${p.name.replace(/[^a-z0-9#]+/gi, "-")}.log`), p.logs()));
+  writeFileSync(path.join(dir, "nodes.txt"), [...cluster.roots].map(([node, root]) => `${node} ${root}`).join("\n") + "\n");
+  return dir;
 }
 
 /** Every job finished, reconcile passes until one finds nothing, every alert closed. */

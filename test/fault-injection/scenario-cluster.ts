@@ -50,6 +50,8 @@ export class ScenarioCluster {
   /** Processes that exited without being killed: a crash is a broken promise of its own. */
   readonly crashes: string[] = [];
   private readonly killing = new Set<ChildProcess>();
+  /** Every process started, in order, with its output: the evidence a failed seed keeps. */
+  readonly started: { readonly name: string; logs(): string }[] = [];
 
   private constructor(readonly server: PrivateMariaDb, readonly databaseUrl: string, readonly pool: Pool) {}
 
@@ -75,6 +77,7 @@ export class ScenarioCluster {
   }
 
   private watch<T extends { process: ChildProcess; logs(): string }>(name: string, started: T): T {
+    this.started.push({ name, logs: () => started.logs() });
     started.process.once("exit", (code, signal) => {
       if (this.killing.has(started.process)) return;
       this.crashes.push(`${name} exited by itself (${signal ?? `exit ${code}`}); its last lines:\n${started.logs().trim().split("\n").slice(-8).join("\n")}`);

@@ -3,6 +3,7 @@ import { parseTags, type ConfigSection, type ContainerConfig } from "../node/con
 import type { NodeContext } from "../node/node-context.js";
 import { pctFailure } from "../pct/pct-failure.js";
 import { runMutation, runReportingUnresponsive } from "../pct/pct-mutation.js";
+import { lastTaskOutcome } from "../pct/task-history.js";
 import { liveTaskWorkers } from "../pct/task-worker.js";
 import { realProcReader } from "../proc/proc-reader.js";
 import { readConfigFile, requireConfigFile } from "./container-reader.js";
@@ -80,14 +81,21 @@ export async function provenOwnLeftover(ctx: NodeContext, vmid: number, ownershi
 }
 
 /**
- * This request's create that `pct create` finished (exit 0, recorded in its durable intent
- * before tagging) and that carries its marker, but not yet its tag: complete, so only the tag
- * is missing. Nothing of the create may still run.
+ * This request's create that finished but carries its marker, not yet its tag: complete, so
+ * only the tag is missing. Finished is proven by the agent's durable intent (`pct create`
+ * exited 0 and the agent said so before tagging) or, when the agent died before it could say
+ * so, by Proxmox's own record: the `vzcreate` task of this VMID started since the intent ended
+ * `TASK OK` (its `pct` outlived the agent and saw the worker finish). On disk the create's
+ * "safe config" and its final one cannot be told apart (create-container.ts), so nothing else
+ * counts. The config must hold no `lock:`.
  */
 async function completedUntagged(ctx: NodeContext, vmid: number, ownershipTag: string, config: ContainerConfig): Promise<boolean> {
   if (!ownershipTag || !config.main.description.split("\n").includes(ownershipMarker(ownershipTag)) || parseTags(config.main.values.tags).includes(ownershipTag)) return false;
   const intent = await ctx.intents.get(vmid);
-  return intent?.op === "create" && intent.created === true && intent.ownershipTag === ownershipTag && config.main.values.lock === undefined;
+  if (intent?.op !== "create" || intent.ownershipTag !== ownershipTag || config.main.values.lock !== undefined) return false;
+  if (intent.created === true) return true;
+  const task = await lastTaskOutcome(ctx.paths.tasksActive, "vzcreate", String(vmid), Math.floor(intent.startedMs / 1000));
+  return task?.succeeded === true;
 }
 
 /**

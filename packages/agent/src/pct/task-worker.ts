@@ -17,6 +17,8 @@ export interface TaskWorker {
   readonly type: string;
   /** The UPID's id field: the VMID, the SOURCE VMID for `vzclone`, empty for a multi-guest vzdump. */
   readonly id: string;
+  /** When the task started (Unix seconds): fork_worker's `$starttime`. */
+  readonly startS: number;
 }
 
 // pve-common src/PVE/UPID.pm (PVE::Tools::upid_encode):
@@ -27,7 +29,7 @@ const UPID = /^UPID:[^:]+:([0-9A-F]{8}):([0-9A-F]{8}):([0-9A-F]{8}):([^:]+):([^:
 export function parseUpid(upid: string): TaskWorker | null {
   const m = UPID.exec(upid);
   if (!m) return null;
-  return { upid, pid: parseInt(m[1]!, 16), pstart: parseInt(m[2]!, 16), type: m[4]!, id: m[5]! };
+  return { upid, pid: parseInt(m[1]!, 16), pstart: parseInt(m[2]!, 16), startS: parseInt(m[3]!, 16), type: m[4]!, id: m[5]! };
 }
 
 /**

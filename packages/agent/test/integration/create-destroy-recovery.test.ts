@@ -1,12 +1,21 @@
 // Create and destroy after a crash, against the simulator: adopted only when provably
 // complete, Lockstep's own leftovers removed with their unreferenced disks, anyone else's left.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { startedCalls, writeFaults } from "@lockstep/sim";
+import { OperationIntents } from "../../src/dedup/operation-intents.js";
 import { configText, startAgentOnSim, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
 
 const create = { vmid: 101, template: TEMPLATE, hostname: "web-1", ownershipTag: "lockstep-c1" };
+/** The log of the one task of `type` on the node (`var/log/pve/tasks/<digit>/<UPID>`). */
+function taskLogOf(root: string, type: string): string {
+  const tasks = path.join(root, "var/log/pve/tasks");
+  const logs = readdirSync(tasks, { recursive: true, encoding: "utf8" }).filter((f) => f.includes(`:${type}:`));
+  if (logs.length !== 1) throw new Error(`expected one ${type} task log, found ${logs.length}`);
+  return path.join(tasks, logs[0]!);
+}
+
 /** The config file's path, once the simulator has laid out its node (its first call does). */
 async function confOf(agent: AgentUnderTest, vmid: number): Promise<string> {
   await agent.pct(["list"]);
@@ -71,6 +80,43 @@ test("a create that pct finished but whose tagging was killed is adopted by addi
   t.is(startedCalls(agent.root, "create").length, 1);
   t.is(startedCalls(agent.root, "destroy").length, 0);
   t.regex(configText(agent, 101), /^tags: lockstep-c1$/m);
+});
+
+test("a create that pct finished after the agent died (its task ended TASK OK, the agent never learnt it) is adopted by adding the tag, not made again", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.stop("SIGKILL");
+  // The agent said its intent, started pct create and died before pct exited: pct (its own
+  // process group) lived on, its worker printed nothing more, so pct read TASK OK from it and
+  // wrote it to the task log (pve-common src/PVE/RESTEnvironment.pm fork_worker, tee_worker).
+  const intents = await OperationIntents.open(path.join(agent.root, "var/lib/lockstep-agent/intents"));
+  await intents.record({ op: "create", vmid: 101, ownershipTag: "lockstep-c7", requestId: "create-c7", startedMs: Date.now() });
+  t.is((await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--description", "lockstep-owner=lockstep-c7"])).code, 0);
+  const restarted = await agent.restart();
+  t.teardown(() => restarted.stop());
+  const made = await restarted.client.createContainer({ ...create, ownershipTag: "lockstep-c7", requestId: "create-c7" });
+  t.true(made.alreadyExisted);
+  t.is(startedCalls(agent.root, "create").length, 1);
+  t.is(startedCalls(agent.root, "destroy").length, 0);
+  t.regex(configText(agent, 101), /^tags: lockstep-c7$/m);
+});
+
+test("a create whose task ended in an error after the agent died is not adopted: what it left is removed and made again", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.stop("SIGKILL");
+  const intents = await OperationIntents.open(path.join(agent.root, "var/lib/lockstep-agent/intents"));
+  await intents.record({ op: "create", vmid: 101, ownershipTag: "lockstep-c8", requestId: "create-c8", startedMs: Date.now() });
+  t.is((await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--description", "lockstep-owner=lockstep-c8"])).code, 0);
+  // The same config, but the task's log says it failed (a worker that died after its safe config).
+  const log = taskLogOf(agent.root, "vzcreate");
+  writeFileSync(log, readFileSync(log, "utf8").replace(/TASK OK\n$/, "\nTASK ERROR: unable to create CT 101 - received interrupt\n"));
+  const restarted = await agent.restart();
+  t.teardown(() => restarted.stop());
+  const made = await restarted.client.createContainer({ ...create, ownershipTag: "lockstep-c8", requestId: "create-c8" });
+  t.false(made.alreadyExisted);
+  t.is(startedCalls(agent.root, "destroy").length, 1);
+  t.regex(configText(agent, 101), /^tags: lockstep-c8$/m);
 });
 
 test("a destroy that died halfway (lock: destroyed alone) that this agent did not start is FAILED_PRECONDITION and left alone", async (t) => {

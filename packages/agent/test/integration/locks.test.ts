@@ -24,9 +24,11 @@ test("a lock whose recorded PID died but whose descriptor lives in a child is HE
   await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const lockFile = path.join(agent.root, "run/lock/lxc/pve-config-101.lock");
   // The shell takes the lock on fd 9, backgrounds a sleep that inherits fd 9, and exits.
-  const sh = spawn("sh", ["-c", 'exec 9>>"$1"; flock 9; sleep 30 & echo $!', "sh", lockFile], { stdio: ["ignore", "pipe", "ignore"] });
-  const childPid = Number(await new Promise<string>((r) => sh.stdout.on("data", (d) => r(String(d).trim()))));
-  await new Promise((r) => sh.on("exit", r));
+  const sh = spawn("sh", ["-c", 'exec 9>>"$1"; flock -w 20 9 || exit 3; sleep 30 & echo $!', "sh", lockFile], { stdio: ["ignore", "pipe", "ignore"] });
+  let printed = "";
+  sh.stdout.on("data", (d) => (printed += String(d)));
+  t.is(await new Promise((r) => sh.on("close", r)), 0, "the shell got the lock");
+  const childPid = Number(printed.trim());
   t.teardown(() => process.kill(childPid, "SIGKILL"));
   const report = await agent.client.inspectLock({ vmid: 101 });
   t.is(report.verdict, agentV1.LockVerdict.HELD);
