@@ -13,6 +13,8 @@ export interface AgentConfig {
   readonly tlsAllowedClients: readonly string[];
   /** Set when running against a simulated node rooted here. */
   readonly simulate: string | null;
+  /** What the node's `pct` runs with beyond PATH: a simulated node's settings, nothing on a real one. */
+  readonly nodeEnv: Readonly<Record<string, string>>;
   readonly pctPath: string;
   readonly lockDir: string;
   readonly configDir: string;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { compileConfig, ConfigError, envName, type KeySpec } from "@lockstep/shared";
+import { simulatorEnvironment } from "../pct/pct-environment.js";
 import type { AgentConfig } from "./agent-config.js";
 
 const MIN = 60_000;
@@ -13,7 +14,7 @@ const optionalPath: KeySpec = { kind: "string", default: "", pattern: ABSOLUTE, 
 const LOOPBACK_LISTEN = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d+$/;
 
 /** Every key, its type, bounds and default. Durations are milliseconds. */
-function specs(defaults: { node: string; simulate: string | null }): Record<keyof AgentConfig, KeySpec> {
+function specs(defaults: { node: string; simulate: string | null }): Record<Exclude<keyof AgentConfig, "nodeEnv">, KeySpec> {
   const sim = defaults.simulate;
   const under = (p: string, real: string): string => (sim ? path.join(sim, p) : real);
   const abs = (d: string): KeySpec => ({ kind: "string", default: d, pattern: ABSOLUTE, describe: "an absolute path" });
@@ -82,10 +83,11 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentConfig {
   const flags = { ...inputs.flags, ...(simulate ? { simulate } : {}) };
   const file = readConfigFile(inputs.configPath ?? inputs.env.LOCKSTEP_AGENT_CONFIG ?? null);
   const node = simulate ? simulatedNodeName(simulate) : os.hostname().split(".")[0]!;
-  const config = compileConfig<Omit<AgentConfig, "tlsAllowedClients"> & { tlsAllowedClients: string }>(specs({ node, simulate }), { file, env: inputs.env, envPrefix: "LOCKSTEP_AGENT", flags });
+  const config = compileConfig<Omit<AgentConfig, "tlsAllowedClients" | "nodeEnv"> & { tlsAllowedClients: string }>(specs({ node, simulate }), { file, env: inputs.env, envPrefix: "LOCKSTEP_AGENT", flags });
   const compiled: AgentConfig = {
     ...config,
     simulate: config.simulate || null,
+    nodeEnv: config.simulate ? simulatorEnvironment(config.simulate, config.node, inputs.env) : {},
     pctPath: simulate && !config.pctPath ? inputs.simPct : config.pctPath,
     tlsAllowedClients: config.tlsAllowedClients ? config.tlsAllowedClients.split(",") : [],
   };

@@ -65,7 +65,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     tasksActive: config.tasksActive,
     migrationLockDir: config.migrationLockDir,
     procRoot: config.procRoot,
-    pctEnv: config.simulate ? { LOCKSTEP_SIM_ROOT: config.simulate, LOCKSTEP_SIM_NODE: config.node } : {},
+    pctEnv: config.nodeEnv,
   };
   const events = new EventBus(logger.child({ component: "events" }));
   const proc = realProcReader(config.procRoot);

@@ -3,13 +3,14 @@ import { systemClock, type Clock } from "@lockstep/shared";
 import { HypervisorUnresponsiveError, OperationRunningError } from "../errors.js";
 import { realProcReader, type ProcReader } from "../proc/proc-reader.js";
 import { operationSignal } from "./operation-signal.js";
+import { pctEnvironment } from "./pct-environment.js";
 import type { PctResult, PctRunOptions, PctRunner } from "./pct-runner.js";
 import { isWorkerAlive, taskWorkersUnder, whenWorkersEnd, type TaskWorker } from "./task-worker.js";
 
 export interface ProcessPctRunnerOptions {
   /** Path of `pct` (real: /usr/sbin/pct; simulated: the simulator's executable). */
   readonly pct: string;
-  /** Extra environment, e.g. the simulator's root. */
+  /** The node's environment for pct beyond PATH, e.g. the simulator's root (nothing of the agent's own). */
   readonly env?: Readonly<Record<string, string>>;
   /** Timeout of a call that names none. */
   readonly defaultTimeoutMs: number;
@@ -62,7 +63,7 @@ export class ProcessPctRunner implements PctRunner {
     const started = Date.now();
     return new Promise((resolve, reject) => {
       const child = spawn(this.options.pct, args, {
-        env: { ...process.env, ...this.options.env },
+        env: pctEnvironment(this.options.env ?? {}),
         stdio: ["pipe", "pipe", "pipe"],
         detached: true,
       });

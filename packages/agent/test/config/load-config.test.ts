@@ -24,6 +24,17 @@ test("--simulate roots every node path in the simulated node and runs the simula
   t.is(config.stateDir, "/tmp/pve9/var/lib/lockstep-agent");
 });
 
+test("a real node's pct gets nothing of the agent's environment beyond PATH", (t) => {
+  t.deepEqual(loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_SIM_FAULTS: "[]" } }).nodeEnv, {});
+});
+
+test("a simulated node's pct gets its root, its node name and the simulator's own settings, and nothing else of the agent's environment", (t) => {
+  const config = loadAgentConfig({ ...base, flags: { simulate: "/tmp/pve9" }, env: { ...tls, LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3", HOME: "/root" } });
+  t.deepEqual(Object.keys(config.nodeEnv).sort(), ["LOCKSTEP_SIM_LOCK_TIMEOUT_S", "LOCKSTEP_SIM_NODE", "LOCKSTEP_SIM_ROOT", "PATH"]);
+  t.like(config.nodeEnv, { LOCKSTEP_SIM_ROOT: "/tmp/pve9", LOCKSTEP_SIM_NODE: config.node, LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3" });
+  t.true(config.nodeEnv.PATH!.startsWith(`${path.dirname(process.execPath)}:`), "the simulator's Node.js is found");
+});
+
 test("a bad environment value is refused with the key and the variable named", (t) => {
   const err = t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_LOCK_RETRIES: "many" } }), { instanceOf: ConfigError });
   t.regex(err?.message ?? "", /^lockRetries \(from LOCKSTEP_AGENT_LOCK_RETRIES\) must be an integer from 0 to 20/);

@@ -25,10 +25,10 @@ test("a lock whose recorded PID died but whose descriptor lives in a child is HE
   const lockFile = path.join(agent.root, "run/lock/lxc/pve-config-101.lock");
   // The shell takes the lock on fd 9, backgrounds a sleep that inherits fd 9, and exits.
   const sh = spawn("sh", ["-c", 'exec 9>>"$1"; flock -w 20 9 || exit 3; sleep 30 & echo $!', "sh", lockFile], { stdio: ["ignore", "pipe", "ignore"] });
-  let printed = "";
-  sh.stdout.on("data", (d) => (printed += String(d)));
-  t.is(await new Promise((r) => sh.on("close", r)), 0, "the shell got the lock");
-  const childPid = Number(printed.trim());
+  // The background sleep keeps stdout open, so the pid is read from the first line, not at EOF.
+  const line = new Promise<string>((r) => sh.stdout.once("data", (d) => r(String(d).trim())));
+  t.is(await new Promise((r) => sh.on("exit", r)), 0, "the shell got the lock");
+  const childPid = Number(await line);
   t.teardown(() => process.kill(childPid, "SIGKILL"));
   const report = await agent.client.inspectLock({ vmid: 101 });
   t.is(report.verdict, agentV1.LockVerdict.HELD);

@@ -23,7 +23,7 @@ export interface BodyResult {
  * Runs in the worker process's thread: the task's body, synchronously, with output to fd 1
  * (the pipe to `pct`) and waits that notice the interrupt flag. Posts the outcome.
  */
-export function runTaskBody(lookup: (name: string) => TaskCommand<unknown> | undefined): void {
+export async function runTaskBody(lookup: (name: string) => Promise<TaskCommand<unknown> | undefined>): Promise<void> {
   const { plan, upid, interrupt } = workerData as BodyThreadData;
   watchInterrupts(interrupt);
   const node = openSimNode(process.env);
@@ -32,7 +32,7 @@ export function runTaskBody(lookup: (name: string) => TaskCommand<unknown> | und
   const ctx: SimContext = { node, fault: new ActiveFault(plan.rule).inTask(io), env: process.env };
   let result: BodyResult = {};
   try {
-    const command = lookup(plan.command);
+    const command = await lookup(plan.command);
     if (!command) throw new Error(`simulator: no task command '${plan.command}'`);
     command.body(ctx, plan.prepared, io);
   } catch (err) {
