@@ -90,7 +90,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
 
   const intents = await OperationIntents.open(path.join(config.stateDir, "intents"));
   const ctx: NodeContext = {
-    node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir, intents,
+    node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir, intents, proc,
     timeouts: {
       readMs: config.pctReadTimeoutMs, createMs: config.pctCreateTimeoutMs, destroyMs: config.pctDestroyTimeoutMs, powerMs: config.pctPowerTimeoutMs,
       snapshotMs: config.pctSnapshotTimeoutMs, pushMs: config.pctPushTimeoutMs, execDefaultMs: config.execDefaultTimeoutMs, execMaxMs: config.execMaxTimeoutMs,

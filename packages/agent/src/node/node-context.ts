@@ -1,5 +1,6 @@
 import type { OperationIntents } from "../dedup/operation-intents.js";
 import type { MutationDeps } from "../pct/pct-mutation.js";
+import type { ProcReader } from "../proc/proc-reader.js";
 import type { NodePaths } from "./node-paths.js";
 
 /** Timeouts of `pct` calls, by kind of work. */
@@ -36,4 +37,6 @@ export interface NodeContext extends MutationDeps {
   readonly stagingDir: string;
   /** Durable intents of creates and destroys, to prove their leftovers Lockstep's own. */
   readonly intents: OperationIntents;
+  /** The node's processes: which task workers still run. */
+  readonly proc: ProcReader;
 }

@@ -55,6 +55,8 @@ export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()):
     limits: { execOutputBytes: 1024, pushBytes: 1024 },
     stagingDir: path.join(root, "staging"),
     intents: new OperationIntents(intentsDir),
+    // No process of this fake node runs: no task worker is ever alive.
+    proc: { locks: () => "", pids: () => [], fds: () => [], process: () => null },
   };
   return { ctx, calls, root, writeConfig: (vmid, text) => writeFileSync(path.join(paths.configDir, `${vmid}.conf`), text) };
 }
