@@ -1,4 +1,5 @@
 import { AlreadyExistsError } from "../errors.js";
+import { listClusterVms } from "../node/cluster-vms.js";
 import { parseTags, type ConfigSection, type ContainerConfig } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
 import { pctFailure } from "../pct/pct-failure.js";
@@ -31,6 +32,7 @@ export function carriesOwnership(section: ConfigSection, tag: string): boolean {
  * cannot prove its own (`provenOwnLeftover`).
  */
 export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: string, requestId: string, sourceVmid?: number): Promise<ContainerConfig | null> {
+  await refuseClusterVm(ctx, vmid);
   // Wait out an operation that may still own the lock (a flock, its task, its grace period)
   // before judging what the config holds; nothing is cleared here.
   const lock = await ctx.gate.settle(vmid, { requestId, owner: ownershipTag });
@@ -55,6 +57,17 @@ export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: 
     throw new AlreadyExistsError(`CT ${vmid} on node '${ctx.node}' is a create placeholder (lock: create) that this agent did not make for this request: someone's create is starting or crashed there; it is left alone`, { vmid: String(vmid), node: ctx.node, config_lock: existing.main.values.lock ?? "" });
   }
   throw new AlreadyExistsError(`CT ${vmid} already exists on node '${ctx.node}' and is not this request's`, { vmid: String(vmid), node: ctx.node });
+}
+
+/**
+ * A QEMU VM holds its VMID cluster-wide: `pct create` or `pct clone` would only be refused there
+ * (pve-cluster src/PVE/Cluster.pm check_vmid_unused, `VM <id> already exists on node '<n>'`).
+ * The agent answers that itself, with the same ALREADY_EXISTS, so that it never runs a
+ * mutating `pct` call on someone else's guest, not even one Proxmox would refuse.
+ */
+async function refuseClusterVm(ctx: NodeContext, vmid: number): Promise<void> {
+  const vm = (await listClusterVms(ctx.paths)).find((candidate) => candidate.vmid === vmid);
+  if (vm) throw new AlreadyExistsError(`VM ${vmid} already exists on node '${vm.node}'`, { vmid: String(vmid), node: vm.node, guest_type: "qemu" });
 }
 
 /**

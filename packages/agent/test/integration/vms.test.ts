@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
+import { startedCalls } from "@lockstep/sim";
 import { startAgentOnSim, TEMPLATE } from "./agent-harness.js";
 
 // QEMU VM configs where pmxcfs keeps them (`/etc/pve/nodes/<node>/qemu-server/<vmid>.conf`,
@@ -23,4 +24,15 @@ test("ListContainers reports the cluster's VMs apart from the node's containers"
     { vmid: 120, node: "pve2" },
     { vmid: 150, node: "pve1" },
   ]);
+});
+
+test("a create on a VM's VMID is ALREADY_EXISTS of a qemu guest, answered without any pct create", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  await agent.pct(["list"]);
+  addVm(agent.root, "pve2", 150);
+  const err = await t.throwsAsync(agent.client.createContainer({ requestId: "create-vm-150", vmid: 150, template: TEMPLATE, hostname: "web-1", ownershipTag: "lockstep-c1" }));
+  t.is((err as { code?: string }).code, "ALREADY_EXISTS");
+  t.regex(err?.message ?? "", /VM 150 already exists on node 'pve2'/);
+  t.is(startedCalls(agent.root, "create").length, 0);
 });
