@@ -84,6 +84,7 @@ function recordsMatchNodes(records: readonly RecordRow[], containers: readonly N
   const orphans = containers.filter((c) => c.record && !liveIds.has(c.record));
   for (const c of orphans) violations.push(`orphan: ${c.node}/${c.vmid} carries record ${c.record}, which is not live`);
   const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
+  const theirVmids = new Set(bystanders.map((b) => b.vmid));
   const foreign = containers.filter((c) => !c.record && !theirs.has(`${c.node}/${c.vmid}`));
   for (const c of foreign) violations.push(`foreign container ${c.node}/${c.vmid}: the scenario made no such container`);
   return {
@@ -188,12 +189,16 @@ const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
 
 async function incidentsExplained(pool: Pool, faults: readonly InjectedFault[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
   const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
+  const theirVmids = new Set(bystanders.map((b) => b.vmid));
   const [incidents] = await pool.query<RowDataPacket[]>("SELECT id, at, node, vmid, kind, detail FROM incidents ORDER BY id");
   const violations: string[] = [];
   const kinds = new Map<string, number>();
   const explained = (kind: string, detail: string, node: string | null, vmid: number | null, at: number): boolean => {
     // Others' guests the scenario placed are found foreign: that is their finding, not a fault's.
     if (kind === "drift-foreign" && theirs.has(`${node}/${vmid}`)) return true;
+    // The allocator can pick a VMID one of those guests holds before a reconcile pass recorded
+    // it (a VM holds its VMID cluster-wide); the record moves on: that guest explains it.
+    if (kind === "foreign-vmid" && vmid !== null && theirVmids.has(vmid)) return true;
     // A repair ("stale-lock: lock cleared") is explained by whatever explains the finding it repairs.
     const base = kind === "drift-repair" ? `drift-${detail.split(":")[0]}` : kind.replace(/-resolved$/, "");
     const causes = kind === "alert-resolved" ? "always" : EXPLAINED_BY[base];
@@ -216,6 +221,7 @@ async function alertsClosed(pool: Pool): Promise<InvariantResult> {
 
 async function driftCleared(pool: Pool, containers: readonly NodeContainer[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
   const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
+  const theirVmids = new Set(bystanders.map((b) => b.vmid));
   const [all] = await pool.query<RowDataPacket[]>("SELECT kind, node, vmid, detail FROM drift_findings WHERE resolved_at IS NULL");
   // Others' guests stay `foreign` findings for as long as they exist: that is the report they get.
   const open = all.filter((f) => !(f.kind === "foreign" && theirs.has(`${f.node}/${f.vmid}`)));
