@@ -57,15 +57,16 @@ export async function createContainer(ctx: NodeContext, requested: CreateSpec, o
   await ctx.intents.record(intent);
   try {
     await runMutation(ctx, spec.vmid, createArgs(spec, ownershipTag), { requestId, timeoutMs: ctx.timeouts.createMs });
-    // pct exited 0: complete. Said durably before tagging, so that a retry after a failed
-    // `pct set` adds the tag rather than redoing a finished create (ownership.ts claimTarget).
-    await ctx.intents.record({ ...intent, created: true });
-    if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, requestId);
   } catch (err) {
     if (outcomeUnknown(err)) ctx.logger.error("create outcome unknown or still running; nothing is rolled back", { vmid: spec.vmid, requestId, code: err instanceof LockstepError ? err.code : "INTERNAL" });
     else await ctx.intents.clear(spec.vmid);
     throw err;
   }
+  // pct exited 0: complete. Said durably before tagging, and kept whatever the tagging meets
+  // (a nightly backup's lock, a crash), so that the retry adds the tag rather than taking the
+  // finished create for an unfinished one and making it again (ownership.ts claimTarget).
+  await ctx.intents.record({ ...intent, created: true });
+  if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, requestId);
   await ctx.intents.clear(spec.vmid);
   return { container: await getContainer(ctx, spec.vmid), alreadyExisted: false };
 }

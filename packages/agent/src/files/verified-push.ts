@@ -2,11 +2,12 @@ import { createHash, randomUUID } from "node:crypto";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { containerPathProblem } from "@lockstep/shared";
-import { CommandFailedError, FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError, VerificationFailedError } from "../errors.js";
+import { CommandFailedError, FailedPreconditionError, HypervisorUnresponsiveError, InvalidArgumentError, ResourceExhaustedError, VerificationFailedError } from "../errors.js";
 import { execInContainer } from "../exec/exec-in-container.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireValid, requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
+import { lastTaskOutcome } from "../pct/task-history.js";
 
 export interface PushSpec {
   readonly vmid: number;
@@ -52,14 +53,31 @@ async function push(ctx: NodeContext, spec: PushSpec, requestId: string, owner: 
     const args = ["push", String(spec.vmid), staged, spec.path, "--perms", (spec.mode || 0o644).toString(8)];
     if (spec.user) args.push("--user", spec.user);
     if (spec.group) args.push("--group", spec.group);
+    const startedS = Math.floor(ctx.clock.now() / 1000);
     const result = await runMutation(ctx, spec.vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.pushMs });
     const failure = PUSH_FAILED.exec(result.stderr);
     if (failure) {
       if (/running CT/.test(failure[0])) throw new FailedPreconditionError(`CT ${spec.vmid} is not running: cannot push ${spec.path}`, { vmid: String(spec.vmid) });
       throw new CommandFailedError(`pct push to ${spec.path} failed although it exited 0: ${result.stderr.trim()}`, 0, result.stderr, { vmid: String(spec.vmid) });
     }
+    await requirePushTaskSucceeded(ctx, spec, startedS);
   } finally {
     await rm(staged, { force: true });
+  }
+}
+
+/**
+ * pct push exits 0 whatever its `push_file` task ended with (pve-container src/PVE/CLI/pct.pm:
+ * push is not among the `$upid_exit` commands), so a worker that died midway (its pct printed
+ * `got unexpected control message`) looks like success. The task's own end line says it: a
+ * push whose task failed may have left a partial file, and is an unknown outcome to retry, not
+ * a file that will appear if only the read-backs wait long enough. Pushes to one VMID run one
+ * at a time (the agent's serializer), so the newest push task since the call is this one's.
+ */
+async function requirePushTaskSucceeded(ctx: NodeContext, spec: PushSpec, startedS: number): Promise<void> {
+  const task = await lastTaskOutcome(ctx.paths.tasksActive, "push_file", String(spec.vmid), startedS);
+  if (task && !task.succeeded) {
+    throw new HypervisorUnresponsiveError(`pct push to ${spec.path} in CT ${spec.vmid} exited 0, but its task ended '${task.status}': the file may be partial and is pushed again on retry`, { vmid: String(spec.vmid), upid: task.upid });
   }
 }
 

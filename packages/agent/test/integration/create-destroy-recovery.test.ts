@@ -82,6 +82,21 @@ test("a create that pct finished but whose tagging was killed is adopted by addi
   t.regex(configText(agent, 101), /^tags: lockstep-c1$/m);
 });
 
+test("a create whose tagging keeps losing to a lock (a backup's) keeps its intent: the retry adds the tag, not a second create", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  // pve-container src/PVE/LXC/Config.pm check_lock: `pct set` refuses a CT a vzdump holds
+  // (`CT is locked (backup)`); the agent's lock retries run out and the create answers LOCK_HELD.
+  writeFaults(agent.root, [{ command: "set", action: "fail", message: "CT is locked (backup)", times: 4 }]);
+  const err = await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c9" }));
+  t.is((err as { code?: string }).code, "LOCK_HELD");
+  const made = await agent.client.createContainer({ ...create, requestId: "create-c9" });
+  t.true(made.alreadyExisted);
+  t.is(startedCalls(agent.root, "create").length, 1);
+  t.is(startedCalls(agent.root, "destroy").length, 0);
+  t.regex(configText(agent, 101), /^tags: lockstep-c1$/m);
+});
+
 test("a create that pct finished after the agent died (its task ended TASK OK, the agent never learnt it) is adopted by adding the tag, not made again", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());

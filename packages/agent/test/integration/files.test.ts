@@ -28,6 +28,22 @@ test("a push whose file never appears fails clearly", async (t) => {
   t.regex(err!.message, /never matched what was pushed.*after 3 read-backs/);
 });
 
+// pve-container src/PVE/CLI/pct.pm: push is not among the `$upid_exit` commands, so pct exits 0
+// even when its push_file worker died (pve-common RESTEnvironment.pm tee_worker: `got unexpected
+// control message`, then TASK ERROR in the task log).
+test("a push whose task worker died is an unknown outcome at once, not read back for nothing, and its retry pushes again", async (t) => {
+  const agent = await runningContainer();
+  t.teardown(() => agent.stop());
+  writeFaults(agent.root, [{ command: "push", action: "crash", times: 1 }]);
+  const request = { requestId: "push-crashed", vmid: 101, path: "/etc/app/app.conf", content: Buffer.from("port=80\n"), ownershipTag: OWNER };
+  const err = await t.throwsAsync(agent.client.pushFile(request));
+  t.is((err as { code?: string }).code, "HYPERVISOR_UNRESPONSIVE");
+  t.regex(err!.message, /exited 0, but its task ended/);
+  const res = await agent.client.pushFile(request);
+  t.true(res.changed);
+  t.is((await agent.pct(["exec", "101", "--", "cat", "/etc/app/app.conf"])).stdout, "port=80\n");
+});
+
 test("a plain push then daemon-reload loses the race that EnsureService wins", async (t) => {
   const agent = await runningContainer();
   t.teardown(() => agent.stop());
