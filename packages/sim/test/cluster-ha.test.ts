@@ -3,8 +3,9 @@
 // migrate_vm offline), pve-container src/PVE/API2/LXC.pm migrate_vm (`hamigrate` for an
 // HA-managed CT), pve-common src/PVE/RESTEnvironment.pm fork_worker (`task started by HA
 // resource agent`).
+import { readFileSync } from "node:fs";
 import test from "ava";
-import { HA_CALLER, readCalls } from "../src/index.js";
+import { HA_CALLER, readCalls, simLayout, taskLogPath } from "../src/index.js";
 import { testCluster } from "./cluster-harness.js";
 import { eventually, TEMPLATE } from "./sim-harness.js";
 
@@ -42,6 +43,8 @@ test("PVECT.pm migrate: the HA stack's tasks say they were started by the HA res
   t.false(pve2!.running(101));
   const migrate = readCalls(pve1!.root).find((c) => c.event === "start" && c.argv[0] === "migrate");
   t.is(migrate?.event === "start" ? migrate.caller : undefined, HA_CALLER);
+  const upid = /^(UPID:pve1:[^ ]+:vzmigrate:101:[^ ]+) /m.exec(pve1!.active())![1]!;
+  t.regex(readFileSync(taskLogPath(simLayout(pve1!.root, "pve1"), upid), "utf8"), /^task started by HA resource agent\n/);
 });
 
 test("API2/LXC.pm migrate_vm: `pct migrate` of an HA-managed CT only requests the HA migration", async (t) => {

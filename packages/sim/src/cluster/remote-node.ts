@@ -11,6 +11,9 @@ const PCT_BIN = fileURLToPath(new URL("../../bin/lockstep-sim-pct.js", import.me
 /** Who a `pct` run by the simulator on another node says it is (LOCKSTEP_SIM_CALLER). */
 export const MIGRATE_CALLER = "proxmox-migrate";
 
+// What a new ssh login does not carry: this call's fault rules, its task plan, its rpcenv type.
+const NOT_CARRIED = new Set(["LOCKSTEP_SIM_FAULTS", "LOCKSTEP_SIM_TASK_PLAN", "LOCKSTEP_SIM_RPCENV"]);
+
 /** Another member of this node's cluster, as migrate reaches it (over ssh on Proxmox). */
 export interface RemoteNode {
   readonly name: string;
@@ -52,7 +55,7 @@ export function commandString(argv: readonly string[]): string {
  */
 export function runRemotePct(ctx: SimContext, remote: RemoteNode, args: string[]): { status: number; lines: string[] } {
   const env: NodeJS.ProcessEnv = { PATH: ctx.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" };
-  for (const [key, value] of Object.entries(ctx.env)) if (/^LOCKSTEP_SIM_/.test(key) && key !== "LOCKSTEP_SIM_FAULTS" && key !== "LOCKSTEP_SIM_RPCENV") env[key] = value;
+  for (const [key, value] of Object.entries(ctx.env)) if (/^LOCKSTEP_SIM_/.test(key) && !NOT_CARRIED.has(key)) env[key] = value;
   Object.assign(env, { LOCKSTEP_SIM_ROOT: remote.root, LOCKSTEP_SIM_NODE: remote.name, LOCKSTEP_SIM_CALLER: MIGRATE_CALLER });
   const result = spawnSync(process.execPath, [PCT_BIN, ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (result.error) throw result.error;

@@ -15,6 +15,7 @@ import { readRuntime } from "../node/runtime-state.js";
 import { readStorageConfig } from "../storage/storage-config.js";
 import { INTERRUPT_MESSAGE } from "../tasks/interrupt.js";
 import { taskCommand, type TaskIo } from "../tasks/task-command.js";
+import { WORKER_PLAN_ENV } from "../tasks/worker-plan.js";
 import { migrationLockPath } from "./delsnapshot.js";
 import { parsePctArgs, parseVmid } from "./pct-args.js";
 import { lockConfig, type SimContext } from "./sim-context.js";
@@ -84,7 +85,8 @@ function checkTargetStorages(ctx: SimContext, map: ReturnType<typeof parseStorag
 function requestHaMigration(ctx: SimContext, plan: MigratePlan, io: TaskIo): void {
   io.print(`Requesting HA migration for CT ${plan.vmid} to node ${plan.target.name}\n`);
   const argv = ["migrate", `ct:${plan.vmid}`, plan.target.name];
-  const result = spawnSync(process.execPath, [HA_MANAGER_BIN, ...argv], { env: ctx.env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const { [WORKER_PLAN_ENV]: _plan, ...env } = ctx.env;
+  const result = spawnSync(process.execPath, [HA_MANAGER_BIN, ...argv], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (result.stdout) io.print(result.stdout);
   if (result.stderr) io.print(result.stderr);
   if (result.status !== 0) throw new PctError(`command 'ha-manager ${argv.join(" ")}' failed: exit code ${result.status ?? 255}`);
