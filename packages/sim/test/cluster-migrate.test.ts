@@ -89,7 +89,8 @@ test("Migrate.pm prepare: restart mode shuts a running CT down, moves it and sta
   const [pve1, pve2] = nodes;
   const result = await pve1!.pct(["migrate", "101", "pve2", "--restart"]);
   t.is(result.code, 0, result.stdout);
-  t.regex(result.stdout, /\d ERROR:|shutdown CT 101\n/);
+  t.regex(result.stdout, /^\S+ \S+ shutdown CT 101$/m);
+  t.notRegex(result.stdout, / ERROR: /);
   t.regex(result.stdout, / start container on target node\n.* # \/usr\/bin\/ssh -e none -o 'BatchMode=yes' -o 'HostKeyAlias=pve2' root@127\.0\.0\.2 pct start 101\n/);
   t.true(pve2!.running(101));
   t.false(pve1!.running(101));
