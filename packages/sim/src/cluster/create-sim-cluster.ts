@@ -30,7 +30,7 @@ export interface SimClusterOptions {
 
 /**
  * Lays out a cluster of nodes sharing one cluster filesystem: `<base>/cluster` (what pmxcfs
- * holds) and one root per node, `<base>/<node>`, each already joined and laid out (its
+ * holds) and one root per node, `<base>/<node>`, all joined, then each laid out (its
  * `/etc/pve` the fallback of links unless a pmxcfs gets mounted there). Nodes join in order,
  * so `pve1` has nodeid 1.
  */
@@ -40,11 +40,9 @@ export function createSimCluster(options: SimClusterOptions): SimCluster {
   const name = options.name ?? "lockstep-sim";
   const names = typeof options.nodes === "number" ? Array.from({ length: options.nodes }, (_, i) => `pve${i + 1}`) : options.nodes;
   mkdirSync(dir, { recursive: true });
-  const nodes = names.map((node) => {
-    const root = path.join(base, node);
-    joinCluster(dir, node, root, name);
-    layOutSimNode(root, node, dir);
-    return { name: node, root, env: { LOCKSTEP_SIM_ROOT: root, LOCKSTEP_SIM_NODE: node, LOCKSTEP_SIM_CLUSTER: dir } };
-  });
+  const nodes = names.map((node) => ({ name: node, root: path.join(base, node), env: { LOCKSTEP_SIM_ROOT: path.join(base, node), LOCKSTEP_SIM_NODE: node, LOCKSTEP_SIM_CLUSTER: dir } }));
+  for (const node of nodes) joinCluster(dir, node.name, node.root, name);
+  // Laid out once all have joined, so that every node's `.members` lists them all.
+  for (const node of nodes) layOutSimNode(node.root, node.name, dir);
   return { dir, name, nodes };
 }

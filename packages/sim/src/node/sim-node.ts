@@ -66,10 +66,10 @@ export function layOutSimNode(root: string, name: string, cluster: string | null
 }
 
 function initialise(layout: SimLayout, name: string, cluster: string | null): void {
-  for (const dir of [layout.lockDir, layout.tasksDir, layout.templateCache, layout.stateDir, path.join(layout.stateDir, "ct")]) {
+  const hostnameFile = path.join(layout.root, "etc/hostname");
+  for (const dir of [path.dirname(hostnameFile), layout.lockDir, layout.tasksDir, layout.templateCache, layout.stateDir, path.join(layout.stateDir, "ct")]) {
     mkdirSync(dir, { recursive: true });
   }
-  const hostnameFile = path.join(layout.root, "etc/hostname");
   if (!existsSync(hostnameFile)) writeFileSync(hostnameFile, `${name}\n`);
   for (const template of DEFAULT_TEMPLATES) {
     const file = path.join(layout.templateCache, template);
