@@ -30,8 +30,8 @@ test("PVECT.pm migrate: `ha-manager migrate` shuts a started CT down, moves it, 
   t.is(result.stdout, "");
   t.true(await eventually(() => pve2!.running(101), 10_000));
   t.is(pve1!.config(101), null);
-  t.regex(pve1!.active(), /:vzshutdown:101:root@pam: [0-9A-F]+ OK$/m);
-  t.regex(pve1!.active(), /:vzmigrate:101:root@pam: [0-9A-F]+ OK$/m);
+  t.regex(pve1!.active(), /:vzshutdown:101:root@pam: 1 [0-9A-F]+ OK$/m);
+  t.regex(pve1!.active(), /:vzmigrate:101:root@pam: 1 [0-9A-F]+ OK$/m);
 });
 
 test("PVECT.pm migrate: the HA stack's tasks say they were started by the HA resource agent", async (t) => {
@@ -54,7 +54,7 @@ test("API2/LXC.pm migrate_vm: `pct migrate` of an HA-managed CT only requests th
   const result = await pve1!.pct(["migrate", "101", "pve2"]);
   t.is(result.code, 0, result.stderr);
   t.is(result.stdout, "Requesting HA migration for CT 101 to node pve2\n");
-  t.regex(pve1!.active(), /:hamigrate:101:root@pam: [0-9A-F]+ OK$/m);
+  t.regex(pve1!.active(), /:hamigrate:101:root@pam: 1 [0-9A-F]+ OK$/m);
   t.not(pve1!.config(101), null);
   t.true(await eventually(() => pve2!.config(101) !== null, 10_000));
 });

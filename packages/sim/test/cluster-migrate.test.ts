@@ -60,7 +60,7 @@ test("AbstractMigrate.pm migrate: a vzmigrate task on the source node logs each 
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
   const result = await pve1!.pct(["migrate", "101", "pve2"]);
-  t.regex(pve1!.active(), /^UPID:pve1:[0-9A-F]+:[0-9A-F]+:[0-9A-F]+:vzmigrate:101:root@pam: [0-9A-F]+ OK$/m);
+  t.regex(pve1!.active(), /^UPID:pve1:[0-9A-F]+:[0-9A-F]+:[0-9A-F]+:vzmigrate:101:root@pam: 1 [0-9A-F]+ OK$/m);
   t.notRegex(pve2!.active(), /vzmigrate/);
   const stamp = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`;
   for (const line of [
@@ -94,7 +94,7 @@ test("Migrate.pm prepare: restart mode shuts a running CT down, moves it and sta
   t.regex(result.stdout, / start container on target node\n.* # \/usr\/bin\/ssh -e none -o 'BatchMode=yes' -o 'HostKeyAlias=pve2' root@127\.0\.0\.2 pct start 101\n/);
   t.true(pve2!.running(101));
   t.false(pve1!.running(101));
-  t.regex(pve2!.active(), /:vzstart:101:root@pam: [0-9A-F]+ OK$/m);
+  t.regex(pve2!.active(), /:vzstart:101:root@pam: 1 [0-9A-F]+ OK$/m);
 });
 
 test("API2/LXC.pm migrate_vm: a running CT is refused without --restart, before any task", async (t) => {
