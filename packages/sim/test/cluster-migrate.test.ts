@@ -2,12 +2,13 @@
 // (prepare, phase1, phase1_cleanup, phase3, final_cleanup), pve-guest-common
 // src/PVE/AbstractMigrate.pm migrate and src/PVE/AbstractConfig.pm move_config_to_node,
 // pve-storage src/PVE/Storage.pm storage_migrate.
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { MIGRATE_CALLER, readCalls } from "../src/index.js";
+import { MIGRATE_CALLER, readCalls, simPctBin } from "../src/index.js";
 import { testCluster } from "./cluster-harness.js";
-import { TEMPLATE } from "./sim-harness.js";
+import { eventually, TEMPLATE } from "./sim-harness.js";
 
 const FAST = { LOCKSTEP_SIM_COPY_MS_PER_GB: "10" };
 
@@ -159,5 +160,30 @@ test("Migrate.pm phase1_cleanup and final_cleanup: a phase1 that fails removes t
   t.is(result.code, 255);
   t.regex(result.stdout, / aborting phase 1 - cleanup resources\n.* start final cleanup\n/s);
   t.regex(result.stdout, / ERROR: migration aborted \(duration 00:00:\d\d\): ssh: connect to host/);
+  t.notRegex(pve1!.config(101)!, /^lock:/m);
+});
+
+test("API2/LXC.pm migrate_vm: a target storage without CT rootdirs is refused before any task", async (t) => {
+  const { nodes } = await clusterWithCt();
+  const result = await nodes[0]!.pct(["migrate", "101", "pve2", "--target-storage", "local"]);
+  t.is(result.code, 255);
+  t.is(result.stderr, "storage 'local' does not support CT rootdirs\n");
+  t.notRegex(nodes[0]!.active(), /vzmigrate/);
+});
+
+test("AbstractMigrate.pm $eval_int: a pct that gets SIGTERM mid-phase1 ends the migration `interrupted by signal`, its lock removed", async (t) => {
+  const { nodes, killWorkers } = await clusterWithCt();
+  t.teardown(killWorkers);
+  const [pve1] = nodes;
+  const env = { ...process.env, ...pve1!.env, ...FAST, LOCKSTEP_SIM_FAULTS: JSON.stringify([{ command: "migrate", action: "hang" }]) };
+  const child = spawn(process.execPath, [simPctBin, "migrate", "101", "pve2"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  t.true(await eventually(() => /^lock: migrate$/m.test(pve1!.config(101) ?? ""), 10_000));
+  child.kill("SIGTERM");
+  t.is(await exited, 255);
+  t.regex(stdout, / ERROR: interrupted by signal\n/);
+  t.regex(stdout, / ERROR: migration aborted \(duration 00:00:\d\d\): interrupted by signal\n/);
   t.notRegex(pve1!.config(101)!, /^lock:/m);
 });
