@@ -11,6 +11,7 @@ export type Command = ((ctx: SimContext, args: string[]) => string | { stdout: B
 const PCT: Record<string, () => Promise<Command>> = {
   create: async () => (await import("./commands/create.js")).create,
   clone: async () => (await import("./commands/clone.js")).clone,
+  migrate: async () => (await import("./commands/migrate.js")).migrate,
   destroy: async () => (await import("./commands/destroy.js")).destroy,
   start: async () => (await import("./commands/power.js")).start,
   stop: async () => (await import("./commands/power.js")).stop,

@@ -11,6 +11,14 @@ export type { FaultAction, FaultRule } from "./faults/fault-rule.js";
 export { AFTER_HANG_LINE } from "./faults/active-fault.js";
 export { decodeUpid, readTaskStatus, taskLogPath } from "./tasks/upid.js";
 export { simLayout, type SimLayout } from "./node/sim-layout.js";
+export { layOutSimNode, openSimNode, type SimNode } from "./node/sim-node.js";
+export { createSimCluster, type SimCluster, type SimClusterNode, type SimClusterOptions } from "./cluster/create-sim-cluster.js";
+export { clusterDir, type ClusterDir } from "./cluster/cluster-dir.js";
+export { dotMembers, joinCluster, memberRoot, readCorosyncConf } from "./cluster/cluster-members.js";
+export { formatCorosyncConf, parseCorosyncConf, type CorosyncConf, type CorosyncNode } from "./cluster/corosync-conf.js";
+export { layOutPveFallback, perNodeLinks, pveLaidOut } from "./cluster/pve-fallback.js";
+export { MIGRATE_CALLER } from "./cluster/remote-node.js";
+export { HA_CALLER } from "./ha/ha-resources.js";
 export { parseConfig, type CtConfig } from "./node/ct-config.js";
 export { readRuntime, type RuntimeState } from "./node/runtime-state.js";
 

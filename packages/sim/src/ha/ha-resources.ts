@@ -4,6 +4,9 @@ import { withPrivateLock } from "../locking/flock.js";
 import { replaceFile } from "../node/replace-file.js";
 import type { SimLayout } from "../node/sim-layout.js";
 
+/** Who the simulated HA stack's own `pct` calls say they are (LOCKSTEP_SIM_CALLER). */
+export const HA_CALLER = "proxmox-ha";
+
 /** One HA resource (`ct:<vmid>`) and its requested state, as in `/etc/pve/ha/resources.cfg`. */
 export interface HaResource {
   sid: string;
@@ -45,10 +48,13 @@ export function haResource(layout: SimLayout, vmid: number): HaResource | null {
 }
 
 /**
- * PVE::HA::Config::vm_is_ha_managed (pve-ha-manager, not in our source set): configured and
- * not `ignored` (documented in the README as an assumption).
+ * What pve-container asks before a start, stop or migrate: `vm_is_ha_managed($vmid) &&
+ * $rpcenv->{type} ne 'ha'` (API2/LXC/Status.pm, API2/LXC.pm migrate_vm). PVE::HA::Config
+ * vm_is_ha_managed is configured and not `ignored` here (an assumption, see the README). In a
+ * task the HA manager itself runs (LOCKSTEP_SIM_RPCENV=ha, set by ha-relocate.ts) it is false.
  */
 export function haManaged(layout: SimLayout, vmid: number): boolean {
+  if (process.env.LOCKSTEP_SIM_RPCENV === "ha") return false;
   const resource = haResource(layout, vmid);
   return resource !== null && resource.state !== "ignored";
 }

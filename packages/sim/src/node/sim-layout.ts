@@ -3,6 +3,8 @@ import path from "node:path";
 /** Every path of a simulated node, rooted in its directory. */
 export interface SimLayout {
   readonly root: string;
+  /** `/etc/pve`: pmxcfs's mount point (or the fallback directory of links, cluster/pve-fallback.ts). */
+  readonly pveDir: string;
   readonly lockDir: string;
   readonly nodesDir: string;
   readonly lxcDir: string;
@@ -21,6 +23,7 @@ export function simLayout(root: string, node = "pve1"): SimLayout {
   const r = (p: string): string => path.join(root, p);
   return {
     root,
+    pveDir: r("etc/pve"),
     lockDir: r("run/lock/lxc"),
     nodesDir: r(`etc/pve/nodes/${node}/lxc`),
     lxcDir: r("etc/pve/lxc"),
@@ -52,4 +55,9 @@ export function rootfsPath(layout: SimLayout, vmid: number): string {
 /** The simulator's own runtime state of a container (running, systemd). */
 export function runtimePath(layout: SimLayout, vmid: number): string {
   return path.join(layout.stateDir, "ct", `${vmid}.json`);
+}
+
+/** Written last when the node's root is laid out: its name and cluster (sim-node.ts). */
+export function nodeMarkerPath(layout: SimLayout): string {
+  return path.join(layout.stateDir, "node.json");
 }

@@ -14,8 +14,11 @@ export interface StorageEntry {
   readonly properties: Readonly<Record<string, string>>;
 }
 
-// What a fresh PVE install on LVM writes (pve-manager's installer): `local` for files, `local-lvm` for disks.
-const DEFAULT_STORAGE_CFG = `dir: local
+/**
+ * What a fresh PVE install on LVM writes (pve-manager's installer): `local` for files,
+ * `local-lvm` for disks. A simulated cluster starts with it too.
+ */
+export const DEFAULT_STORAGE_CFG = `dir: local
 \tpath /var/lib/vz
 \tcontent iso,vztmpl,backup
 
