@@ -38,7 +38,7 @@ export async function startPmxcfsServer(settings: PmxcfsSettings, quorate: boole
   for (const end = Date.now() + START_TIMEOUT_MS; Date.now() < end && !exited; await sleep(POLL_MS)) {
     if (fuseMountAt(settings.mountpoint) && (await sendControl(settings.controlSocket, "ping", 1000).catch(() => "")) === "ready") return child.pid!;
   }
-  if (!exited && child.pid) await stopPmxcfsServer(settings, child.pid);
+  await stopPmxcfsServer(settings, exited ? null : (child.pid ?? null)); // nothing half-mounted stays
   throw new PmxcfsError("START_TIMEOUT", `pmxcfs did not come up at ${settings.mountpoint} within ${START_TIMEOUT_MS} ms: ${logTail(settings.serverLog)}`);
 }
 
