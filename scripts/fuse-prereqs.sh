@@ -14,7 +14,7 @@ fi
 
 missing=()
 command -v fusermount3 >/dev/null || missing+=(fuse3)
-/usr/bin/python3 -c 'import fuse' 2>/dev/null || missing+=(python3-fusepy)
+/usr/bin/python3 -c 'import fusepy' 2>/dev/null || missing+=(python3-fusepy)
 ((${#missing[@]})) || exit 0
 
 [[ $(id -u) -eq 0 ]] || { log "missing ${missing[*]}; installing needs root"; exit 1; }

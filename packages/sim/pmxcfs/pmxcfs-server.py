@@ -32,7 +32,7 @@ import stat
 import sys
 import threading
 
-from fuse import FUSE, FuseOSError, Operations
+from fusepy import FUSE, FuseOSError, Operations  # Debian names the module fusepy
 
 WWW_DATA_GID = 33  # pmxcfs's cfs.gid: the www-data group
 MEMDB_MAX_FILE_SIZE = 1024 * 1024  # memdb.h
