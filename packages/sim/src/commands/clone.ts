@@ -13,6 +13,7 @@ import { checkVmidUnused } from "./check-vmid-unused.js";
 import { checkDnsName, parsePctArgs, parseVmid } from "./pct-args.js";
 import { withConfigLock, type SimContext } from "./sim-context.js";
 import { sectionVolumes } from "./snapshot-volumes.js";
+import { checkCfsQuorum } from "../pmxcfs/quorum.js";
 
 // clone_vm: "delete all snapshot related config options", pending and template.
 const NOT_COPIED = /^(lock|parent|snaptime|snapstate|template|digest|unused\d+)$/;
@@ -48,6 +49,7 @@ export const clone = taskCommand<ClonePlan>({
     if (options.hostname !== undefined) checkDnsName("hostname", options.hostname);
     const { layout } = ctx.node;
     if (options.storage !== undefined) storageEntry(readStorageConfig(layout), options.storage);
+    checkCfsQuorum(layout);
     const source = setDiskLock(ctx, vmid);
     try {
       withConfigLock(ctx, newid, () => {

@@ -12,6 +12,7 @@ import { taskCommand, type TaskIo } from "../tasks/task-command.js";
 import { checkVmidUnused } from "./check-vmid-unused.js";
 import { checkDnsName, parsePctArgs, parseVmid } from "./pct-args.js";
 import { lockConfig, withConfigLock, type SimContext } from "./sim-context.js";
+import { checkCfsQuorum } from "../pmxcfs/quorum.js";
 
 const VALUE_OPTIONS = ["hostname", "storage", "rootfs", "memory", "swap", "cores", "net0", "features", "tags", "description", "arch", "ostype", "password", "ssh-public-keys", "nameserver", "searchdomain", "timezone"];
 const BOOLEAN_OPTIONS = ["unprivileged", "start", "onboot", "protection", "force"];
@@ -44,6 +45,7 @@ export const create = taskCommand<CreatePlan>({
   before(ctx, args) {
     const { positionals, options } = parsePctArgs(args, ["vmid", "ostemplate"], { values: VALUE_OPTIONS, booleans: BOOLEAN_OPTIONS });
     const vmid = parseVmid(positionals[0]!);
+    checkCfsQuorum(ctx.node.layout);
     validate(options);
     checkVmidUnused(ctx.node.layout, vmid);
     // create_vm: `my $storage = extract_param($param, 'storage') // 'local';`

@@ -9,6 +9,7 @@ import { taskCommand } from "../tasks/task-command.js";
 import { applyPendingAtStart } from "./config.js";
 import { parsePctArgs, parseVmid } from "./pct-args.js";
 import { withConfigLock, type SimContext } from "./sim-context.js";
+import { checkCfsQuorum } from "../pmxcfs/quorum.js";
 
 interface PowerPlan {
   readonly vmid: number;
@@ -37,6 +38,7 @@ export const start = taskCommand<PowerPlan>({
     const { positionals, options } = parsePctArgs(args, ["vmid"], { booleans: ["skiplock"] });
     const vmid = parseVmid(positionals[0]!);
     if (readRuntime(ctx.node.layout, vmid).running) throw new PctError(`CT ${vmid} already running`);
+    checkCfsQuorum(ctx.node.layout);
     const ha = haManaged(ctx.node.layout, vmid);
     return { type: ha ? "hastart" : "vzstart", id: String(vmid), prepared: { vmid, skiplock: options.skiplock === "1", ha } };
   },

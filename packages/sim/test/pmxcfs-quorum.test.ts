@@ -1,0 +1,68 @@
+// pct on a node whose pmxcfs has no quorum or is down. pve-cluster src/PVE/Cluster.pm
+// check_cfs_quorum (lstat of /etc/pve/local, mode & 0200), called by pve-container
+// API2/LXC/Status.pm vm_start and API2/LXC.pm create_vm; pct set has no such check and fails
+// at the config write (pve-common src/PVE/File.pm file_set_contents: `unable to open file`).
+import test from "ava";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { ctConfig, pmxcfsCluster, prepareFuse, unmountAll, type PmxcfsNode } from "./pmxcfs-harness.js";
+import { TEMPLATE } from "./sim-harness.js";
+
+const fuse = prepareFuse();
+const it = fuse.ok ? test.serial : test.serial.skip;
+if (!fuse.ok) console.log(`pmxcfs tests skipped: ${fuse.reason}`);
+
+const { cluster, nodes } = pmxcfsCluster(["pve1"]);
+const node = nodes[0] as PmxcfsNode;
+const config = path.join(cluster, "nodes/pve1/lxc/101.conf");
+
+test.before(async () => {
+  if (!fuse.ok) return;
+  writeFileSync(config, ctConfig("web-1"));
+  await node.control("mount");
+});
+
+test.afterEach.always(async () => {
+  if (!fuse.ok) return;
+  await node.control("start");
+  await node.control("quorum");
+});
+
+test.after.always(async (t) => {
+  if (fuse.ok) t.true(await unmountAll(nodes), "a mount was left behind");
+});
+
+it("pct set without quorum fails at the config write with file_set_contents's text and changes nothing", async (t) => {
+  await node.control("no-quorum");
+  const run = await node.pct(["set", "101", "--memory", "1024"]);
+  t.is(run.code, 255);
+  t.regex(run.stderr, /^unable to open file '.*\/101\.conf\.tmp\.\d+' - Permission denied\n$/);
+  t.is(readFileSync(config, "utf8"), ctConfig("web-1"));
+});
+
+it("pct start without quorum dies with `cluster not ready - no quorum?` (Status.pm vm_start: check_cfs_quorum)", async (t) => {
+  await node.control("no-quorum");
+  const run = await node.pct(["start", "101"]);
+  t.is(run.code, 255);
+  t.is(run.stderr, "cluster not ready - no quorum?\n");
+});
+
+it("pct create without quorum dies with `cluster not ready - no quorum?` before anything is written (LXC.pm create_vm)", async (t) => {
+  await node.control("no-quorum");
+  const run = await node.pct(["create", "102", TEMPLATE, "--storage", "local-lvm"]);
+  t.is(run.code, 255);
+  t.is(run.stderr, "cluster not ready - no quorum?\n");
+});
+
+it("pct start with pmxcfs stopped dies the same way: no /etc/pve/local to lstat", async (t) => {
+  await node.control("stop");
+  const run = await node.pct(["start", "101"]);
+  t.is(run.code, 255);
+  t.is(run.stderr, "cluster not ready - no quorum?\n");
+});
+
+it("pct set with quorum writes through the mount into the cluster directory", async (t) => {
+  const run = await node.pct(["set", "101", "--memory", "1024"]);
+  t.is(run.code, 0, run.stderr);
+  t.regex(readFileSync(config, "utf8"), /^memory: 1024$/m);
+});
