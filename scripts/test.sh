@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
+scripts/fuse-prereqs.sh
 scripts/mariadb.sh start
 scripts/codegen.sh --check
 pnpm exec tsx scripts/spec-schema.ts --check

@@ -2,6 +2,7 @@
 // (create_symlinks, cfs_fuse_getattr), cfs-plug-memdb.c (tree_entry_stat), memdb.c
 // (memdb_write, memdb_rename), status.c (cfs_create_memberlist_msg, cfs_create_vmlist_msg).
 import test from "ava";
+import { spawnSync } from "node:child_process";
 import { lstatSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fuseMountAt } from "../src/pmxcfs/mount-table.js";
@@ -45,7 +46,9 @@ it("each node sees its own per-node links (pmxcfs.c create_symlinks)", (t) => {
 });
 
 it("the root lists the links and dot files first and hides the simulator's bookkeeping (cfs_plug_base_readdir)", (t) => {
-  const names = readdirSync(pve1.pve);
+  // Node's readdir sorts (libuv scandir); `ls -f` keeps the order the filesystem gives.
+  const listed = spawnSync("ls", ["-1", "-f", pve1.pve], { encoding: "utf8" }).stdout.split("\n");
+  const names = listed.filter((name) => name !== "" && name !== "." && name !== "..");
   t.deepEqual(names.slice(0, 6), ["local", "qemu-server", "openvz", "lxc", ".members", ".vmlist"]);
   t.true(names.includes("nodes") && names.includes("corosync.conf"));
 });

@@ -1,6 +1,6 @@
 // pct on a node whose pmxcfs has no quorum or is down. pve-cluster src/PVE/Cluster.pm
 // check_cfs_quorum (lstat of /etc/pve/local, mode & 0200), called by pve-container
-// API2/LXC/Status.pm vm_start and API2/LXC.pm create_vm; pct set has no such check and fails
+// API2/LXC/Status.pm vm_start and API2/LXC.pm create_vm and migrate_vm; pct set has no such check and fails
 // at the config write (pve-common src/PVE/File.pm file_set_contents: `unable to open file`).
 import test from "ava";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -50,6 +50,13 @@ it("pct start without quorum dies with `cluster not ready - no quorum?` (Status.
 it("pct create without quorum dies with `cluster not ready - no quorum?` before anything is written (LXC.pm create_vm)", async (t) => {
   await node.control("no-quorum");
   const run = await node.pct(["create", "102", TEMPLATE, "--storage", "local-lvm"]);
+  t.is(run.code, 255);
+  t.is(run.stderr, "cluster not ready - no quorum?\n");
+});
+
+it("pct migrate without quorum dies with `cluster not ready - no quorum?` before the target is checked (LXC.pm migrate_vm)", async (t) => {
+  await node.control("no-quorum");
+  const run = await node.pct(["migrate", "101", "pve9"]);
   t.is(run.code, 255);
   t.is(run.stderr, "cluster not ready - no quorum?\n");
 });

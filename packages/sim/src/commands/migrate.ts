@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkNodeExists } from "../cluster/cluster-members.js";
+import { checkCfsQuorum } from "../pmxcfs/quorum.js";
 import { CtMigration, type MigrationOptions } from "../cluster/ct-migration.js";
 import { migrationDuration } from "../cluster/migration-log.js";
 import { remoteNode, remoteSimNode, type RemoteNode } from "../cluster/remote-node.js";
@@ -32,7 +33,8 @@ interface MigratePlan {
 
 /**
  * `pct migrate <vmid> <target> [--restart] [--timeout N] [--target-storage map]`: pve-container
- * src/PVE/API2/LXC.pm migrate_vm. Before the fork: `target is local node.`, check_node_exists,
+ * src/PVE/API2/LXC.pm migrate_vm. Before the fork: `target is local node.`, check_cfs_quorum,
+ * check_node_exists,
  * the config exists, a running CT needs --restart (or --online), the target storages may hold
  * CT rootdirs. An HA-managed CT (unless the HA manager itself migrates it) gets a `hamigrate`
  * task that runs `ha-manager migrate`; otherwise a `vzmigrate` task (on this, the source node)
@@ -44,6 +46,7 @@ export const migrate = taskCommand<MigratePlan>({
     const vmid = parseVmid(positionals[0]!);
     const targetName = positionals[1]!;
     if (targetName === ctx.node.name) throw parameterError("target", "target is local node.");
+    checkCfsQuorum(ctx.node.layout);
     checkNodeExists(ctx.node.cluster, targetName);
     const target = remoteNode(ctx.node, targetName);
     readConfig(ctx.node.layout, ctx.node.name, vmid);
