@@ -70,7 +70,7 @@ export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: 
  */
 export async function provenOwnLeftover(ctx: NodeContext, vmid: number, ownershipTag: string, config: ContainerConfig, sourceVmid?: number): Promise<boolean> {
   if (!ownershipTag) return false;
-  const tasks = liveTaskWorkers(ctx.paths.tasksActive, ctx.proc);
+  const tasks = await liveTaskWorkers(ctx.paths.tasksActive, ctx.proc);
   if (tasks.some((task) => task.id === String(vmid) || (sourceVmid !== undefined && task.id === String(sourceVmid)))) return false;
   const main = config.main;
   if (main.description.split("\n").includes(ownershipMarker(ownershipTag))) return !parseTags(main.values.tags).includes(ownershipTag);
