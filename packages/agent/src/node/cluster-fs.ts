@@ -60,11 +60,6 @@ export class ClusterFs {
     this.current = { state: "ok", detail: "", observedAtMs: options.clock.now() };
   }
 
-  /** The cluster filesystem's mount point. */
-  get pveDir(): string {
-    return this.options.pveDir;
-  }
-
   /** The state last observed, without looking again. */
   status(): ClusterFsStatus {
     return this.current;

@@ -45,9 +45,13 @@ function initialise(layout: SimLayout, name: string, hostnameFile: string): void
     if (!existsSync(file)) writeFileSync(file, "");
   }
   if (!existsSync(layout.tasksActive)) writeFileSync(layout.tasksActive, "");
-  try {
-    symlinkSync(`nodes/${name}/lxc`, layout.lxcDir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  // pmxcfs's per-node links (pve-cluster src/pmxcfs/pmxcfs.c create_symlinks); `local` is what
+  // PVE::Cluster::check_cfs_is_mounted looks for, so it comes last.
+  for (const [target, at] of [[`nodes/${name}/lxc`, layout.lxcDir], [`nodes/${name}`, path.join(layout.root, "etc/pve/local")]] as const) {
+    try {
+      symlinkSync(target, at);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
   }
 }
