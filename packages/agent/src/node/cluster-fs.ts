@@ -36,6 +36,9 @@ export interface ClusterFsOptions {
   readonly onChange?: (status: ClusterFsStatus, previous: ClusterFsStatus) => void;
 }
 
+/** What the rest of the agent uses of the cluster filesystem (tests give a fake of it). */
+export type ClusterFsPort = Pick<ClusterFs, "status" | "probe" | "requireTrusted" | "readFile" | "listDir" | "writeFile">;
+
 /** Errnos by which a read proves a file or directory missing. */
 const MISSING = new Set(["ENOENT", "ENOTDIR"]);
 

@@ -7,6 +7,7 @@ import { EventBus } from "../../src/events/event-bus.js";
 import type { NodeContext } from "../../src/node/node-context.js";
 import { simulatedPaths } from "../../src/node/node-paths.js";
 import type { PctResult } from "../../src/pct/pct-runner.js";
+import { fakeClusterFs } from "../node/fake-cluster-fs.js";
 
 /** A clock whose sleeps return at once and move time on by what was asked. */
 export class SteppingClock implements Clock {
@@ -56,7 +57,8 @@ export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()):
     stagingDir: path.join(root, "staging"),
     intents: new OperationIntents(intentsDir),
     // No process of this fake node runs: no task worker is ever alive.
-    proc: { locks: () => "", pids: () => [], fds: () => [], process: () => null },
+    proc: { locks: async () => "", pids: async () => [], fds: async () => [], process: async () => null },
+    clusterFs: fakeClusterFs(),
   };
   return { ctx, calls, root, writeConfig: (vmid, text) => writeFileSync(path.join(paths.configDir, `${vmid}.conf`), text) };
 }
