@@ -94,6 +94,9 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     events.publish({ atMs: clock.now(), node: config.node, vmid: record.vmid ?? 0, kind: "operation-interrupted", detail: `${record.method} was running when the agent stopped; a retry with its request ID converges`, requestId: record.requestId });
   }
   const serializer = new VmidSerializer();
+  // Starts the prober and says at once whether /etc/pve can be trusted.
+  const pveState = await clusterFs.probe();
+  if (pveState.state !== "ok") logger.warn("the cluster filesystem is not trusted at start; nothing is changed until it is", { pveDir: paths.pveDir, ...pveState });
   await holdVmidsOfRunningTasks(config, serializer, proc, clock, logger);
   const inspector = new LockInspector(config.node, paths, proc, clusterFs, clock, config.lockStaleGraceMs);
   const guard = new LockGuard(config.node, inspector, clusterFs, pct, events, clock, logger.child({ component: "locks" }), {

@@ -139,7 +139,7 @@ export class ClusterFs {
     const local = path.join(this.options.pveDir, "local");
     if (!this.prober?.alive) this.prober = new FsReaderProcess();
     const answer = this.prober.request("lstat", local, null).then(
-      (st) => judgeLocal(local, st as FsLstat),
+      (st) => clusterFsStateOf(local, st as FsLstat),
       (err: unknown) => judgeLocalError(local, err),
     );
     let timer: NodeJS.Timeout | undefined;
@@ -181,8 +181,8 @@ export class ClusterFs {
   }
 }
 
-/** pve-cluster src/PVE/Cluster.pm check_cfs_is_mounted, then check_cfs_quorum, on one lstat. */
-function judgeLocal(local: string, st: FsLstat): Omit<ClusterFsStatus, "observedAtMs"> {
+/** pve-cluster src/PVE/Cluster.pm check_cfs_is_mounted, then check_cfs_quorum, on one lstat of `<pve>/local`. */
+export function clusterFsStateOf(local: string, st: FsLstat): Omit<ClusterFsStatus, "observedAtMs"> {
   if (!st.symlink) return { state: "not-mounted", detail: `pve configuration filesystem (pmxcfs) not mounted: ${local} is not a symlink` };
   if ((st.mode & 0o200) === 0) return { state: "no-quorum", detail: `cluster not ready - no quorum? (${local} is mode ${(st.mode & 0o777).toString(8)})` };
   return { state: "ok", detail: "" };
