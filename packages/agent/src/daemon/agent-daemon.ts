@@ -123,7 +123,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   const metrics = new AgentMetrics(events, () => admission.inUse);
   const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, HOST_STATS_TIMEOUT_MS);
   // Read once now, so the first Health has statistics to fall back on if a read is slow.
-  hostStats.read().catch((err: unknown) => logger.warn("host statistics could not be read", { err: err instanceof Error ? err.message : String(err) }));
+  void hostStats.read().catch((err: unknown) => logger.warn("host statistics could not be read", { err: err instanceof Error ? err.message : String(err) }));
   const service = createNodeAgentService({
     ctx, logger, events, dedup, serializer, hostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
     locks: createLockService(inspector, guard, proc, clusterFs),

@@ -26,7 +26,7 @@ export interface NodeHealth extends HostStats {
 export async function readNodeHealth(ctx: NodeContext, stats: HostStatsSource, agentVersion: string, probeTimeoutMs: number): Promise<NodeHealth> {
   const pct = probePct(ctx, probeTimeoutMs);
   // Not awaited when /etc/pve is not ok: its end (bounded by its own timeout) is of no interest.
-  pct.catch(() => undefined);
+  void pct.catch(() => undefined);
   const [host, fs] = await Promise.all([stats.read(), ctx.clusterFs.probe()]);
   const probe = fs.state === "ok" ? await pct : { pctResponsive: false, pctDetail: `not waited for: the cluster filesystem is ${fs.state}` };
   return { ...host, node: ctx.node, agentVersion, ...probe, clusterFsState: fs.state, clusterFsDetail: fs.detail, checkedAtMs: ctx.clock.now() };

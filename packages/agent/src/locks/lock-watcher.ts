@@ -34,13 +34,11 @@ export class LockWatcher {
     const m = LOCK_FILE.exec(file);
     if (!m) return;
     const vmid = Number(m[1]);
-    let report;
-    try {
-      report = await this.inspector.inspect(vmid);
-    } catch (err) {
+    const report = await this.inspector.inspect(vmid).catch((err: unknown) => {
       this.logger.warn("lock inspection failed", { vmid, err: err instanceof Error ? err.message : String(err) });
-      return;
-    }
+      return null;
+    });
+    if (!report) return;
     if (report.verdict === "FREE") {
       this.reported.delete(vmid);
       return;

@@ -81,7 +81,7 @@ export class FsReaderProcess {
     // Whoever requests next sees the failure; nobody may be waiting now.
     this.ready.catch(() => undefined);
     // No environment of the agent's, no inherited options: a bare Node reading files.
-    this.child = spawn(process.execPath, ["--max-old-space-size=32", READER_SCRIPT], { env: {}, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, ["--max-old-space-size=32", READER_SCRIPT], { env: {} });
     this.child.stdout.setEncoding("utf8");
     this.child.stdout.on("data", (chunk: string) => this.receive(chunk));
     this.child.stderr.resume();

@@ -31,7 +31,7 @@ test("while reads of /etc/pve hang, Health and GetOperation answer within 1 s an
   t.deepEqual(await Promise.all(inspections), Array(6).fill("HYPERVISOR_UNRESPONSIVE"));
 });
 
-test("with pmxcfs stopped (an empty /etc/pve), a destroy is HYPERVISOR_UNRESPONSIVE, never already gone, and Health says NOT_MOUNTED", async (t) => {
+test("with pmxcfs stopped (an empty /etc/pve), a destroy is HYPERVISOR_UNRESPONSIVE, never already gone, and ListContainers and Health say so", async (t) => {
   const agent = await startAgentOnSim();
   t.teardown(() => agent.stop());
   t.is((await agent.pct(["create", "101", TEMPLATE, ...OWNED])).code, 0);
@@ -40,6 +40,7 @@ test("with pmxcfs stopped (an empty /etc/pve), a destroy is HYPERVISOR_UNRESPONS
   const err = await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-while-stopped", vmid: 101, ownershipTag: OWNER }));
   t.is(code(err), "HYPERVISOR_UNRESPONSIVE");
   t.regex(err!.message, /not mounted/);
-  t.is((await agent.client.getHealth({})).clusterFsState, agentV1.ClusterFsState.NOT_MOUNTED);
   await t.throwsAsync(agent.client.listContainers({ includeConfig: false }), { message: /not-mounted/ });
+  // Last: this simulator lays out a missing /etc/pve again at its next pct (a real pct does not).
+  t.is((await agent.client.getHealth({})).clusterFsState, agentV1.ClusterFsState.NOT_MOUNTED);
 });
