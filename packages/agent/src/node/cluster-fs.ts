@@ -138,6 +138,12 @@ export class ClusterFs {
   private async runProbe(): Promise<ClusterFsStatus> {
     const local = path.join(this.options.pveDir, "local");
     if (!this.prober?.alive) this.prober = new FsReaderProcess();
+    // The bound is pmxcfs's, not Node's start-up: it counts from a running prober.
+    const running = await this.prober.started().then(
+      () => true,
+      () => false,
+    );
+    if (!running) return this.observe({ state: "unresponsive", detail: `the prober of ${local} did not start` });
     const answer = this.prober.request("lstat", local, null).then(
       (st) => clusterFsStateOf(local, st as FsLstat),
       (err: unknown) => judgeLocalError(local, err),

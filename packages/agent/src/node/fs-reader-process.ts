@@ -99,6 +99,11 @@ export class FsReaderProcess {
     });
   }
 
+  /** Resolves once the reader runs (Node has started it); rejects if it never does. */
+  started(): Promise<void> {
+    return this.ready;
+  }
+
   /** Whether every request sent has been answered. */
   get idle(): boolean {
     return this.pending.size === 0;

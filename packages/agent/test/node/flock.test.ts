@@ -13,7 +13,13 @@ const lockedByOthers = (file: string): boolean => spawnSync("flock", ["-n", file
 /** util-linux flock holding `file` until the test ends. */
 async function holdElsewhere(t: { teardown(fn: () => void): void }, file: string, seconds = 30): Promise<void> {
   const holder = spawn("flock", [file, "sleep", String(seconds)], { detached: true, stdio: "ignore" });
-  t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
+  t.teardown(() => {
+    try {
+      process.kill(-holder.pid!, "SIGKILL");
+    } catch {
+      // Its sleep ended on its own.
+    }
+  });
   for (const end = Date.now() + 5_000; !lockedByOthers(file); ) {
     if (Date.now() > end) throw new Error(`${file} was never locked`);
     await new Promise((r) => setTimeout(r, 20));
