@@ -17,6 +17,17 @@ export class HypervisorUnresponsiveError extends LockstepError {
   }
 }
 
+/**
+ * The node's cluster filesystem is read-only because its node has no quorum (pve-cluster
+ * src/PVE/Cluster.pm check_cfs_quorum: `cluster not ready - no quorum?`): nothing was changed,
+ * and nothing missing from /etc/pve is taken as gone. Retry once the cluster is quorate.
+ */
+export class ClusterNoQuorumError extends LockstepError {
+  constructor(message: string, metadata: Record<string, string> = {}) {
+    super("CLUSTER_NO_QUORUM", message, { cluster_fs: "no-quorum", ...metadata });
+  }
+}
+
 /** The container (or snapshot, or request record) does not exist on this node. */
 export class NotFoundError extends LockstepError {
   constructor(message: string, metadata: Record<string, string> = {}) {

@@ -40,6 +40,10 @@ export interface AgentConfig {
   readonly execDefaultTimeoutMs: number;
   readonly execMaxTimeoutMs: number;
   readonly probeTimeoutMs: number;
+  /** Bound on each read or write of /etc/pve; one that passes marks it unresponsive. */
+  readonly clusterFsTimeoutMs: number;
+  /** Bound on the look at `/etc/pve/local` (mounted? quorate?) that Health and every mutation make. */
+  readonly clusterFsProbeTimeoutMs: number;
   readonly verifyAttempts: number;
   readonly verifyInitialDelayMs: number;
   readonly verifyMaxDelayMs: number;

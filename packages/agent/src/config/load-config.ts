@@ -56,6 +56,10 @@ function specs(defaults: { node: string; simulate: string | null }): Record<Excl
     execDefaultTimeoutMs: { kind: "int", default: MIN, min: 100, max: 60 * MIN },
     execMaxTimeoutMs: { kind: "int", default: 30 * MIN, min: 100, max: 240 * MIN },
     probeTimeoutMs: { kind: "int", default: 10_000, min: 100, max: 5 * MIN },
+    // pmxcfs answers from memory in microseconds; seconds without an answer is a hung pmxcfs.
+    clusterFsTimeoutMs: { kind: "int", default: 5_000, min: 100, max: 5 * MIN },
+    // Health answers within this while pmxcfs hangs, so it stays well under a second.
+    clusterFsProbeTimeoutMs: { kind: "int", default: 500, min: 50, max: MIN },
     verifyAttempts: { kind: "int", default: 12, min: 1, max: 100 },
     verifyInitialDelayMs: { kind: "int", default: 50, min: 1, max: MIN },
     verifyMaxDelayMs: { kind: "int", default: 2_000, min: 1, max: 5 * MIN },

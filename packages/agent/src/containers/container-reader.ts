@@ -1,11 +1,12 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
+import type { LockstepError } from "@lockstep/shared";
 import { NotFoundError } from "../errors.js";
 import { parseContainerConfig, parseTags, type ContainerConfig } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
 import { parseKeyValues, parseStatus } from "../pct/parse-key-values.js";
 import { parsePctList } from "../pct/parse-list.js";
 import { pctFailure } from "../pct/pct-failure.js";
+import type { PctResult } from "../pct/pct-runner.js";
 import { runReportingUnresponsive } from "../pct/pct-mutation.js";
 import { runPctList } from "./pct-list.js";
 
@@ -20,12 +21,17 @@ export interface ContainerView {
   readonly config: Record<string, string>;
 }
 
-/** Every container on the node: status from `pct list`, tags and description from the configs. */
+/**
+ * Every container on the node: status from `pct list`, tags and description from the configs.
+ * Only while /etc/pve is trusted, before and after: `pct list` over an unmounted /etc/pve is
+ * empty, and an empty list taken as truth would make every container "missing".
+ */
 export async function listContainers(ctx: NodeContext, includeConfig: boolean): Promise<ContainerView[]> {
+  await ctx.clusterFs.requireTrusted("list the node's containers");
   const result = await runPctList(ctx, ctx.timeouts.readMs);
   if (result.exitCode !== 0) throw pctFailure(["list"], result, 0);
   const rows = parsePctList(result.stdout);
-  return Promise.all(
+  const views = await Promise.all(
     rows.map(async (row) => {
       const config = await readConfigFile(ctx, row.vmid);
       const main = config?.main;
@@ -40,12 +46,17 @@ export async function listContainers(ctx: NodeContext, includeConfig: boolean): 
       };
     }),
   );
+  await ctx.clusterFs.requireTrusted("list the node's containers");
+  return views;
 }
 
-/** One container, through `pct config` and `pct status`; NOT_FOUND when it is not on the node. */
+/**
+ * One container, through `pct config` and `pct status`; NOT_FOUND when it is not on the node,
+ * which only a trusted /etc/pve can say.
+ */
 export async function getContainer(ctx: NodeContext, vmid: number): Promise<ContainerView> {
   const configResult = await runReportingUnresponsive(ctx, vmid, ["config", String(vmid)], { timeoutMs: ctx.timeouts.readMs });
-  if (configResult.exitCode !== 0) throw pctFailure(["config"], configResult, vmid);
+  if (configResult.exitCode !== 0) throw await trustedFailure(ctx, ["config"], configResult, vmid);
   const config = parseKeyValues(configResult.stdout);
   const status = await readStatus(ctx, vmid);
   return {
@@ -62,21 +73,26 @@ export async function getContainer(ctx: NodeContext, vmid: number): Promise<Cont
 /** `pct status`, as running or stopped. */
 export async function readStatus(ctx: NodeContext, vmid: number): Promise<"running" | "stopped"> {
   const result = await runReportingUnresponsive(ctx, vmid, ["status", String(vmid)], { timeoutMs: ctx.timeouts.readMs });
-  if (result.exitCode !== 0) throw pctFailure(["status"], result, vmid);
+  if (result.exitCode !== 0) throw await trustedFailure(ctx, ["status"], result, vmid);
   return parseStatus(result.stdout);
+}
+
+/** `pct`'s failure; a NOT_FOUND only while /etc/pve is trusted to say so. */
+async function trustedFailure(ctx: NodeContext, args: readonly string[], result: PctResult, vmid: number): Promise<LockstepError> {
+  const failure = pctFailure(args, result, vmid);
+  if (failure instanceof NotFoundError) await ctx.clusterFs.requireTrusted(`say CT ${vmid} does not exist`);
+  return failure;
 }
 
 /**
  * The config file itself, read directly (as Proxmox's own tools read /etc/pve): the only
- * place snapshot sections and their exact times are visible. Null when there is none.
+ * place snapshot sections and their exact times are visible. Null when there is none, which
+ * the cluster filesystem's port answers only while /etc/pve is mounted and quorate; otherwise
+ * HYPERVISOR_UNRESPONSIVE or CLUSTER_NO_QUORUM, never "gone".
  */
 export async function readConfigFile(ctx: NodeContext, vmid: number): Promise<ContainerConfig | null> {
-  try {
-    return parseContainerConfig(await readFile(path.join(ctx.paths.configDir, `${vmid}.conf`), "utf8"));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw err;
-  }
+  const text = await ctx.clusterFs.readFile(path.join(ctx.paths.configDir, `${vmid}.conf`));
+  return text === null ? null : parseContainerConfig(text);
 }
 
 /** The config file, or NOT_FOUND. */

@@ -11,7 +11,9 @@ import { requireCarries, requireOwnershipTag } from "./require-owned.js";
 /**
  * Destroys the container of the record whose ownership tag is `ownershipTag`. Already gone is
  * success (`alreadyGone`), so a retry after a lost reply converges; a config that still
- * exists is never answered `alreadyGone`. A container that does not carry the tag is
+ * exists is never answered `alreadyGone`, nor one that an untrusted /etc/pve (hung, not
+ * mounted, without quorum) merely does not show: that is HYPERVISOR_UNRESPONSIVE or
+ * CLUSTER_NO_QUORUM (node/cluster-fs.ts). A container that does not carry the tag is
  * FOREIGN_CONTAINER and left alone. Never called because a node was unresponsive: only on
  * request.
  *
@@ -50,7 +52,11 @@ export async function destroyContainer(ctx: NodeContext, vmid: number, options: 
     return { alreadyGone: false };
   } catch (err) {
     if (!outcomeUnknown(err)) await ctx.intents.clear(vmid);
-    if (err instanceof NotFoundError) return { alreadyGone: true };
+    // `pct destroy` found no config: gone only if /etc/pve can be trusted to say so.
+    if (err instanceof NotFoundError) {
+      await ctx.clusterFs.requireTrusted(`answer CT ${vmid} already gone`);
+      return { alreadyGone: true };
+    }
     throw err;
   }
 }

@@ -66,7 +66,7 @@ export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: 
  * mutating `pct` call on someone else's guest, not even one Proxmox would refuse.
  */
 async function refuseClusterVm(ctx: NodeContext, vmid: number): Promise<void> {
-  const vm = (await listClusterVms(ctx.paths)).find((candidate) => candidate.vmid === vmid);
+  const vm = (await listClusterVms(ctx.paths, ctx.clusterFs)).find((candidate) => candidate.vmid === vmid);
   if (vm) throw new AlreadyExistsError(`VM ${vmid} already exists on node '${vm.node}'`, { vmid: String(vmid), node: vm.node, guest_type: "qemu" });
 }
 
@@ -83,7 +83,7 @@ async function refuseClusterVm(ctx: NodeContext, vmid: number): Promise<void> {
  */
 export async function provenOwnLeftover(ctx: NodeContext, vmid: number, ownershipTag: string, config: ContainerConfig, sourceVmid?: number): Promise<boolean> {
   if (!ownershipTag) return false;
-  const tasks = liveTaskWorkers(ctx.paths.tasksActive, ctx.proc);
+  const tasks = await liveTaskWorkers(ctx.paths.tasksActive, ctx.proc);
   if (tasks.some((task) => task.id === String(vmid) || (sourceVmid !== undefined && task.id === String(sourceVmid)))) return false;
   const main = config.main;
   if (main.description.split("\n").includes(ownershipMarker(ownershipTag))) return !parseTags(main.values.tags).includes(ownershipTag);

@@ -1,8 +1,7 @@
 import path from "node:path";
-import { readFile } from "node:fs/promises";
-import { InvalidArgumentError, LockHeldError } from "../errors.js";
+import { InvalidArgumentError, LockHeldError, NotFoundError } from "../errors.js";
 import { withConfigFlock } from "../node/config-flock.js";
-import { editMainSection, writeFileAtomically } from "../node/config-file-edit.js";
+import { editMainSection } from "../node/config-file-edit.js";
 import { parseContainerConfig } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
 
@@ -42,7 +41,8 @@ export async function writeRawLxcKeys(ctx: NodeContext, vmid: number, set: Reado
   await ctx.gate.ensureFree(vmid, { requestId, owner });
   return withConfigFlock(ctx.paths, vmid, async () => {
     // Read again under the lock: this is the text the edit must keep byte for byte.
-    const text = await readFile(file, "utf8");
+    const text = await ctx.clusterFs.readFile(file);
+    if (text === null) throw new NotFoundError(`CT ${vmid} does not exist on this node`, { vmid: String(vmid) });
     const current = parseContainerConfig(text).main.values;
     // As Proxmox's check_lock: a `lock:` set since the gate looked belongs to a running operation.
     if (current.lock) throw new LockHeldError(vmid, `CT ${vmid} is locked (${current.lock})`);
@@ -50,7 +50,7 @@ export async function writeRawLxcKeys(ctx: NodeContext, vmid: number, set: Reado
     const toRemove = remove.filter((key) => current[key] !== undefined);
     const changed = [...Object.keys(toSet), ...toRemove];
     if (changed.length === 0) return [];
-    await writeFileAtomically(file, editMainSection(text, toSet, toRemove));
+    await ctx.clusterFs.writeFile(file, editMainSection(text, toSet, toRemove));
     ctx.logger.info("wrote raw lxc keys into the config file", { vmid, keys: changed, requestId });
     return changed;
   });

@@ -12,11 +12,13 @@ import { OperationAdmission } from "../grpc/operation-admission.js";
 import { AgentMetrics } from "../metrics/agent-metrics.js";
 import { startMetricsServer } from "../metrics/metrics-server.js";
 import { createNodeAgentService } from "../grpc/node-agent-service.js";
+import { boundedHostStats } from "../health/bounded-host-stats.js";
 import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
 import { LockGuard } from "../locks/lock-guard.js";
 import { LockInspector } from "../locks/lock-inspector.js";
 import { createLockService } from "../locks/lock-service.js";
 import { LockWatcher } from "../locks/lock-watcher.js";
+import { ClusterFs } from "../node/cluster-fs.js";
 import type { NodeContext } from "../node/node-context.js";
 import { clusterPaths, type NodePaths } from "../node/node-paths.js";
 import { ProcessPctRunner } from "../pct/process-pct-runner.js";
@@ -40,6 +42,12 @@ export interface AgentDeps {
 
 // How often a task worker found at boot is checked for its end.
 const TASK_POLL_MS = 1_000;
+
+// How long Health waits for host statistics before it answers with the last ones read.
+const HOST_STATS_TIMEOUT_MS = 500;
+
+// Readers of /etc/pve killed while stuck in it that may linger before reads fail at once.
+const MAX_STUCK_READERS = 4;
 
 const AGENT_VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
@@ -69,16 +77,29 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   };
   const events = new EventBus(logger.child({ component: "events" }));
   const proc = realProcReader(config.procRoot);
+  const clusterFs = new ClusterFs({
+    pveDir: paths.pveDir, timeoutMs: config.clusterFsTimeoutMs, probeTimeoutMs: config.clusterFsProbeTimeoutMs, maxStuckReaders: MAX_STUCK_READERS, clock,
+    logger: logger.child({ component: "cluster-fs" }),
+    onChange: (status) => {
+      if (status.state !== "ok") events.publish({ atMs: status.observedAtMs, node: config.node, vmid: 0, kind: "hypervisor-unresponsive", detail: `the cluster filesystem ${paths.pveDir} is ${status.state}: ${status.detail}` });
+    },
+  });
   const pct = new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, terminateGraceMs: config.pctTerminateGraceMs, proc, clock });
+  // A simulated node is laid out by its first `pct` (its /etc/pve and the `local` link that
+  // says it is mounted); a real node's /etc/pve is there before its agent starts.
+  if (config.simulate) await pct.run(["list"], { timeoutMs: config.pctReadTimeoutMs });
   const store = await RequestStore.open({ dir: path.join(config.stateDir, "requests"), retentionMs: config.requestRetentionMs, maxRecords: config.maxRequestRecords, clock, logger: logger.child({ component: "dedup" }) });
   const dedup = new RequestDeduplicator(store, logger.child({ component: "dedup" }));
   for (const record of dedup.interruptedAtStart) {
     events.publish({ atMs: clock.now(), node: config.node, vmid: record.vmid ?? 0, kind: "operation-interrupted", detail: `${record.method} was running when the agent stopped; a retry with its request ID converges`, requestId: record.requestId });
   }
   const serializer = new VmidSerializer();
-  holdVmidsOfRunningTasks(config, serializer, proc, clock, logger);
-  const inspector = new LockInspector(config.node, paths, proc, clock, config.lockStaleGraceMs);
-  const guard = new LockGuard(config.node, inspector, pct, events, clock, logger.child({ component: "locks" }), {
+  // Starts the prober and says at once whether /etc/pve can be trusted.
+  const pveState = await clusterFs.probe();
+  if (pveState.state !== "ok") logger.warn("the cluster filesystem is not trusted at start; nothing is changed until it is", { pveDir: paths.pveDir, ...pveState });
+  await holdVmidsOfRunningTasks(config, serializer, proc, clock, logger);
+  const inspector = new LockInspector(config.node, paths, proc, clusterFs, clock, config.lockStaleGraceMs);
+  const guard = new LockGuard(config.node, inspector, clusterFs, pct, events, clock, logger.child({ component: "locks" }), {
     retries: config.lockRetries,
     backoffMs: config.lockBackoffMs,
     backoffMaxMs: config.lockBackoffMaxMs,
@@ -90,7 +111,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
 
   const intents = await OperationIntents.open(path.join(config.stateDir, "intents"));
   const ctx: NodeContext = {
-    node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir, intents, proc,
+    node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir, intents, proc, clusterFs,
     timeouts: {
       readMs: config.pctReadTimeoutMs, createMs: config.pctCreateTimeoutMs, destroyMs: config.pctDestroyTimeoutMs, powerMs: config.pctPowerTimeoutMs,
       snapshotMs: config.pctSnapshotTimeoutMs, pushMs: config.pctPushTimeoutMs, execDefaultMs: config.execDefaultTimeoutMs, execMaxMs: config.execMaxTimeoutMs,
@@ -100,9 +121,12 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   };
   const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
   const metrics = new AgentMetrics(events, () => admission.inUse);
+  const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, HOST_STATS_TIMEOUT_MS);
+  // Read once now, so the first Health has statistics to fall back on if a read is slow.
+  void hostStats.read().catch((err: unknown) => logger.warn("host statistics could not be read", { err: err instanceof Error ? err.message : String(err) }));
   const service = createNodeAgentService({
-    ctx, logger, events, dedup, serializer, hostStats: deps.hostStats ?? systemHostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
-    locks: createLockService(inspector, guard, proc),
+    ctx, logger, events, dedup, serializer, hostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
+    locks: createLockService(inspector, guard, proc, clusterFs),
     operations: { get: (id) => { const r = dedup.get(id); return r && toOperationRecord(r); } },
     admission,
     rpcs: metrics,
@@ -136,6 +160,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       server.forceShutdown();
       await metricsServer?.close();
       await watcher.stop();
+      await clusterFs.close();
       await store.close();
       logger.info("agent stopped", { drained });
     },
@@ -148,8 +173,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
  * listed under its SOURCE VMID (its target carries `lock: create`); a multi-guest backup has
  * no VMID in its UPID and holds none here.
  */
-function holdVmidsOfRunningTasks(config: AgentConfig, serializer: VmidSerializer, proc: ProcReader, clock: Clock, logger: Logger): void {
-  for (const worker of liveTaskWorkers(config.tasksActive, proc)) {
+async function holdVmidsOfRunningTasks(config: AgentConfig, serializer: VmidSerializer, proc: ProcReader, clock: Clock, logger: Logger): Promise<void> {
+  for (const worker of await liveTaskWorkers(config.tasksActive, proc)) {
     if (!/^[1-9][0-9]*$/.test(worker.id)) continue;
     logger.warn("a Proxmox task is running at start; its VMID waits for it", { vmid: Number(worker.id), upid: worker.upid });
     serializer.hold(Number(worker.id), whenWorkersEnd(proc, [worker], clock, TASK_POLL_MS));

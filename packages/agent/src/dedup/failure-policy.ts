@@ -39,6 +39,8 @@ const REPLAY_FAILURE: Record<ReasonCode, boolean> = {
   STATE_STORAGE_FULL: false,
   RESOURCE_EXHAUSTED: false,
   UNAUTHENTICATED: false,
+  // Nothing ran: /etc/pve was read-only; a retry once the cluster is quorate runs it.
+  CLUSTER_NO_QUORUM: false,
   // Never an operation's outcome (it is decided before anything runs); re-executing is harmless.
   REQUEST_ID_REUSED: false,
 };

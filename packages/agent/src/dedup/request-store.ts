@@ -59,7 +59,7 @@ export class RequestStore {
     const options = compileStoreOptions(raw);
     const { logger, clock } = options;
     await mkdir(options.dir, { recursive: true, mode: 0o700 });
-    const lock = DirectoryLock.acquire(path.join(options.dir, LOCK_FILE), options.flockPath);
+    const lock = await DirectoryLock.acquire(path.join(options.dir, LOCK_FILE), options.flockPath);
     let file: LogFile | undefined;
     try {
       const index = new RecordIndex(options.retentionMs, options.maxRecords);
@@ -75,7 +75,7 @@ export class RequestStore {
       return new RequestStore(options, lock, file, index, interrupted.map(([id, fields]) => toRecord(id, fields, fields.outcome)));
     } catch (err) {
       await file?.close();
-      lock.release();
+      await lock.release();
       throw err;
     }
   }
@@ -135,7 +135,7 @@ export class RequestStore {
     this.closed = true;
     await this.commits.idle();
     await this.file.close();
-    this.lock.release();
+    await this.lock.release();
   }
 
   private async commit(items: PendingLine[]): Promise<void> {

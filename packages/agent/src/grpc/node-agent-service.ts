@@ -11,6 +11,7 @@ import { NotFoundError } from "../errors.js";
 import type { EventBus } from "../events/event-bus.js";
 import type { NodeEvent } from "../events/node-event.js";
 import { execInContainer } from "../exec/exec-in-container.js";
+import type { ClusterFsState } from "../node/cluster-fs.js";
 import { listClusterVms } from "../node/cluster-vms.js";
 import { ensureService } from "../files/ensure-service.js";
 import { verifiedPush } from "../files/verified-push.js";
@@ -26,6 +27,13 @@ import type { LockService, OperationLookup } from "./ports.js";
 import { mutating, readOnly, type MutatingDeps } from "./unary.js";
 
 const m = agentV1;
+
+const CLUSTER_FS_STATES: Record<ClusterFsState, agentV1.ClusterFsState> = {
+  ok: agentV1.ClusterFsState.OK,
+  unresponsive: agentV1.ClusterFsState.UNRESPONSIVE,
+  "not-mounted": agentV1.ClusterFsState.NOT_MOUNTED,
+  "no-quorum": agentV1.ClusterFsState.NO_QUORUM,
+};
 
 export interface ServiceDeps extends MutatingDeps {
   readonly ctx: NodeContext;
@@ -49,11 +57,12 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
         memoryTotalBytes: h.memoryTotalBytes, memoryAvailableBytes: h.memoryAvailableBytes,
         disks: h.disks.map((d) => ({ mount: d.mount, totalBytes: d.totalBytes, usedBytes: d.usedBytes })),
         uptimeSeconds: h.uptimeSeconds, checkedAtMs: h.checkedAtMs,
+        clusterFsState: CLUSTER_FS_STATES[h.clusterFsState], clusterFsDetail: h.clusterFsDetail,
       });
     }),
     listContainers: readOnly("ListContainers", deps, async (req: agentV1.ListContainersRequest) => ({
       containers: (await listContainers(ctx, req.includeConfig)).map(containerToProto),
-      vms: await listClusterVms(ctx.paths),
+      vms: await listClusterVms(ctx.paths, ctx.clusterFs),
     })),
     getContainer: readOnly("GetContainer", deps, async (req: agentV1.GetContainerRequest) => ({
       container: containerToProto(await getContainer(ctx, requireVmid(req.vmid))),

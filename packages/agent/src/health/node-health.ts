@@ -1,4 +1,5 @@
 import { LockstepError } from "@lockstep/shared";
+import type { ClusterFsState } from "../node/cluster-fs.js";
 import type { NodeContext } from "../node/node-context.js";
 import { runPctList } from "../containers/pct-list.js";
 import type { HostStats, HostStatsSource } from "./host-stats.js";
@@ -8,17 +9,27 @@ export interface NodeHealth extends HostStats {
   readonly agentVersion: string;
   readonly pctResponsive: boolean;
   readonly pctDetail: string;
+  /** /etc/pve as Proxmox judges it (node/cluster-fs.ts); anything but `ok` is an outage. */
+  readonly clusterFsState: ClusterFsState;
+  readonly clusterFsDetail: string;
   readonly checkedAtMs: number;
 }
 
 /**
  * The node's health. `pct` is probed with a cheap `pct list` under a short timeout: a `pct`
  * that does not answer means the node's LXC tooling is unresponsive (a hung cluster
- * filesystem blocks every `pct`), which the API escalates instead of acting on.
+ * filesystem blocks every `pct`), which the API escalates instead of acting on. The cluster
+ * filesystem is probed beside it, within its own short bound; when it is not `ok`, `pct` is
+ * not waited for (every `pct` reads /etc/pve) and is reported unresponsive for that reason,
+ * so Health answers in time while pmxcfs hangs.
  */
 export async function readNodeHealth(ctx: NodeContext, stats: HostStatsSource, agentVersion: string, probeTimeoutMs: number): Promise<NodeHealth> {
-  const [host, probe] = await Promise.all([stats.read(), probePct(ctx, probeTimeoutMs)]);
-  return { ...host, node: ctx.node, agentVersion, ...probe, checkedAtMs: ctx.clock.now() };
+  const pct = probePct(ctx, probeTimeoutMs);
+  // Not awaited when /etc/pve is not ok: its end (bounded by its own timeout) is of no interest.
+  void pct.catch(() => undefined);
+  const [host, fs] = await Promise.all([stats.read(), ctx.clusterFs.probe()]);
+  const probe = fs.state === "ok" ? await pct : { pctResponsive: false, pctDetail: `not waited for: the cluster filesystem is ${fs.state}` };
+  return { ...host, node: ctx.node, agentVersion, ...probe, clusterFsState: fs.state, clusterFsDetail: fs.detail, checkedAtMs: ctx.clock.now() };
 }
 
 async function probePct(ctx: NodeContext, timeoutMs: number): Promise<{ pctResponsive: boolean; pctDetail: string }> {

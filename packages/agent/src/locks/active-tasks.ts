@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import type { ProcReader } from "../proc/proc-reader.js";
 import type { ActiveTaskView } from "./lock-report.js";
 
@@ -12,10 +12,10 @@ const UPID = /^UPID:[^:]+:([0-9A-F]{8}):([0-9A-F]{8}):([0-9A-F]{8}):([^:]+):([^:
  * line alone proves nothing: the task runs only if its PID lives with the same start time
  * (field 22) and is not a zombie, as ProcFSTools::check_process_running decides.
  */
-export function liveTasks(file: string, proc: ProcReader): ActiveTaskView[] {
+export async function liveTasks(file: string, proc: ProcReader): Promise<ActiveTaskView[]> {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = await readFile(file, "utf8");
   } catch {
     return [];
   }
@@ -26,7 +26,7 @@ export function liveTasks(file: string, proc: ProcReader): ActiveTaskView[] {
     const m = UPID.exec(fields[0]!);
     if (!m) continue;
     const pid = parseInt(m[1]!, 16);
-    const info = proc.process(pid);
+    const info = await proc.process(pid);
     if (!info || info.startTicks !== parseInt(m[2]!, 16) || info.state === "Z") continue;
     tasks.push({ upid: fields[0]!, type: m[4]!, id: m[5]!, pid, startedMs: parseInt(m[3]!, 16) * 1000, user: m[6]! });
   }

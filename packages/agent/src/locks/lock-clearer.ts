@@ -1,6 +1,7 @@
-import { spawnSync } from "node:child_process";
-import { closeSync, openSync, unlinkSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { FailedPreconditionError, LockHeldError } from "../errors.js";
+import type { ClusterFs } from "../node/cluster-fs.js";
+import { HeldFlock } from "../node/flock.js";
 import type { ProcReader } from "../proc/proc-reader.js";
 import type { LockGuard } from "./lock-guard.js";
 import type { LockInspector } from "./lock-inspector.js";
@@ -13,13 +14,25 @@ export interface ClearOutcome {
   readonly report: LockReportView;
 }
 
-/** The manual clear behind `lock clear`: a STALE lock only, never a HELD one. */
-export async function clearLock(inspector: LockInspector, guard: LockGuard, proc: ProcReader, vmid: number, removeFile: boolean, requestId: string): Promise<ClearOutcome> {
-  const before = inspector.inspect(vmid);
+/** What a manual clear needs. */
+export interface ClearDeps {
+  readonly inspector: LockInspector;
+  readonly guard: LockGuard;
+  readonly proc: ProcReader;
+  readonly clusterFs: Pick<ClusterFs, "requireTrusted">;
+}
+
+/**
+ * The manual clear behind `lock clear`: a STALE lock only, never a HELD one, and nothing at
+ * all while /etc/pve is not trusted (its `lock:` value could not be read truly).
+ */
+export async function clearLock(deps: ClearDeps, vmid: number, removeFile: boolean, requestId: string): Promise<ClearOutcome> {
+  await deps.clusterFs.requireTrusted(`clear the lock of CT ${vmid}`);
+  const before = await deps.inspector.inspect(vmid);
   if (before.verdict === "HELD") throw new LockHeldError(vmid, `CT ${vmid} is locked and will not be cleared: ${describeHolder(before)}`);
-  const cleared = before.verdict === "STALE" && (await guard.clearStale(before, requestId));
-  const fileRemoved = removeFile && before.fileExists ? removeLockFile(before.path, proc) : false;
-  return { cleared, previousLock: before.configLock, fileRemoved, report: inspector.inspect(vmid) };
+  const cleared = before.verdict === "STALE" && (await deps.guard.clearStale(before, requestId));
+  const fileRemoved = removeFile && before.fileExists ? await removeLockFile(before.path, deps.proc) : false;
+  return { cleared, previousLock: before.configLock, fileRemoved, report: await deps.inspector.inspect(vmid) };
 }
 
 /**
@@ -27,18 +40,18 @@ export async function clearLock(inspector: LockInspector, guard: LockGuard, proc
  * open. Deleting a file that another process has open (or is about to lock) breaks mutual
  * exclusion: the next locker creates a new inode while the old one is still held.
  */
-function removeLockFile(file: string, proc: ProcReader): boolean {
-  const fd = openSync(file, "a");
+async function removeLockFile(file: string, proc: ProcReader): Promise<boolean> {
+  const lock = await HeldFlock.acquire(file, { waitS: 0, mode: 0o644 });
+  if (!lock) throw new FailedPreconditionError(`${file} is locked by another process; it is not removed`);
   try {
-    // flock(1) locks its fd 3, our own open file description: the lock is ours until we close it.
-    if (spawnSync("flock", ["-n", "3"], { stdio: ["ignore", "ignore", "ignore", fd] }).status !== 0) {
-      throw new FailedPreconditionError(`${file} is locked by another process; it is not removed`);
+    const others: number[] = [];
+    for (const pid of await proc.pids()) {
+      if (pid !== process.pid && (await proc.fds(pid)).some((f) => f.target === file)) others.push(pid);
     }
-    const others = proc.pids().filter((pid) => pid !== process.pid && proc.fds(pid).some((f) => f.target === file));
     if (others.length > 0) throw new FailedPreconditionError(`${file} is open in pid ${others.join(", ")}; it is not removed`);
-    unlinkSync(file);
+    await unlink(file);
     return true;
   } finally {
-    closeSync(fd);
+    await lock.release();
   }
 }

@@ -1,5 +1,6 @@
 import type { Clock, Logger } from "@lockstep/shared";
 import { carriesOwnership } from "../containers/ownership.js";
+import type { ClusterFs } from "../node/cluster-fs.js";
 import { LockHeldError } from "../errors.js";
 import type { EventBus } from "../events/event-bus.js";
 import type { GateOptions } from "../pct/pct-mutation.js";
@@ -21,12 +22,15 @@ export interface GuardPolicy {
  * owner (its marker is on the container); anyone else waits like for a HELD lock. HELD
  * (a flock, a task that may own the value, an operator's lock, an unknown value, or a lock
  * still inside its grace period) waits with bounded exponential backoff, then fails with
- * LOCK_HELD naming the lock and what holds it. A HELD lock is never cleared.
+ * LOCK_HELD naming the lock and what holds it. A HELD lock is never cleared. Before any of
+ * it, /etc/pve must be trusted (mounted, quorate, answering): otherwise HYPERVISOR_UNRESPONSIVE
+ * or CLUSTER_NO_QUORUM, and nothing runs.
  */
 export class LockGuard {
   constructor(
     private readonly node: string,
     private readonly inspector: LockInspector,
+    private readonly clusterFs: Pick<ClusterFs, "requireTrusted">,
     private readonly pct: PctRunner,
     private readonly events: EventBus,
     private readonly clock: Clock,
@@ -39,7 +43,7 @@ export class LockGuard {
     return this.waitUntil(vmid, options, async (report) => {
       if (report.verdict === "FREE") return report;
       // Cleared: look again at once; a failed `pct unlock` waits like any other lock.
-      return this.mayClear(report, options) && (await this.clearStale(report, options.requestId)) ? "again" : null;
+      return (await this.mayClear(report, options)) && (await this.clearStale(report, options.requestId)) ? "again" : null;
     });
   }
 
@@ -71,10 +75,10 @@ export class LockGuard {
    * A STALE lock on a container carrying the caller's marker, or the value the caller's own
    * failed call has just left (nothing owns it, so it is the caller's, grace period or not).
    */
-  private mayClear(report: LockReportView, options: GateOptions): boolean {
+  private async mayClear(report: LockReportView, options: GateOptions): Promise<boolean> {
     if (options.leftover && report.configLock === options.leftover && (report.ownerKind === "NONE" || report.ownerKind === "GRACE")) return true;
     if (report.verdict !== "STALE" || !options.owner) return false;
-    const main = this.inspector.mainSection(report.vmid);
+    const main = await this.inspector.mainSection(report.vmid);
     return main !== null && carriesOwnership(main, options.owner);
   }
 
@@ -86,8 +90,10 @@ export class LockGuard {
   private async waitUntil(vmid: number, options: GateOptions, step: (report: LockReportView) => Promise<LockReportView | "again" | null>): Promise<LockReportView> {
     let delay = this.policy.backoffMs;
     let announced = false;
+    // Nothing is changed on a node whose /etc/pve is hung, unmounted or read-only.
+    await this.clusterFs.requireTrusted(`change CT ${vmid}`);
     for (let attempt = 0; ; ) {
-      const report = this.inspector.inspect(vmid);
+      const report = await this.inspector.inspect(vmid);
       const result = await step(report);
       if (result === "again" && attempt < this.policy.retries) {
         attempt++;

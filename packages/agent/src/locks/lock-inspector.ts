@@ -1,9 +1,11 @@
-import { readFileSync, statSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "@lockstep/shared";
+import type { ClusterFs } from "../node/cluster-fs.js";
 import { parseContainerConfig, type ConfigSection } from "../node/container-config.js";
 import { lockFilePath, migrationLockPath, type NodePaths } from "../node/node-paths.js";
 import { devToMajorMinor, parseProcLocks, type KernelLock } from "../proc/proc-locks.js";
+import { mapBounded } from "../proc/map-bounded.js";
 import type { ProcessInfo, ProcReader } from "../proc/proc-reader.js";
 import { liveTasks } from "./active-tasks.js";
 import { lockOwnership, owningTasks } from "./lock-owners.js";
@@ -40,21 +42,23 @@ export class LockInspector {
     private readonly node: string,
     private readonly paths: NodePaths,
     private readonly proc: ProcReader,
+    /** The container configs' only way in: a hung /etc/pve fails the inspection, never the agent. */
+    private readonly clusterFs: Pick<ClusterFs, "readFile">,
     private readonly clock: Clock,
     /** How long a `lock:` must stay without any possible owner before it is STALE. */
     private readonly staleGraceMs: number,
   ) {}
 
-  inspect(vmid: number): LockReportView {
+  async inspect(vmid: number): Promise<LockReportView> {
     const file = lockFilePath(this.paths, vmid);
-    const id = fileId(file);
-    const kernelLocks = parseProcLocks(this.proc.locks()).filter((l) => !l.waiting);
+    const id = await fileId(file);
+    const kernelLocks = parseProcLocks(await this.proc.locks()).filter((l) => !l.waiting);
     const onFile = id ? kernelLocks.filter((l) => sameFile(l, id)) : [];
     const flocks = onFile.filter((l) => l.kind === "FLOCK");
     const recordedPid = flocks[0]?.pid ?? 0;
-    const holders = id && flocks.length > 0 ? this.sharers(id) : [];
-    const configLock = this.configLock(vmid);
-    const tasks = liveTasks(this.paths.tasksActive, this.proc);
+    const holders = id && flocks.length > 0 ? await this.sharers(id) : [];
+    const configLock = await this.configLock(vmid);
+    const tasks = await liveTasks(this.paths.tasksActive, this.proc);
     const owners = configLock ? owningTasks(configLock, vmid, tasks) : [];
     const reported = uniqueTasks([...tasks.filter((t) => t.id === String(vmid)), ...owners]);
     const judgement = this.judge(vmid, configLock, flocks.length > 0, owners);
@@ -65,13 +69,13 @@ export class LockInspector {
       fileExists: id !== null,
       kernelLocked: flocks.length > 0,
       recordedPid,
-      recordedPidAlive: recordedPid > 0 && this.proc.process(recordedPid) !== null,
+      recordedPidAlive: recordedPid > 0 && (await this.proc.process(recordedPid)) !== null,
       holders,
       configLock,
       activeTasks: reported,
       ...judgement,
       otherKernelLocks: onFile.filter((l) => l.kind !== "FLOCK"),
-      migrationLock: this.migrationLock(vmid, kernelLocks),
+      migrationLock: await this.migrationLock(vmid, kernelLocks),
       inspectedAtMs: this.clock.now(),
     };
   }
@@ -104,41 +108,44 @@ export class LockInspector {
   }
 
   /** Live processes whose fdinfo shows a FLOCK on this device and inode. */
-  private sharers(id: FileId): ProcessInfo[] {
-    const found: ProcessInfo[] = [];
-    for (const pid of this.proc.pids()) {
-      if (!this.proc.fds(pid).some((fd) => fd.lockLines.some((l) => isFlockOn(l, id)))) continue;
-      const info = this.proc.process(pid);
-      if (info && info.state !== "Z") found.push(info);
-    }
-    return found;
+  private async sharers(id: FileId): Promise<ProcessInfo[]> {
+    const found = await mapBounded(await this.proc.pids(), PROC_READS_IN_FLIGHT, async (pid) => {
+      if (!(await this.proc.fds(pid)).some((fd) => fd.lockLines.some((l) => isFlockOn(l, id)))) return null;
+      const info = await this.proc.process(pid);
+      return info && info.state !== "Z" ? info : null;
+    });
+    return found.filter((info): info is ProcessInfo => info !== null);
   }
 
-  private migrationLock(vmid: number, kernelLocks: readonly KernelLock[]): MigrationLockView {
+  private async migrationLock(vmid: number, kernelLocks: readonly KernelLock[]): Promise<MigrationLockView> {
     const file = migrationLockPath(this.paths, vmid);
-    const id = fileId(file);
+    const id = await fileId(file);
     const lock = id ? kernelLocks.find((l) => l.kind === "FLOCK" && sameFile(l, id)) : undefined;
     if (!lock) return { path: file, locked: false, pid: 0, cmdline: "" };
-    return { path: file, locked: true, pid: lock.pid, cmdline: this.proc.process(lock.pid)?.cmdline ?? "" };
+    return { path: file, locked: true, pid: lock.pid, cmdline: (await this.proc.process(lock.pid))?.cmdline ?? "" };
   }
 
-  /** The container's main config section, null when it has no config. */
-  mainSection(vmid: number): ConfigSection | null {
-    try {
-      return parseContainerConfig(readFileSync(path.join(this.paths.configDir, `${vmid}.conf`), "utf8")).main;
-    } catch {
-      return null;
-    }
+  /**
+   * The container's main config section, null when it has no config (which only a trusted
+   * /etc/pve can say; otherwise the cluster filesystem's error).
+   */
+  async mainSection(vmid: number): Promise<ConfigSection | null> {
+    const text = await this.clusterFs.readFile(path.join(this.paths.configDir, `${vmid}.conf`));
+    return text === null ? null : parseContainerConfig(text).main;
   }
 
-  private configLock(vmid: number): string {
-    return this.mainSection(vmid)?.values.lock ?? "";
+  private async configLock(vmid: number): Promise<string> {
+    return (await this.mainSection(vmid))?.values.lock ?? "";
   }
 }
 
-function fileId(file: string): FileId | null {
+// Enough /proc reads in flight to keep libuv's pool busy without queueing the whole host.
+const PROC_READS_IN_FLIGHT = 16;
+
+// The lock files are on the node's own /run/lock, never on pmxcfs.
+async function fileId(file: string): Promise<FileId | null> {
   try {
-    const st = statSync(file, { bigint: true });
+    const st = await stat(file, { bigint: true });
     return { ...devToMajorMinor(st.dev), inode: Number(st.ino) };
   } catch {
     return null;

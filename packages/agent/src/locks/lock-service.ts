@@ -1,5 +1,6 @@
 import { agentV1 } from "@lockstep/shared";
 import type { LockService } from "../grpc/ports.js";
+import type { ClusterFs } from "../node/cluster-fs.js";
 import type { ProcReader } from "../proc/proc-reader.js";
 import { clearLock } from "./lock-clearer.js";
 import type { LockGuard } from "./lock-guard.js";
@@ -30,11 +31,11 @@ export function lockReportToProto(r: LockReportView): agentV1.LockReport {
 }
 
 /** The gRPC layer's view of locks/. */
-export function createLockService(inspector: LockInspector, guard: LockGuard, proc: ProcReader): LockService {
+export function createLockService(inspector: LockInspector, guard: LockGuard, proc: ProcReader, clusterFs: Pick<ClusterFs, "requireTrusted">): LockService {
   return {
-    inspect: async (vmid) => lockReportToProto(inspector.inspect(vmid)),
+    inspect: async (vmid) => lockReportToProto(await inspector.inspect(vmid)),
     clear: async (vmid, { removeFile, requestId }) => {
-      const out = await clearLock(inspector, guard, proc, vmid, removeFile, requestId);
+      const out = await clearLock({ inspector, guard, proc, clusterFs }, vmid, removeFile, requestId);
       return { cleared: out.cleared, previousLock: out.previousLock, fileRemoved: out.fileRemoved, report: lockReportToProto(out.report) };
     },
   };

@@ -20,18 +20,25 @@ export class LockWatcher {
 
   async start(): Promise<void> {
     this.watcher = watch(this.dir, { depth: 0, ignoreInitial: false, awaitWriteFinish: false });
-    this.watcher.on("add", (file) => this.check(file));
-    this.watcher.on("change", (file) => this.check(file));
+    this.watcher.on("add", (file) => void this.check(file));
+    this.watcher.on("change", (file) => void this.check(file));
     this.watcher.on("error", (err) => this.logger.warn("lock directory watcher failed", { err }));
     await new Promise<void>((resolve) => this.watcher!.once("ready", () => resolve()));
   }
 
-  /** Looks again at one VMID (also used after operations finish). */
-  check(file: string): void {
+  /**
+   * Looks again at one VMID (also used after operations finish). An inspection that fails (a
+   * hung /etc/pve) is logged and reported nothing: the next event looks again.
+   */
+  async check(file: string): Promise<void> {
     const m = LOCK_FILE.exec(file);
     if (!m) return;
     const vmid = Number(m[1]);
-    const report = this.inspector.inspect(vmid);
+    const report = await this.inspector.inspect(vmid).catch((err: unknown) => {
+      this.logger.warn("lock inspection failed", { vmid, err: err instanceof Error ? err.message : String(err) });
+      return null;
+    });
+    if (!report) return;
     if (report.verdict === "FREE") {
       this.reported.delete(vmid);
       return;

@@ -1,5 +1,5 @@
-import { readdir } from "node:fs/promises";
 import path from "node:path";
+import type { ClusterFs } from "./cluster-fs.js";
 import type { NodePaths } from "./node-paths.js";
 
 /** A QEMU VM: it holds its VMID cluster-wide, so no container can be created on it. */
@@ -14,27 +14,20 @@ export interface ClusterVm {
 const VM_CONFIG = /^([1-9]\d*)\.conf$/;
 const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 
-/** Every QEMU VM of the cluster, from each node's `qemu-server` directory; sorted by VMID. */
-export async function listClusterVms(paths: Pick<NodePaths, "nodesDir">): Promise<ClusterVm[]> {
-  const nodes = (await readdirOrEmpty(paths.nodesDir)).filter((name) => NODE_NAME.test(name));
+/**
+ * Every QEMU VM of the cluster, from each node's `qemu-server` directory; sorted by VMID.
+ * Read through the cluster filesystem's port: an untrusted /etc/pve is an error, never "no VMs".
+ */
+export async function listClusterVms(paths: Pick<NodePaths, "nodesDir">, fs: Pick<ClusterFs, "listDir">): Promise<ClusterVm[]> {
+  const nodes = ((await fs.listDir(paths.nodesDir)) ?? []).filter((name) => NODE_NAME.test(name));
   const perNode = await Promise.all(
     nodes.map(async (node) =>
-      (await readdirOrEmpty(path.join(paths.nodesDir, node, "qemu-server")))
+      // A node without VMs has no `qemu-server` directory; a missing one is an empty list.
+      ((await fs.listDir(path.join(paths.nodesDir, node, "qemu-server"))) ?? [])
         .map((file) => VM_CONFIG.exec(file)?.[1])
         .filter((vmid): vmid is string => vmid !== undefined)
         .map((vmid) => ({ vmid: Number(vmid), node })),
     ),
   );
   return perNode.flat().sort((a, b) => a.vmid - b.vmid);
-}
-
-// A node without VMs has no `qemu-server` directory; a missing one is an empty list.
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return [];
-    throw err;
-  }
 }

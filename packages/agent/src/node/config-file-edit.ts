@@ -1,5 +1,3 @@
-import { rename, unlink, writeFile } from "node:fs/promises";
-
 const SECTION = /^\[[^\]]+\]\s*$/;
 
 /**
@@ -29,19 +27,4 @@ export function editMainSection(text: string, set: Readonly<Record<string, strin
   const added = Object.entries(set).filter(([key]) => !placed.has(key)).map(([key, value]) => `${key}: ${value}`);
   edited.splice(insertAt, 0, ...added);
   return [...edited, ...lines.slice(mainEnd)].join("\n");
-}
-
-/**
- * Replaces `file` atomically: a temporary file in the same directory, then a rename, as
- * Proxmox's `file_set_contents` writes into /etc/pve.
- */
-export async function writeFileAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.tmp.${process.pid}`;
-  try {
-    await writeFile(temp, text);
-    await rename(temp, file);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
 }

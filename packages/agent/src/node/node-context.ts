@@ -1,6 +1,7 @@
 import type { OperationIntents } from "../dedup/operation-intents.js";
 import type { MutationDeps } from "../pct/pct-mutation.js";
 import type { ProcReader } from "../proc/proc-reader.js";
+import type { ClusterFsPort } from "./cluster-fs.js";
 import type { NodePaths } from "./node-paths.js";
 
 /** Timeouts of `pct` calls, by kind of work. */
@@ -39,4 +40,6 @@ export interface NodeContext extends MutationDeps {
   readonly intents: OperationIntents;
   /** The node's processes: which task workers still run. */
   readonly proc: ProcReader;
+  /** The only way to /etc/pve: reads with a timeout, and whether a missing file is gone. */
+  readonly clusterFs: ClusterFsPort;
 }

@@ -9,6 +9,11 @@ export interface NodePaths {
   /** Container configs: `<vmid>.conf`. */
   readonly configDir: string;
   /**
+   * The cluster filesystem's mount point (`/etc/pve`): trusted only while its `local` link is
+   * there and writable (node/cluster-fs.ts); every read under it goes through that port.
+   */
+  readonly pveDir: string;
+  /**
    * Every node's directory in the cluster filesystem (`/etc/pve/nodes`): each node's
    * `qemu-server/<vmid>.conf` is a QEMU VM, visible from every node.
    */
@@ -60,9 +65,10 @@ export function migrationLockPath(paths: NodePaths, vmid: number): string {
 }
 
 /**
- * The cluster filesystem's paths next to the container config directory (`<pve>/lxc`):
- * `<pve>/nodes`, as pmxcfs lays it out.
+ * The cluster filesystem's paths next to the container config directory (`<pve>/lxc`): the
+ * mount point `<pve>` and `<pve>/nodes`, as pmxcfs lays it out.
  */
-export function clusterPaths(configDir: string): Pick<NodePaths, "nodesDir"> {
-  return { nodesDir: path.join(path.dirname(configDir), "nodes") };
+export function clusterPaths(configDir: string): Pick<NodePaths, "pveDir" | "nodesDir"> {
+  const pveDir = path.dirname(configDir);
+  return { pveDir, nodesDir: path.join(pveDir, "nodes") };
 }

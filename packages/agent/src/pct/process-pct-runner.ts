@@ -5,7 +5,7 @@ import { realProcReader, type ProcReader } from "../proc/proc-reader.js";
 import { operationSignal } from "./operation-signal.js";
 import { pctEnvironment } from "./pct-environment.js";
 import type { PctResult, PctRunOptions, PctRunner } from "./pct-runner.js";
-import { isWorkerAlive, taskWorkersUnder, whenWorkersEnd, type TaskWorker } from "./task-worker.js";
+import { aliveWorkers, taskWorkersUnder, whenWorkersEnd, type TaskWorker } from "./task-worker.js";
 
 export interface ProcessPctRunnerOptions {
   /** Path of `pct` (real: /usr/sbin/pct; simulated: the simulator's executable). */
@@ -120,7 +120,7 @@ export class ProcessPctRunner implements PctRunner {
    * still run. They are looked up BEFORE any signal, while `pct` lives and is their parent.
    */
   private async stop(child: ChildProcess, exited: Promise<void>): Promise<TaskWorker[]> {
-    const workers = child.pid ? taskWorkersUnder(this.proc, child.pid) : [];
+    const workers = child.pid ? await taskWorkersUnder(this.proc, child.pid) : [];
     signalQuietly(child.pid, "SIGTERM");
     const graceMs = this.options.terminateGraceMs ?? DEFAULT_TERMINATE_GRACE_MS;
     let timer: NodeJS.Timeout | undefined;
@@ -128,7 +128,7 @@ export class ProcessPctRunner implements PctRunner {
     clearTimeout(timer);
     // Whatever is left in pct's own group (pct itself, helpers it ran in-process).
     if (child.pid) signalQuietly(-child.pid, "SIGKILL");
-    return workers.filter((worker) => isWorkerAlive(this.proc, worker));
+    return aliveWorkers(this.proc, workers);
   }
 
   private stoppedError(args: readonly string[], why: StopReason, survivors: readonly TaskWorker[], stderr: string): unknown {

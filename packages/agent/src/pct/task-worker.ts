@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
+import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "@lockstep/shared";
-import type { ProcReader } from "../proc/proc-reader.js";
+import { mapBounded } from "../proc/map-bounded.js";
+import type { ProcessInfo, ProcReader } from "../proc/proc-reader.js";
 
 /**
  * A Proxmox task worker: the process `PVE::RESTEnvironment::fork_worker` (pve-common
@@ -38,12 +39,9 @@ export function parseUpid(upid: string): TaskWorker | null {
  * (its session id is its own pid), and a UPID naming its own pid and start time. Read while
  * `rootPid` lives: once it dies, the worker is re-parented and no longer traceable to it.
  */
-export function taskWorkersUnder(proc: ProcReader, rootPid: number): TaskWorker[] {
+export async function taskWorkersUnder(proc: ProcReader, rootPid: number): Promise<TaskWorker[]> {
   const children = new Map<number, number[]>();
-  const infos = proc.pids().flatMap((pid) => {
-    const info = proc.process(pid);
-    return info ? [info] : [];
-  });
+  const infos = await allProcesses(proc);
   for (const info of infos) children.set(info.ppid, [...(children.get(info.ppid) ?? []), info.pid]);
   const descendants = new Set<number>();
   const queue = [...(children.get(rootPid) ?? [])];
@@ -61,14 +59,20 @@ export function taskWorkersUnder(proc: ProcReader, rootPid: number): TaskWorker[
 }
 
 /** Whether the worker still runs: its pid lives with the same start time and is not a zombie. */
-export function isWorkerAlive(proc: ProcReader, worker: Pick<TaskWorker, "pid" | "pstart">): boolean {
-  const info = proc.process(worker.pid);
+export async function isWorkerAlive(proc: ProcReader, worker: Pick<TaskWorker, "pid" | "pstart">): Promise<boolean> {
+  const info = await proc.process(worker.pid);
   return info !== null && info.startTicks === worker.pstart && info.state !== "Z";
 }
 
 /** Resolves once none of `workers` runs any more, checking every `pollMs`. */
 export async function whenWorkersEnd(proc: ProcReader, workers: readonly TaskWorker[], clock: Clock, pollMs: number): Promise<void> {
-  while (workers.some((worker) => isWorkerAlive(proc, worker))) await clock.sleep(pollMs);
+  while ((await aliveWorkers(proc, workers)).length > 0) await clock.sleep(pollMs);
+}
+
+/** Those of `workers` that still run. */
+export async function aliveWorkers(proc: ProcReader, workers: readonly TaskWorker[]): Promise<TaskWorker[]> {
+  const alive = await Promise.all(workers.map((worker) => isWorkerAlive(proc, worker)));
+  return workers.filter((_, i) => alive[i]);
 }
 
 /**
@@ -78,21 +82,29 @@ export async function whenWorkersEnd(proc: ProcReader, workers: readonly TaskWor
  * each checked alive by pid and start time. For the agent's boot: work it did not start in
  * this life may still run, and its VMIDs must wait for it.
  */
-export function liveTaskWorkers(activeFile: string, proc: ProcReader): TaskWorker[] {
+export async function liveTaskWorkers(activeFile: string, proc: ProcReader): Promise<TaskWorker[]> {
   const found = new Map<string, TaskWorker>();
-  for (const line of readActiveList(activeFile).split("\n")) {
+  for (const line of (await readActiveList(activeFile)).split("\n")) {
     const fields = line.trim().split(/\s+/);
     const worker = fields.length === 2 ? parseUpid(fields[0]!) : null;
     if (worker) found.set(worker.upid, worker);
   }
   const tasksDir = path.dirname(activeFile);
-  for (const pid of proc.pids()) {
-    const info = proc.process(pid);
-    if (!info || info.session !== pid || !info.cmdline.startsWith("task ")) continue;
+  for (const info of await allProcesses(proc)) {
+    if (info.session !== info.pid || !info.cmdline.startsWith("task ")) continue;
     const worker = parseUpid(info.cmdline.slice("task ".length).trim());
-    if (worker && worker.pid === pid && hasTaskLog(tasksDir, worker.upid)) found.set(worker.upid, worker);
+    if (worker && worker.pid === info.pid && (await hasTaskLog(tasksDir, worker.upid))) found.set(worker.upid, worker);
   }
-  return [...found.values()].filter((worker) => isWorkerAlive(proc, worker));
+  return aliveWorkers(proc, [...found.values()]);
+}
+
+// Enough /proc reads in flight to keep libuv's pool busy without queueing the whole host.
+const PROC_READS_IN_FLIGHT = 16;
+
+/** Every process /proc shows now; those that vanished while it was read are skipped. */
+async function allProcesses(proc: ProcReader): Promise<ProcessInfo[]> {
+  const infos = await mapBounded(await proc.pids(), PROC_READS_IN_FLIGHT, (pid) => proc.process(pid));
+  return infos.filter((info): info is ProcessInfo => info !== null);
 }
 
 /**
@@ -101,14 +113,17 @@ export function liveTaskWorkers(activeFile: string, proc: ProcReader): TaskWorke
  * `<tasks dir>/<last hex digit of the start time>/<UPID>`). A process with a task title whose
  * log is not here is not this node's task (another simulated node's on the same host).
  */
-function hasTaskLog(tasksDir: string, upid: string): boolean {
+async function hasTaskLog(tasksDir: string, upid: string): Promise<boolean> {
   const starttime = upid.split(":")[4] ?? "";
-  return existsSync(path.join(tasksDir, starttime.slice(-1), upid));
+  return access(path.join(tasksDir, starttime.slice(-1), upid)).then(
+    () => true,
+    () => false,
+  );
 }
 
-function readActiveList(file: string): string {
+async function readActiveList(file: string): Promise<string> {
   try {
-    return readFileSync(file, "utf8");
+    return await readFile(file, "utf8");
   } catch {
     return "";
   }

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { readdir, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
 
 /** A process as /proc shows it. */
@@ -15,52 +16,70 @@ export interface ProcessInfo {
   readonly startedMs: number;
 }
 
-/** The boundary to /proc, so lock logic is tested against a fake and the real thing alike. */
+/** One open descriptor of a process: where it points and its fdinfo's `lock:` lines. */
+export interface ProcessFd {
+  readonly fd: string;
+  readonly target: string;
+  readonly lockLines: string[];
+}
+
+/**
+ * The boundary to /proc, so lock logic is tested against a fake and the real thing alike.
+ * Every read is asynchronous: reading another process's cmdline takes its memory map's lock,
+ * which a process stuck in a hung FUSE fault holds, so no read of /proc runs on the event loop.
+ */
 export interface ProcReader {
-  locks(): string;
-  pids(): number[];
+  locks(): Promise<string>;
+  pids(): Promise<number[]>;
   /** The `lock:` lines of each fd's fdinfo, and where each fd points. */
-  fds(pid: number): { fd: string; target: string; lockLines: string[] }[];
-  process(pid: number): ProcessInfo | null;
+  fds(pid: number): Promise<ProcessFd[]>;
+  process(pid: number): Promise<ProcessInfo | null>;
 }
 
 // USER_HZ is 100 on every Linux Proxmox runs on; reading it would need a subprocess (getconf).
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** /proc (or a copy of its layout rooted elsewhere). Vanished processes are skipped, never errors. */
+/**
+ * /proc (or a copy of its layout rooted elsewhere). Vanished processes are skipped, never
+ * errors. The boot time is read once, when the reader is made (at the agent's start).
+ */
 export function realProcReader(root = "/proc"): ProcReader {
   const bootMs = Number(/^btime (\d+)$/m.exec(readFileSync(path.join(root, "stat"), "utf8"))?.[1] ?? 0) * 1000;
   return {
-    locks: () => readFileSync(path.join(root, "locks"), "utf8"),
-    pids: () => readdirSync(root).filter((name) => /^\d+$/.test(name)).map(Number),
-    fds(pid) {
+    locks: () => readFile(path.join(root, "locks"), "utf8"),
+    pids: async () => (await readdir(root)).filter((name) => /^\d+$/.test(name)).map(Number),
+    async fds(pid) {
       const fdDir = path.join(root, String(pid), "fd");
       let fds: string[];
       try {
-        fds = readdirSync(fdDir);
+        fds = await readdir(fdDir);
       } catch {
         return [];
       }
-      return fds.flatMap((fd) => {
-        try {
-          const info = readFileSync(path.join(root, String(pid), "fdinfo", fd), "utf8");
-          return [{ fd, target: readlinkSync(path.join(fdDir, fd)), lockLines: info.split("\n").filter((l) => l.startsWith("lock:")) }];
-        } catch {
-          return [];
-        }
-      });
+      const found = await Promise.all(fds.map((fd) => readFd(root, pid, fd)));
+      return found.filter((fd): fd is ProcessFd => fd !== null);
     },
-    process(pid) {
+    async process(pid) {
       try {
-        const stat = readFileSync(path.join(root, String(pid), "stat"), "utf8");
+        const stat = await readFile(path.join(root, String(pid), "stat"), "utf8");
         // comm may hold spaces and parentheses: fields start after the LAST ')'.
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         const startTicks = Number(fields[19]);
-        const cmdline = readFileSync(path.join(root, String(pid), "cmdline"), "utf8").split("\0").filter(Boolean).join(" ");
+        const cmdline = (await readFile(path.join(root, String(pid), "cmdline"), "utf8")).split("\0").filter(Boolean).join(" ");
         return { pid, cmdline, state: fields[0] ?? "?", ppid: Number(fields[1]), session: Number(fields[3]), startTicks, startedMs: bootMs + (startTicks * 1000) / CLOCK_TICKS_PER_SECOND };
       } catch {
         return null;
       }
     },
   };
+}
+
+// A descriptor closed between the listing and its read is skipped.
+async function readFd(root: string, pid: number, fd: string): Promise<ProcessFd | null> {
+  try {
+    const [info, target] = await Promise.all([readFile(path.join(root, String(pid), "fdinfo", fd), "utf8"), readlink(path.join(root, String(pid), "fd", fd))]);
+    return { fd, target, lockLines: info.split("\n").filter((l) => l.startsWith("lock:")) };
+  } catch {
+    return null;
+  }
 }

@@ -7,6 +7,7 @@ import { EventBus } from "../../src/events/event-bus.js";
 import type { NodeContext } from "../../src/node/node-context.js";
 import { simulatedPaths } from "../../src/node/node-paths.js";
 import type { PctResult } from "../../src/pct/pct-runner.js";
+import { fakeClusterFs } from "../node/fake-cluster-fs.js";
 
 /** A clock whose sleeps return at once and move time on by what was asked. */
 export class SteppingClock implements Clock {
@@ -28,7 +29,7 @@ export type PctScript = (args: readonly string[]) => Partial<PctResult>;
  * A NodeContext over a temporary node root (config files written by the test, in Proxmox's
  * format) whose `pct` is a script: unit tests of decisions, not of `pct`.
  */
-export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()): { ctx: NodeContext; calls: string[][]; root: string; writeConfig(vmid: number, text: string): void } {
+export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()): { ctx: NodeContext; calls: string[][]; root: string; clusterFs: ReturnType<typeof fakeClusterFs>; writeConfig(vmid: number, text: string): void } {
   const root = mkdtempSync(path.join(os.tmpdir(), "lockstep-fake-node-"));
   const paths = simulatedPaths(root, "/nonexistent/pct");
   mkdirSync(paths.configDir, { recursive: true });
@@ -36,6 +37,7 @@ export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()):
   mkdirSync(intentsDir);
   const calls: string[][] = [];
   const logger = createMemoryLogger();
+  const clusterFs = fakeClusterFs();
   const ctx: NodeContext = {
     node: "pve1",
     paths,
@@ -56,7 +58,8 @@ export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()):
     stagingDir: path.join(root, "staging"),
     intents: new OperationIntents(intentsDir),
     // No process of this fake node runs: no task worker is ever alive.
-    proc: { locks: () => "", pids: () => [], fds: () => [], process: () => null },
+    proc: { locks: async () => "", pids: async () => [], fds: async () => [], process: async () => null },
+    clusterFs,
   };
-  return { ctx, calls, root, writeConfig: (vmid, text) => writeFileSync(path.join(paths.configDir, `${vmid}.conf`), text) };
+  return { ctx, calls, root, clusterFs, writeConfig: (vmid, text) => writeFileSync(path.join(paths.configDir, `${vmid}.conf`), text) };
 }

@@ -6,6 +6,7 @@ import { LockInspector } from "../../src/locks/lock-inspector.js";
 import { lockFilePath, type NodePaths } from "../../src/node/node-paths.js";
 import { devToMajorMinor } from "../../src/proc/proc-locks.js";
 import type { ProcessInfo, ProcReader } from "../../src/proc/proc-reader.js";
+import { fakeClusterFs } from "../node/fake-cluster-fs.js";
 
 export const GRACE_MS = 30_000;
 
@@ -20,6 +21,7 @@ export function lockNode() {
     lockDir: path.join(root, "run/lock/lxc"),
     configDir: path.join(root, "etc/pve/lxc"),
     tasksActive: path.join(root, "var/log/pve/tasks/active"),
+    pveDir: path.join(root, "etc/pve"),
     nodesDir: path.join(root, "etc/pve/nodes"),
     migrationLockDir: path.join(root, "var/lock/pve-manager"),
     procRoot: "/proc",
@@ -30,13 +32,14 @@ export function lockNode() {
   const fdLocks = new Map<number, string[]>();
   const lockLines: string[] = [];
   const proc: ProcReader = {
-    locks: () => lockLines.map((l, i) => `${i + 1}: ${l}`).join("\n") + "\n",
-    pids: () => [...processes.keys()],
-    fds: (pid) => (fdLocks.get(pid) ?? []).map((line, i) => ({ fd: String(3 + i), target: "/x", lockLines: [`lock:\t1: ${line}`] })),
-    process: (pid) => processes.get(pid) ?? null,
+    locks: async () => lockLines.map((l, i) => `${i + 1}: ${l}`).join("\n") + "\n",
+    pids: async () => [...processes.keys()],
+    fds: async (pid) => (fdLocks.get(pid) ?? []).map((line, i) => ({ fd: String(3 + i), target: "/x", lockLines: [`lock:\t1: ${line}`] })),
+    process: async (pid) => processes.get(pid) ?? null,
   };
   const clock = new ManualClock();
-  const inspector = new LockInspector("pve1", paths, proc, clock, GRACE_MS);
+  const clusterFs = fakeClusterFs();
+  const inspector = new LockInspector("pve1", paths, proc, clusterFs, clock, GRACE_MS);
   const fileNumbers = (file: string): string => {
     writeFileSync(file, "", { flag: "a" });
     const st = statSync(file, { bigint: true });
@@ -44,7 +47,7 @@ export function lockNode() {
     return `${major.toString(16).padStart(2, "0")}:${minor.toString(16).padStart(2, "0")}:${st.ino}`;
   };
   return {
-    root, paths, clock, inspector, proc,
+    root, paths, clock, inspector, proc, clusterFs,
     /** Writes `<vmid>.conf` with these lines. */
     config(vmid: number, ...lines: string[]) {
       writeFileSync(path.join(paths.configDir, `${vmid}.conf`), lines.map((l) => `${l}\n`).join(""));

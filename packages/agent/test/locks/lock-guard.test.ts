@@ -18,7 +18,7 @@ function guarded() {
       return { exitCode: 0, stdout: "", stderr: "", durationMs: 1 };
     },
   };
-  const guard = new LockGuard("pve1", node.inspector, pct, new EventBus(createMemoryLogger()), node.clock, createMemoryLogger(), POLICY);
+  const guard = new LockGuard("pve1", node.inspector, node.clusterFs, pct, new EventBus(createMemoryLogger()), node.clock, createMemoryLogger(), POLICY);
   /** Runs `work`, advancing the manual clock whenever the guard sleeps. */
   const drive = async <T>(work: Promise<T>): Promise<T> => {
     let settled = false;
@@ -32,15 +32,15 @@ function guarded() {
   return { node, guard, calls, drive };
 }
 
-function staleLock(node: ReturnType<typeof lockNode>, ...lines: string[]) {
+async function staleLock(node: ReturnType<typeof lockNode>, ...lines: string[]) {
   node.config(101, "lock: snapshot", ...lines);
-  node.inspector.inspect(101);
+  await node.inspector.inspect(101);
   node.clock.advance(GRACE_MS);
 }
 
 test("a stale lock on a container carrying the caller's marker is cleared through pct unlock", async (t) => {
   const { node, guard, calls, drive } = guarded();
-  staleLock(node, "tags: lockstep-abc");
+  await staleLock(node, "tags: lockstep-abc");
   const report = await drive(guard.ensureFree(101, { owner: "lockstep-abc" }));
   t.is(report.verdict, "FREE");
   t.deepEqual(calls, [["unlock", "101"]]);
@@ -48,7 +48,7 @@ test("a stale lock on a container carrying the caller's marker is cleared throug
 
 test("a stale lock is never unlocked for a caller that acts for no owner; it fails LOCK_HELD naming the lock", async (t) => {
   const { node, guard, calls, drive } = guarded();
-  staleLock(node, "tags: lockstep-abc");
+  await staleLock(node, "tags: lockstep-abc");
   const err = await t.throwsAsync(drive(guard.ensureFree(101, {})));
   t.is((err as { code?: string }).code, "LOCK_HELD");
   t.regex(err!.message, /config lock 'snapshot' with no holder; stale, but not cleared/);
@@ -57,7 +57,7 @@ test("a stale lock is never unlocked for a caller that acts for no owner; it fai
 
 test("a stale lock on a container carrying another marker is not unlocked", async (t) => {
   const { node, guard, calls, drive } = guarded();
-  staleLock(node, "tags: lockstep-someone-else");
+  await staleLock(node, "tags: lockstep-someone-else");
   await t.throwsAsync(drive(guard.ensureFree(101, { owner: "lockstep-abc" })), { message: /does not carry this request's ownership marker/ });
   t.deepEqual(calls, []);
 });
@@ -80,7 +80,7 @@ test("the lock a caller's own failed call left is cleared once nothing owns it, 
 
 test("settle returns a stale report without clearing it", async (t) => {
   const { node, guard, calls, drive } = guarded();
-  staleLock(node, "tags: lockstep-abc");
+  await staleLock(node, "tags: lockstep-abc");
   t.is((await drive(guard.settle(101, { owner: "lockstep-abc" }))).verdict, "STALE");
   t.deepEqual(calls, []);
 });

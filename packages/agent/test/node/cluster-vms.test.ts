@@ -2,10 +2,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
+import { HypervisorUnresponsiveError } from "../../src/errors.js";
 import { listClusterVms } from "../../src/node/cluster-vms.js";
 import { proxmoxPaths } from "../../src/node/node-paths.js";
+import { fakeClusterFs } from "./fake-cluster-fs.js";
 
-function clusterFs(files: string[]): string {
+function nodesWith(files: string[]): string {
   const nodesDir = mkdtempSync(path.join(os.tmpdir(), "lockstep-nodes-"));
   for (const file of files) {
     mkdirSync(path.dirname(path.join(nodesDir, file)), { recursive: true });
@@ -15,24 +17,28 @@ function clusterFs(files: string[]): string {
 }
 
 test("every node's qemu-server configs are VMs of the cluster (pmxcfs memdb.c memdb_recreate_vmlist)", async (t) => {
-  const nodesDir = clusterFs(["pve1/qemu-server/150.conf", "pve2/qemu-server/120.conf", "pve1/lxc/101.conf"]);
-  t.deepEqual(await listClusterVms({ nodesDir }), [
+  const nodesDir = nodesWith(["pve1/qemu-server/150.conf", "pve2/qemu-server/120.conf", "pve1/lxc/101.conf"]);
+  t.deepEqual(await listClusterVms({ nodesDir }, fakeClusterFs()), [
     { vmid: 120, node: "pve2" },
     { vmid: 150, node: "pve1" },
   ]);
 });
 
 test("only <vmid>.conf names without a leading zero are VM configs (memdb.c name_is_vm_config)", async (t) => {
-  const nodesDir = clusterFs(["pve1/qemu-server/0150.conf", "pve1/qemu-server/150.conf.tmp", "pve1/qemu-server/abc.conf", "pve1/qemu-server/151.conf"]);
-  t.deepEqual(await listClusterVms({ nodesDir }), [{ vmid: 151, node: "pve1" }]);
+  const nodesDir = nodesWith(["pve1/qemu-server/0150.conf", "pve1/qemu-server/150.conf.tmp", "pve1/qemu-server/abc.conf", "pve1/qemu-server/151.conf"]);
+  t.deepEqual(await listClusterVms({ nodesDir }, fakeClusterFs()), [{ vmid: 151, node: "pve1" }]);
 });
 
 test("a node without a qemu-server directory has no VMs", async (t) => {
-  t.deepEqual(await listClusterVms({ nodesDir: clusterFs(["pve1/lxc/101.conf"]) }), []);
+  t.deepEqual(await listClusterVms({ nodesDir: nodesWith(["pve1/lxc/101.conf"]) }, fakeClusterFs()), []);
 });
 
-test("a cluster filesystem without a nodes directory has no VMs", async (t) => {
-  t.deepEqual(await listClusterVms({ nodesDir: "/nonexistent/etc/pve/nodes" }), []);
+test("a trusted cluster filesystem without a nodes directory has no VMs", async (t) => {
+  t.deepEqual(await listClusterVms({ nodesDir: "/nonexistent/etc/pve/nodes" }, fakeClusterFs("ok")), []);
+});
+
+test("an unmounted cluster filesystem without a nodes directory is HYPERVISOR_UNRESPONSIVE, never an empty list", async (t) => {
+  await t.throwsAsync(listClusterVms({ nodesDir: "/nonexistent/etc/pve/nodes" }, fakeClusterFs("not-mounted")), { instanceOf: HypervisorUnresponsiveError, message: /not-mounted/ });
 });
 
 test("on a real node the VMs are read from /etc/pve/nodes", (t) => {

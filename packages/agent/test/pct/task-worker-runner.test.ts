@@ -58,7 +58,7 @@ test("on timeout SIGTERM reaches the task worker through pct, whose error path r
   // fork_worker's handler: die "received interrupt", then the command's own cleanup.
   t.is(readFileSync(path.join(dir, "cleaned"), "utf8"), "received interrupt\n");
   t.false(existsSync(path.join(dir, "finished")));
-  t.false(isWorkerAlive(proc, { pid: workerOf(dir).pid, pstart: parseUpid(workerOf(dir).upid)!.pstart }));
+  t.false(await isWorkerAlive(proc, { pid: workerOf(dir).pid, pstart: parseUpid(workerOf(dir).upid)!.pstart }));
 });
 
 test("a task worker that outlives its killed pct makes the call OPERATION_RUNNING with its UPID, holding its flock until it ends", async (t) => {

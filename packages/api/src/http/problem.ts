@@ -23,6 +23,7 @@ const STATUS_BY_REASON: Record<ReasonCode, ContentfulStatusCode> = {
   OPERATION_RUNNING: 503,
   STATE_STORAGE_FULL: 507,
   FOREIGN_CONTAINER: 409,
+  CLUSTER_NO_QUORUM: 503,
 };
 
 /**

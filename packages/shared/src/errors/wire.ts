@@ -31,6 +31,8 @@ const STATUS_BY_REASON: Record<ReasonCode, status> = {
   STATE_STORAGE_FULL: status.RESOURCE_EXHAUSTED,
   // Not this record's container: no retry makes it so.
   FOREIGN_CONTAINER: status.FAILED_PRECONDITION,
+  // The cluster will regain quorum or not; retry later, like an outage.
+  CLUSTER_NO_QUORUM: status.UNAVAILABLE,
 };
 
 /** The grpc-js error an agent handler passes to its callback for a domain error. */

@@ -91,6 +91,11 @@ export enum ErrorReason {
    * the ownership marker of its description): it is not this record's, and nothing was done.
    */
   FOREIGN_CONTAINER = 18,
+  /**
+   * CLUSTER_NO_QUORUM - The node's cluster filesystem (/etc/pve) is read-only: the node has no quorum
+   * (`cluster not ready - no quorum?`). Nothing was changed; retry once it is quorate.
+   */
+  CLUSTER_NO_QUORUM = 19,
   UNRECOGNIZED = -1,
 }
 
@@ -153,6 +158,9 @@ export function errorReasonFromJSON(object: any): ErrorReason {
     case 18:
     case "ERROR_REASON_FOREIGN_CONTAINER":
       return ErrorReason.FOREIGN_CONTAINER;
+    case 19:
+    case "ERROR_REASON_CLUSTER_NO_QUORUM":
+      return ErrorReason.CLUSTER_NO_QUORUM;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -200,7 +208,64 @@ export function errorReasonToJSON(object: ErrorReason): string {
       return "ERROR_REASON_STATE_STORAGE_FULL";
     case ErrorReason.FOREIGN_CONTAINER:
       return "ERROR_REASON_FOREIGN_CONTAINER";
+    case ErrorReason.CLUSTER_NO_QUORUM:
+      return "ERROR_REASON_CLUSTER_NO_QUORUM";
     case ErrorReason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum ClusterFsState {
+  UNSPECIFIED = 0,
+  /** OK - Mounted and quorate. */
+  OK = 1,
+  /** UNRESPONSIVE - A read did not answer in time (pmxcfs hung). */
+  UNRESPONSIVE = 2,
+  /** NOT_MOUNTED - `/etc/pve/local` is no symlink: pmxcfs is not running (check_cfs_is_mounted). */
+  NOT_MOUNTED = 3,
+  /** NO_QUORUM - Read-only: the node has no quorum (check_cfs_quorum). */
+  NO_QUORUM = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function clusterFsStateFromJSON(object: any): ClusterFsState {
+  switch (object) {
+    case 0:
+    case "CLUSTER_FS_STATE_UNSPECIFIED":
+      return ClusterFsState.UNSPECIFIED;
+    case 1:
+    case "CLUSTER_FS_STATE_OK":
+      return ClusterFsState.OK;
+    case 2:
+    case "CLUSTER_FS_STATE_UNRESPONSIVE":
+      return ClusterFsState.UNRESPONSIVE;
+    case 3:
+    case "CLUSTER_FS_STATE_NOT_MOUNTED":
+      return ClusterFsState.NOT_MOUNTED;
+    case 4:
+    case "CLUSTER_FS_STATE_NO_QUORUM":
+      return ClusterFsState.NO_QUORUM;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ClusterFsState.UNRECOGNIZED;
+  }
+}
+
+export function clusterFsStateToJSON(object: ClusterFsState): string {
+  switch (object) {
+    case ClusterFsState.UNSPECIFIED:
+      return "CLUSTER_FS_STATE_UNSPECIFIED";
+    case ClusterFsState.OK:
+      return "CLUSTER_FS_STATE_OK";
+    case ClusterFsState.UNRESPONSIVE:
+      return "CLUSTER_FS_STATE_UNRESPONSIVE";
+    case ClusterFsState.NOT_MOUNTED:
+      return "CLUSTER_FS_STATE_NOT_MOUNTED";
+    case ClusterFsState.NO_QUORUM:
+      return "CLUSTER_FS_STATE_NO_QUORUM";
+    case ClusterFsState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -521,6 +586,13 @@ export interface GetHealthResponse {
   disks: DiskUsage[];
   uptimeSeconds: number;
   checkedAtMs: number;
+  /**
+   * The node's cluster filesystem (/etc/pve, pmxcfs) as Proxmox judges it. Anything but OK
+   * means the node's containers cannot be known: nothing on it is judged missing or changed.
+   */
+  clusterFsState: ClusterFsState;
+  /** Why it is not OK, in words. */
+  clusterFsDetail: string;
 }
 
 export interface Container {
@@ -1345,6 +1417,8 @@ function createBaseGetHealthResponse(): GetHealthResponse {
     disks: [],
     uptimeSeconds: 0,
     checkedAtMs: 0,
+    clusterFsState: 0,
+    clusterFsDetail: "",
   };
 }
 
@@ -1388,6 +1462,12 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
     }
     if (message.checkedAtMs !== 0) {
       writer.uint32(104).int64(message.checkedAtMs);
+    }
+    if (message.clusterFsState !== 0) {
+      writer.uint32(112).int32(message.clusterFsState);
+    }
+    if (message.clusterFsDetail !== "") {
+      writer.uint32(122).string(message.clusterFsDetail);
     }
     return writer;
   },
@@ -1509,6 +1589,22 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
             message.checkedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.clusterFsState = reader.int32() as any;
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.clusterFsDetail = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1582,6 +1678,16 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
         : isSet(object.checked_at_ms)
         ? globalThis.Number(object.checked_at_ms)
         : 0,
+      clusterFsState: isSet(object.clusterFsState)
+        ? clusterFsStateFromJSON(object.clusterFsState)
+        : isSet(object.cluster_fs_state)
+        ? clusterFsStateFromJSON(object.cluster_fs_state)
+        : 0,
+      clusterFsDetail: isSet(object.clusterFsDetail)
+        ? globalThis.String(object.clusterFsDetail)
+        : isSet(object.cluster_fs_detail)
+        ? globalThis.String(object.cluster_fs_detail)
+        : "",
     };
   },
 
@@ -1626,6 +1732,12 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
     if (message.checkedAtMs !== 0) {
       obj.checkedAtMs = Math.round(message.checkedAtMs);
     }
+    if (message.clusterFsState !== 0) {
+      obj.clusterFsState = clusterFsStateToJSON(message.clusterFsState);
+    }
+    if (message.clusterFsDetail !== "") {
+      obj.clusterFsDetail = message.clusterFsDetail;
+    }
     return obj;
   },
 
@@ -1647,6 +1759,8 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
     message.disks = object.disks?.map((e) => DiskUsage.fromPartial(e)) || [];
     message.uptimeSeconds = object.uptimeSeconds ?? 0;
     message.checkedAtMs = object.checkedAtMs ?? 0;
+    message.clusterFsState = object.clusterFsState ?? 0;
+    message.clusterFsDetail = object.clusterFsDetail ?? "";
     return message;
   },
 };

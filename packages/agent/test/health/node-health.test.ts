@@ -1,0 +1,44 @@
+import test from "ava";
+import { readNodeHealth } from "../../src/health/node-health.js";
+import type { HostStatsSource } from "../../src/health/host-stats.js";
+import { boundedHostStats } from "../../src/health/bounded-host-stats.js";
+import { fakeNode } from "../containers/fake-node.js";
+
+const STATS = { cpuPercent: 1, load: [0, 0, 0] as const, memoryTotalBytes: 100, memoryAvailableBytes: 50, disks: [], uptimeSeconds: 1 };
+const stats: HostStatsSource = { read: async () => STATS };
+
+test("health reports the cluster filesystem's state and detail", async (t) => {
+  const { ctx, clusterFs } = fakeNode(() => ({}));
+  clusterFs.state = "no-quorum";
+  t.like(await readNodeHealth(ctx, stats, "1", 1_000), { clusterFsState: "no-quorum", clusterFsDetail: "set by the test" });
+});
+
+test("while the cluster filesystem is not ok, health does not wait for a pct that cannot answer", async (t) => {
+  const { ctx, clusterFs } = fakeNode(() => ({}));
+  clusterFs.state = "unresponsive";
+  // A pct that never answers, as every pct does while pmxcfs hangs.
+  const hung = { ...ctx, pct: { run: () => new Promise<never>(() => undefined) } };
+  const started = Date.now();
+  const health = await readNodeHealth(hung, stats, "1", 60_000);
+  t.true(Date.now() - started < 1_000);
+  t.like(health, { clusterFsState: "unresponsive", pctResponsive: false });
+});
+
+test("a healthy node's pct is probed and reported responsive", async (t) => {
+  const { ctx } = fakeNode(() => ({}));
+  t.like(await readNodeHealth(ctx, stats, "1", 1_000), { clusterFsState: "ok", pctResponsive: true });
+});
+
+test("host statistics slower than their bound answer with the last ones read", async (t) => {
+  let calls = 0;
+  let release: () => void = () => undefined;
+  const source: HostStatsSource = {
+    read: () => (++calls === 1 ? Promise.resolve(STATS) : new Promise((resolve) => (release = () => resolve({ ...STATS, cpuPercent: 99 })))),
+  };
+  const bounded = boundedHostStats(source, 50);
+  t.is((await bounded.read()).cpuPercent, 1);
+  t.is((await bounded.read()).cpuPercent, 1, "the second read hangs: the first one's figures");
+  t.is((await bounded.read()).cpuPercent, 1);
+  t.is(calls, 2, "no second read starts while one still runs");
+  release();
+});

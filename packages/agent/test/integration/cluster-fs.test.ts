@@ -1,0 +1,46 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, renameSync } from "node:fs";
+import path from "node:path";
+import test from "ava";
+import { agentV1 } from "@lockstep/shared";
+import { OWNED, OWNER, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+
+// audit D35-D37. Until the simulator's FUSE pmxcfs is merged, a FIFO stands in for a hung
+// pmxcfs: opening it for reading blocks in the kernel until a writer comes, as a read of a hung
+// FUSE mount blocks until pmxcfs answers.
+
+const code = (err: unknown): string | undefined => (err as { code?: string }).code;
+
+async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = Date.now();
+  const value = await work;
+  return { value, ms: Date.now() - started };
+}
+
+test("while reads of /etc/pve hang, Health and GetOperation answer within 1 s and InspectLock is HYPERVISOR_UNRESPONSIVE", async (t) => {
+  const agent = await startAgentOnSim({ LOCKSTEP_AGENT_CLUSTER_FS_TIMEOUT_MS: "3000", LOCKSTEP_AGENT_PROBE_TIMEOUT_MS: "300", LOCKSTEP_AGENT_PCT_TERMINATE_GRACE_MS: "100" });
+  t.teardown(() => agent.stop());
+  execFileSync("mkfifo", [path.join(agent.root, "etc/pve/lxc/101.conf")]);
+  // More hung reads than libuv has threads: none may take the pool the rest of the agent needs.
+  const inspections = Array.from({ length: 6 }, () => agent.client.inspectLock({ vmid: 101 }).then(() => "answered", code));
+  const health = await timed(agent.client.getHealth({}));
+  t.true(health.ms < 1_000, `Health took ${health.ms} ms`);
+  const operation = await timed(agent.client.getOperation({ requestId: "never-sent" }).then(() => "answered", code));
+  t.is(operation.value, "NOT_FOUND");
+  t.true(operation.ms < 1_000, `GetOperation took ${operation.ms} ms`);
+  t.deepEqual(await Promise.all(inspections), Array(6).fill("HYPERVISOR_UNRESPONSIVE"));
+});
+
+test("with pmxcfs stopped (an empty /etc/pve), a destroy is HYPERVISOR_UNRESPONSIVE, never already gone, and ListContainers and Health say so", async (t) => {
+  const agent = await startAgentOnSim();
+  t.teardown(() => agent.stop());
+  t.is((await agent.pct(["create", "101", TEMPLATE, ...OWNED])).code, 0);
+  renameSync(path.join(agent.root, "etc/pve"), path.join(agent.root, "etc/pve.stopped"));
+  mkdirSync(path.join(agent.root, "etc/pve"));
+  const err = await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-while-stopped", vmid: 101, ownershipTag: OWNER }));
+  t.is(code(err), "HYPERVISOR_UNRESPONSIVE");
+  t.regex(err!.message, /not mounted/);
+  await t.throwsAsync(agent.client.listContainers({ includeConfig: false }), { message: /not-mounted/ });
+  // Last: this simulator lays out a missing /etc/pve again at its next pct (a real pct does not).
+  t.is((await agent.client.getHealth({})).clusterFsState, agentV1.ClusterFsState.NOT_MOUNTED);
+});
