@@ -86,7 +86,7 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentConfig {
   const simulate = typeof inputs.flags.simulate === "string" ? path.resolve(inputs.flags.simulate) : inputs.env.LOCKSTEP_AGENT_SIMULATE ? path.resolve(inputs.env.LOCKSTEP_AGENT_SIMULATE) : null;
   const flags = { ...inputs.flags, ...(simulate ? { simulate } : {}) };
   const file = readConfigFile(inputs.configPath ?? inputs.env.LOCKSTEP_AGENT_CONFIG ?? null);
-  const node = simulate ? simulatedNodeName(simulate) : os.hostname().split(".")[0]!;
+  const node = simulate ? simulatedNodeName(simulate, inputs.env) : os.hostname().split(".")[0]!;
   const config = compileConfig<Omit<AgentConfig, "tlsAllowedClients" | "nodeEnv"> & { tlsAllowedClients: string }>(specs({ node, simulate }), { file, env: inputs.env, envPrefix: "LOCKSTEP_AGENT", flags });
   const compiled: AgentConfig = {
     ...config,
@@ -130,8 +130,12 @@ function readConfigFile(file: string | null): { path: string; values: Record<str
   return { path: file, values: values as Record<string, unknown> };
 }
 
-/** The simulator names its node in `<root>/etc/hostname`; the agent must agree with it. */
-function simulatedNodeName(root: string): string {
+/**
+ * A simulated node's name: LOCKSTEP_SIM_NODE when it joins a cluster by that name, else the
+ * name the simulator gave it in `<root>/etc/hostname`; the agent must agree with the simulator.
+ */
+function simulatedNodeName(root: string, env: NodeJS.ProcessEnv): string {
+  if (env.LOCKSTEP_SIM_NODE) return env.LOCKSTEP_SIM_NODE;
   try {
     return readFileSync(path.join(root, "etc/hostname"), "utf8").trim() || "pve1";
   } catch {

@@ -85,9 +85,6 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     },
   });
   const pct = new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, terminateGraceMs: config.pctTerminateGraceMs, proc, clock });
-  // A simulated node is laid out by its first `pct` (its /etc/pve and the `local` link that
-  // says it is mounted); a real node's /etc/pve is there before its agent starts.
-  if (config.simulate) await pct.run(["list"], { timeoutMs: config.pctReadTimeoutMs });
   const store = await RequestStore.open({ dir: path.join(config.stateDir, "requests"), retentionMs: config.requestRetentionMs, maxRecords: config.maxRequestRecords, clock, logger: logger.child({ component: "dedup" }) });
   const dedup = new RequestDeduplicator(store, logger.child({ component: "dedup" }));
   for (const record of dedup.interruptedAtStart) {

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { ConfigError, createJsonLogger } from "@lockstep/shared";
-import { simPctBin } from "@lockstep/sim";
+import { layOutSimNode, simPctBin } from "@lockstep/sim";
 import { loadAgentConfig } from "../config/load-config.js";
 import { startAgent } from "./agent-daemon.js";
 
@@ -34,6 +34,9 @@ async function main(): Promise<void> {
   }
   const flags = { listen: values.listen, node: values.node, simulate: values.simulate, stateDir: values["state-dir"], tlsCa: values["tls-ca"], tlsCert: values["tls-cert"], tlsKey: values["tls-key"] };
   const config = loadAgentConfig({ configPath: values.config ?? null, flags, env: process.env, simPct: simPctBin });
+  // A real node's /etc/pve is there before its agent starts; a simulated one is laid out now
+  // (its /etc/pve and the `local` link that says pmxcfs is there), joining its cluster if any.
+  if (config.simulate) layOutSimNode(config.simulate, config.node, config.nodeEnv.LOCKSTEP_SIM_CLUSTER || null);
   const logger = createJsonLogger(process.stdout, config.logLevel, { service: "lockstep-agent", node: config.node });
   if (config.transport === "plaintext-loopback") logger.warn("gRPC is PLAINTEXT without client authentication (transport plaintext-loopback): for loopback development only, never on a real node", { listen: config.listen });
   const agent = await startAgent(config, logger);

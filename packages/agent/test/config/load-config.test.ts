@@ -35,6 +35,12 @@ test("a simulated node's pct gets its root, its node name and the simulator's ow
   t.true(config.nodeEnv.PATH!.startsWith(`${path.dirname(process.execPath)}:`), "the simulator's Node.js is found");
 });
 
+test("a simulated node joining a cluster takes its name and cluster from LOCKSTEP_SIM_NODE and LOCKSTEP_SIM_CLUSTER", (t) => {
+  const config = loadAgentConfig({ ...base, flags: { simulate: "/tmp/pve9" }, env: { ...tls, LOCKSTEP_SIM_NODE: "pve2", LOCKSTEP_SIM_CLUSTER: "/tmp/lab" } });
+  t.is(config.node, "pve2");
+  t.like(config.nodeEnv, { LOCKSTEP_SIM_NODE: "pve2", LOCKSTEP_SIM_CLUSTER: "/tmp/lab" });
+});
+
 test("a bad environment value is refused with the key and the variable named", (t) => {
   const err = t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_LOCK_RETRIES: "many" } }), { instanceOf: ConfigError });
   t.regex(err?.message ?? "", /^lockRetries \(from LOCKSTEP_AGENT_LOCK_RETRIES\) must be an integer from 0 to 20/);
