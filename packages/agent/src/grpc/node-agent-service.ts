@@ -58,6 +58,7 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
         disks: h.disks.map((d) => ({ mount: d.mount, totalBytes: d.totalBytes, usedBytes: d.usedBytes })),
         uptimeSeconds: h.uptimeSeconds, checkedAtMs: h.checkedAtMs,
         clusterFsState: CLUSTER_FS_STATES[h.clusterFsState], clusterFsDetail: h.clusterFsDetail,
+        clusterName: h.cluster?.name ?? "", clusterMembers: h.cluster ? [...h.cluster.members] : [],
       });
     }),
     listContainers: readOnly("ListContainers", deps, async (req: agentV1.ListContainersRequest) => ({

@@ -1,5 +1,6 @@
 import { LockstepError } from "@lockstep/shared";
 import type { ClusterFsState } from "../node/cluster-fs.js";
+import { readClusterMembership, type ClusterMembership } from "../node/cluster-membership.js";
 import type { NodeContext } from "../node/node-context.js";
 import { runPctList } from "../containers/pct-list.js";
 import type { HostStats, HostStatsSource } from "./host-stats.js";
@@ -12,6 +13,8 @@ export interface NodeHealth extends HostStats {
   /** /etc/pve as Proxmox judges it (node/cluster-fs.ts); anything but `ok` is an outage. */
   readonly clusterFsState: ClusterFsState;
   readonly clusterFsDetail: string;
+  /** The node's cluster while /etc/pve is `ok`; null when it cannot be read. */
+  readonly cluster: ClusterMembership | null;
   readonly checkedAtMs: number;
 }
 
@@ -21,15 +24,26 @@ export interface NodeHealth extends HostStats {
  * filesystem blocks every `pct`), which the API escalates instead of acting on. The cluster
  * filesystem is probed beside it, within its own short bound; when it is not `ok`, `pct` is
  * not waited for (every `pct` reads /etc/pve) and is reported unresponsive for that reason,
- * so Health answers in time while pmxcfs hangs.
+ * so Health answers in time while pmxcfs hangs. The node's cluster (name and members) is read
+ * from /etc/pve/.members beside it, only while the filesystem is `ok`.
  */
 export async function readNodeHealth(ctx: NodeContext, stats: HostStatsSource, agentVersion: string, probeTimeoutMs: number): Promise<NodeHealth> {
   const pct = probePct(ctx, probeTimeoutMs);
   // Not awaited when /etc/pve is not ok: its end (bounded by its own timeout) is of no interest.
   void pct.catch(() => undefined);
   const [host, fs] = await Promise.all([stats.read(), ctx.clusterFs.probe()]);
-  const probe = fs.state === "ok" ? await pct : { pctResponsive: false, pctDetail: `not waited for: the cluster filesystem is ${fs.state}` };
-  return { ...host, node: ctx.node, agentVersion, ...probe, clusterFsState: fs.state, clusterFsDetail: fs.detail, checkedAtMs: ctx.clock.now() };
+  const [probe, cluster] = fs.state === "ok" ? await Promise.all([pct, membership(ctx)]) : [{ pctResponsive: false, pctDetail: `not waited for: the cluster filesystem is ${fs.state}` }, null];
+  return { ...host, node: ctx.node, agentVersion, ...probe, clusterFsState: fs.state, clusterFsDetail: fs.detail, cluster, checkedAtMs: ctx.clock.now() };
+}
+
+/** The node's cluster; a read that fails (hung, malformed) leaves it unknown for this answer. */
+async function membership(ctx: NodeContext): Promise<ClusterMembership | null> {
+  try {
+    return await readClusterMembership(ctx.clusterFs, ctx.paths.pveDir, ctx.node);
+  } catch (err) {
+    ctx.logger.warn("cannot read the node's cluster membership", { err });
+    return null;
+  }
 }
 
 async function probePct(ctx: NodeContext, timeoutMs: number): Promise<{ pctResponsive: boolean; pctDetail: string }> {

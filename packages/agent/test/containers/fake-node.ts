@@ -33,6 +33,8 @@ export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()):
   const root = mkdtempSync(path.join(os.tmpdir(), "lockstep-fake-node-"));
   const paths = simulatedPaths(root, "/nonexistent/pct");
   mkdirSync(paths.configDir, { recursive: true });
+  // pmxcfs's .members of a node that is a cluster of its own (status.c cfs_create_memberlist_msg).
+  writeFileSync(path.join(paths.pveDir, ".members"), `{\n"nodename": "pve1",\n"version": 0\n}\n`);
   const intentsDir = path.join(root, "intents");
   mkdirSync(intentsDir);
   const calls: string[][] = [];

@@ -29,6 +29,17 @@ test("a healthy node's pct is probed and reported responsive", async (t) => {
   t.like(await readNodeHealth(ctx, stats, "1", 1_000), { clusterFsState: "ok", pctResponsive: true });
 });
 
+test("a healthy node's health names its cluster as /etc/pve/.members does", async (t) => {
+  const { ctx } = fakeNode(() => ({}));
+  t.like(await readNodeHealth(ctx, stats, "1", 1_000), { cluster: { name: "", members: [ctx.node] } });
+});
+
+test("while the cluster filesystem is not ok, the node's cluster is unknown", async (t) => {
+  const { ctx, clusterFs } = fakeNode(() => ({}));
+  clusterFs.state = "not-mounted";
+  t.like(await readNodeHealth(ctx, stats, "1", 1_000), { cluster: null });
+});
+
 test("host statistics slower than their bound answer with the last ones read", async (t) => {
   let calls = 0;
   let release: () => void = () => undefined;

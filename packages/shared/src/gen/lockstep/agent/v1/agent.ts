@@ -593,6 +593,16 @@ export interface GetHealthResponse {
   clusterFsState: ClusterFsState;
   /** Why it is not OK, in words. */
   clusterFsDetail: string;
+  /**
+   * The Proxmox cluster the node belongs to, from /etc/pve/.members; empty for a node that is
+   * a cluster of its own (no corosync).
+   */
+  clusterName: string;
+  /**
+   * The cluster's member nodes, sorted (just this node when it is a cluster of its own).
+   * Empty when the membership could not be read (the cluster filesystem is not OK): unknown.
+   */
+  clusterMembers: string[];
 }
 
 export interface Container {
@@ -1419,6 +1429,8 @@ function createBaseGetHealthResponse(): GetHealthResponse {
     checkedAtMs: 0,
     clusterFsState: 0,
     clusterFsDetail: "",
+    clusterName: "",
+    clusterMembers: [],
   };
 }
 
@@ -1468,6 +1480,12 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
     }
     if (message.clusterFsDetail !== "") {
       writer.uint32(122).string(message.clusterFsDetail);
+    }
+    if (message.clusterName !== "") {
+      writer.uint32(130).string(message.clusterName);
+    }
+    for (const v of message.clusterMembers) {
+      writer.uint32(138).string(v!);
     }
     return writer;
   },
@@ -1605,6 +1623,22 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
             message.clusterFsDetail = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.clusterName = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.clusterMembers.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1688,6 +1722,16 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
         : isSet(object.cluster_fs_detail)
         ? globalThis.String(object.cluster_fs_detail)
         : "",
+      clusterName: isSet(object.clusterName)
+        ? globalThis.String(object.clusterName)
+        : isSet(object.cluster_name)
+        ? globalThis.String(object.cluster_name)
+        : "",
+      clusterMembers: globalThis.Array.isArray(object?.clusterMembers)
+        ? object.clusterMembers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cluster_members)
+        ? object.cluster_members.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1738,6 +1782,12 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
     if (message.clusterFsDetail !== "") {
       obj.clusterFsDetail = message.clusterFsDetail;
     }
+    if (message.clusterName !== "") {
+      obj.clusterName = message.clusterName;
+    }
+    if (message.clusterMembers?.length) {
+      obj.clusterMembers = message.clusterMembers;
+    }
     return obj;
   },
 
@@ -1761,6 +1811,8 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
     message.checkedAtMs = object.checkedAtMs ?? 0;
     message.clusterFsState = object.clusterFsState ?? 0;
     message.clusterFsDetail = object.clusterFsDetail ?? "";
+    message.clusterName = object.clusterName ?? "";
+    message.clusterMembers = object.clusterMembers?.map((e) => e) || [];
     return message;
   },
 };

@@ -1,0 +1,32 @@
+import path from "node:path";
+import type { ClusterFsPort } from "./cluster-fs.js";
+
+/** The Proxmox cluster a node belongs to, as pmxcfs reports it. */
+export interface ClusterMembership {
+  /** The cluster's name; empty for a node that is a cluster of its own (no corosync). */
+  readonly name: string;
+  /** Every member node, sorted; just this node when it is a cluster of its own. */
+  readonly members: readonly string[];
+}
+
+/**
+ * Reads `/etc/pve/.members`, which pmxcfs writes from corosync's view (pve-cluster
+ * src/pmxcfs/status.c cfs_create_memberlist_msg): `cluster.name` and the `nodelist` keys
+ * when the node is clustered, only `nodename` otherwise. PVE::Cluster get_members decodes
+ * the same JSON. A file that is not that JSON is an error, never "no cluster".
+ */
+export async function readClusterMembership(fs: Pick<ClusterFsPort, "readFile">, pveDir: string, node: string): Promise<ClusterMembership> {
+  const file = path.join(pveDir, ".members");
+  const text = await fs.readFile(file);
+  if (text === null) throw new Error(`${file} is missing on a mounted /etc/pve`);
+  let parsed: { cluster?: { name?: unknown }; nodelist?: Record<string, unknown> };
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch (err) {
+    throw new Error(`${file} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const name = parsed.cluster?.name;
+  if (name === undefined) return { name: "", members: [node] };
+  if (typeof name !== "string" || name === "" || typeof parsed.nodelist !== "object" || parsed.nodelist === null) throw new Error(`${file} names no cluster and node list as pmxcfs writes them`);
+  return { name, members: Object.keys(parsed.nodelist).sort() };
+}
