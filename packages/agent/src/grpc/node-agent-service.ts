@@ -12,7 +12,7 @@ import type { EventBus } from "../events/event-bus.js";
 import type { NodeEvent } from "../events/node-event.js";
 import { execInContainer } from "../exec/exec-in-container.js";
 import type { ClusterFsState } from "../node/cluster-fs.js";
-import { listClusterVms } from "../node/cluster-vms.js";
+import { listClusterContainers, listClusterVms } from "../node/cluster-vms.js";
 import { ensureService } from "../files/ensure-service.js";
 import { verifiedPush } from "../files/verified-push.js";
 import type { HostStatsSource } from "../health/host-stats.js";
@@ -64,6 +64,7 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
     listContainers: readOnly("ListContainers", deps, async (req: agentV1.ListContainersRequest) => ({
       containers: (await listContainers(ctx, req.includeConfig)).map(containerToProto),
       vms: await listClusterVms(ctx.paths, ctx.clusterFs),
+      clusterContainers: await listClusterContainers(ctx.paths, ctx.clusterFs),
     })),
     getContainer: readOnly("GetContainer", deps, async (req: agentV1.GetContainerRequest) => ({
       container: containerToProto(await getContainer(ctx, requireVmid(req.vmid))),

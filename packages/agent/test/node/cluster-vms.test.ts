@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { HypervisorUnresponsiveError } from "../../src/errors.js";
-import { listClusterVms } from "../../src/node/cluster-vms.js";
+import { listClusterContainers, listClusterVms } from "../../src/node/cluster-vms.js";
 import { proxmoxPaths } from "../../src/node/node-paths.js";
 import { fakeClusterFs } from "./fake-cluster-fs.js";
 
@@ -27,6 +27,14 @@ test("every node's qemu-server configs are VMs of the cluster (pmxcfs memdb.c me
 test("only <vmid>.conf names without a leading zero are VM configs (memdb.c name_is_vm_config)", async (t) => {
   const nodesDir = nodesWith(["pve1/qemu-server/0150.conf", "pve1/qemu-server/150.conf.tmp", "pve1/qemu-server/abc.conf", "pve1/qemu-server/151.conf"]);
   t.deepEqual(await listClusterVms({ nodesDir }, fakeClusterFs()), [{ vmid: 151, node: "pve1" }]);
+});
+
+test("every node's lxc configs are the cluster's containers, each with the node holding it, wherever it moved", async (t) => {
+  const nodesDir = nodesWith(["pve1/lxc/101.conf", "pve3/lxc/102.conf", "pve2/qemu-server/120.conf", "pve1/lxc/103.conf.tmp.42"]);
+  t.deepEqual(await listClusterContainers({ nodesDir }, fakeClusterFs()), [
+    { vmid: 101, node: "pve1" },
+    { vmid: 102, node: "pve3" },
+  ]);
 });
 
 test("a node without a qemu-server directory has no VMs", async (t) => {

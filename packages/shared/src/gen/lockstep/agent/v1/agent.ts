@@ -636,6 +636,17 @@ export interface ListContainersResponse {
    * created on their VMIDs. Never part of `containers`.
    */
   vms: VirtualMachine[];
+  /**
+   * Every container of the cluster (every node's `lxc` directory under /etc/pve/nodes) and
+   * the node holding its config, as this node's /etc/pve shows them: where a container moved.
+   */
+  clusterContainers: ClusterContainer[];
+}
+
+/** A container's VMID and the node that holds its config. */
+export interface ClusterContainer {
+  vmid: number;
+  node: string;
 }
 
 /** A QEMU VM's VMID and the node that holds its config. */
@@ -2171,7 +2182,7 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
 };
 
 function createBaseListContainersResponse(): ListContainersResponse {
-  return { containers: [], vms: [] };
+  return { containers: [], vms: [], clusterContainers: [] };
 }
 
 export const ListContainersResponse: MessageFns<ListContainersResponse> = {
@@ -2181,6 +2192,9 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     }
     for (const v of message.vms) {
       VirtualMachine.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.clusterContainers) {
+      ClusterContainer.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2214,6 +2228,14 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
             message.vms.push(VirtualMachine.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clusterContainers.push(ClusterContainer.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2232,6 +2254,11 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
         ? object.containers.map((e: any) => Container.fromJSON(e))
         : [],
       vms: globalThis.Array.isArray(object?.vms) ? object.vms.map((e: any) => VirtualMachine.fromJSON(e)) : [],
+      clusterContainers: globalThis.Array.isArray(object?.clusterContainers)
+        ? object.clusterContainers.map((e: any) => ClusterContainer.fromJSON(e))
+        : globalThis.Array.isArray(object?.cluster_containers)
+        ? object.cluster_containers.map((e: any) => ClusterContainer.fromJSON(e))
+        : [],
     };
   },
 
@@ -2243,6 +2270,9 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     if (message.vms?.length) {
       obj.vms = message.vms.map((e) => VirtualMachine.toJSON(e));
     }
+    if (message.clusterContainers?.length) {
+      obj.clusterContainers = message.clusterContainers.map((e) => ClusterContainer.toJSON(e));
+    }
     return obj;
   },
 
@@ -2253,6 +2283,92 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     const message = createBaseListContainersResponse();
     message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
     message.vms = object.vms?.map((e) => VirtualMachine.fromPartial(e)) || [];
+    message.clusterContainers = object.clusterContainers?.map((e) => ClusterContainer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseClusterContainer(): ClusterContainer {
+  return { vmid: 0, node: "" };
+}
+
+export const ClusterContainer: MessageFns<ClusterContainer> = {
+  encode(message: ClusterContainer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vmid !== 0) {
+      writer.uint32(8).uint32(message.vmid);
+    }
+    if (message.node !== "") {
+      writer.uint32(18).string(message.node);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterContainer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.vmid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterContainer {
+    return {
+      vmid: isSet(object.vmid) ? globalThis.Number(object.vmid) : 0,
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+    };
+  },
+
+  toJSON(message: ClusterContainer): unknown {
+    const obj: any = {};
+    if (message.vmid !== 0) {
+      obj.vmid = Math.round(message.vmid);
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterContainer>): ClusterContainer {
+    return ClusterContainer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterContainer>): ClusterContainer {
+    const message = createBaseClusterContainer();
+    message.vmid = object.vmid ?? 0;
+    message.node = object.node ?? "";
     return message;
   },
 };
