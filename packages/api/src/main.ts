@@ -49,10 +49,11 @@ async function serveApi(): Promise<void> {
     backoffMaxMs: config.jobBackoffMaxMs,
     leaseMs: config.jobLeaseMs,
     snapshotKeepLast: config.snapshotKeepLast,
+    ports: { min: config.portMin, max: config.portMax },
   }, { min: config.vmidMin, max: config.vmidMax });
   const relay = new AgentEventRelay(pool, agents, systemClock, logger.child({ component: "event-relay" }));
   const reconciler = new Reconciler(pool, agents, {
-    pool, clock: systemClock, logger: logger.child({ component: "reconciler" }), maxAttempts: config.jobMaxAttempts,
+    pool, clock: systemClock, logger: logger.child({ component: "reconciler" }), maxAttempts: config.jobMaxAttempts, ports: { min: config.portMin, max: config.portMax },
     policy: { missing: config.reconcileMissing, orphans: config.reconcileOrphans, orphanGraceMs: config.reconcileOrphanGraceMs },
   }, logger.child({ component: "reconciler" }), systemClock);
   const keys = new KeyStore(pool, systemClock, { retentionMs: config.idempotencyRetentionMs, abandonedAfterMs: config.idempotencyAbandonedAfterMs });

@@ -53,7 +53,7 @@ function reconcilerFor(db: TestDatabase, agent: AgentClient): Reconciler {
   const logger = createMemoryLogger();
   const clock = new ManualClock(NOW.getTime());
   const agents = { forNode: async () => agent, close: () => undefined };
-  return new Reconciler(db.pool, agents, { pool: db.pool, clock, logger, maxAttempts: 3, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock);
+  return new Reconciler(db.pool, agents, { pool: db.pool, clock, logger, maxAttempts: 3, ports: { min: 20000, max: 29999 }, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock);
 }
 
 test("a VMID a VM holds is never allocated", async (t) => {

@@ -13,6 +13,7 @@ import type { NodeEvent } from "../events/node-event.js";
 import { execInContainer } from "../exec/exec-in-container.js";
 import type { ClusterFsState } from "../node/cluster-fs.js";
 import { listClusterContainers, listClusterVms } from "../node/cluster-vms.js";
+import { readClusterMembership } from "../node/cluster-membership.js";
 import { ensureService } from "../files/ensure-service.js";
 import { verifiedPush } from "../files/verified-push.js";
 import type { HostStatsSource } from "../health/host-stats.js";
@@ -61,11 +62,16 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
         clusterName: h.cluster?.name ?? "", clusterMembers: h.cluster ? [...h.cluster.members] : [],
       });
     }),
-    listContainers: readOnly("ListContainers", deps, async (req: agentV1.ListContainersRequest) => ({
-      containers: (await listContainers(ctx, req.includeConfig)).map(containerToProto),
-      vms: await listClusterVms(ctx.paths, ctx.clusterFs),
-      clusterContainers: await listClusterContainers(ctx.paths, ctx.clusterFs),
-    })),
+    listContainers: readOnly("ListContainers", deps, async (req: agentV1.ListContainersRequest) => {
+      const cluster = await readClusterMembership(ctx.clusterFs, ctx.paths.pveDir, ctx.node);
+      return {
+        containers: (await listContainers(ctx, req.includeConfig)).map(containerToProto),
+        vms: await listClusterVms(ctx.paths, ctx.clusterFs),
+        clusterContainers: await listClusterContainers(ctx.paths, ctx.clusterFs),
+        clusterName: cluster.name,
+        clusterMembers: [...cluster.members],
+      };
+    }),
     getContainer: readOnly("GetContainer", deps, async (req: agentV1.GetContainerRequest) => ({
       container: containerToProto(await getContainer(ctx, requireVmid(req.vmid))),
       snapshots: (await listSnapshots(ctx, req.vmid)).map(snapshotToProto),

@@ -2,6 +2,7 @@ import type { Pool, RowDataPacket } from "mysql2/promise";
 import { agentV1, LockstepError, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import type { AlertBook } from "./alert-book.js";
+import { recordNodeCluster } from "../nodes/node-cluster.js";
 
 export interface MonitorOptions {
   readonly intervalMs: number;
@@ -56,6 +57,7 @@ export class NodeMonitor {
     }
     const state = health.pctResponsive ? "healthy" : "unresponsive";
     await this.pool.query("UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?", [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node]);
+    await recordNodeCluster(this.pool, node, health.clusterName, health.clusterMembers, now);
     if (health.pctResponsive) return this.alerts.resolve(node);
     await this.alerts.raise({ dedupKey: `lockstep/${node}/hypervisor-unresponsive`, node, kind: "hypervisor-unresponsive", summary: `pct on ${node} does not answer: ${health.pctDetail}` });
   }

@@ -2,6 +2,7 @@ import type { Pool } from "mysql2/promise";
 import { LockstepError, withLogFields, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { recordIncident } from "../incidents/incident-log.js";
+import type { PortRange } from "../allocation/allocate-ports.js";
 import { allocateVmid, type VmidRange } from "../allocation/vmid-allocator.js";
 import { ForeignVmidError, runJob, WaitForEarlierJobError } from "./job-handlers.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
@@ -14,6 +15,8 @@ export interface DispatcherOptions {
   readonly backoffMaxMs: number;
   readonly leaseMs: number;
   readonly snapshotKeepLast: number;
+  /** Ports of a container that moved to a node where others hold them are re-allocated here. */
+  readonly ports: PortRange;
 }
 
 /**
@@ -73,7 +76,7 @@ export class Dispatcher {
     const heartbeat = setInterval(() => void renew(), Math.max(1000, this.options.leaseMs / 3));
     try {
       await this.markProvisioning(job);
-      const commit = await runJob(job, { db: this.pool, agents: this.agents, jobs: this.jobs, clock: this.clock, snapshotKeepLast: this.options.snapshotKeepLast });
+      const commit = await runJob(job, { db: this.pool, agents: this.agents, jobs: this.jobs, clock: this.clock, snapshotKeepLast: this.options.snapshotKeepLast, ports: this.options.ports });
       const done = await this.jobs.finish(job.id, async (tx) => {
         const now = new Date(this.clock.now());
         await commit(tx, now);

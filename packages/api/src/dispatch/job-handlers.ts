@@ -1,7 +1,11 @@
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import { LockstepError, runPipeline, type Clock, type ResolvedSpec } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
+import type { PortRange } from "../allocation/allocate-ports.js";
 import { findContainer } from "../containers/container-repository.js";
+import { followContainer } from "../containers/follow-container.js";
+import { locateContainer, type Sought, type Whereabouts } from "../containers/locate-container.js";
+import { loadClusterMap } from "../nodes/node-cluster.js";
 import { effectiveRetention } from "../containers/snapshot-retention.js";
 import { ResourceNotFoundError } from "../errors.js";
 import { ownershipTag } from "../reconcile/ownership-marker.js";
@@ -17,6 +21,8 @@ export interface JobDeps {
   readonly jobs: JobStore;
   readonly clock: Clock;
   readonly snapshotKeepLast: number;
+  /** Where ports are re-allocated when a container moved to a node where another holds them. */
+  readonly ports: PortRange;
 }
 
 /**
@@ -27,11 +33,19 @@ export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
   const container = await findContainer(deps.db, job.containerId);
   if (!container) throw new ResourceNotFoundError(`container '${job.containerId}'`);
   const requestIdBase = `op-${job.id}-${container.vmid}`;
-  if (job.kind === "create" || job.kind === "apply") return converge(job, deps, container.vmid, (job.input.spec ?? container.spec) as ResolvedSpec, requestIdBase);
+  const sought = { containerId: container.id, vmid: container.vmid, node: container.node };
+  if (job.kind === "create" || job.kind === "apply") {
+    if (job.kind === "apply") await waitForEarlierJobs(deps.db, job);
+    const node = await followIfMoved(job, deps, sought, await locate(deps, sought));
+    return converge(job, deps, node, sought, (job.input.spec ?? container.spec) as ResolvedSpec, requestIdBase);
+  }
   if (job.kind === "delete") {
     await waitForEarlierJobs(deps.db, job);
-    const agent = await deps.agents.forNode(job.node);
-    await agent.destroyContainer({ requestId: requestIdBase, vmid: container.vmid, force: true, purge: true, ownershipTag: ownershipTag(job.containerId) }, { timeoutMs: 30 * 60_000 });
+    const node = await followIfMoved(job, deps, sought, await locate(deps, sought));
+    const agent = await deps.agents.forNode(node);
+    const destroyed = await agent.destroyContainer({ requestId: requestIdBase, vmid: container.vmid, force: true, purge: true, ownershipTag: ownershipTag(job.containerId) }, { timeoutMs: 30 * 60_000 });
+    // "Already gone" from one node proves nothing in a cluster: it may have moved meanwhile.
+    if (destroyed.alreadyGone) await requireAbsent(job, deps, { ...sought, node });
     return async (tx, now) => {
       // The container is confirmed gone from the node: only now are its VMID and ports free.
       await tx.query("UPDATE containers SET status = 'deleted', observed_state = 'absent', deleted_at = ?, updated_at = ? WHERE id = ?", [now, now, container.id]);
@@ -43,9 +57,9 @@ export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
 }
 
 /** A create or apply: the pipeline, its steps recorded on the operation as they run. */
-async function converge(job: ClaimedJob, deps: JobDeps, vmid: number, spec: ResolvedSpec, requestIdBase: string): Promise<Commit> {
-  if (job.kind === "apply") await waitForEarlierJobs(deps.db, job);
-  const agent = await deps.agents.forNode(job.node);
+async function converge(job: ClaimedJob, deps: JobDeps, node: string, sought: Sought, spec: ResolvedSpec, requestIdBase: string): Promise<Commit> {
+  const vmid = sought.vmid;
+  const agent = await deps.agents.forNode(node);
   let failedStep = "";
   const result = await runPipeline(
     {
@@ -57,14 +71,41 @@ async function converge(job: ClaimedJob, deps: JobDeps, vmid: number, spec: Reso
       // Another dispatcher took the job over; it carries on with the same request IDs.
       if (!(await deps.jobs.recordSteps(job.id, all))) throw new LockstepError("UNAVAILABLE", `job ${job.id} was taken over by another dispatcher`);
     },
-  ).catch((err: unknown) => {
-    if (job.kind === "create" && failedStep === "create" && err instanceof LockstepError && err.code === "ALREADY_EXISTS") throw new ForeignVmidError(vmid, err.message);
+  ).catch(async (err: unknown) => {
+    if (job.kind === "create" && failedStep === "create" && err instanceof LockstepError && err.code === "ALREADY_EXISTS") {
+      // Proxmox refuses a VMID any node of the cluster holds: ours, moved meanwhile, is not foreign.
+      const where = await locate(deps, { ...sought, node });
+      if (where.kind === "moved") await followIfMoved(job, deps, { ...sought, node }, where);
+      if (where.kind === "moved" || where.kind === "unknown") throw new LockstepError("UNAVAILABLE", `CT ${vmid} exists in the cluster; where this record's container is must be known first (${where.kind === "moved" ? `it moved to ${where.node}` : where.why})`);
+      throw new ForeignVmidError(vmid, err.message);
+    }
     throw err;
   });
   return async (tx, now) => {
     await tx.query("UPDATE operations SET result = ? WHERE id = ?", [JSON.stringify({ changed_steps: result.changed }), job.id]);
     await tx.query("UPDATE containers SET status = 'running', observed_state = 'running', observed_at = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'provisioning', 'running', 'failed')", [now, now, job.containerId]);
   };
+}
+
+async function locate(deps: JobDeps, sought: Sought): Promise<Whereabouts> {
+  return locateContainer(deps.agents, await loadClusterMap(deps.db), sought);
+}
+
+/** The node the job acts on: the record's, or the one its container moved to (the record follows first). */
+async function followIfMoved(job: ClaimedJob, deps: JobDeps, sought: Sought, where: Whereabouts): Promise<string> {
+  if (where.kind !== "moved") return sought.node;
+  const move = { containerId: sought.containerId, vmid: sought.vmid, from: sought.node, to: where.node, foundBy: `job ${job.id}` };
+  if (!(await followContainer(deps.db, move, deps.ports, new Date(deps.clock.now())))) throw new LockstepError("UNAVAILABLE", `the record of CT ${sought.vmid} changed while its job followed it to ${where.node}`);
+  return where.node;
+}
+
+/** A delete is done only when no node of the cluster holds the container; otherwise it runs again. */
+async function requireAbsent(job: ClaimedJob, deps: JobDeps, sought: Sought): Promise<void> {
+  const where = await locate(deps, sought);
+  if (where.kind === "absent") return;
+  if (where.kind === "moved") await followIfMoved(job, deps, sought, where);
+  const why = where.kind === "moved" ? `it moved to ${where.node}; the delete follows it` : where.kind === "unknown" ? where.why : `it is on ${sought.node} again`;
+  throw new LockstepError("UNAVAILABLE", `CT ${sought.vmid} is not proven gone from its cluster: ${why}`);
 }
 
 /**

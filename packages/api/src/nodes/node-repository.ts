@@ -5,6 +5,9 @@ export interface NodeRecord {
   readonly name: string;
   readonly address: string;
   readonly credentials_ref: string | null;
+  /** The Proxmox cluster the node's agent reports: '' a node of its own, null not known yet. */
+  readonly cluster: string | null;
+  readonly cluster_members: readonly string[];
   readonly health_state: string;
   readonly last_seen_at: string | null;
   readonly created_at: string;
@@ -14,6 +17,8 @@ interface NodeRow extends RowDataPacket {
   name: string;
   address: string;
   credentials_ref: string | null;
+  cluster: string | null;
+  cluster_members: string | string[] | null;
   health_state: string;
   last_seen_at: Date | null;
   created_at: Date;
@@ -24,6 +29,8 @@ function toRecord(row: NodeRow): NodeRecord {
     name: row.name,
     address: row.address,
     credentials_ref: row.credentials_ref,
+    cluster: row.cluster,
+    cluster_members: (typeof row.cluster_members === "string" ? (JSON.parse(row.cluster_members) as string[]) : row.cluster_members) ?? [],
     health_state: row.health_state,
     last_seen_at: row.last_seen_at?.toISOString() ?? null,
     created_at: row.created_at.toISOString(),

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Pool, RowDataPacket } from "mysql2/promise";
 import type { AgentClient, Clock, Logger } from "@lockstep/shared";
+import type { PortRange } from "../allocation/allocate-ports.js";
 import { inTransaction } from "../db/transaction-retry.js";
 import { enqueueOperation } from "../operations/operation-repository.js";
 import type { DriftPolicy } from "./drift-policy.js";
@@ -13,6 +14,8 @@ export interface RepairDeps {
   readonly logger: Logger;
   readonly policy: DriftPolicy;
   readonly maxAttempts: number;
+  /** Ports of a container that moved to a node where others hold them are re-allocated here. */
+  readonly ports: PortRange;
 }
 
 const ACTIVE_JOB = "EXISTS (SELECT 1 FROM operations o WHERE o.container_id = c.id AND o.status IN ('queued', 'running'))";

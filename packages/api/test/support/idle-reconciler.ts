@@ -6,5 +6,5 @@ import { noAgents } from "./test-app.js";
 /** A reconciler for in-process app tests that never start it: the routes need one. */
 export function idleReconciler(pool: Pool, clock: Clock): Reconciler {
   const logger = createMemoryLogger();
-  return new Reconciler(pool, noAgents(pool), { pool, clock, logger, maxAttempts: 3, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock);
+  return new Reconciler(pool, noAgents(pool), { pool, clock, logger, maxAttempts: 3, ports: { min: 20000, max: 29999 }, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock);
 }

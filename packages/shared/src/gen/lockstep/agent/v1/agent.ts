@@ -641,6 +641,12 @@ export interface ListContainersResponse {
    * the node holding its config, as this node's /etc/pve shows them: where a container moved.
    */
   clusterContainers: ClusterContainer[];
+  /**
+   * The node's cluster as GetHealth names it (cluster_name, cluster_members), read with the
+   * listing: which nodes the containers above can move between.
+   */
+  clusterName: string;
+  clusterMembers: string[];
 }
 
 /** A container's VMID and the node that holds its config. */
@@ -2182,7 +2188,7 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
 };
 
 function createBaseListContainersResponse(): ListContainersResponse {
-  return { containers: [], vms: [], clusterContainers: [] };
+  return { containers: [], vms: [], clusterContainers: [], clusterName: "", clusterMembers: [] };
 }
 
 export const ListContainersResponse: MessageFns<ListContainersResponse> = {
@@ -2195,6 +2201,12 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     }
     for (const v of message.clusterContainers) {
       ClusterContainer.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.clusterName !== "") {
+      writer.uint32(34).string(message.clusterName);
+    }
+    for (const v of message.clusterMembers) {
+      writer.uint32(42).string(v!);
     }
     return writer;
   },
@@ -2236,6 +2248,22 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
             message.clusterContainers.push(ClusterContainer.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.clusterName = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.clusterMembers.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2259,6 +2287,16 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
         : globalThis.Array.isArray(object?.cluster_containers)
         ? object.cluster_containers.map((e: any) => ClusterContainer.fromJSON(e))
         : [],
+      clusterName: isSet(object.clusterName)
+        ? globalThis.String(object.clusterName)
+        : isSet(object.cluster_name)
+        ? globalThis.String(object.cluster_name)
+        : "",
+      clusterMembers: globalThis.Array.isArray(object?.clusterMembers)
+        ? object.clusterMembers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cluster_members)
+        ? object.cluster_members.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2273,6 +2311,12 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     if (message.clusterContainers?.length) {
       obj.clusterContainers = message.clusterContainers.map((e) => ClusterContainer.toJSON(e));
     }
+    if (message.clusterName !== "") {
+      obj.clusterName = message.clusterName;
+    }
+    if (message.clusterMembers?.length) {
+      obj.clusterMembers = message.clusterMembers;
+    }
     return obj;
   },
 
@@ -2284,6 +2328,8 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
     message.containers = object.containers?.map((e) => Container.fromPartial(e)) || [];
     message.vms = object.vms?.map((e) => VirtualMachine.fromPartial(e)) || [];
     message.clusterContainers = object.clusterContainers?.map((e) => ClusterContainer.fromPartial(e)) || [];
+    message.clusterName = object.clusterName ?? "";
+    message.clusterMembers = object.clusterMembers?.map((e) => e) || [];
     return message;
   },
 };

@@ -1,0 +1,56 @@
+import { LockstepError, type agentV1 } from "@lockstep/shared";
+import type { AgentDirectory } from "../agents/agent-directory.js";
+import { clusterFullyRegistered, clusterPeers, type ClusterMap } from "../nodes/node-cluster.js";
+import { markedRecord } from "../reconcile/ownership-marker.js";
+
+/** What a record's container is as its cluster's nodes answer. */
+export type Whereabouts =
+  /** On the node its record names, carrying the record's marker. */
+  | { readonly kind: "here" }
+  /** On another node of the cluster, carrying the record's marker: it moved there. */
+  | { readonly kind: "moved"; readonly node: string }
+  /** No node of the cluster has it, and every one of them answered. */
+  | { readonly kind: "absent" }
+  /** Not on its node, and some place it may be did not answer (or is not registered). */
+  | { readonly kind: "unknown"; readonly why: string };
+
+/** The record whose container is looked for. */
+export interface Sought {
+  readonly containerId: string;
+  readonly vmid: number;
+  readonly node: string;
+}
+
+/**
+ * Where a record's container is: first on its own node, then on the other registered nodes
+ * of its cluster (one `GetContainer` each). A container counts only with the record's marker
+ * at the record's VMID, as the reconciler counts it. A node of its own (no cluster) has no
+ * other place to look; a node whose cluster is not known yet, or whose cluster has members
+ * the API does not know, can never prove its container absent.
+ */
+export async function locateContainer(agents: AgentDirectory, clusters: ClusterMap, sought: Sought): Promise<Whereabouts> {
+  if (await holds(agents, sought.node, sought)) return { kind: "here" };
+  const unanswered: string[] = [];
+  for (const peer of clusterPeers(clusters, sought.node)) {
+    const held = await holds(agents, peer, sought).catch((err: unknown) => {
+      unanswered.push(`${peer} (${err instanceof Error ? err.message : String(err)})`);
+      return false;
+    });
+    if (held) return { kind: "moved", node: peer };
+  }
+  if (unanswered.length > 0) return { kind: "unknown", why: `not on ${sought.node}, and ${unanswered.join(", ")} did not answer` };
+  if (!clusterFullyRegistered(clusters, sought.node)) return { kind: "unknown", why: `not on ${sought.node}, whose cluster is not known or has members that are not registered nodes` };
+  return { kind: "absent" };
+}
+
+/** Whether `node` holds the record's container; NOT_FOUND is "no", any other failure throws. */
+async function holds(agents: AgentDirectory, node: string, sought: Sought): Promise<boolean> {
+  let container: agentV1.Container | undefined;
+  try {
+    container = (await (await agents.forNode(node)).getContainer({ vmid: sought.vmid })).container;
+  } catch (err) {
+    if (err instanceof LockstepError && err.code === "NOT_FOUND") return false;
+    throw err;
+  }
+  return container !== undefined && markedRecord(container.tags, container.description) === sought.containerId;
+}
