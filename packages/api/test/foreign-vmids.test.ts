@@ -41,7 +41,7 @@ async function allocateMany(db: TestDatabase, n: number): Promise<number[]> {
 /** An agent whose node has no containers and sees the cluster's VMs `vms`. */
 function agentSeeing(vms: agentV1.VirtualMachine[]): AgentClient {
   const client = {
-    listContainers: async () => ({ containers: [], vms }),
+    listContainers: async () => ({ containers: [], vms, clusterContainers: [], clusterName: "", clusterMembers: ["pve1"] }),
     inspectLock: async () => {
       throw new Error("no container to inspect");
     },

@@ -4,7 +4,7 @@ import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { getContainer, requireConfigFile } from "./container-reader.js";
-import { outcomeUnknown, type CreateOutcome } from "./create-container.js";
+import { forgetUnlessLeftBehind, outcomeUnknown, type CreateOutcome } from "./create-container.js";
 import { PROXMOX_TAG, requireDescription, STORAGE_ID } from "./field-rules.js";
 import { addOwnershipTag, claimTarget, ownershipMarker } from "./ownership.js";
 
@@ -49,7 +49,7 @@ export async function cloneContainer(ctx: NodeContext, spec: CloneSpec, ownershi
     if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, requestId);
   } catch (err) {
     if (outcomeUnknown(err)) ctx.logger.error("clone outcome unknown or still running; nothing is rolled back", { vmid: spec.vmid, requestId });
-    else await ctx.intents.clear(spec.vmid);
+    else await forgetUnlessLeftBehind(ctx, spec.vmid, requestId);
     throw err;
   }
   await ctx.intents.clear(spec.vmid);

@@ -5,7 +5,7 @@ import { parseTags } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
-import { getContainer, requireConfigFile, type ContainerView } from "./container-reader.js";
+import { getContainer, readConfigFile, requireConfigFile, type ContainerView } from "./container-reader.js";
 import { PROXMOX_TAG, requireDescription, STORAGE_ID } from "./field-rules.js";
 import { addOwnershipTag, claimTarget, ownershipMarker } from "./ownership.js";
 
@@ -59,7 +59,7 @@ export async function createContainer(ctx: NodeContext, requested: CreateSpec, o
     await runMutation(ctx, spec.vmid, createArgs(spec, ownershipTag), { requestId, timeoutMs: ctx.timeouts.createMs });
   } catch (err) {
     if (outcomeUnknown(err)) ctx.logger.error("create outcome unknown or still running; nothing is rolled back", { vmid: spec.vmid, requestId, code: err instanceof LockstepError ? err.code : "INTERNAL" });
-    else await ctx.intents.clear(spec.vmid);
+    else await forgetUnlessLeftBehind(ctx, spec.vmid, requestId);
     throw err;
   }
   // pct exited 0: complete. Said durably before tagging, and kept whatever the tagging meets
@@ -69,6 +69,22 @@ export async function createContainer(ctx: NodeContext, requested: CreateSpec, o
   if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, requestId);
   await ctx.intents.clear(spec.vmid);
   return { container: await getContainer(ctx, spec.vmid), alreadyExisted: false };
+}
+
+/**
+ * After a `pct create` or `pct clone` that definitely failed: its intent is forgotten only
+ * when Proxmox's own cleanup removed what it had written (create_vm's error path destroys
+ * the config; an /etc/pve that lost quorum meanwhile refuses that unlink). A config left
+ * behind keeps the intent, which proves the leftover this agent's own (ownership.ts
+ * provenOwnLeftover): a retry or a delete removes it instead of calling it foreign.
+ */
+export async function forgetUnlessLeftBehind(ctx: NodeContext, vmid: number, requestId: string): Promise<void> {
+  const leftBehind = await readConfigFile(ctx, vmid).then(
+    (config) => config !== null,
+    () => true,
+  );
+  if (!leftBehind) return ctx.intents.clear(vmid);
+  ctx.logger.warn("the failed create left its config behind; its intent is kept so that the leftover is known as this agent's own", { vmid, requestId });
 }
 
 /**

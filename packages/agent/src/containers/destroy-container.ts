@@ -5,7 +5,7 @@ import { requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { readConfigFile } from "./container-reader.js";
 import { outcomeUnknown } from "./create-container.js";
-import { removeOwnLeftover } from "./ownership.js";
+import { provenOwnLeftover, removeOwnLeftover } from "./ownership.js";
 import { requireCarries, requireOwnershipTag } from "./require-owned.js";
 
 /**
@@ -38,6 +38,12 @@ export async function destroyContainer(ctx: NodeContext, vmid: number, options: 
       throw new FailedPreconditionError(`CT ${vmid} on node '${ctx.node}' is a destroy that died halfway (only 'lock: destroyed' is left) that this agent did not start for ownership tag '${ownershipTag}'; it is left alone`, { vmid: String(vmid), lock: "destroyed" });
     }
     await removeOwnLeftover(ctx, vmid, requestId, "finishing this agent's destroy that died halfway (lock: destroyed alone)");
+    await ctx.intents.clear(vmid);
+    return { alreadyGone: false };
+  }
+  if (await provenOwnLeftover(ctx, vmid, ownershipTag, config)) {
+    // This tag's own unfinished create (marker without tag, or a placeholder its intent names).
+    await removeOwnLeftover(ctx, vmid, requestId, "destroying what this tag's own unfinished create left");
     await ctx.intents.clear(vmid);
     return { alreadyGone: false };
   }

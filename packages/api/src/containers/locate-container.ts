@@ -5,8 +5,8 @@ import { markedRecord } from "../reconcile/ownership-marker.js";
 
 /** What a record's container is as its cluster's nodes answer. */
 export type Whereabouts =
-  /** On the node its record names, carrying the record's marker. */
-  | { readonly kind: "here" }
+  /** On the node its record names, carrying the record's marker; `migrating` while pct migrate moves it (`lock: migrate`). */
+  | { readonly kind: "here"; readonly migrating: boolean }
   /** On another node of the cluster, carrying the record's marker: it moved there. */
   | { readonly kind: "moved"; readonly node: string }
   /** No node of the cluster has it, and every one of them answered. */
@@ -29,12 +29,13 @@ export interface Sought {
  * the API does not know, can never prove its container absent.
  */
 export async function locateContainer(agents: AgentDirectory, clusters: ClusterMap, sought: Sought): Promise<Whereabouts> {
-  if (await holds(agents, sought.node, sought)) return { kind: "here" };
+  const here = await holds(agents, sought.node, sought);
+  if (here) return { kind: "here", migrating: here.lock === "migrate" };
   const unanswered: string[] = [];
   for (const peer of clusterPeers(clusters, sought.node)) {
     const held = await holds(agents, peer, sought).catch((err: unknown) => {
       unanswered.push(`${peer} (${err instanceof Error ? err.message : String(err)})`);
-      return false;
+      return null;
     });
     if (held) return { kind: "moved", node: peer };
   }
@@ -43,14 +44,14 @@ export async function locateContainer(agents: AgentDirectory, clusters: ClusterM
   return { kind: "absent" };
 }
 
-/** Whether `node` holds the record's container; NOT_FOUND is "no", any other failure throws. */
-async function holds(agents: AgentDirectory, node: string, sought: Sought): Promise<boolean> {
+/** The record's container if `node` holds it; NOT_FOUND is "no", any other failure throws. */
+async function holds(agents: AgentDirectory, node: string, sought: Sought): Promise<agentV1.Container | null> {
   let container: agentV1.Container | undefined;
   try {
     container = (await (await agents.forNode(node)).getContainer({ vmid: sought.vmid })).container;
   } catch (err) {
-    if (err instanceof LockstepError && err.code === "NOT_FOUND") return false;
+    if (err instanceof LockstepError && err.code === "NOT_FOUND") return null;
     throw err;
   }
-  return container !== undefined && markedRecord(container.tags, container.description) === sought.containerId;
+  return container !== undefined && markedRecord(container.tags, container.description) === sought.containerId ? container : null;
 }

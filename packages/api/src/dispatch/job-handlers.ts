@@ -10,6 +10,7 @@ import { effectiveRetention } from "../containers/snapshot-retention.js";
 import { ResourceNotFoundError } from "../errors.js";
 import { ownershipTag } from "../reconcile/ownership-marker.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
+import { isRetryable } from "./retry-policy.js";
 
 /** What a finished job writes, in the same transaction as the job's own completion. */
 export type Commit = (tx: PoolConnection, now: Date) => Promise<void>;
@@ -37,13 +38,17 @@ export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
   if (job.kind === "create" || job.kind === "apply") {
     if (job.kind === "apply") await waitForEarlierJobs(deps.db, job);
     const node = await followIfMoved(job, deps, sought, await locate(deps, sought));
-    return converge(job, deps, node, sought, (job.input.spec ?? container.spec) as ResolvedSpec, requestIdBase);
+    return converge(job, deps, node, sought, (job.input.spec ?? container.spec) as ResolvedSpec, requestIdBase).catch(async (err: unknown) => {
+      throw await movedUnder(job, deps, { ...sought, node }, err);
+    });
   }
   if (job.kind === "delete") {
     await waitForEarlierJobs(deps.db, job);
     const node = await followIfMoved(job, deps, sought, await locate(deps, sought));
     const agent = await deps.agents.forNode(node);
-    const destroyed = await agent.destroyContainer({ requestId: requestIdBase, vmid: container.vmid, force: true, purge: true, ownershipTag: ownershipTag(job.containerId) }, { timeoutMs: 30 * 60_000 });
+    const destroyed = await agent.destroyContainer({ requestId: requestIdBase, vmid: container.vmid, force: true, purge: true, ownershipTag: ownershipTag(job.containerId) }, { timeoutMs: 30 * 60_000 }).catch(async (err: unknown) => {
+      throw await movedUnder(job, deps, { ...sought, node }, err);
+    });
     // "Already gone" from one node proves nothing in a cluster: it may have moved meanwhile.
     if (destroyed.alreadyGone) await requireAbsent(job, deps, { ...sought, node });
     return async (tx, now) => {
@@ -97,6 +102,22 @@ async function followIfMoved(job: ClaimedJob, deps: JobDeps, sought: Sought, whe
   const move = { containerId: sought.containerId, vmid: sought.vmid, from: sought.node, to: where.node, foundBy: `job ${job.id}` };
   if (!(await followContainer(deps.db, move, deps.ports, new Date(deps.clock.now())))) throw new LockstepError("UNAVAILABLE", `the record of CT ${sought.vmid} changed while its job followed it to ${where.node}`);
   return where.node;
+}
+
+/**
+ * A job's failure that only means its container moved (or is being migrated) while the job
+ * ran: the record follows and the job runs again on the right node, rather than failing for
+ * good on the wrong one. Any other failure is returned as it was.
+ */
+async function movedUnder(job: ClaimedJob, deps: JobDeps, sought: Sought, err: unknown): Promise<unknown> {
+  if (!(err instanceof LockstepError) || isRetryable(err.code) || err instanceof ForeignVmidError) return err;
+  const where = await locate(deps, sought).catch(() => null);
+  if (where?.kind === "moved") {
+    await followIfMoved(job, deps, sought, where);
+    return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} moved to ${where.node} while this ${job.kind} ran on ${sought.node} (${err.message}); the job follows it`);
+  }
+  if (where?.kind === "here" && where.migrating) return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} is being migrated (lock: migrate) while this ${job.kind} ran (${err.message}); the job runs again once it has landed`);
+  return err;
 }
 
 /** A delete is done only when no node of the cluster holds the container; otherwise it runs again. */

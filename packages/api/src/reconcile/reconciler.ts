@@ -3,7 +3,7 @@ import { agentV1, LockstepError, type AgentClient, type Clock, type Logger } fro
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { classifyDrift, type ClusterView, type Finding, type NodeContainerView, type RecordView } from "./classify-drift.js";
 import { followContainer } from "../containers/follow-container.js";
-import { clusterFullyRegistered, clusterPeers, loadClusterMap, recordNodeCluster, type ClusterMap } from "../nodes/node-cluster.js";
+import { clusterFullyRegistered, clusterPeers, loadClusterMap, recordNodeCluster } from "../nodes/node-cluster.js";
 import { recordForeignVmids, type ForeignGuest } from "../allocation/foreign-vmids.js";
 import { recordIncident } from "../incidents/incident-log.js";
 import { recordNodePass } from "./drift-store.js";
@@ -47,29 +47,23 @@ export class Reconciler {
   }
 
   /**
-   * One pass over every node. Every node is listed first, so that each node is judged with
-   * what its cluster's other nodes hold (a container that moved is found where it went). A
-   * periodic pass skips a node another pass is judging (`waitS` 0); a pass someone asked for
-   * waits its turn, up to `waitS` seconds, because a pass that began before the request may
-   * have listed the node before the change the caller wants seen.
+   * One pass over every node. A periodic pass skips a node another pass is judging (`waitS`
+   * 0); a pass someone asked for waits its turn, up to `waitS` seconds, because a pass that
+   * began before the request may have listed the node before the change the caller wants seen.
    */
   async pass(waitS = 0): Promise<NodeReconcileReport[]> {
     const [nodes] = await this.pool.query<RowDataPacket[]>("SELECT name FROM nodes ORDER BY name");
-    const names = nodes.map((n) => n.name as string);
-    const listings = await this.listAll(names);
-    const clusters = await loadClusterMap(this.pool);
-    return Promise.all(names.map((node) => this.reconcileNode(node, waitS, { listings, clusters })));
+    return Promise.all(nodes.map((n) => this.reconcileNode(n.name as string, waitS)));
   }
 
-  /** One node, judged with its cluster's listings of this pass (listed now when not given). */
-  async reconcileNode(node: string, waitS = 0, known?: PassListings): Promise<NodeReconcileReport> {
+  async reconcileNode(node: string, waitS = 0): Promise<NodeReconcileReport> {
     const conn = await this.pool.getConnection();
     const empty = { node, reachable: true, skipped: false, containers: 0, findings: 0, opened: 0, repairs: [] };
     try {
       const [[lock]] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS got", [`lockstep-reconcile-${node}`, waitS]);
       if (lock?.got !== 1) return { ...empty, skipped: true };
       try {
-        return await this.judge(node, empty, known ?? (await this.listCluster(node)));
+        return await this.judge(node, empty);
       } finally {
         await conn.query("SELECT RELEASE_LOCK(?)", [`lockstep-reconcile-${node}`]);
       }
@@ -78,44 +72,24 @@ export class Reconciler {
     }
   }
 
-  /** Lists `node` and the other registered nodes of its cluster. */
-  private async listCluster(node: string): Promise<PassListings> {
-    const before = await loadClusterMap(this.pool);
-    const listings = await this.listAll([node, ...clusterPeers(before, node)]);
-    return { listings, clusters: await loadClusterMap(this.pool) };
-  }
-
-  /** Lists every node at once, recording the cluster each reports; a failure is kept as such. */
-  private async listAll(nodes: readonly string[]): Promise<Map<string, Listing>> {
-    const listed = await Promise.all(
-      nodes.map(async (node): Promise<[string, Listing]> => {
-        // Taken before the listing: records are judged busy against it.
-        const listedAt = new Date(this.clock.now());
-        try {
-          const agent = await this.agents.forNode(node);
-          const listing = await this.listNode(agent);
-          await recordNodeCluster(this.pool, node, listing.clusterName, listing.clusterMembers, new Date(this.clock.now()));
-          return [node, { ok: true, agent, listedAt, ...listing }];
-        } catch (err) {
-          return [node, { ok: false, error: err instanceof LockstepError ? err.message : String(err) }];
-        }
-      }),
-    );
-    return new Map(listed);
-  }
-
-  private async judge(node: string, empty: NodeReconcileReport, pass: PassListings): Promise<NodeReconcileReport> {
+  private async judge(node: string, empty: NodeReconcileReport): Promise<NodeReconcileReport> {
     const now = new Date(this.clock.now());
-    const listing = pass.listings.get(node);
-    if (!listing?.ok) {
-      const error = listing?.error ?? "not listed";
+    const listedAt = new Date(this.clock.now());
+    let agent: AgentClient;
+    let listing: NodeListing;
+    try {
+      agent = await this.agents.forNode(node);
+      listing = await this.listNode(agent);
+    } catch (err) {
+      const error = err instanceof LockstepError ? err.message : String(err);
       const unreachable: Finding = { kind: "unreachable", node, vmid: 0, containerId: null, detail: `could not list the node: ${error}; nothing on it is judged` };
       // Found unreachable when the listing failed, which can be long after the pass began.
       await recordNodePass(this.pool, node, [unreachable], new Date(this.clock.now()), (kind) => kind === "unreachable");
       return { ...empty, reachable: false, findings: 1, error };
     }
-    const { agent, containers: onNode, vms } = listing;
-    const { findings, observed, moves } = classifyDrift(node, onNode, await this.records(listing.listedAt), clusterView(node, listing, pass));
+    await recordNodeCluster(this.pool, node, listing.clusterName, listing.clusterMembers, now);
+    const { containers: onNode, vms } = listing;
+    const { findings, observed, moves } = classifyDrift(node, onNode, await this.records(listedAt), await this.clusterView(node, listing));
     for (const move of moves) await followContainer(this.pool, { ...move, foundBy: "reconciler" }, this.repair.ports, now);
     for (const o of observed) await this.pool.query("UPDATE containers SET observed_state = ?, observed_at = ? WHERE id = ?", [o.state, now, o.containerId]);
     for (const f of findings.filter((f) => f.kind === "missing")) await this.pool.query("UPDATE containers SET observed_state = 'absent', observed_at = ? WHERE id = ?", [now, f.containerId]);
@@ -134,6 +108,19 @@ export class Reconciler {
       await recordIncident(this.pool, { at: new Date(this.clock.now()), node, vmid: finding.vmid, kind: "drift-repair", severity: "info", detail: `${finding.kind}: ${action}`, containerId: finding.container_id });
     }
     return { ...empty, containers: onNode.length, findings: findings.length, opened: opened.length, repairs };
+  }
+
+  /**
+   * What the judged node knows of its cluster: where each container is (from its own
+   * /etc/pve, one view of the whole cluster), and whether every member is a registered node
+   * whose agent answered its last health check: only then may a record be judged missing.
+   */
+  private async clusterView(node: string, listing: NodeListing): Promise<ClusterView> {
+    const clusters = await loadClusterMap(this.pool);
+    const peers = clusterPeers(clusters, node);
+    const [down] = await this.pool.query<RowDataPacket[]>("SELECT name FROM nodes WHERE name IN (?) AND health_state IN ('unknown', 'unreachable')", [peers.length > 0 ? peers : [""]]);
+    const complete = clusterFullyRegistered(clusters, node) && down.length === 0;
+    return { sameCluster: (other) => peers.includes(other), containerNodes: listing.containerNodes, complete };
   }
 
   /** The node's containers, and the cluster's QEMU VMs, containers and members as the node sees them. */
@@ -179,23 +166,4 @@ interface NodeListing {
   readonly containerNodes: ReadonlyMap<number, string>;
   readonly clusterName: string;
   readonly clusterMembers: readonly string[];
-}
-
-/** One node's listing in a pass: what it holds, or why it could not be listed. */
-type Listing = ({ readonly ok: true; readonly agent: AgentClient; readonly listedAt: Date } & NodeListing) | { readonly ok: false; readonly error: string };
-
-/** What a pass listed, and the clusters as recorded after listing. */
-interface PassListings {
-  readonly listings: ReadonlyMap<string, Listing>;
-  readonly clusters: ClusterMap;
-}
-
-/**
- * What the judged node knows of its cluster in this pass. Complete only when every member of
- * the cluster is a registered node and every one of them was listed in this pass.
- */
-function clusterView(node: string, listing: NodeListing, pass: PassListings): ClusterView {
-  const peers = clusterPeers(pass.clusters, node);
-  const complete = clusterFullyRegistered(pass.clusters, node) && peers.every((peer) => pass.listings.get(peer)?.ok === true);
-  return { sameCluster: (other) => peers.includes(other), containerNodes: listing.containerNodes, complete };
 }
