@@ -1,54 +1,65 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
-// Each sleeper holds these files open (as fds 1 to 4): /proc/<pid>/fd of thousands of
-// processes is what a scan of open files or of processes has to walk through.
+const SLEEPERS = fileURLToPath(new URL("./busy-host-sleepers.py", import.meta.url));
+// Each sleeper holds these files open: /proc/<pid>/fd of thousands of processes is what a
+// scan of open files or of processes has to walk through.
 const FILES_PER_PROCESS = 4;
+const READY_MS = 120_000;
 
 /**
  * A busy host: thousands of sleeping processes, each holding files open, as a node running
  * many guests' and services' processes has. They sleep at most `lifeS` seconds, so that even
- * a suite that died leaves none behind for long; `end` kills them all.
+ * a suite that died leaves none behind for long; `end` kills them all (one process group).
  */
 export class BusyHost {
   private constructor(
-    private readonly sleepers: ChildProcess[],
+    private readonly group: ChildProcess,
+    readonly processes: number,
     private readonly dir: string,
   ) {}
 
   static async start(processes: number, lifeS: number): Promise<BusyHost> {
     const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-busy-host-"));
-    const fds = Array.from({ length: FILES_PER_PROCESS }, (_, i) => {
+    const files = Array.from({ length: FILES_PER_PROCESS }, (_, i) => {
       const file = path.join(dir, `held-${i}`);
-      writeFileSync(file, `held open by the busy host's sleepers\n`);
-      return openSync(file, "r+");
+      writeFileSync(file, "held open by the busy host's sleepers\n");
+      return file;
     });
-    const sleepers: ChildProcess[] = [];
+    const group = spawn("/usr/bin/python3", [SLEEPERS, String(processes), String(lifeS), ...files], { detached: true, stdio: ["ignore", "pipe", "inherit"] });
+    const host = new BusyHost(group, processes, dir);
     try {
-      for (let i = 0; i < processes; i++) {
-        sleepers.push(spawn("sleep", [String(lifeS)], { stdio: ["ignore", ...fds], detached: false }));
-        // Yield now and then: spawning thousands in one go would starve the suite's own timers.
-        if (i % 100 === 99) await new Promise((r) => setImmediate(r));
-      }
-    } finally {
-      for (const fd of fds) closeSync(fd);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the busy host's ${processes} sleepers were not all forked in ${READY_MS / 1000} s`)), READY_MS);
+        group.stdout!.on("data", (d: Buffer) => {
+          if (!d.toString().startsWith("ready")) return;
+          clearTimeout(timer);
+          resolve();
+        });
+        group.once("exit", (code) => reject(new Error(`the busy host's forker exited ${code} before its sleepers were ready`)));
+      });
+    } catch (err) {
+      await host.end();
+      throw err;
     }
-    return new BusyHost(sleepers, dir);
+    return host;
   }
 
-  get processes(): number {
-    return this.sleepers.length;
-  }
-
-  /** Kills every sleeper and waits until each has exited, then removes the held files. */
+  /** Kills every sleeper (the whole group) and waits for the forker to exit, then removes the held files. */
   async end(): Promise<void> {
-    await Promise.all(this.sleepers.map((p) => new Promise<void>((resolve) => {
-      p.once("exit", () => resolve());
-      if (p.exitCode !== null || p.signalCode !== null) resolve();
-      else p.kill("SIGKILL");
-    })));
+    const exited = new Promise<void>((resolve) => {
+      this.group.once("exit", () => resolve());
+      if (this.group.exitCode !== null || this.group.signalCode !== null) resolve();
+    });
+    try {
+      process.kill(-this.group.pid!, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
+    await exited;
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -16,6 +16,9 @@ const HANG_MS = 9000;
 // group 2 s after its 6 s timeout, and the worker lives on past that, then finishes or dies at
 // its next write to the dead pct (pve-common RESTEnvironment.pm fork_worker, setsid).
 const ORPHAN_HANG_MS = 12_000;
+// How much longer than its planned time a move waits for a container that can move: on a
+// loaded machine a short phase can end before the first create has converged.
+const MOVE_GRACE_MS = 60_000;
 // How long vzdump spends on each guest: a backup's `lock: backup` lasts about this long.
 const BACKUP_MS_PER_GUEST = 1500;
 
@@ -135,12 +138,12 @@ export class FaultInjector {
   /**
    * An admin's migration or an HA relocation of one of Lockstep's lasting containers, to
    * the planned node (or the next one when the container is there). Waits up to the fault's
-   * time for a container that can move; none then, and nothing was injected.
+   * time (and a grace) for a container that can move; none then, and nothing was injected.
    */
   private async move(fault: PlannedFault): Promise<void> {
     const nodes = this.cluster.nodes;
     let ct = this.mover.candidate(fault.at);
-    for (const end = Date.now() + fault.forMs; !ct && Date.now() < end; ct = this.mover.candidate(fault.at)) await sleep(500);
+    for (const end = Date.now() + fault.forMs + MOVE_GRACE_MS; !ct && Date.now() < end; ct = this.mover.candidate(fault.at)) await sleep(500);
     if (!ct) return this.log(`  fault +${fault.at}ms ${fault.kind}: no container of Lockstep's could move`);
     const target = fault.node !== ct.node ? fault.node! : nodes[(nodes.indexOf(ct.node) + 1) % nodes.length]!;
     const startedAt = Date.now();

@@ -33,6 +33,9 @@ const AGENT_ENV = {
   // Lockstep container is cleared within the run.
   LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "3000",
   LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3",
+  // pmxcfs is a Python FUSE server here, on two loaded CPUs: an lstat of /etc/pve/local can
+  // take more than the 500 ms default without pmxcfs being hung. A pause lasts longer than this.
+  LOCKSTEP_AGENT_CLUSTER_FS_PROBE_TIMEOUT_MS: "2500",
 };
 
 const API_ENV = {

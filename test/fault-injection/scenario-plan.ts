@@ -147,10 +147,13 @@ export function planFaults(rng: SeededRandom, count: number, phaseMs: number, no
         faults.push({ at: start, kind, forMs: phaseMs - start, node });
         break;
       }
-      case "pmxcfs-pause":
-        // A few seconds: every call on the mount waits meanwhile (the agent's pct time out).
-        faults.push({ at, kind, forMs: Math.min(forMs, 4000), node });
+      case "pmxcfs-pause": {
+        // A few seconds, longer than the agent's probe of /etc/pve waits (scenario-cluster.ts):
+        // every call on the mount waits meanwhile.
+        const paused = rng.int(3000, 6000);
+        faults.push({ at: rng.int(0, phaseMs - paused), kind, forMs: paused, node });
         break;
+      }
       case "busy-host": {
         const long = rng.int(Math.round(phaseMs / 4), Math.round(phaseMs / 2));
         faults.push({ at: rng.int(0, phaseMs - long), kind, forMs: long, processes: rng.int(2000, 4000) });
