@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The fault-injection suite at length: seeded workloads and faults against real API
-# processes, agents, simulated nodes and a MariaDB of its own, invariants checked per seed.
+# processes, agents on a simulated 3-node cluster (each node's /etc/pve a pmxcfs FUSE mount
+# when the machine has FUSE, plain directories otherwise, without the pmxcfs faults) and a
+# MariaDB of its own, invariants checked per seed.
 #
 #   scripts/fault-suite.sh                    one fresh seed, 120 requests, 30 faults, 90 s
 #   scripts/fault-suite.sh --seeds 20         seeds 1..20 in a row
@@ -11,4 +13,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+scripts/fuse-prereqs.sh
 exec pnpm exec tsx test/fault-injection/main.ts "$@"

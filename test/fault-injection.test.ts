@@ -7,7 +7,8 @@ import { runScenario, type ScenarioReport } from "./fault-injection/run-scenario
  * The short seeded run of the fault-injection suite (the long one: scripts/fault-suite.sh).
  * Real API processes, agents over mTLS on simulated nodes and a MariaDB of its own take a
  * seeded workload while agents and APIs are SIGKILLed, the database restarts, pct hangs or
- * crashes, pushes land late and a node stops answering. Each test is one invariant of the
+ * crashes, pushes land late, a node stops answering, an admin or HA migrates containers, pmxcfs
+ * hangs, stops or loses quorum, and the host fills with processes. Each test is one invariant of the
  * settled system. LOCKSTEP_FAULT_SEED picks another seed.
  */
 const test = anyTest as TestFn<{ report: ScenarioReport }>;
@@ -48,3 +49,5 @@ test("after the faults no drift and no stale lock is left", holds("no drift and 
 test("no agent or API process dies of a fault it did not receive", holds("no process died on its own"));
 test("the agent never clears a backup's, a mount's or someone else's lock", holds("no lock cleared that Lockstep did not prove stale"));
 test("no foreign container or VM is ever changed, and no record takes a VM's VMID", holds("no foreign guest ever changed"));
+test("no container of Lockstep's is destroyed or made again because Proxmox moved it", holds("no container destroyed or re-created because it moved"));
+test("no record is deleted or failed while its container lives, and a live record names its container's node", holds("no record given up while its container lived"));

@@ -2,6 +2,8 @@ import { writeFaults, type FaultRule } from "@lockstep/sim";
 import type { InjectedFault } from "./invariants.js";
 import type { ScenarioCluster } from "./scenario-cluster.js";
 import { asOperator } from "./bystanders.js";
+import { BusyHost } from "./busy-host.js";
+import { ContainerMover } from "./container-moves.js";
 import { nodeContainers } from "./node-truth.js";
 import type { PlannedFault } from "./scenario-plan.js";
 
@@ -14,6 +16,9 @@ const HANG_MS = 9000;
 // group 2 s after its 6 s timeout, and the worker lives on past that, then finishes or dies at
 // its next write to the dead pct (pve-common RESTEnvironment.pm fork_worker, setsid).
 const ORPHAN_HANG_MS = 12_000;
+// How much longer than its planned time a move waits for a container that can move: on a
+// loaded machine a short phase can end before the first create has converged.
+const MOVE_GRACE_MS = 60_000;
 // How long vzdump spends on each guest: a backup's `lock: backup` lasts about this long.
 const BACKUP_MS_PER_GUEST = 1500;
 
@@ -26,8 +31,19 @@ export class FaultInjector {
   readonly injected: InjectedFault[] = [];
   private readonly rules = new Map<string, Set<FaultRule>>();
   private databaseDown = false;
+  private readonly mover: ContainerMover;
+  /** Nodes whose pmxcfs a fault holds (paused, stopped, without quorum): one such fault at a time. */
+  private readonly pmxcfsHeld = new Set<string>();
+  private busyHost: BusyHost | null = null;
 
-  constructor(private readonly cluster: ScenarioCluster, private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly cluster: ScenarioCluster,
+    private readonly log: (line: string) => void,
+    /** The records the workload made and never asked to delete: the only ones moved. */
+    lasting: () => ReadonlySet<string>,
+  ) {
+    this.mover = new ContainerMover(cluster, lasting);
+  }
 
   async run(plan: readonly PlannedFault[], phaseStart: number): Promise<void> {
     await Promise.all(plan.map(async (fault) => {
@@ -36,10 +52,14 @@ export class FaultInjector {
     }));
   }
 
-  /** After the phase: every rule removed, every process and the database up again. */
+  /** After the phase: every rule removed, every process, pmxcfs and the database up again. */
   async restoreAll(): Promise<void> {
     for (const node of this.cluster.nodes) writeFaults(this.cluster.roots.get(node)!, []);
     this.rules.clear();
+    await this.cluster.pmxcfs.restoreAll();
+    this.pmxcfsHeld.clear();
+    await this.busyHost?.end();
+    this.busyHost = null;
     if (this.databaseDown) await this.cluster.server.start();
     this.databaseDown = false;
     for (const node of [...this.cluster.paused]) this.cluster.resumeAgent(node);
@@ -101,7 +121,64 @@ export class FaultInjector {
         return this.backup(fault, record);
       case "operator-mount":
         return this.mount(fault, record);
+      case "migrate":
+      case "ha-relocate":
+        return this.move(fault);
+      case "pmxcfs-pause":
+        return this.holdPmxcfs(fault, "pause", "resume", record);
+      case "pmxcfs-stop":
+        return this.holdPmxcfs(fault, "stop", "start", record);
+      case "pmxcfs-no-quorum":
+        return this.holdPmxcfs(fault, "no-quorum", "quorum", record);
+      case "busy-host":
+        return this.busy(fault, record);
     }
+  }
+
+  /**
+   * An admin's migration or an HA relocation of one of Lockstep's lasting containers, to
+   * the planned node (or the next one when the container is there). Waits up to the fault's
+   * time (and a grace) for a container that can move; none then, and nothing was injected.
+   */
+  private async move(fault: PlannedFault): Promise<void> {
+    const nodes = this.cluster.nodes;
+    let ct = this.mover.candidate(fault.at);
+    for (const end = Date.now() + fault.forMs + MOVE_GRACE_MS; !ct && Date.now() < end; ct = this.mover.candidate(fault.at)) await sleep(500);
+    if (!ct) return this.log(`  fault +${fault.at}ms ${fault.kind}: no container of Lockstep's could move`);
+    const target = fault.node !== ct.node ? fault.node! : nodes[(nodes.indexOf(ct.node) + 1) % nodes.length]!;
+    const startedAt = Date.now();
+    this.log(`  fault +${fault.at}ms ${fault.kind} of CT ${ct.vmid} (record ${ct.record}) from ${ct.node} to ${target}`);
+    const move = fault.kind === "migrate" ? await this.mover.migrate(ct, target) : await this.mover.haRelocate(ct, target);
+    // Logged with no node: the move concerns the source and the target alike.
+    this.injected.push({ kind: fault.kind, node: null, startedAt, move });
+    this.log(`  ${fault.kind} of CT ${move.vmid} ${move.from} -> ${move.to}: ${move.moved ? "moved" : "did not move"} (${move.said})`);
+  }
+
+  /** One node's pmxcfs paused, stopped or without quorum for the fault's time, then restored. */
+  private async holdPmxcfs(fault: PlannedFault, hold: "pause" | "stop" | "no-quorum", release: "resume" | "start" | "quorum", record: () => void): Promise<void> {
+    const node = fault.node!;
+    if (!this.cluster.pmxcfs.available || this.pmxcfsHeld.has(node)) return;
+    this.pmxcfsHeld.add(node);
+    try {
+      record();
+      await this.cluster.pmxcfs.control(node, hold);
+      await sleep(fault.forMs);
+    } finally {
+      await this.cluster.pmxcfs.control(node, release).catch((err: Error) => this.log(`  pmxcfs ${release} on ${node} failed (restored at the end): ${err.message}`));
+      this.pmxcfsHeld.delete(node);
+    }
+  }
+
+  /** Thousands of sleeping processes holding files open, for the fault's time. */
+  private async busy(fault: PlannedFault, record: () => void): Promise<void> {
+    if (this.busyHost) return;
+    record();
+    const host = await BusyHost.start(fault.processes!, Math.ceil(fault.forMs / 1000) + 60);
+    this.busyHost = host;
+    this.log(`  busy host: ${host.processes} sleeping processes holding files open`);
+    await sleep(fault.forMs);
+    await host.end();
+    if (this.busyHost === host) this.busyHost = null;
   }
 
   /**
@@ -111,24 +188,30 @@ export class FaultInjector {
    */
   private async backup(fault: PlannedFault, record: () => void): Promise<void> {
     const root = this.cluster.roots.get(fault.node!)!;
-    const vmids = nodeContainers(fault.node!, root).map((c) => String(c.vmid));
+    const vmids = nodeContainers(fault.node!, root, this.cluster.clusterDir).map((c) => String(c.vmid));
     if (vmids.length === 0) return;
     record();
-    const job = await asOperator(root, fault.node!, "vzdump", vmids, { LOCKSTEP_SIM_VZDUMP_MS: String(BACKUP_MS_PER_GUEST) });
+    const job = await asOperator(this.cluster.envs.get(fault.node!)!, "vzdump", vmids, { LOCKSTEP_SIM_VZDUMP_MS: String(BACKUP_MS_PER_GUEST) });
     this.log(`  backup of ${vmids.join(" ")} on ${fault.node} ended with exit ${job.code}`);
   }
 
   /** An operator's `pct mount` of a guest on the node (Lockstep's or not) for the fault's time. */
   private async mount(fault: PlannedFault, record: () => void): Promise<void> {
     const root = this.cluster.roots.get(fault.node!)!;
-    const candidates = nodeContainers(fault.node!, root).filter((c) => !c.lock);
+    const env = this.cluster.envs.get(fault.node!)!;
+    const candidates = nodeContainers(fault.node!, root, this.cluster.clusterDir).filter((c) => !c.lock);
     if (candidates.length === 0) return;
     const vmid = String(candidates[Math.floor((fault.at * 7919) % candidates.length)]!.vmid);
     // Proxmox refuses a locked guest (set_lock: check_lock); nothing was injected then.
-    if ((await asOperator(root, fault.node!, "pct", ["mount", vmid])).code !== 0) return;
+    if ((await asOperator(env, "pct", ["mount", vmid])).code !== 0) return;
     record();
     await sleep(fault.forMs);
-    await asOperator(root, fault.node!, "pct", ["unmount", vmid]);
+    // The unmount waits out a paused pmxcfs and fails on one without quorum: tried again, so
+    // that no `lock: mounted` is left behind, unless the lock or the CT is gone.
+    for (let attempt = 0; attempt < 60; attempt++, await sleep(500)) {
+      const unmounted = await asOperator(env, "pct", ["unmount", vmid]);
+      if (unmounted.code === 0 || /no lock found|does not exist/.test(unmounted.output)) break;
+    }
   }
 
   /** A simulator fault rule on the node for the fault's time. */

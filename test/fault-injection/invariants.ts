@@ -1,6 +1,7 @@
 import type { Pool, RowDataPacket } from "mysql2/promise";
 import type { CallRecord } from "@lockstep/sim";
-import { configText, OPERATOR, type Bystander } from "./bystanders.js";
+import { configText, type Bystander } from "./bystanders.js";
+import type { ContainerMove } from "./container-moves.js";
 import type { JobAccounting } from "./job-accounting.js";
 import type { NodeContainer } from "./node-truth.js";
 import type { FaultKind } from "./scenario-plan.js";
@@ -9,8 +10,11 @@ import type { LedgerEntry } from "./workload-client.js";
 /** A fault as it really happened: where and from when. */
 export interface InjectedFault {
   readonly kind: FaultKind;
+  /** Null for a fault of no one node (a move concerns its source and target alike). */
   readonly node: string | null;
   readonly startedAt: number;
+  /** A migration's or an HA relocation's container, nodes and outcome. */
+  readonly move?: ContainerMove;
 }
 
 /** One invariant: its figures, and what broke it (empty when it holds). */
@@ -32,8 +36,10 @@ export interface Evidence {
   readonly bystanders: readonly Bystander[];
   /** Each node's simulator log of pct calls. */
   readonly calls: ReadonlyMap<string, readonly CallRecord[]>;
-  /** Each node's root directory. */
-  readonly roots: ReadonlyMap<string, string>;
+  /** The cluster directory pmxcfs serves (every node's configs). */
+  readonly clusterDir: string;
+  /** The records whose delete the workload sent (answered or not). */
+  readonly deleteRequested: ReadonlySet<string>;
 }
 
 interface RecordRow extends RowDataPacket {
@@ -62,7 +68,9 @@ export async function checkInvariants(evidence: Evidence): Promise<InvariantResu
     await driftCleared(evidence.pool, evidence.containers, evidence.bystanders),
     { name: "no process died on its own", figures: `${evidence.crashes.length} crash(es) of an agent or API process`, violations: [...evidence.crashes] },
     onlyProvenStaleLocksCleared(evidence.calls, evidence.bystanders),
-    othersUntouched(evidence.calls, evidence.bystanders, evidence.roots),
+    othersUntouched(evidence.calls, evidence.bystanders, evidence.clusterDir),
+    nothingDestroyedForMoving(evidence.jobs, evidence.deleteRequested, evidence.faults),
+    recordsFollowTheirContainers(records, evidence.containers, evidence.faults),
   ];
 }
 
@@ -122,7 +130,7 @@ async function jobsExactlyOnce(pool: Pool, records: readonly RecordRow[], jobs: 
     const creates = jobs.creates.get(r.id) ?? 0;
     const unknown = jobs.unknownCreates.get(r.id) ?? 0;
     const destroys = jobs.destroys.get(r.id) ?? 0;
-    if (creates > 1) violations.push(`record ${r.id} was created ${creates} times on its node`);
+    if (creates > 1) violations.push(`record ${r.id} was created ${creates} times in the cluster`);
     if (destroys > 1) violations.push(`record ${r.id} was destroyed ${destroys} times`);
     if (r.status !== "deleted" && creates + unknown === 0) violations.push(`live record ${r.id} has a container no create call made`);
   }
@@ -175,16 +183,20 @@ function acceptedRequestsRecorded(records: readonly RecordRow[], ledger: readonl
 // fault began. `always`: ordinary operation produces it (every pct call holds its lock).
 const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
   "lock-detected": "always",
-  "lock-blocked": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "unreachable", "backup", "operator-mount"],
+  "lock-blocked": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "unreachable", "backup", "operator-mount", "migrate", "ha-relocate", "pmxcfs-pause"],
   "lock-cleared": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent"],
   "operation-interrupted": ["kill-agent"],
   // A pct killed midway (crash, or a worker left running) has an unknown outcome, which the agent reports as this.
-  "hypervisor-unresponsive": ["hang-pct", "crash-pct", "orphan-worker"],
-  "alert-hypervisor-unresponsive": ["hang-pct", "crash-pct", "orphan-worker"],
-  "alert-agent-unreachable": ["kill-agent", "unreachable"],
-  "drift-unreachable": ["kill-agent", "unreachable"],
+  // A hung, stopped or read-only pmxcfs, or a host crowded with processes, makes pct slow or fail as a hung one does.
+  "hypervisor-unresponsive": ["hang-pct", "crash-pct", "orphan-worker", "pmxcfs-pause", "pmxcfs-stop", "pmxcfs-no-quorum", "busy-host"],
+  "alert-hypervisor-unresponsive": ["hang-pct", "crash-pct", "orphan-worker", "pmxcfs-pause", "pmxcfs-stop", "pmxcfs-no-quorum", "busy-host"],
+  "alert-agent-unreachable": ["kill-agent", "unreachable", "pmxcfs-pause", "busy-host"],
+  "drift-unreachable": ["kill-agent", "unreachable", "pmxcfs-pause", "busy-host"],
   "drift-stale-lock": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent"],
-  "drift-state-mismatch": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent"],
+  // A move with --restart (and an HA relocation) stops the container for a while.
+  "drift-state-mismatch": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "migrate", "ha-relocate"],
+  // Proxmox moved one of Lockstep's containers (info): the record followed it.
+  "container-moved": ["migrate", "ha-relocate"],
 };
 
 async function incidentsExplained(pool: Pool, faults: readonly InjectedFault[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
@@ -247,7 +259,8 @@ function onlyProvenStaleLocksCleared(calls: ReadonlyMap<string, readonly CallRec
   let unlocks = 0;
   for (const [node, log] of calls) {
     for (const call of log) {
-      if (call.event !== "unlocked" || call.caller === OPERATOR) continue;
+      // The operator's own unlocks, and Proxmox's (a migration's final unlock on the target).
+      if (call.event !== "unlocked" || call.caller !== undefined) continue;
       unlocks++;
       if (NEVER_STALE.has(call.lock)) violations.push(`${node}/${call.vmid}: the agent unlocked a live '${call.lock}' lock`);
       if (theirs.has(call.vmid)) violations.push(`${node}/${call.vmid}: the agent unlocked someone else's guest ('${call.lock}')`);
@@ -260,20 +273,72 @@ function onlyProvenStaleLocksCleared(calls: ReadonlyMap<string, readonly CallRec
 const CHANGES = new Set(["create", "clone", "set", "start", "stop", "shutdown", "destroy", "push", "exec", "snapshot", "delsnapshot", "rollback", "unlock", "mount", "unmount", "fstrim"]);
 
 /** Others' guests: still there, their configs as they were made, and no agent call ever changed them. */
-function othersUntouched(calls: ReadonlyMap<string, readonly CallRecord[]>, bystanders: readonly Bystander[], roots: ReadonlyMap<string, string>): InvariantResult {
+function othersUntouched(calls: ReadonlyMap<string, readonly CallRecord[]>, bystanders: readonly Bystander[], clusterDir: string): InvariantResult {
   const violations: string[] = [];
   const theirs = new Set(bystanders.map((b) => b.vmid));
   let agentCalls = 0;
   for (const [node, log] of calls) {
     for (const call of log) {
-      if (call.event !== "start" || call.caller === OPERATOR || call.vmid === null || !theirs.has(call.vmid)) continue;
+      if (call.event !== "start" || call.caller !== undefined || call.vmid === null || !theirs.has(call.vmid)) continue;
       agentCalls++;
       if (CHANGES.has(call.argv[0]!)) violations.push(`${node}/${call.vmid}: the agent ran 'pct ${call.argv.join(" ")}' on someone else's guest`);
     }
   }
   for (const b of bystanders) {
-    const now = configText(roots.get(b.node)!, b.node, b.type, b.vmid);
+    const now = configText(clusterDir, b.node, b.type, b.vmid);
     if (now !== b.config) violations.push(`${b.node}/${b.vmid} (${b.type}): its config changed or vanished`);
   }
   return { name: "no foreign guest ever changed", figures: `${bystanders.length} foreign guest(s) (${bystanders.filter((b) => b.type === "qemu").length} VMs inside the VMID range); ${agentCalls} agent call(s) on them, all reads`, violations };
+}
+
+/**
+ * No Lockstep container was destroyed or made again because Proxmox moved it: every destroy
+ * the agent ran of a container it had made was of a record whose delete the workload asked
+ * for, and no record moved was created a second time (its new node is not a reason to).
+ */
+function nothingDestroyedForMoving(jobs: JobAccounting, deleteRequested: ReadonlySet<string>, faults: readonly InjectedFault[]): InvariantResult {
+  const violations: string[] = [];
+  const moves = faults.flatMap((f) => (f.move ? [f.move] : []));
+  const moved = new Set(moves.filter((m) => m.moved).map((m) => m.record));
+  for (const d of jobs.destroyed) {
+    if (!deleteRequested.has(d.record)) violations.push(`the agent destroyed CT ${d.vmid} on ${d.node}, the container of record ${d.record}${moved.has(d.record) ? " (moved by Proxmox)" : ""}, whose delete nobody asked for`);
+  }
+  for (const record of moved) {
+    const creates = jobs.creates.get(record) ?? 0;
+    if (creates > 1) violations.push(`record ${record} was moved by Proxmox and created ${creates} times`);
+  }
+  const said = (how: ContainerMove["how"]) => `${moves.filter((m) => m.how === how && m.moved).length} of ${moves.filter((m) => m.how === how).length}`;
+  return {
+    name: "no container destroyed or re-created because it moved",
+    figures: `${said("migrate")} pct migrate and ${said("ha-relocate")} HA relocations of Lockstep's containers moved them; ${jobs.destroyed.length} destroys of made containers, all of records whose delete was asked`,
+    violations,
+  };
+}
+
+/**
+ * No record was given up while its container lived: a record deleted or failed has no
+ * container carrying its marker on any node, and a live record names the node its container
+ * is on now (it followed the container Proxmox moved).
+ */
+function recordsFollowTheirContainers(records: readonly RecordRow[], containers: readonly NodeContainer[], faults: readonly InjectedFault[]): InvariantResult {
+  const violations: string[] = [];
+  const byRecord = groupBy(containers.filter((c) => c.record), (c) => c.record!);
+  const given = records.filter((r) => r.status === "deleted" || r.status === "failed");
+  for (const r of given) {
+    for (const ct of byRecord.get(r.id) ?? []) violations.push(`record ${r.id} is ${r.status}, and its container ${ct.node}/${ct.vmid} lives`);
+  }
+  const live = records.filter((r) => r.status !== "deleted" && r.status !== "failed");
+  let followed = 0;
+  const movedRecords = new Set(faults.flatMap((f) => (f.move?.moved ? [f.move.record] : [])));
+  for (const r of live) {
+    for (const ct of byRecord.get(r.id) ?? []) {
+      if (ct.node !== r.node) violations.push(`record ${r.id} names ${r.node}, its container ${ct.vmid} is on ${ct.node}${movedRecords.has(r.id) ? " (moved by Proxmox)" : ""}`);
+      else if (movedRecords.has(r.id)) followed++;
+    }
+  }
+  return {
+    name: "no record given up while its container lived",
+    figures: `${given.length} records deleted or failed, ${live.length} live; ${followed} of ${[...movedRecords].filter((id) => live.some((r) => r.id === id)).length} live records moved by Proxmox name their container's new node`,
+    violations,
+  };
 }

@@ -14,18 +14,35 @@ export interface NodeContainer {
   readonly lock: string | null;
 }
 
-/** Every container on a simulated node, from its config files and runtime state. */
-export function nodeContainers(node: string, root: string): NodeContainer[] {
+/**
+ * Every container on a simulated node: its configs from the cluster directory pmxcfs serves
+ * (read there, never through the node's mount, which a pmxcfs fault may hold paused), its
+ * runtime state from the node's root.
+ */
+export function nodeContainers(node: string, root: string, clusterDir: string): NodeContainer[] {
   const layout = simLayout(root);
-  if (!existsSync(layout.lxcDir)) return [];
-  return readdirSync(layout.lxcDir)
+  const lxcDir = path.join(clusterDir, "nodes", node, "lxc");
+  if (!existsSync(lxcDir)) return [];
+  return readdirSync(lxcDir)
     .filter((f) => /^\d+\.conf$/.test(f))
-    .map((file) => {
+    .flatMap((file) => {
       const vmid = Number(file.slice(0, -".conf".length));
-      const { main } = parseConfig(readFileSync(path.join(layout.lxcDir, file), "utf8"));
+      const text = readIfThere(path.join(lxcDir, file));
+      // Gone since the listing: destroyed, or moved to another node by a migration.
+      if (text === null) return [];
+      const { main } = parseConfig(text);
       const record = markedRecord((main.values.tags ?? "").split(";"), main.description);
-      return { node, vmid, record, running: readRuntime(layout, vmid).running, lock: main.values.lock ?? null };
+      return [{ node, vmid, record, running: readRuntime(layout, vmid).running, lock: main.values.lock ?? null }];
     });
+}
+
+function readIfThere(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
 }
 
 /** Each node's log of `pct` calls, as its simulator wrote it. */

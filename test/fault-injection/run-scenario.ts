@@ -10,9 +10,9 @@ import { accountJobs } from "./job-accounting.js";
 import { nodeCalls, nodeContainers } from "./node-truth.js";
 import type { PrivateMariaDb } from "./private-mariadb.js";
 import { ScenarioCluster } from "./scenario-cluster.js";
-import { planFaults, planRequests } from "./scenario-plan.js";
+import { planFaults, planRequests, type PlannedRequest } from "./scenario-plan.js";
 import { SeededRandom } from "./seeded-random.js";
-import { WorkloadClient } from "./workload-client.js";
+import { WorkloadClient, type LedgerEntry } from "./workload-client.js";
 
 export interface ScenarioOptions {
   readonly seed: number;
@@ -45,14 +45,15 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
   const started = Date.now();
   const nodes = Array.from({ length: options.nodes }, (_, i) => `pve${i + 1}`);
   const requests = planRequests(new SeededRandom(options.seed), options.seed, options.requests, options.phaseMs, nodes);
-  const faults = planFaults(new SeededRandom(options.seed ^ 0x5bd1e995), options.faults, options.phaseMs, nodes, options.apiProcesses);
   const cluster = await ScenarioCluster.start(server, nodes, options.apiProcesses);
   try {
-    const bystanders = await placeBystanders(cluster.roots);
+    if (!cluster.pmxcfs.available) options.log(`  no FUSE here (${cluster.pmxcfs.unavailable}): the nodes run on plain directories, without the pmxcfs faults`);
+    const faults = planFaults(new SeededRandom(options.seed ^ 0x5bd1e995), options.faults, options.phaseMs, nodes, options.apiProcesses, cluster.pmxcfs.available);
+    const bystanders = await placeBystanders(cluster.envs, cluster.clusterDir);
     const phaseStart = Date.now();
     const deadline = phaseStart + options.phaseMs + SETTLE_MS;
     const client = new WorkloadClient(() => cluster.liveApis(), () => deadline);
-    const injector = new FaultInjector(cluster, options.log);
+    const injector = new FaultInjector(cluster, options.log, () => lastingRecords(requests, client.ledger));
     const workload = Promise.all(requests.map(async (request) => {
       await sleep(phaseStart + request.at - Date.now());
       await client.run(request);
@@ -65,13 +66,14 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
     const results = await checkInvariants({
       pool: cluster.pool,
       ledger: [...client.ledger.values()].sort((a, b) => a.request.n - b.request.n),
-      containers: nodes.flatMap((node) => nodeContainers(node, cluster.roots.get(node)!)),
+      containers: nodes.flatMap((node) => nodeContainers(node, cluster.roots.get(node)!, cluster.clusterDir)),
       jobs: accountJobs(cluster.roots),
       faults: injector.injected,
       crashes: cluster.crashes,
       bystanders,
       calls: nodeCalls(cluster.roots),
-      roots: cluster.roots,
+      clusterDir: cluster.clusterDir,
+      deleteRequested: deleteRequested(client.ledger),
     });
     const passed = results.every((r) => r.violations.length === 0);
     const evidence = passed ? undefined : keepEvidence(cluster, options.seed);
@@ -81,6 +83,23 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
   }
 }
 
+/** The records the workload made (their create answered with an ID) and has no delete planned for. */
+function lastingRecords(requests: readonly PlannedRequest[], ledger: ReadonlyMap<number, LedgerEntry>): Set<string> {
+  const doomed = new Set(requests.flatMap((r) => (r.kind === "delete" ? [r.target] : [])));
+  return new Set(requests.flatMap((r) => {
+    const id = r.kind === "create" && !doomed.has(r.n) ? ledger.get(r.n)?.answer?.id : undefined;
+    return id ? [id] : [];
+  }));
+}
+
+/** The records whose delete the client sent, answered or not (a delete skipped was never sent). */
+function deleteRequested(ledger: ReadonlyMap<number, LedgerEntry>): Set<string> {
+  return new Set([...ledger.values()].flatMap((e) => {
+    const id = e.request.kind === "delete" && !e.skipped ? ledger.get(e.request.target)?.answer?.id : undefined;
+    return id ? [id] : [];
+  }));
+}
+
 /**
  * A failed seed's logs, kept for whoever reads the failure: each process's output (in start
  * order) and the path of each node's simulated root (its `pct` call log, task logs, configs).
@@ -88,7 +107,7 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
 function keepEvidence(cluster: ScenarioCluster, seed: number): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `lockstep-faults-seed-${seed}-`));
   cluster.started.forEach((p, i) => writeFileSync(path.join(dir, `${String(i).padStart(2, "0")}-${p.name.replace(/[^a-z0-9#]+/gi, "-")}.log`), p.logs()));
-  writeFileSync(path.join(dir, "nodes.txt"), [...cluster.roots].map(([node, root]) => `${node} ${root}`).join("\n") + "\n");
+  writeFileSync(path.join(dir, "nodes.txt"), [...[...cluster.roots].map(([node, root]) => `${node} ${root}`), `cluster ${cluster.clusterDir}`].join("\n") + "\n");
   return dir;
 }
 

@@ -1,10 +1,21 @@
 import { randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
+import { appendFileSync, mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { Pool } from "mysql2/promise";
+import { createSimCluster } from "@lockstep/sim";
 import { startAgentOnSim, type AgentUnderTest } from "../../packages/agent/test/integration/agent-harness.js";
 import { createPool } from "../../packages/api/src/db/pool.js";
 import { post, startApi, type ApiUnderTest } from "../support/cluster.js";
+import { ClusterPmxcfs, type NodeEnv } from "./cluster-pmxcfs.js";
 import type { PrivateMariaDb } from "./private-mariadb.js";
+import { WORKLOAD_STORAGE } from "./scenario-plan.js";
+
+// What a PVE install on ZFS adds to storage.cfg (pve-manager's installer): `local-zfs`. Only
+// a zfspool volume with snapshots can be migrated (LXC/Migrate.pm phase1), and every
+// container Lockstep made has its snapshot.
+const ZFS_STORAGE = `zfspool: ${WORKLOAD_STORAGE}\n\tpool rpool/data\n\tsparse 1\n\tcontent images,rootdir\n\n`;
 
 const running = (p: ChildProcess): boolean => p.exitCode === null && p.signalCode === null;
 
@@ -22,6 +33,9 @@ const AGENT_ENV = {
   // Lockstep container is cleared within the run.
   LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "3000",
   LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3",
+  // pmxcfs is a Python FUSE server here, on two loaded CPUs: an lstat of /etc/pve/local can
+  // take more than the 500 ms default without pmxcfs being hung. A pause lasts longer than this.
+  LOCKSTEP_AGENT_CLUSTER_FS_PROBE_TIMEOUT_MS: "2500",
 };
 
 const API_ENV = {
@@ -37,9 +51,10 @@ const API_ENV = {
 };
 
 /**
- * The system under test for one seed: agents on simulated nodes, API processes, all on a
- * fresh database of the scenario's MariaDB. Processes can be killed and brought back; a
- * restarted agent keeps its address, as under systemd.
+ * The system under test for one seed: a simulated cluster of nodes (one cluster directory,
+ * each node's /etc/pve served by a pmxcfs FUSE mount when the machine has FUSE), an agent on
+ * each node, API processes, all on a fresh database of the scenario's MariaDB. Processes can
+ * be killed and brought back; a restarted agent keeps its address, as under systemd.
  */
 export class ScenarioCluster {
   readonly agents = new Map<string, AgentUnderTest | null>();
@@ -53,7 +68,16 @@ export class ScenarioCluster {
   /** Every process started, in order, with its output: the evidence a failed seed keeps. */
   readonly started: { readonly name: string; logs(): string }[] = [];
 
-  private constructor(readonly server: PrivateMariaDb, readonly databaseUrl: string, readonly pool: Pool) {}
+  private constructor(
+    readonly server: PrivateMariaDb,
+    readonly databaseUrl: string,
+    readonly pool: Pool,
+    /** The shared cluster directory (LOCKSTEP_SIM_CLUSTER): what every node's pmxcfs serves. */
+    readonly clusterDir: string,
+    /** Each node's LOCKSTEP_SIM_ROOT, _NODE and _CLUSTER, for the operator's own commands. */
+    readonly envs: ReadonlyMap<string, NodeEnv>,
+    readonly pmxcfs: ClusterPmxcfs,
+  ) {}
 
   static async start(server: PrivateMariaDb, nodes: readonly string[], apiProcesses: number): Promise<ScenarioCluster> {
     const url = new URL(server.url);
@@ -61,17 +85,28 @@ export class ScenarioCluster {
     const admin = createPool(server.url, 1);
     await admin.query(`CREATE DATABASE \`${url.pathname.slice(1)}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     await admin.end();
-    const cluster = new ScenarioCluster(server, url.toString(), createPool(url.toString()));
-    for (const node of nodes) {
-      const agent = cluster.watch(`agent ${node}`, await startAgentOnSim({ LOCKSTEP_AGENT_NODE: node, LOCKSTEP_SIM_NODE: node, ...AGENT_ENV }));
-      cluster.agents.set(node, agent);
-      cluster.last.set(node, agent);
-      cluster.roots.set(node, agent.root);
-    }
-    for (let i = 0; i < apiProcesses; i++) cluster.apis.push(cluster.watch(`api#${i}`, await startApi(cluster.databaseUrl, API_ENV)));
-    for (const [node, agent] of cluster.agents) {
-      const res = await post(cluster.apis[0]!, "/v1/nodes", { name: node, address: agent!.client.target }, `register-${node}`);
-      if (res.status !== 201) throw new Error(`registering ${node}: ${res.status} ${await res.text()}`);
+    const sim = createSimCluster({ nodes, base: mkdtempSync(path.join(os.tmpdir(), "lockstep-faults-cluster-")) });
+    appendFileSync(path.join(sim.dir, "storage.cfg"), ZFS_STORAGE);
+    const envs = new Map(sim.nodes.map((n) => [n.name, n.env]));
+    // Mounted before any agent starts, so that each agent only ever sees pmxcfs at /etc/pve.
+    const pmxcfs = await ClusterPmxcfs.mountAll(envs);
+    const cluster = new ScenarioCluster(server, url.toString(), createPool(url.toString()), sim.dir, envs, pmxcfs);
+    try {
+      for (const node of sim.nodes) {
+        // The agent lays its node out and joins the cluster at start (already done here: it finds both).
+        const agent = cluster.watch(`agent ${node.name}`, await startAgentOnSim({ LOCKSTEP_AGENT_NODE: node.name, LOCKSTEP_SIM_NODE: node.name, LOCKSTEP_SIM_CLUSTER: sim.dir, ...AGENT_ENV }, node.root));
+        cluster.agents.set(node.name, agent);
+        cluster.last.set(node.name, agent);
+        cluster.roots.set(node.name, node.root);
+      }
+      for (let i = 0; i < apiProcesses; i++) cluster.apis.push(cluster.watch(`api#${i}`, await startApi(cluster.databaseUrl, API_ENV)));
+      for (const [node, agent] of cluster.agents) {
+        const res = await post(cluster.apis[0]!, "/v1/nodes", { name: node, address: agent!.client.target }, `register-${node}`);
+        if (res.status !== 201) throw new Error(`registering ${node}: ${res.status} ${await res.text()}`);
+      }
+    } catch (err) {
+      await cluster.stop();
+      throw err;
     }
     return cluster;
   }
@@ -140,11 +175,16 @@ export class ScenarioCluster {
     this.apis[index] = this.watch(`api#${index}`, await startApi(this.databaseUrl, API_ENV));
   }
 
+  /** Stops every process, then resumes and unmounts every pmxcfs, even when a stop failed. */
   async stop(): Promise<void> {
-    for (const node of [...this.paused]) this.resumeAgent(node);
-    for (const p of [...this.liveApis(), ...this.agents.values()]) if (p) this.killing.add(p.process);
-    await Promise.all(this.liveApis().map((api) => api.stop()));
-    await Promise.all([...this.agents.values()].map((agent) => agent?.stop()));
-    await this.pool.end();
+    try {
+      for (const node of [...this.paused]) this.resumeAgent(node);
+      for (const p of [...this.liveApis(), ...this.agents.values()]) if (p) this.killing.add(p.process);
+      await Promise.all(this.liveApis().map((api) => api.stop()));
+      await Promise.all([...this.agents.values()].map((agent) => agent?.stop()));
+      await this.pool.end();
+    } finally {
+      await this.pmxcfs.unmountAll();
+    }
   }
 }

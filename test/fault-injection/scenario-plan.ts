@@ -1,6 +1,9 @@
 import { TEMPLATE } from "../support/app-spec.js";
 import type { SeededRandom } from "./seeded-random.js";
 
+/** The storage of the workload's containers (scenario-cluster.ts adds it to the cluster). */
+export const WORKLOAD_STORAGE = "local-zfs";
+
 /** One request of the workload, fired `at` ms into the fault phase. */
 export type PlannedRequest =
   | { readonly n: number; readonly at: number; readonly kind: "create"; readonly key: string; readonly body: CreateBody }
@@ -9,7 +12,29 @@ export type PlannedRequest =
   /** The client sends request `of` again with its key, as after a lost answer. */
   | { readonly n: number; readonly at: number; readonly kind: "retry"; readonly of: number };
 
-export type FaultKind = "kill-agent" | "kill-api" | "restart-mariadb" | "hang-pct" | "crash-pct" | "orphan-worker" | "delay-visibility" | "unreachable" | "backup" | "operator-mount";
+export type FaultKind =
+  | "kill-agent"
+  | "kill-api"
+  | "restart-mariadb"
+  | "hang-pct"
+  | "crash-pct"
+  | "orphan-worker"
+  | "delay-visibility"
+  | "unreachable"
+  | "backup"
+  | "operator-mount"
+  /** An admin's `pct migrate <vmid> <target> --restart` of one of Lockstep's containers. */
+  | "migrate"
+  /** `ha-manager migrate` of one of Lockstep's containers, made HA-managed for it. */
+  | "ha-relocate"
+  | "pmxcfs-pause"
+  | "pmxcfs-stop"
+  | "pmxcfs-no-quorum"
+  /** Thousands of sleeping processes holding files open. */
+  | "busy-host";
+
+/** The faults that need a pmxcfs mount: left out of the plan on a machine without FUSE. */
+export const PMXCFS_FAULTS: readonly FaultKind[] = ["pmxcfs-pause", "pmxcfs-stop", "pmxcfs-no-quorum"];
 
 /** One fault, from `at` for `forMs` ms. */
 export interface PlannedFault {
@@ -23,6 +48,8 @@ export interface PlannedFault {
   readonly signal?: "SIGKILL" | "SIGTERM";
   /** orphan-worker: after its hang the worker prints (and dies of the broken pipe) or finishes quietly. */
   readonly afterHang?: "print" | "quiet";
+  /** busy-host: how many sleeping processes. */
+  readonly processes?: number;
 }
 
 export interface CreateBody {
@@ -45,6 +72,7 @@ export function workloadSpec(hostname: string, version: number) {
     hostname,
     source: { template: TEMPLATE },
     security: { nesting: version % 2 === 0 },
+    resources: { cores: 1, memory_mb: 512, swap_mb: 512, disk_gb: 4, storage: WORKLOAD_STORAGE },
     files: [{ path: "/etc/app/app.conf", content: `version=${version}\n` }],
     services: [{ unit: "app.service", content: UNIT }],
     snapshot_retention: { keep_last: 2 },
@@ -78,16 +106,59 @@ export function planRequests(rng: SeededRandom, seed: number, count: number, pha
   return plan;
 }
 
-/** The seed's faults, spread over the phase; each ends before the phase does. */
-export function planFaults(rng: SeededRandom, count: number, phaseMs: number, nodes: readonly string[], apis: number): PlannedFault[] {
+const WEIGHTS: Readonly<Record<FaultKind, number>> = {
+  "kill-agent": 3,
+  "kill-api": 3,
+  "restart-mariadb": 1,
+  "hang-pct": 2,
+  "crash-pct": 3,
+  "orphan-worker": 2,
+  "delay-visibility": 2,
+  unreachable: 2,
+  backup: 2,
+  "operator-mount": 2,
+  migrate: 4,
+  "ha-relocate": 3,
+  "pmxcfs-pause": 2,
+  "pmxcfs-stop": 2,
+  "pmxcfs-no-quorum": 2,
+  "busy-host": 1,
+};
+
+/**
+ * The seed's faults, spread over the phase; each ends before the phase does (a migration
+ * waits at most until then for a container to move, and then takes its own time).
+ * `pmxcfs`: whether the nodes run pmxcfs (no pmxcfs fault is planned otherwise).
+ */
+export function planFaults(rng: SeededRandom, count: number, phaseMs: number, nodes: readonly string[], apis: number, pmxcfs: boolean): PlannedFault[] {
   const faults: PlannedFault[] = [];
-  const kinds: Record<FaultKind, number> = { "kill-agent": 3, "kill-api": 3, "restart-mariadb": 1, "hang-pct": 2, "crash-pct": 3, "orphan-worker": 2, "delay-visibility": 2, unreachable: 2, backup: 2, "operator-mount": 2 };
+  const kinds = Object.fromEntries(Object.entries(WEIGHTS).filter(([kind]) => pmxcfs || !PMXCFS_FAULTS.includes(kind as FaultKind))) as Record<FaultKind, number>;
   for (let i = 0; i < count; i++) {
     const kind = rng.weighted(kinds);
     const forMs = rng.int(500, Math.min(5000, Math.round(phaseMs / 4)));
     const at = rng.int(0, phaseMs - forMs);
     const node = rng.pick(nodes);
     switch (kind) {
+      case "migrate":
+      case "ha-relocate": {
+        // After the first quarter, when the workload has made containers; `node` is the
+        // preferred target, forMs how long to wait for a container that can move.
+        const start = rng.int(Math.round(phaseMs / 4), Math.round((phaseMs * 3) / 4));
+        faults.push({ at: start, kind, forMs: phaseMs - start, node });
+        break;
+      }
+      case "pmxcfs-pause": {
+        // A few seconds, longer than the agent's probe of /etc/pve waits (scenario-cluster.ts):
+        // every call on the mount waits meanwhile.
+        const paused = rng.int(3000, 6000);
+        faults.push({ at: rng.int(0, phaseMs - paused), kind, forMs: paused, node });
+        break;
+      }
+      case "busy-host": {
+        const long = rng.int(Math.round(phaseMs / 4), Math.round(phaseMs / 2));
+        faults.push({ at: rng.int(0, phaseMs - long), kind, forMs: long, processes: rng.int(2000, 4000) });
+        break;
+      }
       case "kill-api":
         faults.push({ at, kind, forMs, api: rng.int(0, apis - 1) });
         break;
