@@ -197,6 +197,8 @@ const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
   "drift-state-mismatch": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "migrate", "ha-relocate"],
   // Proxmox moved one of Lockstep's containers (info): the record followed it.
   "container-moved": ["migrate", "ha-relocate"],
+  // Its ports were taken on the node it moved to (every node's range starts alike): re-allocated there.
+  "ports-reallocated": ["migrate", "ha-relocate"],
 };
 
 async function incidentsExplained(pool: Pool, faults: readonly InjectedFault[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
