@@ -2,6 +2,8 @@
 // pve1 and pve2, packages/sim createSimCluster) when an admin moves them: pve-container
 // src/PVE/API2/LXC.pm migrate_vm and src/PVE/LXC/Migrate.pm (the config renamed to the
 // target node's directory under /etc/pve/nodes, `lock: migrate` meanwhile).
+import { appendFileSync } from "node:fs";
+import path from "node:path";
 import test from "ava";
 import { startedCalls, createSimCluster, type SimCluster } from "@lockstep/sim";
 import { startAgentOnSim, type AgentUnderTest } from "../packages/agent/test/integration/agent-harness.js";
@@ -17,6 +19,9 @@ interface Lab {
 
 async function startLab(t: { teardown(fn: () => Promise<void>): void }): Promise<Lab> {
   const sim = createSimCluster({ nodes: ["pve1", "pve2"], name: "lab" });
+  // A ZFS install's `local-zfs` (pve-manager's installer): Migrate.pm phase1 moves a volume
+  // with snapshots only from a zfspool, and every container Lockstep makes has its snapshot.
+  appendFileSync(path.join(sim.dir, "storage.cfg"), "zfspool: local-zfs\n\tpool rpool/data\n\tsparse 1\n\tcontent images,rootdir\n\n");
   const db = await createTestDatabase();
   const agents = new Map<string, AgentUnderTest>();
   for (const node of sim.nodes) agents.set(node.name, await startAgentOnSim({ LOCKSTEP_AGENT_NODE: node.name, LOCKSTEP_SIM_NODE: node.name, LOCKSTEP_SIM_CLUSTER: sim.dir }, node.root));
@@ -34,7 +39,7 @@ async function startLab(t: { teardown(fn: () => Promise<void>): void }): Promise
 }
 
 async function createOn(lab: Lab, node: string, key: string): Promise<{ id: string; vmid: number }> {
-  const body = (await (await post(lab.api, "/v1/containers", { node, spec: { hostname: key, source: { template: TEMPLATE } } }, key)).json()) as { id: string; vmid: number; operation_id: string };
+  const body = (await (await post(lab.api, "/v1/containers", { node, spec: { hostname: key, source: { template: TEMPLATE }, resources: { storage: "local-zfs" } } }, key)).json()) as { id: string; vmid: number; operation_id: string };
   const op = await waitForOperation(lab.api, body.operation_id);
   if (op.status !== "succeeded") throw new Error(`create ${key}: ${JSON.stringify(op)}`);
   return body;

@@ -5,7 +5,7 @@ import type { PortRange } from "../allocation/allocate-ports.js";
 import { findContainer } from "../containers/container-repository.js";
 import { followContainer } from "../containers/follow-container.js";
 import { locateContainer, type Sought, type Whereabouts } from "../containers/locate-container.js";
-import { loadClusterMap } from "../nodes/node-cluster.js";
+import { loadClusterMap, recordNodeCluster, type ClusterMap } from "../nodes/node-cluster.js";
 import { effectiveRetention } from "../containers/snapshot-retention.js";
 import { ResourceNotFoundError } from "../errors.js";
 import { ownershipTag } from "../reconcile/ownership-marker.js";
@@ -93,7 +93,29 @@ async function converge(job: ClaimedJob, deps: JobDeps, node: string, sought: So
 }
 
 async function locate(deps: JobDeps, sought: Sought): Promise<Whereabouts> {
-  return locateContainer(deps.agents, await loadClusterMap(deps.db), sought);
+  return locateContainer(deps.agents, await knownClusters(deps, sought.node), sought);
+}
+
+/**
+ * The registered nodes' clusters, with the record's node and its fellow members asked now
+ * when the API has not learnt theirs yet (no health check nor reconcile pass since they
+ * were registered): a job must not wait for the monitor to know where to look.
+ */
+async function knownClusters(deps: JobDeps, node: string): Promise<ClusterMap> {
+  let clusters = await loadClusterMap(deps.db);
+  // Twice at most: the node's own answer names the members to ask in the second round.
+  for (let round = 0; round < 2; round++) {
+    const unknown = [node, ...(clusters.get(node)?.members ?? [])].filter((n, i, all) => all.indexOf(n) === i && clusters.get(n)?.name === null);
+    if (unknown.length === 0) break;
+    await Promise.all(
+      unknown.map(async (name) => {
+        const health = await (await deps.agents.forNode(name)).getHealth({}).catch(() => null);
+        if (health) await recordNodeCluster(deps.db, name, health.clusterName, health.clusterMembers, new Date(deps.clock.now()));
+      }),
+    );
+    clusters = await loadClusterMap(deps.db);
+  }
+  return clusters;
 }
 
 /** The node the job acts on: the record's, or the one its container moved to (the record follows first). */
