@@ -7,7 +7,7 @@ import { lockFilePath, migrationLockPath, type NodePaths } from "../node/node-pa
 import { devToMajorMinor, parseProcLocks, type KernelLock } from "../proc/proc-locks.js";
 import type { ProcReader } from "../proc/proc-reader.js";
 import { liveTasks } from "./active-tasks.js";
-import { flockHolders, sameFile, type FileId } from "./flock-holders.js";
+import { FlockHolderScan, sameFile, type FileId } from "./flock-holders.js";
 import { lockOwnership, owningTasks } from "./lock-owners.js";
 import type { ActiveTaskView, LockOwnerKind, LockReportView, LockVerdict, MigrationLockView } from "./lock-report.js";
 
@@ -31,6 +31,7 @@ interface Judgement {
  */
 export class LockInspector {
   private readonly unowned = new Map<number, { lock: string; sinceMs: number }>();
+  private readonly holderScan: FlockHolderScan;
 
   constructor(
     private readonly node: string,
@@ -41,7 +42,9 @@ export class LockInspector {
     private readonly clock: Clock,
     /** How long a `lock:` must stay without any possible owner before it is STALE. */
     private readonly staleGraceMs: number,
-  ) {}
+  ) {
+    this.holderScan = new FlockHolderScan(proc);
+  }
 
   async inspect(vmid: number): Promise<LockReportView> {
     const file = lockFilePath(this.paths, vmid);
@@ -50,7 +53,7 @@ export class LockInspector {
     const onFile = id ? kernelLocks.filter((l) => sameFile(l, id)) : [];
     const flocks = onFile.filter((l) => l.kind === "FLOCK");
     const recordedPid = flocks[0]?.pid ?? 0;
-    const holders = id && flocks.length > 0 ? await flockHolders(this.proc, file, id) : [];
+    const holders = id && flocks.length > 0 ? await this.holderScan.holders(file, id) : [];
     const configLock = await this.configLock(vmid);
     const tasks = await liveTasks(this.paths.tasksActive, this.proc);
     const owners = configLock ? owningTasks(configLock, vmid, tasks) : [];
