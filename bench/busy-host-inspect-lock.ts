@@ -21,10 +21,10 @@ import { msSince } from "./support/timing.js";
 
 const PROCESSES = sizeFromEnv("BENCH_BUSY_PROCESSES", 5000);
 const FILES = sizeFromEnv("BENCH_BUSY_FILES", 100_000);
-const SAMPLES = sizeFromEnv("BENCH_BUSY_SAMPLES", 200);
+const SAMPLES = sizeFromEnv("BENCH_BUSY_SAMPLES", 100);
 const CONCURRENT = sizeFromEnv("BENCH_BUSY_CONCURRENT", 20);
 const BURSTS = sizeFromEnv("BENCH_BUSY_BURSTS", 5);
-const WARMUP = Math.min(20, Math.max(5, Math.floor(SAMPLES / 10)));
+const WARMUP = Math.min(10, Math.max(3, Math.floor(SAMPLES / 10)));
 const VMID = 101;
 
 const readNumber = (file: string): number => Number(readFileSync(file, "utf8").trim());

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { readdir, readFile, readlink } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { mapBounded } from "./map-bounded.js";
+import { readLinks } from "./read-links.js";
 
 /** A process as /proc shows it. */
 export interface ProcessInfo {
@@ -62,8 +62,8 @@ export function realProcReader(root = "/proc"): ProcReader {
       } catch {
         return [];
       }
-      const found = await mapBounded(fds, FD_LINKS_IN_FLIGHT, (fd) => readFd(root, pid, fd));
-      return found.filter((fd): fd is ProcessFd => fd !== null);
+      const targets = await readLinks(fdDir, fds, FD_LINKS_IN_FLIGHT);
+      return fds.flatMap((fd, i) => (targets[i] === null ? [] : [openFd(root, pid, fd, targets[i]!)]));
     },
     async process(pid) {
       try {
@@ -83,16 +83,11 @@ export function realProcReader(root = "/proc"): ProcReader {
 // A process with thousands of fds queues a bounded number of reads, not all of them at once.
 const FD_LINKS_IN_FLIGHT = 16;
 
-// A descriptor closed between the listing and its read is skipped. readlink, not stat: a
-// link is resolved from the kernel's dentry without calling the file system, where a stat of
-// an fd on a hung FUSE mount (pmxcfs) would wait for it.
-async function readFd(root: string, pid: number, fd: string): Promise<ProcessFd | null> {
-  let target: string;
-  try {
-    target = await readlink(path.join(root, String(pid), "fd", fd));
-  } catch {
-    return null;
-  }
+// A descriptor closed between the listing and its link's read was skipped; one closed before
+// its fdinfo's read has no lock lines. The link is read, not stat'ed: readlink resolves the
+// kernel's dentry without calling the file system, where a stat of an fd on a hung FUSE mount
+// (pmxcfs) would wait for it.
+function openFd(root: string, pid: number, fd: string, target: string): ProcessFd {
   const lockLines = async (): Promise<string[]> => {
     try {
       const info = await readFile(path.join(root, String(pid), "fdinfo", fd), "utf8");
