@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     console.log(`  latency per call:          ${describe(summarize(burst.latencies))}`);
     console.log(`  wall time per burst:       ${describe(summarize(burst.walls))}`);
     for (const [i, d] of burst.delays.entries()) console.log(`  burst ${i + 1}: agent event-loop delay p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms, max ${d.max.toFixed(2)} ms`);
-    console.log(`  agent event-loop delay, worst burst: p99 ${worst((d) => d.p99).toFixed(2)} ms, max ${worst((d) => d.max).toFixed(2)} ms (goal: p99 under 20 ms)`);
+    console.log(`  agent event-loop delay, worst burst: p99 ${worst((d) => d.p99).toFixed(2)} ms, max ${worst((d) => d.max).toFixed(2)} ms (goal: p99 under 20 ms; sampled every 10 ms, the sampling interval taken off)`);
   } finally {
     if (holder?.pid) process.kill(-holder.pid, "SIGKILL");
     await busy?.stop();
