@@ -2,29 +2,19 @@
 // running `fuser` (psmisc) on the same lock file, with the lock held by util-linux flock and
 // with it free; one call at a time, the two interleaved.
 // Run: pnpm exec tsx bench/inspect-lock.ts   (BENCH_SAMPLES)
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { agentV1 } from "@lockstep/shared";
 import { startAgentOnSim, TEMPLATE, untilLocked } from "../packages/agent/test/integration/agent-harness.js";
 import { sizeFromEnv } from "./support/bench-env.js";
+import { fuser } from "./support/fuser.js";
 import { describe, ratio, summarize, type Summary } from "./support/stats.js";
 import { msSince } from "./support/timing.js";
 
 const SAMPLES = sizeFromEnv("BENCH_SAMPLES", 1000);
 const WARMUP = Math.min(100, Math.max(20, Math.floor(SAMPLES / 10)));
 const VMID = 101;
-
-/** `fuser <file>`: exit 0 and the holders' PIDs on stdout when someone has it open, else exit 1. */
-function fuser(file: string): Promise<{ code: number; pids: number[] }> {
-  return new Promise((resolve, reject) => {
-    execFile("fuser", [file], (err, stdout) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      if (code !== 0 && code !== 1) return reject(err);
-      resolve({ code, pids: stdout.trim().split(/\s+/).filter(Boolean).map(Number) });
-    });
-  });
-}
 
 async function main(): Promise<void> {
   if (spawnSync("sh", ["-c", "command -v fuser"]).status !== 0) {

@@ -5,17 +5,11 @@ import type { ClusterFs } from "../node/cluster-fs.js";
 import { parseContainerConfig, type ConfigSection } from "../node/container-config.js";
 import { lockFilePath, migrationLockPath, type NodePaths } from "../node/node-paths.js";
 import { devToMajorMinor, parseProcLocks, type KernelLock } from "../proc/proc-locks.js";
-import { mapBounded } from "../proc/map-bounded.js";
-import type { ProcessInfo, ProcReader } from "../proc/proc-reader.js";
+import type { ProcReader } from "../proc/proc-reader.js";
 import { liveTasks } from "./active-tasks.js";
+import { FlockHolderScan, sameFile, type FileId } from "./flock-holders.js";
 import { lockOwnership, owningTasks } from "./lock-owners.js";
 import type { ActiveTaskView, LockOwnerKind, LockReportView, LockVerdict, MigrationLockView } from "./lock-report.js";
-
-interface FileId {
-  readonly major: number;
-  readonly minor: number;
-  readonly inode: number;
-}
 
 interface Judgement {
   readonly verdict: LockVerdict;
@@ -37,6 +31,7 @@ interface Judgement {
  */
 export class LockInspector {
   private readonly unowned = new Map<number, { lock: string; sinceMs: number }>();
+  private readonly holderScan: FlockHolderScan;
 
   constructor(
     private readonly node: string,
@@ -47,7 +42,9 @@ export class LockInspector {
     private readonly clock: Clock,
     /** How long a `lock:` must stay without any possible owner before it is STALE. */
     private readonly staleGraceMs: number,
-  ) {}
+  ) {
+    this.holderScan = new FlockHolderScan(proc);
+  }
 
   async inspect(vmid: number): Promise<LockReportView> {
     const file = lockFilePath(this.paths, vmid);
@@ -56,7 +53,7 @@ export class LockInspector {
     const onFile = id ? kernelLocks.filter((l) => sameFile(l, id)) : [];
     const flocks = onFile.filter((l) => l.kind === "FLOCK");
     const recordedPid = flocks[0]?.pid ?? 0;
-    const holders = id && flocks.length > 0 ? await this.sharers(id) : [];
+    const holders = id && flocks.length > 0 ? await this.holderScan.holders(file, id) : [];
     const configLock = await this.configLock(vmid);
     const tasks = await liveTasks(this.paths.tasksActive, this.proc);
     const owners = configLock ? owningTasks(configLock, vmid, tasks) : [];
@@ -107,16 +104,6 @@ export class LockInspector {
     return report.unownedSinceMs + this.staleGraceMs;
   }
 
-  /** Live processes whose fdinfo shows a FLOCK on this device and inode. */
-  private async sharers(id: FileId): Promise<ProcessInfo[]> {
-    const found = await mapBounded(await this.proc.pids(), PROC_READS_IN_FLIGHT, async (pid) => {
-      if (!(await this.proc.fds(pid)).some((fd) => fd.lockLines.some((l) => isFlockOn(l, id)))) return null;
-      const info = await this.proc.process(pid);
-      return info && info.state !== "Z" ? info : null;
-    });
-    return found.filter((info): info is ProcessInfo => info !== null);
-  }
-
   private async migrationLock(vmid: number, kernelLocks: readonly KernelLock[]): Promise<MigrationLockView> {
     const file = migrationLockPath(this.paths, vmid);
     const id = await fileId(file);
@@ -139,9 +126,6 @@ export class LockInspector {
   }
 }
 
-// Enough /proc reads in flight to keep libuv's pool busy without queueing the whole host.
-const PROC_READS_IN_FLIGHT = 16;
-
 // The lock files are on the node's own /run/lock, never on pmxcfs.
 async function fileId(file: string): Promise<FileId | null> {
   try {
@@ -150,16 +134,6 @@ async function fileId(file: string): Promise<FileId | null> {
   } catch {
     return null;
   }
-}
-
-function sameFile(lock: KernelLock, id: FileId): boolean {
-  return lock.major === id.major && lock.minor === id.minor && lock.inode === id.inode;
-}
-
-/** fdinfo `lock:` lines use the /proc/locks format (fs/locks.c lock_get_status). */
-function isFlockOn(line: string, id: FileId): boolean {
-  const lock = parseProcLocks(line.replace(/^lock:\s*/, ""))[0];
-  return lock !== undefined && !lock.waiting && lock.kind === "FLOCK" && sameFile(lock, id);
 }
 
 function uniqueTasks(tasks: ActiveTaskView[]): ActiveTaskView[] {

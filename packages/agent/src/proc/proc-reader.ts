@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import { readdir, readFile, readlink } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { readLinks } from "./read-links.js";
 
 /** A process as /proc shows it. */
 export interface ProcessInfo {
@@ -16,11 +17,16 @@ export interface ProcessInfo {
   readonly startedMs: number;
 }
 
-/** One open descriptor of a process: where it points and its fdinfo's `lock:` lines. */
+/**
+ * One open descriptor of a process: where it points, and its fdinfo's `lock:` lines on demand.
+ * On a Proxmox host /proc holds every container's processes (tens of thousands of fds), so a
+ * scan reads the links of all and the fdinfo of only the few that point at its file.
+ */
 export interface ProcessFd {
   readonly fd: string;
   readonly target: string;
-  readonly lockLines: string[];
+  /** Reads the fdinfo now; empty when the descriptor was closed meanwhile. */
+  lockLines(): Promise<string[]>;
 }
 
 /**
@@ -31,7 +37,7 @@ export interface ProcessFd {
 export interface ProcReader {
   locks(): Promise<string>;
   pids(): Promise<number[]>;
-  /** The `lock:` lines of each fd's fdinfo, and where each fd points. */
+  /** Where each fd points (its fdinfo is read only through `lockLines`). */
   fds(pid: number): Promise<ProcessFd[]>;
   process(pid: number): Promise<ProcessInfo | null>;
 }
@@ -56,8 +62,8 @@ export function realProcReader(root = "/proc"): ProcReader {
       } catch {
         return [];
       }
-      const found = await Promise.all(fds.map((fd) => readFd(root, pid, fd)));
-      return found.filter((fd): fd is ProcessFd => fd !== null);
+      const targets = await readLinks(fdDir, fds, FD_LINKS_IN_FLIGHT);
+      return fds.flatMap((fd, i) => (targets[i] === null ? [] : [openFd(root, pid, fd, targets[i]!)]));
     },
     async process(pid) {
       try {
@@ -74,12 +80,21 @@ export function realProcReader(root = "/proc"): ProcReader {
   };
 }
 
-// A descriptor closed between the listing and its read is skipped.
-async function readFd(root: string, pid: number, fd: string): Promise<ProcessFd | null> {
-  try {
-    const [info, target] = await Promise.all([readFile(path.join(root, String(pid), "fdinfo", fd), "utf8"), readlink(path.join(root, String(pid), "fd", fd))]);
-    return { fd, target, lockLines: info.split("\n").filter((l) => l.startsWith("lock:")) };
-  } catch {
-    return null;
-  }
+// A process with thousands of fds queues a bounded number of reads, not all of them at once.
+const FD_LINKS_IN_FLIGHT = 16;
+
+// A descriptor closed between the listing and its link's read was skipped; one closed before
+// its fdinfo's read has no lock lines. The link is read, not stat'ed: readlink resolves the
+// kernel's dentry without calling the file system, where a stat of an fd on a hung FUSE mount
+// (pmxcfs) would wait for it.
+function openFd(root: string, pid: number, fd: string, target: string): ProcessFd {
+  const lockLines = async (): Promise<string[]> => {
+    try {
+      const info = await readFile(path.join(root, String(pid), "fdinfo", fd), "utf8");
+      return info.split("\n").filter((l) => l.startsWith("lock:"));
+    } catch {
+      return [];
+    }
+  };
+  return { fd, target, lockLines };
 }

@@ -29,12 +29,13 @@ export function lockNode() {
   };
   for (const dir of [paths.lockDir, paths.configDir, path.dirname(paths.tasksActive), paths.migrationLockDir]) mkdirSync(dir, { recursive: true });
   const processes = new Map<number, ProcessInfo>();
-  const fdLocks = new Map<number, string[]>();
+  // Per pid: each descriptor's target and its fdinfo `lock:` line.
+  const fdLocks = new Map<number, { target: string; line: string }[]>();
   const lockLines: string[] = [];
   const proc: ProcReader = {
     locks: async () => lockLines.map((l, i) => `${i + 1}: ${l}`).join("\n") + "\n",
     pids: async () => [...processes.keys()],
-    fds: async (pid) => (fdLocks.get(pid) ?? []).map((line, i) => ({ fd: String(3 + i), target: "/x", lockLines: [`lock:\t1: ${line}`] })),
+    fds: async (pid) => (fdLocks.get(pid) ?? []).map(({ target, line }, i) => ({ fd: String(3 + i), target, lockLines: async () => [`lock:\t1: ${line}`] })),
     process: async (pid) => processes.get(pid) ?? null,
   };
   const clock = new ManualClock();
@@ -68,7 +69,7 @@ export function lockNode() {
     kernelLock(vmid: number, kind: "FLOCK" | "POSIX" | "OFDLCK", pid: number) {
       const line = `${kind === "FLOCK" ? "FLOCK  ADVISORY " : `${kind} ADVISORY `} WRITE ${pid} ${fileNumbers(lockFilePath(paths, vmid))} 0 EOF`;
       lockLines.push(line);
-      if (pid > 0) fdLocks.set(pid, [...(fdLocks.get(pid) ?? []), line]);
+      if (pid > 0) fdLocks.set(pid, [...(fdLocks.get(pid) ?? []), { target: lockFilePath(paths, vmid), line }]);
     },
     /** A flock on the guest migration lock `pve-migrate-<vmid>`. */
     migrationFlock(vmid: number, pid: number) {
