@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const agent = await startAgentOnSim();
   let holder: ReturnType<typeof spawn> | undefined;
   try {
-    const created = await agent.pct(["create", String(VMID), TEMPLATE, "--hostname", "bench"]);
+    const created = await agent.pct(["create", String(VMID), TEMPLATE, "--hostname", "bench", "--storage", "local-lvm"]);
     if (created.code !== 0) throw new Error(created.stderr);
     const lockFile = path.join(agent.root, "run/lock/lxc", `pve-config-${VMID}.lock`);
 
