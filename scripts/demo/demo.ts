@@ -1,11 +1,11 @@
 // The Lockstep demo: what goes wrong on Proxmox, and what Lockstep does about it, on
 // simulated nodes that behave as real ones do (see packages/sim).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentClient, agentClientCredentials, agentV1, createMemoryLogger, LockstepError, type TlsFiles } from "@lockstep/shared";
-import { simPctBin, simQmBin, simVzdumpBin, startedCalls, writeFaults } from "@lockstep/sim";
+import { createSimCluster, simPctBin, simQmBin, simVzdumpBin, startedCalls, writeFaults } from "@lockstep/sim";
 import { createPool } from "../../packages/api/src/db/pool.js";
 import { migrate } from "../../packages/api/src/db/migrate.js";
 import { migrations } from "../../packages/api/src/db/migrations/index.js";
@@ -25,14 +25,15 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // names it, and an agent changes only a container that carries it.
 const OWNER = "lockstep-demo";
 
+/** A simulated node's settings (its root, its name, the cluster it belongs to), for every tool run on it. */
+const nodeEnv = (node: string): Record<string, string> => ({ LOCKSTEP_SIM_ROOT: path.join(work, node), LOCKSTEP_SIM_NODE: node, LOCKSTEP_SIM_CLUSTER: path.join(work, "cluster") });
+
 async function startAgent(node: string, port: number): Promise<AgentClient> {
   const root = path.join(work, node);
-  mkdirSync(path.join(root, "etc"), { recursive: true });
-  writeFileSync(path.join(root, "etc/hostname"), `${node}\n`);
   const log = path.join(work, `${node}-agent.log`);
   const tls = tlsOf("nodes", node);
   const child = spawn(process.execPath, [path.join(repo, "packages/agent/bin/lockstep-agent.js"), "--simulate", root, "--listen", `127.0.0.1:${port}`, "--tls-ca", tls.ca, "--tls-cert", tls.cert, "--tls-key", tls.key], {
-    env: { ...process.env, LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "500", LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "1000", LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "2000", LOCKSTEP_AGENT_LOCK_RETRIES: "10", LOCKSTEP_AGENT_METRICS_LISTEN: `127.0.0.1:${port + 1000}` },
+    env: { ...process.env, ...nodeEnv(node), LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "500", LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "1000", LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "2000", LOCKSTEP_AGENT_LOCK_RETRIES: "10", LOCKSTEP_AGENT_METRICS_LISTEN: `127.0.0.1:${port + 1000}` },
     stdio: ["ignore", "pipe", "pipe"],
   });
   agents.push(child);
@@ -49,7 +50,7 @@ async function startAgent(node: string, port: number): Promise<AgentClient> {
 
 /** Runs the simulated node's pct directly, as an operator at its shell would. */
 function pct(node: string, args: string[]): string {
-  return spawnSyncText(process.execPath, [simPctBin, ...args], { LOCKSTEP_SIM_ROOT: path.join(work, node) });
+  return spawnSyncText(process.execPath, [simPctBin, ...args], nodeEnv(node));
 }
 
 function spawnSyncText(cmd: string, args: string[], env: Record<string, string>): string {
@@ -168,7 +169,11 @@ async function main(): Promise<void> {
   step("A cluster PKI: agents and the API trust each other through mutual TLS");
   makeClusterPki();
 
-  step("Two simulated Proxmox nodes, an agent on each");
+  step("A Proxmox cluster of two simulated nodes (one shared /etc/pve), an agent on each");
+  const sim = createSimCluster({ nodes: ["pve1", "pve2"], base: work, name: "demo" });
+  // A ZFS install's local-zfs: only a zfspool volume with snapshots can be migrated (LXC/Migrate.pm).
+  appendFileSync(path.join(sim.dir, "storage.cfg"), "zfspool: local-zfs\n\tpool rpool/data\n\tsparse 1\n\tcontent images,rootdir\n\n");
+  say(`cluster '${sim.name}': ${sim.nodes.map((n) => n.name).join(", ")}; /etc/pve of each is ${path.relative(repo, sim.dir)}`);
   const pve1 = await startAgent("pve1", 7701);
   const pve2 = await startAgent("pve2", 7702);
   for (const [name, client] of [["pve1", pve1], ["pve2", pve2]] as const) {
@@ -201,7 +206,7 @@ async function main(): Promise<void> {
   step("A QEMU VM inside the VMID range: its VMID is never given to a container");
   // The VMID the allocator would hand out next (rising from the last one given: shop-1's).
   const vmVmid = created.vmid + 1;
-  say(`by hand on pve2: ${spawnSyncText(process.execPath, [simQmBin, "create", String(vmVmid), "--name", "billing-vm"], { LOCKSTEP_SIM_ROOT: path.join(work, "pve2") }) || `qm create ${vmVmid} --name billing-vm`}`);
+  say(`by hand on pve2: ${spawnSyncText(process.execPath, [simQmBin, "create", String(vmVmid), "--name", "billing-vm"], nodeEnv("pve2")) || `qm create ${vmVmid} --name billing-vm`}`);
   const seen = (await http(api, "POST", "/v1/reconcile", {}, "demo-reconcile-vms")).json as { nodes: { node: string; containers: number }[] };
   say(`POST /v1/reconcile -> ${seen.nodes.map((n) => `${n.node}: ${n.containers} container(s)`).join("; ")}; the nodes report their VMs too`);
 
@@ -229,6 +234,19 @@ async function main(): Promise<void> {
   for (const f of found.findings) say(`  ${f.kind.padEnd(15)} ${f.node} CT ${f.vmid}: ${f.detail}`);
   const side = (await http(api, "GET", `/v1/nodes/pve2/containers/${web.vmid}`)).json as { record: { status: string; observed_state: string }; on_node: { status: string }; verdict: { in_sync: boolean } };
   say(`GET /v1/nodes/pve2/containers/${web.vmid}: record ${side.record.status} (observed ${side.record.observed_state}), node ${side.on_node.status}, in sync: ${side.verdict.in_sync}`);
+
+  step("Migration: an admin moves a container to another node of the cluster; its record follows");
+  const blog = (await http(api, "POST", "/v1/containers", { node: "pve1", ports: ["http"], spec: { hostname: "blog-1", source: { template: TEMPLATE }, resources: { storage: "local-zfs" } } }, "demo-blog-1")).json as { id: string; vmid: number; operation_id: string };
+  say(`POST /v1/containers -> record ${blog.id}, CT ${blog.vmid} on pve1: ${(await waitForOperation(api, blog.operation_id)).status}`);
+  say(`by hand on pve1: pct migrate ${blog.vmid} pve2 --restart`);
+  console.log(pct("pve1", ["migrate", String(blog.vmid), "pve2", "--restart"]).split("\n").slice(-2).join("\n").replace(/^/gm, "   | "));
+  await http(api, "POST", "/v1/reconcile", {}, "demo-reconcile-migrate");
+  const followed = (await http(api, "GET", `/v1/containers/${blog.id}`)).json as { node: string; status: string };
+  say(`after POST /v1/reconcile, GET /v1/containers/${blog.id}: node ${followed.node}, status ${followed.status}`);
+  const moves = (await http(api, "GET", `/v1/incidents?vmid=${blog.vmid}`)).json as { incidents: { kind: string; detail: string }[] };
+  for (const i of moves.incidents.filter((i) => i.kind === "container-moved" || i.kind === "ports-reallocated")) say(`incident ${i.kind}: ${i.detail}`);
+  const destroys = ["pve1", "pve2"].flatMap((n) => startedCalls(path.join(work, n), "destroy")).filter((c) => c.vmid === blog.vmid && !c.caller).length;
+  say(`no orphan, no missing record, nothing destroyed or made again: Lockstep's pct destroy of CT ${blog.vmid}: ${destroys}`);
 
   step("Who may do what: tokens with scopes, certificates from the cluster CA");
   const anonymous = await http(api, "GET", "/v1/containers", undefined, undefined, null);
@@ -258,7 +276,7 @@ async function main(): Promise<void> {
   step("The config lock: a slow pct holds it, another caller times out");
   const pve1Root = path.join(work, "pve1");
   writeFaults(pve1Root, [{ command: "set", action: "slow", ms: 8000, times: 1 }]);
-  const slow = spawn(process.execPath, [simPctBin, "set", "101", "--cores", "2"], { env: { ...process.env, LOCKSTEP_SIM_ROOT: pve1Root }, stdio: "ignore" });
+  const slow = spawn(process.execPath, [simPctBin, "set", "101", "--cores", "2"], { env: { ...process.env, ...nodeEnv("pve1") }, stdio: "ignore" });
   const slowClosed = new Promise((r) => slow.on("close", r));
   let report = await pve1.inspectLock({ vmid: 101 });
   while (report.verdict !== agentV1.LockVerdict.HELD) {
@@ -267,7 +285,7 @@ async function main(): Promise<void> {
   }
   say(`InspectLock 101: verdict ${agentV1.LockVerdict[report.verdict]}, holders: ${report.holders.map((h) => `pid ${h.pid} (${h.cmdline})`).join(", ")}`);
   say("pct itself, as an operator would run it (lock timeout shortened to 2 s for the demo):");
-  console.log(spawnSyncText(process.execPath, [simPctBin, "set", "101", "--memory", "1024"], { LOCKSTEP_SIM_ROOT: pve1Root, LOCKSTEP_SIM_LOCK_TIMEOUT_S: "2" }).replace(/^/gm, "   | "));
+  console.log(spawnSyncText(process.execPath, [simPctBin, "set", "101", "--memory", "1024"], { ...nodeEnv("pve1"), LOCKSTEP_SIM_LOCK_TIMEOUT_S: "2" }).replace(/^/gm, "   | "));
   try {
     await pve1.updateConfig({ requestId: "demo-set-memory", vmid: 101, ownershipTag: OWNER, set: { memory: "1024" } });
     say("UpdateConfig went through after waiting");
@@ -293,7 +311,7 @@ async function main(): Promise<void> {
   say(`  ${logLine ?? "(not found)"}`);
 
   step("A nightly backup: its lock is left alone while Lockstep waits");
-  const backup = spawn(process.execPath, [simVzdumpBin, "101"], { env: { ...process.env, LOCKSTEP_SIM_ROOT: pve1Root, LOCKSTEP_SIM_VZDUMP_MS: "3000" }, stdio: "ignore" });
+  const backup = spawn(process.execPath, [simVzdumpBin, "101"], { env: { ...process.env, ...nodeEnv("pve1"), LOCKSTEP_SIM_VZDUMP_MS: "3000" }, stdio: "ignore" });
   const backupDone = new Promise((r) => backup.on("close", r));
   for (let i = 0; i < 200 && !/^lock: backup$/m.test(readFileSync(path.join(pve1Root, "etc/pve/lxc/101.conf"), "utf8")); i++) await sleep(50);
   // vzdump holds the flock only while it writes the lock (set_lock); then the task alone owns it.

@@ -1,8 +1,6 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { controlPmxcfs, type PmxcfsAction } from "../../packages/sim/src/pmxcfs/pmxcfs-controller.js";
-import { fuseSupport } from "../../packages/sim/src/pmxcfs/fuse-support.js";
-import { readPmxcfsState } from "../../packages/sim/src/pmxcfs/pmxcfs-state.js";
+import { controlPmxcfs, fuseSupport, readPmxcfsState, type PmxcfsAction } from "@lockstep/sim";
 
 /** LOCKSTEP_SIM_ROOT, LOCKSTEP_SIM_NODE and LOCKSTEP_SIM_CLUSTER of one node. */
 export type NodeEnv = Readonly<Record<string, string>>;

@@ -19,6 +19,9 @@ export { formatCorosyncConf, parseCorosyncConf, type CorosyncConf, type Corosync
 export { layOutPveFallback, perNodeLinks, pveLaidOut } from "./cluster/pve-fallback.js";
 export { MIGRATE_CALLER } from "./cluster/remote-node.js";
 export { HA_CALLER } from "./ha/ha-resources.js";
+export { controlPmxcfs, PMXCFS_ACTIONS, type PmxcfsAction } from "./pmxcfs/pmxcfs-controller.js";
+export { fuseSupport, type FuseSupport } from "./pmxcfs/fuse-support.js";
+export { readPmxcfsState, type PmxcfsState } from "./pmxcfs/pmxcfs-state.js";
 export { parseConfig, type CtConfig } from "./node/ct-config.js";
 export { readRuntime, type RuntimeState } from "./node/runtime-state.js";
 

@@ -32,17 +32,26 @@ export async function readNodeHealth(ctx: NodeContext, stats: HostStatsSource, a
   // Not awaited when /etc/pve is not ok: its end (bounded by its own timeout) is of no interest.
   void pct.catch(() => undefined);
   const [host, fs] = await Promise.all([stats.read(), ctx.clusterFs.probe()]);
-  const [probe, cluster] = fs.state === "ok" ? await Promise.all([pct, membership(ctx)]) : [{ pctResponsive: false, pctDetail: `not waited for: the cluster filesystem is ${fs.state}` }, null];
+  const [probe, cluster] = fs.state === "ok" ? await Promise.all([pct, membership(ctx, probeTimeoutMs)]) : [{ pctResponsive: false, pctDetail: `not waited for: the cluster filesystem is ${fs.state}` }, null];
   return { ...host, node: ctx.node, agentVersion, ...probe, clusterFsState: fs.state, clusterFsDetail: fs.detail, cluster, checkedAtMs: ctx.clock.now() };
 }
 
-/** The node's cluster; a read that fails (hung, malformed) leaves it unknown for this answer. */
-async function membership(ctx: NodeContext): Promise<ClusterMembership | null> {
-  try {
-    return await readClusterMembership(ctx.clusterFs, ctx.paths.pveDir, ctx.node);
-  } catch (err) {
+/**
+ * The node's cluster; a read that fails (malformed) or is not answered within the probe's
+ * bound (queued behind a read stuck on one hung file) leaves it unknown for this answer:
+ * Health never waits on /etc/pve longer than its probe does.
+ */
+async function membership(ctx: NodeContext, boundMs: number): Promise<ClusterMembership | null> {
+  const read = readClusterMembership(ctx.clusterFs, ctx.paths.pveDir, ctx.node).catch((err: unknown) => {
     ctx.logger.warn("cannot read the node's cluster membership", { err });
     return null;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), boundMs)));
+  try {
+    return await Promise.race([read, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -34,6 +34,15 @@ test("a healthy node's health names its cluster as /etc/pve/.members does", asyn
   t.like(await readNodeHealth(ctx, stats, "1", 1_000), { cluster: { name: "", members: [ctx.node] } });
 });
 
+test("a membership read that does not answer within the probe's bound leaves the cluster unknown, and health answers in time", async (t) => {
+  const { ctx, clusterFs } = fakeNode(() => ({}));
+  // Queued behind a read stuck on one hung file in the reader process.
+  const hung = { ...ctx, clusterFs: { ...clusterFs, readFile: () => new Promise<never>(() => undefined) } };
+  const started = Date.now();
+  t.like(await readNodeHealth(hung, stats, "1", 200), { clusterFsState: "ok", cluster: null });
+  t.true(Date.now() - started < 2_000);
+});
+
 test("while the cluster filesystem is not ok, the node's cluster is unknown", async (t) => {
   const { ctx, clusterFs } = fakeNode(() => ({}));
   clusterFs.state = "not-mounted";

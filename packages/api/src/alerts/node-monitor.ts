@@ -59,6 +59,8 @@ export class NodeMonitor {
     await this.pool.query("UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?", [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node]);
     await recordNodeCluster(this.pool, node, health.clusterName, health.clusterMembers, now);
     if (health.pctResponsive) return this.alerts.resolve(node);
-    await this.alerts.raise({ dedupKey: `lockstep/${node}/hypervisor-unresponsive`, node, kind: "hypervisor-unresponsive", summary: `pct on ${node} does not answer: ${health.pctDetail}` });
+    // A cluster filesystem that is hung, stopped or without quorum is why pct cannot answer: say so.
+    const why = health.clusterFsState !== agentV1.ClusterFsState.OK && health.clusterFsState !== agentV1.ClusterFsState.UNSPECIFIED ? `/etc/pve (pmxcfs) on ${node}: ${health.clusterFsDetail}` : `pct on ${node} does not answer: ${health.pctDetail}`;
+    await this.alerts.raise({ dedupKey: `lockstep/${node}/hypervisor-unresponsive`, node, kind: "hypervisor-unresponsive", summary: why });
   }
 }
