@@ -32,7 +32,16 @@ export function testCluster(n: number, env: Record<string, string> = {}): { dir:
     };
   });
   const killWorkers = (): void => {
-    for (const node of nodes) for (const { pid } of liveTaskWorkers(node.root)) process.kill(pid, "SIGKILL");
+    for (const node of nodes) {
+      for (const { pid } of liveTaskWorkers(node.root)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch (err) {
+          // Ended between the listing and the kill: nothing left to kill.
+          if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+        }
+      }
+    }
   };
   return { dir: cluster.dir, nodes, killWorkers };
 }

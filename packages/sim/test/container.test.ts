@@ -92,15 +92,15 @@ test("exec in a stopped container fails as pct does", async (t) => {
 
 test("with delayed visibility a pushed unit is not there for daemon-reload, then appears", async (t) => {
   const node = await runningNode();
-  // Long enough that two more pct processes finish first even on a loaded CI machine.
-  writeFaults(node.root, [{ command: "push", action: "delay-visibility", ms: 6000 }]);
+  // Long enough that two more pct processes finish first even on a loaded CI machine (6 s was not).
+  writeFaults(node.root, [{ command: "push", action: "delay-visibility", ms: 15_000 }]);
   const unit = localFile("[Service]\nExecStart=/bin/true\n");
   t.is((await node.pct(["push", "101", unit, "/etc/systemd/system/app.service"])).code, 0);
   await node.pct(["exec", "101", "--", "systemctl", "daemon-reload"]);
   const enable = await node.pct(["exec", "101", "--", "systemctl", "enable", "app.service"]);
   t.is(enable.code, 1);
   t.is(enable.stderr, "Failed to enable unit: Unit file app.service does not exist.\n");
-  t.true(await eventually(() => existsSync(path.join(node.root, "var/lib/lxc/101/rootfs/etc/systemd/system/app.service")), 15_000), "the file lands after its delay");
+  t.true(await eventually(() => existsSync(path.join(node.root, "var/lib/lxc/101/rootfs/etc/systemd/system/app.service")), 30_000), "the file lands after its delay");
   await node.pct(["exec", "101", "--", "systemctl", "daemon-reload"]);
   t.is((await node.pct(["exec", "101", "--", "systemctl", "enable", "--now", "app.service"])).code, 0);
   t.is((await node.pct(["exec", "101", "--", "systemctl", "is-active", "app.service"])).stdout, "active\n");

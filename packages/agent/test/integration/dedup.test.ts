@@ -39,14 +39,16 @@ test("a create killed with the agent converges on retry without a second contain
   t.is(result.container?.vmid, 101);
   const { containers } = await second.client.listContainers({});
   t.is(containers.length, 1);
-  // Two faithful ends of the first create, by timing: its pct, writing to the dead agent, dies
-  // of the broken pipe and TERMs its worker, which cleans up (pve-common RESTEnvironment.pm
-  // tee_worker, kill_process_group); or the worker finished first, leaving a config that was
-  // never tagged: on a real node it cannot be told from Proxmox's "safe config" written before
-  // setup (pve-container src/PVE/API2/LXC.pm create_vm), so it is removed and redone. Either
-  // way one create replaced it and one tagged container is left.
-  t.is(startedCalls(second.root, "create").length, 2);
-  t.true(startedCalls(second.root, "destroy").length <= 1);
+  // Three faithful ends of the first create, by timing: its pct, writing to the dead agent,
+  // dies of the broken pipe and TERMs its worker, which cleans up (pve-common
+  // RESTEnvironment.pm tee_worker, kill_process_group), and one create replaces it; or the
+  // worker finished and its task log ends TASK OK (pve-common UPID.pm read_status), and the
+  // untagged container is adopted by adding the tag, with no second create and no destroy; or
+  // it finished without that proof, and what it left is removed and redone. Either way one
+  // tagged container is left.
+  const creates = startedCalls(second.root, "create").length;
+  const destroys = startedCalls(second.root, "destroy").length;
+  t.true((creates === 1 && destroys === 0) || (creates === 2 && destroys <= 1), `${creates} creates, ${destroys} destroys`);
   t.regex(configText(second, 101), /^tags: lockstep-r1$/m);
 });
 

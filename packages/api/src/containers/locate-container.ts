@@ -1,4 +1,4 @@
-import { LockstepError, type agentV1 } from "@lockstep/shared";
+import { agentV1, LockstepError } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { clusterFullyRegistered, clusterPeers, type ClusterMap } from "../nodes/node-cluster.js";
 import { markedRecord } from "../reconcile/ownership-marker.js";
@@ -6,7 +6,7 @@ import { markedRecord } from "../reconcile/ownership-marker.js";
 /** What a record's container is as its cluster's nodes answer. */
 export type Whereabouts =
   /** On the node its record names, carrying the record's marker; `migrating` while pct migrate moves it (`lock: migrate`). */
-  | { readonly kind: "here"; readonly migrating: boolean }
+  | { readonly kind: "here"; readonly migrating: boolean; readonly running: boolean }
   /** On another node of the cluster, carrying the record's marker: it moved there. */
   | { readonly kind: "moved"; readonly node: string }
   /** No node of the cluster has it, and every one of them answered. */
@@ -30,7 +30,7 @@ export interface Sought {
  */
 export async function locateContainer(agents: AgentDirectory, clusters: ClusterMap, sought: Sought): Promise<Whereabouts> {
   const here = await holds(agents, sought.node, sought);
-  if (here) return { kind: "here", migrating: here.lock === "migrate" };
+  if (here) return { kind: "here", migrating: here.lock === "migrate", running: here.status === agentV1.ContainerStatus.RUNNING };
   const unanswered: string[] = [];
   for (const peer of clusterPeers(clusters, sought.node)) {
     const held = await holds(agents, peer, sought).catch((err: unknown) => {

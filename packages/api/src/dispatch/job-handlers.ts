@@ -139,6 +139,10 @@ async function movedUnder(job: ClaimedJob, deps: JobDeps, sought: Sought, err: u
     return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} moved to ${where.node} while this ${job.kind} ran on ${sought.node} (${err.message}); the job follows it`);
   }
   if (where?.kind === "here" && where.migrating) return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} is being migrated (lock: migrate) while this ${job.kind} ran (${err.message}); the job runs again once it has landed`);
+  // Stopped under the job: an HA relocation shuts it down before it moves it (PVE::HA::Resources
+  // PVECT migrate), as an admin may. The job runs again: on its new node once it moved, or it
+  // starts it again where it is, as its pipeline would anyway.
+  if (where?.kind === "here" && !where.running && err.code === "FAILED_PRECONDITION") return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} was stopped while this ${job.kind} ran (${err.message}); the job runs again`);
   return err;
 }
 
