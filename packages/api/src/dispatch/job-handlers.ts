@@ -10,7 +10,6 @@ import { effectiveRetention } from "../containers/snapshot-retention.js";
 import { ResourceNotFoundError } from "../errors.js";
 import { ownershipTag } from "../reconcile/ownership-marker.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
-import { isRetryable } from "./retry-policy.js";
 
 /** What a finished job writes, in the same transaction as the job's own completion. */
 export type Commit = (tx: PoolConnection, now: Date) => Promise<void>;
@@ -126,23 +125,27 @@ async function followIfMoved(job: ClaimedJob, deps: JobDeps, sought: Sought, whe
   return where.node;
 }
 
+const MOTION = new Set(["NOT_FOUND", "FAILED_PRECONDITION"]);
+
 /**
  * A job's failure that only means its container moved (or is being migrated) while the job
  * ran: the record follows and the job runs again on the right node, rather than failing for
  * good on the wrong one. Any other failure is returned as it was.
  */
 async function movedUnder(job: ClaimedJob, deps: JobDeps, sought: Sought, err: unknown): Promise<unknown> {
-  if (!(err instanceof LockstepError) || isRetryable(err.code) || err instanceof ForeignVmidError) return err;
-  const where = await locate(deps, sought).catch(() => null);
-  if (where?.kind === "moved") {
+  // What a container in motion makes a node answer: gone from it, or not in the state asked.
+  if (!(err instanceof LockstepError) || !MOTION.has(err.code) || err instanceof ForeignVmidError) return err;
+  const where = await locate(deps, sought).catch((locating: unknown) => ({ kind: "unknown" as const, why: locating instanceof Error ? locating.message : String(locating) }));
+  if (where.kind === "unknown") return new LockstepError("UNAVAILABLE", `${err.message}; whether CT ${sought.vmid} moved cannot be told now (${where.why}); the job runs again`);
+  if (where.kind === "moved") {
     await followIfMoved(job, deps, sought, where);
     return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} moved to ${where.node} while this ${job.kind} ran on ${sought.node} (${err.message}); the job follows it`);
   }
-  if (where?.kind === "here" && where.migrating) return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} is being migrated (lock: migrate) while this ${job.kind} ran (${err.message}); the job runs again once it has landed`);
+  if (where.kind === "here" && where.migrating) return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} is being migrated (lock: migrate) while this ${job.kind} ran (${err.message}); the job runs again once it has landed`);
   // Stopped under the job: an HA relocation shuts it down before it moves it (PVE::HA::Resources
   // PVECT migrate), as an admin may. The job runs again: on its new node once it moved, or it
   // starts it again where it is, as its pipeline would anyway.
-  if (where?.kind === "here" && !where.running && err.code === "FAILED_PRECONDITION") return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} was stopped while this ${job.kind} ran (${err.message}); the job runs again`);
+  if (where.kind === "here" && !where.running && err.code === "FAILED_PRECONDITION") return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} was stopped while this ${job.kind} ran (${err.message}); the job runs again`);
   return err;
 }
 
