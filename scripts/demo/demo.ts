@@ -53,6 +53,20 @@ function pct(node: string, args: string[]): string {
   return spawnSyncText(process.execPath, [simPctBin, ...args], nodeEnv(node));
 }
 
+/**
+ * pct without blocking the demo's event loop, for a call that takes seconds (a migration):
+ * blocked that long, the demo would miss its HTTP connections' closing and reuse a dead one.
+ */
+function pctAsync(node: string, args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [simPctBin, ...args], { env: { ...process.env, ...nodeEnv(node) }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("close", () => resolve(out.trimEnd()));
+  });
+}
+
 function spawnSyncText(cmd: string, args: string[], env: Record<string, string>): string {
   const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: "utf8" });
   return `${r.stdout}${r.stderr}`.trimEnd();
@@ -239,7 +253,7 @@ async function main(): Promise<void> {
   const blog = (await http(api, "POST", "/v1/containers", { node: "pve1", ports: ["http"], spec: { hostname: "blog-1", source: { template: TEMPLATE }, resources: { storage: "local-zfs" } } }, "demo-blog-1")).json as { id: string; vmid: number; operation_id: string };
   say(`POST /v1/containers -> record ${blog.id}, CT ${blog.vmid} on pve1: ${(await waitForOperation(api, blog.operation_id)).status}`);
   say(`by hand on pve1: pct migrate ${blog.vmid} pve2 --restart`);
-  console.log(pct("pve1", ["migrate", String(blog.vmid), "pve2", "--restart"]).split("\n").slice(-2).join("\n").replace(/^/gm, "   | "));
+  console.log((await pctAsync("pve1", ["migrate", String(blog.vmid), "pve2", "--restart"])).split("\n").slice(-2).join("\n").replace(/^/gm, "   | "));
   await http(api, "POST", "/v1/reconcile", {}, "demo-reconcile-migrate");
   const followed = (await http(api, "GET", `/v1/containers/${blog.id}`)).json as { node: string; status: string };
   say(`after POST /v1/reconcile, GET /v1/containers/${blog.id}: node ${followed.node}, status ${followed.status}`);
