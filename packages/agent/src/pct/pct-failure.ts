@@ -1,6 +1,7 @@
 import type { LockstepError } from "@lockstep/shared";
 import {
   AlreadyExistsError,
+  ClusterNoQuorumError,
   CommandFailedError,
   FailedPreconditionError,
   HypervisorUnresponsiveError,
@@ -17,6 +18,14 @@ const KNOWN_FAILURES: { pattern: RegExp; toError: (m: RegExpExecArray, vmid: num
     pattern: /got unexpected control message/,
     toError: (_m, vmid, stderr) => new HypervisorUnresponsiveError(`the task worker of CT ${vmid} died without reporting its outcome (${firstLine(stderr)}); its outcome is unknown`, { vmid: String(vmid), reason: "task-worker-died" }),
   },
+  // pve-cluster src/PVE/Cluster.pm check_cfs_quorum (also what a stopped pmxcfs gives: no
+  // /etc/pve/local to lstat) and check_cfs_is_mounted: the cluster filesystem, not the command,
+  // failed; nothing was done and a later attempt may succeed.
+  { pattern: /cluster not ready - no quorum\?/, toError: (_m, vmid, stderr) => new ClusterNoQuorumError(`CT ${vmid}: ${firstLine(stderr)} (the node's /etc/pve has no quorum or pmxcfs is not running)`, { vmid: String(vmid) }) },
+  { pattern: /pve configuration filesystem \(pmxcfs\) not mounted/, toError: (_m, vmid, stderr) => new HypervisorUnresponsiveError(`CT ${vmid}: ${firstLine(stderr)}`, { vmid: String(vmid), cluster_fs: "not-mounted" }) },
+  // pve-common src/PVE/Tools.pm file_set_contents on a read-only /etc/pve: pmxcfs refuses every
+  // change without quorum with EACCES (pve-cluster src/pmxcfs/dcdb.c dcdb_send_fuse_message).
+  { pattern: /unable to open file '[^']*\/(?:lxc|qemu-server)\/\d+\.conf\.tmp\.\d+' - Permission denied/, toError: (_m, vmid, stderr) => new ClusterNoQuorumError(`CT ${vmid}: ${firstLine(stderr)} (/etc/pve is read-only: no quorum)`, { vmid: String(vmid) }) },
   { pattern: /Configuration file '[^']*' does not exist/, toError: (_m, vmid) => new NotFoundError(`CT ${vmid} does not exist on this node`, { vmid: String(vmid) }) },
   // pve-cluster src/PVE/Cluster.pm, check_vmid_unused: `VM` for a QEMU VM, `CT` for a container;
   // either way someone else's guest holds the VMID cluster-wide.

@@ -19,6 +19,19 @@ test("a flock timeout and a config lock are lock contention", (t) => {
   t.false(isLockContention(failed("CT 101 not running\n")));
 });
 
+test("check_cfs_quorum's refusal (no quorum, or pmxcfs stopped) is CLUSTER_NO_QUORUM, which a job retries", (t) => {
+  t.is(pctFailure(["create"], failed("cluster not ready - no quorum?\n"), 101).code, "CLUSTER_NO_QUORUM");
+});
+
+test("check_cfs_is_mounted's refusal is HYPERVISOR_UNRESPONSIVE", (t) => {
+  t.is(pctFailure(["start"], failed("pve configuration filesystem (pmxcfs) not mounted\n"), 101).code, "HYPERVISOR_UNRESPONSIVE");
+});
+
+test("a config write refused by a read-only /etc/pve (file_set_contents: Permission denied) is CLUSTER_NO_QUORUM", (t) => {
+  const err = pctFailure(["set"], failed("unable to open file '/etc/pve/nodes/pve1/lxc/101.conf.tmp.4242' - Permission denied\n"), 101);
+  t.is(err.code, "CLUSTER_NO_QUORUM");
+});
+
 test("Proxmox's parameter errors are INVALID_ARGUMENT", (t) => {
   t.is(pctFailure(["create"], failed("400 Parameter verification failed.\nhostname: invalid format\n"), 101).code, "INVALID_ARGUMENT");
 });
