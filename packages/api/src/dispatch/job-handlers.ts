@@ -125,27 +125,30 @@ async function followIfMoved(job: ClaimedJob, deps: JobDeps, sought: Sought, whe
   return where.node;
 }
 
-const MOTION = new Set(["NOT_FOUND", "FAILED_PRECONDITION"]);
+/** What a node answers when the container moved, is moving or was stopped under a job. */
+const MOTION = new Set(["NOT_FOUND", "FAILED_PRECONDITION", "COMMAND_FAILED", "VERIFICATION_FAILED"]);
 
 /**
- * A job's failure that only means its container moved (or is being migrated) while the job
- * ran: the record follows and the job runs again on the right node, rather than failing for
- * good on the wrong one. Any other failure is returned as it was.
+ * A job's failure that may only mean its container moved (pct migrate, an HA relocation) or
+ * was stopped while the job ran: the record follows it and the job runs again, on the right
+ * node, rather than failing for good on the wrong one. It runs again too while the cluster
+ * cannot say where the container is, while it is being migrated, and while it is stopped or
+ * back where it was (an HA relocation shuts it down before moving it, PVE::HA::Resources PVECT
+ * migrate; the pipeline starts it again, as it would anyway). A container absent from the
+ * whole cluster, or a failure on a running container that stayed put, is returned as it was.
  */
 async function movedUnder(job: ClaimedJob, deps: JobDeps, sought: Sought, err: unknown): Promise<unknown> {
-  // What a container in motion makes a node answer: gone from it, or not in the state asked.
   if (!(err instanceof LockstepError) || !MOTION.has(err.code) || err instanceof ForeignVmidError) return err;
   const where = await locate(deps, sought).catch((locating: unknown) => ({ kind: "unknown" as const, why: locating instanceof Error ? locating.message : String(locating) }));
-  if (where.kind === "unknown") return new LockstepError("UNAVAILABLE", `${err.message}; whether CT ${sought.vmid} moved cannot be told now (${where.why}); the job runs again`);
+  const again = (why: string): LockstepError => new LockstepError("UNAVAILABLE", `${err.message}; ${why}; the job runs again`);
+  if (where.kind === "unknown") return again(`whether CT ${sought.vmid} moved cannot be told now (${where.why})`);
   if (where.kind === "moved") {
     await followIfMoved(job, deps, sought, where);
-    return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} moved to ${where.node} while this ${job.kind} ran on ${sought.node} (${err.message}); the job follows it`);
+    return again(`CT ${sought.vmid} moved to ${where.node} while this ${job.kind} ran on ${sought.node}; the record follows it`);
   }
-  if (where.kind === "here" && where.migrating) return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} is being migrated (lock: migrate) while this ${job.kind} ran (${err.message}); the job runs again once it has landed`);
-  // Stopped under the job: an HA relocation shuts it down before it moves it (PVE::HA::Resources
-  // PVECT migrate), as an admin may. The job runs again: on its new node once it moved, or it
-  // starts it again where it is, as its pipeline would anyway.
-  if (where.kind === "here" && !where.running && err.code === "FAILED_PRECONDITION") return new LockstepError("UNAVAILABLE", `CT ${sought.vmid} was stopped while this ${job.kind} ran (${err.message}); the job runs again`);
+  if (where.kind === "here" && where.migrating) return again(`CT ${sought.vmid} is being migrated (lock: migrate)`);
+  if (where.kind === "here" && !where.running) return again(`CT ${sought.vmid} was stopped while this ${job.kind} ran`);
+  if (where.kind === "here" && err.code === "NOT_FOUND") return again(`CT ${sought.vmid} is on ${sought.node} again`);
   return err;
 }
 

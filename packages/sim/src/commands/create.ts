@@ -116,8 +116,13 @@ function build(ctx: SimContext, plan: CreatePlan, io: TaskIo): void {
     // create_vm's error path: destroy_disks, then destroy_config, then `die "$emsg $err"`.
     for (const volid of vollist) freeVolume(layout, volid);
     rmSync(path.dirname(rootfsPath(layout, vmid)), { recursive: true, force: true });
-    // `eval { destroy_config($vmid) }; warn $@ if $@;`
-    if (configExists(layout, vmid)) removeConfig(layout, vmid);
+    // `eval { destroy_config($vmid) }; warn $@ if $@;`: a config /etc/pve refuses to remove
+    // (no quorum: pmxcfs answers EACCES) stays, with AbstractConfig.pm destroy_config's words.
+    try {
+      if (configExists(layout, vmid)) removeConfig(layout, vmid);
+    } catch (cleanup) {
+      io.print(`failed to remove config file: ${errnoText(cleanup)}\n`);
+    }
     const message = err instanceof Error ? err.message : String(err);
     throw new PctError(`unable to create CT ${vmid} - ${message}`, err instanceof PctError ? err.exitCode : 255);
   }
@@ -213,4 +218,10 @@ function validate(options: Record<string, string>): void {
   if (options.cores !== undefined && (Number(options.cores) < 1 || Number(options.cores) > 8192)) throw parameterError("cores", "value must have a minimum value of 1");
   if (options.memory !== undefined && Number(options.memory) < 16) throw parameterError("memory", "value must have a minimum value of 16");
   if (options.tags !== undefined && !options.tags.split(/[;, ]/).every((t) => /^[a-z0-9_][a-z0-9_+.-]*$/i.test(t))) throw parameterError("tags", "invalid format - invalid tag");
+}
+
+/** Perl's `$!` for a failed system call: the errno's text ("Permission denied"). */
+function errnoText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "EACCES" ? "Permission denied" : code === "EROFS" ? "Read-only file system" : err instanceof Error ? err.message : String(err);
 }
