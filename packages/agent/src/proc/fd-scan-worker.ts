@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { HypervisorUnresponsiveError } from "../errors.js";
+import { HypervisorUnresponsiveError, UnavailableError } from "../errors.js";
 import { FD_SCAN_THREAD_SOURCE } from "./fd-scan-thread.js";
 
 /** An open descriptor of a process: where it points, and its fdinfo's `lock:` lines. */
@@ -57,7 +57,7 @@ export class FdScanWorker {
     const worker = this.worker;
     this.drop();
     void worker?.terminate();
-    for (const request of this.queue.splice(0)) request.reject(new HypervisorUnresponsiveError("the /proc scan was stopped", { proc_scan: "stopped" }));
+    for (const request of this.queue.splice(0)) request.reject(new UnavailableError("the /proc scan was stopped"));
   }
 
   private send(): void {
