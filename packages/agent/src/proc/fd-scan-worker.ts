@@ -1,6 +1,9 @@
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { HypervisorUnresponsiveError, UnavailableError } from "../errors.js";
-import { FD_SCAN_THREAD_SOURCE } from "./fd-scan-thread.js";
+
+/** The thread's program; the same path from src/ (tests) and dist/ (the daemon). */
+const THREAD_SCRIPT = fileURLToPath(new URL("../../helpers/fd-scan-thread.cjs", import.meta.url));
 
 /** An open descriptor of a process: where it points, and its fdinfo's `lock:` lines. */
 export interface OpenFd {
@@ -70,7 +73,7 @@ export class FdScanWorker {
   }
 
   private start(): Worker {
-    const worker = new Worker(FD_SCAN_THREAD_SOURCE, { eval: true, workerData: { root: this.root } });
+    const worker = new Worker(THREAD_SCRIPT, { workerData: { root: this.root }, execArgv: [] });
     this.startedCount++;
     worker.on("message", (reply: Reply) => {
       if (worker === this.worker && reply.id === this.queue[0]?.id) this.answer(reply);

@@ -1,13 +1,10 @@
-/**
- * The body of the fd scan's worker thread, as JavaScript source (run with `eval`: a file
- * would need the TypeScript loader, which Node 20 does not carry into worker threads).
- * One pass over `<root>`: each process's fd directory listed, each link read, and the fdinfo
- * `lock:` lines read only of descriptors whose link is a file directly in one of the asked
- * directories. Every call is synchronous: in a thread of its own that blocks nothing, and it
- * costs a third of what one asynchronous call per descriptor costs the event loop. Requests
- * are answered one at a time, in order. A process or descriptor that vanishes is skipped.
- */
-export const FD_SCAN_THREAD_SOURCE = String.raw`
+// The fd scan's worker thread (packages/agent/src/proc/fd-scan-worker.ts). Plain JavaScript
+// in a file of its own: a worker thread does not get the TypeScript loader the tests run with.
+// One pass over `<root>`: each process's fd directory listed, each link read, and the fdinfo
+// `lock:` lines read only of descriptors whose link is a file directly in one of the asked
+// directories. Every call is synchronous: in a thread of its own that blocks nothing, and it
+// costs a third of what one asynchronous call per descriptor costs the event loop. Requests
+// are answered one at a time, in order. A process or descriptor that vanishes is skipped.
 "use strict";
 const { readdirSync, readFileSync, readlinkSync } = require("node:fs");
 const { parentPort, workerData } = require("node:worker_threads");
@@ -55,4 +52,3 @@ function lockLines(fdinfo) {
     return [];
   }
 }
-`;
