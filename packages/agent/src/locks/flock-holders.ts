@@ -1,8 +1,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { parseProcLocks, type KernelLock } from "../proc/proc-locks.js";
-import { mapBounded } from "../proc/map-bounded.js";
-import type { ProcessFd, ProcessInfo, ProcReader } from "../proc/proc-reader.js";
+import type { OpenFd, ProcessInfo, ProcReader } from "../proc/proc-reader.js";
 
 /** A file as /proc/locks names it: device numbers and inode. */
 export interface FileId {
@@ -16,20 +15,15 @@ export function sameFile(lock: Pick<KernelLock, "major" | "minor" | "inode">, id
   return lock.major === id.major && lock.minor === id.minor && lock.inode === id.inode;
 }
 
-/** A descriptor of a live process that points into the scanned directory. */
-interface OpenFd {
-  readonly pid: number;
-  readonly fd: ProcessFd;
-}
-
 /**
  * Finds the live processes sharing the open file description that holds a FLOCK on a lock
  * file. The PID /proc/locks records can be dead while a child holds the lock through an
  * inherited descriptor, and any process may share it (fork, SCM_RIGHTS), so every process's
  * fds are looked at, as fuser does: on a Proxmox host that is every container's process too.
- * Cheapest first: one readlink per fd (one pass over /proc, shared by every inspection that
- * starts while it runs, whatever its file in the same directory); the fdinfo only of fds
- * whose link is the file; stat and cmdline only of processes whose fdinfo shows the FLOCK.
+ * Cheapest first: one readlink per fd, off the event loop (one pass over /proc, shared by
+ * every inspection that starts while it runs, whatever its file in the same directory); the
+ * fdinfo only of fds whose link is in that directory; stat and cmdline only of processes
+ * whose fdinfo shows the FLOCK on the file's device and inode.
  * A descriptor is matched by the path the agent uses or its real path: /run/lock is not
  * bind-mounted elsewhere on a Proxmox node.
  */
@@ -42,15 +36,14 @@ export class FlockHolderScan {
   /** Live, non-zombie processes with a descriptor on `file` whose fdinfo shows a FLOCK on `id`. */
   async holders(file: string, id: FileId): Promise<ProcessInfo[]> {
     const targets = new Set([file, await realpath(file).catch(() => file)]);
-    const onFile = (await this.openIn([...new Set([...targets].map((t) => path.dirname(t)))])).filter((open) => targets.has(open.fd.target));
+    const onFile = (await this.openIn([...new Set([...targets].map((t) => path.dirname(t)))])).filter((open) => targets.has(open.target));
     const pids = [...new Set(onFile.map((open) => open.pid))];
     const found = await Promise.all(pids.map((pid) => this.holder(pid, onFile.filter((open) => open.pid === pid), id)));
     return found.filter((info): info is ProcessInfo => info !== null);
   }
 
   private async holder(pid: number, fds: readonly OpenFd[], id: FileId): Promise<ProcessInfo | null> {
-    const lockLines = (await Promise.all(fds.map((open) => open.fd.lockLines()))).flat();
-    if (!lockLines.some((line) => isFlockOn(line, id))) return null;
+    if (!fds.some((open) => open.lockLines.some((line) => isFlockOn(line, id)))) return null;
     const info = await this.proc.process(pid);
     return info && info.state !== "Z" ? info : null;
   }
@@ -61,20 +54,11 @@ export class FlockHolderScan {
     const key = dirs.join("\0");
     const running = this.passes.get(key);
     if (running) return running;
-    const pass = this.scan(dirs).finally(() => this.passes.delete(key));
+    const pass = this.proc.openIn(dirs).finally(() => this.passes.delete(key));
     this.passes.set(key, pass);
     return pass;
   }
-
-  private async scan(dirs: readonly string[]): Promise<OpenFd[]> {
-    const inDirs = (target: string): boolean => dirs.includes(path.dirname(target));
-    const perPid = await mapBounded(await this.proc.pids(), PROCESSES_IN_FLIGHT, async (pid) => (await this.proc.fds(pid)).filter((fd) => inDirs(fd.target)).map((fd) => ({ pid, fd })));
-    return perPid.flat();
-  }
 }
-
-// Enough /proc reads in flight to keep libuv's pool busy without queueing the whole host.
-const PROCESSES_IN_FLIGHT = 16;
 
 /** fdinfo `lock:` lines use the /proc/locks format (fs/locks.c lock_get_status). */
 function isFlockOn(line: string, id: FileId): boolean {

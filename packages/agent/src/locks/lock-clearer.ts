@@ -1,4 +1,5 @@
 import { unlink } from "node:fs/promises";
+import path from "node:path";
 import { FailedPreconditionError, LockHeldError } from "../errors.js";
 import type { ClusterFs } from "../node/cluster-fs.js";
 import { HeldFlock } from "../node/flock.js";
@@ -44,10 +45,7 @@ async function removeLockFile(file: string, proc: ProcReader): Promise<boolean> 
   const lock = await HeldFlock.acquire(file, { waitS: 0, mode: 0o644 });
   if (!lock) throw new FailedPreconditionError(`${file} is locked by another process; it is not removed`);
   try {
-    const others: number[] = [];
-    for (const pid of await proc.pids()) {
-      if (pid !== process.pid && (await proc.fds(pid)).some((f) => f.target === file)) others.push(pid);
-    }
+    const others = [...new Set((await proc.openIn([path.dirname(file)])).filter((f) => f.target === file && f.pid !== process.pid).map((f) => f.pid))];
     if (others.length > 0) throw new FailedPreconditionError(`${file} is open in pid ${others.join(", ")}; it is not removed`);
     await unlink(file);
     return true;

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { readLinks } from "./read-links.js";
+import { FdScanWorker, type OpenFd } from "./fd-scan-worker.js";
+
+export type { OpenFd } from "./fd-scan-worker.js";
 
 /** A process as /proc shows it. */
 export interface ProcessInfo {
@@ -18,27 +20,19 @@ export interface ProcessInfo {
 }
 
 /**
- * One open descriptor of a process: where it points, and its fdinfo's `lock:` lines on demand.
- * On a Proxmox host /proc holds every container's processes (tens of thousands of fds), so a
- * scan reads the links of all and the fdinfo of only the few that point at its file.
- */
-export interface ProcessFd {
-  readonly fd: string;
-  readonly target: string;
-  /** Reads the fdinfo now; empty when the descriptor was closed meanwhile. */
-  lockLines(): Promise<string[]>;
-}
-
-/**
  * The boundary to /proc, so lock logic is tested against a fake and the real thing alike.
- * Every read is asynchronous: reading another process's cmdline takes its memory map's lock,
- * which a process stuck in a hung FUSE fault holds, so no read of /proc runs on the event loop.
+ * No read of /proc runs on the event loop: reading another process's cmdline takes its memory
+ * map's lock, which a process stuck in a hung FUSE fault holds, and on a Proxmox host /proc
+ * holds every container's processes (tens of thousands of fds).
  */
 export interface ProcReader {
   locks(): Promise<string>;
   pids(): Promise<number[]>;
-  /** Where each fd points (its fdinfo is read only through `lockLines`). */
-  fds(pid: number): Promise<ProcessFd[]>;
+  /**
+   * Every process's descriptors whose link is a file directly in one of `dirs`, with their
+   * fdinfo `lock:` lines (read only for those): one pass over every fd link.
+   */
+  openIn(dirs: readonly string[]): Promise<OpenFd[]>;
   process(pid: number): Promise<ProcessInfo | null>;
 }
 
@@ -47,24 +41,17 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * /proc (or a copy of its layout rooted elsewhere). Vanished processes are skipped, never
- * errors. The boot time is read once, when the reader is made (at the agent's start).
+ * errors. The boot time is read once, when the reader is made (at the agent's start). The fd
+ * links are read in one worker thread of the reader's own, started on the first `openIn`; a
+ * pass that takes over `scanTimeoutMs` fails with HYPERVISOR_UNRESPONSIVE.
  */
-export function realProcReader(root = "/proc"): ProcReader {
+export function realProcReader(root = "/proc", scanTimeoutMs = SCAN_TIMEOUT_MS): ProcReader {
+  const scanner = new FdScanWorker(root, scanTimeoutMs);
   const bootMs = Number(/^btime (\d+)$/m.exec(readFileSync(path.join(root, "stat"), "utf8"))?.[1] ?? 0) * 1000;
   return {
     locks: () => readFile(path.join(root, "locks"), "utf8"),
     pids: async () => (await readdir(root)).filter((name) => /^\d+$/.test(name)).map(Number),
-    async fds(pid) {
-      const fdDir = path.join(root, String(pid), "fd");
-      let fds: string[];
-      try {
-        fds = await readdir(fdDir);
-      } catch {
-        return [];
-      }
-      const targets = await readLinks(fdDir, fds, FD_LINKS_IN_FLIGHT);
-      return fds.flatMap((fd, i) => (targets[i] === null ? [] : [openFd(root, pid, fd, targets[i]!)]));
-    },
+    openIn: (dirs) => scanner.scan(dirs),
     async process(pid) {
       try {
         const stat = await readFile(path.join(root, String(pid), "stat"), "utf8");
@@ -80,21 +67,6 @@ export function realProcReader(root = "/proc"): ProcReader {
   };
 }
 
-// A process with thousands of fds queues a bounded number of reads, not all of them at once.
-const FD_LINKS_IN_FLIGHT = 16;
-
-// A descriptor closed between the listing and its link's read was skipped; one closed before
-// its fdinfo's read has no lock lines. The link is read, not stat'ed: readlink resolves the
-// kernel's dentry without calling the file system, where a stat of an fd on a hung FUSE mount
-// (pmxcfs) would wait for it.
-function openFd(root: string, pid: number, fd: string, target: string): ProcessFd {
-  const lockLines = async (): Promise<string[]> => {
-    try {
-      const info = await readFile(path.join(root, String(pid), "fdinfo", fd), "utf8");
-      return info.split("\n").filter((l) => l.startsWith("lock:"));
-    } catch {
-      return [];
-    }
-  };
-  return { fd, target, lockLines };
-}
+// A pass over 100,000 fds takes about a second; thirty leaves room for a loaded host and
+// still fails an inspection before its callers give up.
+const SCAN_TIMEOUT_MS = 30_000;

@@ -60,7 +60,7 @@ export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()):
     stagingDir: path.join(root, "staging"),
     intents: new OperationIntents(intentsDir),
     // No process of this fake node runs: no task worker is ever alive.
-    proc: { locks: async () => "", pids: async () => [], fds: async () => [], process: async () => null },
+    proc: { locks: async () => "", pids: async () => [], openIn: async () => [], process: async () => null },
     clusterFs,
   };
   return { ctx, calls, root, clusterFs, writeConfig: (vmid, text) => writeFileSync(path.join(paths.configDir, `${vmid}.conf`), text) };

@@ -5,7 +5,7 @@ import path from "node:path";
 import test from "ava";
 import { FlockHolderScan, type FileId } from "../../src/locks/flock-holders.js";
 import { devToMajorMinor } from "../../src/proc/proc-locks.js";
-import { realProcReader, type ProcessInfo, type ProcReader } from "../../src/proc/proc-reader.js";
+import { realProcReader, type OpenFd, type ProcessInfo, type ProcReader } from "../../src/proc/proc-reader.js";
 import { untilLocked } from "../integration/agent-harness.js";
 
 function lockFile(): { file: string; id: FileId } {
@@ -54,24 +54,23 @@ test("a holder is found when the agent's path to the lock file goes through a sy
 
 /** A fake /proc with `processes` processes of `fdsEach` fds, one of which (pid 7, fd 3) is on `file`; it counts what is read. */
 function countingProc(file: string, line: string, processes: number, fdsEach: number) {
-  const reads = { pids: 0, fdinfo: [] as string[], process: [] as number[] };
+  const reads = { passes: 0, process: [] as number[] };
   const info = (pid: number): ProcessInfo => ({ pid, cmdline: "holder", state: "S", ppid: 1, session: pid, startTicks: 1, startedMs: 0 });
+  const all: OpenFd[] = Array.from({ length: processes }, (_, p) =>
+    Array.from({ length: fdsEach }, (_, i) => {
+      const pid = p + 1;
+      const onFile = pid === 7 && i === 3;
+      return { pid, fd: String(i), target: onFile ? file : path.join(path.dirname(file), `other-${i}.lock`), lockLines: onFile ? [`lock:\t1: ${line}`] : [] };
+    }),
+  ).flat();
   const proc: ProcReader = {
     locks: async () => "",
-    pids: async () => {
-      reads.pids++;
+    pids: async () => Array.from({ length: processes }, (_, i) => i + 1),
+    openIn: async (dirs) => {
+      reads.passes++;
       await new Promise((r) => setTimeout(r, 20));
-      return Array.from({ length: processes }, (_, i) => i + 1);
+      return all.filter((open) => dirs.includes(path.dirname(open.target)));
     },
-    fds: async (pid) =>
-      Array.from({ length: fdsEach }, (_, i) => ({
-        fd: String(i),
-        target: pid === 7 && i === 3 ? file : `/var/log/other-${i}`,
-        lockLines: async () => {
-          reads.fdinfo.push(`${pid}/${i}`);
-          return pid === 7 && i === 3 ? [`lock:\t1: ${line}`] : [];
-        },
-      })),
     process: async (pid) => {
       reads.process.push(pid);
       return info(pid);
@@ -80,13 +79,12 @@ function countingProc(file: string, line: string, processes: number, fdsEach: nu
   return { proc, reads };
 }
 
-test("only the fdinfo of descriptors pointing at the lock file is read, and only its holder's stat", async (t) => {
+test("only the stat of the process whose descriptor on the lock file shows the flock is read", async (t) => {
   const { file, id } = lockFile();
   const numbers = `${id.major.toString(16)}:${id.minor.toString(16)}:${id.inode}`;
   const { proc, reads } = countingProc(file, `FLOCK  ADVISORY  WRITE 7 ${numbers} 0 EOF`, 200, 20);
   const holders = await new FlockHolderScan(proc).holders(file, id);
   t.deepEqual(holders.map((h) => h.pid), [7]);
-  t.deepEqual(reads.fdinfo, ["7/3"]);
   t.deepEqual(reads.process, [7]);
 });
 
@@ -97,7 +95,7 @@ test("inspections that start while a pass over /proc runs share it instead of st
   const scan = new FlockHolderScan(proc);
   const all = await Promise.all(Array.from({ length: 5 }, () => scan.holders(file, id)));
   t.deepEqual(all.map((holders) => holders.map((h) => h.pid)), [[7], [7], [7], [7], [7]]);
-  t.is(reads.pids, 1);
+  t.is(reads.passes, 1);
   await scan.holders(file, id);
-  t.is(reads.pids, 2);
+  t.is(reads.passes, 2);
 });

@@ -35,7 +35,7 @@ export function lockNode() {
   const proc: ProcReader = {
     locks: async () => lockLines.map((l, i) => `${i + 1}: ${l}`).join("\n") + "\n",
     pids: async () => [...processes.keys()],
-    fds: async (pid) => (fdLocks.get(pid) ?? []).map(({ target, line }, i) => ({ fd: String(3 + i), target, lockLines: async () => [`lock:\t1: ${line}`] })),
+    openIn: async () => [...fdLocks].flatMap(([pid, fds]) => fds.map(({ target, line }, i) => ({ pid, fd: String(3 + i), target, lockLines: [`lock:\t1: ${line}`] }))),
     process: async (pid) => processes.get(pid) ?? null,
   };
   const clock = new ManualClock();

@@ -17,7 +17,7 @@ function fakeProc(processes: Partial<ProcessInfo>[]): ProcReader {
   return {
     locks: async () => "",
     pids: async () => full.map((p) => p.pid),
-    fds: async () => [],
+    openIn: async () => [],
     process: async (pid) => full.find((p) => p.pid === pid) ?? null,
   };
 }
