@@ -38,7 +38,7 @@ export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
     if (job.kind === "apply") await waitForEarlierJobs(deps.db, job);
     const node = await followIfMoved(job, deps, sought, await locate(deps, sought));
     return converge(job, deps, node, sought, (job.input.spec ?? container.spec) as ResolvedSpec, requestIdBase).catch(async (err: unknown) => {
-      throw await movedUnder(job, deps, { ...sought, node }, err);
+      throw await movedUnder(job, deps, { ...sought, node }, err, requestIdBase);
     });
   }
   if (job.kind === "delete") {
@@ -46,7 +46,7 @@ export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
     const node = await followIfMoved(job, deps, sought, await locate(deps, sought));
     const agent = await deps.agents.forNode(node);
     const destroyed = await agent.destroyContainer({ requestId: requestIdBase, vmid: container.vmid, force: true, purge: true, ownershipTag: ownershipTag(job.containerId) }, { timeoutMs: 30 * 60_000 }).catch(async (err: unknown) => {
-      throw await movedUnder(job, deps, { ...sought, node }, err);
+      throw await movedUnder(job, deps, { ...sought, node }, err, requestIdBase);
     });
     // "Already gone" from one node proves nothing in a cluster: it may have moved meanwhile.
     if (destroyed.alreadyGone) await requireAbsent(job, deps, { ...sought, node });
@@ -137,7 +137,7 @@ const MOTION = new Set(["NOT_FOUND", "FAILED_PRECONDITION", "COMMAND_FAILED", "V
  * migrate; the pipeline starts it again, as it would anyway). A container absent from the
  * whole cluster, or a failure on a running container that stayed put, is returned as it was.
  */
-async function movedUnder(job: ClaimedJob, deps: JobDeps, sought: Sought, err: unknown): Promise<unknown> {
+async function movedUnder(job: ClaimedJob, deps: JobDeps, sought: Sought, err: unknown, requestIdBase: string): Promise<unknown> {
   if (!(err instanceof LockstepError) || !MOTION.has(err.code) || err instanceof ForeignVmidError) return err;
   const where = await locate(deps, sought).catch((locating: unknown) => ({ kind: "unknown" as const, why: locating instanceof Error ? locating.message : String(locating) }));
   const again = (why: string): LockstepError => new LockstepError("UNAVAILABLE", `${err.message}; ${why}; the job runs again`);
@@ -147,9 +147,25 @@ async function movedUnder(job: ClaimedJob, deps: JobDeps, sought: Sought, err: u
     return again(`CT ${sought.vmid} moved to ${where.node} while this ${job.kind} ran on ${sought.node}; the record follows it`);
   }
   if (where.kind === "here" && where.migrating) return again(`CT ${sought.vmid} is being migrated (lock: migrate)`);
-  if (where.kind === "here" && !where.running) return again(`CT ${sought.vmid} was stopped while this ${job.kind} ran`);
+  if (where.kind === "here" && !where.running && job.kind !== "delete") {
+    // Its pipeline's start step is done and is not run again: the container is started here,
+    // with a request ID of this attempt's own, so that the next attempt finds it running.
+    const started = await restart(deps, sought, `${requestIdBase}-restarted-${job.attempts}`);
+    return again(`CT ${sought.vmid} was stopped while this ${job.kind} ran (${started})`);
+  }
   if (where.kind === "here" && err.code === "NOT_FOUND") return again(`CT ${sought.vmid} is on ${sought.node} again`);
   return err;
+}
+
+/** Starts the record's container on its node (an HA-managed one: asks the HA manager); says how it went. */
+async function restart(deps: JobDeps, sought: Sought, requestId: string): Promise<string> {
+  try {
+    const agent = await deps.agents.forNode(sought.node);
+    await agent.startContainer({ requestId, vmid: sought.vmid, ownershipTag: ownershipTag(sought.containerId) }, { timeoutMs: 5 * 60_000 });
+    return "started again";
+  } catch (err) {
+    return `starting it again failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
 }
 
 /** A delete is done only when no node of the cluster holds the container; otherwise it runs again. */
