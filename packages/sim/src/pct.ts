@@ -13,10 +13,33 @@ export async function pct(): Promise<void> {
   try {
     process.exitCode = await run(process.argv.slice(2));
   } catch (err) {
-    if (!(err instanceof PctError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exitCode = err.exitCode;
+    const failure = err instanceof PctError ? err : fileFailure(err);
+    if (!failure) throw err;
+    process.stderr.write(`${failure.message}\n`);
+    process.exitCode = failure.exitCode;
   }
+}
+
+const STRERROR: Record<string, string> = {
+  EACCES: "Permission denied",
+  EIO: "Input/output error",
+  EISDIR: "Is a directory",
+  ELOOP: "Too many levels of symbolic links",
+  ENOENT: "No such file or directory",
+  ENOTCONN: "Transport endpoint is not connected",
+  EROFS: "Read-only file system",
+};
+
+/**
+ * A file that cannot be read or written (/etc/pve gone from under a running pct: pmxcfs
+ * stopped or died) ends pct as Perl's `die` does in pve-common src/PVE/Tools.pm
+ * file_get_contents: `unable to open file '<path>' - <strerror>`, exit 255, never a stack trace.
+ */
+function fileFailure(err: unknown): PctError | null {
+  const errno = err as NodeJS.ErrnoException;
+  if (!errno?.code || !errno.syscall) return null;
+  const why = STRERROR[errno.code] ?? errno.code;
+  return new PctError(errno.path ? `unable to open file '${errno.path}' - ${why}` : `${errno.syscall} failed - ${why}`, 255);
 }
 
 async function run(argv: string[]): Promise<number> {

@@ -3,10 +3,10 @@
 // API2/LXC/Status.pm vm_start and API2/LXC.pm create_vm and migrate_vm; pct set has no such check and fails
 // at the config write (pve-common src/PVE/File.pm file_set_contents: `unable to open file`).
 import test from "ava";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ctConfig, pmxcfsCluster, prepareFuse, unmountAll, type PmxcfsNode } from "./pmxcfs-harness.js";
-import { TEMPLATE } from "./sim-harness.js";
+import { simNode, TEMPLATE } from "./sim-harness.js";
 
 const fuse = prepareFuse();
 const it = fuse.ok ? test.serial : test.serial.skip;
@@ -72,4 +72,15 @@ it("pct set with quorum writes through the mount into the cluster directory", as
   const run = await node.pct(["set", "101", "--memory", "1024"]);
   t.is(run.code, 0, run.stderr);
   t.regex(readFileSync(config, "utf8"), /^memory: 1024$/m);
+});
+
+test("a pct whose /etc/pve cannot be read dies as Perl dies (Tools.pm file_get_contents): the error in words, exit 255, no stack trace", async (t) => {
+  const node = simNode();
+  t.is((await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"])).code, 0);
+  // What a pmxcfs that died under a running pct leaves: the config cannot be read.
+  rmSync(node.config(101));
+  mkdirSync(node.config(101));
+  const run = await node.pct(["config", "101"]);
+  t.is(run.code, 255);
+  t.is(run.stderr, "read failed - Is a directory\n");
 });
