@@ -87,17 +87,28 @@ class Gate:
 
 
 class ClusterWriteLock:
-    """Serializes mutations across every node's server: a flock on the backing directory."""
+    """Serializes mutations across every node's server: a flock on the backing directory.
+
+    Each holder takes it with a descriptor of its own, kept per thread: the server answers
+    calls on several threads at once, and one shared descriptor let a thread close another's
+    (leaking the lock, so that every node's mutations then waited for ever).
+    """
 
     def __init__(self, backing):
         self.backing = backing
+        self.held = threading.local()
 
     def __enter__(self):
-        self.fd = os.open(self.backing, os.O_RDONLY | os.O_DIRECTORY)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        fd = os.open(self.backing, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.held.fd = fd
 
     def __exit__(self, *exc):
-        os.close(self.fd)
+        os.close(self.held.fd)
 
 
 class Pmxcfs(Operations):

@@ -3,7 +3,8 @@
 // (memdb_write, memdb_rename), status.c (cfs_create_memberlist_msg, cfs_create_vmlist_msg).
 import test from "ava";
 import { spawnSync } from "node:child_process";
-import { lstatSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fuseMountAt } from "../src/pmxcfs/mount-table.js";
 import { ctConfig, pmxcfsCluster, prepareFuse, unmountAll } from "./pmxcfs-harness.js";
@@ -140,3 +141,15 @@ totem {
   version: 2
 }
 `;
+
+it("many writes at once through one mount all complete: each holds the cluster's write lock with a descriptor of its own", async (t) => {
+  const files = Array.from({ length: 40 }, (_, i) => path.join(pve1.pve, `nodes/pve1/lxc/${810 + i}.conf`));
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("stuck"), 20_000)));
+  const written = Promise.all(files.map((file) => writeFile(file, ctConfig(path.basename(file))))).then(() => "written");
+  t.is(await Promise.race([written, stuck]), "written");
+  clearTimeout(timer);
+  // And the lock is free again: one more write goes through.
+  writeFileSync(path.join(pve1.pve, "nodes/pve1/lxc/899.conf"), ctConfig("last"));
+  t.true(existsSync(path.join(cluster, "nodes/pve1/lxc/899.conf")));
+});
