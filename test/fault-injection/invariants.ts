@@ -184,15 +184,17 @@ function acceptedRequestsRecorded(records: readonly RecordRow[], ledger: readonl
 const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
   "lock-detected": "always",
   "lock-blocked": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "unreachable", "backup", "operator-mount", "migrate", "ha-relocate", "pmxcfs-pause"],
-  "lock-cleared": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent"],
+  "lock-cleared": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "migrate", "ha-relocate"],
   "operation-interrupted": ["kill-agent"],
   // A pct killed midway (crash, or a worker left running) has an unknown outcome, which the agent reports as this.
   // A hung, stopped or read-only pmxcfs, or a host crowded with processes, makes pct slow or fail as a hung one does.
   "hypervisor-unresponsive": ["hang-pct", "crash-pct", "orphan-worker", "pmxcfs-pause", "pmxcfs-stop", "pmxcfs-no-quorum", "busy-host"],
   "alert-hypervisor-unresponsive": ["hang-pct", "crash-pct", "orphan-worker", "pmxcfs-pause", "pmxcfs-stop", "pmxcfs-no-quorum", "busy-host"],
   "alert-agent-unreachable": ["kill-agent", "unreachable", "pmxcfs-pause", "busy-host"],
-  "drift-unreachable": ["kill-agent", "unreachable", "pmxcfs-pause", "busy-host"],
-  "drift-stale-lock": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent"],
+  // Without quorum or with pmxcfs stopped, the node's /etc/pve is not trusted: it is not listed.
+  "drift-unreachable": ["kill-agent", "unreachable", "pmxcfs-pause", "pmxcfs-stop", "pmxcfs-no-quorum", "busy-host"],
+  // A migration that failed midway leaves `lock: migrate` with no task and no flock (Migrate.pm).
+  "drift-stale-lock": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "migrate", "ha-relocate"],
   // A move with --restart (and an HA relocation) stops the container for a while.
   "drift-state-mismatch": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "migrate", "ha-relocate"],
   // Proxmox moved one of Lockstep's containers (info): the record followed it.

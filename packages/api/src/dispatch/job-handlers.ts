@@ -154,6 +154,8 @@ async function movedUnder(job: ClaimedJob, deps: JobDeps, sought: Sought, err: u
     return again(`CT ${sought.vmid} was stopped while this ${job.kind} ran (${started})`);
   }
   if (where.kind === "here" && err.code === "NOT_FOUND") return again(`CT ${sought.vmid} is on ${sought.node} again`);
+  // Found stopped by a step, running again now (an HA relocation that ended where it began).
+  if (where.kind === "here" && err.code === "FAILED_PRECONDITION" && / is not running/.test(err.message)) return again(`CT ${sought.vmid} is running again`);
   return err;
 }
 
