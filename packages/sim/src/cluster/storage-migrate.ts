@@ -3,11 +3,9 @@ import path from "node:path";
 import type { SimNode } from "../node/sim-node.js";
 import { PctError } from "../node/pct-error.js";
 import { readStorageConfig, storageEntry } from "../storage/storage-config.js";
+import { copyTakingTime } from "../storage/copy-taking-time.js";
 import { allocVolume, parseVolid, readVolume, storageDir, type VolumeRecord } from "../storage/volumes.js";
 import type { TaskIo } from "../tasks/task-command.js";
-
-/** The default copy speed, as clone's: 8 GB (a default disk) take 2 s. */
-const DEFAULT_COPY_MS_PER_GB = 250;
 
 /** What storage_migrate needs to know of one volume. */
 export interface VolumeMove {
@@ -58,15 +56,4 @@ function claim(target: SimNode, volid: string, record: VolumeRecord): string | n
 function volumePath(node: SimNode, volid: string): string {
   const { storage, volname } = parseVolid(volid);
   return path.join(storageDir(node.layout, storage), volname);
-}
-
-function copyTakingTime(gb: number, io: TaskIo, env: NodeJS.ProcessEnv): void {
-  const perGb = Number(env.LOCKSTEP_SIM_COPY_MS_PER_GB ?? DEFAULT_COPY_MS_PER_GB);
-  let left = Math.max(0, gb * (Number.isFinite(perGb) ? perGb : DEFAULT_COPY_MS_PER_GB));
-  while (left > 0) {
-    const step = Math.min(left, 200);
-    io.sleep(step);
-    left -= step;
-  }
-  io.checkpoint();
 }

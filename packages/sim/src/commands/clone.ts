@@ -14,12 +14,10 @@ import { checkDnsName, parsePctArgs, parseVmid } from "./pct-args.js";
 import { withConfigLock, type SimContext } from "./sim-context.js";
 import { sectionVolumes } from "./snapshot-volumes.js";
 import { checkCfsQuorum } from "../pmxcfs/quorum.js";
+import { copyTakingTime } from "../storage/copy-taking-time.js";
 
 // clone_vm: "delete all snapshot related config options", pending and template.
 const NOT_COPIED = /^(lock|parent|snaptime|snapstate|template|digest|unused\d+)$/;
-
-/** The default copy speed: 8 GB (a default disk) take 2 s. */
-const DEFAULT_COPY_MS_PER_GB = 250;
 
 interface ClonePlan {
   readonly vmid: number;
@@ -139,24 +137,13 @@ function copyMountpoint(ctx: SimContext, plan: ClonePlan, mp: ClonePlan["mountpo
   created.push(newvolid);
   if (target.type === "lvm" || target.type === "lvmthin") io.print(`  Logical volume "${parseVolid(newvolid).volname}" created.\n`);
   ctx.fault.at("midway");
-  if (plan.full) copyTakingTime(ctx, mp.sizeGb, io);
+  if (plan.full) copyTakingTime(mp.sizeGb, io, ctx.env);
   // The simulator keeps one file tree per CT: a clone (of a snapshot too) copies the current one.
   if (mp.key === "rootfs" && existsSync(rootfsPath(layout, plan.vmid))) cpSync(rootfsPath(layout, plan.vmid), rootfsPath(layout, plan.newid), { recursive: true, verbatimSymlinks: true });
   lockAndReload(ctx, plan.newid, (conf) => {
     conf.main.values[mp.key] = `${newvolid}${mp.rest},size=${mp.sizeGb}G`;
     return conf;
   });
-}
-
-function copyTakingTime(ctx: SimContext, gb: number, io: TaskIo): void {
-  const perGb = Number(ctx.env.LOCKSTEP_SIM_COPY_MS_PER_GB ?? DEFAULT_COPY_MS_PER_GB);
-  let left = Math.max(0, gb * (Number.isFinite(perGb) ? perGb : DEFAULT_COPY_MS_PER_GB));
-  while (left > 0) {
-    const step = Math.min(left, 200);
-    io.sleep(step);
-    left -= step;
-  }
-  io.checkpoint();
 }
 
 /** LXC/Setup `post_clone_hook`: the new hostname inside the copy. */
