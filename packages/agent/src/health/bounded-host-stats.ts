@@ -1,3 +1,4 @@
+import { withinBound } from "../node/within-bound.js";
 import type { HostStats, HostStatsSource } from "./host-stats.js";
 
 const NO_STATS: HostStats = { cpuPercent: 0, load: [0, 0, 0], memoryTotalBytes: 0, memoryAvailableBytes: 0, disks: [], uptimeSeconds: 0 };
@@ -17,13 +18,7 @@ export function boundedHostStats(source: HostStatsSource, timeoutMs: number): Ho
         .read()
         .then((stats) => (last = stats))
         .finally(() => (running = null));
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<HostStats>((resolve) => (timer = setTimeout(() => resolve(last), timeoutMs)));
-      try {
-        return await Promise.race([running, late]);
-      } finally {
-        clearTimeout(timer);
-      }
+      return withinBound(running, timeoutMs, last);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { LockstepError } from "@lockstep/shared";
 import type { ClusterFsState } from "../node/cluster-fs.js";
 import { readClusterMembership, type ClusterMembership } from "../node/cluster-membership.js";
+import { withinBound } from "../node/within-bound.js";
 import type { NodeContext } from "../node/node-context.js";
 import { runPctList } from "../containers/pct-list.js";
 import type { HostStats, HostStatsSource } from "./host-stats.js";
@@ -46,13 +47,7 @@ async function membership(ctx: NodeContext, boundMs: number): Promise<ClusterMem
     ctx.logger.warn("cannot read the node's cluster membership", { err });
     return null;
   });
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), boundMs)));
-  try {
-    return await Promise.race([read, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withinBound(read, boundMs, null);
 }
 
 async function probePct(ctx: NodeContext, timeoutMs: number): Promise<{ pctResponsive: boolean; pctDetail: string }> {

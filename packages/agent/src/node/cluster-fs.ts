@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Clock, Logger } from "@lockstep/shared";
 import { ClusterNoQuorumError, HypervisorUnresponsiveError } from "../errors.js";
 import { FsOpError, FsOpTimeoutError, FsReaderGoneError, FsReaderProcess, type FsLstat, type FsOp } from "./fs-reader-process.js";
+import { withinBound } from "./within-bound.js";
 
 /**
  * The cluster filesystem's state, as Proxmox itself decides it (pve-cluster
@@ -148,10 +149,7 @@ export class ClusterFs {
       (st) => clusterFsStateOf(local, st as FsLstat),
       (err: unknown) => judgeLocalError(local, err),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.options.probeTimeoutMs)));
-    const found = await Promise.race([answer, timedOut]);
-    clearTimeout(timer);
+    const found = await withinBound(answer, this.options.probeTimeoutMs, null);
     if (found) return this.observe(found);
     // Left to run: pmxcfs answers it when it resumes, and that answer is the new state.
     void answer.then((late) => this.observe(late));
