@@ -34,16 +34,14 @@ export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
   if (!container) throw new ResourceNotFoundError(`container '${job.containerId}'`);
   const requestIdBase = `op-${job.id}-${container.vmid}`;
   const sought = { containerId: container.id, vmid: container.vmid, node: container.node };
+  if (job.kind !== "create") await waitForEarlierJobs(deps.db, job);
+  const node = await followIfMoved(job, deps, sought, await locate(deps, sought));
   if (job.kind === "create" || job.kind === "apply") {
-    if (job.kind === "apply") await waitForEarlierJobs(deps.db, job);
-    const node = await followIfMoved(job, deps, sought, await locate(deps, sought));
     return converge(job, deps, node, sought, (job.input.spec ?? container.spec) as ResolvedSpec, requestIdBase).catch(async (err: unknown) => {
       throw await movedUnder(job, deps, { ...sought, node }, err, requestIdBase);
     });
   }
   if (job.kind === "delete") {
-    await waitForEarlierJobs(deps.db, job);
-    const node = await followIfMoved(job, deps, sought, await locate(deps, sought));
     const agent = await deps.agents.forNode(node);
     const destroyed = await agent.destroyContainer({ requestId: requestIdBase, vmid: container.vmid, force: true, purge: true, ownershipTag: ownershipTag(job.containerId) }, { timeoutMs: 30 * 60_000 }).catch(async (err: unknown) => {
       throw await movedUnder(job, deps, { ...sought, node }, err, requestIdBase);
@@ -134,8 +132,9 @@ const MOTION = new Set(["NOT_FOUND", "FAILED_PRECONDITION", "COMMAND_FAILED", "V
  * node, rather than failing for good on the wrong one. It runs again too while the cluster
  * cannot say where the container is, while it is being migrated, and while it is stopped or
  * back where it was (an HA relocation shuts it down before moving it, PVE::HA::Resources PVECT
- * migrate; the pipeline starts it again, as it would anyway). A container absent from the
- * whole cluster, or a failure on a running container that stayed put, is returned as it was.
+ * migrate; a create or apply starts it again first, its pipeline's start step being done). A
+ * container absent from the whole cluster, or a failure on a running container that stayed
+ * put, is returned as it was.
  */
 async function movedUnder(job: ClaimedJob, deps: JobDeps, sought: Sought, err: unknown, requestIdBase: string): Promise<unknown> {
   if (!(err instanceof LockstepError) || !MOTION.has(err.code) || err instanceof ForeignVmidError) return err;

@@ -118,9 +118,14 @@ export class Reconciler {
   private async clusterView(node: string, listing: NodeListing): Promise<ClusterView> {
     const clusters = await loadClusterMap(this.pool);
     const peers = clusterPeers(clusters, node);
-    const [down] = await this.pool.query<RowDataPacket[]>("SELECT name FROM nodes WHERE name IN (?) AND health_state IN ('unknown', 'unreachable')", [peers.length > 0 ? peers : [""]]);
-    const complete = clusterFullyRegistered(clusters, node) && down.length === 0;
+    const complete = clusterFullyRegistered(clusters, node) && (peers.length === 0 || (await this.allAnswering(peers)));
     return { sameCluster: (other) => peers.includes(other), containerNodes: listing.containerNodes, complete };
+  }
+
+  /** Whether every one of `nodes` answered its last health check. */
+  private async allAnswering(nodes: readonly string[]): Promise<boolean> {
+    const [down] = await this.pool.query<RowDataPacket[]>("SELECT name FROM nodes WHERE name IN (?) AND health_state IN ('unknown', 'unreachable') LIMIT 1", [nodes]);
+    return down.length === 0;
   }
 
   /** The node's containers, and the cluster's QEMU VMs, containers and members as the node sees them. */
