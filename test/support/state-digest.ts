@@ -7,7 +7,7 @@ import type { TestDatabase } from "../../packages/api/test/support/test-database
 // Columns that background work (health probes, reconcile passes, token use) moves on its
 // own; everything else a refused request could have touched is compared.
 const VOLATILE: Record<string, readonly string[]> = {
-  nodes: ["health_state", "last_health", "last_seen_at", "unreachable_since", "updated_at"],
+  nodes: ["health_state", "last_health", "last_seen_at", "unreachable_since", "updated_at", "cluster", "cluster_members"],
   containers: ["observed_state", "observed_at"],
   api_tokens: ["last_used_at"],
 };
