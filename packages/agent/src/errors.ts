@@ -91,6 +91,16 @@ export class UnavailableError extends LockstepError {
   }
 }
 
+/**
+ * `pct` found no config that is there now: it looked while pmxcfs was replacing it (see
+ * node/cluster-fs.ts, libfuse hide_node). Nothing is missing; the call is tried again.
+ */
+export class ConfigBeingReplacedError extends LockstepError {
+  constructor(vmid: number, command: string) {
+    super("UNAVAILABLE", `pct ${command} ${vmid} found no config while /etc/pve was replacing it; it is there now, try again`, { vmid: String(vmid), reason: "config-being-replaced" });
+  }
+}
+
 /** A size or rate bound was exceeded. */
 export class ResourceExhaustedError extends LockstepError {
   constructor(message: string, metadata: Record<string, string> = {}) {

@@ -449,6 +449,8 @@ def main():
     serve_controls(args.control, fs)
     # pmxcfs.c mounts with default_permissions and allow_other and sets direct_io on open; the
     # caches are off here (pmxcfs keeps libfuse's 1 s) so that a control is in force at once.
+    # Like pmxcfs, libfuse 2's high-level API without hard_remove: a file renamed over while
+    # open is first renamed aside (fuse.c hide_node, `.fuse_hidden*`), its name gone meanwhile.
     FUSE(fs, args.mountpoint, foreground=True, nothreads=False, allow_other=True, default_permissions=True,
          direct_io=True, attr_timeout=0, entry_timeout=0, negative_timeout=0, fsname="pmxcfs")
     os.unlink(args.control)

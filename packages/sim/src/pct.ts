@@ -4,6 +4,7 @@ import type { SimContext } from "./commands/sim-context.js";
 import { chooseFault } from "./faults/active-fault.js";
 import { PctError } from "./node/pct-error.js";
 import { openSimNode } from "./node/sim-node.js";
+import { requireCliEnvironment } from "./pmxcfs/pmxcfs-ipc.js";
 import { recordCall } from "./node/tasks.js";
 import { runTask } from "./tasks/run-task.js";
 import type { TaskCommand } from "./tasks/task-command.js";
@@ -58,6 +59,7 @@ async function run(argv: string[]): Promise<number> {
   recordCall(node.layout, { event: "start", id, pid: process.pid, argv, vmid, at: started, ...(caller ? { caller } : {}) });
   // Written even when a command calls process.exit; a SIGKILLed call has only its start line.
   process.on("exit", (code) => recordCall(node.layout, { event: "end", id, exitCode: code, durationMs: Date.now() - started, at: Date.now() }));
+  requireCliEnvironment(node.layout);
   const ctx: SimContext = { node, fault: chooseFault(node.layout, process.env, name!, vmid), env: process.env };
   if ("kind" in command) return runTask(ctx, name!, command as TaskCommand<unknown>, args);
   const result = command(ctx, args);

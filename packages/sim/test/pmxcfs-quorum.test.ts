@@ -2,11 +2,15 @@
 // check_cfs_quorum (lstat of /etc/pve/local, mode & 0200), called by pve-container
 // API2/LXC/Status.pm vm_start and API2/LXC.pm create_vm and migrate_vm; pct set has no such check and fails
 // at the config write (pve-common src/PVE/File.pm file_set_contents: `unable to open file`).
+// With pmxcfs stopped, the CLI's own start fails first: its IPC to pmxcfs is refused.
 import test from "ava";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ctConfig, pmxcfsCluster, prepareFuse, unmountAll, type PmxcfsNode } from "./pmxcfs-harness.js";
-import { simNode, TEMPLATE } from "./sim-harness.js";
+import { readConfig } from "../src/node/ct-config.js";
+import { writePmxcfsState } from "../src/pmxcfs/pmxcfs-state.js";
+import { simLayout, simQmBin } from "../src/index.js";
+import { runExecutable, simNode, TEMPLATE } from "./sim-harness.js";
 
 const fuse = prepareFuse();
 const it = fuse.ok ? test.serial : test.serial.skip;
@@ -61,11 +65,21 @@ it("pct migrate without quorum dies with `cluster not ready - no quorum?` before
   t.is(run.stderr, "cluster not ready - no quorum?\n");
 });
 
-it("pct start with pmxcfs stopped dies the same way: no /etc/pve/local to lstat", async (t) => {
+it("pct with pmxcfs stopped dies before its command, unable to load the access control list (RESTEnvironment.pm setup_default_cli_env, Cluster.pm cfs_update, IPCC.xs)", async (t) => {
   await node.control("stop");
   const run = await node.pct(["start", "101"]);
-  t.is(run.code, 255);
-  t.is(run.stderr, "cluster not ready - no quorum?\n");
+  t.is(run.code, 111, "an uncaught die exits with $!: ECONNREFUSED");
+  t.is(
+    run.stderr,
+    "ipcc_send_rec[1] failed: Connection refused\nipcc_send_rec[2] failed: Connection refused\nipcc_send_rec[3] failed: Connection refused\nUnable to load access control list: Connection refused\n",
+  );
+});
+
+it("qm with pmxcfs stopped dies the same way (qemu-server PVE/CLI/qm.pm setup_environment)", async (t) => {
+  await node.control("stop");
+  const run = await runExecutable(simQmBin, ["list"], node.env);
+  t.is(run.code, 111);
+  t.regex(run.stderr, /^Unable to load access control list: Connection refused$/m);
 });
 
 it("pct set with quorum writes through the mount into the cluster directory", async (t) => {
@@ -83,4 +97,16 @@ test("a pct whose /etc/pve cannot be read dies as Perl dies (Tools.pm file_get_c
   const run = await node.pct(["config", "101"]);
   t.is(run.code, 255);
   t.is(run.stderr, "read failed - Is a directory\n");
+});
+
+test("a config read in a running pct after pmxcfs stopped fails with the refused IPC, never `does not exist` (Cluster.pm ipcc_get_config, AbstractConfig.pm load_config)", async (t) => {
+  const node = simNode();
+  t.is((await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"])).code, 0);
+  // What the running command meets: pmxcfs stopped, its mount gone (an empty /etc/pve).
+  rmSync(node.config(101));
+  writePmxcfsState(node.root, { state: "stopped", quorate: true, pid: null });
+  const layout = simLayout(node.root, "pve1");
+  t.throws(() => readConfig(layout, "pve1", 101), { message: "Connection refused" });
+  writePmxcfsState(node.root, { state: "mounted", quorate: true, pid: null });
+  t.throws(() => readConfig(layout, "pve1", 101), { message: "Configuration file 'nodes/pve1/lxc/101.conf' does not exist" });
 });

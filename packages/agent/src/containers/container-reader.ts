@@ -1,13 +1,11 @@
 import path from "node:path";
-import type { LockstepError } from "@lockstep/shared";
-import { NotFoundError } from "../errors.js";
+import { ConfigBeingReplacedError, NotFoundError } from "../errors.js";
 import { parseContainerConfig, parseTags, type ContainerConfig } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
 import { parseKeyValues, parseStatus } from "../pct/parse-key-values.js";
 import { parsePctList } from "../pct/parse-list.js";
-import { pctFailure } from "../pct/pct-failure.js";
 import type { PctResult } from "../pct/pct-runner.js";
-import { runReportingUnresponsive } from "../pct/pct-mutation.js";
+import { runReportingUnresponsive, trustedFailure } from "../pct/pct-mutation.js";
 import { runPctList } from "./pct-list.js";
 
 /** A container as the node shows it. */
@@ -29,7 +27,7 @@ export interface ContainerView {
 export async function listContainers(ctx: NodeContext, includeConfig: boolean): Promise<ContainerView[]> {
   await ctx.clusterFs.requireTrusted("list the node's containers");
   const result = await runPctList(ctx, ctx.timeouts.readMs);
-  if (result.exitCode !== 0) throw pctFailure(["list"], result, 0);
+  if (result.exitCode !== 0) throw await trustedFailure(ctx, ["list"], result, 0);
   const rows = parsePctList(result.stdout);
   const views = await Promise.all(
     rows.map(async (row) => {
@@ -55,9 +53,7 @@ export async function listContainers(ctx: NodeContext, includeConfig: boolean): 
  * which only a trusted /etc/pve can say.
  */
 export async function getContainer(ctx: NodeContext, vmid: number): Promise<ContainerView> {
-  const configResult = await runReportingUnresponsive(ctx, vmid, ["config", String(vmid)], { timeoutMs: ctx.timeouts.readMs });
-  if (configResult.exitCode !== 0) throw await trustedFailure(ctx, ["config"], configResult, vmid);
-  const config = parseKeyValues(configResult.stdout);
+  const config = parseKeyValues((await readPct(ctx, vmid, "config")).stdout);
   const status = await readStatus(ctx, vmid);
   return {
     vmid,
@@ -72,16 +68,17 @@ export async function getContainer(ctx: NodeContext, vmid: number): Promise<Cont
 
 /** `pct status`, as running or stopped. */
 export async function readStatus(ctx: NodeContext, vmid: number): Promise<"running" | "stopped"> {
-  const result = await runReportingUnresponsive(ctx, vmid, ["status", String(vmid)], { timeoutMs: ctx.timeouts.readMs });
-  if (result.exitCode !== 0) throw await trustedFailure(ctx, ["status"], result, vmid);
-  return parseStatus(result.stdout);
+  return parseStatus((await readPct(ctx, vmid, "status")).stdout);
 }
 
-/** `pct`'s failure; a NOT_FOUND only while /etc/pve is trusted to say so. */
-async function trustedFailure(ctx: NodeContext, args: readonly string[], result: PctResult, vmid: number): Promise<LockstepError> {
-  const failure = pctFailure(args, result, vmid);
-  if (failure instanceof NotFoundError) await ctx.clusterFs.requireTrusted(`say CT ${vmid} does not exist`);
-  return failure;
+/** A reading `pct` call, made a second time when it caught the config being replaced. */
+async function readPct(ctx: NodeContext, vmid: number, command: "config" | "status"): Promise<PctResult> {
+  for (let look = 1; ; look++) {
+    const result = await runReportingUnresponsive(ctx, vmid, [command, String(vmid)], { timeoutMs: ctx.timeouts.readMs });
+    if (result.exitCode === 0) return result;
+    const failure = await trustedFailure(ctx, [command], result, vmid);
+    if (!(failure instanceof ConfigBeingReplacedError) || look === 2) throw failure;
+  }
 }
 
 /**

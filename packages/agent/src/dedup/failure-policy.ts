@@ -20,7 +20,10 @@ import type { ReasonCode } from "@lockstep/shared";
  */
 const REPLAY_FAILURE: Record<ReasonCode, boolean> = {
   INVALID_ARGUMENT: true,
-  NOT_FOUND: true,
+  // Where a container is, is the cluster's state of the moment, not the request's: it may be
+  // migrated back, relocated back by HA, or have read as missing while pmxcfs swapped its config
+  // (cluster-fs.ts). Nothing was done to a container that was not found; a retry looks again.
+  NOT_FOUND: false,
   ALREADY_EXISTS: true,
   FAILED_PRECONDITION: true,
   // The container is someone else's: running the request again would be refused again.

@@ -42,6 +42,8 @@ export type ClusterFsPort = Pick<ClusterFs, "status" | "probe" | "requireTrusted
 
 /** Errnos by which a read proves a file or directory missing. */
 const MISSING = new Set(["ENOENT", "ENOTDIR"]);
+/** How long after a first "missing" the second look is taken (see io). */
+const MISSING_CONFIRM_MS = 50;
 
 /**
  * The agent's one port to `/etc/pve`. Every read and write runs in a reader process of its own
@@ -110,7 +112,14 @@ export class ClusterFs {
     await Promise.race([Promise.all(readers.map((r) => r.exited)), this.options.clock.sleep(this.options.probeTimeoutMs)]);
   }
 
-  private async io(op: FsOp, file: string, text?: string): Promise<unknown> {
+  /**
+   * One "missing" is not proof: pmxcfs runs libfuse 2's high-level API without `hard_remove`
+   * (pve-cluster src/pmxcfs/pmxcfs.c main: `-odefault_permissions -oallow_other -obig_writes`),
+   * so a config renamed over while anyone has it open is first renamed aside (libfuse fuse.c
+   * fuse_lib_rename -> hide_node, `.fuse_hidden*`), and for that moment its name is gone. A
+   * read answers "missing" only when /etc/pve is trusted and a second look a moment later agrees.
+   */
+  private async io(op: FsOp, file: string, text?: string, secondLook = false): Promise<unknown> {
     // Unresponsive: look again first, so one stuck file does not condemn the rest for good.
     if (this.current.state === "unresponsive" && (await this.probe()).state === "unresponsive") throw untrustedError(this.current, `${op} ${file}`);
     const reader = this.liveReader(`${op} ${file}`);
@@ -119,7 +128,9 @@ export class ClusterFs {
     } catch (err) {
       if (err instanceof FsOpError && MISSING.has(err.code) && op !== "write") {
         await this.requireTrusted(`treat ${file} as missing`);
-        return null;
+        if (secondLook) return null;
+        await this.options.clock.sleep(MISSING_CONFIRM_MS);
+        return this.io(op, file, text, true);
       }
       if (err instanceof FsOpError && op === "write") {
         // pmxcfs refuses writes without quorum (EACCES, src/pmxcfs/pmxcfs.c cfs_fuse_*).

@@ -10,6 +10,9 @@ import {
 } from "../errors.js";
 import type { PctResult } from "./pct-runner.js";
 
+/** The metadata reason of a NOT_FOUND that is pct's "Configuration file ... does not exist". */
+export const NO_CONFIG = "no-config";
+
 /** Proxmox's own texts (see shared/docs/proxmox.md), each with what it means for Lockstep. */
 const KNOWN_FAILURES: { pattern: RegExp; toError: (m: RegExpExecArray, vmid: number, stderr: string) => LockstepError }[] = [
   // pve-common RESTEnvironment.pm tee_worker: the task worker ended without its control
@@ -23,10 +26,22 @@ const KNOWN_FAILURES: { pattern: RegExp; toError: (m: RegExpExecArray, vmid: num
   // failed; nothing was done and a later attempt may succeed.
   { pattern: /cluster not ready - no quorum\?/, toError: (_m, vmid, stderr) => new ClusterNoQuorumError(`CT ${vmid}: ${firstLine(stderr)} (the node's /etc/pve has no quorum or pmxcfs is not running)`, { vmid: String(vmid) }) },
   { pattern: /pve configuration filesystem \(pmxcfs\) not mounted/, toError: (_m, vmid, stderr) => new HypervisorUnresponsiveError(`CT ${vmid}: ${firstLine(stderr)}`, { vmid: String(vmid), cluster_fs: "not-mounted" }) },
+  // pmxcfs stopped before pct started: the CLI's own set-up could not read the cluster's data
+  // over IPC (pve-common RESTEnvironment.pm setup_default_cli_env, pve-cluster IPCC.xs); no
+  // command ran. Retryable once pmxcfs runs again.
+  { pattern: /Unable to load access control list: (.*)/, toError: (m, vmid) => new HypervisorUnresponsiveError(`CT ${vmid}: pct could not start: pmxcfs did not answer (${m[1]}); nothing was done`, { vmid: String(vmid), cluster_fs: "not-running" }) },
+  // pmxcfs stopped or died under a running pct: a config read's IPC was refused (Cluster.pm
+  // ipcc_get_config dies with `$!` alone) or a write found no /etc/pve beneath it (pve-common
+  // File.pm file_set_contents). pct got part of the way and its cleanup met the same wall: what
+  // it did is unknown until /etc/pve is back and the node is read again.
+  {
+    pattern: /^Connection refused$|unable to open file '[^']*\/etc\/pve\/[^']*' - (?:No such file or directory|Transport endpoint is not connected)/m,
+    toError: (_m, vmid, stderr) => new HypervisorUnresponsiveError(`CT ${vmid}: the cluster filesystem went away while pct ran (${firstLine(stderr)}); what it did is unknown`, { vmid: String(vmid), cluster_fs: "lost", reason: "cluster-fs-lost" }),
+  },
   // pve-common src/PVE/Tools.pm file_set_contents on a read-only /etc/pve: pmxcfs refuses every
   // change without quorum with EACCES (pve-cluster src/pmxcfs/dcdb.c dcdb_send_fuse_message).
   { pattern: /unable to open file '[^']*\/(?:lxc|qemu-server)\/\d+\.conf\.tmp\.\d+' - Permission denied/, toError: (_m, vmid, stderr) => new ClusterNoQuorumError(`CT ${vmid}: ${firstLine(stderr)} (/etc/pve is read-only: no quorum)`, { vmid: String(vmid) }) },
-  { pattern: /Configuration file '[^']*' does not exist/, toError: (_m, vmid) => new NotFoundError(`CT ${vmid} does not exist on this node`, { vmid: String(vmid) }) },
+  { pattern: /Configuration file '[^']*' does not exist/, toError: (_m, vmid) => new NotFoundError(`CT ${vmid} does not exist on this node`, { vmid: String(vmid), reason: NO_CONFIG }) },
   // pve-cluster src/PVE/Cluster.pm, check_vmid_unused: `VM` for a QEMU VM, `CT` for a container;
   // either way someone else's guest holds the VMID cluster-wide.
   { pattern: /(CT|VM) (\d+) already exists on node '([^']+)'/, toError: (m, vmid) => new AlreadyExistsError(`${m[1]} ${vmid} already exists on node '${m[3]}'`, { vmid: String(vmid), node: m[3]!, guest_type: m[1] === "VM" ? "qemu" : "lxc" }) },

@@ -1,8 +1,9 @@
-import type { Clock, Logger } from "@lockstep/shared";
-import { HypervisorUnresponsiveError, LockHeldError } from "../errors.js";
+import path from "node:path";
+import type { Clock, LockstepError, Logger } from "@lockstep/shared";
+import { ClusterNoQuorumError, ConfigBeingReplacedError, HypervisorUnresponsiveError, LockHeldError } from "../errors.js";
 import type { EventBus } from "../events/event-bus.js";
 import type { LockReportView } from "../locks/lock-report.js";
-import { contentionText, isLockContention, pctFailure } from "./pct-failure.js";
+import { contentionText, isLockContention, NO_CONFIG, pctFailure } from "./pct-failure.js";
 import type { PctResult, PctRunner } from "./pct-runner.js";
 
 /** Whom a lock check acts for. */
@@ -32,6 +33,9 @@ export interface MutationDeps {
   readonly logger: Logger;
   /** How many times a call that lost to someone else's lock is tried again. */
   readonly lockRetries: number;
+  /** /etc/pve's port: a failure is `pct`'s answer only while /etc/pve is trusted (see trustedFailure). */
+  readonly clusterFs: { requireTrusted(what: string): Promise<void>; readFile(file: string): Promise<string | null> };
+  readonly paths: { readonly configDir: string };
 }
 
 export interface MutationOptions {
@@ -55,10 +59,31 @@ export async function runMutation(deps: MutationDeps, vmid: number, args: readon
     await deps.gate.ensureFree(vmid, { requestId: options.requestId, signal: options.signal, owner: options.owner });
     const result = await runReportingUnresponsive(deps, vmid, args, options);
     if (result.exitCode === 0) return result;
-    if (!isLockContention(result)) throw pctFailure(args, result, vmid);
+    if (!isLockContention(result)) throw await trustedFailure(deps, args, result, vmid);
     if (attempt >= deps.lockRetries) throw contentionError(vmid, args, result);
     deps.logger.warn("pct lost to a lock; checking the holder before trying again", { vmid, command: args[0], attempt: attempt + 1, requestId: options.requestId });
   }
+}
+
+/**
+ * `pct`'s failure as Proxmox worded it, unless /etc/pve is not trusted now (pmxcfs stopped,
+ * hung or without quorum under the call): then the failure may be the outage's, not the
+ * command's answer (a config "does not exist" on an empty /etc/pve), and the outage's error is
+ * returned instead: retryable, never stored as the request's definite outcome. A config pct
+ * found missing that a second look finds is ConfigBeingReplacedError, retryable too.
+ */
+export async function trustedFailure(deps: Pick<MutationDeps, "clusterFs" | "paths">, args: readonly string[], result: PctResult, vmid: number): Promise<LockstepError> {
+  const failure = pctFailure(args, result, vmid);
+  if (failure instanceof HypervisorUnresponsiveError || failure instanceof ClusterNoQuorumError) return failure;
+  try {
+    await deps.clusterFs.requireTrusted(`take the failure of pct ${args[0]} ${vmid} as its answer (${failure.message})`);
+    if (failure.metadata.reason === NO_CONFIG && (await deps.clusterFs.readFile(path.join(deps.paths.configDir, `${vmid}.conf`))) !== null) {
+      return new ConfigBeingReplacedError(vmid, args[0] ?? "");
+    }
+  } catch (outage) {
+    return outage as LockstepError;
+  }
+  return failure;
 }
 
 /** A `pct` call outside the lock discipline (reads, exec), still reporting an unresponsive node. */

@@ -43,3 +43,17 @@ test("a create whose cleanup removed everything forgets its intent: a placeholde
   node.writeConfig(101, PLACEHOLDER);
   await t.throwsAsync(destroyContainer(node.ctx, 101, { force: true, purge: true }, "r2", TAG), { code: "FOREIGN_CONTAINER" } as never);
 });
+
+test("a create that failed 'does not exist' while pmxcfs was stopped under it answers the outage, retryable, and keeps its intent", async (t) => {
+  // The placeholder written before pmxcfs stopped comes back with pmxcfs: the intent proves it ours.
+  const node = fakeNode((args) => {
+    if (args[0] === "create") {
+      node.clusterFs.state = "not-mounted";
+      return { exitCode: 255, stderr: "Configuration file 'nodes/pve1/lxc/101.conf' does not exist\n" };
+    }
+    return {};
+  });
+  freeLocks(node);
+  await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, "r1"), { code: "HYPERVISOR_UNRESPONSIVE", message: /not-mounted/ } as never);
+  t.like(await node.ctx.intents.get(101), { op: "create", ownershipTag: TAG });
+});

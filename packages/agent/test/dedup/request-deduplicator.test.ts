@@ -96,6 +96,13 @@ test("a transient failure is recorded, but a retry with the same ID executes aga
   t.like(dedup.get("req-create-0001"), { status: "succeeded", value: "done" });
 });
 
+test("a container not found is recorded, but a retry with the same ID looks again: in a cluster it may be back", async (t) => {
+  const { dedup } = await dedupOn(t);
+  await t.throwsAsync(dedup.run(create(), async () => Promise.reject(new NotFoundError("CT 101 does not exist on this node"))), { instanceOf: NotFoundError });
+  t.like(dedup.get("req-create-0001"), { status: "failed", error: { code: "NOT_FOUND" } });
+  t.deepEqual(await dedup.run(create(), async () => "done"), { value: "done", replayed: false });
+});
+
 test("an unexpected error is recorded as INTERNAL without its internals and rethrown as is", async (t) => {
   const { dedup } = await dedupOn(t);
   const bug = new Error("ENOENT /etc/pve/secret-path");

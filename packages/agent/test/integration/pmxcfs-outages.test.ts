@@ -4,6 +4,10 @@
 // change without quorum (src/pmxcfs/dcdb.c dcdb_send_fuse_message) and a hung pmxcfs blocks
 // every call on the mount.
 import test from "ava";
+import { spawn } from "node:child_process";
+import { openSync } from "node:fs";
+import { readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { agentV1 } from "@lockstep/shared";
 import { controlPmxcfs, createSimCluster, fuseSupport, type SimClusterNode } from "@lockstep/sim";
 import { OWNED, OWNER, startAgentOnSim, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
@@ -82,4 +86,29 @@ it("with pmxcfs stopped (an empty /etc/pve), a destroy is HYPERVISOR_UNRESPONSIV
   t.is((await agent.client.getHealth({})).clusterFsState, agentV1.ClusterFsState.NOT_MOUNTED);
   await controlPmxcfs("start", node.env);
   t.is((await agent.client.getContainer({ vmid: 101 })).container?.vmid, 101);
+});
+
+it("a config replaced again and again while the agent reads it is never taken for a missing container (libfuse hide_node under pmxcfs's options)", async (t) => {
+  const { node, agent } = await nodeWithPmxcfs(t);
+  // Replaced as pve-common File.pm file_set_contents replaces it (a temporary file renamed over
+  // it), through the mount, while a process has it open (as any reader may, the agent's own
+  // included): libfuse renames the open file aside first, and for that moment the name is gone.
+  const config = path.join(node.root, "etc/pve/lxc/101.conf");
+  const holder = spawn("sleep", ["60"], { stdio: [openSync(config, "r"), "ignore", "ignore"] });
+  t.teardown(() => void holder.kill("SIGKILL"));
+  const text = await readFile(config, "utf8");
+  let replacing = true;
+  const replacer = (async () => {
+    for (let i = 0; replacing; i++) {
+      await writeFile(`${config}.tmp.${process.pid}`, text.replace(/^memory: .*$/m, `memory: ${512 + (i % 2) * 256}`));
+      await rename(`${config}.tmp.${process.pid}`, config);
+    }
+  })();
+  const misses: string[] = [];
+  for (const end = Date.now() + 3_000; Date.now() < end; ) {
+    await agent.client.getContainer({ vmid: 101 }).catch((err: unknown) => misses.push(`${code(err)}: ${(err as Error).message}`));
+  }
+  replacing = false;
+  await replacer;
+  t.deepEqual(misses, []);
 });

@@ -56,6 +56,16 @@ test("a missing file of a mounted, quorate /etc/pve is null: proven missing", as
   t.is(await port(t, pve).readFile(path.join(pve, "lxc/999.conf")), null);
 });
 
+test("a file missing at the first look but there a moment later is read, not missing (libfuse hide_node renames it aside while pmxcfs replaces it)", async (t) => {
+  const pve = mountedPve();
+  const file = path.join(pve, "lxc/101.conf");
+  // The moment between the two looks is when the file comes back, as the second rename of a replace lands.
+  const clock = { now: () => Date.now(), sleep: async (ms: number) => (writeFileSync(file, "hostname: ct101\n"), systemClock.sleep(ms)) };
+  const fs = new ClusterFs({ pveDir: pve, timeoutMs: 500, probeTimeoutMs: 300, maxStuckReaders: 2, clock, logger: createMemoryLogger() });
+  t.teardown(() => fs.close());
+  t.is(await fs.readFile(file), "hostname: ct101\n");
+});
+
 test("a missing file of an /etc/pve without its local link (pmxcfs stopped) is HYPERVISOR_UNRESPONSIVE, never null", async (t) => {
   const pve = mountedPve();
   rmSync(path.join(pve, "local"));

@@ -19,7 +19,7 @@ test("a flock timeout and a config lock are lock contention", (t) => {
   t.false(isLockContention(failed("CT 101 not running\n")));
 });
 
-test("check_cfs_quorum's refusal (no quorum, or pmxcfs stopped) is CLUSTER_NO_QUORUM, which a job retries", (t) => {
+test("check_cfs_quorum's refusal (no quorum) is CLUSTER_NO_QUORUM, which a job retries", (t) => {
   t.is(pctFailure(["create"], failed("cluster not ready - no quorum?\n"), 101).code, "CLUSTER_NO_QUORUM");
 });
 
@@ -66,4 +66,19 @@ test("a task worker that died without its control message is an unknown outcome,
   const err = pctFailure(["create"], failed("got unexpected control message: \n"), 101);
   t.is(err.code, "HYPERVISOR_UNRESPONSIVE");
   t.is(err.metadata.reason, "task-worker-died");
+});
+
+test("a pct that could not start because pmxcfs refused its IPC is HYPERVISOR_UNRESPONSIVE: nothing was done (RESTEnvironment.pm setup_default_cli_env)", (t) => {
+  const stderr = "ipcc_send_rec[1] failed: Connection refused\nipcc_send_rec[2] failed: Connection refused\nipcc_send_rec[3] failed: Connection refused\nUnable to load access control list: Connection refused\n";
+  const err = pctFailure(["start"], failed(stderr, 111), 101);
+  t.is(err.code, "HYPERVISOR_UNRESPONSIVE");
+  t.is(err.metadata.cluster_fs, "not-running");
+});
+
+test("a pct whose pmxcfs went away midway (a refused config read, a write with no /etc/pve beneath) is an unknown outcome, HYPERVISOR_UNRESPONSIVE", (t) => {
+  for (const stderr of ["Connection refused\n", "unable to open file '/etc/pve/nodes/pve1/lxc/101.conf.tmp.4242' - No such file or directory\n", "unable to open file '/etc/pve/nodes/pve1/lxc/101.conf.tmp.4242' - Transport endpoint is not connected\n"]) {
+    const err = pctFailure(["create"], failed(stderr), 101);
+    t.is(err.code, "HYPERVISOR_UNRESPONSIVE", stderr);
+    t.is(err.metadata.reason, "cluster-fs-lost", stderr);
+  }
 });

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, unlinkSync } from "node:fs";
+import { ipcRefused, pmxcfsRefusesIpc } from "../pmxcfs/pmxcfs-ipc.js";
 import { PctError } from "./pct-error.js";
 import { replaceFile } from "./replace-file.js";
 import { configPath, type SimLayout } from "./sim-layout.js";
@@ -91,11 +92,28 @@ export function propertyLines(section: Pick<Section, "values" | "lxc">): string[
   return [...Object.keys(section.values).sort().map((key) => `${key}: ${section.values[key]}`), ...section.lxc.map(([key, value]) => `${key}: ${value}`)];
 }
 
-/** The config of `vmid`, or Proxmox's error for a missing one. */
+/**
+ * The config of `vmid`, or Proxmox's error for a missing one (pve-guest-common
+ * AbstractConfig.pm load_config), or the refused IPC of a pmxcfs stopped meanwhile.
+ */
 export function readConfig(layout: SimLayout, node: string, vmid: number): CtConfig {
-  const file = configPath(layout, vmid);
-  if (!existsSync(file)) throw new PctError(`Configuration file 'nodes/${node}/lxc/${vmid}.conf' does not exist`);
-  return parseConfig(readFileSync(file, "utf8"));
+  const text = readIfPresent(configPath(layout, vmid));
+  if (text === null && pmxcfsRefusesIpc(layout)) throw ipcRefused();
+  if (text === null) throw new PctError(`Configuration file 'nodes/${node}/lxc/${vmid}.conf' does not exist`);
+  return parseConfig(text);
+}
+
+/**
+ * One read, as pmxcfs answers ipcc_get_config from its memdb: a file missing at that moment is
+ * missing (undef), even while it is only being replaced (renamed aside first, see pmxcfs-server.py).
+ */
+function readIfPresent(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
 }
 
 /** Replaces the config atomically, as pmxcfs does. */
