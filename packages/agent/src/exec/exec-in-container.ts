@@ -1,7 +1,9 @@
-import { FailedPreconditionError, InvalidArgumentError } from "../errors.js";
+import { ClusterNoQuorumError, FailedPreconditionError, HypervisorUnresponsiveError, InvalidArgumentError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireVmid } from "../node/require-valid.js";
-import { runReportingUnresponsive } from "../pct/pct-mutation.js";
+import { NO_CONFIG, pctFailure } from "../pct/pct-failure.js";
+import { runReportingUnresponsive, trustedFailure } from "../pct/pct-mutation.js";
+import type { PctResult } from "../pct/pct-runner.js";
 import { guestExecArgs } from "./guest-environment.js";
 
 export interface ExecOutcome {
@@ -37,6 +39,7 @@ export async function execInContainer(ctx: NodeContext, vmid: number, argv: read
   if (result.exitCode !== 0 && NOT_RUNNING.test(result.stderr)) {
     throw new FailedPreconditionError(`CT ${vmid} is not running`, { vmid: String(vmid) });
   }
+  if (result.exitCode !== 0 && isPctOwnFailure(result, vmid)) throw await trustedFailure(ctx, ["exec"], result, vmid);
   return {
     exitCode: result.exitCode,
     stdout: result.stdout,
@@ -45,6 +48,17 @@ export async function execInContainer(ctx: NodeContext, vmid: number, argv: read
     stderrTruncated: result.stderrTruncated ?? false,
     durationMs: result.durationMs,
   };
+}
+
+/**
+ * Whether `pct exec` itself failed before the command ran: its config unreadable or missing, or
+ * /etc/pve out of reach (pmxcfs stopped, lost, without quorum). Such an exit status is not the
+ * command's, and taking it for one (say, `systemctl is-active` answering "inactive") would be
+ * a false verdict on the guest. A guest printing these very words only makes the call retried.
+ */
+function isPctOwnFailure(result: PctResult, vmid: number): boolean {
+  const failure = pctFailure(["exec"], result, vmid);
+  return failure instanceof HypervisorUnresponsiveError || failure instanceof ClusterNoQuorumError || failure.metadata.reason === NO_CONFIG;
 }
 
 function validateArgv(argv: readonly string[]): void {

@@ -36,3 +36,18 @@ test("the command's own exit status comes back (127: env's and lxc-attach's miss
   const node = fakeNode(() => ({ exitCode: 127, stderr: "env: 'mytool': No such file or directory\n" }));
   t.is((await execInContainer(node.ctx, 101, ["mytool"])).exitCode, 127);
 });
+
+test("pct exec that could not start for pmxcfs is an error of the node, never the command's exit status (RESTEnvironment.pm setup_default_cli_env)", async (t) => {
+  const node = fakeNode(() => ({ exitCode: 111, stderr: "ipcc_send_rec[1] failed: Connection refused\nUnable to load access control list: Connection refused\n" }));
+  await t.throwsAsync(execInContainer(node.ctx, 101, ["systemctl", "is-active", "app.service"]), { code: "HYPERVISOR_UNRESPONSIVE" } as never);
+});
+
+test("pct exec that found no config is NOT_FOUND, not the command's exit status", async (t) => {
+  const node = fakeNode(() => ({ exitCode: 255, stderr: "Configuration file 'nodes/pve1/lxc/101.conf' does not exist\n" }));
+  await t.throwsAsync(execInContainer(node.ctx, 101, ["systemctl", "is-active", "app.service"]), { code: "NOT_FOUND" } as never);
+});
+
+test("a command's own failure, whatever it prints, comes back as its exit status", async (t) => {
+  const node = fakeNode(() => ({ exitCode: 3, stderr: "inactive\n" }));
+  t.like(await execInContainer(node.ctx, 101, ["systemctl", "is-active", "app.service"]), { exitCode: 3, stderr: "inactive\n" });
+});
