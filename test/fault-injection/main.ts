@@ -5,7 +5,7 @@
 //   --faults N        faults per seed (default 30)
 //   --phase-s S       seconds of workload under faults (default 90)
 import { parseArgs } from "node:util";
-import { ClusterPmxcfs } from "./cluster-pmxcfs.js";
+import { onInterrupt, stopEverythingOnInterrupt } from "./interrupt.js";
 import { PrivateMariaDb } from "./private-mariadb.js";
 import { printReport } from "./print-report.js";
 import { runScenario } from "./run-scenario.js";
@@ -30,15 +30,10 @@ const seeds = positive("seeds", values.seeds);
 const first = values.seed === undefined ? (values.seeds === "1" ? Math.floor(Math.random() * 1e6) + 1 : 1) : positive("seed", values.seed);
 const sizes = { requests: positive("requests", values.requests), faults: positive("faults", values.faults), phaseMs: positive("phase-s", values["phase-s"]) * 1000, nodes: 3, apiProcesses: 2 };
 
-// Interrupted: no pmxcfs mount may stay behind (a paused one hangs every `df` on the machine).
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    ClusterPmxcfs.unmountEverywhereNow();
-    process.exit(128 + (signal === "SIGINT" ? 2 : 15));
-  });
-}
+stopEverythingOnInterrupt();
 
 const server = await PrivateMariaDb.start();
+onInterrupt(() => server.destroy());
 const failed: number[] = [];
 try {
   for (let seed = first; seed < first + seeds; seed++) {

@@ -5,6 +5,7 @@ import type { RowDataPacket } from "mysql2/promise";
 import { post } from "../support/cluster.js";
 import { placeBystanders } from "./bystanders.js";
 import { FaultInjector } from "./fault-injector.js";
+import { onInterrupt } from "./interrupt.js";
 import { checkInvariants, type InvariantResult } from "./invariants.js";
 import { accountJobs } from "./job-accounting.js";
 import { nodeCalls, nodeContainers } from "./node-truth.js";
@@ -46,6 +47,8 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
   const nodes = Array.from({ length: options.nodes }, (_, i) => `pve${i + 1}`);
   const requests = planRequests(new SeededRandom(options.seed), options.seed, options.requests, options.phaseMs, nodes);
   const cluster = await ScenarioCluster.start(server, nodes, options.apiProcesses);
+  const forgetCluster = onInterrupt(() => cluster.stop());
+  let forgetInjector = (): void => undefined;
   try {
     if (!cluster.pmxcfs.available) options.log(`  no FUSE here (${cluster.pmxcfs.unavailable}): the nodes run on plain directories, without the pmxcfs faults`);
     const faults = planFaults(new SeededRandom(options.seed ^ 0x5bd1e995), options.faults, options.phaseMs, nodes, options.apiProcesses, cluster.pmxcfs.available);
@@ -54,6 +57,7 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
     const deadline = phaseStart + options.phaseMs + SETTLE_MS;
     const client = new WorkloadClient(() => cluster.liveApis(), () => deadline);
     const injector = new FaultInjector(cluster, options.log, () => lastingRecords(requests, client.ledger));
+    forgetInjector = onInterrupt(() => injector.restoreAll());
     const workload = Promise.all(requests.map(async (request) => {
       await sleep(phaseStart + request.at - Date.now());
       await client.run(request);
@@ -79,7 +83,9 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
     const evidence = passed ? undefined : keepEvidence(cluster, options.seed);
     return { seed: options.seed, results, passed, seconds: (Date.now() - started) / 1000, ...(evidence ? { evidence } : {}) };
   } finally {
+    forgetInjector();
     await cluster.stop();
+    forgetCluster();
   }
 }
 

@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Pool } from "mysql2/promise";
-import { createSimCluster } from "@lockstep/sim";
+import { createSimCluster, liveTaskWorkers } from "@lockstep/sim";
 import { startAgentOnSim, type AgentUnderTest } from "../../packages/agent/test/integration/agent-harness.js";
 import { createPool } from "../../packages/api/src/db/pool.js";
 import { post, startApi, type ApiUnderTest } from "../support/cluster.js";
@@ -184,7 +184,17 @@ export class ScenarioCluster {
       await Promise.all([...this.agents.values()].map((agent) => agent?.stop()));
       await this.pool.end();
     } finally {
+      // Task workers outlive a killed pct, as on Proxmox (an orphan-worker fault leaves some).
+      for (const root of this.roots.values()) for (const { pid } of liveTaskWorkers(root)) killIfAlive(pid);
       await this.pmxcfs.unmountAll();
     }
+  }
+}
+
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // it ended meanwhile
   }
 }

@@ -1,4 +1,4 @@
-import { LockstepError } from "@lockstep/shared";
+import { DETAIL_REASON, LockstepError } from "@lockstep/shared";
 
 /** A live process or an active task holds the container's config lock, and waiting did not help. */
 export class LockHeldError extends LockstepError {
@@ -60,6 +60,13 @@ export class AlreadyExistsError extends LockstepError {
 export class FailedPreconditionError extends LockstepError {
   constructor(message: string, metadata: Record<string, string> = {}) {
     super("FAILED_PRECONDITION", message, metadata);
+  }
+}
+
+/** The container is stopped and the step needs it running. */
+export class NotRunningError extends FailedPreconditionError {
+  constructor(vmid: number, message = `CT ${vmid} is not running`) {
+    super(message, { vmid: String(vmid), reason: DETAIL_REASON.notRunning });
   }
 }
 

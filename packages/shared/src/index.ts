@@ -1,6 +1,7 @@
 export * as agentV1 from "./gen/lockstep/agent/v1/agent.js";
 export { LockstepError } from "./errors/lockstep-error.js";
 export { type ReasonCode, reasonCode, reasonEnum } from "./errors/reason.js";
+export { DETAIL_REASON } from "./errors/detail-reason.js";
 export { ERROR_DETAIL_KEY, toServiceError, fromServiceError } from "./errors/wire.js";
 export * from "./validation/rules.js";
 export { type Logger, type LogLevel, type LogFields, type LogEntry, createLogger, createJsonLogger, createMemoryLogger, redact, scrubSecrets, withLogFields } from "./logging/logger.js";

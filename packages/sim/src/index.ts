@@ -28,9 +28,10 @@ export { readRuntime, type RuntimeState } from "./node/runtime-state.js";
 /** Absolute path of the simulator's executable: what the agent runs instead of /usr/sbin/pct. */
 export const simPctBin = fileURLToPath(new URL("../bin/lockstep-sim-pct.js", import.meta.url));
 
-/** The simulated node's `vzdump` (backups) and `qm` (QEMU VMs). */
+/** The simulated node's `vzdump` (backups), `qm` (QEMU VMs) and `ha-manager`. */
 export const simVzdumpBin = fileURLToPath(new URL("../bin/lockstep-sim-vzdump.js", import.meta.url));
 export const simQmBin = fileURLToPath(new URL("../bin/lockstep-sim-qm.js", import.meta.url));
+export const simHaManagerBin = fileURLToPath(new URL("../bin/lockstep-sim-ha-manager.js", import.meta.url));
 
 /** One line of the simulator's record of `pct` calls. */
 export type CallRecord =

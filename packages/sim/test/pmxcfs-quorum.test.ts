@@ -4,12 +4,12 @@
 // at the config write (pve-common src/PVE/File.pm file_set_contents: `unable to open file`).
 // With pmxcfs stopped, the CLI's own start fails first: its IPC to pmxcfs is refused.
 import test from "ava";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ctConfig, pmxcfsCluster, prepareFuse, unmountAll, type PmxcfsNode } from "./pmxcfs-harness.js";
 import { readConfig } from "../src/node/ct-config.js";
 import { writePmxcfsState } from "../src/pmxcfs/pmxcfs-state.js";
-import { simLayout, simQmBin } from "../src/index.js";
+import { simHaManagerBin, simLayout, simQmBin, simVzdumpBin } from "../src/index.js";
 import { runExecutable, simNode, TEMPLATE } from "./sim-harness.js";
 
 const fuse = prepareFuse();
@@ -80,6 +80,16 @@ it("qm with pmxcfs stopped dies the same way (qemu-server PVE/CLI/qm.pm setup_en
   const run = await runExecutable(simQmBin, ["list"], node.env);
   t.is(run.code, 111);
   t.regex(run.stderr, /^Unable to load access control list: Connection refused$/m);
+});
+
+it("ha-manager and vzdump with pmxcfs stopped die the same way and leave /etc/pve empty (pve-ha-manager, pve-manager CLI setup_environment)", async (t) => {
+  await node.control("stop");
+  for (const [bin, args] of [[simHaManagerBin, ["add", "ct:101"]], [simVzdumpBin, ["101"]]] as const) {
+    const run = await runExecutable(bin, [...args], node.env);
+    t.is(run.code, 111, run.stderr);
+    t.regex(run.stderr, /^Unable to load access control list: Connection refused$/m);
+  }
+  t.deepEqual(readdirSync(node.pve), []);
 });
 
 it("pct set with quorum writes through the mount into the cluster directory", async (t) => {

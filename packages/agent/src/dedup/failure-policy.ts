@@ -1,4 +1,5 @@
-import type { ReasonCode } from "@lockstep/shared";
+import { DETAIL_REASON, type ReasonCode } from "@lockstep/shared";
+import type { StoredError } from "./request-record.js";
 
 /**
  * Which stored failures a retry with the same request ID gets back (replay) and which it
@@ -49,8 +50,11 @@ const REPLAY_FAILURE: Record<ReasonCode, boolean> = {
 };
 
 /** True when a retry with the same ID gets this stored failure back instead of running again. */
-export function isReplayedFailure(code: ReasonCode): boolean {
-  return REPLAY_FAILURE[code];
+export function isReplayedFailure(error: Pick<StoredError, "code" | "metadata">): boolean {
+  // A container found stopped: its power state is the node's of the moment, like NOT_FOUND's
+  // whereabouts (HA starts it again, a job's restart does); nothing was done; a retry looks again.
+  if (error.metadata.reason === DETAIL_REASON.notRunning) return false;
+  return REPLAY_FAILURE[error.code];
 }
 
 /** Narrows a code read from disk; unknown codes (a newer agent wrote them) count as INTERNAL. */

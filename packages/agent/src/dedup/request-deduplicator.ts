@@ -71,7 +71,7 @@ export class RequestDeduplicator {
     if (record) {
       assertSameRequest(record, request, fingerprint);
       if (record.status === "succeeded") return { value: record.value as T, replayed: true };
-      if (record.status === "failed" && record.error && isReplayedFailure(record.error.code)) throw replayedError(record.error);
+      if (record.status === "failed" && record.error && isReplayedFailure(record.error)) throw replayedError(record.error);
       this.logger.info("re-executing request", { requestId: record.requestId, method: record.method, previous: record.status, reason: record.error?.code });
     }
     beforeStart();

@@ -1,4 +1,4 @@
-import { ClusterNoQuorumError, FailedPreconditionError, HypervisorUnresponsiveError, InvalidArgumentError } from "../errors.js";
+import { ClusterNoQuorumError, HypervisorUnresponsiveError, InvalidArgumentError, NotRunningError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireVmid } from "../node/require-valid.js";
 import { NO_CONFIG, pctFailure } from "../pct/pct-failure.js";
@@ -37,7 +37,7 @@ export async function execInContainer(ctx: NodeContext, vmid: number, argv: read
     maxOutputBytes: ctx.limits.execOutputBytes,
   });
   if (result.exitCode !== 0 && NOT_RUNNING.test(result.stderr)) {
-    throw new FailedPreconditionError(`CT ${vmid} is not running`, { vmid: String(vmid) });
+    throw new NotRunningError(vmid);
   }
   if (result.exitCode !== 0 && isPctOwnFailure(result, vmid)) throw await trustedFailure(ctx, ["exec"], result, vmid);
   return {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { containerPathProblem } from "@lockstep/shared";
-import { CommandFailedError, FailedPreconditionError, HypervisorUnresponsiveError, InvalidArgumentError, ResourceExhaustedError, VerificationFailedError } from "../errors.js";
+import { CommandFailedError, HypervisorUnresponsiveError, InvalidArgumentError, NotRunningError, ResourceExhaustedError, VerificationFailedError } from "../errors.js";
 import { execInContainer } from "../exec/exec-in-container.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireValid, requireVmid } from "../node/require-valid.js";
@@ -57,7 +57,7 @@ async function push(ctx: NodeContext, spec: PushSpec, requestId: string, owner: 
     const result = await runMutation(ctx, spec.vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.pushMs });
     const failure = PUSH_FAILED.exec(result.stderr);
     if (failure) {
-      if (/running CT/.test(failure[0])) throw new FailedPreconditionError(`CT ${spec.vmid} is not running: cannot push ${spec.path}`, { vmid: String(spec.vmid) });
+      if (/running CT/.test(failure[0])) throw new NotRunningError(spec.vmid, `CT ${spec.vmid} is not running: cannot push ${spec.path}`);
       throw new CommandFailedError(`pct push to ${spec.path} failed although it exited 0: ${result.stderr.trim()}`, 0, result.stderr, { vmid: String(spec.vmid) });
     }
     await requirePushTaskSucceeded(ctx, spec, startedS);

@@ -7,6 +7,7 @@ import {
   HypervisorUnresponsiveError,
   InvalidArgumentError,
   NotFoundError,
+  NotRunningError,
 } from "../errors.js";
 import type { PctResult } from "./pct-runner.js";
 
@@ -47,7 +48,7 @@ const KNOWN_FAILURES: { pattern: RegExp; toError: (m: RegExpExecArray, vmid: num
   { pattern: /(CT|VM) (\d+) already exists on node '([^']+)'/, toError: (m, vmid) => new AlreadyExistsError(`${m[1]} ${vmid} already exists on node '${m[3]}'`, { vmid: String(vmid), node: m[3]!, guest_type: m[1] === "VM" ? "qemu" : "lxc" }) },
   { pattern: /snapshot '([^']+)' does not exist/, toError: (m, vmid) => new NotFoundError(`snapshot '${m[1]}' of CT ${vmid} does not exist`, { vmid: String(vmid), snapshot: m[1]! }) },
   { pattern: /snapshot name '([^']+)' already used/, toError: (m, vmid) => new AlreadyExistsError(`snapshot '${m[1]}' of CT ${vmid} already exists`, { vmid: String(vmid), snapshot: m[1]! }) },
-  { pattern: /container '?\d+'? not running|can only push files to a running CT|CT \d+ not running/, toError: (_m, vmid, stderr) => new FailedPreconditionError(`CT ${vmid} is not running: ${firstLine(stderr)}`, { vmid: String(vmid) }) },
+  { pattern: /container '?\d+'? not running|can only push files to a running CT|CT \d+ not running/, toError: (_m, vmid, stderr) => new NotRunningError(vmid, `CT ${vmid} is not running: ${firstLine(stderr)}`) },
   // pve-container src/PVE/API2/LXC.pm, destroy_vm: an HA resource is removed only with --purge.
   { pattern: /used in HA resources and purge parameter not set/, toError: (_m, vmid, stderr) => new FailedPreconditionError(`CT ${vmid} is HA-managed; destroying it needs purge (it is then removed from the HA resources): ${firstLine(stderr)}`, { vmid: String(vmid), ha_managed: "true" }) },
   { pattern: /protection mode enabled/, toError: (_m, vmid, stderr) => new FailedPreconditionError(firstLine(stderr), { vmid: String(vmid) }) },

@@ -1,6 +1,6 @@
 import test from "ava";
 import { LockstepError, ManualClock } from "@lockstep/shared";
-import { CommandFailedError, LockHeldError, NotFoundError } from "../../src/errors.js";
+import { CommandFailedError, FailedPreconditionError, LockHeldError, NotFoundError, NotRunningError } from "../../src/errors.js";
 import { fingerprintOf, RequestDeduplicator, toOperationRecord, type RequestStoreOptions } from "../../src/dedup/index.js";
 import { VmidSerializer } from "../../src/serial/index.js";
 import type { Deduplicator, OperationLookup, VmidSerializer as SerializerPort } from "../../src/grpc/ports.js";
@@ -101,6 +101,25 @@ test("a container not found is recorded, but a retry with the same ID looks agai
   await t.throwsAsync(dedup.run(create(), async () => Promise.reject(new NotFoundError("CT 101 does not exist on this node"))), { instanceOf: NotFoundError });
   t.like(dedup.get("req-create-0001"), { status: "failed", error: { code: "NOT_FOUND" } });
   t.deepEqual(await dedup.run(create(), async () => "done"), { value: "done", replayed: false });
+});
+
+test("a container found not running is recorded, but a retry with the same ID looks again: HA or a job may have started it", async (t) => {
+  const { dedup } = await dedupOn(t);
+  await t.throwsAsync(dedup.run(create(), async () => Promise.reject(new NotRunningError(101))), { instanceOf: NotRunningError });
+  t.like(dedup.get("req-create-0001"), { status: "failed", error: { code: "FAILED_PRECONDITION", metadata: { reason: "not-running" } } });
+  t.deepEqual(await dedup.run(create(), async () => "done"), { value: "done", replayed: false });
+});
+
+test("any other failed precondition is replayed", async (t) => {
+  const { dedup } = await dedupOn(t);
+  let runs = 0;
+  const fail = async (): Promise<never> => {
+    runs += 1;
+    throw new FailedPreconditionError("CT 101: protection mode enabled");
+  };
+  await t.throwsAsync(dedup.run(create(), fail));
+  await t.throwsAsync(dedup.run(create(), fail), { message: "CT 101: protection mode enabled" });
+  t.is(runs, 1);
 });
 
 test("an unexpected error is recorded as INTERNAL without its internals and rethrown as is", async (t) => {

@@ -102,6 +102,8 @@ it("a config replaced again and again while the agent reads it is never taken fo
     for (let i = 0; replacing; i++) {
       await writeFile(`${config}.tmp.${process.pid}`, text.replace(/^memory: .*$/m, `memory: ${512 + (i % 2) * 256}`));
       await rename(`${config}.tmp.${process.pid}`, config);
+      // Fifty replacements a second: far more than any node sees, yet each swap's gap stays rare.
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
   const misses: string[] = [];

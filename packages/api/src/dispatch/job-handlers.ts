@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
-import { LockstepError, runPipeline, type Clock, type ResolvedSpec } from "@lockstep/shared";
+import { DETAIL_REASON, LockstepError, runPipeline, type Clock, type ResolvedSpec } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import type { PortRange } from "../allocation/allocate-ports.js";
 import { findContainer } from "../containers/container-repository.js";
@@ -154,7 +154,7 @@ async function movedUnder(job: ClaimedJob, deps: JobDeps, sought: Sought, err: u
   }
   if (where.kind === "here" && err.code === "NOT_FOUND") return again(`CT ${sought.vmid} is on ${sought.node} again`);
   // Found stopped by a step, running again now (an HA relocation that ended where it began).
-  if (where.kind === "here" && err.code === "FAILED_PRECONDITION" && / is not running/.test(err.message)) return again(`CT ${sought.vmid} is running again`);
+  if (where.kind === "here" && err.metadata.reason === DETAIL_REASON.notRunning) return again(`CT ${sought.vmid} is running again`);
   return err;
 }
 

@@ -7,6 +7,7 @@ import { clusterFullyRegistered, clusterPeers, loadClusterMap, recordNodeCluster
 import { recordForeignVmids, type ForeignGuest } from "../allocation/foreign-vmids.js";
 import { recordIncident } from "../incidents/incident-log.js";
 import { recordNodePass } from "./drift-store.js";
+import { markedRecord } from "./ownership-marker.js";
 import { repairFinding, type RepairDeps } from "./repair-drift.js";
 
 /** What one pass did on one node. */
@@ -89,7 +90,9 @@ export class Reconciler {
     }
     await recordNodeCluster(this.pool, node, listing.clusterName, listing.clusterMembers, now);
     const { containers: onNode, vms } = listing;
-    const { findings, observed, moves } = classifyDrift(node, onNode, await this.records(listedAt), await this.clusterView(node, listing));
+    const judged = classifyDrift(node, onNode, await this.records(listedAt), await this.clusterView(node, listing));
+    const { observed, moves } = judged;
+    const findings = await this.confirmMissing(agent, node, judged.findings);
     for (const move of moves) await followContainer(this.pool, { ...move, foundBy: "reconciler" }, this.repair.ports, now);
     for (const o of observed) await this.pool.query("UPDATE containers SET observed_state = ?, observed_at = ? WHERE id = ?", [o.state, now, o.containerId]);
     for (const f of findings.filter((f) => f.kind === "missing")) await this.pool.query("UPDATE containers SET observed_state = 'absent', observed_at = ? WHERE id = ?", [now, f.containerId]);
@@ -108,6 +111,29 @@ export class Reconciler {
       await recordIncident(this.pool, { at: new Date(this.clock.now()), node, vmid: finding.vmid, kind: "drift-repair", severity: "info", detail: `${finding.kind}: ${action}`, containerId: finding.container_id });
     }
     return { ...empty, containers: onNode.length, findings: findings.length, opened: opened.length, repairs };
+  }
+
+  /**
+   * A listing is one look, and a container can be absent from it for a moment while its config
+   * is being replaced (libfuse renames an open file aside first: agent node/cluster-fs.ts). A
+   * record is judged missing only when the node, asked for that container itself, says NOT_FOUND
+   * (or holds another's under its VMID); found, or unanswered, it is not judged in this pass.
+   */
+  private async confirmMissing(agent: AgentClient, node: string, findings: readonly Finding[]): Promise<Finding[]> {
+    const kept: Finding[] = [];
+    for (const finding of findings) {
+      if (finding.kind !== "missing") {
+        kept.push(finding);
+        continue;
+      }
+      const answer = await agent.getContainer({ vmid: finding.vmid }).then(
+        ({ container }) => (container && markedRecord(container.tags, container.description) === finding.containerId ? "found" : "not-found"),
+        (err: unknown) => (err instanceof LockstepError && err.code === "NOT_FOUND" ? "not-found" : String(err)),
+      );
+      if (answer === "not-found") kept.push(finding);
+      else this.logger.info("a record missing from the node's listing is not judged in this pass", { node, vmid: finding.vmid, containerId: finding.containerId, lookedAgain: answer });
+    }
+    return kept;
   }
 
   /**

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { PctError } from "../node/pct-error.js";
 import { openSimNode } from "../node/sim-node.js";
+import { requireCliEnvironment } from "../pmxcfs/pmxcfs-ipc.js";
 import { haResource, updateResources } from "./ha-resources.js";
 
 const RELOCATOR = fileURLToPath(new URL("./ha-relocate.js", import.meta.url));
@@ -12,6 +13,7 @@ const USAGE = "USAGE: ha-manager add|remove ct:<vmid> [--state started|stopped|i
 try {
   const [command, sidArg, ...rest] = process.argv.slice(2);
   const node = openSimNode(process.env);
+  requireCliEnvironment(node.layout); // pve-ha-manager PVE/CLI/ha_manager.pm setup_environment, as pct's
   const sid = /^\d+$/.test(sidArg ?? "") ? `ct:${sidArg}` : sidArg;
   if (!sid || !/^ct:\d+$/.test(sid)) throw new PctError(USAGE);
   if (command === "add") {

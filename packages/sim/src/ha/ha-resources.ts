@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { withPrivateLock } from "../locking/flock.js";
 import { replaceFile } from "../node/replace-file.js";
+import { pmxcfsOwnsEtcPve } from "../pmxcfs/pmxcfs-state.js";
 import type { SimLayout } from "../node/sim-layout.js";
 
 /** Who the simulated HA stack's own `pct` calls say they are (LOCKSTEP_SIM_CALLER). */
@@ -35,7 +36,8 @@ function readResources(layout: SimLayout): HaResource[] {
 /** Read-modify-write of resources.cfg (pmxcfs writes are atomic). */
 export function updateResources(layout: SimLayout, change: (resources: HaResource[]) => HaResource[]): void {
   const file = haResourcesPath(layout);
-  mkdirSync(path.dirname(file), { recursive: true });
+  // pmxcfs serves `ha/` itself; a stopped one leaves an empty /etc/pve that nothing may fill.
+  if (!pmxcfsOwnsEtcPve(layout.root)) mkdirSync(path.dirname(file), { recursive: true });
   withPrivateLock(path.join(layout.stateDir, "ha.lock"), () => {
     const text = change(readResources(layout)).map((r) => `${r.sid.replace(":", ": ")}\n\tstate ${r.state}\n`).join("\n");
     replaceFile(file, text);
