@@ -4,13 +4,13 @@
 // at the config write (pve-common src/PVE/File.pm file_set_contents: `unable to open file`).
 // With pmxcfs stopped, the CLI's own start fails first: its IPC to pmxcfs is refused.
 import test from "ava";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ctConfig, pmxcfsCluster, prepareFuse, unmountAll, type PmxcfsNode } from "./pmxcfs-harness.js";
 import { readConfig } from "../src/node/ct-config.js";
 import { writePmxcfsState } from "../src/pmxcfs/pmxcfs-state.js";
-import { simHaManagerBin, simLayout, simQmBin, simVzdumpBin } from "../src/index.js";
-import { runExecutable, simNode, TEMPLATE } from "./sim-harness.js";
+import { simHaManagerBin, simLayout, simPctBin, simQmBin, simVzdumpBin } from "../src/index.js";
+import { eventually, runExecutable, simNode, TEMPLATE } from "./sim-harness.js";
 
 const fuse = prepareFuse();
 const it = fuse.ok ? test.serial : test.serial.skip;
@@ -90,6 +90,19 @@ it("ha-manager and vzdump with pmxcfs stopped die the same way and leave /etc/pv
     t.regex(run.stderr, /^Unable to load access control list: Connection refused$/m);
   }
   t.deepEqual(readdirSync(node.pve), []);
+});
+
+it("a create that loses quorum midway cannot remove its placeholder: create_vm warns and the `lock: create` config stays (API2/LXC.pm create_vm, AbstractConfig.pm destroy_config)", async (t) => {
+  const placeholder = path.join(cluster, "nodes/pve1/lxc/102.conf");
+  const faults = JSON.stringify([{ command: "create", action: "slow", ms: 3000 }]);
+  const run = runExecutable(simPctBin, ["create", "102", TEMPLATE, "--storage", "local-lvm"], { ...node.env, LOCKSTEP_SIM_FAULTS: faults });
+  t.true(await eventually(() => existsSync(placeholder), 10_000), "the placeholder was never written");
+  await node.control("no-quorum");
+  const result = await run;
+  t.is(result.code, 255);
+  t.regex(result.stderr, /^unable to create CT 102 - unable to open file '.*\/102\.conf\.tmp\.\d+' - Permission denied$/m);
+  t.regex(result.stdout, /^failed to remove config file: Permission denied$/m);
+  t.is(readFileSync(placeholder, "utf8"), "lock: create\n");
 });
 
 it("pct set with quorum writes through the mount into the cluster directory", async (t) => {

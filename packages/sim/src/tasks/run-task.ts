@@ -94,8 +94,15 @@ async function teeWorker(output: net.Socket, control: net.Socket, logFd: number,
   const signals = ["SIGINT", "SIGQUIT", "SIGTERM"] as const;
   for (const signal of signals) process.on(signal, onSignal);
   let controlText = "";
-  control.on("data", (chunk: Buffer) => void (controlText += chunk.toString()));
-  const controlEnded = new Promise<void>((resolve) => control.once("close", () => resolve()));
+  // tee_worker's `POSIX::read($ctrlfd, ...)` blocks until the worker's message or its end (EOF),
+  // however long the worker takes between closing its output and writing the message.
+  const controlRead = new Promise<void>((resolve) => {
+    control.on("data", (chunk: Buffer) => {
+      controlText += chunk.toString();
+      if (controlText.includes("\n")) resolve();
+    });
+    control.once("close", () => resolve());
+  });
   let error: string | null = null;
   await new Promise<void>((resolve) => {
     const watch = setInterval(() => {
@@ -119,7 +126,7 @@ async function teeWorker(output: net.Socket, control: net.Socket, logFd: number,
   });
   output.destroy();
   if (error === null) {
-    await Promise.race([controlEnded, exitedSoon(child)]);
+    await controlRead;
     error = controlMessage(controlText, logFd);
   }
   control.destroy();
@@ -127,18 +134,6 @@ async function teeWorker(output: net.Socket, control: net.Socket, logFd: number,
     process.stderr.write(`${error}\n`);
     writeSync(logFd, `TASK ERROR: ${error}\n`);
   }
-}
-
-/** Waits for the worker to exit, at most a second past the output's EOF. */
-function exitedSoon(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 1000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 /** tee_worker's handling of the control message; returns the error to report, if any. */
