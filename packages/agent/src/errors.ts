@@ -128,11 +128,26 @@ export class ClientNotAllowedError extends LockstepError {
  * (pve-container src/PVE/API2/LXC/Status.pm, vm_start / vm_stop), which may act later or not.
  */
 export class PowerStateNotReachedError extends VerificationFailedError {
-  constructor(vmid: number, wanted: string, observed: string, waitedMs: number, haManaged: boolean) {
-    super(
-      `CT ${vmid} is still ${observed}, not ${wanted}, ${waitedMs} ms after the request${haManaged ? " (HA-managed: the HA manager has the request and may still act on it)" : ""}`,
-      { vmid: String(vmid), wanted, observed, ha_managed: String(haManaged), reason: "power-state-not-reached" },
-    );
+  constructor(vmid: number, wanted: string, observed: string, waitedMs: number) {
+    super(`CT ${vmid} is still ${observed}, not ${wanted}, ${waitedMs} ms after the request`, { vmid: String(vmid), wanted, observed, ha_managed: "false", reason: "power-state-not-reached" });
+  }
+}
+
+/**
+ * An HA-managed container not yet in the state asked for: `pct` handed the request to the HA
+ * manager, which holds it and acts in its own rounds (later still while it relocates the
+ * container). Not a failure: a retry with the same request ID asks again (the HA request is
+ * idempotent) and looks again.
+ */
+export class HaRequestPendingError extends LockstepError {
+  constructor(vmid: number, wanted: string, observed: string, waitedMs: number) {
+    super("UNAVAILABLE", `CT ${vmid} is still ${observed}, not ${wanted}, ${waitedMs} ms after the request; the HA manager has the request and has not acted on it yet`, {
+      vmid: String(vmid),
+      wanted,
+      observed,
+      ha_managed: "true",
+      reason: "ha-request-pending",
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { PowerStateNotReachedError } from "../errors.js";
+import { HaRequestPendingError, PowerStateNotReachedError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
@@ -19,7 +19,8 @@ const MAX_LOOK_MS = 5_000;
  * so a retried start or stop never fails on "already running". After `pct` returns, waits
  * (with backoff on the injected clock, within the power timeout counted from the request)
  * until the container is in `target`, because an HA-managed container gets there only when
- * the HA manager acts; throws PowerStateNotReachedError when it does not. `owner` is the
+ * the HA manager acts; throws HaRequestPendingError (retryable) when it has not acted yet, and
+ * PowerStateNotReachedError when a container without HA does not get there. `owner` is the
  * ownership tag the caller proved the container carries (require-owned.ts).
  */
 export async function setPower(ctx: NodeContext, vmid: number, target: PowerState, requestId: string, owner: string): Promise<{ status: PowerState; changed: boolean }> {
@@ -37,7 +38,8 @@ async function waitForState(ctx: NodeContext, vmid: number, target: PowerState, 
     const status = await readStatus(ctx, vmid);
     if (status === target) return;
     const now = ctx.clock.now();
-    if (now >= deadline) throw new PowerStateNotReachedError(vmid, target, status, now - startedMs, haManaged);
+    if (now >= deadline && haManaged) throw new HaRequestPendingError(vmid, target, status, now - startedMs);
+    if (now >= deadline) throw new PowerStateNotReachedError(vmid, target, status, now - startedMs);
     await ctx.clock.sleep(Math.min(delay, deadline - now));
   }
 }

@@ -1,6 +1,6 @@
 import test from "ava";
 import { setPower } from "../../src/containers/power.js";
-import { PowerStateNotReachedError } from "../../src/errors.js";
+import { HaRequestPendingError, PowerStateNotReachedError } from "../../src/errors.js";
 import { fakeNode, SteppingClock } from "./fake-node.js";
 
 const status = (s: string) => ({ stdout: `status: ${s}\n` });
@@ -37,13 +37,23 @@ test("the wait backs off on the injected clock", async (t) => {
   t.deepEqual(clock.sleeps, [250, 500, 1000, 2000]);
 });
 
-test("a start whose state is never reached fails with a typed error within the power timeout", async (t) => {
+test("an HA-managed start the HA manager has not acted on within the power timeout is pending, retryable, not failed", async (t) => {
   const clock = new SteppingClock();
   const start = clock.now();
   const node = haNode(Number.POSITIVE_INFINITY, clock);
+  const err = await t.throwsAsync(setPower(node.ctx, 101, "running", "r1", "lockstep-test"), { instanceOf: HaRequestPendingError });
+  t.is(err?.code, "UNAVAILABLE");
+  t.like(err?.metadata, { ha_managed: "true", reason: "ha-request-pending" });
+  t.is(clock.now() - start, node.ctx.timeouts.powerMs);
+});
+
+test("a start of a CT without HA whose state is never reached fails with a typed error within the power timeout", async (t) => {
+  const clock = new SteppingClock();
+  const start = clock.now();
+  const node = fakeNode((args) => (args[0] === "status" ? status("stopped") : {}), clock);
   const err = await t.throwsAsync(setPower(node.ctx, 101, "running", "r1", "lockstep-test"), { instanceOf: PowerStateNotReachedError });
   t.is(err?.code, "VERIFICATION_FAILED");
-  t.is(err?.metadata.ha_managed, "true");
+  t.like(err?.metadata, { ha_managed: "false", reason: "power-state-not-reached" });
   t.is(clock.now() - start, node.ctx.timeouts.powerMs);
 });
 

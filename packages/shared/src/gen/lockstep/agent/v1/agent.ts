@@ -8353,8 +8353,10 @@ export const NodeAgentService = {
   /**
    * Start and stop answer once the container is in the state asked for. For an HA-managed
    * container `pct` only passes the request to the HA manager, so the agent waits (with
-   * backoff, within its power timeout) and answers VERIFICATION_FAILED with
-   * reason=power-state-not-reached when the state is not reached.
+   * backoff, within its power timeout) and answers UNAVAILABLE with reason=ha-request-pending
+   * when the HA manager has not acted yet (a retry with the same ID asks and looks again); a
+   * container without HA that does not get there is VERIFICATION_FAILED with
+   * reason=power-state-not-reached.
    */
   startContainer: {
     path: "/lockstep.agent.v1.NodeAgent/StartContainer" as const,
@@ -8491,8 +8493,10 @@ export interface NodeAgentServer extends UntypedServiceImplementation {
   /**
    * Start and stop answer once the container is in the state asked for. For an HA-managed
    * container `pct` only passes the request to the HA manager, so the agent waits (with
-   * backoff, within its power timeout) and answers VERIFICATION_FAILED with
-   * reason=power-state-not-reached when the state is not reached.
+   * backoff, within its power timeout) and answers UNAVAILABLE with reason=ha-request-pending
+   * when the HA manager has not acted yet (a retry with the same ID asks and looks again); a
+   * container without HA that does not get there is VERIFICATION_FAILED with
+   * reason=power-state-not-reached.
    */
   startContainer: handleUnaryCall<StartContainerRequest, ContainerStateResponse>;
   stopContainer: handleUnaryCall<StopContainerRequest, ContainerStateResponse>;
@@ -8669,8 +8673,10 @@ export interface NodeAgentClient extends Client {
   /**
    * Start and stop answer once the container is in the state asked for. For an HA-managed
    * container `pct` only passes the request to the HA manager, so the agent waits (with
-   * backoff, within its power timeout) and answers VERIFICATION_FAILED with
-   * reason=power-state-not-reached when the state is not reached.
+   * backoff, within its power timeout) and answers UNAVAILABLE with reason=ha-request-pending
+   * when the HA manager has not acted yet (a retry with the same ID asks and looks again); a
+   * container without HA that does not get there is VERIFICATION_FAILED with
+   * reason=power-state-not-reached.
    */
   startContainer(
     request: StartContainerRequest,
