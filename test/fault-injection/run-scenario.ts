@@ -82,6 +82,11 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
     const passed = results.every((r) => r.violations.length === 0);
     const evidence = passed ? undefined : keepEvidence(cluster, options.seed);
     return { seed: options.seed, results, passed, seconds: (Date.now() - started) / 1000, ...(evidence ? { evidence } : {}) };
+  } catch (err) {
+    // The run itself broke (a fault that could not be undone, say): a failed seed with its
+    // evidence, and the next seed still runs.
+    const broken = { name: "the run went through", figures: "it did not", violations: [err instanceof Error ? (err.stack ?? err.message) : String(err)] };
+    return { seed: options.seed, results: [broken], passed: false, seconds: (Date.now() - started) / 1000, evidence: keepEvidence(cluster, options.seed) };
   } finally {
     forgetInjector();
     await cluster.stop();
