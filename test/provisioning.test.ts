@@ -1,4 +1,5 @@
 import test from "ava";
+import type { RowDataPacket } from "mysql2/promise";
 import { startedCalls } from "@lockstep/sim";
 import { post, startCluster, waitForOperation } from "./support/cluster.js";
 
@@ -93,6 +94,18 @@ test("a VMID held by someone else's container is never adopted: the record moves
   t.is(foreign.container!.name, "not-ours");
   const [rows] = await cluster.db.pool.query("SELECT vmid, owner FROM vmid_allocations ORDER BY vmid");
   t.deepEqual(rows, [{ vmid: 10000, owner: "foreign" }, { vmid: 10001, owner: "lockstep" }]);
+});
+
+test("a create moved off a foreign VMID keeps the spec it was asked with: an apply meanwhile never changes what its retries send", async (t) => {
+  const cluster = await startCluster(["pve1"]);
+  t.teardown(() => cluster.stop());
+  await cluster.agents.get("pve1")!.pct(["create", "10000", TEMPLATE, "--storage", "local-lvm", "--hostname", "not-ours"]);
+  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "foreign-2")).json()) as { id: string; operation_id: string };
+  t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");
+  const [rows] = await cluster.db.pool.query<RowDataPacket[]>("SELECT input FROM operations WHERE id = ?", [created.operation_id]);
+  const input = (typeof rows[0]!.input === "string" ? JSON.parse(rows[0]!.input) : rows[0]!.input) as { vmid: number; spec?: { hostname: string } };
+  t.is(input.vmid, 10001);
+  t.is(input.spec?.hostname, "web-1");
 });
 
 test("a delete sent while the create is running waits for it and leaves no orphan", async (t) => {

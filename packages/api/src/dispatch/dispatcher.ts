@@ -103,7 +103,7 @@ export class Dispatcher {
       await tx.query("UPDATE vmid_allocations SET owner = 'foreign', container_id = NULL WHERE vmid = ? AND container_id = ?", [err.vmid, job.containerId]);
       next = await allocateVmid(tx, this.vmids, job.node, job.containerId, now);
       await tx.query("UPDATE containers SET vmid = ?, updated_at = ? WHERE id = ?", [next, now, job.containerId]);
-      await tx.query("UPDATE operations SET status = 'queued', input = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify({ vmid: next }), now, now, job.id]);
+      await tx.query("UPDATE operations SET status = 'queued', input = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify({ ...job.input, vmid: next }), now, now, job.id]);
       await recordIncident(tx, { at: now, node: job.node, vmid: err.vmid, kind: "foreign-vmid", severity: "warning", detail: `VMID ${err.vmid} is held by a guest Lockstep did not make (${err.message}); record ${job.containerId} moves to VMID ${next}`, containerId: job.containerId, operationId: job.id });
     });
     log.warn("VMID held by a foreign guest; moved to another", { vmid: err.vmid, next });
