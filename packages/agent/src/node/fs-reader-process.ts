@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { boundTimer } from "./within-bound.js";
 
 /** The reader program; the same path from src/ (tests) and dist/ (the daemon). */
 const READER_SCRIPT = fileURLToPath(new URL("../../helpers/cluster-fs-reader.cjs", import.meta.url));
@@ -139,7 +140,7 @@ export class FsReaderProcess {
     if (this.gone !== null) throw new FsReaderGoneError(this.gone);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = timeoutMs === null ? undefined : setTimeout(() => reject(new FsOpTimeoutError(op, file, timeoutMs)), timeoutMs);
+      const timer = timeoutMs === null ? undefined : boundTimer(timeoutMs, () => reject(new FsOpTimeoutError(op, file, timeoutMs)));
       const settle = (fn: () => void): void => {
         clearTimeout(timer);
         fn();
