@@ -76,10 +76,9 @@ export async function trustedFailure(deps: Pick<MutationDeps, "clusterFs" | "pat
   const failure = pctFailure(args, result, vmid);
   if (failure instanceof HypervisorUnresponsiveError || failure instanceof ClusterNoQuorumError) return failure;
   try {
-    await deps.clusterFs.requireTrusted(`take the failure of pct ${args[0]} ${vmid} as its answer (${failure.message})`);
-    if (failure.metadata.reason === NO_CONFIG && (await deps.clusterFs.readFile(path.join(deps.paths.configDir, `${vmid}.conf`))) !== null) {
-      return new ConfigBeingReplacedError(vmid, args[0] ?? "");
-    }
+    // The port answers "missing" only while /etc/pve is trusted, after its own second look.
+    if (failure.metadata.reason !== NO_CONFIG) await deps.clusterFs.requireTrusted(`take the failure of pct ${args[0]} ${vmid} as its answer (${failure.message})`);
+    else if ((await deps.clusterFs.readFile(path.join(deps.paths.configDir, `${vmid}.conf`))) !== null) return new ConfigBeingReplacedError(vmid, args[0] ?? "");
   } catch (outage) {
     return outage as LockstepError;
   }
