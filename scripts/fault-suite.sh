@@ -14,4 +14,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 scripts/fuse-prereqs.sh
-exec pnpm exec tsx test/fault-injection/main.ts "$@"
+# Node itself, not `pnpm exec`: pnpm kills its child at once on SIGINT, before the runner has
+# stopped the agents, FUSE servers and MariaDB it started.
+exec node --import tsx test/fault-injection/main.ts "$@"

@@ -19,8 +19,14 @@ export function onInterrupt(cleanup: () => Promise<unknown>): () => void {
  * as the signal asks. Nothing it started is left running.
  */
 export function stopEverythingOnInterrupt(): void {
+  let stopping = false;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
+    // `on`, not `once`: a second signal (an impatient Ctrl-C, or one relayed by a wrapper) must
+    // not kill the run halfway through its clean-ups, leaving agents, FUSE servers and MariaDB
+    // behind; the clean-ups are bounded anyway.
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
       ClusterPmxcfs.unmountEverywhereNow();
       console.log(`\n${signal}: stopping everything this run started`);
       const all = (async () => {
