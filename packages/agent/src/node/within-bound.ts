@@ -1,12 +1,13 @@
 /**
  * A timer for a bound on I/O, judged after the I/O already waiting: a process that was frozen
- * (SIGSTOP, a paused VM, a host in swap) wakes with its timers due and its answers unread,
- * and Node runs due timers before it reads. The expiry is put off by one turn of the event loop
- * (setImmediate runs after the poll for I/O), so an answer that had arrived is not taken for
- * a bound missed by the one who sent it.
+ * (SIGSTOP, a paused VM, a host in swap, starved of CPU) wakes with its timers due and its
+ * answers unread, and Node runs due timers before it reads. The expiry is put off by one full
+ * turn of the event loop: the first setImmediate runs after the poll for I/O, the second after
+ * the close callbacks too (where a child process's 'close' comes, after its pipes closed), so
+ * an answer that had arrived is not taken for a bound missed by the one who sent it.
  */
 export function boundTimer(ms: number, onExpiry: () => void): NodeJS.Timeout {
-  return setTimeout(() => setImmediate(onExpiry), ms);
+  return setTimeout(() => setImmediate(() => setImmediate(onExpiry)), ms);
 }
 
 /**

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { systemClock, type Clock } from "@lockstep/shared";
 import { HypervisorUnresponsiveError, OperationRunningError } from "../errors.js";
 import { realProcReader, type ProcReader } from "../proc/proc-reader.js";
+import { boundTimer } from "../node/within-bound.js";
 import { operationSignal } from "./operation-signal.js";
 import { pctEnvironment } from "./pct-environment.js";
 import type { PctResult, PctRunOptions, PctRunner } from "./pct-runner.js";
@@ -91,7 +92,9 @@ export class ProcessPctRunner implements PctRunner {
           reject,
         );
       };
-      const timer = setTimeout(() => stop({ kind: "timeout", timeoutMs }), timeoutMs);
+      // Judged after the I/O already waiting: an agent that stood still past the timeout (starved
+      // of CPU, frozen) must read a pct that finished meanwhile as finished (fault seed 17).
+      const timer = boundTimer(timeoutMs, () => stop({ kind: "timeout", timeoutMs }));
       const onAbort = (): void => stop({ kind: "abort", reason: signal?.reason ?? new Error("aborted") });
       signal?.addEventListener("abort", onAbort, { once: true });
 

@@ -1,17 +1,28 @@
 import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import test from "ava";
 import { withinBound } from "../../src/node/within-bound.js";
 
-/** Blocks the event loop, as a frozen process (SIGSTOP, a paused VM) stands still. */
-function freeze(ms: number): void {
-  for (const end = Date.now() + ms; Date.now() < end; );
+/**
+ * Blocks the event loop, as a frozen process (SIGSTOP, a paused VM) stands still, for at least
+ * `ms` and until `marker` exists (the child has answered, however slowly it started).
+ */
+function freezeUntil(marker: string, ms: number): void {
+  for (const end = Date.now() + ms; Date.now() < end || !existsSync(marker); );
+  for (const end = Date.now() + 100; Date.now() < end; );
 }
 
 test("an answer that arrived while the process was frozen past the bound is the answer, not the fallback", async (t) => {
-  const child = spawn(process.execPath, ["-e", "process.stdout.write('answer')"], { stdio: ["ignore", "pipe", "ignore"] });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "bound-answered-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const marker = path.join(dir, "answered");
+  const script = `require("fs").writeSync(1, "answer"); require("fs").writeFileSync(${JSON.stringify(marker)}, "")`;
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "ignore"] });
   const answer = new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString())));
   const bounded = withinBound(answer, 100, "fallback");
-  freeze(1_500); // the child writes meanwhile; the bound's timer is due long before the loop runs again
+  freezeUntil(marker, 500); // the child writes meanwhile; the bound's timer is due long before the loop runs again
   t.is(await bounded, "answer");
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
@@ -18,6 +18,7 @@ case "$1" in
   args) printf '%s\\n' "$@" ;;
   big) head -c 100000 /dev/zero | tr '\\0' x ;;
   env) printf '%s' "$LOCKSTEP_SIM_ROOT" ;;
+  mark) printf 'done'; : >"$2" ;;
   environment) env ;;
 esac
 `,
@@ -39,6 +40,29 @@ test("a non-zero exit resolves with its status and stderr", async (t) => {
   const result = await runner.run(["fail"]);
   t.is(result.exitCode, 255);
   t.is(result.stderr.trim(), "CT is locked (create)");
+});
+
+/**
+ * Blocks the event loop, as an agent starved of CPU or frozen (SIGSTOP, a paused VM) stands
+ * still, for at least `ms` and until `marker` exists, then a little longer for its writer to exit.
+ */
+function freezeUntil(marker: string, ms: number): void {
+  for (const end = Date.now() + ms; Date.now() < end || !existsSync(marker); );
+  for (const end = Date.now() + 200; Date.now() < end; );
+}
+
+test("a pct that finished while the agent stood still past its timeout is its answer, not a timeout", async (t) => {
+  // Fault seed 17 (session 4): an agent starved at load 60 woke with the timeout due and pct's
+  // exit unread, and reported a create that had succeeded as an unresponsive hypervisor.
+  const runner = new ProcessPctRunner({ pct: fakePct(), defaultTimeoutMs: 5_000 });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "pct-done-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const marker = path.join(dir, "done");
+  const call = runner.run(["mark", marker], { timeoutMs: 200 });
+  freezeUntil(marker, 500);
+  const result = await call;
+  t.is(result.exitCode, 0);
+  t.is(result.stdout, "done");
 });
 
 test("a call past its timeout is killed and reported as an unresponsive hypervisor", async (t) => {
