@@ -1,7 +1,7 @@
 // Real processes: a Perl stand-in for `pct` that forks its task worker the way Proxmox does
 // (pve-common src/PVE/RESTEnvironment.pm fork_worker: setsid, `$0 = "task $upid"`, output
 // through a pipe; tee_worker: TERM/INT to pct are forwarded to the worker's process group).
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
@@ -78,7 +78,8 @@ test("a task worker that outlives its killed pct makes the call OPERATION_RUNNIN
 
 test("a task worker left without its pct dies at its next write, and `ended` settles", async (t) => {
   const dir = scratch();
-  const err = await t.throwsAsync(runner(300).run(["late-write", dir, "1200"], { timeoutMs: 400 }), { instanceOf: OperationRunningError });
+  const err = await t.throwsAsync(runner(300).run(["late-write", dir], { timeoutMs: 400 }), { instanceOf: OperationRunningError });
+  writeFileSync(path.join(dir, "go"), ""); // pct was killed before the call was answered
   await err!.ended;
   // SIGPIPE at the write: it never got to record that it finished, and cleaned nothing up.
   t.false(existsSync(path.join(dir, "finished")));
