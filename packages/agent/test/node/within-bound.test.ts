@@ -1,18 +1,10 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { withinBound } from "../../src/node/within-bound.js";
-
-/**
- * Blocks the event loop, as a frozen process (SIGSTOP, a paused VM) stands still, for at least
- * `ms` and until `marker` exists (the child has answered, however slowly it started).
- */
-function freezeUntil(marker: string, ms: number): void {
-  for (const end = Date.now() + ms; Date.now() < end || !existsSync(marker); );
-  for (const end = Date.now() + 100; Date.now() < end; );
-}
+import { freezeUntil } from "./freeze-until.js";
 
 test("an answer that arrived while the process was frozen past the bound is the answer, not the fallback", async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "bound-answered-"));

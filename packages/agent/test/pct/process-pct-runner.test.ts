@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { HypervisorUnresponsiveError } from "../../src/errors.js";
 import { ProcessPctRunner } from "../../src/pct/process-pct-runner.js";
+import { freezeUntil } from "../node/freeze-until.js";
 
 // A stand-in `pct` whose behaviour each test picks through its arguments.
 function fakePct(): string {
@@ -41,15 +42,6 @@ test("a non-zero exit resolves with its status and stderr", async (t) => {
   t.is(result.exitCode, 255);
   t.is(result.stderr.trim(), "CT is locked (create)");
 });
-
-/**
- * Blocks the event loop, as an agent starved of CPU or frozen (SIGSTOP, a paused VM) stands
- * still, for at least `ms` and until `marker` exists, then a little longer for its writer to exit.
- */
-function freezeUntil(marker: string, ms: number): void {
-  for (const end = Date.now() + ms; Date.now() < end || !existsSync(marker); );
-  for (const end = Date.now() + 200; Date.now() < end; );
-}
 
 test("a pct that finished while the agent stood still past its timeout is its answer, not a timeout", async (t) => {
   // Fault seed 17 (session 4): an agent starved at load 60 woke with the timeout due and pct's
