@@ -47,7 +47,9 @@ export async function bundleLibrary(spec: LibrarySpec, repo: string, libDir: str
       banner: { js: `${bundle.executable ? `#!${spec.dir}/${spec.runtime}\n` : ""}${REQUIRE_SHIM}` },
       plugins: [urls.plugin],
       metafile: true,
-      logLevel: "error",
+      logLevel: "silent",
+    }).catch((err: unknown) => {
+      throw pluginFailure(err) ?? err;
     });
     for (const input of Object.keys(result.metafile.inputs)) {
       const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
@@ -63,6 +65,12 @@ export async function bundleLibrary(spec: LibrarySpec, repo: string, libDir: str
     files.push({ path: asset.out, mode: 0o644 });
   }
   return { files, npmPackages: [...npmPackages].sort(), rewritten };
+}
+
+/** esbuild reports a plugin's error inside its own; the plugin's is the one that says why. */
+function pluginFailure(err: unknown): PackagingError | undefined {
+  const errors = (err as { errors?: { detail?: unknown }[] }).errors ?? [];
+  return errors.map((e) => e.detail).find((detail): detail is PackagingError => detail instanceof PackagingError);
 }
 
 /** A bundle naming the directory it was built in would differ between two clones. */
