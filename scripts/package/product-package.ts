@@ -31,7 +31,7 @@ export function productPackage(product: Product, inputs: ProductInputs): DebPack
   const files: DebFile[] = [
     { path: `${lib}/${product.library.runtime}`, from: runtime.node, mode: 0o755 },
     ...bundled.files.map((file) => ({ path: `${lib}/${file.path}`, from: path.join(libDir, file.path), mode: file.mode })),
-    { path: `/lib/systemd/system/${path.basename(product.unit)}`, from: from(product.unit), mode: 0o644 },
+    { path: `/usr/lib/systemd/system/${path.basename(product.unit)}`, from: from(product.unit), mode: 0o644 },
     ...product.conffiles.map((conffile) => ({ path: conffile.path, from: from(conffile.from), mode: conffile.mode })),
     { path: `${doc}/copyright`, text: copyrightText(lib, runtimeThirdParty(NODE_RUNTIME.version, runtime.license), parts), mode: 0o644 },
     { path: `${doc}/changelog.gz`, text: debianChangelog(product.name, release), mode: 0o644 },

@@ -94,7 +94,9 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   t.is(modeOf(root, "etc/lockstep/tls"), 0o700);
   t.is(modeOf(root, "etc/lockstep/api-tls"), 0o700);
   t.is(modeOf(root, "etc/lockstep/api.env"), 0o600, "the API's settings hold the database password");
-  t.is(readlinkSync(path.join(root, "etc/systemd/system/multi-user.target.wants/lockstep-agent.service")), "/lib/systemd/system/lockstep-agent.service", "the unit is enabled");
+  for (const unit of ["lockstep-agent.service", "lockstep-api.service"]) {
+    t.regex(readlinkSync(path.join(root, "etc/systemd/system/multi-user.target.wants", unit)), new RegExp(`^(/usr)?/lib/systemd/system/${unit}$`), `${unit} is enabled`);
+  }
 
   const port = await freePort();
   const served = await inRoot(AGENT_SCENARIO, { PORT: String(port) });
@@ -106,8 +108,8 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   await inRoot("apt-get remove -y -qq lockstep-agent lockstep-api");
   t.is((await inRoot("dpkg-query -W -f '${Status}\\n' lockstep-agent lockstep-api")).trim(), "deinstall ok config-files\ndeinstall ok config-files");
   for (const kept of ["etc/lockstep/agent.json", "etc/lockstep/api.env", "etc/lockstep/tls/node.key", "var/lib/lockstep-agent"]) t.true(exists(root, kept), `remove keeps ${kept}`);
-  t.true(readdirCount(root, "var/lib/lockstep-agent") > 0, "remove keeps the request store's records");
-  for (const gone of ["usr/bin/lockstep-agent", "usr/lib/lockstep", "usr/lib/lockstep-api", "lib/systemd/system/lockstep-agent.service"]) t.false(exists(root, gone), `remove takes ${gone}`);
+  t.true(readdirCount(root, "var/lib/lockstep-agent") > 0, "remove keeps the request store the agent laid out");
+  for (const gone of ["usr/bin/lockstep-agent", "usr/lib/lockstep", "usr/lib/lockstep-api", "usr/lib/systemd/system/lockstep-agent.service"]) t.false(exists(root, gone), `remove takes ${gone}`);
   step("removed");
 
   await inRoot("apt-get purge -y -qq --autoremove lockstep-agent lockstep-api && rm -rf /tmp/debs /tmp/n1 /tmp/agent.log /root/pki");
@@ -120,6 +122,7 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
 // container made by the packaged simulator; the agent with the packaged config against that
 // simulated node, its request store in /var/lib/lockstep-agent; the node CLI's health and
 // ct list over mutual TLS, as the API's client certificate (the default config's only client).
+// Metrics listen on a port of the kernel's choosing, so that nothing on the host is in the way.
 const AGENT_SCENARIO = `
 lockstep-pki init --dir /root/pki
 lockstep-pki node pve1 --dir /root/pki --san IP:127.0.0.1
@@ -128,12 +131,12 @@ install -m 0644 /root/pki/ca.crt /etc/lockstep/tls/ca.crt
 install -m 0644 /root/pki/nodes/pve1.crt /etc/lockstep/tls/node.crt
 install -m 0600 /root/pki/nodes/pve1.key /etc/lockstep/tls/node.key
 LOCKSTEP_SIM_ROOT=/tmp/n1 LOCKSTEP_SIM_NODE=pve1 /usr/lib/lockstep/sim/lockstep-sim-pct.mjs create 101 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst --storage local-lvm --hostname web-1
-LOCKSTEP_AGENT_METRICS_LISTEN= lockstep-agent --config /etc/lockstep/agent.json --simulate /tmp/n1 --node pve1 \\
+LOCKSTEP_AGENT_METRICS_LISTEN=127.0.0.1:0 lockstep-agent --config /etc/lockstep/agent.json --simulate /tmp/n1 --node pve1 \\
   --listen 127.0.0.1:$PORT --state-dir /var/lib/lockstep-agent \\
   --tls-ca /etc/lockstep/tls/ca.crt --tls-cert /etc/lockstep/tls/node.crt --tls-key /etc/lockstep/tls/node.key >/tmp/agent.log 2>&1 &
 agent=$!
 tries=0
-until grep -q '"agent listening"' /tmp/agent.log; do
+until grep -qs '"agent listening"' /tmp/agent.log; do
   tries=$((tries + 1))
   if [ $tries -gt 600 ] || ! kill -0 $agent 2>/dev/null; then cat /tmp/agent.log; exit 1; fi
   sleep 0.1
