@@ -54,7 +54,7 @@ test.serial("building twice from the same commit gives byte-identical packages",
   t.log(`the second build took ${(again.ms / 1000).toFixed(1)} s`);
   for (const [first, second] of [[built.agent, again.agent], [built.api, again.api]] as const) {
     t.is(path.basename(second), path.basename(first));
-    t.is(sha256(second), sha256(first), `${path.basename(first)} differs between two builds`);
+    if (sha256(second) !== sha256(first)) t.fail(`${path.basename(first)} differs between two builds: ${(await differingFiles(first, second, path.join(work, "differ"))).join(", ") || "in its archive members only"}`);
   }
 });
 
@@ -203,6 +203,15 @@ async function eventually<T>(probe: () => T | undefined): Promise<T | undefined>
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return undefined;
+}
+
+/** The files (and control files) that differ between two packages, unpacked under `dir`. */
+async function differingFiles(first: string, second: string, dir: string): Promise<string[]> {
+  const [a, b] = [path.join(dir, "a"), path.join(dir, "b")];
+  await promisify(execFile)("dpkg-deb", ["-R", first, a]);
+  await promisify(execFile)("dpkg-deb", ["-R", second, b]);
+  const listed = [...new Set([...fileList(a, []), ...fileList(b, [])])];
+  return listed.map((entry) => entry.slice(2)).filter((rel) => !exists(a, rel) || !exists(b, rel) || (lstatSync(path.join(a, rel)).isFile() && sha256(path.join(a, rel)) !== sha256(path.join(b, rel))));
 }
 
 function sha256(file: string): string {
