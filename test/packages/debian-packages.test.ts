@@ -38,9 +38,9 @@ test.after.always((t) => {
   else if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test.serial("lintian finds no error in either package", async (t) => {
+test.serial("lintian finds no error or warning in either package", async (t) => {
   t.timeout(10 * 60_000);
-  const result = await promisify(execFile)("lintian", ["--fail-on", "error", built.agent, built.api], { maxBuffer: 16 * 1024 * 1024 }).then(
+  const result = await promisify(execFile)("lintian", ["--fail-on", "error,warning", built.agent, built.api], { maxBuffer: 16 * 1024 * 1024 }).then(
     ({ stdout, stderr }) => ({ code: 0, output: `${stdout}${stderr}` }),
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, output: `${err.stdout}${err.stderr}` }),
   );
@@ -98,6 +98,14 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
     t.regex(readlinkSync(path.join(root, "etc/systemd/system/multi-user.target.wants", unit)), new RegExp(`^(/usr)?/lib/systemd/system/${unit}$`), `${unit} is enabled`);
   }
 
+  const decisions = await inRoot(SYSTEMD_DECISIONS);
+  const calls = (label: string): string => decisions.split(`--- ${label}\n`)[1]?.split("--- ")[0] ?? "";
+  t.notRegex(calls("unconfigured"), /deb-systemd-invoke/, "not started before the node's certificates are there");
+  t.regex(calls("configured"), /^deb-systemd-invoke start lockstep-agent\.service$/m, "started once they are");
+  t.regex(calls("upgraded"), /^deb-systemd-invoke restart lockstep-agent\.service$/m, "restarted after an upgrade");
+  t.regex(calls("removed"), /^deb-systemd-invoke stop lockstep-agent\.service$/m, "stopped before its files go");
+  t.notRegex(calls("upgrading"), /deb-systemd-invoke/, "not stopped for an upgrade");
+
   const port = await freePort();
   const served = await inRoot(AGENT_SCENARIO, { PORT: String(port) });
   t.regex(served, /--- health\n[\s\S]*pve1/, "the node CLI reached the agent over mutual TLS");
@@ -117,6 +125,35 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   t.deepEqual(fileList(root, APT_AND_DPKG_OWN), before, "purge leaves the root as it was");
   step("purged");
 }
+
+// In the root: what the agent's maintainer scripts ask of systemd, as if it ran (a
+// /run/systemd/system, and systemctl and deb-systemd-invoke that only write down their
+// arguments): before and after the node's certificates are there, on an upgrade, on removal.
+const SYSTEMD_DECISIONS = `
+mkdir /tmp/stubs
+for tool in systemctl deb-systemd-invoke; do
+  printf '#!/bin/sh\\necho "%s $*" >>/tmp/calls\\n' "$tool" >/tmp/stubs/$tool
+  chmod 0755 /tmp/stubs/$tool
+done
+[ ! -e /run/systemd ] || { echo "/run/systemd is there already" >&2; exit 1; }
+mkdir -p /run/systemd/system
+run() {
+  label=$1; shift
+  : >/tmp/calls
+  # As dpkg runs a maintainer script (deb-systemd-helper insists).
+  DPKG_MAINTSCRIPT_PACKAGE=lockstep-agent DPKG_MAINTSCRIPT_NAME=\${1##*.} PATH=/tmp/stubs:$PATH "$@"
+  echo "--- $label"
+  cat /tmp/calls
+}
+run unconfigured /var/lib/dpkg/info/lockstep-agent.postinst configure ''
+touch /etc/lockstep/tls/ca.crt /etc/lockstep/tls/node.crt /etc/lockstep/tls/node.key
+run configured /var/lib/dpkg/info/lockstep-agent.postinst configure ''
+run upgraded /var/lib/dpkg/info/lockstep-agent.postinst configure 0.0.1
+run upgrading /var/lib/dpkg/info/lockstep-agent.prerm upgrade 0.0.2
+run removed /var/lib/dpkg/info/lockstep-agent.prerm remove
+echo "--- end"
+rm -rf /run/systemd /tmp/stubs /tmp/calls /etc/lockstep/tls/ca.crt /etc/lockstep/tls/node.crt /etc/lockstep/tls/node.key
+`;
 
 // In the root: certificates from the packaged lockstep-pki, put where the unit wants them; a
 // container made by the packaged simulator; the agent with the packaged config against that
