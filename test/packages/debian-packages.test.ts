@@ -109,8 +109,10 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   const port = await freePort();
   const served = await inRoot(AGENT_SCENARIO, { PORT: String(port) });
   t.regex(served, /--- health\n[\s\S]*pve1/, "the node CLI reached the agent over mutual TLS");
-  const listed = JSON.parse(served.slice(served.indexOf("--- ct list\n") + "--- ct list\n".length, served.indexOf("--- end"))) as unknown;
+  const listed = JSON.parse(served.slice(served.indexOf("--- ct list\n") + "--- ct list\n".length, served.indexOf("--- lock"))) as unknown;
   t.true(JSON.stringify(listed).includes("web-1"), `ct list shows the container the simulator made: ${JSON.stringify(listed)}`);
+  // The agent finds a lock's holders through /proc in its helper thread (fd-scan-thread.cjs).
+  t.regex(served, /--- lock\n[\s\S]*verdict\s+HELD[\s\S]*holder\s+pid \d+ \[\w\] sleep 60/, "lock inspect names the process holding the config lock");
   step("the agent served the node CLI");
 
   await inRoot("apt-get remove -y -qq lockstep-agent lockstep-api");
@@ -120,7 +122,7 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   for (const gone of ["usr/bin/lockstep-agent", "usr/lib/lockstep", "usr/lib/lockstep-api", "usr/lib/systemd/system/lockstep-agent.service"]) t.false(exists(root, gone), `remove takes ${gone}`);
   step("removed");
 
-  await inRoot("apt-get purge -y -qq --autoremove lockstep-agent lockstep-api && rm -rf /tmp/debs /tmp/n1 /tmp/agent.log /root/pki");
+  await inRoot("apt-get purge -y -qq --autoremove lockstep-agent lockstep-api && rm -rf /tmp/debs /tmp/n1 /tmp/agent.log /tmp/held /root/pki");
   t.is((await runInRoot(root, "dpkg-query -W lockstep-agent lockstep-api", 60_000)).code, 1, "dpkg no longer knows the packages");
   t.deepEqual(fileList(root, APT_AND_DPKG_OWN), before, "purge leaves the root as it was");
   step("purged");
@@ -158,7 +160,8 @@ rm -rf /run/systemd /tmp/stubs /tmp/calls /etc/lockstep/tls/ca.crt /etc/lockstep
 // In the root: certificates from the packaged lockstep-pki, put where the unit wants them; a
 // container made by the packaged simulator; the agent with the packaged config against that
 // simulated node, its request store in /var/lib/lockstep-agent; the node CLI's health and
-// ct list over mutual TLS, as the API's client certificate (the default config's only client).
+// ct list over mutual TLS, as the API's client certificate (the default config's only client);
+// and lock inspect while a process holds the container's config lock.
 // Metrics listen on a port of the kernel's choosing, so that nothing on the host is in the way.
 const AGENT_SCENARIO = `
 lockstep-pki init --dir /root/pki
@@ -183,6 +186,12 @@ echo '--- health'
 $node health
 echo '--- ct list'
 $node --json ct list
+flock /tmp/n1/run/lock/lxc/pve-config-101.lock sh -c 'touch /tmp/held; exec sleep 60' &
+holder=$!
+until [ -e /tmp/held ]; do sleep 0.1; done
+echo '--- lock'
+$node lock inspect 101
+kill $holder
 echo '--- end'
 kill -TERM $agent
 wait $agent
