@@ -109,8 +109,10 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   const port = await freePort();
   const served = await inRoot(AGENT_SCENARIO, { PORT: String(port) });
   t.regex(served, /--- health\n[\s\S]*pve1/, "the node CLI reached the agent over mutual TLS");
-  const listed = JSON.parse(served.slice(served.indexOf("--- ct list\n") + "--- ct list\n".length, served.indexOf("--- lock"))) as unknown;
+  const listed = JSON.parse(served.slice(served.indexOf("--- ct list\n") + "--- ct list\n".length, served.indexOf("--- ct show"))) as unknown;
   t.true(JSON.stringify(listed).includes("web-1"), `ct list shows the container the simulator made: ${JSON.stringify(listed)}`);
+  // The agent reads /etc/pve through its reader process (cluster-fs-reader.cjs).
+  t.regex(served, /--- ct show\n[\s\S]*rootfs\s+local-lvm:vm-101-disk-0/, "ct show reads the container's config");
   // The agent finds a lock's holders through /proc in its helper thread (fd-scan-thread.cjs).
   t.regex(served, /--- lock\n[\s\S]*verdict\s+HELD[\s\S]*holder\s+pid \d+ \[\w\] sleep 60/, "lock inspect names the process holding the config lock");
   step("the agent served the node CLI");
@@ -161,7 +163,7 @@ rm -rf /run/systemd /tmp/stubs /tmp/calls /etc/lockstep/tls/ca.crt /etc/lockstep
 // container made by the packaged simulator; the agent with the packaged config against that
 // simulated node, its request store in /var/lib/lockstep-agent; the node CLI's health and
 // ct list over mutual TLS, as the API's client certificate (the default config's only client);
-// and lock inspect while a process holds the container's config lock.
+// ct show; and lock inspect while a process holds the container's config lock.
 // Metrics listen on a port of the kernel's choosing, so that nothing on the host is in the way.
 const AGENT_SCENARIO = `
 lockstep-pki init --dir /root/pki
@@ -186,6 +188,8 @@ echo '--- health'
 $node health
 echo '--- ct list'
 $node --json ct list
+echo '--- ct show'
+$node ct show 101
 flock /tmp/n1/run/lock/lxc/pve-config-101.lock sh -c 'touch /tmp/held; exec sleep 60' &
 holder=$!
 until [ -e /tmp/held ]; do sleep 0.1; done
