@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
+import { PackagingError } from "./packaging-error.js";
 import type { Release } from "./release.js";
 
 /** Who the packages name as their maintainer. */
@@ -44,7 +45,7 @@ export function npmThirdParty(repo: string, dir: string): ThirdParty {
  * /usr/share/common-licenses, as Debian does, and only the NOTICE files it asks for are kept.
  */
 export function copyrightText(libraryDir: string, runtime: ThirdParty, parts: readonly ThirdParty[]): string {
-  const list = parts.map((part) => `  ${part.name} ${part.version} (${part.license})`).join("\n");
+  const list = parts.map((part) => `  ${part.name} ${part.version}: ${part.license}${part.texts.length ? "" : " (its npm package carries no license file)"}`).join("\n");
   const texts = [runtime, ...parts].flatMap((part) =>
     part.texts
       .filter((text) => !APACHE_2.test(text.text))
@@ -69,6 +70,6 @@ ${texts.join("\n")}`;
 
 /** The runtime's own LICENSE (Node.js and its dependencies), as a third-party part. */
 export function runtimeThirdParty(version: string, licenseFile: string): ThirdParty {
-  if (!existsSync(licenseFile)) throw new Error(`${licenseFile} is missing`);
+  if (!existsSync(licenseFile)) throw new PackagingError("BAD_INPUT", `the runtime's ${licenseFile} is missing`);
   return { name: "Node.js", version, license: "MIT and others, see its LICENSE", texts: [{ file: "LICENSE", text: readFileSync(licenseFile, "utf8") }] };
 }
