@@ -12,7 +12,7 @@ export interface RuntimeFiles {
 
 /**
  * Unpacks bin/node and LICENSE from the runtime's npm tarball into `dir`, strips node as
- * debhelper's dh_strip strips an executable (its symbols and debug information are a sixth
+ * debhelper's dh_strip strips an executable (its symbols and debug information are a seventh
  * of it, and Debian ships binaries stripped), and reads what it links against.
  */
 export async function runtimeFiles(tarball: string, dir: string): Promise<RuntimeFiles> {
