@@ -2,7 +2,9 @@
 # Everything the demo and the tests need, from a fresh Debian 12 with Node 20 (as root):
 # pnpm, the workspace's packages, Debian's protobuf-compiler, mariadb-server, util-linux's
 # flock, systemd-analyze (to verify the agent's unit) and openssl (lockstep-pki issues the
-# cluster's certificates with it), then a build. Safe to run again: each step skips what is already there.
+# cluster's certificates with it); for the Debian packages (scripts/package.sh and their
+# tests) dpkg-dev (dpkg-shlibdeps), binutils (strip), lintian and debootstrap; then a build.
+# Safe to run again: each step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,10 @@ command -v flock >/dev/null || missing+=(util-linux)
 command -v mariadbd >/dev/null || missing+=(mariadb-server)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v dpkg-shlibdeps >/dev/null || missing+=(dpkg-dev)
+command -v strip >/dev/null || missing+=(binutils)
+command -v lintian >/dev/null || missing+=(lintian)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || { log "missing ${missing[*]}; installing needs root"; exit 1; }
   log "installing ${missing[*]} from Debian"

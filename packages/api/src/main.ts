@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { ConfigError, createJsonLogger, systemClock, type AgentTransport } from "@lockstep/shared";
+import { ConfigError, createJsonLogger, lockstepVersion, systemClock, type AgentTransport } from "@lockstep/shared";
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { agentDirectory } from "./agents/agent-directory.js";
@@ -34,7 +34,11 @@ async function main(): Promise<void> {
 }
 
 async function serveApi(): Promise<void> {
-  const { values } = parseArgs({ options: { listen: { type: "string" } } });
+  const { values } = parseArgs({ options: { listen: { type: "string" }, version: { type: "boolean" } } });
+  if (values.version) {
+    process.stdout.write(`${lockstepVersion()}\n`);
+    return;
+  }
   const config = loadApiConfig({ listen: values.listen }, process.env);
   const logger = createJsonLogger(process.stdout, config.logLevel, { service: "lockstep-api" });
   const pool = createPool(config.databaseUrl, 20);

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ConfigError, LockstepError } from "@lockstep/shared";
+import { ConfigError, LockstepError, lockstepVersion } from "@lockstep/shared";
 import { connectToAgent } from "./agent-connection.js";
 import { applySpec } from "./apply-command.js";
 import { compareContainer } from "./compare-command.js";
@@ -7,6 +7,7 @@ import { COMMANDS, UsageError, watchEvents } from "./commands.js";
 
 const USAGE = `usage: lockstep-node [--target host:port] [--ca F --cert F --key F] [--server-name N]
                      [--json] <command>
+       lockstep-node --version
 
 commands:
   health                              node health and whether pct answers
@@ -50,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
       plaintext: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
+      version: { type: "boolean" },
       "keep-last": { type: "string" },
       prefix: { type: "string" },
       "remove-file": { type: "boolean" },
@@ -63,6 +65,10 @@ async function main(argv: string[]): Promise<number> {
       node: { type: "string" },
     },
   });
+  if (values.version) {
+    process.stdout.write(`${lockstepVersion()}\n`);
+    return 0;
+  }
   if (values.help || positionals.length === 0) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;

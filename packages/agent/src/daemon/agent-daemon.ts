@@ -1,8 +1,7 @@
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { agentServerCredentials, agentV1, systemClock, type Clock, type Logger } from "@lockstep/shared";
+import { agentServerCredentials, agentV1, lockstepVersion, systemClock, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
 import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
 import { OperationIntents } from "../dedup/operation-intents.js";
@@ -49,7 +48,7 @@ const HOST_STATS_TIMEOUT_MS = 500;
 // Readers of /etc/pve killed while stuck in it that may linger before reads fail at once.
 const MAX_STUCK_READERS = 4;
 
-const AGENT_VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+const AGENT_VERSION = lockstepVersion();
 
 /**
  * Boots the agent: state directory, durable request records (interrupted ones reported),

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ConfigError, createJsonLogger } from "@lockstep/shared";
+import { ConfigError, createJsonLogger, lockstepVersion } from "@lockstep/shared";
 import { layOutSimNode, simPctBin } from "@lockstep/sim";
 import { loadAgentConfig } from "../config/load-config.js";
 import { startAgent } from "./agent-daemon.js";
@@ -7,6 +7,7 @@ import { startAgent } from "./agent-daemon.js";
 const USAGE = `usage: lockstep-agent [--config file.json] [--listen host:port] [--node name]
                       [--simulate <dir>] [--state-dir dir]
                       [--tls-ca ca.crt --tls-cert node.crt --tls-key node.key]
+       lockstep-agent --version
 
 Runs the Lockstep node agent. Every setting can also come from the config file or from
 LOCKSTEP_AGENT_<KEY> environment variables (e.g. LOCKSTEP_AGENT_LOCK_RETRIES=5).
@@ -26,10 +27,15 @@ async function main(): Promise<void> {
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       help: { type: "boolean", short: "h" },
+      version: { type: "boolean" },
     },
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`${lockstepVersion()}\n`);
     return;
   }
   const flags = { listen: values.listen, node: values.node, simulate: values.simulate, stateDir: values["state-dir"], tlsCa: values["tls-ca"], tlsCert: values["tls-cert"], tlsKey: values["tls-key"] };
