@@ -1,0 +1,27 @@
+import { LockstepError } from "@lockstep/shared";
+import { withinBound } from "../node/within-bound.js";
+import { fail, type CheckOutcome, type CheckResult, type DoctorCheck } from "./check.js";
+import type { DoctorContext } from "./doctor-context.js";
+
+/**
+ * Runs the checks one after another, each bounded: a check that has not answered within its
+ * bound (the tools' own timeout plus the grace `pct` gets to stop) fails with "no answer
+ * within N ms", and the doctor goes on. A check that throws fails with the error's words.
+ */
+export async function runChecks(checks: readonly DoctorCheck[], ctx: DoctorContext): Promise<CheckResult[]> {
+  const boundMs = ctx.options.timeoutMs + ctx.config.pctTerminateGraceMs + 1_000;
+  const results: CheckResult[] = [];
+  for (const check of checks) {
+    const started = ctx.clock.now();
+    const work = check.run(ctx).catch((err: unknown) => fail(errorText(err)));
+    const outcome: CheckOutcome = await withinBound(work, boundMs, fail(`no answer within ${boundMs} ms`));
+    results.push({ id: check.id, title: check.title, ...outcome, durationMs: ctx.clock.now() - started });
+  }
+  return results;
+}
+
+/** An error in one line: a Lockstep error with its code. */
+export function errorText(err: unknown): string {
+  if (err instanceof LockstepError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
