@@ -1,5 +1,5 @@
 import { ConfigError, createJsonLogger, systemClock } from "@lockstep/shared";
-import { layOutSimNode, simPctBin } from "@lockstep/sim";
+import { layOutSimNode, readPmxcfsState, simPctBin } from "@lockstep/sim";
 import { compileAgentConfig } from "../config/load-config.js";
 import { DOCTOR_OWNER, runCycle } from "./cycle/doctor-cycle.js";
 import { DOCTOR_CHECKS } from "./doctor-checks.js";
@@ -27,7 +27,9 @@ export async function runDoctor(argv: readonly string[], env: NodeJS.ProcessEnv,
     }
     const config = compileAgentConfig({ configPath: invocation.configPath, flags: invocation.flags, env, simPct: simPctBin });
     // As the daemon does: a simulated node is laid out (and joins its cluster) on first use.
-    if (config.simulate) layOutSimulated(config.simulate, config.node, config.nodeEnv.LOCKSTEP_SIM_CLUSTER || null);
+    // Not once its simulated pmxcfs owns /etc/pve: laying out looks into it, and a hung one
+    // would hang the doctor before any check could say so.
+    if (config.simulate && !readPmxcfsState(config.simulate)) layOutSimulated(config.simulate, config.node, config.nodeEnv.LOCKSTEP_SIM_CLUSTER || null);
     const logger = createJsonLogger(process.stderr, "error", { service: "lockstep-agent doctor", node: config.node });
     ctx = openDoctorContext(config, { timeoutMs: invocation.timeoutMs, storages: invocation.storages }, systemClock, logger);
   } catch (err) {
