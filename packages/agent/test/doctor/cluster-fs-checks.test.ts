@@ -12,7 +12,8 @@ const fuse = fuseSupport();
 const withFuse = fuse.ok ? test.serial : test.serial.skip;
 if (!fuse.ok) console.log(`doctor's pmxcfs tests skipped: ${fuse.reason}`);
 
-test("the mount check fails when /etc/pve/local is not there (pmxcfs not mounted)", async (t) => {
+// One at a time: each test starts the simulator's tools, and two CPUs share them with the suite.
+test.serial("the mount check fails when /etc/pve/local is not there (pmxcfs not mounted)", async (t) => {
   const root = simulatedNode(t);
   rmSync(path.join(root, "etc/pve/local"));
   const result = await checkOn(t, root, pveMountedCheck);
@@ -20,7 +21,7 @@ test("the mount check fails when /etc/pve/local is not there (pmxcfs not mounted
   t.regex(result.seen, /^pve configuration filesystem \(pmxcfs\) not mounted: lstat \S+\/etc\/pve\/local: ENOENT$/);
 });
 
-test("the FUSE check fails when the simulated pmxcfs says it serves /etc/pve but no FUSE mount is there", async (t) => {
+test.serial("the FUSE check fails when the simulated pmxcfs says it serves /etc/pve but no FUSE mount is there", async (t) => {
   const root = simulatedNode(t);
   // What lockstep-sim-pmxcfs mount records (pmxcfs-state.ts), with the mount itself lost.
   mkdirSync(path.join(root, "var/lib/lockstep-sim"), { recursive: true });
@@ -30,13 +31,13 @@ test("the FUSE check fails when the simulated pmxcfs says it serves /etc/pve but
   t.regex(result.seen, /^\S+\/etc\/pve is not a FUSE mount: it is on \S+ mounted at \//);
 });
 
-test("the node check fails when the agent's node name is not the one pmxcfs knows this node by", async (t) => {
+test.serial("the node check fails when the agent's node name is not the one pmxcfs knows this node by", async (t) => {
   const result = await checkOn(t, simulatedNode(t, "pve1"), nodeNameCheck, { LOCKSTEP_AGENT_NODE: "pve2" });
   t.is(result.status, "fail");
   t.regex(result.seen, /^the agent is node 'pve2', but pmxcfs knows this node as 'pve1' \(\S+\/etc\/pve\/\.members\): set node in the agent's configuration$/);
 });
 
-test("the node check names the cluster and its members", async (t) => {
+test.serial("the node check names the cluster and its members", async (t) => {
   const cluster = clusterOf(t, ["pve1", "pve2", "pve3"]);
   const node = cluster.nodes[1]!;
   const result = await checkOn(t, node.root, nodeNameCheck, { ...node.env, LOCKSTEP_AGENT_NODE: node.name });

@@ -8,7 +8,8 @@ import { runDoctorBin, simulatedNode, TEMPLATE } from "./doctor-harness.js";
 
 const CHECK_IDS = ["pct", "pvesh", "pve-version", "pve-mounted", "pve-fuse", "pve-quorum", "node", "lock-dir", "proc-locks", "active-tasks", "container-configs", "storages", "state-dir", "certificates", "clock"];
 
-test("doctor --simulate --json passes every check on a fresh simulated node and exits 0", async (t) => {
+// One at a time: each test starts the simulator's tools, and two CPUs share them with the suite.
+test.serial("doctor --simulate --json passes every check on a fresh simulated node and exits 0", async (t) => {
   const root = simulatedNode(t);
   const run = await runDoctorBin(["--simulate", root, "--json"]);
   t.is(run.code, 0, run.stderr);
@@ -17,7 +18,7 @@ test("doctor --simulate --json passes every check on a fresh simulated node and 
   t.like(run.report, { node: "pve1", simulate: root, cycle: null, summary: { pass: CHECK_IDS.length, warn: 0, fail: 0 }, ok: true });
 });
 
-test("doctor --cycle takes a throwaway container through every step, timed, and leaves nothing behind", async (t) => {
+test.serial("doctor --cycle takes a throwaway container through every step, timed, and leaves nothing behind", async (t) => {
   const root = simulatedNode(t);
   const run = await runDoctorBin(["--simulate", root, "--json", "--cycle", TEMPLATE]);
   t.is(run.code, 0, run.stdout + run.stderr);
@@ -31,7 +32,7 @@ test("doctor --cycle takes a throwaway container through every step, timed, and 
   t.false(existsSync(path.join(root, "etc/pve/lxc/999000000.conf")));
 });
 
-test("a cycle step that fails still destroys the container, and the doctor exits 1", async (t) => {
+test.serial("a cycle step that fails still destroys the container, and the doctor exits 1", async (t) => {
   const root = simulatedNode(t);
   writeFaults(root, [{ command: "snapshot", action: "fail", message: "snapshot feature is not available" }]);
   const run = await runDoctorBin(["--simulate", root, "--json", "--cycle", TEMPLATE]);
@@ -41,7 +42,7 @@ test("a cycle step that fails still destroys the container, and the doctor exits
   t.false(existsSync(path.join(root, "etc/pve/lxc/999000000.conf")));
 });
 
-test("a failed check is a 'fail' row of the table, and the doctor exits 1", async (t) => {
+test.serial("a failed check is a 'fail' row of the table, and the doctor exits 1", async (t) => {
   const root = simulatedNode(t);
   writeFileSync(path.join(root, "etc/pve/storage.cfg"), "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n");
   const run = await runDoctorBin(["--simulate", root]);
@@ -50,7 +51,7 @@ test("a failed check is a 'fail' row of the table, and the doctor exits 1", asyn
   t.regex(run.stdout, /^15 checks: 14 pass, 0 warn, 1 fail$/m);
 });
 
-test("--cycle does not run on a node where a check failed", async (t) => {
+test.serial("--cycle does not run on a node where a check failed", async (t) => {
   const root = simulatedNode(t);
   writeFileSync(path.join(root, "etc/pve/storage.cfg"), "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n");
   const run = await runDoctorBin(["--simulate", root, "--json", "--cycle", TEMPLATE]);
@@ -59,20 +60,20 @@ test("--cycle does not run on a node where a check failed", async (t) => {
   t.deepEqual(startedCalls(root, "create"), []);
 });
 
-test("a bad command line exits 2 with one line naming the problem", async (t) => {
+test.serial("a bad command line exits 2 with one line naming the problem", async (t) => {
   const run = await runDoctorBin(["--simulate", simulatedNode(t), "--timeout", "soon"]);
   t.is(run.code, 2);
   t.is(run.stderr, 'lockstep-agent doctor: --timeout must be a whole number from 100 to 600000, got "soon" (see lockstep-agent doctor --help)\n');
   t.is(run.stdout, "");
 });
 
-test("a configuration that cannot be read exits 2", async (t) => {
+test.serial("a configuration that cannot be read exits 2", async (t) => {
   const run = await runDoctorBin(["--simulate", simulatedNode(t), "--config", "/nonexistent/agent.json"]);
   t.is(run.code, 2);
   t.regex(run.stderr, /^lockstep-agent doctor: configuration: cannot read config file \/nonexistent\/agent\.json: /);
 });
 
-test("doctor --help says what it checks, what it writes and its exit statuses", async (t) => {
+test.serial("doctor --help says what it checks, what it writes and its exit statuses", async (t) => {
   const run = await runDoctorBin(["--help"]);
   t.is(run.code, 0);
   t.regex(run.stdout, /^usage: lockstep-agent doctor /);

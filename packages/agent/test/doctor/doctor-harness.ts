@@ -41,9 +41,13 @@ export async function tlsEnv(node = "pve1"): Promise<Record<string, string>> {
   return { LOCKSTEP_AGENT_TLS_CA: tls.ca, LOCKSTEP_AGENT_TLS_CERT: tls.cert, LOCKSTEP_AGENT_TLS_KEY: tls.key };
 }
 
-/** What one check says of the simulated node at `root`, with the doctor's own context built in-process. */
-export async function checkOn(t: ExecutionContext, root: string, check: DoctorCheck, env: Record<string, string> = {}, options: { timeoutMs?: number; storages?: WantedStorage[] } = {}): Promise<CheckResult> {
-  const config = compileAgentConfig({ configPath: null, flags: { simulate: root }, env: { ...process.env, ...(await tlsEnv(env.LOCKSTEP_AGENT_NODE)), ...env }, simPct: simPctBin });
+/**
+ * What one check says of the simulated node at `root`, with the doctor's own context built
+ * in-process; `env` adds to the test's environment (an undefined value removes a variable).
+ */
+export async function checkOn(t: ExecutionContext, root: string, check: DoctorCheck, env: Record<string, string | undefined> = {}, options: { timeoutMs?: number; storages?: WantedStorage[] } = {}): Promise<CheckResult> {
+  const merged = { ...process.env, ...(await tlsEnv(env.LOCKSTEP_AGENT_NODE)), ...env };
+  const config = compileAgentConfig({ configPath: null, flags: { simulate: root }, env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)), simPct: simPctBin });
   const ctx = openDoctorContext(config, { timeoutMs: options.timeoutMs ?? 15_000, storages: options.storages ?? [{ id: "local-lvm", content: "rootdir" }] }, systemClock, createMemoryLogger());
   t.teardown(() => ctx.close());
   const [result] = await runChecks([check], ctx);

@@ -21,7 +21,8 @@ function createCt(root: string, vmid: number): void {
   if (made.status !== 0) throw new Error(`pct create ${vmid}: ${made.stderr}`);
 }
 
-test("the lock directory check fails when the lock directory is not a directory", async (t) => {
+// One at a time: each test starts the simulator's tools, and two CPUs share them with the suite.
+test.serial("the lock directory check fails when the lock directory is not a directory", async (t) => {
   const root = simulatedNode(t);
   const lockDir = path.join(root, "run/lock/lxc");
   rmSync(lockDir, { recursive: true });
@@ -31,7 +32,7 @@ test("the lock directory check fails when the lock directory is not a directory"
   t.is(result.seen, `${lockDir} is not a directory`);
 });
 
-test("the /proc/locks check fails on a line the agent's parser does not understand", async (t) => {
+test.serial("the /proc/locks check fails on a line the agent's parser does not understand", async (t) => {
   const proc = fakeProcRoot();
   t.teardown(() => removeUnlessFailed(t, proc.root));
   writeFileSync(path.join(proc.root, "locks"), "1: FLOCK  ADVISORY  WRITE 1234 00:19:5678 0 EOF\n1: SOMETHING NEW\n");
@@ -40,7 +41,7 @@ test("the /proc/locks check fails on a line the agent's parser does not understa
   t.is(result.seen, '1 of 2 lines not understood, first "1: SOMETHING NEW"');
 });
 
-test("the active task list check fails on a line that is no task entry", async (t) => {
+test.serial("the active task list check fails on a line that is no task entry", async (t) => {
   const root = simulatedNode(t);
   const active = path.join(root, "var/log/pve/tasks/active");
   appendFileSync(active, "UPID:pve1:0000ABCD:00C0FFEE:65000000:vzstart:101:root@pam: 1 65000010 OK\nnot a task at all\n");
@@ -49,7 +50,7 @@ test("the active task list check fails on a line that is no task entry", async (
   t.is(result.seen, `${active}: 1 of 2 lines are no task entry (INotify.pm read_active_workers), line 2 "not a task at all"`);
 });
 
-test("the container config check fails on a config line that is neither description nor key: value", async (t) => {
+test.serial("the container config check fails on a config line that is neither description nor key: value", async (t) => {
   const root = simulatedNode(t);
   createCt(root, 101);
   appendFileSync(path.join(root, "etc/pve/lxc/101.conf"), "memory 512\n");
@@ -58,7 +59,7 @@ test("the container config check fails on a config line that is neither descript
   t.regex(result.seen, /^1 line not understood: 101\.conf line \d+: not understood "memory 512"$/);
 });
 
-test("the container config check fails on an unknown section", async (t) => {
+test.serial("the container config check fails on an unknown section", async (t) => {
   const root = simulatedNode(t);
   createCt(root, 101);
   createCt(root, 102);
@@ -68,7 +69,7 @@ test("the container config check fails on an unknown section", async (t) => {
   t.regex(result.seen, /^1 line not understood: 102\.conf line \d+: unknown section "\[pve:replication\]"$/);
 });
 
-test("the storage check fails when the container storage is not in storage.cfg", async (t) => {
+test.serial("the storage check fails when the container storage is not in storage.cfg", async (t) => {
   const root = simulatedNode(t);
   writeFileSync(path.join(root, "etc/pve/storage.cfg"), "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n");
   const result = await checkOn(t, root, storagesCheck);
@@ -76,7 +77,7 @@ test("the storage check fails when the container storage is not in storage.cfg",
   t.is(result.seen, "storage 'local-lvm' is not in storage.cfg");
 });
 
-test("the storage check fails when the container storage is disabled", async (t) => {
+test.serial("the storage check fails when the container storage is disabled", async (t) => {
   const root = simulatedNode(t);
   appendFileSync(path.join(root, "etc/pve/storage.cfg"), "lvmthin: fast\n\tthinpool fast\n\tvgname nvme\n\tcontent rootdir\n\tdisable\n");
   const result = await checkOn(t, root, storagesCheck, {}, { storages: [{ id: "local-lvm", content: "rootdir" }, { id: "fast", content: "rootdir" }] });
@@ -84,13 +85,13 @@ test("the storage check fails when the container storage is disabled", async (t)
   t.is(result.seen, "storage 'fast' is disabled");
 });
 
-test("the storage check fails when the template storage holds no templates", async (t) => {
+test.serial("the storage check fails when the template storage holds no templates", async (t) => {
   const result = await checkOn(t, simulatedNode(t), storagesCheck, {}, { storages: [{ id: "local-lvm", content: "vztmpl" }] });
   t.is(result.status, "fail");
   t.is(result.seen, "storage 'local-lvm' (lvmthin) does not hold vztmpl (content rootdir,images)");
 });
 
-test("the state directory check fails when nothing can be written there", async (t) => {
+test.serial("the state directory check fails when nothing can be written there", async (t) => {
   const root = simulatedNode(t);
   const stateDir = path.join(root, "var/lib/lockstep-agent");
   mkdirSync(stateDir, { mode: 0o700 });
@@ -104,13 +105,13 @@ test("the state directory check fails when nothing can be written there", async 
   t.regex(result.seen, new RegExp(`^cannot write a durable file in ${stateDir}: (EPERM|EACCES): `));
 });
 
-test("the clock check fails when chrony is not synchronised", async (t) => {
+test.serial("the clock check fails when chrony is not synchronised", async (t) => {
   const result = await checkOn(t, simulatedNode(t), clockCheck, { LOCKSTEP_SIM_CLOCK: "unsynchronised" });
   t.is(result.status, "fail");
   t.is(result.seen, "chrony is not synchronised (stratum 0, reference 00000000)");
 });
 
-test("the clock check warns, not fails, when no time daemon can be asked", async (t) => {
+test.serial("the clock check warns, not fails, when no time daemon can be asked", async (t) => {
   const result = await checkOn(t, simulatedNode(t), clockCheck, { LOCKSTEP_SIM_CLOCK: "no-daemon" });
   t.is(result.status, "warn");
   t.is(result.seen, "no time daemon could be asked (chronyc: 506 Cannot talk to daemon; timedatectl: not on this node): the clock's sync is unknown");

@@ -6,7 +6,8 @@ import { judgePveMajor, pveVersionCheck } from "../../src/doctor/checks/pve-vers
 import { pveshCheck } from "../../src/doctor/checks/pvesh-check.js";
 import { checkOn, simulatedNode } from "./doctor-harness.js";
 
-test("the pct check fails when pct list fails, with pct's own words", async (t) => {
+// One at a time: each test starts the simulator's tools, and two CPUs share them with the suite.
+test.serial("the pct check fails when pct list fails, with pct's own words", async (t) => {
   const root = simulatedNode(t);
   writeFaults(root, [{ command: "list", action: "fail", message: "ipcc_send_rec[1] failed: Connection refused" }]);
   const result = await checkOn(t, root, pctCheck);
@@ -14,13 +15,13 @@ test("the pct check fails when pct list fails, with pct's own words", async (t) 
   t.is(result.seen, "pct list exited 255: ipcc_send_rec[1] failed: Connection refused");
 });
 
-test("the pct check fails when pct is not where the agent runs it", async (t) => {
+test.serial("the pct check fails when pct is not where the agent runs it", async (t) => {
   const result = await checkOn(t, simulatedNode(t), pctCheck, { LOCKSTEP_AGENT_PCT_PATH: "/nonexistent/pct" });
   t.is(result.status, "fail");
   t.is(result.seen, "/nonexistent/pct cannot be run (ENOENT)");
 });
 
-test("the pvesh check fails when pvesh get /version fails", async (t) => {
+test.serial("the pvesh check fails when pvesh get /version fails", async (t) => {
   const root = simulatedNode(t);
   writeFaults(root, [{ command: "pvesh", action: "fail", message: "Unable to load access control list: Connection refused", exitCode: 111 }]);
   const result = await checkOn(t, root, pveshCheck);
@@ -28,7 +29,7 @@ test("the pvesh check fails when pvesh get /version fails", async (t) => {
   t.is(result.seen, "pvesh get /version exited 111: Unable to load access control list: Connection refused");
 });
 
-test("a pvesh that hangs fails its check within the bound, killed, and the check says so", async (t) => {
+test.serial("a pvesh that hangs fails its check within the bound, killed, and the check says so", async (t) => {
   const root = simulatedNode(t);
   writeFaults(root, [{ command: "pvesh", action: "hang" }]);
   const started = Date.now();
@@ -38,13 +39,13 @@ test("a pvesh that hangs fails its check within the bound, killed, and the check
   t.true(Date.now() - started < 8_000, `took ${Date.now() - started} ms`);
 });
 
-test("the PVE version check reads PVE 8 from a PVE 8 node", async (t) => {
+test.serial("the PVE version check reads PVE 8 from a PVE 8 node", async (t) => {
   const result = await checkOn(t, simulatedNode(t), pveVersionCheck, { LOCKSTEP_SIM_PVE: "8" });
   t.is(result.status, "pass");
   t.regex(result.seen, /^PVE 8 \(pve-manager 8\.\d+\.\d+, kernel \S+\)$/);
 });
 
-test("the PVE version check fails when pveversion fails", async (t) => {
+test.serial("the PVE version check fails when pveversion fails", async (t) => {
   const root = simulatedNode(t);
   writeFaults(root, [{ command: "pveversion", action: "fail", message: "E: unable to read the package cache" }]);
   const result = await checkOn(t, root, pveVersionCheck);
@@ -52,11 +53,11 @@ test("the PVE version check fails when pveversion fails", async (t) => {
   t.is(result.seen, "pveversion exited 255: E: unable to read the package cache");
 });
 
-test("a PVE major version older than 8 fails, newer than 9 warns, 8 and 9 pass", (t) => {
+test.serial("a PVE major version older than 8 fails, newer than 9 warns, 8 and 9 pass", (t) => {
   t.deepEqual([7, 8, 9, 10].map((major) => judgePveMajor(major, `PVE ${major}`).status), ["fail", "pass", "pass", "warn"]);
 });
 
-test("a pct that hangs fails its check once pct is stopped, and the check says so", async (t) => {
+test.serial("a pct that hangs fails its check once pct is stopped, and the check says so", async (t) => {
   const root = simulatedNode(t);
   writeFaults(root, [{ command: "list", action: "hang" }]);
   const result = await checkOn(t, root, pctCheck, { LOCKSTEP_AGENT_PCT_TERMINATE_GRACE_MS: "200" }, { timeoutMs: 1_000 });

@@ -19,7 +19,7 @@ export const stateDirCheck: DoctorCheck = {
     if (made instanceof Error) return fail(`cannot make ${dir}: ${made.code ?? made.message}`);
     const st = await stat(dir);
     if (!st.isDirectory()) return fail(`${dir} is not a directory`);
-    const failure = await probeWrite(dir).catch((err: NodeJS.ErrnoException) => `${err.code ?? "error"}: ${err.message}`);
+    const failure = await probeWrite(dir).catch((err: NodeJS.ErrnoException) => err.message);
     if (failure) return fail(`cannot write a durable file in ${dir}: ${failure}`);
     const mode = st.mode & 0o777;
     const seen = `${dir}${made ? " (made now, as the agent makes it)" : ""}, mode ${mode.toString(8)}: a probe file was written, fsync'd and removed in ${ctx.clock.now() - started} ms`;
