@@ -3,13 +3,17 @@ import { withinBound } from "../node/within-bound.js";
 import { fail, type CheckOutcome, type CheckResult, type DoctorCheck } from "./check.js";
 import type { DoctorContext } from "./doctor-context.js";
 
+// What stopping a timed-out pct takes beyond its grace: its task workers are looked up in
+// /proc first (pct/process-pct-runner.ts), seconds on a loaded host.
+const STOP_SLACK_MS = 5_000;
+
 /**
  * Runs the checks one after another, each bounded: a check that has not answered within its
- * bound (the tools' own timeout plus the grace `pct` gets to stop) fails with "no answer
+ * bound (the tools' own timeout plus what stopping a `pct` takes) fails with "no answer
  * within N ms", and the doctor goes on. A check that throws fails with the error's words.
  */
 export async function runChecks(checks: readonly DoctorCheck[], ctx: DoctorContext): Promise<CheckResult[]> {
-  const boundMs = ctx.options.timeoutMs + ctx.config.pctTerminateGraceMs + 1_000;
+  const boundMs = ctx.options.timeoutMs + ctx.config.pctTerminateGraceMs + STOP_SLACK_MS;
   const results: CheckResult[] = [];
   for (const check of checks) {
     const started = ctx.clock.now();

@@ -19,6 +19,7 @@ test.serial("doctor --simulate --json passes every check on a fresh simulated no
 });
 
 test.serial("doctor --cycle takes a throwaway container through every step, timed, and leaves nothing behind", async (t) => {
+  t.timeout(300_000); // a create, five steps and a destroy through the simulator
   const root = simulatedNode(t);
   const run = await runDoctorBin(["--simulate", root, "--json", "--cycle", TEMPLATE]);
   t.is(run.code, 0, run.stdout + run.stderr);
@@ -33,6 +34,7 @@ test.serial("doctor --cycle takes a throwaway container through every step, time
 });
 
 test.serial("a cycle step that fails still destroys the container, and the doctor exits 1", async (t) => {
+  t.timeout(300_000); // a create, five steps and a destroy through the simulator
   const root = simulatedNode(t);
   writeFaults(root, [{ command: "snapshot", action: "fail", message: "snapshot feature is not available" }]);
   const run = await runDoctorBin(["--simulate", root, "--json", "--cycle", TEMPLATE]);
