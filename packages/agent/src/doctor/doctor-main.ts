@@ -17,10 +17,24 @@ export interface DoctorOutput {
 
 /** `lockstep-agent doctor ...`: runs the checks (and the cycle), prints the report, returns the exit status. */
 export async function runDoctor(argv: readonly string[], env: NodeJS.ProcessEnv, output: DoctorOutput): Promise<number> {
-  let invocation: DoctorInvocation;
-  let ctx: ReturnType<typeof openDoctorContext>;
+  const prepared = prepare(argv, env, output);
+  if (typeof prepared === "number") return prepared;
+  const { invocation, ctx } = prepared;
   try {
-    invocation = parseDoctorArgs(argv, env);
+    const checks = await runChecks(DOCTOR_CHECKS, ctx);
+    const cycle = invocation.cycle ? await cycleAfter(checks, ctx, invocation.cycle) : null;
+    const report = doctorReport(ctx.config.node, ctx.config.simulate, checks, cycle);
+    output.out(`${invocation.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
+    return report.ok ? 0 : 1;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** The command line and the configuration, checked, and the checks' context; or the exit status of a usage or configuration error. */
+function prepare(argv: readonly string[], env: NodeJS.ProcessEnv, output: DoctorOutput): { invocation: DoctorInvocation; ctx: ReturnType<typeof openDoctorContext> } | number {
+  try {
+    const invocation = parseDoctorArgs(argv, env);
     if (invocation.help) {
       output.out(`${DOCTOR_USAGE}\n`);
       return 0;
@@ -31,20 +45,11 @@ export async function runDoctor(argv: readonly string[], env: NodeJS.ProcessEnv,
     // would hang the doctor before any check could say so.
     if (config.simulate && !readPmxcfsState(config.simulate)) layOutSimulated(config.simulate, config.node, config.nodeEnv.LOCKSTEP_SIM_CLUSTER || null);
     const logger = createJsonLogger(process.stderr, "error", { service: "lockstep-agent doctor", node: config.node });
-    ctx = openDoctorContext(config, { timeoutMs: invocation.timeoutMs, storages: invocation.storages }, systemClock, logger);
+    return { invocation, ctx: openDoctorContext(config, { timeoutMs: invocation.timeoutMs, storages: invocation.storages }, systemClock, logger) };
   } catch (err) {
     if (!(err instanceof DoctorUsageError || err instanceof ConfigError)) throw err;
     output.err(`lockstep-agent doctor: ${err instanceof ConfigError ? `configuration: ${err.message}` : `${err.message} (see lockstep-agent doctor --help)`}\n`);
     return 2;
-  }
-  try {
-    const checks = await runChecks(DOCTOR_CHECKS, ctx);
-    const cycle = invocation.cycle ? await cycleAfter(checks, ctx, invocation.cycle) : null;
-    const report = doctorReport(ctx.config.node, ctx.config.simulate, checks, cycle);
-    output.out(`${invocation.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
-    return report.ok ? 0 : 1;
-  } finally {
-    await ctx.close();
   }
 }
 

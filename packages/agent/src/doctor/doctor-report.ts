@@ -47,8 +47,13 @@ export function formatReport(report: DoctorReport): string {
     lines.push("", `cycle: template ${c.template}, ${c.vmid === null ? "no CT" : `CT ${c.vmid}`}, ownership tag ${c.ownershipTag}`, formatTable(["STEP", "STATUS", "TIME", "SEEN"], c.steps.map((s) => [s.step, s.status, duration(s.durationMs), s.seen])));
   }
   const s = report.summary;
-  lines.push("", `${report.checks.length} checks: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail${report.cycle ? `; cycle ${report.cycle.steps.some((step) => step.status === "fail") ? "failed" : report.cycle.steps.every((step) => step.status === "pass") ? "passed" : "skipped"}` : ""}`);
+  lines.push("", `${report.checks.length} checks: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail${report.cycle ? `; cycle ${cycleOutcome(report.cycle)}` : ""}`);
   return lines.join("\n");
+}
+
+function cycleOutcome(cycle: CycleReport): string {
+  if (cycle.steps.some((step) => step.status === "fail")) return "failed";
+  return cycle.steps.every((step) => step.status === "pass") ? "passed" : "skipped";
 }
 
 function duration(ms: number): string {
