@@ -67,10 +67,12 @@ withFuse("the mount check fails within its bound while pmxcfs hangs", async (t) 
   const result = await checkOn(t, node.root, pveMountedCheck, { ...node.env, LOCKSTEP_AGENT_NODE: node.name });
   t.is(result.status, "fail");
   t.regex(result.seen, /^lstat of \S+\/etc\/pve\/local did not answer within 500 ms \(pmxcfs hung\?\)$/);
-  t.true(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+  // Generous for a loaded machine: what matters is that it ends, and says why.
+  t.true(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
 });
 
 withFuse("the doctor ends with failures, never hangs, while pmxcfs hangs", async (t) => {
+  t.timeout(240_000);
   const node = await mountedNode(t);
   await controlPmxcfs("pause", node.env);
   const started = Date.now();
@@ -80,7 +82,7 @@ withFuse("the doctor ends with failures, never hangs, while pmxcfs hangs", async
   t.is(run.code, 1, run.stderr);
   const failed = run.report!.checks.filter((c) => c.status === "fail").map((c) => c.id);
   for (const id of ["pct", "pve-mounted", "pve-quorum", "node", "container-configs", "storages"]) t.true(failed.includes(id), `${id} failed`);
-  t.true(ms < 60_000);
+  t.true(ms < 180_000);
 });
 
 /** A simulated cluster, removed after the test. */

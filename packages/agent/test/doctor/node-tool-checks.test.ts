@@ -36,7 +36,8 @@ test.serial("a pvesh that hangs fails its check within the bound, killed, and th
   const result = await checkOn(t, root, pveshCheck, {}, { timeoutMs: 1_000 });
   t.is(result.status, "fail");
   t.regex(result.seen, /lockstep-sim-pvesh\.js gave no answer within 1000 ms \(killed\)$/);
-  t.true(Date.now() - started < 8_000, `took ${Date.now() - started} ms`);
+  // Generous for a loaded machine: what matters is that it ends, and says why.
+  t.true(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
 });
 
 test.serial("the PVE version check reads PVE 8 from a PVE 8 node", async (t) => {
