@@ -31,7 +31,7 @@ command, takes two snapshots, prunes one and destroys the container, each step t
 1 when a check or a cycle step failed, 2 for a usage or configuration error.`;
 
 /** The real node's configuration file, read by default when it is there (the unit's --config). */
-export const DEFAULT_CONFIG_FILE = "/etc/lockstep/agent.json";
+const DEFAULT_CONFIG_FILE = "/etc/lockstep/agent.json";
 
 /** A bad command line: usage error, exit 2. */
 export class DoctorUsageError extends Error {

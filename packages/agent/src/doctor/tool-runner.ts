@@ -9,7 +9,7 @@ export interface ToolResult {
 }
 
 /** The tool is not on the node (ENOENT, or not executable). */
-export class ToolMissingError extends Error {
+class ToolMissingError extends Error {
   constructor(readonly tool: string, why: string) {
     super(`${tool} cannot be run: ${why}`);
     this.name = "ToolMissingError";
@@ -17,7 +17,7 @@ export class ToolMissingError extends Error {
 }
 
 /** The tool did not end in time and was killed. */
-export class ToolTimeoutError extends Error {
+class ToolTimeoutError extends Error {
   constructor(readonly tool: string, readonly timeoutMs: number) {
     super(`${tool} gave no answer within ${timeoutMs} ms (killed)`);
     this.name = "ToolTimeoutError";

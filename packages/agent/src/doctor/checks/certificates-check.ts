@@ -5,7 +5,7 @@ import { fail, pass, warn, type CheckOutcome, type DoctorCheck } from "../check.
 
 const DAY_MS = 86_400_000;
 /** A certificate ending sooner than this is a warning: time to issue the next one. */
-export const EXPIRY_WARNING_DAYS = 30;
+const EXPIRY_WARNING_DAYS = 30;
 
 /** The agent's mTLS files as read: certificates and key parsed, or why they could not be. */
 interface TlsMaterial {
@@ -65,7 +65,7 @@ function parseKey(file: string, pem: string): KeyObject {
 }
 
 /** The verdict on parsed material at `nowMs`: the worst finding, every finding in words. */
-export function judgeCertificates(m: TlsMaterial, node: string, nowMs: number): CheckOutcome {
+function judgeCertificates(m: TlsMaterial, node: string, nowMs: number): CheckOutcome {
   const findings: CheckOutcome[] = [];
   if (!m.ca.ca) findings.push(fail(`tlsCa (${m.ca.subject}) is not a CA certificate`));
   if (!m.cert.checkPrivateKey(m.key)) findings.push(fail("tlsKey is not the key of tlsCert"));

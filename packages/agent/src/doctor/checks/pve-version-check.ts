@@ -2,7 +2,7 @@ import { fail, firstLine, pass, warn, type DoctorCheck } from "../check.js";
 import { parsePveversion, runPveversion } from "./pveversion.js";
 
 /** The PVE major versions whose sources the agent follows (and the simulator reproduces). */
-export const SUPPORTED_PVE_MAJORS = [8, 9] as const;
+const SUPPORTED_PVE_MAJORS = [8, 9] as const;
 
 /** The node's PVE major version is one the agent follows; older ones fail, newer ones warn. */
 export const pveVersionCheck: DoctorCheck = {
