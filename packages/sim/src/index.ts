@@ -33,6 +33,14 @@ export const simVzdumpBin = fileURLToPath(new URL("../bin/lockstep-sim-vzdump.js
 export const simQmBin = fileURLToPath(new URL("../bin/lockstep-sim-qm.js", import.meta.url));
 export const simHaManagerBin = fileURLToPath(new URL("../bin/lockstep-sim-ha-manager.js", import.meta.url));
 
+/** The simulated node's other tools, as a real node has them: what the agent's doctor asks. */
+export const simNodeToolBins = {
+  pveversion: fileURLToPath(new URL("../bin/lockstep-sim-pveversion.js", import.meta.url)),
+  pvesh: fileURLToPath(new URL("../bin/lockstep-sim-pvesh.js", import.meta.url)),
+  pvesm: fileURLToPath(new URL("../bin/lockstep-sim-pvesm.js", import.meta.url)),
+  chronyc: fileURLToPath(new URL("../bin/lockstep-sim-chronyc.js", import.meta.url)),
+} as const;
+
 /** One line of the simulator's record of `pct` calls. */
 export type CallRecord =
   | { event: "start"; id: string; pid: number; argv: string[]; vmid: number | null; at: number; caller?: string }

@@ -83,6 +83,17 @@ export interface ConfigInputs {
 
 /** Reads, merges and validates the configuration: the only place raw settings are looked at. */
 export function loadAgentConfig(inputs: ConfigInputs): AgentConfig {
+  const compiled = compileAgentConfig(inputs);
+  const problem = transportProblem(compiled);
+  if (problem) throw new ConfigError(problem);
+  return compiled;
+}
+
+/**
+ * The configuration as `loadAgentConfig` makes it, except that the transport's files are not
+ * required yet: the doctor reports missing certificates as one of its checks, beside the rest.
+ */
+export function compileAgentConfig(inputs: ConfigInputs): AgentConfig {
   const simulate = typeof inputs.flags.simulate === "string" ? path.resolve(inputs.flags.simulate) : inputs.env.LOCKSTEP_AGENT_SIMULATE ? path.resolve(inputs.env.LOCKSTEP_AGENT_SIMULATE) : null;
   const flags = { ...inputs.flags, ...(simulate ? { simulate } : {}) };
   const file = readConfigFile(inputs.configPath ?? inputs.env.LOCKSTEP_AGENT_CONFIG ?? null);
@@ -95,21 +106,18 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentConfig {
     pctPath: simulate && !config.pctPath ? inputs.simPct : config.pctPath,
     tlsAllowedClients: config.tlsAllowedClients ? config.tlsAllowedClients.split(",") : [],
   };
-  checkTransport(compiled);
   if (compiled.lockBackoffMaxMs < compiled.lockBackoffMs) throw new ConfigError(`lockBackoffMaxMs (${compiled.lockBackoffMaxMs}) must not be below lockBackoffMs (${compiled.lockBackoffMs})`);
   if (compiled.execMaxTimeoutMs < compiled.execDefaultTimeoutMs) throw new ConfigError(`execMaxTimeoutMs must not be below execDefaultTimeoutMs`);
   return compiled;
 }
 
-/** mTLS needs all three files; plaintext is only for a loopback listener, never by accident. */
-function checkTransport(config: AgentConfig): void {
+/** Why the transport cannot start, or null: mTLS needs all three files; plaintext is only for a loopback listener, never by accident. */
+export function transportProblem(config: AgentConfig): string | null {
   if (config.transport === "plaintext-loopback") {
-    if (!LOOPBACK_LISTEN.test(config.listen)) throw new ConfigError(`transport plaintext-loopback needs a loopback listen address (127.x.x.x, [::1] or localhost), got listen ${JSON.stringify(config.listen)}`);
-    return;
+    return LOOPBACK_LISTEN.test(config.listen) ? null : `transport plaintext-loopback needs a loopback listen address (127.x.x.x, [::1] or localhost), got listen ${JSON.stringify(config.listen)}`;
   }
-  for (const key of ["tlsCa", "tlsCert", "tlsKey"] as const) {
-    if (!config[key]) throw new ConfigError(`${key} is required with transport mtls (set it in the config file or ${envName("LOCKSTEP_AGENT", key)}; transport plaintext-loopback is for loopback development only)`);
-  }
+  const missing = (["tlsCa", "tlsCert", "tlsKey"] as const).find((key) => !config[key]);
+  return missing ? `${missing} is required with transport mtls (set it in the config file or ${envName("LOCKSTEP_AGENT", missing)}; transport plaintext-loopback is for loopback development only)` : null;
 }
 
 function readConfigFile(file: string | null): { path: string; values: Record<string, unknown> } | undefined {

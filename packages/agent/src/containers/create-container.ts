@@ -6,7 +6,7 @@ import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { getContainer, readConfigFile, requireConfigFile, type ContainerView } from "./container-reader.js";
-import { PROXMOX_TAG, requireDescription, STORAGE_ID } from "./field-rules.js";
+import { DEFAULT_ROOTFS_STORAGE, PROXMOX_TAG, requireDescription, STORAGE_ID, TEMPLATE_VOLUME } from "./field-rules.js";
 import { addOwnershipTag, claimTarget, ownershipMarker } from "./ownership.js";
 
 export interface CreateSpec {
@@ -32,7 +32,6 @@ export interface CreateOutcome {
   readonly alreadyExisted: boolean;
 }
 
-const TEMPLATE = /^[a-zA-Z][a-zA-Z0-9_.-]*:vztmpl\/[a-zA-Z0-9_.+-]+\.tar\.(gz|xz|zst)$/;
 // Property strings: key=value pairs; no whitespace or shell/quote characters to smuggle anything.
 // `key=value,...` as Proxmox writes net0 and features; no value may climb with '..'.
 const PROPERTY_STRING = /^(?=.{0,512}$)(?!.*\.\.)([a-z][a-z0-9]*=[A-Za-z0-9_.:/+-]+(,[a-z][a-z0-9]*=[A-Za-z0-9_.:/+-]+)*)?$/;
@@ -102,7 +101,7 @@ function withDefaults(spec: CreateSpec): CreateSpec {
     ...spec,
     cores: spec.cores || 1,
     memoryMb: spec.memoryMb || 512,
-    storage: spec.storage || "local-lvm",
+    storage: spec.storage || DEFAULT_ROOTFS_STORAGE,
     diskGb: spec.diskGb || 8,
   };
 }
@@ -131,7 +130,7 @@ function createDescription(spec: CreateSpec, ownershipTag: string): string {
 function validate(spec: CreateSpec, ownershipTag: string): void {
   requireVmid(spec.vmid);
   requireValid("hostname", spec.hostname, hostnameProblem);
-  requirePattern("template", spec.template, TEMPLATE, "a template volume such as 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'");
+  requirePattern("template", spec.template, TEMPLATE_VOLUME, "a template volume such as 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'");
   requirePattern("storage", spec.storage, STORAGE_ID, "a storage ID");
   requireRange("cores", spec.cores, 1, 8192);
   requireRange("memory_mb", spec.memoryMb, 16, 4_194_304);

@@ -3,6 +3,7 @@ import path from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { agentServerCredentials, agentV1, lockstepVersion, systemClock, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
+import { nodeLimitsOf, nodePathsOf, pctTimeoutsOf, verifyPolicyOf } from "../config/node-settings.js";
 import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
 import { OperationIntents } from "../dedup/operation-intents.js";
 import { EventBus } from "../events/event-bus.js";
@@ -19,7 +20,6 @@ import { createLockService } from "../locks/lock-service.js";
 import { LockWatcher } from "../locks/lock-watcher.js";
 import { ClusterFs } from "../node/cluster-fs.js";
 import type { NodeContext } from "../node/node-context.js";
-import { clusterPaths, type NodePaths } from "../node/node-paths.js";
 import { ProcessPctRunner } from "../pct/process-pct-runner.js";
 import { liveTaskWorkers, whenWorkersEnd } from "../pct/task-worker.js";
 import { realProcReader, type ProcReader } from "../proc/proc-reader.js";
@@ -64,16 +64,7 @@ const AGENT_VERSION = lockstepVersion();
 export async function startAgent(config: AgentConfig, logger: Logger, deps: AgentDeps = {}): Promise<RunningAgent> {
   const clock = deps.clock ?? systemClock;
   const stagingDir = prepareStateDir(config.stateDir);
-  const paths: NodePaths = {
-    pct: config.pctPath,
-    lockDir: config.lockDir,
-    configDir: config.configDir,
-    ...clusterPaths(config.configDir),
-    tasksActive: config.tasksActive,
-    migrationLockDir: config.migrationLockDir,
-    procRoot: config.procRoot,
-    pctEnv: config.nodeEnv,
-  };
+  const paths = nodePathsOf(config);
   const events = new EventBus(logger.child({ component: "events" }));
   const proc = realProcReader(config.procRoot);
   const clusterFs = new ClusterFs({
@@ -108,12 +99,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   const intents = await OperationIntents.open(path.join(config.stateDir, "intents"));
   const ctx: NodeContext = {
     node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir, intents, proc, clusterFs,
-    timeouts: {
-      readMs: config.pctReadTimeoutMs, createMs: config.pctCreateTimeoutMs, destroyMs: config.pctDestroyTimeoutMs, powerMs: config.pctPowerTimeoutMs,
-      snapshotMs: config.pctSnapshotTimeoutMs, pushMs: config.pctPushTimeoutMs, execDefaultMs: config.execDefaultTimeoutMs, execMaxMs: config.execMaxTimeoutMs,
-    },
-    verify: { attempts: config.verifyAttempts, initialDelayMs: config.verifyInitialDelayMs, maxDelayMs: config.verifyMaxDelayMs },
-    limits: { execOutputBytes: config.execOutputBytes, pushBytes: config.pushBytes },
+    timeouts: pctTimeoutsOf(config), verify: verifyPolicyOf(config), limits: nodeLimitsOf(config),
   };
   const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
   const metrics = new AgentMetrics(events, () => admission.inUse);

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, createJsonLogger, lockstepVersion } from "@lockstep/shared";
 import { layOutSimNode, simPctBin } from "@lockstep/sim";
 import { loadAgentConfig } from "../config/load-config.js";
+import { runDoctor } from "../doctor/doctor-main.js";
 import { startAgent } from "./agent-daemon.js";
 
 const USAGE = `usage: lockstep-agent [--config file.json] [--listen host:port] [--node name]
@@ -13,9 +14,15 @@ Runs the Lockstep node agent. Every setting can also come from the config file o
 LOCKSTEP_AGENT_<KEY> environment variables (e.g. LOCKSTEP_AGENT_LOCK_RETRIES=5).
 --simulate runs against a simulated node rooted at <dir> instead of /usr/sbin/pct.
 gRPC is mutual TLS: clients need a certificate from the cluster CA (see lockstep-pki).
-LOCKSTEP_AGENT_TRANSPORT=plaintext-loopback turns TLS off, for a loopback listener only.`;
+LOCKSTEP_AGENT_TRANSPORT=plaintext-loopback turns TLS off, for a loopback listener only.
+lockstep-agent doctor [--help] checks the node, read-only, and exits.`;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "doctor") {
+    const code = await runDoctor(process.argv.slice(3), process.env, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+    // Nothing of the doctor's may keep the process: a tool or a read stuck in a hung pmxcfs was already given up.
+    process.exit(code);
+  }
   const { values } = parseArgs({
     options: {
       config: { type: "string" },

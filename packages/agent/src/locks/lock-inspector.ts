@@ -127,7 +127,8 @@ export class LockInspector {
 }
 
 // The lock files are on the node's own /run/lock, never on pmxcfs.
-async function fileId(file: string): Promise<FileId | null> {
+/** A file's device numbers and inode as /proc/locks names them; null when it cannot be stat'ed. */
+export async function fileId(file: string): Promise<FileId | null> {
   try {
     const st = await stat(file, { bigint: true });
     return { ...devToMajorMinor(st.dev), inode: Number(st.ino) };

@@ -71,6 +71,27 @@ export function parseContainerConfig(text: string): ContainerConfig {
   };
 }
 
+/** A line of a config file that `parseContainerConfig` skips: neither blank, section, description nor `key: value`. */
+export interface UnparsedLine {
+  /** 1-based. */
+  readonly line: number;
+  readonly text: string;
+  /** A bracketed line that names no section Lockstep knows (`[pve:...]` other than pending, a bad name). */
+  readonly unknownSection: boolean;
+}
+
+/**
+ * The lines `parseContainerConfig` skips, by the same grammar. Proxmox warns about each and
+ * goes on (`unable to parse config`); Lockstep skips it too, and a skipped section header
+ * leaves the lines after it in the section before, so the doctor reports every one.
+ */
+export function unparsedLines(text: string): UnparsedLine[] {
+  return text.split("\n").flatMap((line, index) => {
+    if (line.trim() === "" || PENDING.test(line) || SNAPSHOT.test(line) || line.startsWith("#") || KEY_VALUE.test(line)) return [];
+    return [{ line: index + 1, text: line, unknownSection: /^\[.*\]\s*$/.test(line) }];
+  });
+}
+
 function toSection(s: RawSection): ConfigSection {
   return {
     values: s.values,

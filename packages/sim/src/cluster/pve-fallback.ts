@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { clusterDir, nodeLocalDirs } from "./cluster-dir.js";
+import { DEFAULT_STORAGE_CFG } from "../storage/storage-config.js";
 import { dotMembers, readCorosyncConf } from "./cluster-members.js";
 
 // What pmxcfs serves from the cluster's database at the top of /etc/pve, linked to the
@@ -36,8 +37,9 @@ export function pveLaidOut(pveDir: string): boolean {
  * Lays out `<root>/etc/pve` when no pmxcfs is mounted there: a plain directory whose entries
  * are what a node sees through pmxcfs. In a cluster (`cluster` set) `nodes`, `priv`, `ha`,
  * `storage.cfg` and `corosync.conf` link into the cluster directory; a node alone keeps them
- * as its own directories (pmxcfs in local mode). Both get pmxcfs's per-node links and
- * `.members`. Idempotent; never touches a directory where pmxcfs is already mounted.
+ * as its own (pmxcfs in local mode), with a fresh install's storage.cfg. Both get pmxcfs's
+ * per-node links and `.members`. Idempotent; never touches a directory where pmxcfs is
+ * already mounted.
  */
 export function layOutPveFallback(pveDir: string, node: string, cluster: string | null): void {
   if (pveLaidOut(pveDir)) return;
@@ -48,6 +50,8 @@ export function layOutPveFallback(pveDir: string, node: string, cluster: string 
     for (const name of SHARED) link(targets[name], path.join(pveDir, name));
   } else {
     for (const dir of nodeLocalDirs(pveDir, node)) mkdirSync(dir, { recursive: true });
+    // A fresh install writes its storage.cfg (what `joinCluster` gives a cluster's first node).
+    if (!existsSync(path.join(pveDir, "storage.cfg"))) writeFileSync(path.join(pveDir, "storage.cfg"), DEFAULT_STORAGE_CFG);
   }
   refreshDotMembers(pveDir, node, cluster);
   // `local` last: it is what tells a laid-out /etc/pve (check_cfs_is_mounted).

@@ -74,11 +74,13 @@ export class ActiveFault {
 
 /**
  * Picks the first rule matching this call and counts it, across processes, so that `skip`
- * and `times` hold however many simulators run at once.
+ * and `times` hold however many simulators run at once. `exact` ignores `*` rules: a node
+ * tool that is not pct (pvesh, chronyc) answers only to rules that name it.
  */
-export function chooseFault(layout: SimLayout, env: NodeJS.ProcessEnv, command: string, vmid: number | null): ActiveFault {
+export function chooseFault(layout: SimLayout, env: NodeJS.ProcessEnv, command: string, vmid: number | null, options: { exact?: boolean } = {}): ActiveFault {
   const rules = loadRules(layout, env);
-  const matching = rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => (rule.command === "*" || rule.command === command) && (rule.vmid === undefined || rule.vmid === vmid));
+  const named = (rule: FaultRule): boolean => rule.command === command || (rule.command === "*" && !options.exact);
+  const matching = rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => named(rule) && (rule.vmid === undefined || rule.vmid === vmid));
   if (matching.length === 0) return new ActiveFault(null);
   const countersFile = path.join(layout.stateDir, "fault-counters.json");
   const chosen = withPrivateLock(`${countersFile}.lock`, () => {

@@ -6,7 +6,7 @@ export type FaultAction = "hang" | "hang-before-lock" | "fail" | "crash" | "slow
  * environment variable LOCKSTEP_SIM_FAULTS (both a JSON array of rules).
  */
 export interface FaultRule {
-  /** The pct subcommand, or `*` for any. */
+  /** The pct subcommand or `*` for any; or a node tool by name (`pveversion`, `pvesh`, `pvesm`, `chronyc`), which `*` never matches. */
   readonly command: string;
   readonly vmid?: number;
   /** Let the first N matching calls pass untouched. */

@@ -1,0 +1,35 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { nodeLimitsOf, pctTimeoutsOf, verifyPolicyOf } from "../../config/node-settings.js";
+import { OperationIntents } from "../../dedup/operation-intents.js";
+import { EventBus } from "../../events/event-bus.js";
+import { LockGuard } from "../../locks/lock-guard.js";
+import { LockInspector } from "../../locks/lock-inspector.js";
+import type { NodeContext } from "../../node/node-context.js";
+import type { DoctorContext } from "../doctor-context.js";
+
+/**
+ * The context the agent's own operations run with, built as the daemon builds it (lock
+ * inspector and guard, the same pct runner and /etc/pve port, the configured timeouts), over
+ * a private working directory: the cycle's staged pushes and operation intents never mix
+ * with the running agent's state.
+ */
+export async function cycleContext(ctx: DoctorContext, workDir: string): Promise<NodeContext> {
+  const config = ctx.config;
+  const proc = ctx.proc();
+  const events = new EventBus(ctx.logger);
+  const inspector = new LockInspector(config.node, ctx.paths, proc, ctx.clusterFs, ctx.clock, config.lockStaleGraceMs);
+  const gate = new LockGuard(config.node, inspector, ctx.clusterFs, ctx.pct, events, ctx.clock, ctx.logger, {
+    retries: config.lockRetries,
+    backoffMs: config.lockBackoffMs,
+    backoffMaxMs: config.lockBackoffMaxMs,
+    unlockTimeoutMs: config.pctReadTimeoutMs,
+  });
+  const stagingDir = path.join(workDir, "staging");
+  await mkdir(stagingDir, { mode: 0o700 });
+  return {
+    node: config.node, pct: ctx.pct, gate, events, clock: ctx.clock, logger: ctx.logger, lockRetries: config.lockRetries, paths: ctx.paths, stagingDir, proc, clusterFs: ctx.clusterFs,
+    intents: await OperationIntents.open(path.join(workDir, "intents")),
+    timeouts: pctTimeoutsOf(config), verify: verifyPolicyOf(config), limits: nodeLimitsOf(config),
+  };
+}
