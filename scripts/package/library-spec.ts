@@ -42,6 +42,11 @@ export const AGENT_LIBRARY: LibrarySpec = {
     { out: "sim/lockstep-sim-qm.mjs", entry: "packages/sim/dist/qm/main.js", alsoAt: ["packages/sim/bin/lockstep-sim-qm.js"], executable: true },
     { out: "sim/lockstep-sim-vzdump.mjs", entry: "packages/sim/dist/vzdump/main.js", alsoAt: ["packages/sim/bin/lockstep-sim-vzdump.js"], executable: true },
     { out: "sim/lockstep-sim-ha-manager.mjs", entry: "packages/sim/dist/ha/ha-manager.js", alsoAt: ["packages/sim/bin/lockstep-sim-ha-manager.js"], executable: true },
+    // The node tools the doctor asks besides pct (a simulated node's own, packages/sim/src/tools).
+    { out: "sim/lockstep-sim-pveversion.mjs", entry: "packages/sim/dist/tools/pveversion-main.js", alsoAt: ["packages/sim/bin/lockstep-sim-pveversion.js"], executable: true },
+    { out: "sim/lockstep-sim-pvesh.mjs", entry: "packages/sim/dist/tools/pvesh-main.js", alsoAt: ["packages/sim/bin/lockstep-sim-pvesh.js"], executable: true },
+    { out: "sim/lockstep-sim-pvesm.mjs", entry: "packages/sim/dist/tools/pvesm-main.js", alsoAt: ["packages/sim/bin/lockstep-sim-pvesm.js"], executable: true },
+    { out: "sim/lockstep-sim-chronyc.mjs", entry: "packages/sim/dist/tools/chronyc-main.js", alsoAt: ["packages/sim/bin/lockstep-sim-chronyc.js"], executable: true },
     // Background processes the simulated ha-manager and HA requests start with `node <file>`.
     { out: "sim/ha-relocate.mjs", entry: "packages/sim/dist/ha/ha-relocate.js", executable: false },
     { out: "sim/ha-apply.mjs", entry: "packages/sim/dist/ha/ha-apply.js", executable: false },
