@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { agentServerCredentials, agentV1, systemClock, type Clock, type Logger } from "@lockstep/shared";
+import { agentServerCredentials, agentV1, healthV1, systemClock, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
 import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
 import { OperationIntents } from "../dedup/operation-intents.js";
@@ -11,9 +11,13 @@ import { clientAllowlist } from "../grpc/client-allowlist.js";
 import { OperationAdmission } from "../grpc/operation-admission.js";
 import { AgentMetrics } from "../metrics/agent-metrics.js";
 import { startMetricsServer } from "../metrics/metrics-server.js";
+import { createHealthService } from "../grpc/health-service.js";
 import { createNodeAgentService } from "../grpc/node-agent-service.js";
+import { addReflection } from "../grpc/reflection.js";
 import { boundedHostStats } from "../health/bounded-host-stats.js";
 import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
+import { probeNode } from "../health/node-probe.js";
+import { ServingMonitor } from "../health/serving-monitor.js";
 import { LockGuard } from "../locks/lock-guard.js";
 import { LockInspector } from "../locks/lock-inspector.js";
 import { createLockService } from "../locks/lock-service.js";
@@ -77,10 +81,13 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   };
   const events = new EventBus(logger.child({ component: "events" }));
   const proc = realProcReader(config.procRoot);
+  // Made once the node context exists; a change before then is seen by its first probe.
+  let serving: ServingMonitor | undefined;
   const clusterFs = new ClusterFs({
     pveDir: paths.pveDir, timeoutMs: config.clusterFsTimeoutMs, probeTimeoutMs: config.clusterFsProbeTimeoutMs, maxStuckReaders: MAX_STUCK_READERS, clock,
     logger: logger.child({ component: "cluster-fs" }),
     onChange: (status) => {
+      serving?.clusterFsChanged(status);
       if (status.state !== "ok") events.publish({ atMs: status.observedAtMs, node: config.node, vmid: 0, kind: "hypervisor-unresponsive", detail: `the cluster filesystem ${paths.pveDir} is ${status.state}: ${status.detail}` });
     },
   });
@@ -116,13 +123,14 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     verify: { attempts: config.verifyAttempts, initialDelayMs: config.verifyInitialDelayMs, maxDelayMs: config.verifyMaxDelayMs },
     limits: { execOutputBytes: config.execOutputBytes, pushBytes: config.pushBytes },
   };
+  serving = new ServingMonitor({ probe: () => probeNode(ctx, config.probeTimeoutMs), intervalMs: config.healthIntervalMs, clock, logger: logger.child({ component: "health" }) });
   const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
   const metrics = new AgentMetrics(events, () => admission.inUse);
   const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, HOST_STATS_TIMEOUT_MS);
   // Read once now, so the first Health has statistics to fall back on if a read is slow.
   void hostStats.read().catch((err: unknown) => logger.warn("host statistics could not be read", { err: err instanceof Error ? err.message : String(err) }));
   const service = createNodeAgentService({
-    ctx, logger, events, dedup, serializer, hostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
+    ctx, logger, events, dedup, serializer, hostStats, agentVersion: AGENT_VERSION, probe: () => serving.probe(),
     locks: createLockService(inspector, guard, proc, clusterFs),
     operations: { get: (id) => { const r = dedup.get(id); return r && toOperationRecord(r); } },
     admission,
@@ -134,8 +142,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     interceptors: config.transport === "mtls" && config.tlsAllowedClients.length > 0 ? [clientAllowlist(config.tlsAllowedClients, logger.child({ component: "tls" }))] : [],
   });
   server.addService(agentV1.NodeAgentService, service);
+  server.addService(healthV1.HealthService, createHealthService(serving, logger.child({ component: "health" })));
+  addReflection(server);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))));
   const address = `${config.listen.replace(/:\d+$/, "")}:${port}`;
+  serving.start();
   const metricsServer = config.metricsListen ? await startMetricsServer(config.metricsListen, metrics.registry) : null;
   logger.info("agent listening", { address, metrics: metricsServer?.address ?? null, node: config.node, transport: config.transport, pct: paths.pct, simulate: config.simulate, version: AGENT_VERSION });
 
@@ -143,6 +154,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     address,
     events,
     stop: async () => {
+      serving.stop();
       admission.drain();
       logger.info("draining in-flight requests", { inFlight: dedup.inFlightCount });
       const drained = await Promise.race([dedup.idle().then(() => true), clock.sleep(config.shutdownDrainMs).then(() => false)]);

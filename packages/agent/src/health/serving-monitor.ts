@@ -1,0 +1,142 @@
+import type { Clock, Logger } from "@lockstep/shared";
+import type { ClusterFsStatus } from "../node/cluster-fs.js";
+import type { NodeProbe } from "./node-probe.js";
+
+/** Whether the agent can do its work on this node, as grpc.health.v1 says it. */
+export type ServingStatus = "SERVING" | "NOT_SERVING";
+
+/** The status, why (empty while serving), and since when. */
+export interface ServingState {
+  readonly status: ServingStatus;
+  readonly detail: string;
+  readonly sinceMs: number;
+}
+
+export interface ServingMonitorOptions {
+  /** The node's probe (health/node-probe.ts): the one Health runs. */
+  readonly probe: () => Promise<NodeProbe>;
+  /** How old the last probe may grow before the monitor probes on its own. */
+  readonly intervalMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+interface Watcher {
+  readonly change: (state: ServingState) => void;
+  readonly stopped: () => void;
+}
+
+/** SERVING while pct and /etc/pve answer; NOT_SERVING, with the reason, otherwise. */
+export function servingVerdict(probe: NodeProbe): Pick<ServingState, "status" | "detail"> {
+  if (probe.clusterFsState !== "ok") return { status: "NOT_SERVING", detail: `the cluster filesystem is ${probe.clusterFsState}: ${probe.clusterFsDetail}` };
+  if (!probe.pctResponsive) return { status: "NOT_SERVING", detail: `pct does not answer: ${probe.pctDetail}` };
+  return { status: "SERVING", detail: "" };
+}
+
+/**
+ * The node's serving status, kept from the node's one probe: every probe's answer sets it,
+ * whoever asked for it (Health joins a probe already running rather than starting another),
+ * and the monitor probes on its own only when no probe ran for `intervalMs`. A change of the
+ * cluster filesystem's state, seen by any read of /etc/pve, takes effect at once: NOT_SERVING
+ * when it is no longer trusted, and a fresh probe (pct too) before SERVING again. A probe
+ * that began before such a change has its answer ignored, being older than what is known.
+ */
+export class ServingMonitor {
+  private state: ServingState;
+  private readonly watchers = new Set<Watcher>();
+  private running: Promise<NodeProbe> | null = null;
+  private recheckQueued = false;
+  /** Counts cluster filesystem changes: a probe's answer counts only if none came meanwhile. */
+  private generation = 0;
+  private lastProbeAtMs = Number.NEGATIVE_INFINITY;
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly options: ServingMonitorOptions) {
+    this.state = { status: "NOT_SERVING", detail: "the node has not been probed yet", sinceMs: options.clock.now() };
+  }
+
+  /** The status now, without probing. */
+  current(): ServingState {
+    return this.state;
+  }
+
+  /** Calls `change` on every change of status and `stopped` when the agent stops; returns the unsubscribe. */
+  watch(change: (state: ServingState) => void, stopped: () => void): () => void {
+    const watcher = { change, stopped };
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
+  /** Probes the node, or joins the probe already running, and sets the status from its answer. */
+  probe(): Promise<NodeProbe> {
+    this.running ??= this.runProbe().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  /** Told by the cluster filesystem (node/cluster-fs.ts onChange) that its state changed. */
+  clusterFsChanged(status: ClusterFsStatus): void {
+    this.generation++;
+    if (status.state !== "ok") this.set({ status: "NOT_SERVING", detail: `the cluster filesystem is ${status.state}: ${status.detail}` });
+    this.recheck();
+  }
+
+  /** Probes now, then whenever no probe ran for `intervalMs`, until `stop`. */
+  start(): void {
+    void this.loop();
+  }
+
+  /** NOT_SERVING from now on (the agent is draining); watchers are told and let go. */
+  stop(): void {
+    this.stopping.abort();
+    this.set({ status: "NOT_SERVING", detail: "the agent is stopping" });
+    for (const watcher of this.watchers) watcher.stopped();
+    this.watchers.clear();
+  }
+
+  private async loop(): Promise<void> {
+    const { clock, intervalMs, logger } = this.options;
+    while (!this.stopping.signal.aborted) {
+      if (clock.now() - this.lastProbeAtMs >= intervalMs) await this.probe().catch((err: unknown) => logger.warn("the node probe failed", { err }));
+      const due = this.lastProbeAtMs + intervalMs - clock.now();
+      await clock.sleep(Math.max(due, 1), this.stopping.signal).catch(() => undefined);
+    }
+  }
+
+  /** A probe that starts after the one running now (whose answer may predate a change). */
+  private recheck(): void {
+    if (this.recheckQueued) return;
+    this.recheckQueued = true;
+    void (this.running ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        this.recheckQueued = false;
+        return this.stopping.signal.aborted ? undefined : this.probe();
+      })
+      .catch((err: unknown) => this.options.logger.warn("the node probe failed", { err }));
+  }
+
+  private async runProbe(): Promise<NodeProbe> {
+    const generation = this.generation;
+    this.lastProbeAtMs = this.options.clock.now();
+    const current = (): boolean => generation === this.generation && !this.stopping.signal.aborted;
+    try {
+      const found = await this.options.probe();
+      if (current()) this.set(servingVerdict(found));
+      return found;
+    } catch (err) {
+      if (current()) this.set({ status: "NOT_SERVING", detail: `the node probe failed: ${err instanceof Error ? err.message : String(err)}` });
+      throw err;
+    }
+  }
+
+  private set(next: Pick<ServingState, "status" | "detail">): void {
+    if (next.status === this.state.status) {
+      this.state = { ...this.state, detail: next.detail };
+      return;
+    }
+    this.state = { ...next, sinceMs: this.options.clock.now() };
+    if (next.status === "SERVING") this.options.logger.info("the node is serving", {});
+    else this.options.logger.warn("the node is not serving", { detail: next.detail });
+    for (const watcher of this.watchers) watcher.change(this.state);
+  }
+}
