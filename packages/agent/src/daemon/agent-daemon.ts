@@ -23,6 +23,7 @@ import { LockInspector } from "../locks/lock-inspector.js";
 import { createLockService } from "../locks/lock-service.js";
 import { LockWatcher } from "../locks/lock-watcher.js";
 import { ClusterFs } from "../node/cluster-fs.js";
+import { withinBound } from "../node/within-bound.js";
 import type { NodeContext } from "../node/node-context.js";
 import { clusterPaths, type NodePaths } from "../node/node-paths.js";
 import { ProcessPctRunner } from "../pct/process-pct-runner.js";
@@ -124,6 +125,9 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     limits: { execOutputBytes: config.execOutputBytes, pushBytes: config.pushBytes },
   };
   serving = new ServingMonitor({ probe: () => probeNode(ctx, config.probeTimeoutMs), intervalMs: config.healthIntervalMs, clock, logger: logger.child({ component: "health" }) });
+  // Probed once before listening, so the health service is right from its first answer; a
+  // pct that hangs delays the start by the probe's bound at most.
+  await withinBound(serving.probe().catch((err: unknown) => logger.warn("the node probe failed", { err })), config.probeTimeoutMs, undefined);
   const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
   const metrics = new AgentMetrics(events, () => admission.inUse);
   const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, HOST_STATS_TIMEOUT_MS);
