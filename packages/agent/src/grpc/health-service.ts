@@ -31,11 +31,11 @@ export function createHealthService(monitor: ServingMonitor, logger: Logger): he
         call.write({ status: Wire.SERVICE_UNKNOWN });
         return;
       }
+      call.write({ status: WIRE[monitor.current().status] });
       const unwatch = monitor.watch(
         (state) => call.write({ status: WIRE[state.status] }),
         () => call.end(),
       );
-      call.write({ status: WIRE[monitor.current().status] });
       for (const end of ["cancelled", "close", "error"]) call.on(end, unwatch);
     },
     list: (_call, callback) => {

@@ -17,23 +17,20 @@ export interface NodeProbe {
 }
 
 /**
- * Probes the node. `pct` is probed with a cheap `pct list` under a short timeout: a `pct`
- * that does not answer means the node's LXC tooling is unresponsive (a hung cluster
- * filesystem blocks every `pct`), which the API escalates instead of acting on. The cluster
- * filesystem is probed beside it, within its own short bound; when it is not `ok`, `pct` is
- * not waited for (every `pct` reads /etc/pve) and is reported unresponsive for that reason,
- * so a probe answers in time while pmxcfs hangs. The node's cluster (name and members) is read
- * from /etc/pve/.members beside it, only while the filesystem is `ok`.
+ * Probes the node. The cluster filesystem first, within its own short bound (an lstat that
+ * pmxcfs answers in microseconds). When it is not `ok`, `pct` is not run (every `pct` reads
+ * /etc/pve, and one started on a hung pmxcfs would only hang too, probe after probe) and is
+ * reported unresponsive for that reason, so a probe answers in time while pmxcfs hangs.
+ * Otherwise `pct` is probed with a cheap `pct list` under a short timeout: a `pct` that does
+ * not answer means the node's LXC tooling is unresponsive, which the API escalates instead of
+ * acting on; and the node's cluster (name and members) is read from /etc/pve/.members beside it.
  */
 export async function probeNode(ctx: NodeContext, probeTimeoutMs: number): Promise<NodeProbe> {
-  const pct = probePct(ctx, probeTimeoutMs);
-  // Not awaited when /etc/pve is not ok: its end (bounded by its own timeout) is of no interest.
-  void pct.catch(() => undefined);
   const fs = await ctx.clusterFs.probe();
   if (fs.state !== "ok") {
-    return { pctResponsive: false, pctDetail: `not waited for: the cluster filesystem is ${fs.state}`, clusterFsState: fs.state, clusterFsDetail: fs.detail, cluster: null };
+    return { pctResponsive: false, pctDetail: `not run: the cluster filesystem is ${fs.state}`, clusterFsState: fs.state, clusterFsDetail: fs.detail, cluster: null };
   }
-  const [answer, cluster] = await Promise.all([pct, membership(ctx, probeTimeoutMs)]);
+  const [answer, cluster] = await Promise.all([probePct(ctx, probeTimeoutMs), membership(ctx, probeTimeoutMs)]);
   return { ...answer, clusterFsState: fs.state, clusterFsDetail: fs.detail, cluster };
 }
 

@@ -60,8 +60,12 @@ export class ServingMonitor {
     return this.state;
   }
 
-  /** Calls `change` on every change of status and `stopped` when the agent stops; returns the unsubscribe. */
+  /** Calls `change` on every change of status and `stopped` when the agent stops (at once if it has); returns the unsubscribe. */
   watch(change: (state: ServingState) => void, stopped: () => void): () => void {
+    if (this.stopping.signal.aborted) {
+      stopped();
+      return () => undefined;
+    }
     const watcher = { change, stopped };
     this.watchers.add(watcher);
     return () => this.watchers.delete(watcher);

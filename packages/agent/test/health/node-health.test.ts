@@ -27,6 +27,13 @@ test("while the cluster filesystem is not ok, health does not wait for a pct tha
   t.like(found, { clusterFsState: "unresponsive", pctResponsive: false });
 });
 
+test("while the cluster filesystem is not ok, pct is not run at all: it would only hang on it too", async (t) => {
+  const { ctx, clusterFs, calls } = fakeNode(() => ({}));
+  clusterFs.state = "unresponsive";
+  t.like(await health(ctx, 1_000), { pctResponsive: false, pctDetail: "not run: the cluster filesystem is unresponsive" });
+  t.deepEqual(calls, []);
+});
+
 test("a healthy node's pct is probed and reported responsive", async (t) => {
   const { ctx } = fakeNode(() => ({}));
   t.like(await health(ctx, 1_000), { clusterFsState: "ok", pctResponsive: true });

@@ -142,3 +142,11 @@ test("watchers hear each change of status once, then NOT_SERVING and their end w
   monitor.stop();
   t.deepEqual(heard, ["SERVING", "NOT_SERVING", "stopped"]);
 });
+
+test("a watcher that comes after the agent stopped is let go at once", (t) => {
+  const monitor = monitorOf(scriptedProbe().probe);
+  monitor.stop();
+  let ended = false;
+  monitor.watch(() => t.fail("no change after the stop"), () => (ended = true));
+  t.true(ended);
+});
