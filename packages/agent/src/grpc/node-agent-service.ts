@@ -44,7 +44,7 @@ export interface ServiceDeps extends MutatingDeps {
   readonly operations: OperationLookup;
   readonly hostStats: HostStatsSource;
   readonly agentVersion: string;
-  /** The node's probe, shared with the health service (health/serving-monitor.ts). */
+  /** The node's probe, whose answer also sets the health service's status (health/serving-monitor.ts). */
   readonly probe: () => Promise<NodeProbe>;
 }
 

@@ -10,8 +10,8 @@ export interface NodeHealth extends HostStats, NodeProbe {
 
 /**
  * The node's health: the host's statistics beside a probe of `pct` and /etc/pve
- * (health/node-probe.ts). The probe is passed in so that Health and the gRPC health service
- * share one (health/serving-monitor.ts): a Health call joins a probe already running.
+ * (health/node-probe.ts). The probe is passed in so that its answer also sets the gRPC health
+ * service's status (health/serving-monitor.ts).
  */
 export async function readNodeHealth(ctx: NodeContext, stats: HostStatsSource, agentVersion: string, probe: () => Promise<NodeProbe>): Promise<NodeHealth> {
   const [host, found] = await Promise.all([stats.read(), probe()]);

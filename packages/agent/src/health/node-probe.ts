@@ -30,7 +30,10 @@ export async function probeNode(ctx: NodeContext, probeTimeoutMs: number): Promi
   if (fs.state !== "ok") {
     return { pctResponsive: false, pctDetail: `not run: the cluster filesystem is ${fs.state}`, clusterFsState: fs.state, clusterFsDetail: fs.detail, cluster: null };
   }
-  const [answer, cluster] = await Promise.all([probePct(ctx, probeTimeoutMs), membership(ctx, probeTimeoutMs)]);
+  // Bounded here, not only by pct's own timeout: stopping a pct that hangs on a pmxcfs gone
+  // bad since the look above can take its kill grace, or longer.
+  const unanswered = { pctResponsive: false, pctDetail: `pct list did not answer within ${probeTimeoutMs} ms` };
+  const [answer, cluster] = await Promise.all([withinBound(probePct(ctx, probeTimeoutMs), probeTimeoutMs, unanswered), membership(ctx, probeTimeoutMs)]);
   return { ...answer, clusterFsState: fs.state, clusterFsDetail: fs.detail, cluster };
 }
 

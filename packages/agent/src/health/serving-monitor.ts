@@ -34,20 +34,22 @@ export function servingVerdict(probe: NodeProbe): Pick<ServingState, "status" | 
 }
 
 /**
- * The node's serving status, kept from the node's one probe: every probe's answer sets it,
- * whoever asked for it (Health joins a probe already running rather than starting another),
- * and the monitor probes on its own only when no probe ran for `intervalMs`. A change of the
- * cluster filesystem's state, seen by any read of /etc/pve, takes effect at once: NOT_SERVING
- * when it is no longer trusted, and a fresh probe (pct too) before SERVING again. A probe
- * that began before such a change has its answer ignored, being older than what is known.
+ * The node's serving status, kept from the node's probe (health/node-probe.ts): every probe's
+ * answer sets it, whoever ran it (each Health call runs one), and the monitor probes on its
+ * own only when no probe ran for `intervalMs`. Each caller runs its own probe rather than
+ * joining one already running: a probe held by a `pct` that hangs must not hold Health too.
+ * Answers may come back out of order; the status follows the probe that started last. A
+ * change of the cluster filesystem's state, seen by any read of /etc/pve, takes effect at
+ * once (NOT_SERVING when it is no longer trusted) and outranks every probe begun before it:
+ * a fresh probe, of `pct` too, decides the return to SERVING.
  */
 export class ServingMonitor {
   private state: ServingState;
   private readonly watchers = new Set<Watcher>();
-  private running: Promise<NodeProbe> | null = null;
-  private recheckQueued = false;
-  /** Counts cluster filesystem changes: a probe's answer counts only if none came meanwhile. */
-  private generation = 0;
+  /** Orders probes and cluster filesystem changes as they begin. */
+  private sequence = 0;
+  /** The newest probe or change the status comes from: an answer from before it is stale. */
+  private decidedBy = 0;
   private lastProbeAtMs = Number.NEGATIVE_INFINITY;
   private readonly stopping = new AbortController();
 
@@ -71,20 +73,28 @@ export class ServingMonitor {
     return () => this.watchers.delete(watcher);
   }
 
-  /** Probes the node, or joins the probe already running, and sets the status from its answer. */
-  probe(): Promise<NodeProbe> {
-    this.running ??= this.runProbe().finally(() => (this.running = null));
-    return this.running;
+  /** Probes the node and sets the status from the answer, unless something newer has decided it. */
+  async probe(): Promise<NodeProbe> {
+    const mine = ++this.sequence;
+    this.lastProbeAtMs = this.options.clock.now();
+    try {
+      const found = await this.options.probe();
+      this.decide(mine, servingVerdict(found));
+      return found;
+    } catch (err) {
+      this.decide(mine, { status: "NOT_SERVING", detail: `the node probe failed: ${err instanceof Error ? err.message : String(err)}` });
+      throw err;
+    }
   }
 
   /** Told by the cluster filesystem (node/cluster-fs.ts onChange) that its state changed. */
   clusterFsChanged(status: ClusterFsStatus): void {
-    this.generation++;
+    this.decidedBy = ++this.sequence;
     if (status.state !== "ok") this.set({ status: "NOT_SERVING", detail: `the cluster filesystem is ${status.state}: ${status.detail}` });
-    this.recheck();
+    if (!this.stopping.signal.aborted) void this.probe().catch((err: unknown) => this.options.logger.warn("the node probe failed", { err }));
   }
 
-  /** Probes now, then whenever no probe ran for `intervalMs`, until `stop`. */
+  /** Probes whenever no probe ran for `intervalMs`, until `stop`. */
   start(): void {
     void this.loop();
   }
@@ -106,31 +116,10 @@ export class ServingMonitor {
     }
   }
 
-  /** A probe that starts after the one running now (whose answer may predate a change). */
-  private recheck(): void {
-    if (this.recheckQueued) return;
-    this.recheckQueued = true;
-    void (this.running ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => {
-        this.recheckQueued = false;
-        return this.stopping.signal.aborted ? undefined : this.probe();
-      })
-      .catch((err: unknown) => this.options.logger.warn("the node probe failed", { err }));
-  }
-
-  private async runProbe(): Promise<NodeProbe> {
-    const generation = this.generation;
-    this.lastProbeAtMs = this.options.clock.now();
-    const current = (): boolean => generation === this.generation && !this.stopping.signal.aborted;
-    try {
-      const found = await this.options.probe();
-      if (current()) this.set(servingVerdict(found));
-      return found;
-    } catch (err) {
-      if (current()) this.set({ status: "NOT_SERVING", detail: `the node probe failed: ${err instanceof Error ? err.message : String(err)}` });
-      throw err;
-    }
+  private decide(probe: number, verdict: Pick<ServingState, "status" | "detail">): void {
+    if (probe < this.decidedBy || this.stopping.signal.aborted) return;
+    this.decidedBy = probe;
+    this.set(verdict);
   }
 
   private set(next: Pick<ServingState, "status" | "detail">): void {

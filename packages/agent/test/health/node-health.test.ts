@@ -34,6 +34,16 @@ test("while the cluster filesystem is not ok, pct is not run at all: it would on
   t.deepEqual(calls, []);
 });
 
+test("a pct that does not answer is reported unresponsive at the probe's bound, however long stopping it takes", async (t) => {
+  const { ctx } = fakeNode(() => ({}));
+  // Its runner never returns: pct hangs on a pmxcfs gone bad after the look at /etc/pve, and
+  // killing it waits on the kernel.
+  const hung = { ...ctx, pct: { run: () => new Promise<never>(() => undefined) } };
+  const started = Date.now();
+  t.like(await health(hung, 200), { clusterFsState: "ok", pctResponsive: false, pctDetail: "pct list did not answer within 200 ms" });
+  t.true(Date.now() - started < 2_000);
+});
+
 test("a healthy node's pct is probed and reported responsive", async (t) => {
   const { ctx } = fakeNode(() => ({}));
   t.like(await health(ctx, 1_000), { clusterFsState: "ok", pctResponsive: true });
