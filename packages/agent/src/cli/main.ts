@@ -32,9 +32,9 @@ commands:
                                       reflection; with a method, its request and response fields
   call <method> ['<json>']            call a unary or server-streaming method with a proto3
                                       JSON body (default {}); a stream prints a JSON line per
-                                      message until it ends or Ctrl-C; --timeout ms sets the
-                                      deadline. <method> is Method, Service/Method or
-                                      package.Service/Method
+                                      message until it ends, Ctrl-C or --timeout ms (a unary
+                                      call's deadline, 60 s by default). <method> is Method,
+                                      Service/Method or package.Service/Method
 
 The target defaults to $LOCKSTEP_NODE_TARGET or 127.0.0.1:7000. The agent speaks mutual TLS:
 --ca, --cert and --key (or LOCKSTEP_NODE_CA, _CERT, _KEY) name the cluster CA and a client
@@ -111,8 +111,8 @@ async function main(argv: string[]): Promise<number> {
 
 /** `describe` and `call`: what they know of the agent comes from its reflection alone. */
 async function reflective(positionals: string[], values: ConnectionFlags & { json?: boolean; timeout?: string }): Promise<number> {
-  const most = positionals[0] === "describe" ? 2 : 3;
-  if (positionals.length > most) throw new UsageError(`${positionals[0]} takes at most ${most - 1} argument${most > 2 ? "s" : ""}; quote the JSON body as one: '{"vmid": 101}'`);
+  if (positionals[0] === "describe" && positionals.length > 2) throw new UsageError("describe takes at most one method");
+  if (positionals.length > 3) throw new UsageError(`call takes a method and one JSON body; quote the body as one argument: '{"vmid": 101}'`);
   const endpoint = agentEndpoint(values, process.env);
   const api = await reflectAgent(endpoint, REFLECTION_TIMEOUT_MS);
   const print = (line: string): void => void process.stdout.write(`${line}\n`);

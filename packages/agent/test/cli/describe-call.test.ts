@@ -9,7 +9,7 @@ import { agentForTest } from "../integration/standard-grpc.js";
 
 const CLI = fileURLToPath(new URL("../../bin/lockstep-node.js", import.meta.url));
 
-function cli(agent: AgentUnderTest, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(agent: Pick<AgentUnderTest, "cliEnv">, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...agent.cliEnv } });
     let stdout = "";
@@ -101,4 +101,12 @@ test("call of a server-streaming method prints each message as one JSON line", a
   const out = await cli(agent, ["--timeout", "3000", "call", "grpc.health.v1.Health/Watch", '{"service": "unknown.Service"}']);
   t.is(out.code, 0, out.stderr);
   t.is(out.stdout, '{"status":"SERVICE_UNKNOWN"}\n');
+});
+
+test("a JSON body the shell split into words is refused before anything is sent", async (t) => {
+  // No agent at all: the mistake is caught before the CLI connects.
+  const nowhere = { cliEnv: { LOCKSTEP_NODE_TARGET: "127.0.0.1:1", LOCKSTEP_NODE_CA: "/nonexistent", LOCKSTEP_NODE_CERT: "/nonexistent", LOCKSTEP_NODE_KEY: "/nonexistent" } };
+  const out = await cli(nowhere, ["call", "InspectLock", "{vmid:", "101}"]);
+  t.is(out.code, 2);
+  t.is(out.stderr, `lockstep-node: call takes a method and one JSON body; quote the body as one argument: '{"vmid": 101}'\n`);
 });

@@ -62,6 +62,14 @@ test("a health check without a client certificate is refused, and so is a Watch"
   t.deepEqual(watching.seen, [], "no status reached the client");
 });
 
+test("a cluster client not among tlsAllowedClients is denied a health check", async (t) => {
+  const agent = await agentForTest(t, { LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "lockstep-api" });
+  const client = healthClient(agent);
+  t.teardown(() => client.close());
+  const err = await t.throwsAsync<ServiceError>(check(client, ""));
+  t.is(err.code, status.PERMISSION_DENIED);
+});
+
 test("when the agent stops, Watch hears NOT_SERVING and its stream ends", async (t) => {
   const agent = await agentForTest(t);
   const client = healthClient(agent);
