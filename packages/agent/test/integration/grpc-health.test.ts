@@ -39,8 +39,9 @@ test("while pct does not answer the node is NOT_SERVING, and SERVING again once 
   t.teardown(() => client.close());
   const watching = watch(client, NODE_AGENT);
   await watching.next("SERVING", CHANGE_MS);
-  // Every `pct list` hangs from now on, as on a node whose LXC tooling is stuck.
-  writeFaults(agent.root, [{ command: "list", action: "hang" }]);
+  // Every `pct list` hangs from now on, as on a node whose LXC tooling is stuck; for a minute
+  // only, so that one still hanging when the agent stops at the end ends by itself.
+  writeFaults(agent.root, [{ command: "list", action: "hang", ms: 60_000 }]);
   await watching.next("NOT_SERVING", CHANGE_MS);
   t.is(await check(client, NODE_AGENT), "NOT_SERVING");
   t.false((await agent.client.getHealth({})).pctResponsive, "Health tells the same from the same probe");
