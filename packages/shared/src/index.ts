@@ -1,4 +1,7 @@
 export * as agentV1 from "./gen/lockstep/agent/v1/agent.js";
+export * as healthV1 from "./gen/grpc/health/v1/health.js";
+export * as reflectionV1 from "./gen/grpc/reflection/v1/reflection.js";
+export { agentDescriptorSet } from "./grpc/descriptor-set.js";
 export { LockstepError } from "./errors/lockstep-error.js";
 export { type ReasonCode, reasonCode, reasonEnum } from "./errors/reason.js";
 export { DETAIL_REASON } from "./errors/detail-reason.js";

@@ -1,9 +1,12 @@
 import { parseArgs } from "node:util";
 import { ConfigError, LockstepError, lockstepVersion } from "@lockstep/shared";
-import { connectToAgent } from "./agent-connection.js";
+import { agentEndpoint, connectToAgent, type ConnectionFlags } from "./agent-connection.js";
 import { applySpec } from "./apply-command.js";
+import { callMethod } from "./call-command.js";
 import { compareContainer } from "./compare-command.js";
 import { COMMANDS, UsageError, watchEvents } from "./commands.js";
+import { describeApi } from "./describe-command.js";
+import { reflectAgent } from "./reflection-client.js";
 
 const USAGE = `usage: lockstep-node [--target host:port] [--ca F --cert F --key F] [--server-name N]
                      [--json] <command>
@@ -26,6 +29,13 @@ commands:
                                       converge a container to a spec, step by step;
                                       each run's steps are kept in DIR (default
                                       ~/.local/state/lockstep-node/apply) to resume it
+  describe [<method>]                 the agent's services and methods, from its gRPC
+                                      reflection; with a method, its request and response fields
+  call <method> ['<json>']            call a unary or server-streaming method with a proto3
+                                      JSON body (default {}); a stream prints a JSON line per
+                                      message until it ends, Ctrl-C or --timeout ms (a unary
+                                      call's deadline, 60 s by default). <method> is Method,
+                                      Service/Method or package.Service/Method
 
 The target defaults to $LOCKSTEP_NODE_TARGET or 127.0.0.1:7000. The agent speaks mutual TLS:
 --ca, --cert and --key (or LOCKSTEP_NODE_CA, _CERT, _KEY) name the cluster CA and a client
@@ -73,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
+  if (positionals[0] === "describe" || positionals[0] === "call") return reflective(positionals, values);
   const client = connectToAgent(values, process.env);
   try {
     if (positionals[0] === "events") {
@@ -102,6 +113,32 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     client.close();
   }
+}
+
+/** `describe` and `call`: what they know of the agent comes from its reflection alone. */
+async function reflective(positionals: string[], values: ConnectionFlags & { json?: boolean; timeout?: string }): Promise<number> {
+  if (positionals[0] === "describe" && positionals.length > 2) throw new UsageError("describe takes at most one method");
+  if (positionals.length > 3) throw new UsageError(`call takes a method and one JSON body; quote the body as one argument: '{"vmid": 101}'`);
+  const endpoint = agentEndpoint(values, process.env);
+  const api = await reflectAgent(endpoint, REFLECTION_TIMEOUT_MS);
+  const print = (line: string): void => void process.stdout.write(`${line}\n`);
+  if (positionals[0] === "describe") {
+    const out = describeApi(api, positionals[1]);
+    print(values.json ? JSON.stringify(out.json, null, 2) : out.text);
+    return 0;
+  }
+  const abort = new AbortController();
+  process.once("SIGINT", () => abort.abort());
+  await callMethod(endpoint, api, { method: positionals[1], body: positionals[2], timeoutMs: timeoutOption(values.timeout), signal: abort.signal, print });
+  return 0;
+}
+
+const REFLECTION_TIMEOUT_MS = 15_000;
+
+function timeoutOption(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`--timeout takes milliseconds, got ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 function resolveCommand(positionals: string[]): [string, string[]] {

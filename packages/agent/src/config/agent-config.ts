@@ -40,6 +40,8 @@ export interface AgentConfig {
   readonly execDefaultTimeoutMs: number;
   readonly execMaxTimeoutMs: number;
   readonly probeTimeoutMs: number;
+  /** How old the last probe of pct and /etc/pve may grow before the health service probes again. */
+  readonly healthIntervalMs: number;
   /** Bound on each read or write of /etc/pve; one that passes marks it unresponsive. */
   readonly clusterFsTimeoutMs: number;
   /** Bound on the look at `/etc/pve/local` (mounted? quorate?) that Health and every mutation make. */

@@ -56,6 +56,9 @@ function specs(defaults: { node: string; simulate: string | null }): Record<Excl
     execDefaultTimeoutMs: { kind: "int", default: MIN, min: 100, max: 60 * MIN },
     execMaxTimeoutMs: { kind: "int", default: 30 * MIN, min: 100, max: 240 * MIN },
     probeTimeoutMs: { kind: "int", default: 10_000, min: 100, max: 5 * MIN },
+    // A `pct list` is a Perl start-up on a real node: every 15 s costs little, and the API's
+    // Health polls, which share the probe, keep it fresher.
+    healthIntervalMs: { kind: "int", default: 15_000, min: 100, max: 10 * MIN },
     // pmxcfs answers from memory in microseconds; seconds without an answer is a hung pmxcfs.
     clusterFsTimeoutMs: { kind: "int", default: 5_000, min: 100, max: 5 * MIN },
     // Health answers within this while pmxcfs hangs, so it stays well under a second.

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { agentServerCredentials, agentV1, lockstepVersion, systemClock, type Clock, type Logger } from "@lockstep/shared";
+import { agentServerCredentials, agentV1, healthV1, lockstepVersion, systemClock, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
 import { nodeLimitsOf, nodePathsOf, pctTimeoutsOf, verifyPolicyOf } from "../config/node-settings.js";
 import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
@@ -11,14 +11,19 @@ import { clientAllowlist } from "../grpc/client-allowlist.js";
 import { OperationAdmission } from "../grpc/operation-admission.js";
 import { AgentMetrics } from "../metrics/agent-metrics.js";
 import { startMetricsServer } from "../metrics/metrics-server.js";
+import { createHealthService } from "../grpc/health-service.js";
 import { createNodeAgentService } from "../grpc/node-agent-service.js";
+import { addReflection } from "../grpc/reflection.js";
 import { boundedHostStats } from "../health/bounded-host-stats.js";
 import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
+import { probeNode } from "../health/node-probe.js";
+import { ServingMonitor } from "../health/serving-monitor.js";
 import { LockGuard } from "../locks/lock-guard.js";
 import { LockInspector } from "../locks/lock-inspector.js";
 import { createLockService } from "../locks/lock-service.js";
 import { LockWatcher } from "../locks/lock-watcher.js";
 import { ClusterFs } from "../node/cluster-fs.js";
+import { withinBound } from "../node/within-bound.js";
 import type { NodeContext } from "../node/node-context.js";
 import { ProcessPctRunner } from "../pct/process-pct-runner.js";
 import { liveTaskWorkers, whenWorkersEnd } from "../pct/task-worker.js";
@@ -67,10 +72,13 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   const paths = nodePathsOf(config);
   const events = new EventBus(logger.child({ component: "events" }));
   const proc = realProcReader(config.procRoot);
+  // Made once the node context exists; a change before then is seen by its first probe.
+  let serving: ServingMonitor | undefined;
   const clusterFs = new ClusterFs({
     pveDir: paths.pveDir, timeoutMs: config.clusterFsTimeoutMs, probeTimeoutMs: config.clusterFsProbeTimeoutMs, maxStuckReaders: MAX_STUCK_READERS, clock,
     logger: logger.child({ component: "cluster-fs" }),
     onChange: (status) => {
+      serving?.clusterFsChanged(status);
       if (status.state !== "ok") events.publish({ atMs: status.observedAtMs, node: config.node, vmid: 0, kind: "hypervisor-unresponsive", detail: `the cluster filesystem ${paths.pveDir} is ${status.state}: ${status.detail}` });
     },
   });
@@ -101,13 +109,17 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir, intents, proc, clusterFs,
     timeouts: pctTimeoutsOf(config), verify: verifyPolicyOf(config), limits: nodeLimitsOf(config),
   };
+  serving = new ServingMonitor({ probe: () => probeNode(ctx, config.probeTimeoutMs), intervalMs: config.healthIntervalMs, clock, logger: logger.child({ component: "health" }) });
+  // Probed once before listening, so the health service is right from its first answer; a
+  // pct that hangs delays the start by the probe's bound at most.
+  await withinBound(serving.probe().catch((err: unknown) => logger.warn("the node probe failed", { err })), config.probeTimeoutMs, undefined);
   const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
   const metrics = new AgentMetrics(events, () => admission.inUse);
   const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, HOST_STATS_TIMEOUT_MS);
   // Read once now, so the first Health has statistics to fall back on if a read is slow.
   void hostStats.read().catch((err: unknown) => logger.warn("host statistics could not be read", { err: err instanceof Error ? err.message : String(err) }));
   const service = createNodeAgentService({
-    ctx, logger, events, dedup, serializer, hostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
+    ctx, logger, events, dedup, serializer, hostStats, agentVersion: AGENT_VERSION, probe: () => serving.probe(),
     locks: createLockService(inspector, guard, proc, clusterFs),
     operations: { get: (id) => { const r = dedup.get(id); return r && toOperationRecord(r); } },
     admission,
@@ -119,8 +131,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     interceptors: config.transport === "mtls" && config.tlsAllowedClients.length > 0 ? [clientAllowlist(config.tlsAllowedClients, logger.child({ component: "tls" }))] : [],
   });
   server.addService(agentV1.NodeAgentService, service);
+  server.addService(healthV1.HealthService, createHealthService(serving, logger.child({ component: "health" })));
+  addReflection(server);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))));
   const address = `${config.listen.replace(/:\d+$/, "")}:${port}`;
+  serving.start();
   const metricsServer = config.metricsListen ? await startMetricsServer(config.metricsListen, metrics.registry) : null;
   logger.info("agent listening", { address, metrics: metricsServer?.address ?? null, node: config.node, transport: config.transport, pct: paths.pct, simulate: config.simulate, version: AGENT_VERSION });
 
@@ -128,6 +143,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     address,
     events,
     stop: async () => {
+      serving.stop();
       admission.drain();
       logger.info("draining in-flight requests", { inFlight: dedup.inFlightCount });
       const drained = await Promise.race([dedup.idle().then(() => true), clock.sleep(config.shutdownDrainMs).then(() => false)]);

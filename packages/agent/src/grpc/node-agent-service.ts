@@ -18,6 +18,7 @@ import { ensureService } from "../files/ensure-service.js";
 import { verifiedPush } from "../files/verified-push.js";
 import type { HostStatsSource } from "../health/host-stats.js";
 import { readNodeHealth } from "../health/node-health.js";
+import type { NodeProbe } from "../health/node-probe.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireVmid } from "../node/require-valid.js";
 import { listSnapshots } from "../snapshots/list-snapshots.js";
@@ -43,7 +44,8 @@ export interface ServiceDeps extends MutatingDeps {
   readonly operations: OperationLookup;
   readonly hostStats: HostStatsSource;
   readonly agentVersion: string;
-  readonly probeTimeoutMs: number;
+  /** The node's probe, whose answer also sets the health service's status (health/serving-monitor.ts). */
+  readonly probe: () => Promise<NodeProbe>;
 }
 
 /** The NodeAgent service: each RPC maps to one operation on the node. */
@@ -51,7 +53,7 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
   const { ctx, logger } = deps;
   return {
     getHealth: readOnly("GetHealth", deps, async () => {
-      const h = await readNodeHealth(ctx, deps.hostStats, deps.agentVersion, deps.probeTimeoutMs);
+      const h = await readNodeHealth(ctx, deps.hostStats, deps.agentVersion, deps.probe);
       return m.GetHealthResponse.fromPartial({
         node: h.node, agentVersion: h.agentVersion, pctResponsive: h.pctResponsive, pctDetail: h.pctDetail,
         cpuPercent: h.cpuPercent, load1m: h.load[0], load5m: h.load[1], load15m: h.load[2],
