@@ -19,3 +19,4 @@ export { type OpensslOptions, OpensslError } from "./pki/openssl.js";
 export { type KeyPairFiles, type PkiLayout, pkiLayout } from "./pki/pki-layout.js";
 export { type ClusterCaOptions, type ClusterCa, createClusterCa, loadClusterCa } from "./pki/cluster-ca.js";
 export { type NodeCertificateOptions, type ClientCertificateOptions, issueNodeCertificate, issueClientCertificate } from "./pki/issue-certificate.js";
+export { certificateExpirySeconds } from "./pki/certificate-expiry.js";

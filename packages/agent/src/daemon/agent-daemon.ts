@@ -13,6 +13,7 @@ import { AgentMetrics } from "../metrics/agent-metrics.js";
 import { startMetricsServer } from "../metrics/metrics-server.js";
 import { createNodeAgentService } from "../grpc/node-agent-service.js";
 import { boundedHostStats } from "../health/bounded-host-stats.js";
+import { readNodeHealth } from "../health/node-health.js";
 import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
 import { LockGuard } from "../locks/lock-guard.js";
 import { LockInspector } from "../locks/lock-inspector.js";
@@ -46,6 +47,10 @@ const TASK_POLL_MS = 1_000;
 // How long Health waits for host statistics before it answers with the last ones read.
 const HOST_STATS_TIMEOUT_MS = 500;
 
+// How long a scrape waits for the health probe before it reports the probe's last answer:
+// well within Prometheus's default 10 s scrape timeout.
+const SCRAPE_HEALTH_WAIT_MS = 2_000;
+
 // Readers of /etc/pve killed while stuck in it that may linger before reads fail at once.
 const MAX_STUCK_READERS = 4;
 
@@ -76,6 +81,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     pctEnv: config.nodeEnv,
   };
   const events = new EventBus(logger.child({ component: "events" }));
+  const metrics = new AgentMetrics(events);
   const proc = realProcReader(config.procRoot);
   const clusterFs = new ClusterFs({
     pveDir: paths.pveDir, timeoutMs: config.clusterFsTimeoutMs, probeTimeoutMs: config.clusterFsProbeTimeoutMs, maxStuckReaders: MAX_STUCK_READERS, clock,
@@ -84,7 +90,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       if (status.state !== "ok") events.publish({ atMs: status.observedAtMs, node: config.node, vmid: 0, kind: "hypervisor-unresponsive", detail: `the cluster filesystem ${paths.pveDir} is ${status.state}: ${status.detail}` });
     },
   });
-  const pct = new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, terminateGraceMs: config.pctTerminateGraceMs, proc, clock });
+  const pct = metrics.timed(new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, terminateGraceMs: config.pctTerminateGraceMs, proc, clock }));
   const store = await RequestStore.open({ dir: path.join(config.stateDir, "requests"), retentionMs: config.requestRetentionMs, maxRecords: config.maxRequestRecords, clock, logger: logger.child({ component: "dedup" }) });
   const dedup = new RequestDeduplicator(store, logger.child({ component: "dedup" }));
   for (const record of dedup.interruptedAtStart) {
@@ -117,10 +123,16 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     limits: { execOutputBytes: config.execOutputBytes, pushBytes: config.pushBytes },
   };
   const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
-  const metrics = new AgentMetrics(events, () => admission.inUse);
   const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, HOST_STATS_TIMEOUT_MS);
   // Read once now, so the first Health has statistics to fall back on if a read is slow.
   void hostStats.read().catch((err: unknown) => logger.warn("host statistics could not be read", { err: err instanceof Error ? err.message : String(err) }));
+  metrics.watchNode({
+    node: config.node, version: AGENT_VERSION, running: () => admission.inUse,
+    requestStore: () => ({ records: store.stats.records, maxRecords: config.maxRequestRecords }),
+    health: () => readNodeHealth(ctx, hostStats, AGENT_VERSION, config.probeTimeoutMs),
+    healthWaitMs: SCRAPE_HEALTH_WAIT_MS,
+    certificates: config.transport === "mtls" ? { node: config.tlsCert, ca: config.tlsCa } : {},
+  });
   const service = createNodeAgentService({
     ctx, logger, events, dedup, serializer, hostStats, agentVersion: AGENT_VERSION, probeTimeoutMs: config.probeTimeoutMs,
     locks: createLockService(inspector, guard, proc, clusterFs),
