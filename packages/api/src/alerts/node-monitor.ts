@@ -15,7 +15,8 @@ export interface MonitorOptions {
  * Watches each node's health through its agent. An agent that reports `pct` unresponsive,
  * or that cannot be reached for longer than allowed, raises one alert; the first healthy
  * answer resolves it. It only reports: nothing on a node is ever destroyed or rolled back
- * because the node stopped answering.
+ * because the node stopped answering. A node in maintenance is still checked (its health is
+ * shown) but raises no alert: its operator took it down on purpose.
  */
 export class NodeMonitor {
   private timer: NodeJS.Timeout | null = null;
@@ -33,15 +34,15 @@ export class NodeMonitor {
 
   private async tick(): Promise<void> {
     try {
-      const [rows] = await this.pool.query<RowDataPacket[]>("SELECT name, unreachable_since FROM nodes");
-      await Promise.all(rows.map((row) => this.check(row.name as string, row.unreachable_since as Date | null)));
+      const [rows] = await this.pool.query<RowDataPacket[]>("SELECT name, unreachable_since, maintenance_since IS NOT NULL AS maintenance FROM nodes");
+      await Promise.all(rows.map((row) => this.check(row.name as string, row.unreachable_since as Date | null, row.maintenance === 1)));
     } catch (err) {
       this.logger.warn("node health round failed", { err });
     }
     if (this.timer) this.timer = setTimeout(() => void this.tick(), this.options.intervalMs);
   }
 
-  private async check(node: string, unreachableSince: Date | null): Promise<void> {
+  private async check(node: string, unreachableSince: Date | null, maintenance: boolean): Promise<void> {
     const now = new Date(this.clock.now());
     let health: agentV1.GetHealthResponse;
     try {
@@ -49,7 +50,7 @@ export class NodeMonitor {
     } catch (err) {
       const since = unreachableSince ?? now;
       await this.pool.query("UPDATE nodes SET health_state = 'unreachable', unreachable_since = COALESCE(unreachable_since, ?), updated_at = ? WHERE name = ?", [now, now, node]);
-      if (now.getTime() - since.getTime() >= this.options.unreachableAlertMs) {
+      if (!maintenance && now.getTime() - since.getTime() >= this.options.unreachableAlertMs) {
         const why = err instanceof LockstepError ? err.message : String(err);
         await this.alerts.raise({ dedupKey: `lockstep/${node}/agent-unreachable`, node, kind: "agent-unreachable", summary: `Lockstep agent on ${node} unreachable since ${since.toISOString()}: ${why}` });
       }
@@ -59,6 +60,7 @@ export class NodeMonitor {
     await this.pool.query("UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?", [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node]);
     await recordNodeCluster(this.pool, node, health.clusterName, health.clusterMembers, now);
     if (health.pctResponsive) return this.alerts.resolve(node);
+    if (maintenance) return;
     // A cluster filesystem that is hung, stopped or without quorum is why pct cannot answer: say so.
     const why = health.clusterFsState !== agentV1.ClusterFsState.OK && health.clusterFsState !== agentV1.ClusterFsState.UNSPECIFIED ? `/etc/pve (pmxcfs) on ${node}: ${health.clusterFsDetail}` : `pct on ${node} does not answer: ${health.pctDetail}`;
     await this.alerts.raise({ dedupKey: `lockstep/${node}/hypervisor-unresponsive`, node, kind: "hypervisor-unresponsive", summary: why });
