@@ -1,3 +1,4 @@
+import { createServer } from "node:http";
 import test from "ava";
 import { startedCalls, writeFaults } from "@lockstep/sim";
 import { post, startCluster, waitForOperation, type ApiUnderTest } from "./support/cluster.js";
@@ -97,4 +98,31 @@ test.serial("the reconciler reports drift on a node in maintenance and repairs n
   const after = await reconcile(api);
   t.like(after, { maintenance: false });
   t.deepEqual(after.repairs.map((r) => `${r.kind}: ${r.action}`).sort(), ["missing: record marked failed", "orphan: orphan destroyed"]);
+});
+
+test.serial("a node in maintenance raises no alert from the API's monitor, and does once it leaves maintenance while still down", async (t) => {
+  const bodies: Record<string, unknown>[] = [];
+  const hook = createServer((req, res) => {
+    let data = "";
+    req.on("data", (d) => (data += d));
+    req.on("end", () => {
+      bodies.push(JSON.parse(data) as Record<string, unknown>);
+      res.writeHead(202).end("{}");
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, "127.0.0.1", r));
+  t.teardown(() => hook.close());
+  const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+  const cluster = await startCluster(["pve1"], { LOCKSTEP_API_HEALTH_INTERVAL_MS: "300", LOCKSTEP_API_UNREACHABLE_ALERT_MS: "0", LOCKSTEP_API_ALERT_CHANNEL: "webhook", LOCKSTEP_API_ALERT_WEBHOOK_URL: url });
+  t.teardown(() => cluster.stop());
+  const { api } = cluster;
+  await maintenance(api, "POST");
+  await cluster.agents.get("pve1")!.stop();
+  await until(async () => ((await (await api.fetch("/v1/nodes/pve1")).json()) as { health_state: string }).health_state === "unreachable");
+  // Ten more health rounds.
+  await new Promise((r) => setTimeout(r, 3_000));
+  t.deepEqual(bodies, []);
+  await maintenance(api, "DELETE");
+  await until(() => bodies.length > 0);
+  t.like(bodies[0], { event: "trigger", dedup_key: "lockstep/pve1/agent-unreachable" });
 });

@@ -3,6 +3,7 @@ import { agentV1, LockstepError, type Clock, type Logger } from "@lockstep/share
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import type { AlertBook } from "./alert-book.js";
 import { recordNodeCluster } from "../nodes/node-cluster.js";
+import { inMaintenance } from "../nodes/node-repository.js";
 
 export interface MonitorOptions {
   readonly intervalMs: number;
@@ -34,15 +35,15 @@ export class NodeMonitor {
 
   private async tick(): Promise<void> {
     try {
-      const [rows] = await this.pool.query<RowDataPacket[]>("SELECT name, unreachable_since, maintenance_since IS NOT NULL AS maintenance FROM nodes");
-      await Promise.all(rows.map((row) => this.check(row.name as string, row.unreachable_since as Date | null, row.maintenance === 1)));
+      const [rows] = await this.pool.query<RowDataPacket[]>("SELECT name, unreachable_since FROM nodes");
+      await Promise.all(rows.map((row) => this.check(row.name as string, row.unreachable_since as Date | null)));
     } catch (err) {
       this.logger.warn("node health round failed", { err });
     }
     if (this.timer) this.timer = setTimeout(() => void this.tick(), this.options.intervalMs);
   }
 
-  private async check(node: string, unreachableSince: Date | null, maintenance: boolean): Promise<void> {
+  private async check(node: string, unreachableSince: Date | null): Promise<void> {
     const now = new Date(this.clock.now());
     let health: agentV1.GetHealthResponse;
     try {
@@ -50,7 +51,7 @@ export class NodeMonitor {
     } catch (err) {
       const since = unreachableSince ?? now;
       await this.pool.query("UPDATE nodes SET health_state = 'unreachable', unreachable_since = COALESCE(unreachable_since, ?), updated_at = ? WHERE name = ?", [now, now, node]);
-      if (!maintenance && now.getTime() - since.getTime() >= this.options.unreachableAlertMs) {
+      if (now.getTime() - since.getTime() >= this.options.unreachableAlertMs && !(await inMaintenance(this.pool, node))) {
         const why = err instanceof LockstepError ? err.message : String(err);
         await this.alerts.raise({ dedupKey: `lockstep/${node}/agent-unreachable`, node, kind: "agent-unreachable", summary: `Lockstep agent on ${node} unreachable since ${since.toISOString()}: ${why}` });
       }
@@ -60,7 +61,8 @@ export class NodeMonitor {
     await this.pool.query("UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?", [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node]);
     await recordNodeCluster(this.pool, node, health.clusterName, health.clusterMembers, now);
     if (health.pctResponsive) return this.alerts.resolve(node);
-    if (maintenance) return;
+    // Asked now, not before the probe: maintenance may have begun while the probe waited.
+    if (await inMaintenance(this.pool, node)) return;
     // A cluster filesystem that is hung, stopped or without quorum is why pct cannot answer: say so.
     const why = health.clusterFsState !== agentV1.ClusterFsState.OK && health.clusterFsState !== agentV1.ClusterFsState.UNSPECIFIED ? `/etc/pve (pmxcfs) on ${node}: ${health.clusterFsDetail}` : `pct on ${node} does not answer: ${health.pctDetail}`;
     await this.alerts.raise({ dedupKey: `lockstep/${node}/hypervisor-unresponsive`, node, kind: "hypervisor-unresponsive", summary: why });
