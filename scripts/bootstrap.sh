@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Everything the demo and the tests need, from a fresh Debian 12 with Node 20 (as root):
 # pnpm, the workspace's packages, Debian's protobuf-compiler, mariadb-server, util-linux's
-# flock, systemd-analyze (to verify the agent's unit) and openssl (lockstep-pki issues the
-# cluster's certificates with it); for the Debian packages (scripts/package.sh and their
-# tests) dpkg-dev (dpkg-shlibdeps), binutils (strip), lintian and debootstrap; then a build.
+# flock, systemd-analyze (to verify the agent's unit), openssl (lockstep-pki issues the
+# cluster's certificates with it) and promtool (from Debian's prometheus package: it checks and
+# unit-tests ops/prometheus); for the Debian packages (scripts/package.sh and their tests)
+# dpkg-dev (dpkg-shlibdeps), binutils (strip), lintian and debootstrap; then a build.
 # Safe to run again: each step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,16 +25,25 @@ command -v dpkg-shlibdeps >/dev/null || missing+=(dpkg-dev)
 command -v strip >/dev/null || missing+=(binutils)
 command -v lintian >/dev/null || missing+=(lintian)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
-if ((${#missing[@]})); then
-  [[ $(id -u) -eq 0 ]] || { log "missing ${missing[*]}; installing needs root"; exit 1; }
-  log "installing ${missing[*]} from Debian"
+# Only its promtool is wanted: no recommends (the node exporter, a daemon of its own).
+tools=()
+command -v promtool >/dev/null || tools+=(prometheus)
+if ((${#missing[@]} + ${#tools[@]})); then
+  [[ $(id -u) -eq 0 ]] || { log "missing ${missing[*]} ${tools[*]}; installing needs root"; exit 1; }
+  log "installing ${missing[*]} ${tools[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # policy-rc.d keeps mariadb-server from starting a system-wide server; ours is project-local.
+  # policy-rc.d keeps mariadb-server and prometheus from starting a system-wide server; ours
+  # is project-local, and prometheus's is never run.
   policy=/usr/sbin/policy-rc.d
   created=""
   if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; created=1; fi
-  apt-get install -y -qq "${missing[@]}" >/dev/null
+  if ((${#missing[@]})); then apt-get install -y -qq "${missing[@]}" >/dev/null; fi
+  if ((${#tools[@]})); then
+    apt-get install -y -qq --no-install-recommends "${tools[@]}" >/dev/null
+    # Its postinst enables the server for the next boot; nothing here is to start then either.
+    if command -v systemctl >/dev/null; then systemctl disable prometheus.service >/dev/null 2>&1 || true; fi
+  fi
   if [[ -n $created ]]; then rm -f "$policy"; fi
 fi
 

@@ -101,3 +101,22 @@ test.serial("a delete sent while the record still names the old node finds the c
   t.like(await record(lab.api, ct.id), { node: "pve2", status: "deleted" });
   t.is(startedCalls(lab.sim.nodes[1]!.root, "destroy").filter((c) => !c.caller && c.vmid === ct.vmid).length, 1);
 });
+
+test.serial("a job whose container was migrated onto a node in maintenance follows it there and waits until the node leaves maintenance", async (t) => {
+  const lab = await startLab(t);
+  const ct = await createOn(lab, "pve1", "web-3");
+  const maintenance = (method: string, key: string) => lab.api.fetch("/v1/nodes/pve2/maintenance", { method, headers: { "idempotency-key": key } });
+  t.is((await maintenance("POST", "pve2-in")).status, 200);
+  await migrate(lab, ct.vmid, "pve1", "pve2");
+  const res = await lab.api.fetch(`/v1/containers/${ct.id}`, { method: "DELETE", headers: { "idempotency-key": "delete-web-3" } });
+  const opId = ((await res.json()) as { operation_id: string }).operation_id;
+  for (let i = 0; i < 300 && (await record(lab.api, ct.id)).node !== "pve2"; i++) await new Promise((r) => setTimeout(r, 100));
+  t.is((await record(lab.api, ct.id)).node, "pve2", "the record followed its container");
+  // Twenty dispatcher polls: the job is held on pve2 (nothing was destroyed there).
+  await new Promise((r) => setTimeout(r, 2_000));
+  t.like((await (await lab.api.fetch(`/v1/operations/${opId}`)).json()) as object, { status: "queued", node: "pve2" });
+  t.is(agentCalls(lab, "destroy", ct.vmid), 0);
+  t.is((await maintenance("DELETE", "pve2-out")).status, 200);
+  t.is((await waitForOperation(lab.api, opId)).status, "succeeded");
+  t.is(startedCalls(lab.sim.nodes[1]!.root, "destroy").filter((c) => !c.caller && c.vmid === ct.vmid).length, 1);
+});

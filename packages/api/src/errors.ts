@@ -86,3 +86,14 @@ export class PayloadTooLargeError extends LockstepError {
     super("RESOURCE_EXHAUSTED", `request body exceeds ${limit} bytes (maxBodyBytes)`);
   }
 }
+
+/**
+ * The node is in maintenance and takes no new container: a create naming it is refused at
+ * once (503 with Retry-After, nothing stored under the Idempotency-Key), so a panel can place
+ * the container on another node, or retry the same request once the node is back.
+ */
+export class NodeInMaintenanceError extends LockstepError {
+  constructor(readonly node: string, readonly since: string, readonly reason: string | null) {
+    super("UNAVAILABLE", `node '${node}' is in maintenance since ${since}${reason ? ` (${reason})` : ""}; it takes no new container until it leaves maintenance`, { node });
+  }
+}

@@ -46,6 +46,7 @@ async function serveApi(): Promise<void> {
   const owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const agents = agentDirectory(pool, config.agentCallTimeoutMs, agentTransport(config));
   if (config.agentTransport === "plaintext-loopback") logger.warn("agents are reached over PLAINTEXT gRPC (agentTransport plaintext-loopback): loopback development only");
+  const metrics = new ApiMetrics(pool, { certificates: config.agentTransport === "mtls" ? { client: config.agentTlsCert, ca: config.agentTlsCa } : {} });
   const dispatcher = new Dispatcher(pool, new JobStore(pool, systemClock, owner, config.jobLeaseMs), agents, systemClock, logger.child({ component: "dispatcher" }), {
     pollMs: config.dispatchPollMs,
     concurrency: config.dispatchConcurrency,
@@ -54,6 +55,7 @@ async function serveApi(): Promise<void> {
     leaseMs: config.jobLeaseMs,
     snapshotKeepLast: config.snapshotKeepLast,
     ports: { min: config.portMin, max: config.portMax },
+    observer: metrics,
   }, { min: config.vmidMin, max: config.vmidMax });
   const relay = new AgentEventRelay(pool, agents, systemClock, logger.child({ component: "event-relay" }));
   const reconciler = new Reconciler(pool, agents, {
@@ -76,7 +78,7 @@ async function serveApi(): Promise<void> {
     agents,
     reconciler,
     tokens: new TokenStore(pool, systemClock),
-    metrics: new ApiMetrics(pool),
+    metrics,
     limits: { maxBodyBytes: config.maxBodyBytes, ratePerSecond: config.ratePerSecond, rateBurst: config.rateBurst },
   }, keys);
   const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];

@@ -23,3 +23,4 @@ export { type KeyPairFiles, type PkiLayout, pkiLayout } from "./pki/pki-layout.j
 export { type ClusterCaOptions, type ClusterCa, createClusterCa, loadClusterCa } from "./pki/cluster-ca.js";
 export { type NodeCertificateOptions, type ClientCertificateOptions, issueNodeCertificate, issueClientCertificate } from "./pki/issue-certificate.js";
 export { lockstepVersion } from "./version/lockstep-version.js";
+export { certificateExpirySeconds } from "./pki/certificate-expiry.js";

@@ -15,6 +15,7 @@ import { createHealthService } from "../grpc/health-service.js";
 import { createNodeAgentService } from "../grpc/node-agent-service.js";
 import { addReflection } from "../grpc/reflection.js";
 import { boundedHostStats } from "../health/bounded-host-stats.js";
+import { readNodeHealth } from "../health/node-health.js";
 import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
 import { probeNode } from "../health/node-probe.js";
 import { ServingMonitor } from "../health/serving-monitor.js";
@@ -50,6 +51,10 @@ const TASK_POLL_MS = 1_000;
 // How long Health waits for host statistics before it answers with the last ones read.
 const HOST_STATS_TIMEOUT_MS = 500;
 
+// How long a scrape waits for the health probe before it reports the probe's last answer:
+// well within Prometheus's default 10 s scrape timeout.
+const SCRAPE_HEALTH_WAIT_MS = 2_000;
+
 // Readers of /etc/pve killed while stuck in it that may linger before reads fail at once.
 const MAX_STUCK_READERS = 4;
 
@@ -71,6 +76,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   const stagingDir = prepareStateDir(config.stateDir);
   const paths = nodePathsOf(config);
   const events = new EventBus(logger.child({ component: "events" }));
+  const metrics = new AgentMetrics(events);
   const proc = realProcReader(config.procRoot);
   // Made once the node context exists; a change before then is seen by its first probe.
   let serving: ServingMonitor | undefined;
@@ -82,7 +88,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       if (status.state !== "ok") events.publish({ atMs: status.observedAtMs, node: config.node, vmid: 0, kind: "hypervisor-unresponsive", detail: `the cluster filesystem ${paths.pveDir} is ${status.state}: ${status.detail}` });
     },
   });
-  const pct = new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, terminateGraceMs: config.pctTerminateGraceMs, proc, clock });
+  const pct = metrics.timed(new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, terminateGraceMs: config.pctTerminateGraceMs, proc, clock }));
   const store = await RequestStore.open({ dir: path.join(config.stateDir, "requests"), retentionMs: config.requestRetentionMs, maxRecords: config.maxRequestRecords, clock, logger: logger.child({ component: "dedup" }) });
   const dedup = new RequestDeduplicator(store, logger.child({ component: "dedup" }));
   for (const record of dedup.interruptedAtStart) {
@@ -114,10 +120,16 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   // pct that hangs delays the start by the probe's bound at most.
   await withinBound(serving.probe().catch((err: unknown) => logger.warn("the node probe failed", { err })), config.probeTimeoutMs, undefined);
   const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
-  const metrics = new AgentMetrics(events, () => admission.inUse);
   const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, HOST_STATS_TIMEOUT_MS);
   // Read once now, so the first Health has statistics to fall back on if a read is slow.
   void hostStats.read().catch((err: unknown) => logger.warn("host statistics could not be read", { err: err instanceof Error ? err.message : String(err) }));
+  metrics.watchNode({
+    node: config.node, version: AGENT_VERSION, running: () => admission.inUse,
+    requestStore: () => ({ records: store.stats.records, maxRecords: config.maxRequestRecords }),
+    health: () => readNodeHealth(ctx, hostStats, AGENT_VERSION, config.probeTimeoutMs),
+    healthWaitMs: SCRAPE_HEALTH_WAIT_MS,
+    certificates: config.transport === "mtls" ? { node: config.tlsCert, ca: config.tlsCa } : {},
+  });
   const service = createNodeAgentService({
     ctx, logger, events, dedup, serializer, hostStats, agentVersion: AGENT_VERSION, probe: () => serving.probe(),
     locks: createLockService(inspector, guard, proc, clusterFs),

@@ -3,6 +3,7 @@ import { agentV1, LockstepError, type Clock, type Logger } from "@lockstep/share
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import type { AlertBook } from "./alert-book.js";
 import { recordNodeCluster } from "../nodes/node-cluster.js";
+import { inMaintenance } from "../nodes/node-repository.js";
 
 export interface MonitorOptions {
   readonly intervalMs: number;
@@ -15,7 +16,8 @@ export interface MonitorOptions {
  * Watches each node's health through its agent. An agent that reports `pct` unresponsive,
  * or that cannot be reached for longer than allowed, raises one alert; the first healthy
  * answer resolves it. It only reports: nothing on a node is ever destroyed or rolled back
- * because the node stopped answering.
+ * because the node stopped answering. A node in maintenance is still checked (its health is
+ * shown) but raises no alert: its operator took it down on purpose.
  */
 export class NodeMonitor {
   private timer: NodeJS.Timeout | null = null;
@@ -49,7 +51,7 @@ export class NodeMonitor {
     } catch (err) {
       const since = unreachableSince ?? now;
       await this.pool.query("UPDATE nodes SET health_state = 'unreachable', unreachable_since = COALESCE(unreachable_since, ?), updated_at = ? WHERE name = ?", [now, now, node]);
-      if (now.getTime() - since.getTime() >= this.options.unreachableAlertMs) {
+      if (now.getTime() - since.getTime() >= this.options.unreachableAlertMs && !(await inMaintenance(this.pool, node))) {
         const why = err instanceof LockstepError ? err.message : String(err);
         await this.alerts.raise({ dedupKey: `lockstep/${node}/agent-unreachable`, node, kind: "agent-unreachable", summary: `Lockstep agent on ${node} unreachable since ${since.toISOString()}: ${why}` });
       }
@@ -59,6 +61,8 @@ export class NodeMonitor {
     await this.pool.query("UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?", [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node]);
     await recordNodeCluster(this.pool, node, health.clusterName, health.clusterMembers, now);
     if (health.pctResponsive) return this.alerts.resolve(node);
+    // Asked now, not before the probe: maintenance may have begun while the probe waited.
+    if (await inMaintenance(this.pool, node)) return;
     // A cluster filesystem that is hung, stopped or without quorum is why pct cannot answer: say so.
     const why = health.clusterFsState !== agentV1.ClusterFsState.OK && health.clusterFsState !== agentV1.ClusterFsState.UNSPECIFIED ? `/etc/pve (pmxcfs) on ${node}: ${health.clusterFsDetail}` : `pct on ${node} does not answer: ${health.pctDetail}`;
     await this.alerts.raise({ dedupKey: `lockstep/${node}/hypervisor-unresponsive`, node, kind: "hypervisor-unresponsive", summary: why });

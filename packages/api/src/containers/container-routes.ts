@@ -4,7 +4,7 @@ import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import { fixedFieldChanges, type Clock, type ResolvedSpec } from "@lockstep/shared";
 import { allocatePorts, type PortRange } from "../allocation/allocate-ports.js";
 import { allocateVmid, type VmidRange } from "../allocation/vmid-allocator.js";
-import { ContainerStateError, RequestValidationError, ResourceNotFoundError } from "../errors.js";
+import { ContainerStateError, NodeInMaintenanceError, RequestValidationError, ResourceNotFoundError } from "../errors.js";
 import { validateBody } from "../http/validate-body.js";
 import type { IdempotencyVariables } from "../idempotency/idempotency-middleware.js";
 import { findNode } from "../nodes/node-repository.js";
@@ -48,7 +48,11 @@ export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: Ide
     const body = await validateBody(c, CreateContainerBody);
     const spec = requireSpec(body.spec);
     const tx = c.get("tx");
-    if (!(await findNode(tx, body.node))) throw new RequestValidationError([{ pointer: "/node", reason: `node '${body.node}' is not registered` }]);
+    // The node's row lock orders this create with its maintenance: entered first, the create
+    // is refused; the create first, its job waits for the node to leave maintenance.
+    const node = await findNode(tx, body.node, true);
+    if (!node) throw new RequestValidationError([{ pointer: "/node", reason: `node '${body.node}' is not registered` }]);
+    if (node.maintenance) throw new NodeInMaintenanceError(node.name, node.maintenance.since, node.maintenance.reason);
     const now = new Date(deps.clock.now());
     const id = randomUUID();
     const vmid = await allocateVmid(tx, deps.vmids, body.node, id, now);

@@ -1,6 +1,7 @@
 import type { Pool } from "mysql2/promise";
 import { LockstepError, withLogFields, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
+import { NodeInMaintenanceError } from "../errors.js";
 import { recordIncident } from "../incidents/incident-log.js";
 import type { PortRange } from "../allocation/allocate-ports.js";
 import { allocateVmid, type VmidRange } from "../allocation/vmid-allocator.js";
@@ -17,6 +18,13 @@ export interface DispatcherOptions {
   readonly snapshotKeepLast: number;
   /** Ports of a container that moved to a node where others hold them are re-allocated here. */
   readonly ports: PortRange;
+  /** Told of each job this dispatcher marks failed (the metrics count them). */
+  readonly observer?: JobObserver;
+}
+
+/** What a dispatcher reports about the jobs it finishes. */
+export interface JobObserver {
+  failed(kind: string, code: string): void;
 }
 
 /**
@@ -109,8 +117,8 @@ export class Dispatcher {
     log.warn("VMID held by a foreign guest; moved to another", { vmid: err.vmid, next });
   }
 
-  /** Queued again behind the job it waits for, with its attempt given back. */
-  private async requeueWaiting(job: ClaimedJob, err: WaitForEarlierJobError, log: Logger): Promise<void> {
+  /** Queued again behind the job it waits for, or until its node leaves maintenance, with its attempt given back. */
+  private async requeueWaiting(job: ClaimedJob, err: WaitForEarlierJobError | NodeInMaintenanceError, log: Logger): Promise<void> {
     await this.jobs.finish(job.id, async (tx) => {
       const now = new Date(this.clock.now());
       const next = new Date(this.clock.now() + this.options.backoffBaseMs);
@@ -142,12 +150,12 @@ export class Dispatcher {
 
   private async recordFailure(job: ClaimedJob, err: unknown, log: Logger): Promise<void> {
     if (err instanceof ForeignVmidError && job.attempts < job.maxAttempts) return this.moveOffForeignVmid(job, err, log);
-    if (err instanceof WaitForEarlierJobError) return this.requeueWaiting(job, err, log);
+    if (err instanceof WaitForEarlierJobError || err instanceof NodeInMaintenanceError) return this.requeueWaiting(job, err, log);
     if (err instanceof LockstepError && err.code === "OPERATION_RUNNING") return this.requeueStillRunning(job, err, log);
     const code = err instanceof LockstepError ? err.code : "INTERNAL";
     const error = { code, message: err instanceof Error ? err.message : String(err) };
     const retry = isRetryable(code) && job.attempts < job.maxAttempts;
-    await this.jobs.finish(job.id, async (tx) => {
+    const recorded = await this.jobs.finish(job.id, async (tx) => {
       const now = new Date(this.clock.now());
       if (retry) {
         const next = new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs));
@@ -158,6 +166,7 @@ export class Dispatcher {
       await recordIncident(tx, { at: now, node: job.node, vmid: Number(job.input.vmid) || null, kind: "job-failed", severity: "critical", detail: `${job.kind} failed after ${job.attempts} attempt(s): ${code}: ${error.message}`, containerId: job.containerId, operationId: job.id });
       if (job.kind === "create") await tx.query("UPDATE containers SET status = 'failed', updated_at = ? WHERE id = ? AND status IN ('pending', 'provisioning')", [now, job.containerId]);
     });
+    if (recorded && !retry) this.options.observer?.failed(job.kind, code);
     log[retry ? "warn" : "error"](retry ? "job attempt failed; will retry" : "job failed", { code, message: error.message });
   }
 }

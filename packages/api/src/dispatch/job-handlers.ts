@@ -7,7 +7,8 @@ import { followContainer } from "../containers/follow-container.js";
 import { locateContainer, type Sought, type Whereabouts } from "../containers/locate-container.js";
 import { loadClusterMap, recordNodeCluster, type ClusterMap } from "../nodes/node-cluster.js";
 import { effectiveRetention } from "../containers/snapshot-retention.js";
-import { ResourceNotFoundError } from "../errors.js";
+import { NodeInMaintenanceError, ResourceNotFoundError } from "../errors.js";
+import { findNode } from "../nodes/node-repository.js";
 import { ownershipTag } from "../reconcile/ownership-marker.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
 
@@ -36,6 +37,8 @@ export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
   const sought = { containerId: container.id, vmid: container.vmid, node: container.node };
   if (job.kind !== "create") await waitForEarlierJobs(deps.db, job);
   const node = await followIfMoved(job, deps, sought, await locate(deps, sought));
+  // The container moved to a node in maintenance: the job waits there like the node's own.
+  if (node !== sought.node) await requireNotInMaintenance(deps.db, node);
   if (job.kind === "create" || job.kind === "apply") {
     return converge(job, deps, node, sought, (job.input.spec ?? container.spec) as ResolvedSpec, requestIdBase).catch(async (err: unknown) => {
       throw await movedUnder(job, deps, { ...sought, node }, err, requestIdBase);
@@ -167,6 +170,11 @@ async function restart(deps: JobDeps, sought: Sought, requestId: string): Promis
   } catch (err) {
     return `starting it again failed: ${err instanceof Error ? err.message : String(err)}`;
   }
+}
+
+async function requireNotInMaintenance(db: Pool, node: string): Promise<void> {
+  const found = await findNode(db, node);
+  if (found?.maintenance) throw new NodeInMaintenanceError(node, found.maintenance.since, found.maintenance.reason);
 }
 
 /** A delete is done only when no node of the cluster holds the container; otherwise it runs again. */

@@ -18,6 +18,7 @@ export interface ClaimedJob {
  * LOCKED` lets several API processes claim side by side without waiting on each other, and a
  * job whose dispatcher died is claimed again once its lease lapses. Every later write is
  * fenced by the lease owner, so a dispatcher that lost its lease cannot overwrite the new one.
+ * Jobs of a node in maintenance stay queued until it leaves maintenance.
  */
 export class JobStore {
   constructor(private readonly pool: Pool, private readonly clock: Clock, private readonly owner: string, private readonly leaseMs: number) {}
@@ -25,8 +26,11 @@ export class JobStore {
   async claim(limit: number): Promise<ClaimedJob[]> {
     return inTransaction(this.pool, async (conn) => {
       const now = new Date(this.clock.now());
+      // A node in maintenance starts no job; one whose attempt was running (its dispatcher
+      // died: the lease lapsed) is claimed again to finish that attempt.
       const [rows] = await conn.query<RowDataPacket[]>(
         `SELECT * FROM operations WHERE status IN ('queued', 'running') AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
+           AND (status = 'running' OR node IS NULL OR node NOT IN (SELECT name FROM nodes WHERE maintenance_since IS NOT NULL))
          ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
         [now, now, limit],
       );

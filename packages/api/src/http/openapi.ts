@@ -1,7 +1,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { ContainerSpec } from "@lockstep/shared";
 import { ApplyContainerBody, CreateContainerBody } from "../containers/container-schemas.js";
-import { RegisterNodeBody } from "../nodes/node-schemas.js";
+import { EnterMaintenanceBody, RegisterNodeBody } from "../nodes/node-schemas.js";
 import type { Scope } from "../auth/api-token.js";
 import { requiredScope } from "../auth/route-scope.js";
 import { PATH_PARAMETERS } from "./path-params.js";
@@ -25,6 +25,8 @@ const ROUTES: readonly RouteDoc[] = [
   { method: "get", path: "/v1/nodes", summary: "Registered nodes" },
   { method: "post", path: "/v1/nodes", summary: "Register a node's agent", body: "RegisterNodeBody", idempotent: true },
   { method: "get", path: "/v1/nodes/{name}", summary: "One node" },
+  { method: "post", path: "/v1/nodes/{name}/maintenance", summary: "Put a node into maintenance: no new job starts on it, running ones finish, the reconciler only reports there", body: "EnterMaintenanceBody", idempotent: true },
+  { method: "delete", path: "/v1/nodes/{name}/maintenance", summary: "Take a node out of maintenance: its waiting jobs start", idempotent: true },
   { method: "get", path: "/v1/nodes/{name}/health", summary: "The node's health, from its agent" },
   { method: "get", path: "/v1/nodes/{name}/locks/{vmid}", summary: "Who holds a container's config lock, and the verdict" },
   { method: "get", path: "/v1/nodes/{name}/containers/{vmid}", summary: "One VMID: the record, the node's truth and the verdict" },
@@ -40,7 +42,10 @@ const ROUTES: readonly RouteDoc[] = [
   { method: "get", path: "/v1/drift", summary: "Open differences between records and nodes" },
 ];
 
-const SCHEMAS: Record<string, TSchema> = { ContainerSpec, CreateContainerBody, ApplyContainerBody, RegisterNodeBody };
+// Bodies that may be left out (an empty body is an empty object).
+const OPTIONAL_BODIES = new Set(["ApplyContainerBody", "EnterMaintenanceBody"]);
+
+const SCHEMAS: Record<string, TSchema> = { ContainerSpec, CreateContainerBody, ApplyContainerBody, RegisterNodeBody, EnterMaintenanceBody };
 
 
 /**
@@ -72,7 +77,7 @@ function operation(route: RouteDoc): Record<string, unknown> {
     summary: route.summary,
     ...(open ? { security: [] } : { description: `Needs a token with scope '${scope}'.` }),
     ...(params.length > 0 ? { parameters: params } : {}),
-    ...(route.body ? { requestBody: { required: route.body !== "ApplyContainerBody", content: { "application/json": { schema: { $ref: `#/components/schemas/${route.body}` } } } } } : {}),
+    ...(route.body ? { requestBody: { required: !OPTIONAL_BODIES.has(route.body), content: { "application/json": { schema: { $ref: `#/components/schemas/${route.body}` } } } } } : {}),
     responses: {
       "2XX": { description: "Success", content: { [route.stream ? "text/event-stream" : route.path === "/metrics" ? "text/plain" : "application/json"]: {} } },
       default: { $ref: "#/components/responses/Problem" },

@@ -1,7 +1,9 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { LockstepError, type Logger, type ReasonCode } from "@lockstep/shared";
-import { IdempotencyKeyInFlightError, PayloadTooLargeError, RateLimitedError, RequestValidationError, UnauthenticatedError } from "../errors.js";
+import { IdempotencyKeyInFlightError, NodeInMaintenanceError, PayloadTooLargeError, RateLimitedError, RequestValidationError, UnauthenticatedError } from "../errors.js";
+
+const MAINTENANCE_RETRY_AFTER_S = 60;
 
 /** HTTP status for each reason code: the only place a domain error becomes a status. */
 const STATUS_BY_REASON: Record<ReasonCode, ContentfulStatusCode> = {
@@ -43,7 +45,7 @@ export function problemResponse(c: Context, err: unknown, logger: Logger): Respo
     code,
     instance: c.req.path,
   };
-  if (err instanceof RequestValidationError) body.errors = err.problems;
+  Object.assign(body, problemMembers(err));
   return c.newResponse(JSON.stringify(body), status, { "content-type": "application/problem+json", ...problemHeaders(err) });
 }
 
@@ -55,8 +57,21 @@ function statusOverride(err: unknown): ContentfulStatusCode | null {
   return null;
 }
 
+/**
+ * Members beyond RFC 9457's own, for errors a client acts on by more than the code: which
+ * fields broke which rule; which node is in maintenance, since when and why (its own `type`,
+ * as its code UNAVAILABLE is shared with outages).
+ */
+function problemMembers(err: unknown): Record<string, unknown> {
+  if (err instanceof RequestValidationError) return { errors: err.problems };
+  if (err instanceof NodeInMaintenanceError) return { type: "urn:lockstep:problem:node-in-maintenance", node: err.node, maintenance: { since: err.since, reason: err.reason } };
+  return {};
+}
+
 function problemHeaders(err: unknown): Record<string, string> {
   if (err instanceof IdempotencyKeyInFlightError) return { "retry-after": "1" };
+  // A node's maintenance lasts minutes to hours: a minute is a sensible first wait.
+  if (err instanceof NodeInMaintenanceError) return { "retry-after": String(MAINTENANCE_RETRY_AFTER_S) };
   if (err instanceof RateLimitedError) return { "retry-after": String(err.retryAfterSeconds) };
   if (err instanceof UnauthenticatedError) return { "www-authenticate": 'Bearer realm="lockstep"' };
   return {};

@@ -6,13 +6,16 @@ import type { AgentDirectory } from "../agents/agent-directory.js";
 import { ResourceConflictError, ResourceNotFoundError } from "../errors.js";
 import { validateBody } from "../http/validate-body.js";
 import type { IdempotencyVariables } from "../idempotency/idempotency-middleware.js";
-import { findNode, insertNode, listNodes, type NodeRecord } from "./node-repository.js";
-import { RegisterNodeBody } from "./node-schemas.js";
+import type { AuthVariables } from "../auth/authenticate.js";
+import { enterMaintenance, findNode, insertNode, leaveMaintenance, listNodes, type NodeRecord } from "./node-repository.js";
+import { EnterMaintenanceBody, RegisterNodeBody } from "./node-schemas.js";
 import { pathParam } from "../http/path-params.js";
 
+type Env = { Variables: IdempotencyVariables & AuthVariables };
+
 /** `/v1/nodes`: the Proxmox nodes Lockstep knows and their agents. */
-export function nodeRoutes(pool: Pool, clock: Clock, agents: AgentDirectory): Hono<{ Variables: IdempotencyVariables }> {
-  const app = new Hono<{ Variables: IdempotencyVariables }>();
+export function nodeRoutes(pool: Pool, clock: Clock, agents: AgentDirectory): Hono<Env> {
+  const app = new Hono<Env>();
   app.get("/", async (c) => c.json({ nodes: await listNodes(pool) }));
   app.get("/:name", async (c) => c.json(await requireNode(pool, pathParam(c, "name"))));
   app.get("/:name/health", async (c) => {
@@ -36,6 +39,21 @@ export function nodeRoutes(pool: Pool, clock: Clock, agents: AgentDirectory): Ho
     });
     c.header("location", `/v1/nodes/${body.name}`);
     return c.json(await findNode(tx, body.name), 201);
+  });
+  // Maintenance is a state, not an action: entering twice, or leaving a node that is not in
+  // it, answers 200 with the node as it is.
+  app.post("/:name/maintenance", async (c) => {
+    const body = await validateBody(c, EnterMaintenanceBody, { emptyIsObject: true });
+    const name = pathParam(c, "name");
+    const tx = c.get("tx");
+    if (!(await enterMaintenance(tx, name, { reason: body.reason ?? null, by: c.get("caller").name }, new Date(clock.now())))) throw new ResourceNotFoundError(`node '${name}'`);
+    return c.json(await findNode(tx, name));
+  });
+  app.delete("/:name/maintenance", async (c) => {
+    const name = pathParam(c, "name");
+    const tx = c.get("tx");
+    if (!(await leaveMaintenance(tx, name, c.get("caller").name, new Date(clock.now())))) throw new ResourceNotFoundError(`node '${name}'`);
+    return c.json(await findNode(tx, name));
   });
   return app;
 }

@@ -10,3 +10,12 @@ export const RegisterNodeBody = Type.Object(
   { additionalProperties: false },
 );
 export type RegisterNodeBody = Static<typeof RegisterNodeBody>;
+
+/** `POST /v1/nodes/{name}/maintenance`: why, for whoever finds the node in maintenance. The body may be left out. */
+export const EnterMaintenanceBody = Type.Object(
+  {
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500, pattern: "^[^\\u0000-\\u001f\\u007f]*$", description: "why the node is in maintenance (shown in GET /v1/nodes and the incident log)" })),
+  },
+  { additionalProperties: false },
+);
+export type EnterMaintenanceBody = Static<typeof EnterMaintenanceBody>;

@@ -4,6 +4,7 @@ import type { AgentDirectory } from "../agents/agent-directory.js";
 import { classifyDrift, type ClusterView, type Finding, type NodeContainerView, type RecordView } from "./classify-drift.js";
 import { followContainer } from "../containers/follow-container.js";
 import { clusterFullyRegistered, clusterPeers, loadClusterMap, recordNodeCluster } from "../nodes/node-cluster.js";
+import { inMaintenance } from "../nodes/node-repository.js";
 import { recordForeignVmids, type ForeignGuest } from "../allocation/foreign-vmids.js";
 import { recordIncident } from "../incidents/incident-log.js";
 import { recordNodePass } from "./drift-store.js";
@@ -20,6 +21,8 @@ export interface NodeReconcileReport {
   readonly findings: number;
   readonly opened: number;
   readonly repairs: { readonly kind: string; readonly vmid: number | null; readonly action: string }[];
+  /** Repairs were withheld: the node is in maintenance (its findings were recorded all the same). */
+  readonly maintenance: boolean;
   readonly error?: string;
 }
 
@@ -27,7 +30,9 @@ export interface NodeReconcileReport {
  * Compares every node's containers with the records, one node at a time under a named lock
  * (so passes in several API processes never judge one node twice at once), records what
  * differs, and repairs what the policy allows. A node that cannot be listed is reported and
- * none of its containers is judged missing.
+ * none of its containers is judged missing. A node in maintenance is read and its findings
+ * recorded, but nothing there is repaired; a record still follows its container off or onto
+ * it (a record moved to where its container is touches no node).
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
@@ -59,7 +64,7 @@ export class Reconciler {
 
   async reconcileNode(node: string, waitS = 0): Promise<NodeReconcileReport> {
     const conn = await this.pool.getConnection();
-    const empty = { node, reachable: true, skipped: false, containers: 0, findings: 0, opened: 0, repairs: [] };
+    const empty = { node, reachable: true, skipped: false, containers: 0, findings: 0, opened: 0, repairs: [], maintenance: false };
     try {
       const [[lock]] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS got", [`lockstep-reconcile-${node}`, waitS]);
       if (lock?.got !== 1) return { ...empty, skipped: true };
@@ -100,6 +105,13 @@ export class Reconciler {
     const foreignCts = findings.filter((f) => f.kind === "foreign").map((f) => ({ vmid: f.vmid, node }));
     await recordForeignVmids(this.pool, [...foreignCts, ...vms], now);
     const { opened, open } = await recordNodePass(this.pool, node, findings, now, () => true);
+    const report = { ...empty, containers: onNode.length, findings: findings.length, opened: opened.length };
+    // Read after the findings, right before any repair: an operator at work on the node may
+    // be the cause of what differs, so nothing there is destroyed, re-created or unlocked.
+    if (await inMaintenance(this.pool, node)) {
+      if (open.length > 0) this.logger.info("node in maintenance: its findings are reported, none is repaired", { node, open: open.length });
+      return { ...report, maintenance: true };
+    }
     const repairs: NodeReconcileReport["repairs"][number][] = [];
     for (const finding of open) {
       const action = await repairFinding(this.repair, agent, finding).catch((err: unknown) => {
@@ -110,7 +122,7 @@ export class Reconciler {
       repairs.push({ kind: finding.kind, vmid: finding.vmid, action });
       await recordIncident(this.pool, { at: new Date(this.clock.now()), node, vmid: finding.vmid, kind: "drift-repair", severity: "info", detail: `${finding.kind}: ${action}`, containerId: finding.container_id });
     }
-    return { ...empty, containers: onNode.length, findings: findings.length, opened: opened.length, repairs };
+    return { ...report, repairs };
   }
 
   /**

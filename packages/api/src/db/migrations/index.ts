@@ -5,8 +5,9 @@ import { drift } from "./0004-drift.js";
 import { apiTokens } from "./0005-api-tokens.js";
 import { vmidCursor } from "./0006-vmid-cursor.js";
 import { nodeClusters } from "./0007-node-clusters.js";
+import { nodeMaintenance } from "./0008-node-maintenance.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in the order they apply. */
-export const migrations: readonly Migration[] = [initial, allocatorLocks, incidentSource, drift, apiTokens, vmidCursor, nodeClusters];
+export const migrations: readonly Migration[] = [initial, allocatorLocks, incidentSource, drift, apiTokens, vmidCursor, nodeClusters, nodeMaintenance];
 export type { Migration };
