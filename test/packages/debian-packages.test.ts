@@ -115,7 +115,10 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   t.regex(served, /--- ct show\n[\s\S]*rootfs\s+local-lvm:vm-101-disk-0/, "ct show reads the container's config");
   // The agent finds a lock's holders through /proc in its helper thread (fd-scan-thread.cjs).
   t.regex(served, /--- lock\n[\s\S]*verdict\s+HELD[\s\S]*holder\s+pid \d+ \[\w\] sleep 60/, "lock inspect names the process holding the config lock");
-  const doctor = JSON.parse(served.slice(served.indexOf("--- doctor\n") + "--- doctor\n".length, served.indexOf("--- end"))) as { ok: boolean; checks: { id: string; status: string; seen: string }[] };
+  // Server reflection and its library (a deep import of @grpc/reflection) are in the bundle.
+  for (const service of ["lockstep.agent.v1.NodeAgent", "grpc.health.v1.Health"]) t.true(between(served, "describe", "call").includes(`service ${service}\n`), `describe lists ${service} through reflection`);
+  t.deepEqual(JSON.parse(between(served, "call", "doctor")), { status: "SERVING" }, "call reaches the standard health service");
+  const doctor = JSON.parse(between(served, "doctor", "end")) as { ok: boolean; checks: { id: string; status: string; seen: string }[] };
   // The packaged config names the key as the unit's credential does, and the simulator's node tools are in the bundle.
   t.deepEqual(doctor.checks.filter((c) => c.status !== "pass").map((c) => `${c.id}: ${c.seen}`), [], "the bundled doctor passes every check with the packaged config");
   t.true(doctor.ok);
@@ -167,8 +170,8 @@ rm -rf /run/systemd /tmp/stubs /tmp/calls /etc/lockstep/tls/ca.crt /etc/lockstep
 // container made by the packaged simulator; the agent with the packaged config against that
 // simulated node, its request store in /var/lib/lockstep-agent; the node CLI's health and
 // ct list over mutual TLS, as the API's client certificate (the default config's only client);
-// ct show; lock inspect while a process holds the container's config lock; and the doctor
-// with the packaged config, from the bundle.
+// ct show; lock inspect while a process holds the container's config lock; describe and a
+// call of the health service through reflection; and the doctor with the packaged config.
 // Metrics listen on a port of the kernel's choosing, so that nothing on the host is in the way.
 const AGENT_SCENARIO = `
 lockstep-pki init --dir /root/pki
@@ -201,6 +204,10 @@ until [ -e /tmp/held ]; do sleep 0.1; done
 echo '--- lock'
 $node lock inspect 101
 kill $holder
+echo '--- describe'
+$node describe
+echo '--- call'
+$node call grpc.health.v1.Health/Check '{}'
 echo '--- doctor'
 lockstep-agent doctor --config /etc/lockstep/agent.json --simulate /tmp/n1 --node pve1 --state-dir /var/lib/lockstep-agent --json
 echo '--- end'
@@ -241,6 +248,12 @@ test.serial("the packaged API runs on its bundled runtime against MariaDB: it mi
   api.child.kill("SIGTERM");
   t.is(await api.exited, 0, api.output());
 });
+
+/** The output between the scenario's `--- <from>` and `--- <to>` lines. */
+function between(output: string, from: string, to: string): string {
+  const start = output.indexOf(`--- ${from}\n`);
+  return start < 0 ? "" : output.slice(start + `--- ${from}\n`.length, output.indexOf(`--- ${to}\n`, start));
+}
 
 /** A child process whose stdout and stderr are collected. */
 function spawnOutput(file: string, args: string[], env: Record<string, string>) {

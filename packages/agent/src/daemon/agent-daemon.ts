@@ -15,7 +15,6 @@ import { createHealthService } from "../grpc/health-service.js";
 import { createNodeAgentService } from "../grpc/node-agent-service.js";
 import { addReflection } from "../grpc/reflection.js";
 import { boundedHostStats } from "../health/bounded-host-stats.js";
-import { readNodeHealth } from "../health/node-health.js";
 import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
 import { probeNode } from "../health/node-probe.js";
 import { ServingMonitor } from "../health/serving-monitor.js";
@@ -126,7 +125,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   metrics.watchNode({
     node: config.node, version: AGENT_VERSION, running: () => admission.inUse,
     requestStore: () => ({ records: store.stats.records, maxRecords: config.maxRequestRecords }),
-    health: () => readNodeHealth(ctx, hostStats, AGENT_VERSION, config.probeTimeoutMs),
+    health: () => serving.probe(),
     healthWaitMs: SCRAPE_HEALTH_WAIT_MS,
     certificates: config.transport === "mtls" ? { node: config.tlsCert, ca: config.tlsCa } : {},
   });

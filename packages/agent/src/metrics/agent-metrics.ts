@@ -11,7 +11,7 @@ export interface RpcObserver {
   observe(method: string, outcome: string, replayed: boolean): void;
 }
 
-/** The part of the node's health (health/node-health.ts) that the gauges show. */
+/** The part of the node's probe (health/node-probe.ts) that the gauges show. */
 export interface HealthSample {
   readonly pctResponsive: boolean;
   readonly clusterFsState: ClusterFsState;
@@ -25,7 +25,7 @@ export interface NodeSources {
   running(): number;
   /** The request store's records and the bound past which it evicts finished ones before their retention. */
   requestStore(): { readonly records: number; readonly maxRecords: number };
-  /** The Health RPC's own probe. */
+  /** The node's probe, as Health runs it (through the serving monitor, which it also keeps current). */
   health(): Promise<HealthSample>;
   /** How long a scrape waits for a health probe before it reports the last answer. */
   readonly healthWaitMs: number;

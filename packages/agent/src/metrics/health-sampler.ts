@@ -1,7 +1,7 @@
 import { withinBound } from "../node/within-bound.js";
 
 /**
- * The node's health for a scrape, from the probe the Health RPC runs (health/node-health.ts),
+ * The node's health for a scrape, from the probe the Health RPC runs (health/node-probe.ts),
  * never a prober of its own: one probe at a time however many gauges or scrapers ask, and a
  * scrape waits for it at most `waitMs`, then takes the last answer. The probe is bounded by its
  * own timeout, so a hung `pct` or pmxcfs shows within that bound plus one scrape.
