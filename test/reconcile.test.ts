@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import test from "ava";
-import { agentV1 } from "@lockstep/shared";
+import { agentV1, systemClock } from "@lockstep/shared";
+import { LeaseStore } from "../packages/api/src/leases/lease-store.js";
 import { startedCalls, writeFaults } from "@lockstep/sim";
 import { post, startApi, startCluster, waitForOperation, type ApiUnderTest } from "./support/cluster.js";
 
@@ -183,13 +184,13 @@ test.serial("passes in two API processes at once record each difference once", a
 test.serial("a requested pass waits for a pass already judging the node, and judges what changed meanwhile", async (t) => {
   const cluster = await startCluster(["pve1"]);
   t.teardown(() => cluster.stop());
-  const holder = await cluster.db.pool.getConnection();
-  t.teardown(() => holder.release());
-  // Another pass (of another process) is judging pve1: it holds the node's reconcile lock.
-  await holder.query("SELECT GET_LOCK('lockstep-reconcile-pve1', 0)");
+  // Another pass (of another process) is judging pve1: it holds the node's reconcile lease.
+  const other = new LeaseStore(cluster.db.pool, systemClock, "another-api-process");
+  const held = await other.acquire("reconcile/pve1", 60_000);
+  t.truthy(held);
   const requested = reconcile(cluster.api);
   await cluster.agents.get("pve1")!.pct(["create", "10800", TEMPLATE, "--storage", "local-lvm"]);
-  await holder.query("SELECT RELEASE_LOCK('lockstep-reconcile-pve1')");
+  await other.release(held!);
   const report = await requested;
   t.like(report.nodes[0], { node: "pve1", skipped: false });
   t.deepEqual((await drift(cluster.api)).map((f) => `${f.kind} ${f.vmid}`), ["foreign 10800"]);

@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentClient, agentClientCredentials, agentV1, createMemoryLogger, LockstepError, type TlsFiles } from "@lockstep/shared";
 import { createSimCluster, simPctBin, simQmBin, simVzdumpBin, startedCalls, writeFaults } from "@lockstep/sim";
-import { createPool } from "../../packages/api/src/db/pool.js";
+import { openDatabase, type Database } from "../../packages/api/src/db/database.js";
 import { migrate } from "../../packages/api/src/db/migrate.js";
 import { migrations } from "../../packages/api/src/db/migrations/index.js";
 
@@ -167,13 +167,13 @@ async function main(): Promise<void> {
 
   step("MariaDB: the single source of truth");
   const serverUrl = new URL(readFileSync(path.join(repo, ".local/mariadb/database-url"), "utf8").trim());
-  const admin = createPool(serverUrl.toString(), 1);
+  const admin = openDatabase(serverUrl.toString(), { connectionLimit: 1 });
   // A database of the demo's own, fresh each run, so that its records match its new nodes.
   await admin.query("DROP DATABASE IF EXISTS lockstep_demo");
   await admin.query("CREATE DATABASE lockstep_demo CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
   await admin.end();
   serverUrl.pathname = "/lockstep_demo";
-  const pool = createPool(serverUrl.toString(), 2);
+  const pool = openDatabase(serverUrl.toString(), { connectionLimit: 2 });
   const applied = await migrate(pool, migrations, createMemoryLogger());
   const [tables] = await pool.query("SHOW TABLES");
   say(`schema migrations applied: ${applied.join(", ")}`);

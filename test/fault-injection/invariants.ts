@@ -1,4 +1,5 @@
-import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
+import type { Database } from "../../packages/api/src/db/database.js";
 import type { CallRecord } from "@lockstep/sim";
 import { configText, type Bystander } from "./bystanders.js";
 import type { ContainerMove } from "./container-moves.js";
@@ -25,7 +26,7 @@ export interface InvariantResult {
 }
 
 export interface Evidence {
-  readonly pool: Pool;
+  readonly pool: Database;
   readonly ledger: readonly LedgerEntry[];
   readonly containers: readonly NodeContainer[];
   readonly jobs: JobAccounting;
@@ -102,7 +103,7 @@ function recordsMatchNodes(records: readonly RecordRow[], containers: readonly N
   };
 }
 
-async function identifiersUnique(pool: Pool, records: readonly RecordRow[], containers: readonly NodeContainer[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
+async function identifiersUnique(pool: Database, records: readonly RecordRow[], containers: readonly NodeContainer[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
   const violations: string[] = [];
   // VMs share the cluster's VMID space (pve-cluster Cluster.pm check_vmid_unused).
   const vms = new Set(bystanders.filter((b) => b.type === "qemu").map((b) => b.vmid));
@@ -121,7 +122,7 @@ async function identifiersUnique(pool: Pool, records: readonly RecordRow[], cont
   return { name: "every VMID and port unique", figures: `${new Set(containers.map((c) => c.vmid)).size} VMIDs on nodes, ${allocations.length} allocated; ${ports.length} ports allocated, ${leaked.length} leaked`, violations };
 }
 
-async function jobsExactlyOnce(pool: Pool, records: readonly RecordRow[], jobs: JobAccounting): Promise<InvariantResult> {
+async function jobsExactlyOnce(pool: Database, records: readonly RecordRow[], jobs: JobAccounting): Promise<InvariantResult> {
   const violations: string[] = [];
   const [operations] = await pool.query<RowDataPacket[]>("SELECT id, kind, status, container_id FROM operations");
   const byStatus = groupBy(operations, (o) => o.status as string);
@@ -203,7 +204,7 @@ const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
   "ports-reallocated": ["migrate", "ha-relocate"],
 };
 
-async function incidentsExplained(pool: Pool, faults: readonly InjectedFault[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
+async function incidentsExplained(pool: Database, faults: readonly InjectedFault[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
   const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
   const theirVmids = new Set(bystanders.map((b) => b.vmid));
   const [incidents] = await pool.query<RowDataPacket[]>("SELECT id, at, node, vmid, kind, detail FROM incidents ORDER BY id");
@@ -229,13 +230,13 @@ async function incidentsExplained(pool: Pool, faults: readonly InjectedFault[], 
   return { name: "no incident left unexplained", figures: `${incidents.length - violations.length} of ${incidents.length} explained by the faults injected${summary ? ` (${summary})` : ""}`, violations };
 }
 
-async function alertsClosed(pool: Pool): Promise<InvariantResult> {
+async function alertsClosed(pool: Database): Promise<InvariantResult> {
   const [alerts] = await pool.query<RowDataPacket[]>("SELECT node, kind, state FROM alerts");
   const open = alerts.filter((a) => a.state === "open");
   return { name: "no alert open for a recovered node", figures: `${alerts.length} alert(s) raised, ${open.length} open`, violations: open.map((a) => `alert ${a.kind} on ${a.node} is still open`) };
 }
 
-async function driftCleared(pool: Pool, containers: readonly NodeContainer[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
+async function driftCleared(pool: Database, containers: readonly NodeContainer[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
   const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
   const theirVmids = new Set(bystanders.map((b) => b.vmid));
   const [all] = await pool.query<RowDataPacket[]>("SELECT kind, node, vmid, detail FROM drift_findings WHERE resolved_at IS NULL");

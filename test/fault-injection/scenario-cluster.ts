@@ -3,10 +3,9 @@ import type { ChildProcess } from "node:child_process";
 import { appendFileSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Pool } from "mysql2/promise";
 import { createSimCluster, liveTaskWorkers } from "@lockstep/sim";
 import { startAgentOnSim, type AgentUnderTest } from "../../packages/agent/test/integration/agent-harness.js";
-import { createPool } from "../../packages/api/src/db/pool.js";
+import { openDatabase, type Database } from "../../packages/api/src/db/database.js";
 import { post, startApi, type ApiUnderTest } from "../support/cluster.js";
 import { ClusterPmxcfs, type NodeEnv } from "./cluster-pmxcfs.js";
 import type { PrivateMariaDb } from "./private-mariadb.js";
@@ -71,7 +70,7 @@ export class ScenarioCluster {
   private constructor(
     readonly server: PrivateMariaDb,
     readonly databaseUrl: string,
-    readonly pool: Pool,
+    readonly pool: Database,
     /** The shared cluster directory (LOCKSTEP_SIM_CLUSTER): what every node's pmxcfs serves. */
     readonly clusterDir: string,
     /** Each node's LOCKSTEP_SIM_ROOT, _NODE and _CLUSTER, for the operator's own commands. */
@@ -82,7 +81,7 @@ export class ScenarioCluster {
   static async start(server: PrivateMariaDb, nodes: readonly string[], apiProcesses: number): Promise<ScenarioCluster> {
     const url = new URL(server.url);
     url.pathname = `/lockstep_faults_${randomBytes(4).toString("hex")}`;
-    const admin = createPool(server.url, 1);
+    const admin = openDatabase(server.url, { connectionLimit: 1 });
     await admin.query(`CREATE DATABASE \`${url.pathname.slice(1)}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     await admin.end();
     const sim = createSimCluster({ nodes, base: mkdtempSync(path.join(os.tmpdir(), "lockstep-faults-cluster-")) });
@@ -90,7 +89,7 @@ export class ScenarioCluster {
     const envs = new Map(sim.nodes.map((n) => [n.name, n.env]));
     // Mounted before any agent starts, so that each agent only ever sees pmxcfs at /etc/pve.
     const pmxcfs = await ClusterPmxcfs.mountAll(envs);
-    const cluster = new ScenarioCluster(server, url.toString(), createPool(url.toString()), sim.dir, envs, pmxcfs);
+    const cluster = new ScenarioCluster(server, url.toString(), openDatabase(url.toString()), sim.dir, envs, pmxcfs);
     try {
       for (const node of sim.nodes) {
         // The agent lays its node out and joins the cluster at start (already done here: it finds both).

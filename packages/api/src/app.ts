@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Pool } from "mysql2/promise";
 import type { Clock, Logger } from "@lockstep/shared";
 import { authenticate, type AuthVariables } from "./auth/authenticate.js";
 import { RateLimiter } from "./auth/rate-limiter.js";
@@ -21,9 +20,10 @@ import { operationRoutes } from "./operations/operation-routes.js";
 import { incidentRoutes } from "./incidents/incident-routes.js";
 import { reconcileRoutes } from "./reconcile/reconcile-routes.js";
 import type { Reconciler } from "./reconcile/reconciler.js";
+import type { Database } from "./db/database.js";
 
 export interface AppDeps {
-  readonly pool: Pool;
+  readonly pool: Database;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly idempotencyRetentionMs: number;

@@ -23,7 +23,8 @@ import type { Logger } from "@lockstep/shared";
 import { loadApiConfig } from "./config/api-config.js";
 import { migrate } from "./db/migrate.js";
 import { migrations } from "./db/migrations/index.js";
-import { createPool } from "./db/pool.js";
+import { openDatabase } from "./db/database.js";
+import { LeaseStore } from "./leases/lease-store.js";
 
 async function main(): Promise<void> {
   if (process.argv[2] === "token") {
@@ -41,9 +42,10 @@ async function serveApi(): Promise<void> {
   }
   const config = loadApiConfig({ listen: values.listen }, process.env);
   const logger = createJsonLogger(process.stdout, config.logLevel, { service: "lockstep-api" });
-  const pool = createPool(config.databaseUrl, 20);
-  await migrate(pool, migrations, logger);
+  const pool = openDatabase(config.databaseUrl, { connectionLimit: 20 });
   const owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const leases = new LeaseStore(pool, systemClock, owner);
+  await migrate(pool, migrations, logger, owner);
   const agents = agentDirectory(pool, config.agentCallTimeoutMs, agentTransport(config));
   if (config.agentTransport === "plaintext-loopback") logger.warn("agents are reached over PLAINTEXT gRPC (agentTransport plaintext-loopback): loopback development only");
   const metrics = new ApiMetrics(pool, { certificates: config.agentTransport === "mtls" ? { client: config.agentTlsCert, ca: config.agentTlsCa } : {} });
@@ -61,10 +63,10 @@ async function serveApi(): Promise<void> {
   const reconciler = new Reconciler(pool, agents, {
     pool, clock: systemClock, logger: logger.child({ component: "reconciler" }), maxAttempts: config.jobMaxAttempts, ports: { min: config.portMin, max: config.portMax },
     policy: { missing: config.reconcileMissing, orphans: config.reconcileOrphans, orphanGraceMs: config.reconcileOrphanGraceMs },
-  }, logger.child({ component: "reconciler" }), systemClock);
+  }, logger.child({ component: "reconciler" }), systemClock, leases);
   const keys = new KeyStore(pool, systemClock, { retentionMs: config.idempotencyRetentionMs, abandonedAfterMs: config.idempotencyAbandonedAfterMs });
   // Keys past their retention are treated as new anyway; this keeps the table bounded.
-  const sweeper = setInterval(() => void keys.purgeExpired().catch((err: unknown) => logger.warn("purging expired idempotency keys failed", { err })), 60_000);
+  const sweeper = setInterval(() => void leases.hold("purge/idempotency-keys", { ttlMs: 60_000, waitMs: 0 }, () => keys.purgeExpired()).catch((err: unknown) => logger.warn("purging expired idempotency keys failed", { err })), 60_000);
   sweeper.unref();
   const app = createApp({ pool, clock: systemClock, logger, idempotencyRetentionMs: config.idempotencyRetentionMs, idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs,
     vmids: { min: config.vmidMin, max: config.vmidMax },
@@ -90,7 +92,7 @@ async function serveApi(): Promise<void> {
     intervalMs: config.healthIntervalMs,
     unreachableAlertMs: config.unreachableAlertMs,
     probeTimeoutMs: config.healthProbeTimeoutMs,
-  });
+  }, leases);
   monitor.start();
   reconciler.start(config.reconcileIntervalMs);
   const shutdown = (signal: string): void => {

@@ -104,3 +104,20 @@ test("deleting an unknown container is a 404 problem", async (t) => {
   const res = await t.context.app.request("/v1/containers/00000000-0000-0000-0000-000000000000", { method: "DELETE", headers: { "idempotency-key": "delete-unknown" } });
   t.is(res.status, 404);
 });
+
+test("200 concurrent deletes of 50 containers answer no 5xx, and each container gets one delete", async (t) => {
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) ids.push(((await (await send(t.context.app, "POST", "/v1/containers", named(`del-${i}`), `made-${i}`)).json()) as { id: string }).id);
+  // Made on their nodes (as the dispatcher leaves them): each delete queues a delete job.
+  await t.context.db.pool.query("UPDATE operations SET status = 'succeeded', attempts = 1, finished_at = NOW(3)");
+  await t.context.db.pool.query("UPDATE containers SET status = 'running'");
+  // Four callers per container, each with its own key: deletes of different containers and of
+  // one container meet on the same rows and indexes (the deadlock this once answered 500).
+  const deletes = ids.flatMap((id) => Array.from({ length: 4 }, (_, n) => send(t.context.app, "DELETE", `/v1/containers/${id}`, {}, `delete-${id}-${n}`).then(async (res) => ({ id, status: res.status, body: (await res.json()) as { operation?: { id: string }; detail?: string } }))));
+  const results = await Promise.all(deletes);
+  t.deepEqual(results.filter((r) => r.status >= 500).map((r) => `${r.status} ${r.body.detail}`).slice(0, 3), []);
+  t.true(results.every((r) => r.status === 202));
+  for (const id of ids) t.is(new Set(results.filter((r) => r.id === id).map((r) => r.body.operation!.id)).size, 1, `container ${id} has one delete`);
+  const [deleteJobs] = await t.context.db.pool.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM operations WHERE kind = 'delete'");
+  t.is(deleteJobs[0]!.n, 50);
+});

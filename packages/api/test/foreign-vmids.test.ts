@@ -5,6 +5,7 @@ import { recordForeignVmids } from "../src/allocation/foreign-vmids.js";
 import { allocateVmid, type VmidRange } from "../src/allocation/vmid-allocator.js";
 import { migrate } from "../src/db/migrate.js";
 import { migrations } from "../src/db/migrations/index.js";
+import { LeaseStore } from "../src/leases/lease-store.js";
 import { Reconciler } from "../src/reconcile/reconciler.js";
 import { createTestDatabase, type TestDatabase } from "./support/test-database.js";
 
@@ -26,14 +27,7 @@ let containers = 0;
 async function allocateMany(db: TestDatabase, n: number): Promise<number[]> {
   const vmids: number[] = [];
   for (let i = 0; i < n; i++) {
-    const tx = await db.pool.getConnection();
-    try {
-      await tx.beginTransaction();
-      vmids.push(await allocateVmid(tx, RANGE, "pve1", `ct-vm-${++containers}`, NOW));
-      await tx.commit();
-    } finally {
-      tx.release();
-    }
+    vmids.push(await db.pool.transaction((tx) => allocateVmid(tx, RANGE, "pve1", `ct-vm-${++containers}`, NOW)));
   }
   return vmids;
 }
@@ -53,7 +47,7 @@ function reconcilerFor(db: TestDatabase, agent: AgentClient): Reconciler {
   const logger = createMemoryLogger();
   const clock = new ManualClock(NOW.getTime());
   const agents = { forNode: async () => agent, close: () => undefined };
-  return new Reconciler(db.pool, agents, { pool: db.pool, clock, logger, maxAttempts: 3, ports: { min: 20000, max: 29999 }, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock);
+  return new Reconciler(db.pool, agents, { pool: db.pool, clock, logger, maxAttempts: 3, ports: { min: 20000, max: 29999 }, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock, new LeaseStore(db.pool, clock, "test"));
 }
 
 test("a VMID a VM holds is never allocated", async (t) => {

@@ -44,7 +44,7 @@ test("a later migration is applied on top of earlier ones", async (t) => {
 test("concurrent starts apply each migration exactly once", async (t) => {
   const logs = Array.from({ length: 5 }, () => createMemoryLogger());
   const results = await Promise.all(logs.map((log) => migrate(t.context.db.pool, migrations, log)));
-  t.deepEqual(results.flat().sort(), migrations.map((m) => m.version));
+  t.deepEqual(results.flat().sort((a, b) => a - b), migrations.map((m) => m.version));
   t.deepEqual(await appliedVersions(t.context.db), migrations.map((m) => m.version));
 });
 

@@ -4,6 +4,7 @@ import { migrate } from "../src/db/migrate.js";
 import { migrations } from "../src/db/migrations/index.js";
 import { KeyStore } from "../src/idempotency/key-store.js";
 import { requestFingerprint } from "../src/idempotency/fingerprint.js";
+import { IdempotencyKeyInFlightError } from "../src/errors.js";
 import { createTestDatabase, type TestDatabase } from "./support/test-database.js";
 import { testApp, type TestApp } from "./support/test-app.js";
 
@@ -63,7 +64,7 @@ test("the same key with another body is a 422", async (t) => {
 test("the same key while the first request is in flight is a 409 with Retry-After", async (t) => {
   const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
   const body = JSON.stringify(node);
-  await keys.claim({ scope: t.context.app.tokenId, key: "key-4", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", body) });
+  await keys.claim({ claimToken: "another-request", scope: t.context.app.tokenId, key: "key-4", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", body) });
   const res = await post(t.context.app, body, "key-4");
   t.is(res.status, 409);
   t.is(res.headers.get("retry-after"), "1");
@@ -72,7 +73,7 @@ test("the same key while the first request is in flight is a 409 with Retry-Afte
 test("an in-flight key abandoned by a dead process is taken over", async (t) => {
   const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
   const body = JSON.stringify(node);
-  await keys.claim({ scope: t.context.app.tokenId, key: "key-5", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", body) });
+  await keys.claim({ claimToken: "a-dead-process", scope: t.context.app.tokenId, key: "key-5", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", body) });
   t.context.clock.advance(61_000);
   t.is((await post(t.context.app, body, "key-5")).status, 201);
 });
@@ -113,4 +114,33 @@ test("a key past its retention is purged and then treated as new", async (t) => 
   t.is(await keys.purgeExpired(), 1);
   const again = await post(t.context.app, { name: "pve2", address: "127.0.0.1:7001" }, "key-10");
   t.is(again.status, 201);
+});
+
+test("a claim run again after its commit's answer was lost finds its own claim, while another request's gets 409", async (t) => {
+  const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
+  const id = { claimToken: "first-request", scope: t.context.app.tokenId, key: "key-lost", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", "{}") };
+  t.is(await keys.claim(id), null);
+  t.is(await keys.claim(id), null, "the same claim again: its own row");
+  await t.throwsAsync(keys.claim({ ...id, claimToken: "a-duplicate" }), { instanceOf: IdempotencyKeyInFlightError });
+});
+
+test("a handler's transaction run again after its commit's answer was lost gets the answer it committed", async (t) => {
+  const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
+  const id = { claimToken: "first-request", scope: t.context.app.tokenId, key: "key-done", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", "{}") };
+  await keys.claim(id);
+  const answer = { status: 201, headers: { "content-type": "application/json" }, body: Buffer.from('{"name":"pve9"}') };
+  await t.context.db.pool.transaction((tx) => keys.complete(tx, id, answer));
+  const again = await t.context.db.pool.transaction((tx) => keys.finished(tx, id));
+  t.deepEqual(again, answer);
+});
+
+test("a request whose abandoned claim was taken over can neither complete nor free the key", async (t) => {
+  const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
+  const slow = { claimToken: "slow-request", scope: t.context.app.tokenId, key: "key-taken", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", "{}") };
+  await keys.claim(slow);
+  t.context.clock.advance(61_000);
+  await keys.claim({ ...slow, claimToken: "retry-after-timeout" });
+  await t.throwsAsync(t.context.db.pool.transaction((tx) => keys.finished(tx, slow)), { instanceOf: IdempotencyKeyInFlightError });
+  await keys.release(slow);
+  await t.throwsAsync(keys.claim({ ...slow, claimToken: "third" }), { instanceOf: IdempotencyKeyInFlightError }, "the key is still the retry's");
 });

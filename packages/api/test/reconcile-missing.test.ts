@@ -4,6 +4,7 @@ import type { RowDataPacket } from "mysql2/promise";
 import { migrate } from "../src/db/migrate.js";
 import { migrations } from "../src/db/migrations/index.js";
 import { ownershipTag } from "../src/reconcile/ownership-marker.js";
+import { LeaseStore } from "../src/leases/lease-store.js";
 import { Reconciler } from "../src/reconcile/reconciler.js";
 import { createTestDatabase, type TestDatabase } from "./support/test-database.js";
 
@@ -31,7 +32,7 @@ function agentListingNothing(getContainer: () => Promise<unknown>): AgentClient 
 async function reconcile(db: TestDatabase, agent: AgentClient): Promise<{ status: string; findings: string[] }> {
   const logger = createMemoryLogger();
   const clock = new ManualClock(NOW.getTime());
-  const reconciler = new Reconciler(db.pool, { forNode: async () => agent, close: () => undefined }, { pool: db.pool, clock, logger, maxAttempts: 3, ports: { min: 20000, max: 29999 }, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock);
+  const reconciler = new Reconciler(db.pool, { forNode: async () => agent, close: () => undefined }, { pool: db.pool, clock, logger, maxAttempts: 3, ports: { min: 20000, max: 29999 }, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock, new LeaseStore(db.pool, clock, "test"));
   await reconciler.reconcileNode("pve1");
   const [[record]] = await db.pool.query<RowDataPacket[]>("SELECT status FROM containers WHERE id = ?", [RECORD]);
   const [findings] = await db.pool.query<RowDataPacket[]>("SELECT kind FROM drift_findings");

@@ -18,18 +18,7 @@ test.afterEach.always(async (t) => t.context.db?.drop());
 
 let containers = 0;
 async function allocate(db: TestDatabase, range = RANGE): Promise<number> {
-  const tx = await db.pool.getConnection();
-  try {
-    await tx.beginTransaction();
-    const vmid = await allocateVmid(tx, range, "pve1", `ct-${++containers}`, NOW);
-    await tx.commit();
-    return vmid;
-  } catch (err) {
-    await tx.rollback();
-    throw err;
-  } finally {
-    tx.release();
-  }
+  return db.pool.transaction((tx) => allocateVmid(tx, range, "pve1", `ct-${++containers}`, NOW));
 }
 
 async function allocateMany(db: TestDatabase, n: number, range = RANGE): Promise<number[]> {

@@ -1,6 +1,7 @@
-import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { AgentClient, agentChannel, type AgentTransport } from "@lockstep/shared";
 import { ResourceNotFoundError } from "../errors.js";
+import type { Database } from "../db/database.js";
 
 /** The agents the API talks to, by node name. */
 export interface AgentDirectory {
@@ -13,7 +14,7 @@ export interface AgentDirectory {
  * Over mTLS each agent must present the cluster CA's certificate for its registered node
  * name, so an address that answers with another node's certificate is refused.
  */
-export function agentDirectory(pool: Pool, callTimeoutMs: number, transport: AgentTransport): AgentDirectory {
+export function agentDirectory(pool: Database, callTimeoutMs: number, transport: AgentTransport): AgentDirectory {
   const clients = new Map<string, AgentClient>();
   return {
     async forNode(node) {

@@ -1,8 +1,8 @@
-import type { Pool, RowDataPacket } from "mysql2/promise";
-import { inTransaction } from "../db/transaction-retry.js";
+import type { RowDataPacket } from "mysql2/promise";
 import type { Clock, Logger } from "@lockstep/shared";
 import { recordIncident } from "../incidents/incident-log.js";
 import type { Alert, AlertChannel } from "./alert-channel.js";
+import type { Database } from "../db/database.js";
 
 /**
  * Open alerts, in the database, so that an alert is raised once however many API processes
@@ -10,11 +10,11 @@ import type { Alert, AlertChannel } from "./alert-channel.js";
  * Only the process whose write changed the alert's state notifies the channel.
  */
 export class AlertBook {
-  constructor(private readonly pool: Pool, private readonly channel: AlertChannel, private readonly clock: Clock, private readonly logger: Logger) {}
+  constructor(private readonly pool: Database, private readonly channel: AlertChannel, private readonly clock: Clock, private readonly logger: Logger) {}
 
   async raise(alert: Alert): Promise<boolean> {
     const now = new Date(this.clock.now());
-    const opened = await inTransaction(this.pool, async (conn) => {
+    const opened = await this.pool.transaction(async (conn) => {
       const [rows] = await conn.query<RowDataPacket[]>("SELECT state FROM alerts WHERE dedup_key = ? FOR UPDATE", [alert.dedupKey]);
       if (rows[0]?.state === "open") return false;
       await conn.query(

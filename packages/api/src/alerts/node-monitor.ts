@@ -1,9 +1,11 @@
-import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { agentV1, LockstepError, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import type { AlertBook } from "./alert-book.js";
 import { recordNodeCluster } from "../nodes/node-cluster.js";
 import { inMaintenance } from "../nodes/node-repository.js";
+import type { Database } from "../db/database.js";
+import type { Fence, LeaseStore } from "../leases/lease-store.js";
 
 export interface MonitorOptions {
   readonly intervalMs: number;
@@ -17,12 +19,13 @@ export interface MonitorOptions {
  * or that cannot be reached for longer than allowed, raises one alert; the first healthy
  * answer resolves it. It only reports: nothing on a node is ever destroyed or rolled back
  * because the node stopped answering. A node in maintenance is still checked (its health is
- * shown) but raises no alert: its operator took it down on purpose.
+ * shown) but raises no alert: its operator took it down on purpose. Each node is checked by
+ * one API process at a time, under a lease that fences what the check records.
  */
 export class NodeMonitor {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly pool: Pool, private readonly agents: AgentDirectory, private readonly alerts: AlertBook, private readonly clock: Clock, private readonly logger: Logger, private readonly options: MonitorOptions) {}
+  constructor(private readonly pool: Database, private readonly agents: AgentDirectory, private readonly alerts: AlertBook, private readonly clock: Clock, private readonly logger: Logger, private readonly options: MonitorOptions, private readonly leases: LeaseStore) {}
 
   start(): void {
     this.timer = setTimeout(() => void this.tick(), 0);
@@ -36,21 +39,26 @@ export class NodeMonitor {
   private async tick(): Promise<void> {
     try {
       const [rows] = await this.pool.query<RowDataPacket[]>("SELECT name, unreachable_since FROM nodes");
-      await Promise.all(rows.map((row) => this.check(row.name as string, row.unreachable_since as Date | null)));
+      // Held past the probe's timeout, so that it cannot lapse while the probe waits.
+      const timing = { ttlMs: this.options.probeTimeoutMs * 2 + 5_000, waitMs: 0 };
+      await Promise.all(rows.map((row) => this.leases.hold(`node-monitor/${row.name as string}`, timing, (lease) => this.check(row.name as string, row.unreachable_since as Date | null, this.leases.fence(lease)))));
     } catch (err) {
       this.logger.warn("node health round failed", { err });
     }
     if (this.timer) this.timer = setTimeout(() => void this.tick(), this.options.intervalMs);
   }
 
-  private async check(node: string, unreachableSince: Date | null): Promise<void> {
+  private async check(node: string, unreachableSince: Date | null, fence: Fence): Promise<void> {
     const now = new Date(this.clock.now());
     let health: agentV1.GetHealthResponse;
     try {
       health = await (await this.agents.forNode(node)).getHealth({}, { timeoutMs: this.options.probeTimeoutMs });
     } catch (err) {
       const since = unreachableSince ?? now;
-      await this.pool.query("UPDATE nodes SET health_state = 'unreachable', unreachable_since = COALESCE(unreachable_since, ?), updated_at = ? WHERE name = ?", [now, now, node]);
+      await this.pool.transaction(async (tx) => {
+        await fence(tx);
+        await tx.query("UPDATE nodes SET health_state = 'unreachable', unreachable_since = COALESCE(unreachable_since, ?), updated_at = ? WHERE name = ?", [now, now, node]);
+      });
       if (now.getTime() - since.getTime() >= this.options.unreachableAlertMs && !(await inMaintenance(this.pool, node))) {
         const why = err instanceof LockstepError ? err.message : String(err);
         await this.alerts.raise({ dedupKey: `lockstep/${node}/agent-unreachable`, node, kind: "agent-unreachable", summary: `Lockstep agent on ${node} unreachable since ${since.toISOString()}: ${why}` });
@@ -58,8 +66,11 @@ export class NodeMonitor {
       return;
     }
     const state = health.pctResponsive ? "healthy" : "unresponsive";
-    await this.pool.query("UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?", [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node]);
-    await recordNodeCluster(this.pool, node, health.clusterName, health.clusterMembers, now);
+    await this.pool.transaction(async (tx) => {
+      await fence(tx);
+      await tx.query("UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?", [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node]);
+      await recordNodeCluster(tx, node, health.clusterName, health.clusterMembers, now);
+    });
     if (health.pctResponsive) return this.alerts.resolve(node);
     // Asked now, not before the probe: maintenance may have begun while the probe waited.
     if (await inMaintenance(this.pool, node)) return;

@@ -1,5 +1,6 @@
-import type { PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { LockstepError } from "@lockstep/shared";
+import type { Queryable } from "../db/database.js";
 
 export interface PortRange {
   readonly min: number;
@@ -11,7 +12,7 @@ export interface PortRange {
  * transaction. The node's row lock serializes allocations on one node; the primary key
  * (node, port) is the guarantee that two containers never share a port.
  */
-export async function allocatePorts(tx: PoolConnection, range: PortRange, node: string, containerId: string, names: readonly string[], now: Date): Promise<Record<string, number>> {
+export async function allocatePorts(tx: Queryable, range: PortRange, node: string, containerId: string, names: readonly string[], now: Date): Promise<Record<string, number>> {
   if (names.length === 0) return {};
   await tx.query("SELECT name FROM nodes WHERE name = ? FOR UPDATE", [node]);
   const [rows] = await tx.query<RowDataPacket[]>("SELECT port FROM port_allocations WHERE node = ? AND port BETWEEN ? AND ? FOR UPDATE", [node, range.min, range.max]);

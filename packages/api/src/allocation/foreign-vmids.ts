@@ -1,4 +1,4 @@
-import type { Pool, PoolConnection } from "mysql2/promise";
+import type { Queryable } from "../db/database.js";
 
 /** A VMID held by a guest Lockstep did not make, and the node that holds it. */
 export interface ForeignGuest {
@@ -13,7 +13,7 @@ export interface ForeignGuest {
  * A VMID Lockstep has already allocated keeps its row: a create that meets the guest moves
  * to another VMID (the dispatcher's ForeignVmidError path).
  */
-export async function recordForeignVmids(db: Pool | PoolConnection, guests: readonly ForeignGuest[], now: Date): Promise<void> {
+export async function recordForeignVmids(db: Queryable, guests: readonly ForeignGuest[], now: Date): Promise<void> {
   if (guests.length === 0) return;
   const rows = guests.map((g) => [g.vmid, g.node, null, "foreign", now]);
   await db.query("INSERT IGNORE INTO vmid_allocations (vmid, node, container_id, owner, allocated_at) VALUES ?", [rows]);

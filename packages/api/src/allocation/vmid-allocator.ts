@@ -1,5 +1,6 @@
-import type { PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { LockstepError } from "@lockstep/shared";
+import type { Queryable } from "../db/database.js";
 
 /** The configured range of VMIDs Lockstep may hand out. */
 export interface VmidRange {
@@ -19,7 +20,7 @@ const CHUNK = 64;
  * range has come round. The allocator row lock makes concurrent allocations take turns, and
  * the reads are locking reads, so they see every committed allocation.
  */
-export async function allocateVmid(tx: PoolConnection, range: VmidRange, node: string, containerId: string, now: Date): Promise<number> {
+export async function allocateVmid(tx: Queryable, range: VmidRange, node: string, containerId: string, now: Date): Promise<number> {
   const [lock] = await tx.query<RowDataPacket[]>("SELECT next_vmid FROM allocator_locks WHERE name = 'vmid' FOR UPDATE");
   const cursor = lock[0]?.next_vmid as number | null | undefined;
   const start = cursor != null && cursor >= range.min && cursor <= range.max ? cursor : range.min;
@@ -31,7 +32,7 @@ export async function allocateVmid(tx: PoolConnection, range: VmidRange, node: s
 }
 
 /** The lowest VMID in from..to that has no allocation, or null when every one is taken. */
-async function firstFree(tx: PoolConnection, from: number, to: number): Promise<number | null> {
+async function firstFree(tx: Queryable, from: number, to: number): Promise<number | null> {
   let candidate = from;
   while (candidate <= to) {
     const [rows] = await tx.query<RowDataPacket[]>("SELECT vmid FROM vmid_allocations WHERE vmid BETWEEN ? AND ? ORDER BY vmid LIMIT ? FOR UPDATE", [candidate, to, CHUNK]);

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, createJsonLogger, systemClock } from "@lockstep/shared";
 import { migrate } from "../db/migrate.js";
 import { migrations } from "../db/migrations/index.js";
-import { createPool } from "../db/pool.js";
+import { openDatabase } from "../db/database.js";
 import { SCOPES, type Scope } from "./api-token.js";
 import { TokenStore } from "./token-store.js";
 
@@ -35,7 +35,7 @@ export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv, out: 
   }
   const url = env.LOCKSTEP_API_DATABASE_URL ?? env.LOCKSTEP_DATABASE_URL;
   if (!url) throw new ConfigError("databaseUrl is required (set LOCKSTEP_DATABASE_URL)");
-  const pool = createPool(url, 2);
+  const pool = openDatabase(url, { connectionLimit: 2 });
   try {
     await migrate(pool, migrations, createJsonLogger(process.stderr, "warn", { service: "lockstep-api" }));
     return await run(new TokenStore(pool, systemClock), out);

@@ -1,6 +1,7 @@
-import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
 import { newToken, parseToken, secretDigest, secretMatches, type Scope } from "./api-token.js";
+import type { Database } from "../db/database.js";
 
 /** Who made a request: the token's public id, its name and scope. */
 export interface Caller {
@@ -31,7 +32,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** API tokens in MySQL, stored hashed; created and revoked by `lockstep-api token`. */
 export class TokenStore {
-  constructor(private readonly pool: Pool, private readonly clock: Clock) {}
+  constructor(private readonly pool: Database, private readonly clock: Clock) {}
 
   async create(name: string, scope: Scope): Promise<{ record: TokenRecord; token: string }> {
     const token = newToken();

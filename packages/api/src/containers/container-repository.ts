@@ -1,4 +1,5 @@
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
+import type { Database, Queryable } from "../db/database.js";
 
 /** A container record as the API shows it. */
 export interface ContainerRecord {
@@ -16,7 +17,7 @@ export interface ContainerRecord {
   readonly updated_at: string;
 }
 
-type Db = Pool | PoolConnection;
+type Db = Queryable;
 
 const SELECT = `SELECT c.*, (SELECT o.id FROM operations o WHERE o.container_id = c.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS operation_id,
   (SELECT JSON_OBJECTAGG(p.name, p.port) FROM port_allocations p WHERE p.container_id = c.id) AS ports
@@ -50,6 +51,6 @@ export async function listContainers(db: Db, filter: { node?: string; limit: num
   return rows.map(toRecord);
 }
 
-export async function insertContainer(tx: PoolConnection, c: { id: string; node: string; vmid: number; hostname: string; spec: unknown }, now: Date): Promise<void> {
+export async function insertContainer(tx: Queryable, c: { id: string; node: string; vmid: number; hostname: string; spec: unknown }, now: Date): Promise<void> {
   await tx.query("INSERT INTO containers (id, node, vmid, hostname, spec, desired_state, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', 'pending', ?, ?)", [c.id, c.node, c.vmid, c.hostname, JSON.stringify(c.spec), now, now]);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { fixedFieldChanges, type Clock, type ResolvedSpec } from "@lockstep/shared";
 import { allocatePorts, type PortRange } from "../allocation/allocate-ports.js";
 import { allocateVmid, type VmidRange } from "../allocation/vmid-allocator.js";
@@ -14,9 +14,10 @@ import { ApplyContainerBody, CreateContainerBody, portNames, requireSpec } from 
 import { requestDeletion } from "./request-deletion.js";
 import { effectiveRetention } from "./snapshot-retention.js";
 import { pathParam } from "../http/path-params.js";
+import type { Database, Queryable } from "../db/database.js";
 
 export interface ContainerRouteDeps {
-  readonly pool: Pool;
+  readonly pool: Database;
   readonly clock: Clock;
   readonly vmids: VmidRange;
   readonly ports: PortRange;
@@ -32,7 +33,7 @@ export interface ContainerRouteDeps {
 export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: IdempotencyVariables }> {
   const app = new Hono<{ Variables: IdempotencyVariables }>();
   const view = (record: ContainerRecord) => ({ ...record, snapshot_retention: effectiveRetention(record.spec as ResolvedSpec, deps.snapshotKeepLast) });
-  const withOperation = async (tx: PoolConnection, id: string, operationId: string) => ({ ...view((await findContainer(tx, id))!), operation: await findOperation(tx, operationId) });
+  const withOperation = async (tx: Queryable, id: string, operationId: string) => ({ ...view((await findContainer(tx, id))!), operation: await findOperation(tx, operationId) });
 
   app.get("/", async (c) => {
     const limit = Number(c.req.query("limit") ?? 500);
@@ -47,44 +48,47 @@ export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: Ide
   app.post("/", async (c) => {
     const body = await validateBody(c, CreateContainerBody);
     const spec = requireSpec(body.spec);
-    const tx = c.get("tx");
-    // The node's row lock orders this create with its maintenance: entered first, the create
-    // is refused; the create first, its job waits for the node to leave maintenance.
-    const node = await findNode(tx, body.node, true);
-    if (!node) throw new RequestValidationError([{ pointer: "/node", reason: `node '${body.node}' is not registered` }]);
-    if (node.maintenance) throw new NodeInMaintenanceError(node.name, node.maintenance.since, node.maintenance.reason);
-    const now = new Date(deps.clock.now());
-    const id = randomUUID();
-    const vmid = await allocateVmid(tx, deps.vmids, body.node, id, now);
-    await insertContainer(tx, { id, node: body.node, vmid, hostname: spec.hostname, spec }, now);
-    await allocatePorts(tx, deps.ports, body.node, id, portNames(body.ports), now);
-    const operationId = randomUUID();
-    await enqueueOperation(tx, { id: operationId, containerId: id, node: body.node, kind: "create", input: { vmid, spec }, maxAttempts: deps.maxAttempts }, now);
-    c.header("location", `/v1/containers/${id}`);
-    return c.json(await withOperation(tx, id, operationId), 202);
+    return c.var.idempotent(async (tx) => {
+      // The node's row lock orders this create with its maintenance: entered first, the create
+      // is refused; the create first, its job waits for the node to leave maintenance.
+      const node = await findNode(tx, body.node, true);
+      if (!node) throw new RequestValidationError([{ pointer: "/node", reason: `node '${body.node}' is not registered` }]);
+      if (node.maintenance) throw new NodeInMaintenanceError(node.name, node.maintenance.since, node.maintenance.reason);
+      const now = new Date(deps.clock.now());
+      const id = randomUUID();
+      const vmid = await allocateVmid(tx, deps.vmids, body.node, id, now);
+      await insertContainer(tx, { id, node: body.node, vmid, hostname: spec.hostname, spec }, now);
+      await allocatePorts(tx, deps.ports, body.node, id, portNames(body.ports), now);
+      const operationId = randomUUID();
+      await enqueueOperation(tx, { id: operationId, containerId: id, node: body.node, kind: "create", input: { vmid, spec }, maxAttempts: deps.maxAttempts }, now);
+      return { status: 202, body: await withOperation(tx, id, operationId), headers: { location: `/v1/containers/${id}` } };
+    });
   });
   app.post("/:id/apply", async (c) => {
     const body = await validateBody(c, ApplyContainerBody, { emptyIsObject: true });
-    const tx = c.get("tx");
     const id = pathParam(c, "id");
-    const [rows] = await tx.query<RowDataPacket[]>("SELECT node, vmid, status, spec FROM containers WHERE id = ? FOR UPDATE", [id]);
-    const row = rows[0];
-    if (!row) throw new ResourceNotFoundError(`container '${id}'`);
-    if (row.status === "deleting" || row.status === "deleted") throw new ContainerStateError(`container '${id}' is ${row.status}; there is nothing to apply to`);
-    const current = (typeof row.spec === "string" ? JSON.parse(row.spec) : row.spec) as ResolvedSpec;
-    const spec = body.spec ? requireSpec(body.spec) : current;
-    const fixed = fixedFieldChanges(current, spec);
-    if (fixed.length > 0) throw new RequestValidationError(fixed.map((p) => ({ pointer: `/spec${p.pointer}`, reason: p.reason })));
-    const now = new Date(deps.clock.now());
-    await tx.query("UPDATE containers SET spec = ?, hostname = ?, updated_at = ? WHERE id = ?", [JSON.stringify(spec), spec.hostname, now, id]);
-    const operationId = randomUUID();
-    await enqueueOperation(tx, { id: operationId, containerId: id, node: row.node as string, kind: "apply", input: { vmid: row.vmid, spec }, maxAttempts: deps.maxAttempts }, now);
-    return c.json(await withOperation(tx, id, operationId), 202);
+    return c.var.idempotent(async (tx) => {
+      const [rows] = await tx.query<RowDataPacket[]>("SELECT node, vmid, status, spec FROM containers WHERE id = ? FOR UPDATE", [id]);
+      const row = rows[0];
+      if (!row) throw new ResourceNotFoundError(`container '${id}'`);
+      if (row.status === "deleting" || row.status === "deleted") throw new ContainerStateError(`container '${id}' is ${row.status}; there is nothing to apply to`);
+      const current = (typeof row.spec === "string" ? JSON.parse(row.spec) : row.spec) as ResolvedSpec;
+      const spec = body.spec ? requireSpec(body.spec) : current;
+      const fixed = fixedFieldChanges(current, spec);
+      if (fixed.length > 0) throw new RequestValidationError(fixed.map((p) => ({ pointer: `/spec${p.pointer}`, reason: p.reason })));
+      const now = new Date(deps.clock.now());
+      await tx.query("UPDATE containers SET spec = ?, hostname = ?, updated_at = ? WHERE id = ?", [JSON.stringify(spec), spec.hostname, now, id]);
+      const operationId = randomUUID();
+      await enqueueOperation(tx, { id: operationId, containerId: id, node: row.node as string, kind: "apply", input: { vmid: row.vmid, spec }, maxAttempts: deps.maxAttempts }, now);
+      return { status: 202, body: await withOperation(tx, id, operationId) };
+    });
   });
   app.delete("/:id", async (c) => {
-    const tx = c.get("tx");
-    const operationId = await requestDeletion(tx, pathParam(c, "id"), deps.maxAttempts, new Date(deps.clock.now()));
-    return c.json(await withOperation(tx, pathParam(c, "id"), operationId), 202);
+    const id = pathParam(c, "id");
+    return c.var.idempotent(async (tx) => {
+      const operationId = await requestDeletion(tx, id, deps.maxAttempts, new Date(deps.clock.now()));
+      return { status: 202, body: await withOperation(tx, id, operationId) };
+    });
   });
   return app;
 }

@@ -1,7 +1,8 @@
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { allocatePorts, type PortRange } from "../allocation/allocate-ports.js";
-import { inTransaction } from "../db/transaction-retry.js";
 import { recordIncident } from "../incidents/incident-log.js";
+import type { Database, Queryable } from "../db/database.js";
+import type { Fence } from "../leases/lease-store.js";
 
 /** A record's container found on another node of its cluster (pct migrate, an HA relocation). */
 export interface ContainerMove {
@@ -19,10 +20,12 @@ export interface ContainerMove {
  * cluster's), its queued and running jobs follow too, and its ports move with it, each one
  * that another container holds on the new node re-allocated there. Logged as incidents
  * `container-moved` (and `ports-reallocated`). False when the record no longer names `from`
- * and that VMID (someone moved or deleted it meanwhile): nothing is changed.
+ * and that VMID (someone moved or deleted it meanwhile): nothing is changed. `fence` checks the
+ * caller's lease in the same transaction (a reconcile pass's).
  */
-export async function followContainer(pool: Pool, move: ContainerMove, ports: PortRange, now: Date): Promise<boolean> {
-  return inTransaction(pool, async (tx) => {
+export async function followContainer(db: Database, move: ContainerMove, ports: PortRange, now: Date, fence: Fence = async () => undefined): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    await fence(tx);
     const [rows] = await tx.query<RowDataPacket[]>("SELECT node, vmid, status FROM containers WHERE id = ? FOR UPDATE", [move.containerId]);
     const record = rows[0];
     if (!record || record.node !== move.from || record.vmid !== move.vmid || record.status === "deleted") return false;
@@ -36,7 +39,7 @@ export async function followContainer(pool: Pool, move: ContainerMove, ports: Po
 }
 
 /** Moves the record's ports to the new node; a port taken there is re-allocated. Says what changed. */
-async function movePorts(tx: PoolConnection, move: ContainerMove, range: PortRange, now: Date): Promise<string> {
+async function movePorts(tx: Queryable, move: ContainerMove, range: PortRange, now: Date): Promise<string> {
   const [held] = await tx.query<RowDataPacket[]>("SELECT name, port FROM port_allocations WHERE container_id = ? ORDER BY name", [move.containerId]);
   if (held.length === 0) return "";
   // The new node's row first, as every port allocation on it does (allocate-ports.ts).

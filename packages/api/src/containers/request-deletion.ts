@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { ResourceNotFoundError } from "../errors.js";
 import { enqueueOperation } from "../operations/operation-repository.js";
+import type { Queryable } from "../db/database.js";
 
 /**
  * Turns a container toward deletion and returns the operation that does it. Deleting what is
@@ -9,7 +10,7 @@ import { enqueueOperation } from "../operations/operation-repository.js";
  * started is cancelled (nothing exists on the node); one that started is waited for by the
  * delete job, so no orphan is ever left behind.
  */
-export async function requestDeletion(tx: PoolConnection, containerId: string, maxAttempts: number, now: Date): Promise<string> {
+export async function requestDeletion(tx: Queryable, containerId: string, maxAttempts: number, now: Date): Promise<string> {
   const [containers] = await tx.query<RowDataPacket[]>("SELECT id, node, vmid, status FROM containers WHERE id = ? FOR UPDATE", [containerId]);
   const container = containers[0];
   if (!container) throw new ResourceNotFoundError(`container '${containerId}'`);

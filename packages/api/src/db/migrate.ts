@@ -1,11 +1,17 @@
 import { createHash } from "node:crypto";
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
-import type { Logger } from "@lockstep/shared";
+import type { RowDataPacket } from "mysql2/promise";
+import os from "node:os";
+import { systemClock, type Logger } from "@lockstep/shared";
 import { DatabaseError } from "../errors.js";
 import type { Migration } from "./migrations/migration.js";
+import { LEASES_TABLE } from "./migrations/0010-leases.js";
+import { LeaseStore, type Fence } from "../leases/lease-store.js";
+import type { Database } from "./database.js";
 
-const LOCK_NAME = "lockstep.migrate";
-const LOCK_WAIT_SECONDS = 60;
+const LEASE = "schema-migration";
+// A long ALTER holds the lease the whole time: it is renewed every third of this.
+const LEASE_TTL_MS = 60_000;
+const LEASE_WAIT_MS = 120_000;
 
 interface AppliedRow extends RowDataPacket {
   version: number;
@@ -19,54 +25,47 @@ export function migrationChecksum(migration: Migration): string {
 }
 
 /**
- * Brings the schema up to date. Several API processes may start at once: a named lock makes
- * them take turns, and each applies only what is still missing. Refuses to run when an
- * applied migration was edited or when the database is ahead of this code.
+ * Brings the schema up to date. Several API processes may start at once: a lease makes them
+ * take turns (on one server and on Galera alike), and each applies only what is still
+ * missing, checking before each statement that it still holds the lease (DDL commits on its
+ * own, so this is as close as a fence gets). Refuses to run when an applied migration was
+ * edited or when the database is ahead of this code.
  */
-export async function migrate(pool: Pool, migrations: readonly Migration[], logger: Logger): Promise<number[]> {
+export async function migrate(db: Database, migrations: readonly Migration[], logger: Logger, owner = `migrate:${os.hostname()}:${process.pid}`): Promise<number[]> {
   assertOrdered(migrations);
-  const conn = await pool.getConnection();
-  try {
-    await acquireLock(conn);
-    try {
-      await conn.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version INT UNSIGNED NOT NULL PRIMARY KEY,
-        name VARCHAR(128) NOT NULL,
-        checksum CHAR(64) NOT NULL,
-        applied_at DATETIME(3) NOT NULL
-      ) ENGINE=InnoDB`);
-      const [rows] = await conn.query<AppliedRow[]>("SELECT version, name, checksum FROM schema_migrations ORDER BY version");
-      verifyApplied(rows, migrations);
-      const applied = new Set(rows.map((row) => row.version));
-      const done: number[] = [];
-      for (const migration of migrations.filter((m) => !applied.has(m.version))) {
-        await apply(conn, migration, logger);
-        done.push(migration.version);
-      }
-      return done;
-    } finally {
-      await conn.query("SELECT RELEASE_LOCK(?)", [LOCK_NAME]);
+  const leases = new LeaseStore(db, systemClock, owner);
+  await db.query(LEASES_TABLE);
+  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INT UNSIGNED NOT NULL PRIMARY KEY,
+    name VARCHAR(128) NOT NULL,
+    checksum CHAR(64) NOT NULL,
+    applied_at DATETIME(3) NOT NULL
+  ) ENGINE=InnoDB`);
+  const held = await leases.hold(LEASE, { ttlMs: LEASE_TTL_MS, waitMs: LEASE_WAIT_MS }, async (lease) => {
+    const [rows] = await db.query<AppliedRow[]>("SELECT version, name, checksum FROM schema_migrations ORDER BY version");
+    verifyApplied(rows, migrations);
+    const applied = new Set(rows.map((row) => row.version));
+    const done: number[] = [];
+    for (const migration of migrations.filter((m) => !applied.has(m.version))) {
+      await apply(db, migration, logger, leases.fence(lease));
+      done.push(migration.version);
     }
-  } finally {
-    conn.release();
-  }
+    return done;
+  });
+  if (!held) throw new DatabaseError(`another process held the schema migration lease for more than ${LEASE_WAIT_MS / 1000} s`);
+  return held.value;
 }
 
-async function acquireLock(conn: PoolConnection): Promise<void> {
-  const [rows] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS got", [LOCK_NAME, LOCK_WAIT_SECONDS]);
-  if (rows[0]?.got !== 1) {
-    throw new DatabaseError(`another process held the migration lock for more than ${LOCK_WAIT_SECONDS} s`);
-  }
-}
-
-async function apply(conn: PoolConnection, migration: Migration, logger: Logger): Promise<void> {
+async function apply(db: Database, migration: Migration, logger: Logger, fence: Fence): Promise<void> {
   const started = Date.now();
-  for (const statement of migration.statements) await conn.query(statement);
-  await conn.query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, NOW(3))", [
-    migration.version,
-    migration.name,
-    migrationChecksum(migration),
-  ]);
+  for (const statement of migration.statements) {
+    await db.transaction(fence);
+    await db.query(statement);
+  }
+  await db.transaction(async (tx) => {
+    await fence(tx);
+    await tx.query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, NOW(3))", [migration.version, migration.name, migrationChecksum(migration)]);
+  });
   logger.info("migration applied", { version: migration.version, name: migration.name, durationMs: Date.now() - started });
 }
 

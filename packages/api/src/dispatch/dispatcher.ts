@@ -1,4 +1,3 @@
-import type { Pool } from "mysql2/promise";
 import { LockstepError, withLogFields, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { NodeInMaintenanceError } from "../errors.js";
@@ -8,6 +7,7 @@ import { allocateVmid, type VmidRange } from "../allocation/vmid-allocator.js";
 import { ForeignVmidError, runJob, WaitForEarlierJobError } from "./job-handlers.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
 import { backoffMs, isRetryable } from "./retry-policy.js";
+import type { Database } from "../db/database.js";
 
 export interface DispatcherOptions {
   readonly pollMs: number;
@@ -37,7 +37,7 @@ export class Dispatcher {
   private running = new Set<Promise<void>>();
   private stopped = false;
 
-  constructor(private readonly pool: Pool, private readonly jobs: JobStore, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly options: DispatcherOptions, private readonly vmids: VmidRange) {}
+  constructor(private readonly pool: Database, private readonly jobs: JobStore, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly options: DispatcherOptions, private readonly vmids: VmidRange) {}
 
   start(): void {
     this.stopped = false;

@@ -1,4 +1,4 @@
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { DETAIL_REASON, LockstepError, runPipeline, type Clock, type ResolvedSpec } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import type { PortRange } from "../allocation/allocate-ports.js";
@@ -11,13 +11,14 @@ import { NodeInMaintenanceError, ResourceNotFoundError } from "../errors.js";
 import { findNode } from "../nodes/node-repository.js";
 import { ownershipTag } from "../reconcile/ownership-marker.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
+import type { Database, Queryable } from "../db/database.js";
 
 /** What a finished job writes, in the same transaction as the job's own completion. */
-export type Commit = (tx: PoolConnection, now: Date) => Promise<void>;
+export type Commit = (tx: Queryable, now: Date) => Promise<void>;
 
 /** What a job needs besides the job itself. */
 export interface JobDeps {
-  readonly db: Pool;
+  readonly db: Database;
   readonly agents: AgentDirectory;
   readonly jobs: JobStore;
   readonly clock: Clock;
@@ -110,7 +111,7 @@ async function knownClusters(deps: JobDeps, node: string): Promise<ClusterMap> {
     await Promise.all(
       unknown.map(async (name) => {
         const health = await (await deps.agents.forNode(name)).getHealth({}).catch(() => null);
-        if (health) await recordNodeCluster(deps.db, name, health.clusterName, health.clusterMembers, new Date(deps.clock.now()));
+        if (health) await deps.db.transaction((tx) => recordNodeCluster(tx, name, health.clusterName, health.clusterMembers, new Date(deps.clock.now())));
       }),
     );
     clusters = await loadClusterMap(deps.db);
@@ -172,7 +173,7 @@ async function restart(deps: JobDeps, sought: Sought, requestId: string): Promis
   }
 }
 
-async function requireNotInMaintenance(db: Pool, node: string): Promise<void> {
+async function requireNotInMaintenance(db: Database, node: string): Promise<void> {
   const found = await findNode(db, node);
   if (found?.maintenance) throw new NodeInMaintenanceError(node, found.maintenance.since, found.maintenance.reason);
 }
@@ -190,7 +191,7 @@ async function requireAbsent(job: ClaimedJob, deps: JobDeps, sought: Sought): Pr
  * A job on a container waits while an earlier create or apply of it is queued or running
  * (it is queued again): one container converges through one job at a time, in order.
  */
-async function waitForEarlierJobs(db: Pool, job: ClaimedJob): Promise<void> {
+async function waitForEarlierJobs(db: Database, job: ClaimedJob): Promise<void> {
   const [rows] = await db.query<RowDataPacket[]>(
     `SELECT o.id, o.kind FROM operations o JOIN operations me ON me.id = ?
      WHERE o.container_id = ? AND o.kind IN ('create', 'apply') AND o.status IN ('queued', 'running') AND o.id <> me.id

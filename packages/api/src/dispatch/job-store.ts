@@ -1,6 +1,6 @@
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import type { Clock, StepRecord } from "@lockstep/shared";
-import { inTransaction } from "../db/transaction-retry.js";
+import type { Database, Queryable } from "../db/database.js";
 
 /** A claimed job, leased to one dispatcher. */
 export interface ClaimedJob {
@@ -21,10 +21,10 @@ export interface ClaimedJob {
  * Jobs of a node in maintenance stay queued until it leaves maintenance.
  */
 export class JobStore {
-  constructor(private readonly pool: Pool, private readonly clock: Clock, private readonly owner: string, private readonly leaseMs: number) {}
+  constructor(private readonly pool: Database, private readonly clock: Clock, private readonly owner: string, private readonly leaseMs: number) {}
 
   async claim(limit: number): Promise<ClaimedJob[]> {
-    return inTransaction(this.pool, async (conn) => {
+    return this.pool.transaction(async (conn) => {
       const now = new Date(this.clock.now());
       // A node in maintenance starts no job; one whose attempt was running (its dispatcher
       // died: the lease lapsed) is claimed again to finish that attempt.
@@ -69,8 +69,8 @@ export class JobStore {
   }
 
   /** Runs `work` in a transaction only while this dispatcher still owns the job. */
-  async finish(jobId: string, work: (tx: PoolConnection) => Promise<void>): Promise<boolean> {
-    return inTransaction(this.pool, async (tx) => {
+  async finish(jobId: string, work: (tx: Queryable) => Promise<void>): Promise<boolean> {
+    return this.pool.transaction(async (tx) => {
       const [rows] = await tx.query<RowDataPacket[]>("SELECT id FROM operations WHERE id = ? AND lease_owner = ? AND status = 'running' FOR UPDATE", [jobId, this.owner]);
       if (rows.length === 0) return false;
       await work(tx);

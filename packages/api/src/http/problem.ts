@@ -1,9 +1,12 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { LockstepError, type Logger, type ReasonCode } from "@lockstep/shared";
+import { DatabaseUnavailableError } from "../db/database-unavailable-error.js";
 import { IdempotencyKeyInFlightError, NodeInMaintenanceError, PayloadTooLargeError, RateLimitedError, RequestValidationError, UnauthenticatedError } from "../errors.js";
 
 const MAINTENANCE_RETRY_AFTER_S = 60;
+// The API itself already retried for its whole budget: a client should not hammer at once.
+const DATABASE_RETRY_AFTER_S = 2;
 
 /** HTTP status for each reason code: the only place a domain error becomes a status. */
 const STATUS_BY_REASON: Record<ReasonCode, ContentfulStatusCode> = {
@@ -59,12 +62,14 @@ function statusOverride(err: unknown): ContentfulStatusCode | null {
 
 /**
  * Members beyond RFC 9457's own, for errors a client acts on by more than the code: which
- * fields broke which rule; which node is in maintenance, since when and why (its own `type`,
- * as its code UNAVAILABLE is shared with outages).
+ * fields broke which rule; which node is in maintenance, since when and why; a database that
+ * stayed unavailable through the API's own retries (each its own `type`, as their code
+ * UNAVAILABLE is shared with other outages).
  */
 function problemMembers(err: unknown): Record<string, unknown> {
   if (err instanceof RequestValidationError) return { errors: err.problems };
   if (err instanceof NodeInMaintenanceError) return { type: "urn:lockstep:problem:node-in-maintenance", node: err.node, maintenance: { since: err.since, reason: err.reason } };
+  if (err instanceof DatabaseUnavailableError) return { type: "urn:lockstep:problem:database-unavailable" };
   return {};
 }
 
@@ -72,6 +77,7 @@ function problemHeaders(err: unknown): Record<string, string> {
   if (err instanceof IdempotencyKeyInFlightError) return { "retry-after": "1" };
   // A node's maintenance lasts minutes to hours: a minute is a sensible first wait.
   if (err instanceof NodeInMaintenanceError) return { "retry-after": String(MAINTENANCE_RETRY_AFTER_S) };
+  if (err instanceof DatabaseUnavailableError) return { "retry-after": String(DATABASE_RETRY_AFTER_S) };
   if (err instanceof RateLimitedError) return { "retry-after": String(err.retryAfterSeconds) };
   if (err instanceof UnauthenticatedError) return { "www-authenticate": 'Bearer realm="lockstep"' };
   return {};

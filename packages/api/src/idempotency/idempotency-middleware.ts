@@ -1,12 +1,26 @@
+import { randomUUID } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
-import type { Pool, PoolConnection } from "mysql2/promise";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Database, Queryable } from "../db/database.js";
 import { RequestValidationError } from "../errors.js";
 import { requestFingerprint } from "./fingerprint.js";
 import type { KeyIdentity, KeyStore, StoredResponse } from "./key-store.js";
 
-/** What handlers of POST and DELETE get: the transaction their writes and the key commit in. */
+/** What a handler's writes answer: stored under the key with them, and replayed byte for byte. */
+export interface Answer {
+  readonly status: ContentfulStatusCode;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** What handlers of POST and DELETE get. */
 export interface IdempotencyVariables {
-  tx: PoolConnection;
+  /**
+   * Runs the handler's writes and stores their answer under the Idempotency-Key in ONE
+   * transaction, run again whole when the database fails in a retryable way: a crash leaves
+   * both or neither. `work` must be safe to run again (it reads what it changes).
+   */
+  idempotent: (work: (tx: Queryable) => Promise<Answer>) => Promise<Response>;
 }
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -18,49 +32,45 @@ const KEPT_HEADERS = ["content-type", "location"];
  * keys scoped by `scopeOf` (the API token):
  * missing key → 400; same key and request → the first response replayed byte for byte; same
  * key, other request → 422; same key while the first is in flight → 409 with Retry-After.
- * The handler's writes and the stored response commit in ONE transaction, so a crash
- * leaves either both or neither; a request that fails validation or internally stores
- * nothing and leaves the key usable.
+ * A handler that writes does so through `idempotent`; any other answer below 500 (a refusal,
+ * a request that writes nothing) is stored on its own. A request that fails validation or
+ * internally stores nothing and leaves the key usable.
  */
-export function idempotency(pool: Pool, keys: KeyStore, scopeOf: (c: Context) => string, afterCommit: () => void = () => undefined): MiddlewareHandler<{ Variables: IdempotencyVariables }> {
+export function idempotency(db: Database, keys: KeyStore, scopeOf: (c: Context) => string, afterCommit: () => void = () => undefined): MiddlewareHandler<{ Variables: IdempotencyVariables }> {
   return async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "DELETE") return next();
     const key = c.req.header("idempotency-key");
     if (key === undefined) throw new RequestValidationError([{ pointer: "/headers/idempotency-key", reason: "is required on POST and DELETE" }]);
     if (!KEY.test(key)) throw new RequestValidationError([{ pointer: "/headers/idempotency-key", reason: "must be 1 to 255 visible ASCII characters" }]);
     const body = await c.req.text();
-    const id: KeyIdentity = { scope: scopeOf(c), key, method: c.req.method, path: c.req.path, fingerprint: requestFingerprint(c.req.method, c.req.path, body) };
+    const id: KeyIdentity = { claimToken: randomUUID(), scope: scopeOf(c), key, method: c.req.method, path: c.req.path, fingerprint: requestFingerprint(c.req.method, c.req.path, body) };
     const stored = await keys.claim(id);
     if (stored) return replay(stored, true);
 
-    const tx = await pool.getConnection();
     let committed = false;
-    try {
-      await tx.beginTransaction();
-      c.set("tx", tx);
-      await next();
-      if (c.error instanceof RequestValidationError || c.res.status >= 500) return;
-      if (c.error) {
-        // A refused request (404, 409...) is stored and replayed, but nothing it wrote is kept.
-        await tx.rollback();
-        await tx.beginTransaction();
-      }
-      const response = await snapshot(c.res);
-      await keys.complete(tx, id, response);
-      await tx.commit();
+    const commit = async (answer: (tx: Queryable) => Promise<StoredResponse>): Promise<Response> => {
+      // An attempt whose COMMIT was lost may have committed: its stored answer says so.
+      const response = await db.transaction(async (tx) => (await keys.finished(tx, id)) ?? keys.complete(tx, id, await answer(tx)));
       committed = true;
       afterCommit();
-      // The body was consumed into the record: answer from the record, as a replay will.
+      return replay(response, false);
+    };
+    c.set("idempotent", (work) => commit(async (tx) => toStored(await work(tx))));
+    try {
+      await next();
+      if (committed || c.error instanceof RequestValidationError || c.res.status >= 500) return;
+      // A refusal (404, 409...) or an answer without writes: stored, so a retry gets it again.
+      const response = await snapshot(c.res);
       c.res = undefined;
-      c.res = replay(response, false);
+      c.res = await commit(async () => response);
     } finally {
-      if (!committed) {
-        await tx.rollback().catch(() => undefined);
-        await keys.release(id);
-      }
-      tx.release();
+      if (!committed) await keys.release(id);
     }
   };
+}
+
+function toStored(answer: Answer): StoredResponse {
+  return { status: answer.status, headers: { "content-type": "application/json", ...answer.headers }, body: Buffer.from(JSON.stringify(answer.body)) };
 }
 
 async function snapshot(res: Response): Promise<StoredResponse> {

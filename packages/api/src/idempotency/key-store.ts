@@ -1,7 +1,7 @@
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
-import { inTransaction } from "../db/transaction-retry.js";
 import { IdempotencyKeyInFlightError, IdempotencyKeyReusedError } from "../errors.js";
+import type { Database, Queryable } from "../db/database.js";
 
 /** A stored response, replayed byte for byte. */
 export interface StoredResponse {
@@ -11,6 +11,8 @@ export interface StoredResponse {
 }
 
 export interface KeyIdentity {
+  /** This request's claim on the key, unique per request (not per attempt). */
+  readonly claimToken: string;
   readonly scope: string;
   readonly key: string;
   readonly method: string;
@@ -24,6 +26,7 @@ interface KeyRow extends RowDataPacket {
   path: string;
   fingerprint: string;
   state: "in_flight" | "done";
+  claim_token: string | null;
   response_status: number | null;
   response_headers: string | Record<string, string> | null;
   response_body: Buffer | null;
@@ -45,7 +48,7 @@ const DUPLICATE_ENTRY = 1062;
  * sees it and gets 409), or refuses a key used for another request (422).
  */
 export class KeyStore {
-  constructor(private readonly pool: Pool, private readonly clock: Clock, private readonly options: KeyStoreOptions) {}
+  constructor(private readonly db: Database, private readonly clock: Clock, private readonly options: KeyStoreOptions) {}
 
   /**
    * Keys are unique across tokens but answered only to the token that sent them first.
@@ -53,7 +56,7 @@ export class KeyStore {
    * gap locks, and two first requests for one key would deadlock on their inserts.
    */
   async claim(id: KeyIdentity): Promise<StoredResponse | null> {
-    return inTransaction(this.pool, async (conn) => {
+    return this.db.transaction(async (conn) => {
       const now = this.clock.now();
       try {
         await this.insertInFlight(conn, id, now);
@@ -65,6 +68,8 @@ export class KeyStore {
       const row = rows[0];
       // Deleted between the insert and this read (released, purged): a retry claims it afresh.
       if (!row) throw new IdempotencyKeyInFlightError();
+      // This claim's own row: an earlier attempt committed it, and its COMMIT's answer was lost.
+      if (row.state === "in_flight" && row.claim_token === id.claimToken) return null;
       const outcome = row.expires_at.getTime() > now ? this.judge(row, id, now) : "take-over";
       if (outcome !== "take-over") return outcome;
       await this.retake(conn, id, now);
@@ -75,47 +80,63 @@ export class KeyStore {
   private judge(row: KeyRow, id: KeyIdentity, now: number): StoredResponse | "take-over" {
     if (row.scope !== id.scope) throw new IdempotencyKeyReusedError("this Idempotency-Key was already used by another API token");
     if (row.method !== id.method || row.path !== id.path || row.fingerprint !== id.fingerprint) throw new IdempotencyKeyReusedError();
-    if (row.state === "done") {
-      const headers = typeof row.response_headers === "string" ? (JSON.parse(row.response_headers) as Record<string, string>) : (row.response_headers ?? {});
-      return { status: row.response_status ?? 500, headers, body: row.response_body ?? Buffer.alloc(0) };
-    }
+    if (row.state === "done") return storedResponse(row);
     if (now - row.created_at.getTime() < this.options.abandonedAfterMs) throw new IdempotencyKeyInFlightError();
     return "take-over";
   }
 
-  private async insertInFlight(conn: PoolConnection, id: KeyIdentity, now: number): Promise<void> {
-    await conn.query("INSERT INTO idempotency_keys (scope, idem_key, method, path, fingerprint, state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'in_flight', ?, ?)", [
-      id.scope, id.key, id.method, id.path, id.fingerprint, new Date(now), new Date(now + this.options.retentionMs),
+  private async insertInFlight(conn: Queryable, id: KeyIdentity, now: number): Promise<void> {
+    await conn.query("INSERT INTO idempotency_keys (scope, idem_key, method, path, fingerprint, state, claim_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'in_flight', ?, ?, ?)", [
+      id.scope, id.key, id.method, id.path, id.fingerprint, id.claimToken, new Date(now), new Date(now + this.options.retentionMs),
     ]);
   }
 
   /** An expired key, or one abandoned in flight by a dead process, starts over for this request. */
-  private async retake(conn: PoolConnection, id: KeyIdentity, now: number): Promise<void> {
+  private async retake(conn: Queryable, id: KeyIdentity, now: number): Promise<void> {
     await conn.query(
-      "UPDATE idempotency_keys SET scope = ?, method = ?, path = ?, fingerprint = ?, state = 'in_flight', response_status = NULL, response_headers = NULL, response_body = NULL, created_at = ?, expires_at = ? WHERE idem_key = ?",
-      [id.scope, id.method, id.path, id.fingerprint, new Date(now), new Date(now + this.options.retentionMs), id.key],
+      "UPDATE idempotency_keys SET scope = ?, method = ?, path = ?, fingerprint = ?, state = 'in_flight', claim_token = ?, response_status = NULL, response_headers = NULL, response_body = NULL, created_at = ?, expires_at = ? WHERE idem_key = ?",
+      [id.scope, id.method, id.path, id.fingerprint, id.claimToken, new Date(now), new Date(now + this.options.retentionMs), id.key],
     );
   }
 
+  /**
+   * The stored answer when the key's request already committed, read with the key's row lock
+   * in the caller's transaction: an attempt whose COMMIT was lost may still have committed.
+   */
+  async finished(tx: Queryable, id: KeyIdentity): Promise<StoredResponse | null> {
+    const [rows] = await tx.query<KeyRow[]>("SELECT * FROM idempotency_keys WHERE idem_key = ? FOR UPDATE", [id.key]);
+    const row = rows[0];
+    if (row?.state === "done" && row.claim_token === id.claimToken) return storedResponse(row);
+    // Taken over (this request was thought abandoned) or purged: another request owns the key now.
+    if (row?.claim_token !== id.claimToken) throw new IdempotencyKeyInFlightError();
+    return null;
+  }
+
   /** Stores the response inside the handler's own transaction: records and key commit together. */
-  async complete(tx: PoolConnection, id: KeyIdentity, response: StoredResponse): Promise<void> {
-    await tx.query("UPDATE idempotency_keys SET state = 'done', response_status = ?, response_headers = ?, response_body = ? WHERE scope = ? AND idem_key = ?", [
+  async complete(tx: Queryable, id: KeyIdentity, response: StoredResponse): Promise<StoredResponse> {
+    await tx.query("UPDATE idempotency_keys SET state = 'done', response_status = ?, response_headers = ?, response_body = ? WHERE idem_key = ? AND claim_token = ?", [
       response.status,
       JSON.stringify(response.headers),
       response.body,
-      id.scope,
       id.key,
+      id.claimToken,
     ]);
+    return response;
   }
 
   /** Deletes keys past their retention (a bounded batch per call); returns how many. */
   async purgeExpired(batch = 1000): Promise<number> {
-    const [result] = await this.pool.query("DELETE FROM idempotency_keys WHERE expires_at < ? LIMIT ?", [new Date(this.clock.now()), batch]);
+    const [result] = await this.db.query("DELETE FROM idempotency_keys WHERE expires_at < ? LIMIT ?", [new Date(this.clock.now()), batch]);
     return (result as { affectedRows: number }).affectedRows;
   }
 
   /** Frees a key whose request stored nothing (invalid body, internal failure): it stays usable. */
   async release(id: KeyIdentity): Promise<void> {
-    await this.pool.query("DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'in_flight'", [id.scope, id.key]);
+    await this.db.query("DELETE FROM idempotency_keys WHERE idem_key = ? AND claim_token = ? AND state = 'in_flight'", [id.key, id.claimToken]);
   }
+}
+
+function storedResponse(row: KeyRow): StoredResponse {
+  const headers = typeof row.response_headers === "string" ? (JSON.parse(row.response_headers) as Record<string, string>) : (row.response_headers ?? {});
+  return { status: row.response_status ?? 500, headers, body: row.response_body ?? Buffer.alloc(0) };
 }

@@ -1,7 +1,8 @@
-import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { agentV1, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { recordIncident, type Severity } from "./incident-log.js";
+import type { Database } from "../db/database.js";
 
 const KINDS: Partial<Record<agentV1.EventKind, { kind: string; severity: Severity }>> = {
   [agentV1.EventKind.LOCK_DETECTED]: { kind: "lock-detected", severity: "info" },
@@ -23,7 +24,7 @@ export class AgentEventRelay {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  constructor(private readonly pool: Pool, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly refreshMs = 5_000, private readonly replayMs = 15 * 60_000) {}
+  constructor(private readonly pool: Database, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly refreshMs = 5_000, private readonly replayMs = 15 * 60_000) {}
 
   start(): void {
     void this.refresh();

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
+import type { Database, Queryable } from "../db/database.js";
 
 export type Severity = "info" | "warning" | "critical";
 
@@ -18,7 +19,7 @@ export interface Incident {
 }
 
 /** Appends an incident; a duplicate of an already recorded event is ignored. */
-export async function recordIncident(db: Pool | PoolConnection, incident: Incident): Promise<void> {
+export async function recordIncident(db: Queryable, incident: Incident): Promise<void> {
   const key = incident.sourceKey ? createHash("sha256").update(incident.sourceKey).digest("hex") : null;
   await db.query("INSERT IGNORE INTO incidents (at, node, vmid, kind, severity, container_id, operation_id, detail, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
     incident.at, incident.node, incident.vmid, incident.kind, incident.severity, incident.containerId ?? null, incident.operationId ?? null, incident.detail.slice(0, 8000), key,
@@ -35,7 +36,7 @@ export interface IncidentFilter {
 }
 
 /** Incidents, newest first, filtered by node, VMID, kind and time. */
-export async function listIncidents(db: Pool, filter: IncidentFilter): Promise<Record<string, unknown>[]> {
+export async function listIncidents(db: Database, filter: IncidentFilter): Promise<Record<string, unknown>[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (clause: string, value: unknown): void => {

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
-import type { Pool } from "mysql2/promise";
 import { vmidProblem } from "@lockstep/shared";
 import { RequestValidationError, type FieldProblem } from "../errors.js";
 import { listIncidents, type IncidentFilter } from "./incident-log.js";
+import type { Database } from "../db/database.js";
 
 /** `GET /v1/incidents?node=&vmid=&kind=&since=&until=&limit=`. */
-export function incidentRoutes(pool: Pool): Hono {
+export function incidentRoutes(pool: Database): Hono {
   const app = new Hono();
   app.get("/", async (c) => c.json({ incidents: await listIncidents(pool, parseFilter(c.req.query())) }));
   return app;

@@ -1,8 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { certificateExpirySeconds } from "@lockstep/shared";
+import type { Database } from "../db/database.js";
 
 export interface ApiMetricsOptions {
   /** PEM files whose expiry is exported, by the `certificate` label (the agents' client certificate and CA). */
@@ -24,7 +25,7 @@ export class ApiMetrics {
   });
   private readonly jobsFailed = new Counter({ name: "lockstep_jobs_failed_total", help: "Jobs this API process marked failed for good (attempts exhausted or an error no retry mends), by kind and reason code", labelNames: ["kind", "code"], registers: [this.registry] });
 
-  constructor(pool: Pool, options: ApiMetricsOptions = {}) {
+  constructor(pool: Database, options: ApiMetricsOptions = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: "lockstep_api_" });
     databaseGauge(this.registry, pool, "lockstep_jobs", "Operations by kind and state", ["kind", "state"], "SELECT kind, status AS state, COUNT(*) AS n FROM operations GROUP BY kind, status");
     databaseGauge(this.registry, pool, "lockstep_job_retries", "Attempts beyond the first, summed over operations by kind", ["kind"], "SELECT kind, COALESCE(SUM(GREATEST(CAST(attempts AS SIGNED) - 1, 0)), 0) AS n FROM operations GROUP BY kind");
@@ -56,7 +57,7 @@ export class ApiMetrics {
 }
 
 /** A gauge read by one query at scrape time: a row per series, its labels by name and its value `n` (a date as seconds since the epoch). */
-function databaseGauge(registry: Registry, pool: Pool, name: string, help: string, labelNames: string[], sql: string): void {
+function databaseGauge(registry: Registry, pool: Database, name: string, help: string, labelNames: string[], sql: string): void {
   new Gauge({
     name, help, labelNames, registers: [registry],
     async collect() {

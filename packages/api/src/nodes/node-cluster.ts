@@ -1,5 +1,6 @@
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { recordIncident } from "../incidents/incident-log.js";
+import type { Database, Queryable } from "../db/database.js";
 
 /** The Proxmox cluster of a registered node, as its agent last reported it. */
 export interface NodeCluster {
@@ -17,9 +18,9 @@ export type ClusterMap = ReadonlyMap<string, NodeCluster>;
  * another cluster than before is an incident: its containers' records are judged against the
  * new one from now on.
  */
-export async function recordNodeCluster(db: Pool, node: string, name: string, members: readonly string[], now: Date): Promise<void> {
+export async function recordNodeCluster(db: Queryable, node: string, name: string, members: readonly string[], now: Date): Promise<void> {
   if (members.length === 0) return;
-  const [rows] = await db.query<RowDataPacket[]>("SELECT cluster, cluster_members FROM nodes WHERE name = ?", [node]);
+  const [rows] = await db.query<RowDataPacket[]>("SELECT cluster, cluster_members FROM nodes WHERE name = ? FOR UPDATE", [node]);
   const before = rows[0];
   if (!before) return;
   const sorted = [...members].sort();
@@ -31,7 +32,7 @@ export async function recordNodeCluster(db: Pool, node: string, name: string, me
 }
 
 /** Every registered node's cluster. */
-export async function loadClusterMap(db: Pool | PoolConnection): Promise<ClusterMap> {
+export async function loadClusterMap(db: Queryable): Promise<ClusterMap> {
   const [rows] = await db.query<RowDataPacket[]>("SELECT name, cluster, cluster_members FROM nodes");
   return new Map(rows.map((r) => [r.name as string, { name: r.cluster as string | null, members: parseMembers(r.cluster_members) }]));
 }

@@ -1,5 +1,6 @@
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { recordIncident } from "../incidents/incident-log.js";
+import type { Database, Queryable } from "../db/database.js";
 
 /**
  * A node in maintenance: no job starts on it (one running finishes its attempt) and the
@@ -68,20 +69,20 @@ function toRecord(row: NodeRow): NodeRecord {
   };
 }
 
-export async function listNodes(db: Pool | PoolConnection): Promise<NodeRecord[]> {
+export async function listNodes(db: Queryable): Promise<NodeRecord[]> {
   const [rows] = await db.query<NodeRow[]>(`${SELECT_NODES} ORDER BY n.name`);
   return rows.map(toRecord);
 }
 
 /** One node; `forUpdate` locks its row, which serializes its maintenance transitions with creates on it. */
-export async function findNode(db: Pool | PoolConnection, name: string, forUpdate = false): Promise<NodeRecord | null> {
+export async function findNode(db: Queryable, name: string, forUpdate = false): Promise<NodeRecord | null> {
   // The row is locked on its own: the job counts' subqueries must not lock operations.
   if (forUpdate) await db.query("SELECT name FROM nodes WHERE name = ? FOR UPDATE", [name]);
   const [rows] = await db.query<NodeRow[]>(`${SELECT_NODES} WHERE n.name = ?`, [name]);
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
-export async function insertNode(tx: PoolConnection, node: { name: string; address: string; credentials_ref?: string }, now: Date): Promise<void> {
+export async function insertNode(tx: Queryable, node: { name: string; address: string; credentials_ref?: string }, now: Date): Promise<void> {
   await tx.query("INSERT INTO nodes (name, address, credentials_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", [node.name, node.address, node.credentials_ref ?? null, now, now]);
 }
 
@@ -90,7 +91,7 @@ export async function insertNode(tx: PoolConnection, node: { name: string; addre
  * node already in maintenance keeps its first entry (since, reason, who): entering again
  * changes nothing. False when the node does not exist.
  */
-export async function enterMaintenance(tx: PoolConnection, name: string, entry: { reason: string | null; by: string }, now: Date): Promise<boolean> {
+export async function enterMaintenance(tx: Queryable, name: string, entry: { reason: string | null; by: string }, now: Date): Promise<boolean> {
   const node = await findNode(tx, name, true);
   if (!node) return false;
   if (node.maintenance) return true;
@@ -101,7 +102,7 @@ export async function enterMaintenance(tx: PoolConnection, name: string, entry: 
 }
 
 /** Takes a node out of maintenance (its waiting jobs start), and logs it; a node not in maintenance is left as it is. False when it does not exist. */
-export async function leaveMaintenance(tx: PoolConnection, name: string, by: string, now: Date): Promise<boolean> {
+export async function leaveMaintenance(tx: Queryable, name: string, by: string, now: Date): Promise<boolean> {
   const node = await findNode(tx, name, true);
   if (!node) return false;
   if (!node.maintenance) return true;
@@ -111,7 +112,7 @@ export async function leaveMaintenance(tx: PoolConnection, name: string, by: str
 }
 
 /** Whether a node is in maintenance now (false for a node that does not exist). */
-export async function inMaintenance(db: Pool | PoolConnection, name: string): Promise<boolean> {
+export async function inMaintenance(db: Queryable, name: string): Promise<boolean> {
   const [rows] = await db.query<RowDataPacket[]>("SELECT 1 FROM nodes WHERE name = ? AND maintenance_since IS NOT NULL", [name]);
   return rows.length > 0;
 }

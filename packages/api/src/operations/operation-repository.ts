@@ -1,4 +1,5 @@
-import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
+import type { Queryable } from "../db/database.js";
 
 /** One job: a create, apply or delete of a container, with its attempts and steps. */
 export interface OperationRecord {
@@ -35,13 +36,13 @@ function toRecord(row: RowDataPacket): OperationRecord {
   };
 }
 
-export async function findOperation(db: Pool | PoolConnection, id: string): Promise<OperationRecord | null> {
+export async function findOperation(db: Queryable, id: string): Promise<OperationRecord | null> {
   const [rows] = await db.query<RowDataPacket[]>("SELECT * FROM operations WHERE id = ?", [id]);
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
 /** Queues a job in the caller's transaction: it commits with the record it works on. */
-export async function enqueueOperation(tx: PoolConnection, op: { id: string; containerId: string; node: string; kind: string; input: unknown; maxAttempts: number }, now: Date): Promise<void> {
+export async function enqueueOperation(tx: Queryable, op: { id: string; containerId: string; node: string; kind: string; input: unknown; maxAttempts: number }, now: Date): Promise<void> {
   await tx.query(
     "INSERT INTO operations (id, container_id, node, kind, status, attempts, max_attempts, next_attempt_at, input, steps, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, '[]', ?, ?)",
     [op.id, op.containerId, op.node, op.kind, op.maxAttempts, now, JSON.stringify(op.input), now, now],

@@ -1,15 +1,15 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { Pool } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
 import { ResourceNotFoundError } from "../errors.js";
 import { findOperation, type OperationRecord } from "./operation-repository.js";
 import { pathParam } from "../http/path-params.js";
+import type { Database } from "../db/database.js";
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
 /** `/v1/operations/:id`, and its steps streamed as they run. */
-export function operationRoutes(pool: Pool, clock: Clock, pollMs = 250): Hono {
+export function operationRoutes(pool: Database, clock: Clock, pollMs = 250): Hono {
   const app = new Hono();
   const load = async (id: string): Promise<OperationRecord> => {
     const op = await findOperation(pool, id);

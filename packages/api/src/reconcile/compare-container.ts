@@ -1,9 +1,10 @@
-import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { agentV1, LockstepError } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { findContainer, type ContainerRecord } from "../containers/container-repository.js";
 import { classifyDrift, type Finding, type RecordView } from "./classify-drift.js";
 import { markedRecord } from "./ownership-marker.js";
+import type { Database } from "../db/database.js";
 
 /** One VMID on one node: what the database says, what the node holds, and the verdict. */
 export interface Comparison {
@@ -15,7 +16,7 @@ export interface Comparison {
 }
 
 /** Judges one VMID live, with the same rules as a reconcile pass. */
-export async function compareContainer(pool: Pool, agents: AgentDirectory, node: string, vmid: number): Promise<Comparison> {
+export async function compareContainer(pool: Database, agents: AgentDirectory, node: string, vmid: number): Promise<Comparison> {
   const agent = await agents.forNode(node);
   const ct = await agent.getContainer({ vmid }).then((r) => r.container ?? null, (err: unknown) => {
     if (err instanceof LockstepError && err.code === "NOT_FOUND") return null;

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import type { Pool } from "mysql2/promise";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { RequestValidationError, ResourceNotFoundError } from "../errors.js";
 import { findNode } from "../nodes/node-repository.js";
@@ -7,6 +6,7 @@ import { compareContainer } from "./compare-container.js";
 import { openFindings } from "./drift-store.js";
 import type { Reconciler } from "./reconciler.js";
 import { pathParam } from "../http/path-params.js";
+import type { Database } from "../db/database.js";
 
 // How long a requested pass waits for a node another pass is judging; a node still busy
 // after that is reported `skipped`.
@@ -18,7 +18,7 @@ const KINDS = new Set(["missing", "orphan", "foreign", "state-mismatch", "duplic
  * `POST /v1/reconcile` runs a pass now; `GET /v1/drift` lists what differs;
  * `GET /v1/nodes/{name}/containers/{vmid}` sets one VMID's record, node truth and verdict side by side.
  */
-export function reconcileRoutes(pool: Pool, reconciler: Reconciler, agents: AgentDirectory): Hono {
+export function reconcileRoutes(pool: Database, reconciler: Reconciler, agents: AgentDirectory): Hono {
   const app = new Hono();
   app.post("/reconcile", async (c) => c.json({ nodes: await reconciler.pass(ON_DEMAND_WAIT_S) }));
   app.get("/drift", async (c) => {

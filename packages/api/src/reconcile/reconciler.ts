@@ -1,4 +1,4 @@
-import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { RowDataPacket } from "mysql2/promise";
 import { agentV1, LockstepError, type AgentClient, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { classifyDrift, type ClusterView, type Finding, type NodeContainerView, type RecordView } from "./classify-drift.js";
@@ -10,6 +10,11 @@ import { recordIncident } from "../incidents/incident-log.js";
 import { recordNodePass } from "./drift-store.js";
 import { markedRecord } from "./ownership-marker.js";
 import { repairFinding, type RepairDeps } from "./repair-drift.js";
+import type { Database } from "../db/database.js";
+import type { Fence, Lease, LeaseStore } from "../leases/lease-store.js";
+
+// A node's pass lists it, compares and repairs; the lease is renewed every third of this.
+const LEASE_TTL_MS = 60_000;
 
 /** What one pass did on one node. */
 export interface NodeReconcileReport {
@@ -27,8 +32,9 @@ export interface NodeReconcileReport {
 }
 
 /**
- * Compares every node's containers with the records, one node at a time under a named lock
- * (so passes in several API processes never judge one node twice at once), records what
+ * Compares every node's containers with the records, each node under its own lease (so passes
+ * in several API processes never judge one node twice at once, on one database server or on
+ * Galera), with every write of the pass fenced by the lease's token; records what
  * differs, and repairs what the policy allows. A node that cannot be listed is reported and
  * none of its containers is judged missing. A node in maintenance is read and its findings
  * recorded, but nothing there is repaired; a record still follows its container off or onto
@@ -37,7 +43,7 @@ export interface NodeReconcileReport {
 export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly pool: Pool, private readonly agents: AgentDirectory, private readonly repair: RepairDeps, private readonly logger: Logger, private readonly clock: Clock) {}
+  constructor(private readonly pool: Database, private readonly agents: AgentDirectory, private readonly repair: RepairDeps, private readonly logger: Logger, private readonly clock: Clock, private readonly leases: LeaseStore) {}
 
   start(intervalMs: number): void {
     const loop = async (): Promise<void> => {
@@ -63,22 +69,12 @@ export class Reconciler {
   }
 
   async reconcileNode(node: string, waitS = 0): Promise<NodeReconcileReport> {
-    const conn = await this.pool.getConnection();
     const empty = { node, reachable: true, skipped: false, containers: 0, findings: 0, opened: 0, repairs: [], maintenance: false };
-    try {
-      const [[lock]] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS got", [`lockstep-reconcile-${node}`, waitS]);
-      if (lock?.got !== 1) return { ...empty, skipped: true };
-      try {
-        return await this.judge(node, empty);
-      } finally {
-        await conn.query("SELECT RELEASE_LOCK(?)", [`lockstep-reconcile-${node}`]);
-      }
-    } finally {
-      conn.release();
-    }
+    const held = await this.leases.hold(`reconcile/${node}`, { ttlMs: LEASE_TTL_MS, waitMs: waitS * 1000 }, (lease) => this.judge(node, empty, this.leases.fence(lease), lease));
+    return held ? held.value : { ...empty, skipped: true };
   }
 
-  private async judge(node: string, empty: NodeReconcileReport): Promise<NodeReconcileReport> {
+  private async judge(node: string, empty: NodeReconcileReport, fence: Fence, lease: Lease): Promise<NodeReconcileReport> {
     const now = new Date(this.clock.now());
     const listedAt = new Date(this.clock.now());
     let agent: AgentClient;
@@ -90,21 +86,30 @@ export class Reconciler {
       const error = err instanceof LockstepError ? err.message : String(err);
       const unreachable: Finding = { kind: "unreachable", node, vmid: 0, containerId: null, detail: `could not list the node: ${error}; nothing on it is judged` };
       // Found unreachable when the listing failed, which can be long after the pass began.
-      await recordNodePass(this.pool, node, [unreachable], new Date(this.clock.now()), (kind) => kind === "unreachable");
+      await this.pool.transaction(async (tx) => {
+        await fence(tx);
+        await recordNodePass(tx, node, [unreachable], new Date(this.clock.now()), (kind) => kind === "unreachable");
+      });
       return { ...empty, reachable: false, findings: 1, error };
     }
-    await recordNodeCluster(this.pool, node, listing.clusterName, listing.clusterMembers, now);
+    await this.pool.transaction(async (tx) => {
+      await fence(tx);
+      await recordNodeCluster(tx, node, listing.clusterName, listing.clusterMembers, now);
+    });
     const { containers: onNode, vms } = listing;
     const judged = classifyDrift(node, onNode, await this.records(listedAt), await this.clusterView(node, listing));
     const { observed, moves } = judged;
     const findings = await this.confirmMissing(agent, node, judged.findings);
-    for (const move of moves) await followContainer(this.pool, { ...move, foundBy: "reconciler" }, this.repair.ports, now);
-    for (const o of observed) await this.pool.query("UPDATE containers SET observed_state = ?, observed_at = ? WHERE id = ?", [o.state, now, o.containerId]);
-    for (const f of findings.filter((f) => f.kind === "missing")) await this.pool.query("UPDATE containers SET observed_state = 'absent', observed_at = ? WHERE id = ?", [now, f.containerId]);
-    // Someone else's containers and the cluster's QEMU VMs: their VMIDs are never handed out.
-    const foreignCts = findings.filter((f) => f.kind === "foreign").map((f) => ({ vmid: f.vmid, node }));
-    await recordForeignVmids(this.pool, [...foreignCts, ...vms], now);
-    const { opened, open } = await recordNodePass(this.pool, node, findings, now, () => true);
+    for (const move of moves) await followContainer(this.pool, { ...move, foundBy: "reconciler" }, this.repair.ports, now, fence);
+    const { opened, open } = await this.pool.transaction(async (tx) => {
+      await fence(tx);
+      for (const o of observed) await tx.query("UPDATE containers SET observed_state = ?, observed_at = ? WHERE id = ?", [o.state, now, o.containerId]);
+      for (const f of findings.filter((f) => f.kind === "missing")) await tx.query("UPDATE containers SET observed_state = 'absent', observed_at = ? WHERE id = ?", [now, f.containerId]);
+      // Someone else's containers and the cluster's QEMU VMs: their VMIDs are never handed out.
+      const foreignCts = findings.filter((f) => f.kind === "foreign").map((f) => ({ vmid: f.vmid, node }));
+      await recordForeignVmids(tx, [...foreignCts, ...vms], now);
+      return recordNodePass(tx, node, findings, now, () => true);
+    });
     const report = { ...empty, containers: onNode.length, findings: findings.length, opened: opened.length };
     // Read after the findings, right before any repair: an operator at work on the node may
     // be the cause of what differs, so nothing there is destroyed, re-created or unlocked.
@@ -114,11 +119,12 @@ export class Reconciler {
     }
     const repairs: NodeReconcileReport["repairs"][number][] = [];
     for (const finding of open) {
-      const action = await repairFinding(this.repair, agent, finding).catch((err: unknown) => {
+      const action = await repairFinding(this.repair, agent, finding, fence).catch((err: unknown) => {
         this.logger.warn("repair failed; the finding stays open", { node, vmid: finding.vmid, kind: finding.kind, err });
         return null;
       });
       if (!action) continue;
+      this.logger.info("drift repaired", { node, vmid: finding.vmid, kind: finding.kind, action, leaseToken: lease.token });
       repairs.push({ kind: finding.kind, vmid: finding.vmid, action });
       await recordIncident(this.pool, { at: new Date(this.clock.now()), node, vmid: finding.vmid, kind: "drift-repair", severity: "info", detail: `${finding.kind}: ${action}`, containerId: finding.container_id });
     }

@@ -1,10 +1,11 @@
-import type { Pool } from "mysql2/promise";
 import { createMemoryLogger, type Clock } from "@lockstep/shared";
 import { Reconciler } from "../../src/reconcile/reconciler.js";
 import { noAgents } from "./test-app.js";
+import type { Database } from "../../src/db/database.js";
+import { LeaseStore } from "../../src/leases/lease-store.js";
 
 /** A reconciler for in-process app tests that never start it: the routes need one. */
-export function idleReconciler(pool: Pool, clock: Clock): Reconciler {
+export function idleReconciler(pool: Database, clock: Clock): Reconciler {
   const logger = createMemoryLogger();
-  return new Reconciler(pool, noAgents(pool), { pool, clock, logger, maxAttempts: 3, ports: { min: 20000, max: 29999 }, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock);
+  return new Reconciler(pool, noAgents(pool), { pool, clock, logger, maxAttempts: 3, ports: { min: 20000, max: 29999 }, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock, new LeaseStore(pool, clock, "idle-reconciler"));
 }

@@ -1,10 +1,10 @@
-import type { Pool } from "mysql2/promise";
 import { createMemoryLogger, type Clock } from "@lockstep/shared";
 import { agentDirectory } from "../../src/agents/agent-directory.js";
 import { createApp, type AppDeps } from "../../src/app.js";
 import { TokenStore } from "../../src/auth/token-store.js";
 import { ApiMetrics } from "../../src/metrics/api-metrics.js";
 import { idleReconciler } from "./idle-reconciler.js";
+import type { Database } from "../../src/db/database.js";
 
 /** The app in process, with every request sent under an admin token. */
 export interface TestApp {
@@ -19,9 +19,9 @@ export interface TestApp {
 }
 
 /** No agent is ever reached in these tests; loopback plaintext keeps them free of certificates. */
-export const noAgents = (pool: Pool) => agentDirectory(pool, 5_000, { mode: "plaintext-loopback" });
+export const noAgents = (pool: Database) => agentDirectory(pool, 5_000, { mode: "plaintext-loopback" });
 
-export async function testApp(pool: Pool, clock: Clock, deps: Partial<AppDeps> = {}): Promise<TestApp> {
+export async function testApp(pool: Database, clock: Clock, deps: Partial<AppDeps> = {}): Promise<TestApp> {
   const tokens = new TokenStore(pool, clock);
   const { token, record } = await tokens.create("test-admin", "admin");
   const app = createApp({

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Pool } from "mysql2/promise";
-import { createPool } from "../../src/db/pool.js";
+import { openDatabase, type Database } from "../../src/db/database.js";
 
 const URL_FILE = fileURLToPath(new URL("../../../../.local/mariadb/database-url", import.meta.url));
 
@@ -19,7 +18,7 @@ export function serverUrl(): string {
 
 export interface TestDatabase {
   url: string;
-  pool: Pool;
+  pool: Database;
   drop(): Promise<void>;
 }
 
@@ -27,18 +26,18 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const base = new URL(serverUrl());
   const name = `lockstep_test_${randomBytes(6).toString("hex")}`;
-  const admin = createPool(base.toString(), 1);
+  const admin = openDatabase(base.toString(), { connectionLimit: 1 });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.end();
   base.pathname = `/${name}`;
   const url = base.toString();
-  const pool = createPool(url);
+  const pool = openDatabase(url);
   return {
     url,
     pool,
     drop: async () => {
       await pool.end();
-      const cleanup = createPool(serverUrl(), 1);
+      const cleanup = openDatabase(serverUrl(), { connectionLimit: 1 });
       await cleanup.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await cleanup.end();
     },

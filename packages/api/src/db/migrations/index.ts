@@ -6,8 +6,10 @@ import { apiTokens } from "./0005-api-tokens.js";
 import { vmidCursor } from "./0006-vmid-cursor.js";
 import { nodeClusters } from "./0007-node-clusters.js";
 import { nodeMaintenance } from "./0008-node-maintenance.js";
+import { idempotencyClaim } from "./0009-idempotency-claim.js";
+import { leaseTable } from "./0010-leases.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in the order they apply. */
-export const migrations: readonly Migration[] = [initial, allocatorLocks, incidentSource, drift, apiTokens, vmidCursor, nodeClusters, nodeMaintenance];
+export const migrations: readonly Migration[] = [initial, allocatorLocks, incidentSource, drift, apiTokens, vmidCursor, nodeClusters, nodeMaintenance, idempotencyClaim, leaseTable];
 export type { Migration };
