@@ -92,6 +92,7 @@ async function serveApi(): Promise<void> {
     intervalMs: config.healthIntervalMs,
     unreachableAlertMs: config.unreachableAlertMs,
     probeTimeoutMs: config.healthProbeTimeoutMs,
+    onNodeBack: () => dispatcher.wake(),
   }, leases);
   monitor.start();
   reconciler.start(config.reconcileIntervalMs);

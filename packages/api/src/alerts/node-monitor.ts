@@ -6,12 +6,15 @@ import { recordNodeCluster } from "../nodes/node-cluster.js";
 import { inMaintenance } from "../nodes/node-repository.js";
 import type { Database } from "../db/database.js";
 import type { Fence, LeaseStore } from "../leases/lease-store.js";
+import { wakeNodeOperations } from "../lifecycle/operation-lifecycle.js";
 
 export interface MonitorOptions {
   readonly intervalMs: number;
   /** How long an agent may be unreachable before it is an alert (a restart is not). */
   readonly unreachableAlertMs: number;
   readonly probeTimeoutMs: number;
+  /** Told when a node answers healthy again and its waiting jobs were made due (the dispatcher wakes). */
+  readonly onNodeBack?: (node: string) => void;
 }
 
 /**
@@ -20,8 +23,14 @@ export interface MonitorOptions {
  * answer resolves it. It only reports: nothing on a node is ever destroyed or rolled back
  * because the node stopped answering. A node in maintenance is still checked (its health is
  * shown) but raises no alert: its operator took it down on purpose. Each node is checked by
- * one API process at a time, under a lease that fences what the check records.
+ * one API process at a time, under a lease that fences what the check records. A node that
+ * answers healthy again has its jobs waiting out a backoff made due at once.
  */
+interface NodeRow extends RowDataPacket {
+  unreachable_since: Date | null;
+  health_state: string;
+}
+
 export class NodeMonitor {
   private timer: NodeJS.Timeout | null = null;
 
@@ -38,17 +47,18 @@ export class NodeMonitor {
 
   private async tick(): Promise<void> {
     try {
-      const [rows] = await this.pool.query<RowDataPacket[]>("SELECT name, unreachable_since FROM nodes");
+      const [rows] = await this.pool.query<RowDataPacket[]>("SELECT name, unreachable_since, health_state FROM nodes");
       // Held past the probe's timeout, so that it cannot lapse while the probe waits.
       const timing = { ttlMs: this.options.probeTimeoutMs * 2 + 5_000, waitMs: 0 };
-      await Promise.all(rows.map((row) => this.leases.hold(`node-monitor/${row.name as string}`, timing, (lease) => this.check(row.name as string, row.unreachable_since as Date | null, this.leases.fence(lease)))));
+      await Promise.all(rows.map((row) => this.leases.hold(`node-monitor/${row.name as string}`, timing, (lease) => this.check(row.name as string, row as NodeRow, this.leases.fence(lease)))));
     } catch (err) {
       this.logger.warn("node health round failed", { err });
     }
     if (this.timer) this.timer = setTimeout(() => void this.tick(), this.options.intervalMs);
   }
 
-  private async check(node: string, unreachableSince: Date | null, fence: Fence): Promise<void> {
+  private async check(node: string, before: NodeRow, fence: Fence): Promise<void> {
+    const unreachableSince = before.unreachable_since;
     const now = new Date(this.clock.now());
     let health: agentV1.GetHealthResponse;
     try {
@@ -71,11 +81,21 @@ export class NodeMonitor {
       await tx.query("UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?", [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node]);
       await recordNodeCluster(tx, node, health.clusterName, health.clusterMembers, now);
     });
-    if (health.pctResponsive) return this.alerts.resolve(node);
+    if (health.pctResponsive) {
+      if (before.health_state !== "healthy") await this.nodeBack(node, now);
+      return this.alerts.resolve(node);
+    }
     // Asked now, not before the probe: maintenance may have begun while the probe waited.
     if (await inMaintenance(this.pool, node)) return;
     // A cluster filesystem that is hung, stopped or without quorum is why pct cannot answer: say so.
     const why = health.clusterFsState !== agentV1.ClusterFsState.OK && health.clusterFsState !== agentV1.ClusterFsState.UNSPECIFIED ? `/etc/pve (pmxcfs) on ${node}: ${health.clusterFsDetail}` : `pct on ${node} does not answer: ${health.pctDetail}`;
     await this.alerts.raise({ dedupKey: `lockstep/${node}/hypervisor-unresponsive`, node, kind: "hypervisor-unresponsive", summary: why });
+  }
+
+  /** Jobs that failed while the node was away wait out their backoff no longer. */
+  private async nodeBack(node: string, now: Date): Promise<void> {
+    const woken = await wakeNodeOperations(this.pool, node, now);
+    if (woken > 0) this.logger.info("node answers again; its waiting jobs are due now", { node, jobs: woken });
+    this.options.onNodeBack?.(node);
   }
 }

@@ -50,7 +50,3 @@ export async function listContainers(db: Db, filter: { node?: string; limit: num
   const [rows] = await db.query<RowDataPacket[]>(`${SELECT} ${filter.node ? "WHERE c.node = ?" : ""} ORDER BY c.created_at, c.id LIMIT ?`, filter.node ? [filter.node, filter.limit] : [filter.limit]);
   return rows.map(toRecord);
 }
-
-export async function insertContainer(tx: Queryable, c: { id: string; node: string; vmid: number; hostname: string; spec: unknown }, now: Date): Promise<void> {
-  await tx.query("INSERT INTO containers (id, node, vmid, hostname, spec, desired_state, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', 'pending', ?, ?)", [c.id, c.node, c.vmid, c.hostname, JSON.stringify(c.spec), now, now]);
-}

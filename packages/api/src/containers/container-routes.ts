@@ -8,8 +8,10 @@ import { ContainerStateError, NodeInMaintenanceError, RequestValidationError, Re
 import { validateBody } from "../http/validate-body.js";
 import type { IdempotencyVariables } from "../idempotency/idempotency-middleware.js";
 import { findNode } from "../nodes/node-repository.js";
-import { enqueueOperation, findOperation } from "../operations/operation-repository.js";
-import { findContainer, insertContainer, listContainers, type ContainerRecord } from "./container-repository.js";
+import { findOperation } from "../operations/operation-repository.js";
+import { changeSpec, insertPendingContainer } from "../lifecycle/container-lifecycle.js";
+import { enqueueOperation } from "../lifecycle/operation-lifecycle.js";
+import { findContainer, listContainers, type ContainerRecord } from "./container-repository.js";
 import { ApplyContainerBody, CreateContainerBody, portNames, requireSpec } from "./container-schemas.js";
 import { requestDeletion } from "./request-deletion.js";
 import { effectiveRetention } from "./snapshot-retention.js";
@@ -57,10 +59,10 @@ export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: Ide
       const now = new Date(deps.clock.now());
       const id = randomUUID();
       const vmid = await allocateVmid(tx, deps.vmids, body.node, id, now);
-      await insertContainer(tx, { id, node: body.node, vmid, hostname: spec.hostname, spec }, now);
+      await insertPendingContainer(tx, { id, node: body.node, vmid, hostname: spec.hostname, spec }, now);
       await allocatePorts(tx, deps.ports, body.node, id, portNames(body.ports), now);
       const operationId = randomUUID();
-      await enqueueOperation(tx, { id: operationId, containerId: id, node: body.node, kind: "create", input: { vmid, spec }, maxAttempts: deps.maxAttempts }, now);
+      await enqueueOperation(tx, { id: operationId, containerId: id, node: body.node, kind: "create", spec, maxAttempts: deps.maxAttempts }, now);
       return { status: 202, body: await withOperation(tx, id, operationId), headers: { location: `/v1/containers/${id}` } };
     });
   });
@@ -68,7 +70,7 @@ export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: Ide
     const body = await validateBody(c, ApplyContainerBody, { emptyIsObject: true });
     const id = pathParam(c, "id");
     return c.var.idempotent(async (tx) => {
-      const [rows] = await tx.query<RowDataPacket[]>("SELECT node, vmid, status, spec FROM containers WHERE id = ? FOR UPDATE", [id]);
+      const [rows] = await tx.query<RowDataPacket[]>("SELECT node, status, spec FROM containers WHERE id = ? FOR UPDATE", [id]);
       const row = rows[0];
       if (!row) throw new ResourceNotFoundError(`container '${id}'`);
       if (row.status === "deleting" || row.status === "deleted") throw new ContainerStateError(`container '${id}' is ${row.status}; there is nothing to apply to`);
@@ -77,9 +79,9 @@ export function containerRoutes(deps: ContainerRouteDeps): Hono<{ Variables: Ide
       const fixed = fixedFieldChanges(current, spec);
       if (fixed.length > 0) throw new RequestValidationError(fixed.map((p) => ({ pointer: `/spec${p.pointer}`, reason: p.reason })));
       const now = new Date(deps.clock.now());
-      await tx.query("UPDATE containers SET spec = ?, hostname = ?, updated_at = ? WHERE id = ?", [JSON.stringify(spec), spec.hostname, now, id]);
+      await changeSpec(tx, id, spec, now);
       const operationId = randomUUID();
-      await enqueueOperation(tx, { id: operationId, containerId: id, node: row.node as string, kind: "apply", input: { vmid: row.vmid, spec }, maxAttempts: deps.maxAttempts }, now);
+      await enqueueOperation(tx, { id: operationId, containerId: id, node: row.node as string, kind: "apply", spec, maxAttempts: deps.maxAttempts }, now);
       return { status: 202, body: await withOperation(tx, id, operationId) };
     });
   });

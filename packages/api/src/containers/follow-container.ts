@@ -1,6 +1,8 @@
 import type { RowDataPacket } from "mysql2/promise";
 import { allocatePorts, type PortRange } from "../allocation/allocate-ports.js";
 import { recordIncident } from "../incidents/incident-log.js";
+import { moveContainer } from "../lifecycle/container-lifecycle.js";
+import { moveOperations } from "../lifecycle/operation-lifecycle.js";
 import type { Database, Queryable } from "../db/database.js";
 import type { Fence } from "../leases/lease-store.js";
 
@@ -29,9 +31,8 @@ export async function followContainer(db: Database, move: ContainerMove, ports: 
     const [rows] = await tx.query<RowDataPacket[]>("SELECT node, vmid, status FROM containers WHERE id = ? FOR UPDATE", [move.containerId]);
     const record = rows[0];
     if (!record || record.node !== move.from || record.vmid !== move.vmid || record.status === "deleted") return false;
-    await tx.query("UPDATE containers SET node = ?, updated_at = ? WHERE id = ?", [move.to, now, move.containerId]);
-    await tx.query("UPDATE vmid_allocations SET node = ? WHERE container_id = ?", [move.to, move.containerId]);
-    await tx.query("UPDATE operations SET node = ? WHERE container_id = ? AND status IN ('queued', 'running')", [move.to, move.containerId]);
+    await moveContainer(tx, move.containerId, move.to, now);
+    await moveOperations(tx, move.containerId, move.to);
     const moved = await movePorts(tx, move, ports, now);
     await recordIncident(tx, { at: now, node: move.to, vmid: move.vmid, kind: "container-moved", severity: "info", containerId: move.containerId, detail: `CT ${move.vmid} moved from ${move.from} to ${move.to} (found by the ${move.foundBy}); its record follows it${moved}` });
     return true;

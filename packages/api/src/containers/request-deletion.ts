@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { RowDataPacket } from "mysql2/promise";
-import { ResourceNotFoundError } from "../errors.js";
-import { enqueueOperation } from "../operations/operation-repository.js";
 import type { Queryable } from "../db/database.js";
+import { ResourceNotFoundError } from "../errors.js";
+import { beginDeletion, deleteUnstarted } from "../lifecycle/container-lifecycle.js";
+import { cancelUnstartedCreate, enqueueOperation, recordFinishedDelete } from "../lifecycle/operation-lifecycle.js";
 
 /**
  * Turns a container toward deletion and returns the operation that does it. Deleting what is
@@ -11,23 +12,19 @@ import type { Queryable } from "../db/database.js";
  * delete job, so no orphan is ever left behind.
  */
 export async function requestDeletion(tx: Queryable, containerId: string, maxAttempts: number, now: Date): Promise<string> {
-  const [containers] = await tx.query<RowDataPacket[]>("SELECT id, node, vmid, status FROM containers WHERE id = ? FOR UPDATE", [containerId]);
+  const [containers] = await tx.query<RowDataPacket[]>("SELECT id, node, status FROM containers WHERE id = ? FOR UPDATE", [containerId]);
   const container = containers[0];
   if (!container) throw new ResourceNotFoundError(`container '${containerId}'`);
   const [deletes] = await tx.query<RowDataPacket[]>("SELECT id FROM operations WHERE container_id = ? AND kind = 'delete' AND status <> 'failed' ORDER BY created_at DESC LIMIT 1", [containerId]);
   if (deletes[0] && (container.status === "deleting" || container.status === "deleted")) return deletes[0].id as string;
-  const [cancelled] = await tx.query("UPDATE operations SET status = 'cancelled', finished_at = ?, updated_at = ? WHERE container_id = ? AND kind = 'create' AND status = 'queued' AND attempts = 0", [now, now, containerId]);
-  const neverStarted = (cancelled as { affectedRows: number }).affectedRows > 0;
-  if (neverStarted) {
+  const operation = { id: randomUUID(), containerId, node: container.node as string, maxAttempts };
+  if (await cancelUnstartedCreate(tx, containerId, now)) {
     // Nothing reached the node: the record ends here and its VMID and ports are free again.
-    await tx.query("UPDATE containers SET desired_state = 'deleted', status = 'deleted', deleted_at = ?, updated_at = ? WHERE id = ?", [now, now, containerId]);
-    await tx.query("DELETE FROM vmid_allocations WHERE container_id = ?", [containerId]);
-    await tx.query("DELETE FROM port_allocations WHERE container_id = ?", [containerId]);
+    await deleteUnstarted(tx, containerId, now);
+    await recordFinishedDelete(tx, operation, now);
   } else {
-    await tx.query("UPDATE containers SET desired_state = 'deleted', status = 'deleting', updated_at = ? WHERE id = ?", [now, containerId]);
+    await beginDeletion(tx, containerId, now);
+    await enqueueOperation(tx, { ...operation, kind: "delete" }, now);
   }
-  const operationId = randomUUID();
-  await enqueueOperation(tx, { id: operationId, containerId, node: container.node as string, kind: "delete", input: { vmid: container.vmid }, maxAttempts }, now);
-  if (neverStarted) await tx.query("UPDATE operations SET status = 'succeeded', finished_at = ? WHERE id = ?", [now, operationId]);
-  return operationId;
+  return operation.id;
 }

@@ -1,3 +1,4 @@
+import type { RowDataPacket } from "mysql2/promise";
 import { LockstepError, withLogFields, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import { NodeInMaintenanceError } from "../errors.js";
@@ -8,6 +9,8 @@ import { ForeignVmidError, runJob, WaitForEarlierJobError } from "./job-handlers
 import type { ClaimedJob, JobStore } from "./job-store.js";
 import { backoffMs, isRetryable } from "./retry-policy.js";
 import type { Database } from "../db/database.js";
+import { changeVmid, failCreate, startProvisioning } from "../lifecycle/container-lifecycle.js";
+import { deferOperation, failOperation, retryOperation, succeedOperation } from "../lifecycle/operation-lifecycle.js";
 
 export interface DispatcherOptions {
   readonly pollMs: number;
@@ -80,15 +83,15 @@ export class Dispatcher {
     const log = this.logger.child({ jobId: job.id, kind: job.kind, containerId: job.containerId, attempt: job.attempts });
     // A renewal that fails (the database restarting) is only logged: the job goes on, and if
     // the lease lapses meanwhile the fenced writes below notice it.
-    const renew = () => this.jobs.renew(job.id).catch((err: unknown) => log.warn("renewing the job's lease failed", { err }));
+    const renew = () => this.jobs.renew(job).catch((err: unknown) => log.warn("renewing the job's lease failed", { err }));
     const heartbeat = setInterval(() => void renew(), Math.max(1000, this.options.leaseMs / 3));
     try {
-      await this.markProvisioning(job);
-      const commit = await runJob(job, { db: this.pool, agents: this.agents, jobs: this.jobs, clock: this.clock, snapshotKeepLast: this.options.snapshotKeepLast, ports: this.options.ports });
-      const done = await this.jobs.finish(job.id, async (tx) => {
+      if (job.kind === "create") await startProvisioning(this.pool, job.containerId, new Date(this.clock.now()));
+      const outcome = await runJob(job, { db: this.pool, agents: this.agents, jobs: this.jobs, clock: this.clock, snapshotKeepLast: this.options.snapshotKeepLast, ports: this.options.ports });
+      const done = await this.jobs.finish(job, async (tx) => {
         const now = new Date(this.clock.now());
-        await commit(tx, now);
-        await tx.query("UPDATE operations SET status = 'succeeded', error = NULL, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?", [now, now, job.id]);
+        await outcome.commit(tx, now);
+        await succeedOperation(tx, job, outcome.result, now);
       });
       log.info(done ? "job succeeded" : "job finished after its lease was lost; the new owner records it");
     } catch (err) {
@@ -106,12 +109,12 @@ export class Dispatcher {
    */
   private async moveOffForeignVmid(job: ClaimedJob, err: ForeignVmidError, log: Logger): Promise<void> {
     let next = 0;
-    await this.jobs.finish(job.id, async (tx) => {
+    await this.jobs.finish(job, async (tx) => {
       const now = new Date(this.clock.now());
       await tx.query("UPDATE vmid_allocations SET owner = 'foreign', container_id = NULL WHERE vmid = ? AND container_id = ?", [err.vmid, job.containerId]);
       next = await allocateVmid(tx, this.vmids, job.node, job.containerId, now);
-      await tx.query("UPDATE containers SET vmid = ?, updated_at = ? WHERE id = ?", [next, now, job.containerId]);
-      await tx.query("UPDATE operations SET status = 'queued', input = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify({ ...job.input, vmid: next }), now, now, job.id]);
+      await changeVmid(tx, job.containerId, next, now);
+      await retryOperation(tx, job, { code: err.code, message: err.message }, now, now);
       await recordIncident(tx, { at: now, node: job.node, vmid: err.vmid, kind: "foreign-vmid", severity: "warning", detail: `VMID ${err.vmid} is held by a guest Lockstep did not make (${err.message}); record ${job.containerId} moves to VMID ${next}`, containerId: job.containerId, operationId: job.id });
     });
     log.warn("VMID held by a foreign guest; moved to another", { vmid: err.vmid, next });
@@ -119,10 +122,9 @@ export class Dispatcher {
 
   /** Queued again behind the job it waits for, or until its node leaves maintenance, with its attempt given back. */
   private async requeueWaiting(job: ClaimedJob, err: WaitForEarlierJobError | NodeInMaintenanceError, log: Logger): Promise<void> {
-    await this.jobs.finish(job.id, async (tx) => {
+    await this.jobs.finish(job, async (tx) => {
       const now = new Date(this.clock.now());
-      const next = new Date(this.clock.now() + this.options.backoffBaseMs);
-      await tx.query("UPDATE operations SET status = 'queued', attempts = attempts - 1, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [next, now, job.id]);
+      await deferOperation(tx, job, null, new Date(this.clock.now() + this.options.backoffBaseMs), now);
     });
     log.debug("job waits for an earlier one", { message: err.message });
   }
@@ -135,17 +137,11 @@ export class Dispatcher {
    */
   private async requeueStillRunning(job: ClaimedJob, err: LockstepError, log: Logger): Promise<void> {
     const error = { code: err.code, message: err.message };
-    await this.jobs.finish(job.id, async (tx) => {
+    await this.jobs.finish(job, async (tx) => {
       const now = new Date(this.clock.now());
-      const next = new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs));
-      await tx.query("UPDATE operations SET status = 'queued', attempts = attempts - 1, error = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify(error), next, now, job.id]);
+      await deferOperation(tx, job, error, new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs)), now);
     });
     log.info("the agent reports the operation still running on the node; asking again later", { upid: err.metadata.upid });
-  }
-
-  private async markProvisioning(job: ClaimedJob): Promise<void> {
-    if (job.kind !== "create") return;
-    await this.pool.query("UPDATE containers SET status = 'provisioning', updated_at = ? WHERE id = ? AND status = 'pending'", [new Date(this.clock.now()), job.containerId]);
   }
 
   private async recordFailure(job: ClaimedJob, err: unknown, log: Logger): Promise<void> {
@@ -155,16 +151,13 @@ export class Dispatcher {
     const code = err instanceof LockstepError ? err.code : "INTERNAL";
     const error = { code, message: err instanceof Error ? err.message : String(err) };
     const retry = isRetryable(code) && job.attempts < job.maxAttempts;
-    const recorded = await this.jobs.finish(job.id, async (tx) => {
+    const recorded = await this.jobs.finish(job, async (tx) => {
       const now = new Date(this.clock.now());
-      if (retry) {
-        const next = new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs));
-        await tx.query("UPDATE operations SET status = 'queued', error = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify(error), next, now, job.id]);
-        return;
-      }
-      await tx.query("UPDATE operations SET status = 'failed', error = ?, finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?", [JSON.stringify(error), now, now, job.id]);
-      await recordIncident(tx, { at: now, node: job.node, vmid: Number(job.input.vmid) || null, kind: "job-failed", severity: "critical", detail: `${job.kind} failed after ${job.attempts} attempt(s): ${code}: ${error.message}`, containerId: job.containerId, operationId: job.id });
-      if (job.kind === "create") await tx.query("UPDATE containers SET status = 'failed', updated_at = ? WHERE id = ? AND status IN ('pending', 'provisioning')", [now, job.containerId]);
+      if (retry) return retryOperation(tx, job, error, new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs)), now);
+      await failOperation(tx, job, error, now);
+      const [[container]] = await tx.query<RowDataPacket[]>("SELECT vmid FROM containers WHERE id = ?", [job.containerId]);
+      await recordIncident(tx, { at: now, node: job.node, vmid: (container?.vmid as number | undefined) ?? null, kind: "job-failed", severity: "critical", detail: `${job.kind} failed after ${job.attempts} attempt(s): ${code}: ${error.message}`, containerId: job.containerId, operationId: job.id });
+      if (job.kind === "create") await failCreate(tx, job.containerId, now);
     });
     if (recorded && !retry) this.options.observer?.failed(job.kind, code);
     log[retry ? "warn" : "error"](retry ? "job attempt failed; will retry" : "job failed", { code, message: error.message });

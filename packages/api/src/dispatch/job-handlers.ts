@@ -9,12 +9,16 @@ import { loadClusterMap, recordNodeCluster, type ClusterMap } from "../nodes/nod
 import { effectiveRetention } from "../containers/snapshot-retention.js";
 import { NodeInMaintenanceError, ResourceNotFoundError } from "../errors.js";
 import { findNode } from "../nodes/node-repository.js";
+import { finishDeletion, markRunning } from "../lifecycle/container-lifecycle.js";
 import { ownershipTag } from "../reconcile/ownership-marker.js";
 import type { ClaimedJob, JobStore } from "./job-store.js";
 import type { Database, Queryable } from "../db/database.js";
 
-/** What a finished job writes, in the same transaction as the job's own completion. */
-export type Commit = (tx: Queryable, now: Date) => Promise<void>;
+/** A finished job: its result, and what it writes in the same transaction as its own success. */
+export interface Outcome {
+  readonly result: unknown;
+  readonly commit: (tx: Queryable, now: Date) => Promise<void>;
+}
 
 /** What a job needs besides the job itself. */
 export interface JobDeps {
@@ -31,7 +35,7 @@ export interface JobDeps {
  * Runs one job. Its agent request IDs are derived from the job alone, so every attempt, by
  * whichever API process, reaches the agent as the same requests: one effect each.
  */
-export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
+export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Outcome> {
   const container = await findContainer(deps.db, job.containerId);
   if (!container) throw new ResourceNotFoundError(`container '${job.containerId}'`);
   const requestIdBase = `op-${job.id}-${container.vmid}`;
@@ -41,7 +45,7 @@ export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
   // The container moved to a node in maintenance: the job waits there like the node's own.
   if (node !== sought.node) await requireNotInMaintenance(deps.db, node);
   if (job.kind === "create" || job.kind === "apply") {
-    return converge(job, deps, node, sought, (job.input.spec ?? container.spec) as ResolvedSpec, requestIdBase).catch(async (err: unknown) => {
+    return converge(job, deps, node, sought, job.spec ?? (container.spec as ResolvedSpec), requestIdBase).catch(async (err: unknown) => {
       throw await movedUnder(job, deps, { ...sought, node }, err, requestIdBase);
     });
   }
@@ -52,18 +56,13 @@ export async function runJob(job: ClaimedJob, deps: JobDeps): Promise<Commit> {
     });
     // "Already gone" from one node proves nothing in a cluster: it may have moved meanwhile.
     if (destroyed.alreadyGone) await requireAbsent(job, deps, { ...sought, node });
-    return async (tx, now) => {
-      // The container is confirmed gone from the node: only now are its VMID and ports free.
-      await tx.query("UPDATE containers SET status = 'deleted', observed_state = 'absent', deleted_at = ?, updated_at = ? WHERE id = ?", [now, now, container.id]);
-      await tx.query("DELETE FROM vmid_allocations WHERE container_id = ?", [container.id]);
-      await tx.query("DELETE FROM port_allocations WHERE container_id = ?", [container.id]);
-    };
+    return { result: null, commit: (tx, now) => finishDeletion(tx, container.id, now) };
   }
   throw new Error(`unknown job kind '${job.kind}'`);
 }
 
 /** A create or apply: the pipeline, its steps recorded on the operation as they run. */
-async function converge(job: ClaimedJob, deps: JobDeps, node: string, sought: Sought, spec: ResolvedSpec, requestIdBase: string): Promise<Commit> {
+async function converge(job: ClaimedJob, deps: JobDeps, node: string, sought: Sought, spec: ResolvedSpec, requestIdBase: string): Promise<Outcome> {
   const vmid = sought.vmid;
   const agent = await deps.agents.forNode(node);
   let failedStep = "";
@@ -75,7 +74,7 @@ async function converge(job: ClaimedJob, deps: JobDeps, node: string, sought: So
     async (record, all) => {
       if (record.status === "failed") failedStep = record.name;
       // Another dispatcher took the job over; it carries on with the same request IDs.
-      if (!(await deps.jobs.recordSteps(job.id, all))) throw new LockstepError("UNAVAILABLE", `job ${job.id} was taken over by another dispatcher`);
+      if (!(await deps.jobs.recordSteps(job, all))) throw new LockstepError("UNAVAILABLE", `job ${job.id} was taken over by another dispatcher`);
     },
   ).catch(async (err: unknown) => {
     if (job.kind === "create" && failedStep === "create" && err instanceof LockstepError && err.code === "ALREADY_EXISTS") {
@@ -87,10 +86,7 @@ async function converge(job: ClaimedJob, deps: JobDeps, node: string, sought: So
     }
     throw err;
   });
-  return async (tx, now) => {
-    await tx.query("UPDATE operations SET result = ? WHERE id = ?", [JSON.stringify({ changed_steps: result.changed }), job.id]);
-    await tx.query("UPDATE containers SET status = 'running', observed_state = 'running', observed_at = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'provisioning', 'running', 'failed')", [now, now, job.containerId]);
-  };
+  return { result: { changed_steps: result.changed }, commit: (tx, now) => markRunning(tx, job.containerId, now) };
 }
 
 async function locate(deps: JobDeps, sought: Sought): Promise<Whereabouts> {

@@ -40,8 +40,6 @@ export interface KeyStoreOptions {
   readonly abandonedAfterMs: number;
 }
 
-const DUPLICATE_ENTRY = 1062;
-
 /**
  * The Idempotency-Key records. `claim` either hands back a finished response to replay, or
  * marks the key in flight for this request (committed at once, so a concurrent duplicate
@@ -52,23 +50,17 @@ export class KeyStore {
 
   /**
    * Keys are unique across tokens but answered only to the token that sent them first.
-   * Inserts first and looks only on a duplicate: a locking read of a missing row would take
-   * gap locks, and two first requests for one key would deadlock on their inserts.
+   * The insert takes the key's row lock at once, whether it makes the row or finds one (a
+   * plain insert meeting a duplicate takes a shared lock, and two duplicates each wanting it
+   * exclusive next would deadlock). The row then says whose claim it is.
    */
   async claim(id: KeyIdentity): Promise<StoredResponse | null> {
     return this.db.transaction(async (conn) => {
       const now = this.clock.now();
-      try {
-        await this.insertInFlight(conn, id, now);
-        return null;
-      } catch (err) {
-        if ((err as { errno?: number }).errno !== DUPLICATE_ENTRY) throw err;
-      }
+      await this.insertInFlight(conn, id, now);
       const [rows] = await conn.query<KeyRow[]>("SELECT * FROM idempotency_keys WHERE idem_key = ? FOR UPDATE", [id.key]);
-      const row = rows[0];
-      // Deleted between the insert and this read (released, purged): a retry claims it afresh.
-      if (!row) throw new IdempotencyKeyInFlightError();
-      // This claim's own row: an earlier attempt committed it, and its COMMIT's answer was lost.
+      const row = rows[0]!;
+      // Made by this claim now, or by an earlier attempt of it whose COMMIT's answer was lost.
       if (row.state === "in_flight" && row.claim_token === id.claimToken) return null;
       const outcome = row.expires_at.getTime() > now ? this.judge(row, id, now) : "take-over";
       if (outcome !== "take-over") return outcome;
@@ -86,7 +78,7 @@ export class KeyStore {
   }
 
   private async insertInFlight(conn: Queryable, id: KeyIdentity, now: number): Promise<void> {
-    await conn.query("INSERT INTO idempotency_keys (scope, idem_key, method, path, fingerprint, state, claim_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'in_flight', ?, ?, ?)", [
+    await conn.query("INSERT INTO idempotency_keys (scope, idem_key, method, path, fingerprint, state, claim_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 'in_flight', ?, ?, ?) ON DUPLICATE KEY UPDATE idem_key = idem_key", [
       id.scope, id.key, id.method, id.path, id.fingerprint, id.claimToken, new Date(now), new Date(now + this.options.retentionMs),
     ]);
   }

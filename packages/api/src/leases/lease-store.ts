@@ -40,7 +40,9 @@ export class LeaseStore {
     const owner = `${this.processOwner}/${randomUUID().slice(0, 8)}`;
     return this.db.transaction(async (tx) => {
       const now = this.clock.now();
-      await tx.query("INSERT IGNORE INTO leases (name, owner, token, expires_at, updated_at) VALUES (?, NULL, 0, NULL, ?)", [name, new Date(now)]);
+      // Takes the row's lock at once, made or found (INSERT IGNORE would take a shared one, and
+      // two takers each wanting it exclusive next would deadlock).
+      await tx.query("INSERT INTO leases (name, owner, token, expires_at, updated_at) VALUES (?, NULL, 0, NULL, ?) ON DUPLICATE KEY UPDATE name = name", [name, new Date(now)]);
       const [rows] = await tx.query<LeaseRow[]>("SELECT owner, token, expires_at FROM leases WHERE name = ? FOR UPDATE", [name]);
       const row = rows[0]!;
       // An earlier attempt of this very transaction committed, and its answer was lost.

@@ -40,11 +40,3 @@ export async function findOperation(db: Queryable, id: string): Promise<Operatio
   const [rows] = await db.query<RowDataPacket[]>("SELECT * FROM operations WHERE id = ?", [id]);
   return rows[0] ? toRecord(rows[0]) : null;
 }
-
-/** Queues a job in the caller's transaction: it commits with the record it works on. */
-export async function enqueueOperation(tx: Queryable, op: { id: string; containerId: string; node: string; kind: string; input: unknown; maxAttempts: number }, now: Date): Promise<void> {
-  await tx.query(
-    "INSERT INTO operations (id, container_id, node, kind, status, attempts, max_attempts, next_attempt_at, input, steps, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, '[]', ?, ?)",
-    [op.id, op.containerId, op.node, op.kind, op.maxAttempts, now, JSON.stringify(op.input), now, now],
-  );
-}

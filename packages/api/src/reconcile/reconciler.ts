@@ -8,6 +8,7 @@ import { inMaintenance } from "../nodes/node-repository.js";
 import { recordForeignVmids, type ForeignGuest } from "../allocation/foreign-vmids.js";
 import { recordIncident } from "../incidents/incident-log.js";
 import { recordNodePass } from "./drift-store.js";
+import { recordObserved } from "../lifecycle/container-lifecycle.js";
 import { markedRecord } from "./ownership-marker.js";
 import { repairFinding, type RepairDeps } from "./repair-drift.js";
 import type { Database } from "../db/database.js";
@@ -103,8 +104,8 @@ export class Reconciler {
     for (const move of moves) await followContainer(this.pool, { ...move, foundBy: "reconciler" }, this.repair.ports, now, fence);
     const { opened, open } = await this.pool.transaction(async (tx) => {
       await fence(tx);
-      for (const o of observed) await tx.query("UPDATE containers SET observed_state = ?, observed_at = ? WHERE id = ?", [o.state, now, o.containerId]);
-      for (const f of findings.filter((f) => f.kind === "missing")) await tx.query("UPDATE containers SET observed_state = 'absent', observed_at = ? WHERE id = ?", [now, f.containerId]);
+      for (const o of observed) await recordObserved(tx, o.containerId, o.state, now);
+      for (const f of findings.filter((f) => f.kind === "missing")) await recordObserved(tx, f.containerId!, "absent", now);
       // Someone else's containers and the cluster's QEMU VMs: their VMIDs are never handed out.
       const foreignCts = findings.filter((f) => f.kind === "foreign").map((f) => ({ vmid: f.vmid, node }));
       await recordForeignVmids(tx, [...foreignCts, ...vms], now);

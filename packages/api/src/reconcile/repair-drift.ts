@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { RowDataPacket } from "mysql2/promise";
 import type { AgentClient, Clock, Logger } from "@lockstep/shared";
 import type { PortRange } from "../allocation/allocate-ports.js";
-import { enqueueOperation } from "../operations/operation-repository.js";
+import { markMissing } from "../lifecycle/container-lifecycle.js";
+import { enqueueOperation } from "../lifecycle/operation-lifecycle.js";
 import type { DriftPolicy } from "./drift-policy.js";
 import { resolveFinding, type DriftRecord } from "./drift-store.js";
 import { markedRecord, ownershipTag } from "./ownership-marker.js";
@@ -63,16 +64,15 @@ async function clearOwnStaleLock(deps: RepairDeps, agent: AgentClient, finding: 
 async function repairMissing(deps: RepairDeps, finding: DriftRecord, now: Date, fence: Fence): Promise<string | null> {
   return deps.pool.transaction(async (tx) => {
     await fence(tx);
-    const [rows] = await tx.query<RowDataPacket[]>(`SELECT c.id, c.node, c.vmid, c.spec FROM containers c WHERE c.id = ? AND c.status = 'running' AND NOT ${ACTIVE_JOB} FOR UPDATE`, [finding.container_id]);
+    const [rows] = await tx.query<RowDataPacket[]>(`SELECT c.id, c.node, c.spec FROM containers c WHERE c.id = ? AND c.status = 'running' AND NOT ${ACTIVE_JOB} FOR UPDATE`, [finding.container_id]);
     const record = rows[0];
     if (!record) return null;
     if (deps.policy.missing === "recreate") {
       const spec = typeof record.spec === "string" ? JSON.parse(record.spec) : record.spec;
-      await enqueueOperation(tx, { id: randomUUID(), containerId: record.id, node: record.node, kind: "apply", input: { vmid: record.vmid, spec }, maxAttempts: deps.maxAttempts }, now);
+      await enqueueOperation(tx, { id: randomUUID(), containerId: record.id, node: record.node, kind: "apply", spec, maxAttempts: deps.maxAttempts }, now);
       return "pipeline queued to create it again";
     }
-    await tx.query("UPDATE containers SET status = 'failed', updated_at = ? WHERE id = ?", [now, record.id]);
-    return "record marked failed";
+    return (await markMissing(tx, record.id as string, now)) ? "record marked failed" : null;
   });
 }
 

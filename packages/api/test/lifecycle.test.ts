@@ -1,0 +1,69 @@
+// The one owner of the operation and container lifecycles: named transitions, each guarded
+// by the states it leaves, and an attempt's writes fenced by its lease owner and number.
+import anyTest, { type TestFn } from "ava";
+import type { RowDataPacket } from "mysql2/promise";
+import { createMemoryLogger } from "@lockstep/shared";
+import { migrate } from "../src/db/migrate.js";
+import { migrations } from "../src/db/migrations/index.js";
+import { beginDeletion, changeSpec, finishDeletion, insertPendingContainer, markRunning } from "../src/lifecycle/container-lifecycle.js";
+import { claimOperations, enqueueOperation, holdsAttempt, succeedOperation } from "../src/lifecycle/operation-lifecycle.js";
+import { createTestDatabase, type TestDatabase } from "./support/test-database.js";
+
+const test = anyTest as TestFn<{ db: TestDatabase }>;
+const T0 = new Date(Date.UTC(2026, 10, 30, 12));
+const at = (ms: number) => new Date(T0.getTime() + ms);
+const SPEC = { hostname: "web-1", source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" } } as never;
+
+test.beforeEach(async (t) => {
+  const db = await createTestDatabase();
+  await migrate(db.pool, migrations, createMemoryLogger());
+  await db.pool.query("INSERT INTO nodes (name, address, created_at, updated_at) VALUES ('pve1', '127.0.0.1:7000', ?, ?)", [T0, T0]);
+  await db.pool.transaction(async (tx) => {
+    await insertPendingContainer(tx, { id: "ct-1", node: "pve1", vmid: 100, hostname: "web-1", spec: SPEC }, T0);
+    await tx.query("INSERT INTO vmid_allocations (vmid, node, container_id, owner, allocated_at) VALUES (100, 'pve1', 'ct-1', 'lockstep', ?)", [T0]);
+    await enqueueOperation(tx, { id: "op-1", containerId: "ct-1", node: "pve1", kind: "create", spec: SPEC, maxAttempts: 5 }, T0);
+  });
+  t.context = { db };
+});
+test.afterEach.always(async (t) => t.context.db?.drop());
+
+async function row(db: TestDatabase, sql: string): Promise<RowDataPacket> {
+  const [rows] = await db.pool.query<RowDataPacket[]>(sql);
+  return rows[0]!;
+}
+
+test("an attempt whose lease lapsed and was claimed again can no longer finish its operation; the new attempt can", async (t) => {
+  const { pool } = t.context.db;
+  const [first] = await pool.transaction((tx) => claimOperations(tx, "api-a", 1_000, 10, T0));
+  const [second] = await pool.transaction((tx) => claimOperations(tx, "api-b", 1_000, 10, at(2_000)));
+  t.like(second, { id: "op-1", attempts: 2, owner: "api-b" });
+  t.false(await pool.transaction((tx) => holdsAttempt(tx, first!)));
+  await pool.transaction((tx) => succeedOperation(tx, first!, { by: "a" }, at(3_000)));
+  t.is((await row(t.context.db, "SELECT status FROM operations")).status, "running", "the stale attempt changed nothing");
+  await pool.transaction((tx) => succeedOperation(tx, second!, { by: "b" }, at(3_000)));
+  t.like(await row(t.context.db, "SELECT status, lease_owner FROM operations"), { status: "succeeded", lease_owner: null });
+});
+
+test("a claimed attempt carries the spec it was queued with, and the VMID stays on the record alone", async (t) => {
+  const [attempt] = await t.context.db.pool.transaction((tx) => claimOperations(tx, "api-a", 1_000, 10, T0));
+  t.deepEqual(attempt!.spec, SPEC);
+  t.is((await row(t.context.db, "SELECT JSON_EXTRACT(input, '$.vmid') IS NULL AS none FROM operations")).none, 1);
+});
+
+test("a record being deleted takes no new spec, and a deleted one is not made running again", async (t) => {
+  const { pool } = t.context.db;
+  await pool.transaction((tx) => beginDeletion(tx, "ct-1", at(1)));
+  t.false(await pool.transaction((tx) => changeSpec(tx, "ct-1", SPEC, at(2))));
+  await pool.transaction((tx) => finishDeletion(tx, "ct-1", at(3)));
+  await pool.transaction((tx) => markRunning(tx, "ct-1", at(4)));
+  t.is((await row(t.context.db, "SELECT status FROM containers")).status, "deleted");
+});
+
+test("only a deletion that finishes frees the record's VMID", async (t) => {
+  const { pool } = t.context.db;
+  await pool.transaction((tx) => finishDeletion(tx, "ct-1", at(1)));
+  t.is((await row(t.context.db, "SELECT COUNT(*) AS n FROM vmid_allocations")).n, 1, "a record not being deleted keeps its VMID");
+  await pool.transaction((tx) => beginDeletion(tx, "ct-1", at(2)));
+  await pool.transaction((tx) => finishDeletion(tx, "ct-1", at(3)));
+  t.is((await row(t.context.db, "SELECT COUNT(*) AS n FROM vmid_allocations")).n, 0);
+});
