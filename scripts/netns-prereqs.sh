@@ -12,7 +12,7 @@ missing=()
 command -v ip >/dev/null || missing+=(iproute2)
 command -v tc >/dev/null || missing+=(iproute2)
 command -v nft >/dev/null || missing+=(nftables)
-command -v iptables-legacy >/dev/null || missing+=(iptables)
+command -v iptables-nft >/dev/null || missing+=(iptables)
 [[ -x /usr/bin/python3 ]] || missing+=(python3)
 ((${#missing[@]})) || exit 0
 

@@ -110,6 +110,38 @@ rootTest("a second delay or loss of one host is refused until the first is heale
   });
 });
 
+rootTest("two delays of one host asked at once: one is put in place, the other refused", async (t) => {
+  await withNetwork({}, async (network) => {
+    const outcomes = await Promise.allSettled([network.delay("a", 10), network.delay("a", 20)]);
+    t.is(outcomes.filter((o) => o.status === "fulfilled").length, 1);
+    const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+    t.like(refused?.reason, { code: "FAULT_ACTIVE" });
+    t.is(network.faults.length, 1);
+  });
+});
+
+rootTest("a queue delayer that dies is reported, and its host's packets then pass undelayed rather than stop", async (t) => {
+  const logged: string[] = [];
+  const network = await VirtualNetwork.create({ hosts: ["a", "b"], delayBy: "queue", log: (line) => logged.push(line) });
+  try {
+    const probes = new Probes(network);
+    const server = await probes.tcpServer("b", PORT);
+    try {
+      await network.delay("a", 500);
+      const [delayer] = (await network.run(ROOT_HOST, ["ip", "netns", "pids", network.namespace("a")])).split(/\s+/).filter(Boolean).map(Number);
+      process.kill(delayer!, "SIGKILL");
+      for (const end = Date.now() + 10_000; !logged.length && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+      t.regex(logged.join("\n"), new RegExp(`the delayer of ${network.namespace("a")} exited SIGKILL`));
+      const samples = await probes.roundTrips("a", "b", PORT, ROUND_TRIPS);
+      t.true(median(samples) < 250, `round trips after the delayer died: ${shown(samples)}`);
+    } finally {
+      await server.finish();
+    }
+  } finally {
+    await network.destroy();
+  }
+});
+
 rootTest("delays and losses out of range, and a delay of the root namespace, are refused", async (t) => {
   await withNetwork({}, async (network) => {
     for (const [what, call] of [

@@ -189,19 +189,15 @@ rootTest("a network's start removes what a crashed run left: its namespaces, the
   const left = JSON.parse(await crashing.nextLine(60_000)) as { namespaces: string[]; rootLink: string; sleeper: number };
   crashing.kill();
   await crashing.finish();
-  const stale = await listed();
-  t.true(left.namespaces.every((n) => stale.namespaces.includes(n)), "the crashed run left its namespaces");
-  t.true(stale.links.includes(left.rootLink));
-  t.true(existsSync(`/proc/${left.sleeper}`));
-  const logged: string[] = [];
-  const network = await VirtualNetwork.create({ hosts: ["a"], log: (line) => logged.push(line) });
+  // Left behind now; another test file's network, starting at the same time, may be the one
+  // that removes them: either way a start did.
+  const network = await VirtualNetwork.create({ hosts: ["a"] });
   try {
     const after = await listed();
     t.false(left.namespaces.some((n) => after.namespaces.includes(n)), after.namespaces);
     t.false(after.links.includes(left.rootLink), after.links);
     t.true(network.names.namespaces.every((n) => after.namespaces.includes(n)));
     t.true(["gone", "Z"].includes(stateOf(left.sleeper)), `the sleeper left in the crashed run's host is ${stateOf(left.sleeper)}`);
-    t.true(logged.some((l) => left.namespaces.every((n) => l.includes(n))), logged.join("\n"));
   } finally {
     await network.destroy();
   }

@@ -31,6 +31,8 @@ const MAX_DELAY_MS = 60_000;
  */
 export class VirtualNetwork {
   private readonly active = new Set<NetworkFault>();
+  /** Delays and losses being put in place, by `<kind> <host>`. */
+  private readonly starting = new Set<string>();
   private mechanism: Promise<DelayMechanism> | null = null;
   private destroyed = false;
 
@@ -118,8 +120,7 @@ export class VirtualNetwork {
   async loss(host: string, percent: number): Promise<NetworkFault> {
     this.known(host);
     if (!(percent > 0 && percent <= 100)) throw new NetworkError("BAD_INPUT", `loss must be more than 0 and at most 100 percent, not ${percent}`);
-    this.notYet("loss", host);
-    return this.dropping("loss", [host], [DropRules.share(portName(host), percent)]);
+    return this.once("loss", host, () => this.dropping("loss", [host], [DropRules.share(portName(host), percent)]));
   }
 
   /** Holds each packet a host sends for `ms` +/- `jitterMs` (uniform; packets may overtake each other). */
@@ -127,19 +128,27 @@ export class VirtualNetwork {
     if (this.known(host) === ROOT_HOST) throw new NetworkError("BAD_INPUT", "the root namespace is not delayed: its rules would be the machine's own");
     if (!(ms > 0 && ms <= MAX_DELAY_MS)) throw new NetworkError("BAD_INPUT", `a delay is more than 0 and at most ${MAX_DELAY_MS} ms, not ${ms}`);
     if (!(jitterMs >= 0 && jitterMs <= ms)) throw new NetworkError("BAD_INPUT", `jitter is from 0 to the delay (${ms} ms), not ${jitterMs}`);
-    this.notYet("delay", host);
     const namespace = this.namespace(host);
-    const undo = (await this.delayMechanism()) === "netem"
-      ? await netemDelay(this.commands, namespace, "eth0", ms, jitterMs)
-      : await queueDelay(this.commands, namespace, ms, jitterMs, (why) => this.options.log?.(why));
-    return this.holding("delay", [host], undo);
+    return this.once("delay", host, async () => {
+      const undo = (await this.delayMechanism()) === "netem"
+        ? await netemDelay(this.commands, namespace, "eth0", ms, jitterMs)
+        : await queueDelay(this.commands, namespace, ms, jitterMs, (why) => this.options.log?.(why));
+      return this.holding("delay", [host], undo);
+    });
   }
 
   /** How this network delays: netem where the kernel has it, unless told. */
   delayMechanism(): Promise<DelayMechanism> {
     this.mechanism ??= this.options.delayBy
       ? Promise.resolve(this.options.delayBy)
-      : netemAvailable(this.commands, this.layout.bridge).then((netem) => (netem ? "netem" : "queue"));
+      : netemAvailable(this.commands, this.layout.bridge).then(
+          (netem) => (netem ? "netem" : "queue"),
+          (err: unknown) => {
+            // A probe that failed (a timeout on a loaded machine) is asked again next time.
+            this.mechanism = null;
+            throw err;
+          },
+        );
     return this.mechanism;
   }
 
@@ -167,7 +176,14 @@ export class VirtualNetwork {
       kind,
       hosts,
       heal: () => {
-        healing ??= undo().then(() => void this.active.delete(fault));
+        healing ??= undo().then(
+          () => void this.active.delete(fault),
+          (err: unknown) => {
+            // Still in place: a later heal (or destroy) tries again.
+            healing = null;
+            throw err;
+          },
+        );
         return healing;
       },
     };
@@ -175,9 +191,19 @@ export class VirtualNetwork {
     return fault;
   }
 
-  /** One delay and one loss per host at a time: a second would blur what the first does. */
-  private notYet(kind: NetworkFaultKind, host: string): void {
-    if ([...this.active].some((f) => f.kind === kind && f.hosts.includes(host))) throw new NetworkError("FAULT_ACTIVE", `${host} already has a ${kind}; heal it first`);
+  /**
+   * One delay and one loss per host at a time: a second would blur what the first does. The
+   * host is taken before the first await, so that two calls at once cannot both pass.
+   */
+  private async once(kind: "delay" | "loss", host: string, start: () => Promise<NetworkFault>): Promise<NetworkFault> {
+    const key = `${kind} ${host}`;
+    if (this.starting.has(key) || [...this.active].some((f) => f.kind === kind && f.hosts.includes(host))) throw new NetworkError("FAULT_ACTIVE", `${host} already has a ${kind}; heal it first`);
+    this.starting.add(key);
+    try {
+      return await start();
+    } finally {
+      this.starting.delete(key);
+    }
   }
 
   private known(host: string): string {
