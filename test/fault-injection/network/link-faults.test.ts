@@ -151,6 +151,7 @@ rootTest("delays and losses out of range, and a delay of the root namespace, are
       ["a negative jitter", () => network.delay("a", 10, -1)],
       ["a delay of the root namespace", () => network.delay(ROOT_HOST, 10)],
       ["no loss", () => network.loss("a", 0)],
+      ["a loss too small to happen", () => network.loss("a", 0.004)],
       ["a loss over 100 %", () => network.loss("a", 100.5)],
       ["a loss that is no number", () => network.loss("a", Number.NaN)],
     ] as const) {

@@ -119,7 +119,7 @@ export class VirtualNetwork {
   /** Drops `percent` of the packets a host sends (at random, to 0.01 %). */
   async loss(host: string, percent: number): Promise<NetworkFault> {
     this.known(host);
-    if (!(percent > 0 && percent <= 100)) throw new NetworkError("BAD_INPUT", `loss must be more than 0 and at most 100 percent, not ${percent}`);
+    if (!(percent >= 0.01 && percent <= 100)) throw new NetworkError("BAD_INPUT", `loss is from 0.01 to 100 percent, not ${percent}`);
     return this.once("loss", host, () => this.dropping("loss", [host], [DropRules.share(portName(host), percent)]));
   }
 
