@@ -7,12 +7,16 @@
 #   scripts/mariadb.sh status   exit 0 when the server answers
 #   scripts/mariadb.sh url      print the connection URL (it holds the password: keep it out of logs)
 #
-# Environment: LOCKSTEP_MARIADB_DIR (default .local/mariadb), LOCKSTEP_MARIADB_PORT (default 3307).
+# Environment: LOCKSTEP_MARIADB_DIR (default .local/mariadb), LOCKSTEP_MARIADB_PORT (default 3307),
+# LOCKSTEP_MARIADB_BIND (default 127.0.0.1): the address to listen on and to put in the URL;
+# any other than 127.0.0.1 (a host of the fault suite's network namespaces) also lets the
+# `lockstep` user in from other addresses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DIR="${LOCKSTEP_MARIADB_DIR:-$PWD/.local/mariadb}"
 PORT="${LOCKSTEP_MARIADB_PORT:-3307}"
+BIND="${LOCKSTEP_MARIADB_BIND:-127.0.0.1}"
 DATA="$DIR/data"
 SOCK="$DIR/mysqld.sock"
 PIDFILE="$DIR/mysqld.pid"
@@ -39,7 +43,7 @@ answering() {
 
 start() {
   ensure_installed
-  if answering; then log "already running on 127.0.0.1:$PORT"; return; fi
+  if answering; then log "already running on $BIND:$PORT"; return; fi
   mkdir -p "$DIR"
   if [[ ! -d $DATA/mysql ]]; then
     log "initialising $DATA"
@@ -47,9 +51,9 @@ start() {
       --auth-root-authentication-method=socket --skip-test-db >"$DIR/install.log" 2>&1 \
       || { cat "$DIR/install.log" >&2; exit 1; }
   fi
-  log "starting on 127.0.0.1:$PORT"
+  log "starting on $BIND:$PORT"
   setsid mariadbd --no-defaults --datadir="$DATA" --socket="$SOCK" --port="$PORT" \
-    --bind-address=127.0.0.1 --pid-file="$PIDFILE" --log-error="$DIR/error.log" \
+    --bind-address="$BIND" --pid-file="$PIDFILE" --log-error="$DIR/error.log" \
     --user="$(id -un)" --max-connections=500 --innodb-buffer-pool-size=256M \
     --innodb-flush-log-at-trx-commit=1 --skip-name-resolve </dev/null >/dev/null 2>&1 &
   for _ in $(seq 1 120); do
@@ -64,15 +68,17 @@ ensure_user() {
   if [[ ! -s $URLFILE ]]; then
     local password
     password=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)
-    (umask 077; echo "mysql://lockstep:${password}@127.0.0.1:${PORT}/lockstep" >"$URLFILE")
+    (umask 077; echo "mysql://lockstep:${password}@${BIND}:${PORT}/lockstep" >"$URLFILE")
   fi
-  local password
+  local password client=127.0.0.1
   password=$(sed -E 's#^mysql://lockstep:([^@]*)@.*#\1#' "$URLFILE")
+  # Bound to a host's address, the server is there for clients on other hosts.
+  [[ $BIND == 127.0.0.1 ]] || client=%
   # Tests create and drop their own databases, so the user may create any.
   mariadb --no-defaults --protocol=socket --socket="$SOCK" -uroot <<SQL
-CREATE USER IF NOT EXISTS 'lockstep'@'127.0.0.1' IDENTIFIED BY '${password}';
-ALTER USER 'lockstep'@'127.0.0.1' IDENTIFIED BY '${password}';
-GRANT ALL PRIVILEGES ON *.* TO 'lockstep'@'127.0.0.1';
+CREATE USER IF NOT EXISTS 'lockstep'@'${client}' IDENTIFIED BY '${password}';
+ALTER USER 'lockstep'@'${client}' IDENTIFIED BY '${password}';
+GRANT ALL PRIVILEGES ON *.* TO 'lockstep'@'${client}';
 CREATE DATABASE IF NOT EXISTS lockstep CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 SQL
 }
