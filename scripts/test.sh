@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
 scripts/fuse-prereqs.sh
+scripts/netns-prereqs.sh
 scripts/mariadb.sh start
 scripts/codegen.sh --check
 pnpm exec tsx scripts/spec-schema.ts --check
