@@ -31,10 +31,11 @@ SYNC_TIMEOUT="${LOCKSTEP_GALERA_SYNC_TIMEOUT:-180}"
 NODES=(1 2 3)
 PROXY="$DIR/proxy"
 CLIENT_CNF="$DIR/lockstep.cnf"
-CHECK_CNF="$PROXY/check.cnf"
 URLFILE="$DIR/database-url"
 PROVIDER=/usr/lib/galera/libgalera_smm.so
-CHECK_SCRIPT="$PWD/scripts/galera/wsrep-check.sh"
+# The proxy's health check logs in as this user: no password (HAProxy's check cannot compute
+# one), no privilege, few connections. It can read status variables and nothing else.
+CHECK_USER=lockstep_check
 
 log() { echo "galera: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -46,8 +47,9 @@ ist_port() { echo $((BASE + 20 + $1)); }
 sst_port() { echo $((BASE + 30 + $1)); }
 
 check_settings() {
-  [[ $BASE =~ ^[0-9]+$ ]] && ((BASE >= 1024 && BASE <= 65535 - 33)) \
-    || die "LOCKSTEP_GALERA_PORT_BASE must be a number from 1024 to $((65535 - 33)), got '$BASE'"
+  if [[ ! $BASE =~ ^[0-9]+$ ]] || ((BASE < 1024 || BASE > 65535 - 33)); then
+    die "LOCKSTEP_GALERA_PORT_BASE must be a number from 1024 to $((65535 - 33)), got '$BASE'"
+  fi
   [[ $SYNC_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "LOCKSTEP_GALERA_SYNC_TIMEOUT must be a positive number of seconds, got '$SYNC_TIMEOUT'"
   [[ $(id -u) -eq 0 ]] || die "needs root: the nodes run as the mysql user and the proxy as haproxy"
 }
@@ -83,7 +85,7 @@ ensure_installed() {
   done
 }
 
-# The nodes' and the proxy's users must reach their directories: every parent searchable.
+# The nodes' user must reach their directories: every parent searchable.
 ensure_reachable() {
   runuser -u "$1" -- test -w "$2" \
     || die "the $1 user cannot write $2 (a directory above it is not searchable): set LOCKSTEP_GALERA_DIR elsewhere, e.g. under /tmp"
@@ -102,9 +104,7 @@ prepare_dirs() {
     ensure_reachable mysql "$nd"
     write_node_config "$n"
   done
-  chown haproxy:haproxy "$PROXY"
   chmod 700 "$PROXY"
-  ensure_reachable haproxy "$PROXY"
 }
 
 # The other nodes in the order a joiner asks them for a state transfer: the least preferred
@@ -140,7 +140,7 @@ wsrep_cluster_name=lockstep
 wsrep_cluster_address=gcomm://127.0.0.1:$(group_port 1),127.0.0.1:$(group_port 2),127.0.0.1:$(group_port 3)
 wsrep_node_name=n$n
 wsrep_node_address=127.0.0.1:$(group_port "$n")
-wsrep_provider_options="base_port=$(group_port "$n");ist.recv_addr=127.0.0.1:$(ist_port "$n");gcache.size=64M"
+wsrep_provider_options="base_port=$(group_port "$n");ist.recv_addr=127.0.0.1:$(ist_port "$n");gcache.size=64M;gcache.recover=yes"
 wsrep_sst_method=rsync
 wsrep_sst_receive_address=127.0.0.1:$(sst_port "$n")
 wsrep_sst_donor=$(donors_for "$n")
@@ -280,11 +280,8 @@ synced_node() {
 
 ensure_users() {
   [[ -s $CLIENT_CNF ]] || write_client_cnf "$CLIENT_CNF" lockstep "$(new_password)"
-  [[ -s $CHECK_CNF ]] || write_client_cnf "$CHECK_CNF" lockstep_check "$(new_password)"
-  chown haproxy:haproxy "$CHECK_CNF"
-  local password check node
+  local password node
   password=$(cnf_password "$CLIENT_CNF")
-  check=$(cnf_password "$CHECK_CNF")
   node=$(synced_node)
   (umask 077; echo "mysql://lockstep:${password}@127.0.0.1:${BASE}/lockstep" >"$URLFILE")
   # Tests create and drop their own databases, so the user may create any. The health check's
@@ -293,10 +290,42 @@ ensure_users() {
 CREATE USER IF NOT EXISTS 'lockstep'@'127.0.0.1' IDENTIFIED BY '${password}';
 ALTER USER 'lockstep'@'127.0.0.1' IDENTIFIED BY '${password}';
 GRANT ALL PRIVILEGES ON *.* TO 'lockstep'@'127.0.0.1';
-CREATE USER IF NOT EXISTS 'lockstep_check'@'127.0.0.1' IDENTIFIED BY '${check}';
-ALTER USER 'lockstep_check'@'127.0.0.1' IDENTIFIED BY '${check}';
+CREATE USER IF NOT EXISTS '${CHECK_USER}'@'127.0.0.1';
+ALTER USER '${CHECK_USER}'@'127.0.0.1' IDENTIFIED BY '' WITH MAX_USER_CONNECTIONS 10;
 CREATE DATABASE IF NOT EXISTS lockstep CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 SQL
+}
+
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+
+# A MySQL packet: 3-byte little-endian payload length, sequence number, payload (all hex).
+mysql_packet() {
+  local length=$((${#2} / 2))
+  printf '%02x%02x%02x%s%s' $((length & 255)) $(((length >> 8) & 255)) $(((length >> 16) & 255)) "$1" "$2"
+}
+
+# HAProxy's check, in HAProxy itself (no program forked per check, so a loaded host cannot
+# starve it): read the server's greeting (protocol 10), log in as CHECK_USER without a password
+# (capabilities LONG_PASSWORD, PROTOCOL_41 and SECURE_CONNECTION; utf8; an empty auth
+# response), expect OK, then ask for Synced (wsrep_local_state 4), Primary and ready. The reply
+# holds wsrep_ok_<n>_ with n the number of those that hold, or an error packet (#<SQLSTATE>),
+# e.g. 1047 on a node outside the Primary component. min-recv 0 makes the last rule judge the
+# reply already read instead of waiting for more, so an unhealthy node fails at once.
+write_check_rules() {
+  local login query
+  login=$(mysql_packet 01 "018200000000000121$(printf '%046d' 0)$(hex "$CHECK_USER")0000")
+  query=$(mysql_packet 00 "03$(hex "SELECT CONCAT('wsrep_ok_', COUNT(*), '_') AS s FROM information_schema.GLOBAL_STATUS WHERE (VARIABLE_NAME, VARIABLE_VALUE) IN (('WSREP_LOCAL_STATE', '4'), ('WSREP_CLUSTER_STATUS', 'Primary'), ('WSREP_READY', 'ON'))")")
+  cat <<RULES
+  option tcp-check
+  tcp-check connect
+  tcp-check expect rbinary ^[0-9A-Fa-f]{6}000[Aa]
+  tcp-check send-binary $login
+  tcp-check expect rbinary ^[0-9A-Fa-f]{6}0200
+  tcp-check send-binary $query
+  tcp-check expect rstring wsrep_ok_[0-9]_|#[0-9A-Z]{5}
+  tcp-check expect min-recv 0 string wsrep_ok_3_
+  tcp-check send-binary 0100000001
+RULES
 }
 
 write_proxy_config() {
@@ -305,9 +334,6 @@ write_proxy_config() {
 global
   user haproxy
   group haproxy
-  # The health check is a program (wsrep-check.sh); HAProxy runs one only with both of these.
-  external-check
-  insecure-fork-wanted
   log stdout format raw local0 info
 
 defaults
@@ -315,8 +341,8 @@ defaults
   log global
   option tcplog
   option dontlog-normal
-  # HAProxy ends an external check after min(inter, timeout connect): 2 s for one check.
   timeout connect 2s
+  # A check's reply must come within 2 s.
   timeout check 2s
   # Longer than the server's wait_timeout (8 h): the server, not the proxy, ends idle connections.
   timeout client 8h
@@ -324,17 +350,18 @@ defaults
 
 listen galera
   bind 127.0.0.1:$BASE
-  option external-check
-  external-check path "/usr/bin:/bin"
-  external-check command $PROXY/wsrep-check.sh
+$(write_check_rules)
   option redispatch
   retries 2
   # One writer: n1 while it is healthy, else the first healthy backup in order. A node marked
   # down loses its connections at once; a preferred node coming back takes the backups' away,
   # so that two nodes never take writes through this proxy for longer than a check.
-  # A check every 2 s, every 0.5 s while a node changes state; 3 failures in a row mark it down
-  # (a crashed node in about 3 s, one slow check on a loaded host does not), 3 passes up.
-  default-server check inter 2s fastinter 500ms downinter 1s fall 3 rise 3 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions
+  # A check every second, every 0.5 s while a node changes state. 3 failures in a row mark a
+  # node down: a crashed one in about 2 s, while one slow reply on a loaded host does not. 20
+  # passes in a row (10 s) mark it up: a node resumed after a pause reports itself Synced and
+  # Primary for about 6 s until it sees that the others went on without it
+  # (evs.suspect_timeout, 5 s).
+  default-server check inter 1s fastinter 500ms downinter 1s fall 3 rise 20 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions
   server n1 127.0.0.1:$(mysql_port 1)
   server n2 127.0.0.1:$(mysql_port 2) backup
   server n3 127.0.0.1:$(mysql_port 3) backup
@@ -348,17 +375,20 @@ proxy_writer() {
 }
 
 start_proxy() {
-  if [[ -n $(proxy_pid) ]]; then log "proxy already running on 127.0.0.1:$BASE"; return; fi
-  install -m 755 "$CHECK_SCRIPT" "$PROXY/wsrep-check.sh"
-  write_proxy_config
-  haproxy -c -q -f "$PROXY/haproxy.cfg" || die "HAProxy refused $PROXY/haproxy.cfg"
-  setsid haproxy -db -f "$PROXY/haproxy.cfg" </dev/null >>"$PROXY/haproxy.log" 2>&1 &
-  echo $! >"$PROXY/haproxy.pid"
-  local deadline=$((SECONDS + 30)) writer
+  if [[ -n $(proxy_pid) ]]; then
+    log "proxy already running on 127.0.0.1:$BASE"
+  else
+    write_proxy_config
+    haproxy -c -q -f "$PROXY/haproxy.cfg" || die "HAProxy refused $PROXY/haproxy.cfg"
+    setsid haproxy -db -f "$PROXY/haproxy.cfg" </dev/null >>"$PROXY/haproxy.log" 2>&1 &
+    echo $! >"$PROXY/haproxy.pid"
+  fi
+  # A running proxy that saw the nodes go down takes them back only after 20 passed checks.
+  local deadline=$((SECONDS + 60)) writer
   until writer=$(proxy_writer); do
-    alive "$(<"$PROXY/haproxy.pid")" || die "HAProxy exited; last lines of $PROXY/haproxy.log:
+    [[ -n $(proxy_pid) ]] || die "HAProxy exited; last lines of $PROXY/haproxy.log:
 $(tail -n 20 "$PROXY/haproxy.log")"
-    ((SECONDS < deadline)) || die "the proxy on 127.0.0.1:$BASE does not answer after 30 s; see $PROXY/haproxy.log"
+    ((SECONDS < deadline)) || die "the proxy on 127.0.0.1:$BASE does not answer after 60 s; see $PROXY/haproxy.log"
     sleep 0.5
   done
   log "proxy on 127.0.0.1:$BASE, writing to $writer"
