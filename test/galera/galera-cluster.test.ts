@@ -218,7 +218,9 @@ serial("the stopped cluster starts again from the node safe to bootstrap, with i
     (["n1", "n2", "n3"] as const).map((node) => /^safe_to_bootstrap: 1$/m.test(cluster.grastate(node))),
     [true, false, false],
   );
+  const started = Date.now();
   await cluster.start();
+  t.log(`the stopped cluster started again in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const status = await cluster.status();
   t.true(status.ok, status.output);
   t.is(status.writer, "n1");
@@ -237,7 +239,9 @@ serial("a cluster whose nodes all crashed starts again from the most advanced no
     (["n1", "n2", "n3"] as const).map((node) => /^safe_to_bootstrap: 1$/m.test(cluster.grastate(node))),
     [false, false, false],
   );
+  const started = Date.now();
   await cluster.start();
+  t.log(`the crashed cluster started again in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   t.deepEqual(
     (["n1", "n2", "n3"] as const).filter((node) => commandLine(node).includes("--wsrep-new-cluster")),
     ["n2"],
