@@ -53,12 +53,18 @@ export class GaleraCluster {
     readonly url: string,
   ) {}
 
+  /** Starts a new cluster; on failure stops what did start and keeps the directory (named in the error). */
   static async start(): Promise<GaleraCluster> {
     const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-galera-"));
     const portBase = await freePortBase();
-    await runScript(dir, portBase, ["start"], START_MS);
-    const url = (await runScript(dir, portBase, ["url"], OTHER_MS)).stdout.trim();
-    return new GaleraCluster(dir, portBase, url);
+    try {
+      await runScript(dir, portBase, ["start"], START_MS);
+      const url = (await runScript(dir, portBase, ["url"], OTHER_MS)).stdout.trim();
+      return new GaleraCluster(dir, portBase, url);
+    } catch (err) {
+      await runScript(dir, portBase, ["stop"], OTHER_MS).catch(() => killAll(dir));
+      throw new Error(`the Galera cluster in ${dir} (kept) did not start: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /** Node n's own database URL, bypassing the proxy. */
@@ -99,22 +105,26 @@ export class GaleraCluster {
 
   /** Stops everything this cluster runs (SIGKILL for what a clean stop leaves) and removes its directory unless `keep`. */
   async destroy(keep: boolean): Promise<void> {
-    await this.stop().catch(() => this.killAll());
+    await this.stop().catch(() => killAll(this.dir));
     if (!keep) rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  private killAll(): void {
-    for (const file of [...GALERA_NODES.map((node) => path.join(node, "mysqld.pid")), "proxy/haproxy.pid"]) {
-      try {
-        process.kill(Number(readFileSync(path.join(this.dir, file), "utf8")), "SIGKILL");
-      } catch {
-        // Not running, or never started.
-      }
-    }
   }
 
   private run(args: string[], timeoutMs: number, options: { allowFailure?: boolean } = {}): Promise<ScriptResult> {
     return runScript(this.dir, this.portBase, args, timeoutMs, options);
+  }
+}
+
+/** SIGKILLs the nodes and the proxy whose pid files are in `dir`: what a clean stop could not end. */
+function killAll(dir: string): void {
+  const pidFiles: [string, string][] = [...GALERA_NODES.map((node): [string, string] => [path.join(node, "mysqld.pid"), "mariadbd"]), ["proxy/haproxy.pid", "haproxy"]];
+  for (const [file, command] of pidFiles) {
+    try {
+      const pid = Number(readFileSync(path.join(dir, file), "utf8"));
+      // A stale pid file may name someone else's process by now.
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === command) process.kill(pid, "SIGKILL");
+    } catch {
+      // Not running, or never started.
+    }
   }
 }
 
