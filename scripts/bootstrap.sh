@@ -2,9 +2,10 @@
 # Everything the demo and the tests need, from a fresh Debian 12 with Node 20 (as root):
 # pnpm, the workspace's packages, Debian's protobuf-compiler, mariadb-server, util-linux's
 # flock, systemd-analyze (to verify the agent's unit), openssl (lockstep-pki issues the
-# cluster's certificates with it) and promtool (from Debian's prometheus package: it checks and
-# unit-tests ops/prometheus); for the Debian packages (scripts/package.sh and their tests)
-# dpkg-dev (dpkg-shlibdeps), binutils (strip), lintian and debootstrap; then a build.
+# cluster's certificates with it), promtool (from Debian's prometheus package: it checks and
+# unit-tests ops/prometheus), galera-4, haproxy and rsync (scripts/galera.sh); for the Debian
+# packages (scripts/package.sh and their tests) dpkg-dev (dpkg-shlibdeps), binutils (strip),
+# lintian and debootstrap; then a build.
 # Safe to run again: each step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,9 +26,13 @@ command -v dpkg-shlibdeps >/dev/null || missing+=(dpkg-dev)
 command -v strip >/dev/null || missing+=(binutils)
 command -v lintian >/dev/null || missing+=(lintian)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
-# Only its promtool is wanted: no recommends (the node exporter, a daemon of its own).
+# Only its promtool is wanted: no recommends (the node exporter, a daemon of its own). Galera
+# and HAProxy for the replicated topology (scripts/galera.sh runs them itself, never as services).
 tools=()
 command -v promtool >/dev/null || tools+=(prometheus)
+[[ -e /usr/lib/galera/libgalera_smm.so ]] || tools+=(galera-4)
+command -v haproxy >/dev/null || tools+=(haproxy)
+command -v rsync >/dev/null || tools+=(rsync)
 if ((${#missing[@]} + ${#tools[@]})); then
   [[ $(id -u) -eq 0 ]] || { log "missing ${missing[*]} ${tools[*]}; installing needs root"; exit 1; }
   log "installing ${missing[*]} ${tools[*]} from Debian"
@@ -42,7 +47,7 @@ if ((${#missing[@]} + ${#tools[@]})); then
   if ((${#tools[@]})); then
     apt-get install -y -qq --no-install-recommends "${tools[@]}" >/dev/null
     # Its postinst enables the server for the next boot; nothing here is to start then either.
-    if command -v systemctl >/dev/null; then systemctl disable prometheus.service >/dev/null 2>&1 || true; fi
+    if command -v systemctl >/dev/null; then systemctl disable prometheus.service haproxy.service >/dev/null 2>&1 || true; fi
   fi
   if [[ -n $created ]]; then rm -f "$policy"; fi
 fi

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import test from "ava";
 import type { Connection, RowDataPacket } from "mysql2/promise";
 import { GaleraCluster, type GaleraNode } from "../support/galera-cluster.js";
-import { createGaleraTestDatabase } from "../support/galera-database.js";
+import { createTestDatabase } from "../../packages/api/test/support/test-database.js";
 import { connectBounded, nodeName, withConnection } from "./support/galera-sql.js";
 
 // Starting mariadbd as the mysql user and HAProxy as haproxy needs root; CI runs as root and
@@ -58,9 +58,8 @@ serial("the proxy's URL reaches n1, Synced in the Primary component, with all th
   });
 });
 
-serial("a Galera test database is made empty through the proxy, on the writer, and drop removes it", async (t) => {
-  process.env.LOCKSTEP_TEST_GALERA_URL = cluster.url;
-  const db = await createGaleraTestDatabase();
+serial("a test database is made empty through the proxy, on the writer, and drop removes it", async (t) => {
+  const db = await createTestDatabase(cluster.url);
   const name = new URL(db.url).pathname.slice(1);
   try {
     const [tables] = await db.pool.query<RowDataPacket[]>("SHOW TABLES");
@@ -69,7 +68,6 @@ serial("a Galera test database is made empty through the proxy, on the writer, a
     t.deepEqual({ ...rows[0] }, { node: "n1", db: name });
   } finally {
     await db.drop();
-    delete process.env.LOCKSTEP_TEST_GALERA_URL;
   }
   const [left] = await withConnection(cluster.url, (c) => c.query<RowDataPacket[]>("SHOW DATABASES LIKE ?", [name]));
   t.is(left.length, 0);

@@ -22,9 +22,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database of its own for one test file, dropped by `drop`. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const base = new URL(serverUrl());
+/**
+ * A fresh, empty database of its own for one test file, dropped by `drop`: on the project's
+ * MariaDB, or on `server` (a Galera cluster's proxy, for instance).
+ */
+export async function createTestDatabase(server = serverUrl()): Promise<TestDatabase> {
+  const base = new URL(server);
   const name = `lockstep_test_${randomBytes(6).toString("hex")}`;
   const admin = openDatabase(base.toString(), { connectionLimit: 1 });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
@@ -37,7 +40,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     pool,
     drop: async () => {
       await pool.end();
-      const cleanup = openDatabase(serverUrl(), { connectionLimit: 1 });
+      const cleanup = openDatabase(server, { connectionLimit: 1 });
       await cleanup.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await cleanup.end();
     },
