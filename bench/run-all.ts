@@ -9,7 +9,7 @@ import { msSince } from "./support/timing.js";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.dirname(BENCH_DIR);
-const ALL = ["api-create-throughput", "idempotent-replay", "inspect-lock", "busy-host-inspect-lock", "agent-dedup", "end-to-end", "reconcile-pass", "agent-memory"];
+const ALL = ["api-create-throughput", "dispatch-latency", "idempotent-replay", "inspect-lock", "busy-host-inspect-lock", "agent-dedup", "end-to-end", "reconcile-pass", "agent-memory"];
 
 /** Runs one benchmark file with the same TypeScript loader as this process; resolves with its exit status. */
 function run(name: string): Promise<number> {
