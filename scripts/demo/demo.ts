@@ -1,9 +1,10 @@
 // The Lockstep demo: what goes wrong on Proxmox, and what Lockstep does about it, on
 // simulated nodes that behave as real ones do (see packages/sim).
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { AgentClient, agentClientCredentials, agentV1, createMemoryLogger, LockstepError, type TlsFiles } from "@lockstep/shared";
 import { createSimCluster, simPctBin, simQmBin, simVzdumpBin, startedCalls, writeFaults } from "@lockstep/sim";
 import { openDatabase, type Database } from "../../packages/api/src/db/database.js";
@@ -82,10 +83,16 @@ function makeClusterPki(): void {
 }
 
 /** `lockstep-api token create`: the token is printed once; the database keeps only its hash. */
-function createToken(databaseUrl: string, name: string, scope: string): string {
-  const r = spawnSync(process.execPath, [path.join(repo, "packages/api/bin/lockstep-api.js"), "token", "create", "--name", name, "--scope", scope], { env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl }, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`token create failed: ${r.stderr}`);
-  return r.stdout.trim();
+/**
+ * `lockstep-api token create`, run without blocking the event loop: a blocked loop misses the
+ * API closing an idle keep-alive connection, and the next fetch then fails on that socket.
+ */
+async function createToken(databaseUrl: string, name: string, scope: string): Promise<string> {
+  const args = [path.join(repo, "packages/api/bin/lockstep-api.js"), "token", "create", "--name", name, "--scope", scope];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl }, encoding: "utf8" }).catch((err: { stderr?: string }) => {
+    throw new Error(`token create failed: ${err.stderr ?? String(err)}`);
+  });
+  return stdout.trim();
 }
 
 interface DemoApi {
@@ -96,7 +103,7 @@ interface DemoApi {
 
 async function startApi(databaseUrl: string, port: number): Promise<DemoApi> {
   const log = path.join(work, "api.log");
-  const token = createToken(databaseUrl, "demo-panel", "admin");
+  const token = await createToken(databaseUrl, "demo-panel", "admin");
   say(`an admin API token made with \`lockstep-api token create\`: ${token.slice(0, 17)}… (shown once, stored hashed)`);
   const tls = tlsOf("clients", "lockstep-api");
   const child = spawn(process.execPath, [path.join(repo, "packages/api/bin/lockstep-api.js"), "--listen", `127.0.0.1:${port}`], {
@@ -265,11 +272,12 @@ async function main(): Promise<void> {
   step("Who may do what: tokens with scopes, certificates from the cluster CA");
   const anonymous = await http(api, "GET", "/v1/containers", undefined, undefined, null);
   say(`GET /v1/containers without a token -> ${anonymous.status} ${(anonymous.json as { code: string }).code}`);
-  const viewer = createToken(serverUrl.toString(), "demo-viewer", "read");
+  const viewer = await createToken(serverUrl.toString(), "demo-viewer", "read");
   say(`GET /v1/containers with a read token -> ${(await http(api, "GET", "/v1/containers", undefined, undefined, viewer)).status}`);
   const refused = await http(api, "DELETE", `/v1/containers/${web.id}`, undefined, "demo-viewer-delete", viewer);
   say(`DELETE with the read token -> ${refused.status}: ${(refused.json as { detail: string }).detail}`);
-  const stolen = await http(api, "POST", "/v1/containers", { node: "pve2", ports: ["http"], spec }, "demo-web-1", createToken(serverUrl.toString(), "demo-intruder", "operator"));
+  const intruder = await createToken(serverUrl.toString(), "demo-intruder", "operator");
+  const stolen = await http(api, "POST", "/v1/containers", { node: "pve2", ports: ["http"], spec }, "demo-web-1", intruder);
   say(`another token replaying the key demo-web-1 -> ${stolen.status}: ${(stolen.json as { detail: string }).detail}`);
   const uncertified = new AgentClient("127.0.0.1:7702", { defaultTimeoutMs: 5_000 });
   const noCert = await uncertified.getHealth({}).then(() => "answered (wrong!)", (err: LockstepError) => `refused: ${err.code}`);
