@@ -2,7 +2,7 @@ import type { RowDataPacket } from "mysql2/promise";
 import type { Clock, Logger } from "@lockstep/shared";
 import { recordIncident } from "../incidents/incident-log.js";
 import type { Alert, AlertChannel } from "./alert-channel.js";
-import type { Database } from "../db/database.js";
+import { affectedRows, type Database } from "../db/database.js";
 
 /**
  * Open alerts, in the database, so that an alert is raised once however many API processes
@@ -33,7 +33,7 @@ export class AlertBook {
     const [rows] = await this.pool.query("SELECT dedup_key, node, kind, summary FROM alerts WHERE node = ? AND state = 'open'", [node]);
     for (const row of rows as { dedup_key: string; node: string; kind: string; summary: string }[]) {
       const [result] = await this.pool.query("UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE dedup_key = ? AND state = 'open'", [now, row.dedup_key]);
-      if ((result as { affectedRows: number }).affectedRows === 0) continue;
+      if (affectedRows(result) === 0) continue;
       const alert = { dedupKey: row.dedup_key, node: row.node, kind: row.kind, summary: row.summary };
       await recordIncident(this.pool, { at: now, node, vmid: null, kind: `alert-resolved`, severity: "info", detail: `resolved: ${row.summary}` });
       await this.notify(() => this.channel.resolve(alert), alert);

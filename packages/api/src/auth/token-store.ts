@@ -1,7 +1,7 @@
 import type { RowDataPacket } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
 import { newToken, parseToken, secretDigest, secretMatches, type Scope } from "./api-token.js";
-import type { Database } from "../db/database.js";
+import { affectedRows, type Database } from "../db/database.js";
 
 /** Who made a request: the token's public id, its name and scope. */
 export interface Caller {
@@ -49,7 +49,7 @@ export class TokenStore {
   /** True when the token was live and is now revoked; revoking twice is harmless. */
   async revoke(id: string): Promise<boolean> {
     const [result] = await this.pool.query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [new Date(this.clock.now()), id]);
-    return (result as { affectedRows: number }).affectedRows === 1;
+    return affectedRows(result) === 1;
   }
 
   /** The caller a bearer token stands for, or null when it is malformed, unknown or revoked. */

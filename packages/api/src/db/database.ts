@@ -84,6 +84,11 @@ export class Database implements Queryable {
   }
 }
 
+/** How many rows a write changed (as the driver counts them). */
+export function affectedRows(result: unknown): number {
+  return (result as { affectedRows: number }).affectedRows;
+}
+
 /**
  * A Database for `url` with the options every Lockstep connection needs. On Galera, each
  * connection waits for the cluster to have applied every write it could see

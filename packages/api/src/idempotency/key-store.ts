@@ -1,7 +1,7 @@
 import type { RowDataPacket } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
 import { IdempotencyKeyInFlightError, IdempotencyKeyReusedError } from "../errors.js";
-import type { Database, Queryable } from "../db/database.js";
+import { affectedRows, type Database, type Queryable } from "../db/database.js";
 
 /** A stored response, replayed byte for byte. */
 export interface StoredResponse {
@@ -119,7 +119,7 @@ export class KeyStore {
   /** Deletes keys past their retention (a bounded batch per call); returns how many. */
   async purgeExpired(batch = 1000): Promise<number> {
     const [result] = await this.db.query("DELETE FROM idempotency_keys WHERE expires_at < ? LIMIT ?", [new Date(this.clock.now()), batch]);
-    return (result as { affectedRows: number }).affectedRows;
+    return affectedRows(result);
   }
 
   /** Frees a key whose request stored nothing (invalid body, internal failure): it stays usable. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { RowDataPacket } from "mysql2/promise";
 import type { Clock } from "@lockstep/shared";
-import type { Database, Queryable } from "../db/database.js";
+import { affectedRows, type Database, type Queryable } from "../db/database.js";
 import { LeaseLostError } from "./lease-lost-error.js";
 
 /** A lease held: its name, this holding's owner, and the fencing token the work carries. */
@@ -85,7 +85,7 @@ export class LeaseStore {
   async renew(lease: Lease, ttlMs: number): Promise<boolean> {
     const now = this.clock.now();
     const [result] = await this.db.query("UPDATE leases SET expires_at = ?, updated_at = ? WHERE name = ? AND owner = ? AND token = ?", [new Date(now + ttlMs), new Date(now), lease.name, lease.owner, lease.token]);
-    return (result as { affectedRows: number }).affectedRows === 1;
+    return affectedRows(result) === 1;
   }
 
   /** Gives the lease up, if still held, so the next holder need not wait for its expiry. */

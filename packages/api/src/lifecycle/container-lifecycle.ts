@@ -1,6 +1,6 @@
 import type { ResolvedSpec } from "@lockstep/shared";
 import { freeAllocations } from "../allocation/free-allocations.js";
-import type { Queryable } from "../db/database.js";
+import { affectedRows, type Queryable } from "../db/database.js";
 
 /**
  * A container record's states: pending (recorded, its create queued) → provisioning (its
@@ -36,13 +36,13 @@ export async function failCreate(tx: Queryable, id: string, now: Date): Promise<
 /** running → failed: its container is gone from the node (a drift repair). True when it was running. */
 export async function markMissing(tx: Queryable, id: string, now: Date): Promise<boolean> {
   const [result] = await tx.query("UPDATE containers SET status = 'failed', updated_at = ? WHERE id = ? AND status = 'running'", [now, id]);
-  return changed(result);
+  return affectedRows(result) > 0;
 }
 
 /** A live record gets a new spec (an apply). False when it is being deleted or is deleted. */
 export async function changeSpec(tx: Queryable, id: string, spec: ResolvedSpec, now: Date): Promise<boolean> {
   const [result] = await tx.query(`UPDATE containers SET spec = ?, hostname = ?, updated_at = ? WHERE id = ? AND ${LIVE}`, [JSON.stringify(spec), spec.hostname, now, id]);
-  return changed(result);
+  return affectedRows(result) > 0;
 }
 
 /** A live record → deleting: its delete is queued. */
@@ -53,13 +53,13 @@ export async function beginDeletion(tx: Queryable, id: string, now: Date): Promi
 /** A live record whose create never started → deleted: nothing reached a node, so its VMID and ports are free at once. */
 export async function deleteUnstarted(tx: Queryable, id: string, now: Date): Promise<void> {
   const [result] = await tx.query(`UPDATE containers SET desired_state = 'deleted', status = 'deleted', deleted_at = ?, updated_at = ? WHERE id = ? AND ${LIVE}`, [now, now, id]);
-  if (changed(result)) await freeAllocations(tx, id);
+  if (affectedRows(result) > 0) await freeAllocations(tx, id);
 }
 
 /** deleting → deleted: the container is confirmed gone from its cluster; only now are its VMID and ports free. */
 export async function finishDeletion(tx: Queryable, id: string, now: Date): Promise<void> {
   const [result] = await tx.query("UPDATE containers SET status = 'deleted', observed_state = 'absent', deleted_at = ?, updated_at = ? WHERE id = ? AND status = 'deleting'", [now, now, id]);
-  if (changed(result)) await freeAllocations(tx, id);
+  if (affectedRows(result) > 0) await freeAllocations(tx, id);
 }
 
 /** The record follows its container to another node of its cluster (its VMID is the cluster's). */
@@ -76,8 +76,4 @@ export async function changeVmid(tx: Queryable, id: string, vmid: number, now: D
 /** What the node last showed of the container: running, stopped, absent. */
 export async function recordObserved(tx: Queryable, id: string, state: string, now: Date): Promise<void> {
   await tx.query("UPDATE containers SET observed_state = ?, observed_at = ? WHERE id = ?", [state, now, id]);
-}
-
-function changed(result: unknown): boolean {
-  return (result as { affectedRows: number }).affectedRows > 0;
 }

@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2/promise";
 import type { ResolvedSpec, StepRecord } from "@lockstep/shared";
-import type { Database, Queryable } from "../db/database.js";
+import { affectedRows, type Database, type Queryable } from "../db/database.js";
 
 /** What an operation does to its container. */
 export type OperationKind = "create" | "apply" | "delete";
@@ -79,13 +79,13 @@ export async function claimOperations(tx: Queryable, owner: string, leaseMs: num
 /** Extends a running attempt's lease; false when it was lost. */
 export async function renewAttempt(db: Database, attempt: Attempt, expires: Date): Promise<boolean> {
   const [result] = await db.query(`UPDATE operations SET lease_expires_at = ? WHERE ${FENCE}`, [expires, ...fence(attempt)]);
-  return changed(result);
+  return affectedRows(result) > 0;
 }
 
 /** Records the steps of a running attempt; false when its lease was lost. */
 export async function recordSteps(db: Database, attempt: Attempt, steps: readonly StepRecord[], now: Date): Promise<boolean> {
   const [result] = await db.query(`UPDATE operations SET steps = ?, updated_at = ? WHERE ${FENCE}`, [JSON.stringify(steps), now, ...fence(attempt)]);
-  return changed(result);
+  return affectedRows(result) > 0;
 }
 
 /** Whether the attempt still holds its operation, row-locked in the caller's transaction. */
@@ -126,7 +126,7 @@ export async function cancelUnstartedCreate(tx: Queryable, containerId: string, 
   const [creates] = await tx.query<RowDataPacket[]>("SELECT id FROM operations WHERE container_id = ? AND kind = 'create'", [containerId]);
   if (creates.length === 0) return false;
   const [result] = await tx.query("UPDATE operations SET status = 'cancelled', finished_at = ?, updated_at = ? WHERE id IN (?) AND status = 'queued' AND attempts = 0", [now, now, creates.map((c) => c.id as string)]);
-  return changed(result);
+  return affectedRows(result) > 0;
 }
 
 /** The container's queued and running operations follow it to the node it moved to. */
@@ -140,9 +140,5 @@ export async function moveOperations(tx: Queryable, containerId: string, node: s
  */
 export async function wakeNodeOperations(db: Database, node: string, now: Date): Promise<number> {
   const [result] = await db.query("UPDATE operations SET next_attempt_at = ?, updated_at = ? WHERE node = ? AND status = 'queued' AND next_attempt_at > ?", [now, now, node, now]);
-  return (result as { affectedRows: number }).affectedRows;
-}
-
-function changed(result: unknown): boolean {
-  return (result as { affectedRows: number }).affectedRows > 0;
+  return affectedRows(result);
 }
