@@ -10,14 +10,22 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { agentV1 } from "@lockstep/shared";
-import { startAgentOnSim, TEMPLATE, untilLocked, type AgentUnderTest } from "../packages/agent/test/integration/agent-harness.js";
+import { agentV1, SuiteScope } from "@lockstep/shared";
+import {
+  agentOnSim,
+  TEMPLATE,
+  untilLocked,
+  type AgentUnderTest,
+} from "../packages/agent/test/integration/agent-harness.js";
 import { sizeFromEnv } from "./support/bench-env.js";
 import { startBusyHost } from "./support/busy-host.js";
 import { scrapeEventLoopDelay, type EventLoopDelay } from "./support/event-loop-delay.js";
 import { fuser } from "./support/fuser.js";
 import { count, describe, ratio, summarize } from "./support/stats.js";
 import { msSince } from "./support/timing.js";
+
+/** What the run starts: its nodes are removed when it ends. */
+const bench = new SuiteScope();
 
 const PROCESSES = sizeFromEnv("BENCH_BUSY_PROCESSES", 5000);
 const FILES = sizeFromEnv("BENCH_BUSY_FILES", 100_000);
@@ -36,8 +44,12 @@ function checkLimits(): string {
   const threadsMax = readNumber("/proc/sys/kernel/threads-max");
   const nofile = spawnSync("bash", ["-c", "ulimit -Sn; ulimit -Hn; ulimit -u"]).stdout.toString().trim().split("\n");
   const room = Math.min(pidMax, threadsMax) - running;
-  if (PROCESSES + 100 > room) throw new Error(`${PROCESSES} more processes do not fit: ${running} running, pid_max ${pidMax}, threads-max ${threadsMax}`);
-  if (process.getuid?.() !== 0 && nofile[2] !== "unlimited" && Number(nofile[2]) < running + PROCESSES + 100) throw new Error(`ulimit -u ${nofile[2]} is below the ${PROCESSES} processes needed`);
+  if (PROCESSES + 100 > room)
+    throw new Error(
+      `${PROCESSES} more processes do not fit: ${running} running, pid_max ${pidMax}, threads-max ${threadsMax}`,
+    );
+  if (process.getuid?.() !== 0 && nofile[2] !== "unlimited" && Number(nofile[2]) < running + PROCESSES + 100)
+    throw new Error(`ulimit -u ${nofile[2]} is below the ${PROCESSES} processes needed`);
   return `pid_max ${pidMax}, threads-max ${threadsMax}, ulimit -n ${nofile[0]} (hard ${nofile[1]}), ulimit -u ${nofile[2]}; ${running} processes before`;
 }
 
@@ -61,7 +73,8 @@ async function inspectHeld(agent: AgentUnderTest, holderPid: number): Promise<nu
   const start = process.hrtime.bigint();
   const report = await agent.client.inspectLock({ vmid: VMID });
   const took = msSince(start);
-  if (report.verdict !== agentV1.LockVerdict.HELD || !report.holders.some((h) => h.pid === holderPid)) throw new Error(`InspectLock saw ${JSON.stringify(report)}`);
+  if (report.verdict !== agentV1.LockVerdict.HELD || !report.holders.some((h) => h.pid === holderPid))
+    throw new Error(`InspectLock saw ${JSON.stringify(report)}`);
   return took;
 }
 
@@ -74,7 +87,11 @@ async function fuserHeld(file: string, holderPid: number): Promise<number> {
 }
 
 /** One call at a time, the two interleaved, alternating which goes first. */
-async function sequential(agent: AgentUnderTest, file: string, holderPid: number): Promise<{ inspect: number[]; fuser: number[] }> {
+async function sequential(
+  agent: AgentUnderTest,
+  file: string,
+  holderPid: number,
+): Promise<{ inspect: number[]; fuser: number[] }> {
   for (let i = 0; i < WARMUP; i++) {
     await inspectHeld(agent, holderPid);
     await fuserHeld(file, holderPid);
@@ -94,7 +111,10 @@ async function sequential(agent: AgentUnderTest, file: string, holderPid: number
 }
 
 /** CONCURRENT InspectLocks at once, BURSTS times; the event-loop delay of each burst's window. */
-async function bursts(agent: AgentUnderTest, holderPid: number): Promise<{ delays: EventLoopDelay[]; latencies: number[]; walls: number[] }> {
+async function bursts(
+  agent: AgentUnderTest,
+  holderPid: number,
+): Promise<{ delays: EventLoopDelay[]; latencies: number[]; walls: number[] }> {
   const delays: EventLoopDelay[] = [];
   const latencies: number[] = [];
   const walls: number[] = [];
@@ -119,19 +139,29 @@ async function main(): Promise<void> {
   console.log(`limits: ${checkLimits()}`);
   const perProcess = Math.max(1, Math.round(FILES / PROCESSES));
   const pool = mkdtempSync(path.join(os.tmpdir(), "busy-host-files-"));
-  const agent = await startAgentOnSim();
+  const agent = await agentOnSim(bench);
   let holder: ReturnType<typeof spawn> | undefined;
   let busy: Awaited<ReturnType<typeof startBusyHost>> | undefined;
   try {
     if (!agent.metricsUrl) throw new Error("the agent serves no metrics: its event-loop delay cannot be read");
-    const created = await agent.pct(["create", String(VMID), TEMPLATE, "--hostname", "bench", "--storage", "local-lvm"]);
+    const created = await agent.pct([
+      "create",
+      String(VMID),
+      TEMPLATE,
+      "--hostname",
+      "bench",
+      "--storage",
+      "local-lvm",
+    ]);
     if (created.code !== 0) throw new Error(created.stderr);
     const lockFile = path.join(agent.root, "run/lock/lxc", `pve-config-${VMID}.lock`);
 
     const spawnStart = process.hrtime.bigint();
     busy = await startBusyHost(PROCESSES, perProcess, pool);
     const host = hostFds();
-    console.log(`busy host: ${count(busy.pids.length)} processes holding ${count(busy.openFiles)} open files (${perProcess} each), started in ${(msSince(spawnStart) / 1000).toFixed(1)} s`);
+    console.log(
+      `busy host: ${count(busy.pids.length)} processes holding ${count(busy.openFiles)} open files (${perProcess} each), started in ${(msSince(spawnStart) / 1000).toFixed(1)} s`,
+    );
     console.log(`machine now: ${count(host.processes)} processes, ${count(host.fds)} open descriptors in /proc/*/fd`);
 
     // The holder is util-linux flock running sleep: the lock belongs to flock's open file, which sleep shares.
@@ -146,18 +176,25 @@ async function main(): Promise<void> {
     console.log(`\nlock held, one call at a time: ${SAMPLES} samples of each after ${WARMUP} warm-up`);
     console.log(`  InspectLock (gRPC, mTLS):  ${describe(inspect)}`);
     console.log(`  baseline, fuser <file>:    ${describe(baseline)}`);
-    console.log(`  ratio InspectLock / fuser: p50 ${ratio(inspect.p50, baseline.p50)}, p99 ${ratio(inspect.p99, baseline.p99)}`);
+    console.log(
+      `  ratio InspectLock / fuser: p50 ${ratio(inspect.p50, baseline.p50)}, p99 ${ratio(inspect.p99, baseline.p99)}`,
+    );
     console.log(`  goal, InspectLock p99 / fuser p50 <= 1: ${ratio(inspect.p99, baseline.p50)}`);
     console.log(`\n${CONCURRENT} InspectLocks at once, ${BURSTS} bursts:`);
     console.log(`  latency per call:          ${describe(summarize(burst.latencies))}`);
     console.log(`  wall time per burst:       ${describe(summarize(burst.walls))}`);
-    for (const [i, d] of burst.delays.entries()) console.log(`  burst ${i + 1}: agent event-loop delay p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms, max ${d.max.toFixed(2)} ms`);
-    console.log(`  agent event-loop delay, worst burst: p99 ${worst((d) => d.p99).toFixed(2)} ms, max ${worst((d) => d.max).toFixed(2)} ms (goal: p99 under 20 ms; sampled every 10 ms, the sampling interval taken off)`);
+    for (const [i, d] of burst.delays.entries())
+      console.log(
+        `  burst ${i + 1}: agent event-loop delay p50 ${d.p50.toFixed(2)} ms, p99 ${d.p99.toFixed(2)} ms, max ${d.max.toFixed(2)} ms`,
+      );
+    console.log(
+      `  agent event-loop delay, worst burst: p99 ${worst((d) => d.p99).toFixed(2)} ms, max ${worst((d) => d.max).toFixed(2)} ms (goal: p99 under 20 ms; sampled every 10 ms, the sampling interval taken off)`,
+    );
   } finally {
     if (holder?.pid) process.kill(-holder.pid, "SIGKILL");
     await busy?.stop();
     await agent.stop();
-    rmSync(agent.root, { recursive: true, force: true });
+    await bench.close();
     rmSync(pool, { recursive: true, force: true });
   }
 }

@@ -3,14 +3,16 @@
 // with it free; one call at a time, the two interleaved.
 // Run: pnpm exec tsx bench/inspect-lock.ts   (BENCH_SAMPLES)
 import { spawn, spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
 import path from "node:path";
-import { agentV1 } from "@lockstep/shared";
-import { startAgentOnSim, TEMPLATE, untilLocked } from "../packages/agent/test/integration/agent-harness.js";
+import { agentV1, SuiteScope } from "@lockstep/shared";
+import { agentOnSim, TEMPLATE, untilLocked } from "../packages/agent/test/integration/agent-harness.js";
 import { sizeFromEnv } from "./support/bench-env.js";
 import { fuser } from "./support/fuser.js";
 import { describe, ratio, summarize, type Summary } from "./support/stats.js";
 import { msSince } from "./support/timing.js";
+
+/** What the run starts: its nodes are removed when it ends. */
+const bench = new SuiteScope();
 
 const SAMPLES = sizeFromEnv("BENCH_SAMPLES", 1000);
 const WARMUP = Math.min(100, Math.max(20, Math.floor(SAMPLES / 10)));
@@ -18,23 +20,39 @@ const VMID = 101;
 
 async function main(): Promise<void> {
   if (spawnSync("sh", ["-c", "command -v fuser"]).status !== 0) {
-    console.error("fuser is not installed (Debian package psmisc: apt-get install -y psmisc): the baseline cannot be measured, so this benchmark does not run.");
+    console.error(
+      "fuser is not installed (Debian package psmisc: apt-get install -y psmisc): the baseline cannot be measured, so this benchmark does not run.",
+    );
     process.exitCode = 1;
     return;
   }
-  const agent = await startAgentOnSim();
+  const agent = await agentOnSim(bench);
   let holder: ReturnType<typeof spawn> | undefined;
   try {
-    const created = await agent.pct(["create", String(VMID), TEMPLATE, "--hostname", "bench", "--storage", "local-lvm"]);
+    const created = await agent.pct([
+      "create",
+      String(VMID),
+      TEMPLATE,
+      "--hostname",
+      "bench",
+      "--storage",
+      "local-lvm",
+    ]);
     if (created.code !== 0) throw new Error(created.stderr);
     const lockFile = path.join(agent.root, "run/lock/lxc", `pve-config-${VMID}.lock`);
 
-    const round = async (state: "held" | "free", expectPid: number | null): Promise<{ inspect: Summary; fuser: Summary }> => {
+    const round = async (
+      state: "held" | "free",
+      expectPid: number | null,
+    ): Promise<{ inspect: Summary; fuser: Summary }> => {
       const inspect = async (): Promise<number> => {
         const start = process.hrtime.bigint();
         const report = await agent.client.inspectLock({ vmid: VMID });
         const took = msSince(start);
-        const expected = expectPid === null ? report.verdict === agentV1.LockVerdict.FREE : report.verdict === agentV1.LockVerdict.HELD && report.holders.some((h) => h.pid === expectPid);
+        const expected =
+          expectPid === null
+            ? report.verdict === agentV1.LockVerdict.FREE
+            : report.verdict === agentV1.LockVerdict.HELD && report.holders.some((h) => h.pid === expectPid);
         if (!expected) throw new Error(`InspectLock saw ${JSON.stringify(report)}`);
         return took;
       };
@@ -42,7 +60,8 @@ async function main(): Promise<void> {
         const start = process.hrtime.bigint();
         const out = await fuser(lockFile);
         const took = msSince(start);
-        if (expectPid === null ? out.code !== 1 : !out.pids.includes(expectPid)) throw new Error(`fuser saw ${JSON.stringify(out)}`);
+        if (expectPid === null ? out.code !== 1 : !out.pids.includes(expectPid))
+          throw new Error(`fuser saw ${JSON.stringify(out)}`);
         return took;
       };
       for (let i = 0; i < WARMUP; i++) {
@@ -75,16 +94,21 @@ async function main(): Promise<void> {
 
     const procs = spawnSync("sh", ["-c", "ls -d /proc/[0-9]* | wc -l"]).stdout.toString().trim();
     console.log(`\nInspectLock vs fuser on the same lock file (${procs} processes on the machine; both scan /proc):`);
-    for (const [state, r] of [["held", held], ["free", free]] as const) {
+    for (const [state, r] of [
+      ["held", held],
+      ["free", free],
+    ] as const) {
       console.log(`  lock ${state}:`);
       console.log(`    InspectLock (gRPC, mTLS):  ${describe(r.inspect)}`);
       console.log(`    baseline, fuser <file>:    ${describe(r.fuser)}`);
-      console.log(`    ratio InspectLock / fuser: p50 ${ratio(r.inspect.p50, r.fuser.p50)}, p99 ${ratio(r.inspect.p99, r.fuser.p99)}`);
+      console.log(
+        `    ratio InspectLock / fuser: p50 ${ratio(r.inspect.p50, r.fuser.p50)}, p99 ${ratio(r.inspect.p99, r.fuser.p99)}`,
+      );
     }
   } finally {
     if (holder?.pid) process.kill(-holder.pid, "SIGKILL");
     await agent.stop();
-    rmSync(agent.root, { recursive: true, force: true });
+    await bench.close();
   }
 }
 

@@ -9,12 +9,25 @@ import { msSince } from "./support/timing.js";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.dirname(BENCH_DIR);
-const ALL = ["api-create-throughput", "dispatch-latency", "idempotent-replay", "inspect-lock", "busy-host-inspect-lock", "agent-dedup", "end-to-end", "reconcile-pass", "agent-memory"];
+const ALL = [
+  "api-create-throughput",
+  "dispatch-latency",
+  "idempotent-replay",
+  "inspect-lock",
+  "busy-host-inspect-lock",
+  "agent-dedup",
+  "end-to-end",
+  "reconcile-pass",
+  "agent-memory",
+];
 
 /** Runs one benchmark file with the same TypeScript loader as this process; resolves with its exit status. */
 function run(name: string): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, path.join(BENCH_DIR, `${name}.ts`)], { cwd: REPO, stdio: "inherit" });
+    const child = spawn(process.execPath, [...process.execArgv, path.join(BENCH_DIR, `${name}.ts`)], {
+      cwd: REPO,
+      stdio: "inherit",
+    });
     child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }
@@ -36,7 +49,10 @@ async function main(): Promise<void> {
     results.push({ name, status, seconds: msSince(start) / 1000, load: os.loadavg()[0]!.toFixed(2) });
   }
   console.log("\nsummary:");
-  for (const r of results) console.log(`  ${r.name.padEnd(24)} ${r.status === 0 ? "ok    " : `FAILED (exit ${r.status})`} ${r.seconds.toFixed(0).padStart(5)} s   load average (1 min) after: ${r.load}`);
+  for (const r of results)
+    console.log(
+      `  ${r.name.padEnd(24)} ${r.status === 0 ? "ok    " : `FAILED (exit ${r.status})`} ${r.seconds.toFixed(0).padStart(5)} s   load average (1 min) after: ${r.load}`,
+    );
   if (results.some((r) => r.status !== 0)) process.exitCode = 1;
 }
 

@@ -20,8 +20,11 @@
 # Environment: LOCKSTEP_GALERA_DIR (default .local/galera); LOCKSTEP_GALERA_PORT_BASE (default
 # 3410): the proxy listens on the base, node i on base+i (MySQL), base+10+i (group
 # communication), base+20+i (IST) and base+30+i (SST); LOCKSTEP_GALERA_SYNC_TIMEOUT (seconds
-# one node may take to be Synced, default 180). Needs root: nodes run as `mysql`, HAProxy as
-# `haproxy`.
+# one node may take to be Synced, default 180); LOCKSTEP_GALERA_NETNS (unset: everything on
+# 127.0.0.1) = n1=<netns>@<ipv4>,n2=...,n3=...,proxy=...: each node and the proxy run in that
+# network namespace (/run/netns/<netns>) and bind to that address, for the fault suite's
+# partitions; a cluster's every command must be given the placement it was started with.
+# Needs root: nodes run as `mysql`, HAProxy as `haproxy`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +35,11 @@ NODES=(1 2 3)
 PROXY="$DIR/proxy"
 CLIENT_CNF="$DIR/lockstep.cnf"
 URLFILE="$DIR/database-url"
+PLACEMENT="${LOCKSTEP_GALERA_NETNS:-}"
+# The placement a cluster was started with (absent: loopback).
+PLACEMENT_FILE="$DIR/placement"
+# Parsed from PLACEMENT, by 1, 2, 3 and proxy; empty on loopback.
+declare -A NETNS=() ADDRESS=()
 PROVIDER=/usr/lib/galera/libgalera_smm.so
 # The proxy's health check logs in as this user: no password (HAProxy's check cannot compute
 # one), no privilege, few connections. It can read status variables and nothing else.
@@ -51,7 +59,91 @@ check_settings() {
     die "LOCKSTEP_GALERA_PORT_BASE must be a number from 1024 to $((65535 - 33)), got '$BASE'"
   fi
   [[ $SYNC_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "LOCKSTEP_GALERA_SYNC_TIMEOUT must be a positive number of seconds, got '$SYNC_TIMEOUT'"
+  [[ -z $PLACEMENT ]] || parse_placement
   [[ $(id -u) -eq 0 ]] || die "needs root: the nodes run as the mysql user and the proxy as haproxy"
+  [[ -z $PLACEMENT ]] || check_placed_addresses
+}
+
+# LOCKSTEP_GALERA_NETNS into NETNS and ADDRESS, refusing any bad part by name.
+parse_placement() {
+  local usage="n1=<netns>@<ipv4>,n2=<netns>@<ipv4>,n3=<netns>@<ipv4>,proxy=<netns>@<ipv4>"
+  local entries entry name key namespace address
+  [[ $PLACEMENT =~ ^[^,]+(,[^,]+)*$ ]] || die "LOCKSTEP_GALERA_NETNS must be $usage (no empty part), got '$PLACEMENT'"
+  IFS=, read -ra entries <<<"$PLACEMENT"
+  for entry in "${entries[@]}"; do
+    [[ $entry =~ ^([^=]*)=([^@]*)@(.*)$ ]] || die "LOCKSTEP_GALERA_NETNS: part '$entry' is not <name>=<netns>@<ipv4>"
+    name=${BASH_REMATCH[1]} namespace=${BASH_REMATCH[2]} address=${BASH_REMATCH[3]}
+    case $name in
+      n1 | n2 | n3) key=${name#n} ;;
+      proxy) key=proxy ;;
+      *) die "LOCKSTEP_GALERA_NETNS: unknown part '$name' (the parts are n1, n2, n3 and proxy)" ;;
+    esac
+    [[ -z ${NETNS[$key]:-} ]] || die "LOCKSTEP_GALERA_NETNS names $name twice"
+    # "." and ".." would name /run/netns itself or its parent.
+    [[ $namespace =~ ^[A-Za-z0-9_.-]+$ && $namespace != . && $namespace != .. ]] \
+      || die "LOCKSTEP_GALERA_NETNS: $name's namespace '$namespace' is not a name of letters, digits, '_', '.' and '-'"
+    [[ -f /run/netns/$namespace ]] || die "LOCKSTEP_GALERA_NETNS: $name's namespace '$namespace' does not exist (no /run/netns/$namespace)"
+    ipv4 "$address" || die "LOCKSTEP_GALERA_NETNS: $name's address '$address' is not a dotted IPv4 address"
+    NETNS[$key]=$namespace
+    ADDRESS[$key]=$address
+  done
+  for key in 1 2 3 proxy; do
+    name=$key
+    [[ $key == proxy ]] || name=n$key
+    [[ -n ${NETNS[$key]:-} ]] || die "LOCKSTEP_GALERA_NETNS has no $name=<netns>@<ipv4>: it needs all of $usage"
+  done
+}
+
+# Four decimal numbers from 0 to 255 without leading zeros (which some tools read as octal).
+ipv4() {
+  local octet='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+  [[ $1 =~ ^$octet\.$octet\.$octet\.$octet$ ]]
+}
+
+# A node or the proxy could not bind to an address its namespace does not have: say so now.
+check_placed_addresses() {
+  local key name
+  for key in 1 2 3 proxy; do
+    name=$key
+    [[ $key == proxy ]] || name=n$key
+    ip -n "${NETNS[$key]}" -4 -o addr show | grep -q " inet ${ADDRESS[$key]}/" \
+      || die "LOCKSTEP_GALERA_NETNS: $name's address ${ADDRESS[$key]} is not an address of namespace '${NETNS[$key]}'"
+  done
+}
+
+# A cluster's addresses are in its nodes' data and the proxy's config: each command must be
+# given the placement the cluster was started with, or it would print or reach other
+# addresses. Only a start with nothing running may change it. A directory never started has
+# none; one started without a placement file (also by an older script) is on loopback.
+check_recorded_placement() {
+  local recorded=""
+  [[ -e $(node_dir 1)/my.cnf || -e $PLACEMENT_FILE ]] || return 0
+  [[ ! -s $PLACEMENT_FILE ]] || recorded=$(<"$PLACEMENT_FILE")
+  [[ $recorded != "$PLACEMENT" ]] || return 0
+  if [[ $1 == start ]] && ! anything_running; then return 0; fi
+  die "the cluster in $DIR was started with LOCKSTEP_GALERA_NETNS='$recorded' ('' for loopback), not '$PLACEMENT': give every command the placement it started with"
+}
+
+record_placement() {
+  if [[ -z $PLACEMENT ]]; then rm -f "$PLACEMENT_FILE"; else echo "$PLACEMENT" >"$PLACEMENT_FILE"; fi
+}
+
+anything_running() {
+  local n
+  [[ -z $(proxy_pid) ]] || return 0
+  for n in "${NODES[@]}"; do [[ -z $(node_pid "$n") ]] || return 0; done
+  return 1
+}
+
+# Where node n (or the proxy) listens.
+address_of() { echo "${ADDRESS[$1]:-127.0.0.1}"; }
+
+# The argv prefix, in IN_NETNS, that runs a command in node n's (or the proxy's) namespace:
+# none on loopback. nsenter --net only (the mounts stay shared) and it execs the command, so
+# `$!` is the command's own pid; rsync, which a state transfer forks, runs there too.
+netns_argv() {
+  IN_NETNS=()
+  [[ -z $PLACEMENT ]] || IN_NETNS=(nsenter "--net=/run/netns/${NETNS[$1]}" --)
 }
 
 # "1" or "n1" -> 1; anything else is refused.
@@ -98,8 +190,10 @@ prepare_dirs() {
   local n nd
   for n in "${NODES[@]}"; do
     nd=$(node_dir "$n")
-    mkdir -p "$nd/data"
-    chown mysql:mysql "$nd" "$nd/data"
+    # A temporary directory of its own: a starting server deletes every #sql file in its tmpdir
+    # (mysql_rm_tmp_tables), and with /tmp that was another server's table while it worked.
+    mkdir -p "$nd/data" "$nd/tmp"
+    chown mysql:mysql "$nd" "$nd/data" "$nd/tmp"
     chmod 750 "$nd"
     ensure_reachable mysql "$nd"
     write_node_config "$n"
@@ -115,17 +209,22 @@ donors_for() {
 }
 
 write_node_config() {
-  local n=$1 nd
+  local n=$1 nd address listen=""
   nd=$(node_dir "$n")
+  address=$(address_of "$n")
+  # Placed, group communication binds to the node's address too (by default it takes every
+  # address of its namespace).
+  [[ -z $PLACEMENT ]] || listen="gmcast.listen_addr=tcp://$address:$(group_port "$n");"
   cat >"$nd/my.cnf" <<CNF
 # Written by scripts/galera.sh at each start; docs/galera.md explains each setting.
 [mariadbd]
 datadir=$nd/data
+tmpdir=$nd/tmp
 socket=$nd/mysqld.sock
 pid-file=$nd/mysqld.pid
 log-error=$nd/error.log
 port=$(mysql_port "$n")
-bind-address=127.0.0.1
+bind-address=$address
 user=mysql
 skip-name-resolve
 max_connections=500
@@ -137,12 +236,12 @@ innodb_autoinc_lock_mode=2
 wsrep_on=ON
 wsrep_provider=$PROVIDER
 wsrep_cluster_name=lockstep
-wsrep_cluster_address=gcomm://127.0.0.1:$(group_port 1),127.0.0.1:$(group_port 2),127.0.0.1:$(group_port 3)
+wsrep_cluster_address=gcomm://$(address_of 1):$(group_port 1),$(address_of 2):$(group_port 2),$(address_of 3):$(group_port 3)
 wsrep_node_name=n$n
-wsrep_node_address=127.0.0.1:$(group_port "$n")
-wsrep_provider_options="base_port=$(group_port "$n");ist.recv_addr=127.0.0.1:$(ist_port "$n");gcache.size=64M;gcache.recover=yes"
+wsrep_node_address=$address:$(group_port "$n")
+wsrep_provider_options="base_port=$(group_port "$n");${listen}ist.recv_addr=$address:$(ist_port "$n");gcache.size=64M;gcache.recover=yes"
 wsrep_sst_method=rsync
-wsrep_sst_receive_address=127.0.0.1:$(sst_port "$n")
+wsrep_sst_receive_address=$address:$(sst_port "$n")
 wsrep_sst_donor=$(donors_for "$n")
 CNF
   chmod 644 "$nd/my.cnf"
@@ -199,7 +298,8 @@ launch_node() {
   shift
   nd=$(node_dir "$n")
   rm -f "$nd/mysqld.pid"
-  setsid mariadbd --defaults-file="$nd/my.cnf" "$@" </dev/null >>"$nd/console.log" 2>&1 &
+  netns_argv "$n"
+  setsid "${IN_NETNS[@]}" mariadbd --defaults-file="$nd/my.cnf" "$@" </dev/null >>"$nd/console.log" 2>&1 &
   pid=$!
   wait_synced "$n" "$pid"
 }
@@ -210,7 +310,7 @@ wait_synced() {
     alive "$pid" || die "n$n exited while starting; last lines of $(node_dir "$n")/error.log:
 $(tail -n 20 "$(node_dir "$n")/error.log" 2>/dev/null)"
     state=$(query_state "$n")
-    if [[ $state == "Synced Primary" ]]; then log "n$n Synced on 127.0.0.1:$(mysql_port "$n")"; return; fi
+    if [[ $state == "Synced Primary" ]]; then log "n$n Synced on $(address_of "$n"):$(mysql_port "$n")"; return; fi
     sleep 0.5
   done
   die "n$n is not Synced after $SYNC_TIMEOUT s (last seen: $state); see $(node_dir "$n")/error.log"
@@ -239,7 +339,7 @@ init_node() {
   local nd
   nd=$(node_dir "$1")
   log "initialising n$1"
-  mariadb-install-db --no-defaults --datadir="$nd/data" --user=mysql \
+  mariadb-install-db --no-defaults --datadir="$nd/data" --tmpdir="$nd/tmp" --user=mysql \
     --auth-root-authentication-method=socket --skip-test-db >"$nd/install.log" 2>&1 \
     || { cat "$nd/install.log" >&2; exit 1; }
 }
@@ -251,7 +351,8 @@ most_advanced_node() {
     has_cluster_state "$n" || continue
     nd=$(node_dir "$n")
     rm -f "$nd/recover.log"
-    mariadbd --defaults-file="$nd/my.cnf" --wsrep-recover --log-error="$nd/recover.log" </dev/null >/dev/null 2>&1 || true
+    netns_argv "$n"
+    "${IN_NETNS[@]}" mariadbd --defaults-file="$nd/my.cnf" --wsrep-recover --log-error="$nd/recover.log" </dev/null >/dev/null 2>&1 || true
     position=$(sed -n 's/.*WSREP: Recovered position: *\([^ ]*\).*/\1/p' "$nd/recover.log" 2>/dev/null | tail -n 1)
     seqno=${position##*:}
     log "n$n: recovered position ${position:-none} (see $nd/recover.log)"
@@ -283,17 +384,30 @@ ensure_users() {
   local password node
   password=$(cnf_password "$CLIENT_CNF")
   node=$(synced_node)
-  (umask 077; echo "mysql://lockstep:${password}@127.0.0.1:${BASE}/lockstep" >"$URLFILE")
+  (umask 077; echo "mysql://lockstep:${password}@$(address_of proxy):${BASE}/lockstep" >"$URLFILE")
   # Tests create and drop their own databases, so the user may create any. The health check's
   # user reads status variables only, which needs no privilege.
-  root_sql "$node" 60 <<SQL
-CREATE USER IF NOT EXISTS 'lockstep'@'127.0.0.1' IDENTIFIED BY '${password}';
-ALTER USER 'lockstep'@'127.0.0.1' IDENTIFIED BY '${password}';
-GRANT ALL PRIVILEGES ON *.* TO 'lockstep'@'127.0.0.1';
-CREATE USER IF NOT EXISTS '${CHECK_USER}'@'127.0.0.1';
-ALTER USER '${CHECK_USER}'@'127.0.0.1' IDENTIFIED BY '' WITH MAX_USER_CONNECTIONS 10;
-CREATE DATABASE IF NOT EXISTS lockstep CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-SQL
+  {
+    user_sql lockstep 127.0.0.1 "IDENTIFIED BY '${password}'" "GRANT ALL PRIVILEGES ON *.*"
+    user_sql "$CHECK_USER" 127.0.0.1 "IDENTIFIED BY '' WITH MAX_USER_CONNECTIONS 10"
+    if [[ -n $PLACEMENT ]]; then
+      # Placed, HAProxy connects from its own address, and a node's own URL is used from the
+      # root namespace and the fault suite's hosts, whose addresses this script does not
+      # know: the password user from anywhere (the nodes listen on the namespaces' network
+      # only). The check user has no password: from the proxy's address alone.
+      user_sql lockstep % "IDENTIFIED BY '${password}'" "GRANT ALL PRIVILEGES ON *.*"
+      user_sql "$CHECK_USER" "$(address_of proxy)" "IDENTIFIED BY '' WITH MAX_USER_CONNECTIONS 10"
+    fi
+    echo "CREATE DATABASE IF NOT EXISTS lockstep CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+  } | root_sql "$node" 60
+}
+
+# The statements that make user@host with these options (a new user has its password at
+# once), and grant it a privilege if given.
+user_sql() {
+  echo "CREATE USER IF NOT EXISTS '$1'@'$2' $3;"
+  echo "ALTER USER '$1'@'$2' $3;"
+  [[ -z ${4:-} ]] || echo "$4 TO '$1'@'$2';"
 }
 
 hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
@@ -349,7 +463,7 @@ defaults
   timeout server 8h
 
 listen galera
-  bind 127.0.0.1:$BASE
+  bind $(address_of proxy):$BASE
 $(write_check_rules)
   option redispatch
   retries 2
@@ -362,25 +476,26 @@ $(write_check_rules)
   # Primary for about 6 s until it sees that the others went on without it
   # (evs.suspect_timeout, 5 s).
   default-server check inter 1s fastinter 500ms downinter 1s fall 3 rise 20 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions
-  server n1 127.0.0.1:$(mysql_port 1)
-  server n2 127.0.0.1:$(mysql_port 2) backup
-  server n3 127.0.0.1:$(mysql_port 3) backup
+  server n1 $(address_of 1):$(mysql_port 1)
+  server n2 $(address_of 2):$(mysql_port 2) backup
+  server n3 $(address_of 3):$(mysql_port 3) backup
 CFG
 }
 
 # The node name the proxy's connection lands on.
 proxy_writer() {
-  timeout 10 mariadb --defaults-extra-file="$CLIENT_CNF" --protocol=tcp --host=127.0.0.1 --port="$BASE" \
+  timeout 10 mariadb --defaults-extra-file="$CLIENT_CNF" --protocol=tcp --host="$(address_of proxy)" --port="$BASE" \
     --connect-timeout=5 -N -B -e 'SELECT @@wsrep_node_name' 2>/dev/null
 }
 
 start_proxy() {
   if [[ -n $(proxy_pid) ]]; then
-    log "proxy already running on 127.0.0.1:$BASE"
+    log "proxy already running on $(address_of proxy):$BASE"
   else
     write_proxy_config
     haproxy -c -q -f "$PROXY/haproxy.cfg" || die "HAProxy refused $PROXY/haproxy.cfg"
-    setsid haproxy -db -f "$PROXY/haproxy.cfg" </dev/null >>"$PROXY/haproxy.log" 2>&1 &
+    netns_argv proxy
+    setsid "${IN_NETNS[@]}" haproxy -db -f "$PROXY/haproxy.cfg" </dev/null >>"$PROXY/haproxy.log" 2>&1 &
     echo $! >"$PROXY/haproxy.pid"
   fi
   # A running proxy that saw the nodes go down takes them back only after 20 passed checks.
@@ -388,15 +503,16 @@ start_proxy() {
   until writer=$(proxy_writer); do
     [[ -n $(proxy_pid) ]] || die "HAProxy exited; last lines of $PROXY/haproxy.log:
 $(tail -n 20 "$PROXY/haproxy.log")"
-    ((SECONDS < deadline)) || die "the proxy on 127.0.0.1:$BASE does not answer after 60 s; see $PROXY/haproxy.log"
+    ((SECONDS < deadline)) || die "the proxy on $(address_of proxy):$BASE does not answer after 60 s; see $PROXY/haproxy.log"
     sleep 0.5
   done
-  log "proxy on 127.0.0.1:$BASE, writing to $writer"
+  log "proxy on $(address_of proxy):$BASE, writing to $writer"
 }
 
 start() {
   ensure_installed
   prepare_dirs
+  record_placement
   local n running=""
   for n in "${NODES[@]}"; do [[ -n $(node_pid "$n") ]] && running=1; done
   if [[ -z $running ]]; then
@@ -458,13 +574,13 @@ status() {
   local n state writer failed=0
   for n in "${NODES[@]}"; do
     state=$(node_state "$n")
-    echo "n$n 127.0.0.1:$(mysql_port "$n") $state"
+    echo "n$n $(address_of "$n"):$(mysql_port "$n") $state"
     [[ $state == "Synced Primary" ]] || failed=1
   done
   if [[ -s $CLIENT_CNF ]] && writer=$(proxy_writer); then
-    echo "proxy 127.0.0.1:$BASE -> $writer"
+    echo "proxy $(address_of proxy):$BASE -> $writer"
   else
-    echo "proxy 127.0.0.1:$BASE not answering"
+    echo "proxy $(address_of proxy):$BASE not answering"
     failed=1
   fi
   return "$failed"
@@ -472,17 +588,19 @@ status() {
 
 url() {
   [[ -s $CLIENT_CNF ]] || die "not initialised: run scripts/galera.sh start"
-  local port=$BASE n
+  local port=$BASE n host
+  host=$(address_of proxy)
   if [[ -n ${1:-} ]]; then
     n=$(node_number "$1")
     port=$(mysql_port "$n")
+    host=$(address_of "$n")
   fi
-  echo "mysql://lockstep:$(cnf_password "$CLIENT_CNF")@127.0.0.1:${port}/lockstep"
+  echo "mysql://lockstep:$(cnf_password "$CLIENT_CNF")@${host}:${port}/lockstep"
 }
 
 writer() {
   [[ -s $CLIENT_CNF ]] || die "not initialised: run scripts/galera.sh start"
-  proxy_writer || die "the proxy on 127.0.0.1:$BASE does not answer"
+  proxy_writer || die "the proxy on $(address_of proxy):$BASE does not answer"
 }
 
 kill_writer() {
@@ -519,7 +637,7 @@ node_command() {
 }
 
 case "${1:-}" in
-  start | stop | status | url | writer | kill-writer | node) check_settings ;;
+  start | stop | status | url | writer | kill-writer | node) check_settings; check_recorded_placement "$1" ;;
 esac
 case "${1:-}" in
   start) start ;;

@@ -44,15 +44,17 @@ answering() {
 start() {
   ensure_installed
   if answering; then log "already running on $BIND:$PORT"; return; fi
-  mkdir -p "$DIR"
+  # A temporary directory of its own: a starting server deletes every #sql file in its tmpdir
+  # (mysql_rm_tmp_tables), and with /tmp that was another server's table while it worked.
+  mkdir -p "$DIR" "$DIR/tmp"
   if [[ ! -d $DATA/mysql ]]; then
     log "initialising $DATA"
-    mariadb-install-db --no-defaults --datadir="$DATA" --user="$(id -un)" \
+    mariadb-install-db --no-defaults --datadir="$DATA" --user="$(id -un)" --tmpdir="$DIR/tmp" \
       --auth-root-authentication-method=socket --skip-test-db >"$DIR/install.log" 2>&1 \
       || { cat "$DIR/install.log" >&2; exit 1; }
   fi
   log "starting on $BIND:$PORT"
-  setsid mariadbd --no-defaults --datadir="$DATA" --socket="$SOCK" --port="$PORT" \
+  setsid mariadbd --no-defaults --datadir="$DATA" --tmpdir="$DIR/tmp" --socket="$SOCK" --port="$PORT" \
     --bind-address="$BIND" --pid-file="$PIDFILE" --log-error="$DIR/error.log" \
     --user="$(id -un)" --max-connections=500 --innodb-buffer-pool-size=256M \
     --innodb-flush-log-at-trx-commit=1 --skip-name-resolve </dev/null >/dev/null 2>&1 &

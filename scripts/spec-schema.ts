@@ -12,7 +12,10 @@ const file = fileURLToPath(new URL("../schemas/container-spec.schema.json", impo
 function optionalDefaults(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(optionalDefaults);
   if (typeof node !== "object" || node === null) return node;
-  const copy = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, optionalDefaults(value)])) as Record<string, unknown>;
+  const copy = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, optionalDefaults(value)])) as Record<
+    string,
+    unknown
+  >;
   const properties = copy.properties as Record<string, Record<string, unknown>> | undefined;
   if (Array.isArray(copy.required) && properties) {
     copy.required = (copy.required as string[]).filter((key) => !("default" in (properties[key] ?? {})));
@@ -32,7 +35,9 @@ if (process.argv.includes("--check")) {
     // A missing file is a difference like any other.
   }
   if (committed !== document) {
-    console.error("spec-schema: schemas/container-spec.schema.json differs from the validator's schema; run: pnpm exec tsx scripts/spec-schema.ts");
+    console.error(
+      "spec-schema: schemas/container-spec.schema.json differs from the validator's schema; run: pnpm exec tsx scripts/spec-schema.ts",
+    );
     process.exit(1);
   }
   console.log("spec-schema: schemas/container-spec.schema.json is current");

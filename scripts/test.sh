@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from nothing: bootstrap, MariaDB, the generated-code check, type
-# checks of the tests, then every ava test (unit, simulator, cross-package).
+# checks of the tests, lint (scripts/lint.sh: ESLint, Prettier, dependency-cruiser), then
+# every ava test (unit, simulator, cross-package), and last the short fault-injection seeds,
+# one at a time on an otherwise idle machine (ava.fault-seeds.config.mjs).
+# Arguments are ava's and select tests of the first run only, which then runs alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,12 +14,18 @@ scripts/mariadb.sh start
 scripts/codegen.sh --check
 pnpm exec tsx scripts/spec-schema.ts --check
 pnpm exec tsc -p tsconfig.tests.json
+scripts/lint.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
 pnpm exec ava "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+if [[ $# -eq 0 ]]; then
+  pnpm exec ava --config ava.fault-seeds.config.mjs 2>&1 | tee -a "$log"
+  seeds=${PIPESTATUS[0]}
+  if [[ $status -eq 0 ]]; then status=$seeds; fi
+fi
 set -e
 # ava prints a passed count only when nothing failed, so count its result marks.
 passed=$(grep -cE '^\s+✔ ' "$log" || true)

@@ -5,19 +5,26 @@ import { post, startCluster, waitForOperation, type ApiUnderTest } from "./suppo
 
 const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 
-async function incidents(api: ApiUnderTest, query: string): Promise<{ kind: string; node: string; vmid: number; detail: string }[]> {
-  return ((await (await api.fetch(`/v1/incidents?${query}`)).json()) as { incidents: { kind: string; node: string; vmid: number; detail: string }[] }).incidents;
+async function incidents(
+  api: ApiUnderTest,
+  query: string,
+): Promise<{ kind: string; node: string; vmid: number; detail: string }[]> {
+  return (
+    (await (await api.fetch(`/v1/incidents?${query}`)).json()) as {
+      incidents: { kind: string; node: string; vmid: number; detail: string }[];
+    }
+  ).incidents;
 }
 
 test("a lock event on a node reaches the incident log once, with its node and VMID", async (t) => {
-  const cluster = await startCluster(["pve1"]);
-  t.teardown(() => cluster.stop());
+  const cluster = await startCluster(t, ["pve1"]);
   const agent = cluster.agents.get("pve1")!;
   await agent.pct(["create", "150", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "150", "half"]);
   // The lock is STALE once its grace period (1 s in the harness) has passed; the operator's clear then removes it.
-  for (let i = 0; i < 60 && (await agent.client.inspectLock({ vmid: 150 })).verdict !== agentV1.LockVerdict.STALE; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 60 && (await agent.client.inspectLock({ vmid: 150 })).verdict !== agentV1.LockVerdict.STALE; i++)
+    await new Promise((r) => setTimeout(r, 100));
   await agent.client.clearLock({ requestId: "incident-clear-150", vmid: 150 });
   let found: Awaited<ReturnType<typeof incidents>> = [];
   for (let i = 0; i < 50 && found.length === 0; i++) {
@@ -29,11 +36,18 @@ test("a lock event on a node reaches the incident log once, with its node and VM
 });
 
 test("a job that fails for good is marked failed with its reason and logged as an incident", async (t) => {
-  const cluster = await startCluster(["pve1"]);
-  t.teardown(() => cluster.stop());
-  const res = await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: "local:vztmpl/missing-template.tar.zst" } } }, "missing-template");
+  const cluster = await startCluster(t, ["pve1"]);
+  const res = await post(
+    cluster.api,
+    "/v1/containers",
+    { node: "pve1", spec: { hostname: "web-1", source: { template: "local:vztmpl/missing-template.tar.zst" } } },
+    "missing-template",
+  );
   const created = (await res.json()) as { id: string; operation_id: string };
-  const op = (await waitForOperation(cluster.api, created.operation_id)) as { status: string; error: { code: string; message: string } };
+  const op = (await waitForOperation(cluster.api, created.operation_id)) as {
+    status: string;
+    error: { code: string; message: string };
+  };
   t.is(op.status, "failed");
   t.is(op.error.code, "COMMAND_FAILED");
   t.regex(op.error.message, /does not exist/);
@@ -44,8 +58,7 @@ test("a job that fails for good is marked failed with its reason and logged as a
 });
 
 test("incident filters are validated", async (t) => {
-  const cluster = await startCluster([]);
-  t.teardown(() => cluster.stop());
+  const cluster = await startCluster(t, []);
   const res = await cluster.api.fetch(`/v1/incidents?vmid=5&since=yesterday`);
   t.is(res.status, 400);
   const pointers = ((await res.json()) as { errors: { pointer: string }[] }).errors.map((e) => e.pointer);
@@ -53,11 +66,9 @@ test("incident filters are validated", async (t) => {
 });
 
 test("an event from before the API listened to the node still reaches the incident log", async (t) => {
-  const cluster = await startCluster([]);
-  t.teardown(() => cluster.stop());
-  const { startAgentOnSim } = await import("../packages/agent/test/integration/agent-harness.js");
-  const agent = await startAgentOnSim({ LOCKSTEP_AGENT_NODE: "pve7", LOCKSTEP_SIM_NODE: "pve7" });
-  t.teardown(() => agent.stop());
+  const cluster = await startCluster(t, []);
+  const { agentOnSim } = await import("../packages/agent/test/integration/agent-harness.js");
+  const agent = await agentOnSim(t, { LOCKSTEP_AGENT_NODE: "pve7", LOCKSTEP_SIM_NODE: "pve7" });
   await agent.pct(["create", "160", TEMPLATE, "--storage", "local-lvm", "--tags", "lockstep-early"]);
   writeFaults(agent.root, [{ command: "snapshot", action: "crash", times: 1 }]);
   await agent.pct(["snapshot", "160", "half"]);

@@ -6,9 +6,13 @@ import { post, startCluster, waitForOperation } from "./support/cluster.js";
 const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 
 test("a create request becomes one running container on its node, carrying its record's ID", async (t) => {
-  const cluster = await startCluster(["pve1"]);
-  t.teardown(() => cluster.stop());
-  const res = await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "create-web-1");
+  const cluster = await startCluster(t, ["pve1"]);
+  const res = await post(
+    cluster.api,
+    "/v1/containers",
+    { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } },
+    "create-web-1",
+  );
   t.is(res.status, 202);
   const created = (await res.json()) as { id: string; vmid: number; operation_id: string };
   const op = await waitForOperation(cluster.api, created.operation_id);
@@ -20,14 +24,18 @@ test("a create request becomes one running container on its node, carrying its r
 });
 
 test("200 concurrent creates with 50 keys make 50 records, 50 jobs and 50 pct creates with distinct VMIDs", async (t) => {
-  const cluster = await startCluster(["pve1"]);
-  t.teardown(() => cluster.stop());
+  const cluster = await startCluster(t, ["pve1"]);
   const keys = Array.from({ length: 50 }, (_, i) => `dup-${i}`);
   const answers = await Promise.all(
     keys.flatMap((key, i) =>
       Array.from({ length: 4 }, async () => {
         for (;;) {
-          const res = await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: `ct-${i}`, source: { template: TEMPLATE } } }, key);
+          const res = await post(
+            cluster.api,
+            "/v1/containers",
+            { node: "pve1", spec: { hostname: `ct-${i}`, source: { template: TEMPLATE } } },
+            key,
+          );
           if (res.status !== 409) return (await res.json()) as { operation_id: string; vmid: number };
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -37,14 +45,26 @@ test("200 concurrent creates with 50 keys make 50 records, 50 jobs and 50 pct cr
   const operations = [...new Set(answers.map((a) => a.operation_id))];
   t.is(operations.length, 50);
   t.is(new Set(answers.map((a) => a.vmid)).size, 50);
-  for (const id of operations) t.is((await waitForOperation(cluster.api, id, 120_000)).status, "succeeded");
+  // 50 pipelines on one node run a few at a time: on a loaded machine the last one ends minutes
+  // after the first. What this test is about is how many there are, not how fast they go.
+  for (const id of operations) t.is((await waitForOperation(cluster.api, id, 600_000)).status, "succeeded");
   t.is(startedCalls(cluster.agents.get("pve1")!.root, "create").length, 50);
-  const [counts] = await cluster.db.pool.query("SELECT (SELECT COUNT(*) FROM containers) AS containers, (SELECT COUNT(*) FROM operations) AS operations");
+  const [counts] = await cluster.db.pool.query(
+    "SELECT (SELECT COUNT(*) FROM containers) AS containers, (SELECT COUNT(*) FROM operations) AS operations",
+  );
   t.deepEqual((counts as { containers: number; operations: number }[])[0], { containers: 50, operations: 50 });
 });
 
-async function createAndWait(cluster: Awaited<ReturnType<typeof startCluster>>, key: string): Promise<{ id: string; vmid: number }> {
-  const res = await post(cluster.api, "/v1/containers", { node: "pve1", ports: ["http"], spec: { hostname: "web-1", source: { template: TEMPLATE } } }, key);
+async function createAndWait(
+  cluster: Awaited<ReturnType<typeof startCluster>>,
+  key: string,
+): Promise<{ id: string; vmid: number }> {
+  const res = await post(
+    cluster.api,
+    "/v1/containers",
+    { node: "pve1", ports: ["http"], spec: { hostname: "web-1", source: { template: TEMPLATE } } },
+    key,
+  );
   const created = (await res.json()) as { id: string; vmid: number; operation_id: string };
   await waitForOperation(cluster.api, created.operation_id);
   return created;
@@ -55,14 +75,15 @@ function del(cluster: Awaited<ReturnType<typeof startCluster>>, id: string, key:
 }
 
 test("deleting a container destroys it on the node and frees its VMID and ports; deleting again succeeds", async (t) => {
-  const cluster = await startCluster(["pve1"]);
-  t.teardown(() => cluster.stop());
+  const cluster = await startCluster(t, ["pve1"]);
   const created = await createAndWait(cluster, "create-del-1");
   const first = (await (await del(cluster, created.id, "delete-1")).json()) as { operation: { id: string } };
   t.is((await waitForOperation(cluster.api, first.operation.id)).status, "succeeded");
   const { containers } = await cluster.agents.get("pve1")!.client.listContainers({});
   t.deepEqual(containers, []);
-  const [allocations] = await cluster.db.pool.query("SELECT (SELECT COUNT(*) FROM vmid_allocations) + (SELECT COUNT(*) FROM port_allocations) AS n");
+  const [allocations] = await cluster.db.pool.query(
+    "SELECT (SELECT COUNT(*) FROM vmid_allocations) + (SELECT COUNT(*) FROM port_allocations) AS n",
+  );
   t.is((allocations as { n: number }[])[0]!.n, 0);
   const again = await del(cluster, created.id, "delete-2");
   t.is(again.status, 202);
@@ -70,8 +91,7 @@ test("deleting a container destroys it on the node and frees its VMID and ports;
 });
 
 test("deleting a container already gone from its node succeeds", async (t) => {
-  const cluster = await startCluster(["pve1"]);
-  t.teardown(() => cluster.stop());
+  const cluster = await startCluster(t, ["pve1"]);
   const created = await createAndWait(cluster, "create-del-2");
   await cluster.agents.get("pve1")!.pct(["destroy", String(created.vmid), "--force"]);
   const res = (await (await del(cluster, created.id, "delete-3")).json()) as { operation: { id: string } };
@@ -81,46 +101,79 @@ test("deleting a container already gone from its node succeeds", async (t) => {
 });
 
 test("a VMID held by someone else's container is never adopted: the record moves to a free one", async (t) => {
-  const cluster = await startCluster(["pve1"]);
-  t.teardown(() => cluster.stop());
+  const cluster = await startCluster(t, ["pve1"]);
   const agent = cluster.agents.get("pve1")!;
   await agent.pct(["create", "10000", TEMPLATE, "--storage", "local-lvm", "--hostname", "not-ours", "--start", "1"]);
-  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "foreign-1")).json()) as { id: string; vmid: number; operation_id: string };
+  const created = (await (
+    await post(
+      cluster.api,
+      "/v1/containers",
+      { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } },
+      "foreign-1",
+    )
+  ).json()) as { id: string; vmid: number; operation_id: string };
   t.is(created.vmid, 10000);
   t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");
-  const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as { vmid: number; status: string };
+  const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as {
+    vmid: number;
+    status: string;
+  };
   t.deepEqual([record.vmid, record.status], [10001, "running"]);
   const foreign = await agent.client.getContainer({ vmid: 10000 });
   t.is(foreign.container!.name, "not-ours");
   const [rows] = await cluster.db.pool.query("SELECT vmid, owner FROM vmid_allocations ORDER BY vmid");
-  t.deepEqual(rows, [{ vmid: 10000, owner: "foreign" }, { vmid: 10001, owner: "lockstep" }]);
+  t.deepEqual(rows, [
+    { vmid: 10000, owner: "foreign" },
+    { vmid: 10001, owner: "lockstep" },
+  ]);
 });
 
 test("a create moved off a foreign VMID keeps the spec it was asked with: an apply meanwhile never changes what its retries send", async (t) => {
-  const cluster = await startCluster(["pve1"]);
-  t.teardown(() => cluster.stop());
-  await cluster.agents.get("pve1")!.pct(["create", "10000", TEMPLATE, "--storage", "local-lvm", "--hostname", "not-ours"]);
-  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "foreign-2")).json()) as { id: string; operation_id: string };
+  const cluster = await startCluster(t, ["pve1"]);
+  await cluster.agents
+    .get("pve1")!
+    .pct(["create", "10000", TEMPLATE, "--storage", "local-lvm", "--hostname", "not-ours"]);
+  const created = (await (
+    await post(
+      cluster.api,
+      "/v1/containers",
+      { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } },
+      "foreign-2",
+    )
+  ).json()) as { id: string; operation_id: string };
   t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");
-  const [rows] = await cluster.db.pool.query<RowDataPacket[]>("SELECT o.input, c.vmid FROM operations o JOIN containers c ON c.id = o.container_id WHERE o.id = ?", [created.operation_id]);
-  const input = (typeof rows[0]!.input === "string" ? JSON.parse(rows[0]!.input) : rows[0]!.input) as { vmid?: number; spec?: { hostname: string } };
+  const [rows] = await cluster.db.pool.query<RowDataPacket[]>(
+    "SELECT o.input, c.vmid FROM operations o JOIN containers c ON c.id = o.container_id WHERE o.id = ?",
+    [created.operation_id],
+  );
+  const input = (typeof rows[0]!.input === "string" ? JSON.parse(rows[0]!.input) : rows[0]!.input) as {
+    vmid?: number;
+    spec?: { hostname: string };
+  };
   t.is(rows[0]!.vmid, 10001, "the record holds the VMID it moved to");
   t.is(input.vmid, undefined, "the job keeps no copy of it");
   t.is(input.spec?.hostname, "web-1");
 });
 
 test("a delete sent while the create is running waits for it and leaves no orphan", async (t) => {
-  const cluster = await startCluster(["pve1"]);
-  t.teardown(() => cluster.stop());
+  const cluster = await startCluster(t, ["pve1"]);
   const { writeFaults } = await import("@lockstep/sim");
   writeFaults(cluster.agents.get("pve1")!.root, [{ command: "create", action: "slow", ms: 2000 }]);
-  const created = (await (await post(cluster.api, "/v1/containers", { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } }, "create-then-delete")).json()) as { id: string; operation_id: string };
+  const created = (await (
+    await post(
+      cluster.api,
+      "/v1/containers",
+      { node: "pve1", spec: { hostname: "web-1", source: { template: TEMPLATE } } },
+      "create-then-delete",
+    )
+  ).json()) as { id: string; operation_id: string };
   await new Promise((r) => setTimeout(r, 700));
-  const deleting = (await (await del(cluster, created.id, "delete-while-creating")).json()) as { operation: { id: string } };
+  const deleting = (await (await del(cluster, created.id, "delete-while-creating")).json()) as {
+    operation: { id: string };
+  };
   t.is((await waitForOperation(cluster.api, deleting.operation.id)).status, "succeeded");
   t.is((await waitForOperation(cluster.api, created.operation_id)).status, "succeeded");
   t.deepEqual((await cluster.agents.get("pve1")!.client.listContainers({})).containers, []);
   const record = (await (await cluster.api.fetch(`/v1/containers/${created.id}`)).json()) as { status: string };
   t.is(record.status, "deleted");
 });
-

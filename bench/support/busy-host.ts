@@ -55,7 +55,10 @@ for pid in pids:
  * Python's RLIMIT_NOFILE soft limit is raised to its hard limit if one child needs more.
  */
 export async function startBusyHost(processes: number, filesPerProcess: number, poolDir: string): Promise<BusyHost> {
-  const parent = spawn("python3", ["-c", SPAWNER, String(processes), String(filesPerProcess), poolDir], { detached: true, stdio: ["pipe", "pipe", "inherit"] });
+  const parent = spawn("python3", ["-c", SPAWNER, String(processes), String(filesPerProcess), poolDir], {
+    detached: true,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const killAll = (): void => {
     try {
       process.kill(-parent.pid!, "SIGKILL");
@@ -108,7 +111,8 @@ async function untilOpen(pids: readonly number[], filesPerProcess: number, ms: n
   while (pending.length > 0) {
     pending = pending.filter((pid) => !isSleep(pid));
     if (pending.length === 0) return;
-    if (msSince(start) > ms) throw new Error(`${pending.length} of ${pids.length} processes never opened their ${filesPerProcess} files`);
+    if (msSince(start) > ms)
+      throw new Error(`${pending.length} of ${pids.length} processes never opened their ${filesPerProcess} files`);
     await sleep(100);
   }
 }

@@ -13,11 +13,21 @@ export function requestLogPath(root: string): string {
  * then the outcome `already_gone`) without running `pct`. Sent again with `replayed`, the same
  * IDs and parameters are answered from the records. Throws on any other answer.
  */
-export async function fillDedupRecords(client: AgentClient, n: number, concurrency: number, prefix: string, replayed = false): Promise<{ requestId: string; vmid: number }[]> {
-  const requests = Array.from({ length: n }, (_, i) => ({ requestId: `${prefix}-${String(i).padStart(8, "0")}`, vmid: 100_000 + i }));
+export async function fillDedupRecords(
+  client: AgentClient,
+  n: number,
+  concurrency: number,
+  prefix: string,
+  replayed = false,
+): Promise<{ requestId: string; vmid: number }[]> {
+  const requests = Array.from({ length: n }, (_, i) => ({
+    requestId: `${prefix}-${String(i).padStart(8, "0")}`,
+    vmid: 100_000 + i,
+  }));
   await inParallel(requests, concurrency, async ({ requestId, vmid }) => {
     const res = await client.destroyContainer({ requestId, vmid, force: false, purge: false });
-    if (res.replayed !== replayed || !res.alreadyGone) throw new Error(`DestroyContainer ${requestId}: ${JSON.stringify(res)}`);
+    if (res.replayed !== replayed || !res.alreadyGone)
+      throw new Error(`DestroyContainer ${requestId}: ${JSON.stringify(res)}`);
   });
   return requests;
 }

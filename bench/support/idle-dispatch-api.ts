@@ -12,13 +12,13 @@ export interface IdleDispatchApi {
 }
 
 /**
- * A real API process on a fresh database, with `nodes` registered at an address that accepts
+ * A real API process on a fresh database (on the project's MariaDB, or on `server`), with `nodes` registered at an address that accepts
  * TCP connections and never answers, and a dispatch concurrency of one: the dispatcher claims
  * one job, whose agent call hangs, and then has no room to claim more. Measurements of the
  * HTTP path (create, replay, read) then see neither job execution nor `pct` processes
  * competing for the machine's CPUs; job execution has its own benchmark (end-to-end.ts).
  */
-export async function startIdleDispatchApi(nodes: readonly string[]): Promise<IdleDispatchApi> {
+export async function startIdleDispatchApi(nodes: readonly string[], server?: string): Promise<IdleDispatchApi> {
   const sockets = new Set<net.Socket>();
   const silent = net.createServer((socket) => {
     sockets.add(socket);
@@ -27,7 +27,7 @@ export async function startIdleDispatchApi(nodes: readonly string[]): Promise<Id
   });
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   const { port } = silent.address() as net.AddressInfo;
-  const db = await createTestDatabase();
+  const db = await createTestDatabase(server);
   const api = await startApi(db.url, {
     LOCKSTEP_API_DISPATCH_CONCURRENCY: "1",
     LOCKSTEP_API_AGENT_CALL_TIMEOUT_MS: TEN_MINUTES,

@@ -18,7 +18,10 @@ export async function describeMachine(): Promise<string[]> {
       `kernel: ${os.release()}; OS: ${osName()}`,
       `Node: ${process.version}`,
       `MariaDB: ${(rows as { v: string }[])[0]!.v} (project-local, scripts/mariadb.sh, innodb_flush_log_at_trx_commit=1)`,
-      `load average now (1, 5, 15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(", ")}`,
+      `load average now (1, 5, 15 min): ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(", ")}`,
     ];
   } finally {
     await conn.end();

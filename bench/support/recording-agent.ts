@@ -22,13 +22,18 @@ export async function startRecordingAgent(node: string): Promise<RecordingAgent>
   const busy = new LockstepError("UNAVAILABLE", "a benchmark's recording agent: it runs nothing");
   const server = new Server();
   server.addService(agentV1.NodeAgentService, {
-    getContainer: (call: ServerUnaryCall<agentV1.GetContainerRequest, agentV1.GetContainerResponse>, callback: sendUnaryData<agentV1.GetContainerResponse>) => {
+    getContainer: (
+      call: ServerUnaryCall<agentV1.GetContainerRequest, agentV1.GetContainerResponse>,
+      callback: sendUnaryData<agentV1.GetContainerResponse>,
+    ) => {
       if (!arrivals.has(call.request.vmid)) arrivals.set(call.request.vmid, process.hrtime.bigint());
       callback(toServiceError(busy));
     },
   } as never);
   const credentials = agentServerCredentials(await (await testPki()).node(node));
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", credentials, (err, bound) => (err ? reject(err) : resolve(bound))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
   return {
     address: `127.0.0.1:${port}`,
     arrival: (vmid) => arrivals.get(vmid),

@@ -52,7 +52,10 @@ export function assetUrlPlugin(options: AssetUrlOptions): { plugin: Plugin; rewr
           return `new URL(${quote}${now}${quote}, import.meta.url)`;
         });
         if (contents.replace(URL_REFERENCE, "").includes("import.meta") && args.path !== options.entry) {
-          throw new PackagingError("UNMAPPED_REFERENCE", `${module} uses import.meta other than new URL("<relative>", import.meta.url); only a bundle's entry may name itself, and ${module} is not ${path.relative(options.repo, options.entry)}`);
+          throw new PackagingError(
+            "UNMAPPED_REFERENCE",
+            `${module} uses import.meta other than new URL("<relative>", import.meta.url); only a bundle's entry may name itself, and ${module} is not ${path.relative(options.repo, options.entry)}`,
+          );
         }
         return { contents, loader: "js" };
       });
@@ -69,5 +72,8 @@ function relocate(target: string, options: AssetUrlOptions, module: string): str
   // Left out on purpose: named beside the bundle, where nothing is, so a use fails at once
   // with the file's name rather than finding something else on the system.
   if (target in options.omitted) return `./${path.basename(target)}`;
-  throw new PackagingError("UNMAPPED_REFERENCE", `${module} refers to ${target} (new URL(..., import.meta.url)), which the package neither ships nor leaves out on purpose: add it to scripts/package/library-spec.ts`);
+  throw new PackagingError(
+    "UNMAPPED_REFERENCE",
+    `${module} refers to ${target} (new URL(..., import.meta.url)), which the package neither ships nor leaves out on purpose: add it to scripts/package/library-spec.ts`,
+  );
 }

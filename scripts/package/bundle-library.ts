@@ -15,16 +15,23 @@ export interface BundledLibrary {
 }
 
 // Bundled CommonJS dependencies call require() for Node's own modules; an ES module has none.
-const REQUIRE_SHIM = 'import { createRequire as lockstepCreateRequire } from "node:module";\nconst require = lockstepCreateRequire(import.meta.url);';
+const REQUIRE_SHIM =
+  'import { createRequire as lockstepCreateRequire } from "node:module";\nconst require = lockstepCreateRequire(import.meta.url);';
 
 /**
  * Bundles each program of `spec` from the workspace's tsc build into `libDir` (the library
  * directory inside a package tree) with esbuild: ES modules for Node 20 and later, no source
  * maps, each program's `#!` naming the package's own runtime; then copies the assets.
  */
-export async function bundleLibrary(spec: LibrarySpec, repo: string, libDir: string, replaced: Readonly<Record<string, string>>): Promise<BundledLibrary> {
+export async function bundleLibrary(
+  spec: LibrarySpec,
+  repo: string,
+  libDir: string,
+  replaced: Readonly<Record<string, string>>,
+): Promise<BundledLibrary> {
   const shipped = new Map<string, string>();
-  for (const bundle of spec.bundles) for (const source of [bundle.entry, ...(bundle.alsoAt ?? [])]) shipped.set(source, path.join(libDir, bundle.out));
+  for (const bundle of spec.bundles)
+    for (const source of [bundle.entry, ...(bundle.alsoAt ?? [])]) shipped.set(source, path.join(libDir, bundle.out));
   for (const asset of spec.assets) shipped.set(asset.source, path.join(libDir, asset.out));
   const files: { path: string; mode: number }[] = [];
   const npmPackages = new Set<string>();
@@ -77,5 +84,9 @@ function pluginFailure(err: unknown): PackagingError | undefined {
 function refuseBuildPaths(file: string, repo: string): void {
   const text = readFileSync(file, "utf8");
   const at = text.indexOf(repo);
-  if (at >= 0) throw new PackagingError("BAD_INPUT", `${file} contains the build's own path ${repo} (…${text.slice(Math.max(0, at - 60), at + repo.length + 20)}…)`);
+  if (at >= 0)
+    throw new PackagingError(
+      "BAD_INPUT",
+      `${file} contains the build's own path ${repo} (…${text.slice(Math.max(0, at - 60), at + repo.length + 20)}…)`,
+    );
 }

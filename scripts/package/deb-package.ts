@@ -1,5 +1,18 @@
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { runCommand } from "./run-command.js";
 
@@ -39,7 +52,12 @@ export interface DebPackage {
  * owner root (--root-owner-group), entries sorted and timestamps clamped by dpkg-deb
  * (SOURCE_DATE_EPOCH), one compressor thread.
  */
-export async function buildDeb(pkg: DebPackage, tree: string, outDir: string, sourceDateEpoch: number): Promise<string> {
+export async function buildDeb(
+  pkg: DebPackage,
+  tree: string,
+  outDir: string,
+  sourceDateEpoch: number,
+): Promise<string> {
   for (const file of pkg.files) {
     const at = path.join(tree, file.path);
     mkdirSync(path.dirname(at), { recursive: true });
@@ -71,7 +89,10 @@ export async function buildDeb(pkg: DebPackage, tree: string, outDir: string, so
   try {
     // xz, which lintian and every dpkg read, at level 1: it packs the runtime as small as level 6
     // packs it unstripped, in a sixth of the time. One thread, so the output never depends on the CPUs.
-    await runCommand("dpkg-deb", ["--root-owner-group", "-Zxz", "-z1", "--threads-max=1", "--build", tree, partial], { env: { ...process.env, SOURCE_DATE_EPOCH: String(sourceDateEpoch) }, timeoutMs: 30 * 60_000 });
+    await runCommand("dpkg-deb", ["--root-owner-group", "-Zxz", "-z1", "--threads-max=1", "--build", tree, partial], {
+      env: { ...process.env, SOURCE_DATE_EPOCH: String(sourceDateEpoch) },
+      timeoutMs: 30 * 60_000,
+    });
     renameSync(partial, deb);
   } finally {
     rmSync(partial, { force: true });
@@ -90,17 +111,29 @@ function controlText(pkg: DebPackage, installedSize: number): string {
     ["Section", pkg.section],
     ["Priority", "optional"],
     ["Homepage", pkg.homepage],
-    ["Description", `${pkg.synopsis}\n${pkg.description.trim().split("\n").map((line) => (line.trim() ? ` ${line}` : " .")).join("\n")}`],
+    [
+      "Description",
+      `${pkg.synopsis}\n${pkg.description
+        .trim()
+        .split("\n")
+        .map((line) => (line.trim() ? ` ${line}` : " ."))
+        .join("\n")}`,
+    ],
   ];
-  return fields.filter((field): field is [string, string] => field[1] !== undefined).map(([key, value]) => `${key}: ${value}\n`).join("");
+  return fields
+    .filter((field): field is [string, string] => field[1] !== undefined)
+    .map(([key, value]) => `${key}: ${value}\n`)
+    .join("");
 }
 
 /** Every path under `dir` (relative), sorted, directories before what they hold. */
 function walk(dir: string, prefix = ""): string[] {
-  return readdirSync(path.join(dir, prefix)).sort().flatMap((name) => {
-    const rel = path.join(prefix, name);
-    return lstatSync(path.join(dir, rel)).isDirectory() ? [rel, ...walk(dir, rel)] : [rel];
-  });
+  return readdirSync(path.join(dir, prefix))
+    .sort()
+    .flatMap((name) => {
+      const rel = path.join(prefix, name);
+      return lstatSync(path.join(dir, rel)).isDirectory() ? [rel, ...walk(dir, rel)] : [rel];
+    });
 }
 
 /** As dpkg-gencontrol counts it: KiB per file, rounded up, and one per directory and link. */
@@ -115,7 +148,12 @@ function installedSizeKib(tree: string): number {
 function md5sums(tree: string, conffiles: ReadonlySet<string>): string {
   return walk(tree)
     .filter((rel) => lstatSync(path.join(tree, rel)).isFile() && !conffiles.has(`/${rel}`))
-    .map((rel) => `${createHash("md5").update(readFileSync(path.join(tree, rel))).digest("hex")}  ${rel}\n`)
+    .map(
+      (rel) =>
+        `${createHash("md5")
+          .update(readFileSync(path.join(tree, rel)))
+          .digest("hex")}  ${rel}\n`,
+    )
     .join("");
 }
 

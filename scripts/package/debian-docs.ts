@@ -34,9 +34,20 @@ const APACHE_2 = /^\s*Apache License\s+Version 2\.0, January 2004/;
 
 /** The npm package at `dir` (relative to `repo`), with its license files. */
 export function npmThirdParty(repo: string, dir: string): ThirdParty {
-  const manifest = JSON.parse(readFileSync(path.join(repo, dir, "package.json"), "utf8")) as { name: string; version: string; license?: string };
-  const files = readdirSync(path.join(repo, dir)).filter((name) => LICENSE_FILE.test(name)).sort();
-  return { name: manifest.name, version: manifest.version, license: manifest.license ?? "unknown", texts: files.map((file) => ({ file, text: readFileSync(path.join(repo, dir, file), "utf8") })) };
+  const manifest = JSON.parse(readFileSync(path.join(repo, dir, "package.json"), "utf8")) as {
+    name: string;
+    version: string;
+    license?: string;
+  };
+  const files = readdirSync(path.join(repo, dir))
+    .filter((name) => LICENSE_FILE.test(name))
+    .sort();
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    license: manifest.license ?? "unknown",
+    texts: files.map((file) => ({ file, text: readFileSync(path.join(repo, dir, file), "utf8") })),
+  };
 }
 
 /**
@@ -45,7 +56,12 @@ export function npmThirdParty(repo: string, dir: string): ThirdParty {
  * /usr/share/common-licenses, as Debian does, and only the NOTICE files it asks for are kept.
  */
 export function copyrightText(libraryDir: string, runtime: ThirdParty, parts: readonly ThirdParty[]): string {
-  const list = parts.map((part) => `  ${part.name} ${part.version}: ${part.license}${part.texts.length ? "" : " (its npm package carries no license file)"}`).join("\n");
+  const list = parts
+    .map(
+      (part) =>
+        `  ${part.name} ${part.version}: ${part.license}${part.texts.length ? "" : " (its npm package carries no license file)"}`,
+    )
+    .join("\n");
   const texts = [runtime, ...parts].flatMap((part) =>
     part.texts
       .filter((text) => !APACHE_2.test(text.text))
@@ -71,5 +87,10 @@ ${texts.join("\n")}`;
 /** The runtime's own LICENSE (Node.js and its dependencies), as a third-party part. */
 export function runtimeThirdParty(version: string, licenseFile: string): ThirdParty {
   if (!existsSync(licenseFile)) throw new PackagingError("BAD_INPUT", `the runtime's ${licenseFile} is missing`);
-  return { name: "Node.js", version, license: "MIT and others, see its LICENSE", texts: [{ file: "LICENSE", text: readFileSync(licenseFile, "utf8") }] };
+  return {
+    name: "Node.js",
+    version,
+    license: "MIT and others, see its LICENSE",
+    texts: [{ file: "LICENSE", text: readFileSync(licenseFile, "utf8") }],
+  };
 }

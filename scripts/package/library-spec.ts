@@ -35,18 +35,68 @@ export const AGENT_LIBRARY: LibrarySpec = {
   dir: "/usr/lib/lockstep",
   runtime: "node/bin/node",
   bundles: [
-    { out: "agent/lockstep-agent.mjs", entry: "packages/agent/dist/daemon/main.js", alsoAt: ["packages/agent/bin/lockstep-agent.js"], executable: true },
-    { out: "agent/lockstep-node.mjs", entry: "packages/agent/dist/cli/main.js", alsoAt: ["packages/agent/bin/lockstep-node.js"], executable: true },
+    {
+      out: "agent/lockstep-agent.mjs",
+      entry: "packages/agent/dist/daemon/main.js",
+      alsoAt: ["packages/agent/bin/lockstep-agent.js"],
+      executable: true,
+    },
+    {
+      out: "agent/lockstep-node.mjs",
+      entry: "packages/agent/dist/cli/main.js",
+      alsoAt: ["packages/agent/bin/lockstep-node.js"],
+      executable: true,
+    },
     // pct, its task worker process and the worker's body thread are one program (sim main.ts).
-    { out: "sim/lockstep-sim-pct.mjs", entry: "packages/sim/dist/main.js", alsoAt: ["packages/sim/bin/lockstep-sim-pct.js"], executable: true },
-    { out: "sim/lockstep-sim-qm.mjs", entry: "packages/sim/dist/qm/main.js", alsoAt: ["packages/sim/bin/lockstep-sim-qm.js"], executable: true },
-    { out: "sim/lockstep-sim-vzdump.mjs", entry: "packages/sim/dist/vzdump/main.js", alsoAt: ["packages/sim/bin/lockstep-sim-vzdump.js"], executable: true },
-    { out: "sim/lockstep-sim-ha-manager.mjs", entry: "packages/sim/dist/ha/ha-manager.js", alsoAt: ["packages/sim/bin/lockstep-sim-ha-manager.js"], executable: true },
+    {
+      out: "sim/lockstep-sim-pct.mjs",
+      entry: "packages/sim/dist/main.js",
+      alsoAt: ["packages/sim/bin/lockstep-sim-pct.js"],
+      executable: true,
+    },
+    {
+      out: "sim/lockstep-sim-qm.mjs",
+      entry: "packages/sim/dist/qm/main.js",
+      alsoAt: ["packages/sim/bin/lockstep-sim-qm.js"],
+      executable: true,
+    },
+    {
+      out: "sim/lockstep-sim-vzdump.mjs",
+      entry: "packages/sim/dist/vzdump/main.js",
+      alsoAt: ["packages/sim/bin/lockstep-sim-vzdump.js"],
+      executable: true,
+    },
+    {
+      out: "sim/lockstep-sim-ha-manager.mjs",
+      entry: "packages/sim/dist/ha/ha-manager.js",
+      alsoAt: ["packages/sim/bin/lockstep-sim-ha-manager.js"],
+      executable: true,
+    },
     // The node tools the doctor asks besides pct (a simulated node's own, packages/sim/src/tools).
-    { out: "sim/lockstep-sim-pveversion.mjs", entry: "packages/sim/dist/tools/pveversion-main.js", alsoAt: ["packages/sim/bin/lockstep-sim-pveversion.js"], executable: true },
-    { out: "sim/lockstep-sim-pvesh.mjs", entry: "packages/sim/dist/tools/pvesh-main.js", alsoAt: ["packages/sim/bin/lockstep-sim-pvesh.js"], executable: true },
-    { out: "sim/lockstep-sim-pvesm.mjs", entry: "packages/sim/dist/tools/pvesm-main.js", alsoAt: ["packages/sim/bin/lockstep-sim-pvesm.js"], executable: true },
-    { out: "sim/lockstep-sim-chronyc.mjs", entry: "packages/sim/dist/tools/chronyc-main.js", alsoAt: ["packages/sim/bin/lockstep-sim-chronyc.js"], executable: true },
+    {
+      out: "sim/lockstep-sim-pveversion.mjs",
+      entry: "packages/sim/dist/tools/pveversion-main.js",
+      alsoAt: ["packages/sim/bin/lockstep-sim-pveversion.js"],
+      executable: true,
+    },
+    {
+      out: "sim/lockstep-sim-pvesh.mjs",
+      entry: "packages/sim/dist/tools/pvesh-main.js",
+      alsoAt: ["packages/sim/bin/lockstep-sim-pvesh.js"],
+      executable: true,
+    },
+    {
+      out: "sim/lockstep-sim-pvesm.mjs",
+      entry: "packages/sim/dist/tools/pvesm-main.js",
+      alsoAt: ["packages/sim/bin/lockstep-sim-pvesm.js"],
+      executable: true,
+    },
+    {
+      out: "sim/lockstep-sim-chronyc.mjs",
+      entry: "packages/sim/dist/tools/chronyc-main.js",
+      alsoAt: ["packages/sim/bin/lockstep-sim-chronyc.js"],
+      executable: true,
+    },
     // Background processes the simulated ha-manager and HA requests start with `node <file>`.
     { out: "sim/ha-relocate.mjs", entry: "packages/sim/dist/ha/ha-relocate.js", executable: false },
     { out: "sim/ha-apply.mjs", entry: "packages/sim/dist/ha/ha-apply.js", executable: false },
@@ -56,7 +106,8 @@ export const AGENT_LIBRARY: LibrarySpec = {
     { out: "agent/fd-scan-thread.cjs", source: "packages/agent/helpers/fd-scan-thread.cjs" },
   ],
   omitted: {
-    "packages/sim/pmxcfs/pmxcfs-server.py": "the simulated FUSE pmxcfs needs python3-fusepy; a packaged simulated node keeps /etc/pve as plain directories, as the simulator does without /dev/fuse",
+    "packages/sim/pmxcfs/pmxcfs-server.py":
+      "the simulated FUSE pmxcfs needs python3-fusepy; a packaged simulated node keeps /etc/pve as plain directories, as the simulator does without /dev/fuse",
   },
 };
 
@@ -65,8 +116,18 @@ export const API_LIBRARY: LibrarySpec = {
   dir: "/usr/lib/lockstep-api",
   runtime: "node/bin/node",
   bundles: [
-    { out: "lockstep-api.mjs", entry: "packages/api/dist/main.js", alsoAt: ["packages/api/bin/lockstep-api.js"], executable: true },
-    { out: "lockstep-pki.mjs", entry: "packages/shared/dist/pki/pki-main.js", alsoAt: ["packages/shared/bin/lockstep-pki.js"], executable: true },
+    {
+      out: "lockstep-api.mjs",
+      entry: "packages/api/dist/main.js",
+      alsoAt: ["packages/api/bin/lockstep-api.js"],
+      executable: true,
+    },
+    {
+      out: "lockstep-pki.mjs",
+      entry: "packages/shared/dist/pki/pki-main.js",
+      alsoAt: ["packages/shared/bin/lockstep-pki.js"],
+      executable: true,
+    },
   ],
   assets: [],
   omitted: {},

@@ -21,10 +21,13 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { out: { type: "string" } } });
   const outDir = path.resolve(values.out ?? path.join(repo, "dist/deb"));
   const started = Date.now();
-  const log = (message: string): void => void process.stderr.write(`package: ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  const log = (message: string): void =>
+    void process.stderr.write(`package: ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   const release = await readRelease(repo, process.env);
   const tarball = await cachedRuntime(path.join(repo, ".local/package/downloads"));
-  log(`lockstep ${release.debianVersion}, commit ${release.commit.slice(0, 12)}${release.dirty ? " (uncommitted changes)" : ""}; runtime ${path.basename(tarball)} verified`);
+  log(
+    `lockstep ${release.debianVersion}, commit ${release.commit.slice(0, 12)}${release.dirty ? " (uncommitted changes)" : ""}; runtime ${path.basename(tarball)} verified`,
+  );
   const work = mkdtempSync(path.join(os.tmpdir(), "lockstep-package-"));
   try {
     const runtime = await runtimeFiles(tarball, path.join(work, "runtime"));
@@ -34,7 +37,12 @@ async function main(): Promise<void> {
       const libDir = path.join(work, product.name, "lib");
       const bundled = await bundleLibrary(product.library, repo, libDir, replacedModules(release.version));
       log(`${product.name}: bundled ${bundled.files.length} files`);
-      const deb = await buildDeb(productPackage(product, { repo, release, runtime, libDir, bundled }), path.join(work, product.name, "tree"), outDir, release.sourceDateEpoch);
+      const deb = await buildDeb(
+        productPackage(product, { repo, release, runtime, libDir, bundled }),
+        path.join(work, product.name, "tree"),
+        outDir,
+        release.sourceDateEpoch,
+      );
       log(`built ${path.relative(process.cwd(), deb)}`);
       process.stdout.write(`${deb}\n`);
     }
@@ -44,6 +52,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`package: ${err instanceof PackagingError ? `${err.code}: ` : ""}${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `package: ${err instanceof PackagingError ? `${err.code}: ` : ""}${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -44,7 +44,10 @@ export async function cachedRuntime(cacheDir: string, source: RuntimeSource = NO
   const got = await integrityOf(partial);
   if (got !== source.integrity) {
     rmSync(partial);
-    throw new PackagingError("INTEGRITY_MISMATCH", `${source.tarball} has integrity ${got}, not the pinned ${source.integrity}`);
+    throw new PackagingError(
+      "INTEGRITY_MISMATCH",
+      `${source.tarball} has integrity ${got}, not the pinned ${source.integrity}`,
+    );
   }
   renameSync(partial, file);
   return file;

@@ -30,16 +30,33 @@ export function productPackage(product: Product, inputs: ProductInputs): DebPack
   const parts = bundled.npmPackages.map((dir) => npmThirdParty(repo, dir));
   const files: DebFile[] = [
     { path: `${lib}/${product.library.runtime}`, from: runtime.node, mode: 0o755 },
-    ...bundled.files.map((file) => ({ path: `${lib}/${file.path}`, from: path.join(libDir, file.path), mode: file.mode })),
+    ...bundled.files.map((file) => ({
+      path: `${lib}/${file.path}`,
+      from: path.join(libDir, file.path),
+      mode: file.mode,
+    })),
     { path: `/usr/lib/systemd/system/${path.basename(product.unit)}`, from: from(product.unit), mode: 0o644 },
     ...product.conffiles.map((conffile) => ({ path: conffile.path, from: from(conffile.from), mode: conffile.mode })),
-    { path: `${doc}/copyright`, text: copyrightText(lib, runtimeThirdParty(NODE_RUNTIME.version, runtime.license), parts), mode: 0o644 },
+    {
+      path: `${doc}/copyright`,
+      text: copyrightText(lib, runtimeThirdParty(NODE_RUNTIME.version, runtime.license), parts),
+      mode: 0o644,
+    },
     { path: `${doc}/changelog.gz`, text: debianChangelog(product.name, release), mode: 0o644 },
     { path: `${doc}/README.Debian`, from: from(`${product.packaging}/README.Debian`), mode: 0o644 },
-    { path: `/usr/share/lintian/overrides/${product.name}`, from: from(`${product.packaging}/lintian-overrides`), mode: 0o644 },
+    {
+      path: `/usr/share/lintian/overrides/${product.name}`,
+      from: from(`${product.packaging}/lintian-overrides`),
+      mode: 0o644,
+    },
   ];
   // Relative, as Debian policy wants for links within one top-level directory (/usr).
-  const links = Object.fromEntries(Object.entries(product.commands).map(([command, bundle]) => [`/usr/bin/${command}`, path.relative("/usr/bin", `${lib}/${bundle}`)]));
+  const links = Object.fromEntries(
+    Object.entries(product.commands).map(([command, bundle]) => [
+      `/usr/bin/${command}`,
+      path.relative("/usr/bin", `${lib}/${bundle}`),
+    ]),
+  );
   return {
     name: product.name,
     version: release.debianVersion,
@@ -52,6 +69,10 @@ export function productPackage(product: Product, inputs: ProductInputs): DebPack
     files,
     links,
     conffiles: product.conffiles.map((conffile) => conffile.path),
-    scripts: { postinst: from(`${product.packaging}/postinst`), prerm: from(`${product.packaging}/prerm`), postrm: from(`${product.packaging}/postrm`) },
+    scripts: {
+      postinst: from(`${product.packaging}/postinst`),
+      prerm: from(`${product.packaging}/prerm`),
+      postrm: from(`${product.packaging}/postrm`),
+    },
   };
 }

@@ -23,11 +23,22 @@ export async function readRelease(repo: string, env: NodeJS.ProcessEnv): Promise
   const version = (JSON.parse(readFileSync(path.join(repo, "package.json"), "utf8")) as { version?: unknown }).version;
   if (typeof version !== "string") throw new PackagingError("BAD_INPUT", "the root package.json has no version");
   const match = SEMVER.exec(version);
-  if (!match) throw new PackagingError("BAD_INPUT", `the root package.json's version ${JSON.stringify(version)} is not major.minor.patch[-prerelease]`);
+  if (!match)
+    throw new PackagingError(
+      "BAD_INPUT",
+      `the root package.json's version ${JSON.stringify(version)} is not major.minor.patch[-prerelease]`,
+    );
   const git = (...args: string[]): Promise<string> => runCommand("git", ["-C", repo, ...args], { timeoutMs: 30_000 });
   const commit = (await git("rev-parse", "HEAD")).trim();
   const epoch = env.SOURCE_DATE_EPOCH ?? (await git("log", "-1", "--format=%ct", "HEAD")).trim();
-  if (!/^\d+$/.test(epoch)) throw new PackagingError("BAD_INPUT", `SOURCE_DATE_EPOCH must be whole seconds, got ${JSON.stringify(epoch)}`);
+  if (!/^\d+$/.test(epoch))
+    throw new PackagingError("BAD_INPUT", `SOURCE_DATE_EPOCH must be whole seconds, got ${JSON.stringify(epoch)}`);
   const dirty = (await git("status", "--porcelain", "--untracked-files=no")).trim() !== "";
-  return { version, debianVersion: match[2] ? `${match[1]}~${match[2]}` : version, sourceDateEpoch: Number(epoch), commit, dirty };
+  return {
+    version,
+    debianVersion: match[2] ? `${match[1]}~${match[2]}` : version,
+    sourceDateEpoch: Number(epoch),
+    commit,
+    dirty,
+  };
 }

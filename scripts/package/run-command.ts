@@ -13,10 +13,24 @@ export interface RunOptions {
 export function runCommand(file: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
   const timeout = options.timeoutMs ?? 5 * 60_000;
   return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd: options.cwd, env: options.env ?? process.env, timeout, killSignal: "SIGKILL", encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const why = err.killed ? `did not finish within ${timeout} ms` : `failed: ${stderr.trim().split("\n").slice(-5).join(" | ") || err.message}`;
-      reject(new PackagingError("COMMAND_FAILED", `${file} ${args.join(" ")} ${why}`));
-    });
+    execFile(
+      file,
+      args,
+      {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        timeout,
+        killSignal: "SIGKILL",
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const why = err.killed
+          ? `did not finish within ${timeout} ms`
+          : `failed: ${stderr.trim().split("\n").slice(-5).join(" | ") || err.message}`;
+        reject(new PackagingError("COMMAND_FAILED", `${file} ${args.join(" ")} ${why}`));
+      },
+    );
   });
 }

@@ -20,7 +20,11 @@ export async function runtimeFiles(tarball: string, dir: string): Promise<Runtim
   await runCommand("tar", ["-xzf", tarball, "-C", dir, "--strip-components=1", "package/bin/node", "package/LICENSE"]);
   const node = path.join(dir, "bin/node");
   await runCommand("strip", ["--remove-section=.comment", "--remove-section=.note", node]);
-  return { node, license: path.join(dir, "LICENSE"), depends: await sharedLibraryDepends(node, path.join(dir, "shlibdeps")) };
+  return {
+    node,
+    license: path.join(dir, "LICENSE"),
+    depends: await sharedLibraryDepends(node, path.join(dir, "shlibdeps")),
+  };
 }
 
 /** dpkg-shlibdeps wants a debian/control to name the package it works for; any will do. */

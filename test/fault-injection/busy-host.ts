@@ -29,17 +29,25 @@ export class BusyHost {
       writeFileSync(file, "held open by the busy host's sleepers\n");
       return file;
     });
-    const group = spawn("/usr/bin/python3", [SLEEPERS, String(processes), String(lifeS), ...files], { detached: true, stdio: ["ignore", "pipe", "inherit"] });
+    const group = spawn("/usr/bin/python3", [SLEEPERS, String(processes), String(lifeS), ...files], {
+      detached: true,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const host = new BusyHost(group, processes, dir);
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the busy host's ${processes} sleepers were not all forked in ${READY_MS / 1000} s`)), READY_MS);
+        const timer = setTimeout(
+          () => reject(new Error(`the busy host's ${processes} sleepers were not all forked in ${READY_MS / 1000} s`)),
+          READY_MS,
+        );
         group.stdout!.on("data", (d: Buffer) => {
           if (!d.toString().startsWith("ready")) return;
           clearTimeout(timer);
           resolve();
         });
-        group.once("exit", (code) => reject(new Error(`the busy host's forker exited ${code} before its sleepers were ready`)));
+        group.once("exit", (code) =>
+          reject(new Error(`the busy host's forker exited ${code} before its sleepers were ready`)),
+        );
       });
     } catch (err) {
       await host.end();

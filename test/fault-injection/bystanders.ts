@@ -8,7 +8,8 @@ import { TEMPLATE } from "../support/app-spec.js";
 import type { NodeEnv } from "./cluster-pmxcfs.js";
 
 const run = promisify(execFile);
-const SIM_BIN = (name: string): string => fileURLToPath(new URL(`../../packages/sim/bin/lockstep-sim-${name}.js`, import.meta.url));
+const SIM_BIN = (name: string): string =>
+  fileURLToPath(new URL(`../../packages/sim/bin/lockstep-sim-${name}.js`, import.meta.url));
 
 /** Who the simulators' call logs name for the scenario's own `pct`, `vzdump`, `qm` and `ha-manager` runs. */
 export const OPERATOR = "operator";
@@ -27,14 +28,24 @@ export interface Bystander {
  * `ha-manager` of the simulator with the node's environment (its root, name and cluster), and
  * LOCKSTEP_SIM_CALLER set so the call log tells these calls from the agent's.
  */
-export async function asOperator(node: NodeEnv, tool: "pct" | "vzdump" | "qm" | "ha-manager", args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+export async function asOperator(
+  node: NodeEnv,
+  tool: "pct" | "vzdump" | "qm" | "ha-manager",
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
   const bin = tool === "pct" ? simPctBin : SIM_BIN(tool);
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, ...node, LOCKSTEP_SIM_CALLER: OPERATOR, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      env: { ...process.env, ...node, LOCKSTEP_SIM_CALLER: OPERATOR, ...env },
+    });
     return { code: 0, output: `${stdout}${stderr}` };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === "number" ? failed.code : 255, output: `${failed.stdout ?? ""}${failed.stderr ?? ""}` };
+    return {
+      code: typeof failed.code === "number" ? failed.code : 255,
+      output: `${failed.stdout ?? ""}${failed.stderr ?? ""}`,
+    };
   }
 }
 
@@ -49,7 +60,19 @@ export async function placeBystanders(envs: ReadonlyMap<string, NodeEnv>, cluste
   const placed: Bystander[] = [];
   for (const [i, node] of nodes.entries()) {
     const vmid = 900 + i;
-    const made = await asOperator(envs.get(node)!, "pct", ["create", String(vmid), TEMPLATE, "--storage", "local-lvm", "--hostname", `theirs-${i}`, "--tags", "customer-a", "--start", "1"]);
+    const made = await asOperator(envs.get(node)!, "pct", [
+      "create",
+      String(vmid),
+      TEMPLATE,
+      "--storage",
+      "local-lvm",
+      "--hostname",
+      `theirs-${i}`,
+      "--tags",
+      "customer-a",
+      "--start",
+      "1",
+    ]);
     if (made.code !== 0) throw new Error(`placing a foreign container on ${node}: ${made.output}`);
     placed.push({ node, vmid, type: "lxc", config: configText(clusterDir, node, "lxc", vmid) });
   }
@@ -65,7 +88,10 @@ export async function placeBystanders(envs: ReadonlyMap<string, NodeEnv>, cluste
 /** A guest's config file, read in the cluster directory (never through a node's pmxcfs mount). */
 export function configText(clusterDir: string, node: string, type: "lxc" | "qemu", vmid: number): string {
   try {
-    return readFileSync(path.join(clusterDir, "nodes", node, type === "lxc" ? "lxc" : "qemu-server", `${vmid}.conf`), "utf8");
+    return readFileSync(
+      path.join(clusterDir, "nodes", node, type === "lxc" ? "lxc" : "qemu-server", `${vmid}.conf`),
+      "utf8",
+    );
   } catch {
     return "";
   }

@@ -47,7 +47,9 @@ export class ContainerMover {
   candidate(pick: number): NodeContainer | null {
     const lasting = this.lasting();
     const all = [...this.site.roots].flatMap(([node, root]) => nodeContainers(node, root, this.site.clusterDir));
-    const movable = all.filter((c) => c.record && lasting.has(c.record) && c.running && !c.lock && !this.moving.has(c.vmid));
+    const movable = all.filter(
+      (c) => c.record && lasting.has(c.record) && c.running && !c.lock && !this.moving.has(c.vmid),
+    );
     return movable.length ? movable[pick % movable.length]! : null;
   }
 
@@ -55,8 +57,21 @@ export class ContainerMover {
   async migrate(ct: NodeContainer, target: string): Promise<ContainerMove> {
     this.moving.add(ct.vmid);
     try {
-      const run = await asOperator(this.site.envs.get(ct.node)!, "pct", ["migrate", String(ct.vmid), target, "--restart"]);
-      return { how: "migrate", vmid: ct.vmid, record: ct.record!, from: ct.node, to: target, moved: run.code === 0 && this.settledOn(ct.vmid, target), said: lastLine(run.output) };
+      const run = await asOperator(this.site.envs.get(ct.node)!, "pct", [
+        "migrate",
+        String(ct.vmid),
+        target,
+        "--restart",
+      ]);
+      return {
+        how: "migrate",
+        vmid: ct.vmid,
+        record: ct.record!,
+        from: ct.node,
+        to: target,
+        moved: run.code === 0 && this.settledOn(ct.vmid, target),
+        said: lastLine(run.output),
+      };
     } finally {
       this.moving.delete(ct.vmid);
     }
@@ -78,9 +93,21 @@ export class ContainerMover {
       const asked = await asOperator(env, "ha-manager", ["migrate", sid, target]);
       if (asked.code !== 0) return this.failed("ha-relocate", ct, target, asked.output);
       const end = Date.now() + HA_RELOCATION_MS;
-      while (Date.now() < end && !(this.settledOn(ct.vmid, target) && readRuntime(simLayout(this.site.roots.get(target)!), ct.vmid).running)) await sleep(250);
+      while (
+        Date.now() < end &&
+        !(this.settledOn(ct.vmid, target) && readRuntime(simLayout(this.site.roots.get(target)!), ct.vmid).running)
+      )
+        await sleep(250);
       const moved = this.settledOn(ct.vmid, target);
-      return { how: "ha-relocate", vmid: ct.vmid, record: ct.record!, from: ct.node, to: target, moved, said: moved ? "relocated by HA" : `not on ${target} after ${HA_RELOCATION_MS / 1000} s` };
+      return {
+        how: "ha-relocate",
+        vmid: ct.vmid,
+        record: ct.record!,
+        from: ct.node,
+        to: target,
+        moved,
+        said: moved ? "relocated by HA" : `not on ${target} after ${HA_RELOCATION_MS / 1000} s`,
+      };
     } finally {
       await this.leaveHa(sid);
       this.moving.delete(ct.vmid);
@@ -90,7 +117,8 @@ export class ContainerMover {
   /** `ha-manager remove`, from any node whose pmxcfs takes the change (one may be without quorum). */
   private async leaveHa(sid: string): Promise<void> {
     for (const end = Date.now() + 30_000; Date.now() < end; await sleep(500)) {
-      for (const env of this.site.envs.values()) if ((await asOperator(env, "ha-manager", ["remove", sid])).code === 0) return;
+      for (const env of this.site.envs.values())
+        if ((await asOperator(env, "ha-manager", ["remove", sid])).code === 0) return;
     }
     throw new Error(`${sid} could not leave HA in 30 s`);
   }
@@ -98,7 +126,9 @@ export class ContainerMover {
   /** The container's config is on `node`, without a lock, in the cluster directory. */
   private settledOn(vmid: number, node: string): boolean {
     if (!existsSync(path.join(this.site.clusterDir, "nodes", node, "lxc", `${vmid}.conf`))) return false;
-    return nodeContainers(node, this.site.roots.get(node)!, this.site.clusterDir).some((c) => c.vmid === vmid && !c.lock);
+    return nodeContainers(node, this.site.roots.get(node)!, this.site.clusterDir).some(
+      (c) => c.vmid === vmid && !c.lock,
+    );
   }
 
   private failed(how: ContainerMove["how"], ct: NodeContainer, target: string, output: string): ContainerMove {

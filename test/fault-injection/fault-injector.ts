@@ -31,6 +31,8 @@ export class FaultInjector {
   readonly injected: InjectedFault[] = [];
   private readonly rules = new Map<string, Set<FaultRule>>();
   private databaseDown = false;
+  /** A Galera node killed or cut off by a fault: one at a time. */
+  private dbNodeHeld = false;
   private readonly mover: ContainerMover;
   /** Nodes whose pmxcfs a fault holds (paused, stopped, without quorum): one such fault at a time. */
   private readonly pmxcfsHeld = new Set<string>();
@@ -46,10 +48,12 @@ export class FaultInjector {
   }
 
   async run(plan: readonly PlannedFault[], phaseStart: number): Promise<void> {
-    await Promise.all(plan.map(async (fault) => {
-      await sleep(Math.max(0, phaseStart + fault.at - Date.now()));
-      await this.inject(fault);
-    }));
+    await Promise.all(
+      plan.map(async (fault) => {
+        await sleep(Math.max(0, phaseStart + fault.at - Date.now()));
+        await this.inject(fault);
+      }),
+    );
   }
 
   /** After the phase: every rule removed, every process, pmxcfs and the database up again. */
@@ -60,11 +64,19 @@ export class FaultInjector {
     this.pmxcfsHeld.clear();
     await this.busyHost?.end();
     this.busyHost = null;
-    if (this.databaseDown) await this.cluster.server.start();
-    this.databaseDown = false;
+    await this.restoreDatabase();
     for (const node of [...this.cluster.paused]) this.cluster.resumeAgent(node);
     for (const node of this.cluster.downAgents()) await this.cluster.restartAgent(node);
     for (const i of this.cluster.downApis()) await this.retrying(() => this.cluster.startApi(i));
+  }
+
+  /** The single server started again, or every Galera node up and every network fault healed. */
+  private async restoreDatabase(): Promise<void> {
+    const database = this.cluster.database;
+    if (database.kind === "galera") await database.platform.restoreAll();
+    else if (this.databaseDown) await database.server.start();
+    this.databaseDown = false;
+    this.dbNodeHeld = false;
   }
 
   private async inject(fault: PlannedFault): Promise<void> {
@@ -72,7 +84,9 @@ export class FaultInjector {
     const node = fault.node ?? null;
     const record = () => {
       this.injected.push({ kind: fault.kind, node, startedAt: Date.now() });
-      this.log(`  fault +${fault.at}ms ${fault.kind}${node ? ` on ${node}` : ""}${fault.api !== undefined ? ` api#${fault.api}` : ""}${fault.command ? ` (${fault.command})` : ""}${fault.signal ? ` (${fault.signal})` : ""} for ${fault.forMs}ms`);
+      this.log(
+        `  fault +${fault.at}ms ${fault.kind}${node ? ` on ${node}` : ""}${fault.api !== undefined ? ` api#${fault.api}` : ""}${fault.dbNode ? ` ${fault.dbNode}` : ""}${fault.command ? ` (${fault.command})` : ""}${fault.signal ? ` (${fault.signal})` : ""} for ${fault.forMs}ms`,
+      );
     };
     switch (fault.kind) {
       case "kill-agent": {
@@ -100,23 +114,44 @@ export class FaultInjector {
         return;
       }
       case "restart-mariadb": {
-        if (this.databaseDown) return;
+        const database = cluster.database;
+        if (database.kind !== "single" || this.databaseDown) return;
         record();
         this.databaseDown = true;
-        await cluster.server.stop(fault.signal!);
+        await database.server.stop(fault.signal!);
         await sleep(fault.forMs);
-        await cluster.server.start();
+        await database.server.start();
         this.databaseDown = false;
         return;
       }
+      case "kill-db-writer":
+      case "partition-db-node":
+      case "cut-api-db":
+      case "cut-agent-api":
+        return this.network(fault, record);
       case "hang-pct":
         return this.withRule(fault, { command: fault.command!, action: "hang", ms: HANG_MS, times: 1 }, record);
       case "crash-pct":
         return this.withRule(fault, { command: fault.command!, action: "crash", times: 1 }, record);
       case "orphan-worker":
-        return this.withRule(fault, { command: fault.command!, action: "hang", ms: ORPHAN_HANG_MS, uninterruptible: true, afterHang: fault.afterHang!, times: 1 }, record);
+        return this.withRule(
+          fault,
+          {
+            command: fault.command!,
+            action: "hang",
+            ms: ORPHAN_HANG_MS,
+            uninterruptible: true,
+            afterHang: fault.afterHang!,
+            times: 1,
+          },
+          record,
+        );
       case "delay-visibility":
-        return this.withRule(fault, { command: "push", action: "delay-visibility", ms: Math.min(fault.forMs, 1500) }, record);
+        return this.withRule(
+          fault,
+          { command: "push", action: "delay-visibility", ms: Math.min(fault.forMs, 1500) },
+          record,
+        );
       case "backup":
         return this.backup(fault, record);
       case "operator-mount":
@@ -136,6 +171,41 @@ export class FaultInjector {
   }
 
   /**
+   * A fault of the Galera cluster or of the network, for the fault's time, then undone: a
+   * killed writer rejoins (after the proxy failed over), a partition or cut heals. One database
+   * node down or cut off at a time, so that two of three always keep quorum.
+   */
+  private async network(fault: PlannedFault, record: () => void): Promise<void> {
+    const database = this.cluster.database;
+    if (database.kind !== "galera") return;
+    const platform = database.platform;
+    const holdsDbNode = fault.kind === "kill-db-writer" || fault.kind === "partition-db-node";
+    if (holdsDbNode && this.dbNodeHeld) return;
+    if (fault.kind === "cut-agent-api" && !this.cluster.agents.get(fault.node!)) return;
+    if (holdsDbNode) this.dbNodeHeld = true;
+    try {
+      record();
+      if (fault.kind === "kill-db-writer") {
+        const killed = await platform.killWriter();
+        this.log(`  Galera writer ${killed} killed`);
+        await sleep(fault.forMs);
+        await platform.restartNode(killed);
+        return;
+      }
+      const cuts =
+        fault.kind === "partition-db-node"
+          ? await platform.partitionNode(fault.dbNode!)
+          : fault.kind === "cut-api-db"
+            ? [await platform.cutApiFromDatabase(fault.api!)]
+            : await platform.cutAgentFromApis(fault.node!, this.cluster.apis.length);
+      await sleep(fault.forMs);
+      for (const cut of cuts) await cut.heal();
+    } finally {
+      if (holdsDbNode) this.dbNodeHeld = false;
+    }
+  }
+
+  /**
    * An admin's migration or an HA relocation of one of Lockstep's lasting containers, to
    * the planned node (or the next one when the container is there). Waits up to the fault's
    * time (and a grace) for a container that can move; none then, and nothing was injected.
@@ -143,19 +213,34 @@ export class FaultInjector {
   private async move(fault: PlannedFault): Promise<void> {
     const nodes = this.cluster.nodes;
     let ct = this.mover.candidate(fault.at);
-    for (const end = Date.now() + fault.forMs + MOVE_GRACE_MS; !ct && Date.now() < end; ct = this.mover.candidate(fault.at)) await sleep(500);
+    for (
+      const end = Date.now() + fault.forMs + MOVE_GRACE_MS;
+      !ct && Date.now() < end;
+      ct = this.mover.candidate(fault.at)
+    )
+      await sleep(500);
     if (!ct) return this.log(`  fault +${fault.at}ms ${fault.kind}: no container of Lockstep's could move`);
     const target = fault.node !== ct.node ? fault.node! : nodes[(nodes.indexOf(ct.node) + 1) % nodes.length]!;
     const startedAt = Date.now();
-    this.log(`  fault +${fault.at}ms ${fault.kind} of CT ${ct.vmid} (record ${ct.record}) from ${ct.node} to ${target}`);
-    const move = fault.kind === "migrate" ? await this.mover.migrate(ct, target) : await this.mover.haRelocate(ct, target);
+    this.log(
+      `  fault +${fault.at}ms ${fault.kind} of CT ${ct.vmid} (record ${ct.record}) from ${ct.node} to ${target}`,
+    );
+    const move =
+      fault.kind === "migrate" ? await this.mover.migrate(ct, target) : await this.mover.haRelocate(ct, target);
     // Logged with no node: the move concerns the source and the target alike.
     this.injected.push({ kind: fault.kind, node: null, startedAt, move });
-    this.log(`  ${fault.kind} of CT ${move.vmid} ${move.from} -> ${move.to}: ${move.moved ? "moved" : "did not move"} (${move.said})`);
+    this.log(
+      `  ${fault.kind} of CT ${move.vmid} ${move.from} -> ${move.to}: ${move.moved ? "moved" : "did not move"} (${move.said})`,
+    );
   }
 
   /** One node's pmxcfs paused, stopped or without quorum for the fault's time, then restored. */
-  private async holdPmxcfs(fault: PlannedFault, hold: "pause" | "stop" | "no-quorum", release: "resume" | "start" | "quorum", record: () => void): Promise<void> {
+  private async holdPmxcfs(
+    fault: PlannedFault,
+    hold: "pause" | "stop" | "no-quorum",
+    release: "resume" | "start" | "quorum",
+    record: () => void,
+  ): Promise<void> {
     const node = fault.node!;
     if (!this.cluster.pmxcfs.available || this.pmxcfsHeld.has(node)) return;
     this.pmxcfsHeld.add(node);
@@ -164,7 +249,9 @@ export class FaultInjector {
       await this.cluster.pmxcfs.control(node, hold);
       await sleep(fault.forMs);
     } finally {
-      await this.cluster.pmxcfs.control(node, release).catch((err: Error) => this.log(`  pmxcfs ${release} on ${node} failed (restored at the end): ${err.message}`));
+      await this.cluster.pmxcfs
+        .control(node, release)
+        .catch((err: Error) => this.log(`  pmxcfs ${release} on ${node} failed (restored at the end): ${err.message}`));
       this.pmxcfsHeld.delete(node);
     }
   }
@@ -191,7 +278,9 @@ export class FaultInjector {
     const vmids = nodeContainers(fault.node!, root, this.cluster.clusterDir).map((c) => String(c.vmid));
     if (vmids.length === 0) return;
     record();
-    const job = await asOperator(this.cluster.envs.get(fault.node!)!, "vzdump", vmids, { LOCKSTEP_SIM_VZDUMP_MS: String(BACKUP_MS_PER_GUEST) });
+    const job = await asOperator(this.cluster.envs.get(fault.node!)!, "vzdump", vmids, {
+      LOCKSTEP_SIM_VZDUMP_MS: String(BACKUP_MS_PER_GUEST),
+    });
     this.log(`  backup of ${vmids.join(" ")} on ${fault.node} ended with exit ${job.code}`);
   }
 

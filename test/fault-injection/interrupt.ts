@@ -30,7 +30,8 @@ export function stopEverythingOnInterrupt(): void {
       ClusterPmxcfs.unmountEverywhereNow();
       console.log(`\n${signal}: stopping everything this run started`);
       const all = (async () => {
-        for (const cleanup of [...cleanups].reverse()) await cleanup().catch((err: unknown) => console.log(`  clean-up failed: ${String(err)}`));
+        for (const cleanup of [...cleanups].reverse())
+          await cleanup().catch((err: unknown) => console.log(`  clean-up failed: ${String(err)}`));
       })();
       const bound = new Promise((resolve) => setTimeout(resolve, CLEANUP_BOUND_MS).unref());
       void Promise.race([all, bound]).finally(() => process.exit(128 + (signal === "SIGINT" ? 2 : 15)));

@@ -67,7 +67,11 @@ export async function checkInvariants(evidence: Evidence): Promise<InvariantResu
     await incidentsExplained(evidence.pool, evidence.faults, evidence.bystanders),
     await alertsClosed(evidence.pool),
     await driftCleared(evidence.pool, evidence.containers, evidence.bystanders),
-    { name: "no process died on its own", figures: `${evidence.crashes.length} crash(es) of an agent or API process`, violations: [...evidence.crashes] },
+    {
+      name: "no process died on its own",
+      figures: `${evidence.crashes.length} crash(es) of an agent or API process`,
+      violations: [...evidence.crashes],
+    },
     onlyProvenStaleLocksCleared(evidence.calls, evidence.bystanders),
     othersUntouched(evidence.calls, evidence.bystanders, evidence.clusterDir),
     nothingDestroyedForMoving(evidence.jobs, evidence.deleteRequested, evidence.faults),
@@ -75,27 +79,36 @@ export async function checkInvariants(evidence: Evidence): Promise<InvariantResu
   ];
 }
 
-function recordsMatchNodes(records: readonly RecordRow[], containers: readonly NodeContainer[], bystanders: readonly Bystander[]): InvariantResult {
+function recordsMatchNodes(
+  records: readonly RecordRow[],
+  containers: readonly NodeContainer[],
+  bystanders: readonly Bystander[],
+): InvariantResult {
   const violations: string[] = [];
   const live = records.filter((r) => r.status !== "deleted");
-  const byRecord = groupBy(containers.filter((c) => c.record), (c) => c.record!);
+  const byRecord = groupBy(
+    containers.filter((c) => c.record),
+    (c) => c.record!,
+  );
   const liveIds = new Set(live.map((r) => r.id));
   for (const r of live) {
     const cts = byRecord.get(r.id) ?? [];
     if (r.status !== "running") violations.push(`record ${r.id} is ${r.status}, not running`);
     if (cts.length === 0) violations.push(`missing: record ${r.id} (CT ${r.vmid} on ${r.node}) has no container`);
-    if (cts.length > 1) violations.push(`duplicate: record ${r.id} is carried by ${cts.map((c) => `${c.node}/${c.vmid}`).join(", ")}`);
+    if (cts.length > 1)
+      violations.push(`duplicate: record ${r.id} is carried by ${cts.map((c) => `${c.node}/${c.vmid}`).join(", ")}`);
     for (const ct of cts) {
-      if (ct.node !== r.node || ct.vmid !== r.vmid) violations.push(`record ${r.id} says ${r.node}/${r.vmid}, its container is ${ct.node}/${ct.vmid}`);
+      if (ct.node !== r.node || ct.vmid !== r.vmid)
+        violations.push(`record ${r.id} says ${r.node}/${r.vmid}, its container is ${ct.node}/${ct.vmid}`);
       if (!ct.running) violations.push(`record ${r.id} is running, its container ${ct.node}/${ct.vmid} is stopped`);
     }
   }
   const orphans = containers.filter((c) => c.record && !liveIds.has(c.record));
   for (const c of orphans) violations.push(`orphan: ${c.node}/${c.vmid} carries record ${c.record}, which is not live`);
   const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
-  const theirVmids = new Set(bystanders.map((b) => b.vmid));
   const foreign = containers.filter((c) => !c.record && !theirs.has(`${c.node}/${c.vmid}`));
-  for (const c of foreign) violations.push(`foreign container ${c.node}/${c.vmid}: the scenario made no such container`);
+  for (const c of foreign)
+    violations.push(`foreign container ${c.node}/${c.vmid}: the scenario made no such container`);
   return {
     name: "records = containers on nodes",
     figures: `${live.length} live records, ${containers.length} containers on nodes; missing ${live.filter((r) => !byRecord.has(r.id)).length}, orphan ${orphans.length}, duplicate ${[...byRecord.values()].filter((c) => c.length > 1).length}`,
@@ -103,41 +116,66 @@ function recordsMatchNodes(records: readonly RecordRow[], containers: readonly N
   };
 }
 
-async function identifiersUnique(pool: Database, records: readonly RecordRow[], containers: readonly NodeContainer[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
+async function identifiersUnique(
+  pool: Database,
+  records: readonly RecordRow[],
+  containers: readonly NodeContainer[],
+  bystanders: readonly Bystander[],
+): Promise<InvariantResult> {
   const violations: string[] = [];
   // VMs share the cluster's VMID space (pve-cluster Cluster.pm check_vmid_unused).
   const vms = new Set(bystanders.filter((b) => b.type === "qemu").map((b) => b.vmid));
-  for (const r of records.filter((r) => r.status !== "deleted" && vms.has(r.vmid))) violations.push(`record ${r.id} holds VMID ${r.vmid}, which a VM has`);
+  for (const r of records.filter((r) => r.status !== "deleted" && vms.has(r.vmid)))
+    violations.push(`record ${r.id} holds VMID ${r.vmid}, which a VM has`);
   const live = records.filter((r) => r.status !== "deleted");
-  for (const [vmid, holders] of groupBy(containers, (c) => c.vmid)) if (holders.length > 1) violations.push(`VMID ${vmid} is on ${holders.map((c) => c.node).join(" and ")}`);
-  for (const [vmid, holders] of groupBy(live, (r) => r.vmid)) if (holders.length > 1) violations.push(`VMID ${vmid} is recorded for ${holders.length} live records`);
+  for (const [vmid, holders] of groupBy(containers, (c) => c.vmid))
+    if (holders.length > 1) violations.push(`VMID ${vmid} is on ${holders.map((c) => c.node).join(" and ")}`);
+  for (const [vmid, holders] of groupBy(live, (r) => r.vmid))
+    if (holders.length > 1) violations.push(`VMID ${vmid} is recorded for ${holders.length} live records`);
   const [allocations] = await pool.query<RowDataPacket[]>("SELECT vmid, container_id, owner FROM vmid_allocations");
   const allocated = new Map(allocations.map((a) => [a.container_id as string, Number(a.vmid)]));
-  for (const r of live) if (allocated.get(r.id) !== r.vmid) violations.push(`record ${r.id} holds no allocation of its VMID ${r.vmid}`);
+  for (const r of live)
+    if (allocated.get(r.id) !== r.vmid) violations.push(`record ${r.id} holds no allocation of its VMID ${r.vmid}`);
   const lockstepAllocations = allocations.filter((a) => a.owner !== "foreign");
-  if (lockstepAllocations.length !== live.length) violations.push(`${lockstepAllocations.length} VMID allocations for ${live.length} live records`);
-  const [ports] = await pool.query<RowDataPacket[]>("SELECT p.node, p.port, c.status FROM port_allocations p LEFT JOIN containers c ON c.id = p.container_id");
+  if (lockstepAllocations.length !== live.length)
+    violations.push(`${lockstepAllocations.length} VMID allocations for ${live.length} live records`);
+  const [ports] = await pool.query<RowDataPacket[]>(
+    "SELECT p.node, p.port, c.status FROM port_allocations p LEFT JOIN containers c ON c.id = p.container_id",
+  );
   const leaked = ports.filter((p) => p.status === null || p.status === "deleted");
   for (const p of leaked) violations.push(`port ${p.node}:${p.port} is still allocated to a deleted record`);
-  return { name: "every VMID and port unique", figures: `${new Set(containers.map((c) => c.vmid)).size} VMIDs on nodes, ${allocations.length} allocated; ${ports.length} ports allocated, ${leaked.length} leaked`, violations };
+  return {
+    name: "every VMID and port unique",
+    figures: `${new Set(containers.map((c) => c.vmid)).size} VMIDs on nodes, ${allocations.length} allocated; ${ports.length} ports allocated, ${leaked.length} leaked`,
+    violations,
+  };
 }
 
-async function jobsExactlyOnce(pool: Database, records: readonly RecordRow[], jobs: JobAccounting): Promise<InvariantResult> {
+async function jobsExactlyOnce(
+  pool: Database,
+  records: readonly RecordRow[],
+  jobs: JobAccounting,
+): Promise<InvariantResult> {
   const violations: string[] = [];
   const [operations] = await pool.query<RowDataPacket[]>("SELECT id, kind, status, container_id FROM operations");
   const byStatus = groupBy(operations, (o) => o.status as string);
-  for (const o of operations) if (o.status !== "succeeded" && o.status !== "cancelled") violations.push(`operation ${o.id} (${o.kind}) ended ${o.status}`);
+  for (const o of operations)
+    if (o.status !== "succeeded" && o.status !== "cancelled")
+      violations.push(`operation ${o.id} (${o.kind}) ended ${o.status}`);
   for (const r of records) {
     const creates = jobs.creates.get(r.id) ?? 0;
     const unknown = jobs.unknownCreates.get(r.id) ?? 0;
     const destroys = jobs.destroys.get(r.id) ?? 0;
     if (creates > 1) violations.push(`record ${r.id} was created ${creates} times in the cluster`);
     if (destroys > 1) violations.push(`record ${r.id} was destroyed ${destroys} times`);
-    if (r.status !== "deleted" && creates + unknown === 0) violations.push(`live record ${r.id} has a container no create call made`);
+    if (r.status !== "deleted" && creates + unknown === 0)
+      violations.push(`live record ${r.id} has a container no create call made`);
   }
   for (const [snapshot, n] of jobs.snapshots) if (n > 1) violations.push(`snapshot ${snapshot} was taken ${n} times`);
   const count = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  const statuses = ["succeeded", "cancelled", "failed", "queued", "running"].map((s) => `${byStatus.get(s)?.length ?? 0} ${s}`).join(", ");
+  const statuses = ["succeeded", "cancelled", "failed", "queued", "running"]
+    .map((s) => `${byStatus.get(s)?.length ?? 0} ${s}`)
+    .join(", ");
   return {
     name: "every job finished exactly once",
     figures: `${operations.length} jobs (${statuses}); from ${jobs.calls} pct calls: ${count(jobs.creates)} creates for ${jobs.creates.size} records (and ${count(jobs.unknownCreates)} whose outcome nobody saw), ${count(jobs.destroys)} destroys, ${jobs.cleanups} leftover cleanups, ${count(jobs.snapshots)} Lockstep snapshots (${jobs.snapshots.size} distinct)`,
@@ -161,8 +199,13 @@ function acceptedRequestsRecorded(records: readonly RecordRow[], ledger: readonl
     if (request.kind === "retry") {
       replays++;
       const first = firstAnswer.get(request.of);
-      if (first && (first.status !== answer.status || first.id !== answer.id || first.operationId !== answer.operationId)) {
-        violations.push(`replay of request ${request.of} answered ${answer.status} ${answer.id ?? ""}, the first answer was ${first.status} ${first.id ?? ""}`);
+      if (
+        first &&
+        (first.status !== answer.status || first.id !== answer.id || first.operationId !== answer.operationId)
+      ) {
+        violations.push(
+          `replay of request ${request.of} answered ${answer.status} ${answer.id ?? ""}, the first answer was ${first.status} ${first.id ?? ""}`,
+        );
       }
       continue;
     }
@@ -170,7 +213,8 @@ function acceptedRequestsRecorded(records: readonly RecordRow[], ledger: readonl
     accepted++;
     const record = answer.id ? byId.get(answer.id) : undefined;
     if (!record) violations.push(`accepted ${request.kind} (request ${request.n}) has no record`);
-    else if (request.kind === "delete" && record.status !== "deleted") violations.push(`accepted delete of ${record.id} left it ${record.status}`);
+    else if (request.kind === "delete" && record.status !== "deleted")
+      violations.push(`accepted delete of ${record.id} left it ${record.status}`);
   }
   const refused = ledger.filter((e) => e.request.kind !== "retry" && e.answer && e.answer.status >= 300);
   return {
@@ -184,16 +228,52 @@ function acceptedRequestsRecorded(records: readonly RecordRow[], ledger: readonl
 // fault began. `always`: ordinary operation produces it (every pct call holds its lock).
 const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
   "lock-detected": "always",
-  "lock-blocked": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "unreachable", "backup", "operator-mount", "migrate", "ha-relocate", "pmxcfs-pause"],
+  "lock-blocked": [
+    "hang-pct",
+    "crash-pct",
+    "orphan-worker",
+    "kill-agent",
+    "unreachable",
+    "cut-agent-api",
+    "backup",
+    "operator-mount",
+    "migrate",
+    "ha-relocate",
+    "pmxcfs-pause",
+  ],
   "lock-cleared": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "migrate", "ha-relocate"],
   "operation-interrupted": ["kill-agent"],
   // A pct killed midway (crash, or a worker left running) has an unknown outcome, which the agent reports as this.
   // A hung, stopped or read-only pmxcfs, or a host crowded with processes, makes pct slow or fail as a hung one does.
-  "hypervisor-unresponsive": ["hang-pct", "crash-pct", "orphan-worker", "pmxcfs-pause", "pmxcfs-stop", "pmxcfs-no-quorum", "busy-host"],
-  "alert-hypervisor-unresponsive": ["hang-pct", "crash-pct", "orphan-worker", "pmxcfs-pause", "pmxcfs-stop", "pmxcfs-no-quorum", "busy-host"],
-  "alert-agent-unreachable": ["kill-agent", "unreachable", "pmxcfs-pause", "busy-host"],
+  "hypervisor-unresponsive": [
+    "hang-pct",
+    "crash-pct",
+    "orphan-worker",
+    "pmxcfs-pause",
+    "pmxcfs-stop",
+    "pmxcfs-no-quorum",
+    "busy-host",
+  ],
+  "alert-hypervisor-unresponsive": [
+    "hang-pct",
+    "crash-pct",
+    "orphan-worker",
+    "pmxcfs-pause",
+    "pmxcfs-stop",
+    "pmxcfs-no-quorum",
+    "busy-host",
+  ],
+  "alert-agent-unreachable": ["kill-agent", "unreachable", "cut-agent-api", "pmxcfs-pause", "busy-host"],
   // Without quorum or with pmxcfs stopped, the node's /etc/pve is not trusted: it is not listed.
-  "drift-unreachable": ["kill-agent", "unreachable", "pmxcfs-pause", "pmxcfs-stop", "pmxcfs-no-quorum", "busy-host"],
+  "drift-unreachable": [
+    "kill-agent",
+    "unreachable",
+    "cut-agent-api",
+    "pmxcfs-pause",
+    "pmxcfs-stop",
+    "pmxcfs-no-quorum",
+    "busy-host",
+  ],
   // A migration that failed midway leaves `lock: migrate` with no task and no flock (Migrate.pm).
   "drift-stale-lock": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "migrate", "ha-relocate"],
   // A move with --restart (and an HA relocation) stops the container for a while.
@@ -204,10 +284,16 @@ const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
   "ports-reallocated": ["migrate", "ha-relocate"],
 };
 
-async function incidentsExplained(pool: Database, faults: readonly InjectedFault[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
+async function incidentsExplained(
+  pool: Database,
+  faults: readonly InjectedFault[],
+  bystanders: readonly Bystander[],
+): Promise<InvariantResult> {
   const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
   const theirVmids = new Set(bystanders.map((b) => b.vmid));
-  const [incidents] = await pool.query<RowDataPacket[]>("SELECT id, at, node, vmid, kind, detail FROM incidents ORDER BY id");
+  const [incidents] = await pool.query<RowDataPacket[]>(
+    "SELECT id, at, node, vmid, kind, detail FROM incidents ORDER BY id",
+  );
   const violations: string[] = [];
   const kinds = new Map<string, number>();
   const explained = (kind: string, detail: string, node: string | null, vmid: number | null, at: number): boolean => {
@@ -220,33 +306,69 @@ async function incidentsExplained(pool: Database, faults: readonly InjectedFault
     const base = kind === "drift-repair" ? `drift-${detail.split(":")[0]}` : kind.replace(/-resolved$/, "");
     const causes = kind === "alert-resolved" ? "always" : EXPLAINED_BY[base];
     if (causes === "always") return true;
-    return !!causes && faults.some((f) => causes.includes(f.kind) && (f.node === null || node === null || f.node === node) && f.startedAt <= at + 1000);
+    return (
+      !!causes &&
+      faults.some(
+        (f) =>
+          causes.includes(f.kind) && (f.node === null || node === null || f.node === node) && f.startedAt <= at + 1000,
+      )
+    );
   };
   for (const i of incidents) {
     kinds.set(i.kind as string, (kinds.get(i.kind as string) ?? 0) + 1);
-    if (!explained(i.kind as string, String(i.detail), i.node as string | null, i.vmid as number | null, (i.at as Date).getTime())) violations.push(`incident ${i.id} ${i.kind} on ${i.node ?? "-"}/${i.vmid ?? "-"}: ${String(i.detail).slice(0, 200)}`);
+    if (
+      !explained(
+        i.kind as string,
+        String(i.detail),
+        i.node as string | null,
+        i.vmid as number | null,
+        (i.at as Date).getTime(),
+      )
+    )
+      violations.push(
+        `incident ${i.id} ${i.kind} on ${i.node ?? "-"}/${i.vmid ?? "-"}: ${String(i.detail).slice(0, 200)}`,
+      );
   }
-  const summary = [...kinds].sort().map(([k, n]) => `${k} ${n}`).join(", ");
-  return { name: "no incident left unexplained", figures: `${incidents.length - violations.length} of ${incidents.length} explained by the faults injected${summary ? ` (${summary})` : ""}`, violations };
+  const summary = [...kinds]
+    .sort()
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
+  return {
+    name: "no incident left unexplained",
+    figures: `${incidents.length - violations.length} of ${incidents.length} explained by the faults injected${summary ? ` (${summary})` : ""}`,
+    violations,
+  };
 }
 
 async function alertsClosed(pool: Database): Promise<InvariantResult> {
   const [alerts] = await pool.query<RowDataPacket[]>("SELECT node, kind, state FROM alerts");
   const open = alerts.filter((a) => a.state === "open");
-  return { name: "no alert open for a recovered node", figures: `${alerts.length} alert(s) raised, ${open.length} open`, violations: open.map((a) => `alert ${a.kind} on ${a.node} is still open`) };
+  return {
+    name: "no alert open for a recovered node",
+    figures: `${alerts.length} alert(s) raised, ${open.length} open`,
+    violations: open.map((a) => `alert ${a.kind} on ${a.node} is still open`),
+  };
 }
 
-async function driftCleared(pool: Database, containers: readonly NodeContainer[], bystanders: readonly Bystander[]): Promise<InvariantResult> {
+async function driftCleared(
+  pool: Database,
+  containers: readonly NodeContainer[],
+  bystanders: readonly Bystander[],
+): Promise<InvariantResult> {
   const theirs = new Set(bystanders.map((b) => `${b.node}/${b.vmid}`));
-  const theirVmids = new Set(bystanders.map((b) => b.vmid));
-  const [all] = await pool.query<RowDataPacket[]>("SELECT kind, node, vmid, detail FROM drift_findings WHERE resolved_at IS NULL");
+  const [all] = await pool.query<RowDataPacket[]>(
+    "SELECT kind, node, vmid, detail FROM drift_findings WHERE resolved_at IS NULL",
+  );
   // Others' guests stay `foreign` findings for as long as they exist: that is the report they get.
   const open = all.filter((f) => !(f.kind === "foreign" && theirs.has(`${f.node}/${f.vmid}`)));
   const locked = containers.filter((c) => c.lock);
   return {
     name: "no drift and no stale lock left",
     figures: `${open.length} open drift finding(s), ${locked.length} container(s) with a lock property`,
-    violations: [...open.map((f) => `open drift finding ${f.kind} on ${f.node}/${f.vmid}: ${f.detail}`), ...locked.map((c) => `${c.node}/${c.vmid} still has 'lock: ${c.lock}'`)],
+    violations: [
+      ...open.map((f) => `open drift finding ${f.kind} on ${f.node}/${f.vmid}: ${f.detail}`),
+      ...locked.map((c) => `${c.node}/${c.vmid} still has 'lock: ${c.lock}'`),
+    ],
   };
 }
 
@@ -258,7 +380,10 @@ const NEVER_STALE = new Set(["backup", "mounted", "fstrim"]);
  * Every `pct unlock` the agent ran (the operator's own calls aside) removed a lock it could
  * prove stale: never a backup's, a mount's or an fstrim's, never on someone else's guest.
  */
-function onlyProvenStaleLocksCleared(calls: ReadonlyMap<string, readonly CallRecord[]>, bystanders: readonly Bystander[]): InvariantResult {
+function onlyProvenStaleLocksCleared(
+  calls: ReadonlyMap<string, readonly CallRecord[]>,
+  bystanders: readonly Bystander[],
+): InvariantResult {
   const violations: string[] = [];
   const theirs = new Set(bystanders.map((b) => b.vmid));
   let unlocks = 0;
@@ -267,18 +392,45 @@ function onlyProvenStaleLocksCleared(calls: ReadonlyMap<string, readonly CallRec
       // The operator's own unlocks, and Proxmox's (a migration's final unlock on the target).
       if (call.event !== "unlocked" || call.caller !== undefined) continue;
       unlocks++;
-      if (NEVER_STALE.has(call.lock)) violations.push(`${node}/${call.vmid}: the agent unlocked a live '${call.lock}' lock`);
-      if (theirs.has(call.vmid)) violations.push(`${node}/${call.vmid}: the agent unlocked someone else's guest ('${call.lock}')`);
+      if (NEVER_STALE.has(call.lock))
+        violations.push(`${node}/${call.vmid}: the agent unlocked a live '${call.lock}' lock`);
+      if (theirs.has(call.vmid))
+        violations.push(`${node}/${call.vmid}: the agent unlocked someone else's guest ('${call.lock}')`);
     }
   }
-  return { name: "no lock cleared that Lockstep did not prove stale", figures: `${unlocks} lock(s) cleared by the agent`, violations };
+  return {
+    name: "no lock cleared that Lockstep did not prove stale",
+    figures: `${unlocks} lock(s) cleared by the agent`,
+    violations,
+  };
 }
 
 // `pct` commands that change a guest (mount and fstrim set its lock).
-const CHANGES = new Set(["create", "clone", "set", "start", "stop", "shutdown", "destroy", "push", "exec", "snapshot", "delsnapshot", "rollback", "unlock", "mount", "unmount", "fstrim"]);
+const CHANGES = new Set([
+  "create",
+  "clone",
+  "set",
+  "start",
+  "stop",
+  "shutdown",
+  "destroy",
+  "push",
+  "exec",
+  "snapshot",
+  "delsnapshot",
+  "rollback",
+  "unlock",
+  "mount",
+  "unmount",
+  "fstrim",
+]);
 
 /** Others' guests: still there, their configs as they were made, and no agent call ever changed them. */
-function othersUntouched(calls: ReadonlyMap<string, readonly CallRecord[]>, bystanders: readonly Bystander[], clusterDir: string): InvariantResult {
+function othersUntouched(
+  calls: ReadonlyMap<string, readonly CallRecord[]>,
+  bystanders: readonly Bystander[],
+  clusterDir: string,
+): InvariantResult {
   const violations: string[] = [];
   const theirs = new Set(bystanders.map((b) => b.vmid));
   let agentCalls = 0;
@@ -286,14 +438,19 @@ function othersUntouched(calls: ReadonlyMap<string, readonly CallRecord[]>, byst
     for (const call of log) {
       if (call.event !== "start" || call.caller !== undefined || call.vmid === null || !theirs.has(call.vmid)) continue;
       agentCalls++;
-      if (CHANGES.has(call.argv[0]!)) violations.push(`${node}/${call.vmid}: the agent ran 'pct ${call.argv.join(" ")}' on someone else's guest`);
+      if (CHANGES.has(call.argv[0]!))
+        violations.push(`${node}/${call.vmid}: the agent ran 'pct ${call.argv.join(" ")}' on someone else's guest`);
     }
   }
   for (const b of bystanders) {
     const now = configText(clusterDir, b.node, b.type, b.vmid);
     if (now !== b.config) violations.push(`${b.node}/${b.vmid} (${b.type}): its config changed or vanished`);
   }
-  return { name: "no foreign guest ever changed", figures: `${bystanders.length} foreign guest(s) (${bystanders.filter((b) => b.type === "qemu").length} VMs inside the VMID range); ${agentCalls} agent call(s) on them, all reads`, violations };
+  return {
+    name: "no foreign guest ever changed",
+    figures: `${bystanders.length} foreign guest(s) (${bystanders.filter((b) => b.type === "qemu").length} VMs inside the VMID range); ${agentCalls} agent call(s) on them, all reads`,
+    violations,
+  };
 }
 
 /**
@@ -301,18 +458,26 @@ function othersUntouched(calls: ReadonlyMap<string, readonly CallRecord[]>, byst
  * the agent ran of a container it had made was of a record whose delete the workload asked
  * for, and no record moved was created a second time (its new node is not a reason to).
  */
-function nothingDestroyedForMoving(jobs: JobAccounting, deleteRequested: ReadonlySet<string>, faults: readonly InjectedFault[]): InvariantResult {
+function nothingDestroyedForMoving(
+  jobs: JobAccounting,
+  deleteRequested: ReadonlySet<string>,
+  faults: readonly InjectedFault[],
+): InvariantResult {
   const violations: string[] = [];
   const moves = faults.flatMap((f) => (f.move ? [f.move] : []));
   const moved = new Set(moves.filter((m) => m.moved).map((m) => m.record));
   for (const d of jobs.destroyed) {
-    if (!deleteRequested.has(d.record)) violations.push(`the agent destroyed CT ${d.vmid} on ${d.node}, the container of record ${d.record}${moved.has(d.record) ? " (moved by Proxmox)" : ""}, whose delete nobody asked for`);
+    if (!deleteRequested.has(d.record))
+      violations.push(
+        `the agent destroyed CT ${d.vmid} on ${d.node}, the container of record ${d.record}${moved.has(d.record) ? " (moved by Proxmox)" : ""}, whose delete nobody asked for`,
+      );
   }
   for (const record of moved) {
     const creates = jobs.creates.get(record) ?? 0;
     if (creates > 1) violations.push(`record ${record} was moved by Proxmox and created ${creates} times`);
   }
-  const said = (how: ContainerMove["how"]) => `${moves.filter((m) => m.how === how && m.moved).length} of ${moves.filter((m) => m.how === how).length}`;
+  const said = (how: ContainerMove["how"]) =>
+    `${moves.filter((m) => m.how === how && m.moved).length} of ${moves.filter((m) => m.how === how).length}`;
   return {
     name: "no container destroyed or re-created because it moved",
     figures: `${said("migrate")} pct migrate and ${said("ha-relocate")} HA relocations of Lockstep's containers moved them; ${jobs.destroyed.length} destroys of made containers, all of records whose delete was asked`,
@@ -325,19 +490,30 @@ function nothingDestroyedForMoving(jobs: JobAccounting, deleteRequested: Readonl
  * container carrying its marker on any node, and a live record names the node its container
  * is on now (it followed the container Proxmox moved).
  */
-function recordsFollowTheirContainers(records: readonly RecordRow[], containers: readonly NodeContainer[], faults: readonly InjectedFault[]): InvariantResult {
+function recordsFollowTheirContainers(
+  records: readonly RecordRow[],
+  containers: readonly NodeContainer[],
+  faults: readonly InjectedFault[],
+): InvariantResult {
   const violations: string[] = [];
-  const byRecord = groupBy(containers.filter((c) => c.record), (c) => c.record!);
+  const byRecord = groupBy(
+    containers.filter((c) => c.record),
+    (c) => c.record!,
+  );
   const given = records.filter((r) => r.status === "deleted" || r.status === "failed");
   for (const r of given) {
-    for (const ct of byRecord.get(r.id) ?? []) violations.push(`record ${r.id} is ${r.status}, and its container ${ct.node}/${ct.vmid} lives`);
+    for (const ct of byRecord.get(r.id) ?? [])
+      violations.push(`record ${r.id} is ${r.status}, and its container ${ct.node}/${ct.vmid} lives`);
   }
   const live = records.filter((r) => r.status !== "deleted" && r.status !== "failed");
   let followed = 0;
   const movedRecords = new Set(faults.flatMap((f) => (f.move?.moved ? [f.move.record] : [])));
   for (const r of live) {
     for (const ct of byRecord.get(r.id) ?? []) {
-      if (ct.node !== r.node) violations.push(`record ${r.id} names ${r.node}, its container ${ct.vmid} is on ${ct.node}${movedRecords.has(r.id) ? " (moved by Proxmox)" : ""}`);
+      if (ct.node !== r.node)
+        violations.push(
+          `record ${r.id} names ${r.node}, its container ${ct.vmid} is on ${ct.node}${movedRecords.has(r.id) ? " (moved by Proxmox)" : ""}`,
+        );
       else if (movedRecords.has(r.id)) followed++;
     }
   }

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { crashServer } from "./server-crash.js";
 
 const MARIADB_SH = fileURLToPath(new URL("../../scripts/mariadb.sh", import.meta.url));
 const run = promisify(execFile);
@@ -14,7 +15,11 @@ const run = promisify(execFile);
  * port), because the scenario restarts it and the rest of the suite shares the other one.
  */
 export class PrivateMariaDb {
-  private constructor(private readonly dir: string, private readonly port: number, readonly url: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly port: number,
+    readonly url: string,
+  ) {}
 
   static async start(): Promise<PrivateMariaDb> {
     const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-faults-db-"));
@@ -27,9 +32,7 @@ export class PrivateMariaDb {
   /** Stops the server, with SIGKILL (a crash) or SIGTERM (a clean shutdown). */
   async stop(signal: "SIGKILL" | "SIGTERM"): Promise<void> {
     if (signal === "SIGTERM") return void (await this.script("stop"));
-    const pid = Number(readFileSync(path.join(this.dir, "mysqld.pid"), "utf8"));
-    process.kill(pid, "SIGKILL");
-    while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
+    await crashServer(this.dir);
   }
 
   async start(): Promise<void> {
@@ -42,16 +45,9 @@ export class PrivateMariaDb {
   }
 
   private async script(command: string): Promise<void> {
-    await run(MARIADB_SH, [command], { env: { ...process.env, LOCKSTEP_MARIADB_DIR: this.dir, LOCKSTEP_MARIADB_PORT: String(this.port) } });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+    await run(MARIADB_SH, [command], {
+      env: { ...process.env, LOCKSTEP_MARIADB_DIR: this.dir, LOCKSTEP_MARIADB_PORT: String(this.port) },
+    });
   }
 }
 

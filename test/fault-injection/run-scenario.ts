@@ -9,7 +9,7 @@ import { onInterrupt } from "./interrupt.js";
 import { checkInvariants, type InvariantResult } from "./invariants.js";
 import { accountJobs } from "./job-accounting.js";
 import { nodeCalls, nodeContainers } from "./node-truth.js";
-import type { PrivateMariaDb } from "./private-mariadb.js";
+import { DATABASE_FAULTS, type ScenarioDatabase } from "./scenario-database.js";
 import { ScenarioCluster } from "./scenario-cluster.js";
 import { planFaults, planRequests, type PlannedRequest } from "./scenario-plan.js";
 import { SeededRandom } from "./seeded-random.js";
@@ -42,26 +42,42 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * One seed: a seeded workload and seeded faults against a fresh cluster, then, with the
  * faults stopped and everything back up, a settled system whose invariants are checked.
  */
-export async function runScenario(server: PrivateMariaDb, options: ScenarioOptions): Promise<ScenarioReport> {
+export async function runScenario(database: ScenarioDatabase, options: ScenarioOptions): Promise<ScenarioReport> {
   const started = Date.now();
   const nodes = Array.from({ length: options.nodes }, (_, i) => `pve${i + 1}`);
   const requests = planRequests(new SeededRandom(options.seed), options.seed, options.requests, options.phaseMs, nodes);
-  const cluster = await ScenarioCluster.start(server, nodes, options.apiProcesses);
+  const cluster = await ScenarioCluster.start(database, nodes, options.apiProcesses);
   const forgetCluster = onInterrupt(() => cluster.stop());
   let forgetInjector = (): void => undefined;
   try {
-    if (!cluster.pmxcfs.available) options.log(`  no FUSE here (${cluster.pmxcfs.unavailable}): the nodes run on plain directories, without the pmxcfs faults`);
-    const faults = planFaults(new SeededRandom(options.seed ^ 0x5bd1e995), options.faults, options.phaseMs, nodes, options.apiProcesses, cluster.pmxcfs.available);
+    if (!cluster.pmxcfs.available)
+      options.log(
+        `  no FUSE here (${cluster.pmxcfs.unavailable}): the nodes run on plain directories, without the pmxcfs faults`,
+      );
+    const faults = planFaults(
+      new SeededRandom(options.seed ^ 0x5bd1e995),
+      options.faults,
+      options.phaseMs,
+      nodes,
+      options.apiProcesses,
+      cluster.pmxcfs.available,
+      DATABASE_FAULTS[database.kind],
+    );
     const bystanders = await placeBystanders(cluster.envs, cluster.clusterDir);
     const phaseStart = Date.now();
     const deadline = phaseStart + options.phaseMs + SETTLE_MS;
-    const client = new WorkloadClient(() => cluster.liveApis(), () => deadline);
+    const client = new WorkloadClient(
+      () => cluster.liveApis(),
+      () => deadline,
+    );
     const injector = new FaultInjector(cluster, options.log, () => lastingRecords(requests, client.ledger));
     forgetInjector = onInterrupt(() => injector.restoreAll());
-    const workload = Promise.all(requests.map(async (request) => {
-      await sleep(phaseStart + request.at - Date.now());
-      await client.run(request);
-    }));
+    const workload = Promise.all(
+      requests.map(async (request) => {
+        await sleep(phaseStart + request.at - Date.now());
+        await client.run(request);
+      }),
+    );
     await injector.run(faults, phaseStart);
     await injector.restoreAll();
     options.log(`  faults over after ${((Date.now() - phaseStart) / 1000).toFixed(1)} s; settling`);
@@ -81,12 +97,28 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
     });
     const passed = results.every((r) => r.violations.length === 0);
     const evidence = passed ? undefined : keepEvidence(cluster, options.seed);
-    return { seed: options.seed, results, passed, seconds: (Date.now() - started) / 1000, ...(evidence ? { evidence } : {}) };
+    return {
+      seed: options.seed,
+      results,
+      passed,
+      seconds: (Date.now() - started) / 1000,
+      ...(evidence ? { evidence } : {}),
+    };
   } catch (err) {
     // The run itself broke (a fault that could not be undone, say): a failed seed with its
     // evidence, and the next seed still runs.
-    const broken = { name: "the run went through", figures: "it did not", violations: [err instanceof Error ? (err.stack ?? err.message) : String(err)] };
-    return { seed: options.seed, results: [broken], passed: false, seconds: (Date.now() - started) / 1000, evidence: keepEvidence(cluster, options.seed) };
+    const broken = {
+      name: "the run went through",
+      figures: "it did not",
+      violations: [err instanceof Error ? (err.stack ?? err.message) : String(err)],
+    };
+    return {
+      seed: options.seed,
+      results: [broken],
+      passed: false,
+      seconds: (Date.now() - started) / 1000,
+      evidence: keepEvidence(cluster, options.seed),
+    };
   } finally {
     forgetInjector();
     await cluster.stop();
@@ -97,18 +129,22 @@ export async function runScenario(server: PrivateMariaDb, options: ScenarioOptio
 /** The records the workload made (their create answered with an ID) and has no delete planned for. */
 function lastingRecords(requests: readonly PlannedRequest[], ledger: ReadonlyMap<number, LedgerEntry>): Set<string> {
   const doomed = new Set(requests.flatMap((r) => (r.kind === "delete" ? [r.target] : [])));
-  return new Set(requests.flatMap((r) => {
-    const id = r.kind === "create" && !doomed.has(r.n) ? ledger.get(r.n)?.answer?.id : undefined;
-    return id ? [id] : [];
-  }));
+  return new Set(
+    requests.flatMap((r) => {
+      const id = r.kind === "create" && !doomed.has(r.n) ? ledger.get(r.n)?.answer?.id : undefined;
+      return id ? [id] : [];
+    }),
+  );
 }
 
 /** The records whose delete the client sent, answered or not (a delete skipped was never sent). */
 function deleteRequested(ledger: ReadonlyMap<number, LedgerEntry>): Set<string> {
-  return new Set([...ledger.values()].flatMap((e) => {
-    const id = e.request.kind === "delete" && !e.skipped ? ledger.get(e.request.target)?.answer?.id : undefined;
-    return id ? [id] : [];
-  }));
+  return new Set(
+    [...ledger.values()].flatMap((e) => {
+      const id = e.request.kind === "delete" && !e.skipped ? ledger.get(e.request.target)?.answer?.id : undefined;
+      return id ? [id] : [];
+    }),
+  );
 }
 
 /**
@@ -117,21 +153,43 @@ function deleteRequested(ledger: ReadonlyMap<number, LedgerEntry>): Set<string> 
  */
 function keepEvidence(cluster: ScenarioCluster, seed: number): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `lockstep-faults-seed-${seed}-`));
-  cluster.started.forEach((p, i) => writeFileSync(path.join(dir, `${String(i).padStart(2, "0")}-${p.name.replace(/[^a-z0-9#]+/gi, "-")}.log`), p.logs()));
-  writeFileSync(path.join(dir, "nodes.txt"), [...[...cluster.roots].map(([node, root]) => `${node} ${root}`), `cluster ${cluster.clusterDir}`].join("\n") + "\n");
+  cluster.started.forEach((p, i) =>
+    writeFileSync(
+      path.join(dir, `${String(i).padStart(2, "0")}-${p.name.replace(/[^a-z0-9#]+/gi, "-")}.log`),
+      p.logs(),
+    ),
+  );
+  writeFileSync(
+    path.join(dir, "nodes.txt"),
+    [...[...cluster.roots].map(([node, root]) => `${node} ${root}`), `cluster ${cluster.clusterDir}`].join("\n") + "\n",
+  );
   return dir;
 }
 
 /** Every job finished, reconcile passes until one finds nothing, every alert closed. */
 async function settle(cluster: ScenarioCluster, seed: number, deadline: number): Promise<void> {
-  await until(deadline, async () => (await count(cluster, "SELECT COUNT(*) AS n FROM operations WHERE status IN ('queued', 'running')")) === 0);
+  await until(
+    deadline,
+    async () =>
+      (await count(cluster, "SELECT COUNT(*) AS n FROM operations WHERE status IN ('queued', 'running')")) === 0,
+  );
   for (let pass = 0; pass < 3; pass++) {
     const res = await post(cluster.liveApis()[0]!, "/v1/reconcile", {}, `faults-${seed}-settle-${pass}`);
-    const findings = ((await res.json()) as { nodes?: { findings: number }[] }).nodes?.reduce((n, x) => n + x.findings, 0);
-    await until(deadline, async () => (await count(cluster, "SELECT COUNT(*) AS n FROM operations WHERE status IN ('queued', 'running')")) === 0);
+    const findings = ((await res.json()) as { nodes?: { findings: number }[] }).nodes?.reduce(
+      (n, x) => n + x.findings,
+      0,
+    );
+    await until(
+      deadline,
+      async () =>
+        (await count(cluster, "SELECT COUNT(*) AS n FROM operations WHERE status IN ('queued', 'running')")) === 0,
+    );
     if (findings === 0) break;
   }
-  await until(Math.min(deadline, Date.now() + 30_000), async () => (await count(cluster, "SELECT COUNT(*) AS n FROM alerts WHERE state = 'open'")) === 0);
+  await until(
+    Math.min(deadline, Date.now() + 30_000),
+    async () => (await count(cluster, "SELECT COUNT(*) AS n FROM alerts WHERE state = 'open'")) === 0,
+  );
 }
 
 async function count(cluster: ScenarioCluster, sql: string): Promise<number> {

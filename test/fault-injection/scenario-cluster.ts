@@ -8,7 +8,7 @@ import { startAgentOnSim, type AgentUnderTest } from "../../packages/agent/test/
 import { openDatabase, type Database } from "../../packages/api/src/db/database.js";
 import { post, startApi, type ApiUnderTest } from "../support/cluster.js";
 import { ClusterPmxcfs, type NodeEnv } from "./cluster-pmxcfs.js";
-import type { PrivateMariaDb } from "./private-mariadb.js";
+import { agentPlacement, apiPlacement, serverUrlOf, type ScenarioDatabase } from "./scenario-database.js";
 import { WORKLOAD_STORAGE } from "./scenario-plan.js";
 
 // What a PVE install on ZFS adds to storage.cfg (pve-manager's installer): `local-zfs`. Only
@@ -68,7 +68,7 @@ export class ScenarioCluster {
   readonly started: { readonly name: string; logs(): string }[] = [];
 
   private constructor(
-    readonly server: PrivateMariaDb,
+    readonly database: ScenarioDatabase,
     readonly databaseUrl: string,
     readonly pool: Database,
     /** The shared cluster directory (LOCKSTEP_SIM_CLUSTER): what every node's pmxcfs serves. */
@@ -78,10 +78,14 @@ export class ScenarioCluster {
     readonly pmxcfs: ClusterPmxcfs,
   ) {}
 
-  static async start(server: PrivateMariaDb, nodes: readonly string[], apiProcesses: number): Promise<ScenarioCluster> {
-    const url = new URL(server.url);
+  static async start(
+    database: ScenarioDatabase,
+    nodes: readonly string[],
+    apiProcesses: number,
+  ): Promise<ScenarioCluster> {
+    const url = new URL(serverUrlOf(database));
     url.pathname = `/lockstep_faults_${randomBytes(4).toString("hex")}`;
-    const admin = openDatabase(server.url, { connectionLimit: 1 });
+    const admin = openDatabase(serverUrlOf(database), { connectionLimit: 1 });
     await admin.query(`CREATE DATABASE \`${url.pathname.slice(1)}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     await admin.end();
     const sim = createSimCluster({ nodes, base: mkdtempSync(path.join(os.tmpdir(), "lockstep-faults-cluster-")) });
@@ -89,18 +93,36 @@ export class ScenarioCluster {
     const envs = new Map(sim.nodes.map((n) => [n.name, n.env]));
     // Mounted before any agent starts, so that each agent only ever sees pmxcfs at /etc/pve.
     const pmxcfs = await ClusterPmxcfs.mountAll(envs);
-    const cluster = new ScenarioCluster(server, url.toString(), openDatabase(url.toString()), sim.dir, envs, pmxcfs);
+    const cluster = new ScenarioCluster(database, url.toString(), openDatabase(url.toString()), sim.dir, envs, pmxcfs);
     try {
       for (const node of sim.nodes) {
         // The agent lays its node out and joins the cluster at start (already done here: it finds both).
-        const agent = cluster.watch(`agent ${node.name}`, await startAgentOnSim({ LOCKSTEP_AGENT_NODE: node.name, LOCKSTEP_SIM_NODE: node.name, LOCKSTEP_SIM_CLUSTER: sim.dir, ...AGENT_ENV }, node.root));
+        const placed = agentPlacement(database, node.name);
+        const env = {
+          LOCKSTEP_AGENT_NODE: node.name,
+          LOCKSTEP_SIM_NODE: node.name,
+          LOCKSTEP_SIM_CLUSTER: sim.dir,
+          ...AGENT_ENV,
+        };
+        const agent = cluster.watch(
+          `agent ${node.name}`,
+          await startAgentOnSim(env, node.root, `${placed?.host ?? "127.0.0.1"}:0`, placed?.wrap),
+        );
         cluster.agents.set(node.name, agent);
         cluster.last.set(node.name, agent);
         cluster.roots.set(node.name, node.root);
       }
-      for (let i = 0; i < apiProcesses; i++) cluster.apis.push(cluster.watch(`api#${i}`, await startApi(cluster.databaseUrl, API_ENV)));
+      for (let i = 0; i < apiProcesses; i++)
+        cluster.apis.push(
+          cluster.watch(`api#${i}`, await startApi(cluster.databaseUrl, API_ENV, apiPlacement(database, i))),
+        );
       for (const [node, agent] of cluster.agents) {
-        const res = await post(cluster.apis[0]!, "/v1/nodes", { name: node, address: agent!.client.target }, `register-${node}`);
+        const res = await post(
+          cluster.apis[0]!,
+          "/v1/nodes",
+          { name: node, address: agent!.client.target },
+          `register-${node}`,
+        );
         if (res.status !== 201) throw new Error(`registering ${node}: ${res.status} ${await res.text()}`);
       }
     } catch (err) {
@@ -114,7 +136,9 @@ export class ScenarioCluster {
     this.started.push({ name, logs: () => started.logs() });
     started.process.once("exit", (code, signal) => {
       if (this.killing.has(started.process)) return;
-      this.crashes.push(`${name} exited by itself (${signal ?? `exit ${code}`}); its last lines:\n${started.logs().trim().split("\n").slice(-8).join("\n")}`);
+      this.crashes.push(
+        `${name} exited by itself (${signal ?? `exit ${code}`}); its last lines:\n${started.logs().trim().split("\n").slice(-8).join("\n")}`,
+      );
     });
     return started;
   }
@@ -171,7 +195,10 @@ export class ScenarioCluster {
   }
 
   async startApi(index: number): Promise<void> {
-    this.apis[index] = this.watch(`api#${index}`, await startApi(this.databaseUrl, API_ENV));
+    this.apis[index] = this.watch(
+      `api#${index}`,
+      await startApi(this.databaseUrl, API_ENV, apiPlacement(this.database, index)),
+    );
   }
 
   /** Stops every process, then resumes and unmounts every pmxcfs, even when a stop failed. */
@@ -180,7 +207,7 @@ export class ScenarioCluster {
       for (const node of [...this.paused]) this.resumeAgent(node);
       for (const p of [...this.liveApis(), ...this.agents.values()]) if (p) this.killing.add(p.process);
       await Promise.all(this.liveApis().map((api) => api.stop()));
-      await Promise.all([...this.agents.values()].map((agent) => agent?.stop()));
+      await Promise.all([...this.agents.values()].flatMap((agent) => (agent ? [agent.stop()] : [])));
       await this.pool.end();
     } finally {
       // Task workers outlive a killed pct, as on Proxmox (an orphan-worker fault leaves some).

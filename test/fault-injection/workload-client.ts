@@ -30,7 +30,10 @@ export class WorkloadClient {
   readonly ledger = new Map<number, LedgerEntry>();
   private turn = 0;
 
-  constructor(private readonly apis: () => ApiUnderTest[], private readonly deadline: () => number) {}
+  constructor(
+    private readonly apis: () => ApiUnderTest[],
+    private readonly deadline: () => number,
+  ) {}
 
   async run(request: PlannedRequest): Promise<void> {
     const entry: LedgerEntry = { request, retries: 0, answer: null };
@@ -39,7 +42,13 @@ export class WorkloadClient {
     if (!original) return void (entry.skipped = "the request it repeats was never answered");
     const path = await this.pathOf(original);
     if (path === null) return void (entry.skipped = "its container's create was not accepted");
-    entry.answer = await this.send(entry, original.kind === "delete" ? "DELETE" : "POST", path, original.key, "body" in original ? JSON.stringify(original.body) : undefined);
+    entry.answer = await this.send(
+      entry,
+      original.kind === "delete" ? "DELETE" : "POST",
+      path,
+      original.key,
+      "body" in original ? JSON.stringify(original.body) : undefined,
+    );
   }
 
   /** The path of a request; for one on a container, once that container's create has its answer. */
@@ -62,7 +71,13 @@ export class WorkloadClient {
     return null;
   }
 
-  private async send(entry: LedgerEntry, method: string, path: string, key: string, body?: string): Promise<Answer | null> {
+  private async send(
+    entry: LedgerEntry,
+    method: string,
+    path: string,
+    key: string,
+    body?: string,
+  ): Promise<Answer | null> {
     while (Date.now() < this.deadline()) {
       const api = this.nextApi();
       if (api) {
@@ -75,9 +90,20 @@ export class WorkloadClient {
     return null;
   }
 
-  private async once(api: ApiUnderTest, method: string, path: string, key: string, body?: string): Promise<Answer | null> {
+  private async once(
+    api: ApiUnderTest,
+    method: string,
+    path: string,
+    key: string,
+    body?: string,
+  ): Promise<Answer | null> {
     try {
-      const res = await api.fetch(path, { method, body, headers: { "content-type": "application/json", "idempotency-key": key }, signal: AbortSignal.timeout(20_000) });
+      const res = await api.fetch(path, {
+        method,
+        body,
+        headers: { "content-type": "application/json", "idempotency-key": key },
+        signal: AbortSignal.timeout(20_000),
+      });
       const json = (await res.json().catch(() => ({}))) as { id?: string; code?: string; operation?: { id?: string } };
       return { status: res.status, code: json.code, id: json.id, operationId: json.operation?.id };
     } catch {

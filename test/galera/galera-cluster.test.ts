@@ -33,7 +33,9 @@ test.before(async (t) => {
   cluster = await GaleraCluster.start();
   t.log(`cluster started in ${((Date.now() - started) / 1000).toFixed(1)} s (ports from ${cluster.portBase})`);
   table = `lockstep.galera_test_${randomUUID().slice(0, 8)}`;
-  await withConnection(cluster.url, (c) => c.query(`CREATE TABLE ${table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, v CHAR(36) NOT NULL UNIQUE)`));
+  await withConnection(cluster.url, (c) =>
+    c.query(`CREATE TABLE ${table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, v CHAR(36) NOT NULL UNIQUE)`),
+  );
 });
 
 test.afterEach.always((t) => {
@@ -53,8 +55,14 @@ serial("the proxy's URL reaches n1, Synced in the Primary component, with all th
   t.deepEqual(status.nodes, { n1: "Synced Primary", n2: "Synced Primary", n3: "Synced Primary" });
   await withConnection(cluster.url, async (c) => {
     t.is(await nodeName(c), "n1");
-    const [rows] = await c.query<RowDataPacket[]>("SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_cluster_size')");
-    t.deepEqual(Object.fromEntries(rows.map((r) => [r.Variable_name, r.Value])), { wsrep_cluster_size: "3", wsrep_cluster_status: "Primary", wsrep_local_state_comment: "Synced" });
+    const [rows] = await c.query<RowDataPacket[]>(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_cluster_size')",
+    );
+    t.deepEqual(Object.fromEntries(rows.map((r) => [r.Variable_name, r.Value])), {
+      wsrep_cluster_size: "3",
+      wsrep_cluster_status: "Primary",
+      wsrep_local_state_comment: "Synced",
+    });
   });
 });
 
@@ -76,7 +84,9 @@ serial("a test database is made empty through the proxy, on the writer, and drop
 serial("a write through the proxy is seen at once on both other nodes by reads with wsrep_sync_wait=1", async (t) => {
   t.timeout(5 * 60_000);
   const writer = await connectBounded(cluster.url);
-  const readers = await Promise.all((["n2", "n3"] as const).map(async (node) => connectBounded(await cluster.nodeUrl(node))));
+  const readers = await Promise.all(
+    (["n2", "n3"] as const).map(async (node) => connectBounded(await cluster.nodeUrl(node))),
+  );
   try {
     for (const reader of readers) await reader.query("SET SESSION wsrep_sync_wait = 1");
     let misses = 0;
@@ -127,24 +137,29 @@ serial("once n1 is Synced again new connections go back to it, and those on the 
 
 let killed: GaleraNode;
 
-serial(`killing the writer moves new proxy connections to a surviving node within ${FAILOVER_BOUND_MS / 1000} s, with every committed write there`, async (t) => {
-  t.timeout(3 * 60_000);
-  const committed = Array.from({ length: 50 }, () => randomUUID());
-  await withConnection(cluster.url, async (c) => {
-    for (const v of committed) await c.query(`INSERT INTO ${table} (v) VALUES (?)`, [v]);
-  });
-  killed = await cluster.killWriter();
-  t.is(killed, "n1");
-  const { node, ms, failures } = await writeThroughProxy(FAILOVER_BOUND_MS);
-  t.log(`failover: a write through the proxy committed on ${node} ${ms} ms after ${killed} was killed; failed attempts before: ${JSON.stringify(failures)}`);
-  t.not(node, killed);
-  const seen = await withConnection(cluster.url, async (c) => {
-    await c.query("SET SESSION wsrep_sync_wait = 1");
-    const [rows] = await c.query<RowDataPacket[]>(`SELECT v FROM ${table} WHERE v IN (?)`, [committed]);
-    return rows.length;
-  });
-  t.is(seen, committed.length);
-});
+serial(
+  `killing the writer moves new proxy connections to a surviving node within ${FAILOVER_BOUND_MS / 1000} s, with every committed write there`,
+  async (t) => {
+    t.timeout(3 * 60_000);
+    const committed = Array.from({ length: 50 }, () => randomUUID());
+    await withConnection(cluster.url, async (c) => {
+      for (const v of committed) await c.query(`INSERT INTO ${table} (v) VALUES (?)`, [v]);
+    });
+    killed = await cluster.killWriter();
+    t.is(killed, "n1");
+    const { node, ms, failures } = await writeThroughProxy(FAILOVER_BOUND_MS);
+    t.log(
+      `failover: a write through the proxy committed on ${node} ${ms} ms after ${killed} was killed; failed attempts before: ${JSON.stringify(failures)}`,
+    );
+    t.not(node, killed);
+    const seen = await withConnection(cluster.url, async (c) => {
+      await c.query("SET SESSION wsrep_sync_wait = 1");
+      const [rows] = await c.query<RowDataPacket[]>(`SELECT v FROM ${table} WHERE v IN (?)`, [committed]);
+      return rows.length;
+    });
+    t.is(seen, committed.length);
+  },
+);
 
 serial("status fails and names the killed node as down", async (t) => {
   const status = await cluster.status();
@@ -160,7 +175,11 @@ serial("the killed node restarts, rejoins Synced and holds every write made whil
   t.log(`${killed} rejoined Synced in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const status = await cluster.status();
   t.deepEqual(status.nodes, { n1: "Synced Primary", n2: "Synced Primary", n3: "Synced Primary" });
-  const [onRejoined, onWriter] = await Promise.all([cluster.nodeUrl(killed), cluster.nodeUrl("n2")].map((url) => url.then((u) => withConnection(u, (c) => tableDigest(c)))));
+  const [onRejoined, onWriter] = await Promise.all(
+    [cluster.nodeUrl(killed), cluster.nodeUrl("n2")].map((url) =>
+      url.then((u) => withConnection(u, (c) => tableDigest(c))),
+    ),
+  );
   t.deepEqual(onRejoined, onWriter);
 });
 
@@ -173,7 +192,11 @@ serial("a node stopped cleanly starts again and rejoins Synced", async (t) => {
   await cluster.node("n3", "start");
   const status = await cluster.status();
   t.is(status.nodes.n3, "Synced Primary");
-  const [onN3, onN1] = await Promise.all(["n3", "n1"].map((node) => cluster.nodeUrl(node as GaleraNode).then((u) => withConnection(u, (c) => tableDigest(c)))));
+  const [onN3, onN1] = await Promise.all(
+    ["n3", "n1"].map((node) =>
+      cluster.nodeUrl(node as GaleraNode).then((u) => withConnection(u, (c) => tableDigest(c))),
+    ),
+  );
   t.deepEqual(onN3, onN1);
 });
 
@@ -187,7 +210,11 @@ serial("a paused writer loses its place, and once resumed takes no write before 
   // Resumed only once the others have evicted it, n1 still reports Synced and Primary for some
   // seconds; the proxy must not hand it writes in that time.
   const n2 = await cluster.nodeUrl("n2");
-  await waitUntil(async () => (await withConnection(n2, clusterSize)) === 2, 60_000, "n2 and n3 never evicted the paused n1");
+  await waitUntil(
+    async () => (await withConnection(n2, clusterSize)) === 2,
+    60_000,
+    "n2 and n3 never evicted the paused n1",
+  );
   await cluster.node("n1", "resume");
   const resumed = Date.now();
   const refusals: string[] = [];
@@ -256,7 +283,9 @@ serial("a cluster whose nodes all crashed starts again from the most advanced no
  * Writes one row through the proxy on a new connection, retrying (as a client does across a
  * failover) until one commits; returns the node it committed on and the ms it took.
  */
-async function writeThroughProxy(boundMs: number): Promise<{ node: string; ms: number; failures: Record<string, number> }> {
+async function writeThroughProxy(
+  boundMs: number,
+): Promise<{ node: string; ms: number; failures: Record<string, number> }> {
   const started = Date.now();
   const failures: Record<string, number> = {};
   while (Date.now() - started < boundMs) {
@@ -275,7 +304,9 @@ async function writeThroughProxy(boundMs: number): Promise<{ node: string; ms: n
     if (node !== null) return { node, ms: Date.now() - started, failures };
     await sleep(100);
   }
-  throw new Error(`no write through the proxy committed within ${boundMs} ms; failed attempts: ${JSON.stringify(failures)}`);
+  throw new Error(
+    `no write through the proxy committed within ${boundMs} ms; failed attempts: ${JSON.stringify(failures)}`,
+  );
 }
 
 async function clusterSize(c: Connection): Promise<number> {
@@ -312,6 +343,8 @@ async function waitForWriter(url: string, wanted: (name: string) => boolean, bou
 /** The rows' count and a checksum, read with wsrep_sync_wait so that the node has applied all it received. */
 async function tableDigest(c: Connection): Promise<{ rows: number; checksum: string }> {
   await c.query("SET SESSION wsrep_sync_wait = 1");
-  const [rows] = await c.query<RowDataPacket[]>(`SELECT COUNT(*) AS n, COALESCE(SUM(CRC32(v)), 0) AS checksum FROM ${table}`);
+  const [rows] = await c.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n, COALESCE(SUM(CRC32(v)), 0) AS checksum FROM ${table}`,
+  );
   return { rows: Number(rows[0]!.n), checksum: String(rows[0]!.checksum) };
 }

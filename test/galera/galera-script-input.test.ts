@@ -9,9 +9,14 @@ const asRoot = process.getuid?.() === 0 ? test : test.skip;
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(GALERA_SH, args, { env: { ...process.env, LOCKSTEP_GALERA_DIR: "/nonexistent/galera", ...env }, timeout: 30_000 }, (err, _stdout, stderr) => {
-      resolve({ code: err ? Number(err.code) : 0, stderr });
-    });
+    execFile(
+      GALERA_SH,
+      args,
+      { env: { ...process.env, LOCKSTEP_GALERA_DIR: "/nonexistent/galera", ...env }, timeout: 30_000 },
+      (err, _stdout, stderr) => {
+        resolve({ code: err ? Number(err.code) : 0, stderr });
+      },
+    );
   });
 }
 
@@ -36,7 +41,10 @@ test("a sync timeout of zero is refused by name", async (t) => {
 test("an unknown command prints the usage and exits 2", async (t) => {
   const { code, stderr } = await run(["restart"]);
   t.is(code, 2);
-  t.regex(stderr, /^usage: .*galera\.sh start\|stop\|status\|url \[n\]\|writer\|kill-writer\|node <n> start\|stop\|kill\|pause\|resume$/m);
+  t.regex(
+    stderr,
+    /^usage: .*galera\.sh start\|stop\|status\|url \[n\]\|writer\|kill-writer\|node <n> start\|stop\|kill\|pause\|resume$/m,
+  );
 });
 
 asRoot("a node that is not n1, n2 or n3 is refused by name", async (t) => {

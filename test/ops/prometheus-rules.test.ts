@@ -13,7 +13,9 @@ function promtool(): string {
   try {
     accessSync(file, constants.X_OK);
   } catch {
-    throw new Error(`promtool is missing (${file}): install Debian's prometheus package (scripts/bootstrap.sh does), or set PROMTOOL`);
+    throw new Error(
+      `promtool is missing (${file}): install Debian's prometheus package (scripts/bootstrap.sh does), or set PROMTOOL`,
+    );
   }
   return file;
 }
@@ -55,10 +57,13 @@ test("every alert has a severity, a summary and a description that points to its
   const doc = readFileSync(OPERATIONS_DOC, "utf8");
   const problems = alertRules().flatMap((rule) => {
     const found: string[] = [];
-    if (!["critical", "warning"].includes(rule.labels?.severity ?? "")) found.push(`${rule.alert}: severity must be critical or warning`);
+    if (!["critical", "warning"].includes(rule.labels?.severity ?? ""))
+      found.push(`${rule.alert}: severity must be critical or warning`);
     if (!rule.annotations?.summary) found.push(`${rule.alert}: no summary`);
-    if (!rule.annotations?.description?.includes(`docs/operations.md#${rule.alert.toLowerCase()}`)) found.push(`${rule.alert}: description does not point to docs/operations.md#${rule.alert.toLowerCase()}`);
-    if (!new RegExp(`^#+ ${rule.alert}$`, "m").test(doc)) found.push(`${rule.alert}: no section '${rule.alert}' in docs/operations.md`);
+    if (!rule.annotations?.description?.includes(`docs/operations.md#${rule.alert.toLowerCase()}`))
+      found.push(`${rule.alert}: description does not point to docs/operations.md#${rule.alert.toLowerCase()}`);
+    if (!new RegExp(`^#+ ${rule.alert}$`, "m").test(doc))
+      found.push(`${rule.alert}: no section '${rule.alert}' in docs/operations.md`);
     return found;
   });
   t.deepEqual(problems, []);

@@ -47,7 +47,10 @@ test("every entry is root's, dated by the release, with the mode it was given", 
   const dir = scratch(t);
   const deb = await buildDeb(example(dir), path.join(dir, "tree"), dir, 1_700_000_000);
   const listing = dpkgDeb("--contents", deb).trim().split("\n");
-  t.true(listing.every((line) => line.includes(" root/root ") && line.includes(" 2023-11-14 ")), listing.join("\n"));
+  t.true(
+    listing.every((line) => line.includes(" root/root ") && line.includes(" 2023-11-14 ")),
+    listing.join("\n"),
+  );
   t.true(listing.some((line) => line.startsWith("-rw------- ") && line.endsWith("./etc/example/settings.env")));
   t.true(listing.some((line) => line.startsWith("-rwxr-xr-x ") && line.endsWith("./usr/lib/example/tool.mjs")));
   t.true(listing.some((line) => line.endsWith("./usr/bin/example-tool -> ../lib/example/tool.mjs")));

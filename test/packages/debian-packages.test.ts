@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import test, { type ExecutionContext } from "ava";
+import { logEntry } from "@lockstep/shared";
 import { createTestDatabase } from "../../packages/api/test/support/test-database.js";
 import { cachedRoot, fileList, runInRoot, unpackRoot, type Suite } from "./support/debian-root.js";
 import { buildPackages, releaseVersion, REPO, type BuiltPackages } from "./support/package-build.js";
@@ -40,9 +41,14 @@ test.after.always((t) => {
 
 test.serial("lintian finds no error or warning in either package", async (t) => {
   t.timeout(10 * 60_000);
-  const result = await promisify(execFile)("lintian", ["--fail-on", "error,warning", built.agent, built.api], { maxBuffer: 16 * 1024 * 1024 }).then(
+  const result = await promisify(execFile)("lintian", ["--fail-on", "error,warning", built.agent, built.api], {
+    maxBuffer: 16 * 1024 * 1024,
+  }).then(
     ({ stdout, stderr }) => ({ code: 0, output: `${stdout}${stderr}` }),
-    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, output: `${err.stdout}${err.stderr}` }),
+    (err: { code: number; stdout: string; stderr: string }) => ({
+      code: err.code,
+      output: `${err.stdout}${err.stderr}`,
+    }),
   );
   t.log(result.output.trim() || "lintian: nothing to report");
   t.is(result.code, 0, result.output);
@@ -52,14 +58,33 @@ test.serial("building twice from the same commit gives byte-identical packages",
   t.timeout(20 * 60_000);
   const again = await buildPackages(path.join(work, "second"));
   t.log(`the second build took ${(again.ms / 1000).toFixed(1)} s`);
-  for (const [first, second] of [[built.agent, again.agent], [built.api, again.api]] as const) {
+  for (const [first, second] of [
+    [built.agent, again.agent],
+    [built.api, again.api],
+  ] as const) {
     t.is(path.basename(second), path.basename(first));
-    if (sha256(second) !== sha256(first)) t.fail(`${path.basename(first)} differs between two builds: ${(await differingFiles(first, second, path.join(work, "differ"))).join(", ") || "in its archive members only"}`);
+    if (sha256(second) !== sha256(first))
+      t.fail(
+        `${path.basename(first)} differs between two builds: ${(await differingFiles(first, second, path.join(work, "differ"))).join(", ") || "in its archive members only"}`,
+      );
   }
 });
 
 /** What purge may leave that is not the packages': apt's and dpkg's own caches, lists and logs. */
-const APT_AND_DPKG_OWN = ["var/cache/apt", "var/cache/debconf", "var/lib/apt", "var/log", "var/lib/dpkg/status-old", "var/lib/dpkg/available-old", "var/lib/dpkg/diversions-old", "var/lib/dpkg/statoverride-old", "var/lib/dpkg/triggers", "var/lib/dpkg/lock", "var/lib/dpkg/lock-frontend", "var/cache/ldconfig"];
+const APT_AND_DPKG_OWN = [
+  "var/cache/apt",
+  "var/cache/debconf",
+  "var/lib/apt",
+  "var/log",
+  "var/lib/dpkg/status-old",
+  "var/lib/dpkg/available-old",
+  "var/lib/dpkg/diversions-old",
+  "var/lib/dpkg/statoverride-old",
+  "var/lib/dpkg/triggers",
+  "var/lib/dpkg/lock",
+  "var/lib/dpkg/lock-frontend",
+  "var/cache/ldconfig",
+];
 
 /** Installs both packages into a fresh `suite` root, runs them there, then removes and purges them. */
 async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void> {
@@ -83,7 +108,10 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   copyFileSync(built.api, path.join(root, "tmp/debs", path.basename(built.api)));
   // dpkg -i leaves lockstep-api unconfigured until apt brings openssl, which minbase lacks.
   await inRoot("dpkg -i /tmp/debs/*.deb || true; apt-get update -qq && apt-get -f install -y -qq");
-  t.is((await inRoot("dpkg-query -W -f '${Status}\\n' lockstep-agent lockstep-api")).trim(), "install ok installed\ninstall ok installed");
+  t.is(
+    (await inRoot("dpkg-query -W -f '${Status}\\n' lockstep-agent lockstep-api")).trim(),
+    "install ok installed\ninstall ok installed",
+  );
   step("installed");
 
   const version = releaseVersion();
@@ -95,7 +123,11 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   t.is(modeOf(root, "etc/lockstep/api-tls"), 0o700);
   t.is(modeOf(root, "etc/lockstep/api.env"), 0o600, "the API's settings hold the database password");
   for (const unit of ["lockstep-agent.service", "lockstep-api.service"]) {
-    t.regex(readlinkSync(path.join(root, "etc/systemd/system/multi-user.target.wants", unit)), new RegExp(`^(/usr)?/lib/systemd/system/${unit}$`), `${unit} is enabled`);
+    t.regex(
+      readlinkSync(path.join(root, "etc/systemd/system/multi-user.target.wants", unit)),
+      new RegExp(`^(/usr)?/lib/systemd/system/${unit}$`),
+      `${unit} is enabled`,
+    );
   }
 
   const decisions = await inRoot(SYSTEMD_DECISIONS);
@@ -109,30 +141,75 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   const port = await freePort();
   const served = await inRoot(AGENT_SCENARIO, { PORT: String(port) });
   t.regex(served, /--- health\n[\s\S]*pve1/, "the node CLI reached the agent over mutual TLS");
-  const listed = JSON.parse(served.slice(served.indexOf("--- ct list\n") + "--- ct list\n".length, served.indexOf("--- ct show"))) as unknown;
-  t.true(JSON.stringify(listed).includes("web-1"), `ct list shows the container the simulator made: ${JSON.stringify(listed)}`);
+  const listed = JSON.parse(
+    served.slice(served.indexOf("--- ct list\n") + "--- ct list\n".length, served.indexOf("--- ct show")),
+  ) as unknown;
+  t.true(
+    JSON.stringify(listed).includes("web-1"),
+    `ct list shows the container the simulator made: ${JSON.stringify(listed)}`,
+  );
   // The agent reads /etc/pve through its reader process (cluster-fs-reader.cjs).
   t.regex(served, /--- ct show\n[\s\S]*rootfs\s+local-lvm:vm-101-disk-0/, "ct show reads the container's config");
   // The agent finds a lock's holders through /proc in its helper thread (fd-scan-thread.cjs).
-  t.regex(served, /--- lock\n[\s\S]*verdict\s+HELD[\s\S]*holder\s+pid \d+ \[\w\] sleep 60/, "lock inspect names the process holding the config lock");
+  t.regex(
+    served,
+    /--- lock\n[\s\S]*verdict\s+HELD[\s\S]*holder\s+pid \d+ \[\w\] sleep 60/,
+    "lock inspect names the process holding the config lock",
+  );
   // Server reflection and its library (a deep import of @grpc/reflection) are in the bundle.
-  for (const service of ["lockstep.agent.v1.NodeAgent", "grpc.health.v1.Health"]) t.true(between(served, "describe", "call").includes(`service ${service}\n`), `describe lists ${service} through reflection`);
-  t.deepEqual(JSON.parse(between(served, "call", "doctor")), { status: "SERVING" }, "call reaches the standard health service");
-  const doctor = JSON.parse(between(served, "doctor", "end")) as { ok: boolean; checks: { id: string; status: string; seen: string }[] };
+  for (const service of ["lockstep.agent.v1.NodeAgent", "grpc.health.v1.Health"])
+    t.true(
+      between(served, "describe", "call").includes(`service ${service}\n`),
+      `describe lists ${service} through reflection`,
+    );
+  t.deepEqual(
+    JSON.parse(between(served, "call", "doctor")),
+    { status: "SERVING" },
+    "call reaches the standard health service",
+  );
+  const doctor = JSON.parse(between(served, "doctor", "end")) as {
+    ok: boolean;
+    checks: { id: string; status: string; seen: string }[];
+  };
   // The packaged config names the key as the unit's credential does, and the simulator's node tools are in the bundle.
-  t.deepEqual(doctor.checks.filter((c) => c.status !== "pass").map((c) => `${c.id}: ${c.seen}`), [], "the bundled doctor passes every check with the packaged config");
+  t.deepEqual(
+    doctor.checks.filter((c) => c.status !== "pass").map((c) => `${c.id}: ${c.seen}`),
+    [],
+    "the bundled doctor passes every check with the packaged config",
+  );
   t.true(doctor.ok);
   step("the agent served the node CLI");
 
   await inRoot("apt-get remove -y -qq lockstep-agent lockstep-api");
-  t.is((await inRoot("dpkg-query -W -f '${Status}\\n' lockstep-agent lockstep-api")).trim(), "deinstall ok config-files\ndeinstall ok config-files");
-  for (const kept of ["etc/lockstep/agent.json", "etc/lockstep/api.env", "etc/lockstep/tls/node.key", "var/lib/lockstep-agent"]) t.true(exists(root, kept), `remove keeps ${kept}`);
+  t.is(
+    (await inRoot("dpkg-query -W -f '${Status}\\n' lockstep-agent lockstep-api")).trim(),
+    "deinstall ok config-files\ndeinstall ok config-files",
+  );
+  for (const kept of [
+    "etc/lockstep/agent.json",
+    "etc/lockstep/api.env",
+    "etc/lockstep/tls/node.key",
+    "var/lib/lockstep-agent",
+  ])
+    t.true(exists(root, kept), `remove keeps ${kept}`);
   t.true(readdirCount(root, "var/lib/lockstep-agent") > 0, "remove keeps the request store the agent laid out");
-  for (const gone of ["usr/bin/lockstep-agent", "usr/lib/lockstep", "usr/lib/lockstep-api", "usr/lib/systemd/system/lockstep-agent.service"]) t.false(exists(root, gone), `remove takes ${gone}`);
+  for (const gone of [
+    "usr/bin/lockstep-agent",
+    "usr/lib/lockstep",
+    "usr/lib/lockstep-api",
+    "usr/lib/systemd/system/lockstep-agent.service",
+  ])
+    t.false(exists(root, gone), `remove takes ${gone}`);
   step("removed");
 
-  await inRoot("apt-get purge -y -qq --autoremove lockstep-agent lockstep-api && rm -rf /tmp/debs /tmp/n1 /tmp/agent.log /tmp/held /root/pki");
-  t.is((await runInRoot(root, "dpkg-query -W lockstep-agent lockstep-api", 60_000)).code, 1, "dpkg no longer knows the packages");
+  await inRoot(
+    "apt-get purge -y -qq --autoremove lockstep-agent lockstep-api && rm -rf /tmp/debs /tmp/n1 /tmp/agent.log /tmp/held /root/pki",
+  );
+  t.is(
+    (await runInRoot(root, "dpkg-query -W lockstep-agent lockstep-api", 60_000)).code,
+    1,
+    "dpkg no longer knows the packages",
+  );
   t.deepEqual(fileList(root, APT_AND_DPKG_OWN), before, "purge leaves the root as it was");
   step("purged");
 }
@@ -215,39 +292,64 @@ kill -TERM $agent
 wait $agent
 `;
 
-asRoot("on Debian 12 (PVE 8) both packages install, the agent serves the node CLI over mTLS, and remove and purge are clean", installedForReal, "bookworm");
-asRoot("on Debian 13 (PVE 9) both packages install, the agent serves the node CLI over mTLS, and remove and purge are clean", installedForReal, "trixie");
+asRoot(
+  "on Debian 12 (PVE 8) both packages install, the agent serves the node CLI over mTLS, and remove and purge are clean",
+  installedForReal,
+  "bookworm",
+);
+asRoot(
+  "on Debian 13 (PVE 9) both packages install, the agent serves the node CLI over mTLS, and remove and purge are clean",
+  installedForReal,
+  "trixie",
+);
 
-test.serial("the packaged API runs on its bundled runtime against MariaDB: it migrates, answers /healthz and a token-authenticated request", async (t) => {
-  t.timeout(5 * 60_000);
-  const extracted = path.join(work, "api-extracted");
-  await promisify(execFile)("dpkg-deb", ["-x", built.api, extracted]);
-  const lib = path.join(extracted, "usr/lib/lockstep-api");
-  const node = path.join(lib, "node/bin/node");
-  const runApi = (args: string[], env: Record<string, string>) => spawnOutput(node, [path.join(lib, "lockstep-api.mjs"), ...args], env);
-  const pki = path.join(work, "api-pki");
-  for (const args of [["init"], ["client", "lockstep-api"]]) await promisify(execFile)(node, [path.join(lib, "lockstep-pki.mjs"), ...args, "--dir", pki]);
-  const db = await createTestDatabase();
-  t.teardown(() => db.drop());
-  const env = { LOCKSTEP_DATABASE_URL: db.url, LOCKSTEP_API_AGENT_TLS_CA: `${pki}/ca.crt`, LOCKSTEP_API_AGENT_TLS_CERT: `${pki}/clients/lockstep-api.crt`, LOCKSTEP_API_AGENT_TLS_KEY: `${pki}/clients/lockstep-api.key` };
-  const api = runApi(["--listen", "127.0.0.1:0"], env);
-  t.teardown(() => api.child.kill("SIGKILL"));
-  const address = await eventually(() => /"msg":"api listening".*"address":"([^"]+)"/.exec(api.output())?.[1]);
-  t.truthy(address, api.output());
-  t.regex(api.output(), /"msg":"migration applied"/, "the migrations are in the bundle");
-  t.is((await fetch(`http://${address}/healthz`)).status, 200);
-  t.is((await fetch(`http://${address}/v1/nodes`)).status, 401, "no token, no answer");
-  const created = runApi(["token", "create", "--name", "smoke", "--scope", "admin"], env);
-  t.is(await created.exited, 0, created.output());
-  const authorization = `Bearer ${/^lst_\S+$/m.exec(created.output())![0]}`;
-  const registered = await fetch(`http://${address}/v1/nodes`, { method: "POST", headers: { authorization, "content-type": "application/json", "idempotency-key": "smoke-1" }, body: JSON.stringify({ name: "pve1", address: "127.0.0.1:7000" }) });
-  t.is(registered.status, 201, await registered.clone().text());
-  const listed = await fetch(`http://${address}/v1/nodes`, { headers: { authorization } });
-  t.is(listed.status, 200);
-  t.deepEqual(((await listed.json()) as { nodes: { name: string }[] }).nodes.map((n) => n.name), ["pve1"]);
-  api.child.kill("SIGTERM");
-  t.is(await api.exited, 0, api.output());
-});
+test.serial(
+  "the packaged API runs on its bundled runtime against MariaDB: it migrates, answers /healthz and a token-authenticated request",
+  async (t) => {
+    t.timeout(5 * 60_000);
+    const extracted = path.join(work, "api-extracted");
+    await promisify(execFile)("dpkg-deb", ["-x", built.api, extracted]);
+    const lib = path.join(extracted, "usr/lib/lockstep-api");
+    const node = path.join(lib, "node/bin/node");
+    const runApi = (args: string[], env: Record<string, string>) =>
+      spawnOutput(node, [path.join(lib, "lockstep-api.mjs"), ...args], env);
+    const pki = path.join(work, "api-pki");
+    for (const args of [["init"], ["client", "lockstep-api"]])
+      await promisify(execFile)(node, [path.join(lib, "lockstep-pki.mjs"), ...args, "--dir", pki]);
+    const db = await createTestDatabase();
+    t.teardown(() => db.drop());
+    const env = {
+      LOCKSTEP_DATABASE_URL: db.url,
+      LOCKSTEP_API_AGENT_TLS_CA: `${pki}/ca.crt`,
+      LOCKSTEP_API_AGENT_TLS_CERT: `${pki}/clients/lockstep-api.crt`,
+      LOCKSTEP_API_AGENT_TLS_KEY: `${pki}/clients/lockstep-api.key`,
+    };
+    const api = runApi(["--listen", "127.0.0.1:0"], env);
+    t.teardown(() => api.child.kill("SIGKILL"));
+    const address = await eventually(() => logEntry(api.output(), "api listening")?.address as string | undefined);
+    t.truthy(address, api.output());
+    t.truthy(logEntry(api.output(), "migration applied"), "the migrations are in the bundle");
+    t.is((await fetch(`http://${address}/healthz`)).status, 200);
+    t.is((await fetch(`http://${address}/v1/nodes`)).status, 401, "no token, no answer");
+    const created = runApi(["token", "create", "--name", "smoke", "--scope", "admin"], env);
+    t.is(await created.exited, 0, created.output());
+    const authorization = `Bearer ${/^lst_\S+$/m.exec(created.output())![0]}`;
+    const registered = await fetch(`http://${address}/v1/nodes`, {
+      method: "POST",
+      headers: { authorization, "content-type": "application/json", "idempotency-key": "smoke-1" },
+      body: JSON.stringify({ name: "pve1", address: "127.0.0.1:7000" }),
+    });
+    t.is(registered.status, 201, await registered.clone().text());
+    const listed = await fetch(`http://${address}/v1/nodes`, { headers: { authorization } });
+    t.is(listed.status, 200);
+    t.deepEqual(
+      ((await listed.json()) as { nodes: { name: string }[] }).nodes.map((n) => n.name),
+      ["pve1"],
+    );
+    api.child.kill("SIGTERM");
+    t.is(await api.exited, 0, api.output());
+  },
+);
 
 /** The output between the scenario's `--- <from>` and `--- <to>` lines. */
 function between(output: string, from: string, to: string): string {
@@ -257,7 +359,10 @@ function between(output: string, from: string, to: string): string {
 
 /** A child process whose stdout and stderr are collected. */
 function spawnOutput(file: string, args: string[], env: Record<string, string>) {
-  const child = spawn(file, args, { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(file, args, {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -281,7 +386,14 @@ async function differingFiles(first: string, second: string, dir: string): Promi
   await promisify(execFile)("dpkg-deb", ["-R", first, a]);
   await promisify(execFile)("dpkg-deb", ["-R", second, b]);
   const listed = [...new Set([...fileList(a, []), ...fileList(b, [])])];
-  return listed.map((entry) => entry.slice(2)).filter((rel) => !exists(a, rel) || !exists(b, rel) || (lstatSync(path.join(a, rel)).isFile() && sha256(path.join(a, rel)) !== sha256(path.join(b, rel))));
+  return listed
+    .map((entry) => entry.slice(2))
+    .filter(
+      (rel) =>
+        !exists(a, rel) ||
+        !exists(b, rel) ||
+        (lstatSync(path.join(a, rel)).isFile() && sha256(path.join(a, rel)) !== sha256(path.join(b, rel))),
+    );
 }
 
 function sha256(file: string): string {

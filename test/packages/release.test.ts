@@ -11,7 +11,18 @@ function repository(t: ExecutionContext, manifest: object, epoch = 1_700_000_000
   const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-release-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest));
-  const git = (...args: string[]): void => void execFileSync("git", ["-C", dir, ...args], { env: { ...process.env, GIT_AUTHOR_DATE: `@${epoch} +0000`, GIT_COMMITTER_DATE: `@${epoch} +0000`, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.org", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.org" } });
+  const git = (...args: string[]): void =>
+    void execFileSync("git", ["-C", dir, ...args], {
+      env: {
+        ...process.env,
+        GIT_AUTHOR_DATE: `@${epoch} +0000`,
+        GIT_COMMITTER_DATE: `@${epoch} +0000`,
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@example.org",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@example.org",
+      },
+    });
   git("init", "-q");
   git("add", "package.json");
   git("commit", "-q", "-m", "release");
@@ -31,7 +42,10 @@ test("a pre-release sorts before its release in Debian's order", async (t) => {
 });
 
 test("SOURCE_DATE_EPOCH, when given, dates the packages instead of the commit", async (t) => {
-  t.is((await readRelease(repository(t, { version: "1.0.0" }), { SOURCE_DATE_EPOCH: "1234567890" })).sourceDateEpoch, 1_234_567_890);
+  t.is(
+    (await readRelease(repository(t, { version: "1.0.0" }), { SOURCE_DATE_EPOCH: "1234567890" })).sourceDateEpoch,
+    1_234_567_890,
+  );
 });
 
 test("a version that is not major.minor.patch is refused with its value", async (t) => {

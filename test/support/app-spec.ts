@@ -1,8 +1,17 @@
 /** The spec the pipeline tests converge containers to: one of everything a spec can declare. */
 export const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 
-export const MARKER_FEATURE = { name: "motd", guard: ["test", "-f", "/etc/motd.lockstep"], action: ["touch", "/etc/motd.lockstep"] };
-export const HEALTH = { name: "app", command: ["systemctl", "is-active", "app.service"], attempts: 3, interval_ms: 100 };
+export const MARKER_FEATURE = {
+  name: "motd",
+  guard: ["test", "-f", "/etc/motd.lockstep"],
+  action: ["touch", "/etc/motd.lockstep"],
+};
+export const HEALTH = {
+  name: "app",
+  command: ["systemctl", "is-active", "app.service"],
+  attempts: 3,
+  interval_ms: 100,
+};
 const DOCKER_GUARD = ["sh", "-c", "command -v docker >/dev/null && systemctl is-active --quiet docker.service"];
 
 export function appSpec(hostname = "app-1", config = "port=8080\n") {
@@ -12,7 +21,13 @@ export function appSpec(hostname = "app-1", config = "port=8080\n") {
     security: { nesting: true, apparmor_profile: "unconfined" },
     features: ["docker", MARKER_FEATURE],
     files: [{ path: "/etc/app/app.conf", content: config }],
-    services: [{ unit: "app.service", content: "[Unit]\nDescription=app\n[Service]\nExecStart=/usr/bin/docker run app\n[Install]\nWantedBy=multi-user.target\n" }],
+    services: [
+      {
+        unit: "app.service",
+        content:
+          "[Unit]\nDescription=app\n[Service]\nExecStart=/usr/bin/docker run app\n[Install]\nWantedBy=multi-user.target\n",
+      },
+    ],
     script: { content: "mkdir -p /srv/app\ntouch /srv/app/installed\n" },
     health_checks: [HEALTH],
   };

@@ -1,8 +1,10 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { logEntry, type TestScope } from "@lockstep/shared";
+import { checkResponse } from "../../packages/api/test/support/openapi-contract.js";
 import { createTestDatabase, type TestDatabase } from "../../packages/api/test/support/test-database.js";
-import { startAgentOnSim, type AgentUnderTest } from "../../packages/agent/test/integration/agent-harness.js";
+import { agentOnSim, type AgentUnderTest } from "../../packages/agent/test/integration/agent-harness.js";
 import { testPki } from "../../packages/agent/test/integration/test-pki.js";
 
 const API_BIN = fileURLToPath(new URL("../../packages/api/bin/lockstep-api.js", import.meta.url));
@@ -21,7 +23,9 @@ export interface ApiUnderTest {
 
 /** Runs `lockstep-api token ...` on a database, as an operator would; returns stdout. */
 export async function tokenCommand(databaseUrl: string, args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [API_BIN, "token", ...args], { env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl } });
+  const { stdout } = await promisify(execFile)(process.execPath, [API_BIN, "token", ...args], {
+    env: { ...process.env, LOCKSTEP_DATABASE_URL: databaseUrl },
+  });
   return stdout.trim();
 }
 
@@ -29,13 +33,30 @@ const tokens = new Map<string, Promise<string>>();
 
 /** One admin token per test database. */
 function adminToken(databaseUrl: string): Promise<string> {
-  if (!tokens.has(databaseUrl)) tokens.set(databaseUrl, tokenCommand(databaseUrl, ["create", "--name", "test-admin", "--scope", "admin"]));
+  if (!tokens.has(databaseUrl))
+    tokens.set(databaseUrl, tokenCommand(databaseUrl, ["create", "--name", "test-admin", "--scope", "admin"]));
   return tokens.get(databaseUrl)!;
 }
 
-export async function startApi(databaseUrl: string, env: Record<string, string> = {}): Promise<ApiUnderTest> {
-  const [token, tls] = await Promise.all([adminToken(databaseUrl), testPki().then((pki) => pki.client("lockstep-api"))]);
-  const child = spawn(process.execPath, [API_BIN, "--listen", "127.0.0.1:0"], {
+/** Where a process runs: a command prefix that puts it in a network namespace, and the address it listens on there. */
+export interface Placement {
+  readonly wrap: (argv: readonly string[]) => string[];
+  readonly host: string;
+}
+
+const LOOPBACK: Placement = { wrap: (argv) => [...argv], host: "127.0.0.1" };
+
+export async function startApi(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  placement: Placement = LOOPBACK,
+): Promise<ApiUnderTest> {
+  const [token, tls] = await Promise.all([
+    adminToken(databaseUrl),
+    testPki().then((pki) => pki.client("lockstep-api")),
+  ]);
+  const [command, ...args] = placement.wrap([process.execPath, API_BIN, "--listen", `${placement.host}:0`]);
+  const child = spawn(command!, args, {
     env: {
       ...process.env,
       LOCKSTEP_DATABASE_URL: databaseUrl,
@@ -58,7 +79,7 @@ export async function startApi(databaseUrl: string, env: Record<string, string> 
   let address = "";
   // Up to 60 s: under the whole suite on two CPUs a process can take a while to come up.
   for (let i = 0; i < 1200 && !address; i++) {
-    address = /"msg":"api listening".*"address":"([^"]+)"/.exec(output)?.[1] ?? "";
+    address = (logEntry(output, "api listening")?.address as string | undefined) ?? "";
     if (!address) await new Promise((r) => setTimeout(r, 50));
   }
   if (!address) throw new Error(`api did not start:\n${output}`);
@@ -67,7 +88,15 @@ export async function startApi(databaseUrl: string, env: Record<string, string> 
     url,
     token,
     process: child,
-    fetch: (path, init = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } }),
+    fetch: async (path, init = {}) => {
+      const res = await fetch(`${url}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) },
+      });
+      // Every answer of a real API process is checked against its OpenAPI document.
+      await checkResponse(init.method ?? "GET", path, res);
+      return res;
+    },
     logs: () => output,
     stop: async (signal = "SIGTERM") => {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -78,36 +107,56 @@ export async function startApi(databaseUrl: string, env: Record<string, string> 
   };
 }
 
-/** A database, agents on simulated nodes registered with a real API. */
-export async function startCluster(nodes: string[], apiEnv: Record<string, string> = {}, agentEnv: Record<string, string> = {}): Promise<{ db: TestDatabase; api: ApiUnderTest; agents: Map<string, AgentUnderTest>; stop(): Promise<void> }> {
+/**
+ * A database, agents on simulated nodes registered with a real API, for as long as the test
+ * runs: its teardown stops them all and drops the database (an earlier `stop()` is the same one).
+ */
+export async function startCluster(
+  t: TestScope,
+  nodes: string[],
+  apiEnv: Record<string, string> = {},
+  agentEnv: Record<string, string> = {},
+): Promise<{ db: TestDatabase; api: ApiUnderTest; agents: Map<string, AgentUnderTest>; stop(): Promise<void> }> {
   const db = await createTestDatabase();
   const agents = new Map<string, AgentUnderTest>();
-  for (const node of nodes) agents.set(node, await startAgentOnSim({ LOCKSTEP_AGENT_NODE: node, LOCKSTEP_SIM_NODE: node, ...agentEnv }));
+  for (const node of nodes)
+    agents.set(node, await agentOnSim(t, { LOCKSTEP_AGENT_NODE: node, LOCKSTEP_SIM_NODE: node, ...agentEnv }));
   const api = await startApi(db.url, apiEnv);
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await api.stop();
+      await Promise.all([...agents.values()].map((a) => a.stop()));
+      await db.drop();
+    })());
+  t.teardown(stop);
   for (const [name, agent] of agents) {
     const res = await post(api, "/v1/nodes", { name, address: agent.client.target }, `register-${name}`);
     if (res.status !== 201) throw new Error(`registering ${name}: ${res.status} ${await res.text()}`);
   }
-  return {
-    db,
-    api,
-    agents,
-    stop: async () => {
-      await api.stop();
-      await Promise.all([...agents.values()].map((a) => a.stop()));
-      await db.drop();
-    },
-  };
+  return { db, api, agents, stop };
 }
 
 export function post(api: ApiUnderTest, path: string, body: unknown, key: string): Promise<Response> {
-  return api.fetch(path, { method: "POST", headers: { "content-type": "application/json", "idempotency-key": key }, body: JSON.stringify(body) });
+  return api.fetch(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": key },
+    body: JSON.stringify(body),
+  });
 }
 
 /** Polls an operation until it has finished; returns it. */
-export async function waitForOperation(api: ApiUnderTest, id: string, ms = 90_000): Promise<{ status: string; error: unknown; attempts: number }> {
+export async function waitForOperation(
+  api: ApiUnderTest,
+  id: string,
+  ms = 90_000,
+): Promise<{ status: string; error: unknown; attempts: number }> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
-    const op = (await (await api.fetch(`/v1/operations/${id}`)).json()) as { status: string; error: unknown; attempts: number };
+    const op = (await (await api.fetch(`/v1/operations/${id}`)).json()) as {
+      status: string;
+      error: unknown;
+      attempts: number;
+    };
     if (op.status === "succeeded" || op.status === "failed" || op.status === "cancelled") return op;
   }
   throw new Error(`operation ${id} did not finish within ${ms} ms`);

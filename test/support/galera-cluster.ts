@@ -11,6 +11,19 @@ const GALERA_SH = fileURLToPath(new URL("../../scripts/galera.sh", import.meta.u
 export type GaleraNode = "n1" | "n2" | "n3";
 export const GALERA_NODES: readonly GaleraNode[] = ["n1", "n2", "n3"];
 
+/** Where one node or the proxy runs: a network namespace (as `ip netns` names it) and an address it has. */
+export interface GaleraPlace {
+  readonly namespace: string;
+  readonly address: string;
+}
+
+/** Each node and the proxy in a namespace of its own (LOCKSTEP_GALERA_NETNS); without one, all on 127.0.0.1. */
+export type GaleraPlacement = Readonly<Record<GaleraNode | "proxy", GaleraPlace>>;
+
+export interface GaleraStartOptions {
+  readonly placement?: GaleraPlacement;
+}
+
 /** What `scripts/galera.sh node <n> ...` does to one node. */
 export type NodeAction = "start" | "stop" | "kill" | "pause" | "resume";
 
@@ -51,18 +64,21 @@ export class GaleraCluster {
     readonly portBase: number,
     /** The proxy's database URL (it holds the password: keep it out of logs). */
     readonly url: string,
+    /** What every command of the script is given: each must see the placement the cluster started with. */
+    readonly env: Readonly<Record<string, string>>,
   ) {}
 
   /** Starts a new cluster; on failure stops what did start and keeps the directory (named in the error). */
-  static async start(): Promise<GaleraCluster> {
+  static async start(options: GaleraStartOptions = {}): Promise<GaleraCluster> {
     const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-galera-"));
     const portBase = await freePortBase();
+    const env = scriptEnv(dir, portBase, options.placement);
     try {
-      await runScript(dir, portBase, ["start"], START_MS);
-      const url = (await runScript(dir, portBase, ["url"], OTHER_MS)).stdout.trim();
-      return new GaleraCluster(dir, portBase, url);
+      await runScript(env, ["start"], START_MS);
+      const url = (await runScript(env, ["url"], OTHER_MS)).stdout.trim();
+      return new GaleraCluster(dir, portBase, url, env);
     } catch (err) {
-      await runScript(dir, portBase, ["stop"], OTHER_MS).catch(() => killAll(dir));
+      await runScript(env, ["stop"], OTHER_MS).catch(() => killAll(dir));
       throw new Error(`the Galera cluster in ${dir} (kept) did not start: ${(err as Error).message}`, { cause: err });
     }
   }
@@ -74,7 +90,9 @@ export class GaleraCluster {
 
   async status(): Promise<GaleraStatus> {
     const { code, stdout } = await this.run(["status"], OTHER_MS, { allowFailure: true });
-    const nodes = Object.fromEntries(GALERA_NODES.map((node) => [node, stdout.match(new RegExp(`^${node} \\S+ (.*)$`, "m"))?.[1] ?? "missing"]));
+    const nodes = Object.fromEntries(
+      GALERA_NODES.map((node) => [node, stdout.match(new RegExp(`^${node} \\S+ (.*)$`, "m"))?.[1] ?? "missing"]),
+    );
     const writer = stdout.match(/^proxy \S+ -> (n[123])$/m)?.[1] as GaleraNode | undefined;
     return { ok: code === 0, nodes: nodes as Record<GaleraNode, string>, writer: writer ?? null, output: stdout };
   }
@@ -110,13 +128,27 @@ export class GaleraCluster {
   }
 
   private run(args: string[], timeoutMs: number, options: { allowFailure?: boolean } = {}): Promise<ScriptResult> {
-    return runScript(this.dir, this.portBase, args, timeoutMs, options);
+    return runScript(this.env, args, timeoutMs, options);
   }
+}
+
+/** The script's settings for one cluster; the placement as LOCKSTEP_GALERA_NETNS (the script checks it). */
+function scriptEnv(dir: string, portBase: number, placement: GaleraPlacement | undefined): Record<string, string> {
+  const env: Record<string, string> = { LOCKSTEP_GALERA_DIR: dir, LOCKSTEP_GALERA_PORT_BASE: String(portBase) };
+  if (placement) {
+    env.LOCKSTEP_GALERA_NETNS = (["n1", "n2", "n3", "proxy"] as const)
+      .map((part) => `${part}=${placement[part].namespace}@${placement[part].address}`)
+      .join(",");
+  }
+  return env;
 }
 
 /** SIGKILLs the nodes and the proxy whose pid files are in `dir`: what a clean stop could not end. */
 function killAll(dir: string): void {
-  const pidFiles: [string, string][] = [...GALERA_NODES.map((node): [string, string] => [path.join(node, "mysqld.pid"), "mariadbd"]), ["proxy/haproxy.pid", "haproxy"]];
+  const pidFiles: [string, string][] = [
+    ...GALERA_NODES.map((node): [string, string] => [path.join(node, "mysqld.pid"), "mariadbd"]),
+    ["proxy/haproxy.pid", "haproxy"],
+  ];
   for (const [file, command] of pidFiles) {
     try {
       const pid = Number(readFileSync(path.join(dir, file), "utf8"));
@@ -134,13 +166,26 @@ interface ScriptResult {
   stderr: string;
 }
 
-function runScript(dir: string, portBase: number, args: string[], timeoutMs: number, options: { allowFailure?: boolean } = {}): Promise<ScriptResult> {
-  const env = { ...process.env, LOCKSTEP_GALERA_DIR: dir, LOCKSTEP_GALERA_PORT_BASE: String(portBase) };
+function runScript(
+  settings: Readonly<Record<string, string>>,
+  args: string[],
+  timeoutMs: number,
+  options: { allowFailure?: boolean } = {},
+): Promise<ScriptResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...settings };
+  // A placement in the caller's own environment must not reach a cluster started without one.
+  if (!settings.LOCKSTEP_GALERA_NETNS) delete env.LOCKSTEP_GALERA_NETNS;
   return new Promise((resolve, reject) => {
     execFile(GALERA_SH, args, { env, timeout: timeoutMs, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
       if (err && (!options.allowFailure || typeof err.code !== "number")) {
-        reject(new GaleraScriptError(args, err.killed ? `killed after ${timeoutMs} ms` : (err.code ?? null), `${stdout}${stderr}`));
+        reject(
+          new GaleraScriptError(
+            args,
+            err.killed ? `killed after ${timeoutMs} ms` : (err.code ?? null),
+            `${stdout}${stderr}`,
+          ),
+        );
       } else resolve({ code, stdout, stderr });
     });
   });

@@ -1,7 +1,20 @@
 import { readCalls } from "@lockstep/sim";
 
 // `pct` commands that change a node; everything else `pct` does is a read.
-const MUTATING = new Set(["create", "clone", "set", "start", "stop", "shutdown", "destroy", "push", "snapshot", "delsnapshot", "unlock", "rollback"]);
+const MUTATING = new Set([
+  "create",
+  "clone",
+  "set",
+  "start",
+  "stop",
+  "shutdown",
+  "destroy",
+  "push",
+  "snapshot",
+  "delsnapshot",
+  "unlock",
+  "rollback",
+]);
 // Commands inside a container that only look.
 const LOOKS = [/^stat /, /^sha256sum /, /^cat /, /^systemctl is-(active|enabled) /];
 
@@ -14,7 +27,9 @@ export function sideEffects(root: string, vmid: number, reads: readonly string[]
   const readSet = new Set(reads.map((argv) => argv.join(" ")));
   return readCalls(root)
     .filter((c): c is Extract<typeof c, { event: "start" }> => c.event === "start" && c.vmid === vmid)
-    .filter((c) => MUTATING.has(c.argv[0]!) || (c.argv[0] === "exec" && !isRead(guestCommand(c.argv).join(" "), readSet)))
+    .filter(
+      (c) => MUTATING.has(c.argv[0]!) || (c.argv[0] === "exec" && !isRead(guestCommand(c.argv).join(" "), readSet)),
+    )
     .map((c) => normalize(c.argv, vmid));
 }
 
@@ -36,7 +51,11 @@ function isRead(inner: string, reads: ReadonlySet<string>): boolean {
 
 function normalize(argv: readonly string[], vmid: number): string {
   const args = argv[0] === "push" ? [argv[0], argv[1], "<staged>", ...argv.slice(3)] : argv;
-  return args.join(" ").replaceAll(String(vmid), "<vmid>").replace(/lockstep-[0-9a-f]{12}/g, "lockstep-<job>")
-    .replace(/--description Lockstep: \S+/, "--description Lockstep: <job>").replace(/hwaddr=[0-9A-F:]+/g, "hwaddr=<mac>")
+  return args
+    .join(" ")
+    .replaceAll(String(vmid), "<vmid>")
+    .replace(/lockstep-[0-9a-f]{12}/g, "lockstep-<job>")
+    .replace(/--description Lockstep: \S+/, "--description Lockstep: <job>")
+    .replace(/hwaddr=[0-9A-F:]+/g, "hwaddr=<mac>")
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<uuid>");
 }

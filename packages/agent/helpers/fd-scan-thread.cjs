@@ -14,7 +14,7 @@ parentPort.on("message", (request) => {
   try {
     parentPort.postMessage({ id: request.id, open: scan(new Set(request.dirs)) });
   } catch (err) {
-    parentPort.postMessage({ id: request.id, error: String(err && err.message || err) });
+    parentPort.postMessage({ id: request.id, error: String((err && err.message) || err) });
   }
 });
 
@@ -47,7 +47,9 @@ function scan(dirs) {
 // Closed between its link's read and now: no lock lines.
 function lockLines(fdinfo) {
   try {
-    return readFileSync(fdinfo, "utf8").split("\n").filter((line) => line.startsWith("lock:"));
+    return readFileSync(fdinfo, "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("lock:"));
   } catch {
     return [];
   }

@@ -2,7 +2,11 @@ import { DETAIL_REASON, LockstepError } from "@lockstep/shared";
 
 /** A live process or an active task holds the container's config lock, and waiting did not help. */
 export class LockHeldError extends LockstepError {
-  constructor(readonly vmid: number, message: string, metadata: Record<string, string> = {}) {
+  constructor(
+    readonly vmid: number,
+    message: string,
+    metadata: Record<string, string> = {},
+  ) {
     super("LOCK_HELD", message, { vmid: String(vmid), ...metadata });
   }
 }
@@ -37,14 +41,20 @@ export class NotFoundError extends LockstepError {
 
 /** A request ID came back with different parameters than the first time. */
 export class RequestIdReusedError extends LockstepError {
-  constructor(readonly requestId: string, message = `request ID '${requestId}' was already used for a different request`) {
+  constructor(
+    readonly requestId: string,
+    message = `request ID '${requestId}' was already used for a different request`,
+  ) {
     super("REQUEST_ID_REUSED", message, { request_id: requestId });
   }
 }
 
 /** A request field breaks a rule; `field` names it. */
 export class InvalidArgumentError extends LockstepError {
-  constructor(readonly field: string, reason: string) {
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
     super("INVALID_ARGUMENT", `${field} ${reason}`, { field });
   }
 }
@@ -72,7 +82,12 @@ export class NotRunningError extends FailedPreconditionError {
 
 /** `pct`, or a command inside the container, failed; its exit status and stderr are kept. */
 export class CommandFailedError extends LockstepError {
-  constructor(message: string, readonly exitCode: number, readonly stderr: string, metadata: Record<string, string> = {}) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly stderr: string,
+    metadata: Record<string, string> = {},
+  ) {
     super("COMMAND_FAILED", message, { exit_code: String(exitCode), ...metadata });
   }
 }
@@ -86,7 +101,10 @@ export class VerificationFailedError extends LockstepError {
 
 /** The agent stopped while this request was running; retrying with the same ID converges. */
 export class InterruptedError extends LockstepError {
-  constructor(readonly requestId: string, message: string) {
+  constructor(
+    readonly requestId: string,
+    message: string,
+  ) {
     super("INTERRUPTED", message, { request_id: requestId });
   }
 }
@@ -104,7 +122,11 @@ export class UnavailableError extends LockstepError {
  */
 export class ConfigBeingReplacedError extends LockstepError {
   constructor(vmid: number, command: string) {
-    super("UNAVAILABLE", `pct ${command} ${vmid} found no config while /etc/pve was replacing it; it is there now, try again`, { vmid: String(vmid), reason: "config-being-replaced" });
+    super(
+      "UNAVAILABLE",
+      `pct ${command} ${vmid} found no config while /etc/pve was replacing it; it is there now, try again`,
+      { vmid: String(vmid), reason: "config-being-replaced" },
+    );
   }
 }
 
@@ -118,7 +140,10 @@ export class ResourceExhaustedError extends LockstepError {
 /** The client's certificate is from the cluster CA but not one of the names this agent lets in. */
 export class ClientNotAllowedError extends LockstepError {
   constructor(names: readonly string[]) {
-    super("PERMISSION_DENIED", `client certificate ${names.length ? `'${names.join("', '")}'` : "without a name"} is not allowed on this agent (tlsAllowedClients)`);
+    super(
+      "PERMISSION_DENIED",
+      `client certificate ${names.length ? `'${names.join("', '")}'` : "without a name"} is not allowed on this agent (tlsAllowedClients)`,
+    );
   }
 }
 
@@ -129,7 +154,13 @@ export class ClientNotAllowedError extends LockstepError {
  */
 export class PowerStateNotReachedError extends VerificationFailedError {
   constructor(vmid: number, wanted: string, observed: string, waitedMs: number) {
-    super(`CT ${vmid} is still ${observed}, not ${wanted}, ${waitedMs} ms after the request`, { vmid: String(vmid), wanted, observed, ha_managed: "false", reason: "power-state-not-reached" });
+    super(`CT ${vmid} is still ${observed}, not ${wanted}, ${waitedMs} ms after the request`, {
+      vmid: String(vmid),
+      wanted,
+      observed,
+      ha_managed: "false",
+      reason: "power-state-not-reached",
+    });
   }
 }
 
@@ -141,13 +172,17 @@ export class PowerStateNotReachedError extends VerificationFailedError {
  */
 export class HaRequestPendingError extends LockstepError {
   constructor(vmid: number, wanted: string, observed: string, waitedMs: number) {
-    super("UNAVAILABLE", `CT ${vmid} is still ${observed}, not ${wanted}, ${waitedMs} ms after the request; the HA manager has the request and has not acted on it yet`, {
-      vmid: String(vmid),
-      wanted,
-      observed,
-      ha_managed: "true",
-      reason: "ha-request-pending",
-    });
+    super(
+      "UNAVAILABLE",
+      `CT ${vmid} is still ${observed}, not ${wanted}, ${waitedMs} ms after the request; the HA manager has the request and has not acted on it yet`,
+      {
+        vmid: String(vmid),
+        wanted,
+        observed,
+        ha_managed: "true",
+        reason: "ha-request-pending",
+      },
+    );
   }
 }
 
@@ -158,7 +193,12 @@ export class HaRequestPendingError extends LockstepError {
  * the worker is gone: the VMID stays serialized until then (serial/vmid-serializer.ts).
  */
 export class OperationRunningError extends LockstepError {
-  constructor(message: string, readonly upid: string, readonly ended: Promise<void>, metadata: Record<string, string> = {}) {
+  constructor(
+    message: string,
+    readonly upid: string,
+    readonly ended: Promise<void>,
+    metadata: Record<string, string> = {},
+  ) {
     super("OPERATION_RUNNING", message, { upid, ...metadata });
   }
 }
@@ -169,7 +209,11 @@ export class OperationRunningError extends LockstepError {
  */
 export class ForeignContainerError extends LockstepError {
   constructor(vmid: number, node: string, ownershipTag: string, what: string) {
-    super("FOREIGN_CONTAINER", `CT ${vmid} on node '${node}' does not carry ownership tag '${ownershipTag}' (neither among its tags nor as its description's marker): it is not this record's container; refusing to ${what}`, { vmid: String(vmid), node, ownership_tag: ownershipTag });
+    super(
+      "FOREIGN_CONTAINER",
+      `CT ${vmid} on node '${node}' does not carry ownership tag '${ownershipTag}' (neither among its tags nor as its description's marker): it is not this record's container; refusing to ${what}`,
+      { vmid: String(vmid), node, ownership_tag: ownershipTag },
+    );
   }
 }
 

@@ -17,8 +17,31 @@ function values(key: string): string[] {
 }
 
 // Options that would break pct (or Node), grouped by what they break.
-const MOUNT_NAMESPACE = ["ProtectSystem", "ProtectHome", "PrivateTmp", "ReadWritePaths", "PrivateMounts", "ProtectProc", "ProcSubset", "PrivateDevices", "ProtectControlGroups", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs"];
-const INHERITED_SECCOMP = ["SystemCallFilter", "SystemCallArchitectures", "LockPersonality", "RestrictAddressFamilies", "RestrictNamespaces", "RestrictSUIDSGID", "ProtectHostname", "ProtectClock", "MemoryDenyWriteExecute"];
+const MOUNT_NAMESPACE = [
+  "ProtectSystem",
+  "ProtectHome",
+  "PrivateTmp",
+  "ReadWritePaths",
+  "PrivateMounts",
+  "ProtectProc",
+  "ProcSubset",
+  "PrivateDevices",
+  "ProtectControlGroups",
+  "ProtectKernelTunables",
+  "ProtectKernelModules",
+  "ProtectKernelLogs",
+];
+const INHERITED_SECCOMP = [
+  "SystemCallFilter",
+  "SystemCallArchitectures",
+  "LockPersonality",
+  "RestrictAddressFamilies",
+  "RestrictNamespaces",
+  "RestrictSUIDSGID",
+  "ProtectHostname",
+  "ProtectClock",
+  "MemoryDenyWriteExecute",
+];
 const LESS_THAN_ROOT = ["NoNewPrivileges", "PrivateUsers", "DynamicUser", "User", "CapabilityBoundingSet"];
 const CGROUP_FILTERS = ["DevicePolicy", "DeviceAllow", "IPAddressDeny", "IPAddressAllow"];
 const SHARED_IPC = ["PrivateIPC", "RemoveIPC"];
@@ -30,8 +53,14 @@ test("systemd-analyze verify accepts the agent's unit", async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, "lockstep-agent"), "#!/bin/sh\n");
   chmodSync(path.join(dir, "lockstep-agent"), 0o755);
-  writeFileSync(path.join(dir, "lockstep-agent.service"), text.replace("ExecStart=/usr/bin/lockstep-agent ", `ExecStart=${dir}/lockstep-agent `));
-  const { stdout, stderr } = await promisify(execFile)("systemd-analyze", ["verify", path.join(dir, "lockstep-agent.service")]);
+  writeFileSync(
+    path.join(dir, "lockstep-agent.service"),
+    text.replace("ExecStart=/usr/bin/lockstep-agent ", `ExecStart=${dir}/lockstep-agent `),
+  );
+  const { stdout, stderr } = await promisify(execFile)("systemd-analyze", [
+    "verify",
+    path.join(dir, "lockstep-agent.service"),
+  ]);
   t.is(`${stdout}${stderr}`.trim(), "");
 });
 
@@ -40,7 +69,11 @@ test("the unit runs the packaged agent with the packaged config", (t) => {
 });
 
 test("the unit starts only once the node's certificates are in place", (t) => {
-  t.deepEqual(values("ConditionPathExists"), ["/etc/lockstep/tls/ca.crt", "/etc/lockstep/tls/node.crt", "/etc/lockstep/tls/node.key"]);
+  t.deepEqual(values("ConditionPathExists"), [
+    "/etc/lockstep/tls/ca.crt",
+    "/etc/lockstep/tls/node.crt",
+    "/etc/lockstep/tls/node.key",
+  ]);
 });
 
 test("the unit creates no mount namespace, so the mounts pct makes reach the host", (t) => {
@@ -61,7 +94,13 @@ test("the unit puts no device or IP filter on the cgroup pct runs in, and leaves
 });
 
 test("every option left out is explained in the unit's comments", (t) => {
-  for (const option of [...MOUNT_NAMESPACE, ...INHERITED_SECCOMP, ...LESS_THAN_ROOT, ...CGROUP_FILTERS, ...SHARED_IPC]) {
+  for (const option of [
+    ...MOUNT_NAMESPACE,
+    ...INHERITED_SECCOMP,
+    ...LESS_THAN_ROOT,
+    ...CGROUP_FILTERS,
+    ...SHARED_IPC,
+  ]) {
     t.true(comments.includes(`${option}=`), `${option} is explained`);
   }
 });
@@ -74,11 +113,22 @@ test("systemd signals the agent alone and never kills pct or a task worker, leav
 
 test("the node's TLS key reaches the agent as a systemd credential, not as a path to a readable file", (t) => {
   t.deepEqual(values("LoadCredential"), ["node.key:/etc/lockstep/tls/node.key"]);
-  t.deepEqual(values("Environment").filter((env) => env.startsWith("LOCKSTEP_AGENT_TLS_KEY=")), ["LOCKSTEP_AGENT_TLS_KEY=%d/node.key"]);
+  t.deepEqual(
+    values("Environment").filter((env) => env.startsWith("LOCKSTEP_AGENT_TLS_KEY=")),
+    ["LOCKSTEP_AGENT_TLS_KEY=%d/node.key"],
+  );
   // systemd alone reads what LoadCredential= and ConditionPathExists= name.
-  const active = lines.filter((line) => !line.startsWith("#") && !line.startsWith("LoadCredential=") && !line.startsWith("ConditionPathExists="));
-  t.false(active.some((line) => line.includes("/etc/lockstep/tls/node.key")), "the key's own path is only read by systemd");
-  t.false(values("ExecStart").some((cmd) => /--tls|\.key\b/.test(cmd)), "no key on the command line");
+  const active = lines.filter(
+    (line) => !line.startsWith("#") && !line.startsWith("LoadCredential=") && !line.startsWith("ConditionPathExists="),
+  );
+  t.false(
+    active.some((line) => line.includes("/etc/lockstep/tls/node.key")),
+    "the key's own path is only read by systemd",
+  );
+  t.false(
+    values("ExecStart").some((cmd) => /--tls|\.key\b/.test(cmd)),
+    "no key on the command line",
+  );
 });
 
 test("a crash never writes the agent's memory, which holds the TLS key, to a core file", (t) => {
@@ -99,7 +149,15 @@ test("the agent's state directory is readable by root only", (t) => {
 });
 
 test("the install steps name the package, the config file and the certificates from lockstep-pki", (t) => {
-  for (const fact of ["apt install ./lockstep-agent_<version>_amd64.deb", "/etc/lockstep/agent.json", "lockstep-pki", "/etc/lockstep/tls/ca.crt", "/etc/lockstep/tls/node.crt", "lockstep-agent doctor", "systemctl start lockstep-agent"]) {
+  for (const fact of [
+    "apt install ./lockstep-agent_<version>_amd64.deb",
+    "/etc/lockstep/agent.json",
+    "lockstep-pki",
+    "/etc/lockstep/tls/ca.crt",
+    "/etc/lockstep/tls/node.crt",
+    "lockstep-agent doctor",
+    "systemctl start lockstep-agent",
+  ]) {
     t.true(comments.includes(fact), fact);
   }
 });

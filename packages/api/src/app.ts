@@ -7,7 +7,7 @@ import type { TokenStore } from "./auth/token-store.js";
 import type { ApiMetrics } from "./metrics/api-metrics.js";
 import { PayloadTooLargeError, ResourceNotFoundError } from "./errors.js";
 import { accessLog, type RequestIdVariables } from "./http/access-log.js";
-import { openApiDocument } from "./http/openapi.js";
+import { openApiDocument } from "./openapi.js";
 import { problemResponse } from "./http/problem.js";
 import { idempotency, type IdempotencyVariables } from "./idempotency/idempotency-middleware.js";
 import { KeyStore } from "./idempotency/key-store.js";
@@ -54,10 +54,18 @@ export interface HttpLimits {
 type Env = { Variables: IdempotencyVariables & AuthVariables & RequestIdVariables };
 
 /** The HTTP API as a Hono app: tested in-process with `app.request()`, served by main.ts. */
-export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clock, { retentionMs: deps.idempotencyRetentionMs, abandonedAfterMs: deps.idempotencyAbandonedAfterMs })): Hono<Env> {
+export function createApp(
+  deps: AppDeps,
+  keys = new KeyStore(deps.pool, deps.clock, {
+    retentionMs: deps.idempotencyRetentionMs,
+    abandonedAfterMs: deps.idempotencyAbandonedAfterMs,
+  }),
+): Hono<Env> {
   const app = new Hono<Env>();
   app.onError((err, c) => problemResponse(c, err, deps.logger));
-  app.notFound((c) => problemResponse(c, new ResourceNotFoundError(`route ${c.req.method} ${c.req.path}`), deps.logger));
+  app.notFound((c) =>
+    problemResponse(c, new ResourceNotFoundError(`route ${c.req.method} ${c.req.path}`), deps.logger),
+  );
   app.use("*", accessLog(deps.logger.child({ component: "http" })));
   app.use("*", deps.metrics.middleware());
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -71,12 +79,28 @@ export function createApp(deps: AppDeps, keys = new KeyStore(deps.pool, deps.clo
   });
   // Everything below the health checks needs a token, unknown paths included: without one,
   // nobody learns which routes or resources exist.
-  app.use("*", authenticate(deps.tokens, new RateLimiter(deps.clock, deps.limits.ratePerSecond, deps.limits.rateBurst)));
-  app.use("*", bodyLimit({ maxSize: deps.limits.maxBodyBytes, onError: () => { throw new PayloadTooLargeError(deps.limits.maxBodyBytes); } }));
+  app.use(
+    "*",
+    authenticate(deps.tokens, new RateLimiter(deps.clock, deps.limits.ratePerSecond, deps.limits.rateBurst)),
+  );
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.limits.maxBodyBytes,
+      onError: () => {
+        throw new PayloadTooLargeError(deps.limits.maxBodyBytes);
+      },
+    }),
+  );
   const openapi = openApiDocument();
   app.get("/openapi.json", (c) => c.json(openapi));
-  app.get("/metrics", async (c) => c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType }));
-  app.use("/v1/*", idempotency(deps.pool, keys, (c) => (c.get("caller") as AuthVariables["caller"]).tokenId, deps.afterCommit));
+  app.get("/metrics", async (c) =>
+    c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType }),
+  );
+  app.use(
+    "/v1/*",
+    idempotency(deps.pool, keys, (c) => (c.get("caller") as AuthVariables["caller"]).tokenId, deps.afterCommit),
+  );
   app.route("/v1/nodes", nodeRoutes(deps.pool, deps.clock, deps.agents));
   app.route("/v1/containers", containerRoutes(deps));
   app.route("/v1/operations", operationRoutes(deps.pool, deps.clock));

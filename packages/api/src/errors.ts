@@ -68,15 +68,39 @@ export class UnauthenticatedError extends LockstepError {
 
 /** The token is valid but its scope does not cover this route; checked before the route runs. */
 export class MissingScopeError extends LockstepError {
-  constructor(readonly needed: string, held: string) {
+  constructor(
+    readonly needed: string,
+    held: string,
+  ) {
     super("PERMISSION_DENIED", `this route needs a token with scope '${needed}'; this token has '${held}'`);
   }
 }
 
 /** The token sent more requests than its rate allows. */
 export class RateLimitedError extends LockstepError {
-  constructor(readonly retryAfterSeconds: number, limit: number) {
-    super("RESOURCE_EXHAUSTED", `rate limit of ${limit} requests per second for this token exceeded; retry after ${retryAfterSeconds} s`);
+  constructor(
+    readonly retryAfterSeconds: number,
+    limit: number,
+  ) {
+    super(
+      "RESOURCE_EXHAUSTED",
+      `rate limit of ${limit} requests per second for this token exceeded; retry after ${retryAfterSeconds} s`,
+    );
+  }
+}
+
+/**
+ * The request body is not JSON by its Content-Type; nothing was read from it. A validation
+ * failure like any other (the Idempotency-Key stays unused), answered 415.
+ */
+export class UnsupportedMediaTypeError extends RequestValidationError {
+  constructor(contentType: string | undefined) {
+    super([
+      {
+        pointer: "/headers/content-type",
+        reason: `must be application/json (or a +json type) for a request body, not ${contentType ? JSON.stringify(contentType) : "missing"}`,
+      },
+    ]);
   }
 }
 
@@ -93,7 +117,15 @@ export class PayloadTooLargeError extends LockstepError {
  * the container on another node, or retry the same request once the node is back.
  */
 export class NodeInMaintenanceError extends LockstepError {
-  constructor(readonly node: string, readonly since: string, readonly reason: string | null) {
-    super("UNAVAILABLE", `node '${node}' is in maintenance since ${since}${reason ? ` (${reason})` : ""}; it takes no new container until it leaves maintenance`, { node });
+  constructor(
+    readonly node: string,
+    readonly since: string,
+    readonly reason: string | null,
+  ) {
+    super(
+      "UNAVAILABLE",
+      `node '${node}' is in maintenance since ${since}${reason ? ` (${reason})` : ""}; it takes no new container until it leaves maintenance`,
+      { node },
+    );
   }
 }

@@ -2,7 +2,14 @@ import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { ConfigError, createJsonLogger, lockstepVersion, systemClock, type AgentTransport } from "@lockstep/shared";
+import {
+  ConfigError,
+  createStreamLogger,
+  lockstepVersion,
+  resolveLogFormat,
+  systemClock,
+  type AgentTransport,
+} from "@lockstep/shared";
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { agentDirectory } from "./agents/agent-directory.js";
@@ -35,65 +42,127 @@ async function main(): Promise<void> {
 }
 
 async function serveApi(): Promise<void> {
-  const { values } = parseArgs({ options: { listen: { type: "string" }, version: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: { listen: { type: "string" }, "log-format": { type: "string" }, version: { type: "boolean" } },
+  });
   if (values.version) {
     process.stdout.write(`${lockstepVersion()}\n`);
     return;
   }
-  const config = loadApiConfig({ listen: values.listen }, process.env);
-  const logger = createJsonLogger(process.stdout, config.logLevel, { service: "lockstep-api" });
+  const config = loadApiConfig({ listen: values.listen, logFormat: values["log-format"] }, process.env);
+  const logger = createStreamLogger(process.stdout, {
+    level: config.logLevel,
+    format: resolveLogFormat(config.logFormat, process.stdout),
+    bound: { service: "lockstep-api" },
+  });
   const pool = openDatabase(config.databaseUrl, { connectionLimit: 20 });
   const owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const leases = new LeaseStore(pool, systemClock, owner);
-  await migrate(pool, migrations, logger, owner);
+  // Schema changes may run DDL on big tables: their connection has no statement timeout.
+  const schema = openDatabase(config.databaseUrl, { connectionLimit: 2, statementTimeoutMs: null });
+  await migrate(schema, migrations, logger, owner).finally(() => schema.end());
   const agents = agentDirectory(pool, config.agentCallTimeoutMs, agentTransport(config));
-  if (config.agentTransport === "plaintext-loopback") logger.warn("agents are reached over PLAINTEXT gRPC (agentTransport plaintext-loopback): loopback development only");
-  const metrics = new ApiMetrics(pool, { certificates: config.agentTransport === "mtls" ? { client: config.agentTlsCert, ca: config.agentTlsCa } : {} });
-  const dispatcher = new Dispatcher(pool, new JobStore(pool, systemClock, owner, config.jobLeaseMs), agents, systemClock, logger.child({ component: "dispatcher" }), {
-    pollMs: config.dispatchPollMs,
-    concurrency: config.dispatchConcurrency,
-    backoffBaseMs: config.jobBackoffBaseMs,
-    backoffMaxMs: config.jobBackoffMaxMs,
-    leaseMs: config.jobLeaseMs,
-    snapshotKeepLast: config.snapshotKeepLast,
-    ports: { min: config.portMin, max: config.portMax },
-    observer: metrics,
-  }, { min: config.vmidMin, max: config.vmidMax });
-  const relay = new AgentEventRelay(pool, agents, systemClock, logger.child({ component: "event-relay" }));
-  const reconciler = new Reconciler(pool, agents, {
-    pool, clock: systemClock, logger: logger.child({ component: "reconciler" }), maxAttempts: config.jobMaxAttempts, ports: { min: config.portMin, max: config.portMax },
-    policy: { missing: config.reconcileMissing, orphans: config.reconcileOrphans, orphanGraceMs: config.reconcileOrphanGraceMs },
-  }, logger.child({ component: "reconciler" }), systemClock, leases);
-  const keys = new KeyStore(pool, systemClock, { retentionMs: config.idempotencyRetentionMs, abandonedAfterMs: config.idempotencyAbandonedAfterMs });
-  // Keys past their retention are treated as new anyway; this keeps the table bounded.
-  const sweeper = setInterval(() => void leases.hold("purge/idempotency-keys", { ttlMs: 60_000, waitMs: 0 }, () => keys.purgeExpired()).catch((err: unknown) => logger.warn("purging expired idempotency keys failed", { err })), 60_000);
-  sweeper.unref();
-  const app = createApp({ pool, clock: systemClock, logger, idempotencyRetentionMs: config.idempotencyRetentionMs, idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs,
-    vmids: { min: config.vmidMin, max: config.vmidMax },
-    ports: { min: config.portMin, max: config.portMax },
-    maxAttempts: config.jobMaxAttempts,
-    snapshotKeepLast: config.snapshotKeepLast,
-    afterCommit: () => {
-      dispatcher.wake();
-      relay.refreshSoon();
-    },
+  if (config.agentTransport === "plaintext-loopback")
+    logger.warn(
+      "agents are reached over PLAINTEXT gRPC (agentTransport plaintext-loopback): loopback development only",
+    );
+  const metrics = new ApiMetrics(pool, {
+    certificates: config.agentTransport === "mtls" ? { client: config.agentTlsCert, ca: config.agentTlsCa } : {},
+  });
+  const dispatcher = new Dispatcher({
+    pool,
     agents,
-    reconciler,
-    tokens: new TokenStore(pool, systemClock),
-    metrics,
-    limits: { maxBodyBytes: config.maxBodyBytes, ratePerSecond: config.ratePerSecond, rateBurst: config.rateBurst },
-  }, keys);
-  const [host, port] = [config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""), Number(config.listen.split(":").pop())];
-  const server = serve({ fetch: app.fetch, hostname: host, port, serverOptions: { maxHeaderSize: config.maxHeaderBytes } }, (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }));
+    clock: systemClock,
+    logger: logger.child({ component: "dispatcher" }),
+    jobs: new JobStore(pool, systemClock, owner, config.jobLeaseMs),
+    vmids: { min: config.vmidMin, max: config.vmidMax },
+    options: {
+      pollMs: config.dispatchPollMs,
+      concurrency: config.dispatchConcurrency,
+      backoffBaseMs: config.jobBackoffBaseMs,
+      backoffMaxMs: config.jobBackoffMaxMs,
+      leaseMs: config.jobLeaseMs,
+      snapshotKeepLast: config.snapshotKeepLast,
+      ports: { min: config.portMin, max: config.portMax },
+      observer: metrics,
+    },
+  });
+  const relay = new AgentEventRelay(pool, agents, systemClock, logger.child({ component: "event-relay" }));
+  const reconciler = new Reconciler({
+    pool,
+    agents,
+    leases,
+    clock: systemClock,
+    logger: logger.child({ component: "reconciler" }),
+    maxAttempts: config.jobMaxAttempts,
+    ports: { min: config.portMin, max: config.portMax },
+    policy: {
+      missing: config.reconcileMissing,
+      orphans: config.reconcileOrphans,
+      orphanGraceMs: config.reconcileOrphanGraceMs,
+    },
+  });
+  const keys = new KeyStore(pool, systemClock, {
+    retentionMs: config.idempotencyRetentionMs,
+    abandonedAfterMs: config.idempotencyAbandonedAfterMs,
+  });
+  // Keys past their retention are treated as new anyway; this keeps the table bounded.
+  const sweeper = setInterval(
+    () =>
+      void leases
+        .hold("purge/idempotency-keys", { ttlMs: 60_000, waitMs: 0 }, () => keys.purgeExpired())
+        .catch((err: unknown) => logger.warn("purging expired idempotency keys failed", { err })),
+    60_000,
+  );
+  sweeper.unref();
+  const app = createApp(
+    {
+      pool,
+      clock: systemClock,
+      logger,
+      idempotencyRetentionMs: config.idempotencyRetentionMs,
+      idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs,
+      vmids: { min: config.vmidMin, max: config.vmidMax },
+      ports: { min: config.portMin, max: config.portMax },
+      maxAttempts: config.jobMaxAttempts,
+      snapshotKeepLast: config.snapshotKeepLast,
+      afterCommit: () => {
+        dispatcher.wake();
+        relay.refreshSoon();
+      },
+      agents,
+      reconciler,
+      tokens: new TokenStore(pool, systemClock),
+      metrics,
+      limits: { maxBodyBytes: config.maxBodyBytes, ratePerSecond: config.ratePerSecond, rateBurst: config.rateBurst },
+    },
+    keys,
+  );
+  const [host, port] = [
+    config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""),
+    Number(config.listen.split(":").pop()),
+  ];
+  const server = serve(
+    { fetch: app.fetch, hostname: host, port, serverOptions: { maxHeaderSize: config.maxHeaderBytes } },
+    (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }),
+  );
   refuseMalformedRequests(server as Server);
   dispatcher.start();
   relay.start();
-  const monitor = new NodeMonitor(pool, agents, new AlertBook(pool, alertChannel(config, logger), systemClock, logger.child({ component: "alerts" })), systemClock, logger.child({ component: "node-monitor" }), {
-    intervalMs: config.healthIntervalMs,
-    unreachableAlertMs: config.unreachableAlertMs,
-    probeTimeoutMs: config.healthProbeTimeoutMs,
-    onNodeBack: () => dispatcher.wake(),
-  }, leases);
+  const monitor = new NodeMonitor(
+    pool,
+    agents,
+    new AlertBook(pool, alertChannel(config, logger), systemClock, logger.child({ component: "alerts" })),
+    systemClock,
+    logger.child({ component: "node-monitor" }),
+    {
+      intervalMs: config.healthIntervalMs,
+      unreachableAlertMs: config.unreachableAlertMs,
+      probeTimeoutMs: config.healthProbeTimeoutMs,
+      onNodeBack: () => dispatcher.wake(),
+    },
+    leases,
+  );
   monitor.start();
   reconciler.start(config.reconcileIntervalMs);
   const shutdown = (signal: string): void => {
@@ -128,11 +197,20 @@ function refuseMalformedRequests(server: Server<typeof IncomingMessage, typeof S
   server.requestTimeout = 60_000;
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return socket.destroy();
-    const [status, title, code, detail] = err.code === "HPE_HEADER_OVERFLOW"
-      ? [431, "request header fields too large", "RESOURCE_EXHAUSTED", "request headers exceed maxHeaderBytes"]
-      : [400, "bad request", "INVALID_ARGUMENT", "the request is not valid HTTP"];
-    const body = JSON.stringify({ type: `urn:lockstep:problem:${code.toLowerCase().replace(/_/g, "-")}`, title, status, detail, code });
-    socket.end(`HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    const [status, title, code, detail] =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "request header fields too large", "RESOURCE_EXHAUSTED", "request headers exceed maxHeaderBytes"]
+        : [400, "bad request", "INVALID_ARGUMENT", "the request is not valid HTTP"];
+    const body = JSON.stringify({
+      type: `urn:lockstep:problem:${code.toLowerCase().replace(/_/g, "-")}`,
+      title,
+      status,
+      detail,
+      code,
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
 }
 
@@ -143,7 +221,8 @@ function alertChannel(config: ApiConfig, logger: Logger): AlertChannel {
 }
 
 main().catch((err: unknown) => {
-  const message = err instanceof ConfigError ? `configuration: ${err.message}` : err instanceof Error ? err.message : String(err);
+  const message =
+    err instanceof ConfigError ? `configuration: ${err.message}` : err instanceof Error ? err.message : String(err);
   process.stderr.write(`lockstep-api: ${message}\n`);
   process.exit(err instanceof ConfigError ? 2 : 1);
 });

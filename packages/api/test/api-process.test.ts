@@ -1,13 +1,17 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import test from "ava";
+import { logEntry } from "@lockstep/shared";
 import { testPki } from "../../agent/test/integration/test-pki.js";
 import { createTestDatabase } from "./support/test-database.js";
 
 const BIN = fileURLToPath(new URL("../bin/lockstep-api.js", import.meta.url));
 
 function run(env: Record<string, string>, args: string[] = []) {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
@@ -18,7 +22,7 @@ function run(env: Record<string, string>, args: string[] = []) {
 /** The address the API logged once it listens, or "" after 10 s. */
 async function listeningAddress(output: () => string): Promise<string> {
   for (let i = 0; i < 200; i++) {
-    const address = /"msg":"api listening".*"address":"([^"]+)"/.exec(output())?.[1];
+    const address = logEntry(output(), "api listening")?.address as string | undefined;
     if (address) return address;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -27,7 +31,11 @@ async function listeningAddress(output: () => string): Promise<string> {
 
 async function agentTlsEnv(): Promise<Record<string, string>> {
   const tls = await (await testPki()).client("lockstep-api");
-  return { LOCKSTEP_API_AGENT_TLS_CA: tls.ca, LOCKSTEP_API_AGENT_TLS_CERT: tls.cert, LOCKSTEP_API_AGENT_TLS_KEY: tls.key };
+  return {
+    LOCKSTEP_API_AGENT_TLS_CA: tls.ca,
+    LOCKSTEP_API_AGENT_TLS_CERT: tls.cert,
+    LOCKSTEP_API_AGENT_TLS_KEY: tls.key,
+  };
 }
 
 async function token(dbUrl: string, ...args: string[]): Promise<{ code: number | null; output: string }> {
@@ -43,12 +51,21 @@ test("lockstep-api migrates, serves over real HTTP and stops cleanly on SIGTERM"
   const address = await listeningAddress(api.output);
   t.truthy(address, api.output());
   const bearer = /^lst_\S+$/m.exec((await token(db.url, "create", "--name", "e2e", "--scope", "admin")).output)![0];
-  const send = () => fetch(`http://${address}/v1/nodes`, { method: "POST", headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json", "idempotency-key": "e2e-node-1" }, body: JSON.stringify({ name: "pve1", address: "127.0.0.1:7000" }) });
+  const send = () =>
+    fetch(`http://${address}/v1/nodes`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        "content-type": "application/json",
+        "idempotency-key": "e2e-node-1",
+      },
+      body: JSON.stringify({ name: "pve1", address: "127.0.0.1:7000" }),
+    });
   const first = await send();
   const again = await send();
   t.is(first.status, 201);
   t.is(await again.text(), await first.text());
-  t.regex(api.output(), /"msg":"migration applied"/);
+  t.truthy(logEntry(api.output(), "migration applied"));
   api.child.kill("SIGTERM");
   t.is(await api.exited, 0);
 });
@@ -72,9 +89,15 @@ test("a malformed database URL is named without echoing it", async (t) => {
 test("lockstep-api refuses to start without its agent client certificate and names the setting", async (t) => {
   const db = await createTestDatabase();
   t.teardown(() => db.drop());
-  const api = run({ LOCKSTEP_DATABASE_URL: db.url, LOCKSTEP_API_AGENT_TLS_CA: "/etc/lockstep/tls/ca.crt" }, ["--listen", "127.0.0.1:0"]);
+  const api = run({ LOCKSTEP_DATABASE_URL: db.url, LOCKSTEP_API_AGENT_TLS_CA: "/etc/lockstep/tls/ca.crt" }, [
+    "--listen",
+    "127.0.0.1:0",
+  ]);
   t.is(await api.exited, 2);
-  t.regex(api.output(), /configuration: agentTlsCert is required with agentTransport mtls \(set LOCKSTEP_API_AGENT_TLS_CERT/);
+  t.regex(
+    api.output(),
+    /configuration: agentTlsCert is required with agentTransport mtls \(set LOCKSTEP_API_AGENT_TLS_CERT/,
+  );
 });
 
 test("lockstep-api token create prints the token once, list shows it without its secret, revoke ends it", async (t) => {
@@ -108,11 +131,14 @@ test("lockstep-api token refuses a bad scope, name or ID before touching the dat
 test("a revoked token is refused by the running API at once", async (t) => {
   const db = await createTestDatabase();
   t.teardown(() => db.drop());
-  const bearer = /^lst_([0-9a-f]{12})_\S{43}$/m.exec((await token(db.url, "create", "--name", "panel", "--scope", "read")).output)!;
+  const bearer = /^lst_([0-9a-f]{12})_\S{43}$/m.exec(
+    (await token(db.url, "create", "--name", "panel", "--scope", "read")).output,
+  )!;
   const api = run({ LOCKSTEP_DATABASE_URL: db.url, ...(await agentTlsEnv()) }, ["--listen", "127.0.0.1:0"]);
   t.teardown(() => api.child.kill("SIGTERM"));
   const address = await listeningAddress(api.output);
-  const get = () => fetch(`http://${address}/v1/nodes`, { headers: { authorization: `Bearer ${bearer[0]}` } }).then((r) => r.status);
+  const get = () =>
+    fetch(`http://${address}/v1/nodes`, { headers: { authorization: `Bearer ${bearer[0]}` } }).then((r) => r.status);
   t.is(await get(), 200);
   await token(db.url, "revoke", bearer[1]!);
   t.is(await get(), 401);

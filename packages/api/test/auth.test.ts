@@ -20,7 +20,11 @@ test.beforeEach(async (t) => {
 test.afterEach.always(async (t) => t.context.db?.drop());
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const json = (token: string, key: string) => ({ ...bearer(token), "content-type": "application/json", "idempotency-key": key });
+const json = (token: string, key: string) => ({
+  ...bearer(token),
+  "content-type": "application/json",
+  "idempotency-key": key,
+});
 const node = JSON.stringify({ name: "pve1", address: "127.0.0.1:7000" });
 
 async function count(db: TestDatabase, table: string): Promise<number> {
@@ -42,7 +46,13 @@ test("malformed, unknown, wrongly signed and revoked tokens all get the same 401
   await app.tokens.revoke(victim.record.tokenId);
   const wrongSecret = t.context.read.replace(/.{4}$/, "AAAA");
   const bodies = new Set<string>();
-  for (const header of ["Bearer nonsense", "Basic dXNlcjpwYXNz", `Bearer lst_000000000000_${"A".repeat(43)}`, `Bearer ${wrongSecret}`, `Bearer ${victim.token}`]) {
+  for (const header of [
+    "Bearer nonsense",
+    "Basic dXNlcjpwYXNz",
+    `Bearer lst_000000000000_${"A".repeat(43)}`,
+    `Bearer ${wrongSecret}`,
+    `Bearer ${victim.token}`,
+  ]) {
     const res = await app.raw("/v1/containers", { headers: { authorization: header } });
     t.is(res.status, 401, header);
     bodies.add(await res.text());
@@ -63,33 +73,66 @@ test("an unknown route without a token is 401, not 404, so routes cannot be prob
 test("a read token reads but may not write, and is told which scope is missing", async (t) => {
   const { app, read } = t.context;
   t.is((await app.raw("/v1/containers", { headers: bearer(read) })).status, 200);
-  const res = await app.raw("/v1/containers/00000000-0000-0000-0000-000000000000", { method: "DELETE", headers: json(read, "k-delete") });
+  const res = await app.raw("/v1/containers/00000000-0000-0000-0000-000000000000", {
+    method: "DELETE",
+    headers: json(read, "k-delete"),
+  });
   t.is(res.status, 403);
-  t.regex(((await res.json()) as { detail: string }).detail, /needs a token with scope 'operator'; this token has 'read'/);
+  t.regex(
+    ((await res.json()) as { detail: string }).detail,
+    /needs a token with scope 'operator'; this token has 'read'/,
+  );
 });
 
 test("a missing scope is the same 403 whether the resource exists or not", async (t) => {
   const { app, read } = t.context;
-  t.is((await app.request("/v1/nodes", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": "k-node" }, body: node })).status, 201);
+  t.is(
+    (
+      await app.request("/v1/nodes", {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": "k-node" },
+        body: node,
+      })
+    ).status,
+    201,
+  );
   const spec = { hostname: "web-1", source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" } };
-  const created = await app.request("/v1/containers", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": "k-ct" }, body: JSON.stringify({ node: "pve1", spec }) });
+  const created = await app.request("/v1/containers", {
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": "k-ct" },
+    body: JSON.stringify({ node: "pve1", spec }),
+  });
   const { id } = (await created.json()) as { id: string };
   const existing = await app.raw(`/v1/containers/${id}`, { method: "DELETE", headers: json(read, "k-1") });
-  const missing = await app.raw("/v1/containers/00000000-0000-0000-0000-000000000000", { method: "DELETE", headers: json(read, "k-2") });
+  const missing = await app.raw("/v1/containers/00000000-0000-0000-0000-000000000000", {
+    method: "DELETE",
+    headers: json(read, "k-2"),
+  });
   t.is(existing.status, 403);
   t.is(missing.status, 403);
-  t.deepEqual({ ...((await existing.json()) as object), instance: null }, { ...((await missing.json()) as object), instance: null });
+  t.deepEqual(
+    { ...((await existing.json()) as object), instance: null },
+    { ...((await missing.json()) as object), instance: null },
+  );
 });
 
 test("registering a node needs the admin scope; an operator token is refused", async (t) => {
-  const res = await t.context.app.raw("/v1/nodes", { method: "POST", headers: json(t.context.operator, "k-node"), body: node });
+  const res = await t.context.app.raw("/v1/nodes", {
+    method: "POST",
+    headers: json(t.context.operator, "k-node"),
+    body: node,
+  });
   t.is(res.status, 403);
   t.is(await count(t.context.db, "nodes"), 0);
 });
 
 test("an idempotency key sent by another token is refused and its response is never replayed", async (t) => {
   const { app, db, operator } = t.context;
-  const admin = await app.request("/v1/nodes", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": "shared-key" }, body: node });
+  const admin = await app.request("/v1/nodes", {
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": "shared-key" },
+    body: node,
+  });
   t.is(admin.status, 201);
   const other = await app.tokens.create("other-admin", "admin");
   const replay = await app.raw("/v1/nodes", { method: "POST", headers: json(other.token, "shared-key"), body: node });
@@ -120,7 +163,11 @@ test("one token's rate does not limit another's", async (t) => {
 
 test("a body over maxBodyBytes is 413 and its idempotency key stays unused", async (t) => {
   const { app, db } = t.context;
-  const res = await app.request("/v1/nodes", { method: "POST", headers: { "content-type": "application/json", "idempotency-key": "k-big" }, body: JSON.stringify({ name: "pve1", address: "x".repeat(4096) }) });
+  const res = await app.request("/v1/nodes", {
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": "k-big" },
+    body: JSON.stringify({ name: "pve1", address: "x".repeat(4096) }),
+  });
   t.is(res.status, 413);
   t.regex(((await res.json()) as { detail: string }).detail, /exceeds 2048 bytes \(maxBodyBytes\)/);
   t.is(await count(db, "idempotency_keys"), 0);
@@ -130,5 +177,6 @@ test("a body over maxBodyBytes is 413 and its idempotency key stays unused", asy
 test("a token's secret is stored only as a hash", async (t) => {
   const [rows] = await t.context.db.pool.query<RowDataPacket[]>("SELECT * FROM api_tokens");
   const stored = JSON.stringify(rows);
-  for (const token of [t.context.read, t.context.operator]) t.false(stored.includes(token.slice("lst_000000000000_".length)));
+  for (const token of [t.context.read, t.context.operator])
+    t.false(stored.includes(token.slice("lst_000000000000_".length)));
 });

@@ -7,7 +7,8 @@ const server = (errno: number, sqlState = "HY000") => ({ errno, sqlState, code: 
 const driver = (code: string) => ({ code, fatal: true, errno: code === "ECONNREFUSED" ? -111 : undefined });
 
 test("a deadlock, a Galera certification failure and a lock wait timeout are rolled back and retried", (t) => {
-  for (const errno of [1213, 1205, 1020, 3101]) t.is(failureClass(server(errno, "40001")), "rolled-back", `errno ${errno}`);
+  for (const errno of [1213, 1205, 1020, 3101])
+    t.is(failureClass(server(errno, "40001")), "rolled-back", `errno ${errno}`);
 });
 
 test("a Galera node outside the primary component (1047) and a commit failed by lost quorum (1180) are not-primary", (t) => {
@@ -16,9 +17,14 @@ test("a Galera node outside the primary component (1047) and a commit failed by 
 });
 
 test("a broken, refused or killed connection is connection-lost", (t) => {
-  for (const code of ["PROTOCOL_CONNECTION_LOST", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE"]) t.is(failureClass(driver(code)), "connection-lost", code);
-  t.is(failureClass({ message: "Can't add new command when connection is in closed state", fatal: true }), "connection-lost");
-  for (const errno of [1053, 1927, 4031]) t.is(failureClass(server(errno, "08S01")), "connection-lost", `errno ${errno}`);
+  for (const code of ["PROTOCOL_CONNECTION_LOST", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE"])
+    t.is(failureClass(driver(code)), "connection-lost", code);
+  t.is(
+    failureClass({ message: "Can't add new command when connection is in closed state", fatal: true }),
+    "connection-lost",
+  );
+  for (const errno of [1053, 1927, 4031])
+    t.is(failureClass(server(errno, "08S01")), "connection-lost", `errno ${errno}`);
 });
 
 test("a duplicate key, a syntax error and bad credentials are fatal: running them again changes nothing", (t) => {

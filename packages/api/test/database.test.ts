@@ -86,28 +86,77 @@ test("a failure the server did not roll back for a retry (a duplicate key) is th
 test("a database that keeps failing past the retry budget is a DatabaseUnavailableError, after backing off", async (t) => {
   const clock = skippingClock();
   // Nothing listens on port 1: every connect is refused.
-  const unreachable = openDatabase("mysql://lockstep:x@127.0.0.1:1/lockstep", { clock, retry: { budgetMs: 2_000, baseMs: 10, maxMs: 500 }, random: () => 1 });
+  const unreachable = openDatabase("mysql://lockstep:x@127.0.0.1:1/lockstep", {
+    clock,
+    retry: { budgetMs: 2_000, baseMs: 10, maxMs: 500 },
+    random: () => 1,
+  });
   t.teardown(() => unreachable.end());
-  const err = await t.throwsAsync(unreachable.transaction(async () => undefined), { instanceOf: DatabaseUnavailableError });
+  const err = await t.throwsAsync(
+    unreachable.transaction(async () => undefined),
+    { instanceOf: DatabaseUnavailableError },
+  );
   t.true(err instanceof LockstepError && err.code === "UNAVAILABLE");
   t.regex(err!.message, /the database is unavailable \(ECONNREFUSED: .*; \d+ attempt\(s\)\); retry shortly/);
   t.deepEqual(clock.slept.slice(0, 6), [10, 20, 40, 80, 160, 320], "exponential backoff");
-  t.true(clock.slept.every((ms) => ms <= 500), "capped");
+  t.true(
+    clock.slept.every((ms) => ms <= 500),
+    "capped",
+  );
   t.true(clock.slept.reduce((a, b) => a + b, 0) <= 2_000, "within the budget");
 });
 
 test("a single statement is retried like a transaction", async (t) => {
   const clock = skippingClock();
-  const unreachable = openDatabase("mysql://lockstep:x@127.0.0.1:1/lockstep", { clock, retry: { budgetMs: 100, baseMs: 10, maxMs: 50 }, random: () => 1 });
+  const unreachable = openDatabase("mysql://lockstep:x@127.0.0.1:1/lockstep", {
+    clock,
+    retry: { budgetMs: 100, baseMs: 10, maxMs: 50 },
+    random: () => 1,
+  });
   t.teardown(() => unreachable.end());
   await t.throwsAsync(unreachable.query("SELECT 1"), { instanceOf: DatabaseUnavailableError });
   t.true(clock.slept.length >= 2);
 });
 
+test("a transaction whose statement gets no answer in time has its connection dropped and is run again whole, committing once", async (t) => {
+  const db = openDatabase(t.context.db.url, { statementTimeoutMs: 300 });
+  t.teardown(() => db.end());
+  let attempts = 0;
+  await db.transaction(async (tx) => {
+    attempts++;
+    // As a partitioned server would: the first attempt's statement is never answered in time.
+    if (attempts === 1) await tx.query("SELECT SLEEP(5)");
+    await tx.query("UPDATE counters SET n = n + 1 WHERE id = 1");
+  });
+  t.is(attempts, 2);
+  t.is(await counter(t.context.db.pool, 1), 1);
+});
+
+test("a statement that never gets an answer in time is a DatabaseUnavailableError of a lost connection once the budget is spent", async (t) => {
+  const db = openDatabase(t.context.db.url, {
+    statementTimeoutMs: 200,
+    clock: skippingClock(),
+    retry: { budgetMs: 40, baseMs: 10, maxMs: 20 },
+    random: () => 1,
+  });
+  t.teardown(() => db.end());
+  const err = await t.throwsAsync(db.query("SELECT SLEEP(5)"), { instanceOf: DatabaseUnavailableError });
+  t.is(err?.failure, "connection-lost");
+  t.regex(err!.message, /STATEMENT_TIMEOUT: no answer from the database within 200 ms/);
+  t.deepEqual(
+    (await db.query<RowDataPacket[]>("SELECT 1 AS one"))[0],
+    [{ one: 1 }],
+    "the pool goes on with new connections",
+  );
+});
+
 test("over HTTP, a database that stays unavailable through the retries is a 503 problem with Retry-After, never a 500", async (t) => {
   await migrate(t.context.db.pool, migrations, createMemoryLogger());
   const clock = skippingClock();
-  const failing = openDatabase("mysql://lockstep:x@127.0.0.1:1/lockstep", { clock, retry: { budgetMs: 500, baseMs: 10, maxMs: 100 } });
+  const failing = openDatabase("mysql://lockstep:x@127.0.0.1:1/lockstep", {
+    clock,
+    retry: { budgetMs: 500, baseMs: 10, maxMs: 100 },
+  });
   t.teardown(() => failing.end());
   // Tokens are checked against the real database; the containers' records are out of reach.
   const app = await testApp(t.context.db.pool, clock, { pool: failing });

@@ -44,7 +44,11 @@ test("an expired lease is taken over with a higher token, and the old holder's f
   t.true(err instanceof LockstepError && err.code === "UNAVAILABLE");
   await fencedWrite(t, t.context.b, taken);
   const [rows] = await t.context.db.pool.query<RowDataPacket[]>("SELECT by_owner FROM work_done");
-  t.deepEqual(rows.map((r) => r.by_owner), [taken.owner], "only the holder's write committed");
+  t.deepEqual(
+    rows.map((r) => r.by_owner),
+    [taken.owner],
+    "only the holder's write committed",
+  );
 });
 
 test("a holder that renews in time keeps its lease past the first expiry", async (t) => {

@@ -14,7 +14,10 @@ test.beforeEach(async (t) => {
 });
 test.afterEach.always(async (t) => t.context.db?.drop());
 
-const json = (key: string) => ({ method: "POST", headers: { "content-type": "application/json", "idempotency-key": key } });
+const json = (key: string) => ({
+  method: "POST",
+  headers: { "content-type": "application/json", "idempotency-key": key },
+});
 
 test("/metrics counts requests by route pattern, never by raw path", async (t) => {
   const { app } = t.context;
@@ -27,8 +30,17 @@ test("/metrics counts requests by route pattern, never by raw path", async (t) =
 
 test("/metrics reports jobs by kind and state from the database", async (t) => {
   const { app } = t.context;
-  await app.request("/v1/nodes", { ...json("node"), body: JSON.stringify({ name: "pve1", address: "127.0.0.1:7000" }) });
-  await app.request("/v1/containers", { ...json("ct"), body: JSON.stringify({ node: "pve1", spec: { hostname: "web-1", source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" } } }) });
+  await app.request("/v1/nodes", {
+    ...json("node"),
+    body: JSON.stringify({ name: "pve1", address: "127.0.0.1:7000" }),
+  });
+  await app.request("/v1/containers", {
+    ...json("ct"),
+    body: JSON.stringify({
+      node: "pve1",
+      spec: { hostname: "web-1", source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" } },
+    }),
+  });
   const text = await (await app.request("/metrics")).text();
   t.regex(text, /lockstep_jobs\{kind="create",state="queued"\} 1/);
   t.regex(text, /lockstep_job_retries\{kind="create"\} 0/);

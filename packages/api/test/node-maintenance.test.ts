@@ -21,26 +21,53 @@ test.beforeEach(async (t) => {
 });
 test.afterEach.always(async (t) => t.context.db?.drop());
 
-function send(app: TestApp, method: string, path: string, key: string, body?: unknown, token?: string): Promise<Response> {
-  const headers: Record<string, string> = { "idempotency-key": key, ...(body === undefined ? {} : { "content-type": "application/json" }) };
+function send(
+  app: TestApp,
+  method: string,
+  path: string,
+  key: string,
+  body?: unknown,
+  token?: string,
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    "idempotency-key": key,
+    ...(body === undefined ? {} : { "content-type": "application/json" }),
+  };
   const init = { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) };
-  return token ? app.raw(path, { ...init, headers: { ...headers, authorization: `Bearer ${token}` } }) : app.request(path, init);
+  return token
+    ? app.raw(path, { ...init, headers: { ...headers, authorization: `Bearer ${token}` } })
+    : app.request(path, init);
 }
 
-const enter = (app: TestApp, key: string, body?: unknown, token?: string) => send(app, "POST", "/v1/nodes/pve1/maintenance", key, body, token);
-const leave = (app: TestApp, key: string, token?: string) => send(app, "DELETE", "/v1/nodes/pve1/maintenance", key, undefined, token);
-const node = async (app: TestApp): Promise<NodeRecord> => (await (await app.request("/v1/nodes/pve1")).json()) as NodeRecord;
-const createBody = { node: "pve1", spec: { hostname: "web-1", source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" } } };
+const enter = (app: TestApp, key: string, body?: unknown, token?: string) =>
+  send(app, "POST", "/v1/nodes/pve1/maintenance", key, body, token);
+const leave = (app: TestApp, key: string, token?: string) =>
+  send(app, "DELETE", "/v1/nodes/pve1/maintenance", key, undefined, token);
+const node = async (app: TestApp): Promise<NodeRecord> =>
+  (await (await app.request("/v1/nodes/pve1")).json()) as NodeRecord;
+const createBody = {
+  node: "pve1",
+  spec: { hostname: "web-1", source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" } },
+};
 
 test("a node in maintenance shows since when, why and who in GET /v1/nodes and GET /v1/nodes/{name}", async (t) => {
   const { app } = t.context;
   const res = await enter(app, "enter-1", { reason: "kernel update, reboot" });
   t.is(res.status, 200);
-  const expected = { since: new Date(SINCE).toISOString(), reason: "kernel update, reboot", entered_by: "test-admin", jobs_running: 0, jobs_waiting: 0 };
+  const expected = {
+    since: new Date(SINCE).toISOString(),
+    reason: "kernel update, reboot",
+    entered_by: "test-admin",
+    jobs_running: 0,
+    jobs_waiting: 0,
+  };
   t.deepEqual(((await res.json()) as NodeRecord).maintenance, expected);
   t.deepEqual((await node(app)).maintenance, expected);
   const { nodes } = (await (await app.request("/v1/nodes")).json()) as { nodes: NodeRecord[] };
-  t.deepEqual(nodes.map((n) => [n.name, n.maintenance]), [["pve1", expected]]);
+  t.deepEqual(
+    nodes.map((n) => [n.name, n.maintenance]),
+    [["pve1", expected]],
+  );
 });
 
 test("a node takes work again once it leaves maintenance", async (t) => {
@@ -77,7 +104,10 @@ test("entering and leaving are written to the incident log with who and why", as
   await leave(app, "leave-5");
   const [rows] = await db.pool.query("SELECT kind, detail FROM incidents WHERE node = 'pve1' ORDER BY id");
   const incidents = rows as { kind: string; detail: string }[];
-  t.deepEqual(incidents.map((i) => i.kind), ["node-maintenance-entered", "node-maintenance-left"]);
+  t.deepEqual(
+    incidents.map((i) => i.kind),
+    ["node-maintenance-entered", "node-maintenance-left"],
+  );
   t.regex(incidents[0]!.detail, /by token 'test-admin'.*disk swap/);
 });
 
@@ -105,7 +135,10 @@ test("a read or operator token may not enter or leave maintenance (403), and not
   const { app } = t.context;
   for (const scope of ["read", "operator"] as const) {
     const { token } = await app.tokens.create(`a-${scope}`, scope);
-    for (const res of [await enter(app, `enter-${scope}`, { reason: "x" }, token), await leave(app, `leave-${scope}`, token)]) {
+    for (const res of [
+      await enter(app, `enter-${scope}`, { reason: "x" }, token),
+      await leave(app, `leave-${scope}`, token),
+    ]) {
       t.is(res.status, 403);
       t.is(res.headers.get("content-type"), "application/problem+json");
       t.like(await res.json(), { code: "PERMISSION_DENIED" });
@@ -113,11 +146,18 @@ test("a read or operator token may not enter or leave maintenance (403), and not
   }
   t.is((await node(app)).maintenance, null);
   const { token } = await app.tokens.create("viewer", "read");
-  t.is((await app.raw("/v1/nodes/pve1", { headers: { authorization: `Bearer ${token}` } })).status, 200, "a read token still reads the node");
+  t.is(
+    (await app.raw("/v1/nodes/pve1", { headers: { authorization: `Bearer ${token}` } })).status,
+    200,
+    "a read token still reads the node",
+  );
 });
 
 test("an unknown node is a 404 problem", async (t) => {
-  for (const res of [await send(t.context.app, "POST", "/v1/nodes/pve9/maintenance", "enter-unknown", {}), await send(t.context.app, "DELETE", "/v1/nodes/pve9/maintenance", "leave-unknown")]) {
+  for (const res of [
+    await send(t.context.app, "POST", "/v1/nodes/pve9/maintenance", "enter-unknown", {}),
+    await send(t.context.app, "DELETE", "/v1/nodes/pve9/maintenance", "leave-unknown"),
+  ]) {
     t.is(res.status, 404);
     t.is(res.headers.get("content-type"), "application/problem+json");
     t.like(await res.json(), { code: "NOT_FOUND", detail: "node 'pve9' does not exist" });
@@ -141,11 +181,22 @@ test("a create naming a node in maintenance is a 503 problem of its own type, wi
   t.is(refused.status, 503);
   t.is(refused.headers.get("content-type"), "application/problem+json");
   t.is(refused.headers.get("retry-after"), "60");
-  t.like(await refused.json(), { type: "urn:lockstep:problem:node-in-maintenance", code: "UNAVAILABLE", node: "pve1", maintenance: { since: new Date(SINCE).toISOString(), reason: "reboot" } });
-  const [rows] = await db.pool.query("SELECT (SELECT COUNT(*) FROM containers) AS containers, (SELECT COUNT(*) FROM vmid_allocations) AS vmids");
+  t.like(await refused.json(), {
+    type: "urn:lockstep:problem:node-in-maintenance",
+    code: "UNAVAILABLE",
+    node: "pve1",
+    maintenance: { since: new Date(SINCE).toISOString(), reason: "reboot" },
+  });
+  const [rows] = await db.pool.query(
+    "SELECT (SELECT COUNT(*) FROM containers) AS containers, (SELECT COUNT(*) FROM vmid_allocations) AS vmids",
+  );
   t.deepEqual({ ...(rows as object[])[0] }, { containers: 0, vmids: 0 });
   await leave(app, "leave-7");
-  t.is((await send(app, "POST", "/v1/containers", "create-1", createBody)).status, 202, "the same key creates once the node is back");
+  t.is(
+    (await send(app, "POST", "/v1/containers", "create-1", createBody)).status,
+    202,
+    "the same key creates once the node is back",
+  );
 });
 
 test("a node in maintenance counts its running and waiting jobs", async (t) => {

@@ -20,14 +20,23 @@ test.beforeEach(async (t) => {
 });
 test.afterEach.always(async (t) => t.context.db?.drop());
 
-const healthy = { getHealth: async () => agentV1.GetHealthResponse.fromPartial({ pctResponsive: true, clusterFsState: agentV1.ClusterFsState.OK }) } as unknown as AgentClient;
+const healthy = {
+  getHealth: async () =>
+    agentV1.GetHealthResponse.fromPartial({ pctResponsive: true, clusterFsState: agentV1.ClusterFsState.OK }),
+} as unknown as AgentClient;
 
 /** Node pve1 in `state`, with one job queued behind a backoff a minute long. */
 async function nodeWithWaitingJob(db: TestDatabase, state: string): Promise<Date> {
   const now = new Date(systemClock.now());
   const due = new Date(now.getTime() + 60_000);
-  await db.pool.query("INSERT INTO nodes (name, address, health_state, created_at, updated_at) VALUES ('pve1', '127.0.0.1:7000', ?, ?, ?)", [state, now, now]);
-  await db.pool.query("INSERT INTO operations (id, node, kind, status, attempts, max_attempts, next_attempt_at, input, steps, created_at, updated_at) VALUES ('job-1', 'pve1', 'apply', 'queued', 2, 5, ?, '{}', '[]', ?, ?)", [due, now, now]);
+  await db.pool.query(
+    "INSERT INTO nodes (name, address, health_state, created_at, updated_at) VALUES ('pve1', '127.0.0.1:7000', ?, ?, ?)",
+    [state, now, now],
+  );
+  await db.pool.query(
+    "INSERT INTO operations (id, node, kind, status, attempts, max_attempts, next_attempt_at, input, steps, created_at, updated_at) VALUES ('job-1', 'pve1', 'apply', 'queued', 2, 5, ?, '{}', '[]', ?, ?)",
+    [due, now, now],
+  );
   return due;
 }
 
@@ -35,7 +44,15 @@ async function nodeWithWaitingJob(db: TestDatabase, state: string): Promise<Date
 async function oneCheck(db: TestDatabase, onNodeBack: (node: string) => void): Promise<void> {
   const logger = createMemoryLogger();
   const agents = { forNode: async () => healthy, close: () => undefined };
-  const monitor = new NodeMonitor(db.pool, agents, new AlertBook(db.pool, logOnlyChannel(logger), systemClock, logger), systemClock, logger, { intervalMs: 60_000, unreachableAlertMs: 60_000, probeTimeoutMs: 1_000, onNodeBack }, new LeaseStore(db.pool, systemClock, "test"));
+  const monitor = new NodeMonitor(
+    db.pool,
+    agents,
+    new AlertBook(db.pool, logOnlyChannel(logger), systemClock, logger),
+    systemClock,
+    logger,
+    { intervalMs: 60_000, unreachableAlertMs: 60_000, probeTimeoutMs: 1_000, onNodeBack },
+    new LeaseStore(db.pool, systemClock, "test"),
+  );
   monitor.start();
   try {
     for (let i = 0; i < 200; i++) {

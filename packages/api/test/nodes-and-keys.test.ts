@@ -20,7 +20,11 @@ test.afterEach.always(async (t) => t.context.db?.drop());
 
 const node = { name: "pve1", address: "127.0.0.1:7000" };
 const post = (app: TestApp, body: unknown, key?: string) =>
-  app.request("/v1/nodes", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) } });
+  app.request("/v1/nodes", {
+    method: "POST",
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
+  });
 
 test("health and readiness answer without a database write", async (t) => {
   t.is((await t.context.app.request("/healthz")).status, 200);
@@ -64,7 +68,14 @@ test("the same key with another body is a 422", async (t) => {
 test("the same key while the first request is in flight is a 409 with Retry-After", async (t) => {
   const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
   const body = JSON.stringify(node);
-  await keys.claim({ claimToken: "another-request", scope: t.context.app.tokenId, key: "key-4", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", body) });
+  await keys.claim({
+    claimToken: "another-request",
+    scope: t.context.app.tokenId,
+    key: "key-4",
+    method: "POST",
+    path: "/v1/nodes",
+    fingerprint: requestFingerprint("POST", "/v1/nodes", body),
+  });
   const res = await post(t.context.app, body, "key-4");
   t.is(res.status, 409);
   t.is(res.headers.get("retry-after"), "1");
@@ -73,7 +84,14 @@ test("the same key while the first request is in flight is a 409 with Retry-Afte
 test("an in-flight key abandoned by a dead process is taken over", async (t) => {
   const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
   const body = JSON.stringify(node);
-  await keys.claim({ claimToken: "a-dead-process", scope: t.context.app.tokenId, key: "key-5", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", body) });
+  await keys.claim({
+    claimToken: "a-dead-process",
+    scope: t.context.app.tokenId,
+    key: "key-5",
+    method: "POST",
+    path: "/v1/nodes",
+    fingerprint: requestFingerprint("POST", "/v1/nodes", body),
+  });
   t.context.clock.advance(61_000);
   t.is((await post(t.context.app, body, "key-5")).status, 201);
 });
@@ -91,7 +109,12 @@ test("a second registration of a name under another key is a 409 that stores no 
   await post(t.context.app, node, "key-7");
   const res = await post(t.context.app, { ...node, address: "10.0.0.9:7000" }, "key-8");
   t.is(res.status, 409);
-  t.deepEqual(((await (await t.context.app.request("/v1/nodes")).json()) as { nodes: { address: string }[] }).nodes.map((n) => n.address), ["127.0.0.1:7000"]);
+  t.deepEqual(
+    ((await (await t.context.app.request("/v1/nodes")).json()) as { nodes: { address: string }[] }).nodes.map(
+      (n) => n.address,
+    ),
+    ["127.0.0.1:7000"],
+  );
 });
 
 test("shell metacharacters in a node name are refused", async (t) => {
@@ -118,7 +141,14 @@ test("a key past its retention is purged and then treated as new", async (t) => 
 
 test("a claim run again after its commit's answer was lost finds its own claim, while another request's gets 409", async (t) => {
   const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
-  const id = { claimToken: "first-request", scope: t.context.app.tokenId, key: "key-lost", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", "{}") };
+  const id = {
+    claimToken: "first-request",
+    scope: t.context.app.tokenId,
+    key: "key-lost",
+    method: "POST",
+    path: "/v1/nodes",
+    fingerprint: requestFingerprint("POST", "/v1/nodes", "{}"),
+  };
   t.is(await keys.claim(id), null);
   t.is(await keys.claim(id), null, "the same claim again: its own row");
   await t.throwsAsync(keys.claim({ ...id, claimToken: "a-duplicate" }), { instanceOf: IdempotencyKeyInFlightError });
@@ -126,7 +156,14 @@ test("a claim run again after its commit's answer was lost finds its own claim, 
 
 test("a handler's transaction run again after its commit's answer was lost gets the answer it committed", async (t) => {
   const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
-  const id = { claimToken: "first-request", scope: t.context.app.tokenId, key: "key-done", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", "{}") };
+  const id = {
+    claimToken: "first-request",
+    scope: t.context.app.tokenId,
+    key: "key-done",
+    method: "POST",
+    path: "/v1/nodes",
+    fingerprint: requestFingerprint("POST", "/v1/nodes", "{}"),
+  };
   await keys.claim(id);
   const answer = { status: 201, headers: { "content-type": "application/json" }, body: Buffer.from('{"name":"pve9"}') };
   await t.context.db.pool.transaction((tx) => keys.complete(tx, id, answer));
@@ -136,11 +173,25 @@ test("a handler's transaction run again after its commit's answer was lost gets 
 
 test("a request whose abandoned claim was taken over can neither complete nor free the key", async (t) => {
   const keys = new KeyStore(t.context.db.pool, t.context.clock, { retentionMs: 3600_000, abandonedAfterMs: 60_000 });
-  const slow = { claimToken: "slow-request", scope: t.context.app.tokenId, key: "key-taken", method: "POST", path: "/v1/nodes", fingerprint: requestFingerprint("POST", "/v1/nodes", "{}") };
+  const slow = {
+    claimToken: "slow-request",
+    scope: t.context.app.tokenId,
+    key: "key-taken",
+    method: "POST",
+    path: "/v1/nodes",
+    fingerprint: requestFingerprint("POST", "/v1/nodes", "{}"),
+  };
   await keys.claim(slow);
   t.context.clock.advance(61_000);
   await keys.claim({ ...slow, claimToken: "retry-after-timeout" });
-  await t.throwsAsync(t.context.db.pool.transaction((tx) => keys.finished(tx, slow)), { instanceOf: IdempotencyKeyInFlightError });
+  await t.throwsAsync(
+    t.context.db.pool.transaction((tx) => keys.finished(tx, slow)),
+    { instanceOf: IdempotencyKeyInFlightError },
+  );
   await keys.release(slow);
-  await t.throwsAsync(keys.claim({ ...slow, claimToken: "third" }), { instanceOf: IdempotencyKeyInFlightError }, "the key is still the retry's");
+  await t.throwsAsync(
+    keys.claim({ ...slow, claimToken: "third" }),
+    { instanceOf: IdempotencyKeyInFlightError },
+    "the key is still the retry's",
+  );
 });

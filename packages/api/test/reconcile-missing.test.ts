@@ -18,44 +18,91 @@ const RECORD = "0b7c2f52-3c4e-4d3b-9c59-1f1e0f0a0001";
 test.beforeEach(async (t) => {
   const db = await createTestDatabase();
   await migrate(db.pool, migrations, createMemoryLogger());
-  await db.pool.query("INSERT INTO nodes (name, address, credentials_ref, created_at, updated_at) VALUES ('pve1', '127.0.0.1:7000', NULL, ?, ?)", [NOW, NOW]);
-  await db.pool.query("INSERT INTO containers (id, node, vmid, hostname, spec, desired_state, status, created_at, updated_at) VALUES (?, 'pve1', 101, 'web-1', '{}', 'running', 'running', ?, ?)", [RECORD, NOW, NOW]);
+  await db.pool.query(
+    "INSERT INTO nodes (name, address, credentials_ref, created_at, updated_at) VALUES ('pve1', '127.0.0.1:7000', NULL, ?, ?)",
+    [NOW, NOW],
+  );
+  await db.pool.query(
+    "INSERT INTO containers (id, node, vmid, hostname, spec, desired_state, status, created_at, updated_at) VALUES (?, 'pve1', 101, 'web-1', '{}', 'running', 'running', ?, ?)",
+    [RECORD, NOW, NOW],
+  );
   t.context = { db };
 });
 test.afterEach.always(async (t) => t.context.db?.drop());
 
 /** A node whose listing shows no container, and whose direct look answers `getContainer`. */
 function agentListingNothing(getContainer: () => Promise<unknown>): AgentClient {
-  return { listContainers: async () => ({ containers: [], vms: [], clusterContainers: [], clusterName: "", clusterMembers: ["pve1"] }), getContainer } as unknown as AgentClient;
+  return {
+    listContainers: async () => ({
+      containers: [],
+      vms: [],
+      clusterContainers: [],
+      clusterName: "",
+      clusterMembers: ["pve1"],
+    }),
+    getContainer,
+  } as unknown as AgentClient;
 }
 
 async function reconcile(db: TestDatabase, agent: AgentClient): Promise<{ status: string; findings: string[] }> {
   const logger = createMemoryLogger();
   const clock = new ManualClock(NOW.getTime());
-  const reconciler = new Reconciler(db.pool, { forNode: async () => agent, close: () => undefined }, { pool: db.pool, clock, logger, maxAttempts: 3, ports: { min: 20000, max: 29999 }, policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 } }, logger, clock, new LeaseStore(db.pool, clock, "test"));
+  const reconciler = new Reconciler({
+    pool: db.pool,
+    agents: { forNode: async () => agent, close: () => undefined },
+    clock,
+    logger,
+    maxAttempts: 3,
+    ports: { min: 20000, max: 29999 },
+    policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 },
+    leases: new LeaseStore(db.pool, clock, "test"),
+  });
   await reconciler.reconcileNode("pve1");
   const [[record]] = await db.pool.query<RowDataPacket[]>("SELECT status FROM containers WHERE id = ?", [RECORD]);
   const [findings] = await db.pool.query<RowDataPacket[]>("SELECT kind FROM drift_findings");
   return { status: record!.status as string, findings: findings.map((f) => f.kind as string) };
 }
 
-const ours = { vmid: 101, name: "web-1", status: agentV1.ContainerStatus.RUNNING, tags: [ownershipTag(RECORD)], description: "" };
+const ours = {
+  vmid: 101,
+  name: "web-1",
+  status: agentV1.ContainerStatus.RUNNING,
+  tags: [ownershipTag(RECORD)],
+  description: "",
+};
 
 test("a container its node's listing missed but finds when asked is not judged missing", async (t) => {
-  t.deepEqual(await reconcile(t.context.db, agentListingNothing(async () => ({ container: ours }))), { status: "running", findings: [] });
+  t.deepEqual(
+    await reconcile(
+      t.context.db,
+      agentListingNothing(async () => ({ container: ours })),
+    ),
+    { status: "running", findings: [] },
+  );
 });
 
 test("a container its node says NOT_FOUND when asked is judged missing and its record marked failed", async (t) => {
-  const notFound = async (): Promise<never> => Promise.reject(new LockstepError("NOT_FOUND", "CT 101 does not exist on this node"));
-  t.deepEqual(await reconcile(t.context.db, agentListingNothing(notFound)), { status: "failed", findings: ["missing"] });
+  const notFound = async (): Promise<never> =>
+    Promise.reject(new LockstepError("NOT_FOUND", "CT 101 does not exist on this node"));
+  t.deepEqual(await reconcile(t.context.db, agentListingNothing(notFound)), {
+    status: "failed",
+    findings: ["missing"],
+  });
 });
 
 test("a record whose VMID the node gives another's container when asked is judged missing", async (t) => {
   const another = { ...ours, tags: [], description: "" };
-  t.deepEqual(await reconcile(t.context.db, agentListingNothing(async () => ({ container: another }))), { status: "failed", findings: ["missing"] });
+  t.deepEqual(
+    await reconcile(
+      t.context.db,
+      agentListingNothing(async () => ({ container: another })),
+    ),
+    { status: "failed", findings: ["missing"] },
+  );
 });
 
 test("a container the node cannot be asked about is not judged in this pass", async (t) => {
-  const unreachable = async (): Promise<never> => Promise.reject(new LockstepError("UNAVAILABLE", "connection refused"));
+  const unreachable = async (): Promise<never> =>
+    Promise.reject(new LockstepError("UNAVAILABLE", "connection refused"));
   t.deepEqual(await reconcile(t.context.db, agentListingNothing(unreachable)), { status: "running", findings: [] });
 });

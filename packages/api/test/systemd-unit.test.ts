@@ -23,7 +23,10 @@ function unitWithStandIn(t: ExecutionContext): string {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, "lockstep-api"), "#!/bin/sh\n");
   chmodSync(path.join(dir, "lockstep-api"), 0o755);
-  writeFileSync(path.join(dir, "lockstep-api.service"), text.replace("ExecStart=/usr/bin/lockstep-api", `ExecStart=${dir}/lockstep-api`));
+  writeFileSync(
+    path.join(dir, "lockstep-api.service"),
+    text.replace("ExecStart=/usr/bin/lockstep-api", `ExecStart=${dir}/lockstep-api`),
+  );
   return path.join(dir, "lockstep-api.service");
 }
 
@@ -33,7 +36,12 @@ test("systemd-analyze verify accepts the API's unit", async (t) => {
 });
 
 test("systemd-analyze rates the API's sandbox exposure at 2.0 or better (0 is best, 10 worst)", async (t) => {
-  const { stdout } = await promisify(execFile)("systemd-analyze", ["security", "--offline=true", "--threshold=20", unitWithStandIn(t)]);
+  const { stdout } = await promisify(execFile)("systemd-analyze", [
+    "security",
+    "--offline=true",
+    "--threshold=20",
+    unitWithStandIn(t),
+  ]);
   const exposure = /Overall exposure level for \S+: (\d+\.\d+)/.exec(stdout)?.[1];
   t.log(`exposure ${exposure}`);
   t.true(Number(exposure) <= 2, stdout);
@@ -46,9 +54,16 @@ test("the API runs as a dynamic user without any capability", (t) => {
 });
 
 test("the API's certificates reach it as credentials, and it starts only once they are in place", (t) => {
-  const files = ["/etc/lockstep/api-tls/ca.crt", "/etc/lockstep/api-tls/lockstep-api.crt", "/etc/lockstep/api-tls/lockstep-api.key"];
+  const files = [
+    "/etc/lockstep/api-tls/ca.crt",
+    "/etc/lockstep/api-tls/lockstep-api.crt",
+    "/etc/lockstep/api-tls/lockstep-api.key",
+  ];
   t.deepEqual(values("ConditionPathExists"), files);
-  t.deepEqual(values("LoadCredential"), files.map((file) => `${path.basename(file)}:${file}`));
+  t.deepEqual(
+    values("LoadCredential"),
+    files.map((file) => `${path.basename(file)}:${file}`),
+  );
   t.true(values("Environment").some((env) => env.includes("LOCKSTEP_API_AGENT_TLS_KEY=%d/lockstep-api.key")));
 });
 

@@ -3,7 +3,8 @@ import type { TaskCommand } from "./tasks/task-command.js";
 
 // A table of task commands with different plans: `P` is both produced and consumed, so only
 // `any` admits them all (each command keeps its own `P` checked where it is declared).
-export type Command = ((ctx: SimContext, args: string[]) => string | { stdout: Buffer; exitCode: number }) | TaskCommand<any>;
+export type Command =
+  ((ctx: SimContext, args: string[]) => string | { stdout: Buffer; exitCode: number }) | TaskCommand<any>;
 
 // Each command is loaded when it is called, and only it: every `pct` call (and each task
 // worker) is a Node process of its own, and loading the whole simulator for a `pct status`
@@ -43,6 +44,10 @@ export async function pctCommand(name: string): Promise<Command | undefined> {
 
 /** The task command whose body a worker runs: a pct subcommand or another tool's task. */
 export async function taskCommand(name: string): Promise<TaskCommand<unknown> | undefined> {
-  const command = Object.hasOwn(PCT, name) ? await PCT[name]!() : Object.hasOwn(OTHER_TASKS, name) ? await OTHER_TASKS[name]!() : undefined;
+  const command = Object.hasOwn(PCT, name)
+    ? await PCT[name]!()
+    : Object.hasOwn(OTHER_TASKS, name)
+      ? await OTHER_TASKS[name]!()
+      : undefined;
   return command && "kind" in command ? (command as TaskCommand<unknown>) : undefined;
 }

@@ -12,10 +12,20 @@ export { AFTER_HANG_LINE } from "./faults/active-fault.js";
 export { decodeUpid, readTaskStatus, taskLogPath } from "./tasks/upid.js";
 export { simLayout, type SimLayout } from "./node/sim-layout.js";
 export { layOutSimNode, openSimNode, type SimNode } from "./node/sim-node.js";
-export { createSimCluster, type SimCluster, type SimClusterNode, type SimClusterOptions } from "./cluster/create-sim-cluster.js";
+export {
+  createSimCluster,
+  type SimCluster,
+  type SimClusterNode,
+  type SimClusterOptions,
+} from "./cluster/create-sim-cluster.js";
 export { clusterDir, type ClusterDir } from "./cluster/cluster-dir.js";
 export { dotMembers, joinCluster, memberRoot, readCorosyncConf } from "./cluster/cluster-members.js";
-export { formatCorosyncConf, parseCorosyncConf, type CorosyncConf, type CorosyncNode } from "./cluster/corosync-conf.js";
+export {
+  formatCorosyncConf,
+  parseCorosyncConf,
+  type CorosyncConf,
+  type CorosyncNode,
+} from "./cluster/corosync-conf.js";
 export { layOutPveFallback, perNodeLinks, pveLaidOut } from "./cluster/pve-fallback.js";
 export { MIGRATE_CALLER } from "./cluster/remote-node.js";
 export { HA_CALLER } from "./ha/ha-resources.js";
@@ -50,7 +60,15 @@ export type CallRecord =
   /** pct forked a task worker (written once pct listed it as active). */
   | { event: "task-start"; upid: string; workerPid: number; at: number }
   /** pct saw its worker end: the task's status (read from its log) and how the worker exited. */
-  | { event: "task-end"; upid: string; workerPid: number; status: string; exitCode: number | null; signal: string | null; at: number }
+  | {
+      event: "task-end";
+      upid: string;
+      workerPid: number;
+      status: string;
+      exitCode: number | null;
+      signal: string | null;
+      at: number;
+    }
   /** A worker wrote to its pipe after pct was gone and died there, with no cleanup (SIGPIPE). */
   | { event: "task-sigpipe"; upid: string; pid: number; at: number };
 
@@ -58,12 +76,17 @@ export type CallRecord =
 export function readCalls(root: string): CallRecord[] {
   const file = simLayout(root).callsLog;
   if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as CallRecord);
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as CallRecord);
 }
 
 /** The calls that started with `pct <command>`. */
 export function startedCalls(root: string, command: string): Extract<CallRecord, { event: "start" }>[] {
-  return readCalls(root).filter((c): c is Extract<CallRecord, { event: "start" }> => c.event === "start" && c.argv[0] === command);
+  return readCalls(root).filter(
+    (c): c is Extract<CallRecord, { event: "start" }> => c.event === "start" && c.argv[0] === command,
+  );
 }
 
 /**

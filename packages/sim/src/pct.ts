@@ -40,7 +40,10 @@ function fileFailure(err: unknown): PctError | null {
   const errno = err as NodeJS.ErrnoException;
   if (!errno?.code || !errno.syscall) return null;
   const why = STRERROR[errno.code] ?? errno.code;
-  return new PctError(errno.path ? `unable to open file '${errno.path}' - ${why}` : `${errno.syscall} failed - ${why}`, 255);
+  return new PctError(
+    errno.path ? `unable to open file '${errno.path}' - ${why}` : `${errno.syscall} failed - ${why}`,
+    255,
+  );
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -56,9 +59,19 @@ async function run(argv: string[]): Promise<number> {
   const started = Date.now();
   // LOCKSTEP_SIM_CALLER names who ran pct (a test's operator, say), so the log tells it from the agent.
   const caller = process.env.LOCKSTEP_SIM_CALLER;
-  recordCall(node.layout, { event: "start", id, pid: process.pid, argv, vmid, at: started, ...(caller ? { caller } : {}) });
+  recordCall(node.layout, {
+    event: "start",
+    id,
+    pid: process.pid,
+    argv,
+    vmid,
+    at: started,
+    ...(caller ? { caller } : {}),
+  });
   // Written even when a command calls process.exit; a SIGKILLed call has only its start line.
-  process.on("exit", (code) => recordCall(node.layout, { event: "end", id, exitCode: code, durationMs: Date.now() - started, at: Date.now() }));
+  process.on("exit", (code) =>
+    recordCall(node.layout, { event: "end", id, exitCode: code, durationMs: Date.now() - started, at: Date.now() }),
+  );
   requireCliEnvironment(node.layout);
   const ctx: SimContext = { node, fault: chooseFault(node.layout, process.env, name!, vmid), env: process.env };
   if ("kind" in command) return runTask(ctx, name!, command as TaskCommand<unknown>, args);

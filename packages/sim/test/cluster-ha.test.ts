@@ -8,9 +8,10 @@ import test from "ava";
 import { HA_CALLER, readCalls, simLayout, taskLogPath } from "../src/index.js";
 import { testCluster } from "./cluster-harness.js";
 import { eventually, TEMPLATE } from "./sim-harness.js";
+import type { TestScope } from "@lockstep/shared";
 
-async function haCluster(state: "started" | "stopped") {
-  const cluster = testCluster(2, { LOCKSTEP_SIM_HA_DELAY_MS: "300", LOCKSTEP_SIM_COPY_MS_PER_GB: "10" });
+async function haCluster(t: TestScope, state: "started" | "stopped") {
+  const cluster = testCluster(t, 2, { LOCKSTEP_SIM_HA_DELAY_MS: "300", LOCKSTEP_SIM_COPY_MS_PER_GB: "10" });
   const [pve1] = cluster.nodes;
   await pve1!.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await pve1!.tool("ha-manager", ["add", "ct:101", "--state", state]);
@@ -22,7 +23,7 @@ async function haCluster(state: "started" | "stopped") {
 }
 
 test("PVECT.pm migrate: `ha-manager migrate` shuts a started CT down, moves it, and the CRM starts it on the target", async (t) => {
-  const { nodes, killWorkers } = await haCluster("started");
+  const { nodes, killWorkers } = await haCluster(t, "started");
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
   const result = await pve1!.tool("ha-manager", ["migrate", "ct:101", "pve2"]);
@@ -35,7 +36,7 @@ test("PVECT.pm migrate: `ha-manager migrate` shuts a started CT down, moves it, 
 });
 
 test("PVECT.pm migrate: the HA stack's tasks say they were started by the HA resource agent", async (t) => {
-  const { nodes, killWorkers } = await haCluster("stopped");
+  const { nodes, killWorkers } = await haCluster(t, "stopped");
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
   await pve1!.tool("ha-manager", ["relocate", "ct:101", "pve2"]);
@@ -44,11 +45,14 @@ test("PVECT.pm migrate: the HA stack's tasks say they were started by the HA res
   const migrate = readCalls(pve1!.root).find((c) => c.event === "start" && c.argv[0] === "migrate");
   t.is(migrate?.event === "start" ? migrate.caller : undefined, HA_CALLER);
   const upid = /^(UPID:pve1:[^ ]+:vzmigrate:101:[^ ]+) /m.exec(pve1!.active())![1]!;
-  t.regex(readFileSync(taskLogPath(simLayout(pve1!.root, "pve1"), upid), "utf8"), /^task started by HA resource agent\n/);
+  t.regex(
+    readFileSync(taskLogPath(simLayout(pve1!.root, "pve1"), upid), "utf8"),
+    /^task started by HA resource agent\n/,
+  );
 });
 
 test("API2/LXC.pm migrate_vm: `pct migrate` of an HA-managed CT only requests the HA migration", async (t) => {
-  const { nodes, killWorkers } = await haCluster("stopped");
+  const { nodes, killWorkers } = await haCluster(t, "stopped");
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
   const result = await pve1!.pct(["migrate", "101", "pve2"]);
@@ -60,7 +64,7 @@ test("API2/LXC.pm migrate_vm: `pct migrate` of an HA-managed CT only requests th
 });
 
 test("API2/HA/Resources.pm migrate: a CT that is not HA managed is refused", async (t) => {
-  const { nodes } = testCluster(2);
+  const { nodes } = testCluster(t, 2);
   await nodes[0]!.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await nodes[0]!.tool("ha-manager", ["migrate", "ct:101", "pve2"]);
   t.is(result.code, 255);

@@ -1,6 +1,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { createSimCluster, liveTaskWorkers, readRuntime, simLayout, simPctBin, type SimClusterNode } from "../src/index.js";
+import {
+  createSimCluster,
+  liveTaskWorkers,
+  readRuntime,
+  simLayout,
+  simPctBin,
+  type SimClusterNode,
+} from "../src/index.js";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 import { runExecutable, type PctRun } from "./sim-harness.js";
 import { runTool } from "./tool-run.js";
 
@@ -14,9 +22,13 @@ export interface TestNode extends SimClusterNode {
   active(): string;
 }
 
-/** A fresh simulated cluster of `n` nodes (`pve1`..), each with `env` added to its pct's environment. */
-export function testCluster(n: number, env: Record<string, string> = {}): { dir: string; nodes: TestNode[]; killWorkers(): void } {
-  const cluster = createSimCluster({ nodes: n });
+/** A fresh simulated cluster of `n` nodes (`pve1`..) for as long as the test runs, each with `env` added to its pct's environment. */
+export function testCluster(
+  t: TestScope,
+  n: number,
+  env: Record<string, string> = {},
+): { dir: string; nodes: TestNode[]; killWorkers(): void } {
+  const cluster = createSimCluster({ nodes: n, base: scratchDir(t, "sim-cluster") });
   const nodes = cluster.nodes.map((node): TestNode => {
     const full = { ...process.env, ...node.env, ...env };
     return {

@@ -9,11 +9,12 @@ import test from "ava";
 import { MIGRATE_CALLER, readCalls, simPctBin } from "../src/index.js";
 import { testCluster } from "./cluster-harness.js";
 import { eventually, TEMPLATE } from "./sim-harness.js";
+import type { TestScope } from "@lockstep/shared";
 
 const FAST = { LOCKSTEP_SIM_COPY_MS_PER_GB: "10" };
 
-async function clusterWithCt(start = false) {
-  const cluster = testCluster(2, FAST);
+async function clusterWithCt(t: TestScope, start = false) {
+  const cluster = testCluster(t, 2, FAST);
   const [pve1] = cluster.nodes;
   const created = await pve1!.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1"]);
   if (created.code !== 0) throw new Error(created.stderr);
@@ -21,10 +22,11 @@ async function clusterWithCt(start = false) {
   return cluster;
 }
 
-const volumeFile = (root: string, vmid = 101): string => path.join(root, "var/lib/lockstep-sim/storage/local-lvm", `vm-${vmid}-disk-0`);
+const volumeFile = (root: string, vmid = 101): string =>
+  path.join(root, "var/lib/lockstep-sim/storage/local-lvm", `vm-${vmid}-disk-0`);
 
 test("Migrate.pm phase1: an offline migration renames the config into the target node's directory, without its lock", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt();
+  const { nodes, killWorkers } = await clusterWithCt(t);
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
   const result = await pve1!.pct(["migrate", "101", "pve2"]);
@@ -38,7 +40,7 @@ test("Migrate.pm phase1: an offline migration renames the config into the target
 });
 
 test("Storage.pm storage_migrate and Migrate.pm phase3: the volume moves to the target node's storage and the source copy is freed", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt();
+  const { nodes, killWorkers } = await clusterWithCt(t);
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
   await pve1!.pct(["migrate", "101", "pve2"]);
@@ -48,7 +50,7 @@ test("Storage.pm storage_migrate and Migrate.pm phase3: the volume moves to the 
 });
 
 test("the container's files go with it to the target node", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt();
+  const { nodes, killWorkers } = await clusterWithCt(t);
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
   await pve1!.pct(["migrate", "101", "pve2"]);
@@ -57,7 +59,7 @@ test("the container's files go with it to the target node", async (t) => {
 });
 
 test("AbstractMigrate.pm migrate: a vzmigrate task on the source node logs each step with a timestamp", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt();
+  const { nodes, killWorkers } = await clusterWithCt(t);
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
   const result = await pve1!.pct(["migrate", "101", "pve2"]);
@@ -76,30 +78,36 @@ test("AbstractMigrate.pm migrate: a vzmigrate task on the source node logs each 
 });
 
 test("Migrate.pm final_cleanup: the target's migrate lock is cleared by `pct unlock` run on the target", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt();
+  const { nodes, killWorkers } = await clusterWithCt(t);
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
   await pve1!.pct(["migrate", "101", "pve2"]);
   const unlocked = readCalls(pve2!.root).filter((c) => c.event === "unlocked");
-  t.deepEqual(unlocked.map((c) => c.event === "unlocked" && [c.vmid, c.lock, c.caller]), [[101, "migrate", MIGRATE_CALLER]]);
+  t.deepEqual(
+    unlocked.map((c) => c.event === "unlocked" && [c.vmid, c.lock, c.caller]),
+    [[101, "migrate", MIGRATE_CALLER]],
+  );
 });
 
 test("Migrate.pm prepare: restart mode shuts a running CT down, moves it and starts it on the target", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt(true);
+  const { nodes, killWorkers } = await clusterWithCt(t, true);
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
   const result = await pve1!.pct(["migrate", "101", "pve2", "--restart"]);
   t.is(result.code, 0, result.stdout);
   t.regex(result.stdout, /^\S+ \S+ shutdown CT 101$/m);
   t.notRegex(result.stdout, / ERROR: /);
-  t.regex(result.stdout, / start container on target node\n.* # \/usr\/bin\/ssh -e none -o 'BatchMode=yes' -o 'HostKeyAlias=pve2' root@127\.0\.0\.2 pct start 101\n/);
+  t.regex(
+    result.stdout,
+    / start container on target node\n.* # \/usr\/bin\/ssh -e none -o 'BatchMode=yes' -o 'HostKeyAlias=pve2' root@127\.0\.0\.2 pct start 101\n/,
+  );
   t.true(pve2!.running(101));
   t.false(pve1!.running(101));
   t.regex(pve2!.active(), /:vzstart:101:root@pam: 1 [0-9A-F]+ OK$/m);
 });
 
 test("API2/LXC.pm migrate_vm: a running CT is refused without --restart, before any task", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt(true);
+  const { nodes, killWorkers } = await clusterWithCt(t, true);
   t.teardown(killWorkers);
   const [pve1] = nodes;
   const result = await pve1!.pct(["migrate", "101", "pve2"]);
@@ -109,27 +117,27 @@ test("API2/LXC.pm migrate_vm: a running CT is refused without --restart, before 
 });
 
 test("API2/LXC.pm migrate_vm: the local node is refused as target", async (t) => {
-  const { nodes } = await clusterWithCt();
+  const { nodes } = await clusterWithCt(t);
   const result = await nodes[0]!.pct(["migrate", "101", "pve1"]);
   t.is(result.code, 255);
   t.is(result.stderr, "400 Parameter verification failed.\ntarget: target is local node.\n");
 });
 
 test("Cluster.pm check_node_exists: an unknown target node is refused", async (t) => {
-  const { nodes } = await clusterWithCt();
+  const { nodes } = await clusterWithCt(t);
   const result = await nodes[0]!.pct(["migrate", "101", "pve9"]);
   t.is(result.stderr, "no such cluster node 'pve9'\n");
   t.not(nodes[0]!.config(101), null);
 });
 
 test("API2/LXC.pm migrate_vm: a CT this node does not hold is refused", async (t) => {
-  const { nodes } = await clusterWithCt();
+  const { nodes } = await clusterWithCt(t);
   const result = await nodes[1]!.pct(["migrate", "101", "pve1"]);
   t.is(result.stderr, "Configuration file 'nodes/pve2/lxc/101.conf' does not exist\n");
 });
 
 test("Migrate.pm prepare: a locked CT is not migrated and keeps its lock", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt();
+  const { nodes, killWorkers } = await clusterWithCt(t);
   t.teardown(killWorkers);
   const [pve1] = nodes;
   await pve1!.pct(["mount", "101"]);
@@ -141,10 +149,12 @@ test("Migrate.pm prepare: a locked CT is not migrated and keeps its lock", async
 });
 
 test("AbstractMigrate.pm migrate: a migrate worker killed midway leaves `lock: migrate` on the source's config", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt();
+  const { nodes, killWorkers } = await clusterWithCt(t);
   t.teardown(killWorkers);
   const [pve1, pve2] = nodes;
-  const result = await pve1!.pct(["migrate", "101", "pve2"], { LOCKSTEP_SIM_FAULTS: JSON.stringify([{ command: "migrate", action: "crash" }]) });
+  const result = await pve1!.pct(["migrate", "101", "pve2"], {
+    LOCKSTEP_SIM_FAULTS: JSON.stringify([{ command: "migrate", action: "crash" }]),
+  });
   t.is(result.code, 255);
   t.regex(pve1!.config(101)!, /^lock: migrate$/m);
   t.is(pve2!.config(101, "pve2"), null);
@@ -153,10 +163,14 @@ test("AbstractMigrate.pm migrate: a migrate worker killed midway leaves `lock: m
 });
 
 test("Migrate.pm phase1_cleanup and final_cleanup: a phase1 that fails removes the migrate lock and leaves the CT where it was", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt();
+  const { nodes, killWorkers } = await clusterWithCt(t);
   t.teardown(killWorkers);
   const [pve1] = nodes;
-  const result = await pve1!.pct(["migrate", "101", "pve2"], { LOCKSTEP_SIM_FAULTS: JSON.stringify([{ command: "migrate", action: "fail", message: "ssh: connect to host 127.0.0.2 port 22: Connection refused" }]) });
+  const result = await pve1!.pct(["migrate", "101", "pve2"], {
+    LOCKSTEP_SIM_FAULTS: JSON.stringify([
+      { command: "migrate", action: "fail", message: "ssh: connect to host 127.0.0.2 port 22: Connection refused" },
+    ]),
+  });
   t.is(result.code, 255);
   t.regex(result.stdout, / aborting phase 1 - cleanup resources\n.* start final cleanup\n/s);
   t.regex(result.stdout, / ERROR: migration aborted \(duration 00:00:\d\d\): ssh: connect to host/);
@@ -164,7 +178,7 @@ test("Migrate.pm phase1_cleanup and final_cleanup: a phase1 that fails removes t
 });
 
 test("API2/LXC.pm migrate_vm: a target storage without CT rootdirs is refused before any task", async (t) => {
-  const { nodes } = await clusterWithCt();
+  const { nodes } = await clusterWithCt(t);
   const result = await nodes[0]!.pct(["migrate", "101", "pve2", "--target-storage", "local"]);
   t.is(result.code, 255);
   t.is(result.stderr, "storage 'local' does not support CT rootdirs\n");
@@ -172,11 +186,19 @@ test("API2/LXC.pm migrate_vm: a target storage without CT rootdirs is refused be
 });
 
 test("AbstractMigrate.pm $eval_int: a pct that gets SIGTERM mid-phase1 ends the migration `interrupted by signal`, its lock removed", async (t) => {
-  const { nodes, killWorkers } = await clusterWithCt();
+  const { nodes, killWorkers } = await clusterWithCt(t);
   t.teardown(killWorkers);
   const [pve1] = nodes;
-  const env = { ...process.env, ...pve1!.env, ...FAST, LOCKSTEP_SIM_FAULTS: JSON.stringify([{ command: "migrate", action: "hang" }]) };
-  const child = spawn(process.execPath, [simPctBin, "migrate", "101", "pve2"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const env = {
+    ...process.env,
+    ...pve1!.env,
+    ...FAST,
+    LOCKSTEP_SIM_FAULTS: JSON.stringify([{ command: "migrate", action: "hang" }]),
+  };
+  const child = spawn(process.execPath, [simPctBin, "migrate", "101", "pve2"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   child.stdout.on("data", (d) => (stdout += d));
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));

@@ -5,7 +5,7 @@ import { startedCalls, writeFaults } from "../src/index.js";
 import { eventually, lockIsFree, simNode, sleep, TEMPLATE } from "./sim-harness.js";
 
 test("two concurrent callers on one VMID serialize", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1"]);
   writeFaults(node.root, [{ command: "start", action: "slow", ms: 4000 }]);
   const first = node.pct(["start", "101"]);
@@ -19,7 +19,7 @@ test("two concurrent callers on one VMID serialize", async (t) => {
 });
 
 test("a waiting caller times out with Proxmox's exact message and exit status", async (t) => {
-  const node = simNode({ LOCKSTEP_SIM_LOCK_TIMEOUT_S: "1" });
+  const node = simNode(t, { LOCKSTEP_SIM_LOCK_TIMEOUT_S: "1" });
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const holder = spawn("flock", [node.lockFile(101), "sleep", "30"], { detached: true, stdio: "ignore" });
   t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
@@ -33,7 +33,7 @@ test("a waiting caller times out with Proxmox's exact message and exit status", 
 });
 
 test("a simulator killed mid-snapshot leaves lock: snapshot, which blocks others until unlock", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(node.root, [{ command: "snapshot", action: "slow", ms: 5000 }]);
   const child = node.spawnPct(["snapshot", "101", "before-upgrade"]);
@@ -49,7 +49,7 @@ test("a simulator killed mid-snapshot leaves lock: snapshot, which blocks others
 });
 
 test("the crash fault on create leaves a placeholder holding only lock: create", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   writeFaults(node.root, [{ command: "create", action: "crash" }]);
   const result = await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   // The crash kills the task worker: pct sees no control message (RESTEnvironment.pm tee_worker,
@@ -61,7 +61,7 @@ test("the crash fault on create leaves a placeholder holding only lock: create",
 });
 
 test("unlock with no lock fails with Proxmox's message", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await node.pct(["unlock", "101"]);
   t.is(result.code, 255);
@@ -69,7 +69,7 @@ test("unlock with no lock fails with Proxmox's message", async (t) => {
 });
 
 test("the lock file is never deleted, not even by destroy", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   t.is((await node.pct(["destroy", "101"])).code, 0);
   t.true(existsSync(node.lockFile(101)));
@@ -77,7 +77,7 @@ test("the lock file is never deleted, not even by destroy", async (t) => {
 });
 
 test("hang-before-lock blocks without taking the lock", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(node.root, [{ command: "start", action: "hang-before-lock" }]);
   const child = node.spawnPct(["start", "101"]);
@@ -92,7 +92,7 @@ test("hang-before-lock blocks without taking the lock", async (t) => {
 });
 
 test("a hang fault holds the lock", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(node.root, [{ command: "start", action: "hang" }]);
   const child = node.spawnPct(["start", "101"]);
@@ -107,7 +107,7 @@ test("a hang fault holds the lock", async (t) => {
 });
 
 test("a fault can target one VMID and a number of calls", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   for (const vmid of ["101", "102"]) await node.pct(["create", vmid, TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(node.root, [{ command: "start", vmid: 102, skip: 1, times: 1, action: "fail", message: "boom" }]);
   t.is((await node.pct(["start", "101"])).code, 0);

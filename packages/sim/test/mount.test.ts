@@ -7,7 +7,7 @@ import { eventually, lockIsFree, simNode, TEMPLATE } from "./sim-harness.js";
 const lockOf = (file: string): string | undefined => /^lock: (.*)$/m.exec(readFileSync(file, "utf8"))?.[1];
 
 test("pct.pm mount: prints the rootfs path and leaves lock: mounted with no flock held", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await node.pct(["mount", "101"]);
   t.is(result.code, 0);
@@ -17,7 +17,7 @@ test("pct.pm mount: prints the rootfs path and leaves lock: mounted with no floc
 });
 
 test("pct.pm mount: a mounted CT refuses other operations with CT is locked (mounted)", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await node.pct(["mount", "101"]);
   const result = await node.pct(["set", "101", "--cores", "2"]);
@@ -26,7 +26,7 @@ test("pct.pm mount: a mounted CT refuses other operations with CT is locked (mou
 });
 
 test("pct.pm unmount: removes lock: mounted", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await node.pct(["mount", "101"]);
   t.is((await node.pct(["unmount", "101"])).code, 0);
@@ -34,7 +34,7 @@ test("pct.pm unmount: removes lock: mounted", async (t) => {
 });
 
 test("AbstractConfig.pm remove_lock: unmount of an unlocked CT fails with Proxmox's text", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await node.pct(["unmount", "101"]);
   t.is(result.code, 255);
@@ -42,7 +42,7 @@ test("AbstractConfig.pm remove_lock: unmount of an unlocked CT fails with Proxmo
 });
 
 test("pct.pm fstrim: lock: fstrim while it runs, no flock and no task, removed at the end", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const run = node.pct(["fstrim", "101"], { LOCKSTEP_SIM_FSTRIM_MS: "1500" });
   t.true(await eventually(() => lockOf(node.config(101)) === "fstrim", 3000));

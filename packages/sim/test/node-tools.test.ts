@@ -62,7 +62,10 @@ test("pvesm status lists every storage, sorted, in KiB with the used share (PVE 
   const out = await runTool("pvesm", nodeRoot(t), ["status"]);
   t.is(out.code, 0);
   const lines = out.stdout.trimEnd().split("\n");
-  t.is(lines[0], `${"Name".padEnd(10)} ${"Type".padStart(10)} ${"Status".padStart(10)} ${"Total (KiB)".padStart(15)} ${"Used (KiB)".padStart(15)} ${"Available (KiB)".padStart(15)} ${"%".padStart(8)}`);
+  t.is(
+    lines[0],
+    `${"Name".padEnd(10)} ${"Type".padStart(10)} ${"Status".padStart(10)} ${"Total (KiB)".padStart(15)} ${"Used (KiB)".padStart(15)} ${"Available (KiB)".padStart(15)} ${"%".padStart(8)}`,
+  );
   t.regex(lines[1]!, /^local {13}dir {5}active +\d+ +\d+ +\d+ +\d+\.\d\d%$/);
   t.regex(lines[2]!, /^local-lvm {5}lvmthin {5}active /);
 });
@@ -78,7 +81,10 @@ test("pvesm status shows a disabled storage, and one not meant for this node, as
   // storage_check_node's `nodes`); pvesm.pm $print_status: 'disabled' and `% 8s` 'N/A'.
   const root = nodeRoot(t);
   await runTool("pvesm", root, ["status"]);
-  writeFileSync(path.join(root, "etc/pve/storage.cfg"), "dir: local\n\tpath /var/lib/vz\n\tcontent vztmpl\n\tdisable\n\nlvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir\n\tnodes pve2,pve3\n");
+  writeFileSync(
+    path.join(root, "etc/pve/storage.cfg"),
+    "dir: local\n\tpath /var/lib/vz\n\tcontent vztmpl\n\tdisable\n\nlvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir\n\tnodes pve2,pve3\n",
+  );
   const lines = (await runTool("pvesm", root, ["status"])).stdout.trimEnd().split("\n");
   t.regex(lines[1]!, /^local +dir +disabled +0 +0 +0 +N\/A$/);
   t.regex(lines[2]!, /^local-lvm +lvmthin +disabled +0 +0 +0 +N\/A$/);
@@ -87,9 +93,17 @@ test("pvesm status shows a disabled storage, and one not meant for this node, as
 test("a fault rule naming a node tool fails it; a '*' rule never touches it", async (t) => {
   const root = nodeRoot(t);
   const anyCommand = JSON.stringify([{ command: "*", action: "fail", message: "pct only" }]);
-  t.is((await runTool("pvesh", root, ["get", "/version", "--output-format", "json"], { LOCKSTEP_SIM_FAULTS: anyCommand })).code, 0);
-  const named = JSON.stringify([{ command: "pvesh", action: "fail", message: "ipcc_send_rec[1] failed: Connection refused" }]);
-  const failed = await runTool("pvesh", root, ["get", "/version", "--output-format", "json"], { LOCKSTEP_SIM_FAULTS: named });
+  t.is(
+    (await runTool("pvesh", root, ["get", "/version", "--output-format", "json"], { LOCKSTEP_SIM_FAULTS: anyCommand }))
+      .code,
+    0,
+  );
+  const named = JSON.stringify([
+    { command: "pvesh", action: "fail", message: "ipcc_send_rec[1] failed: Connection refused" },
+  ]);
+  const failed = await runTool("pvesh", root, ["get", "/version", "--output-format", "json"], {
+    LOCKSTEP_SIM_FAULTS: named,
+  });
   t.is(failed.code, 255);
   t.is(failed.stderr, "ipcc_send_rec[1] failed: Connection refused\n");
 });
@@ -99,7 +113,10 @@ test("chronyc tracking reports the simulated node synchronised to this machine, 
   // (absolute value, then 'fast' for a correction of 0), `%L` leap status.
   const out = await runTool("chronyc", nodeRoot(t), ["-n", "tracking"]);
   t.is(out.code, 0);
-  t.regex(out.stdout, /^Reference ID    : 7F000001 \(127\.0\.0\.1\)\nStratum         : 3\nRef time \(UTC\)  : \w{3} \w{3} \d\d \d\d:\d\d:\d\d \d{4}\nSystem time     : 0\.000000000 seconds fast of NTP time\n/);
+  t.regex(
+    out.stdout,
+    /^Reference ID    : 7F000001 \(127\.0\.0\.1\)\nStratum         : 3\nRef time \(UTC\)  : \w{3} \w{3} \d\d \d\d:\d\d:\d\d \d{4}\nSystem time     : 0\.000000000 seconds fast of NTP time\n/,
+  );
   t.regex(out.stdout, /\nLeap status     : Normal\n$/);
 });
 
@@ -116,8 +133,15 @@ test("chronyc of an unsynchronised node reports stratum 0, refid 0 and 'Not sync
   // chrony reference.c REF_GetReferenceParams (not synchronised, no local stratum):
   // LEAP_Unsynchronised, NTP_REFID_UNSYNC, root delay and dispersion 1.0; REF_GetTrackingReport
   // reports NTP_MAX_STRATUM as 0.
-  const fields = (await runTool("chronyc", nodeRoot(t), ["-c", "tracking"], { LOCKSTEP_SIM_CLOCK: "unsynchronised" })).stdout.trimEnd().split(",");
-  t.deepEqual([fields[0], fields[1], fields[2], fields[3], fields[10], fields[11], fields[13]], ["00000000", "", "0", "0.000000000", "1.000000000", "1.000000000", "Not synchronised"]);
+  const fields = (
+    await runTool("chronyc", nodeRoot(t), ["-c", "tracking"], { LOCKSTEP_SIM_CLOCK: "unsynchronised" })
+  ).stdout
+    .trimEnd()
+    .split(",");
+  t.deepEqual(
+    [fields[0], fields[1], fields[2], fields[3], fields[10], fields[11], fields[13]],
+    ["00000000", "", "0", "0.000000000", "1.000000000", "1.000000000", "Not synchronised"],
+  );
 });
 
 test("chronyc with no chronyd answering prints 506 on stdout and exits 1", async (t) => {

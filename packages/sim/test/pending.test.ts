@@ -5,15 +5,16 @@ import { readFileSync } from "node:fs";
 import test from "ava";
 import { parseConfig } from "../src/index.js";
 import { simNode, TEMPLATE } from "./sim-harness.js";
+import type { TestScope } from "@lockstep/shared";
 
-async function running() {
-  const node = simNode();
+async function running(t: TestScope) {
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "a", "--start", "1"]);
   return node;
 }
 
 test("Config.pm vmconfig_hotplug_pending: features set on a running CT stays in [pve:pending]", async (t) => {
-  const node = await running();
+  const node = await running(t);
   t.is((await node.pct(["set", "101", "--features", "nesting=1"])).code, 0);
   const text = readFileSync(node.config(101), "utf8");
   t.regex(text, /\n\[pve:pending\]\nfeatures: nesting=1\n/);
@@ -21,7 +22,7 @@ test("Config.pm vmconfig_hotplug_pending: features set on a running CT stays in 
 });
 
 test("Config.pm $LXC_FASTPLUG_OPTIONS and hotplug keys (cores, memory) apply at once on a running CT", async (t) => {
-  const node = await running();
+  const node = await running(t);
   await node.pct(["set", "101", "--cores", "2", "--memory", "1024", "--onboot", "1"]);
   const conf = parseConfig(readFileSync(node.config(101), "utf8"));
   t.is(conf.pending, undefined);
@@ -30,7 +31,7 @@ test("Config.pm $LXC_FASTPLUG_OPTIONS and hotplug keys (cores, memory) apply at 
 });
 
 test("Config.pm parse_pct_config: [pve:pending] is not a snapshot", async (t) => {
-  const node = await running();
+  const node = await running(t);
   await node.pct(["set", "101", "--features", "nesting=1"]);
   const conf = parseConfig(readFileSync(node.config(101), "utf8"));
   t.deepEqual([...conf.snapshots.keys()], []);
@@ -39,14 +40,14 @@ test("Config.pm parse_pct_config: [pve:pending] is not a snapshot", async (t) =>
 });
 
 test("API2/LXC/Config.pm vm_config: pct config shows the pending value, --current the applied one", async (t) => {
-  const node = await running();
+  const node = await running(t);
   await node.pct(["set", "101", "--features", "nesting=1", "--timezone", "UTC"]);
   t.regex((await node.pct(["config", "101"])).stdout, /^features: nesting=1$/m);
   t.notRegex((await node.pct(["config", "101", "--current"])).stdout, /^features:/m);
 });
 
 test("Config.pm add_to_pending_delete: deleting a non-hotplug key on a running CT waits in delete:", async (t) => {
-  const node = await running();
+  const node = await running(t);
   await node.pct(["set", "101", "--timezone", "UTC"]);
   await node.pct(["stop", "101"]);
   await node.pct(["start", "101"]);
@@ -57,7 +58,7 @@ test("Config.pm add_to_pending_delete: deleting a non-hotplug key on a running C
 });
 
 test("PVE/LXC.pm vm_start: the next start applies pending values and removes the section", async (t) => {
-  const node = await running();
+  const node = await running(t);
   await node.pct(["set", "101", "--features", "nesting=1"]);
   await node.pct(["stop", "101"]);
   t.is((await node.pct(["start", "101"])).code, 0);
@@ -67,7 +68,7 @@ test("PVE/LXC.pm vm_start: the next start applies pending values and removes the
 });
 
 test("Config.pm vmconfig_apply_pending: set on a stopped CT applies at once", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await node.pct(["set", "101", "--features", "nesting=1"]);
   const conf = parseConfig(readFileSync(node.config(101), "utf8"));
@@ -76,7 +77,7 @@ test("Config.pm vmconfig_apply_pending: set on a stopped CT applies at once", as
 });
 
 test("Config.pm update_pct_config: unprivileged is read-only", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await node.pct(["set", "101", "--unprivileged", "0"]);
   t.is(result.code, 255);
@@ -84,13 +85,16 @@ test("Config.pm update_pct_config: unprivileged is read-only", async (t) => {
 });
 
 test("Config.pm parse_lxc_network/print_lxc_network: net0 is stored with keys sorted and type=veth", async (t) => {
-  const node = await running();
+  const node = await running(t);
   await node.pct(["set", "101", "--net0", "name=eth0,bridge=vmbr0,ip=dhcp,hwaddr=BC:24:11:00:00:01"]);
-  t.regex(readFileSync(node.config(101), "utf8"), /^net0: bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp,name=eth0,type=veth$/m);
+  t.regex(
+    readFileSync(node.config(101), "utf8"),
+    /^net0: bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp,name=eth0,type=veth$/m,
+  );
 });
 
 test("AbstractConfig.pm cleanup_pending: setting the current value again leaves nothing pending", async (t) => {
-  const node = await running();
+  const node = await running(t);
   await node.pct(["set", "101", "--features", "nesting=1"]);
   await node.pct(["stop", "101"]);
   await node.pct(["start", "101"]);
@@ -99,7 +103,7 @@ test("AbstractConfig.pm cleanup_pending: setting the current value again leaves 
 });
 
 test("Config.pm update_pct_config: --revert drops a pending value, the applied one stays", async (t) => {
-  const node = await running();
+  const node = await running(t);
   await node.pct(["set", "101", "--features", "nesting=1"]);
   t.is((await node.pct(["set", "101", "--revert", "features"])).code, 0);
   const conf = parseConfig(readFileSync(node.config(101), "utf8"));
@@ -108,8 +112,11 @@ test("Config.pm update_pct_config: --revert drops a pending value, the applied o
 });
 
 test("API2/LXC/Config.pm update_vm: -delete and -revert of one key at once are refused", async (t) => {
-  const node = await running();
+  const node = await running(t);
   const result = await node.pct(["set", "101", "--delete", "features", "--revert", "features"]);
   t.is(result.code, 255);
-  t.is(result.stderr, "400 Parameter verification failed.\ndelete: you can't use '-delete features' and '-revert features' at the same time\n");
+  t.is(
+    result.stderr,
+    "400 Parameter verification failed.\ndelete: you can't use '-delete features' and '-revert features' at the same time\n",
+  );
 });

@@ -40,7 +40,9 @@ function catFile(file: string): { done: () => boolean; result: Promise<{ code: n
   const child = spawn("cat", [file], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
-  const result = new Promise<{ code: number | null; out: string }>((resolve) => child.on("close", (code) => ((finished = true), resolve({ code, out }))));
+  const result = new Promise<{ code: number | null; out: string }>((resolve) =>
+    child.on("close", (code) => ((finished = true), resolve({ code, out }))),
+  );
   return { done: () => finished, result };
 }
 

@@ -42,9 +42,17 @@ export function pmxcfsCluster(names: string[]): { cluster: string; nodes: Pmxcfs
 }
 
 function pmxcfsNode(cluster: string, name: string): PmxcfsNode {
-  for (const dir of ["lxc", "qemu-server", "openvz", "priv"]) mkdirSync(path.join(cluster, "nodes", name, dir), { recursive: true });
+  for (const dir of ["lxc", "qemu-server", "openvz", "priv"])
+    mkdirSync(path.join(cluster, "nodes", name, dir), { recursive: true });
   const root = mkdtempSync(path.join(os.tmpdir(), `sim-${name}-`));
-  for (const dir of ["run/lock/lxc", "var/log/pve/tasks", "var/lib/lockstep-sim/ct", "var/lib/vz/template/cache", "etc/pve"]) mkdirSync(path.join(root, dir), { recursive: true });
+  for (const dir of [
+    "run/lock/lxc",
+    "var/log/pve/tasks",
+    "var/lib/lockstep-sim/ct",
+    "var/lib/vz/template/cache",
+    "etc/pve",
+  ])
+    mkdirSync(path.join(root, dir), { recursive: true });
   writeFileSync(path.join(root, "var/log/pve/tasks/active"), "");
   writeFileSync(path.join(root, "etc/hostname"), `${name}\n`);
   const env = { ...process.env, LOCKSTEP_SIM_ROOT: root, LOCKSTEP_SIM_NODE: name, LOCKSTEP_SIM_CLUSTER: cluster };

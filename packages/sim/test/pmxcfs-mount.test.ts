@@ -95,12 +95,14 @@ it(".members lists the corosync nodes as pmxcfs prints them (status.c cfs_create
     '{\n"nodename": "pve2",\n"version": 3,\n"cluster": { "name": "lab", "version": 3, "nodes": 2, "quorate": 1 },\n"nodelist": {\n' +
       '  "pve1": { "id": 1, "online": 1, "ip": "127.0.0.1"},\n  "pve2": { "id": 2, "online": 1, "ip": "127.0.0.2"}\n  }\n}\n',
   );
-  t.is((lstatSync(path.join(pve2.pve, ".members")).mode & 0o777), 0o440);
+  t.is(lstatSync(path.join(pve2.pve, ".members")).mode & 0o777, 0o440);
 });
 
 it(".vmlist names every guest's node and type (status.c cfs_create_vmlist_msg)", (t) => {
   writeFileSync(path.join(pve2.pve, "nodes/pve2/qemu-server/300.conf"), "name: vm\n");
-  const vmlist = JSON.parse(readFileSync(path.join(pve1.pve, ".vmlist"), "utf8")) as { ids: Record<string, { node: string; type: string }> };
+  const vmlist = JSON.parse(readFileSync(path.join(pve1.pve, ".vmlist"), "utf8")) as {
+    ids: Record<string, { node: string; type: string }>;
+  };
   t.like(vmlist.ids["101"], { node: "pve1", type: "lxc" });
   t.like(vmlist.ids["202"], { node: "pve2", type: "lxc" });
   t.like(vmlist.ids["300"], { node: "pve2", type: "qemu" });
@@ -146,7 +148,9 @@ it("many writes at once through one mount all complete: each holds the cluster's
   const files = Array.from({ length: 40 }, (_, i) => path.join(pve1.pve, `nodes/pve1/lxc/${810 + i}.conf`));
   let timer: NodeJS.Timeout | undefined;
   const stuck = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("stuck"), 20_000)));
-  const written = Promise.all(files.map((file) => writeFile(file, ctConfig(path.basename(file))))).then(() => "written");
+  const written = Promise.all(files.map((file) => writeFile(file, ctConfig(path.basename(file))))).then(
+    () => "written",
+  );
   t.is(await Promise.race([written, stuck]), "written");
   clearTimeout(timer);
   // And the lock is free again: one more write goes through.

@@ -84,7 +84,10 @@ it("qm with pmxcfs stopped dies the same way (qemu-server PVE/CLI/qm.pm setup_en
 
 it("ha-manager and vzdump with pmxcfs stopped die the same way and leave /etc/pve empty (pve-ha-manager, pve-manager CLI setup_environment)", async (t) => {
   await node.control("stop");
-  for (const [bin, args] of [[simHaManagerBin, ["add", "ct:101"]], [simVzdumpBin, ["101"]]] as const) {
+  for (const [bin, args] of [
+    [simHaManagerBin, ["add", "ct:101"]],
+    [simVzdumpBin, ["101"]],
+  ] as const) {
     const run = await runExecutable(bin, [...args], node.env);
     t.is(run.code, 111, run.stderr);
     t.regex(run.stderr, /^Unable to load access control list: Connection refused$/m);
@@ -95,12 +98,18 @@ it("ha-manager and vzdump with pmxcfs stopped die the same way and leave /etc/pv
 it("a create that loses quorum midway cannot remove its placeholder: create_vm warns and the `lock: create` config stays (API2/LXC.pm create_vm, AbstractConfig.pm destroy_config)", async (t) => {
   const placeholder = path.join(cluster, "nodes/pve1/lxc/102.conf");
   const faults = JSON.stringify([{ command: "create", action: "slow", ms: 3000 }]);
-  const run = runExecutable(simPctBin, ["create", "102", TEMPLATE, "--storage", "local-lvm"], { ...node.env, LOCKSTEP_SIM_FAULTS: faults });
+  const run = runExecutable(simPctBin, ["create", "102", TEMPLATE, "--storage", "local-lvm"], {
+    ...node.env,
+    LOCKSTEP_SIM_FAULTS: faults,
+  });
   t.true(await eventually(() => existsSync(placeholder), 10_000), "the placeholder was never written");
   await node.control("no-quorum");
   const result = await run;
   t.is(result.code, 255);
-  t.regex(result.stderr, /^unable to create CT 102 - unable to open file '.*\/102\.conf\.tmp\.\d+' - Permission denied$/m);
+  t.regex(
+    result.stderr,
+    /^unable to create CT 102 - unable to open file '.*\/102\.conf\.tmp\.\d+' - Permission denied$/m,
+  );
   t.regex(result.stdout, /^failed to remove config file: Permission denied$/m);
   t.is(readFileSync(placeholder, "utf8"), "lock: create\n");
 });
@@ -112,7 +121,7 @@ it("pct set with quorum writes through the mount into the cluster directory", as
 });
 
 test("a pct whose /etc/pve cannot be read dies as Perl dies (Tools.pm file_get_contents): the error in words, exit 255, no stack trace", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   t.is((await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"])).code, 0);
   // What a pmxcfs that died under a running pct leaves: the config cannot be read.
   rmSync(node.config(101));
@@ -123,7 +132,7 @@ test("a pct whose /etc/pve cannot be read dies as Perl dies (Tools.pm file_get_c
 });
 
 test("a config read in a running pct after pmxcfs stopped fails with the refused IPC, never `does not exist` (Cluster.pm ipcc_get_config, AbstractConfig.pm load_config)", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   t.is((await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"])).code, 0);
   // What the running command meets: pmxcfs stopped, its mount gone (an empty /etc/pve).
   rmSync(node.config(101));
@@ -131,5 +140,7 @@ test("a config read in a running pct after pmxcfs stopped fails with the refused
   const layout = simLayout(node.root, "pve1");
   t.throws(() => readConfig(layout, "pve1", 101), { message: "Connection refused" });
   writePmxcfsState(node.root, { state: "mounted", quorate: true, pid: null });
-  t.throws(() => readConfig(layout, "pve1", 101), { message: "Configuration file 'nodes/pve1/lxc/101.conf' does not exist" });
+  t.throws(() => readConfig(layout, "pve1", 101), {
+    message: "Configuration file 'nodes/pve1/lxc/101.conf' does not exist",
+  });
 });

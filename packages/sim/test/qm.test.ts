@@ -9,13 +9,13 @@ import { simNode, TEMPLATE } from "./sim-harness.js";
 import { runTool } from "./tool-run.js";
 
 test("qm create writes the VM config under nodes/<node>/qemu-server", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   t.is((await runTool("qm", node.root, ["create", "150", "--name", "vm1"])).code, 0);
   t.true(existsSync(path.join(node.root, "etc/pve/nodes/pve1/qemu-server/150.conf")));
 });
 
 test("pct list ignores QEMU VMs", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await runTool("qm", node.root, ["create", "150", "--name", "vm1"]);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const list = (await node.pct(["list"])).stdout;
@@ -24,13 +24,13 @@ test("pct list ignores QEMU VMs", async (t) => {
 });
 
 test("qm list shows the VM", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await runTool("qm", node.root, ["create", "150", "--name", "vm1"]);
   t.regex((await runTool("qm", node.root, ["list"])).stdout, /^\s+150 vm1\s+stopped/m);
 });
 
 test("Cluster.pm check_vmid_unused: a VM's VMID is held by a VM (guestOfVmid / its message)", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await runTool("qm", node.root, ["create", "150", "--name", "vm1"]);
   const layout = simLayout(node.root);
   t.deepEqual(guestOfVmid(layout, 150), { type: "qemu", node: "pve1" });
@@ -38,7 +38,7 @@ test("Cluster.pm check_vmid_unused: a VM's VMID is held by a VM (guestOfVmid / i
 });
 
 test("Cluster.pm check_vmid_unused: qm create on a CT's VMID fails with CT <id> already exists", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const result = await runTool("qm", node.root, ["create", "101"]);
   t.is(result.code, 255);
@@ -47,7 +47,7 @@ test("Cluster.pm check_vmid_unused: qm create on a CT's VMID fails with CT <id> 
 
 // create_vm calls check_vmid_unused before create_and_lock_config, outside its `$emsg` prefix.
 test("API2/LXC.pm create_vm: pct create on a VM's VMID fails with VM <id> already exists", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await runTool("qm", node.root, ["create", "150", "--name", "vm1"]);
   const result = await node.pct(["create", "150", TEMPLATE, "--storage", "local-lvm"]);
   t.is(result.code, 255);
@@ -55,7 +55,7 @@ test("API2/LXC.pm create_vm: pct create on a VM's VMID fails with VM <id> alread
 });
 
 test("qm destroy removes the VM config", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await runTool("qm", node.root, ["create", "150"]);
   t.is((await runTool("qm", node.root, ["destroy", "150"])).code, 0);
   t.false(existsSync(path.join(node.root, "etc/pve/nodes/pve1/qemu-server/150.conf")));

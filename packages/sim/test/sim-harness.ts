@@ -1,7 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 import { liveTaskWorkers, simPctBin } from "../src/index.js";
 
 export const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
@@ -27,17 +26,26 @@ export function runExecutable(bin: string, args: string[], env: NodeJS.ProcessEn
   });
 }
 
-/** A fresh simulated node and a way to run its `pct`. */
-export function simNode(extraEnv: Record<string, string> = {}) {
-  const root = mkdtempSync(path.join(os.tmpdir(), "sim-node-"));
+/** A fresh simulated node for as long as the test runs, and a way to run its `pct`. */
+export function simNode(t: TestScope, extraEnv: Record<string, string> = {}) {
+  const root = scratchDir(t, "sim-node");
   const env = { ...process.env, LOCKSTEP_SIM_ROOT: root, ...extraEnv };
-  const pct = (args: string[], more: Record<string, string> = {}): Promise<PctRun> => runExecutable(simPctBin, args, { ...env, ...more });
-  const spawnPct = (args: string[], more: Record<string, string> = {}): ChildProcess => spawn(process.execPath, [simPctBin, ...args], { env: { ...env, ...more }, stdio: "ignore" });
+  const pct = (args: string[], more: Record<string, string> = {}): Promise<PctRun> =>
+    runExecutable(simPctBin, args, { ...env, ...more });
+  const spawnPct = (args: string[], more: Record<string, string> = {}): ChildProcess =>
+    spawn(process.execPath, [simPctBin, ...args], { env: { ...env, ...more }, stdio: "ignore" });
   // A killed pct leaves its task worker running, as on Proxmox: a test ends it explicitly.
   const killWorkers = (): void => {
     for (const { pid } of liveTaskWorkers(root)) process.kill(pid, "SIGKILL");
   };
-  return { root, pct, spawnPct, killWorkers, lockFile: (vmid: number) => path.join(root, "run/lock/lxc", `pve-config-${vmid}.lock`), config: (vmid: number) => path.join(root, "etc/pve/lxc", `${vmid}.conf`) };
+  return {
+    root,
+    pct,
+    spawnPct,
+    killWorkers,
+    lockFile: (vmid: number) => path.join(root, "run/lock/lxc", `pve-config-${vmid}.lock`),
+    config: (vmid: number) => path.join(root, "etc/pve/lxc", `${vmid}.conf`),
+  };
 }
 
 /** True when nobody holds a flock on `file` right now. */

@@ -8,7 +8,7 @@ import { eventually, lockIsFree, simNode, TEMPLATE } from "./sim-harness.js";
 test("a snapshot killed after prepare leaves its section with snapstate: prepare and lock: snapshot", async (t) => {
   // pve-guest-common AbstractConfig.pm __snapshot_prepare writes the section (as pve-container
   // src/test/snapshot-expected/prepare/lxc/102.conf shows) before the volume snapshots.
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   writeFaults(node.root, [{ command: "snapshot", action: "crash" }]);
   await node.pct(["snapshot", "101", "s1"]);
@@ -20,7 +20,7 @@ test("a snapshot killed after prepare leaves its section with snapstate: prepare
 test("a snapshot whose volume snapshot fails cleans up: no section, no lock", async (t) => {
   // AbstractConfig.pm snapshot_create: warn "snapshot create failed: starting cleanup", snapshot_delete($force=1).
   // Fixture: pve-container src/test/snapshot-expected/create/lxc/201.conf equals its input.
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const before = readFileSync(node.config(101), "utf8");
   writeFaults(node.root, [{ command: "snapshot", action: "fail", message: "volume snapshot disabled" }]);
@@ -31,19 +31,21 @@ test("a snapshot whose volume snapshot fails cleans up: no section, no lock", as
 
 test("a committed snapshot has no snapstate, sets parent and records the volume snapshot", async (t) => {
   // AbstractConfig.pm __snapshot_commit; fixture snapshot-expected/create/lxc/101.conf.
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   t.is((await node.pct(["snapshot", "101", "test", "--description", "test comment"])).code, 0);
   const config = readFileSync(node.config(101), "utf8");
   t.regex(config, /^parent: test$/m);
   t.regex(config, /\[test\]\n#test comment\n/);
   t.notRegex(config, /snapstate|lock:/);
-  const vol = JSON.parse(readFileSync(path.join(node.root, "var/lib/lockstep-sim/storage/local-lvm/vm-101-disk-0"), "utf8")) as { snapshots: string[] };
+  const vol = JSON.parse(
+    readFileSync(path.join(node.root, "var/lib/lockstep-sim/storage/local-lvm/vm-101-disk-0"), "utf8"),
+  ) as { snapshots: string[] };
   t.deepEqual(vol.snapshots, ["test"]);
 });
 
 test("delsnapshot of the only snapshot gives snapshot-expected/delete/lxc/101.conf: no section, no parent", async (t) => {
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const before = readFileSync(node.config(101), "utf8");
   await node.pct(["snapshot", "101", "test"]);
@@ -53,7 +55,7 @@ test("delsnapshot of the only snapshot gives snapshot-expected/delete/lxc/101.co
 
 test("a delsnapshot failing on the volume leaves lock: snapshot-delete and snapstate: delete", async (t) => {
   // AbstractConfig.pm snapshot_delete; the volume that failed stays in the section (snapshot-expected/delete/lxc/201.conf).
-  const node = simNode();
+  const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await node.pct(["snapshot", "101", "test"]);
   writeFaults(node.root, [{ command: "delsnapshot", action: "fail", message: "volume snapshot delete disabled" }]);
@@ -66,7 +68,7 @@ test("a delsnapshot failing on the volume leaves lock: snapshot-delete and snaps
 test("delsnapshot waits 10 s for the guest migration lock, then fails with its text", async (t) => {
   // pve-container API2/LXC/Snapshot.pm delsnapshot: guest_migration_lock($vmid, 10, ...) on
   // /var/lock/pve-manager/pve-migrate-<vmid> (pve-guest-common GuestHelpers.pm).
-  const node = simNode({ LOCKSTEP_SIM_LOCK_TIMEOUT_S: "1" });
+  const node = simNode(t, { LOCKSTEP_SIM_LOCK_TIMEOUT_S: "1" });
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   await node.pct(["snapshot", "101", "test"]);
   const file = path.join(node.root, "var/lock/pve-manager/pve-migrate-101");

@@ -1,20 +1,34 @@
 import { readFileSync } from "node:fs";
 import test from "ava";
-import { decodeUpid, liveTaskWorkers, readCalls, readTaskStatus, simLayout, taskLogPath, writeFaults } from "../src/index.js";
+import {
+  decodeUpid,
+  liveTaskWorkers,
+  readCalls,
+  readTaskStatus,
+  simLayout,
+  taskLogPath,
+  writeFaults,
+} from "../src/index.js";
 import { eventually, lockIsFree, simNode, TEMPLATE } from "./sim-harness.js";
+import type { TestScope } from "@lockstep/shared";
 
 type Node = ReturnType<typeof simNode>;
 
-async function createdNode(t: { teardown(fn: () => void): void }): Promise<Node> {
-  const node = simNode();
+async function createdNode(t: TestScope): Promise<Node> {
+  const node = simNode(t);
   t.teardown(() => node.killWorkers());
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   return node;
 }
 
-const activeLines = (node: Node): string[] => readFileSync(simLayout(node.root).tasksActive, "utf8").split("\n").filter(Boolean);
-const sessionOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[3]);
-const taskStarts = (node: Node, type?: string) => readCalls(node.root).filter((c) => c.event === "task-start" && (type === undefined || (c as { upid: string }).upid.includes(`:${type}:`)));
+const activeLines = (node: Node): string[] =>
+  readFileSync(simLayout(node.root).tasksActive, "utf8").split("\n").filter(Boolean);
+const sessionOf = (pid: number): number =>
+  Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[3]);
+const taskStarts = (node: Node, type?: string) =>
+  readCalls(node.root).filter(
+    (c) => c.event === "task-start" && (type === undefined || (c as { upid: string }).upid.includes(`:${type}:`)),
+  );
 
 // pve-common src/PVE/RESTEnvironment.pm, fork_worker: `POSIX::setsid()` for a CLI worker
 // whose stdin is no tty, and `$0 = "task $upid"` with the worker's own pid and start time.
@@ -43,7 +57,9 @@ test("the active list has Proxmox's format and keeps 25 tasks, archiving the res
   t.is(lines.length, 25);
   for (const line of lines) t.regex(line, /^\S+ [01]( [0-9A-F]{8}( .*)?)?$/);
   t.regex(lines[0]!, /:vzstop:101:root@pam: 1 [0-9A-F]{8} OK$/, "newest first");
-  const index = readFileSync(`${simLayout(node.root).tasksDir}/index`, "utf8").split("\n").filter(Boolean);
+  const index = readFileSync(`${simLayout(node.root).tasksDir}/index`, "utf8")
+    .split("\n")
+    .filter(Boolean);
   t.true(index.length >= 28, "every finished task archived");
   for (const line of index) t.regex(line, /^UPID:\S+ [0-9A-F]{8} \S.*$/);
 });
@@ -101,7 +117,9 @@ test("a worker whose pct died dies at its next write, without cleanup", async (t
   t.true(await eventually(() => liveTaskWorkers(node.root).length === 1 && !lockIsFree(node.lockFile(101)), 15_000));
   const { upid } = liveTaskWorkers(node.root)[0]!;
   pct.kill("SIGKILL");
-  t.true(await eventually(() => readCalls(node.root).some((c) => c.event === "task-sigpipe" && c.upid === upid), 15_000));
+  t.true(
+    await eventually(() => readCalls(node.root).some((c) => c.event === "task-sigpipe" && c.upid === upid), 15_000),
+  );
   t.true(await eventually(() => liveTaskWorkers(node.root).length === 0));
   t.is((await node.pct(["status", "101"])).stdout, "status: stopped\n", "it died before starting the CT");
 });
@@ -113,7 +131,8 @@ test("SIGTERM to pct interrupts the worker, which fails with 'received interrupt
   writeFaults(node.root, [{ command: "start", action: "hang" }]);
   const run = node.pct(["start", "101"]);
   t.true(await eventually(() => liveTaskWorkers(node.root).length === 1 && !lockIsFree(node.lockFile(101)), 15_000));
-  const pctPid = (readCalls(node.root).find((c) => c.event === "start" && c.argv[0] === "start") as { pid: number }).pid;
+  const pctPid = (readCalls(node.root).find((c) => c.event === "start" && c.argv[0] === "start") as { pid: number })
+    .pid;
   process.kill(pctPid, "SIGTERM");
   const result = await run;
   t.is(result.code, 255);
@@ -128,7 +147,8 @@ test("an uninterruptible hang ignores pct's TERM", async (t) => {
   writeFaults(node.root, [{ command: "start", action: "hang", uninterruptible: true }]);
   const run = node.pct(["start", "101"]);
   t.true(await eventually(() => liveTaskWorkers(node.root).length === 1 && !lockIsFree(node.lockFile(101)), 15_000));
-  const pctPid = (readCalls(node.root).find((c) => c.event === "start" && c.argv[0] === "start") as { pid: number }).pid;
+  const pctPid = (readCalls(node.root).find((c) => c.event === "start" && c.argv[0] === "start") as { pid: number })
+    .pid;
   process.kill(pctPid, "SIGTERM");
   await new Promise((r) => setTimeout(r, 1000));
   t.is(liveTaskWorkers(node.root).length, 1, "still hanging");
@@ -139,13 +159,17 @@ test("an uninterruptible hang ignores pct's TERM", async (t) => {
 // Tools.pm lock_file_full: a TERM during the flock wait ends it: `can't lock file ... - received interrupt`.
 test("a worker waiting for the flock is interrupted by TERM", async (t) => {
   const node = await createdNode(t);
-  const holder = (await import("node:child_process")).spawn("flock", [node.lockFile(101), "sleep", "30"], { detached: true, stdio: "ignore" });
+  const holder = (await import("node:child_process")).spawn("flock", [node.lockFile(101), "sleep", "30"], {
+    detached: true,
+    stdio: "ignore",
+  });
   t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
   t.true(await eventually(() => !lockIsFree(node.lockFile(101))));
   const run = node.pct(["start", "101"]);
   t.true(await eventually(() => liveTaskWorkers(node.root).length === 1, 15_000));
   await new Promise((r) => setTimeout(r, 500));
-  const pctPid = (readCalls(node.root).find((c) => c.event === "start" && c.argv[0] === "start") as { pid: number }).pid;
+  const pctPid = (readCalls(node.root).find((c) => c.event === "start" && c.argv[0] === "start") as { pid: number })
+    .pid;
   process.kill(pctPid, "SIGTERM");
   const result = await run;
   t.is(result.code, 255);

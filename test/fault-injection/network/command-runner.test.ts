@@ -16,7 +16,9 @@ test("a command that fails is a COMMAND_FAILED naming its argv, exit code and st
 
 test("a command that outlives its timeout is killed and is a COMMAND_TIMEOUT", async (t) => {
   const started = Date.now();
-  const err = await t.throwsAsync(systemCommands.run(["sleep", "30"], { timeoutMs: 200 }), { instanceOf: NetworkError });
+  const err = await t.throwsAsync(systemCommands.run(["sleep", "30"], { timeoutMs: 200 }), {
+    instanceOf: NetworkError,
+  });
   t.is(err?.code, "COMMAND_TIMEOUT");
   t.is(err?.message, "sleep 30 did not end within 200 ms and was killed");
   t.true(Date.now() - started < 10_000);

@@ -23,10 +23,15 @@ export const systemCommands: CommandRunner = {
     const [file, ...args] = argv;
     if (!file) return Promise.reject(new NetworkError("BAD_INPUT", "an empty argv was given to run"));
     return new Promise((resolve, reject) => {
-      const child = execFile(file, args, { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        reject(commandError(argv, timeoutMs, err, stderr));
-      });
+      const child = execFile(
+        file,
+        args,
+        { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          if (!err) return resolve(stdout);
+          reject(commandError(argv, timeoutMs, err, stderr));
+        },
+      );
       // A command that reads no stdin may be gone before its input is written.
       child.stdin?.on("error", () => undefined);
       child.stdin?.end(options.input ?? "");
@@ -34,11 +39,25 @@ export const systemCommands: CommandRunner = {
   },
 };
 
-function commandError(argv: readonly string[], timeoutMs: number, err: ExecFileException, stderr: string): NetworkError {
+function commandError(
+  argv: readonly string[],
+  timeoutMs: number,
+  err: ExecFileException,
+  stderr: string,
+): NetworkError {
   const shown = argv.join(" ");
-  if (err.code === "ENOENT") return new NetworkError("UNSUPPORTED", `${argv[0]} is not installed (scripts/netns-prereqs.sh installs what the network toolkit needs)`);
+  if (err.code === "ENOENT")
+    return new NetworkError(
+      "UNSUPPORTED",
+      `${argv[0]} is not installed (scripts/netns-prereqs.sh installs what the network toolkit needs)`,
+    );
   const exitCode = typeof err.code === "number" ? err.code : null;
   const command = { argv, exitCode, stderr };
-  if (err.killed) return new NetworkError("COMMAND_TIMEOUT", `${shown} did not end within ${timeoutMs} ms and was killed`, command);
-  return new NetworkError("COMMAND_FAILED", `${shown} exited ${exitCode ?? err.code}: ${stderr.trim() || err.message}`, command);
+  if (err.killed)
+    return new NetworkError("COMMAND_TIMEOUT", `${shown} did not end within ${timeoutMs} ms and was killed`, command);
+  return new NetworkError(
+    "COMMAND_FAILED",
+    `${shown} exited ${exitCode ?? err.code}: ${stderr.trim() || err.message}`,
+    command,
+  );
 }

@@ -21,7 +21,10 @@ export class DropRules {
   /** The table and its forward chain, empty (everything passes). */
   static async install(commands: CommandRunner, namespace: string): Promise<DropRules> {
     const rules = new DropRules(commands, namespace);
-    await rules.nft(["-f", "-"], `add table ${TABLE}\nadd chain ${TABLE} forward { type filter hook forward priority 0; policy accept; }\n`);
+    await rules.nft(
+      ["-f", "-"],
+      `add table ${TABLE}\nadd chain ${TABLE} forward { type filter hook forward priority 0; policy accept; }\n`,
+    );
     return rules;
   }
 
@@ -37,9 +40,16 @@ export class DropRules {
 
   /** Adds the rules, all or none, and answers their handles. */
   async add(rules: readonly string[]): Promise<number[]> {
-    const echoed = await this.nft(["--echo", "--handle", "-f", "-"], rules.map((r) => `add rule ${TABLE} forward ${r}\n`).join(""));
+    const echoed = await this.nft(
+      ["--echo", "--handle", "-f", "-"],
+      rules.map((r) => `add rule ${TABLE} forward ${r}\n`).join(""),
+    );
     const handles = [...echoed.matchAll(/^add rule .* # handle (\d+)$/gm)].map((m) => Number(m[1]));
-    if (handles.length !== rules.length) throw new NetworkError("COMMAND_FAILED", `nft echoed ${handles.length} handles for ${rules.length} rules: ${echoed.trim()}`);
+    if (handles.length !== rules.length)
+      throw new NetworkError(
+        "COMMAND_FAILED",
+        `nft echoed ${handles.length} handles for ${rules.length} rules: ${echoed.trim()}`,
+      );
     return handles;
   }
 
@@ -49,6 +59,9 @@ export class DropRules {
   }
 
   private nft(args: readonly string[], input?: string): Promise<string> {
-    return this.commands.run(["ip", "netns", "exec", this.namespace, "nft", ...args], input === undefined ? {} : { input });
+    return this.commands.run(
+      ["ip", "netns", "exec", this.namespace, "nft", ...args],
+      input === undefined ? {} : { input },
+    );
   }
 }

@@ -55,30 +55,39 @@ rootTest("a Node process in one host queries MariaDB in another through the brid
   }
 });
 
-rootTest("after a partition a new connection fails within its connectTimeout and an open one's query within its timeout, rather than hang", async (t) => {
-  const open = probes.mysqlSession("api", db.url, CONNECT_TIMEOUT_MS);
-  try {
-    t.like(await outcome(open), { event: "connect", ok: true });
-    const fault = await network.partition("api", "db");
+rootTest(
+  "after a partition a new connection fails within its connectTimeout and an open one's query within its timeout, rather than hang",
+  async (t) => {
+    const open = probes.mysqlSession("api", db.url, CONNECT_TIMEOUT_MS);
     try {
-      const fresh = probes.mysqlSession("api", db.url, CONNECT_TIMEOUT_MS);
-      const connect = await outcome(fresh);
-      await fresh.finish();
-      t.log(`connect: ${JSON.stringify(connect)}`);
-      t.like(connect, { ok: false, code: "ETIMEDOUT" });
-      t.true(connect.ms >= CONNECT_TIMEOUT_MS && connect.ms < CONNECT_TIMEOUT_MS + SLACK_MS, `the connect failed after ${connect.ms} ms`);
-      open.send(String(QUERY_TIMEOUT_MS));
-      const query = await outcome(open);
-      t.log(`query: ${JSON.stringify(query)}`);
-      t.like(query, { ok: false, code: "PROTOCOL_SEQUENCE_TIMEOUT" });
-      t.true(query.ms >= QUERY_TIMEOUT_MS && query.ms < QUERY_TIMEOUT_MS + SLACK_MS, `the query failed after ${query.ms} ms`);
+      t.like(await outcome(open), { event: "connect", ok: true });
+      const fault = await network.partition("api", "db");
+      try {
+        const fresh = probes.mysqlSession("api", db.url, CONNECT_TIMEOUT_MS);
+        const connect = await outcome(fresh);
+        await fresh.finish();
+        t.log(`connect: ${JSON.stringify(connect)}`);
+        t.like(connect, { ok: false, code: "ETIMEDOUT" });
+        t.true(
+          connect.ms >= CONNECT_TIMEOUT_MS && connect.ms < CONNECT_TIMEOUT_MS + SLACK_MS,
+          `the connect failed after ${connect.ms} ms`,
+        );
+        open.send(String(QUERY_TIMEOUT_MS));
+        const query = await outcome(open);
+        t.log(`query: ${JSON.stringify(query)}`);
+        t.like(query, { ok: false, code: "PROTOCOL_SEQUENCE_TIMEOUT" });
+        t.true(
+          query.ms >= QUERY_TIMEOUT_MS && query.ms < QUERY_TIMEOUT_MS + SLACK_MS,
+          `the query failed after ${query.ms} ms`,
+        );
+      } finally {
+        await fault.heal();
+      }
     } finally {
-      await fault.heal();
+      await open.finish();
     }
-  } finally {
-    await open.finish();
-  }
-});
+  },
+);
 
 rootTest("after the partition heals, the host connects and queries again", async (t) => {
   const fault = await network.partition("api", "db");

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { VirtualNetwork } from "./virtual-network.js";
+import { crashServer } from "../server-crash.js";
 
 const MARIADB_SH = fileURLToPath(new URL("../../../scripts/mariadb.sh", import.meta.url));
 // A first start initialises the data directory: on a loaded machine that takes a while.
@@ -38,9 +39,7 @@ export class HostedMariaDb {
   /** Stops the server, with SIGKILL (a crash) or SIGTERM (a clean shutdown). */
   async stop(signal: "SIGKILL" | "SIGTERM"): Promise<void> {
     if (signal === "SIGTERM") return this.script("stop");
-    const pid = Number(readFileSync(path.join(this.dir, "mysqld.pid"), "utf8"));
-    process.kill(pid, "SIGKILL");
-    while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
+    await crashServer(this.dir);
   }
 
   async start(): Promise<void> {
@@ -53,16 +52,11 @@ export class HostedMariaDb {
   }
 
   private async script(command: string): Promise<void> {
-    const env = [`LOCKSTEP_MARIADB_DIR=${this.dir}`, `LOCKSTEP_MARIADB_PORT=${PORT}`, `LOCKSTEP_MARIADB_BIND=${this.network.address(this.host)}`];
+    const env = [
+      `LOCKSTEP_MARIADB_DIR=${this.dir}`,
+      `LOCKSTEP_MARIADB_PORT=${PORT}`,
+      `LOCKSTEP_MARIADB_BIND=${this.network.address(this.host)}`,
+    ];
     await this.network.run(this.host, ["env", ...env, MARIADB_SH, command], { timeoutMs: SCRIPT_MS });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -13,7 +13,10 @@ const ROUND_TRIPS = 12;
 const DATAGRAMS = 2000;
 const LOSS_PERCENT = 30;
 
-async function withNetwork(options: { delayBy?: DelayMechanism }, body: (network: VirtualNetwork, probes: Probes) => Promise<void>): Promise<void> {
+async function withNetwork(
+  options: { delayBy?: DelayMechanism },
+  body: (network: VirtualNetwork, probes: Probes) => Promise<void>,
+): Promise<void> {
   const network = await VirtualNetwork.create({ hosts: ["a", "b"], ...options });
   try {
     await body(network, new Probes(network));
@@ -31,7 +34,10 @@ async function kernelHasNetem(): Promise<boolean> {
     await network.destroy();
   }
 }
-const NO_NETEM = NOT_ROOT || (await kernelHasNetem()) ? null : "this kernel has no sch_netem (CONFIG_NET_SCH_NETEM): delays take the queue delayer";
+const NO_NETEM =
+  NOT_ROOT || (await kernelHasNetem())
+    ? null
+    : "this kernel has no sch_netem (CONFIG_NET_SCH_NETEM): delays take the queue delayer";
 
 const median = (values: readonly number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 const shown = (values: readonly number[]) => values.map((ms) => ms.toFixed(1)).join(" ");
@@ -69,38 +75,50 @@ rootTest(`a delay's jitter spreads the round trips over ${DELAY_MS} ms +/- ${JIT
       const samples = await probes.roundTrips("a", "b", PORT, 30);
       t.log(`round trips (ms) by ${await network.delayMechanism()}: ${shown(samples)}`);
       t.true(Math.min(...samples) >= DELAY_MS - JITTER_MS, `the shortest took ${Math.min(...samples)} ms`);
-      t.true(Math.max(...samples) - Math.min(...samples) >= JITTER_MS / 2, `they spread over ${Math.max(...samples) - Math.min(...samples)} ms only`);
+      t.true(
+        Math.max(...samples) - Math.min(...samples) >= JITTER_MS / 2,
+        `they spread over ${Math.max(...samples) - Math.min(...samples)} ms only`,
+      );
     } finally {
       await server.finish();
     }
   });
 });
 
-rootTest(`a loss of ${LOSS_PERCENT} % drops about that share of what the host sends, and heal takes it away`, async (t) => {
-  await withNetwork({}, async (network, probes) => {
-    const count = async () => {
-      const counter = await probes.udpCounter("b", PORT);
-      await probes.sendDatagrams("a", "b", PORT, DATAGRAMS);
-      const [report] = await counter.finish();
-      return (JSON.parse(report!) as { received: number }).received;
-    };
-    const fault = await network.loss("a", LOSS_PERCENT);
-    const received = await count();
-    const lost = (100 * (DATAGRAMS - received)) / DATAGRAMS;
-    t.log(`${received} of ${DATAGRAMS} datagrams arrived: ${lost.toFixed(1)} % lost`);
-    // The binomial spread at 2000 datagrams is 1 %; 5 % either way is far outside it.
-    t.true(Math.abs(lost - LOSS_PERCENT) <= 5, `${lost} % lost`);
-    await fault.heal();
-    t.is(await count(), DATAGRAMS);
-  });
-});
+rootTest(
+  `a loss of ${LOSS_PERCENT} % drops about that share of what the host sends, and heal takes it away`,
+  async (t) => {
+    await withNetwork({}, async (network, probes) => {
+      const count = async () => {
+        const counter = await probes.udpCounter("b", PORT);
+        await probes.sendDatagrams("a", "b", PORT, DATAGRAMS);
+        const [report] = await counter.finish();
+        return (JSON.parse(report!) as { received: number }).received;
+      };
+      const fault = await network.loss("a", LOSS_PERCENT);
+      const received = await count();
+      const lost = (100 * (DATAGRAMS - received)) / DATAGRAMS;
+      t.log(`${received} of ${DATAGRAMS} datagrams arrived: ${lost.toFixed(1)} % lost`);
+      // The binomial spread at 2000 datagrams is 1 %; 5 % either way is far outside it.
+      t.true(Math.abs(lost - LOSS_PERCENT) <= 5, `${lost} % lost`);
+      await fault.heal();
+      t.is(await count(), DATAGRAMS);
+    });
+  },
+);
 
 rootTest("a second delay or loss of one host is refused until the first is healed", async (t) => {
   await withNetwork({}, async (network) => {
     const delay = await network.delay("a", 10);
     const loss = await network.loss("a", 5);
-    await t.throwsAsync(network.delay("a", 20), { instanceOf: NetworkError, message: "a already has a delay; heal it first" });
-    await t.throwsAsync(network.loss("a", 10), { instanceOf: NetworkError, message: "a already has a loss; heal it first" });
+    await t.throwsAsync(network.delay("a", 20), {
+      instanceOf: NetworkError,
+      message: "a already has a delay; heal it first",
+    });
+    await t.throwsAsync(network.loss("a", 10), {
+      instanceOf: NetworkError,
+      message: "a already has a loss; heal it first",
+    });
     await t.notThrowsAsync(network.delay("b", 20));
     await delay.heal();
     await loss.heal();
@@ -120,27 +138,38 @@ rootTest("two delays of one host asked at once: one is put in place, the other r
   });
 });
 
-rootTest("a queue delayer that dies is reported, and its host's packets then pass undelayed rather than stop", async (t) => {
-  const logged: string[] = [];
-  const network = await VirtualNetwork.create({ hosts: ["a", "b"], delayBy: "queue", log: (line) => logged.push(line) });
-  try {
-    const probes = new Probes(network);
-    const server = await probes.tcpServer("b", PORT);
+rootTest(
+  "a queue delayer that dies is reported, and its host's packets then pass undelayed rather than stop",
+  async (t) => {
+    const logged: string[] = [];
+    const network = await VirtualNetwork.create({
+      hosts: ["a", "b"],
+      delayBy: "queue",
+      log: (line) => logged.push(line),
+    });
     try {
-      await network.delay("a", 500);
-      const [delayer] = (await network.run(ROOT_HOST, ["ip", "netns", "pids", network.namespace("a")])).split(/\s+/).filter(Boolean).map(Number);
-      process.kill(delayer!, "SIGKILL");
-      for (const end = Date.now() + 10_000; !logged.length && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
-      t.regex(logged.join("\n"), new RegExp(`the delayer of ${network.namespace("a")} exited SIGKILL`));
-      const samples = await probes.roundTrips("a", "b", PORT, ROUND_TRIPS);
-      t.true(median(samples) < 250, `round trips after the delayer died: ${shown(samples)}`);
+      const probes = new Probes(network);
+      const server = await probes.tcpServer("b", PORT);
+      try {
+        await network.delay("a", 500);
+        const [delayer] = (await network.run(ROOT_HOST, ["ip", "netns", "pids", network.namespace("a")]))
+          .split(/\s+/)
+          .filter(Boolean)
+          .map(Number);
+        process.kill(delayer!, "SIGKILL");
+        for (const end = Date.now() + 10_000; !logged.length && Date.now() < end;)
+          await new Promise((r) => setTimeout(r, 20));
+        t.regex(logged.join("\n"), new RegExp(`the delayer of ${network.namespace("a")} exited SIGKILL`));
+        const samples = await probes.roundTrips("a", "b", PORT, ROUND_TRIPS);
+        t.true(median(samples) < 250, `round trips after the delayer died: ${shown(samples)}`);
+      } finally {
+        await server.finish();
+      }
     } finally {
-      await server.finish();
+      await network.destroy();
     }
-  } finally {
-    await network.destroy();
-  }
-});
+  },
+);
 
 rootTest("delays and losses out of range, and a delay of the root namespace, are refused", async (t) => {
   await withNetwork({}, async (network) => {

@@ -20,7 +20,11 @@ export async function killNamespaceProcesses(commands: CommandRunner, namespace:
     }
   }
   for (const end = Date.now() + GONE_WITHIN_MS; pids.some(living); await sleep(20)) {
-    if (Date.now() > end) throw new NetworkError("COMMAND_TIMEOUT", `processes ${pids.filter(living).join(", ")} of namespace ${namespace} still live ${GONE_WITHIN_MS} ms after SIGKILL`);
+    if (Date.now() > end)
+      throw new NetworkError(
+        "COMMAND_TIMEOUT",
+        `processes ${pids.filter(living).join(", ")} of namespace ${namespace} still live ${GONE_WITHIN_MS} ms after SIGKILL`,
+      );
   }
   return pids;
 }

@@ -30,7 +30,14 @@ export async function buildNetwork(commands: CommandRunner, hosts: readonly stri
   const run = newRun();
   const bridge = namespaceName(run, BRIDGE_ROLE);
   const made: string[] = [];
-  const layout = { run, bridge, rootLink: rootLinkName(run.token), namespaces: new Map<string, string>(), addresses: new Map<string, string>(), subnet: "" };
+  const layout = {
+    run,
+    bridge,
+    rootLink: rootLinkName(run.token),
+    namespaces: new Map<string, string>(),
+    addresses: new Map<string, string>(),
+    subnet: "",
+  };
   const ip = (...args: string[]) => commands.run(["ip", ...args]);
   try {
     await ip("netns", "add", bridge);
@@ -68,7 +75,11 @@ export async function buildNetwork(commands: CommandRunner, hosts: readonly stri
  * Removes the root link, every process left in the namespaces, and the namespaces (the veths
  * inside go with them). Tries every step; throws the first failure after.
  */
-export async function tearDownNetwork(commands: CommandRunner, rootLink: string, namespaces: readonly string[]): Promise<void> {
+export async function tearDownNetwork(
+  commands: CommandRunner,
+  rootLink: string,
+  namespaces: readonly string[],
+): Promise<void> {
   const failures: unknown[] = [];
   // Deleting one end of a veth pair deletes both at once; the namespace's would go later.
   await commands.run(["ip", "link", "del", rootLink]).catch(async (err: unknown) => {

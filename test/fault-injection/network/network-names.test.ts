@@ -1,6 +1,13 @@
 import test from "ava";
 import { NetworkError } from "./network-error.js";
-import { checkHostName, namespaceName, parseNamespaceName, parseRootLinkName, portName, rootLinkName } from "./network-names.js";
+import {
+  checkHostName,
+  namespaceName,
+  parseNamespaceName,
+  parseRootLinkName,
+  portName,
+  rootLinkName,
+} from "./network-names.js";
 
 const RUN = { token: "0a1b2c3d", pid: 4242, start: "5811482" };
 
@@ -11,7 +18,14 @@ test("a namespace name carries its run and role, and reads back", (t) => {
 });
 
 test("names that are not the toolkit's are not taken for stale runs", (t) => {
-  for (const name of ["lsnproto-a", "lsnet-0a1b2c3d-4242-api1", "lsnet-0A1B2C3D-4242-5811482-a", "cni-1234", "lsnet-0a1b2c3d-4242-5811482-"]) t.is(parseNamespaceName(name), null, name);
+  for (const name of [
+    "lsnproto-a",
+    "lsnet-0a1b2c3d-4242-api1",
+    "lsnet-0A1B2C3D-4242-5811482-a",
+    "cni-1234",
+    "lsnet-0a1b2c3d-4242-5811482-",
+  ])
+    t.is(parseNamespaceName(name), null, name);
   t.is(parseRootLinkName("eth0"), null);
   t.is(parseRootLinkName("lsnet0a1b2c3d0"), null);
 });

@@ -28,8 +28,13 @@ const ROOT_LINK = new RegExp(`^${NAME_PREFIX}([0-9a-f]{8})$`);
 
 /** Refuses a host name that cannot name a namespace and a bridge port, or that is reserved. */
 export function checkHostName(host: string): void {
-  if (!HOST_NAME.test(host)) throw new NetworkError("BAD_INPUT", `host name '${host}' must be a lowercase letter then up to 12 lowercase letters or digits`);
-  if (host === ROOT_HOST || host === BRIDGE_ROLE) throw new NetworkError("BAD_INPUT", `host name '${host}' is reserved`);
+  if (!HOST_NAME.test(host))
+    throw new NetworkError(
+      "BAD_INPUT",
+      `host name '${host}' must be a lowercase letter then up to 12 lowercase letters or digits`,
+    );
+  if (host === ROOT_HOST || host === BRIDGE_ROLE)
+    throw new NetworkError("BAD_INPUT", `host name '${host}' is reserved`);
 }
 
 /** The namespace of a host (or of the bridge, role BRIDGE_ROLE) of a run. */

@@ -18,8 +18,18 @@ const RULE = ["OUTPUT", "!", "-o", "lo", "-j", "NFQUEUE", "--queue-num", QUEUE, 
  * runs in the namespace and lets each go after its delay. Answers its undo. `onExit` hears of
  * a delayer that ended before its undo (the delay is gone then: the queue is bypassed).
  */
-export async function queueDelay(commands: CommandRunner, namespace: string, ms: number, jitterMs: number, onExit: (why: string) => void): Promise<() => Promise<void>> {
-  const delayer = spawn("ip", ["netns", "exec", namespace, "/usr/bin/python3", DELAYER, QUEUE, String(ms), String(jitterMs)], { stdio: ["pipe", "pipe", "pipe"] });
+export async function queueDelay(
+  commands: CommandRunner,
+  namespace: string,
+  ms: number,
+  jitterMs: number,
+  onExit: (why: string) => void,
+): Promise<() => Promise<void>> {
+  const delayer = spawn(
+    "ip",
+    ["netns", "exec", namespace, "/usr/bin/python3", DELAYER, QUEUE, String(ms), String(jitterMs)],
+    { stdio: ["pipe", "pipe", "pipe"] },
+  );
   let stderr = "";
   delayer.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   let undone = false;
@@ -44,14 +54,25 @@ export async function queueDelay(commands: CommandRunner, namespace: string, ms:
 
 function ready(delayer: ChildProcess, stderr: () => string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new NetworkError("DELAYER_FAILED", `the delayer did not hold its queue within ${READY_MS} ms: ${stderr().trim()}`)), READY_MS);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new NetworkError(
+            "DELAYER_FAILED",
+            `the delayer did not hold its queue within ${READY_MS} ms: ${stderr().trim()}`,
+          ),
+        ),
+      READY_MS,
+    );
     delayer.stdout!.once("data", () => {
       clearTimeout(timer);
       resolve();
     });
     delayer.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new NetworkError("DELAYER_FAILED", `the delayer exited ${code} before it held its queue: ${stderr().trim()}`));
+      reject(
+        new NetworkError("DELAYER_FAILED", `the delayer exited ${code} before it held its queue: ${stderr().trim()}`),
+      );
     });
   });
 }

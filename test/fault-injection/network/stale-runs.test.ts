@@ -34,7 +34,10 @@ const alive = (run: RunId) => run.pid === LIVE.pid && run.start === LIVE.start;
 test("a run whose owner is gone loses its namespaces and root link, and a live run keeps its own", async (t) => {
   const live = [namespaceName(LIVE, "bridge"), namespaceName(LIVE, "a")];
   const dead = [namespaceName(DEAD, "bridge"), namespaceName(DEAD, "a")];
-  const { commands, deleted } = fakeIp([...live, ...dead, "someone-elses"], ["eth0", rootLinkName(LIVE.token), rootLinkName(DEAD.token)]);
+  const { commands, deleted } = fakeIp(
+    [...live, ...dead, "someone-elses"],
+    ["eth0", rootLinkName(LIVE.token), rootLinkName(DEAD.token)],
+  );
   const removed = await removeStaleRuns(commands, alive);
   t.deepEqual(removed, [...dead, rootLinkName(DEAD.token)]);
   t.deepEqual(deleted, removed);

@@ -22,7 +22,9 @@ export async function removeStaleRuns(commands: CommandRunner, alive: OwnerCheck
   }
   // Links are listed before the namespaces they are checked against: a run makes its bridge
   // namespace before its root link, so a link whose run has no live namespace after is stale.
-  const links = parseJsonList<{ ifname: string }>(await commands.run(["ip", "-j", "link", "show"])).map((l) => l.ifname);
+  const links = parseJsonList<{ ifname: string }>(await commands.run(["ip", "-j", "link", "show"])).map(
+    (l) => l.ifname,
+  );
   const live = new Set((await toolkitNamespaces(commands)).filter(({ run }) => alive(run)).map(({ run }) => run.token));
   for (const link of links) {
     const token = parseRootLinkName(link);

@@ -24,10 +24,16 @@ test("the default route does not count as taking every subnet", (t) => {
 });
 
 test("when every subnet is taken the choice fails with a clear error", (t) => {
-  const err = t.throws(() => chooseSubnet(["10.0.0.0/8"]), { instanceOf: NetworkError, message: /no free \/24 found in 10\.200\.0\.0-10\.249\.255\.0/ });
+  const err = t.throws(() => chooseSubnet(["10.0.0.0/8"]), {
+    instanceOf: NetworkError,
+    message: /no free \/24 found in 10\.200\.0\.0-10\.249\.255\.0/,
+  });
   t.is(err?.code, "UNSUPPORTED");
 });
 
 test("a route that is no IPv4 CIDR is refused by name", (t) => {
-  t.throws(() => chooseSubnet(["10.1.2"]), { instanceOf: NetworkError, message: "'10.1.2' is not an IPv4 address or CIDR" });
+  t.throws(() => chooseSubnet(["10.1.2"]), {
+    instanceOf: NetworkError,
+    message: "'10.1.2' is not an IPv4 address or CIDR",
+  });
 });

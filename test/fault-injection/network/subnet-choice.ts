@@ -19,12 +19,17 @@ export function chooseSubnet(routes: readonly string[], random: () => number = M
     const base = parseCidr(`${subnet}.0/24`);
     if (!taken.some((r) => overlaps(r, base))) return subnet;
   }
-  throw new NetworkError("UNSUPPORTED", `no free /24 found in 10.${FIRST_OCTET}.0.0-10.${FIRST_OCTET + OCTETS - 1}.255.0 after ${TRIES} tries`);
+  throw new NetworkError(
+    "UNSUPPORTED",
+    `no free /24 found in 10.${FIRST_OCTET}.0.0-10.${FIRST_OCTET + OCTETS - 1}.255.0 after ${TRIES} tries`,
+  );
 }
 
 /** Every IPv4 route of the root namespace, in every table, as CIDRs or addresses. */
 export async function rootRoutes(commands: CommandRunner): Promise<{ dst: string; dev?: string }[]> {
-  return parseJsonList<{ dst: string; dev?: string }>(await commands.run(["ip", "-j", "-4", "route", "show", "table", "all"]));
+  return parseJsonList<{ dst: string; dev?: string }>(
+    await commands.run(["ip", "-j", "-4", "route", "show", "table", "all"]),
+  );
 }
 
 interface Cidr {
@@ -35,7 +40,8 @@ interface Cidr {
 function parseCidr(text: string): Cidr {
   const [address, bits = "32"] = text.split("/");
   const octets = address!.split(".").map(Number);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new NetworkError("BAD_INPUT", `'${text}' is not an IPv4 address or CIDR`);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255))
+    throw new NetworkError("BAD_INPUT", `'${text}' is not an IPv4 address or CIDR`);
   const value = octets.reduce((n, o) => n * 256 + o, 0);
   const n = Number(bits);
   return { net: n === 0 ? 0 : value - (value % 2 ** (32 - n)), bits: n };

@@ -23,7 +23,10 @@ const GIVE_UP_MS = 2000;
 const HANG_MS = 5000;
 const CRASHING_RUN = fileURLToPath(new URL("./support/crashing-run.ts", import.meta.url));
 
-async function withNetwork(hosts: string[], body: (network: VirtualNetwork, probes: Probes) => Promise<void>): Promise<void> {
+async function withNetwork(
+  hosts: string[],
+  body: (network: VirtualNetwork, probes: Probes) => Promise<void>,
+): Promise<void> {
   const network = await VirtualNetwork.create({ hosts });
   try {
     await body(network, new Probes(network));
@@ -33,7 +36,10 @@ async function withNetwork(hosts: string[], body: (network: VirtualNetwork, prob
 }
 
 async function listed(): Promise<{ namespaces: string; links: string }> {
-  return { namespaces: (await run("ip", ["netns", "list"])).stdout, links: (await run("ip", ["-o", "link", "show"])).stdout };
+  return {
+    namespaces: (await run("ip", ["netns", "list"])).stdout,
+    links: (await run("ip", ["-o", "link", "show"])).stdout,
+  };
 }
 
 /** A TCP connect from the test process itself, in the root namespace. */
@@ -64,23 +70,26 @@ rootTest("two hosts of a network talk over TCP on their own addresses", async (t
   });
 });
 
-rootTest("after a partition a connect between the two hangs until given up, while a third host still reaches both", async (t) => {
-  await withNetwork(["a", "b", "c"], async (network, probes) => {
-    const servers = [await probes.tcpServer("a", PORT), await probes.tcpServer("b", PORT)];
-    try {
-      await network.partition("a", "b");
-      const cut = await probes.connect("a", "b", PORT, HANG_MS);
-      // Given up by the probe itself: no refusal, no "no route to host", the packets vanish.
-      t.like(cut, { ok: false, code: "GAVE_UP" });
-      t.true(cut.ms >= HANG_MS);
-      t.like(await probes.connect("b", "a", PORT, GIVE_UP_MS), { ok: false, code: "GAVE_UP" });
-      t.like(await probes.connect("c", "a", PORT, GIVE_UP_MS), { ok: true });
-      t.like(await probes.connect("c", "b", PORT, GIVE_UP_MS), { ok: true });
-    } finally {
-      await Promise.all(servers.map((s) => s.finish()));
-    }
-  });
-});
+rootTest(
+  "after a partition a connect between the two hangs until given up, while a third host still reaches both",
+  async (t) => {
+    await withNetwork(["a", "b", "c"], async (network, probes) => {
+      const servers = [await probes.tcpServer("a", PORT), await probes.tcpServer("b", PORT)];
+      try {
+        await network.partition("a", "b");
+        const cut = await probes.connect("a", "b", PORT, HANG_MS);
+        // Given up by the probe itself: no refusal, no "no route to host", the packets vanish.
+        t.like(cut, { ok: false, code: "GAVE_UP" });
+        t.true(cut.ms >= HANG_MS);
+        t.like(await probes.connect("b", "a", PORT, GIVE_UP_MS), { ok: false, code: "GAVE_UP" });
+        t.like(await probes.connect("c", "a", PORT, GIVE_UP_MS), { ok: true });
+        t.like(await probes.connect("c", "b", PORT, GIVE_UP_MS), { ok: true });
+      } finally {
+        await Promise.all(servers.map((s) => s.finish()));
+      }
+    });
+  },
+);
 
 rootTest("healing a partition lets the two hosts connect again", async (t) => {
   await withNetwork(["a", "b"], async (network, probes) => {
@@ -144,29 +153,32 @@ rootTest("a process started in a host is the command itself, so that a signal re
   });
 });
 
-rootTest("a process in a host sees a mount the root namespace makes after it started (a pmxcfs mounted again)", async (t) => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-netns-mount-"));
-  const mountpoint = path.join(dir, "mnt");
-  mkdirSync(mountpoint);
-  try {
-    await withNetwork(["a"], async (network) => {
-      const [file, ...args] = network.argvIn("a", ["sleep", "30"]);
-      const child = spawn(file!, args, { stdio: "ignore" });
-      try {
-        await execDone(child.pid!, "sleep");
-        await run("mount", ["-t", "tmpfs", "lockstep-netns-test", mountpoint]);
-        writeFileSync(path.join(mountpoint, "marker"), "mounted after the process started\n");
-        // /proc/<pid>/root resolves paths in the process's own mount namespace.
-        t.true(existsSync(`/proc/${child.pid}/root${mountpoint}/marker`));
-      } finally {
-        child.kill("SIGKILL");
-      }
-    });
-  } finally {
-    await run("umount", [mountpoint]).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+rootTest(
+  "a process in a host sees a mount the root namespace makes after it started (a pmxcfs mounted again)",
+  async (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-netns-mount-"));
+    const mountpoint = path.join(dir, "mnt");
+    mkdirSync(mountpoint);
+    try {
+      await withNetwork(["a"], async (network) => {
+        const [file, ...args] = network.argvIn("a", ["sleep", "30"]);
+        const child = spawn(file!, args, { stdio: "ignore" });
+        try {
+          await execDone(child.pid!, "sleep");
+          await run("mount", ["-t", "tmpfs", "lockstep-netns-test", mountpoint]);
+          writeFileSync(path.join(mountpoint, "marker"), "mounted after the process started\n");
+          // /proc/<pid>/root resolves paths in the process's own mount namespace.
+          t.true(existsSync(`/proc/${child.pid}/root${mountpoint}/marker`));
+        } finally {
+          child.kill("SIGKILL");
+        }
+      });
+    } finally {
+      await run("umount", [mountpoint]).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 rootTest("destroy kills what still runs in the hosts and leaves no namespace and no link behind", async (t) => {
   const network = await VirtualNetwork.create({ hosts: ["a", "b"] });
@@ -180,28 +192,44 @@ rootTest("destroy kills what still runs in the hosts and leaves no namespace and
   await network.destroy();
   await sleeper.finish();
   const after = await listed();
-  t.false(namespaces.some((n) => after.namespaces.includes(n)), after.namespaces);
+  t.false(
+    namespaces.some((n) => after.namespaces.includes(n)),
+    after.namespaces,
+  );
   t.false(after.links.includes(rootLink), after.links);
 });
 
-rootTest("a network's start removes what a crashed run left: its namespaces, their processes and its root link", async (t) => {
-  const crashing = new HostProcess([process.execPath, "--import", "tsx", CRASHING_RUN]);
-  const left = JSON.parse(await crashing.nextLine(60_000)) as { namespaces: string[]; rootLink: string; sleeper: number };
-  crashing.kill();
-  await crashing.finish();
-  // Left behind now; another test file's network, starting at the same time, may be the one
-  // that removes them: either way a start did.
-  const network = await VirtualNetwork.create({ hosts: ["a"] });
-  try {
-    const after = await listed();
-    t.false(left.namespaces.some((n) => after.namespaces.includes(n)), after.namespaces);
-    t.false(after.links.includes(left.rootLink), after.links);
-    t.true(network.names.namespaces.every((n) => after.namespaces.includes(n)));
-    t.true(["gone", "Z"].includes(stateOf(left.sleeper)), `the sleeper left in the crashed run's host is ${stateOf(left.sleeper)}`);
-  } finally {
-    await network.destroy();
-  }
-});
+rootTest(
+  "a network's start removes what a crashed run left: its namespaces, their processes and its root link",
+  async (t) => {
+    const crashing = new HostProcess([process.execPath, "--import", "tsx", CRASHING_RUN]);
+    const left = JSON.parse(await crashing.nextLine(60_000)) as {
+      namespaces: string[];
+      rootLink: string;
+      sleeper: number;
+    };
+    crashing.kill();
+    await crashing.finish();
+    // Left behind now; another test file's network, starting at the same time, may be the one
+    // that removes them: either way a start did.
+    const network = await VirtualNetwork.create({ hosts: ["a"] });
+    try {
+      const after = await listed();
+      t.false(
+        left.namespaces.some((n) => after.namespaces.includes(n)),
+        after.namespaces,
+      );
+      t.false(after.links.includes(left.rootLink), after.links);
+      t.true(network.names.namespaces.every((n) => after.namespaces.includes(n)));
+      t.true(
+        ["gone", "Z"].includes(stateOf(left.sleeper)),
+        `the sleeper left in the crashed run's host is ${stateOf(left.sleeper)}`,
+      );
+    } finally {
+      await network.destroy();
+    }
+  },
+);
 
 rootTest("two networks with the same host names coexist, and one's start and end leave the other alone", async (t) => {
   await withNetwork(["a", "b"], async (first, firstProbes) => {
@@ -224,8 +252,14 @@ rootTest("two networks with the same host names coexist, and one's start and end
 
 rootTest("faults between unknown hosts, or of a host with itself, are refused and change nothing", async (t) => {
   await withNetwork(["a", "b"], async (network) => {
-    await t.throwsAsync(network.partition("a", "x"), { instanceOf: NetworkError, message: /no host 'x' in this network \(hosts: root, a, b\)/ });
-    await t.throwsAsync(network.partition("a", "a"), { instanceOf: NetworkError, message: /cannot be partitioned from itself/ });
+    await t.throwsAsync(network.partition("a", "x"), {
+      instanceOf: NetworkError,
+      message: /no host 'x' in this network \(hosts: root, a, b\)/,
+    });
+    await t.throwsAsync(network.partition("a", "a"), {
+      instanceOf: NetworkError,
+      message: /cannot be partitioned from itself/,
+    });
     await t.throwsAsync(network.isolate("bridge"), { instanceOf: NetworkError, message: /no host 'bridge'/ });
     t.throws(() => network.argvIn("nowhere", ["true"]), { instanceOf: NetworkError, message: /no host 'nowhere'/ });
     t.deepEqual(network.faults, []);

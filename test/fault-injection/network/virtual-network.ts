@@ -45,9 +45,11 @@ export class VirtualNetwork {
 
   /** Removes what crashed runs left, then makes the network. */
   static async create(options: NetworkOptions): Promise<VirtualNetwork> {
-    if (options.hosts.length === 0 || options.hosts.length > 250) throw new NetworkError("BAD_INPUT", `a network has 1 to 250 hosts, not ${options.hosts.length}`);
+    if (options.hosts.length === 0 || options.hosts.length > 250)
+      throw new NetworkError("BAD_INPUT", `a network has 1 to 250 hosts, not ${options.hosts.length}`);
     options.hosts.forEach(checkHostName);
-    if (new Set(options.hosts).size !== options.hosts.length) throw new NetworkError("BAD_INPUT", `host names must differ: ${options.hosts.join(", ")}`);
+    if (new Set(options.hosts).size !== options.hosts.length)
+      throw new NetworkError("BAD_INPUT", `host names must differ: ${options.hosts.join(", ")}`);
     if (process.getuid?.() !== 0) throw new NetworkError("UNSUPPORTED", "network namespaces need root");
     const commands = options.commands ?? systemCommands;
     const removed = await removeStaleRuns(commands, ownerAlive);
@@ -56,7 +58,9 @@ export class VirtualNetwork {
     try {
       return new VirtualNetwork(commands, layout, await DropRules.install(commands, layout.bridge), options);
     } catch (err) {
-      await tearDownNetwork(commands, layout.rootLink, [...layout.namespaces.values(), layout.bridge]).catch(() => undefined);
+      await tearDownNetwork(commands, layout.rootLink, [...layout.namespaces.values(), layout.bridge]).catch(
+        () => undefined,
+      );
       throw err;
     }
   }
@@ -106,33 +110,47 @@ export class VirtualNetwork {
 
   /** Drops every packet between two hosts, both ways; the others still reach both. */
   async partition(a: string, b: string): Promise<NetworkFault> {
-    if (this.known(a) === this.known(b)) throw new NetworkError("BAD_INPUT", `a host cannot be partitioned from itself ('${a}')`);
-    return this.dropping("partition", [a, b], [DropRules.between(portName(a), portName(b)), DropRules.between(portName(b), portName(a))]);
+    if (this.known(a) === this.known(b))
+      throw new NetworkError("BAD_INPUT", `a host cannot be partitioned from itself ('${a}')`);
+    return this.dropping(
+      "partition",
+      [a, b],
+      [DropRules.between(portName(a), portName(b)), DropRules.between(portName(b), portName(a))],
+    );
   }
 
   /** Drops every packet to and from a host. */
   async isolate(host: string): Promise<NetworkFault> {
     this.known(host);
-    return this.dropping("isolate", [host], [DropRules.between(portName(host), null), DropRules.between(null, portName(host))]);
+    return this.dropping(
+      "isolate",
+      [host],
+      [DropRules.between(portName(host), null), DropRules.between(null, portName(host))],
+    );
   }
 
   /** Drops `percent` of the packets a host sends (at random, to 0.01 %). */
   async loss(host: string, percent: number): Promise<NetworkFault> {
     this.known(host);
-    if (!(percent >= 0.01 && percent <= 100)) throw new NetworkError("BAD_INPUT", `loss is from 0.01 to 100 percent, not ${percent}`);
+    if (!(percent >= 0.01 && percent <= 100))
+      throw new NetworkError("BAD_INPUT", `loss is from 0.01 to 100 percent, not ${percent}`);
     return this.once("loss", host, () => this.dropping("loss", [host], [DropRules.share(portName(host), percent)]));
   }
 
   /** Holds each packet a host sends for `ms` +/- `jitterMs` (uniform; packets may overtake each other). */
   async delay(host: string, ms: number, jitterMs = 0): Promise<NetworkFault> {
-    if (this.known(host) === ROOT_HOST) throw new NetworkError("BAD_INPUT", "the root namespace is not delayed: its rules would be the machine's own");
-    if (!(ms > 0 && ms <= MAX_DELAY_MS)) throw new NetworkError("BAD_INPUT", `a delay is more than 0 and at most ${MAX_DELAY_MS} ms, not ${ms}`);
-    if (!(jitterMs >= 0 && jitterMs <= ms)) throw new NetworkError("BAD_INPUT", `jitter is from 0 to the delay (${ms} ms), not ${jitterMs}`);
+    if (this.known(host) === ROOT_HOST)
+      throw new NetworkError("BAD_INPUT", "the root namespace is not delayed: its rules would be the machine's own");
+    if (!(ms > 0 && ms <= MAX_DELAY_MS))
+      throw new NetworkError("BAD_INPUT", `a delay is more than 0 and at most ${MAX_DELAY_MS} ms, not ${ms}`);
+    if (!(jitterMs >= 0 && jitterMs <= ms))
+      throw new NetworkError("BAD_INPUT", `jitter is from 0 to the delay (${ms} ms), not ${jitterMs}`);
     const namespace = this.namespace(host);
     return this.once("delay", host, async () => {
-      const undo = (await this.delayMechanism()) === "netem"
-        ? await netemDelay(this.commands, namespace, "eth0", ms, jitterMs)
-        : await queueDelay(this.commands, namespace, ms, jitterMs, (why) => this.options.log?.(why));
+      const undo =
+        (await this.delayMechanism()) === "netem"
+          ? await netemDelay(this.commands, namespace, "eth0", ms, jitterMs)
+          : await queueDelay(this.commands, namespace, ms, jitterMs, (why) => this.options.log?.(why));
       return this.holding("delay", [host], undo);
     });
   }
@@ -197,7 +215,8 @@ export class VirtualNetwork {
    */
   private async once(kind: "delay" | "loss", host: string, start: () => Promise<NetworkFault>): Promise<NetworkFault> {
     const key = `${kind} ${host}`;
-    if (this.starting.has(key) || [...this.active].some((f) => f.kind === kind && f.hosts.includes(host))) throw new NetworkError("FAULT_ACTIVE", `${host} already has a ${kind}; heal it first`);
+    if (this.starting.has(key) || [...this.active].some((f) => f.kind === kind && f.hosts.includes(host)))
+      throw new NetworkError("FAULT_ACTIVE", `${host} already has a ${kind}; heal it first`);
     this.starting.add(key);
     try {
       return await start();
@@ -208,7 +227,11 @@ export class VirtualNetwork {
 
   private known(host: string): string {
     if (this.destroyed) throw new NetworkError("DESTROYED", "the network was destroyed");
-    if (!this.layout.addresses.has(host)) throw new NetworkError("BAD_INPUT", `no host '${host}' in this network (hosts: ${[...this.layout.addresses.keys()].join(", ")})`);
+    if (!this.layout.addresses.has(host))
+      throw new NetworkError(
+        "BAD_INPUT",
+        `no host '${host}' in this network (hosts: ${[...this.layout.addresses.keys()].join(", ")})`,
+      );
     return host;
   }
 }

@@ -6,7 +6,11 @@ export async function connectBounded(url: string, timeoutMs = 5_000): Promise<Co
 }
 
 /** Runs `fn` on a fresh connection, closed after, all within `timeoutMs` (a write can stall while the cluster evicts a node). */
-export async function withConnection<T>(url: string, fn: (c: Connection) => Promise<T>, timeoutMs = 30_000): Promise<T> {
+export async function withConnection<T>(
+  url: string,
+  fn: (c: Connection) => Promise<T>,
+  timeoutMs = 30_000,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let connection: Connection | undefined;
   const bound = new Promise<never>((_, reject) => {

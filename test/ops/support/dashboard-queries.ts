@@ -10,7 +10,13 @@ interface Panel {
 
 interface Dashboard {
   readonly panels: readonly Panel[];
-  readonly templating?: { readonly list: readonly { readonly name: string; readonly type: string; readonly query?: string | { readonly query?: string } }[] };
+  readonly templating?: {
+    readonly list: readonly {
+      readonly name: string;
+      readonly type: string;
+      readonly query?: string | { readonly query?: string };
+    }[];
+  };
 }
 
 /** One PromQL query of the dashboard and where it is. */
@@ -26,7 +32,10 @@ export function dashboard(): Dashboard {
 /** Every panel's queries, those of panels folded into collapsed rows included. */
 export function panelQueries(board = dashboard()): DashboardQuery[] {
   const walk = (panels: readonly Panel[]): DashboardQuery[] =>
-    panels.flatMap((p) => [...(p.targets ?? []).map((t, i) => ({ where: `panel '${p.title}' target ${i}`, expr: t.expr ?? "" })), ...walk(p.panels ?? [])]);
+    panels.flatMap((p) => [
+      ...(p.targets ?? []).map((t, i) => ({ where: `panel '${p.title}' target ${i}`, expr: t.expr ?? "" })),
+      ...walk(p.panels ?? []),
+    ]);
   return walk(board.panels);
 }
 
@@ -40,7 +49,10 @@ export function variableQueries(board = dashboard()): DashboardQuery[] {
     .map((v) => {
       const query = typeof v.query === "string" ? v.query : (v.query?.query ?? "");
       const m = LABEL_VALUES.exec(query.trim());
-      if (!m) throw new Error(`variable '${v.name}': only label_values(<selector>, <label>) is checked, got ${JSON.stringify(query)}`);
+      if (!m)
+        throw new Error(
+          `variable '${v.name}': only label_values(<selector>, <label>) is checked, got ${JSON.stringify(query)}`,
+        );
       return { where: `variable '${v.name}' (label ${m[2]})`, expr: m[1]! };
     });
 }

@@ -26,6 +26,7 @@ export function parseExposition(text: string): Samples {
 /** Several scrapes as one: a metric may come from the API or from an agent. */
 export function mergeSamples(...all: Samples[]): Samples {
   const merged = new Map<string, Sample[]>();
-  for (const samples of all) for (const [name, series] of samples) merged.set(name, [...(merged.get(name) ?? []), ...series]);
+  for (const samples of all)
+    for (const [name, series] of samples) merged.set(name, [...(merged.get(name) ?? []), ...series]);
   return merged;
 }

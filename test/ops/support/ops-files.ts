@@ -25,13 +25,24 @@ export function alertRules(): AlertRule[] {
 
 /** The promtool unit test files, as paths. */
 export function ruleTestFiles(): string[] {
-  return readdirSync(RULE_TESTS_DIR).filter((f) => f.endsWith(".yml")).sort().map((f) => path.join(RULE_TESTS_DIR, f));
+  return readdirSync(RULE_TESTS_DIR)
+    .filter((f) => f.endsWith(".yml"))
+    .sort()
+    .map((f) => path.join(RULE_TESTS_DIR, f));
 }
 
 /** Every `alert_rule_test` case of every unit test file: the alert and whether it is expected to fire. */
 export function ruleTestCases(): { alertname: string; fires: boolean; file: string }[] {
   return ruleTestFiles().flatMap((file) => {
-    const doc = parse(readFileSync(file, "utf8")) as { tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[] };
-    return doc.tests.flatMap((t) => (t.alert_rule_test ?? []).map((c) => ({ alertname: c.alertname, fires: (c.exp_alerts ?? []).length > 0, file: path.basename(file) })));
+    const doc = parse(readFileSync(file, "utf8")) as {
+      tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
+    };
+    return doc.tests.flatMap((t) =>
+      (t.alert_rule_test ?? []).map((c) => ({
+        alertname: c.alertname,
+        fires: (c.exp_alerts ?? []).length > 0,
+        file: path.basename(file),
+      })),
+    );
   });
 }

@@ -24,7 +24,8 @@ export function selectorsOf(expr: string): Selector[] {
   let broken: string | null = null;
   tree.iterate({
     enter: (ref) => {
-      if (ref.type.isError) broken ??= `at ${ref.from}: ${JSON.stringify(query.slice(Math.max(0, ref.from - 20), ref.to + 20))}`;
+      if (ref.type.isError)
+        broken ??= `at ${ref.from}: ${JSON.stringify(query.slice(Math.max(0, ref.from - 20), ref.to + 20))}`;
       if (ref.name === "VectorSelector") selectors.push(selector(ref.node, query));
     },
   });
@@ -47,7 +48,8 @@ function selector(node: SyntaxNode, query: string): Selector {
       labels.push(label);
       continue;
     }
-    if (!matcher.getChild("MatchOp")?.getChild("EqlSingle")) throw new Error(`a metric named by a pattern cannot be checked: ${text(node)}`);
+    if (!matcher.getChild("MatchOp")?.getChild("EqlSingle"))
+      throw new Error(`a metric named by a pattern cannot be checked: ${text(node)}`);
     metric = JSON.parse(text(matcher.getChild("StringLiteral"))) as string;
   }
   if (!metric) throw new Error(`a selector without a metric name: ${text(node)}`);

@@ -14,12 +14,22 @@ export interface RootRun {
 }
 
 /** Runs a tool with an argv array and a deadline; resolves with its exit status and output. */
-function run(file: string, args: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<RootRun> {
+function run(
+  file: string,
+  args: readonly string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RootRun> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs, killSignal: "SIGKILL", env, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : null;
-      resolve({ code, output: `${stdout}${stderr}${err?.killed ? `\n(killed after ${timeoutMs} ms)` : ""}` });
-    });
+    execFile(
+      file,
+      args,
+      { timeout: timeoutMs, killSignal: "SIGKILL", env, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : null;
+        resolve({ code, output: `${stdout}${stderr}${err?.killed ? `\n(killed after ${timeoutMs} ms)` : ""}` });
+      },
+    );
   });
 }
 
@@ -35,7 +45,11 @@ export async function cachedRoot(suite: Suite, cacheDir: string): Promise<string
   try {
     const made = await run("debootstrap", ["--variant=minbase", suite, path.join(work, "root"), MIRROR], 30 * 60_000);
     if (made.code !== 0) throw new Error(`debootstrap ${suite} failed:\n${made.output.slice(-3000)}`);
-    const packed = await run("tar", ["--numeric-owner", "-czf", path.join(work, "root.tar.gz"), "-C", path.join(work, "root"), "."], 10 * 60_000);
+    const packed = await run(
+      "tar",
+      ["--numeric-owner", "-czf", path.join(work, "root.tar.gz"), "-C", path.join(work, "root"), "."],
+      10 * 60_000,
+    );
     if (packed.code !== 0) throw new Error(`packing the ${suite} root failed: ${packed.output}`);
     renameSync(path.join(work, "root.tar.gz"), tarball);
     return tarball;
@@ -55,12 +69,29 @@ export async function unpackRoot(tarball: string, dir: string): Promise<void> {
 // In a mount and PID namespace of its own: /dev, /proc and /sys are mounted for the chroot
 // only, and go when its last process does; whatever the script leaves running (a daemon, a
 // detached task worker) is killed with it, and a test killed midway leaves nothing mounted.
-const ENTER = 'root=$1; shift; mount --rbind /dev "$root/dev" && mount -t proc proc "$root/proc" && mount -t sysfs sysfs "$root/sys" && exec chroot "$root" "$@"';
+const ENTER =
+  'root=$1; shift; mount --rbind /dev "$root/dev" && mount -t proc proc "$root/proc" && mount -t sysfs sysfs "$root/sys" && exec chroot "$root" "$@"';
 
 /** Runs a shell script as root inside the root, with a clean environment and a deadline. */
-export function runInRoot(root: string, script: string, timeoutMs: number, env: Readonly<Record<string, string>> = {}): Promise<RootRun> {
-  const clean = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root", LANG: "C.UTF-8", DEBIAN_FRONTEND: "noninteractive", ...env };
-  return run("unshare", ["--mount", "--pid", "--fork", "--kill-child", "--", "/bin/sh", "-c", ENTER, "sh", root, "/bin/sh", "-ec", script], timeoutMs, clean);
+export function runInRoot(
+  root: string,
+  script: string,
+  timeoutMs: number,
+  env: Readonly<Record<string, string>> = {},
+): Promise<RootRun> {
+  const clean = {
+    PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: "/root",
+    LANG: "C.UTF-8",
+    DEBIAN_FRONTEND: "noninteractive",
+    ...env,
+  };
+  return run(
+    "unshare",
+    ["--mount", "--pid", "--fork", "--kill-child", "--", "/bin/sh", "-c", ENTER, "sh", root, "/bin/sh", "-ec", script],
+    timeoutMs,
+    clean,
+  );
 }
 
 /**

@@ -19,7 +19,13 @@ export interface BuiltPackages {
 export async function buildPackages(dir: string): Promise<BuiltPackages> {
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    execFile(path.join(REPO, "scripts/package.sh"), ["--out", dir], { timeout: 20 * 60_000, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) => (err ? reject(new Error(`scripts/package.sh failed: ${err.message}\n${stderr}`)) : resolve()));
+    execFile(
+      path.join(REPO, "scripts/package.sh"),
+      ["--out", dir],
+      { timeout: 20 * 60_000, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024 },
+      (err, _stdout, stderr) =>
+        err ? reject(new Error(`scripts/package.sh failed: ${err.message}\n${stderr}`)) : resolve(),
+    );
   });
   const debs = readdirSync(dir);
   const find = (name: string): string => {

@@ -26,7 +26,9 @@ export interface AgentEndpoint {
 export function agentEndpoint(flags: ConnectionFlags, env: NodeJS.ProcessEnv): AgentEndpoint {
   const target = flags.target ?? env.LOCKSTEP_NODE_TARGET ?? "127.0.0.1:7000";
   const plaintext = flags.plaintext === true || env.LOCKSTEP_NODE_TRANSPORT === "plaintext-loopback";
-  const transport: AgentTransport = plaintext ? { mode: "plaintext-loopback" } : { mode: "mtls", tls: tlsFiles(flags, env) };
+  const transport: AgentTransport = plaintext
+    ? { mode: "plaintext-loopback" }
+    : { mode: "mtls", tls: tlsFiles(flags, env) };
   const serverName = flags["server-name"] ?? env.LOCKSTEP_NODE_SERVER_NAME ?? null;
   return { target, ...agentChannel(transport, target, serverName) };
 }
@@ -41,7 +43,14 @@ function tlsFiles(flags: ConnectionFlags, env: NodeJS.ProcessEnv): { ca: string;
   const ca = flags.ca ?? env.LOCKSTEP_NODE_CA;
   const cert = flags.cert ?? env.LOCKSTEP_NODE_CERT;
   const key = flags.key ?? env.LOCKSTEP_NODE_KEY;
-  const missing = [!ca && "--ca (LOCKSTEP_NODE_CA)", !cert && "--cert (LOCKSTEP_NODE_CERT)", !key && "--key (LOCKSTEP_NODE_KEY)"].filter(Boolean);
-  if (missing.length > 0) throw new UsageError(`the agent needs a client certificate from the cluster CA: set ${missing.join(", ")} (see lockstep-pki client)`);
+  const missing = [
+    !ca && "--ca (LOCKSTEP_NODE_CA)",
+    !cert && "--cert (LOCKSTEP_NODE_CERT)",
+    !key && "--key (LOCKSTEP_NODE_KEY)",
+  ].filter(Boolean);
+  if (missing.length > 0)
+    throw new UsageError(
+      `the agent needs a client certificate from the cluster CA: set ${missing.join(", ")} (see lockstep-pki client)`,
+    );
   return { ca: ca!, cert: cert!, key: key! };
 }

@@ -2,7 +2,15 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
-import { checkSpec, LockstepError, requestIdProblem, runPipeline, systemClock, type AgentClient, type StepRecord } from "@lockstep/shared";
+import {
+  checkSpec,
+  LockstepError,
+  requestIdProblem,
+  runPipeline,
+  systemClock,
+  type AgentClient,
+  type StepRecord,
+} from "@lockstep/shared";
 import { UsageError } from "./commands.js";
 
 export interface ApplyOptions {
@@ -22,11 +30,20 @@ const DEFAULT_KEEP_LAST = 5;
  * prints each step as it starts and ends. Running it again with the same --request-id resumes
  * an interrupted run without repeating what it already did.
  */
-export async function applySpec(client: AgentClient, vmidText: string | undefined, options: ApplyOptions, write: (line: string) => void): Promise<number> {
+export async function applySpec(
+  client: AgentClient,
+  vmidText: string | undefined,
+  options: ApplyOptions,
+  write: (line: string) => void,
+): Promise<number> {
   const vmid = Number(vmidText);
-  if (!Number.isInteger(vmid) || vmid < 100 || vmid > 999_999_999) throw new UsageError(`apply needs a VMID from 100 to 999999999, got '${vmidText ?? ""}'`);
+  if (!Number.isInteger(vmid) || vmid < 100 || vmid > 999_999_999)
+    throw new UsageError(`apply needs a VMID from 100 to 999999999, got '${vmidText ?? ""}'`);
   if (!options.specFile) throw new UsageError("apply needs --spec <file.json>");
-  if (!options.owner) throw new UsageError("apply needs --owner <tag>: the container's ownership tag (lockstep-<record id> for one the API manages)");
+  if (!options.owner)
+    throw new UsageError(
+      "apply needs --owner <tag>: the container's ownership tag (lockstep-<record id> for one the API manages)",
+    );
   const spec = loadSpec(options.specFile);
   const keepLast = spec.snapshot_retention?.keep_last ?? keepLastOption(options.keepLast);
   const requestIdBase = options.requestId ?? `cli-${randomUUID()}`;
@@ -34,19 +51,38 @@ export async function applySpec(client: AgentClient, vmidText: string | undefine
   const badId = requestIdProblem(requestIdBase);
   if (badId) throw new UsageError(`--request-id ${badId}`);
   const history = new StepHistory(options.stateDir ?? defaultStateDir(), requestIdBase);
-  if (!options.json) write(`apply to CT ${vmid} as ${requestIdBase} (re-run with --request-id ${requestIdBase} to resume); keep_last ${keepLast}`);
+  if (!options.json)
+    write(
+      `apply to CT ${vmid} as ${requestIdBase} (re-run with --request-id ${requestIdBase} to resume); keep_last ${keepLast}`,
+    );
   try {
     const result = await runPipeline(
-      { agent: client, vmid, spec, ownershipTag: options.owner, requestIdBase, keepLast, history: history.steps, attempt: history.attempt, clock: systemClock },
+      {
+        agent: client,
+        vmid,
+        spec,
+        ownershipTag: options.owner,
+        requestIdBase,
+        keepLast,
+        history: history.steps,
+        attempt: history.attempt,
+        clock: systemClock,
+      },
       (record, all) => {
         history.save(all);
         write(options.json ? JSON.stringify(record) : stepLine(record));
       },
     );
-    if (!options.json) write(`done: ${result.changed.length} step(s) changed something${result.changed.length ? `: ${result.changed.join(", ")}` : ""}`);
+    if (!options.json)
+      write(
+        `done: ${result.changed.length} step(s) changed something${result.changed.length ? `: ${result.changed.join(", ")}` : ""}`,
+      );
     return 0;
   } catch (err) {
-    if (!options.json) write(`failed: ${err instanceof LockstepError ? `${err.code}: ` : ""}${err instanceof Error ? err.message : String(err)}`);
+    if (!options.json)
+      write(
+        `failed: ${err instanceof LockstepError ? `${err.code}: ` : ""}${err instanceof Error ? err.message : String(err)}`,
+      );
     return 1;
   }
 }
@@ -86,7 +122,10 @@ function loadSpec(file: string) {
     throw new UsageError(`--spec ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const checked = checkSpec(raw);
-  if (!checked.ok) throw new UsageError(`--spec ${file} is not a valid spec: ${checked.problems.map((p) => `${p.pointer || "/"} ${p.reason}`).join("; ")}`);
+  if (!checked.ok)
+    throw new UsageError(
+      `--spec ${file} is not a valid spec: ${checked.problems.map((p) => `${p.pointer || "/"} ${p.reason}`).join("; ")}`,
+    );
   return checked.spec;
 }
 

@@ -29,23 +29,34 @@ const UNARY_TIMEOUT_MS = 60_000;
  * and the agent validates it as for any client.
  */
 export async function callMethod(endpoint: AgentEndpoint, api: ReflectedApi, input: CallInput): Promise<void> {
-  if (!input.method) throw new UsageError("call needs a method: lockstep-node call <Method> '<json>' (lockstep-node describe lists them)");
+  if (!input.method)
+    throw new UsageError(
+      "call needs a method: lockstep-node call <Method> '<json>' (lockstep-node describe lists them)",
+    );
   const method = resolveMethod(api.services, input.method);
   if (method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming") {
-    throw new UsageError(`${methodName(method)} streams requests (${method.methodKind.replace("_", " ")}); call sends one request: use a streaming gRPC client`);
+    throw new UsageError(
+      `${methodName(method)} streams requests (${method.methodKind.replace("_", " ")}); call sends one request: use a streaming gRPC client`,
+    );
   }
   const request = requestFromJson(method.input, input.body ?? "{}", api.registry);
   const client = new Client(endpoint.target, endpoint.credentials, endpoint.channelOptions);
-  const show = (message: MessageShape<DescMessage>, indent?: number): string => JSON.stringify(toJson(method.output, message, { registry: api.registry, alwaysEmitImplicit: true }), null, indent);
+  const show = (message: MessageShape<DescMessage>, indent?: number): string =>
+    JSON.stringify(toJson(method.output, message, { registry: api.registry, alwaysEmitImplicit: true }), null, indent);
   try {
-    if (method.methodKind === "unary") input.print(show(await unary(client, method, request, input.timeoutMs ?? UNARY_TIMEOUT_MS), 2));
+    if (method.methodKind === "unary")
+      input.print(show(await unary(client, method, request, input.timeoutMs ?? UNARY_TIMEOUT_MS), 2));
     else await serverStream(client, method, request, input, (message) => input.print(show(message)));
   } finally {
     client.close();
   }
 }
 
-function codec(method: DescMethod): { path: string; serialize: (m: MessageShape<DescMessage>) => Buffer; deserialize: (b: Buffer) => MessageShape<DescMessage> } {
+function codec(method: DescMethod): {
+  path: string;
+  serialize: (m: MessageShape<DescMessage>) => Buffer;
+  deserialize: (b: Buffer) => MessageShape<DescMessage>;
+} {
   return {
     path: `/${methodName(method)}`,
     serialize: (message) => Buffer.from(toBinary(method.input, message)),
@@ -53,17 +64,35 @@ function codec(method: DescMethod): { path: string; serialize: (m: MessageShape<
   };
 }
 
-function unary(client: Client, method: DescMethod, request: MessageShape<DescMessage>, timeoutMs: number): Promise<MessageShape<DescMessage>> {
+function unary(
+  client: Client,
+  method: DescMethod,
+  request: MessageShape<DescMessage>,
+  timeoutMs: number,
+): Promise<MessageShape<DescMessage>> {
   const { path, serialize, deserialize } = codec(method);
   return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(path, serialize, deserialize, request, new Metadata(), { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, response?: MessageShape<DescMessage>) =>
-      err ? reject(fromServiceError(err)) : resolve(response!),
+    client.makeUnaryRequest(
+      path,
+      serialize,
+      deserialize,
+      request,
+      new Metadata(),
+      { deadline: Date.now() + timeoutMs },
+      (err: ServiceError | null, response?: MessageShape<DescMessage>) =>
+        err ? reject(fromServiceError(err)) : resolve(response!),
     );
   });
 }
 
 /** Resolves when the stream ends: by the agent, by the signal, or after `timeoutMs` (both quietly). */
-function serverStream(client: Client, method: DescMethod, request: MessageShape<DescMessage>, input: CallInput, onMessage: (m: MessageShape<DescMessage>) => void): Promise<void> {
+function serverStream(
+  client: Client,
+  method: DescMethod,
+  request: MessageShape<DescMessage>,
+  input: CallInput,
+  onMessage: (m: MessageShape<DescMessage>) => void,
+): Promise<void> {
   const { path, serialize, deserialize } = codec(method);
   return new Promise((resolve, reject) => {
     const stream = client.makeServerStreamRequest(path, serialize, deserialize, request, new Metadata(), {});

@@ -11,13 +11,24 @@ import type { ReflectedApi } from "./reflection-client.js";
 export function describeApi(api: ReflectedApi, method: string | undefined): Output {
   if (method) return describeMethod(resolveMethod(api.services, method));
   const services = api.services.map((s) => ({ name: s.typeName, methods: s.methods.map(methodJson) }));
-  const text = api.services.map((s) => [`service ${s.typeName}`, ...s.methods.map((m) => `  ${signature(m)}`)].join("\n")).join("\n");
+  const text = api.services
+    .map((s) => [`service ${s.typeName}`, ...s.methods.map((m) => `  ${signature(m)}`)].join("\n"))
+    .join("\n");
   return { json: { services }, text };
 }
 
 function describeMethod(method: DescMethod): Output {
-  const text = [signature(method), `request ${method.input.typeName}`, ...fieldLines(method.input), `response ${method.output.typeName}`, ...fieldLines(method.output)].join("\n");
-  return { json: { ...methodJson(method), request: fieldsJson(method.input), response: fieldsJson(method.output) }, text };
+  const text = [
+    signature(method),
+    `request ${method.input.typeName}`,
+    ...fieldLines(method.input),
+    `response ${method.output.typeName}`,
+    ...fieldLines(method.output),
+  ].join("\n");
+  return {
+    json: { ...methodJson(method), request: fieldsJson(method.input), response: fieldsJson(method.output) },
+    text,
+  };
 }
 
 /** `rpc Name(Request) returns (stream Response)`, as a .proto file writes it. */
@@ -28,12 +39,22 @@ function signature(m: DescMethod): string {
 }
 
 function streaming(m: DescMethod): { client: boolean; server: boolean } {
-  return { client: m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming", server: m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming" };
+  return {
+    client: m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming",
+    server: m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming",
+  };
 }
 
 function methodJson(m: DescMethod): Record<string, unknown> {
   const { client, server } = streaming(m);
-  return { name: m.name, fullName: methodName(m), requestType: m.input.typeName, responseType: m.output.typeName, clientStreaming: client, serverStreaming: server };
+  return {
+    name: m.name,
+    fullName: methodName(m),
+    requestType: m.input.typeName,
+    responseType: m.output.typeName,
+    clientStreaming: client,
+    serverStreaming: server,
+  };
 }
 
 function fieldLines(message: DescMessage): string[] {
@@ -46,7 +67,8 @@ function fieldsJson(message: DescMessage): { name: string; type: string }[] {
 
 /** A field's type as a .proto file spells it. */
 function fieldType(f: DescField): string {
-  const single = (scalar: ScalarType | undefined, named: { typeName: string } | undefined): string => named?.typeName ?? ScalarType[scalar!]!.toLowerCase();
+  const single = (scalar: ScalarType | undefined, named: { typeName: string } | undefined): string =>
+    named?.typeName ?? ScalarType[scalar!]!.toLowerCase();
   switch (f.fieldKind) {
     case "scalar":
       return single(f.scalar, undefined);

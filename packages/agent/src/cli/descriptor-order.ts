@@ -31,13 +31,18 @@ export function inDependencyOrder(files: readonly FileDescriptorProto[]): FileDe
 function declaredTypes(file: FileDescriptorProto): string[] {
   const prefix = file.package ? `.${file.package}` : "";
   const walk = (scope: string, messages: DescriptorProto[]): string[] =>
-    messages.flatMap((m) => [`${scope}.${m.name}`, ...m.enumType.map((e) => `${scope}.${m.name}.${e.name}`), ...walk(`${scope}.${m.name}`, m.nestedType)]);
+    messages.flatMap((m) => [
+      `${scope}.${m.name}`,
+      ...m.enumType.map((e) => `${scope}.${m.name}.${e.name}`),
+      ...walk(`${scope}.${m.name}`, m.nestedType),
+    ]);
   return [...file.enumType.map((e) => `${prefix}.${e.name}`), ...walk(prefix, file.messageType)];
 }
 
 /** The type names a file's fields and methods refer to. */
 function referencedTypes(file: FileDescriptorProto): string[] {
-  const walk = (messages: DescriptorProto[]): string[] => messages.flatMap((m) => [...m.field.map((f) => f.typeName), ...walk(m.nestedType)]);
+  const walk = (messages: DescriptorProto[]): string[] =>
+    messages.flatMap((m) => [...m.field.map((f) => f.typeName), ...walk(m.nestedType)]);
   const methods = file.service.flatMap((s) => s.method.flatMap((m) => [m.inputType, m.outputType]));
   return [...walk(file.messageType), ...methods].filter(Boolean);
 }

@@ -1,4 +1,12 @@
-import { fromJson, type DescField, type DescMessage, type JsonObject, type JsonValue, type MessageShape, type Registry } from "@bufbuild/protobuf";
+import {
+  fromJson,
+  type DescField,
+  type DescMessage,
+  type JsonObject,
+  type JsonValue,
+  type MessageShape,
+  type Registry,
+} from "@bufbuild/protobuf";
 import { UsageError } from "./commands.js";
 
 /**
@@ -26,7 +34,10 @@ export function requestFromJson(schema: DescMessage, text: string, registry: Reg
 function checkFields(schema: DescMessage, json: JsonObject, path: string): void {
   for (const [key, value] of Object.entries(json)) {
     const field = schema.fields.find((f) => f.jsonName === key || f.name === key);
-    if (!field) throw new UsageError(`unknown field '${path}${key}': ${schema.typeName} has ${schema.fields.map((f) => f.jsonName).join(", ") || "no fields"}`);
+    if (!field)
+      throw new UsageError(
+        `unknown field '${path}${key}': ${schema.typeName} has ${schema.fields.map((f) => f.jsonName).join(", ") || "no fields"}`,
+      );
     for (const [inner, at] of messagesIn(field, value)) checkFields(field.message!, inner, `${path}${key}${at}.`);
   }
 }
@@ -36,8 +47,16 @@ function messagesIn(field: DescField, value: JsonValue): [JsonObject, string][] 
   const message = field.message;
   if (!message || message.typeName.startsWith("google.protobuf.")) return [];
   if (field.fieldKind === "message") return isObject(value) ? [[value, ""]] : [];
-  if (field.fieldKind === "list") return Array.isArray(value) ? value.flatMap((v, i) => (isObject(v) ? [[v, `[${i}]`] as [JsonObject, string]] : [])) : [];
-  if (field.fieldKind === "map") return isObject(value) ? Object.entries(value).flatMap(([k, v]) => (isObject(v) ? [[v, `[${JSON.stringify(k)}]`] as [JsonObject, string]] : [])) : [];
+  if (field.fieldKind === "list")
+    return Array.isArray(value)
+      ? value.flatMap((v, i) => (isObject(v) ? [[v, `[${i}]`] as [JsonObject, string]] : []))
+      : [];
+  if (field.fieldKind === "map")
+    return isObject(value)
+      ? Object.entries(value).flatMap(([k, v]) =>
+          isObject(v) ? [[v, `[${JSON.stringify(k)}]`] as [JsonObject, string]] : [],
+        )
+      : [];
   return [];
 }
 

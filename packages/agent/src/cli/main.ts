@@ -93,11 +93,24 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (positionals[0] === "apply") {
-      const options = { specFile: values.spec, owner: values.owner, keepLast: values["keep-last"], requestId: values["request-id"], json: values.json ?? false, stateDir: values["state-dir"] };
+      const options = {
+        specFile: values.spec,
+        owner: values.owner,
+        keepLast: values["keep-last"],
+        requestId: values["request-id"],
+        json: values.json ?? false,
+        stateDir: values["state-dir"],
+      };
       return await applySpec(client, positionals[1], options, (line) => process.stdout.write(`${line}\n`));
     }
     if (positionals[0] === "ct" && positionals[1] === "compare") {
-      const out = await compareContainer(client, positionals[2], values.api, values.node, process.env.LOCKSTEP_API_TOKEN);
+      const out = await compareContainer(
+        client,
+        positionals[2],
+        values.api,
+        values.node,
+        process.env.LOCKSTEP_API_TOKEN,
+      );
       process.stdout.write(values.json ? `${JSON.stringify(out.json, null, 2)}\n` : `${out.text}\n`);
       return out.exitCode ?? 0;
     }
@@ -106,7 +119,14 @@ async function main(argv: string[]): Promise<number> {
     const out = await COMMANDS[name]!({
       client,
       args,
-      options: { keepLast: values["keep-last"], owner: values.owner, prefix: values.prefix, removeFile: values["remove-file"], requestId: values["request-id"], timeout: values.timeout },
+      options: {
+        keepLast: values["keep-last"],
+        owner: values.owner,
+        prefix: values.prefix,
+        removeFile: values["remove-file"],
+        requestId: values["request-id"],
+        timeout: values.timeout,
+      },
     });
     process.stdout.write(values.json ? `${JSON.stringify(out.json, null, 2)}\n` : `${out.text.replace(/\n$/, "")}\n`);
     return out.exitCode ?? 0;
@@ -116,9 +136,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** `describe` and `call`: what they know of the agent comes from its reflection alone. */
-async function reflective(positionals: string[], values: ConnectionFlags & { json?: boolean; timeout?: string }): Promise<number> {
-  if (positionals[0] === "describe" && positionals.length > 2) throw new UsageError("describe takes at most one method");
-  if (positionals.length > 3) throw new UsageError(`call takes a method and one JSON body; quote the body as one argument: '{"vmid": 101}'`);
+async function reflective(
+  positionals: string[],
+  values: ConnectionFlags & { json?: boolean; timeout?: string },
+): Promise<number> {
+  if (positionals[0] === "describe" && positionals.length > 2)
+    throw new UsageError("describe takes at most one method");
+  if (positionals.length > 3)
+    throw new UsageError(`call takes a method and one JSON body; quote the body as one argument: '{"vmid": 101}'`);
   const endpoint = agentEndpoint(values, process.env);
   const api = await reflectAgent(endpoint, REFLECTION_TIMEOUT_MS);
   const print = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -129,7 +154,13 @@ async function reflective(positionals: string[], values: ConnectionFlags & { jso
   }
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
-  await callMethod(endpoint, api, { method: positionals[1], body: positionals[2], timeoutMs: timeoutOption(values.timeout), signal: abort.signal, print });
+  await callMethod(endpoint, api, {
+    method: positionals[1],
+    body: positionals[2],
+    timeoutMs: timeoutOption(values.timeout),
+    signal: abort.signal,
+    print,
+  });
   return 0;
 }
 
@@ -153,9 +184,13 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const message = err instanceof LockstepError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    const message =
+      err instanceof LockstepError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
     process.stderr.write(`lockstep-node: ${message.split("\n")[0]}\n`);
-    const badArgs = err instanceof UsageError || err instanceof ConfigError || String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
+    const badArgs =
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
     process.exitCode = badArgs ? 2 : 1;
   },
 );

@@ -17,9 +17,12 @@ export function resolveMethod(services: readonly DescService[], spec: string): D
     .filter((s) => service === null || s.typeName === service || s.name === service)
     .flatMap((s) => s.methods.filter((m) => m.name === method));
   if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) throw new UsageError(`method '${spec}' is ambiguous: ${matches.map(methodName).join(", ")}; name its service too`);
+  if (matches.length > 1)
+    throw new UsageError(`method '${spec}' is ambiguous: ${matches.map(methodName).join(", ")}; name its service too`);
   const near = nearMatches(services, spec);
-  throw new UsageError(`unknown method '${spec}'${near.length ? `; did you mean ${near.join(", ")}?` : ""} (lockstep-node describe lists them)`);
+  throw new UsageError(
+    `unknown method '${spec}'${near.length ? `; did you mean ${near.join(", ")}?` : ""} (lockstep-node describe lists them)`,
+  );
 }
 
 function parseSpec(spec: string): { service: string | null; method: string } {
@@ -32,7 +35,9 @@ function parseSpec(spec: string): { service: string | null; method: string } {
 function nearMatches(services: readonly DescService[], spec: string): string[] {
   const typed = parseSpec(spec).method.toLowerCase();
   const whole = spec.replace(/^\//, "").toLowerCase();
-  const ofService = services.filter((s) => s.typeName.toLowerCase() === whole || s.name.toLowerCase() === typed).flatMap((s) => s.methods);
+  const ofService = services
+    .filter((s) => s.typeName.toLowerCase() === whole || s.name.toLowerCase() === typed)
+    .flatMap((s) => s.methods);
   const close = services
     .flatMap((s) => s.methods)
     .map((m) => ({ m, d: closeness(m.name.toLowerCase(), typed) }))
@@ -54,7 +59,8 @@ function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = row;
   }
   return previous[b.length]!;

@@ -21,7 +21,11 @@ type Response = reflectionV1.ServerReflectionResponse;
  * into this CLI is used: a method added to the agent is callable without a new CLI.
  */
 export async function reflectAgent(endpoint: AgentEndpoint, timeoutMs: number): Promise<ReflectedApi> {
-  const client = new reflectionV1.ServerReflectionClient(endpoint.target, endpoint.credentials, endpoint.channelOptions);
+  const client = new reflectionV1.ServerReflectionClient(
+    endpoint.target,
+    endpoint.credentials,
+    endpoint.channelOptions,
+  );
   const stream = client.serverReflectionInfo(new Metadata(), { deadline: Date.now() + timeoutMs });
   try {
     const ask = conversation(stream);
@@ -35,8 +39,13 @@ export async function reflectAgent(endpoint: AgentEndpoint, timeoutMs: number): 
         if (!files.has(file.name)) files.set(file.name, file);
       }
     }
-    const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: inDependencyOrder([...files.values()]) }));
-    return { registry, services: names.map((name) => registry.getService(name)).filter((s): s is DescService => s !== undefined) };
+    const registry = createFileRegistry(
+      create(FileDescriptorSetSchema, { file: inDependencyOrder([...files.values()]) }),
+    );
+    return {
+      registry,
+      services: names.map((name) => registry.getService(name)).filter((s): s is DescService => s !== undefined),
+    };
   } finally {
     stream.cancel();
     client.close();
@@ -68,6 +77,10 @@ function conversation(stream: ClientDuplexStream<Request, Response>): (request: 
 
 function reflectionError(err: ServiceError): LockstepError {
   // An agent older than reflection answers UNIMPLEMENTED: say so rather than "internal".
-  if (err.code === status.UNIMPLEMENTED) return new LockstepError("FAILED_PRECONDITION", "the agent does not serve gRPC reflection (an agent older than lockstep-node describe/call?)");
+  if (err.code === status.UNIMPLEMENTED)
+    return new LockstepError(
+      "FAILED_PRECONDITION",
+      "the agent does not serve gRPC reflection (an agent older than lockstep-node describe/call?)",
+    );
   return fromServiceError(err);
 }

@@ -23,6 +23,8 @@ export interface AgentConfig {
   readonly procRoot: string;
   readonly stateDir: string;
   readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** `auto`: readable lines on a terminal, JSON lines otherwise (systemd, a pipe). */
+  readonly logFormat: "auto" | "json" | "pretty";
   readonly requestRetentionMs: number;
   readonly maxRequestRecords: number;
   readonly lockRetries: number;

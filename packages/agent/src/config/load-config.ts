@@ -14,18 +14,31 @@ const optionalPath: KeySpec = { kind: "string", default: "", pattern: ABSOLUTE, 
 const LOOPBACK_LISTEN = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d+$/;
 
 /** Every key, its type, bounds and default. Durations are milliseconds. */
-function specs(defaults: { node: string; simulate: string | null }): Record<Exclude<keyof AgentConfig, "nodeEnv">, KeySpec> {
+function specs(defaults: {
+  node: string;
+  simulate: string | null;
+}): Record<Exclude<keyof AgentConfig, "nodeEnv">, KeySpec> {
   const sim = defaults.simulate;
   const under = (p: string, real: string): string => (sim ? path.join(sim, p) : real);
   const abs = (d: string): KeySpec => ({ kind: "string", default: d, pattern: ABSOLUTE, describe: "an absolute path" });
   return {
-    node: { kind: "string", default: defaults.node, pattern: NODE_NAME, describe: "a node name (letters, digits, inner hyphens)" },
+    node: {
+      kind: "string",
+      default: defaults.node,
+      pattern: NODE_NAME,
+      describe: "a node name (letters, digits, inner hyphens)",
+    },
     listen: { kind: "string", default: "127.0.0.1:7000", pattern: HOST_PORT, describe: "host:port" },
     transport: { kind: "enum", default: "mtls", values: ["mtls", "plaintext-loopback"] },
     tlsCa: optionalPath,
     tlsCert: optionalPath,
     tlsKey: optionalPath,
-    tlsAllowedClients: { kind: "string", default: "", pattern: CLIENT_NAMES, describe: "comma-separated certificate names" },
+    tlsAllowedClients: {
+      kind: "string",
+      default: "",
+      pattern: CLIENT_NAMES,
+      describe: "comma-separated certificate names",
+    },
     simulate: { kind: "string", default: sim ?? "", pattern: /^(\/.*)?$/, describe: "an absolute path" },
     pctPath: abs(sim ? "" : "/usr/sbin/pct"),
     lockDir: abs(under("run/lock/lxc", "/run/lock/lxc")),
@@ -35,6 +48,7 @@ function specs(defaults: { node: string; simulate: string | null }): Record<Excl
     procRoot: abs("/proc"),
     stateDir: abs(under("var/lib/lockstep-agent", "/var/lib/lockstep-agent")),
     logLevel: { kind: "enum", default: "info", values: ["debug", "info", "warn", "error"] },
+    logFormat: { kind: "enum", default: "auto", values: ["auto", "json", "pretty"] },
     requestRetentionMs: { kind: "int", default: 24 * 60 * MIN, min: MIN, max: 30 * 24 * 60 * MIN },
     maxRequestRecords: { kind: "int", default: 200_000, min: 1_000, max: 10_000_000 },
     lockRetries: { kind: "int", default: 3, min: 0, max: 20 },
@@ -70,7 +84,13 @@ function specs(defaults: { node: string; simulate: string | null }): Record<Excl
     pushBytes: { kind: "int", default: 16 * 1024 * 1024, min: 1024, max: 512 * 1024 * 1024 },
     grpcMaxMessageBytes: { kind: "int", default: 32 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024 },
     maxConcurrentOperations: { kind: "int", default: 32, min: 1, max: 10_000 },
-    metricsListen: { kind: "string", default: "127.0.0.1:9470", pattern: /^((\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5})?$/, describe: "host:port, or empty for no metrics" },
+    metricsListen: {
+      kind: "string",
+      default: "127.0.0.1:9470",
+      pattern: HOST_PORT,
+      describe: "host:port, or empty for no metrics",
+      emptyTurnsOff: true,
+    },
     shutdownDrainMs: { kind: "int", default: 30_000, min: 0, max: 10 * MIN },
   };
 }
@@ -97,11 +117,19 @@ export function loadAgentConfig(inputs: ConfigInputs): AgentConfig {
  * required yet: the doctor reports missing certificates as one of its checks, beside the rest.
  */
 export function compileAgentConfig(inputs: ConfigInputs): AgentConfig {
-  const simulate = typeof inputs.flags.simulate === "string" ? path.resolve(inputs.flags.simulate) : inputs.env.LOCKSTEP_AGENT_SIMULATE ? path.resolve(inputs.env.LOCKSTEP_AGENT_SIMULATE) : null;
+  const simulate =
+    typeof inputs.flags.simulate === "string"
+      ? path.resolve(inputs.flags.simulate)
+      : inputs.env.LOCKSTEP_AGENT_SIMULATE
+        ? path.resolve(inputs.env.LOCKSTEP_AGENT_SIMULATE)
+        : null;
   const flags = { ...inputs.flags, ...(simulate ? { simulate } : {}) };
   const file = readConfigFile(inputs.configPath ?? inputs.env.LOCKSTEP_AGENT_CONFIG ?? null);
   const node = simulate ? simulatedNodeName(simulate, inputs.env) : os.hostname().split(".")[0]!;
-  const config = compileConfig<Omit<AgentConfig, "tlsAllowedClients" | "nodeEnv"> & { tlsAllowedClients: string }>(specs({ node, simulate }), { file, env: inputs.env, envPrefix: "LOCKSTEP_AGENT", flags });
+  const config = compileConfig<Omit<AgentConfig, "tlsAllowedClients" | "nodeEnv"> & { tlsAllowedClients: string }>(
+    specs({ node, simulate }),
+    { file, env: inputs.env, envPrefix: "LOCKSTEP_AGENT", flags },
+  );
   const compiled: AgentConfig = {
     ...config,
     simulate: config.simulate || null,
@@ -109,18 +137,26 @@ export function compileAgentConfig(inputs: ConfigInputs): AgentConfig {
     pctPath: simulate && !config.pctPath ? inputs.simPct : config.pctPath,
     tlsAllowedClients: config.tlsAllowedClients ? config.tlsAllowedClients.split(",") : [],
   };
-  if (compiled.lockBackoffMaxMs < compiled.lockBackoffMs) throw new ConfigError(`lockBackoffMaxMs (${compiled.lockBackoffMaxMs}) must not be below lockBackoffMs (${compiled.lockBackoffMs})`);
-  if (compiled.execMaxTimeoutMs < compiled.execDefaultTimeoutMs) throw new ConfigError(`execMaxTimeoutMs must not be below execDefaultTimeoutMs`);
+  if (compiled.lockBackoffMaxMs < compiled.lockBackoffMs)
+    throw new ConfigError(
+      `lockBackoffMaxMs (${compiled.lockBackoffMaxMs}) must not be below lockBackoffMs (${compiled.lockBackoffMs})`,
+    );
+  if (compiled.execMaxTimeoutMs < compiled.execDefaultTimeoutMs)
+    throw new ConfigError(`execMaxTimeoutMs must not be below execDefaultTimeoutMs`);
   return compiled;
 }
 
 /** Why the transport cannot start, or null: mTLS needs all three files; plaintext is only for a loopback listener, never by accident. */
 export function transportProblem(config: AgentConfig): string | null {
   if (config.transport === "plaintext-loopback") {
-    return LOOPBACK_LISTEN.test(config.listen) ? null : `transport plaintext-loopback needs a loopback listen address (127.x.x.x, [::1] or localhost), got listen ${JSON.stringify(config.listen)}`;
+    return LOOPBACK_LISTEN.test(config.listen)
+      ? null
+      : `transport plaintext-loopback needs a loopback listen address (127.x.x.x, [::1] or localhost), got listen ${JSON.stringify(config.listen)}`;
   }
   const missing = (["tlsCa", "tlsCert", "tlsKey"] as const).find((key) => !config[key]);
-  return missing ? `${missing} is required with transport mtls (set it in the config file or ${envName("LOCKSTEP_AGENT", missing)}; transport plaintext-loopback is for loopback development only)` : null;
+  return missing
+    ? `${missing} is required with transport mtls (set it in the config file or ${envName("LOCKSTEP_AGENT", missing)}; transport plaintext-loopback is for loopback development only)`
+    : null;
 }
 
 function readConfigFile(file: string | null): { path: string; values: Record<string, unknown> } | undefined {
@@ -137,7 +173,8 @@ function readConfigFile(file: string | null): { path: string; values: Record<str
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof values !== "object" || values === null || Array.isArray(values)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+  if (typeof values !== "object" || values === null || Array.isArray(values))
+    throw new ConfigError(`config file ${file} must hold a JSON object`);
   return { path: file, values: values as Record<string, unknown> };
 }
 

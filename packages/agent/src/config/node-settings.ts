@@ -19,14 +19,24 @@ export function nodePathsOf(config: AgentConfig): NodePaths {
 /** The timeouts of `pct` calls, by kind of work. */
 export function pctTimeoutsOf(config: AgentConfig): PctTimeouts {
   return {
-    readMs: config.pctReadTimeoutMs, createMs: config.pctCreateTimeoutMs, destroyMs: config.pctDestroyTimeoutMs, powerMs: config.pctPowerTimeoutMs,
-    snapshotMs: config.pctSnapshotTimeoutMs, pushMs: config.pctPushTimeoutMs, execDefaultMs: config.execDefaultTimeoutMs, execMaxMs: config.execMaxTimeoutMs,
+    readMs: config.pctReadTimeoutMs,
+    createMs: config.pctCreateTimeoutMs,
+    destroyMs: config.pctDestroyTimeoutMs,
+    powerMs: config.pctPowerTimeoutMs,
+    snapshotMs: config.pctSnapshotTimeoutMs,
+    pushMs: config.pctPushTimeoutMs,
+    execDefaultMs: config.execDefaultTimeoutMs,
+    execMaxMs: config.execMaxTimeoutMs,
   };
 }
 
 /** How a pushed file is read back until it is really there. */
 export function verifyPolicyOf(config: AgentConfig): VerifyPolicy {
-  return { attempts: config.verifyAttempts, initialDelayMs: config.verifyInitialDelayMs, maxDelayMs: config.verifyMaxDelayMs };
+  return {
+    attempts: config.verifyAttempts,
+    initialDelayMs: config.verifyInitialDelayMs,
+    maxDelayMs: config.verifyMaxDelayMs,
+  };
 }
 
 /** The bounds on a command's output and on a pushed file. */

@@ -31,24 +31,41 @@ export interface CloneSpec {
  * is an unfinished one (killed mid-copy, or before its tag was set), which is destroyed and
  * cloned again. The description is the marker line, then the request's description.
  */
-export async function cloneContainer(ctx: NodeContext, spec: CloneSpec, ownershipTag: string, requestId: string): Promise<CreateOutcome> {
+export async function cloneContainer(
+  ctx: NodeContext,
+  spec: CloneSpec,
+  ownershipTag: string,
+  requestId: string,
+): Promise<CreateOutcome> {
   validate(spec, ownershipTag);
   // Proxmox lists a running clone as a `vzclone` task of the SOURCE and sets `lock: disk`
   // there: waiting on the source waits such a clone out, and clears the lock a killed one left.
   await ctx.gate.ensureFree(spec.sourceVmid, { requestId });
   const source = await requireConfigFile(ctx, spec.sourceVmid);
   if (spec.snapshot && !source.snapshots.has(spec.snapshot)) {
-    throw new NotFoundError(`snapshot '${spec.snapshot}' of CT ${spec.sourceVmid} does not exist`, { vmid: String(spec.sourceVmid), snapshot: spec.snapshot });
+    throw new NotFoundError(`snapshot '${spec.snapshot}' of CT ${spec.sourceVmid} does not exist`, {
+      vmid: String(spec.sourceVmid),
+      snapshot: spec.snapshot,
+    });
   }
   // Proxmox's own default: a full copy unless the source is a template.
-  if (spec.storage && !spec.full && source.main.values.template === "1") throw new InvalidArgumentError("storage", "is only allowed with full: a linked clone stays on the template's storage");
-  if (await claimTarget(ctx, spec.vmid, ownershipTag, requestId, spec.sourceVmid)) return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
+  if (spec.storage && !spec.full && source.main.values.template === "1")
+    throw new InvalidArgumentError(
+      "storage",
+      "is only allowed with full: a linked clone stays on the template's storage",
+    );
+  if (await claimTarget(ctx, spec.vmid, ownershipTag, requestId, spec.sourceVmid))
+    return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
   await ctx.intents.record({ op: "create", vmid: spec.vmid, ownershipTag, requestId, startedMs: ctx.clock.now() });
   try {
     await runMutation(ctx, spec.vmid, cloneArgs(spec, ownershipTag), { requestId, timeoutMs: ctx.timeouts.createMs });
     if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, requestId);
   } catch (err) {
-    if (outcomeUnknown(err)) ctx.logger.error("clone outcome unknown or still running; nothing is rolled back", { vmid: spec.vmid, requestId });
+    if (outcomeUnknown(err))
+      ctx.logger.error("clone outcome unknown or still running; nothing is rolled back", {
+        vmid: spec.vmid,
+        requestId,
+      });
     else await forgetUnlessLeftBehind(ctx, spec.vmid, requestId);
     throw err;
   }
@@ -68,7 +85,10 @@ function cloneArgs(spec: CloneSpec, ownershipTag: string): string[] {
 }
 
 function cloneDescription(spec: CloneSpec, ownershipTag: string): string {
-  return [...(ownershipTag ? [ownershipMarker(ownershipTag)] : []), ...(spec.description ? [spec.description] : [])].join("\n");
+  return [
+    ...(ownershipTag ? [ownershipMarker(ownershipTag)] : []),
+    ...(spec.description ? [spec.description] : []),
+  ].join("\n");
 }
 
 function validate(spec: CloneSpec, ownershipTag: string): void {
@@ -78,7 +98,13 @@ function validate(spec: CloneSpec, ownershipTag: string): void {
   if (spec.hostname) requireValid("hostname", spec.hostname, hostnameProblem);
   if (spec.snapshot) requireValid("snapshot", spec.snapshot, snapshotNameProblem);
   if (spec.storage) requirePattern("storage", spec.storage, STORAGE_ID, "a storage ID");
-  if (ownershipTag) requirePattern("ownership_tag", ownershipTag, PROXMOX_TAG, "a Proxmox tag: lowercase letters, digits, '_', '-', '+', '.'");
+  if (ownershipTag)
+    requirePattern(
+      "ownership_tag",
+      ownershipTag,
+      PROXMOX_TAG,
+      "a Proxmox tag: lowercase letters, digits, '_', '-', '+', '.'",
+    );
   requireDescription(spec.description);
   requireDescription(cloneDescription(spec, ownershipTag));
 }

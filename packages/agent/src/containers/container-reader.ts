@@ -74,7 +74,9 @@ export async function readStatus(ctx: NodeContext, vmid: number): Promise<"runni
 /** A reading `pct` call, made a second time when it caught the config being replaced. */
 async function readPct(ctx: NodeContext, vmid: number, command: "config" | "status"): Promise<PctResult> {
   for (let look = 1; ; look++) {
-    const result = await runReportingUnresponsive(ctx, vmid, [command, String(vmid)], { timeoutMs: ctx.timeouts.readMs });
+    const result = await runReportingUnresponsive(ctx, vmid, [command, String(vmid)], {
+      timeoutMs: ctx.timeouts.readMs,
+    });
     if (result.exitCode === 0) return result;
     const failure = await trustedFailure(ctx, [command], result, vmid);
     if (!(failure instanceof ConfigBeingReplacedError) || look === 2) throw failure;

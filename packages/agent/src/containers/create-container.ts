@@ -1,11 +1,10 @@
 import { hostnameProblem } from "@lockstep/shared";
 import { LockstepError } from "@lockstep/shared";
 import { InvalidArgumentError } from "../errors.js";
-import { parseTags } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
 import { runMutation } from "../pct/pct-mutation.js";
-import { getContainer, readConfigFile, requireConfigFile, type ContainerView } from "./container-reader.js";
+import { getContainer, readConfigFile, type ContainerView } from "./container-reader.js";
 import { DEFAULT_ROOTFS_STORAGE, PROXMOX_TAG, requireDescription, STORAGE_ID, TEMPLATE_VOLUME } from "./field-rules.js";
 import { addOwnershipTag, claimTarget, ownershipMarker } from "./ownership.js";
 
@@ -34,7 +33,8 @@ export interface CreateOutcome {
 
 // Property strings: key=value pairs; no whitespace or shell/quote characters to smuggle anything.
 // `key=value,...` as Proxmox writes net0 and features; no value may climb with '..'.
-const PROPERTY_STRING = /^(?=.{0,512}$)(?!.*\.\.)([a-z][a-z0-9]*=[A-Za-z0-9_.:/+-]+(,[a-z][a-z0-9]*=[A-Za-z0-9_.:/+-]+)*)?$/;
+const PROPERTY_STRING =
+  /^(?=.{0,512}$)(?!.*\.\.)([a-z][a-z0-9]*=[A-Za-z0-9_.:/+-]+(,[a-z][a-z0-9]*=[A-Za-z0-9_.:/+-]+)*)?$/;
 
 /**
  * Creates a container, converging when a retry finds the work already done, and adopting it
@@ -48,16 +48,27 @@ const PROPERTY_STRING = /^(?=.{0,512}$)(?!.*\.\.)([a-z][a-z0-9]*=[A-Za-z0-9_.:/+
  * `pct create` proves a bare `lock: create` placeholder ours; it is forgotten once the
  * outcome is definite.
  */
-export async function createContainer(ctx: NodeContext, requested: CreateSpec, ownershipTag: string, requestId: string): Promise<CreateOutcome> {
+export async function createContainer(
+  ctx: NodeContext,
+  requested: CreateSpec,
+  ownershipTag: string,
+  requestId: string,
+): Promise<CreateOutcome> {
   const spec = withDefaults(requested);
   validate(spec, ownershipTag);
-  if (await claimTarget(ctx, spec.vmid, ownershipTag, requestId)) return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
+  if (await claimTarget(ctx, spec.vmid, ownershipTag, requestId))
+    return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
   const intent = { op: "create", vmid: spec.vmid, ownershipTag, requestId, startedMs: ctx.clock.now() } as const;
   await ctx.intents.record(intent);
   try {
     await runMutation(ctx, spec.vmid, createArgs(spec, ownershipTag), { requestId, timeoutMs: ctx.timeouts.createMs });
   } catch (err) {
-    if (outcomeUnknown(err)) ctx.logger.error("create outcome unknown or still running; nothing is rolled back", { vmid: spec.vmid, requestId, code: err instanceof LockstepError ? err.code : "INTERNAL" });
+    if (outcomeUnknown(err))
+      ctx.logger.error("create outcome unknown or still running; nothing is rolled back", {
+        vmid: spec.vmid,
+        requestId,
+        code: err instanceof LockstepError ? err.code : "INTERNAL",
+      });
     else await forgetUnlessLeftBehind(ctx, spec.vmid, requestId);
     throw err;
   }
@@ -83,7 +94,10 @@ export async function forgetUnlessLeftBehind(ctx: NodeContext, vmid: number, req
     () => true,
   );
   if (!leftBehind) return ctx.intents.clear(vmid);
-  ctx.logger.warn("the failed create left its config behind; its intent is kept so that the leftover is known as this agent's own", { vmid, requestId });
+  ctx.logger.warn(
+    "the failed create left its config behind; its intent is kept so that the leftover is known as this agent's own",
+    { vmid, requestId },
+  );
 }
 
 /**
@@ -92,7 +106,10 @@ export async function forgetUnlessLeftBehind(ctx: NodeContext, vmid: number, req
  * A definite answer of `pct` (it exited non-zero: Proxmox's own error path cleaned up) is not.
  */
 export function outcomeUnknown(err: unknown): boolean {
-  return !(err instanceof LockstepError) || ["HYPERVISOR_UNRESPONSIVE", "OPERATION_RUNNING", "UNAVAILABLE", "INTERRUPTED", "INTERNAL"].includes(err.code);
+  return (
+    !(err instanceof LockstepError) ||
+    ["HYPERVISOR_UNRESPONSIVE", "OPERATION_RUNNING", "UNAVAILABLE", "INTERRUPTED", "INTERNAL"].includes(err.code)
+  );
 }
 
 /** Proxmox's defaults for what the request leaves at zero (proto3 cannot tell unset from 0). */
@@ -124,13 +141,21 @@ function createArgs(spec: CreateSpec, ownershipTag: string): string[] {
 
 /** The ownership marker line, then the request's description. */
 function createDescription(spec: CreateSpec, ownershipTag: string): string {
-  return [...(ownershipTag ? [ownershipMarker(ownershipTag)] : []), ...(spec.description ? [spec.description] : [])].join("\n");
+  return [
+    ...(ownershipTag ? [ownershipMarker(ownershipTag)] : []),
+    ...(spec.description ? [spec.description] : []),
+  ].join("\n");
 }
 
 function validate(spec: CreateSpec, ownershipTag: string): void {
   requireVmid(spec.vmid);
   requireValid("hostname", spec.hostname, hostnameProblem);
-  requirePattern("template", spec.template, TEMPLATE_VOLUME, "a template volume such as 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'");
+  requirePattern(
+    "template",
+    spec.template,
+    TEMPLATE_VOLUME,
+    "a template volume such as 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'",
+  );
   requirePattern("storage", spec.storage, STORAGE_ID, "a storage ID");
   requireRange("cores", spec.cores, 1, 8192);
   requireRange("memory_mb", spec.memoryMb, 16, 4_194_304);
@@ -138,11 +163,13 @@ function validate(spec: CreateSpec, ownershipTag: string): void {
   requireRange("disk_gb", spec.diskGb, 1, 131_072);
   requirePattern("net0", spec.net0, PROPERTY_STRING, "a Proxmox property string (key=value,...)");
   requirePattern("features", spec.features, PROPERTY_STRING, "a Proxmox property string (key=value,...)");
-  for (const tag of [...spec.tags, ...(ownershipTag ? [ownershipTag] : [])]) requirePattern("tags", tag, PROXMOX_TAG, "Proxmox tags: lowercase letters, digits, '_', '-', '+', '.'");
+  for (const tag of [...spec.tags, ...(ownershipTag ? [ownershipTag] : [])])
+    requirePattern("tags", tag, PROXMOX_TAG, "Proxmox tags: lowercase letters, digits, '_', '-', '+', '.'");
   requireDescription(spec.description);
   requireDescription(createDescription(spec, ownershipTag));
 }
 
 function requireRange(field: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}`);
 }

@@ -24,7 +24,13 @@ import { requireCarries, requireOwnershipTag } from "./require-owned.js";
  * before `pct destroy`): unlock, then destroy again with `--destroy-unreferenced-disks 1`.
  * Anyone else's is FAILED_PRECONDITION and left alone.
  */
-export async function destroyContainer(ctx: NodeContext, vmid: number, options: { force: boolean; purge: boolean }, requestId: string, ownershipTag: string): Promise<{ alreadyGone: boolean }> {
+export async function destroyContainer(
+  ctx: NodeContext,
+  vmid: number,
+  options: { force: boolean; purge: boolean },
+  requestId: string,
+  ownershipTag: string,
+): Promise<{ alreadyGone: boolean }> {
   requireVmid(vmid);
   requireOwnershipTag(ownershipTag);
   const config = await readConfigFile(ctx, vmid);
@@ -35,9 +41,17 @@ export async function destroyContainer(ctx: NodeContext, vmid: number, options: 
   }
   if (isHalfwayDestroy(config)) {
     if (intent?.op !== "destroy" || intent.ownershipTag !== ownershipTag) {
-      throw new FailedPreconditionError(`CT ${vmid} on node '${ctx.node}' is a destroy that died halfway (only 'lock: destroyed' is left) that this agent did not start for ownership tag '${ownershipTag}'; it is left alone`, { vmid: String(vmid), lock: "destroyed" });
+      throw new FailedPreconditionError(
+        `CT ${vmid} on node '${ctx.node}' is a destroy that died halfway (only 'lock: destroyed' is left) that this agent did not start for ownership tag '${ownershipTag}'; it is left alone`,
+        { vmid: String(vmid), lock: "destroyed" },
+      );
     }
-    await removeOwnLeftover(ctx, vmid, requestId, "finishing this agent's destroy that died halfway (lock: destroyed alone)");
+    await removeOwnLeftover(
+      ctx,
+      vmid,
+      requestId,
+      "finishing this agent's destroy that died halfway (lock: destroyed alone)",
+    );
     await ctx.intents.clear(vmid);
     return { alreadyGone: false };
   }

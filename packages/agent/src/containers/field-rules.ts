@@ -14,6 +14,7 @@ export const PROXMOX_TAG = /^[a-z0-9_][a-z0-9_+.-]{0,63}$/;
 
 /** A container description: bounded, and without NUL, which the config file cannot hold. */
 export function requireDescription(value: string): string {
-  if (value.length > 8192 || value.includes("\0")) throw new InvalidArgumentError("description", "must be at most 8192 characters without NUL");
+  if (value.length > 8192 || value.includes("\0"))
+    throw new InvalidArgumentError("description", "must be at most 8192 characters without NUL");
   return value;
 }

@@ -31,7 +31,13 @@ export function carriesOwnership(section: ConfigSection, tag: string): boolean {
  * never adopted, unlocked nor removed: anyone else's container, and a placeholder this agent
  * cannot prove its own (`provenOwnLeftover`).
  */
-export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: string, requestId: string, sourceVmid?: number): Promise<ContainerConfig | null> {
+export async function claimTarget(
+  ctx: NodeContext,
+  vmid: number,
+  ownershipTag: string,
+  requestId: string,
+  sourceVmid?: number,
+): Promise<ContainerConfig | null> {
   await refuseClusterVm(ctx, vmid);
   // Wait out an operation that may still own the lock (a flock, its task, its grace period)
   // before judging what the config holds; nothing is cleared here.
@@ -44,19 +50,33 @@ export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: 
     return existing;
   }
   if (await completedUntagged(ctx, vmid, ownershipTag, existing)) {
-    ctx.logger.warn("adopting this request's create that completed but was never tagged; adding its tag", { vmid, requestId });
+    ctx.logger.warn("adopting this request's create that completed but was never tagged; adding its tag", {
+      vmid,
+      requestId,
+    });
     await addOwnershipTag(ctx, vmid, ownershipTag, requestId);
     await ctx.intents.clear(vmid);
     return (await readConfigFile(ctx, vmid)) ?? existing;
   }
   if (await provenOwnLeftover(ctx, vmid, ownershipTag, existing, sourceVmid)) {
-    await removeOwnLeftover(ctx, vmid, requestId, "removing what this request's own unfinished create left (marked as its own, never tagged as finished)");
+    await removeOwnLeftover(
+      ctx,
+      vmid,
+      requestId,
+      "removing what this request's own unfinished create left (marked as its own, never tagged as finished)",
+    );
     return null;
   }
   if (isBarePlaceholder(existing.main.values)) {
-    throw new AlreadyExistsError(`CT ${vmid} on node '${ctx.node}' is a create placeholder (lock: create) that this agent did not make for this request: someone's create is starting or crashed there; it is left alone`, { vmid: String(vmid), node: ctx.node, config_lock: existing.main.values.lock ?? "" });
+    throw new AlreadyExistsError(
+      `CT ${vmid} on node '${ctx.node}' is a create placeholder (lock: create) that this agent did not make for this request: someone's create is starting or crashed there; it is left alone`,
+      { vmid: String(vmid), node: ctx.node, config_lock: existing.main.values.lock ?? "" },
+    );
   }
-  throw new AlreadyExistsError(`CT ${vmid} already exists on node '${ctx.node}' and is not this request's`, { vmid: String(vmid), node: ctx.node });
+  throw new AlreadyExistsError(`CT ${vmid} already exists on node '${ctx.node}' and is not this request's`, {
+    vmid: String(vmid),
+    node: ctx.node,
+  });
 }
 
 /**
@@ -67,7 +87,12 @@ export async function claimTarget(ctx: NodeContext, vmid: number, ownershipTag: 
  */
 async function refuseClusterVm(ctx: NodeContext, vmid: number): Promise<void> {
   const vm = (await listClusterVms(ctx.paths, ctx.clusterFs)).find((candidate) => candidate.vmid === vmid);
-  if (vm) throw new AlreadyExistsError(`VM ${vmid} already exists on node '${vm.node}'`, { vmid: String(vmid), node: vm.node, guest_type: "qemu" });
+  if (vm)
+    throw new AlreadyExistsError(`VM ${vmid} already exists on node '${vm.node}'`, {
+      vmid: String(vmid),
+      node: vm.node,
+      guest_type: "qemu",
+    });
 }
 
 /**
@@ -81,12 +106,20 @@ async function refuseClusterVm(ctx: NodeContext, vmid: number): Promise<void> {
  *   intent record says it started a create of `vmid` for this tag.
  * The one function by which crash recovery and the lock decisions agree on "ours".
  */
-export async function provenOwnLeftover(ctx: NodeContext, vmid: number, ownershipTag: string, config: ContainerConfig, sourceVmid?: number): Promise<boolean> {
+export async function provenOwnLeftover(
+  ctx: NodeContext,
+  vmid: number,
+  ownershipTag: string,
+  config: ContainerConfig,
+  sourceVmid?: number,
+): Promise<boolean> {
   if (!ownershipTag) return false;
   const tasks = await liveTaskWorkers(ctx.paths.tasksActive, ctx.proc);
-  if (tasks.some((task) => task.id === String(vmid) || (sourceVmid !== undefined && task.id === String(sourceVmid)))) return false;
+  if (tasks.some((task) => task.id === String(vmid) || (sourceVmid !== undefined && task.id === String(sourceVmid))))
+    return false;
   const main = config.main;
-  if (main.description.split("\n").includes(ownershipMarker(ownershipTag))) return !parseTags(main.values.tags).includes(ownershipTag);
+  if (main.description.split("\n").includes(ownershipMarker(ownershipTag)))
+    return !parseTags(main.values.tags).includes(ownershipTag);
   if (!isBarePlaceholder(main.values)) return false;
   const intent = await ctx.intents.get(vmid);
   return intent?.op === "create" && intent.ownershipTag === ownershipTag;
@@ -101,12 +134,28 @@ export async function provenOwnLeftover(ctx: NodeContext, vmid: number, ownershi
  * "safe config" and its final one cannot be told apart (create-container.ts), so nothing else
  * counts. The config must hold no `lock:`.
  */
-async function completedUntagged(ctx: NodeContext, vmid: number, ownershipTag: string, config: ContainerConfig): Promise<boolean> {
-  if (!ownershipTag || !config.main.description.split("\n").includes(ownershipMarker(ownershipTag)) || parseTags(config.main.values.tags).includes(ownershipTag)) return false;
+async function completedUntagged(
+  ctx: NodeContext,
+  vmid: number,
+  ownershipTag: string,
+  config: ContainerConfig,
+): Promise<boolean> {
+  if (
+    !ownershipTag ||
+    !config.main.description.split("\n").includes(ownershipMarker(ownershipTag)) ||
+    parseTags(config.main.values.tags).includes(ownershipTag)
+  )
+    return false;
   const intent = await ctx.intents.get(vmid);
-  if (intent?.op !== "create" || intent.ownershipTag !== ownershipTag || config.main.values.lock !== undefined) return false;
+  if (intent?.op !== "create" || intent.ownershipTag !== ownershipTag || config.main.values.lock !== undefined)
+    return false;
   if (intent.created === true) return true;
-  const task = await lastTaskOutcome(ctx.paths.tasksActive, "vzcreate", String(vmid), Math.floor(intent.startedMs / 1000));
+  const task = await lastTaskOutcome(
+    ctx.paths.tasksActive,
+    "vzcreate",
+    String(vmid),
+    Math.floor(intent.startedMs / 1000),
+  );
   return task?.succeeded === true;
 }
 
@@ -122,10 +171,16 @@ export async function removeOwnLeftover(ctx: NodeContext, vmid: number, requestI
   const config = await readConfigFile(ctx, vmid);
   if (!config) return;
   if (config.main.values.lock !== undefined) {
-    const unlocked = await runReportingUnresponsive(ctx, vmid, ["unlock", String(vmid)], { requestId, timeoutMs: ctx.timeouts.readMs });
+    const unlocked = await runReportingUnresponsive(ctx, vmid, ["unlock", String(vmid)], {
+      requestId,
+      timeoutMs: ctx.timeouts.readMs,
+    });
     if (unlocked.exitCode !== 0) throw pctFailure(["unlock", String(vmid)], unlocked, vmid);
   }
-  await runMutation(ctx, vmid, ["destroy", String(vmid), "--destroy-unreferenced-disks", "1"], { requestId, timeoutMs: ctx.timeouts.destroyMs });
+  await runMutation(ctx, vmid, ["destroy", String(vmid), "--destroy-unreferenced-disks", "1"], {
+    requestId,
+    timeoutMs: ctx.timeouts.destroyMs,
+  });
 }
 
 /** A placeholder: `lock: create` alone (or nothing at all, once unlocked). */
@@ -137,5 +192,8 @@ function isBarePlaceholder(values: Readonly<Record<string, string>>): boolean {
 export async function addOwnershipTag(ctx: NodeContext, vmid: number, tag: string, requestId: string): Promise<void> {
   const tags = parseTags((await requireConfigFile(ctx, vmid)).main.values.tags);
   if (tags.includes(tag)) return;
-  await runMutation(ctx, vmid, ["set", String(vmid), "--tags", [...tags, tag].join(";")], { requestId, timeoutMs: ctx.timeouts.powerMs });
+  await runMutation(ctx, vmid, ["set", String(vmid), "--tags", [...tags, tag].join(";")], {
+    requestId,
+    timeoutMs: ctx.timeouts.powerMs,
+  });
 }

@@ -23,16 +23,32 @@ const MAX_LOOK_MS = 5_000;
  * PowerStateNotReachedError when a container without HA does not get there. `owner` is the
  * ownership tag the caller proved the container carries (require-owned.ts).
  */
-export async function setPower(ctx: NodeContext, vmid: number, target: PowerState, requestId: string, owner: string): Promise<{ status: PowerState; changed: boolean }> {
+export async function setPower(
+  ctx: NodeContext,
+  vmid: number,
+  target: PowerState,
+  requestId: string,
+  owner: string,
+): Promise<{ status: PowerState; changed: boolean }> {
   requireVmid(vmid);
   if ((await readStatus(ctx, vmid)) === target) return { status: target, changed: false };
   const startedMs = ctx.clock.now();
-  const result = await runMutation(ctx, vmid, [target === "running" ? "start" : "stop", String(vmid)], { requestId, owner, timeoutMs: ctx.timeouts.powerMs });
+  const result = await runMutation(ctx, vmid, [target === "running" ? "start" : "stop", String(vmid)], {
+    requestId,
+    owner,
+    timeoutMs: ctx.timeouts.powerMs,
+  });
   await waitForState(ctx, vmid, target, startedMs, HA_REQUEST.test(result.stdout));
   return { status: target, changed: true };
 }
 
-async function waitForState(ctx: NodeContext, vmid: number, target: PowerState, startedMs: number, haManaged: boolean): Promise<void> {
+async function waitForState(
+  ctx: NodeContext,
+  vmid: number,
+  target: PowerState,
+  startedMs: number,
+  haManaged: boolean,
+): Promise<void> {
   const deadline = startedMs + ctx.timeouts.powerMs;
   for (let delay = FIRST_LOOK_MS; ; delay = Math.min(delay * 2, MAX_LOOK_MS)) {
     const status = await readStatus(ctx, vmid);

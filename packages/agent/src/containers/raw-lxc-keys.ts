@@ -23,7 +23,11 @@ export function isRawLxcKey(key: string): boolean {
 /** Throws INVALID_ARGUMENT naming the first key (or value) the allow-list does not accept. */
 export function requireAllowedLxc(set: Readonly<Record<string, string>>, remove: readonly string[]): void {
   for (const key of [...Object.keys(set), ...remove]) {
-    if (!Object.hasOwn(ALLOWED, key)) throw new InvalidArgumentError(key, `is not a raw LXC key the agent sets (allowed: ${Object.keys(ALLOWED).join(", ")})`);
+    if (!Object.hasOwn(ALLOWED, key))
+      throw new InvalidArgumentError(
+        key,
+        `is not a raw LXC key the agent sets (allowed: ${Object.keys(ALLOWED).join(", ")})`,
+      );
   }
   for (const [key, value] of Object.entries(set)) {
     if (!ALLOWED[key]!.test(value)) throw new InvalidArgumentError(key, `must match ${ALLOWED[key]!.source}`);
@@ -36,7 +40,14 @@ export function requireAllowedLxc(set: Readonly<Record<string, string>>, remove:
  * takes, changing only the keys whose value differs and writing nothing when none does.
  * Returns the keys changed.
  */
-export async function writeRawLxcKeys(ctx: NodeContext, vmid: number, set: Readonly<Record<string, string>>, remove: readonly string[], requestId: string, owner: string): Promise<string[]> {
+export async function writeRawLxcKeys(
+  ctx: NodeContext,
+  vmid: number,
+  set: Readonly<Record<string, string>>,
+  remove: readonly string[],
+  requestId: string,
+  owner: string,
+): Promise<string[]> {
   const file = path.join(ctx.paths.configDir, `${vmid}.conf`);
   await ctx.gate.ensureFree(vmid, { requestId, owner });
   return withConfigFlock(ctx.paths, vmid, async () => {

@@ -8,8 +8,17 @@ import { carriesOwnership } from "./ownership.js";
 
 /** The request's ownership tag, checked: required (every change acts for a record), and a Proxmox tag. */
 export function requireOwnershipTag(tag: string): string {
-  if (!tag) throw new InvalidArgumentError("ownership_tag", "is required: the tag of the record whose container this request changes");
-  return requirePattern("ownership_tag", tag, PROXMOX_TAG, "a Proxmox tag: lowercase letters, digits, '_', '-', '+', '.'");
+  if (!tag)
+    throw new InvalidArgumentError(
+      "ownership_tag",
+      "is required: the tag of the record whose container this request changes",
+    );
+  return requirePattern(
+    "ownership_tag",
+    tag,
+    PROXMOX_TAG,
+    "a Proxmox tag: lowercase letters, digits, '_', '-', '+', '.'",
+  );
 }
 
 /** Throws FOREIGN_CONTAINER unless `main` carries `tag` (among its tags, or as its description's marker line). */

@@ -41,18 +41,32 @@ export interface ConfigUpdate {
  * compared with the value the key will have at the next start (the pending one, if any), so
  * a change Proxmox keeps pending is not made again on every apply.
  */
-export async function updateConfig(ctx: NodeContext, vmid: number, change: ConfigChange, requestId: string, owner: string): Promise<ConfigUpdate> {
+export async function updateConfig(
+  ctx: NodeContext,
+  vmid: number,
+  change: ConfigChange,
+  requestId: string,
+  owner: string,
+): Promise<ConfigUpdate> {
   requireVmid(vmid);
   const remove = change.remove.filter((key) => !isRawLxcKey(key));
   const removeLxc = change.remove.filter(isRawLxcKey);
   for (const key of [...Object.keys(change.set), ...remove]) {
     requirePattern("config key", key, KEY, "a config key such as 'memory' or 'onboot'");
-    if (FORBIDDEN_KEYS.has(key)) throw new InvalidArgumentError("config key", `'${key}' is managed by Proxmox and cannot be set`);
+    if (FORBIDDEN_KEYS.has(key))
+      throw new InvalidArgumentError("config key", `'${key}' is managed by Proxmox and cannot be set`);
   }
   for (const [key, value] of Object.entries(change.set)) {
-    if (key === "description") requirePattern("config value", value, FREE_TEXT, "a single line of at most 4096 characters");
+    if (key === "description")
+      requirePattern("config value", value, FREE_TEXT, "a single line of at most 4096 characters");
     else if (key === "tags") requirePattern("config value", value, TAGS, "Proxmox tags separated by ';'");
-    else requirePattern("config value", value, VALUE, "letters, digits and . _ : / = , + @ - (no '..', spaces or shell metacharacters)");
+    else
+      requirePattern(
+        "config value",
+        value,
+        VALUE,
+        "letters, digits and . _ : / = , + @ - (no '..', spaces or shell metacharacters)",
+      );
   }
   requireAllowedLxc(change.lxc, removeLxc);
   const config = await requireConfigFile(ctx, vmid);
@@ -64,7 +78,11 @@ export async function updateConfig(ctx: NodeContext, vmid: number, change: Confi
   // Proxmox refuses `--delete k` together with `--revert k`, so a pending value is dropped
   // (`--revert`, pve-container src/PVE/LXC/Config.pm update_pct_config) before the delete.
   if (toRevert.length > 0) {
-    await runMutation(ctx, vmid, ["set", String(vmid), "--revert", toRevert.join(",")], { requestId, owner, timeoutMs: ctx.timeouts.powerMs });
+    await runMutation(ctx, vmid, ["set", String(vmid), "--revert", toRevert.join(",")], {
+      requestId,
+      owner,
+      timeoutMs: ctx.timeouts.powerMs,
+    });
     toRevert.forEach((key) => changed.add(key));
   }
   if (toSet.length > 0 || toDelete.length > 0) {
@@ -73,8 +91,11 @@ export async function updateConfig(ctx: NodeContext, vmid: number, change: Confi
     await runMutation(ctx, vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.powerMs });
     [...toSet.map(([key]) => key), ...toDelete].forEach((key) => changed.add(key));
   }
-  const lxcDiffers = Object.entries(change.lxc).some(([key, value]) => current[key] !== value) || removeLxc.some((key) => current[key] !== undefined);
-  if (lxcDiffers) (await writeRawLxcKeys(ctx, vmid, change.lxc, removeLxc, requestId, owner)).forEach((key) => changed.add(key));
+  const lxcDiffers =
+    Object.entries(change.lxc).some(([key, value]) => current[key] !== value) ||
+    removeLxc.some((key) => current[key] !== undefined);
+  if (lxcDiffers)
+    (await writeRawLxcKeys(ctx, vmid, change.lxc, removeLxc, requestId, owner)).forEach((key) => changed.add(key));
   const after = changed.size > 0 ? await requireConfigFile(ctx, vmid) : config;
   return { changedKeys: [...changed].sort(), pendingKeys: pendingOf(after, [...Object.keys(change.set), ...remove]) };
 }

@@ -1,7 +1,16 @@
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { agentServerCredentials, agentV1, healthV1, lockstepVersion, systemClock, type Clock, type Logger } from "@lockstep/shared";
+import {
+  agentServerCredentials,
+  agentV1,
+  ConfigError,
+  healthV1,
+  lockstepVersion,
+  systemClock,
+  type Clock,
+  type Logger,
+} from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
 import { nodeLimitsOf, nodePathsOf, pctTimeoutsOf, verifyPolicyOf } from "../config/node-settings.js";
 import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
@@ -20,7 +29,7 @@ import { probeNode } from "../health/node-probe.js";
 import { ServingMonitor } from "../health/serving-monitor.js";
 import { LockGuard } from "../locks/lock-guard.js";
 import { LockInspector } from "../locks/lock-inspector.js";
-import { createLockService } from "../locks/lock-service.js";
+import { createLockService } from "../grpc/lock-service.js";
 import { LockWatcher } from "../locks/lock-watcher.js";
 import { ClusterFs } from "../node/cluster-fs.js";
 import { withinBound } from "../node/within-bound.js";
@@ -80,75 +89,190 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   // Made once the node context exists; a change before then is seen by its first probe.
   let serving: ServingMonitor | undefined;
   const clusterFs = new ClusterFs({
-    pveDir: paths.pveDir, timeoutMs: config.clusterFsTimeoutMs, probeTimeoutMs: config.clusterFsProbeTimeoutMs, maxStuckReaders: MAX_STUCK_READERS, clock,
+    pveDir: paths.pveDir,
+    timeoutMs: config.clusterFsTimeoutMs,
+    probeTimeoutMs: config.clusterFsProbeTimeoutMs,
+    maxStuckReaders: MAX_STUCK_READERS,
+    clock,
     logger: logger.child({ component: "cluster-fs" }),
     onChange: (status) => {
       serving?.clusterFsChanged(status);
-      if (status.state !== "ok") events.publish({ atMs: status.observedAtMs, node: config.node, vmid: 0, kind: "hypervisor-unresponsive", detail: `the cluster filesystem ${paths.pveDir} is ${status.state}: ${status.detail}` });
+      if (status.state !== "ok")
+        events.publish({
+          atMs: status.observedAtMs,
+          node: config.node,
+          vmid: 0,
+          kind: "hypervisor-unresponsive",
+          detail: `the cluster filesystem ${paths.pveDir} is ${status.state}: ${status.detail}`,
+        });
     },
   });
-  const pct = metrics.timed(new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, terminateGraceMs: config.pctTerminateGraceMs, proc, clock }));
-  const store = await RequestStore.open({ dir: path.join(config.stateDir, "requests"), retentionMs: config.requestRetentionMs, maxRecords: config.maxRequestRecords, clock, logger: logger.child({ component: "dedup" }) });
+  const pct = metrics.timed(
+    new ProcessPctRunner({
+      pct: paths.pct,
+      env: paths.pctEnv,
+      defaultTimeoutMs: config.pctReadTimeoutMs,
+      defaultMaxOutputBytes: config.execOutputBytes,
+      terminateGraceMs: config.pctTerminateGraceMs,
+      proc,
+      clock,
+    }),
+  );
+  const store = await RequestStore.open({
+    dir: path.join(config.stateDir, "requests"),
+    retentionMs: config.requestRetentionMs,
+    maxRecords: config.maxRequestRecords,
+    clock,
+    logger: logger.child({ component: "dedup" }),
+  });
   const dedup = new RequestDeduplicator(store, logger.child({ component: "dedup" }));
   for (const record of dedup.interruptedAtStart) {
-    events.publish({ atMs: clock.now(), node: config.node, vmid: record.vmid ?? 0, kind: "operation-interrupted", detail: `${record.method} was running when the agent stopped; a retry with its request ID converges`, requestId: record.requestId });
+    events.publish({
+      atMs: clock.now(),
+      node: config.node,
+      vmid: record.vmid ?? 0,
+      kind: "operation-interrupted",
+      detail: `${record.method} was running when the agent stopped; a retry with its request ID converges`,
+      requestId: record.requestId,
+    });
   }
   const serializer = new VmidSerializer();
   // Starts the prober and says at once whether /etc/pve can be trusted.
   const pveState = await clusterFs.probe();
-  if (pveState.state !== "ok") logger.warn("the cluster filesystem is not trusted at start; nothing is changed until it is", { pveDir: paths.pveDir, ...pveState });
+  if (pveState.state !== "ok")
+    logger.warn("the cluster filesystem is not trusted at start; nothing is changed until it is", {
+      pveDir: paths.pveDir,
+      ...pveState,
+    });
   await holdVmidsOfRunningTasks(config, serializer, proc, clock, logger);
   const inspector = new LockInspector(config.node, paths, proc, clusterFs, clock, config.lockStaleGraceMs);
-  const guard = new LockGuard(config.node, inspector, clusterFs, pct, events, clock, logger.child({ component: "locks" }), {
-    retries: config.lockRetries,
-    backoffMs: config.lockBackoffMs,
-    backoffMaxMs: config.lockBackoffMaxMs,
-    unlockTimeoutMs: config.pctReadTimeoutMs,
-  });
+  const guard = new LockGuard(
+    config.node,
+    inspector,
+    clusterFs,
+    pct,
+    events,
+    clock,
+    logger.child({ component: "locks" }),
+    {
+      retries: config.lockRetries,
+      backoffMs: config.lockBackoffMs,
+      backoffMaxMs: config.lockBackoffMaxMs,
+      unlockTimeoutMs: config.pctReadTimeoutMs,
+    },
+  );
   mkdirSync(config.lockDir, { recursive: true });
-  const watcher = new LockWatcher(config.node, config.lockDir, inspector, events, clock, logger.child({ component: "lock-watcher" }));
+  const watcher = new LockWatcher(
+    config.node,
+    config.lockDir,
+    inspector,
+    events,
+    clock,
+    logger.child({ component: "lock-watcher" }),
+  );
   await watcher.start();
 
   const intents = await OperationIntents.open(path.join(config.stateDir, "intents"));
   const ctx: NodeContext = {
-    node: config.node, pct, gate: guard, events, clock, logger, lockRetries: config.lockRetries, paths, stagingDir, intents, proc, clusterFs,
-    timeouts: pctTimeoutsOf(config), verify: verifyPolicyOf(config), limits: nodeLimitsOf(config),
+    node: config.node,
+    pct,
+    gate: guard,
+    events,
+    clock,
+    logger,
+    lockRetries: config.lockRetries,
+    paths,
+    stagingDir,
+    intents,
+    proc,
+    clusterFs,
+    timeouts: pctTimeoutsOf(config),
+    verify: verifyPolicyOf(config),
+    limits: nodeLimitsOf(config),
   };
-  serving = new ServingMonitor({ probe: () => probeNode(ctx, config.probeTimeoutMs), intervalMs: config.healthIntervalMs, clock, logger: logger.child({ component: "health" }) });
+  serving = new ServingMonitor({
+    probe: () => probeNode(ctx, config.probeTimeoutMs),
+    intervalMs: config.healthIntervalMs,
+    clock,
+    logger: logger.child({ component: "health" }),
+  });
   // Probed once before listening, so the health service is right from its first answer; a
   // pct that hangs delays the start by the probe's bound at most.
-  await withinBound(serving.probe().catch((err: unknown) => logger.warn("the node probe failed", { err })), config.probeTimeoutMs, undefined);
+  await withinBound(
+    serving.probe().catch((err: unknown) => logger.warn("the node probe failed", { err })),
+    config.probeTimeoutMs,
+    undefined,
+  );
   const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
   const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, HOST_STATS_TIMEOUT_MS);
   // Read once now, so the first Health has statistics to fall back on if a read is slow.
-  void hostStats.read().catch((err: unknown) => logger.warn("host statistics could not be read", { err: err instanceof Error ? err.message : String(err) }));
+  void hostStats
+    .read()
+    .catch((err: unknown) =>
+      logger.warn("host statistics could not be read", { err: err instanceof Error ? err.message : String(err) }),
+    );
   metrics.watchNode({
-    node: config.node, version: AGENT_VERSION, running: () => admission.inUse,
-    requestStore: () => ({ records: store.stats.records, maxRecords: config.maxRequestRecords }),
+    node: config.node,
+    version: AGENT_VERSION,
+    running: () => admission.inUse,
+    requestStore: () => ({
+      records: store.stats.records,
+      maxRecords: config.maxRequestRecords,
+      quarantined: store.stats.quarantined,
+    }),
     health: () => serving.probe(),
     healthWaitMs: SCRAPE_HEALTH_WAIT_MS,
     certificates: config.transport === "mtls" ? { node: config.tlsCert, ca: config.tlsCa } : {},
   });
   const service = createNodeAgentService({
-    ctx, logger, events, dedup, serializer, hostStats, agentVersion: AGENT_VERSION, probe: () => serving.probe(),
+    ctx,
+    logger,
+    events,
+    dedup,
+    serializer,
+    hostStats,
+    agentVersion: AGENT_VERSION,
+    probe: () => serving.probe(),
     locks: createLockService(inspector, guard, proc, clusterFs),
-    operations: { get: (id) => { const r = dedup.get(id); return r && toOperationRecord(r); } },
+    operations: {
+      get: (id) => {
+        const r = dedup.get(id);
+        return r && toOperationRecord(r);
+      },
+    },
     admission,
     rpcs: metrics,
   });
   const server = new Server({
     "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
     "grpc.max_send_message_length": config.grpcMaxMessageBytes,
-    interceptors: config.transport === "mtls" && config.tlsAllowedClients.length > 0 ? [clientAllowlist(config.tlsAllowedClients, logger.child({ component: "tls" }))] : [],
+    interceptors:
+      config.transport === "mtls" && config.tlsAllowedClients.length > 0
+        ? [clientAllowlist(config.tlsAllowedClients, logger.child({ component: "tls" }))]
+        : [],
   });
   server.addService(agentV1.NodeAgentService, service);
   server.addService(healthV1.HealthService, createHealthService(serving, logger.child({ component: "health" })));
   addReflection(server);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))),
+  ).catch((err: unknown) => {
+    throw new ConfigError(
+      `listen ${config.listen} cannot be bound: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  });
   const address = `${config.listen.replace(/:\d+$/, "")}:${port}`;
   serving.start();
   const metricsServer = config.metricsListen ? await startMetricsServer(config.metricsListen, metrics.registry) : null;
-  logger.info("agent listening", { address, metrics: metricsServer?.address ?? null, node: config.node, transport: config.transport, pct: paths.pct, simulate: config.simulate, version: AGENT_VERSION });
+  logger.info("agent listening", {
+    address,
+    metrics: metricsServer?.address ?? null,
+    node: config.node,
+    transport: config.transport,
+    pct: paths.pct,
+    simulate: config.simulate,
+    version: AGENT_VERSION,
+  });
 
   return {
     address,
@@ -157,7 +281,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       serving.stop();
       admission.drain();
       logger.info("draining in-flight requests", { inFlight: dedup.inFlightCount });
-      const drained = await Promise.race([dedup.idle().then(() => true), clock.sleep(config.shutdownDrainMs).then(() => false)]);
+      const drained = await Promise.race([
+        dedup.idle().then(() => true),
+        clock.sleep(config.shutdownDrainMs).then(() => false),
+      ]);
       if (!drained) {
         // What is still running is recorded as interrupted and converges on retry.
         dedup.abortRunning();
@@ -182,10 +309,19 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
  * listed under its SOURCE VMID (its target carries `lock: create`); a multi-guest backup has
  * no VMID in its UPID and holds none here.
  */
-async function holdVmidsOfRunningTasks(config: AgentConfig, serializer: VmidSerializer, proc: ProcReader, clock: Clock, logger: Logger): Promise<void> {
+async function holdVmidsOfRunningTasks(
+  config: AgentConfig,
+  serializer: VmidSerializer,
+  proc: ProcReader,
+  clock: Clock,
+  logger: Logger,
+): Promise<void> {
   for (const worker of await liveTaskWorkers(config.tasksActive, proc)) {
     if (!/^[1-9][0-9]*$/.test(worker.id)) continue;
-    logger.warn("a Proxmox task is running at start; its VMID waits for it", { vmid: Number(worker.id), upid: worker.upid });
+    logger.warn("a Proxmox task is running at start; its VMID waits for it", {
+      vmid: Number(worker.id),
+      upid: worker.upid,
+    });
     serializer.hold(Number(worker.id), whenWorkersEnd(proc, [worker], clock, TASK_POLL_MS));
   }
 }

@@ -1,25 +1,32 @@
 import { parseArgs } from "node:util";
-import { ConfigError, createJsonLogger, lockstepVersion } from "@lockstep/shared";
+import { ConfigError, createStreamLogger, lockstepVersion, resolveLogFormat } from "@lockstep/shared";
 import { layOutSimNode, simPctBin } from "@lockstep/sim";
 import { loadAgentConfig } from "../config/load-config.js";
 import { runDoctor } from "../doctor/doctor-main.js";
 import { startAgent } from "./agent-daemon.js";
 
 const USAGE = `usage: lockstep-agent [--config file.json] [--listen host:port] [--node name]
-                      [--simulate <dir>] [--state-dir dir]
+                      [--metrics-listen host:port|""] [--simulate <dir>] [--state-dir dir]
+                      [--log-format auto|json|pretty]
                       [--tls-ca ca.crt --tls-cert node.crt --tls-key node.key]
        lockstep-agent --version
 
 Runs the Lockstep node agent. Every setting can also come from the config file or from
 LOCKSTEP_AGENT_<KEY> environment variables (e.g. LOCKSTEP_AGENT_LOCK_RETRIES=5).
 --simulate runs against a simulated node rooted at <dir> instead of /usr/sbin/pct.
+Logs are JSON lines, or readable lines when stdout is a terminal (--log-format auto).
+Several agents on one host (simulated nodes) each need their own --listen, and their own
+--metrics-listen or an empty one (no metrics listener).
 gRPC is mutual TLS: clients need a certificate from the cluster CA (see lockstep-pki).
 LOCKSTEP_AGENT_TRANSPORT=plaintext-loopback turns TLS off, for a loopback listener only.
 lockstep-agent doctor [--help] checks the node, read-only, and exits.`;
 
 async function main(): Promise<void> {
   if (process.argv[2] === "doctor") {
-    const code = await runDoctor(process.argv.slice(3), process.env, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+    const code = await runDoctor(process.argv.slice(3), process.env, {
+      out: (t) => process.stdout.write(t),
+      err: (t) => process.stderr.write(t),
+    });
     // Nothing of the doctor's may keep the process: a tool or a read stuck in a hung pmxcfs was already given up.
     process.exit(code);
   }
@@ -27,6 +34,8 @@ async function main(): Promise<void> {
     options: {
       config: { type: "string" },
       listen: { type: "string" },
+      "metrics-listen": { type: "string" },
+      "log-format": { type: "string" },
       node: { type: "string" },
       simulate: { type: "string" },
       "state-dir": { type: "string" },
@@ -45,13 +54,31 @@ async function main(): Promise<void> {
     process.stdout.write(`${lockstepVersion()}\n`);
     return;
   }
-  const flags = { listen: values.listen, node: values.node, simulate: values.simulate, stateDir: values["state-dir"], tlsCa: values["tls-ca"], tlsCert: values["tls-cert"], tlsKey: values["tls-key"] };
+  const flags = {
+    listen: values.listen,
+    metricsListen: values["metrics-listen"],
+    logFormat: values["log-format"],
+    node: values.node,
+    simulate: values.simulate,
+    stateDir: values["state-dir"],
+    tlsCa: values["tls-ca"],
+    tlsCert: values["tls-cert"],
+    tlsKey: values["tls-key"],
+  };
   const config = loadAgentConfig({ configPath: values.config ?? null, flags, env: process.env, simPct: simPctBin });
   // A real node's /etc/pve is there before its agent starts; a simulated one is laid out now
   // (its /etc/pve and the `local` link that says pmxcfs is there), joining its cluster if any.
   if (config.simulate) layOutSimNode(config.simulate, config.node, config.nodeEnv.LOCKSTEP_SIM_CLUSTER || null);
-  const logger = createJsonLogger(process.stdout, config.logLevel, { service: "lockstep-agent", node: config.node });
-  if (config.transport === "plaintext-loopback") logger.warn("gRPC is PLAINTEXT without client authentication (transport plaintext-loopback): for loopback development only, never on a real node", { listen: config.listen });
+  const logger = createStreamLogger(process.stdout, {
+    level: config.logLevel,
+    format: resolveLogFormat(config.logFormat, process.stdout),
+    bound: { service: "lockstep-agent", node: config.node },
+  });
+  if (config.transport === "plaintext-loopback")
+    logger.warn(
+      "gRPC is PLAINTEXT without client authentication (transport plaintext-loopback): for loopback development only, never on a real node",
+      { listen: config.listen },
+    );
   const agent = await startAgent(config, logger);
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -71,7 +98,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const message = err instanceof ConfigError ? `configuration: ${err.message}` : err instanceof Error ? err.message : String(err);
+  const message =
+    err instanceof ConfigError ? `configuration: ${err.message}` : err instanceof Error ? err.message : String(err);
   process.stderr.write(`lockstep-agent: ${message}\n`);
   process.exit(err instanceof ConfigError ? 2 : 1);
 });

@@ -30,10 +30,14 @@ export class DirectoryLock {
 
 async function heldError(lockPath: string): Promise<LockstepError> {
   const holder = await readHolder(lockPath);
-  return new LockstepError("UNAVAILABLE", `${lockPath} is locked by another agent process${holder ? ` (pid ${holder})` : ""}; only one agent may use a request store`, {
-    path: lockPath,
-    ...(holder ? { holder_pid: holder } : {}),
-  });
+  return new LockstepError(
+    "UNAVAILABLE",
+    `${lockPath} is locked by another agent process${holder ? ` (pid ${holder})` : ""}; only one agent may use a request store`,
+    {
+      path: lockPath,
+      ...(holder ? { holder_pid: holder } : {}),
+    },
+  );
 }
 
 async function readHolder(lockPath: string): Promise<string | undefined> {

@@ -52,8 +52,12 @@ function encode(value: unknown, depth: number, emit: (chunk: string) => void): v
 
 function encodeObject(value: object | null, depth: number, emit: (chunk: string) => void): void {
   if (value === null) return emit("null");
-  if (value instanceof Uint8Array) return emit(`{"bytes":${JSON.stringify(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64"))}}`);
-  if (value instanceof Map || value instanceof Set) throw new TypeError("request parameters hold a Map or Set, which has no JSON form");
+  if (value instanceof Uint8Array)
+    return emit(
+      `{"bytes":${JSON.stringify(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64"))}}`,
+    );
+  if (value instanceof Map || value instanceof Set)
+    throw new TypeError("request parameters hold a Map or Set, which has no JSON form");
   if (Array.isArray(value)) return encodeArray(value, depth, emit);
   const withJson = value as { toJSON?: () => unknown };
   if (typeof withJson.toJSON === "function") return encode(withJson.toJSON(), depth + 1, emit);

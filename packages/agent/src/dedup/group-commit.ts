@@ -22,9 +22,7 @@ export class GroupCommit<I> {
 
   /** Runs `task` alone, after everything submitted before it. */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
-    return new Promise((resolve, reject) =>
-      this.enqueue({ kind: "task", run: () => task().then(resolve, reject) }),
-    );
+    return new Promise((resolve, reject) => this.enqueue({ kind: "task", run: () => task().then(resolve, reject) }));
   }
 
   /** Resolves once nothing is queued or committing. */

@@ -2,18 +2,17 @@ import { constants, readSync } from "node:fs";
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { LockstepError, type Logger } from "@lockstep/shared";
-import { LOG_HEADER } from "./record-line.js";
-import { replayLog } from "./replay-log.js";
+import { fsyncDir } from "./fsync-dir.js";
+import type { DamagedLine } from "./quarantine-file.js";
+import { CURRENT_FORMAT, logHeader, type LogFormat } from "./record-line.js";
+import { replayLog, type ReplayHandlers } from "./replay-log.js";
 import { stateStorageFailure } from "./storage-failure.js";
-import type { ScannedLine } from "./scan-lines.js";
 
 /** Points in a compaction where a test can simulate a crash (the process dies there). */
 export type CompactionStep = "temp-synced" | "renamed";
 
-export interface LogFileOptions {
+export interface LogFileOptions extends ReplayHandlers {
   readonly logger: Logger;
-  /** Each record line found on open; throws when the line is not a well-formed record. */
-  readonly onLine: (line: ScannedLine) => void;
   /** Fault-injection seam for crash tests; production passes nothing. */
   readonly onCompactionStep?: (step: CompactionStep) => void;
 }
@@ -21,8 +20,8 @@ export interface LogFileOptions {
 const WRITE_CHUNK_BYTES = 1 << 20;
 
 /**
- * The append-only log behind the request store: a header line, then one JSON record per
- * line. Appends are positional writes at the committed size followed by fdatasync, so a
+ * The append-only log behind the request store: a header line, then one checksummed record
+ * per line (record-line.ts). Appends are positional writes at the committed size followed by fdatasync, so a
  * failed write is cut off again and never leaves a torn line for later appends to follow.
  * After an fdatasync failure the file is given up (the kernel may have dropped the dirty
  * pages, so a retried fsync could lie): every later call fails until the agent restarts.
@@ -38,21 +37,32 @@ export class LogFile {
     private handle: FileHandle,
     private size: number,
     private lineCount: number,
+    /** The format of the lines in the file now: an old one until the first rewrite. */
+    private lineFormat: LogFormat,
+    /** The damaged lines found at open, and whether the file wants a rewrite (`replace`). */
+    readonly found: { readonly damaged: readonly DamagedLine[]; readonly rewrite: boolean },
   ) {}
 
-  /** Opens (or creates) the log, feeds every record line to `onLine`, and cuts off a torn tail. */
+  /**
+   * Opens (or creates) the log, feeds every record line to `onLine` and every damaged one to
+   * `onDamaged`, and cuts off a torn tail.
+   */
   static async open(filePath: string, options: LogFileOptions): Promise<LogFile> {
     await removeLeftoverTemp(filePath, options.logger);
     const handle = await open(filePath, constants.O_RDWR | constants.O_CREAT, 0o600);
     try {
-      const { end, lines } = await replayLog(handle, filePath, options.logger, options.onLine);
-      const file = new LogFile(filePath, options, handle, end, lines);
+      const { end, lines, format, damaged, rewrite } = await replayLog(handle, filePath, options.logger, options);
+      const file = new LogFile(filePath, options, handle, end, lines, format, { damaged, rewrite });
       if (end === 0) await file.writeHeader();
       return file;
     } catch (err) {
       await handle.close();
       throw err;
     }
+  }
+
+  get format(): LogFormat {
+    return this.lineFormat;
   }
 
   /** Committed bytes, record lines, fdatasync calls and line reads so far (for compaction and measurement). */
@@ -84,21 +94,29 @@ export class LogFile {
 
   /** Reads one line back by position. Synchronous, so no compaction can swap the file under it. */
   readLine(at: number, length: number): string {
+    return this.readBytes(at, length).toString("utf8");
+  }
+
+  /** The bytes of one line, as `readLine` reads them. */
+  readBytes(at: number, length: number): Buffer {
     this.assertUsable();
     const buffer = Buffer.allocUnsafe(length);
     const read = readSync(this.handle.fd, buffer, 0, length, at);
     this.readCount += 1;
-    if (read !== length) throw new LockstepError("INTERNAL", `request log ${this.filePath} is shorter than its index says`, { path: this.filePath });
-    return buffer.toString("utf8");
+    if (read !== length)
+      throw new LockstepError("INTERNAL", `request log ${this.filePath} is shorter than its index says`, {
+        path: this.filePath,
+      });
+    return buffer;
   }
 
   /**
-   * Replaces the log with `lines` (compaction), crash-safe at every step: the new content is
+   * Replaces the log with `lines` in the current format (compaction), crash-safe at every step: the new content is
    * written to a temp file and fsynced, renamed over the log, and the directory fsynced. A
    * crash before the rename leaves the old log and a temp file that the next open deletes;
-   * after it, the new log. `onSwap` gets each line's new offset, synchronously with the swap.
+   * after it, the new log. `onSwap` gets each line's new place, synchronously with the swap.
    */
-  async replace(lines: Iterable<string>, onSwap: (offsets: number[]) => void): Promise<void> {
+  async replace(lines: Iterable<string>, onSwap: (places: { at: number; length: number }[]) => void): Promise<void> {
     this.assertUsable();
     const tempPath = compactionTempPath(this.filePath);
     const temp = await open(tempPath, "w+", 0o600);
@@ -116,9 +134,11 @@ export class LogFile {
     this.options.onCompactionStep?.("renamed");
     const old = this.handle;
     this.handle = temp;
+    this.lineFormat = CURRENT_FORMAT;
     this.size = written.size;
     this.lineCount = written.offsets.length - 1;
-    onSwap(written.offsets.slice(1));
+    const starts = written.offsets;
+    onSwap(starts.slice(1).map((at, i) => ({ at, length: (starts[i + 2] ?? written.size) - at - 1 })));
     await old.close();
     await fsyncDir(path.dirname(this.filePath)).catch((err: unknown) => {
       this.broken = this.failure("fsync the directory of", err);
@@ -130,9 +150,11 @@ export class LogFile {
   }
 
   private async writeHeader(): Promise<void> {
-    await writeAll(this.handle, Buffer.from(`${LOG_HEADER}\n`), 0);
+    const header = logHeader(CURRENT_FORMAT);
+    await writeAll(this.handle, Buffer.from(`${header}\n`), 0);
     await this.sync();
-    this.size = Buffer.byteLength(LOG_HEADER) + 1;
+    this.size = Buffer.byteLength(header) + 1;
+    this.lineFormat = CURRENT_FORMAT;
     // The new file's directory entry must be durable too, or a crash could lose the whole log.
     await fsyncDir(path.dirname(this.filePath));
   }
@@ -172,7 +194,7 @@ export function compactionTempPath(filePath: string): string {
 }
 
 function* withHeader(lines: Iterable<string>): Iterable<string> {
-  yield LOG_HEADER;
+  yield logHeader(CURRENT_FORMAT);
   yield* lines;
 }
 
@@ -209,18 +231,9 @@ async function writeLines(handle: FileHandle, lines: Iterable<string>): Promise<
 }
 
 async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<number> {
-  for (let done = 0; done < data.length; ) {
+  for (let done = 0; done < data.length;) {
     const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
     done += bytesWritten;
   }
   return data.length;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -59,7 +59,11 @@ export class OperationIntents {
       }
     } catch (err) {
       await rm(temp, { force: true });
-      throw stateStorageFailure(`cannot record the intent to ${intent.op} CT ${intent.vmid}: ${err instanceof Error ? err.message : String(err)}`, err, { vmid: String(intent.vmid) });
+      throw stateStorageFailure(
+        `cannot record the intent to ${intent.op} CT ${intent.vmid}: ${err instanceof Error ? err.message : String(err)}`,
+        err,
+        { vmid: String(intent.vmid) },
+      );
     }
   }
 
@@ -67,7 +71,11 @@ export class OperationIntents {
   async get(vmid: number): Promise<OperationIntent | null> {
     try {
       const parsed = JSON.parse(await readFile(this.fileOf(vmid), "utf8")) as Partial<OperationIntent>;
-      const valid = (parsed.op === "create" || parsed.op === "destroy") && parsed.vmid === vmid && typeof parsed.ownershipTag === "string" && typeof parsed.requestId === "string";
+      const valid =
+        (parsed.op === "create" || parsed.op === "destroy") &&
+        parsed.vmid === vmid &&
+        typeof parsed.ownershipTag === "string" &&
+        typeof parsed.requestId === "string";
       return valid ? (parsed as OperationIntent) : null;
     } catch {
       return null;

@@ -6,6 +6,7 @@ const STATUS: Record<RequestStatus, agentV1.OperationStatus> = {
   succeeded: agentV1.OperationStatus.SUCCEEDED,
   failed: agentV1.OperationStatus.FAILED,
   interrupted: agentV1.OperationStatus.INTERRUPTED,
+  damaged: agentV1.OperationStatus.INTERRUPTED,
 };
 
 /** A request record as GetOperation returns it (the stored response itself is not part of it). */
@@ -17,7 +18,11 @@ export function toOperationRecord(record: RequestRecord): agentV1.OperationRecor
     status: STATUS[record.status],
     startedMs: record.startedMs,
     finishedMs: record.finishedMs ?? 0,
-    error: record.error && { reason: reasonEnum(record.error.code), message: record.error.message, metadata: { ...record.error.metadata } },
+    error: record.error && {
+      reason: reasonEnum(record.error.code),
+      message: record.error.message,
+      metadata: { ...record.error.metadata },
+    },
     fingerprint: record.fingerprint,
   };
 }

@@ -10,7 +10,7 @@ export interface IndexEntry extends RecordFields {
   /** Byte offset of this record's line in the log when the outcome is not held; -1 otherwise. */
   at: number;
   /** Byte length of that line. */
-  readonly length: number;
+  length: number;
 }
 
 const MAX_INTERNED_METHODS = 256;

@@ -1,4 +1,4 @@
-import { createLogger, LockstepError, requestIdProblem, type Logger } from "@lockstep/shared";
+import { LockstepError, requestIdProblem, silentLogger, type Logger } from "@lockstep/shared";
 import { InvalidArgumentError, RequestIdReusedError, UnavailableError } from "../errors.js";
 import { isReplayedFailure } from "./failure-policy.js";
 import { fingerprintOf } from "./fingerprint.js";
@@ -33,8 +33,8 @@ interface InFlight {
 
 /**
  * Exactly one execution per request ID, across concurrent duplicates and agent restarts.
- * Decision order for an ID: in flight in this process → wait for that execution; a live
- * record → replay it (a succeeded value, or a failure that `isReplayedFailure` keeps);
+ * Decision order for an ID: in flight in this process → wait for that execution; a damaged
+ * record → INTERRUPTED, nothing run (`answerDamaged`); a live record → replay it (a succeeded value, or a failure that `isReplayedFailure` keeps);
  * otherwise (new, expired, interrupted, or a transient failure) → record `running`
  * durably, execute, record the outcome durably, reply. An ID seen with another method,
  * VMID or fingerprint fails with REQUEST_ID_REUSED at every stage.
@@ -47,7 +47,7 @@ export class RequestDeduplicator {
     private readonly store: RequestStore,
     logger?: Logger,
   ) {
-    this.logger = logger ?? createLogger(() => {});
+    this.logger = logger ?? silentLogger();
   }
 
   /**
@@ -57,7 +57,11 @@ export class RequestDeduplicator {
    * `beforeStart` runs only when the request is about to execute (not for a replay or a
    * duplicate in flight); if it throws, nothing is recorded and the ID stays unused.
    */
-  async run<T>(request: DedupRequest, execute: (signal: AbortSignal) => Promise<T>, beforeStart: () => void = () => undefined): Promise<DedupResult<T>> {
+  async run<T>(
+    request: DedupRequest,
+    execute: (signal: AbortSignal) => Promise<T>,
+    beforeStart: () => void = () => undefined,
+  ): Promise<DedupResult<T>> {
     const problem = requestIdProblem(request.requestId);
     if (problem) throw new InvalidArgumentError("request_id", problem);
     const fingerprint = fingerprintOf(request.params);
@@ -68,14 +72,42 @@ export class RequestDeduplicator {
       return { value: (await running.promise) as T, replayed: true };
     }
     const record = this.store.get(request.requestId);
+    if (record?.status === "damaged") throw await this.answerDamaged(record, request, fingerprint);
     if (record) {
       assertSameRequest(record, request, fingerprint);
       if (record.status === "succeeded") return { value: record.value as T, replayed: true };
-      if (record.status === "failed" && record.error && isReplayedFailure(record.error)) throw replayedError(record.error);
-      this.logger.info("re-executing request", { requestId: record.requestId, method: record.method, previous: record.status, reason: record.error?.code });
+      if (record.status === "failed" && record.error && isReplayedFailure(record.error))
+        throw replayedError(record.error);
+      this.logger.info("re-executing request", {
+        requestId: record.requestId,
+        method: record.method,
+        previous: record.status,
+        reason: record.error?.code,
+      });
     }
     beforeStart();
     return { value: await this.start(request, fingerprint, execute), replayed: false };
+  }
+
+  /**
+   * A request whose record was damaged on disk: what it did is unknown, so it is neither
+   * replayed nor run; the caller gets INTERRUPTED and re-reads the node, and the record
+   * becomes an ordinary interrupted one of this request (a further retry runs it).
+   */
+  private async answerDamaged(
+    record: RequestRecord,
+    request: DedupRequest,
+    fingerprint: string,
+  ): Promise<LockstepError> {
+    const error = record.error ?? {
+      code: "INTERRUPTED",
+      message: `the agent's record of request '${request.requestId}' was damaged`,
+      metadata: {},
+    };
+    const { requestId, method, vmid } = request;
+    await this.store.settleDamaged({ requestId, method, vmid, fingerprint }, error);
+    this.logger.warn("answered a request whose record was damaged with INTERRUPTED", { requestId, method, vmid });
+    return replayedError(error);
   }
 
   /** The durable record of a request, for GetOperation. */
@@ -103,10 +135,15 @@ export class RequestDeduplicator {
 
   /** Resolves once no execution is running, including ones started while waiting. */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()].map((execution) => execution.promise));
+    while (this.inFlight.size > 0)
+      await Promise.allSettled([...this.inFlight.values()].map((execution) => execution.promise));
   }
 
-  private start<T>(request: DedupRequest, fingerprint: string, execute: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private start<T>(
+    request: DedupRequest,
+    fingerprint: string,
+    execute: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const { requestId, method, vmid } = request;
     const controller = new AbortController();
     // The entry leaves the map only after the outcome is in the store, so a duplicate
@@ -116,12 +153,17 @@ export class RequestDeduplicator {
       controller.signal.throwIfAborted();
       return execute(controller.signal);
     };
-    const promise = this.executeOnce({ requestId, method, vmid, fingerprint }, run).finally(() => this.inFlight.delete(requestId));
+    const promise = this.executeOnce({ requestId, method, vmid, fingerprint }, run).finally(() =>
+      this.inFlight.delete(requestId),
+    );
     this.inFlight.set(requestId, { method, vmid, fingerprint, promise, controller });
     return promise;
   }
 
-  private async executeOnce<T>(start: { requestId: string; method: string; vmid: number | undefined; fingerprint: string }, execute: () => Promise<T>): Promise<T> {
+  private async executeOnce<T>(
+    start: { requestId: string; method: string; vmid: number | undefined; fingerprint: string },
+    execute: () => Promise<T>,
+  ): Promise<T> {
     await this.store.begin(start);
     let value: T;
     try {
@@ -146,13 +188,21 @@ export class RequestDeduplicator {
       await this.store.finish(requestId, outcome);
     } catch (err) {
       // The reply must not go out before the outcome is durable: the storage failure wins.
-      this.logger.error("could not record a failed request", { requestId, err: String(err), original: String(original) });
+      this.logger.error("could not record a failed request", {
+        requestId,
+        err: String(err),
+        original: String(original),
+      });
       throw err;
     }
   }
 }
 
-function assertSameRequest(seen: { method: string; vmid?: number | undefined; fingerprint: string }, request: DedupRequest, fingerprint: string): void {
+function assertSameRequest(
+  seen: { method: string; vmid?: number | undefined; fingerprint: string },
+  request: DedupRequest,
+  fingerprint: string,
+): void {
   if (seen.method === request.method && seen.vmid === request.vmid && seen.fingerprint === fingerprint) return;
   const what = seen.method === request.method ? "with different parameters" : `for ${seen.method}`;
   throw new RequestIdReusedError(request.requestId, `request ID '${request.requestId}' was already used ${what}`);

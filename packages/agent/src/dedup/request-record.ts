@@ -3,9 +3,11 @@ import type { ReasonCode } from "@lockstep/shared";
 /**
  * Lifecycle of one request record: `running` is written before the operation starts,
  * `succeeded`/`failed` before the reply; `interrupted` marks a `running` record found when
- * the store opened, i.e. the agent stopped mid-operation.
+ * the store opened, i.e. the agent stopped mid-operation. `damaged` stands for a record whose
+ * line failed its checksum (quarantined): what the request did is unknown, so the next call
+ * with its ID is answered INTERRUPTED without running, and the record becomes `interrupted`.
  */
-export type RequestStatus = "running" | "succeeded" | "failed" | "interrupted";
+export type RequestStatus = "running" | "succeeded" | "failed" | "interrupted" | "damaged";
 
 /** A failure as stored and replayed: the LockstepError's wire fields. */
 export interface StoredError {
@@ -20,9 +22,10 @@ export type RequestOutcome = { readonly value: unknown } | { readonly error: Sto
 /** The durable record of one request, as the store returns it. */
 export interface RequestRecord {
   readonly requestId: string;
+  /** Empty for a `damaged` record. */
   readonly method: string;
   readonly vmid?: number;
-  /** Hex SHA-256 of the canonical parameters (`fingerprintOf`). */
+  /** Hex SHA-256 of the canonical parameters (`fingerprintOf`); empty for a `damaged` record. */
   readonly fingerprint: string;
   readonly status: RequestStatus;
   readonly startedMs: number;
@@ -30,7 +33,7 @@ export interface RequestRecord {
   readonly finishedMs?: number;
   /** The response of a `succeeded` request (absent when the operation returned undefined). */
   readonly value?: unknown;
-  /** The failure of a `failed` request, or INTERRUPTED for an `interrupted` one. */
+  /** The failure of a `failed` request, or INTERRUPTED for an `interrupted` or `damaged` one. */
   readonly error?: StoredError;
 }
 

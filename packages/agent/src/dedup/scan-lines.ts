@@ -15,11 +15,14 @@ export interface ScannedLine {
  * log of hundreds of megabytes never sits in memory whole. Returns the unterminated tail
  * (the part after the last newline), which after a crash is a torn write, or undefined.
  */
-export async function scanLines(handle: FileHandle, onLine: (line: ScannedLine) => void): Promise<ScannedLine | undefined> {
+export async function scanLines(
+  handle: FileHandle,
+  onLine: (line: ScannedLine) => void,
+): Promise<ScannedLine | undefined> {
   const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   let carry = Buffer.alloc(0);
   let carryAt = 0;
-  for (let position = 0; ; ) {
+  for (let position = 0; ;) {
     const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, position);
     if (bytesRead === 0) break;
     position += bytesRead;

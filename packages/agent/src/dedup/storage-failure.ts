@@ -11,6 +11,10 @@ const FULL = new Set(["ENOSPC", "EDQUOT"]);
  */
 export function stateStorageFailure(message: string, cause: unknown, metadata: Record<string, string>): LockstepError {
   const code = (cause as NodeJS.ErrnoException | null)?.code;
-  if (code && FULL.has(code)) return Object.assign(new StateStorageFullError(`${message} (the agent's state directory is full)`, { ...metadata, errno: code }), { cause });
+  if (code && FULL.has(code))
+    return Object.assign(
+      new StateStorageFullError(`${message} (the agent's state directory is full)`, { ...metadata, errno: code }),
+      { cause },
+    );
   return new LockstepError("UNAVAILABLE", message, metadata, { cause });
 }

@@ -1,4 +1,4 @@
-import { createLogger, systemClock, type Clock, type Logger } from "@lockstep/shared";
+import { silentLogger, systemClock, type Clock, type Logger } from "@lockstep/shared";
 import type { CompactionStep } from "./log-file.js";
 
 /** How a request store is set up; everything but `dir` has a default. */
@@ -46,13 +46,14 @@ export function compileStoreOptions(raw: RequestStoreOptions): CompiledStoreOpti
     compactMinBytes: positiveInteger("compactMinBytes", raw.compactMinBytes ?? 4 * 1024 * 1024),
     inlineOutcomeBytes: positiveInteger("inlineOutcomeBytes", raw.inlineOutcomeBytes ?? 4096),
     clock: raw.clock ?? systemClock,
-    logger: raw.logger ?? createLogger(() => {}),
+    logger: raw.logger ?? silentLogger(),
     flockPath: raw.flockPath ?? "/usr/bin/flock",
     onCompactionStep: raw.onCompactionStep,
   };
 }
 
 function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }

@@ -68,16 +68,34 @@ export function parseDoctorArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     return { id, content: "rootdir" as const };
   });
   const template = v.cycle;
-  if (template !== undefined && !TEMPLATE_VOLUME.test(template)) throw new DoctorUsageError(`--cycle ${JSON.stringify(template)} is not a template volume such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`);
+  if (template !== undefined && !TEMPLATE_VOLUME.test(template))
+    throw new DoctorUsageError(
+      `--cycle ${JSON.stringify(template)} is not a template volume such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`,
+    );
   if (template === undefined && v.vmid !== undefined) throw new DoctorUsageError("--vmid goes with --cycle");
-  const cycle = template === undefined ? null : { template, storage: rootfs[0]!.id, vmidFrom: integer("--vmid", v.vmid ?? String(DOCTOR_VMID_FROM), 100, 999_999_999) };
+  const cycle =
+    template === undefined
+      ? null
+      : {
+          template,
+          storage: rootfs[0]!.id,
+          vmidFrom: integer("--vmid", v.vmid ?? String(DOCTOR_VMID_FROM), 100, 999_999_999),
+        };
   const storages = cycle ? [...rootfs, { id: template!.split(":")[0]!, content: "vztmpl" as const }] : rootfs;
-  const defaultConfig = !v.simulate && !env.LOCKSTEP_AGENT_CONFIG && existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null;
+  const defaultConfig =
+    !v.simulate && !env.LOCKSTEP_AGENT_CONFIG && existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null;
   return {
     help: v.help ?? false,
     json: v.json ?? false,
     configPath: v.config ?? defaultConfig,
-    flags: { simulate: v.simulate, node: v.node, stateDir: v["state-dir"], tlsCa: v["tls-ca"], tlsCert: v["tls-cert"], tlsKey: v["tls-key"] },
+    flags: {
+      simulate: v.simulate,
+      node: v.node,
+      stateDir: v["state-dir"],
+      tlsCa: v["tls-ca"],
+      tlsCert: v["tls-cert"],
+      tlsKey: v["tls-key"],
+    },
     timeoutMs,
     storages,
     cycle,
@@ -107,6 +125,7 @@ function parse(argv: readonly string[]) {
 
 function integer(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw new DoctorUsageError(`${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || n < min || n > max)
+    throw new DoctorUsageError(`${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return n;
 }

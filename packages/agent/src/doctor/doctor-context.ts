@@ -53,11 +53,31 @@ export interface DoctorContext {
 const MAX_STUCK_READERS = 2;
 
 /** Builds the doctor's context; `close` ends the reader processes it started. */
-export function openDoctorContext(config: AgentConfig, options: DoctorOptions, clock: Clock, logger: Logger): DoctorContext & { close(): Promise<void> } {
+export function openDoctorContext(
+  config: AgentConfig,
+  options: DoctorOptions,
+  clock: Clock,
+  logger: Logger,
+): DoctorContext & { close(): Promise<void> } {
   const paths = nodePathsOf(config);
   const proc = procOf(config.procRoot);
-  const clusterFs = new ClusterFs({ pveDir: paths.pveDir, timeoutMs: config.clusterFsTimeoutMs, probeTimeoutMs: config.clusterFsProbeTimeoutMs, maxStuckReaders: MAX_STUCK_READERS, clock, logger });
-  const pct = new ProcessPctRunner({ pct: paths.pct, env: paths.pctEnv, defaultTimeoutMs: config.pctReadTimeoutMs, defaultMaxOutputBytes: config.execOutputBytes, terminateGraceMs: config.pctTerminateGraceMs, clock, ...(proc instanceof Error ? {} : { proc }) });
+  const clusterFs = new ClusterFs({
+    pveDir: paths.pveDir,
+    timeoutMs: config.clusterFsTimeoutMs,
+    probeTimeoutMs: config.clusterFsProbeTimeoutMs,
+    maxStuckReaders: MAX_STUCK_READERS,
+    clock,
+    logger,
+  });
+  const pct = new ProcessPctRunner({
+    pct: paths.pct,
+    env: paths.pctEnv,
+    defaultTimeoutMs: config.pctReadTimeoutMs,
+    defaultMaxOutputBytes: config.execOutputBytes,
+    terminateGraceMs: config.pctTerminateGraceMs,
+    clock,
+    ...(proc instanceof Error ? {} : { proc }),
+  });
   const answers = new Map<string, Promise<unknown>>();
   const root = config.simulate;
   return {

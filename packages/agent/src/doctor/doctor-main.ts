@@ -1,4 +1,4 @@
-import { ConfigError, createJsonLogger, systemClock } from "@lockstep/shared";
+import { ConfigError, createStreamLogger, resolveLogFormat, systemClock } from "@lockstep/shared";
 import { layOutSimNode, readPmxcfsState, simPctBin } from "@lockstep/sim";
 import { compileAgentConfig } from "../config/load-config.js";
 import { DOCTOR_OWNER, runCycle } from "./cycle/doctor-cycle.js";
@@ -16,7 +16,11 @@ export interface DoctorOutput {
 }
 
 /** `lockstep-agent doctor ...`: runs the checks (and the cycle), prints the report, returns the exit status. */
-export async function runDoctor(argv: readonly string[], env: NodeJS.ProcessEnv, output: DoctorOutput): Promise<number> {
+export async function runDoctor(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  output: DoctorOutput,
+): Promise<number> {
   const prepared = prepare(argv, env, output);
   if (typeof prepared === "number") return prepared;
   const { invocation, ctx } = prepared;
@@ -32,23 +36,47 @@ export async function runDoctor(argv: readonly string[], env: NodeJS.ProcessEnv,
 }
 
 /** The command line and the configuration, checked, and the checks' context; or the exit status of a usage or configuration error. */
-function prepare(argv: readonly string[], env: NodeJS.ProcessEnv, output: DoctorOutput): { invocation: DoctorInvocation; ctx: ReturnType<typeof openDoctorContext> } | number {
+function prepare(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  output: DoctorOutput,
+): { invocation: DoctorInvocation; ctx: ReturnType<typeof openDoctorContext> } | number {
   try {
     const invocation = parseDoctorArgs(argv, env);
     if (invocation.help) {
       output.out(`${DOCTOR_USAGE}\n`);
       return 0;
     }
-    const config = compileAgentConfig({ configPath: invocation.configPath, flags: invocation.flags, env, simPct: simPctBin });
+    const config = compileAgentConfig({
+      configPath: invocation.configPath,
+      flags: invocation.flags,
+      env,
+      simPct: simPctBin,
+    });
     // As the daemon does: a simulated node is laid out (and joins its cluster) on first use.
     // Not once its simulated pmxcfs owns /etc/pve: laying out looks into it, and a hung one
     // would hang the doctor before any check could say so.
-    if (config.simulate && !readPmxcfsState(config.simulate)) layOutSimulated(config.simulate, config.node, config.nodeEnv.LOCKSTEP_SIM_CLUSTER || null);
-    const logger = createJsonLogger(process.stderr, "error", { service: "lockstep-agent doctor", node: config.node });
-    return { invocation, ctx: openDoctorContext(config, { timeoutMs: invocation.timeoutMs, storages: invocation.storages }, systemClock, logger) };
+    if (config.simulate && !readPmxcfsState(config.simulate))
+      layOutSimulated(config.simulate, config.node, config.nodeEnv.LOCKSTEP_SIM_CLUSTER || null);
+    const logger = createStreamLogger(process.stderr, {
+      level: "error",
+      format: resolveLogFormat(config.logFormat, process.stderr),
+      bound: { service: "lockstep-agent doctor", node: config.node },
+    });
+    return {
+      invocation,
+      ctx: openDoctorContext(
+        config,
+        { timeoutMs: invocation.timeoutMs, storages: invocation.storages },
+        systemClock,
+        logger,
+      ),
+    };
   } catch (err) {
     if (!(err instanceof DoctorUsageError || err instanceof ConfigError)) throw err;
-    output.err(`lockstep-agent doctor: ${err instanceof ConfigError ? `configuration: ${err.message}` : `${err.message} (see lockstep-agent doctor --help)`}\n`);
+    output.err(
+      `lockstep-agent doctor: ${err instanceof ConfigError ? `configuration: ${err.message}` : `${err.message} (see lockstep-agent doctor --help)`}\n`,
+    );
     return 2;
   }
 }
@@ -62,9 +90,18 @@ function layOutSimulated(root: string, node: string, cluster: string | null): vo
 }
 
 /** The cycle changes the node: it runs only once every check passed. */
-async function cycleAfter(checks: readonly CheckResult[], ctx: DoctorContext, cycle: NonNullable<DoctorInvocation["cycle"]>): Promise<CycleReport> {
+async function cycleAfter(
+  checks: readonly CheckResult[],
+  ctx: DoctorContext,
+  cycle: NonNullable<DoctorInvocation["cycle"]>,
+): Promise<CycleReport> {
   const failed = checks.filter((c) => c.status === "fail").map((c) => c.id);
   if (failed.length === 0) return runCycle(ctx, cycle);
   const seen = `not run: the cycle changes the node, and ${failed.join(", ")} failed`;
-  return { template: cycle.template, vmid: null, ownershipTag: DOCTOR_OWNER, steps: [{ step: "cycle", status: "skipped", durationMs: 0, seen }] };
+  return {
+    template: cycle.template,
+    vmid: null,
+    ownershipTag: DOCTOR_OWNER,
+    steps: [{ step: "cycle", status: "skipped", durationMs: 0, seen }],
+  };
 }

@@ -31,7 +31,12 @@ export interface DoctorReport {
 }
 
 /** The report of these checks and cycle. */
-export function doctorReport(node: string, simulate: string | null, checks: readonly CheckResult[], cycle: CycleReport | null): DoctorReport {
+export function doctorReport(
+  node: string,
+  simulate: string | null,
+  checks: readonly CheckResult[],
+  cycle: CycleReport | null,
+): DoctorReport {
   const count = (status: CheckStatus): number => checks.filter((c) => c.status === status).length;
   const summary = { pass: count("pass"), warn: count("warn"), fail: count("fail") };
   const cycleFailed = cycle?.steps.some((s) => s.status === "fail") ?? false;
@@ -41,13 +46,30 @@ export function doctorReport(node: string, simulate: string | null, checks: read
 /** The report as tables for a terminal. */
 export function formatReport(report: DoctorReport): string {
   const where = report.simulate ? `simulated node ${report.node} at ${report.simulate}` : `node ${report.node}`;
-  const lines = [`lockstep-agent doctor: ${where}`, "", formatTable(["CHECK", "STATUS", "TIME", "SEEN"], report.checks.map((c) => [c.title, c.status, duration(c.durationMs), c.seen]))];
+  const lines = [
+    `lockstep-agent doctor: ${where}`,
+    "",
+    formatTable(
+      ["CHECK", "STATUS", "TIME", "SEEN"],
+      report.checks.map((c) => [c.title, c.status, duration(c.durationMs), c.seen]),
+    ),
+  ];
   if (report.cycle) {
     const c = report.cycle;
-    lines.push("", `cycle: template ${c.template}, ${c.vmid === null ? "no CT" : `CT ${c.vmid}`}, ownership tag ${c.ownershipTag}`, formatTable(["STEP", "STATUS", "TIME", "SEEN"], c.steps.map((s) => [s.step, s.status, duration(s.durationMs), s.seen])));
+    lines.push(
+      "",
+      `cycle: template ${c.template}, ${c.vmid === null ? "no CT" : `CT ${c.vmid}`}, ownership tag ${c.ownershipTag}`,
+      formatTable(
+        ["STEP", "STATUS", "TIME", "SEEN"],
+        c.steps.map((s) => [s.step, s.status, duration(s.durationMs), s.seen]),
+      ),
+    );
   }
   const s = report.summary;
-  lines.push("", `${report.checks.length} checks: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail${report.cycle ? `; cycle ${cycleOutcome(report.cycle)}` : ""}`);
+  lines.push(
+    "",
+    `${report.checks.length} checks: ${s.pass} pass, ${s.warn} warn, ${s.fail} fail${report.cycle ? `; cycle ${cycleOutcome(report.cycle)}` : ""}`,
+  );
   return lines.join("\n");
 }
 

@@ -8,7 +8,8 @@ export interface MountEntry {
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo octal (proc(5)).
-const unescape = (field: string): string => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+const unescape = (field: string): string =>
+  field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 
 /** Parses mountinfo: field 5 is the mount point; after ` - ` come the type and the source. */
 export function parseMountInfo(text: string): MountEntry[] {

@@ -10,7 +10,10 @@ export interface ToolResult {
 
 /** The tool is not on the node (ENOENT, or not executable). */
 class ToolMissingError extends Error {
-  constructor(readonly tool: string, why: string) {
+  constructor(
+    readonly tool: string,
+    why: string,
+  ) {
     super(`${tool} cannot be run: ${why}`);
     this.name = "ToolMissingError";
   }
@@ -18,7 +21,10 @@ class ToolMissingError extends Error {
 
 /** The tool did not end in time and was killed. */
 class ToolTimeoutError extends Error {
-  constructor(readonly tool: string, readonly timeoutMs: number) {
+  constructor(
+    readonly tool: string,
+    readonly timeoutMs: number,
+  ) {
     super(`${tool} gave no answer within ${timeoutMs} ms (killed)`);
     this.name = "ToolTimeoutError";
   }
@@ -50,12 +56,21 @@ export function toolRunner(env: Readonly<Record<string, string>>): ToolRunner {
       }, timeoutMs);
       child.on("error", (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(err.code === "ENOENT" || err.code === "EACCES" ? new ToolMissingError(tool!, err.code === "ENOENT" ? "not found" : "not executable") : err);
+        reject(
+          err.code === "ENOENT" || err.code === "EACCES"
+            ? new ToolMissingError(tool!, err.code === "ENOENT" ? "not found" : "not executable")
+            : err,
+        );
       });
       child.on("close", (code, signal) => {
         clearTimeout(timer);
         if (timedOut) reject(new ToolTimeoutError(tool!, timeoutMs));
-        else resolve({ exitCode: code ?? 128 + (signal === "SIGKILL" ? 9 : 15), ...out, durationMs: Date.now() - started });
+        else
+          resolve({
+            exitCode: code ?? 128 + (signal === "SIGKILL" ? 9 : 15),
+            ...out,
+            durationMs: Date.now() - started,
+          });
       });
     });
 }

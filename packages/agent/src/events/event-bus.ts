@@ -12,12 +12,22 @@ export class EventBus {
   private readonly recentEvents: NodeEvent[] = [];
 
   /** `keep`: how many recent events are held for subscribers that come back (WatchEvents since_ms). */
-  constructor(private readonly logger: Logger, private readonly keep = 1000) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly keep = 1000,
+  ) {}
 
   publish(event: NodeEvent): void {
     this.recentEvents.push(event);
     if (this.recentEvents.length > this.keep) this.recentEvents.shift();
-    this.logger.info(`event ${event.kind}`, { event: event.kind, vmid: event.vmid, node: event.node, detail: event.detail, requestId: event.requestId, atMs: event.atMs });
+    this.logger.info(`event ${event.kind}`, {
+      event: event.kind,
+      vmid: event.vmid,
+      node: event.node,
+      detail: event.detail,
+      requestId: event.requestId,
+      atMs: event.atMs,
+    });
     for (const listener of this.listeners) {
       try {
         listener(event);

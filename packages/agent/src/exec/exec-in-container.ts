@@ -26,7 +26,12 @@ const NOT_RUNNING = /^container '?\d+'? not running!?$/m;
  * of the agent's. The exit status is the command's; output is bounded.
  * `pct exec` takes no config lock, so this bypasses the lock discipline by design.
  */
-export async function execInContainer(ctx: NodeContext, vmid: number, argv: readonly string[], options: { timeoutMs?: number; stdin?: Buffer; requestId?: string } = {}): Promise<ExecOutcome> {
+export async function execInContainer(
+  ctx: NodeContext,
+  vmid: number,
+  argv: readonly string[],
+  options: { timeoutMs?: number; stdin?: Buffer; requestId?: string } = {},
+): Promise<ExecOutcome> {
   requireVmid(vmid);
   validateArgv(argv);
   const timeoutMs = Math.min(options.timeoutMs || ctx.timeouts.execDefaultMs, ctx.timeouts.execMaxMs);
@@ -58,7 +63,11 @@ export async function execInContainer(ctx: NodeContext, vmid: number, argv: read
  */
 function isPctOwnFailure(result: PctResult, vmid: number): boolean {
   const failure = pctFailure(["exec"], result, vmid);
-  return failure instanceof HypervisorUnresponsiveError || failure instanceof ClusterNoQuorumError || failure.metadata.reason === NO_CONFIG;
+  return (
+    failure instanceof HypervisorUnresponsiveError ||
+    failure instanceof ClusterNoQuorumError ||
+    failure.metadata.reason === NO_CONFIG
+  );
 }
 
 function validateArgv(argv: readonly string[]): void {
@@ -68,6 +77,7 @@ function validateArgv(argv: readonly string[]): void {
   if (argv.length > MAX_ARGS) throw new InvalidArgumentError("argv", `must have at most ${MAX_ARGS} elements`);
   for (const arg of argv) {
     if (arg.includes("\0")) throw new InvalidArgumentError("argv", "must not contain NUL");
-    if (Buffer.byteLength(arg) > MAX_ARG_BYTES) throw new InvalidArgumentError("argv", `elements must be at most ${MAX_ARG_BYTES} bytes`);
+    if (Buffer.byteLength(arg) > MAX_ARG_BYTES)
+      throw new InvalidArgumentError("argv", `elements must be at most ${MAX_ARG_BYTES} bytes`);
   }
 }

@@ -27,10 +27,27 @@ export interface ServiceOutcome {
  * `enable`/`start`. If systemd still has not seen the unit, reload and try again within the
  * verify bounds instead of sleeping a fixed time. Ends by checking is-enabled/is-active.
  */
-export async function ensureService(ctx: NodeContext, spec: ServiceSpec, requestId: string, owner: string): Promise<ServiceOutcome> {
+export async function ensureService(
+  ctx: NodeContext,
+  spec: ServiceSpec,
+  requestId: string,
+  owner: string,
+): Promise<ServiceOutcome> {
   requireVmid(spec.vmid);
   requireValid("unit", spec.unit, unitNameProblem);
-  const push = await verifiedPush(ctx, { vmid: spec.vmid, path: `/etc/systemd/system/${spec.unit}`, content: spec.content, mode: 0o644, user: "", group: "" }, requestId, owner);
+  const push = await verifiedPush(
+    ctx,
+    {
+      vmid: spec.vmid,
+      path: `/etc/systemd/system/${spec.unit}`,
+      content: spec.content,
+      mode: 0o644,
+      user: "",
+      group: "",
+    },
+    requestId,
+    owner,
+  );
   const run = (argv: string[]): Promise<ExecOutcome> => execInContainer(ctx, spec.vmid, argv, { requestId });
   if (push.changed) await systemctl(run, ["daemon-reload"]);
 
@@ -50,11 +67,18 @@ export async function ensureService(ctx: NodeContext, spec: ServiceSpec, request
   return verifyFinalState(spec, run, { unitChanged: push.changed, enableAttempts, changed });
 }
 
-async function verifyFinalState(spec: ServiceSpec, run: (argv: string[]) => Promise<ExecOutcome>, partial: { unitChanged: boolean; enableAttempts: number; changed: boolean }): Promise<ServiceOutcome> {
+async function verifyFinalState(
+  spec: ServiceSpec,
+  run: (argv: string[]) => Promise<ExecOutcome>,
+  partial: { unitChanged: boolean; enableAttempts: number; changed: boolean },
+): Promise<ServiceOutcome> {
   const enabled = await isEnabled(run, spec.unit);
   const active = await isActive(run, spec.unit);
   if ((spec.enable && !enabled) || (spec.start && !active)) {
-    throw new VerificationFailedError(`${spec.unit} in CT ${spec.vmid} is ${enabled ? "enabled" : "not enabled"} and ${active ? "active" : "not active"} after setup`, { vmid: String(spec.vmid), unit: spec.unit });
+    throw new VerificationFailedError(
+      `${spec.unit} in CT ${spec.vmid} is ${enabled ? "enabled" : "not enabled"} and ${active ? "active" : "not active"} after setup`,
+      { vmid: String(spec.vmid), unit: spec.unit },
+    );
   }
   return { ...partial, enabled, active };
 }
@@ -63,14 +87,22 @@ async function verifyFinalState(spec: ServiceSpec, run: (argv: string[]) => Prom
  * Runs a systemctl verb that needs systemd to know the unit, reloading and retrying with
  * backoff while it answers that the unit does not exist. Returns the attempts it took.
  */
-async function untilSeen(ctx: NodeContext, run: (argv: string[]) => Promise<ExecOutcome>, args: string[]): Promise<number> {
+async function untilSeen(
+  ctx: NodeContext,
+  run: (argv: string[]) => Promise<ExecOutcome>,
+  args: string[],
+): Promise<number> {
   let delay = ctx.verify.initialDelayMs;
   for (let attempt = 1; ; attempt++) {
     const result = await run(["systemctl", ...args]);
     if (result.exitCode === 0) return attempt;
     const unseen = /does not exist|not found|No such file/i.test(result.stderr);
     if (!unseen || attempt >= ctx.verify.attempts) {
-      throw new CommandFailedError(`systemctl ${args.join(" ")} failed in the container after ${attempt} attempt(s): ${result.stderr.trim()}`, result.exitCode, result.stderr);
+      throw new CommandFailedError(
+        `systemctl ${args.join(" ")} failed in the container after ${attempt} attempt(s): ${result.stderr.trim()}`,
+        result.exitCode,
+        result.stderr,
+      );
     }
     await ctx.clock.sleep(delay);
     delay = Math.min(delay * 2, ctx.verify.maxDelayMs);
@@ -80,7 +112,12 @@ async function untilSeen(ctx: NodeContext, run: (argv: string[]) => Promise<Exec
 
 async function systemctl(run: (argv: string[]) => Promise<ExecOutcome>, args: string[]): Promise<void> {
   const result = await run(["systemctl", ...args]);
-  if (result.exitCode !== 0) throw new CommandFailedError(`systemctl ${args.join(" ")} failed: ${result.stderr.trim()}`, result.exitCode, result.stderr);
+  if (result.exitCode !== 0)
+    throw new CommandFailedError(
+      `systemctl ${args.join(" ")} failed: ${result.stderr.trim()}`,
+      result.exitCode,
+      result.stderr,
+    );
 }
 
 async function isEnabled(run: (argv: string[]) => Promise<ExecOutcome>, unit: string): Promise<boolean> {

@@ -2,7 +2,14 @@ import { createHash, randomUUID } from "node:crypto";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { containerPathProblem } from "@lockstep/shared";
-import { CommandFailedError, HypervisorUnresponsiveError, InvalidArgumentError, NotRunningError, ResourceExhaustedError, VerificationFailedError } from "../errors.js";
+import {
+  CommandFailedError,
+  HypervisorUnresponsiveError,
+  InvalidArgumentError,
+  NotRunningError,
+  ResourceExhaustedError,
+  VerificationFailedError,
+} from "../errors.js";
 import { execInContainer } from "../exec/exec-in-container.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireValid, requireVmid } from "../node/require-valid.js";
@@ -28,7 +35,8 @@ export interface PushOutcome {
 
 const OWNER = /^[a-z_][a-z0-9_-]{0,31}$|^[0-9]{1,10}$/;
 // `pct push` exits 0 even when the copy failed; stderr is the only sign.
-const PUSH_FAILED = /failed to open .* for reading|failed to create file|can only push files to a running CT|failed to /;
+const PUSH_FAILED =
+  /failed to open .* for reading|failed to create file|can only push files to a running CT|failed to /;
 
 /**
  * Writes a file into the container and returns only once the file inside has the expected
@@ -36,10 +44,16 @@ const PUSH_FAILED = /failed to open .* for reading|failed to create file|can onl
  * (it is 0 for a failed copy) and the file may become visible later than `pct` returns, so
  * the read-back is polled with a bounded backoff — never a fixed sleep.
  */
-export async function verifiedPush(ctx: NodeContext, spec: PushSpec, requestId: string, owner: string): Promise<PushOutcome> {
+export async function verifiedPush(
+  ctx: NodeContext,
+  spec: PushSpec,
+  requestId: string,
+  owner: string,
+): Promise<PushOutcome> {
   validate(ctx, spec);
   const expected = { sha256: sha256(spec.content), size: spec.content.length };
-  if (await matches(ctx, spec.vmid, spec.path, expected, requestId)) return { ...expected, verifyAttempts: 1, changed: false };
+  if (await matches(ctx, spec.vmid, spec.path, expected, requestId))
+    return { ...expected, verifyAttempts: 1, changed: false };
   await ensureParentDir(ctx, spec.vmid, spec.path, requestId);
   await push(ctx, spec, requestId, owner);
   const verifyAttempts = await waitUntilLanded(ctx, spec.vmid, spec.path, expected, requestId);
@@ -57,8 +71,14 @@ async function push(ctx: NodeContext, spec: PushSpec, requestId: string, owner: 
     const result = await runMutation(ctx, spec.vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.pushMs });
     const failure = PUSH_FAILED.exec(result.stderr);
     if (failure) {
-      if (/running CT/.test(failure[0])) throw new NotRunningError(spec.vmid, `CT ${spec.vmid} is not running: cannot push ${spec.path}`);
-      throw new CommandFailedError(`pct push to ${spec.path} failed although it exited 0: ${result.stderr.trim()}`, 0, result.stderr, { vmid: String(spec.vmid) });
+      if (/running CT/.test(failure[0]))
+        throw new NotRunningError(spec.vmid, `CT ${spec.vmid} is not running: cannot push ${spec.path}`);
+      throw new CommandFailedError(
+        `pct push to ${spec.path} failed although it exited 0: ${result.stderr.trim()}`,
+        0,
+        result.stderr,
+        { vmid: String(spec.vmid) },
+      );
     }
     await requirePushTaskSucceeded(ctx, spec, startedS);
   } finally {
@@ -77,11 +97,20 @@ async function push(ctx: NodeContext, spec: PushSpec, requestId: string, owner: 
 async function requirePushTaskSucceeded(ctx: NodeContext, spec: PushSpec, startedS: number): Promise<void> {
   const task = await lastTaskOutcome(ctx.paths.tasksActive, "push_file", String(spec.vmid), startedS);
   if (task && !task.succeeded) {
-    throw new HypervisorUnresponsiveError(`pct push to ${spec.path} in CT ${spec.vmid} exited 0, but its task ended '${task.status}': the file may be partial and is pushed again on retry`, { vmid: String(spec.vmid), upid: task.upid });
+    throw new HypervisorUnresponsiveError(
+      `pct push to ${spec.path} in CT ${spec.vmid} exited 0, but its task ended '${task.status}': the file may be partial and is pushed again on retry`,
+      { vmid: String(spec.vmid), upid: task.upid },
+    );
   }
 }
 
-async function waitUntilLanded(ctx: NodeContext, vmid: number, file: string, expected: { sha256: string; size: number }, requestId: string): Promise<number> {
+async function waitUntilLanded(
+  ctx: NodeContext,
+  vmid: number,
+  file: string,
+  expected: { sha256: string; size: number },
+  requestId: string,
+): Promise<number> {
   let delay = ctx.verify.initialDelayMs;
   let lastSeen = "nothing";
   for (let attempt = 1; attempt <= ctx.verify.attempts; attempt++) {
@@ -99,13 +128,24 @@ async function waitUntilLanded(ctx: NodeContext, vmid: number, file: string, exp
   );
 }
 
-async function matches(ctx: NodeContext, vmid: number, file: string, expected: { sha256: string; size: number }, requestId: string): Promise<boolean> {
+async function matches(
+  ctx: NodeContext,
+  vmid: number,
+  file: string,
+  expected: { sha256: string; size: number },
+  requestId: string,
+): Promise<boolean> {
   const seen = await readBack(ctx, vmid, file, requestId);
   return seen !== null && seen.sha256 === expected.sha256 && seen.size === expected.size;
 }
 
 /** The file's size and SHA-256 as the container sees them, or null when it is not there. */
-export async function readBack(ctx: NodeContext, vmid: number, file: string, requestId: string): Promise<{ sha256: string; size: number } | null> {
+export async function readBack(
+  ctx: NodeContext,
+  vmid: number,
+  file: string,
+  requestId: string,
+): Promise<{ sha256: string; size: number } | null> {
   const stat = await execInContainer(ctx, vmid, ["stat", "-c", "%s %F", file], { requestId });
   if (stat.exitCode !== 0) return null;
   const [size, ...type] = stat.stdout.trim().split(" ");
@@ -119,17 +159,28 @@ export async function readBack(ctx: NodeContext, vmid: number, file: string, req
 async function ensureParentDir(ctx: NodeContext, vmid: number, file: string, requestId: string): Promise<void> {
   const parent = path.posix.dirname(file);
   const result = await execInContainer(ctx, vmid, ["mkdir", "-p", parent], { requestId });
-  if (result.exitCode !== 0) throw new CommandFailedError(`cannot create ${parent} in CT ${vmid}: ${result.stderr.trim()}`, result.exitCode, result.stderr, { vmid: String(vmid) });
+  if (result.exitCode !== 0)
+    throw new CommandFailedError(
+      `cannot create ${parent} in CT ${vmid}: ${result.stderr.trim()}`,
+      result.exitCode,
+      result.stderr,
+      { vmid: String(vmid) },
+    );
 }
 
 function validate(ctx: NodeContext, spec: PushSpec): void {
   requireVmid(spec.vmid);
   requireValid("path", spec.path, containerPathProblem);
   if (spec.path === "/") throw new InvalidArgumentError("path", "must name a file");
-  if (spec.content.length > ctx.limits.pushBytes) throw new ResourceExhaustedError(`content is ${spec.content.length} bytes; at most ${ctx.limits.pushBytes} may be pushed`);
-  if (!Number.isInteger(spec.mode) || spec.mode < 0 || spec.mode > 0o7777) throw new InvalidArgumentError("mode", "must be permission bits from 0 to 07777");
+  if (spec.content.length > ctx.limits.pushBytes)
+    throw new ResourceExhaustedError(
+      `content is ${spec.content.length} bytes; at most ${ctx.limits.pushBytes} may be pushed`,
+    );
+  if (!Number.isInteger(spec.mode) || spec.mode < 0 || spec.mode > 0o7777)
+    throw new InvalidArgumentError("mode", "must be permission bits from 0 to 07777");
   if (spec.user && !OWNER.test(spec.user)) throw new InvalidArgumentError("user", "must be a user name or numeric ID");
-  if (spec.group && !OWNER.test(spec.group)) throw new InvalidArgumentError("group", "must be a group name or numeric ID");
+  if (spec.group && !OWNER.test(spec.group))
+    throw new InvalidArgumentError("group", "must be a group name or numeric ID");
 }
 
 function sha256(content: Buffer): string {

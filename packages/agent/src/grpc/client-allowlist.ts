@@ -1,4 +1,9 @@
-import { ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptingCallInterface, type ServerInterceptor } from "@grpc/grpc-js";
+import {
+  ServerInterceptingCall,
+  ServerListenerBuilder,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+} from "@grpc/grpc-js";
 import type { Logger } from "@lockstep/shared";
 import { ClientNotAllowedError } from "../errors.js";
 import { toGrpcError } from "./error-mapping.js";
@@ -16,7 +21,11 @@ export function clientAllowlist(allowed: readonly string[], logger: Logger): Ser
   return (method, call) => {
     const presented = certificateNames(call.getAuthContext());
     if (presented.some((name) => names.has(name))) return new ServerInterceptingCall(call);
-    logger.warn("refused a client certificate not in tlsAllowedClients", { method: method.path, names: presented, peer: call.getPeer() });
+    logger.warn("refused a client certificate not in tlsAllowedClients", {
+      method: method.path,
+      names: presented,
+      peer: call.getPeer(),
+    });
     const refusal = toGrpcError(new ClientNotAllowedError(presented), logger, method.path) as Status;
     const swallow = new ServerListenerBuilder()
       .withOnReceiveMetadata(() => call.sendStatus(refusal))
@@ -31,7 +40,10 @@ export function clientAllowlist(allowed: readonly string[], logger: Logger): Ser
 export function certificateNames(context: AuthContext | null): string[] {
   const cert = context?.sslPeerCertificate;
   if (!cert) return [];
-  const dns = (cert.subjectaltname ?? "").split(", ").filter((entry) => entry.startsWith("DNS:")).map((entry) => entry.slice(4));
+  const dns = (cert.subjectaltname ?? "")
+    .split(", ")
+    .filter((entry) => entry.startsWith("DNS:"))
+    .map((entry) => entry.slice(4));
   const cn = cert.subject?.CN;
   return [...new Set([...(typeof cn === "string" ? [cn] : []), ...dns])];
 }

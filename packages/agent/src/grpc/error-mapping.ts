@@ -8,6 +8,9 @@ import { LockstepError, toServiceError, type Logger } from "@lockstep/shared";
  */
 export function toGrpcError(err: unknown, logger: Logger, method: string): Partial<ServiceError> {
   if (err instanceof LockstepError) return toServiceError(err);
-  logger.error("unexpected error in RPC", { method, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) });
+  logger.error("unexpected error in RPC", {
+    method,
+    err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+  });
   return toServiceError(new LockstepError("INTERNAL", `internal error in ${method}; see the agent's log`));
 }

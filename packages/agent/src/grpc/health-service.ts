@@ -13,7 +13,10 @@ const { HealthCheckResponse_ServingStatus: Wire } = healthV1;
  */
 export const HEALTH_SERVICE_NAMES: readonly string[] = ["", `${agentV1.protobufPackage}.NodeAgent`];
 
-const WIRE: Record<ServingStatus, healthV1.HealthCheckResponse_ServingStatus> = { SERVING: Wire.SERVING, NOT_SERVING: Wire.NOT_SERVING };
+const WIRE: Record<ServingStatus, healthV1.HealthCheckResponse_ServingStatus> = {
+  SERVING: Wire.SERVING,
+  NOT_SERVING: Wire.NOT_SERVING,
+};
 
 /** The standard grpc.health.v1 service over the node's serving status (health/serving-monitor.ts). */
 export function createHealthService(monitor: ServingMonitor, logger: Logger): healthV1.HealthServer {
@@ -46,5 +49,7 @@ export function createHealthService(monitor: ServingMonitor, logger: Logger): he
 }
 
 function unknownService(service: string): NotFoundError {
-  return new NotFoundError(`no health status for service '${service}'; known: ${HEALTH_SERVICE_NAMES.map((n) => `'${n}'`).join(", ")}`);
+  return new NotFoundError(
+    `no health status for service '${service}'; known: ${HEALTH_SERVICE_NAMES.map((n) => `'${n}'`).join(", ")}`,
+  );
 }

@@ -50,18 +50,28 @@ export interface ServiceDeps extends MutatingDeps {
 
 /** The NodeAgent service: each RPC maps to one operation on the node. */
 export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServer {
-  const { ctx, logger } = deps;
+  const { ctx } = deps;
   return {
     getHealth: readOnly("GetHealth", deps, async () => {
       const h = await readNodeHealth(ctx, deps.hostStats, deps.agentVersion, deps.probe);
       return m.GetHealthResponse.fromPartial({
-        node: h.node, agentVersion: h.agentVersion, pctResponsive: h.pctResponsive, pctDetail: h.pctDetail,
-        cpuPercent: h.cpuPercent, load1m: h.load[0], load5m: h.load[1], load15m: h.load[2],
-        memoryTotalBytes: h.memoryTotalBytes, memoryAvailableBytes: h.memoryAvailableBytes,
+        node: h.node,
+        agentVersion: h.agentVersion,
+        pctResponsive: h.pctResponsive,
+        pctDetail: h.pctDetail,
+        cpuPercent: h.cpuPercent,
+        load1m: h.load[0],
+        load5m: h.load[1],
+        load15m: h.load[2],
+        memoryTotalBytes: h.memoryTotalBytes,
+        memoryAvailableBytes: h.memoryAvailableBytes,
         disks: h.disks.map((d) => ({ mount: d.mount, totalBytes: d.totalBytes, usedBytes: d.usedBytes })),
-        uptimeSeconds: h.uptimeSeconds, checkedAtMs: h.checkedAtMs,
-        clusterFsState: CLUSTER_FS_STATES[h.clusterFsState], clusterFsDetail: h.clusterFsDetail,
-        clusterName: h.cluster?.name ?? "", clusterMembers: h.cluster ? [...h.cluster.members] : [],
+        uptimeSeconds: h.uptimeSeconds,
+        checkedAtMs: h.checkedAtMs,
+        clusterFsState: CLUSTER_FS_STATES[h.clusterFsState],
+        clusterFsDetail: h.clusterFsDetail,
+        clusterName: h.cluster?.name ?? "",
+        clusterMembers: h.cluster ? [...h.cluster.members] : [],
       });
     }),
     listContainers: readOnly("ListContainers", deps, async (req: agentV1.ListContainersRequest) => {
@@ -78,7 +88,9 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
       container: containerToProto(await getContainer(ctx, requireVmid(req.vmid))),
       snapshots: (await listSnapshots(ctx, req.vmid)).map(snapshotToProto),
     })),
-    inspectLock: readOnly("InspectLock", deps, (req: agentV1.InspectLockRequest) => deps.locks.inspect(requireVmid(req.vmid))),
+    inspectLock: readOnly("InspectLock", deps, (req: agentV1.InspectLockRequest) =>
+      deps.locks.inspect(requireVmid(req.vmid)),
+    ),
     listSnapshots: readOnly("ListSnapshots", deps, async (req: agentV1.ListSnapshotsRequest) => ({
       snapshots: (await listSnapshots(ctx, req.vmid)).map(snapshotToProto),
     })),
@@ -100,64 +112,182 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
       call.on("error", unsubscribe);
     },
 
-    createContainer: mutating("CreateContainer", deps, m.CreateContainerResponse, async (req: agentV1.CreateContainerRequest) => {
-      const outcome = await createContainer(ctx, { ...req }, req.ownershipTag, req.requestId);
-      return { replayed: false, container: containerToProto(outcome.container), alreadyExisted: outcome.alreadyExisted };
-    }),
-    cloneContainer: mutating("CloneContainer", deps, m.CreateContainerResponse, async (req: agentV1.CloneContainerRequest) => {
-      const outcome = await cloneContainer(ctx, { ...req }, req.ownershipTag, req.requestId);
-      return { replayed: false, container: containerToProto(outcome.container), alreadyExisted: outcome.alreadyExisted };
-    }),
-    destroyContainer: mutating("DestroyContainer", deps, m.DestroyContainerResponse, async (req: agentV1.DestroyContainerRequest) => ({
-      replayed: false,
-      ...(await destroyContainer(ctx, req.vmid, { force: req.force, purge: req.purge }, req.requestId, req.ownershipTag)),
-    })),
-    startContainer: mutating("StartContainer", deps, m.ContainerStateResponse, async (req: agentV1.StartContainerRequest) => {
-      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "start it");
-      const { status, changed } = await setPower(ctx, req.vmid, "running", req.requestId, owner);
-      return { replayed: false, status: statusToProto(status), changed };
-    }),
-    stopContainer: mutating("StopContainer", deps, m.ContainerStateResponse, async (req: agentV1.StopContainerRequest) => {
-      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "stop it");
-      const { status, changed } = await setPower(ctx, req.vmid, "stopped", req.requestId, owner);
-      return { replayed: false, status: statusToProto(status), changed };
-    }),
+    createContainer: mutating(
+      "CreateContainer",
+      deps,
+      m.CreateContainerResponse,
+      async (req: agentV1.CreateContainerRequest) => {
+        const outcome = await createContainer(ctx, { ...req }, req.ownershipTag, req.requestId);
+        return {
+          replayed: false,
+          container: containerToProto(outcome.container),
+          alreadyExisted: outcome.alreadyExisted,
+        };
+      },
+    ),
+    cloneContainer: mutating(
+      "CloneContainer",
+      deps,
+      m.CreateContainerResponse,
+      async (req: agentV1.CloneContainerRequest) => {
+        const outcome = await cloneContainer(ctx, { ...req }, req.ownershipTag, req.requestId);
+        return {
+          replayed: false,
+          container: containerToProto(outcome.container),
+          alreadyExisted: outcome.alreadyExisted,
+        };
+      },
+    ),
+    destroyContainer: mutating(
+      "DestroyContainer",
+      deps,
+      m.DestroyContainerResponse,
+      async (req: agentV1.DestroyContainerRequest) => ({
+        replayed: false,
+        ...(await destroyContainer(
+          ctx,
+          req.vmid,
+          { force: req.force, purge: req.purge },
+          req.requestId,
+          req.ownershipTag,
+        )),
+      }),
+    ),
+    startContainer: mutating(
+      "StartContainer",
+      deps,
+      m.ContainerStateResponse,
+      async (req: agentV1.StartContainerRequest) => {
+        const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "start it");
+        const { status, changed } = await setPower(ctx, req.vmid, "running", req.requestId, owner);
+        return { replayed: false, status: statusToProto(status), changed };
+      },
+    ),
+    stopContainer: mutating(
+      "StopContainer",
+      deps,
+      m.ContainerStateResponse,
+      async (req: agentV1.StopContainerRequest) => {
+        const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "stop it");
+        const { status, changed } = await setPower(ctx, req.vmid, "stopped", req.requestId, owner);
+        return { replayed: false, status: statusToProto(status), changed };
+      },
+    ),
     updateConfig: mutating("UpdateConfig", deps, m.UpdateConfigResponse, async (req: agentV1.UpdateConfigRequest) => {
       const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "change its config");
-      return { replayed: false, ...(await updateConfig(ctx, req.vmid, { set: req.set, remove: req.delete, lxc: req.lxc }, req.requestId, owner)) };
+      return {
+        replayed: false,
+        ...(await updateConfig(
+          ctx,
+          req.vmid,
+          { set: req.set, remove: req.delete, lxc: req.lxc },
+          req.requestId,
+          owner,
+        )),
+      };
     }),
     exec: mutating("Exec", deps, m.ExecResponse, async (req: agentV1.ExecRequest) => {
       await requireOwned(ctx, req.vmid, req.ownershipTag, "run a command in it");
-      const out = await execInContainer(ctx, req.vmid, req.argv, { timeoutMs: req.timeoutMs, stdin: Buffer.from(req.stdin), requestId: req.requestId });
+      const out = await execInContainer(ctx, req.vmid, req.argv, {
+        timeoutMs: req.timeoutMs,
+        stdin: Buffer.from(req.stdin),
+        requestId: req.requestId,
+      });
       return {
-        replayed: false, exitCode: out.exitCode, stdout: Buffer.from(out.stdout), stderr: Buffer.from(out.stderr),
-        stdoutTruncated: out.stdoutTruncated, stderrTruncated: out.stderrTruncated, durationMs: out.durationMs,
+        replayed: false,
+        exitCode: out.exitCode,
+        stdout: Buffer.from(out.stdout),
+        stderr: Buffer.from(out.stderr),
+        stdoutTruncated: out.stdoutTruncated,
+        stderrTruncated: out.stderrTruncated,
+        durationMs: out.durationMs,
       };
     }),
     pushFile: mutating("PushFile", deps, m.PushFileResponse, async (req: agentV1.PushFileRequest) => {
       const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "push a file into it");
-      return { replayed: false, ...(await verifiedPush(ctx, { vmid: req.vmid, path: req.path, content: Buffer.from(req.content), mode: req.mode, user: req.user, group: req.group }, req.requestId, owner)) };
-    }),
-    ensureService: mutating("EnsureService", deps, m.EnsureServiceResponse, async (req: agentV1.EnsureServiceRequest) => {
-      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "install a service in it");
-      return { replayed: false, ...(await ensureService(ctx, { vmid: req.vmid, unit: req.unit, content: Buffer.from(req.unitContent), enable: req.enable, start: req.start }, req.requestId, owner)) };
-    }),
-    createSnapshot: mutating("CreateSnapshot", deps, m.CreateSnapshotResponse, async (req: agentV1.CreateSnapshotRequest) => {
-      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "snapshot it");
-      return { replayed: false, snapshot: snapshotToProto(await createSnapshot(ctx, req.vmid, req.name, req.description, req.requestId, owner)) };
-    }),
-    deleteSnapshot: mutating("DeleteSnapshot", deps, m.DeleteSnapshotResponse, async (req: agentV1.DeleteSnapshotRequest) => {
-      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "delete its snapshot");
-      return { replayed: false, ...(await deleteSnapshot(ctx, req.vmid, req.name, req.force, req.requestId, owner)) };
-    }),
-    pruneSnapshots: mutating("PruneSnapshots", deps, m.PruneSnapshotsResponse, async (req: agentV1.PruneSnapshotsRequest) => {
-      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "prune its snapshots");
-      const out = await pruneSnapshots(ctx, req.vmid, req.keepLast, req.prefix, req.requestId, owner);
       return {
-        replayed: false, deleted: out.deleted, kept: out.kept, staleLockCleared: out.staleLockCleared,
-        failed: out.failed.map((f) => ({ name: f.name, reason: reasonEnum(f.code as Parameters<typeof reasonEnum>[0]), message: f.message })),
+        replayed: false,
+        ...(await verifiedPush(
+          ctx,
+          {
+            vmid: req.vmid,
+            path: req.path,
+            content: Buffer.from(req.content),
+            mode: req.mode,
+            user: req.user,
+            group: req.group,
+          },
+          req.requestId,
+          owner,
+        )),
       };
     }),
+    ensureService: mutating(
+      "EnsureService",
+      deps,
+      m.EnsureServiceResponse,
+      async (req: agentV1.EnsureServiceRequest) => {
+        const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "install a service in it");
+        return {
+          replayed: false,
+          ...(await ensureService(
+            ctx,
+            {
+              vmid: req.vmid,
+              unit: req.unit,
+              content: Buffer.from(req.unitContent),
+              enable: req.enable,
+              start: req.start,
+            },
+            req.requestId,
+            owner,
+          )),
+        };
+      },
+    ),
+    createSnapshot: mutating(
+      "CreateSnapshot",
+      deps,
+      m.CreateSnapshotResponse,
+      async (req: agentV1.CreateSnapshotRequest) => {
+        const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "snapshot it");
+        return {
+          replayed: false,
+          snapshot: snapshotToProto(
+            await createSnapshot(ctx, req.vmid, req.name, req.description, req.requestId, owner),
+          ),
+        };
+      },
+    ),
+    deleteSnapshot: mutating(
+      "DeleteSnapshot",
+      deps,
+      m.DeleteSnapshotResponse,
+      async (req: agentV1.DeleteSnapshotRequest) => {
+        const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "delete its snapshot");
+        return { replayed: false, ...(await deleteSnapshot(ctx, req.vmid, req.name, req.force, req.requestId, owner)) };
+      },
+    ),
+    pruneSnapshots: mutating(
+      "PruneSnapshots",
+      deps,
+      m.PruneSnapshotsResponse,
+      async (req: agentV1.PruneSnapshotsRequest) => {
+        const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "prune its snapshots");
+        const out = await pruneSnapshots(ctx, req.vmid, req.keepLast, req.prefix, req.requestId, owner);
+        return {
+          replayed: false,
+          deleted: out.deleted,
+          kept: out.kept,
+          staleLockCleared: out.staleLockCleared,
+          failed: out.failed.map((f) => ({
+            name: f.name,
+            reason: reasonEnum(f.code as Parameters<typeof reasonEnum>[0]),
+            message: f.message,
+          })),
+        };
+      },
+    ),
     clearLock: mutating("ClearLock", deps, m.ClearLockResponse, async (req: agentV1.ClearLockRequest) => ({
       replayed: false,
       ...(await deps.locks.clear(requireVmid(req.vmid), { removeFile: req.removeFile, requestId: req.requestId })),

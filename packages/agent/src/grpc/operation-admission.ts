@@ -10,13 +10,19 @@ export class OperationAdmission {
   private running = 0;
   private draining = false;
 
-  constructor(private readonly node: string, private readonly limit: number) {}
+  constructor(
+    private readonly node: string,
+    private readonly limit: number,
+  ) {}
 
   /** Takes a slot; the returned function gives it back (once). */
   enter(): () => void {
     if (this.draining) throw new UnavailableError("the agent is shutting down; retry with the same request ID");
     if (this.running >= this.limit) {
-      throw new ResourceExhaustedError(`node ${this.node} is already running ${this.running} operations (maxConcurrentOperations); retry later with the same request ID`, { limit: String(this.limit) });
+      throw new ResourceExhaustedError(
+        `node ${this.node} is already running ${this.running} operations (maxConcurrentOperations); retry later with the same request ID`,
+        { limit: String(this.limit) },
+      );
     }
     this.running += 1;
     let released = false;

@@ -1,12 +1,5 @@
 import type { agentV1 } from "@lockstep/shared";
-
-/** A mutating request as the deduplicator sees it: its ID and everything that defines it. */
-export interface DedupRequest {
-  readonly requestId: string;
-  readonly method: string;
-  readonly vmid?: number;
-  readonly params: unknown;
-}
+import type { DedupRequest } from "../dedup/request-deduplicator.js";
 
 /** Exactly one effect per request ID (implemented in dedup/). Values must be JSON-safe. */
 export interface Deduplicator {
@@ -14,7 +7,11 @@ export interface Deduplicator {
    * `beforeStart` runs only when the request will execute; if it throws, nothing is recorded.
    * `execute` gets the execution's signal, aborted when the agent stops (`abortRunning`).
    */
-  run<T>(request: DedupRequest, execute: (signal: AbortSignal) => Promise<T>, beforeStart?: () => void): Promise<{ value: T; replayed: boolean }>;
+  run<T>(
+    request: DedupRequest,
+    execute: (signal: AbortSignal) => Promise<T>,
+    beforeStart?: () => void,
+  ): Promise<{ value: T; replayed: boolean }>;
 }
 
 /** The agent's durable record of one request, for GetOperation. */
@@ -31,5 +28,8 @@ export interface VmidSerializer {
 /** Lock inspection and clearing (implemented in locks/). */
 export interface LockService {
   inspect(vmid: number): Promise<agentV1.LockReport>;
-  clear(vmid: number, options: { removeFile: boolean; requestId: string }): Promise<Omit<agentV1.ClearLockResponse, "replayed">>;
+  clear(
+    vmid: number,
+    options: { removeFile: boolean; requestId: string },
+  ): Promise<Omit<agentV1.ClearLockResponse, "replayed">>;
 }

@@ -13,7 +13,13 @@ type Request = reflectionV1.ServerReflectionRequest;
 type Response = reflectionV1.ServerReflectionResponse;
 
 /** The request's oneof, whose set member the library reads from `messageRequest`. */
-const REQUEST_KINDS = ["fileByFilename", "fileContainingSymbol", "fileContainingExtension", "allExtensionNumbersOfType", "listServices"] as const;
+const REQUEST_KINDS = [
+  "fileByFilename",
+  "fileContainingSymbol",
+  "fileContainingExtension",
+  "allExtensionNumbersOfType",
+  "listServices",
+] as const;
 
 /**
  * Serves gRPC server reflection of every service in the compiled-in descriptor set (the
@@ -51,7 +57,9 @@ function asPackageDefinition(set: Uint8Array): LibraryPackage {
     if (field === 1 && type === WireType.LengthDelimited) files.push(reader.bytes());
     else reader.skip(type);
   }
-  return { "": { format: "Protocol Buffer 3 FileDescriptorProto", fileDescriptorProtos: files } } as unknown as LibraryPackage;
+  return {
+    "": { format: "Protocol Buffer 3 FileDescriptorProto", fileDescriptorProtos: files },
+  } as unknown as LibraryPackage;
 }
 
 /** The library's answer; it reads the oneof's set member from a `messageRequest` key, as proto-loader gives it. */
@@ -59,7 +67,10 @@ function answer(reflection: ReflectionV1Implementation, request: Request): Respo
   const messageRequest = REQUEST_KINDS.find((kind) => request[kind] !== undefined);
   const response = reflection.handleServerReflectionRequest({ ...request, messageRequest } as LibraryRequest);
   // Its descriptors are Uint8Arrays where the generated type says Buffer; encoding takes either.
-  return reflectionV1.ServerReflectionResponse.fromPartial({ ...response, originalRequest: request } as Partial<Response>);
+  return reflectionV1.ServerReflectionResponse.fromPartial({
+    ...response,
+    originalRequest: request,
+  } as Partial<Response>);
 }
 
 /** The same service under another package: only the path changes. */

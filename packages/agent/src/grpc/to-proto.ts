@@ -35,5 +35,12 @@ const EVENT_KINDS: Record<NodeEventKind, agentV1.EventKind> = {
 };
 
 export function eventToProto(event: NodeEvent): agentV1.Event {
-  return { atMs: event.atMs, node: event.node, vmid: event.vmid, kind: EVENT_KINDS[event.kind], detail: event.detail, requestId: event.requestId ?? "" };
+  return {
+    atMs: event.atMs,
+    node: event.node,
+    vmid: event.vmid,
+    kind: EVENT_KINDS[event.kind],
+    detail: event.detail,
+    requestId: event.requestId ?? "",
+  };
 }

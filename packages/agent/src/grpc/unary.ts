@@ -20,7 +20,11 @@ export interface RpcDeps {
 }
 
 /** A read-only RPC: no request ID, no serialization, errors mapped in one place. */
-export function readOnly<Req, Res>(method: string, deps: RpcDeps, handle: (request: Req) => Promise<Res>): handleUnaryCall<Req, Res> {
+export function readOnly<Req, Res>(
+  method: string,
+  deps: RpcDeps,
+  handle: (request: Req) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     // Through a promise even when `handle` throws at once, so every failure is mapped here.
     withLogFields({ rpc: method }, () => Promise.resolve(call.request).then(handle)).then(
@@ -80,7 +84,12 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
       try {
         const { value, replayed } = await deps.dedup.run(
           { requestId, method, vmid: request.vmid, params: paramsForFingerprint(params) },
-          async (signal) => codec.toJSON(await deps.serializer.run(request.vmid, () => withOperationSignal(signal, () => handle(request)), { signal })),
+          async (signal) =>
+            codec.toJSON(
+              await deps.serializer.run(request.vmid, () => withOperationSignal(signal, () => handle(request)), {
+                signal,
+              }),
+            ),
           () => (release = deps.admission.enter()),
         );
         return { ...codec.fromJSON(value), replayed };
@@ -89,7 +98,9 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
       }
     };
     // Every line the operation writes, wherever in the agent, carries its request ID.
-    const fields = requestIdProblem(request.requestId) ? { rpc: method } : { rpc: method, requestId: request.requestId, vmid: request.vmid };
+    const fields = requestIdProblem(request.requestId)
+      ? { rpc: method }
+      : { rpc: method, requestId: request.requestId, vmid: request.vmid };
     withLogFields(fields, run).then(
       (response) => {
         deps.rpcs.observe(method, "OK", response.replayed);
@@ -105,5 +116,10 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
 
 /** Bytes enter the fingerprint as base64, so that two pushes of different content never match. */
 function paramsForFingerprint(params: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(params).map(([key, value]) => [key, Buffer.isBuffer(value) || value instanceof Uint8Array ? { bytes: Buffer.from(value).toString("base64") } : value]));
+  return Object.fromEntries(
+    Object.entries(params).map(([key, value]) => [
+      key,
+      Buffer.isBuffer(value) || value instanceof Uint8Array ? { bytes: Buffer.from(value).toString("base64") } : value,
+    ]),
+  );
 }

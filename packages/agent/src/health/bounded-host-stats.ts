@@ -1,7 +1,14 @@
 import { withinBound } from "../node/within-bound.js";
 import type { HostStats, HostStatsSource } from "./host-stats.js";
 
-const NO_STATS: HostStats = { cpuPercent: 0, load: [0, 0, 0], memoryTotalBytes: 0, memoryAvailableBytes: 0, disks: [], uptimeSeconds: 0 };
+const NO_STATS: HostStats = {
+  cpuPercent: 0,
+  load: [0, 0, 0],
+  memoryTotalBytes: 0,
+  memoryAvailableBytes: 0,
+  disks: [],
+  uptimeSeconds: 0,
+};
 
 /**
  * Host statistics that never hold Health up: a read slower than `timeoutMs` answers with the

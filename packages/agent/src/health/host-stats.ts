@@ -29,7 +29,9 @@ export const systemHostStats: HostStatsSource = {
       load: [l1 ?? 0, l5 ?? 0, l15 ?? 0],
       memoryTotalBytes: mem.total,
       memoryAvailableBytes: mem.available,
-      disks: disks.filter((d) => !IGNORED_FS.test(d.type) && d.size > 0).map((d) => ({ mount: d.mount, totalBytes: d.size, usedBytes: d.used })),
+      disks: disks
+        .filter((d) => !IGNORED_FS.test(d.type) && d.size > 0)
+        .map((d) => ({ mount: d.mount, totalBytes: d.size, usedBytes: d.used })),
       uptimeSeconds: Math.round(os.uptime()),
     };
   },

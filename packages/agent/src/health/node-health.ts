@@ -13,7 +13,12 @@ export interface NodeHealth extends HostStats, NodeProbe {
  * (health/node-probe.ts). The probe is passed in so that its answer also sets the gRPC health
  * service's status (health/serving-monitor.ts).
  */
-export async function readNodeHealth(ctx: NodeContext, stats: HostStatsSource, agentVersion: string, probe: () => Promise<NodeProbe>): Promise<NodeHealth> {
+export async function readNodeHealth(
+  ctx: NodeContext,
+  stats: HostStatsSource,
+  agentVersion: string,
+  probe: () => Promise<NodeProbe>,
+): Promise<NodeHealth> {
   const [host, found] = await Promise.all([stats.read(), probe()]);
   return { ...host, node: ctx.node, agentVersion, ...found, checkedAtMs: ctx.clock.now() };
 }

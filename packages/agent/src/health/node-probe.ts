@@ -28,12 +28,21 @@ export interface NodeProbe {
 export async function probeNode(ctx: NodeContext, probeTimeoutMs: number): Promise<NodeProbe> {
   const fs = await ctx.clusterFs.probe();
   if (fs.state !== "ok") {
-    return { pctResponsive: false, pctDetail: `not run: the cluster filesystem is ${fs.state}`, clusterFsState: fs.state, clusterFsDetail: fs.detail, cluster: null };
+    return {
+      pctResponsive: false,
+      pctDetail: `not run: the cluster filesystem is ${fs.state}`,
+      clusterFsState: fs.state,
+      clusterFsDetail: fs.detail,
+      cluster: null,
+    };
   }
   // Bounded here, not only by pct's own timeout: stopping a pct that hangs on a pmxcfs gone
   // bad since the look above can take its kill grace, or longer.
   const unanswered = { pctResponsive: false, pctDetail: `pct list did not answer within ${probeTimeoutMs} ms` };
-  const [answer, cluster] = await Promise.all([withinBound(probePct(ctx, probeTimeoutMs), probeTimeoutMs, unanswered), membership(ctx, probeTimeoutMs)]);
+  const [answer, cluster] = await Promise.all([
+    withinBound(probePct(ctx, probeTimeoutMs), probeTimeoutMs, unanswered),
+    membership(ctx, probeTimeoutMs),
+  ]);
   return { ...answer, clusterFsState: fs.state, clusterFsDetail: fs.detail, cluster };
 }
 
@@ -54,7 +63,10 @@ async function probePct(ctx: NodeContext, timeoutMs: number): Promise<{ pctRespo
   try {
     const result = await runPctList(ctx, timeoutMs);
     if (result.exitCode === 0) return { pctResponsive: true, pctDetail: "" };
-    return { pctResponsive: false, pctDetail: `pct list exited ${result.exitCode}: ${result.stderr.trim().slice(0, 300)}` };
+    return {
+      pctResponsive: false,
+      pctDetail: `pct list exited ${result.exitCode}: ${result.stderr.trim().slice(0, 300)}`,
+    };
   } catch (err) {
     if (err instanceof LockstepError) return { pctResponsive: false, pctDetail: err.message };
     throw err;

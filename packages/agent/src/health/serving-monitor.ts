@@ -28,7 +28,11 @@ interface Watcher {
 
 /** SERVING while pct and /etc/pve answer; NOT_SERVING, with the reason, otherwise. */
 export function servingVerdict(probe: NodeProbe): Pick<ServingState, "status" | "detail"> {
-  if (probe.clusterFsState !== "ok") return { status: "NOT_SERVING", detail: `the cluster filesystem is ${probe.clusterFsState}: ${probe.clusterFsDetail}` };
+  if (probe.clusterFsState !== "ok")
+    return {
+      status: "NOT_SERVING",
+      detail: `the cluster filesystem is ${probe.clusterFsState}: ${probe.clusterFsDetail}`,
+    };
   if (!probe.pctResponsive) return { status: "NOT_SERVING", detail: `pct does not answer: ${probe.pctDetail}` };
   return { status: "SERVING", detail: "" };
 }
@@ -82,7 +86,10 @@ export class ServingMonitor {
       this.decide(mine, servingVerdict(found));
       return found;
     } catch (err) {
-      this.decide(mine, { status: "NOT_SERVING", detail: `the node probe failed: ${err instanceof Error ? err.message : String(err)}` });
+      this.decide(mine, {
+        status: "NOT_SERVING",
+        detail: `the node probe failed: ${err instanceof Error ? err.message : String(err)}`,
+      });
       throw err;
     }
   }
@@ -90,8 +97,10 @@ export class ServingMonitor {
   /** Told by the cluster filesystem (node/cluster-fs.ts onChange) that its state changed. */
   clusterFsChanged(status: ClusterFsStatus): void {
     this.decidedBy = ++this.sequence;
-    if (status.state !== "ok") this.set({ status: "NOT_SERVING", detail: `the cluster filesystem is ${status.state}: ${status.detail}` });
-    if (!this.stopping.signal.aborted) void this.probe().catch((err: unknown) => this.options.logger.warn("the node probe failed", { err }));
+    if (status.state !== "ok")
+      this.set({ status: "NOT_SERVING", detail: `the cluster filesystem is ${status.state}: ${status.detail}` });
+    if (!this.stopping.signal.aborted)
+      void this.probe().catch((err: unknown) => this.options.logger.warn("the node probe failed", { err }));
   }
 
   /** Probes whenever no probe ran for `intervalMs`, until `stop`. */
@@ -110,7 +119,8 @@ export class ServingMonitor {
   private async loop(): Promise<void> {
     const { clock, intervalMs, logger } = this.options;
     while (!this.stopping.signal.aborted) {
-      if (clock.now() - this.lastProbeAtMs >= intervalMs) await this.probe().catch((err: unknown) => logger.warn("the node probe failed", { err }));
+      if (clock.now() - this.lastProbeAtMs >= intervalMs)
+        await this.probe().catch((err: unknown) => logger.warn("the node probe failed", { err }));
       const due = this.lastProbeAtMs + intervalMs - clock.now();
       await clock.sleep(Math.max(due, 1), this.stopping.signal).catch(() => undefined);
     }

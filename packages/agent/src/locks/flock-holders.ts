@@ -36,9 +36,19 @@ export class FlockHolderScan {
   /** Live, non-zombie processes with a descriptor on `file` whose fdinfo shows a FLOCK on `id`. */
   async holders(file: string, id: FileId): Promise<ProcessInfo[]> {
     const targets = new Set([file, await realpath(file).catch(() => file)]);
-    const onFile = (await this.openIn([...new Set([...targets].map((t) => path.dirname(t)))])).filter((open) => targets.has(open.target));
+    const onFile = (await this.openIn([...new Set([...targets].map((t) => path.dirname(t)))])).filter((open) =>
+      targets.has(open.target),
+    );
     const pids = [...new Set(onFile.map((open) => open.pid))];
-    const found = await Promise.all(pids.map((pid) => this.holder(pid, onFile.filter((open) => open.pid === pid), id)));
+    const found = await Promise.all(
+      pids.map((pid) =>
+        this.holder(
+          pid,
+          onFile.filter((open) => open.pid === pid),
+          id,
+        ),
+      ),
+    );
     return found.filter((info): info is ProcessInfo => info !== null);
   }
 

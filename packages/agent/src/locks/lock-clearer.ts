@@ -27,10 +27,16 @@ export interface ClearDeps {
  * The manual clear behind `lock clear`: a STALE lock only, never a HELD one, and nothing at
  * all while /etc/pve is not trusted (its `lock:` value could not be read truly).
  */
-export async function clearLock(deps: ClearDeps, vmid: number, removeFile: boolean, requestId: string): Promise<ClearOutcome> {
+export async function clearLock(
+  deps: ClearDeps,
+  vmid: number,
+  removeFile: boolean,
+  requestId: string,
+): Promise<ClearOutcome> {
   await deps.clusterFs.requireTrusted(`clear the lock of CT ${vmid}`);
   const before = await deps.inspector.inspect(vmid);
-  if (before.verdict === "HELD") throw new LockHeldError(vmid, `CT ${vmid} is locked and will not be cleared: ${describeHolder(before)}`);
+  if (before.verdict === "HELD")
+    throw new LockHeldError(vmid, `CT ${vmid} is locked and will not be cleared: ${describeHolder(before)}`);
   const cleared = before.verdict === "STALE" && (await deps.guard.clearStale(before, requestId));
   const fileRemoved = removeFile && before.fileExists ? await removeLockFile(before.path, deps.proc) : false;
   return { cleared, previousLock: before.configLock, fileRemoved, report: await deps.inspector.inspect(vmid) };
@@ -45,8 +51,15 @@ async function removeLockFile(file: string, proc: ProcReader): Promise<boolean> 
   const lock = await HeldFlock.acquire(file, { waitS: 0, mode: 0o644 });
   if (!lock) throw new FailedPreconditionError(`${file} is locked by another process; it is not removed`);
   try {
-    const others = [...new Set((await proc.openIn([path.dirname(file)])).filter((f) => f.target === file && f.pid !== process.pid).map((f) => f.pid))];
-    if (others.length > 0) throw new FailedPreconditionError(`${file} is open in pid ${others.join(", ")}; it is not removed`);
+    const others = [
+      ...new Set(
+        (await proc.openIn([path.dirname(file)]))
+          .filter((f) => f.target === file && f.pid !== process.pid)
+          .map((f) => f.pid),
+      ),
+    ];
+    if (others.length > 0)
+      throw new FailedPreconditionError(`${file} is open in pid ${others.join(", ")}; it is not removed`);
     await unlink(file);
     return true;
   } finally {

@@ -43,7 +43,9 @@ export class LockGuard {
     return this.waitUntil(vmid, options, async (report) => {
       if (report.verdict === "FREE") return report;
       // Cleared: look again at once; a failed `pct unlock` waits like any other lock.
-      return (await this.mayClear(report, options)) && (await this.clearStale(report, options.requestId)) ? "again" : null;
+      return (await this.mayClear(report, options)) && (await this.clearStale(report, options.requestId))
+        ? "again"
+        : null;
     });
   }
 
@@ -64,10 +66,19 @@ export class LockGuard {
     // Someone else cleared it between our look and pct's: the goal is reached either way.
     const cleared = result.exitCode === 0 || /no lock found/.test(result.stderr);
     if (!cleared) {
-      this.logger.warn("pct unlock of a stale lock failed", { vmid: report.vmid, exitCode: result.exitCode, stderr: result.stderr.trim() });
+      this.logger.warn("pct unlock of a stale lock failed", {
+        vmid: report.vmid,
+        exitCode: result.exitCode,
+        stderr: result.stderr.trim(),
+      });
       return false;
     }
-    this.publish(report.vmid, "lock-cleared", `cleared stale config lock '${report.configLock}' (${report.owner}) via pct unlock`, requestId);
+    this.publish(
+      report.vmid,
+      "lock-cleared",
+      `cleared stale config lock '${report.configLock}' (${report.owner}) via pct unlock`,
+      requestId,
+    );
     return true;
   }
 
@@ -76,7 +87,12 @@ export class LockGuard {
    * failed call has just left (nothing owns it, so it is the caller's, grace period or not).
    */
   private async mayClear(report: LockReportView, options: GateOptions): Promise<boolean> {
-    if (options.leftover && report.configLock === options.leftover && (report.ownerKind === "NONE" || report.ownerKind === "GRACE")) return true;
+    if (
+      options.leftover &&
+      report.configLock === options.leftover &&
+      (report.ownerKind === "NONE" || report.ownerKind === "GRACE")
+    )
+      return true;
     if (report.verdict !== "STALE" || !options.owner) return false;
     const main = await this.inspector.mainSection(report.vmid);
     return main !== null && carriesOwnership(main, options.owner);
@@ -87,12 +103,16 @@ export class LockGuard {
    * A lock inside its grace period becomes STALE (or owned) at a known time: that wait is
    * taken whole and is not one of the retries.
    */
-  private async waitUntil(vmid: number, options: GateOptions, step: (report: LockReportView) => Promise<LockReportView | "again" | null>): Promise<LockReportView> {
+  private async waitUntil(
+    vmid: number,
+    options: GateOptions,
+    step: (report: LockReportView) => Promise<LockReportView | "again" | null>,
+  ): Promise<LockReportView> {
     let delay = this.policy.backoffMs;
     let announced = false;
     // Nothing is changed on a node whose /etc/pve is hung, unmounted or read-only.
     await this.clusterFs.requireTrusted(`change CT ${vmid}`);
-    for (let attempt = 0; ; ) {
+    for (let attempt = 0; ;) {
       const report = await this.inspector.inspect(vmid);
       const result = await step(report);
       if (result === "again" && attempt < this.policy.retries) {
@@ -100,7 +120,13 @@ export class LockGuard {
         continue;
       }
       if (result && result !== "again") return result;
-      if (!announced) this.publish(vmid, "lock-detected", `lock ${report.verdict === "STALE" ? "stale" : "held"}: ${describe(report, options)}`, options.requestId);
+      if (!announced)
+        this.publish(
+          vmid,
+          "lock-detected",
+          `lock ${report.verdict === "STALE" ? "stale" : "held"}: ${describe(report, options)}`,
+          options.requestId,
+        );
       announced = true;
       if (report.ownerKind === "GRACE") {
         await this.clock.sleep(Math.max(1, this.inspector.staleAtMs(report) - this.clock.now()), options.signal);
@@ -117,7 +143,12 @@ export class LockGuard {
     }
   }
 
-  private publish(vmid: number, kind: "lock-detected" | "lock-cleared" | "lock-blocked", detail: string, requestId?: string): void {
+  private publish(
+    vmid: number,
+    kind: "lock-detected" | "lock-cleared" | "lock-blocked",
+    detail: string,
+    requestId?: string,
+  ): void {
     this.events.publish({ atMs: this.clock.now(), node: this.node, vmid, kind, detail, requestId });
   }
 }

@@ -86,17 +86,33 @@ export class LockInspector {
     if (flocked) return owned("HELD", "FLOCK", "a process holds the flock on the config lock file");
     if (!configLock) return owned("FREE", "NONE", "");
     const entry = lockOwnership(configLock);
-    if (!entry) return owned("HELD", "UNKNOWN_VALUE", "is a value the agent has no owner table for; it is never judged stale");
+    if (!entry)
+      return owned("HELD", "UNKNOWN_VALUE", "is a value the agent has no owner table for; it is never judged stale");
     if (entry.kind === "operator") return owned("HELD", "OPERATOR", `is an operator's: ${entry.why}`);
     const task = owners[0];
-    if (task) return owned("HELD", "TASK", `held by task ${task.type} pid ${task.pid} (${task.upid}) for ${seconds(now - task.startedMs)}s`);
+    if (task)
+      return owned(
+        "HELD",
+        "TASK",
+        `held by task ${task.type} pid ${task.pid} (${task.upid}) for ${seconds(now - task.startedMs)}s`,
+      );
     const seen = this.unowned.get(vmid);
     const sinceMs = seen?.lock === configLock ? seen.sinceMs : now;
     this.unowned.set(vmid, { lock: configLock, sinceMs });
     if (now - sinceMs < this.staleGraceMs) {
-      return { verdict: "HELD", ownerKind: "GRACE", owner: `has had no flock and no task that could own it for ${seconds(now - sinceMs)}s; it is stale only after ${seconds(this.staleGraceMs)}s`, unownedSinceMs: sinceMs };
+      return {
+        verdict: "HELD",
+        ownerKind: "GRACE",
+        owner: `has had no flock and no task that could own it for ${seconds(now - sinceMs)}s; it is stale only after ${seconds(this.staleGraceMs)}s`,
+        unownedSinceMs: sinceMs,
+      };
     }
-    return { verdict: "STALE", ownerKind: "NONE", owner: `no flock and no task that could own it for ${seconds(now - sinceMs)}s`, unownedSinceMs: sinceMs };
+    return {
+      verdict: "STALE",
+      ownerKind: "NONE",
+      owner: `no flock and no task that could own it for ${seconds(now - sinceMs)}s`,
+      unownedSinceMs: sinceMs,
+    };
   }
 
   /** When a lock inside its grace period turns STALE, if nothing owns it meanwhile. */

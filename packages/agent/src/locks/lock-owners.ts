@@ -26,7 +26,10 @@ const TABLE: Readonly<Record<string, LockOwnership>> = {
   // placeholder is owned by fork_worker('vzclone', $vmid) under the SOURCE VMID, which takes the
   // target's flock only around config writes. mtunnel: a remote migration's target placeholder
   // under fork_worker('vzmtunnel', $vmid).
-  create: { kind: "task-owned", owners: [same("vzcreate"), same("vzrestore"), same("vzmtunnel"), { type: "vzclone", listed: "any" }] },
+  create: {
+    kind: "task-owned",
+    owners: [same("vzcreate"), same("vzrestore"), same("vzmtunnel"), { type: "vzclone", listed: "any" }],
+  },
   // API2/LXC.pm destroy_vm: fork_worker('vzdestroy') runs destroy_lxc_container inside lock_config.
   destroyed: { kind: "task-owned", owners: [same("vzdestroy")] },
   // API2/LXC.pm clone_vm: set_lock($vmid, 'disk') on the source, task 'vzclone' under it;
@@ -42,7 +45,10 @@ const TABLE: Readonly<Record<string, LockOwnership>> = {
   snapshot: { kind: "task-owned", owners: [same("vzsnapshot"), same("vzdump"), { type: "vzdump", listed: "empty" }] },
   // API2/LXC/Snapshot.pm delsnapshot: fork_worker('vzdelsnapshot'); VZDump/LXC.pm cleanup and
   // prepare: snapshot_delete($vmid, 'vzdump') inside a vzdump task.
-  "snapshot-delete": { kind: "task-owned", owners: [same("vzdelsnapshot"), same("vzdump"), { type: "vzdump", listed: "empty" }] },
+  "snapshot-delete": {
+    kind: "task-owned",
+    owners: [same("vzdelsnapshot"), same("vzdump"), { type: "vzdump", listed: "empty" }],
+  },
   // VZDump/LXC.pm lock_vm: set_lock($vmid, 'backup'), flocked only briefly, inside
   // pve-manager API2/VZDump.pm fork_worker('vzdump', $taskid): $taskid is the VMID only when
   // the job has exactly one local guest, otherwise empty.

@@ -53,7 +53,8 @@ export interface LockReportView {
 /** `held by pid 4242 (flock ... sleep 30) for 12s`: who, what and how long, for messages. */
 export function describeHolder(report: LockReportView): string {
   const holder = [...report.holders].sort((a, b) => a.startedMs - b.startedMs)[0];
-  if (holder) return `held by pid ${holder.pid} (${holder.cmdline || "?"}) for ${seconds(report.inspectedAtMs - holder.startedMs)}s`;
+  if (holder)
+    return `held by pid ${holder.pid} (${holder.cmdline || "?"}) for ${seconds(report.inspectedAtMs - holder.startedMs)}s`;
   if (report.kernelLocked) return `held by pid ${report.recordedPid} (no live process shares the lock)`;
   if (report.ownerKind === "NONE" && report.configLock) return `config lock '${report.configLock}' with no holder`;
   const lock = report.configLock ? `config lock '${report.configLock}' ` : "";

@@ -1,7 +1,14 @@
 import path from "node:path";
 import type { Clock, Logger } from "@lockstep/shared";
 import { ClusterNoQuorumError, HypervisorUnresponsiveError } from "../errors.js";
-import { FsOpError, FsOpTimeoutError, FsReaderGoneError, FsReaderProcess, type FsLstat, type FsOp } from "./fs-reader-process.js";
+import {
+  FsOpError,
+  FsOpTimeoutError,
+  FsReaderGoneError,
+  FsReaderProcess,
+  type FsLstat,
+  type FsOp,
+} from "./fs-reader-process.js";
 import { withinBound } from "./within-bound.js";
 
 /**
@@ -38,7 +45,10 @@ export interface ClusterFsOptions {
 }
 
 /** What the rest of the agent uses of the cluster filesystem (tests give a fake of it). */
-export type ClusterFsPort = Pick<ClusterFs, "status" | "probe" | "requireTrusted" | "readFile" | "listDir" | "writeFile">;
+export type ClusterFsPort = Pick<
+  ClusterFs,
+  "status" | "probe" | "requireTrusted" | "readFile" | "listDir" | "writeFile"
+>;
 
 /** Errnos by which a read proves a file or directory missing. */
 const MISSING = new Set(["ENOENT", "ENOTDIR"]);
@@ -109,7 +119,10 @@ export class ClusterFs {
     const readers = [this.reader, this.prober, ...this.stuck].filter((r): r is FsReaderProcess => r !== null);
     this.reader = this.prober = null;
     for (const reader of readers) reader.kill();
-    await Promise.race([Promise.all(readers.map((r) => r.exited)), this.options.clock.sleep(this.options.probeTimeoutMs)]);
+    await Promise.race([
+      Promise.all(readers.map((r) => r.exited)),
+      this.options.clock.sleep(this.options.probeTimeoutMs),
+    ]);
   }
 
   /**
@@ -121,7 +134,8 @@ export class ClusterFs {
    */
   private async io(op: FsOp, file: string, text?: string, secondLook = false): Promise<unknown> {
     // Unresponsive: look again first, so one stuck file does not condemn the rest for good.
-    if (this.current.state === "unresponsive" && (await this.probe()).state === "unresponsive") throw untrustedError(this.current, `${op} ${file}`);
+    if (this.current.state === "unresponsive" && (await this.probe()).state === "unresponsive")
+      throw untrustedError(this.current, `${op} ${file}`);
     const reader = this.liveReader(`${op} ${file}`);
     try {
       return await reader.request(op, file, this.options.timeoutMs, text);
@@ -142,7 +156,11 @@ export class ClusterFs {
         this.observe({ state: "unresponsive", detail: `${err.message} (pmxcfs hung?)` });
         throw untrustedError(this.current, `${op} ${file}`);
       }
-      if (err instanceof FsReaderGoneError) throw new HypervisorUnresponsiveError(`${op} ${file}: ${err.message}`, { cluster_fs: this.current.state, path: file });
+      if (err instanceof FsReaderGoneError)
+        throw new HypervisorUnresponsiveError(`${op} ${file}: ${err.message}`, {
+          cluster_fs: this.current.state,
+          path: file,
+        });
       throw err;
     }
   }
@@ -164,13 +182,19 @@ export class ClusterFs {
     if (found) return this.observe(found);
     // Left to run: pmxcfs answers it when it resumes, and that answer is the new state.
     void answer.then((late) => this.observe(late));
-    return this.observe({ state: "unresponsive", detail: `lstat of ${local} did not answer within ${this.options.probeTimeoutMs} ms (pmxcfs hung?)` });
+    return this.observe({
+      state: "unresponsive",
+      detail: `lstat of ${local} did not answer within ${this.options.probeTimeoutMs} ms (pmxcfs hung?)`,
+    });
   }
 
   private liveReader(what: string): FsReaderProcess {
     if (this.reader?.alive) return this.reader;
     if (this.stuck.size >= this.options.maxStuckReaders) {
-      throw new HypervisorUnresponsiveError(`${what}: ${this.stuck.size} readers killed while stuck in ${this.options.pveDir} have not exited; no new one is started`, { cluster_fs: "unresponsive" });
+      throw new HypervisorUnresponsiveError(
+        `${what}: ${this.stuck.size} readers killed while stuck in ${this.options.pveDir} have not exited; no new one is started`,
+        { cluster_fs: "unresponsive" },
+      );
     }
     this.reader = new FsReaderProcess();
     return this.reader;
@@ -188,8 +212,17 @@ export class ClusterFs {
     const previous = this.current;
     this.current = { ...seen, observedAtMs: this.options.clock.now() };
     if (previous.state !== seen.state) {
-      if (seen.state === "ok") this.options.logger.info("cluster filesystem is trusted again", { pveDir: this.options.pveDir, was: previous.state });
-      else this.options.logger.warn("cluster filesystem is not trusted", { pveDir: this.options.pveDir, state: seen.state, detail: seen.detail });
+      if (seen.state === "ok")
+        this.options.logger.info("cluster filesystem is trusted again", {
+          pveDir: this.options.pveDir,
+          was: previous.state,
+        });
+      else
+        this.options.logger.warn("cluster filesystem is not trusted", {
+          pveDir: this.options.pveDir,
+          state: seen.state,
+          detail: seen.detail,
+        });
       this.options.onChange?.(this.current, previous);
     }
     return this.current;
@@ -198,8 +231,16 @@ export class ClusterFs {
 
 /** pve-cluster src/PVE/Cluster.pm check_cfs_is_mounted, then check_cfs_quorum, on one lstat of `<pve>/local`. */
 export function clusterFsStateOf(local: string, st: FsLstat): Omit<ClusterFsStatus, "observedAtMs"> {
-  if (!st.symlink) return { state: "not-mounted", detail: `pve configuration filesystem (pmxcfs) not mounted: ${local} is not a symlink` };
-  if ((st.mode & 0o200) === 0) return { state: "no-quorum", detail: `cluster not ready - no quorum? (${local} is mode ${(st.mode & 0o777).toString(8)})` };
+  if (!st.symlink)
+    return {
+      state: "not-mounted",
+      detail: `pve configuration filesystem (pmxcfs) not mounted: ${local} is not a symlink`,
+    };
+  if ((st.mode & 0o200) === 0)
+    return {
+      state: "no-quorum",
+      detail: `cluster not ready - no quorum? (${local} is mode ${(st.mode & 0o777).toString(8)})`,
+    };
   return { state: "ok", detail: "" };
 }
 
@@ -211,7 +252,10 @@ function judgeLocalError(local: string, err: unknown): Omit<ClusterFsStatus, "ob
 }
 
 /** The error an operation gets while the filesystem is not `ok`. */
-export function untrustedError(status: ClusterFsStatus, what: string): HypervisorUnresponsiveError | ClusterNoQuorumError {
+export function untrustedError(
+  status: ClusterFsStatus,
+  what: string,
+): HypervisorUnresponsiveError | ClusterNoQuorumError {
   const message = `cannot ${what}: the cluster filesystem is ${status.state}: ${status.detail}`;
   if (status.state === "no-quorum") return new ClusterNoQuorumError(message);
   return new HypervisorUnresponsiveError(message, { cluster_fs: status.state });

@@ -17,7 +17,11 @@ export interface ClusterMembership {
  * `nodelist` keys when the node is clustered. PVE::Cluster get_members decodes
  * the same JSON. A file that is not that JSON is an error, never "no cluster".
  */
-export async function readClusterMembership(fs: Pick<ClusterFsPort, "readFile">, pveDir: string, node: string): Promise<ClusterMembership> {
+export async function readClusterMembership(
+  fs: Pick<ClusterFsPort, "readFile">,
+  pveDir: string,
+  node: string,
+): Promise<ClusterMembership> {
   const file = path.join(pveDir, ".members");
   const text = await fs.readFile(file);
   if (text === null) throw new Error(`${file} is missing on a mounted /etc/pve`);
@@ -30,6 +34,7 @@ export async function readClusterMembership(fs: Pick<ClusterFsPort, "readFile">,
   const nodename = typeof parsed.nodename === "string" ? parsed.nodename : "";
   const name = parsed.cluster?.name;
   if (name === undefined) return { nodename, name: "", members: [node] };
-  if (typeof name !== "string" || name === "" || typeof parsed.nodelist !== "object" || parsed.nodelist === null) throw new Error(`${file} names no cluster and node list as pmxcfs writes them`);
+  if (typeof name !== "string" || name === "" || typeof parsed.nodelist !== "object" || parsed.nodelist === null)
+    throw new Error(`${file} names no cluster and node list as pmxcfs writes them`);
   return { nodename, name, members: Object.keys(parsed.nodelist).sort() };
 }

@@ -18,7 +18,10 @@ const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
  * Every QEMU VM of the cluster, from each node's `qemu-server` directory; sorted by VMID.
  * Read through the cluster filesystem's port: an untrusted /etc/pve is an error, never "no VMs".
  */
-export function listClusterVms(paths: Pick<NodePaths, "nodesDir">, fs: Pick<ClusterFs, "listDir">): Promise<ClusterVm[]> {
+export function listClusterVms(
+  paths: Pick<NodePaths, "nodesDir">,
+  fs: Pick<ClusterFs, "listDir">,
+): Promise<ClusterVm[]> {
   return listClusterGuests(paths, fs, "qemu-server");
 }
 
@@ -27,11 +30,18 @@ export function listClusterVms(paths: Pick<NodePaths, "nodesDir">, fs: Pick<Clus
  * pmxcfs shows them on this node: where a container moved (pct migrate, HA) is read from one
  * node, whichever node its record names. Sorted by VMID; untrusted /etc/pve is an error.
  */
-export function listClusterContainers(paths: Pick<NodePaths, "nodesDir">, fs: Pick<ClusterFs, "listDir">): Promise<ClusterVm[]> {
+export function listClusterContainers(
+  paths: Pick<NodePaths, "nodesDir">,
+  fs: Pick<ClusterFs, "listDir">,
+): Promise<ClusterVm[]> {
   return listClusterGuests(paths, fs, "lxc");
 }
 
-async function listClusterGuests(paths: Pick<NodePaths, "nodesDir">, fs: Pick<ClusterFs, "listDir">, dir: "qemu-server" | "lxc"): Promise<ClusterVm[]> {
+async function listClusterGuests(
+  paths: Pick<NodePaths, "nodesDir">,
+  fs: Pick<ClusterFs, "listDir">,
+  dir: "qemu-server" | "lxc",
+): Promise<ClusterVm[]> {
   const nodes = ((await fs.listDir(paths.nodesDir)) ?? []).filter((name) => NODE_NAME.test(name));
   const perNode = await Promise.all(
     nodes.map(async (node) =>

@@ -6,7 +6,11 @@ const SECTION = /^\[[^\]]+\]\s*$/;
  * in place (its repeats dropped); a new one goes after the section's last line, where
  * Proxmox's own writer puts raw `lxc.*` keys.
  */
-export function editMainSection(text: string, set: Readonly<Record<string, string>>, remove: readonly string[]): string {
+export function editMainSection(
+  text: string,
+  set: Readonly<Record<string, string>>,
+  remove: readonly string[],
+): string {
   const lines = text.split("\n");
   const firstSection = lines.findIndex((line) => SECTION.test(line));
   const mainEnd = firstSection < 0 ? lines.length : firstSection;
@@ -24,7 +28,9 @@ export function editMainSection(text: string, set: Readonly<Record<string, strin
   }
   let insertAt = edited.length;
   while (insertAt > 0 && edited[insertAt - 1]!.trim() === "") insertAt--;
-  const added = Object.entries(set).filter(([key]) => !placed.has(key)).map(([key, value]) => `${key}: ${value}`);
+  const added = Object.entries(set)
+    .filter(([key]) => !placed.has(key))
+    .map(([key, value]) => `${key}: ${value}`);
   edited.splice(insertAt, 0, ...added);
   return [...edited, ...lines.slice(mainEnd)].join("\n");
 }

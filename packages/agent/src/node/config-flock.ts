@@ -11,7 +11,12 @@ export const CONFIG_LOCK_TIMEOUT_S = 10;
  * LOCK_HELD when the lock stays busy past `timeoutS`, with Proxmox's own text (pve-common
  * src/PVE/Tools.pm lock_file_full: `can't lock file '<path>' - got timeout`).
  */
-export async function withConfigFlock<T>(paths: NodePaths, vmid: number, work: () => Promise<T>, timeoutS = CONFIG_LOCK_TIMEOUT_S): Promise<T> {
+export async function withConfigFlock<T>(
+  paths: NodePaths,
+  vmid: number,
+  work: () => Promise<T>,
+  timeoutS = CONFIG_LOCK_TIMEOUT_S,
+): Promise<T> {
   const file = lockFilePath(paths, vmid);
   // Opened for append and created 0644, as Proxmox's lock_file_full does; never deleted.
   const lock = await HeldFlock.acquire(file, { waitS: timeoutS, mode: 0o644 });

@@ -1,3 +1,5 @@
+import { decodeText } from "../pct/decode-text.js";
+
 /** One section of a container config: the main one, a snapshot's, or the pending one. */
 export interface ConfigSection {
   readonly values: Readonly<Record<string, string>>;
@@ -87,7 +89,8 @@ export interface UnparsedLine {
  */
 export function unparsedLines(text: string): UnparsedLine[] {
   return text.split("\n").flatMap((line, index) => {
-    if (line.trim() === "" || PENDING.test(line) || SNAPSHOT.test(line) || line.startsWith("#") || KEY_VALUE.test(line)) return [];
+    if (line.trim() === "" || PENDING.test(line) || SNAPSHOT.test(line) || line.startsWith("#") || KEY_VALUE.test(line))
+      return [];
     return [{ line: index + 1, text: line, unknownSection: /^\[.*\]\s*$/.test(line) }];
   });
 }
@@ -110,7 +113,12 @@ function toPending(s: RawSection): PendingSection {
  */
 export function parsePendingDelete(value: string | undefined): ReadonlySet<string> {
   if (!value) return new Set();
-  return new Set(value.split(/[,;\s]+/).map((entry) => entry.replace(/^!/, "")).filter((key) => key.length > 0));
+  return new Set(
+    value
+      .split(/[,;\s]+/)
+      .map((entry) => entry.replace(/^!/, ""))
+      .filter((key) => key.length > 0),
+  );
 }
 
 /**
@@ -127,11 +135,6 @@ export function effectiveValue(config: ContainerConfig, key: string): string | u
 /** Whether a key has a change waiting for the next start (a pending value or deletion). */
 export function isPending(config: ContainerConfig, key: string): boolean {
   return config.pending !== null && (config.pending.deletions.has(key) || config.pending.values[key] !== undefined);
-}
-
-/** Proxmox's `decode_text`: `%XX` escapes back to characters. */
-export function decodeText(text: string): string {
-  return text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /** Proxmox tags are `;`-separated (`,` and spaces are accepted too). */

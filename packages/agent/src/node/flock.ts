@@ -35,7 +35,10 @@ export async function flockDescriptor(fd: number, options: FlockOptions): Promis
   });
   if (status === 0) return true;
   if (status === 1) return false;
-  throw new LockstepError("INTERNAL", `flock on descriptor ${fd} with ${bin} failed: ${typeof status === "number" ? `exit status ${status}` : status}`);
+  throw new LockstepError(
+    "INTERNAL",
+    `flock on descriptor ${fd} with ${bin} failed: ${typeof status === "number" ? `exit status ${status}` : status}`,
+  );
 }
 
 /** An exclusive flock held on an open lock file; released by closing the file. */

@@ -18,7 +18,10 @@ export interface FsLstat {
 
 /** A request the reader answered with an errno (ENOENT, EACCES, ...). */
 export class FsOpError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = "FsOpError";
   }
@@ -26,7 +29,11 @@ export class FsOpError extends Error {
 
 /** The reader did not answer within the request's timeout. */
 export class FsOpTimeoutError extends Error {
-  constructor(readonly op: FsOp, readonly file: string, readonly timeoutMs: number) {
+  constructor(
+    readonly op: FsOp,
+    readonly file: string,
+    readonly timeoutMs: number,
+  ) {
     super(`${op} of ${file} did not answer within ${timeoutMs} ms`);
     this.name = "FsOpTimeoutError";
   }
@@ -90,7 +97,8 @@ export class FsReaderProcess {
     this.child.stdin.on("error", () => undefined);
     // The reader keeps the agent (or a test) alive only while a request waits for it.
     this.child.unref();
-    for (const stream of [this.child.stdin, this.child.stdout, this.child.stderr]) (stream as unknown as Socket).unref();
+    for (const stream of [this.child.stdin, this.child.stdout, this.child.stderr])
+      (stream as unknown as Socket).unref();
     this.exited = new Promise((resolve) => {
       this.child.on("error", (err) => this.fail(err.message));
       this.child.on("exit", (code, signal) => {
@@ -140,12 +148,16 @@ export class FsReaderProcess {
     if (this.gone !== null) throw new FsReaderGoneError(this.gone);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = timeoutMs === null ? undefined : boundTimer(timeoutMs, () => reject(new FsOpTimeoutError(op, file, timeoutMs)));
+      const timer =
+        timeoutMs === null ? undefined : boundTimer(timeoutMs, () => reject(new FsOpTimeoutError(op, file, timeoutMs)));
       const settle = (fn: () => void): void => {
         clearTimeout(timer);
         fn();
       };
-      this.pending.set(id, { resolve: (value) => settle(() => resolve(value)), reject: (err) => settle(() => reject(err)) });
+      this.pending.set(id, {
+        resolve: (value) => settle(() => resolve(value)),
+        reject: (err) => settle(() => reject(err)),
+      });
       this.child.stdin.write(`${JSON.stringify({ id, op, path: file, text })}\n`);
     });
   }

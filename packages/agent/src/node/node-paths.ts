@@ -28,18 +28,6 @@ export interface NodePaths {
   readonly pctEnv: Readonly<Record<string, string>>;
 }
 
-/** The paths of a real Proxmox VE node. */
-export const proxmoxPaths: NodePaths = {
-  pct: "/usr/sbin/pct",
-  lockDir: "/run/lock/lxc",
-  configDir: "/etc/pve/lxc",
-  ...clusterPaths("/etc/pve/lxc"),
-  tasksActive: "/var/log/pve/tasks/active",
-  migrationLockDir: "/var/lock/pve-manager",
-  procRoot: "/proc",
-  pctEnv: {},
-};
-
 /** The paths of a simulated node rooted at `root`; `pct` is the simulator's executable. */
 export function simulatedPaths(root: string, simPct: string): NodePaths {
   return {

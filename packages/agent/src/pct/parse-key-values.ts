@@ -1,4 +1,4 @@
-import { decodeText } from "../node/container-config.js";
+import { decodeText } from "./decode-text.js";
 
 /**
  * Parses the `key: value` lines that `pct config` and `pct status --verbose` print.
@@ -19,6 +19,7 @@ export function parseKeyValues(stdout: string): Record<string, string> {
 /** `pct status`: `status: running` or `status: stopped`. */
 export function parseStatus(stdout: string): "running" | "stopped" {
   const status = parseKeyValues(stdout).status;
-  if (status !== "running" && status !== "stopped") throw new Error(`unexpected pct status output: ${JSON.stringify(stdout.trim())}`);
+  if (status !== "running" && status !== "stopped")
+    throw new Error(`unexpected pct status output: ${JSON.stringify(stdout.trim())}`);
   return status;
 }

@@ -24,6 +24,13 @@ const SIMULATOR_KEY = /^LOCKSTEP_SIM_[A-Z0-9_]+$/;
  * the Node.js running the agent (the simulator is a Node script started through its `#!`).
  */
 export function simulatorEnvironment(root: string, node: string, env: NodeJS.ProcessEnv): Record<string, string> {
-  const settings = Object.entries(env).filter((entry): entry is [string, string] => SIMULATOR_KEY.test(entry[0]) && entry[1] !== undefined);
-  return { ...Object.fromEntries(settings), LOCKSTEP_SIM_ROOT: root, LOCKSTEP_SIM_NODE: node, PATH: `${path.dirname(process.execPath)}:${PCT_PATH}` };
+  const settings = Object.entries(env).filter(
+    (entry): entry is [string, string] => SIMULATOR_KEY.test(entry[0]) && entry[1] !== undefined,
+  );
+  return {
+    ...Object.fromEntries(settings),
+    LOCKSTEP_SIM_ROOT: root,
+    LOCKSTEP_SIM_NODE: node,
+    PATH: `${path.dirname(process.execPath)}:${PCT_PATH}`,
+  };
 }

@@ -1,6 +1,11 @@
 import path from "node:path";
 import type { Clock, LockstepError, Logger } from "@lockstep/shared";
-import { ClusterNoQuorumError, ConfigBeingReplacedError, HypervisorUnresponsiveError, LockHeldError } from "../errors.js";
+import {
+  ClusterNoQuorumError,
+  ConfigBeingReplacedError,
+  HypervisorUnresponsiveError,
+  LockHeldError,
+} from "../errors.js";
 import type { EventBus } from "../events/event-bus.js";
 import type { LockReportView } from "../locks/lock-report.js";
 import { contentionText, isLockContention, NO_CONFIG, pctFailure } from "./pct-failure.js";
@@ -54,14 +59,24 @@ export interface MutationOptions {
  * unresponsive hypervisor reported upward as it is — nothing is rolled back because of it.
  * Resolves with the result of a call that exited 0; any other outcome is a typed error.
  */
-export async function runMutation(deps: MutationDeps, vmid: number, args: readonly string[], options: MutationOptions = {}): Promise<PctResult> {
+export async function runMutation(
+  deps: MutationDeps,
+  vmid: number,
+  args: readonly string[],
+  options: MutationOptions = {},
+): Promise<PctResult> {
   for (let attempt = 0; ; attempt++) {
     await deps.gate.ensureFree(vmid, { requestId: options.requestId, signal: options.signal, owner: options.owner });
     const result = await runReportingUnresponsive(deps, vmid, args, options);
     if (result.exitCode === 0) return result;
     if (!isLockContention(result)) throw await trustedFailure(deps, args, result, vmid);
     if (attempt >= deps.lockRetries) throw contentionError(vmid, args, result);
-    deps.logger.warn("pct lost to a lock; checking the holder before trying again", { vmid, command: args[0], attempt: attempt + 1, requestId: options.requestId });
+    deps.logger.warn("pct lost to a lock; checking the holder before trying again", {
+      vmid,
+      command: args[0],
+      attempt: attempt + 1,
+      requestId: options.requestId,
+    });
   }
 }
 
@@ -72,13 +87,22 @@ export async function runMutation(deps: MutationDeps, vmid: number, args: readon
  * returned instead: retryable, never stored as the request's definite outcome. A config pct
  * found missing that a second look finds is ConfigBeingReplacedError, retryable too.
  */
-export async function trustedFailure(deps: Pick<MutationDeps, "clusterFs" | "paths">, args: readonly string[], result: PctResult, vmid: number): Promise<LockstepError> {
+export async function trustedFailure(
+  deps: Pick<MutationDeps, "clusterFs" | "paths">,
+  args: readonly string[],
+  result: PctResult,
+  vmid: number,
+): Promise<LockstepError> {
   const failure = pctFailure(args, result, vmid);
   if (failure instanceof HypervisorUnresponsiveError || failure instanceof ClusterNoQuorumError) return failure;
   try {
     // The port answers "missing" only while /etc/pve is trusted, after its own second look.
-    if (failure.metadata.reason !== NO_CONFIG) await deps.clusterFs.requireTrusted(`take the failure of pct ${args[0]} ${vmid} as its answer (${failure.message})`);
-    else if ((await deps.clusterFs.readFile(path.join(deps.paths.configDir, `${vmid}.conf`))) !== null) return new ConfigBeingReplacedError(vmid, args[0] ?? "");
+    if (failure.metadata.reason !== NO_CONFIG)
+      await deps.clusterFs.requireTrusted(
+        `take the failure of pct ${args[0]} ${vmid} as its answer (${failure.message})`,
+      );
+    else if ((await deps.clusterFs.readFile(path.join(deps.paths.configDir, `${vmid}.conf`))) !== null)
+      return new ConfigBeingReplacedError(vmid, args[0] ?? "");
   } catch (outage) {
     return outage as LockstepError;
   }
@@ -86,7 +110,12 @@ export async function trustedFailure(deps: Pick<MutationDeps, "clusterFs" | "pat
 }
 
 /** A `pct` call outside the lock discipline (reads, exec), still reporting an unresponsive node. */
-export async function runReportingUnresponsive(deps: Pick<MutationDeps, "pct" | "events" | "node" | "clock" | "logger">, vmid: number, args: readonly string[], options: MutationOptions = {}): Promise<PctResult> {
+export async function runReportingUnresponsive(
+  deps: Pick<MutationDeps, "pct" | "events" | "node" | "clock" | "logger">,
+  vmid: number,
+  args: readonly string[],
+  options: MutationOptions = {},
+): Promise<PctResult> {
   try {
     return await deps.pct.run(args, {
       timeoutMs: options.timeoutMs,
@@ -96,7 +125,14 @@ export async function runReportingUnresponsive(deps: Pick<MutationDeps, "pct" | 
     });
   } catch (err) {
     if (err instanceof HypervisorUnresponsiveError) {
-      deps.events.publish({ atMs: deps.clock.now(), node: deps.node, vmid, kind: "hypervisor-unresponsive", detail: err.message, requestId: options.requestId });
+      deps.events.publish({
+        atMs: deps.clock.now(),
+        node: deps.node,
+        vmid,
+        kind: "hypervisor-unresponsive",
+        detail: err.message,
+        requestId: options.requestId,
+      });
     }
     throw err;
   }

@@ -74,7 +74,9 @@ export class ProcessPctRunner implements PctRunner {
       child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
       child.stdin.on("error", () => undefined);
       child.stdin.end(options.stdin ?? Buffer.alloc(0));
-      const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on("close", (code, sig) => done({ code, signal: sig })));
+      const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+        child.on("close", (code, sig) => done({ code, signal: sig })),
+      );
       // pct's own exit, which 'close' can trail by far: a child left holding its pipes delays that.
       const exited = new Promise<void>((done) => child.on("exit", () => done()));
 
@@ -110,10 +112,22 @@ export class ProcessPctRunner implements PctRunner {
         cleanup();
         if (killedBy) {
           // Killed from outside (OOM killer, an operator): like a timeout, its outcome is unknown.
-          reject(new HypervisorUnresponsiveError(`pct ${args[0] ?? ""} was killed by ${killedBy}; its outcome is unknown`, { command: args[0] ?? "", signal: killedBy }));
+          reject(
+            new HypervisorUnresponsiveError(`pct ${args[0] ?? ""} was killed by ${killedBy}; its outcome is unknown`, {
+              command: args[0] ?? "",
+              signal: killedBy,
+            }),
+          );
           return;
         }
-        resolve({ exitCode: code ?? 255, stdout: stdout.text(), stderr: stderr.text(), durationMs: Date.now() - started, stdoutTruncated: stdout.truncated, stderrTruncated: stderr.truncated });
+        resolve({
+          exitCode: code ?? 255,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          durationMs: Date.now() - started,
+          stdoutTruncated: stdout.truncated,
+          stderrTruncated: stderr.truncated,
+        });
       });
     });
   }
@@ -134,20 +148,38 @@ export class ProcessPctRunner implements PctRunner {
     return aliveWorkers(this.proc, workers);
   }
 
-  private stoppedError(args: readonly string[], why: StopReason, survivors: readonly TaskWorker[], stderr: string): unknown {
+  private stoppedError(
+    args: readonly string[],
+    why: StopReason,
+    survivors: readonly TaskWorker[],
+    stderr: string,
+  ): unknown {
     const command = args[0] ?? "";
     if (survivors.length > 0) {
       const upid = survivors[0]!.upid;
-      const ended = whenWorkersEnd(this.proc, survivors, this.clock, this.options.workerPollMs ?? DEFAULT_WORKER_POLL_MS);
+      const ended = whenWorkersEnd(
+        this.proc,
+        survivors,
+        this.clock,
+        this.options.workerPollMs ?? DEFAULT_WORKER_POLL_MS,
+      );
       const cause = why.kind === "timeout" ? `did not finish within ${why.timeoutMs} ms` : "was cancelled";
-      return new OperationRunningError(`pct ${command} ${cause}, but its Proxmox task ${upid} is still running; retry once it ends`, upid, ended, { command });
+      return new OperationRunningError(
+        `pct ${command} ${cause}, but its Proxmox task ${upid} is still running; retry once it ends`,
+        upid,
+        ended,
+        { command },
+      );
     }
     if (why.kind === "abort") return why.reason;
-    return new HypervisorUnresponsiveError(`pct ${command} did not finish within ${why.timeoutMs} ms and was stopped; its outcome is unknown`, {
-      command,
-      timeout_ms: String(why.timeoutMs),
-      stderr: stderr.slice(-500),
-    });
+    return new HypervisorUnresponsiveError(
+      `pct ${command} did not finish within ${why.timeoutMs} ms and was stopped; its outcome is unknown`,
+      {
+        command,
+        timeout_ms: String(why.timeoutMs),
+        stderr: stderr.slice(-500),
+      },
+    );
   }
 }
 

@@ -19,9 +19,16 @@ export interface TaskOutcome {
  * `TASK ERROR: ...`, `TASK WARNINGS: n`; fork_worker, tee_worker). Null when no such task is
  * listed. Call it only once no worker of that task runs: a running task's log has no end yet.
  */
-export async function lastTaskOutcome(tasksActive: string, type: string, id: string, sinceS: number): Promise<TaskOutcome | null> {
+export async function lastTaskOutcome(
+  tasksActive: string,
+  type: string,
+  id: string,
+  sinceS: number,
+): Promise<TaskOutcome | null> {
   const tasksDir = path.dirname(tasksActive);
-  const listed = await Promise.all([tasksActive, path.join(tasksDir, "index"), path.join(tasksDir, "index.1")].map(readOrEmpty));
+  const listed = await Promise.all(
+    [tasksActive, path.join(tasksDir, "index"), path.join(tasksDir, "index.1")].map(readOrEmpty),
+  );
   let newest: { upid: string; startS: number } | null = null;
   for (const line of listed.join("\n").split("\n")) {
     const task = parseUpid(line.split(/\s+/, 1)[0] ?? "");

@@ -30,7 +30,14 @@ const UPID = /^UPID:[^:]+:([0-9A-F]{8}):([0-9A-F]{8}):([0-9A-F]{8}):([^:]+):([^:
 export function parseUpid(upid: string): TaskWorker | null {
   const m = UPID.exec(upid);
   if (!m) return null;
-  return { upid, pid: parseInt(m[1]!, 16), pstart: parseInt(m[2]!, 16), startS: parseInt(m[3]!, 16), type: m[4]!, id: m[5]! };
+  return {
+    upid,
+    pid: parseInt(m[1]!, 16),
+    pstart: parseInt(m[2]!, 16),
+    startS: parseInt(m[3]!, 16),
+    type: m[4]!,
+    id: m[5]!,
+  };
 }
 
 /**
@@ -65,7 +72,12 @@ export async function isWorkerAlive(proc: ProcReader, worker: Pick<TaskWorker, "
 }
 
 /** Resolves once none of `workers` runs any more, checking every `pollMs`. */
-export async function whenWorkersEnd(proc: ProcReader, workers: readonly TaskWorker[], clock: Clock, pollMs: number): Promise<void> {
+export async function whenWorkersEnd(
+  proc: ProcReader,
+  workers: readonly TaskWorker[],
+  clock: Clock,
+  pollMs: number,
+): Promise<void> {
   while ((await aliveWorkers(proc, workers)).length > 0) await clock.sleep(pollMs);
 }
 

@@ -68,7 +68,16 @@ export class FdScanWorker {
     if (!head) return;
     const worker = this.worker ?? this.start();
     worker.ref();
-    this.timer = setTimeout(() => this.fail(new HypervisorUnresponsiveError(`the /proc scan did not finish in ${this.timeoutMs} ms; its thread is replaced`, { proc_scan: "timed-out" })), this.timeoutMs);
+    this.timer = setTimeout(
+      () =>
+        this.fail(
+          new HypervisorUnresponsiveError(
+            `the /proc scan did not finish in ${this.timeoutMs} ms; its thread is replaced`,
+            { proc_scan: "timed-out" },
+          ),
+        ),
+      this.timeoutMs,
+    );
     worker.postMessage({ id: head.id, dirs: head.dirs });
   }
 
@@ -79,10 +88,16 @@ export class FdScanWorker {
       if (worker === this.worker && reply.id === this.queue[0]?.id) this.answer(reply);
     });
     worker.on("error", (err) => {
-      if (worker === this.worker) this.fail(new HypervisorUnresponsiveError(`the /proc scan's thread failed: ${err.message}`, { proc_scan: "failed" }));
+      if (worker === this.worker)
+        this.fail(
+          new HypervisorUnresponsiveError(`the /proc scan's thread failed: ${err.message}`, { proc_scan: "failed" }),
+        );
     });
     worker.on("exit", (code) => {
-      if (worker === this.worker) this.fail(new HypervisorUnresponsiveError(`the /proc scan's thread exited with code ${code}`, { proc_scan: "failed" }));
+      if (worker === this.worker)
+        this.fail(
+          new HypervisorUnresponsiveError(`the /proc scan's thread exited with code ${code}`, { proc_scan: "failed" }),
+        );
     });
     this.worker = worker;
     return worker;
@@ -91,7 +106,8 @@ export class FdScanWorker {
   private answer(reply: Reply): void {
     this.clearTimer();
     const head = this.queue.shift()!;
-    if ("error" in reply) head.reject(new HypervisorUnresponsiveError(`the /proc scan failed: ${reply.error}`, { proc_scan: "failed" }));
+    if ("error" in reply)
+      head.reject(new HypervisorUnresponsiveError(`the /proc scan failed: ${reply.error}`, { proc_scan: "failed" }));
     else head.resolve(reply.open);
     this.next();
   }

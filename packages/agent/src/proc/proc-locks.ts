@@ -21,7 +21,15 @@ export function parseProcLocks(text: string): KernelLock[] {
   for (const line of text.split("\n")) {
     const m = LINE.exec(line.trim());
     if (!m) continue;
-    locks.push({ kind: m[2]!, mode: m[3]!, pid: Number(m[4]), major: parseInt(m[5]!, 16), minor: parseInt(m[6]!, 16), inode: Number(m[7]), waiting: Boolean(m[1]) });
+    locks.push({
+      kind: m[2]!,
+      mode: m[3]!,
+      pid: Number(m[4]),
+      major: parseInt(m[5]!, 16),
+      minor: parseInt(m[6]!, 16),
+      inode: Number(m[7]),
+      waiting: Boolean(m[1]),
+    });
   }
   return locks;
 }

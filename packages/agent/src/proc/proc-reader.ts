@@ -58,8 +58,19 @@ export function realProcReader(root = "/proc", scanTimeoutMs = SCAN_TIMEOUT_MS):
         // comm may hold spaces and parentheses: fields start after the LAST ')'.
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         const startTicks = Number(fields[19]);
-        const cmdline = (await readFile(path.join(root, String(pid), "cmdline"), "utf8")).split("\0").filter(Boolean).join(" ");
-        return { pid, cmdline, state: fields[0] ?? "?", ppid: Number(fields[1]), session: Number(fields[3]), startTicks, startedMs: bootMs + (startTicks * 1000) / CLOCK_TICKS_PER_SECOND };
+        const cmdline = (await readFile(path.join(root, String(pid), "cmdline"), "utf8"))
+          .split("\0")
+          .filter(Boolean)
+          .join(" ");
+        return {
+          pid,
+          cmdline,
+          state: fields[0] ?? "?",
+          ppid: Number(fields[1]),
+          session: Number(fields[3]),
+          startTicks,
+          startedMs: bootMs + (startTicks * 1000) / CLOCK_TICKS_PER_SECOND,
+        };
       } catch {
         return null;
       }

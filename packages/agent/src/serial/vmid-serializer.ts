@@ -67,7 +67,12 @@ export class VmidSerializer {
    * found running at boot: later work on it waits until `until` settles.
    */
   hold(vmid: number, until: Promise<unknown>): void {
-    void this.run(vmid, () => until.then(() => undefined, () => undefined));
+    void this.run(vmid, () =>
+      until.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
   }
 
   /** VMIDs with work running or queued (idle ones are forgotten). */

@@ -20,19 +20,23 @@ export interface SnapshotView {
 export async function listSnapshots(ctx: NodeContext, vmid: number): Promise<SnapshotView[]> {
   requireVmid(vmid);
   const config = await requireConfigFile(ctx, vmid);
-  const snapshots = [...config.snapshots].filter(([, section]) => !isUnfinishedSnapshot(section)).map(([name, section]) => ({
-    name,
-    parent: section.values.parent ?? "",
-    createdMs: Number(section.values.snaptime ?? 0) * 1000,
-    description: section.description,
-  }));
+  const snapshots = [...config.snapshots]
+    .filter(([, section]) => !isUnfinishedSnapshot(section))
+    .map(([name, section]) => ({
+      name,
+      parent: section.values.parent ?? "",
+      createdMs: Number(section.values.snaptime ?? 0) * 1000,
+      description: section.description,
+    }));
   const depth = (name: string, seen = new Set<string>()): number => {
     const parent = snapshots.find((s) => s.name === name)?.parent;
     if (!parent || seen.has(parent)) return 0;
     seen.add(parent);
     return 1 + depth(parent, seen);
   };
-  return snapshots.sort((a, b) => a.createdMs - b.createdMs || depth(a.name) - depth(b.name) || a.name.localeCompare(b.name));
+  return snapshots.sort(
+    (a, b) => a.createdMs - b.createdMs || depth(a.name) - depth(b.name) || a.name.localeCompare(b.name),
+  );
 }
 
 /** The names of the container's snapshot sections that never finished (prepare or delete). */

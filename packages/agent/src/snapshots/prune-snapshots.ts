@@ -24,16 +24,33 @@ const PREFIX = /^[a-zA-Z][a-zA-Z0-9_-]{0,30}$/;
  * snapshot-delete` it leaves is cleared before the next delete, since it would block
  * every later operation on the container.
  */
-export async function pruneSnapshots(ctx: NodeContext, vmid: number, keepLast: number, prefix: string, requestId: string, owner: string): Promise<PruneOutcome> {
+export async function pruneSnapshots(
+  ctx: NodeContext,
+  vmid: number,
+  keepLast: number,
+  prefix: string,
+  requestId: string,
+  owner: string,
+): Promise<PruneOutcome> {
   requireVmid(vmid);
-  if (!PREFIX.test(prefix)) throw new InvalidArgumentError("prefix", "must be a snapshot-name prefix: a letter, then letters, digits, '_' or '-' (at most 31)");
-  if (!Number.isInteger(keepLast) || keepLast < 0 || keepLast > 1000) throw new InvalidArgumentError("keep_last", "must be an integer from 0 to 1000");
+  if (!PREFIX.test(prefix))
+    throw new InvalidArgumentError(
+      "prefix",
+      "must be a snapshot-name prefix: a letter, then letters, digits, '_' or '-' (at most 31)",
+    );
+  if (!Number.isInteger(keepLast) || keepLast < 0 || keepLast > 1000)
+    throw new InvalidArgumentError("keep_last", "must be an integer from 0 to 1000");
   // Unfinished ones are not snapshots and never count: removed first, reported as deleted.
   const unfinished = (await unfinishedSnapshotNames(ctx, vmid)).filter((name) => name.startsWith(prefix));
   for (const name of unfinished) await removeUnfinishedSnapshot(ctx, vmid, name, requestId, owner);
   const ours = (await listSnapshots(ctx, vmid)).filter((s) => s.name.startsWith(prefix));
   const doomed = ours.slice(0, Math.max(0, ours.length - keepLast));
-  const outcome: PruneOutcome = { deleted: [...unfinished], kept: ours.slice(doomed.length).map((s) => s.name), failed: [], staleLockCleared: false };
+  const outcome: PruneOutcome = {
+    deleted: [...unfinished],
+    kept: ours.slice(doomed.length).map((s) => s.name),
+    failed: [],
+    staleLockCleared: false,
+  };
   let staleLockCleared = false;
   for (const snapshot of doomed) {
     try {
@@ -43,15 +60,26 @@ export async function pruneSnapshots(ctx: NodeContext, vmid: number, keepLast: n
       if (!(err instanceof LockstepError)) throw err;
       outcome.failed.push({ name: snapshot.name, code: err.code, message: err.message });
       outcome.kept.unshift(snapshot.name);
-      ctx.logger.warn("snapshot delete failed; pruning goes on", { vmid, snapshot: snapshot.name, code: err.code, requestId });
+      ctx.logger.warn("snapshot delete failed; pruning goes on", {
+        vmid,
+        snapshot: snapshot.name,
+        code: err.code,
+        requestId,
+      });
       // A delete that lost to someone else's lock left nothing of its own.
-      if (err.code !== "LOCK_HELD") staleLockCleared = (await clearLeftoverDeleteLock(ctx, vmid, requestId, owner)) || staleLockCleared;
+      if (err.code !== "LOCK_HELD")
+        staleLockCleared = (await clearLeftoverDeleteLock(ctx, vmid, requestId, owner)) || staleLockCleared;
     }
   }
   return { ...outcome, staleLockCleared };
 }
 
-async function clearLeftoverDeleteLock(ctx: NodeContext, vmid: number, requestId: string, owner: string): Promise<boolean> {
+async function clearLeftoverDeleteLock(
+  ctx: NodeContext,
+  vmid: number,
+  requestId: string,
+  owner: string,
+): Promise<boolean> {
   const config = await readConfigFile(ctx, vmid);
   if (config?.main.values.lock !== "snapshot-delete") return false;
   // Our own failed delsnapshot left it: the guard clears it via pct unlock once nothing owns it.

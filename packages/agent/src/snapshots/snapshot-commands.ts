@@ -11,23 +11,42 @@ import { removeUnfinishedSnapshot } from "./unfinished-snapshot.js";
  * converged). One that never finished under this name (killed between prepare and commit)
  * is removed first and taken again.
  */
-export async function createSnapshot(ctx: NodeContext, vmid: number, name: string, description: string, requestId: string, owner: string): Promise<SnapshotView> {
+export async function createSnapshot(
+  ctx: NodeContext,
+  vmid: number,
+  name: string,
+  description: string,
+  requestId: string,
+  owner: string,
+): Promise<SnapshotView> {
   requireVmid(vmid);
   requireValid("name", name, snapshotNameProblem);
-  if (description.length > 8192 || description.includes("\0")) throw new InvalidArgumentError("description", "must be at most 8192 characters without NUL");
+  if (description.length > 8192 || description.includes("\0"))
+    throw new InvalidArgumentError("description", "must be at most 8192 characters without NUL");
   const existing = (await listSnapshots(ctx, vmid)).find((s) => s.name === name);
   if (existing) return existing;
-  if ((await unfinishedSnapshotNames(ctx, vmid)).includes(name)) await removeUnfinishedSnapshot(ctx, vmid, name, requestId, owner);
+  if ((await unfinishedSnapshotNames(ctx, vmid)).includes(name))
+    await removeUnfinishedSnapshot(ctx, vmid, name, requestId, owner);
   const args = ["snapshot", String(vmid), name];
   if (description) args.push("--description", description);
   await runMutation(ctx, vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.snapshotMs });
   const made = (await listSnapshots(ctx, vmid)).find((s) => s.name === name);
-  if (!made) throw new NotFoundError(`snapshot '${name}' of CT ${vmid} is missing right after pct snapshot succeeded`, { vmid: String(vmid) });
+  if (!made)
+    throw new NotFoundError(`snapshot '${name}' of CT ${vmid} is missing right after pct snapshot succeeded`, {
+      vmid: String(vmid),
+    });
   return made;
 }
 
 /** Deletes a snapshot; one already gone is success (`alreadyGone`); one that never finished is removed with `--force`. */
-export async function deleteSnapshot(ctx: NodeContext, vmid: number, name: string, force: boolean, requestId: string, owner: string): Promise<{ alreadyGone: boolean }> {
+export async function deleteSnapshot(
+  ctx: NodeContext,
+  vmid: number,
+  name: string,
+  force: boolean,
+  requestId: string,
+  owner: string,
+): Promise<{ alreadyGone: boolean }> {
   requireVmid(vmid);
   requireValid("name", name, snapshotNameProblem);
   if ((await unfinishedSnapshotNames(ctx, vmid)).includes(name)) {

@@ -18,7 +18,21 @@ export function isUnfinishedSnapshot(section: ConfigSection): boolean {
  * `lock: snapshot`/`snapshot-delete` would make Proxmox refuse (set_lock dies "CT is locked"):
  * runMutation's pre-flight gate clears it when it is stale on a container that is Lockstep's.
  */
-export async function removeUnfinishedSnapshot(ctx: NodeContext, vmid: number, name: string, requestId: string, owner: string): Promise<void> {
-  ctx.logger.warn("removing a snapshot that never finished (snapstate in its section)", { vmid, snapshot: name, requestId });
-  await runMutation(ctx, vmid, ["delsnapshot", String(vmid), name, "--force", "1"], { requestId, owner, timeoutMs: ctx.timeouts.snapshotMs });
+export async function removeUnfinishedSnapshot(
+  ctx: NodeContext,
+  vmid: number,
+  name: string,
+  requestId: string,
+  owner: string,
+): Promise<void> {
+  ctx.logger.warn("removing a snapshot that never finished (snapstate in its section)", {
+    vmid,
+    snapshot: name,
+    requestId,
+  });
+  await runMutation(ctx, vmid, ["delsnapshot", String(vmid), name, "--force", "1"], {
+    requestId,
+    owner,
+    timeoutMs: ctx.timeouts.snapshotMs,
+  });
 }

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import test from "ava";
-import { OWNED, OWNER, startAgentOnSim, TEMPLATE, type AgentUnderTest } from "../integration/agent-harness.js";
+import { agentOnSim, OWNED, OWNER, TEMPLATE, type AgentUnderTest } from "../integration/agent-harness.js";
 
 const CLI = fileURLToPath(new URL("../../bin/lockstep-node.js", import.meta.url));
 
@@ -18,19 +18,20 @@ function cli(agent: AgentUnderTest, args: string[]): Promise<{ code: number | nu
 }
 
 test("the node CLI shows containers as a table and as JSON", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--tags", "lockstep"]);
   const table = await cli(agent, ["ct", "list"]);
   t.is(table.code, 0);
   t.regex(table.stdout, /^VMID\s+STATUS\s+LOCK\s+NAME\s+TAGS\n101\s+stopped\s+-\s+web-1\s+lockstep\n$/);
   const json = JSON.parse((await cli(agent, ["--json", "ct", "list"])).stdout) as { vmid: number; name: string }[];
-  t.deepEqual(json.map((c) => [c.vmid, c.name]), [[101, "web-1"]]);
+  t.deepEqual(
+    json.map((c) => [c.vmid, c.name]),
+    [[101, "web-1"]],
+  );
 });
 
 test("the node CLI runs a command in a container with its exit status", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   await agent.pct(["create", "101", TEMPLATE, ...OWNED, "--hostname", "web-1", "--start", "1"]);
   const ok = await cli(agent, ["exec", "101", "--owner", OWNER, "--", "cat", "/etc/hostname"]);
   t.is(ok.stdout, "web-1\n");
@@ -39,8 +40,7 @@ test("the node CLI runs a command in a container with its exit status", async (t
 });
 
 test("the node CLI's mutating commands need --owner, and the agent refuses a container without that tag", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--start", "1"]);
   const noOwner = await cli(agent, ["exec", "101", "--", "true"]);
   t.is(noOwner.code, 2);
@@ -52,8 +52,7 @@ test("the node CLI's mutating commands need --owner, and the agent refuses a con
 });
 
 test("the node CLI fails with one line and a non-zero status", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   const missing = await cli(agent, ["ct", "show", "555"]);
   t.is(missing.code, 1);
   t.is(missing.stderr, "lockstep-node: NOT_FOUND: CT 555 does not exist on this node\n");
@@ -63,8 +62,7 @@ test("the node CLI fails with one line and a non-zero status", async (t) => {
 });
 
 test("lock inspect names the verdict", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
   const out = await cli(agent, ["lock", "inspect", "101"]);
   t.regex(out.stdout, /^verdict\s+FREE$/m);

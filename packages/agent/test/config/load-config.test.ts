@@ -1,11 +1,15 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { ConfigError } from "@lockstep/shared";
 import { loadAgentConfig } from "../../src/config/load-config.js";
 
-const tls = { LOCKSTEP_AGENT_TLS_CA: "/etc/lockstep/tls/ca.crt", LOCKSTEP_AGENT_TLS_CERT: "/etc/lockstep/tls/node.crt", LOCKSTEP_AGENT_TLS_KEY: "/etc/lockstep/tls/node.key" };
+const tls = {
+  LOCKSTEP_AGENT_TLS_CA: "/etc/lockstep/tls/ca.crt",
+  LOCKSTEP_AGENT_TLS_CERT: "/etc/lockstep/tls/node.crt",
+  LOCKSTEP_AGENT_TLS_KEY: "/etc/lockstep/tls/node.key",
+};
 const base = { configPath: null, flags: {}, env: tls, simPct: "/opt/sim/pct" };
 
 test("defaults describe a real Proxmox node", (t) => {
@@ -29,58 +33,127 @@ test("a real node's pct gets nothing of the agent's environment beyond PATH", (t
 });
 
 test("a simulated node's pct gets its root, its node name and the simulator's own settings, and nothing else of the agent's environment", (t) => {
-  const config = loadAgentConfig({ ...base, flags: { simulate: "/tmp/pve9" }, env: { ...tls, LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3", HOME: "/root" } });
-  t.deepEqual(Object.keys(config.nodeEnv).sort(), ["LOCKSTEP_SIM_LOCK_TIMEOUT_S", "LOCKSTEP_SIM_NODE", "LOCKSTEP_SIM_ROOT", "PATH"]);
-  t.like(config.nodeEnv, { LOCKSTEP_SIM_ROOT: "/tmp/pve9", LOCKSTEP_SIM_NODE: config.node, LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3" });
+  const config = loadAgentConfig({
+    ...base,
+    flags: { simulate: "/tmp/pve9" },
+    env: { ...tls, LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3", HOME: "/root" },
+  });
+  t.deepEqual(Object.keys(config.nodeEnv).sort(), [
+    "LOCKSTEP_SIM_LOCK_TIMEOUT_S",
+    "LOCKSTEP_SIM_NODE",
+    "LOCKSTEP_SIM_ROOT",
+    "PATH",
+  ]);
+  t.like(config.nodeEnv, {
+    LOCKSTEP_SIM_ROOT: "/tmp/pve9",
+    LOCKSTEP_SIM_NODE: config.node,
+    LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3",
+  });
   t.true(config.nodeEnv.PATH!.startsWith(`${path.dirname(process.execPath)}:`), "the simulator's Node.js is found");
 });
 
 test("a simulated node joining a cluster takes its name and cluster from LOCKSTEP_SIM_NODE and LOCKSTEP_SIM_CLUSTER", (t) => {
-  const config = loadAgentConfig({ ...base, flags: { simulate: "/tmp/pve9" }, env: { ...tls, LOCKSTEP_SIM_NODE: "pve2", LOCKSTEP_SIM_CLUSTER: "/tmp/lab" } });
+  const config = loadAgentConfig({
+    ...base,
+    flags: { simulate: "/tmp/pve9" },
+    env: { ...tls, LOCKSTEP_SIM_NODE: "pve2", LOCKSTEP_SIM_CLUSTER: "/tmp/lab" },
+  });
   t.is(config.node, "pve2");
   t.like(config.nodeEnv, { LOCKSTEP_SIM_NODE: "pve2", LOCKSTEP_SIM_CLUSTER: "/tmp/lab" });
 });
 
 test("a bad environment value is refused with the key and the variable named", (t) => {
-  const err = t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_LOCK_RETRIES: "many" } }), { instanceOf: ConfigError });
+  const err = t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_LOCK_RETRIES: "many" } }), {
+    instanceOf: ConfigError,
+  });
   t.regex(err?.message ?? "", /^lockRetries \(from LOCKSTEP_AGENT_LOCK_RETRIES\) must be an integer from 0 to 20/);
 });
 
 test("an unknown key in the file is refused rather than ignored", (t) => {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), "agent-config-")), "agent.json");
   writeFileSync(file, JSON.stringify({ lockRetrys: 5 }));
-  t.throws(() => loadAgentConfig({ ...base, configPath: file }), { message: /lockRetrys \(in .*agent\.json\) is not a known key/ });
+  t.throws(() => loadAgentConfig({ ...base, configPath: file }), {
+    message: /lockRetrys \(in .*agent\.json\) is not a known key/,
+  });
 });
 
 test("flags win over the environment, which wins over the file", (t) => {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), "agent-config-")), "agent.json");
   writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:1", lockRetries: 1 }));
-  const config = loadAgentConfig({ ...base, configPath: file, env: { ...tls, LOCKSTEP_AGENT_LISTEN: "127.0.0.1:2" }, flags: { listen: "127.0.0.1:3" } });
+  const config = loadAgentConfig({
+    ...base,
+    configPath: file,
+    env: { ...tls, LOCKSTEP_AGENT_LISTEN: "127.0.0.1:2" },
+    flags: { listen: "127.0.0.1:3" },
+  });
   t.is(config.listen, "127.0.0.1:3");
   t.is(config.lockRetries, 1);
 });
 
 test("a listen address that is not host:port is refused", (t) => {
-  t.throws(() => loadAgentConfig({ ...base, flags: { listen: "7000" } }), { message: /^listen \(from command line\) must be host:port/ });
+  t.throws(() => loadAgentConfig({ ...base, flags: { listen: "7000" } }), {
+    message: /^listen \(from command line\) must be host:port/,
+  });
+});
+
+test("an empty metricsListen, from the file, the environment or a flag, turns the metrics listener off", (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "agent-config-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "agent.json");
+  writeFileSync(file, JSON.stringify({ metricsListen: "" }));
+  t.is(loadAgentConfig(base).metricsListen, "127.0.0.1:9470");
+  t.is(loadAgentConfig({ ...base, configPath: file }).metricsListen, "");
+  t.is(loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_METRICS_LISTEN: "" } }).metricsListen, "");
+  t.is(loadAgentConfig({ ...base, flags: { metricsListen: "" } }).metricsListen, "");
+});
+
+test("an empty listen address is still refused: only settings that can be off take an empty value", (t) => {
+  t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_LISTEN: "" } }), {
+    instanceOf: ConfigError,
+    message: /^listen \(from LOCKSTEP_AGENT_LISTEN\) must be a non-empty string/,
+  });
+  t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_METRICS_LISTEN: "9470" } }), {
+    instanceOf: ConfigError,
+    message: /^metricsListen \(from LOCKSTEP_AGENT_METRICS_LISTEN\) must be host:port, or empty for no metrics/,
+  });
 });
 
 test("mutual TLS is the default, and each missing certificate setting is named", (t) => {
   const { LOCKSTEP_AGENT_TLS_KEY: _key, ...withoutKey } = tls;
-  t.throws(() => loadAgentConfig({ ...base, env: withoutKey }), { instanceOf: ConfigError, message: /^tlsKey is required with transport mtls \(set it in the config file or LOCKSTEP_AGENT_TLS_KEY/ });
+  t.throws(() => loadAgentConfig({ ...base, env: withoutKey }), {
+    instanceOf: ConfigError,
+    message: /^tlsKey is required with transport mtls \(set it in the config file or LOCKSTEP_AGENT_TLS_KEY/,
+  });
   t.is(loadAgentConfig(base).transport, "mtls");
 });
 
 test("plaintext is accepted only for a loopback listener", (t) => {
   const plaintext = { LOCKSTEP_AGENT_TRANSPORT: "plaintext-loopback" };
-  t.is(loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: "127.0.0.1:7000" } }).transport, "plaintext-loopback");
-  t.is(loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: "[::1]:7000" } }).transport, "plaintext-loopback");
+  t.is(
+    loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: "127.0.0.1:7000" } }).transport,
+    "plaintext-loopback",
+  );
+  t.is(
+    loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: "[::1]:7000" } }).transport,
+    "plaintext-loopback",
+  );
   for (const listen of ["0.0.0.0:7000", "10.0.0.5:7000", "[::]:7000", "pve1:7000"]) {
-    t.throws(() => loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: listen } }), { message: /plaintext-loopback needs a loopback listen address/ }, listen);
+    t.throws(
+      () => loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: listen } }),
+      { message: /plaintext-loopback needs a loopback listen address/ },
+      listen,
+    );
   }
 });
 
 test("allowed client names are a comma-separated list of certificate names", (t) => {
-  t.deepEqual(loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "lockstep-api,ops.alice" } }).tlsAllowedClients, ["lockstep-api", "ops.alice"]);
+  t.deepEqual(
+    loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "lockstep-api,ops.alice" } })
+      .tlsAllowedClients,
+    ["lockstep-api", "ops.alice"],
+  );
   t.deepEqual(loadAgentConfig(base).tlsAllowedClients, []);
-  t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "a b;c" } }), { message: /^tlsAllowedClients .* must be comma-separated certificate names/ });
+  t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "a b;c" } }), {
+    message: /^tlsAllowedClients .* must be comma-separated certificate names/,
+  });
 });

@@ -9,18 +9,50 @@ import { fakeNode } from "./fake-node.js";
 // placeholder stays, without Lockstep's marker.
 
 const TAG = "lockstep-ct-1";
-const SPEC: CreateSpec = { vmid: 101, template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", hostname: "web-1", cores: 1, memoryMb: 512, swapMb: 512, storage: "local-lvm", diskGb: 4, net0: "", unprivileged: true, features: "", tags: [], description: "", start: false };
+const SPEC: CreateSpec = {
+  vmid: 101,
+  template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+  hostname: "web-1",
+  cores: 1,
+  memoryMb: 512,
+  swapMb: 512,
+  storage: "local-lvm",
+  diskGb: 4,
+  net0: "",
+  unprivileged: true,
+  features: "",
+  tags: [],
+  description: "",
+  start: false,
+};
 const PLACEHOLDER = "lock: create\n";
 /** A lock guard that finds the lock free (the fake node runs no process that could hold it). */
 function freeLocks(node: ReturnType<typeof fakeNode>): void {
-  const free = { node: "pve1", vmid: 101, path: "", fileExists: false, kernelLocked: false, recordedPid: 0, recordedPidAlive: false, holders: [], configLock: "", activeTasks: [], verdict: "FREE", ownerKind: "NONE", detail: "" };
+  const free = {
+    node: "pve1",
+    vmid: 101,
+    path: "",
+    fileExists: false,
+    kernelLocked: false,
+    recordedPid: 0,
+    recordedPidAlive: false,
+    holders: [],
+    configLock: "",
+    activeTasks: [],
+    verdict: "FREE",
+    ownerKind: "NONE",
+    detail: "",
+  };
   Object.assign(node.ctx, { gate: { ensureFree: async () => undefined, settle: async () => free } });
 }
 
-const REFUSED = { exitCode: 255, stderr: "unable to create CT 101 - EACCES: permission denied, unlink '/etc/pve/nodes/pve1/lxc/101.conf'\n" };
+const REFUSED = {
+  exitCode: 255,
+  stderr: "unable to create CT 101 - EACCES: permission denied, unlink '/etc/pve/nodes/pve1/lxc/101.conf'\n",
+};
 
 test("a create whose cleanup could not remove its placeholder keeps its intent, so that a delete with its tag removes the leftover", async (t) => {
-  const node = fakeNode((args) => {
+  const node = fakeNode(t, (args) => {
     if (args[0] === "create") {
       node.writeConfig(101, PLACEHOLDER);
       return REFUSED;
@@ -31,22 +63,27 @@ test("a create whose cleanup could not remove its placeholder keeps its intent, 
   await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, "r1"), { message: /EACCES/ });
   t.like(await node.ctx.intents.get(101), { op: "create", ownershipTag: TAG });
   t.deepEqual(await destroyContainer(node.ctx, 101, { force: true, purge: true }, "r2", TAG), { alreadyGone: false });
-  t.true(node.calls.some((args) => args[0] === "destroy" && args[1] === "101"), "the placeholder is destroyed");
+  t.true(
+    node.calls.some((args) => args[0] === "destroy" && args[1] === "101"),
+    "the placeholder is destroyed",
+  );
   t.is(await node.ctx.intents.get(101), null);
 });
 
 test("a create whose cleanup removed everything forgets its intent: a placeholder appearing later is nobody's to destroy", async (t) => {
-  const node = fakeNode((args) => (args[0] === "create" ? REFUSED : {}));
+  const node = fakeNode(t, (args) => (args[0] === "create" ? REFUSED : {}));
   freeLocks(node);
   await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, "r1"), { message: /EACCES/ });
   t.is(await node.ctx.intents.get(101), null);
   node.writeConfig(101, PLACEHOLDER);
-  await t.throwsAsync(destroyContainer(node.ctx, 101, { force: true, purge: true }, "r2", TAG), { code: "FOREIGN_CONTAINER" } as never);
+  await t.throwsAsync(destroyContainer(node.ctx, 101, { force: true, purge: true }, "r2", TAG), {
+    code: "FOREIGN_CONTAINER",
+  } as never);
 });
 
 test("a create that failed 'does not exist' while pmxcfs was stopped under it answers the outage, retryable, and keeps its intent", async (t) => {
   // The placeholder written before pmxcfs stopped comes back with pmxcfs: the intent proves it ours.
-  const node = fakeNode((args) => {
+  const node = fakeNode(t, (args) => {
     if (args[0] === "create") {
       node.clusterFs.state = "not-mounted";
       return { exitCode: 255, stderr: "Configuration file 'nodes/pve1/lxc/101.conf' does not exist\n" };
@@ -54,6 +91,9 @@ test("a create that failed 'does not exist' while pmxcfs was stopped under it an
     return {};
   });
   freeLocks(node);
-  await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, "r1"), { code: "HYPERVISOR_UNRESPONSIVE", message: /not-mounted/ } as never);
+  await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, "r1"), {
+    code: "HYPERVISOR_UNRESPONSIVE",
+    message: /not-mounted/,
+  } as never);
   t.like(await node.ctx.intents.get(101), { op: "create", ownershipTag: TAG });
 });

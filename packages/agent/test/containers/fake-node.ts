@@ -1,8 +1,7 @@
 import { OperationIntents } from "../../src/dedup/operation-intents.js";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createMemoryLogger, type Clock } from "@lockstep/shared";
+import { createMemoryLogger, type Clock, scratchDir, type TestScope } from "@lockstep/shared";
 import { EventBus } from "../../src/events/event-bus.js";
 import type { NodeContext } from "../../src/node/node-context.js";
 import { simulatedPaths } from "../../src/node/node-paths.js";
@@ -29,8 +28,18 @@ export type PctScript = (args: readonly string[]) => Partial<PctResult>;
  * A NodeContext over a temporary node root (config files written by the test, in Proxmox's
  * format) whose `pct` is a script: unit tests of decisions, not of `pct`.
  */
-export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()): { ctx: NodeContext; calls: string[][]; root: string; clusterFs: ReturnType<typeof fakeClusterFs>; writeConfig(vmid: number, text: string): void } {
-  const root = mkdtempSync(path.join(os.tmpdir(), "lockstep-fake-node-"));
+export function fakeNode(
+  t: TestScope,
+  script: PctScript,
+  clock: Clock = new SteppingClock(),
+): {
+  ctx: NodeContext;
+  calls: string[][];
+  root: string;
+  clusterFs: ReturnType<typeof fakeClusterFs>;
+  writeConfig(vmid: number, text: string): void;
+} {
+  const root = scratchDir(t, "lockstep-fake-node");
   const paths = simulatedPaths(root, "/nonexistent/pct");
   mkdirSync(paths.configDir, { recursive: true });
   // pmxcfs's .members of a node that is a cluster of its own (status.c cfs_create_memberlist_msg).
@@ -49,12 +58,26 @@ export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()):
         return { exitCode: 0, stdout: "", stderr: "", durationMs: 1, ...script(args) };
       },
     },
-    gate: { ensureFree: async () => undefined, settle: async () => { throw new Error("the fake node has no lock reports"); } },
+    gate: {
+      ensureFree: async () => undefined,
+      settle: async () => {
+        throw new Error("the fake node has no lock reports");
+      },
+    },
     events: new EventBus(logger),
     clock,
     logger,
     lockRetries: 0,
-    timeouts: { readMs: 1_000, createMs: 1_000, destroyMs: 1_000, powerMs: 60_000, snapshotMs: 1_000, pushMs: 1_000, execDefaultMs: 1_000, execMaxMs: 2_000 },
+    timeouts: {
+      readMs: 1_000,
+      createMs: 1_000,
+      destroyMs: 1_000,
+      powerMs: 60_000,
+      snapshotMs: 1_000,
+      pushMs: 1_000,
+      execDefaultMs: 1_000,
+      execMaxMs: 2_000,
+    },
     verify: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
     limits: { execOutputBytes: 1024, pushBytes: 1024 },
     stagingDir: path.join(root, "staging"),
@@ -63,5 +86,11 @@ export function fakeNode(script: PctScript, clock: Clock = new SteppingClock()):
     proc: { locks: async () => "", pids: async () => [], openIn: async () => [], process: async () => null },
     clusterFs,
   };
-  return { ctx, calls, root, clusterFs, writeConfig: (vmid, text) => writeFileSync(path.join(paths.configDir, `${vmid}.conf`), text) };
+  return {
+    ctx,
+    calls,
+    root,
+    clusterFs,
+    writeConfig: (vmid, text) => writeFileSync(path.join(paths.configDir, `${vmid}.conf`), text),
+  };
 }

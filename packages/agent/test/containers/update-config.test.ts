@@ -10,7 +10,7 @@ const PENDING_FEATURES = "arch: amd64\nfeatures: keyctl=1\nmemory: 512\n\n[pve:p
 const change = (set: Record<string, string>, remove: string[] = []) => ({ set, remove, lxc: {} });
 
 test("a desired value already pending is not set again", async (t) => {
-  const node = fakeNode(() => ({}));
+  const node = fakeNode(t, () => ({}));
   node.writeConfig(101, PENDING_FEATURES);
   const result = await updateConfig(node.ctx, 101, change({ features: "nesting=1" }), "r1", "lockstep-test");
   t.deepEqual(node.calls, []);
@@ -18,13 +18,17 @@ test("a desired value already pending is not set again", async (t) => {
 });
 
 test("a desired value already pending is reported as applying at the next start", async (t) => {
-  const node = fakeNode(() => ({}));
+  const node = fakeNode(t, () => ({}));
   node.writeConfig(101, PENDING_FEATURES);
-  t.deepEqual((await updateConfig(node.ctx, 101, change({ features: "nesting=1", memory: "512" }), "r1", "lockstep-test")).pendingKeys, ["features"]);
+  t.deepEqual(
+    (await updateConfig(node.ctx, 101, change({ features: "nesting=1", memory: "512" }), "r1", "lockstep-test"))
+      .pendingKeys,
+    ["features"],
+  );
 });
 
 test("a desired value equal to the running one but not to the pending one is set (Proxmox then drops the pending value)", async (t) => {
-  const node = fakeNode(() => ({}));
+  const node = fakeNode(t, () => ({}));
   node.writeConfig(101, PENDING_FEATURES);
   const result = await updateConfig(node.ctx, 101, change({ features: "keyctl=1" }), "r1", "lockstep-test");
   t.deepEqual(node.calls, [["set", "101", "--features", "keyctl=1"]]);
@@ -32,18 +36,25 @@ test("a desired value equal to the running one but not to the pending one is set
 });
 
 test("a key Proxmox leaves pending after the set is reported as pending", async (t) => {
-  const node = fakeNode((args) => {
-    if (args[0] === "set") node.writeConfig(101, "features: keyctl=1\nmemory: 1024\n\n[pve:pending]\nfeatures: nesting=1\n");
+  const node = fakeNode(t, (args) => {
+    if (args[0] === "set")
+      node.writeConfig(101, "features: keyctl=1\nmemory: 1024\n\n[pve:pending]\nfeatures: nesting=1\n");
     return {};
   });
   node.writeConfig(101, "features: keyctl=1\nmemory: 512\n");
-  const result = await updateConfig(node.ctx, 101, change({ features: "nesting=1", memory: "1024" }), "r1", "lockstep-test");
+  const result = await updateConfig(
+    node.ctx,
+    101,
+    change({ features: "nesting=1", memory: "1024" }),
+    "r1",
+    "lockstep-test",
+  );
   t.deepEqual(result.changedKeys, ["features", "memory"]);
   t.deepEqual(result.pendingKeys, ["features"]);
 });
 
 test("a key already pending deletion is not deleted again", async (t) => {
-  const node = fakeNode(() => ({}));
+  const node = fakeNode(t, () => ({}));
   node.writeConfig(101, "mp0: local-lvm:vm-101-disk-1,mp=/data\n\n[pve:pending]\ndelete: mp0\n");
   const result = await updateConfig(node.ctx, 101, change({}, ["mp0"]), "r1", "lockstep-test");
   t.deepEqual(node.calls, []);
@@ -51,14 +62,14 @@ test("a key already pending deletion is not deleted again", async (t) => {
 });
 
 test("a key to delete that only has a pending value is reverted, not deleted (API2/LXC/Config.pm: -delete and -revert of one key are refused together)", async (t) => {
-  const node = fakeNode(() => ({}));
+  const node = fakeNode(t, () => ({}));
   node.writeConfig(101, "memory: 512\n\n[pve:pending]\nfeatures: nesting=1\n");
   await updateConfig(node.ctx, 101, change({}, ["features"]), "r1", "lockstep-test");
   t.deepEqual(node.calls, [["set", "101", "--revert", "features"]]);
 });
 
 test("a key to delete with both a running and a pending value is reverted, then deleted, in two calls", async (t) => {
-  const node = fakeNode(() => ({}));
+  const node = fakeNode(t, () => ({}));
   node.writeConfig(101, PENDING_FEATURES);
   await updateConfig(node.ctx, 101, change({}, ["features"]), "r1", "lockstep-test");
   t.deepEqual(node.calls, [
@@ -68,14 +79,17 @@ test("a key to delete with both a running and a pending value is reverted, then 
 });
 
 test("a key pending deletion that is wanted with its running value is set again", async (t) => {
-  const node = fakeNode(() => ({}));
+  const node = fakeNode(t, () => ({}));
   node.writeConfig(101, "swap: 512\n\n[pve:pending]\ndelete: swap\n");
   await updateConfig(node.ctx, 101, change({ swap: "512" }), "r1", "lockstep-test");
   t.deepEqual(node.calls, [["set", "101", "--swap", "512"]]);
 });
 
 test("the pending section is never listed as a snapshot", async (t) => {
-  const node = fakeNode(() => ({}));
+  const node = fakeNode(t, () => ({}));
   node.writeConfig(101, `${PENDING_FEATURES}\n[snap1]\nmemory: 512\nsnaptime: 1700000000\n`);
-  t.deepEqual((await listSnapshots(node.ctx, 101)).map((s) => s.name), ["snap1"]);
+  t.deepEqual(
+    (await listSnapshots(node.ctx, 101)).map((s) => s.name),
+    ["snap1"],
+  );
 });

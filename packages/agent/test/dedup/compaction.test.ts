@@ -5,10 +5,20 @@ import { ManualClock } from "@lockstep/shared";
 import { fingerprintOf, type RequestStore } from "../../src/dedup/index.js";
 import { logLines, openStore, spawnLifetime, tempDir } from "./temp-store.js";
 
-const start = (requestId: string) => ({ requestId, method: "UpdateConfig", vmid: 103, fingerprint: fingerprintOf({ vmid: 103, set: { memory: "512" } }) });
+const start = (requestId: string) => ({
+  requestId,
+  method: "UpdateConfig",
+  vmid: 103,
+  fingerprint: fingerprintOf({ vmid: 103, set: { memory: "512" } }),
+});
 const id = (n: number) => `req-compact-${String(n).padStart(5, "0")}`;
 
-async function fill(store: RequestStore, from: number, to: number, value: (n: number) => unknown = (n) => ({ n })): Promise<void> {
+async function fill(
+  store: RequestStore,
+  from: number,
+  to: number,
+  value: (n: number) => unknown = (n) => ({ n }),
+): Promise<void> {
   for (let n = from; n < to; n++) {
     await store.begin(start(id(n)));
     await store.finish(id(n), { value: value(n) });
@@ -65,7 +75,10 @@ test("a leftover compaction temp file is removed at open and the log it did not 
   const first = await openStore(t, dir);
   await fill(first, 0, 5);
   await first.close();
-  writeFileSync(path.join(dir, "requests.log.compact"), '{"format":"lockstep-agent-requests","version":1}\n{"requestId":"half');
+  writeFileSync(
+    path.join(dir, "requests.log.compact"),
+    '{"format":"lockstep-agent-requests","version":1}\n{"requestId":"half',
+  );
 
   const second = await openStore(t, dir);
   t.false(existsSync(path.join(dir, "requests.log.compact")));

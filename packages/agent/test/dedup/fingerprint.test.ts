@@ -6,11 +6,17 @@ test("the fingerprint is a hex SHA-256", (t) => {
 });
 
 test("key order does not change the fingerprint, at any depth", (t) => {
-  t.is(fingerprintOf({ vmid: 101, set: { memory: "512", cores: 2 } }), fingerprintOf({ set: { cores: 2, memory: "512" }, vmid: 101 }));
+  t.is(
+    fingerprintOf({ vmid: 101, set: { memory: "512", cores: 2 } }),
+    fingerprintOf({ set: { cores: 2, memory: "512" }, vmid: 101 }),
+  );
 });
 
 test("the request ID is not part of the fingerprint", (t) => {
-  t.is(fingerprintOf({ requestId: "req-a-000001", vmid: 101 }), fingerprintOf({ requestId: "req-b-000002", vmid: 101 }));
+  t.is(
+    fingerprintOf({ requestId: "req-a-000001", vmid: 101 }),
+    fingerprintOf({ requestId: "req-b-000002", vmid: 101 }),
+  );
   t.is(fingerprintOf({ request_id: "req-a-000001", vmid: 101 }), fingerprintOf({ vmid: 101 }));
 });
 
@@ -22,7 +28,10 @@ test("a different value, array order or byte content changes the fingerprint", (
 });
 
 test("the canonical form is sorted, compact JSON without undefined members", (t) => {
-  t.is(canonicalJson({ b: [1, undefined], a: { d: undefined, c: null }, e: new Uint8Array([1, 2]) }), '{"a":{"c":null},"b":[1,null],"e":{"bytes":"AQI="}}');
+  t.is(
+    canonicalJson({ b: [1, undefined], a: { d: undefined, c: null }, e: new Uint8Array([1, 2]) }),
+    '{"a":{"c":null},"b":[1,null],"e":{"bytes":"AQI="}}',
+  );
 });
 
 test("values JSON would mangle are refused instead of fingerprinted", (t) => {

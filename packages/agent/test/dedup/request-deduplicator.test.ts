@@ -1,14 +1,34 @@
 import test from "ava";
 import { LockstepError, ManualClock } from "@lockstep/shared";
-import { CommandFailedError, FailedPreconditionError, LockHeldError, NotFoundError, NotRunningError } from "../../src/errors.js";
-import { fingerprintOf, RequestDeduplicator, toOperationRecord, type RequestStoreOptions } from "../../src/dedup/index.js";
+import {
+  CommandFailedError,
+  FailedPreconditionError,
+  LockHeldError,
+  NotFoundError,
+  NotRunningError,
+} from "../../src/errors.js";
+import {
+  fingerprintOf,
+  RequestDeduplicator,
+  toOperationRecord,
+  type RequestStoreOptions,
+} from "../../src/dedup/index.js";
 import { VmidSerializer } from "../../src/serial/index.js";
 import type { Deduplicator, OperationLookup, VmidSerializer as SerializerPort } from "../../src/grpc/ports.js";
 import { openStore, tempDir } from "./temp-store.js";
 
-const create = (params: Record<string, unknown> = { vmid: 101, hostname: "web-1" }) => ({ requestId: "req-create-0001", method: "CreateContainer", vmid: 101, params });
+const create = (params: Record<string, unknown> = { vmid: 101, hostname: "web-1" }) => ({
+  requestId: "req-create-0001",
+  method: "CreateContainer",
+  vmid: 101,
+  params,
+});
 
-async function dedupOn(t: Parameters<typeof openStore>[0], dir = tempDir(t), options: Partial<RequestStoreOptions> = {}) {
+async function dedupOn(
+  t: Parameters<typeof openStore>[0],
+  dir = tempDir(t),
+  options: Partial<RequestStoreOptions> = {},
+) {
   const store = await openStore(t, dir, options);
   return { store, dedup: new RequestDeduplicator(store, store.logger) };
 }
@@ -48,13 +68,19 @@ test("a finished ID replays its stored value without executing", async (t) => {
 test("the same ID with a different key order in the params is the same request", async (t) => {
   const { dedup } = await dedupOn(t);
   await dedup.run(create({ vmid: 101, hostname: "web-1" }), async () => "done");
-  t.deepEqual(await dedup.run(create({ hostname: "web-1", vmid: 101 }), async () => "again"), { value: "done", replayed: true });
+  t.deepEqual(await dedup.run(create({ hostname: "web-1", vmid: 101 }), async () => "again"), {
+    value: "done",
+    replayed: true,
+  });
 });
 
 test("the same ID with different params fails with REQUEST_ID_REUSED", async (t) => {
   const { dedup } = await dedupOn(t);
   await dedup.run(create(), async () => "done");
-  const err = await t.throwsAsync(dedup.run(create({ vmid: 101, hostname: "web-2" }), async () => "other"), { instanceOf: LockstepError });
+  const err = await t.throwsAsync(
+    dedup.run(create({ vmid: 101, hostname: "web-2" }), async () => "other"),
+    { instanceOf: LockstepError },
+  );
   t.is(err?.code, "REQUEST_ID_REUSED");
 });
 
@@ -62,7 +88,10 @@ test("the same ID with different params while the first is running fails with RE
   const { dedup } = await dedupOn(t);
   const { execute, open } = gate("done");
   const first = dedup.run(create(), execute);
-  const err = await t.throwsAsync(dedup.run(create({ vmid: 101, hostname: "web-2" }), async () => "other"), { instanceOf: LockstepError });
+  const err = await t.throwsAsync(
+    dedup.run(create({ vmid: 101, hostname: "web-2" }), async () => "other"),
+    { instanceOf: LockstepError },
+  );
   t.is(err?.code, "REQUEST_ID_REUSED");
   open();
   t.deepEqual(await first, { value: "done", replayed: false });
@@ -71,7 +100,10 @@ test("the same ID with different params while the first is running fails with RE
 test("the same ID for another method fails with REQUEST_ID_REUSED", async (t) => {
   const { dedup } = await dedupOn(t);
   await dedup.run(create(), async () => "done");
-  await t.throwsAsync(dedup.run({ ...create(), method: "DestroyContainer" }, async () => "gone"), { message: /already used for CreateContainer/ });
+  await t.throwsAsync(
+    dedup.run({ ...create(), method: "DestroyContainer" }, async () => "gone"),
+    { message: /already used for CreateContainer/ },
+  );
 });
 
 test("a deterministic failure is stored and replayed as a LockstepError with the same code, message and metadata", async (t) => {
@@ -82,7 +114,10 @@ test("a deterministic failure is stored and replayed as a LockstepError with the
     throw new CommandFailedError("pct create failed", 2, "storage full", { vmid: "101" });
   };
   await t.throwsAsync(dedup.run(create(), fail), { instanceOf: CommandFailedError });
-  const replayed = await t.throwsAsync(dedup.run(create(), fail), { instanceOf: LockstepError, message: "pct create failed" });
+  const replayed = await t.throwsAsync(dedup.run(create(), fail), {
+    instanceOf: LockstepError,
+    message: "pct create failed",
+  });
   t.is(replayed?.code, "COMMAND_FAILED");
   t.deepEqual(replayed?.metadata, { exit_code: "2", vmid: "101" });
   t.is(runs, 1);
@@ -90,7 +125,10 @@ test("a deterministic failure is stored and replayed as a LockstepError with the
 
 test("a transient failure is recorded, but a retry with the same ID executes again", async (t) => {
   const { dedup } = await dedupOn(t);
-  await t.throwsAsync(dedup.run(create(), async () => Promise.reject(new LockHeldError(101, "held by pid 42"))), { instanceOf: LockHeldError });
+  await t.throwsAsync(
+    dedup.run(create(), async () => Promise.reject(new LockHeldError(101, "held by pid 42"))),
+    { instanceOf: LockHeldError },
+  );
   t.like(dedup.get("req-create-0001"), { status: "failed", error: { code: "LOCK_HELD" } });
   t.deepEqual(await dedup.run(create(), async () => "done"), { value: "done", replayed: false });
   t.like(dedup.get("req-create-0001"), { status: "succeeded", value: "done" });
@@ -98,15 +136,24 @@ test("a transient failure is recorded, but a retry with the same ID executes aga
 
 test("a container not found is recorded, but a retry with the same ID looks again: in a cluster it may be back", async (t) => {
   const { dedup } = await dedupOn(t);
-  await t.throwsAsync(dedup.run(create(), async () => Promise.reject(new NotFoundError("CT 101 does not exist on this node"))), { instanceOf: NotFoundError });
+  await t.throwsAsync(
+    dedup.run(create(), async () => Promise.reject(new NotFoundError("CT 101 does not exist on this node"))),
+    { instanceOf: NotFoundError },
+  );
   t.like(dedup.get("req-create-0001"), { status: "failed", error: { code: "NOT_FOUND" } });
   t.deepEqual(await dedup.run(create(), async () => "done"), { value: "done", replayed: false });
 });
 
 test("a container found not running is recorded, but a retry with the same ID looks again: HA or a job may have started it", async (t) => {
   const { dedup } = await dedupOn(t);
-  await t.throwsAsync(dedup.run(create(), async () => Promise.reject(new NotRunningError(101))), { instanceOf: NotRunningError });
-  t.like(dedup.get("req-create-0001"), { status: "failed", error: { code: "FAILED_PRECONDITION", metadata: { reason: "not-running" } } });
+  await t.throwsAsync(
+    dedup.run(create(), async () => Promise.reject(new NotRunningError(101))),
+    { instanceOf: NotRunningError },
+  );
+  t.like(dedup.get("req-create-0001"), {
+    status: "failed",
+    error: { code: "FAILED_PRECONDITION", metadata: { reason: "not-running" } },
+  });
   t.deepEqual(await dedup.run(create(), async () => "done"), { value: "done", replayed: false });
 });
 
@@ -126,7 +173,10 @@ test("an unexpected error is recorded as INTERNAL without its internals and reth
   const { dedup } = await dedupOn(t);
   const bug = new Error("ENOENT /etc/pve/secret-path");
   t.is(await t.throwsAsync(dedup.run(create(), async () => Promise.reject(bug))), bug);
-  t.like(dedup.get("req-create-0001"), { status: "failed", error: { code: "INTERNAL", message: "internal error; see the agent's log" } });
+  t.like(dedup.get("req-create-0001"), {
+    status: "failed",
+    error: { code: "INTERNAL", message: "internal error; see the agent's log" },
+  });
 });
 
 test("duplicates that joined a failing execution get its error and nothing runs twice", async (t) => {
@@ -146,11 +196,19 @@ test("a record running at a crash becomes interrupted on reopen and a retry with
   const dir = tempDir(t);
   const first = await openStore(t, dir);
   // begin without finish, then the lifetime ends: what a crash mid-operation leaves on disk.
-  await first.begin({ requestId: "req-create-0001", method: "CreateContainer", vmid: 101, fingerprint: fingerprintOf(create().params) });
+  await first.begin({
+    requestId: "req-create-0001",
+    method: "CreateContainer",
+    vmid: 101,
+    fingerprint: fingerprintOf(create().params),
+  });
   await first.close();
 
   const { dedup } = await dedupOn(t, dir);
-  t.deepEqual(dedup.interruptedAtStart.map((r) => [r.requestId, r.status, r.error?.code]), [["req-create-0001", "interrupted", "INTERRUPTED"]]);
+  t.deepEqual(
+    dedup.interruptedAtStart.map((r) => [r.requestId, r.status, r.error?.code]),
+    [["req-create-0001", "interrupted", "INTERRUPTED"]],
+  );
   let runs = 0;
   const execute = async () => {
     runs += 1;
@@ -163,7 +221,10 @@ test("a record running at a crash becomes interrupted on reopen and a retry with
 
 test("an invalid request ID is refused with INVALID_ARGUMENT before anything is recorded", async (t) => {
   const { dedup, store } = await dedupOn(t);
-  const err = await t.throwsAsync(dedup.run({ ...create(), requestId: "short" }, async () => t.fail("executed")), { instanceOf: LockstepError });
+  const err = await t.throwsAsync(
+    dedup.run({ ...create(), requestId: "short" }, async () => t.fail("executed")),
+    { instanceOf: LockstepError },
+  );
   t.is(err?.code, "INVALID_ARGUMENT");
   t.is(store.stats.records, 0);
 });
@@ -173,7 +234,10 @@ test("an expired ID runs again as a new request", async (t) => {
   const { dedup } = await dedupOn(t, undefined, { clock, retentionMs: 1_000 });
   await dedup.run(create(), async () => "first");
   clock.advance(1_000);
-  t.deepEqual(await dedup.run(create({ vmid: 101, hostname: "other" }), async () => "second"), { value: "second", replayed: false });
+  t.deepEqual(await dedup.run(create({ vmid: 101, hostname: "other" }), async () => "second"), {
+    value: "second",
+    replayed: false,
+  });
 });
 
 test("get returns the record for GetOperation, mapped to the contract by toOperationRecord", async (t) => {
@@ -182,7 +246,13 @@ test("get returns the record for GetOperation, mapped to the contract by toOpera
   const record = dedup.get("req-create-0001");
   t.truthy(record);
   const proto = toOperationRecord(record!);
-  t.like(proto, { requestId: "req-create-0001", method: "CreateContainer", vmid: 101, status: 3, error: { reason: 3, message: "gone", metadata: { vmid: "101" } } });
+  t.like(proto, {
+    requestId: "req-create-0001",
+    method: "CreateContainer",
+    vmid: 101,
+    status: 3,
+    error: { reason: 3, message: "gone", metadata: { vmid: "101" } },
+  });
   t.regex(proto.fingerprint, /^[0-9a-f]{64}$/);
 });
 
@@ -214,7 +284,12 @@ test("the deduplicator, toOperationRecord and the serializer fit the gRPC layer'
   const { dedup } = await dedupOn(t);
   // Compile-time checks: these assignments fail `tsc` when an interface drifts.
   const port: Deduplicator = dedup;
-  const lookup: OperationLookup = { get: (requestId) => { const record = dedup.get(requestId); return record && toOperationRecord(record); } };
+  const lookup: OperationLookup = {
+    get: (requestId) => {
+      const record = dedup.get(requestId);
+      return record && toOperationRecord(record);
+    },
+  };
   const serializer: SerializerPort = new VmidSerializer();
   const { value } = await port.run(create(), () => serializer.run(101, async () => "through both"));
   t.is(value, "through both");
@@ -223,7 +298,16 @@ test("the deduplicator, toOperationRecord and the serializer fit the gRPC layer'
 
 test("a refusal before start records nothing, so the same ID runs when retried", async (t) => {
   const { dedup } = await dedupOn(t);
-  await t.throwsAsync(dedup.run(create(), async () => t.fail("executed"), () => { throw new LockstepError("RESOURCE_EXHAUSTED", "busy"); }), { message: "busy" });
+  await t.throwsAsync(
+    dedup.run(
+      create(),
+      async () => t.fail("executed"),
+      () => {
+        throw new LockstepError("RESOURCE_EXHAUSTED", "busy");
+      },
+    ),
+    { message: "busy" },
+  );
   t.is(dedup.get("req-create-0001"), undefined);
   t.deepEqual(await dedup.run(create(), async () => "done"), { value: "done", replayed: false });
 });
@@ -231,5 +315,12 @@ test("a refusal before start records nothing, so the same ID runs when retried",
 test("a replay never passes through the check before start", async (t) => {
   const { dedup } = await dedupOn(t);
   await dedup.run(create(), async () => "done");
-  t.deepEqual(await dedup.run(create(), async () => "again", () => t.fail("checked")), { value: "done", replayed: true });
+  t.deepEqual(
+    await dedup.run(
+      create(),
+      async () => "again",
+      () => t.fail("checked"),
+    ),
+    { value: "done", replayed: true },
+  );
 });

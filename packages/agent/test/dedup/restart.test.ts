@@ -18,11 +18,19 @@ test("a request whose agent is SIGKILLed mid-execution is interrupted after rest
 
   const store = await openStore(t, path.join(dir, "requests"));
   t.like(store.get("req-hang-000001"), { status: "interrupted", error: { code: "INTERRUPTED" } });
-  t.deepEqual(store.interruptedAtOpen.map((r) => r.requestId), ["req-hang-000001"]);
+  t.deepEqual(
+    store.interruptedAtOpen.map((r) => r.requestId),
+    ["req-hang-000001"],
+  );
   t.true(store.logger.entries.some((entry) => entry.level === "warn" && entry.requestId === "req-hang-000001"));
 
   const dedup = new RequestDeduplicator(store);
-  const request = { requestId: "req-hang-000001", method: "CreateContainer", vmid: 101, params: { vmid: 101, hostname: "web-1" } };
+  const request = {
+    requestId: "req-hang-000001",
+    method: "CreateContainer",
+    vmid: 101,
+    params: { vmid: 101, hostname: "web-1" },
+  };
   const count = async () => {
     appendFileSync(countFile, "retry\n");
     return { created: true };
@@ -47,7 +55,9 @@ test("50 concurrent duplicates split between two agent lifetimes execute once", 
   const store = await openStore(t, path.join(dir, "requests"));
   const dedup = new RequestDeduplicator(store);
   const request = { requestId: "req-duplicates-0001", method: "StartContainer", vmid: 102, params: { vmid: 102 } };
-  const results = await Promise.all(Array.from({ length: 25 }, () => dedup.run(request, async () => t.fail("executed in the second lifetime"))));
+  const results = await Promise.all(
+    Array.from({ length: 25 }, () => dedup.run(request, async () => t.fail("executed in the second lifetime"))),
+  );
   t.true(results.every((r) => r.replayed && (r.value as { status: string }).status === "running"));
   t.is(executions(countFile), 1);
 });

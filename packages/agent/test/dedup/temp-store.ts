@@ -18,7 +18,11 @@ export function tempDir(t: ExecutionContext): string {
 }
 
 /** Opens a store on `dir` with a memory logger; closed after the test if still open. */
-export async function openStore(t: ExecutionContext, dir: string, options: Partial<RequestStoreOptions> = {}): Promise<RequestStore & { logger: ReturnType<typeof createMemoryLogger> }> {
+export async function openStore(
+  t: ExecutionContext,
+  dir: string,
+  options: Partial<RequestStoreOptions> = {},
+): Promise<RequestStore & { logger: ReturnType<typeof createMemoryLogger> }> {
   const logger = createMemoryLogger();
   const store = await RequestStore.open({ dir, logger, ...options });
   t.teardown(() => store.close());
@@ -27,20 +31,26 @@ export async function openStore(t: ExecutionContext, dir: string, options: Parti
 
 /** Lines of the request log, header included. */
 export function logLines(dir: string): string[] {
-  return readFileSync(path.join(dir, "requests.log"), "utf8").split("\n").filter((line) => line.length > 0);
+  return readFileSync(path.join(dir, "requests.log"), "utf8")
+    .split("\n")
+    .filter((line) => line.length > 0);
 }
 
 /** How many times an operation ran, counted as lines appended to a file. */
 export function executions(countFile: string): number {
   try {
-    return readFileSync(countFile, "utf8").split("\n").filter((line) => line.length > 0).length;
+    return readFileSync(countFile, "utf8")
+      .split("\n")
+      .filter((line) => line.length > 0).length;
   } catch {
     return 0;
   }
 }
 
 /** Starts the agent-lifetime fixture in a child node process, as a separate agent would run. */
-export function spawnLifetime(args: string[]): ChildProcess & { output: Promise<string>; exited: Promise<NodeJS.Signals | number | null> } {
+export function spawnLifetime(
+  args: string[],
+): ChildProcess & { output: Promise<string>; exited: Promise<NodeJS.Signals | number | null> } {
   const child = spawn(process.execPath, ["--import=tsx", path.join(here, "fixtures", "agent-lifetime.ts"), ...args], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
@@ -49,7 +59,9 @@ export function spawnLifetime(args: string[]): ChildProcess & { output: Promise<
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.on("exit", (code, signal) => resolve(signal ?? code)),
+  );
   const output = exited.then(() => (stderr ? `${stdout}\n[stderr]\n${stderr}` : stdout));
   return Object.assign(child, { output, exited });
 }

@@ -9,7 +9,10 @@ import { checkOn, simulatedNode } from "./doctor-harness.js";
 test.serial("the certificates check fails on an expired node certificate", async (t) => {
   const pki = await testPki();
   const expired = datedCertificate(pki.dir, "pve1", "20200101000000Z", "20210101000000Z");
-  const result = await checkOn(t, simulatedNode(t), certificatesCheck, { LOCKSTEP_AGENT_TLS_CERT: expired.cert, LOCKSTEP_AGENT_TLS_KEY: expired.key });
+  const result = await checkOn(t, simulatedNode(t), certificatesCheck, {
+    LOCKSTEP_AGENT_TLS_CERT: expired.cert,
+    LOCKSTEP_AGENT_TLS_KEY: expired.key,
+  });
   t.is(result.status, "fail");
   t.is(result.seen, "tlsCert expired on 2021-01-01");
 });
@@ -17,15 +20,26 @@ test.serial("the certificates check fails on an expired node certificate", async
 test.serial("the certificates check fails on a certificate not valid yet", async (t) => {
   const pki = await testPki();
   const future = datedCertificate(pki.dir, "pve1", "20990101000000Z", "21000101000000Z");
-  const result = await checkOn(t, simulatedNode(t), certificatesCheck, { LOCKSTEP_AGENT_TLS_CERT: future.cert, LOCKSTEP_AGENT_TLS_KEY: future.key });
+  const result = await checkOn(t, simulatedNode(t), certificatesCheck, {
+    LOCKSTEP_AGENT_TLS_CERT: future.cert,
+    LOCKSTEP_AGENT_TLS_KEY: future.key,
+  });
   t.is(result.status, "fail");
   t.is(result.seen, "tlsCert is not valid before 2099-01-01");
 });
 
 test.serial("the certificates check warns about a certificate that ends within 30 days", async (t) => {
   const pki = await testPki();
-  const soon = datedCertificate(pki.dir, "pve1", "20200101000000Z", new Date(Date.now() + 10.5 * 86_400_000).toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z");
-  const result = await checkOn(t, simulatedNode(t), certificatesCheck, { LOCKSTEP_AGENT_TLS_CERT: soon.cert, LOCKSTEP_AGENT_TLS_KEY: soon.key });
+  const soon = datedCertificate(
+    pki.dir,
+    "pve1",
+    "20200101000000Z",
+    new Date(Date.now() + 10.5 * 86_400_000).toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z",
+  );
+  const result = await checkOn(t, simulatedNode(t), certificatesCheck, {
+    LOCKSTEP_AGENT_TLS_CERT: soon.cert,
+    LOCKSTEP_AGENT_TLS_KEY: soon.key,
+  });
   t.is(result.status, "warn");
   t.regex(result.seen, /^tlsCert expires in 10 days \(\d{4}-\d\d-\d\d\)$/);
 });
@@ -33,27 +47,42 @@ test.serial("the certificates check warns about a certificate that ends within 3
 test.serial("the certificates check fails when the key is not the certificate's", async (t) => {
   const pki = await testPki();
   const [node, other] = await Promise.all([pki.node("pve1"), pki.client("someone-else")]);
-  const result = await checkOn(t, simulatedNode(t), certificatesCheck, { LOCKSTEP_AGENT_TLS_CERT: node.cert, LOCKSTEP_AGENT_TLS_KEY: other.key });
+  const result = await checkOn(t, simulatedNode(t), certificatesCheck, {
+    LOCKSTEP_AGENT_TLS_CERT: node.cert,
+    LOCKSTEP_AGENT_TLS_KEY: other.key,
+  });
   t.is(result.status, "fail");
   t.is(result.seen, "tlsKey is not the key of tlsCert");
 });
 
 test.serial("the certificates check fails on a certificate of another CA", async (t) => {
   const foreign = await (await foreignPki()).node("pve1");
-  const result = await checkOn(t, simulatedNode(t), certificatesCheck, { LOCKSTEP_AGENT_TLS_CERT: foreign.cert, LOCKSTEP_AGENT_TLS_KEY: foreign.key });
+  const result = await checkOn(t, simulatedNode(t), certificatesCheck, {
+    LOCKSTEP_AGENT_TLS_CERT: foreign.cert,
+    LOCKSTEP_AGENT_TLS_KEY: foreign.key,
+  });
   t.is(result.status, "fail");
   t.is(result.seen, "tlsCert (CN=pve1) is not issued by tlsCa (CN=Lockstep cluster CA)");
 });
 
 test.serial("the certificates check fails on a certificate of another node", async (t) => {
   const other = await (await testPki()).node("pve7");
-  const result = await checkOn(t, simulatedNode(t), certificatesCheck, { LOCKSTEP_AGENT_TLS_CERT: other.cert, LOCKSTEP_AGENT_TLS_KEY: other.key });
+  const result = await checkOn(t, simulatedNode(t), certificatesCheck, {
+    LOCKSTEP_AGENT_TLS_CERT: other.cert,
+    LOCKSTEP_AGENT_TLS_KEY: other.key,
+  });
   t.is(result.status, "fail");
-  t.regex(result.seen, /^tlsCert does not name node 'pve1' \(subject CN=pve7, DNS:pve7, IP Address:127\.0\.0\.1\): the API checks it against the node's name$/);
+  t.regex(
+    result.seen,
+    /^tlsCert does not name node 'pve1' \(subject CN=pve7, DNS:pve7, IP Address:127\.0\.0\.1\): the API checks it against the node's name$/,
+  );
 });
 
 test.serial("the certificates check fails when the agent's configuration names no key", async (t) => {
   const result = await checkOn(t, simulatedNode(t), certificatesCheck, { LOCKSTEP_AGENT_TLS_KEY: undefined });
   t.is(result.status, "fail");
-  t.regex(result.seen, /^tlsKey is required with transport mtls \(set it in the config file or LOCKSTEP_AGENT_TLS_KEY;/);
+  t.regex(
+    result.seen,
+    /^tlsKey is required with transport mtls \(set it in the config file or LOCKSTEP_AGENT_TLS_KEY;/,
+  );
 });

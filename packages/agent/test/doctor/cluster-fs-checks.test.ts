@@ -21,20 +21,29 @@ test.serial("the mount check fails when /etc/pve/local is not there (pmxcfs not 
   t.regex(result.seen, /^pve configuration filesystem \(pmxcfs\) not mounted: lstat \S+\/etc\/pve\/local: ENOENT$/);
 });
 
-test.serial("the FUSE check fails when the simulated pmxcfs says it serves /etc/pve but no FUSE mount is there", async (t) => {
-  const root = simulatedNode(t);
-  // What lockstep-sim-pmxcfs mount records (pmxcfs-state.ts), with the mount itself lost.
-  mkdirSync(path.join(root, "var/lib/lockstep-sim"), { recursive: true });
-  writeFileSync(path.join(root, "var/lib/lockstep-sim/pmxcfs.json"), JSON.stringify({ state: "mounted", quorate: true, pid: null }));
-  const result = await checkOn(t, root, pveFuseCheck);
-  t.is(result.status, "fail");
-  t.regex(result.seen, /^\S+\/etc\/pve is not a FUSE mount: it is on \S+ mounted at \//);
-});
+test.serial(
+  "the FUSE check fails when the simulated pmxcfs says it serves /etc/pve but no FUSE mount is there",
+  async (t) => {
+    const root = simulatedNode(t);
+    // What lockstep-sim-pmxcfs mount records (pmxcfs-state.ts), with the mount itself lost.
+    mkdirSync(path.join(root, "var/lib/lockstep-sim"), { recursive: true });
+    writeFileSync(
+      path.join(root, "var/lib/lockstep-sim/pmxcfs.json"),
+      JSON.stringify({ state: "mounted", quorate: true, pid: null }),
+    );
+    const result = await checkOn(t, root, pveFuseCheck);
+    t.is(result.status, "fail");
+    t.regex(result.seen, /^\S+\/etc\/pve is not a FUSE mount: it is on \S+ mounted at \//);
+  },
+);
 
 test.serial("the node check fails when the agent's node name is not the one pmxcfs knows this node by", async (t) => {
   const result = await checkOn(t, simulatedNode(t, "pve1"), nodeNameCheck, { LOCKSTEP_AGENT_NODE: "pve2" });
   t.is(result.status, "fail");
-  t.regex(result.seen, /^the agent is node 'pve2', but pmxcfs knows this node as 'pve1' \(\S+\/etc\/pve\/\.members\): set node in the agent's configuration$/);
+  t.regex(
+    result.seen,
+    /^the agent is node 'pve2', but pmxcfs knows this node as 'pve1' \(\S+\/etc\/pve\/\.members\): set node in the agent's configuration$/,
+  );
 });
 
 test.serial("the node check names the cluster and its members", async (t) => {
@@ -76,12 +85,17 @@ withFuse("the doctor ends with failures, never hangs, while pmxcfs hangs", async
   const node = await mountedNode(t);
   await controlPmxcfs("pause", node.env);
   const started = Date.now();
-  const run = await runDoctorBin(["--simulate", node.root, "--json", "--timeout", "2000"], { ...node.env, LOCKSTEP_AGENT_NODE: node.name, LOCKSTEP_AGENT_PCT_TERMINATE_GRACE_MS: "500" });
+  const run = await runDoctorBin(["--simulate", node.root, "--json", "--timeout", "2000"], {
+    ...node.env,
+    LOCKSTEP_AGENT_NODE: node.name,
+    LOCKSTEP_AGENT_PCT_TERMINATE_GRACE_MS: "500",
+  });
   const ms = Date.now() - started;
   t.log(`the doctor took ${ms} ms`);
   t.is(run.code, 1, run.stderr);
   const failed = run.report!.checks.filter((c) => c.status === "fail").map((c) => c.id);
-  for (const id of ["pct", "pve-mounted", "pve-quorum", "node", "container-configs", "storages"]) t.true(failed.includes(id), `${id} failed`);
+  for (const id of ["pct", "pve-mounted", "pve-quorum", "node", "container-configs", "storages"])
+    t.true(failed.includes(id), `${id} failed`);
   t.true(ms < 180_000);
 });
 

@@ -45,11 +45,27 @@ export async function tlsEnv(node = "pve1"): Promise<Record<string, string>> {
  * What one check says of the simulated node at `root`, with the doctor's own context built
  * in-process; `env` adds to the test's environment (an undefined value removes a variable).
  */
-export async function checkOn(t: ExecutionContext, root: string, check: DoctorCheck, env: Record<string, string | undefined> = {}, options: { timeoutMs?: number; storages?: WantedStorage[] } = {}): Promise<CheckResult> {
+export async function checkOn(
+  t: ExecutionContext,
+  root: string,
+  check: DoctorCheck,
+  env: Record<string, string | undefined> = {},
+  options: { timeoutMs?: number; storages?: WantedStorage[] } = {},
+): Promise<CheckResult> {
   const merged = { ...process.env, ...(await tlsEnv(env.LOCKSTEP_AGENT_NODE)), ...env };
-  const config = compileAgentConfig({ configPath: null, flags: { simulate: root }, env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)), simPct: simPctBin });
+  const config = compileAgentConfig({
+    configPath: null,
+    flags: { simulate: root },
+    env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)),
+    simPct: simPctBin,
+  });
   // Generous unless the test is about the bound: two loaded CPUs start a Node tool slowly.
-  const ctx = openDoctorContext(config, { timeoutMs: options.timeoutMs ?? 60_000, storages: options.storages ?? [{ id: "local-lvm", content: "rootdir" }] }, systemClock, createMemoryLogger());
+  const ctx = openDoctorContext(
+    config,
+    { timeoutMs: options.timeoutMs ?? 60_000, storages: options.storages ?? [{ id: "local-lvm", content: "rootdir" }] },
+    systemClock,
+    createMemoryLogger(),
+  );
   t.teardown(() => ctx.close());
   const [result] = await runChecks([check], ctx);
   t.log(`${result!.id}: ${result!.status}: ${result!.seen}`);
@@ -73,7 +89,10 @@ export async function runDoctorBin(args: readonly string[], env: Record<string, 
   const fullEnv = { ...process.env, ...(await tlsEnv(env.LOCKSTEP_AGENT_NODE)), ...env };
   const timeout = args.includes("--timeout") ? [] : ["--timeout", "60000"];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [AGENT_BIN, "doctor", ...args, ...timeout], { env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [AGENT_BIN, "doctor", ...args, ...timeout], {
+      env: fullEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -17,7 +17,10 @@ import { checkOn, removeUnlessFailed, simulatedNode, TEMPLATE } from "./doctor-h
 
 /** Makes CT `vmid` on the simulated node with its own `pct`. */
 function createCt(root: string, vmid: number): void {
-  const made = spawnSync(process.execPath, [simPctBin, "create", String(vmid), TEMPLATE, "--storage", "local-lvm"], { env: { ...process.env, LOCKSTEP_SIM_ROOT: root }, encoding: "utf8" });
+  const made = spawnSync(process.execPath, [simPctBin, "create", String(vmid), TEMPLATE, "--storage", "local-lvm"], {
+    env: { ...process.env, LOCKSTEP_SIM_ROOT: root },
+    encoding: "utf8",
+  });
   if (made.status !== 0) throw new Error(`pct create ${vmid}: ${made.stderr}`);
 }
 
@@ -44,20 +47,29 @@ test.serial("the /proc/locks check fails on a line the agent's parser does not u
 test.serial("the active task list check fails on a line that is no task entry", async (t) => {
   const root = simulatedNode(t);
   const active = path.join(root, "var/log/pve/tasks/active");
-  appendFileSync(active, "UPID:pve1:0000ABCD:00C0FFEE:65000000:vzstart:101:root@pam: 1 65000010 OK\nnot a task at all\n");
+  appendFileSync(
+    active,
+    "UPID:pve1:0000ABCD:00C0FFEE:65000000:vzstart:101:root@pam: 1 65000010 OK\nnot a task at all\n",
+  );
   const result = await checkOn(t, root, activeTasksCheck);
   t.is(result.status, "fail");
-  t.is(result.seen, `${active}: 1 of 2 lines are no task entry (INotify.pm read_active_workers), line 2 "not a task at all"`);
+  t.is(
+    result.seen,
+    `${active}: 1 of 2 lines are no task entry (INotify.pm read_active_workers), line 2 "not a task at all"`,
+  );
 });
 
-test.serial("the container config check fails on a config line that is neither description nor key: value", async (t) => {
-  const root = simulatedNode(t);
-  createCt(root, 101);
-  appendFileSync(path.join(root, "etc/pve/lxc/101.conf"), "memory 512\n");
-  const result = await checkOn(t, root, containerConfigsCheck);
-  t.is(result.status, "fail");
-  t.regex(result.seen, /^1 line not understood: 101\.conf line \d+: not understood "memory 512"$/);
-});
+test.serial(
+  "the container config check fails on a config line that is neither description nor key: value",
+  async (t) => {
+    const root = simulatedNode(t);
+    createCt(root, 101);
+    appendFileSync(path.join(root, "etc/pve/lxc/101.conf"), "memory 512\n");
+    const result = await checkOn(t, root, containerConfigsCheck);
+    t.is(result.status, "fail");
+    t.regex(result.seen, /^1 line not understood: 101\.conf line \d+: not understood "memory 512"$/);
+  },
+);
 
 test.serial("the container config check fails on an unknown section", async (t) => {
   const root = simulatedNode(t);
@@ -71,7 +83,10 @@ test.serial("the container config check fails on an unknown section", async (t) 
 
 test.serial("the storage check fails when the container storage is not in storage.cfg", async (t) => {
   const root = simulatedNode(t);
-  writeFileSync(path.join(root, "etc/pve/storage.cfg"), "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n");
+  writeFileSync(
+    path.join(root, "etc/pve/storage.cfg"),
+    "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n",
+  );
   const result = await checkOn(t, root, storagesCheck);
   t.is(result.status, "fail");
   t.is(result.seen, "storage 'local-lvm' is not in storage.cfg");
@@ -79,14 +94,34 @@ test.serial("the storage check fails when the container storage is not in storag
 
 test.serial("the storage check fails when the container storage is disabled", async (t) => {
   const root = simulatedNode(t);
-  appendFileSync(path.join(root, "etc/pve/storage.cfg"), "lvmthin: fast\n\tthinpool fast\n\tvgname nvme\n\tcontent rootdir\n\tdisable\n");
-  const result = await checkOn(t, root, storagesCheck, {}, { storages: [{ id: "local-lvm", content: "rootdir" }, { id: "fast", content: "rootdir" }] });
+  appendFileSync(
+    path.join(root, "etc/pve/storage.cfg"),
+    "lvmthin: fast\n\tthinpool fast\n\tvgname nvme\n\tcontent rootdir\n\tdisable\n",
+  );
+  const result = await checkOn(
+    t,
+    root,
+    storagesCheck,
+    {},
+    {
+      storages: [
+        { id: "local-lvm", content: "rootdir" },
+        { id: "fast", content: "rootdir" },
+      ],
+    },
+  );
   t.is(result.status, "fail");
   t.is(result.seen, "storage 'fast' is disabled");
 });
 
 test.serial("the storage check fails when the template storage holds no templates", async (t) => {
-  const result = await checkOn(t, simulatedNode(t), storagesCheck, {}, { storages: [{ id: "local-lvm", content: "vztmpl" }] });
+  const result = await checkOn(
+    t,
+    simulatedNode(t),
+    storagesCheck,
+    {},
+    { storages: [{ id: "local-lvm", content: "vztmpl" }] },
+  );
   t.is(result.status, "fail");
   t.is(result.seen, "storage 'local-lvm' (lvmthin) does not hold vztmpl (content rootdir,images)");
 });
@@ -114,5 +149,8 @@ test.serial("the clock check fails when chrony is not synchronised", async (t) =
 test.serial("the clock check warns, not fails, when no time daemon can be asked", async (t) => {
   const result = await checkOn(t, simulatedNode(t), clockCheck, { LOCKSTEP_SIM_CLOCK: "no-daemon" });
   t.is(result.status, "warn");
-  t.is(result.seen, "no time daemon could be asked (chronyc: 506 Cannot talk to daemon; timedatectl: not on this node): the clock's sync is unknown");
+  t.is(
+    result.seen,
+    "no time daemon could be asked (chronyc: 506 Cannot talk to daemon; timedatectl: not on this node): the clock's sync is unknown",
+  );
 });

@@ -23,7 +23,14 @@ test.serial("the pct check fails when pct is not where the agent runs it", async
 
 test.serial("the pvesh check fails when pvesh get /version fails", async (t) => {
   const root = simulatedNode(t);
-  writeFaults(root, [{ command: "pvesh", action: "fail", message: "Unable to load access control list: Connection refused", exitCode: 111 }]);
+  writeFaults(root, [
+    {
+      command: "pvesh",
+      action: "fail",
+      message: "Unable to load access control list: Connection refused",
+      exitCode: 111,
+    },
+  ]);
   const result = await checkOn(t, root, pveshCheck);
   t.is(result.status, "fail");
   t.is(result.seen, "pvesh get /version exited 111: Unable to load access control list: Connection refused");
@@ -55,14 +62,23 @@ test.serial("the PVE version check fails when pveversion fails", async (t) => {
 });
 
 test.serial("a PVE major version older than 8 fails, newer than 9 warns, 8 and 9 pass", (t) => {
-  t.deepEqual([7, 8, 9, 10].map((major) => judgePveMajor(major, `PVE ${major}`).status), ["fail", "pass", "pass", "warn"]);
+  t.deepEqual(
+    [7, 8, 9, 10].map((major) => judgePveMajor(major, `PVE ${major}`).status),
+    ["fail", "pass", "pass", "warn"],
+  );
 });
 
 test.serial("a pct that hangs fails its check once pct is stopped, and the check says so", async (t) => {
   const root = simulatedNode(t);
   writeFaults(root, [{ command: "list", action: "hang" }]);
   // The simulated pct ends at SIGTERM; a long grace only leaves the runner's stop time on a loaded machine.
-  const result = await checkOn(t, root, pctCheck, { LOCKSTEP_AGENT_PCT_TERMINATE_GRACE_MS: "10000" }, { timeoutMs: 1_000 });
+  const result = await checkOn(
+    t,
+    root,
+    pctCheck,
+    { LOCKSTEP_AGENT_PCT_TERMINATE_GRACE_MS: "10000" },
+    { timeoutMs: 1_000 },
+  );
   t.is(result.status, "fail");
   t.regex(result.seen, /^HYPERVISOR_UNRESPONSIVE: pct list did not finish within 1000 ms and was stopped/);
 });

@@ -15,21 +15,35 @@ import { openStore, tempDir } from "../dedup/temp-store.js";
 
 const FAKE = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "pct", "fixtures", "fake-task-pct.pl");
 
-interface Req { requestId: string; vmid: number }
-interface Res { replayed: boolean; exitCode: number }
+interface Req {
+  requestId: string;
+  vmid: number;
+}
+interface Res {
+  replayed: boolean;
+  exitCode: number;
+}
 const codec: JsonCodec<Res> = { toJSON: (m) => m, fromJSON: (o) => o as Res };
 
 async function setup(t: Parameters<typeof openStore>[0]) {
   const store = await openStore(t, tempDir(t));
   const dedup = new RequestDeduplicator(store, store.logger);
   const serializer = new VmidSerializer();
-  const deps = { logger: createMemoryLogger(), rpcs: { observe: () => undefined }, dedup, serializer, admission: { enter: () => () => undefined } };
+  const deps = {
+    logger: createMemoryLogger(),
+    rpcs: { observe: () => undefined },
+    dedup,
+    serializer,
+    admission: { enter: () => () => undefined },
+  };
   return { dedup, serializer, deps };
 }
 
 /** Calls a handler as grpc-js would and returns its error (or null) once it answers. */
 function call(handler: ReturnType<typeof mutating<Req, Res>>, request: Req): Promise<Partial<ServiceError> | null> {
-  return new Promise((resolve) => handler({ request } as ServerUnaryCall<Req, Res>, (err) => resolve(err as Partial<ServiceError> | null)));
+  return new Promise((resolve) =>
+    handler({ request } as ServerUnaryCall<Req, Res>, (err) => resolve(err as Partial<ServiceError> | null)),
+  );
 }
 
 async function waitFor(what: () => boolean, boundMs: number): Promise<boolean> {
@@ -42,7 +56,10 @@ test("an agent stop (abortRunning) reaches the running pct, whose task worker ru
   const { dedup, deps } = await setup(t);
   const dir = mkdtempSync(path.join(os.tmpdir(), "cancel-"));
   const pct = new ProcessPctRunner({ pct: FAKE, defaultTimeoutMs: 30_000, terminateGraceMs: 3_000 });
-  const handler = mutating<Req, Res>("CreateContainer", deps, codec, async () => ({ replayed: false, exitCode: (await pct.run(["finish", dir, "20000"])).exitCode }));
+  const handler = mutating<Req, Res>("CreateContainer", deps, codec, async () => ({
+    replayed: false,
+    exitCode: (await pct.run(["finish", dir, "20000"])).exitCode,
+  }));
   const answered = call(handler, { requestId: "req-cancel-0001", vmid: 100 });
   t.true(await waitFor(() => existsSync(path.join(dir, "worker")), 5_000));
   dedup.abortRunning();

@@ -8,7 +8,10 @@ test("operations beyond the limit are refused with RESOURCE_EXHAUSTED naming the
   admission.enter();
   const err = t.throws(() => admission.enter(), { instanceOf: LockstepError });
   t.is(err?.code, "RESOURCE_EXHAUSTED");
-  t.is(err?.message, "node pve1 is already running 2 operations (maxConcurrentOperations); retry later with the same request ID");
+  t.is(
+    err?.message,
+    "node pve1 is already running 2 operations (maxConcurrentOperations); retry later with the same request ID",
+  );
 });
 
 test("a released slot admits the next operation, and releasing twice frees only one slot", (t) => {

@@ -4,13 +4,27 @@ import type { NodeProbe } from "../../src/health/node-probe.js";
 import { ServingMonitor, type ServingState } from "../../src/health/serving-monitor.js";
 import type { ClusterFsStatus } from "../../src/node/cluster-fs.js";
 
-const ANSWERING: NodeProbe = { pctResponsive: true, pctDetail: "", clusterFsState: "ok", clusterFsDetail: "", cluster: null };
+const ANSWERING: NodeProbe = {
+  pctResponsive: true,
+  pctDetail: "",
+  clusterFsState: "ok",
+  clusterFsDetail: "",
+  cluster: null,
+};
 const PCT_HUNG: NodeProbe = { ...ANSWERING, pctResponsive: false, pctDetail: "pct list did not answer within 500 ms" };
-const PAUSED: ClusterFsStatus = { state: "unresponsive", detail: "lstat of /etc/pve/local did not answer", observedAtMs: 0 };
+const PAUSED: ClusterFsStatus = {
+  state: "unresponsive",
+  detail: "lstat of /etc/pve/local did not answer",
+  observedAtMs: 0,
+};
 const INTERVAL_MS = 1_000;
 
 /** A probe whose answers the test gives, one per call, when it chooses (the oldest waiting, or the newest). */
-function scriptedProbe(): { probe: () => Promise<NodeProbe>; calls: number; answer(found: NodeProbe, which?: "oldest" | "newest"): Promise<void> } {
+function scriptedProbe(): {
+  probe: () => Promise<NodeProbe>;
+  calls: number;
+  answer(found: NodeProbe, which?: "oldest" | "newest"): Promise<void>;
+} {
   const pending: ((found: NodeProbe) => void)[] = [];
   const script = {
     calls: 0,
@@ -51,7 +65,10 @@ test("a pct that does not answer makes the node NOT_SERVING, naming why", async 
   const monitor = monitorOf(script.probe);
   monitor.start();
   await script.answer(PCT_HUNG);
-  t.like(monitor.current(), { status: "NOT_SERVING", detail: "pct does not answer: pct list did not answer within 500 ms" });
+  t.like(monitor.current(), {
+    status: "NOT_SERVING",
+    detail: "pct does not answer: pct list did not answer within 500 ms",
+  });
   monitor.stop();
 });
 
@@ -61,7 +78,10 @@ test("a cluster filesystem that stops being trusted makes the node NOT_SERVING a
   monitor.start();
   await script.answer(ANSWERING);
   monitor.clusterFsChanged(PAUSED);
-  t.like(monitor.current(), { status: "NOT_SERVING", detail: `the cluster filesystem is unresponsive: ${PAUSED.detail}` });
+  t.like(monitor.current(), {
+    status: "NOT_SERVING",
+    detail: `the cluster filesystem is unresponsive: ${PAUSED.detail}`,
+  });
   monitor.stop();
 });
 
@@ -74,7 +94,12 @@ test("a probe that began before the cluster filesystem changed does not set the 
   await script.answer(ANSWERING);
   t.is(monitor.current().status, "NOT_SERVING");
   t.is(script.calls, 2, "a fresh probe followed the change");
-  await script.answer({ ...ANSWERING, clusterFsState: "unresponsive", clusterFsDetail: PAUSED.detail, pctResponsive: false });
+  await script.answer({
+    ...ANSWERING,
+    clusterFsState: "unresponsive",
+    clusterFsDetail: PAUSED.detail,
+    pctResponsive: false,
+  });
   t.is(monitor.current().status, "NOT_SERVING");
   monitor.stop();
 });
@@ -152,6 +177,9 @@ test("a watcher that comes after the agent stopped is let go at once", (t) => {
   const monitor = monitorOf(scriptedProbe().probe);
   monitor.stop();
   let ended = false;
-  monitor.watch(() => t.fail("no change after the stop"), () => (ended = true));
+  monitor.watch(
+    () => t.fail("no change after the stop"),
+    () => (ended = true),
+  );
   t.true(ended);
 });

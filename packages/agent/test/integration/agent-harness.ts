@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { AgentClient, agentClientCredentials } from "@lockstep/shared";
+import { AgentClient, agentClientCredentials, logEntry, scratchDir, type TestScope } from "@lockstep/shared";
 import { simPctBin } from "@lockstep/sim";
 import { testPki } from "./test-pki.js";
 
@@ -38,12 +37,39 @@ export interface AgentUnderTest {
   pct(args: string[], env?: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-/** `listen` is 127.0.0.1:0 (any free port) for a new agent; a restart keeps the address it had. */
-export async function startAgentOnSim(env: Record<string, string> = {}, root = mkdtempSync(path.join(os.tmpdir(), "agent-node-")), listen = "127.0.0.1:0"): Promise<AgentUnderTest> {
+/**
+ * A real agent on a simulated node for as long as the test runs: its teardown stops the agent,
+ * and, if the test failed, prints the agent's log. The node is a fresh one, removed after a test
+ * that passed and kept (and named) after one that failed, unless the caller owns `root`.
+ */
+export async function agentOnSim(
+  t: TestScope,
+  env: Record<string, string> = {},
+  root?: string,
+): Promise<AgentUnderTest> {
+  const agent = await startAgentOnSim(env, root ?? scratchDir(t, "agent-node"));
+  t.teardown(async () => {
+    await agent.stop();
+    if (!t.passed) t.log(`the log of the agent on ${agent.root}:\n${agent.logs()}`);
+  });
+  return agent;
+}
+
+/**
+ * `listen` is 127.0.0.1:0 (any free port) for a new agent; a restart keeps the address it had.
+ * `wrap` prefixes the command (e.g. to run it in a network namespace); the process is still the agent.
+ */
+export async function startAgentOnSim(
+  env: Record<string, string>,
+  root: string,
+  listen = "127.0.0.1:0",
+  wrap = (argv: readonly string[]): string[] => [...argv],
+): Promise<AgentUnderTest> {
   const node = env.LOCKSTEP_AGENT_NODE ?? env.LOCKSTEP_SIM_NODE ?? "pve1";
   const pki = await testPki();
   const [server, operator] = await Promise.all([pki.node(node), pki.client("test-operator")]);
-  const child = spawn(process.execPath, [AGENT_BIN, "--simulate", root, "--listen", listen], {
+  const [command, ...args] = wrap([process.execPath, AGENT_BIN, "--simulate", root, "--listen", listen]);
+  const child = spawn(command!, args, {
     env: {
       ...process.env,
       LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "100",
@@ -64,10 +90,10 @@ export async function startAgentOnSim(env: Record<string, string> = {}, root = m
     // Generous: under the whole suite on two CPUs an agent can take a while to come up.
     const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 60_000);
     child.stdout!.on("data", () => {
-      const m = /"msg":"agent listening"[^\n]*"address":"([^"]+)"/.exec(output);
-      if (m) {
+      const listening = logEntry(output, "agent listening");
+      if (typeof listening?.address === "string") {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(listening.address);
       }
     });
     child.on("exit", (code) => reject(new Error(`agent exited ${code}:\n${output}`)));
@@ -77,8 +103,15 @@ export async function startAgentOnSim(env: Record<string, string> = {}, root = m
     root,
     node,
     client,
-    metricsUrl: ((m) => (m ? `http://${m[1]}/metrics` : null))(/"msg":"agent listening"[^\n]*"metrics":"([^"]+)"/.exec(output)),
-    cliEnv: { LOCKSTEP_NODE_TARGET: address, LOCKSTEP_NODE_CA: operator.ca, LOCKSTEP_NODE_CERT: operator.cert, LOCKSTEP_NODE_KEY: operator.key },
+    metricsUrl: ((metrics) => (typeof metrics === "string" ? `http://${metrics}/metrics` : null))(
+      logEntry(output, "agent listening")?.metrics,
+    ),
+    cliEnv: {
+      LOCKSTEP_NODE_TARGET: address,
+      LOCKSTEP_NODE_CA: operator.ca,
+      LOCKSTEP_NODE_CERT: operator.cert,
+      LOCKSTEP_NODE_KEY: operator.key,
+    },
     process: child,
     logs: () => output,
     stop: async (signal = "SIGTERM") => {
@@ -88,10 +121,12 @@ export async function startAgentOnSim(env: Record<string, string> = {}, root = m
       child.kill(signal);
       await exited;
     },
-    restart: () => startAgentOnSim(env, root, address),
+    restart: () => startAgentOnSim(env, root, address, wrap),
     pct: (args, more = {}) =>
       new Promise((resolve) => {
-        const p = spawn(process.execPath, [simPctBin, ...args], { env: { ...process.env, LOCKSTEP_SIM_ROOT: root, ...more } });
+        const p = spawn(process.execPath, [simPctBin, ...args], {
+          env: { ...process.env, LOCKSTEP_SIM_ROOT: root, ...more },
+        });
         let stdout = "";
         let stderr = "";
         p.stdout.on("data", (d) => (stdout += d));
@@ -118,10 +153,13 @@ export async function untilLocked(file: string, ms = 5000): Promise<void> {
 }
 
 /** An agent whose node has CT `vmid` (carrying OWNER), with util-linux flock holding its config lock until the test ends. */
-export async function agentWithHeldLock(t: { teardown(fn: () => unknown): void }, vmid: number, env: Record<string, string> = {}): Promise<{ agent: AgentUnderTest; holderPid: number }> {
+export async function agentWithHeldLock(
+  t: TestScope,
+  vmid: number,
+  env: Record<string, string> = {},
+): Promise<{ agent: AgentUnderTest; holderPid: number }> {
   const { spawn } = await import("node:child_process");
-  const agent = await startAgentOnSim(env);
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t, env);
   await agent.pct(["create", String(vmid), TEMPLATE, ...OWNED]);
   const lockFile = path.join(agent.root, "run/lock/lxc", `pve-config-${vmid}.lock`);
   const holder = spawn("flock", [lockFile, "sleep", "30"], { detached: true, stdio: "ignore" });

@@ -1,12 +1,18 @@
+import type { TestScope } from "@lockstep/shared";
 import test from "ava";
 import { startedCalls, writeFaults } from "@lockstep/sim";
-import { configText, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+import { agentOnSim, configText, TEMPLATE } from "./agent-harness.js";
 
-const clone = { vmid: 101, sourceVmid: 100, hostname: "web-2", ownershipTag: "lockstep-c1", description: "from the base" };
+const clone = {
+  vmid: 101,
+  sourceVmid: 100,
+  hostname: "web-2",
+  ownershipTag: "lockstep-c1",
+  description: "from the base",
+};
 
-async function agentWithSource(t: { teardown(fn: () => unknown): void }) {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+async function agentWithSource(t: TestScope) {
+  const agent = await agentOnSim(t);
   await agent.pct(["create", "100", TEMPLATE, "--storage", "local-lvm", "--hostname", "base", "--tags", "golden"]);
   return agent;
 }

@@ -3,7 +3,7 @@ import { mkdirSync, renameSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { agentV1 } from "@lockstep/shared";
-import { OWNED, OWNER, startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+import { agentOnSim, OWNED, OWNER, TEMPLATE } from "./agent-harness.js";
 
 // audit D35-D37. Until the simulator's FUSE pmxcfs is merged, a FIFO stands in for a hung
 // pmxcfs: opening it for reading blocks in the kernel until a writer comes, as a read of a hung
@@ -17,29 +17,40 @@ async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
   return { value, ms: Date.now() - started };
 }
 
-test("while reads of /etc/pve hang, Health and GetOperation answer within 1 s and InspectLock is HYPERVISOR_UNRESPONSIVE", async (t) => {
-  // Health's own bounds (probe 200 ms, pct's kill grace 100 ms) leave the rest of the second to a loaded machine.
-  const agent = await startAgentOnSim({ LOCKSTEP_AGENT_CLUSTER_FS_TIMEOUT_MS: "3000", LOCKSTEP_AGENT_PROBE_TIMEOUT_MS: "200", LOCKSTEP_AGENT_PCT_TERMINATE_GRACE_MS: "100" });
-  t.teardown(() => agent.stop());
+test("while reads of /etc/pve hang, Health and GetOperation answer before any hung read gives up, and InspectLock is HYPERVISOR_UNRESPONSIVE", async (t) => {
+  // The hung reads give up only after 10 s: an answer before then did not wait behind them,
+  // however slow the machine (a wall-clock bound of 1 s was a load test, not this one).
+  const agent = await agentOnSim(t, {
+    LOCKSTEP_AGENT_CLUSTER_FS_TIMEOUT_MS: "10000",
+    LOCKSTEP_AGENT_PROBE_TIMEOUT_MS: "200",
+    LOCKSTEP_AGENT_PCT_TERMINATE_GRACE_MS: "100",
+  });
   execFileSync("mkfifo", [path.join(agent.root, "etc/pve/lxc/101.conf")]);
+  let settled = 0;
   // More hung reads than libuv has threads: none may take the pool the rest of the agent needs.
-  const inspections = Array.from({ length: 6 }, () => agent.client.inspectLock({ vmid: 101 }).then(() => "answered", code));
+  const inspections = Array.from({ length: 6 }, () =>
+    agent.client
+      .inspectLock({ vmid: 101 })
+      .then(() => "answered", code)
+      .finally(() => settled++),
+  );
   const health = await timed(agent.client.getHealth({}));
   t.log(`Health answered in ${health.ms} ms`);
-  t.true(health.ms < 1_000, `Health took ${health.ms} ms`);
+  t.is(settled, 0, `Health took ${health.ms} ms, after a hung read gave up`);
   const operation = await timed(agent.client.getOperation({ requestId: "never-sent" }).then(() => "answered", code));
   t.is(operation.value, "NOT_FOUND");
-  t.true(operation.ms < 1_000, `GetOperation took ${operation.ms} ms`);
+  t.is(settled, 0, `GetOperation took ${operation.ms} ms, after a hung read gave up`);
   t.deepEqual(await Promise.all(inspections), Array(6).fill("HYPERVISOR_UNRESPONSIVE"));
 });
 
 test("with pmxcfs stopped (an empty /etc/pve), a destroy is HYPERVISOR_UNRESPONSIVE, never already gone, and ListContainers and Health say so", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   t.is((await agent.pct(["create", "101", TEMPLATE, ...OWNED])).code, 0);
   renameSync(path.join(agent.root, "etc/pve"), path.join(agent.root, "etc/pve.stopped"));
   mkdirSync(path.join(agent.root, "etc/pve"));
-  const err = await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-while-stopped", vmid: 101, ownershipTag: OWNER }));
+  const err = await t.throwsAsync(
+    agent.client.destroyContainer({ requestId: "destroy-while-stopped", vmid: 101, ownershipTag: OWNER }),
+  );
   t.is(code(err), "HYPERVISOR_UNRESPONSIVE");
   t.regex(err!.message, /not mounted/);
   await t.throwsAsync(agent.client.listContainers({ includeConfig: false }), { message: /not-mounted/ });

@@ -5,7 +5,7 @@ import path from "node:path";
 import test from "ava";
 import { startedCalls, writeFaults } from "@lockstep/sim";
 import { OperationIntents } from "../../src/dedup/operation-intents.js";
-import { configText, startAgentOnSim, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
+import { agentOnSim, configText, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
 
 const create = { vmid: 101, template: TEMPLATE, hostname: "web-1", ownershipTag: "lockstep-c1" };
 /** The log of the one task of `type` on the node (`var/log/pve/tasks/<digit>/<UPID>`). */
@@ -23,32 +23,41 @@ async function confOf(agent: AgentUnderTest, vmid: number): Promise<string> {
 }
 
 test("a finished create carries the ownership marker in its description and the tag, which is set only after pct create", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   await agent.client.createContainer({ ...create, requestId: "create-c1", tags: ["web"] });
   const createArgv = startedCalls(agent.root, "create")[0]!.argv;
-  t.false(createArgv.join(" ").includes("lockstep-c1;") || createArgv[createArgv.indexOf("--tags") + 1]!.split(";").includes("lockstep-c1"), "pct create is not given the ownership tag");
-  t.deepEqual(startedCalls(agent.root, "set").map((c) => c.argv.slice(2)), [["--tags", "web;lockstep-c1"]]);
+  t.false(
+    createArgv.join(" ").includes("lockstep-c1;") ||
+      createArgv[createArgv.indexOf("--tags") + 1]!.split(";").includes("lockstep-c1"),
+    "pct create is not given the ownership tag",
+  );
+  t.deepEqual(
+    startedCalls(agent.root, "set").map((c) => c.argv.slice(2)),
+    [["--tags", "web;lockstep-c1"]],
+  );
   t.regex(configText(agent, 101), /^#lockstep-owner=lockstep-c1$/m);
 });
 
 test("a create whose pct was killed leaves a placeholder that the agent's intent proves its own: the retry unlocks it, destroys it with its unreferenced disks and creates", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   writeFaults(agent.root, [{ command: "create", times: 1, action: "crash" }]);
-  await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c2" }), { code: "HYPERVISOR_UNRESPONSIVE" });
+  await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c2" }), {
+    code: "HYPERVISOR_UNRESPONSIVE",
+  });
   t.regex(configText(agent, 101), /^lock: create$/m);
   const made = await agent.client.createContainer({ ...create, requestId: "create-c2" });
   t.false(made.alreadyExisted);
-  t.deepEqual(startedCalls(agent.root, "destroy").map((c) => c.argv), [["destroy", "101", "--destroy-unreferenced-disks", "1"]]);
+  t.deepEqual(
+    startedCalls(agent.root, "destroy").map((c) => c.argv),
+    [["destroy", "101", "--destroy-unreferenced-disks", "1"]],
+  );
   t.is(startedCalls(agent.root, "unlock").length >= 1, true);
   t.regex(configText(agent, 101), /^tags: lockstep-c1$/m);
 });
 
 // That the pre-flight lock gate leaves its `lock: create` in place too is agent-locks' part (lock verdicts).
 test("a bare lock: create placeholder this agent did not make is ALREADY_EXISTS and never destroyed", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   const conf = await confOf(agent, 101);
   writeFileSync(conf, "lock: create\n");
   const err = await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c3" }));
@@ -58,11 +67,20 @@ test("a bare lock: create placeholder this agent did not make is ALREADY_EXISTS 
 });
 
 test("a config with this request's marker but not its tag (a create that died after its safe config) is removed and made again", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   // pve-container src/PVE/API2/LXC.pm create_vm writes a complete, lock-free config with the
   // request's description before setup; a worker killed then leaves it, never tagged.
-  await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--description", "lockstep-owner=lockstep-c1"]);
+  await agent.pct([
+    "create",
+    "101",
+    TEMPLATE,
+    "--storage",
+    "local-lvm",
+    "--hostname",
+    "web-1",
+    "--description",
+    "lockstep-owner=lockstep-c1",
+  ]);
   const made = await agent.client.createContainer({ ...create, requestId: "create-c4" });
   t.false(made.alreadyExisted);
   t.is(startedCalls(agent.root, "destroy").length, 1);
@@ -70,10 +88,11 @@ test("a config with this request's marker but not its tag (a create that died af
 });
 
 test("a create that pct finished but whose tagging was killed is adopted by adding the tag, not made again", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   writeFaults(agent.root, [{ command: "set", times: 1, action: "crash" }]);
-  await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c5" }), { code: "HYPERVISOR_UNRESPONSIVE" });
+  await t.throwsAsync(agent.client.createContainer({ ...create, requestId: "create-c5" }), {
+    code: "HYPERVISOR_UNRESPONSIVE",
+  });
   t.notRegex(configText(agent, 101), /^tags: lockstep-c1$/m);
   const made = await agent.client.createContainer({ ...create, requestId: "create-c5" });
   t.true(made.alreadyExisted);
@@ -83,8 +102,7 @@ test("a create that pct finished but whose tagging was killed is adopted by addi
 });
 
 test("a create whose tagging keeps losing to a lock (a backup's) keeps its intent: the retry adds the tag, not a second create", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   // pve-container src/PVE/LXC/Config.pm check_lock: `pct set` refuses a CT a vzdump holds
   // (`CT is locked (backup)`); the agent's lock retries run out and the create answers LOCK_HELD.
   writeFaults(agent.root, [{ command: "set", action: "fail", message: "CT is locked (backup)", times: 4 }]);
@@ -98,18 +116,42 @@ test("a create whose tagging keeps losing to a lock (a backup's) keeps its inten
 });
 
 test("a create that pct finished after the agent died (its task ended TASK OK, the agent never learnt it) is adopted by adding the tag, not made again", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   await agent.stop("SIGKILL");
   // The agent said its intent, started pct create and died before pct exited: pct (its own
   // process group) lived on, its worker printed nothing more, so pct read TASK OK from it and
   // wrote it to the task log (pve-common src/PVE/RESTEnvironment.pm fork_worker, tee_worker).
   const intents = await OperationIntents.open(path.join(agent.root, "var/lib/lockstep-agent/intents"));
-  await intents.record({ op: "create", vmid: 101, ownershipTag: "lockstep-c7", requestId: "create-c7", startedMs: Date.now() });
-  t.is((await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--description", "lockstep-owner=lockstep-c7"])).code, 0);
+  await intents.record({
+    op: "create",
+    vmid: 101,
+    ownershipTag: "lockstep-c7",
+    requestId: "create-c7",
+    startedMs: Date.now(),
+  });
+  t.is(
+    (
+      await agent.pct([
+        "create",
+        "101",
+        TEMPLATE,
+        "--storage",
+        "local-lvm",
+        "--hostname",
+        "web-1",
+        "--description",
+        "lockstep-owner=lockstep-c7",
+      ])
+    ).code,
+    0,
+  );
   const restarted = await agent.restart();
   t.teardown(() => restarted.stop());
-  const made = await restarted.client.createContainer({ ...create, ownershipTag: "lockstep-c7", requestId: "create-c7" });
+  const made = await restarted.client.createContainer({
+    ...create,
+    ownershipTag: "lockstep-c7",
+    requestId: "create-c7",
+  });
   t.true(made.alreadyExisted);
   t.is(startedCalls(agent.root, "create").length, 1);
   t.is(startedCalls(agent.root, "destroy").length, 0);
@@ -117,42 +159,89 @@ test("a create that pct finished after the agent died (its task ended TASK OK, t
 });
 
 test("a create whose task ended in an error after the agent died is not adopted: what it left is removed and made again", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   await agent.stop("SIGKILL");
   const intents = await OperationIntents.open(path.join(agent.root, "var/lib/lockstep-agent/intents"));
-  await intents.record({ op: "create", vmid: 101, ownershipTag: "lockstep-c8", requestId: "create-c8", startedMs: Date.now() });
-  t.is((await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1", "--description", "lockstep-owner=lockstep-c8"])).code, 0);
+  await intents.record({
+    op: "create",
+    vmid: 101,
+    ownershipTag: "lockstep-c8",
+    requestId: "create-c8",
+    startedMs: Date.now(),
+  });
+  t.is(
+    (
+      await agent.pct([
+        "create",
+        "101",
+        TEMPLATE,
+        "--storage",
+        "local-lvm",
+        "--hostname",
+        "web-1",
+        "--description",
+        "lockstep-owner=lockstep-c8",
+      ])
+    ).code,
+    0,
+  );
   // The same config, but the task's log says it failed (a worker that died after its safe config).
   const log = taskLogOf(agent.root, "vzcreate");
-  writeFileSync(log, readFileSync(log, "utf8").replace(/TASK OK\n$/, "\nTASK ERROR: unable to create CT 101 - received interrupt\n"));
+  writeFileSync(
+    log,
+    readFileSync(log, "utf8").replace(/TASK OK\n$/, "\nTASK ERROR: unable to create CT 101 - received interrupt\n"),
+  );
   const restarted = await agent.restart();
   t.teardown(() => restarted.stop());
-  const made = await restarted.client.createContainer({ ...create, ownershipTag: "lockstep-c8", requestId: "create-c8" });
+  const made = await restarted.client.createContainer({
+    ...create,
+    ownershipTag: "lockstep-c8",
+    requestId: "create-c8",
+  });
   t.false(made.alreadyExisted);
   t.is(startedCalls(agent.root, "destroy").length, 1);
   t.regex(configText(agent, 101), /^tags: lockstep-c8$/m);
 });
 
 test("a destroy that died halfway (lock: destroyed alone) that this agent did not start is FAILED_PRECONDITION and left alone", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   const conf = await confOf(agent, 101);
   writeFileSync(conf, "lock: destroyed\n");
-  const err = await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-d1", vmid: 101, force: false, purge: false, ownershipTag: "lockstep-c1" }));
+  const err = await t.throwsAsync(
+    agent.client.destroyContainer({
+      requestId: "destroy-d1",
+      vmid: 101,
+      force: false,
+      purge: false,
+      ownershipTag: "lockstep-c1",
+    }),
+  );
   t.regex(err?.message ?? "", /FAILED_PRECONDITION|died halfway/);
   t.is(readFileSync(conf, "utf8"), "lock: destroyed\n");
 });
 
 test("this agent's destroy that died halfway is finished by the retry, not answered alreadyGone while its config exists", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   await agent.client.createContainer({ ...create, requestId: "create-c6" });
   writeFaults(agent.root, [{ command: "destroy", times: 1, action: "crash" }]);
-  await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-d2", vmid: 101, force: false, purge: false, ownershipTag: "lockstep-c1" }));
+  await t.throwsAsync(
+    agent.client.destroyContainer({
+      requestId: "destroy-d2",
+      vmid: 101,
+      force: false,
+      purge: false,
+      ownershipTag: "lockstep-c1",
+    }),
+  );
   // What pve-container src/PVE/LXC.pm destroy_lxc_container leaves once the volumes are freed.
   writeFileSync(await confOf(agent, 101), "lock: destroyed\n");
-  const res = await agent.client.destroyContainer({ requestId: "destroy-d2", vmid: 101, force: false, purge: false, ownershipTag: "lockstep-c1" });
+  const res = await agent.client.destroyContainer({
+    requestId: "destroy-d2",
+    vmid: 101,
+    force: false,
+    purge: false,
+    ownershipTag: "lockstep-c1",
+  });
   t.false(res.alreadyGone);
   t.throws(() => configText(agent, 101));
 });

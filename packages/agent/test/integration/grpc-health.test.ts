@@ -1,19 +1,27 @@
 // The standard gRPC health service (grpc.health.v1) of a real agent on a simulated node, over
 // mutual TLS: SERVING while `pct` and /etc/pve answer, NOT_SERVING while either does not.
+import { agentOnSim } from "./agent-harness.js";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { status, type ServiceError } from "@grpc/grpc-js";
-import { clearFaults, controlPmxcfs, createSimCluster, fuseSupport, writeFaults, type SimClusterNode } from "@lockstep/sim";
+import {
+  clearFaults,
+  controlPmxcfs,
+  createSimCluster,
+  fuseSupport,
+  writeFaults,
+  type SimClusterNode,
+} from "@lockstep/sim";
 import { agentV1 } from "@lockstep/shared";
-import { agentForTest, check, FAST_HEALTH, healthClient, noClientCertificate, watch } from "./standard-grpc.js";
+import { check, FAST_HEALTH, healthClient, noClientCertificate, watch } from "./standard-grpc.js";
 
 const NODE_AGENT = "lockstep.agent.v1.NodeAgent";
 // Bound on waiting for a change: a probe every second, pct's bound 5 s, a busy machine.
 const CHANGE_MS = 30_000;
 
 test("the server and NodeAgent are SERVING while pct and /etc/pve answer, and List names both", async (t) => {
-  const agent = await agentForTest(t, FAST_HEALTH);
+  const agent = await agentOnSim(t, FAST_HEALTH);
   const client = healthClient(agent);
   t.teardown(() => client.close());
   const watching = watch(client, "");
@@ -21,12 +29,14 @@ test("the server and NodeAgent are SERVING while pct and /etc/pve answer, and Li
   watching.cancel();
   t.is(await check(client, ""), "SERVING");
   t.is(await check(client, NODE_AGENT), "SERVING");
-  const listed = await new Promise<Record<string, { status: number }>>((resolve, reject) => client.list({}, (err, res) => (err ? reject(err) : resolve(res!.statuses))));
+  const listed = await new Promise<Record<string, { status: number }>>((resolve, reject) =>
+    client.list({}, (err, res) => (err ? reject(err) : resolve(res!.statuses))),
+  );
   t.deepEqual(Object.keys(listed).sort(), ["", NODE_AGENT]);
 });
 
 test("a service the agent does not serve is NOT_FOUND to Check", async (t) => {
-  const agent = await agentForTest(t);
+  const agent = await agentOnSim(t);
   const client = healthClient(agent);
   t.teardown(() => client.close());
   const err = await t.throwsAsync<ServiceError>(check(client, "lockstep.agent.v1.Nothing"));
@@ -34,7 +44,7 @@ test("a service the agent does not serve is NOT_FOUND to Check", async (t) => {
 });
 
 test("while pct does not answer the node is NOT_SERVING, and SERVING again once it does; Watch streams each change", async (t) => {
-  const agent = await agentForTest(t, FAST_HEALTH);
+  const agent = await agentOnSim(t, FAST_HEALTH);
   const client = healthClient(agent);
   t.teardown(() => client.close());
   const watching = watch(client, NODE_AGENT);
@@ -49,11 +59,15 @@ test("while pct does not answer the node is NOT_SERVING, and SERVING again once 
   await watching.next("SERVING", CHANGE_MS);
   t.is(await check(client, ""), "SERVING");
   watching.cancel();
-  t.deepEqual(watching.seen.slice(watching.seen.indexOf("SERVING")), ["SERVING", "NOT_SERVING", "SERVING"], "each change once, and nothing else");
+  t.deepEqual(
+    watching.seen.slice(watching.seen.indexOf("SERVING")),
+    ["SERVING", "NOT_SERVING", "SERVING"],
+    "each change once, and nothing else",
+  );
 });
 
 test("a health check without a client certificate is refused, and so is a Watch", async (t) => {
-  const agent = await agentForTest(t);
+  const agent = await agentOnSim(t);
   const client = healthClient(agent, noClientCertificate(agent));
   t.teardown(() => client.close());
   const err = await t.throwsAsync<ServiceError>(check(client, ""));
@@ -64,7 +78,7 @@ test("a health check without a client certificate is refused, and so is a Watch"
 });
 
 test("a cluster client not among tlsAllowedClients is denied a health check", async (t) => {
-  const agent = await agentForTest(t, { LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "lockstep-api" });
+  const agent = await agentOnSim(t, { LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "lockstep-api" });
   const client = healthClient(agent);
   t.teardown(() => client.close());
   const err = await t.throwsAsync<ServiceError>(check(client, ""));
@@ -72,7 +86,7 @@ test("a cluster client not among tlsAllowedClients is denied a health check", as
 });
 
 test("when the agent stops, Watch hears NOT_SERVING and its stream ends", async (t) => {
-  const agent = await agentForTest(t);
+  const agent = await agentOnSim(t);
   const client = healthClient(agent);
   t.teardown(() => client.close());
   const watching = watch(client, "");
@@ -95,7 +109,16 @@ withFuse("while pmxcfs hangs the node is NOT_SERVING, and SERVING again once it 
     await controlPmxcfs("unmount", node.env);
     if (t.passed) rmSync(path.dirname(cluster.dir), { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   });
-  const agent = await agentForTest(t, { ...FAST_HEALTH, LOCKSTEP_AGENT_NODE: "pve1", LOCKSTEP_SIM_NODE: "pve1", LOCKSTEP_SIM_CLUSTER: node.env.LOCKSTEP_SIM_CLUSTER! }, node.root);
+  const agent = await agentOnSim(
+    t,
+    {
+      ...FAST_HEALTH,
+      LOCKSTEP_AGENT_NODE: "pve1",
+      LOCKSTEP_SIM_NODE: "pve1",
+      LOCKSTEP_SIM_CLUSTER: node.env.LOCKSTEP_SIM_CLUSTER!,
+    },
+    node.root,
+  );
   const client = healthClient(agent);
   t.teardown(() => client.close());
   const watching = watch(client, NODE_AGENT);

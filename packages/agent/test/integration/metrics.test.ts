@@ -1,5 +1,5 @@
 import test from "ava";
-import { startAgentOnSim, TEMPLATE } from "./agent-harness.js";
+import { agentOnSim, TEMPLATE } from "./agent-harness.js";
 
 async function scrape(url: string | null): Promise<string> {
   if (!url) throw new Error("metrics are off");
@@ -7,8 +7,7 @@ async function scrape(url: string | null): Promise<string> {
 }
 
 test("the agent's /metrics counts RPCs by outcome and dedup replays", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   const create = { requestId: "metrics-create-0001", vmid: 150, template: TEMPLATE, hostname: "web-1" };
   await agent.client.createContainer(create);
   await agent.client.createContainer(create);
@@ -21,7 +20,6 @@ test("the agent's /metrics counts RPCs by outcome and dedup replays", async (t) 
 });
 
 test("anything but GET /metrics on the metrics port is 404", async (t) => {
-  const agent = await startAgentOnSim();
-  t.teardown(() => agent.stop());
+  const agent = await agentOnSim(t);
   t.is((await fetch(agent.metricsUrl!.replace("/metrics", "/"))).status, 404);
 });

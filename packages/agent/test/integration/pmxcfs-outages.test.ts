@@ -19,7 +19,9 @@ if (!fuse.ok) console.log(`pmxcfs outage tests skipped: ${fuse.reason}`);
 const code = (err: unknown): string | undefined => (err as { code?: string }).code;
 
 /** One node of a cluster of one whose /etc/pve pmxcfs serves, its agent, and CT 101 of Lockstep's. */
-async function nodeWithPmxcfs(t: { teardown(fn: () => Promise<void>): void }): Promise<{ node: SimClusterNode; agent: AgentUnderTest }> {
+async function nodeWithPmxcfs(t: {
+  teardown(fn: () => Promise<void>): void;
+}): Promise<{ node: SimClusterNode; agent: AgentUnderTest }> {
   const [node] = createSimCluster({ nodes: ["pve1"] }).nodes as [SimClusterNode];
   await controlPmxcfs("mount", node.env);
   // Resumed before anything else: a paused mount left behind hangs every `df` on the machine.
@@ -27,7 +29,15 @@ async function nodeWithPmxcfs(t: { teardown(fn: () => Promise<void>): void }): P
     await controlPmxcfs("resume", node.env).catch(() => undefined);
     await controlPmxcfs("unmount", node.env);
   });
-  const agent = await startAgentOnSim({ LOCKSTEP_AGENT_NODE: "pve1", LOCKSTEP_SIM_NODE: "pve1", LOCKSTEP_SIM_CLUSTER: node.env.LOCKSTEP_SIM_CLUSTER!, LOCKSTEP_AGENT_CLUSTER_FS_TIMEOUT_MS: "2000" }, node.root);
+  const agent = await startAgentOnSim(
+    {
+      LOCKSTEP_AGENT_NODE: "pve1",
+      LOCKSTEP_SIM_NODE: "pve1",
+      LOCKSTEP_SIM_CLUSTER: node.env.LOCKSTEP_SIM_CLUSTER!,
+      LOCKSTEP_AGENT_CLUSTER_FS_TIMEOUT_MS: "2000",
+    },
+    node.root,
+  );
   t.teardown(() => agent.stop());
   const created = await agent.pct(["create", "101", TEMPLATE, ...OWNED], { ...node.env });
   if (created.code !== 0) throw new Error(`pct create: ${created.stderr}`);
@@ -53,7 +63,9 @@ it("while pmxcfs is paused, Health answers within 1 s that the cluster filesyste
 it("while pmxcfs is paused, a destroy is HYPERVISOR_UNRESPONSIVE and the container is untouched once it resumes", async (t) => {
   const { node, agent } = await nodeWithPmxcfs(t);
   await controlPmxcfs("pause", node.env);
-  const err = await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-while-paused", vmid: 101, ownershipTag: OWNER }));
+  const err = await t.throwsAsync(
+    agent.client.destroyContainer({ requestId: "destroy-while-paused", vmid: 101, ownershipTag: OWNER }),
+  );
   t.is(code(err), "HYPERVISOR_UNRESPONSIVE");
   await controlPmxcfs("resume", node.env);
   t.is((await agent.client.getContainer({ vmid: 101 })).container?.vmid, 101);
@@ -65,14 +77,17 @@ it("once pmxcfs resumes, Health says the cluster filesystem is ok again", async 
   t.is((await agent.client.getHealth({})).clusterFsState, agentV1.ClusterFsState.UNRESPONSIVE);
   await controlPmxcfs("resume", node.env);
   let state = agentV1.ClusterFsState.UNRESPONSIVE;
-  for (const end = Date.now() + 30_000; state !== agentV1.ClusterFsState.OK && Date.now() < end; ) state = (await agent.client.getHealth({})).clusterFsState;
+  for (const end = Date.now() + 30_000; state !== agentV1.ClusterFsState.OK && Date.now() < end;)
+    state = (await agent.client.getHealth({})).clusterFsState;
   t.is(state, agentV1.ClusterFsState.OK);
 });
 
 it("without quorum, a destroy is CLUSTER_NO_QUORUM, Health says no-quorum, and nothing is changed", async (t) => {
   const { node, agent } = await nodeWithPmxcfs(t);
   await controlPmxcfs("no-quorum", node.env);
-  const err = await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-without-quorum", vmid: 101, ownershipTag: OWNER }));
+  const err = await t.throwsAsync(
+    agent.client.destroyContainer({ requestId: "destroy-without-quorum", vmid: 101, ownershipTag: OWNER }),
+  );
   t.is(code(err), "CLUSTER_NO_QUORUM");
   t.is((await agent.client.getHealth({})).clusterFsState, agentV1.ClusterFsState.NO_QUORUM);
   await controlPmxcfs("quorum", node.env);
@@ -82,7 +97,9 @@ it("without quorum, a destroy is CLUSTER_NO_QUORUM, Health says no-quorum, and n
 it("with pmxcfs stopped (an empty /etc/pve), a destroy is HYPERVISOR_UNRESPONSIVE, never already gone, and the container is there once it starts", async (t) => {
   const { node, agent } = await nodeWithPmxcfs(t);
   await controlPmxcfs("stop", node.env);
-  const err = await t.throwsAsync(agent.client.destroyContainer({ requestId: "destroy-while-stopped", vmid: 101, ownershipTag: OWNER }));
+  const err = await t.throwsAsync(
+    agent.client.destroyContainer({ requestId: "destroy-while-stopped", vmid: 101, ownershipTag: OWNER }),
+  );
   t.is(code(err), "HYPERVISOR_UNRESPONSIVE");
   t.is((await agent.client.getHealth({})).clusterFsState, agentV1.ClusterFsState.NOT_MOUNTED);
   await controlPmxcfs("start", node.env);
@@ -108,8 +125,10 @@ it("a config replaced again and again while the agent reads it is never taken fo
     }
   })();
   const misses: string[] = [];
-  for (const end = Date.now() + 3_000; Date.now() < end; ) {
-    await agent.client.getContainer({ vmid: 101 }).catch((err: unknown) => misses.push(`${code(err)}: ${(err as Error).message}`));
+  for (const end = Date.now() + 3_000; Date.now() < end;) {
+    await agent.client
+      .getContainer({ vmid: 101 })
+      .catch((err: unknown) => misses.push(`${code(err)}: ${(err as Error).message}`));
   }
   replacing = false;
   await replacer;

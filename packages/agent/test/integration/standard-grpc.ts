@@ -1,8 +1,7 @@
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { credentials, type ChannelCredentials, type ClientOptions, type ServiceError } from "@grpc/grpc-js";
-import type { ExecutionContext } from "ava";
 import { agentClientCredentials, healthV1 } from "@lockstep/shared";
-import { startAgentOnSim, type AgentUnderTest } from "./agent-harness.js";
+import type { AgentUnderTest } from "./agent-harness.js";
 
 /**
  * Health probes every second, and a pct that has not answered in 5 s is unresponsive: a
@@ -10,27 +9,27 @@ import { startAgentOnSim, type AgentUnderTest } from "./agent-harness.js";
  */
 export const FAST_HEALTH = { LOCKSTEP_AGENT_HEALTH_INTERVAL_MS: "1000", LOCKSTEP_AGENT_PROBE_TIMEOUT_MS: "5000" };
 
-/** An agent on a simulated node for one test: stopped after it, its node removed unless the test failed. */
-export async function agentForTest(t: ExecutionContext, env: Record<string, string> = {}, root?: string): Promise<AgentUnderTest> {
-  const agent = await startAgentOnSim(env, root);
-  t.teardown(async () => {
-    await agent.stop();
-    if (!t.passed) return t.log(`the node is kept in ${agent.root}; the agent's log:\n${agent.logs()}`);
-    // Retried: a `pct list` the agent left running at its stop may still be writing its log.
-    if (root === undefined) rmSync(agent.root, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
-  });
-  return agent;
-}
-
 /** The channel of the test operator's client certificate (as the node CLI has it). */
-export function operatorChannel(agent: AgentUnderTest): { credentials: ChannelCredentials; channelOptions: ClientOptions } {
+export function operatorChannel(agent: AgentUnderTest): {
+  credentials: ChannelCredentials;
+  channelOptions: ClientOptions;
+} {
   const env = agent.cliEnv;
-  return agentClientCredentials({ ca: env.LOCKSTEP_NODE_CA!, cert: env.LOCKSTEP_NODE_CERT!, key: env.LOCKSTEP_NODE_KEY! }, agent.node);
+  return agentClientCredentials(
+    { ca: env.LOCKSTEP_NODE_CA!, cert: env.LOCKSTEP_NODE_CERT!, key: env.LOCKSTEP_NODE_KEY! },
+    agent.node,
+  );
 }
 
 /** TLS that checks the agent but shows no client certificate. */
-export function noClientCertificate(agent: AgentUnderTest): { credentials: ChannelCredentials; channelOptions: ClientOptions } {
-  return { credentials: credentials.createSsl(readFileSync(agent.cliEnv.LOCKSTEP_NODE_CA!)), channelOptions: { "grpc.ssl_target_name_override": agent.node } };
+export function noClientCertificate(agent: AgentUnderTest): {
+  credentials: ChannelCredentials;
+  channelOptions: ClientOptions;
+} {
+  return {
+    credentials: credentials.createSsl(readFileSync(agent.cliEnv.LOCKSTEP_NODE_CA!)),
+    channelOptions: { "grpc.ssl_target_name_override": agent.node },
+  };
 }
 
 export function healthClient(agent: AgentUnderTest, channel = operatorChannel(agent)): healthV1.HealthClient {
@@ -40,7 +39,9 @@ export function healthClient(agent: AgentUnderTest, channel = operatorChannel(ag
 /** Check's answer, by name (SERVING, NOT_SERVING), or the call's error. */
 export function check(client: healthV1.HealthClient, service: string): Promise<string> {
   return new Promise((resolve, reject) =>
-    client.check({ service }, (err: ServiceError | null, res?: healthV1.HealthCheckResponse) => (err ? reject(err) : resolve(healthV1.HealthCheckResponse_ServingStatus[res!.status]!))),
+    client.check({ service }, (err: ServiceError | null, res?: healthV1.HealthCheckResponse) =>
+      err ? reject(err) : resolve(healthV1.HealthCheckResponse_ServingStatus[res!.status]!),
+    ),
   );
 }
 
@@ -48,7 +49,10 @@ export function check(client: healthV1.HealthClient, service: string): Promise<s
  * A Watch of `service`: the statuses it has streamed so far, and waits for the ones expected,
  * in order (the stream is the clock: nothing is polled).
  */
-export function watch(client: healthV1.HealthClient, service: string): { seen: string[]; next(status: string, withinMs: number): Promise<void>; ended: Promise<void>; cancel(): void } {
+export function watch(
+  client: healthV1.HealthClient,
+  service: string,
+): { seen: string[]; next(status: string, withinMs: number): Promise<void>; ended: Promise<void>; cancel(): void } {
   const stream = client.watch({ service });
   const seen: string[] = [];
   // Where the next expected status is looked for: after the last one found.
@@ -74,7 +78,11 @@ export function watch(client: healthV1.HealthClient, service: string): { seen: s
     seen,
     next: (status, withinMs) =>
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`Watch sent no ${status} within ${withinMs} ms; it sent ${seen.join(", ") || "nothing"}`)), withinMs);
+        const timer = setTimeout(
+          () =>
+            reject(new Error(`Watch sent no ${status} within ${withinMs} ms; it sent ${seen.join(", ") || "nothing"}`)),
+          withinMs,
+        );
         waiter = { status, resolve: () => (clearTimeout(timer), resolve()) };
         match();
       }),

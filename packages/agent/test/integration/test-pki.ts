@@ -33,7 +33,15 @@ async function makePki(dir: string): Promise<TestPki> {
   const issued = new Map<string, Promise<TlsFiles>>();
   const once = (kind: string, name: string, issue: () => Promise<unknown>): Promise<TlsFiles> => {
     const key = `${kind}/${name}`;
-    if (!issued.has(key)) issued.set(key, issue().then(() => ({ ca, cert: path.join(dir, kind, `${name}.crt`), key: path.join(dir, kind, `${name}.key`) })));
+    if (!issued.has(key))
+      issued.set(
+        key,
+        issue().then(() => ({
+          ca,
+          cert: path.join(dir, kind, `${name}.crt`),
+          key: path.join(dir, kind, `${name}.key`),
+        })),
+      );
     return issued.get(key)!;
   };
   return {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
@@ -35,7 +35,11 @@ test("the process that took a flock and the child that inherited its descriptor 
 test("a process with the lock file open but without its flock is not a holder", async (t) => {
   const { file, id } = lockFile();
   await holdWithFlock(t, file);
-  const reader = spawn("python3", ["-c", "import sys,time\nf=open(sys.argv[1])\nprint('open',flush=True)\ntime.sleep(60)", file], { stdio: ["ignore", "pipe", "inherit"] });
+  const reader = spawn(
+    "python3",
+    ["-c", "import sys,time\nf=open(sys.argv[1])\nprint('open',flush=True)\ntime.sleep(60)", file],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   t.teardown(() => reader.kill("SIGKILL"));
   await new Promise<void>((resolve) => reader.stdout.on("data", (d) => String(d).includes("open") && resolve()));
   const holders = await new FlockHolderScan(realProcReader()).holders(file, id);
@@ -55,12 +59,25 @@ test("a holder is found when the agent's path to the lock file goes through a sy
 /** A fake /proc with `processes` processes of `fdsEach` fds, one of which (pid 7, fd 3) is on `file`; it counts what is read. */
 function countingProc(file: string, line: string, processes: number, fdsEach: number) {
   const reads = { passes: 0, process: [] as number[] };
-  const info = (pid: number): ProcessInfo => ({ pid, cmdline: "holder", state: "S", ppid: 1, session: pid, startTicks: 1, startedMs: 0 });
+  const info = (pid: number): ProcessInfo => ({
+    pid,
+    cmdline: "holder",
+    state: "S",
+    ppid: 1,
+    session: pid,
+    startTicks: 1,
+    startedMs: 0,
+  });
   const all: OpenFd[] = Array.from({ length: processes }, (_, p) =>
     Array.from({ length: fdsEach }, (_, i) => {
       const pid = p + 1;
       const onFile = pid === 7 && i === 3;
-      return { pid, fd: String(i), target: onFile ? file : path.join(path.dirname(file), `other-${i}.lock`), lockLines: onFile ? [`lock:\t1: ${line}`] : [] };
+      return {
+        pid,
+        fd: String(i),
+        target: onFile ? file : path.join(path.dirname(file), `other-${i}.lock`),
+        lockLines: onFile ? [`lock:\t1: ${line}`] : [],
+      };
     }),
   ).flat();
   const proc: ProcReader = {
@@ -84,7 +101,10 @@ test("only the stat of the process whose descriptor on the lock file shows the f
   const numbers = `${id.major.toString(16)}:${id.minor.toString(16)}:${id.inode}`;
   const { proc, reads } = countingProc(file, `FLOCK  ADVISORY  WRITE 7 ${numbers} 0 EOF`, 200, 20);
   const holders = await new FlockHolderScan(proc).holders(file, id);
-  t.deepEqual(holders.map((h) => h.pid), [7]);
+  t.deepEqual(
+    holders.map((h) => h.pid),
+    [7],
+  );
   t.deepEqual(reads.process, [7]);
 });
 
@@ -94,7 +114,10 @@ test("inspections that start while a pass over /proc runs share it instead of st
   const { proc, reads } = countingProc(file, `FLOCK  ADVISORY  WRITE 7 ${numbers} 0 EOF`, 50, 5);
   const scan = new FlockHolderScan(proc);
   const all = await Promise.all(Array.from({ length: 5 }, () => scan.holders(file, id)));
-  t.deepEqual(all.map((holders) => holders.map((h) => h.pid)), [[7], [7], [7], [7], [7]]);
+  t.deepEqual(
+    all.map((holders) => holders.map((h) => h.pid)),
+    [[7], [7], [7], [7], [7]],
+  );
   t.is(reads.passes, 1);
   await scan.holders(file, id);
   t.is(reads.passes, 2);

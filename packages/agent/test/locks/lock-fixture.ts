@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ManualClock } from "@lockstep/shared";
+import { ManualClock, scratchDir, type TestScope } from "@lockstep/shared";
 import { LockInspector } from "../../src/locks/lock-inspector.js";
 import { lockFilePath, type NodePaths } from "../../src/node/node-paths.js";
 import { devToMajorMinor } from "../../src/proc/proc-locks.js";
@@ -14,8 +13,8 @@ export const GRACE_MS = 30_000;
  * A node in a temporary directory with real config and lock files, and a fake /proc whose
  * texts are in the kernel's own formats: /proc/locks lines and fdinfo `lock:` lines.
  */
-export function lockNode() {
-  const root = mkdtempSync(path.join(os.tmpdir(), "lock-verdicts-"));
+export function lockNode(t: TestScope) {
+  const root = scratchDir(t, "lock-node");
   const paths: NodePaths = {
     pct: "/bin/false",
     lockDir: path.join(root, "run/lock/lxc"),
@@ -27,7 +26,8 @@ export function lockNode() {
     procRoot: "/proc",
     pctEnv: {},
   };
-  for (const dir of [paths.lockDir, paths.configDir, path.dirname(paths.tasksActive), paths.migrationLockDir]) mkdirSync(dir, { recursive: true });
+  for (const dir of [paths.lockDir, paths.configDir, path.dirname(paths.tasksActive), paths.migrationLockDir])
+    mkdirSync(dir, { recursive: true });
   const processes = new Map<number, ProcessInfo>();
   // Per pid: each descriptor's target and its fdinfo `lock:` line.
   const fdLocks = new Map<number, { target: string; line: string }[]>();
@@ -35,7 +35,10 @@ export function lockNode() {
   const proc: ProcReader = {
     locks: async () => lockLines.map((l, i) => `${i + 1}: ${l}`).join("\n") + "\n",
     pids: async () => [...processes.keys()],
-    openIn: async () => [...fdLocks].flatMap(([pid, fds]) => fds.map(({ target, line }, i) => ({ pid, fd: String(3 + i), target, lockLines: [`lock:\t1: ${line}`] }))),
+    openIn: async () =>
+      [...fdLocks].flatMap(([pid, fds]) =>
+        fds.map(({ target, line }, i) => ({ pid, fd: String(3 + i), target, lockLines: [`lock:\t1: ${line}`] })),
+      ),
     process: async (pid) => processes.get(pid) ?? null,
   };
   const clock = new ManualClock();
@@ -48,7 +51,12 @@ export function lockNode() {
     return `${major.toString(16).padStart(2, "0")}:${minor.toString(16).padStart(2, "0")}:${st.ino}`;
   };
   return {
-    root, paths, clock, inspector, proc, clusterFs,
+    root,
+    paths,
+    clock,
+    inspector,
+    proc,
+    clusterFs,
     /** Writes `<vmid>.conf` with these lines. */
     config(vmid: number, ...lines: string[]) {
       writeFileSync(path.join(paths.configDir, `${vmid}.conf`), lines.map((l) => `${l}\n`).join(""));
@@ -62,7 +70,15 @@ export function lockNode() {
       const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, "0");
       const upid = `UPID:pve1:${hex(pid)}:${hex(startTicks)}:${hex(Math.floor(clock.now() / 1000))}:${type}:${id}:root@pam:`;
       writeFileSync(paths.tasksActive, `${upid} 1\n`, { flag: "a" });
-      processes.set(pid, { pid, ppid: 1, session: pid, cmdline: `task ${upid}`, state: "S", startTicks, startedMs: clock.now() });
+      processes.set(pid, {
+        pid,
+        ppid: 1,
+        session: pid,
+        cmdline: `task ${upid}`,
+        state: "S",
+        startTicks,
+        startedMs: clock.now(),
+      });
       return upid;
     },
     /** A kernel lock on vmid's config lock file, as /proc/locks (and the holder's fdinfo) show it. */
@@ -73,7 +89,9 @@ export function lockNode() {
     },
     /** A flock on the guest migration lock `pve-migrate-<vmid>`. */
     migrationFlock(vmid: number, pid: number) {
-      lockLines.push(`FLOCK  ADVISORY  WRITE ${pid} ${fileNumbers(path.join(paths.migrationLockDir, `pve-migrate-${vmid}`))} 0 EOF`);
+      lockLines.push(
+        `FLOCK  ADVISORY  WRITE ${pid} ${fileNumbers(path.join(paths.migrationLockDir, `pve-migrate-${vmid}`))} 0 EOF`,
+      );
     },
   };
 }

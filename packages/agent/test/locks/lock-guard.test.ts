@@ -1,5 +1,5 @@
 import test from "ava";
-import { createMemoryLogger } from "@lockstep/shared";
+import { createMemoryLogger, type TestScope } from "@lockstep/shared";
 import { EventBus } from "../../src/events/event-bus.js";
 import { LockGuard } from "../../src/locks/lock-guard.js";
 import type { PctRunner } from "../../src/pct/pct-runner.js";
@@ -8,8 +8,8 @@ import { GRACE_MS, lockNode } from "./lock-fixture.js";
 const POLICY = { retries: 2, backoffMs: 1000, backoffMaxMs: 4000, unlockTimeoutMs: 1000 };
 
 /** A guard over a fake node whose `pct unlock` removes the lock line as Proxmox's remove_lock does. */
-function guarded() {
-  const node = lockNode();
+function guarded(t: TestScope) {
+  const node = lockNode(t);
   const calls: string[][] = [];
   const pct: PctRunner = {
     run: async (args) => {
@@ -18,7 +18,16 @@ function guarded() {
       return { exitCode: 0, stdout: "", stderr: "", durationMs: 1 };
     },
   };
-  const guard = new LockGuard("pve1", node.inspector, node.clusterFs, pct, new EventBus(createMemoryLogger()), node.clock, createMemoryLogger(), POLICY);
+  const guard = new LockGuard(
+    "pve1",
+    node.inspector,
+    node.clusterFs,
+    pct,
+    new EventBus(createMemoryLogger()),
+    node.clock,
+    createMemoryLogger(),
+    POLICY,
+  );
   /** Runs `work`, advancing the manual clock whenever the guard sleeps. */
   const drive = async <T>(work: Promise<T>): Promise<T> => {
     let settled = false;
@@ -39,7 +48,7 @@ async function staleLock(node: ReturnType<typeof lockNode>, ...lines: string[]) 
 }
 
 test("a stale lock on a container carrying the caller's marker is cleared through pct unlock", async (t) => {
-  const { node, guard, calls, drive } = guarded();
+  const { node, guard, calls, drive } = guarded(t);
   await staleLock(node, "tags: lockstep-abc");
   const report = await drive(guard.ensureFree(101, { owner: "lockstep-abc" }));
   t.is(report.verdict, "FREE");
@@ -47,7 +56,7 @@ test("a stale lock on a container carrying the caller's marker is cleared throug
 });
 
 test("a stale lock is never unlocked for a caller that acts for no owner; it fails LOCK_HELD naming the lock", async (t) => {
-  const { node, guard, calls, drive } = guarded();
+  const { node, guard, calls, drive } = guarded(t);
   await staleLock(node, "tags: lockstep-abc");
   const err = await t.throwsAsync(drive(guard.ensureFree(101, {})));
   t.is((err as { code?: string }).code, "LOCK_HELD");
@@ -56,14 +65,16 @@ test("a stale lock is never unlocked for a caller that acts for no owner; it fai
 });
 
 test("a stale lock on a container carrying another marker is not unlocked", async (t) => {
-  const { node, guard, calls, drive } = guarded();
+  const { node, guard, calls, drive } = guarded(t);
   await staleLock(node, "tags: lockstep-someone-else");
-  await t.throwsAsync(drive(guard.ensureFree(101, { owner: "lockstep-abc" })), { message: /does not carry this request's ownership marker/ });
+  await t.throwsAsync(drive(guard.ensureFree(101, { owner: "lockstep-abc" })), {
+    message: /does not carry this request's ownership marker/,
+  });
   t.deepEqual(calls, []);
 });
 
 test("a backup lock held by a vzdump task is waited on within the bounds, then LOCK_HELD names the lock and the task", async (t) => {
-  const { node, guard, calls, drive } = guarded();
+  const { node, guard, calls, drive } = guarded(t);
   node.config(101, "lock: backup", "tags: lockstep-abc");
   node.task(5000, 777, "vzdump", "");
   const err = await t.throwsAsync(drive(guard.ensureFree(101, { owner: "lockstep-abc" })));
@@ -72,14 +83,14 @@ test("a backup lock held by a vzdump task is waited on within the bounds, then L
 });
 
 test("the lock a caller's own failed call left is cleared once nothing owns it, without waiting out the grace period", async (t) => {
-  const { node, guard, calls, drive } = guarded();
+  const { node, guard, calls, drive } = guarded(t);
   node.config(101, "lock: snapshot-delete");
   await drive(guard.ensureFree(101, { leftover: "snapshot-delete" }));
   t.deepEqual(calls, [["unlock", "101"]]);
 });
 
 test("settle returns a stale report without clearing it", async (t) => {
-  const { node, guard, calls, drive } = guarded();
+  const { node, guard, calls, drive } = guarded(t);
   await staleLock(node, "tags: lockstep-abc");
   t.is((await drive(guard.settle(101, { owner: "lockstep-abc" }))).verdict, "STALE");
   t.deepEqual(calls, []);

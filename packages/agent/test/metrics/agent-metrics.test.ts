@@ -9,8 +9,13 @@ import type { PctResult } from "../../src/pct/pct-runner.js";
 
 function sources(overrides: Partial<NodeSources> = {}): NodeSources {
   return {
-    node: "pve1", version: "1.2.3", running: () => 3, requestStore: () => ({ records: 150, maxRecords: 1000 }),
-    health: async () => ({ pctResponsive: true, clusterFsState: "ok" }), healthWaitMs: 1000, certificates: {},
+    node: "pve1",
+    version: "1.2.3",
+    running: () => 3,
+    requestStore: () => ({ records: 150, maxRecords: 1000, quarantined: 2 }),
+    health: async () => ({ pctResponsive: true, clusterFsState: "ok" }),
+    healthWaitMs: 1000,
+    certificates: {},
     ...overrides,
   };
 }
@@ -22,19 +27,21 @@ function agentMetrics(): { metrics: AgentMetrics; bus: EventBus } {
 
 test("every event on the bus is counted by its kind", async (t) => {
   const { metrics, bus } = agentMetrics();
-  for (const kind of ["lock-detected", "lock-detected", "lock-cleared"] as const) bus.publish({ atMs: 0, node: "pve1", vmid: 150, kind, detail: "" });
+  for (const kind of ["lock-detected", "lock-detected", "lock-cleared"] as const)
+    bus.publish({ atMs: 0, node: "pve1", vmid: 150, kind, detail: "" });
   const text = await metrics.registry.metrics();
   t.regex(text, /lockstep_agent_events_total\{kind="lock-detected"\} 2/);
   t.regex(text, /lockstep_agent_events_total\{kind="lock-cleared"\} 1/);
 });
 
-test("the node's gauges show operations running, the request store against its bound and the agent's identity", async (t) => {
+test("the node's gauges show operations running, the request store against its bound, its damaged records set aside and the agent's identity", async (t) => {
   const { metrics } = agentMetrics();
   metrics.watchNode(sources());
   const text = await metrics.registry.metrics();
   t.regex(text, /^lockstep_agent_operations_running 3$/m);
   t.regex(text, /^lockstep_agent_request_store_records 150$/m);
   t.regex(text, /^lockstep_agent_request_store_max_records 1000$/m);
+  t.regex(text, /^lockstep_agent_request_records_quarantined_total 2$/m);
   t.regex(text, /^lockstep_agent_info\{node="pve1",version="1.2.3"\} 1$/m);
 });
 
@@ -74,8 +81,12 @@ test("each certificate's expiry is exported by its role", async (t) => {
   const { metrics } = agentMetrics();
   metrics.watchNode(sources({ certificates: { node: cert, ca: path.join(dir, "ca.crt") } }));
   const text = await metrics.registry.metrics();
-  const node = Number(/^lockstep_agent_tls_certificate_expiry_timestamp_seconds\{certificate="node"\} (\S+)$/m.exec(text)?.[1]);
-  const ca = Number(/^lockstep_agent_tls_certificate_expiry_timestamp_seconds\{certificate="ca"\} (\S+)$/m.exec(text)?.[1]);
+  const node = Number(
+    /^lockstep_agent_tls_certificate_expiry_timestamp_seconds\{certificate="node"\} (\S+)$/m.exec(text)?.[1],
+  );
+  const ca = Number(
+    /^lockstep_agent_tls_certificate_expiry_timestamp_seconds\{certificate="ca"\} (\S+)$/m.exec(text)?.[1],
+  );
   t.true(Math.abs(node - (Date.now() / 1000 + 30 * 86_400)) < 120, `${node}`);
   t.true(ca > node);
 });
@@ -87,7 +98,13 @@ test("pct calls are timed by subcommand and outcome", async (t) => {
     { exitCode: 2, stdout: "", stderr: "no", durationMs: 1 },
     new LockstepError("HYPERVISOR_UNRESPONSIVE", "pct timed out"),
   ];
-  const pct = metrics.timed({ run: async () => { const r = results.shift()!; if (r instanceof Error) throw r; return r; } });
+  const pct = metrics.timed({
+    run: async () => {
+      const r = results.shift()!;
+      if (r instanceof Error) throw r;
+      return r;
+    },
+  });
   await pct.run(["list"]);
   await pct.run(["config", "150"]);
   await t.throwsAsync(pct.run(["list"]), { instanceOf: LockstepError });

@@ -59,7 +59,12 @@ test("an answer younger than the fresh window is reused without probing", async 
 test("a probe that fails leaves the last answer standing", async (t) => {
   let calls = 0;
   let now = 0;
-  const sampler = new HealthSampler(async () => (calls++ === 0 ? "healthy" : Promise.reject(new Error("boom"))), 10, 1_000, () => now);
+  const sampler = new HealthSampler(
+    async () => (calls++ === 0 ? "healthy" : Promise.reject(new Error("boom"))),
+    10,
+    1_000,
+    () => now,
+  );
   t.is(await sampler.read(), "healthy");
   now = 2_000;
   t.is(await sampler.read(), "healthy");

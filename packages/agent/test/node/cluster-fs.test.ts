@@ -21,8 +21,20 @@ function mountedPve(): string {
   return pve;
 }
 
-function port(t: { teardown(fn: () => Promise<void>): void }, pveDir: string, changes: ClusterFsStatus[] = []): ClusterFs {
-  const fs = new ClusterFs({ pveDir, timeoutMs: 500, probeTimeoutMs: 300, maxStuckReaders: 2, clock: systemClock, logger: createMemoryLogger(), onChange: (s) => changes.push(s) });
+function port(
+  t: { teardown(fn: () => Promise<void>): void },
+  pveDir: string,
+  changes: ClusterFsStatus[] = [],
+): ClusterFs {
+  const fs = new ClusterFs({
+    pveDir,
+    timeoutMs: 500,
+    probeTimeoutMs: 300,
+    maxStuckReaders: 2,
+    clock: systemClock,
+    logger: createMemoryLogger(),
+    onChange: (s) => changes.push(s),
+  });
   t.teardown(() => fs.close());
   return fs;
 }
@@ -47,7 +59,10 @@ test("a process whose only pending work is the first probe waits for its answer 
     const fs = new ClusterFs({ pveDir: ${JSON.stringify(pve)}, timeoutMs: 5000, probeTimeoutMs: 5000, maxStuckReaders: 1, clock: systemClock, logger: createMemoryLogger() });
     console.log((await fs.probe()).state);
     await fs.close();`;
-  const out = execFileSync(process.execPath, ["--import=tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+  const out = execFileSync(process.execPath, ["--import=tsx", "--input-type=module", "-e", script], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   t.is(out, "ok\n");
 });
 
@@ -60,8 +75,18 @@ test("a file missing at the first look but there a moment later is read, not mis
   const pve = mountedPve();
   const file = path.join(pve, "lxc/101.conf");
   // The moment between the two looks is when the file comes back, as the second rename of a replace lands.
-  const clock = { now: () => Date.now(), sleep: async (ms: number) => (writeFileSync(file, "hostname: ct101\n"), systemClock.sleep(ms)) };
-  const fs = new ClusterFs({ pveDir: pve, timeoutMs: 500, probeTimeoutMs: 300, maxStuckReaders: 2, clock, logger: createMemoryLogger() });
+  const clock = {
+    now: () => Date.now(),
+    sleep: async (ms: number) => (writeFileSync(file, "hostname: ct101\n"), systemClock.sleep(ms)),
+  };
+  const fs = new ClusterFs({
+    pveDir: pve,
+    timeoutMs: 500,
+    probeTimeoutMs: 300,
+    maxStuckReaders: 2,
+    clock,
+    logger: createMemoryLogger(),
+  });
   t.teardown(() => fs.close());
   t.is(await fs.readFile(file), "hostname: ct101\n");
 });
@@ -70,7 +95,10 @@ test("a missing file of an /etc/pve without its local link (pmxcfs stopped) is H
   const pve = mountedPve();
   rmSync(path.join(pve, "local"));
   const fs = port(t, pve);
-  await t.throwsAsync(fs.readFile(path.join(pve, "lxc/999.conf")), { instanceOf: HypervisorUnresponsiveError, message: /not-mounted.*pmxcfs\) not mounted/ });
+  await t.throwsAsync(fs.readFile(path.join(pve, "lxc/999.conf")), {
+    instanceOf: HypervisorUnresponsiveError,
+    message: /not-mounted.*pmxcfs\) not mounted/,
+  });
   t.is(fs.status().state, "not-mounted");
 });
 
@@ -81,9 +109,13 @@ test("an empty /etc/pve directory (pmxcfs stopped) probes as not-mounted, as che
 });
 
 test("a local link without the owner's write bit is no-quorum, as check_cfs_quorum decides (cfs-plug-link.c: 0555 without quorum)", (t) => {
-  t.like(clusterFsStateOf("/etc/pve/local", { symlink: true, directory: false, mode: 0o120555 }), { state: "no-quorum" });
+  t.like(clusterFsStateOf("/etc/pve/local", { symlink: true, directory: false, mode: 0o120555 }), {
+    state: "no-quorum",
+  });
   t.like(clusterFsStateOf("/etc/pve/local", { symlink: true, directory: false, mode: 0o120777 }), { state: "ok" });
-  t.like(clusterFsStateOf("/etc/pve/local", { symlink: false, directory: true, mode: 0o40755 }), { state: "not-mounted" });
+  t.like(clusterFsStateOf("/etc/pve/local", { symlink: false, directory: true, mode: 0o40755 }), {
+    state: "not-mounted",
+  });
 });
 
 test("a read that hangs times out, marks the filesystem unresponsive and is HYPERVISOR_UNRESPONSIVE", async (t) => {
@@ -91,21 +123,36 @@ test("a read that hangs times out, marks the filesystem unresponsive and is HYPE
   const changes: ClusterFsStatus[] = [];
   const fs = port(t, pve, changes);
   const started = Date.now();
-  await t.throwsAsync(fs.readFile(hungFile(pve, 101)), { instanceOf: HypervisorUnresponsiveError, message: /did not answer within 500 ms/ });
+  await t.throwsAsync(fs.readFile(hungFile(pve, 101)), {
+    instanceOf: HypervisorUnresponsiveError,
+    message: /did not answer within 500 ms/,
+  });
   t.true(Date.now() - started < 3_000);
   t.is(fs.status().state, "unresponsive");
-  t.deepEqual(changes.map((s) => s.state), ["unresponsive"]);
+  t.deepEqual(
+    changes.map((s) => s.state),
+    ["unresponsive"],
+  );
 });
 
 test("while reads hang, libuv's pool keeps serving the rest of the process", async (t) => {
   const pve = mountedPve();
-  const fs = new ClusterFs({ pveDir: pve, timeoutMs: 10_000, probeTimeoutMs: 300, maxStuckReaders: 2, clock: systemClock, logger: createMemoryLogger() });
+  const fs = new ClusterFs({
+    pveDir: pve,
+    timeoutMs: 10_000,
+    probeTimeoutMs: 300,
+    maxStuckReaders: 2,
+    clock: systemClock,
+    logger: createMemoryLogger(),
+  });
   t.teardown(() => fs.close());
   const hung = hungFile(pve, 101);
   // More hung reads than libuv has threads (4): were any of them on the pool, the local read
   // below could not finish before they end.
   let ended = false;
-  const stuck = Promise.all(Array.from({ length: 6 }, () => fs.readFile(hung).catch(() => "failed"))).finally(() => (ended = true));
+  const stuck = Promise.all(Array.from({ length: 6 }, () => fs.readFile(hung).catch(() => "failed"))).finally(
+    () => (ended = true),
+  );
   await readFile(new URL(import.meta.url), "utf8");
   t.false(ended, "the local read finished while every read of /etc/pve still hung");
   await fs.close();

@@ -15,21 +15,37 @@ function pveWith(members: string | null): string {
   return pve;
 }
 
-const LAB: CorosyncConf = { clusterName: "lab", configVersion: 3, nodes: [2, 1, 3].map((id) => ({ name: `pve${id}`, nodeid: id, quorumVotes: 1, ring0Addr: `10.0.0.${id}` })) };
+const LAB: CorosyncConf = {
+  clusterName: "lab",
+  configVersion: 3,
+  nodes: [2, 1, 3].map((id) => ({ name: `pve${id}`, nodeid: id, quorumVotes: 1, ring0Addr: `10.0.0.${id}` })),
+};
 
 test("a clustered node reports its own name, its cluster's name and every member, sorted", async (t) => {
   const pve = pveWith(dotMembers(LAB, "pve2"));
-  t.deepEqual(await readClusterMembership(fakeClusterFs(), pve, "pve2"), { nodename: "pve2", name: "lab", members: ["pve1", "pve2", "pve3"] });
+  t.deepEqual(await readClusterMembership(fakeClusterFs(), pve, "pve2"), {
+    nodename: "pve2",
+    name: "lab",
+    members: ["pve1", "pve2", "pve3"],
+  });
 });
 
 test("a node without corosync is a cluster of its own: no name, itself the only member", async (t) => {
   const pve = pveWith(dotMembers(null, "pve1"));
-  t.deepEqual(await readClusterMembership(fakeClusterFs(), pve, "pve1"), { nodename: "pve1", name: "", members: ["pve1"] });
+  t.deepEqual(await readClusterMembership(fakeClusterFs(), pve, "pve1"), {
+    nodename: "pve1",
+    name: "",
+    members: ["pve1"],
+  });
 });
 
 test("a .members that is not pmxcfs's JSON is an error, never taken for no cluster", async (t) => {
-  await t.throwsAsync(readClusterMembership(fakeClusterFs(), pveWith("{\"nodename\": "), "pve1"), { message: /is not JSON/ });
-  await t.throwsAsync(readClusterMembership(fakeClusterFs(), pveWith('{"cluster": {"name": "lab"}}'), "pve1"), { message: /names no cluster and node list/ });
+  await t.throwsAsync(readClusterMembership(fakeClusterFs(), pveWith('{"nodename": '), "pve1"), {
+    message: /is not JSON/,
+  });
+  await t.throwsAsync(readClusterMembership(fakeClusterFs(), pveWith('{"cluster": {"name": "lab"}}'), "pve1"), {
+    message: /names no cluster and node list/,
+  });
 });
 
 test("a missing .members on a trusted /etc/pve is an error", async (t) => {

@@ -4,7 +4,7 @@ import path from "node:path";
 import test from "ava";
 import { HypervisorUnresponsiveError } from "../../src/errors.js";
 import { listClusterContainers, listClusterVms } from "../../src/node/cluster-vms.js";
-import { proxmoxPaths } from "../../src/node/node-paths.js";
+import { clusterPaths } from "../../src/node/node-paths.js";
 import { fakeClusterFs } from "./fake-cluster-fs.js";
 
 function nodesWith(files: string[]): string {
@@ -25,12 +25,22 @@ test("every node's qemu-server configs are VMs of the cluster (pmxcfs memdb.c me
 });
 
 test("only <vmid>.conf names without a leading zero are VM configs (memdb.c name_is_vm_config)", async (t) => {
-  const nodesDir = nodesWith(["pve1/qemu-server/0150.conf", "pve1/qemu-server/150.conf.tmp", "pve1/qemu-server/abc.conf", "pve1/qemu-server/151.conf"]);
+  const nodesDir = nodesWith([
+    "pve1/qemu-server/0150.conf",
+    "pve1/qemu-server/150.conf.tmp",
+    "pve1/qemu-server/abc.conf",
+    "pve1/qemu-server/151.conf",
+  ]);
   t.deepEqual(await listClusterVms({ nodesDir }, fakeClusterFs()), [{ vmid: 151, node: "pve1" }]);
 });
 
 test("every node's lxc configs are the cluster's containers, each with the node holding it, wherever it moved", async (t) => {
-  const nodesDir = nodesWith(["pve1/lxc/101.conf", "pve3/lxc/102.conf", "pve2/qemu-server/120.conf", "pve1/lxc/103.conf.tmp.42"]);
+  const nodesDir = nodesWith([
+    "pve1/lxc/101.conf",
+    "pve3/lxc/102.conf",
+    "pve2/qemu-server/120.conf",
+    "pve1/lxc/103.conf.tmp.42",
+  ]);
   t.deepEqual(await listClusterContainers({ nodesDir }, fakeClusterFs()), [
     { vmid: 101, node: "pve1" },
     { vmid: 102, node: "pve3" },
@@ -46,9 +56,12 @@ test("a trusted cluster filesystem without a nodes directory has no VMs", async 
 });
 
 test("an unmounted cluster filesystem without a nodes directory is HYPERVISOR_UNRESPONSIVE, never an empty list", async (t) => {
-  await t.throwsAsync(listClusterVms({ nodesDir: "/nonexistent/etc/pve/nodes" }, fakeClusterFs("not-mounted")), { instanceOf: HypervisorUnresponsiveError, message: /not-mounted/ });
+  await t.throwsAsync(listClusterVms({ nodesDir: "/nonexistent/etc/pve/nodes" }, fakeClusterFs("not-mounted")), {
+    instanceOf: HypervisorUnresponsiveError,
+    message: /not-mounted/,
+  });
 });
 
 test("on a real node the VMs are read from /etc/pve/nodes", (t) => {
-  t.is(proxmoxPaths.nodesDir, "/etc/pve/nodes");
+  t.is(clusterPaths("/etc/pve/lxc").nodesDir, "/etc/pve/nodes");
 });

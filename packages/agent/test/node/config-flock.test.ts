@@ -28,6 +28,9 @@ test("a config flock that stays busy is LOCK_HELD, and the work never runs", asy
   t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));
   for (let i = 0; i < 100 && !lockedByOthers(lockFile); i++) await new Promise((r) => setTimeout(r, 50));
   let ran = false;
-  await t.throwsAsync(withConfigFlock(paths, 101, async () => (ran = true), 1), { instanceOf: LockHeldError, message: /got timeout/ });
+  await t.throwsAsync(
+    withConfigFlock(paths, 101, async () => (ran = true), 1),
+    { instanceOf: LockHeldError, message: /got timeout/ },
+  );
   t.false(ran);
 });

@@ -1,5 +1,11 @@
 import test from "ava";
-import { effectiveValue, isPending, parseContainerConfig, parsePendingDelete, unparsedLines } from "../../src/node/container-config.js";
+import {
+  effectiveValue,
+  isPending,
+  parseContainerConfig,
+  parsePendingDelete,
+  unparsedLines,
+} from "../../src/node/container-config.js";
 
 // A running CT after `pct set 101 --features nesting=1 --delete mp0 --cores 2`, as
 // pve-container src/PVE/LXC/Config.pm write_pct_config lays it out: main keys, then
@@ -44,7 +50,10 @@ test("delete: in the pending section lists keys pending deletion, the force mark
 });
 
 test("pending deletions split on commas, semicolons and spaces (AbstractConfig.pm parse_pending_delete)", (t) => {
-  t.deepEqual([...parsePendingDelete("mp0,!swap; nameserver  searchdomain")], ["mp0", "swap", "nameserver", "searchdomain"]);
+  t.deepEqual(
+    [...parsePendingDelete("mp0,!swap; nameserver  searchdomain")],
+    ["mp0", "swap", "nameserver", "searchdomain"],
+  );
 });
 
 test("the pending header is matched in any case, as Proxmox's /i does", (t) => {
@@ -83,7 +92,8 @@ test("keys with a pending value or deletion are pending; others are not", (t) =>
 });
 
 test("unparsedLines finds the lines the parser skips: an unknown section and a line that is no key: value", (t) => {
-  const text = "arch: amd64\n#web%20server\n\n[pve:snapshots]\nhostname: web-1\nthis is not a property\n[pve:pending]\nmemory: 1024\n[before-upgrade]\nlxc.apparmor.profile: unconfined\n";
+  const text =
+    "arch: amd64\n#web%20server\n\n[pve:snapshots]\nhostname: web-1\nthis is not a property\n[pve:pending]\nmemory: 1024\n[before-upgrade]\nlxc.apparmor.profile: unconfined\n";
   t.deepEqual(unparsedLines(text), [
     { line: 4, text: "[pve:snapshots]", unknownSection: true },
     { line: 6, text: "this is not a property", unknownSection: false },
@@ -91,5 +101,10 @@ test("unparsedLines finds the lines the parser skips: an unknown section and a l
 });
 
 test("unparsedLines finds nothing in a config Proxmox wrote", (t) => {
-  t.deepEqual(unparsedLines("#lockstep-owner=web\narch: amd64\nhostname: web-1\nrootfs: local-lvm:vm-101-disk-0,size=8G\n\n[pve:pending]\ndelete: swap\n\n[base]\nsnaptime: 1700000000\n"), []);
+  t.deepEqual(
+    unparsedLines(
+      "#lockstep-owner=web\narch: amd64\nhostname: web-1\nrootfs: local-lvm:vm-101-disk-0,size=8G\n\n[pve:pending]\ndelete: swap\n\n[base]\nsnaptime: 1700000000\n",
+    ),
+    [],
+  );
 });

@@ -1,5 +1,10 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
-import { untrustedError, type ClusterFsPort, type ClusterFsState, type ClusterFsStatus } from "../../src/node/cluster-fs.js";
+import {
+  untrustedError,
+  type ClusterFsPort,
+  type ClusterFsState,
+  type ClusterFsStatus,
+} from "../../src/node/cluster-fs.js";
 
 /**
  * The cluster filesystem's port over plain files, in a state the test sets: for tests of the
@@ -8,7 +13,11 @@ import { untrustedError, type ClusterFsPort, type ClusterFsState, type ClusterFs
 export function fakeClusterFs(initial: ClusterFsState = "ok"): ClusterFsPort & { state: ClusterFsState } {
   const fake = {
     state: initial,
-    status: (): ClusterFsStatus => ({ state: fake.state, detail: fake.state === "ok" ? "" : `set by the test`, observedAtMs: 0 }),
+    status: (): ClusterFsStatus => ({
+      state: fake.state,
+      detail: fake.state === "ok" ? "" : `set by the test`,
+      observedAtMs: 0,
+    }),
     probe: async () => fake.status(),
     requireTrusted: async (what: string) => {
       if (fake.state !== "ok") throw untrustedError(fake.status(), what);
@@ -20,7 +29,11 @@ export function fakeClusterFs(initial: ClusterFsState = "ok"): ClusterFsPort & {
   return fake;
 }
 
-async function orMissing<T>(read: () => Promise<T>, fake: { state: ClusterFsState; status(): ClusterFsStatus }, what: string): Promise<T | null> {
+async function orMissing<T>(
+  read: () => Promise<T>,
+  fake: { state: ClusterFsState; status(): ClusterFsStatus },
+  what: string,
+): Promise<T | null> {
   try {
     return await read();
   } catch (err) {

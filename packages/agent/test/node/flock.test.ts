@@ -20,7 +20,7 @@ async function holdElsewhere(t: { teardown(fn: () => void): void }, file: string
       // Its sleep ended on its own.
     }
   });
-  for (const end = Date.now() + 5_000; !lockedByOthers(file); ) {
+  for (const end = Date.now() + 5_000; !lockedByOthers(file);) {
     if (Date.now() > end) throw new Error(`${file} was never locked`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -62,7 +62,10 @@ test("the event loop keeps running while a flock waits", async (t) => {
 });
 
 test("a flock executable that fails for another reason is an INTERNAL error, not a busy lock", async (t) => {
-  const err = await t.throwsAsync(HeldFlock.acquire(lockFile(), { waitS: 0, mode: 0o644, flockBin: "/nonexistent/flock" }), { instanceOf: LockstepError });
+  const err = await t.throwsAsync(
+    HeldFlock.acquire(lockFile(), { waitS: 0, mode: 0o644, flockBin: "/nonexistent/flock" }),
+    { instanceOf: LockstepError },
+  );
   t.is(err?.code, "INTERNAL");
 });
 

@@ -6,6 +6,6 @@ import { existsSync } from "node:fs";
  * it started), then 200 ms more for that child to exit.
  */
 export function freezeUntil(marker: string, ms: number): void {
-  for (const end = Date.now() + ms; Date.now() < end || !existsSync(marker); );
-  for (const end = Date.now() + 200; Date.now() < end; );
+  for (const end = Date.now() + ms; Date.now() < end || !existsSync(marker););
+  for (const end = Date.now() + 200; Date.now() < end;);
 }

@@ -3,7 +3,9 @@ import { parseKeyValues, parseStatus } from "../../src/pct/parse-key-values.js";
 import { parseContainerConfig, parseTags } from "../../src/node/container-config.js";
 
 test("pct config lines become a map with the description decoded", (t) => {
-  const values = parseKeyValues("arch: amd64\ndescription: owner%3A lockstep%0Aline two\nhostname: web-1\nlock: create\n");
+  const values = parseKeyValues(
+    "arch: amd64\ndescription: owner%3A lockstep%0Aline two\nhostname: web-1\nlock: create\n",
+  );
   t.deepEqual(values, { arch: "amd64", description: "owner: lockstep\nline two", hostname: "web-1", lock: "create" });
 });
 
@@ -14,7 +16,9 @@ test("pct status reads running and stopped and refuses anything else", (t) => {
 });
 
 test("a config file's main section excludes snapshot sections", (t) => {
-  const config = parseContainerConfig("#managed%20by lockstep\narch: amd64\nparent: snap1\n\n[snap1]\narch: amd64\nlock: snapshot\nsnaptime: 1700000000\n");
+  const config = parseContainerConfig(
+    "#managed%20by lockstep\narch: amd64\nparent: snap1\n\n[snap1]\narch: amd64\nlock: snapshot\nsnaptime: 1700000000\n",
+  );
   t.deepEqual(config.main.values, { arch: "amd64", parent: "snap1" });
   t.is(config.main.description, "managed by lockstep");
   t.deepEqual(config.snapshots.get("snap1")?.values, { arch: "amd64", lock: "snapshot", snaptime: "1700000000" });

@@ -9,7 +9,10 @@ test("no output at all means no containers", (t) => {
 });
 
 test("rows are parsed with their status, lock and name", (t) => {
-  const out = row("VMID", "Status", "Lock", "Name") + row("101", "running", "", "web-1") + row("102", "stopped", "create", "CT102");
+  const out =
+    row("VMID", "Status", "Lock", "Name") +
+    row("101", "running", "", "web-1") +
+    row("102", "stopped", "create", "CT102");
   t.deepEqual(parsePctList(out), [
     { vmid: 101, status: "running", lock: "", name: "web-1" },
     { vmid: 102, status: "stopped", lock: "create", name: "CT102" },
@@ -22,5 +25,7 @@ test("a lock longer than its column pushes the name right and is still read", (t
 });
 
 test("an unexpected line is an error, not a silently missing container", (t) => {
-  t.throws(() => parsePctList(row("VMID", "Status", "Lock", "Name") + "garbage here\n"), { message: /unexpected line/ });
+  t.throws(() => parsePctList(row("VMID", "Status", "Lock", "Name") + "garbage here\n"), {
+    message: /unexpected line/,
+  });
 });

@@ -60,7 +60,9 @@ test("a pct that finished while the agent stood still past its timeout is its an
 test("a call past its timeout is killed and reported as an unresponsive hypervisor", async (t) => {
   const runner = new ProcessPctRunner({ pct: fakePct(), defaultTimeoutMs: 5_000 });
   const started = Date.now();
-  const err = await t.throwsAsync(runner.run(["hang"], { timeoutMs: 300 }), { instanceOf: HypervisorUnresponsiveError });
+  const err = await t.throwsAsync(runner.run(["hang"], { timeoutMs: 300 }), {
+    instanceOf: HypervisorUnresponsiveError,
+  });
   t.is(err?.code, "HYPERVISOR_UNRESPONSIVE");
   t.regex(err?.message ?? "", /outcome is unknown/);
   t.true(Date.now() - started < 3_000);
@@ -74,20 +76,36 @@ test("output beyond the bound is dropped and marked", async (t) => {
 });
 
 test("the configured environment reaches pct", async (t) => {
-  const runner = new ProcessPctRunner({ pct: fakePct(), defaultTimeoutMs: 5_000, env: { LOCKSTEP_SIM_ROOT: "/srv/sim" } });
+  const runner = new ProcessPctRunner({
+    pct: fakePct(),
+    defaultTimeoutMs: 5_000,
+    env: { LOCKSTEP_SIM_ROOT: "/srv/sim" },
+  });
   t.is((await runner.run(["env"])).stdout, "/srv/sim");
 });
 
 test("pct runs with Proxmox's PATH and the node's settings, never the agent's own environment", async (t) => {
   process.env.LOCKSTEP_AGENT_TLS_KEY = "/etc/lockstep/agent.key";
   t.teardown(() => delete process.env.LOCKSTEP_AGENT_TLS_KEY);
-  const runner = new ProcessPctRunner({ pct: fakePct(), defaultTimeoutMs: 5_000, env: { LOCKSTEP_SIM_ROOT: "/srv/sim" } });
-  const seen = new Map((await runner.run(["environment"])).stdout.trim().split("\n").map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const));
+  const runner = new ProcessPctRunner({
+    pct: fakePct(),
+    defaultTimeoutMs: 5_000,
+    env: { LOCKSTEP_SIM_ROOT: "/srv/sim" },
+  });
+  const seen = new Map(
+    (await runner.run(["environment"])).stdout
+      .trim()
+      .split("\n")
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const),
+  );
   t.is(seen.get("PATH"), "/sbin:/bin:/usr/sbin:/usr/bin");
   t.is(seen.get("LOCKSTEP_SIM_ROOT"), "/srv/sim");
   t.false(seen.has("LOCKSTEP_AGENT_TLS_KEY"));
   // What a shell adds of its own is all there is besides.
-  t.deepEqual([...seen.keys()].filter((key) => !["PATH", "LOCKSTEP_SIM_ROOT", "PWD", "SHLVL", "_", "OLDPWD"].includes(key)), []);
+  t.deepEqual(
+    [...seen.keys()].filter((key) => !["PATH", "LOCKSTEP_SIM_ROOT", "PWD", "SHLVL", "_", "OLDPWD"].includes(key)),
+    [],
+  );
 });
 
 test("a missing pct is an unresponsive hypervisor, not a crash", async (t) => {

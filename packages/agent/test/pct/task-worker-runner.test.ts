@@ -53,7 +53,9 @@ test("a call that finishes in time resolves with the worker's output", async (t)
 
 test("on timeout SIGTERM reaches the task worker through pct, whose error path runs, and the call is unresponsive", async (t) => {
   const dir = scratch();
-  const err = await t.throwsAsync(runner().run(["finish", dir, "20000"], { timeoutMs: 500 }), { instanceOf: HypervisorUnresponsiveError });
+  const err = await t.throwsAsync(runner().run(["finish", dir, "20000"], { timeoutMs: 500 }), {
+    instanceOf: HypervisorUnresponsiveError,
+  });
   t.regex(err?.message ?? "", /outcome is unknown/);
   // fork_worker's handler: die "received interrupt", then the command's own cleanup.
   t.is(readFileSync(path.join(dir, "cleaned"), "utf8"), "received interrupt\n");
@@ -64,7 +66,9 @@ test("on timeout SIGTERM reaches the task worker through pct, whose error path r
 test("a task worker that outlives its killed pct makes the call OPERATION_RUNNING with its UPID, holding its flock until it ends", async (t) => {
   const dir = scratch();
   const started = Date.now();
-  const err = await t.throwsAsync(runner(300).run(["blocked", dir, "2500"], { timeoutMs: 400 }), { instanceOf: OperationRunningError });
+  const err = await t.throwsAsync(runner(300).run(["blocked", dir, "2500"], { timeoutMs: 400 }), {
+    instanceOf: OperationRunningError,
+  });
   t.true(Date.now() - started < 2_000, "reported before the worker ended");
   t.is(err?.code, "OPERATION_RUNNING");
   t.is(err?.upid, workerOf(dir).upid);
@@ -78,7 +82,9 @@ test("a task worker that outlives its killed pct makes the call OPERATION_RUNNIN
 
 test("a task worker left without its pct dies at its next write, and `ended` settles", async (t) => {
   const dir = scratch();
-  const err = await t.throwsAsync(runner(300).run(["late-write", dir], { timeoutMs: 400 }), { instanceOf: OperationRunningError });
+  const err = await t.throwsAsync(runner(300).run(["late-write", dir], { timeoutMs: 400 }), {
+    instanceOf: OperationRunningError,
+  });
   writeFileSync(path.join(dir, "go"), ""); // pct was killed before the call was answered
   await err!.ended;
   // SIGPIPE at the write: it never got to record that it finished, and cleaned nothing up.
@@ -101,7 +107,9 @@ test("cancelling the operation (an agent stop) stops pct and its worker through 
 test("a pct that ignores SIGTERM is killed with its process group after the grace", async (t) => {
   const dir = scratch();
   const started = Date.now();
-  await t.throwsAsync(runner(300).run(["stubborn-pct", dir, "20000"], { timeoutMs: 300 }), { instanceOf: HypervisorUnresponsiveError });
+  await t.throwsAsync(runner(300).run(["stubborn-pct", dir, "20000"], { timeoutMs: 300 }), {
+    instanceOf: HypervisorUnresponsiveError,
+  });
   t.true(Date.now() - started < 3_000);
 });
 
@@ -109,6 +117,9 @@ test("an operation already cancelled never starts pct", async (t) => {
   const dir = scratch();
   const controller = new AbortController();
   controller.abort(new Error("stopped"));
-  await t.throwsAsync(withOperationSignal(controller.signal, () => runner().run(["finish", dir, "100"])), { message: "stopped" });
+  await t.throwsAsync(
+    withOperationSignal(controller.signal, () => runner().run(["finish", dir, "100"])),
+    { message: "stopped" },
+  );
   t.false(existsSync(path.join(dir, "worker")));
 });

@@ -10,10 +10,14 @@ import { liveTaskWorkers, parseUpid, taskWorkersUnder } from "../../src/pct/task
 import type { ProcessInfo, ProcReader } from "../../src/proc/proc-reader.js";
 
 const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, "0");
-const upid = (pid: number, pstart: number, type = "vzcreate", id = "100") => `UPID:pve1:${hex(pid)}:${hex(pstart)}:${hex(1_700_000_000)}:${type}:${id}:root@pam:`;
+const upid = (pid: number, pstart: number, type = "vzcreate", id = "100") =>
+  `UPID:pve1:${hex(pid)}:${hex(pstart)}:${hex(1_700_000_000)}:${type}:${id}:root@pam:`;
 
 function fakeProc(processes: Partial<ProcessInfo>[]): ProcReader {
-  const full = processes.map((p) => ({ cmdline: "", state: "S", ppid: 1, session: 1, startTicks: 1000, startedMs: 0, pid: 0, ...p }) as ProcessInfo);
+  const full = processes.map(
+    (p) =>
+      ({ cmdline: "", state: "S", ppid: 1, session: 1, startTicks: 1000, startedMs: 0, pid: 0, ...p }) as ProcessInfo,
+  );
   return {
     locks: async () => "",
     pids: async () => full.map((p) => p.pid),
@@ -40,7 +44,10 @@ test("the task worker of a pct is found among its descendants by cmdline, own se
     { pid: 11, ppid: 10, session: 11, startTicks: 700, cmdline: `task ${upid(11, 700)}` },
     { pid: 12, ppid: 11, session: 11, cmdline: "tar xpf template.tar.zst" },
   ]);
-  t.deepEqual((await taskWorkersUnder(proc, 10)).map((w) => w.pid), [11]);
+  t.deepEqual(
+    (await taskWorkersUnder(proc, 10)).map((w) => w.pid),
+    [11],
+  );
 });
 
 test("a task worker that is not a descendant of this pct, or is not its own session, or names another pid, is not this call's", async (t) => {
@@ -51,7 +58,7 @@ test("a task worker that is not a descendant of this pct, or is not its own sess
     { pid: 22, ppid: 10, session: 22, startTicks: 700, cmdline: `task ${upid(99, 700)}` },
     { pid: 23, ppid: 10, session: 23, startTicks: 701, cmdline: `task ${upid(23, 700)}` },
   ]);
-  t.deepEqual((await taskWorkersUnder(proc, 10)), []);
+  t.deepEqual(await taskWorkersUnder(proc, 10), []);
 });
 
 test("at boot, running tasks of the active list whose worker lives are found, finished lines and dead or reused pids are not", async (t) => {
@@ -67,7 +74,10 @@ test("at boot, running tasks of the active list whose worker lives are found, fi
     `${upid(33, 330, "vzstart", "103")} 0`,
     `${upid(30, 300, "vzstop", "104")} 0 6553F100 OK`,
   ]);
-  t.deepEqual((await liveTaskWorkers(file, proc)).map((w) => w.upid), [upid(30, 300, "vzcreate", "100")]);
+  t.deepEqual(
+    (await liveTaskWorkers(file, proc)).map((w) => w.upid),
+    [upid(30, 300, "vzcreate", "100")],
+  );
 });
 
 // pve-common RESTEnvironment.pm fork_worker: pct opens the task log (UPID.pm open_log) before the
@@ -77,8 +87,15 @@ test("at boot, a task worker missing from the active list (its pct was killed be
   const proc = fakeProc([{ pid: 40, startTicks: 400, session: 40, ppid: 1, cmdline: `task ${worker}` }]);
   const tasksDir = mkdtempSync(path.join(os.tmpdir(), "tasks-"));
   const active = path.join(tasksDir, "active");
-  t.deepEqual((await liveTaskWorkers(active, proc)), [], "no log of it in this node's task directory: not this node's task");
+  t.deepEqual(
+    await liveTaskWorkers(active, proc),
+    [],
+    "no log of it in this node's task directory: not this node's task",
+  );
   mkdirSync(path.join(tasksDir, worker.split(":")[4]!.slice(-1)));
   writeFileSync(path.join(tasksDir, worker.split(":")[4]!.slice(-1), worker), "");
-  t.deepEqual((await liveTaskWorkers(active, proc)).map((w) => w.id), ["105"]);
+  t.deepEqual(
+    (await liveTaskWorkers(active, proc)).map((w) => w.id),
+    ["105"],
+  );
 });

@@ -1,5 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { closeSync, constants, linkSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -22,7 +32,10 @@ export function fakeProcRoot() {
     /** A process: its stat and cmdline. */
     process(pid: number, cmdline: string) {
       dirs(pid);
-      writeFileSync(path.join(root, String(pid), "stat"), `${pid} (x) S 1 ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n`);
+      writeFileSync(
+        path.join(root, String(pid), "stat"),
+        `${pid} (x) S 1 ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n`,
+      );
       writeFileSync(path.join(root, String(pid), "cmdline"), `${cmdline}\0`);
     },
     /** Descriptor `fd` of `pid` pointing at `target`, its fdinfo with these `lock:` lines. */

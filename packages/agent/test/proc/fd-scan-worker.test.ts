@@ -39,7 +39,13 @@ test("a scan is answered by one long-lived thread started on first use, with the
   t.is(scanner.threadsStarted, 0);
   const open = await scanner.scan([LOCK_DIR]);
   t.deepEqual(open, [{ pid: 7, fd: "3", target: LOCK_FILE, lockLines: [LOCK_LINE] }]);
-  t.deepEqual(await scanner.scan(["/var/log"]).then((fds) => fds.map((f) => `${f.pid}/${f.fd}`)), ["8/0", "8/1", "8/2", "8/3", "8/4"]);
+  t.deepEqual(await scanner.scan(["/var/log"]).then((fds) => fds.map((f) => `${f.pid}/${f.fd}`)), [
+    "8/0",
+    "8/1",
+    "8/2",
+    "8/3",
+    "8/4",
+  ]);
   t.is(scanner.threadsStarted, 1);
 });
 
@@ -47,10 +53,20 @@ test("scans asked at once are each answered with their own directories", async (
   const proc = busyRoot(t);
   const scanner = new FdScanWorker(proc.root, GENEROUS_MS);
   t.teardown(() => scanner.close());
-  const [lock, logs, dev] = await Promise.all([scanner.scan([LOCK_DIR]), scanner.scan(["/var/log"]), scanner.scan(["/dev"])]);
-  t.deepEqual(lock.map((f) => f.target), [LOCK_FILE]);
+  const [lock, logs, dev] = await Promise.all([
+    scanner.scan([LOCK_DIR]),
+    scanner.scan(["/var/log"]),
+    scanner.scan(["/dev"]),
+  ]);
+  t.deepEqual(
+    lock.map((f) => f.target),
+    [LOCK_FILE],
+  );
   t.is(logs.length, 5);
-  t.deepEqual(dev.map((f) => `${f.pid}/${f.fd}`), ["7/0", "7/1", "7/2"]);
+  t.deepEqual(
+    dev.map((f) => `${f.pid}/${f.fd}`),
+    ["7/0", "7/1", "7/2"],
+  );
   t.is(scanner.threadsStarted, 1);
 });
 

@@ -13,7 +13,11 @@ test("work on one VMID runs one at a time, in submission order", async (t) => {
     events.push(`end ${name}`);
     return name;
   };
-  const results = await Promise.all([serializer.run(101, work("a", 15)), serializer.run(101, work("b", 1)), serializer.run(101, work("c", 5))]);
+  const results = await Promise.all([
+    serializer.run(101, work("a", 15)),
+    serializer.run(101, work("b", 1)),
+    serializer.run(101, work("c", 5)),
+  ]);
   t.deepEqual(results, ["a", "b", "c"]);
   t.deepEqual(events, ["start a", "end a", "start b", "end b", "start c", "end c"]);
 });
@@ -44,7 +48,9 @@ test("a waiter that gives up leaves the queue intact and its work never runs", a
   const serializer = new VmidSerializer();
   const order: string[] = [];
   let finishFirst!: () => void;
-  const first = serializer.run(101, () => new Promise<void>((resolve) => (finishFirst = resolve)).then(() => order.push("first")));
+  const first = serializer.run(101, () =>
+    new Promise<void>((resolve) => (finishFirst = resolve)).then(() => order.push("first")),
+  );
   const controller = new AbortController();
   const abandoned = serializer.run(101, async () => order.push("abandoned"), { signal: controller.signal });
   const third = serializer.run(101, async () => order.push("third"));
@@ -57,7 +63,10 @@ test("a waiter that gives up leaves the queue intact and its work never runs", a
 
 test("an already aborted signal rejects at once without queueing", async (t) => {
   const serializer = new VmidSerializer();
-  await t.throwsAsync(serializer.run(101, async () => t.fail("ran"), { signal: AbortSignal.abort(new Error("too late")) }), { message: "too late" });
+  await t.throwsAsync(
+    serializer.run(101, async () => t.fail("ran"), { signal: AbortSignal.abort(new Error("too late")) }),
+    { message: "too late" },
+  );
   t.is(serializer.busyVmids, 0);
 });
 
@@ -73,8 +82,15 @@ test("work that fails with OPERATION_RUNNING answers at once but keeps the VMID 
   const serializer = new VmidSerializer();
   let endWorker!: () => void;
   const ended = new Promise<void>((resolve) => (endWorker = resolve));
-  const running = new OperationRunningError("still running", "UPID:n:00000001:00000002:00000003:vzcreate:100:root@pam:", ended);
-  await t.throwsAsync(serializer.run(100, () => Promise.reject(running)), { is: running });
+  const running = new OperationRunningError(
+    "still running",
+    "UPID:n:00000001:00000002:00000003:vzcreate:100:root@pam:",
+    ended,
+  );
+  await t.throwsAsync(
+    serializer.run(100, () => Promise.reject(running)),
+    { is: running },
+  );
   let nextStarted = false;
   const next = serializer.run(100, async () => (nextStarted = true));
   await new Promise((resolve) => setImmediate(resolve));

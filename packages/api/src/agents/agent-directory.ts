@@ -24,7 +24,10 @@ export function agentDirectory(pool: Database, callTimeoutMs: number, transport:
       const cached = clients.get(node);
       if (cached && cached.target === address) return cached;
       cached?.close();
-      const client = new AgentClient(address, { defaultTimeoutMs: callTimeoutMs, ...agentChannel(transport, address, node) });
+      const client = new AgentClient(address, {
+        defaultTimeoutMs: callTimeoutMs,
+        ...agentChannel(transport, address, node),
+      });
       clients.set(node, client);
       return client;
     },

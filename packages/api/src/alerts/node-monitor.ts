@@ -34,7 +34,15 @@ interface NodeRow extends RowDataPacket {
 export class NodeMonitor {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly pool: Database, private readonly agents: AgentDirectory, private readonly alerts: AlertBook, private readonly clock: Clock, private readonly logger: Logger, private readonly options: MonitorOptions, private readonly leases: LeaseStore) {}
+  constructor(
+    private readonly pool: Database,
+    private readonly agents: AgentDirectory,
+    private readonly alerts: AlertBook,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: MonitorOptions,
+    private readonly leases: LeaseStore,
+  ) {}
 
   start(): void {
     this.timer = setTimeout(() => void this.tick(), 0);
@@ -50,7 +58,13 @@ export class NodeMonitor {
       const [rows] = await this.pool.query<RowDataPacket[]>("SELECT name, unreachable_since, health_state FROM nodes");
       // Held past the probe's timeout, so that it cannot lapse while the probe waits.
       const timing = { ttlMs: this.options.probeTimeoutMs * 2 + 5_000, waitMs: 0 };
-      await Promise.all(rows.map((row) => this.leases.hold(`node-monitor/${row.name as string}`, timing, (lease) => this.check(row.name as string, row as NodeRow, this.leases.fence(lease)))));
+      await Promise.all(
+        rows.map((row) =>
+          this.leases.hold(`node-monitor/${row.name as string}`, timing, (lease) =>
+            this.check(row.name as string, row as NodeRow, this.leases.fence(lease)),
+          ),
+        ),
+      );
     } catch (err) {
       this.logger.warn("node health round failed", { err });
     }
@@ -67,18 +81,32 @@ export class NodeMonitor {
       const since = unreachableSince ?? now;
       await this.pool.transaction(async (tx) => {
         await fence(tx);
-        await tx.query("UPDATE nodes SET health_state = 'unreachable', unreachable_since = COALESCE(unreachable_since, ?), updated_at = ? WHERE name = ?", [now, now, node]);
+        await tx.query(
+          "UPDATE nodes SET health_state = 'unreachable', unreachable_since = COALESCE(unreachable_since, ?), updated_at = ? WHERE name = ?",
+          [now, now, node],
+        );
       });
-      if (now.getTime() - since.getTime() >= this.options.unreachableAlertMs && !(await inMaintenance(this.pool, node))) {
+      if (
+        now.getTime() - since.getTime() >= this.options.unreachableAlertMs &&
+        !(await inMaintenance(this.pool, node))
+      ) {
         const why = err instanceof LockstepError ? err.message : String(err);
-        await this.alerts.raise({ dedupKey: `lockstep/${node}/agent-unreachable`, node, kind: "agent-unreachable", summary: `Lockstep agent on ${node} unreachable since ${since.toISOString()}: ${why}` });
+        await this.alerts.raise({
+          dedupKey: `lockstep/${node}/agent-unreachable`,
+          node,
+          kind: "agent-unreachable",
+          summary: `Lockstep agent on ${node} unreachable since ${since.toISOString()}: ${why}`,
+        });
       }
       return;
     }
     const state = health.pctResponsive ? "healthy" : "unresponsive";
     await this.pool.transaction(async (tx) => {
       await fence(tx);
-      await tx.query("UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?", [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node]);
+      await tx.query(
+        "UPDATE nodes SET health_state = ?, last_health = ?, last_seen_at = ?, unreachable_since = NULL, updated_at = ? WHERE name = ?",
+        [state, JSON.stringify(agentV1.GetHealthResponse.toJSON(health)), now, now, node],
+      );
       await recordNodeCluster(tx, node, health.clusterName, health.clusterMembers, now);
     });
     if (health.pctResponsive) {
@@ -88,8 +116,17 @@ export class NodeMonitor {
     // Asked now, not before the probe: maintenance may have begun while the probe waited.
     if (await inMaintenance(this.pool, node)) return;
     // A cluster filesystem that is hung, stopped or without quorum is why pct cannot answer: say so.
-    const why = health.clusterFsState !== agentV1.ClusterFsState.OK && health.clusterFsState !== agentV1.ClusterFsState.UNSPECIFIED ? `/etc/pve (pmxcfs) on ${node}: ${health.clusterFsDetail}` : `pct on ${node} does not answer: ${health.pctDetail}`;
-    await this.alerts.raise({ dedupKey: `lockstep/${node}/hypervisor-unresponsive`, node, kind: "hypervisor-unresponsive", summary: why });
+    const why =
+      health.clusterFsState !== agentV1.ClusterFsState.OK &&
+      health.clusterFsState !== agentV1.ClusterFsState.UNSPECIFIED
+        ? `/etc/pve (pmxcfs) on ${node}: ${health.clusterFsDetail}`
+        : `pct on ${node} does not answer: ${health.pctDetail}`;
+    await this.alerts.raise({
+      dedupKey: `lockstep/${node}/hypervisor-unresponsive`,
+      node,
+      kind: "hypervisor-unresponsive",
+      summary: why,
+    });
   }
 
   /** Jobs that failed while the node was away wait out their backoff no longer. */

@@ -16,5 +16,7 @@ export interface ForeignGuest {
 export async function recordForeignVmids(db: Queryable, guests: readonly ForeignGuest[], now: Date): Promise<void> {
   if (guests.length === 0) return;
   const rows = guests.map((g) => [g.vmid, g.node, null, "foreign", now]);
-  await db.query("INSERT IGNORE INTO vmid_allocations (vmid, node, container_id, owner, allocated_at) VALUES ?", [rows]);
+  await db.query("INSERT IGNORE INTO vmid_allocations (vmid, node, container_id, owner, allocated_at) VALUES ?", [
+    rows,
+  ]);
 }

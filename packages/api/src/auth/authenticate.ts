@@ -15,7 +15,10 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
  * Every request but the health checks: a valid bearer token (401), a scope that covers
  * the route (403), and the token's request rate (429), in that order and before routing.
  */
-export function authenticate(tokens: TokenStore, limiter: RateLimiter): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function authenticate(
+  tokens: TokenStore,
+  limiter: RateLimiter,
+): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async (c, next) => {
     const header = c.req.header("authorization");
     if (header === undefined) throw new UnauthenticatedError();

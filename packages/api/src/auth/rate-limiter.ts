@@ -13,7 +13,11 @@ interface Bucket {
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly clock: Clock, readonly perSecond: number, private readonly burst: number) {}
+  constructor(
+    private readonly clock: Clock,
+    readonly perSecond: number,
+    private readonly burst: number,
+  ) {}
 
   /** 0 when the request may go ahead, else the whole seconds to wait. */
   take(caller: string): number {

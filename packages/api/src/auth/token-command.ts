@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ConfigError, createJsonLogger, systemClock } from "@lockstep/shared";
+import { ConfigError, createStreamLogger, resolveLogFormat, systemClock } from "@lockstep/shared";
 import { migrate } from "../db/migrate.js";
 import { migrations } from "../db/migrations/index.js";
 import { openDatabase } from "../db/database.js";
@@ -18,8 +18,16 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 const ID = /^[0-9a-f]{12}$/;
 
 /** `lockstep-api token ...`; returns the exit code. */
-export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { name: { type: "string" }, scope: { type: "string" }, help: { type: "boolean", short: "h" } } });
+export async function tokenCommand(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { name: { type: "string" }, scope: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
   const [verb, ...rest] = positionals;
   if (values.help || !verb) {
     out.write(`${TOKEN_USAGE}\n`);
@@ -37,7 +45,15 @@ export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv, out: 
   if (!url) throw new ConfigError("databaseUrl is required (set LOCKSTEP_DATABASE_URL)");
   const pool = openDatabase(url, { connectionLimit: 2 });
   try {
-    await migrate(pool, migrations, createJsonLogger(process.stderr, "warn", { service: "lockstep-api" }));
+    await migrate(
+      pool,
+      migrations,
+      createStreamLogger(process.stderr, {
+        level: "warn",
+        format: resolveLogFormat("auto", process.stderr),
+        bound: { service: "lockstep-api" },
+      }),
+    );
     return await run(new TokenStore(pool, systemClock), out);
   } finally {
     await pool.end();
@@ -49,7 +65,8 @@ type TokenRun = (store: TokenStore, out: NodeJS.WritableStream) => Promise<numbe
 /** Checks the arguments before the database is touched. */
 function planTokenCommand(verb: string, rest: string[], values: { name?: string; scope?: string }): TokenRun {
   if (verb === "create") {
-    if (!values.name || !NAME.test(values.name)) throw new ConfigError("--name is required: 1 to 64 letters, digits, '.', '_', '@' or '-'");
+    if (!values.name || !NAME.test(values.name))
+      throw new ConfigError("--name is required: 1 to 64 letters, digits, '.', '_', '@' or '-'");
     if (!SCOPES.includes(values.scope as Scope)) throw new ConfigError(`--scope must be one of ${SCOPES.join(", ")}`);
     const [name, scope] = [values.name, values.scope as Scope];
     return async (store, out) => {
@@ -61,7 +78,10 @@ function planTokenCommand(verb: string, rest: string[], values: { name?: string;
   }
   if (verb === "list") {
     return async (store, out) => {
-      for (const t of await store.list()) out.write(`${t.tokenId}  ${t.scope.padEnd(8)}  ${(t.revokedAt ? "revoked" : "active").padEnd(7)}  ${t.name}  created ${t.createdAt}  last used ${t.lastUsedAt ?? "never"}\n`);
+      for (const t of await store.list())
+        out.write(
+          `${t.tokenId}  ${t.scope.padEnd(8)}  ${(t.revokedAt ? "revoked" : "active").padEnd(7)}  ${t.name}  created ${t.createdAt}  last used ${t.lastUsedAt ?? "never"}\n`,
+        );
       return 0;
     };
   }

@@ -32,13 +32,22 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** API tokens in MySQL, stored hashed; created and revoked by `lockstep-api token`. */
 export class TokenStore {
-  constructor(private readonly pool: Database, private readonly clock: Clock) {}
+  constructor(
+    private readonly pool: Database,
+    private readonly clock: Clock,
+  ) {}
 
   async create(name: string, scope: Scope): Promise<{ record: TokenRecord; token: string }> {
     const token = newToken();
     const now = new Date(this.clock.now());
-    await this.pool.query("INSERT INTO api_tokens (id, name, scope, secret_sha256, created_at) VALUES (?, ?, ?, ?, ?)", [token.id, name, scope, secretDigest(token.secret), now]);
-    return { record: { tokenId: token.id, name, scope, createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null }, token: token.text };
+    await this.pool.query(
+      "INSERT INTO api_tokens (id, name, scope, secret_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+      [token.id, name, scope, secretDigest(token.secret), now],
+    );
+    return {
+      record: { tokenId: token.id, name, scope, createdAt: now.toISOString(), lastUsedAt: null, revokedAt: null },
+      token: token.text,
+    };
   }
 
   async list(): Promise<TokenRecord[]> {
@@ -48,7 +57,10 @@ export class TokenStore {
 
   /** True when the token was live and is now revoked; revoking twice is harmless. */
   async revoke(id: string): Promise<boolean> {
-    const [result] = await this.pool.query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [new Date(this.clock.now()), id]);
+    const [result] = await this.pool.query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [
+      new Date(this.clock.now()),
+      id,
+    ]);
     return affectedRows(result) === 1;
   }
 

@@ -5,6 +5,8 @@ export interface ApiConfig {
   readonly databaseUrl: string;
   readonly listen: string;
   readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** `auto`: readable lines on a terminal, JSON lines otherwise (systemd, a pipe). */
+  readonly logFormat: "auto" | "json" | "pretty";
   readonly idempotencyRetentionMs: number;
   readonly idempotencyAbandonedAfterMs: number;
   readonly shutdownDrainMs: number;
@@ -52,8 +54,14 @@ const optionalPath: KeySpec = { kind: "string", default: "", pattern: /^\/[^\0]*
 
 const SPECS: Record<keyof ApiConfig, KeySpec> = {
   databaseUrl: { kind: "string", default: null, pattern: /^mysql:\/\/[^\s]+$/, describe: "a mysql:// URL" },
-  listen: { kind: "string", default: "127.0.0.1:8080", pattern: /^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/, describe: "host:port" },
+  listen: {
+    kind: "string",
+    default: "127.0.0.1:8080",
+    pattern: /^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/,
+    describe: "host:port",
+  },
   logLevel: { kind: "enum", default: "info", values: ["debug", "info", "warn", "error"] },
+  logFormat: { kind: "enum", default: "auto", values: ["auto", "json", "pretty"] },
   idempotencyRetentionMs: { kind: "int", default: 24 * 60 * MIN, min: MIN, max: 30 * 24 * 60 * MIN },
   idempotencyAbandonedAfterMs: { kind: "int", default: 5 * MIN, min: 1_000, max: 24 * 60 * MIN },
   shutdownDrainMs: { kind: "int", default: 30_000, min: 0, max: 10 * MIN },
@@ -71,7 +79,12 @@ const SPECS: Record<keyof ApiConfig, KeySpec> = {
   alertChannel: { kind: "enum", default: "log", values: ["log", "webhook", "pagerduty"] },
   alertWebhookUrl: { kind: "string", default: "", pattern: /^https?:\/\/\S+$/, describe: "an http(s) URL" },
   pagerdutyRoutingKey: { kind: "string", default: "" },
-  pagerdutyUrl: { kind: "string", default: "https://events.pagerduty.com/v2/enqueue", pattern: /^https?:\/\/\S+$/, describe: "an http(s) URL" },
+  pagerdutyUrl: {
+    kind: "string",
+    default: "https://events.pagerduty.com/v2/enqueue",
+    pattern: /^https?:\/\/\S+$/,
+    describe: "an http(s) URL",
+  },
   healthIntervalMs: { kind: "int", default: 15_000, min: 100, max: 10 * MIN },
   healthProbeTimeoutMs: { kind: "int", default: 10_000, min: 100, max: 5 * MIN },
   unreachableAlertMs: { kind: "int", default: 2 * MIN, min: 0, max: 24 * 60 * MIN },
@@ -99,19 +112,28 @@ export function loadApiConfig(flags: Record<string, unknown>, env: NodeJS.Proces
   const merged = { ...env, LOCKSTEP_API_DATABASE_URL: env.LOCKSTEP_API_DATABASE_URL ?? env.LOCKSTEP_DATABASE_URL };
   try {
     const config = compileConfig<ApiConfig>(SPECS, { env: merged, envPrefix: "LOCKSTEP_API", flags });
-    if (config.vmidMax < config.vmidMin) throw new ConfigError(`vmidMax (${config.vmidMax}) must not be below vmidMin (${config.vmidMin})`);
-    if (config.alertChannel === "webhook" && !config.alertWebhookUrl) throw new ConfigError("alertWebhookUrl is required when alertChannel is webhook");
-    if (config.alertChannel === "pagerduty" && !config.pagerdutyRoutingKey) throw new ConfigError("pagerdutyRoutingKey is required when alertChannel is pagerduty");
-    if (config.portMax < config.portMin) throw new ConfigError(`portMax (${config.portMax}) must not be below portMin (${config.portMin})`);
+    if (config.vmidMax < config.vmidMin)
+      throw new ConfigError(`vmidMax (${config.vmidMax}) must not be below vmidMin (${config.vmidMin})`);
+    if (config.alertChannel === "webhook" && !config.alertWebhookUrl)
+      throw new ConfigError("alertWebhookUrl is required when alertChannel is webhook");
+    if (config.alertChannel === "pagerduty" && !config.pagerdutyRoutingKey)
+      throw new ConfigError("pagerdutyRoutingKey is required when alertChannel is pagerduty");
+    if (config.portMax < config.portMin)
+      throw new ConfigError(`portMax (${config.portMax}) must not be below portMin (${config.portMin})`);
     if (config.agentTransport === "mtls") {
       for (const key of ["agentTlsCa", "agentTlsCert", "agentTlsKey"] as const) {
-        if (!config[key]) throw new ConfigError(`${key} is required with agentTransport mtls (set ${envName("LOCKSTEP_API", key)}; agentTransport plaintext-loopback is for loopback development only)`);
+        if (!config[key])
+          throw new ConfigError(
+            `${key} is required with agentTransport mtls (set ${envName("LOCKSTEP_API", key)}; agentTransport plaintext-loopback is for loopback development only)`,
+          );
       }
     }
     return config;
   } catch (err) {
     if (err instanceof ConfigError && err.message.startsWith("databaseUrl")) {
-      throw new ConfigError(err.message.replace(/, got .*$/, "").replace("is required", "is required (set LOCKSTEP_DATABASE_URL)"));
+      throw new ConfigError(
+        err.message.replace(/, got .*$/, "").replace("is required", "is required (set LOCKSTEP_DATABASE_URL)"),
+      );
     }
     throw err;
   }

@@ -1,5 +1,5 @@
 import type { RowDataPacket } from "mysql2/promise";
-import type { Database, Queryable } from "../db/database.js";
+import type { Queryable } from "../db/database.js";
 
 /** A container record as the API shows it. */
 export interface ContainerRecord {
@@ -19,7 +19,7 @@ export interface ContainerRecord {
 
 type Db = Queryable;
 
-const SELECT = `SELECT c.*, (SELECT o.id FROM operations o WHERE o.container_id = c.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS operation_id,
+const SELECT = `SELECT c.*, (SELECT o.id FROM operations o WHERE o.container_id = c.id ORDER BY o.seq DESC LIMIT 1) AS operation_id,
   (SELECT JSON_OBJECTAGG(p.name, p.port) FROM port_allocations p WHERE p.container_id = c.id) AS ports
   FROM containers c`;
 
@@ -41,12 +41,45 @@ function toRecord(row: RowDataPacket): ContainerRecord {
   };
 }
 
+/** A record just written as pending with its ports and its create job, as `findContainer` would read it back. */
+export function pendingRecord(
+  c: {
+    readonly id: string;
+    readonly node: string;
+    readonly vmid: number;
+    readonly hostname: string;
+    readonly spec: unknown;
+    readonly ports: Record<string, number>;
+    readonly operationId: string;
+  },
+  now: Date,
+): ContainerRecord {
+  const at = now.toISOString();
+  return {
+    id: c.id,
+    vmid: c.vmid,
+    node: c.node,
+    hostname: c.hostname,
+    status: "pending",
+    desired_state: "running",
+    observed_state: null,
+    ports: c.ports,
+    operation_id: c.operationId,
+    spec: c.spec,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
 export async function findContainer(db: Db, id: string): Promise<ContainerRecord | null> {
   const [rows] = await db.query<RowDataPacket[]>(`${SELECT} WHERE c.id = ?`, [id]);
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
 export async function listContainers(db: Db, filter: { node?: string; limit: number }): Promise<ContainerRecord[]> {
-  const [rows] = await db.query<RowDataPacket[]>(`${SELECT} ${filter.node ? "WHERE c.node = ?" : ""} ORDER BY c.created_at, c.id LIMIT ?`, filter.node ? [filter.node, filter.limit] : [filter.limit]);
+  const [rows] = await db.query<RowDataPacket[]>(
+    `${SELECT} ${filter.node ? "WHERE c.node = ?" : ""} ORDER BY c.created_at, c.id LIMIT ?`,
+    filter.node ? [filter.node, filter.limit] : [filter.limit],
+  );
   return rows.map(toRecord);
 }

@@ -28,9 +28,27 @@ export interface Sought {
  * other place to look; a node whose cluster is not known yet, or whose cluster has members
  * the API does not know, can never prove its container absent.
  */
-export async function locateContainer(agents: AgentDirectory, clusters: ClusterMap, sought: Sought): Promise<Whereabouts> {
+export async function locateContainer(
+  agents: AgentDirectory,
+  clusters: ClusterMap,
+  sought: Sought,
+): Promise<Whereabouts> {
+  const first = await scan(agents, clusters, sought);
+  if (first.kind !== "absent") return first;
+  // The nodes are asked one after another: a container moving meanwhile (an HA relocation
+  // renames its config from one node's directory to another's) may have left a node not yet
+  // asked for one already asked. Absent only when a second look agrees.
+  return scan(agents, clusters, sought);
+}
+
+async function scan(agents: AgentDirectory, clusters: ClusterMap, sought: Sought): Promise<Whereabouts> {
   const here = await holds(agents, sought.node, sought);
-  if (here) return { kind: "here", migrating: here.lock === "migrate", running: here.status === agentV1.ContainerStatus.RUNNING };
+  if (here)
+    return {
+      kind: "here",
+      migrating: here.lock === "migrate",
+      running: here.status === agentV1.ContainerStatus.RUNNING,
+    };
   const unanswered: string[] = [];
   for (const peer of clusterPeers(clusters, sought.node)) {
     const held = await holds(agents, peer, sought).catch((err: unknown) => {
@@ -39,8 +57,13 @@ export async function locateContainer(agents: AgentDirectory, clusters: ClusterM
     });
     if (held) return { kind: "moved", node: peer };
   }
-  if (unanswered.length > 0) return { kind: "unknown", why: `not on ${sought.node}, and ${unanswered.join(", ")} did not answer` };
-  if (!clusterFullyRegistered(clusters, sought.node)) return { kind: "unknown", why: `not on ${sought.node}, whose cluster is not known or has members that are not registered nodes` };
+  if (unanswered.length > 0)
+    return { kind: "unknown", why: `not on ${sought.node}, and ${unanswered.join(", ")} did not answer` };
+  if (!clusterFullyRegistered(clusters, sought.node))
+    return {
+      kind: "unknown",
+      why: `not on ${sought.node}, whose cluster is not known or has members that are not registered nodes`,
+    };
   return { kind: "absent" };
 }
 
@@ -53,5 +76,7 @@ async function holds(agents: AgentDirectory, node: string, sought: Sought): Prom
     if (err instanceof LockstepError && err.code === "NOT_FOUND") return null;
     throw err;
   }
-  return container !== undefined && markedRecord(container.tags, container.description) === sought.containerId ? container : null;
+  return container !== undefined && markedRecord(container.tags, container.description) === sought.containerId
+    ? container
+    : null;
 }

@@ -7,7 +7,10 @@ export interface EffectiveRetention {
 }
 
 /** A container's own `snapshot_retention` overrides the API's global setting. */
-export function effectiveRetention(spec: Pick<ResolvedSpec, "snapshot_retention">, globalKeepLast: number): EffectiveRetention {
+export function effectiveRetention(
+  spec: Pick<ResolvedSpec, "snapshot_retention">,
+  globalKeepLast: number,
+): EffectiveRetention {
   const own = spec.snapshot_retention?.keep_last;
   return own === undefined ? { keep_last: globalKeepLast, source: "global" } : { keep_last: own, source: "container" };
 }

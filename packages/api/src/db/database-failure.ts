@@ -54,6 +54,18 @@ export function failureClass(err: unknown): FailureClass {
 /** A few words on a retryable failure, for logs and the final error. */
 export function failureSummary(err: unknown): string {
   const e = (err ?? {}) as DriverError & { message?: string };
-  const known = typeof e.errno === "number" ? ROLLED_BACK.get(e.errno) ?? NOT_PRIMARY.get(e.errno) : undefined;
+  const known = typeof e.errno === "number" ? (ROLLED_BACK.get(e.errno) ?? NOT_PRIMARY.get(e.errno)) : undefined;
   return known ? `${known} (${e.errno})` : `${e.code ?? "error"}: ${e.message ?? String(err)}`;
+}
+
+/**
+ * The unique key a statement's row collided with (error 1062), or null for any other error.
+ * A unique key is how the API tells "someone has this already" (a VMID, a port, a key): the
+ * statement is undone, its transaction goes on. MariaDB names the key `'PRIMARY'`, MySQL 8
+ * `'table.PRIMARY'`.
+ */
+export function duplicateKey(err: unknown): string | null {
+  const e = (err ?? {}) as DriverError & { sqlMessage?: string };
+  if (e.errno !== 1062) return null;
+  return /for key '(?:[^'.]+\.)?([^'.]+)'$/.exec(e.sqlMessage ?? "")?.[1] ?? "";
 }

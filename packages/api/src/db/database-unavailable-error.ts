@@ -8,7 +8,17 @@ import type { FailureClass } from "./database-failure.js";
  * request resolves it (its Idempotency-Key and guarded transitions read back what committed).
  */
 export class DatabaseUnavailableError extends LockstepError {
-  constructor(readonly failure: Exclude<FailureClass, "fatal">, attempts: number, summary: string, options?: ErrorOptions) {
-    super("UNAVAILABLE", `the database is unavailable (${summary}; ${attempts} attempt(s)); retry shortly`, {}, options);
+  constructor(
+    readonly failure: Exclude<FailureClass, "fatal">,
+    attempts: number,
+    summary: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      "UNAVAILABLE",
+      `the database is unavailable (${summary}; ${attempts} attempt(s)); retry shortly`,
+      {},
+      options,
+    );
   }
 }

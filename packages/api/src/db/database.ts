@@ -1,7 +1,8 @@
 import { createPool, type Pool, type PoolConnection } from "mysql2/promise";
 import { systemClock, type Clock } from "@lockstep/shared";
-import { failureClass, failureSummary, type FailureClass } from "./database-failure.js";
+import { failureClass, failureSummary } from "./database-failure.js";
 import { DatabaseUnavailableError } from "./database-unavailable-error.js";
+import { StatementTimeoutError } from "./statement-timeout-error.js";
 
 /** What a transaction's work (and any reader) may do: run statements, nothing else. */
 export type Queryable = Pick<PoolConnection, "query">;
@@ -20,11 +21,23 @@ export interface RetryPolicy {
  */
 export const DEFAULT_RETRY: RetryPolicy = { budgetMs: 10_000, baseMs: 10, maxMs: 1_000 };
 
+/**
+ * Longer than any statement of the API takes, lock waits included (each connection waits at
+ * most 5 s for a row lock: SESSION_SETTINGS); a partitioned database never answers at all.
+ */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 8_000;
+
 export interface DatabaseOptions {
   readonly connectionLimit?: number;
   readonly retry?: RetryPolicy;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /**
+   * A statement (or BEGIN, or COMMIT) with no answer after this long has its connection
+   * dropped and counts as a lost connection; null for none (schema migrations, whose DDL may
+   * take long on a big table).
+   */
+  readonly statementTimeoutMs?: number | null;
 }
 
 /**
@@ -39,23 +52,46 @@ export interface DatabaseOptions {
 export class Database implements Queryable {
   readonly query: Queryable["query"];
 
-  constructor(readonly pool: Pool, private readonly options: DatabaseOptions = {}) {
-    this.query = ((...args: Parameters<Queryable["query"]>) => this.retrying(() => (pool.query as (...a: unknown[]) => Promise<unknown>)(...args))) as Queryable["query"];
+  constructor(
+    readonly pool: Pool,
+    private readonly options: DatabaseOptions = {},
+  ) {
+    this.query = ((...args: Parameters<Queryable["query"]>) =>
+      this.retrying(async () => {
+        const conn = await this.pool.getConnection();
+        try {
+          const result = await this.timed(conn, () => (conn.query as (...a: unknown[]) => Promise<unknown>)(...args));
+          conn.release();
+          return result;
+        } catch (err) {
+          if (failureClass(err) === "connection-lost") conn.destroy();
+          else conn.release();
+          throw err;
+        }
+      })) as Queryable["query"];
   }
 
   /** Runs `work` in one transaction on one connection: committed when it returns, rolled back when it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.retrying(async () => {
       const conn = await this.pool.getConnection();
+      const tx: Queryable = {
+        query: ((...args: unknown[]) =>
+          this.timed(conn, () => (conn.query as (...a: unknown[]) => Promise<unknown>)(...args))) as Queryable["query"],
+      };
       try {
-        await conn.beginTransaction();
-        const result = await work(conn);
-        await conn.commit();
+        await this.timed(conn, () => conn.beginTransaction());
+        const result = await work(tx);
+        await this.timed(conn, () => conn.commit());
         conn.release();
         return result;
       } catch (err) {
         if (failureClass(err) === "connection-lost") conn.destroy();
-        else await conn.rollback().then(() => conn.release(), () => conn.destroy());
+        else
+          await this.timed(conn, () => conn.rollback()).then(
+            () => conn.release(),
+            () => conn.destroy(),
+          );
         throw err;
       }
     });
@@ -63,6 +99,24 @@ export class Database implements Queryable {
 
   async end(): Promise<void> {
     await this.pool.end();
+  }
+
+  /** `statement` on `conn`, or a StatementTimeoutError and the connection dropped when no answer comes in time. */
+  private timed<T>(conn: PoolConnection, statement: () => Promise<T>): Promise<T> {
+    const ms =
+      this.options.statementTimeoutMs === undefined ? DEFAULT_STATEMENT_TIMEOUT_MS : this.options.statementTimeoutMs;
+    if (ms === null) return statement();
+    let timer: NodeJS.Timeout | undefined;
+    const running = statement();
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // The dropped connection fails the statement again later: that failure is this one.
+        running.catch(() => undefined);
+        conn.destroy();
+        reject(new StatementTimeoutError(ms));
+      }, ms);
+    });
+    return Promise.race([running, expired]).finally(() => clearTimeout(timer));
   }
 
   private async retrying<T>(attempt: () => Promise<T>): Promise<T> {
@@ -77,7 +131,8 @@ export class Database implements Queryable {
         const failure = failureClass(err);
         if (failure === "fatal") throw err;
         const wait = Math.round(random() * Math.min(maxMs, baseMs * 2 ** (n - 1)));
-        if (clock.now() + wait - started > budgetMs) throw new DatabaseUnavailableError(failure, n, failureSummary(err), { cause: err });
+        if (clock.now() + wait - started > budgetMs)
+          throw new DatabaseUnavailableError(failure, n, failureSummary(err), { cause: err });
         await clock.sleep(wait);
       }
     }
@@ -88,6 +143,16 @@ export class Database implements Queryable {
 export function affectedRows(result: unknown): number {
   return (result as { affectedRows: number }).affectedRows;
 }
+
+// A row lock waited for longer than 5 s fails the statement (1205), and the transaction is run
+// again, instead of waiting 50 s (the server's default) past the statement timeout. A
+// connection idle for 30 s is ended by the server (8 h by default): the API never leaves a
+// transaction idle, so this ends only those of a client cut off by the network, whose open
+// transaction would otherwise hold its row locks for hours. The pool closes its own idle
+// connections after 10 s, before the server would.
+const SESSION_SETTINGS =
+  "SET SESSION wsrep_sync_wait = IF(@@wsrep_on, 1, @@wsrep_sync_wait), innodb_lock_wait_timeout = 5, wait_timeout = 30";
+const POOL_IDLE_MS = 10_000;
 
 /**
  * A Database for `url` with the options every Lockstep connection needs. On Galera, each
@@ -106,10 +171,14 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
     bigNumberStrings: false,
     multipleStatements: false,
     enableKeepAlive: true,
+    idleTimeout: POOL_IDLE_MS,
+    // The driver's stack capture for each statement cost the API a tenth of its CPU under load;
+    // a failed statement's error still says which statement and why.
+    trace: false,
   });
   // The raw (callback) pool's event hands over each new connection before its first use.
   pool.pool.on("connection", (conn) => {
-    conn.query("SET SESSION wsrep_sync_wait = IF(@@wsrep_on, 1, @@wsrep_sync_wait)", () => undefined);
+    conn.query(SESSION_SETTINGS, () => undefined);
   });
   return new Database(pool, options);
 }

@@ -21,7 +21,9 @@ interface AppliedRow extends RowDataPacket {
 
 /** A migration's identity: any edit to an applied one is detected at the next start. */
 export function migrationChecksum(migration: Migration): string {
-  return createHash("sha256").update(JSON.stringify([migration.name, migration.statements])).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify([migration.name, migration.statements]))
+    .digest("hex");
 }
 
 /**
@@ -31,7 +33,12 @@ export function migrationChecksum(migration: Migration): string {
  * own, so this is as close as a fence gets). Refuses to run when an applied migration was
  * edited or when the database is ahead of this code.
  */
-export async function migrate(db: Database, migrations: readonly Migration[], logger: Logger, owner = `migrate:${os.hostname()}:${process.pid}`): Promise<number[]> {
+export async function migrate(
+  db: Database,
+  migrations: readonly Migration[],
+  logger: Logger,
+  owner = `migrate:${os.hostname()}:${process.pid}`,
+): Promise<number[]> {
   assertOrdered(migrations);
   const leases = new LeaseStore(db, systemClock, owner);
   await db.query(LEASES_TABLE);
@@ -42,7 +49,9 @@ export async function migrate(db: Database, migrations: readonly Migration[], lo
     applied_at DATETIME(3) NOT NULL
   ) ENGINE=InnoDB`);
   const held = await leases.hold(LEASE, { ttlMs: LEASE_TTL_MS, waitMs: LEASE_WAIT_MS }, async (lease) => {
-    const [rows] = await db.query<AppliedRow[]>("SELECT version, name, checksum FROM schema_migrations ORDER BY version");
+    const [rows] = await db.query<AppliedRow[]>(
+      "SELECT version, name, checksum FROM schema_migrations ORDER BY version",
+    );
     verifyApplied(rows, migrations);
     const applied = new Set(rows.map((row) => row.version));
     const done: number[] = [];
@@ -52,7 +61,8 @@ export async function migrate(db: Database, migrations: readonly Migration[], lo
     }
     return done;
   });
-  if (!held) throw new DatabaseError(`another process held the schema migration lease for more than ${LEASE_WAIT_MS / 1000} s`);
+  if (!held)
+    throw new DatabaseError(`another process held the schema migration lease for more than ${LEASE_WAIT_MS / 1000} s`);
   return held.value;
 }
 
@@ -64,9 +74,17 @@ async function apply(db: Database, migration: Migration, logger: Logger, fence: 
   }
   await db.transaction(async (tx) => {
     await fence(tx);
-    await tx.query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, NOW(3))", [migration.version, migration.name, migrationChecksum(migration)]);
+    await tx.query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, NOW(3))", [
+      migration.version,
+      migration.name,
+      migrationChecksum(migration),
+    ]);
   });
-  logger.info("migration applied", { version: migration.version, name: migration.name, durationMs: Date.now() - started });
+  logger.info("migration applied", {
+    version: migration.version,
+    name: migration.name,
+    durationMs: Date.now() - started,
+  });
 }
 
 function assertOrdered(migrations: readonly Migration[]): void {
@@ -81,10 +99,14 @@ function verifyApplied(rows: AppliedRow[], migrations: readonly Migration[]): vo
   for (const row of rows) {
     const known = migrations[row.version - 1];
     if (!known) {
-      throw new DatabaseError(`database has migration ${row.version} ('${row.name}'), which this version of Lockstep does not know: refusing to run against a newer schema`);
+      throw new DatabaseError(
+        `database has migration ${row.version} ('${row.name}'), which this version of Lockstep does not know: refusing to run against a newer schema`,
+      );
     }
     if (migrationChecksum(known) !== row.checksum) {
-      throw new DatabaseError(`migration ${row.version} ('${row.name}') was changed after it was applied: add a new migration instead`);
+      throw new DatabaseError(
+        `migration ${row.version} ('${row.name}') was changed after it was applied: add a new migration instead`,
+      );
     }
   }
 }

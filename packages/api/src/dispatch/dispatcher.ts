@@ -30,6 +30,18 @@ export interface JobObserver {
   failed(kind: string, code: string): void;
 }
 
+/** What a dispatcher works with. */
+export interface DispatcherDeps {
+  readonly pool: Database;
+  readonly jobs: JobStore;
+  readonly agents: AgentDirectory;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly options: DispatcherOptions;
+  /** Where a create whose VMID a foreign guest took gets another. */
+  readonly vmids: VmidRange;
+}
+
 /**
  * Runs queued jobs: claims a batch, calls the agents, records each outcome exactly once
  * (fenced by the lease), retries transient failures with bounded backoff, and marks a job
@@ -40,7 +52,25 @@ export class Dispatcher {
   private running = new Set<Promise<void>>();
   private stopped = false;
 
-  constructor(private readonly pool: Database, private readonly jobs: JobStore, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly options: DispatcherOptions, private readonly vmids: VmidRange) {}
+  private readonly pool: Database;
+  private readonly jobs: JobStore;
+  private readonly agents: AgentDirectory;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly options: DispatcherOptions;
+  private readonly vmids: VmidRange;
+
+  constructor(deps: DispatcherDeps) {
+    ({
+      pool: this.pool,
+      jobs: this.jobs,
+      agents: this.agents,
+      clock: this.clock,
+      logger: this.logger,
+      options: this.options,
+      vmids: this.vmids,
+    } = deps);
+  }
 
   start(): void {
     this.stopped = false;
@@ -80,14 +110,27 @@ export class Dispatcher {
   }
 
   private async execute(job: ClaimedJob): Promise<void> {
-    const log = this.logger.child({ jobId: job.id, kind: job.kind, containerId: job.containerId, attempt: job.attempts });
+    const log = this.logger.child({
+      jobId: job.id,
+      kind: job.kind,
+      containerId: job.containerId,
+      attempt: job.attempts,
+    });
     // A renewal that fails (the database restarting) is only logged: the job goes on, and if
     // the lease lapses meanwhile the fenced writes below notice it.
-    const renew = () => this.jobs.renew(job).catch((err: unknown) => log.warn("renewing the job's lease failed", { err }));
+    const renew = () =>
+      this.jobs.renew(job).catch((err: unknown) => log.warn("renewing the job's lease failed", { err }));
     const heartbeat = setInterval(() => void renew(), Math.max(1000, this.options.leaseMs / 3));
     try {
       if (job.kind === "create") await startProvisioning(this.pool, job.containerId, new Date(this.clock.now()));
-      const outcome = await runJob(job, { db: this.pool, agents: this.agents, jobs: this.jobs, clock: this.clock, snapshotKeepLast: this.options.snapshotKeepLast, ports: this.options.ports });
+      const outcome = await runJob(job, {
+        db: this.pool,
+        agents: this.agents,
+        jobs: this.jobs,
+        clock: this.clock,
+        snapshotKeepLast: this.options.snapshotKeepLast,
+        ports: this.options.ports,
+      });
       const done = await this.jobs.finish(job, async (tx) => {
         const now = new Date(this.clock.now());
         await outcome.commit(tx, now);
@@ -97,7 +140,12 @@ export class Dispatcher {
     } catch (err) {
       // Recording can fail too (the database is down): the lease then lapses and the job is
       // claimed again, so nothing is lost; the error must not escape as an unhandled rejection.
-      await this.recordFailure(job, err, log).catch((recordErr: unknown) => log.error("recording the job's outcome failed; it runs again once its lease lapses", { err: recordErr, cause: err }));
+      await this.recordFailure(job, err, log).catch((recordErr: unknown) =>
+        log.error("recording the job's outcome failed; it runs again once its lease lapses", {
+          err: recordErr,
+          cause: err,
+        }),
+      );
     } finally {
       clearInterval(heartbeat);
     }
@@ -111,17 +159,35 @@ export class Dispatcher {
     let next = 0;
     await this.jobs.finish(job, async (tx) => {
       const now = new Date(this.clock.now());
-      await tx.query("UPDATE vmid_allocations SET owner = 'foreign', container_id = NULL WHERE vmid = ? AND container_id = ?", [err.vmid, job.containerId]);
+      await tx.query(
+        "UPDATE vmid_allocations SET owner = 'foreign', container_id = NULL WHERE vmid = ? AND container_id = ?",
+        [err.vmid, job.containerId],
+      );
       next = await allocateVmid(tx, this.vmids, job.node, job.containerId, now);
-      await changeVmid(tx, job.containerId, next, now);
+      // A record that cannot take it must not keep a second allocation: nothing is written.
+      if (!(await changeVmid(tx, job.containerId, next, now)))
+        throw new LockstepError("FAILED_PRECONDITION", `record ${job.containerId} can no longer take another VMID`);
       await retryOperation(tx, job, { code: err.code, message: err.message }, now, now);
-      await recordIncident(tx, { at: now, node: job.node, vmid: err.vmid, kind: "foreign-vmid", severity: "warning", detail: `VMID ${err.vmid} is held by a guest Lockstep did not make (${err.message}); record ${job.containerId} moves to VMID ${next}`, containerId: job.containerId, operationId: job.id });
+      await recordIncident(tx, {
+        at: now,
+        node: job.node,
+        vmid: err.vmid,
+        kind: "foreign-vmid",
+        severity: "warning",
+        detail: `VMID ${err.vmid} is held by a guest Lockstep did not make (${err.message}); record ${job.containerId} moves to VMID ${next}`,
+        containerId: job.containerId,
+        operationId: job.id,
+      });
     });
     log.warn("VMID held by a foreign guest; moved to another", { vmid: err.vmid, next });
   }
 
   /** Queued again behind the job it waits for, or until its node leaves maintenance, with its attempt given back. */
-  private async requeueWaiting(job: ClaimedJob, err: WaitForEarlierJobError | NodeInMaintenanceError, log: Logger): Promise<void> {
+  private async requeueWaiting(
+    job: ClaimedJob,
+    err: WaitForEarlierJobError | NodeInMaintenanceError,
+    log: Logger,
+  ): Promise<void> {
     await this.jobs.finish(job, async (tx) => {
       const now = new Date(this.clock.now());
       await deferOperation(tx, job, null, new Date(this.clock.now() + this.options.backoffBaseMs), now);
@@ -139,27 +205,59 @@ export class Dispatcher {
     const error = { code: err.code, message: err.message };
     await this.jobs.finish(job, async (tx) => {
       const now = new Date(this.clock.now());
-      await deferOperation(tx, job, error, new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs)), now);
+      await deferOperation(
+        tx,
+        job,
+        error,
+        new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs)),
+        now,
+      );
     });
-    log.info("the agent reports the operation still running on the node; asking again later", { upid: err.metadata.upid });
+    log.info("the agent reports the operation still running on the node; asking again later", {
+      upid: err.metadata.upid,
+    });
   }
 
   private async recordFailure(job: ClaimedJob, err: unknown, log: Logger): Promise<void> {
-    if (err instanceof ForeignVmidError && job.attempts < job.maxAttempts) return this.moveOffForeignVmid(job, err, log);
-    if (err instanceof WaitForEarlierJobError || err instanceof NodeInMaintenanceError) return this.requeueWaiting(job, err, log);
-    if (err instanceof LockstepError && err.code === "OPERATION_RUNNING") return this.requeueStillRunning(job, err, log);
+    if (err instanceof ForeignVmidError && job.attempts < job.maxAttempts)
+      return this.moveOffForeignVmid(job, err, log);
+    if (err instanceof WaitForEarlierJobError || err instanceof NodeInMaintenanceError)
+      return this.requeueWaiting(job, err, log);
+    if (err instanceof LockstepError && err.code === "OPERATION_RUNNING")
+      return this.requeueStillRunning(job, err, log);
     const code = err instanceof LockstepError ? err.code : "INTERNAL";
     const error = { code, message: err instanceof Error ? err.message : String(err) };
     const retry = isRetryable(code) && job.attempts < job.maxAttempts;
     const recorded = await this.jobs.finish(job, async (tx) => {
       const now = new Date(this.clock.now());
-      if (retry) return retryOperation(tx, job, error, new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs)), now);
+      if (retry)
+        return retryOperation(
+          tx,
+          job,
+          error,
+          new Date(this.clock.now() + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs)),
+          now,
+        );
       await failOperation(tx, job, error, now);
-      const [[container]] = await tx.query<RowDataPacket[]>("SELECT vmid FROM containers WHERE id = ?", [job.containerId]);
-      await recordIncident(tx, { at: now, node: job.node, vmid: (container?.vmid as number | undefined) ?? null, kind: "job-failed", severity: "critical", detail: `${job.kind} failed after ${job.attempts} attempt(s): ${code}: ${error.message}`, containerId: job.containerId, operationId: job.id });
+      const [[container]] = await tx.query<RowDataPacket[]>("SELECT vmid FROM containers WHERE id = ?", [
+        job.containerId,
+      ]);
+      await recordIncident(tx, {
+        at: now,
+        node: job.node,
+        vmid: (container?.vmid as number | undefined) ?? null,
+        kind: "job-failed",
+        severity: "critical",
+        detail: `${job.kind} failed after ${job.attempts} attempt(s): ${code}: ${error.message}`,
+        containerId: job.containerId,
+        operationId: job.id,
+      });
       if (job.kind === "create") await failCreate(tx, job.containerId, now);
     });
     if (recorded && !retry) this.options.observer?.failed(job.kind, code);
-    log[retry ? "warn" : "error"](retry ? "job attempt failed; will retry" : "job failed", { code, message: error.message });
+    log[retry ? "warn" : "error"](retry ? "job attempt failed; will retry" : "job failed", {
+      code,
+      message: error.message,
+    });
   }
 }

@@ -1,7 +1,13 @@
 import type { RowDataPacket } from "mysql2/promise";
 import type { Clock, StepRecord } from "@lockstep/shared";
 import type { Database, Queryable } from "../db/database.js";
-import { claimOperations, holdsAttempt, recordSteps, renewAttempt, type Attempt } from "../lifecycle/operation-lifecycle.js";
+import {
+  claimOperations,
+  holdsAttempt,
+  recordSteps,
+  renewAttempt,
+  type Attempt,
+} from "../lifecycle/operation-lifecycle.js";
 
 /** A claimed job: one attempt of an operation, leased to one dispatcher. */
 export type ClaimedJob = Attempt;
@@ -13,10 +19,17 @@ export type ClaimedJob = Attempt;
  * the new one. The transitions themselves are the lifecycle's (lifecycle/operation-lifecycle.ts).
  */
 export class JobStore {
-  constructor(private readonly db: Database, private readonly clock: Clock, private readonly owner: string, private readonly leaseMs: number) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly owner: string,
+    private readonly leaseMs: number,
+  ) {}
 
   async claim(limit: number): Promise<ClaimedJob[]> {
-    return this.db.transaction((tx) => claimOperations(tx, this.owner, this.leaseMs, limit, new Date(this.clock.now())));
+    return this.db.transaction((tx) =>
+      claimOperations(tx, this.owner, this.leaseMs, limit, new Date(this.clock.now())),
+    );
   }
 
   /** Extends the lease of a job still being worked on; false when it was lost. */

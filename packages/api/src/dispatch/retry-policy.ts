@@ -5,7 +5,16 @@ import type { ReasonCode } from "@lockstep/shared";
  * an agent restarting) are retried with the same request ID, which the agent deduplicates;
  * the rest are answers that another attempt would only repeat.
  */
-const RETRYABLE: ReadonlySet<ReasonCode> = new Set<ReasonCode>(["LOCK_HELD", "HYPERVISOR_UNRESPONSIVE", "UNAVAILABLE", "INTERRUPTED", "INTERNAL", "RESOURCE_EXHAUSTED", "STATE_STORAGE_FULL", "CLUSTER_NO_QUORUM"]);
+const RETRYABLE: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  "LOCK_HELD",
+  "HYPERVISOR_UNRESPONSIVE",
+  "UNAVAILABLE",
+  "INTERRUPTED",
+  "INTERNAL",
+  "RESOURCE_EXHAUSTED",
+  "STATE_STORAGE_FULL",
+  "CLUSTER_NO_QUORUM",
+]);
 
 export function isRetryable(code: ReasonCode): boolean {
   return RETRYABLE.has(code);

@@ -25,6 +25,13 @@ export function accessLog(logger: Logger): MiddlewareHandler<{ Variables: Reques
     await withLogFields({ requestId }, next);
     c.res.headers.set("x-request-id", requestId);
     const caller = (c.var as { caller?: { tokenId: string } }).caller;
-    logger.info("request", { requestId, method: c.req.method, route: routePath(c, -1), status: c.res.status, ms: Math.round(performance.now() - started), caller: caller?.tokenId ?? null });
+    logger.info("request", {
+      requestId,
+      method: c.req.method,
+      route: routePath(c, -1),
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+      caller: caller?.tokenId ?? null,
+    });
   };
 }

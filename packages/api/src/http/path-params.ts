@@ -11,7 +11,8 @@ const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
  */
 const RULES = {
   id: (v: string) => (UUID.test(v) ? null : "must be a lowercase UUID"),
-  name: (v: string) => (NODE_NAME.test(v) ? null : "must be a node name: letters, digits and inner hyphens, at most 63"),
+  name: (v: string) =>
+    NODE_NAME.test(v) ? null : "must be a node name: letters, digits and inner hyphens, at most 63",
   vmid: (v: string) => (/^\d{1,10}$/.test(v) ? vmidProblem(Number(v)) : "must be an integer"),
 } as const;
 

@@ -1,8 +1,17 @@
 import type { Context } from "hono";
+import { Type } from "@sinclair/typebox";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { LockstepError, type Logger, type ReasonCode } from "@lockstep/shared";
 import { DatabaseUnavailableError } from "../db/database-unavailable-error.js";
-import { IdempotencyKeyInFlightError, NodeInMaintenanceError, PayloadTooLargeError, RateLimitedError, RequestValidationError, UnauthenticatedError } from "../errors.js";
+import {
+  IdempotencyKeyInFlightError,
+  NodeInMaintenanceError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  RequestValidationError,
+  UnauthenticatedError,
+  UnsupportedMediaTypeError,
+} from "../errors.js";
 
 const MAINTENANCE_RETRY_AFTER_S = 60;
 // The API itself already retried for its whole budget: a client should not hammer at once.
@@ -37,19 +46,48 @@ const STATUS_BY_REASON: Record<ReasonCode, ContentfulStatusCode> = {
  */
 export function problemResponse(c: Context, err: unknown, logger: Logger): Response {
   const domain = err instanceof LockstepError ? err : null;
-  if (!domain) logger.error("unexpected error", { err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), path: c.req.path, requestId: (c.var as { requestId?: string }).requestId ?? null });
-  const code: ReasonCode = domain?.code ?? "INTERNAL";
-  const status = statusOverride(err) ?? STATUS_BY_REASON[code];
+  if (!domain)
+    logger.error("unexpected error", {
+      err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+      path: c.req.path,
+      requestId: (c.var as { requestId?: string }).requestId ?? null,
+    });
+  const { type, status, code } = problemKind(err);
   const body: Record<string, unknown> = {
-    type: `urn:lockstep:problem:${code.toLowerCase().replace(/_/g, "-")}`,
+    type,
     title: code.replace(/_/g, " ").toLowerCase(),
     status,
     detail: domain ? domain.message : "an internal error occurred; it was logged",
     code,
     instance: c.req.path,
+    ...problemMembers(err),
   };
-  Object.assign(body, problemMembers(err));
-  return c.newResponse(JSON.stringify(body), status, { "content-type": "application/problem+json", ...problemHeaders(err) });
+  return c.newResponse(JSON.stringify(body), status, {
+    "content-type": "application/problem+json",
+    ...problemHeaders(err),
+  });
+}
+
+/** The status, problem type and code an error is answered with: what the OpenAPI document lists, too. */
+export function problemKind(err: unknown): {
+  readonly type: string;
+  readonly status: ContentfulStatusCode;
+  readonly code: ReasonCode;
+} {
+  const code: ReasonCode = err instanceof LockstepError ? err.code : "INTERNAL";
+  return {
+    type: typeOverride(err) ?? `urn:lockstep:problem:${code.toLowerCase().replace(/_/g, "-")}`,
+    status: statusOverride(err) ?? STATUS_BY_REASON[code],
+    code,
+  };
+}
+
+/** Errors that share their code with other outages, each with its own `type`. */
+function typeOverride(err: unknown): string | null {
+  if (err instanceof UnsupportedMediaTypeError) return "urn:lockstep:problem:unsupported-media-type";
+  if (err instanceof NodeInMaintenanceError) return "urn:lockstep:problem:node-in-maintenance";
+  if (err instanceof DatabaseUnavailableError) return "urn:lockstep:problem:database-unavailable";
+  return null;
 }
 
 /** Where one reason code covers several HTTP statuses. */
@@ -57,21 +95,57 @@ function statusOverride(err: unknown): ContentfulStatusCode | null {
   // An in-flight key is a transient conflict: 409 is what clients (Stripe's SDKs) retry.
   if (err instanceof IdempotencyKeyInFlightError) return 409;
   if (err instanceof PayloadTooLargeError) return 413;
+  if (err instanceof UnsupportedMediaTypeError) return 415;
   return null;
 }
 
 /**
  * Members beyond RFC 9457's own, for errors a client acts on by more than the code: which
- * fields broke which rule; which node is in maintenance, since when and why; a database that
- * stayed unavailable through the API's own retries (each its own `type`, as their code
- * UNAVAILABLE is shared with other outages).
+ * fields broke which rule; which node is in maintenance, since when and why.
  */
 function problemMembers(err: unknown): Record<string, unknown> {
   if (err instanceof RequestValidationError) return { errors: err.problems };
-  if (err instanceof NodeInMaintenanceError) return { type: "urn:lockstep:problem:node-in-maintenance", node: err.node, maintenance: { since: err.since, reason: err.reason } };
-  if (err instanceof DatabaseUnavailableError) return { type: "urn:lockstep:problem:database-unavailable" };
+  if (err instanceof NodeInMaintenanceError)
+    return { node: err.node, maintenance: { since: err.since, reason: err.reason } };
   return {};
 }
+
+/** Every problem document, as JSON Schema: `Problem` in the OpenAPI document. */
+export const Problem = Type.Object(
+  {
+    type: Type.String({ description: "urn:lockstep:problem:<kind>: what a client branches on" }),
+    title: Type.String(),
+    status: Type.Integer({ minimum: 400, maximum: 599 }),
+    detail: Type.String(),
+    code: Type.Union(
+      (Object.keys(STATUS_BY_REASON) as ReasonCode[]).map((code) => Type.Literal(code)),
+      { description: "Lockstep's stable reason code" },
+    ),
+    instance: Type.String({ description: "the request's path" }),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            pointer: Type.String({
+              description: "JSON pointer into the request: /path/..., /query/..., /headers/... or the body",
+            }),
+            reason: Type.String(),
+          },
+          { additionalProperties: false },
+        ),
+        { description: "each field that broke a rule (invalid-argument, unsupported-media-type)" },
+      ),
+    ),
+    node: Type.Optional(Type.String({ description: "the node in maintenance (node-in-maintenance)" })),
+    maintenance: Type.Optional(
+      Type.Object(
+        { since: Type.String(), reason: Type.Union([Type.String(), Type.Null()]) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: "RFC 9457 problem document with Lockstep's stable `code`" },
+);
 
 function problemHeaders(err: unknown): Record<string, string> {
   if (err instanceof IdempotencyKeyInFlightError) return { "retry-after": "1" };

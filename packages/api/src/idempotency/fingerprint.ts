@@ -4,7 +4,10 @@ import { createHash } from "node:crypto";
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value !== null && typeof value === "object") {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(",")}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
   }
   return JSON.stringify(value);
 }
@@ -20,5 +23,7 @@ export function requestFingerprint(method: string, path: string, body: string): 
   } catch {
     normal = body;
   }
-  return createHash("sha256").update(JSON.stringify([method, path, normal])).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify([method, path, normal]))
+    .digest("hex");
 }

@@ -36,21 +36,43 @@ const KEPT_HEADERS = ["content-type", "location"];
  * a request that writes nothing) is stored on its own. A request that fails validation or
  * internally stores nothing and leaves the key usable.
  */
-export function idempotency(db: Database, keys: KeyStore, scopeOf: (c: Context) => string, afterCommit: () => void = () => undefined): MiddlewareHandler<{ Variables: IdempotencyVariables }> {
+export function idempotency(
+  db: Database,
+  keys: KeyStore,
+  scopeOf: (c: Context) => string,
+  afterCommit: () => void = () => undefined,
+): MiddlewareHandler<{ Variables: IdempotencyVariables }> {
   return async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "DELETE") return next();
     const key = c.req.header("idempotency-key");
-    if (key === undefined) throw new RequestValidationError([{ pointer: "/headers/idempotency-key", reason: "is required on POST and DELETE" }]);
-    if (!KEY.test(key)) throw new RequestValidationError([{ pointer: "/headers/idempotency-key", reason: "must be 1 to 255 visible ASCII characters" }]);
+    if (key === undefined)
+      throw new RequestValidationError([
+        { pointer: "/headers/idempotency-key", reason: "is required on POST and DELETE" },
+      ]);
+    if (!KEY.test(key))
+      throw new RequestValidationError([
+        { pointer: "/headers/idempotency-key", reason: "must be 1 to 255 visible ASCII characters" },
+      ]);
     const body = await c.req.text();
-    const id: KeyIdentity = { claimToken: randomUUID(), scope: scopeOf(c), key, method: c.req.method, path: c.req.path, fingerprint: requestFingerprint(c.req.method, c.req.path, body) };
+    const id: KeyIdentity = {
+      claimToken: randomUUID(),
+      scope: scopeOf(c),
+      key,
+      method: c.req.method,
+      path: c.req.path,
+      fingerprint: requestFingerprint(c.req.method, c.req.path, body),
+    };
     const stored = await keys.claim(id);
     if (stored) return replay(stored, true);
 
     let committed = false;
     const commit = async (answer: (tx: Queryable) => Promise<StoredResponse>): Promise<Response> => {
-      // An attempt whose COMMIT was lost may have committed: its stored answer says so.
-      const response = await db.transaction(async (tx) => (await keys.finished(tx, id)) ?? keys.complete(tx, id, await answer(tx)));
+      let attempts = 0;
+      const response = await db.transaction(async (tx) => {
+        // A run after a failed attempt: that attempt's COMMIT may have taken effect, and then its stored answer says so.
+        const earlier = attempts++ > 0 ? await keys.finished(tx, id) : null;
+        return earlier ?? keys.complete(tx, id, await answer(tx));
+      });
       committed = true;
       afterCommit();
       return replay(response, false);
@@ -70,7 +92,11 @@ export function idempotency(db: Database, keys: KeyStore, scopeOf: (c: Context) 
 }
 
 function toStored(answer: Answer): StoredResponse {
-  return { status: answer.status, headers: { "content-type": "application/json", ...answer.headers }, body: Buffer.from(JSON.stringify(answer.body)) };
+  return {
+    status: answer.status,
+    headers: { "content-type": "application/json", ...answer.headers },
+    body: Buffer.from(JSON.stringify(answer.body)),
+  };
 }
 
 async function snapshot(res: Response): Promise<StoredResponse> {

@@ -24,7 +24,14 @@ export class AgentEventRelay {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  constructor(private readonly pool: Database, private readonly agents: AgentDirectory, private readonly clock: Clock, private readonly logger: Logger, private readonly refreshMs = 5_000, private readonly replayMs = 15 * 60_000) {}
+  constructor(
+    private readonly pool: Database,
+    private readonly agents: AgentDirectory,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly refreshMs = 5_000,
+    private readonly replayMs = 15 * 60_000,
+  ) {}
 
   start(): void {
     void this.refresh();
@@ -64,10 +71,14 @@ export class AgentEventRelay {
       for (let delay = 500; !abort.signal.aborted; delay = Math.min(delay * 2, 30_000)) {
         try {
           const agent = await this.agents.forNode(node);
-          await agent.watchEvents({ sinceMs }, (event) => {
-            sinceMs = Math.max(sinceMs, event.atMs);
-            void this.record(event);
-          }, abort.signal);
+          await agent.watchEvents(
+            { sinceMs },
+            (event) => {
+              sinceMs = Math.max(sinceMs, event.atMs);
+              void this.record(event);
+            },
+            abort.signal,
+          );
           delay = 500;
         } catch (err) {
           this.logger.debug("event stream from agent broke; reopening", { node, err });

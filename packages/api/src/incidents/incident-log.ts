@@ -21,9 +21,20 @@ export interface Incident {
 /** Appends an incident; a duplicate of an already recorded event is ignored. */
 export async function recordIncident(db: Queryable, incident: Incident): Promise<void> {
   const key = incident.sourceKey ? createHash("sha256").update(incident.sourceKey).digest("hex") : null;
-  await db.query("INSERT IGNORE INTO incidents (at, node, vmid, kind, severity, container_id, operation_id, detail, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-    incident.at, incident.node, incident.vmid, incident.kind, incident.severity, incident.containerId ?? null, incident.operationId ?? null, incident.detail.slice(0, 8000), key,
-  ]);
+  await db.query(
+    "INSERT IGNORE INTO incidents (at, node, vmid, kind, severity, container_id, operation_id, detail, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [
+      incident.at,
+      incident.node,
+      incident.vmid,
+      incident.kind,
+      incident.severity,
+      incident.containerId ?? null,
+      incident.operationId ?? null,
+      incident.detail.slice(0, 8000),
+      key,
+    ],
+  );
 }
 
 export interface IncidentFilter {
@@ -48,6 +59,9 @@ export async function listIncidents(db: Database, filter: IncidentFilter): Promi
   if (filter.kind !== undefined) add("kind = ?", filter.kind);
   if (filter.since !== undefined) add("at >= ?", filter.since);
   if (filter.until !== undefined) add("at < ?", filter.until);
-  const [rows] = await db.query<RowDataPacket[]>(`SELECT id, at, node, vmid, kind, severity, container_id, operation_id, detail FROM incidents ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY at DESC, id DESC LIMIT ?`, [...params, filter.limit]);
+  const [rows] = await db.query<RowDataPacket[]>(
+    `SELECT id, at, node, vmid, kind, severity, container_id, operation_id, detail FROM incidents ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY at DESC, id DESC LIMIT ?`,
+    [...params, filter.limit],
+  );
   return rows.map((r) => ({ ...r, id: Number(r.id), at: (r.at as Date).toISOString() }));
 }

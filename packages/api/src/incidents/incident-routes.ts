@@ -22,9 +22,18 @@ function parseFilter(query: Record<string, string>): IncidentFilter {
   const vmid = query.vmid === undefined ? undefined : Number(query.vmid);
   if (vmid !== undefined && vmidProblem(vmid)) problems.push({ pointer: "/query/vmid", reason: vmidProblem(vmid)! });
   const limit = query.limit === undefined ? 100 : Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) problems.push({ pointer: "/query/limit", reason: "must be an integer from 1 to 1000" });
-  if (query.kind !== undefined && !/^[a-z][a-z0-9-]{0,63}$/.test(query.kind)) problems.push({ pointer: "/query/kind", reason: "must be an incident kind such as 'lock-blocked'" });
-  const filter: IncidentFilter = { node: query.node, vmid, kind: query.kind, since: time("since"), until: time("until"), limit };
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    problems.push({ pointer: "/query/limit", reason: "must be an integer from 1 to 1000" });
+  if (query.kind !== undefined && !/^[a-z][a-z0-9-]{0,63}$/.test(query.kind))
+    problems.push({ pointer: "/query/kind", reason: "must be an incident kind such as 'lock-blocked'" });
+  const filter: IncidentFilter = {
+    node: query.node,
+    vmid,
+    kind: query.kind,
+    since: time("since"),
+    until: time("until"),
+    limit,
+  };
   if (problems.length > 0) throw new RequestValidationError(problems);
   return filter;
 }

@@ -5,7 +5,10 @@ import { LockstepError } from "@lockstep/shared";
  * failed over): its writes are refused, since another holder may be doing the same work.
  */
 export class LeaseLostError extends LockstepError {
-  constructor(readonly lease: string, token: number) {
+  constructor(
+    readonly lease: string,
+    token: number,
+  ) {
     super("UNAVAILABLE", `lease '${lease}' (token ${token}) is no longer held; another holder took it over`);
   }
 }

@@ -33,7 +33,11 @@ const WAIT_POLL_MS = 200;
  * Each holding has an owner of its own, so two holdings in one process exclude each other too.
  */
 export class LeaseStore {
-  constructor(private readonly db: Database, private readonly clock: Clock, private readonly processOwner: string) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly processOwner: string,
+  ) {}
 
   /** Takes `name` for `ttlMs` when nobody holds it (or its holder's lease expired); null otherwise. */
   async acquire(name: string, ttlMs: number): Promise<Lease | null> {
@@ -42,13 +46,24 @@ export class LeaseStore {
       const now = this.clock.now();
       // Takes the row's lock at once, made or found (INSERT IGNORE would take a shared one, and
       // two takers each wanting it exclusive next would deadlock).
-      await tx.query("INSERT INTO leases (name, owner, token, expires_at, updated_at) VALUES (?, NULL, 0, NULL, ?) ON DUPLICATE KEY UPDATE name = name", [name, new Date(now)]);
-      const [rows] = await tx.query<LeaseRow[]>("SELECT owner, token, expires_at FROM leases WHERE name = ? FOR UPDATE", [name]);
+      await tx.query(
+        "INSERT INTO leases (name, owner, token, expires_at, updated_at) VALUES (?, NULL, 0, NULL, ?) ON DUPLICATE KEY UPDATE name = name",
+        [name, new Date(now)],
+      );
+      const [rows] = await tx.query<LeaseRow[]>(
+        "SELECT owner, token, expires_at FROM leases WHERE name = ? FOR UPDATE",
+        [name],
+      );
       const row = rows[0]!;
       // An earlier attempt of this very transaction committed, and its answer was lost.
       if (row.owner === owner) return { name, owner, token: row.token };
       if (row.owner !== null && row.expires_at !== null && row.expires_at.getTime() > now) return null;
-      await tx.query("UPDATE leases SET owner = ?, token = token + 1, expires_at = ?, updated_at = ? WHERE name = ?", [owner, new Date(now + ttlMs), new Date(now), name]);
+      await tx.query("UPDATE leases SET owner = ?, token = token + 1, expires_at = ?, updated_at = ? WHERE name = ?", [
+        owner,
+        new Date(now + ttlMs),
+        new Date(now),
+        name,
+      ]);
       return { name, owner, token: row.token + 1 };
     });
   }
@@ -69,10 +84,17 @@ export class LeaseStore {
    * it. The work fences its writes with `check`: a renewal that fails does not stop it, the
    * fence does.
    */
-  async hold<T>(name: string, timing: { readonly ttlMs: number; readonly waitMs: number }, work: (lease: Lease) => Promise<T>): Promise<{ readonly value: T } | null> {
+  async hold<T>(
+    name: string,
+    timing: { readonly ttlMs: number; readonly waitMs: number },
+    work: (lease: Lease) => Promise<T>,
+  ): Promise<{ readonly value: T } | null> {
     const lease = await this.acquireWithin(name, timing.ttlMs, timing.waitMs);
     if (!lease) return null;
-    const renewal = setInterval(() => void this.renew(lease, timing.ttlMs).catch(() => false), Math.max(100, Math.floor(timing.ttlMs / 3)));
+    const renewal = setInterval(
+      () => void this.renew(lease, timing.ttlMs).catch(() => false),
+      Math.max(100, Math.floor(timing.ttlMs / 3)),
+    );
     try {
       return { value: await work(lease) };
     } finally {
@@ -84,13 +106,19 @@ export class LeaseStore {
   /** Extends a lease still held; false when it was lost. */
   async renew(lease: Lease, ttlMs: number): Promise<boolean> {
     const now = this.clock.now();
-    const [result] = await this.db.query("UPDATE leases SET expires_at = ?, updated_at = ? WHERE name = ? AND owner = ? AND token = ?", [new Date(now + ttlMs), new Date(now), lease.name, lease.owner, lease.token]);
+    const [result] = await this.db.query(
+      "UPDATE leases SET expires_at = ?, updated_at = ? WHERE name = ? AND owner = ? AND token = ?",
+      [new Date(now + ttlMs), new Date(now), lease.name, lease.owner, lease.token],
+    );
     return affectedRows(result) === 1;
   }
 
   /** Gives the lease up, if still held, so the next holder need not wait for its expiry. */
   async release(lease: Lease): Promise<void> {
-    await this.db.query("UPDATE leases SET owner = NULL, expires_at = NULL, updated_at = ? WHERE name = ? AND owner = ? AND token = ?", [new Date(this.clock.now()), lease.name, lease.owner, lease.token]);
+    await this.db.query(
+      "UPDATE leases SET owner = NULL, expires_at = NULL, updated_at = ? WHERE name = ? AND owner = ? AND token = ?",
+      [new Date(this.clock.now()), lease.name, lease.owner, lease.token],
+    );
   }
 
   /**
@@ -98,8 +126,11 @@ export class LeaseStore {
    * holds. Its shared row lock keeps a take-over from committing before this transaction does.
    */
   async check(tx: Queryable, lease: Lease): Promise<void> {
-    const [rows] = await tx.query<LeaseRow[]>("SELECT owner, token FROM leases WHERE name = ? LOCK IN SHARE MODE", [lease.name]);
-    if (rows[0]?.owner !== lease.owner || rows[0]?.token !== lease.token) throw new LeaseLostError(lease.name, lease.token);
+    const [rows] = await tx.query<LeaseRow[]>("SELECT owner, token FROM leases WHERE name = ? LOCK IN SHARE MODE", [
+      lease.name,
+    ]);
+    if (rows[0]?.owner !== lease.owner || rows[0]?.token !== lease.token)
+      throw new LeaseLostError(lease.name, lease.token);
   }
 
   /** `check` bound to `lease`, for work that fences each of its transactions. */

@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2/promise";
 import { recordIncident } from "../incidents/incident-log.js";
-import type { Database, Queryable } from "../db/database.js";
+import type { Queryable } from "../db/database.js";
 
 /** The Proxmox cluster of a registered node, as its agent last reported it. */
 export interface NodeCluster {
@@ -18,23 +18,46 @@ export type ClusterMap = ReadonlyMap<string, NodeCluster>;
  * another cluster than before is an incident: its containers' records are judged against the
  * new one from now on.
  */
-export async function recordNodeCluster(db: Queryable, node: string, name: string, members: readonly string[], now: Date): Promise<void> {
+export async function recordNodeCluster(
+  db: Queryable,
+  node: string,
+  name: string,
+  members: readonly string[],
+  now: Date,
+): Promise<void> {
   if (members.length === 0) return;
-  const [rows] = await db.query<RowDataPacket[]>("SELECT cluster, cluster_members FROM nodes WHERE name = ? FOR UPDATE", [node]);
+  const [rows] = await db.query<RowDataPacket[]>(
+    "SELECT cluster, cluster_members FROM nodes WHERE name = ? FOR UPDATE",
+    [node],
+  );
   const before = rows[0];
   if (!before) return;
   const sorted = [...members].sort();
-  if (before.cluster === name && JSON.stringify(parseMembers(before.cluster_members)) === JSON.stringify(sorted)) return;
-  await db.query("UPDATE nodes SET cluster = ?, cluster_members = ? WHERE name = ?", [name, JSON.stringify(sorted), node]);
+  if (before.cluster === name && JSON.stringify(parseMembers(before.cluster_members)) === JSON.stringify(sorted))
+    return;
+  await db.query("UPDATE nodes SET cluster = ?, cluster_members = ? WHERE name = ?", [
+    name,
+    JSON.stringify(sorted),
+    node,
+  ]);
   if (before.cluster !== null && before.cluster !== name) {
-    await recordIncident(db, { at: now, node, vmid: null, kind: "node-cluster-changed", severity: "warning", detail: `node ${node} now reports cluster ${describe(name)} (was ${describe(before.cluster as string)}), members ${sorted.join(", ")}` });
+    await recordIncident(db, {
+      at: now,
+      node,
+      vmid: null,
+      kind: "node-cluster-changed",
+      severity: "warning",
+      detail: `node ${node} now reports cluster ${describe(name)} (was ${describe(before.cluster as string)}), members ${sorted.join(", ")}`,
+    });
   }
 }
 
 /** Every registered node's cluster. */
 export async function loadClusterMap(db: Queryable): Promise<ClusterMap> {
   const [rows] = await db.query<RowDataPacket[]>("SELECT name, cluster, cluster_members FROM nodes");
-  return new Map(rows.map((r) => [r.name as string, { name: r.cluster as string | null, members: parseMembers(r.cluster_members) }]));
+  return new Map(
+    rows.map((r) => [r.name as string, { name: r.cluster as string | null, members: parseMembers(r.cluster_members) }]),
+  );
 }
 
 /**
@@ -44,7 +67,10 @@ export async function loadClusterMap(db: Queryable): Promise<ClusterMap> {
 export function clusterPeers(clusters: ClusterMap, node: string): string[] {
   const own = clusters.get(node);
   if (!own?.name) return [];
-  return [...clusters.entries()].filter(([other, c]) => other !== node && c.name === own.name && own.members.includes(other)).map(([other]) => other).sort();
+  return [...clusters.entries()]
+    .filter(([other, c]) => other !== node && c.name === own.name && own.members.includes(other))
+    .map(([other]) => other)
+    .sort();
 }
 
 /**

@@ -6,7 +6,14 @@ import { ResourceConflictError, ResourceNotFoundError } from "../errors.js";
 import { validateBody } from "../http/validate-body.js";
 import type { IdempotencyVariables } from "../idempotency/idempotency-middleware.js";
 import type { AuthVariables } from "../auth/authenticate.js";
-import { enterMaintenance, findNode, insertNode, leaveMaintenance, listNodes, type NodeRecord } from "./node-repository.js";
+import {
+  enterMaintenance,
+  findNode,
+  insertNode,
+  leaveMaintenance,
+  listNodes,
+  type NodeRecord,
+} from "./node-repository.js";
 import { EnterMaintenanceBody, RegisterNodeBody } from "./node-schemas.js";
 import { pathParam } from "../http/path-params.js";
 import type { Database } from "../db/database.js";
@@ -46,14 +53,23 @@ export function nodeRoutes(db: Database, clock: Clock, agents: AgentDirectory): 
     const body = await validateBody(c, EnterMaintenanceBody, { emptyIsObject: true });
     const name = pathParam(c, "name");
     return c.var.idempotent(async (tx) => {
-      if (!(await enterMaintenance(tx, name, { reason: body.reason ?? null, by: c.get("caller").name }, new Date(clock.now())))) throw new ResourceNotFoundError(`node '${name}'`);
+      if (
+        !(await enterMaintenance(
+          tx,
+          name,
+          { reason: body.reason ?? null, by: c.get("caller").name },
+          new Date(clock.now()),
+        ))
+      )
+        throw new ResourceNotFoundError(`node '${name}'`);
       return { status: 200, body: await findNode(tx, name) };
     });
   });
   app.delete("/:name/maintenance", async (c) => {
     const name = pathParam(c, "name");
     return c.var.idempotent(async (tx) => {
-      if (!(await leaveMaintenance(tx, name, c.get("caller").name, new Date(clock.now())))) throw new ResourceNotFoundError(`node '${name}'`);
+      if (!(await leaveMaintenance(tx, name, c.get("caller").name, new Date(clock.now()))))
+        throw new ResourceNotFoundError(`node '${name}'`);
       return { status: 200, body: await findNode(tx, name) };
     });
   });

@@ -36,6 +36,28 @@ function toRecord(row: RowDataPacket): OperationRecord {
   };
 }
 
+/** An operation just queued, as `findOperation` would read it back. */
+export function queuedRecord(
+  op: { readonly id: string; readonly containerId: string; readonly node: string; readonly kind: string },
+  now: Date,
+): OperationRecord {
+  const at = now.toISOString();
+  return {
+    id: op.id,
+    container_id: op.containerId,
+    node: op.node,
+    kind: op.kind,
+    status: "queued",
+    attempts: 0,
+    steps: [],
+    result: null,
+    error: null,
+    created_at: at,
+    updated_at: at,
+    finished_at: null,
+  };
+}
+
 export async function findOperation(db: Queryable, id: string): Promise<OperationRecord | null> {
   const [rows] = await db.query<RowDataPacket[]>("SELECT * FROM operations WHERE id = ?", [id]);
   return rows[0] ? toRecord(rows[0]) : null;

@@ -1,6 +1,7 @@
 import { markedRecord } from "./ownership-marker.js";
 
-export type DriftKind = "missing" | "orphan" | "foreign" | "state-mismatch" | "duplicate" | "stale-lock" | "unreachable";
+export type DriftKind =
+  "missing" | "orphan" | "foreign" | "state-mismatch" | "duplicate" | "stale-lock" | "unreachable";
 
 /** A record as the reconciler weighs it. */
 export interface RecordView {
@@ -68,7 +69,12 @@ export const NODE_OF_ITS_OWN: ClusterView = { sameCluster: () => false, containe
  * container on another node of its cluster, at its VMID, moved there: the record follows
  * (a move, never an orphan), and a container being migrated is not judged at all.
  */
-export function classifyDrift(node: string, onNode: readonly NodeContainerView[], records: ReadonlyMap<string, RecordView>, cluster: ClusterView = NODE_OF_ITS_OWN): Classification {
+export function classifyDrift(
+  node: string,
+  onNode: readonly NodeContainerView[],
+  records: ReadonlyMap<string, RecordView>,
+  cluster: ClusterView = NODE_OF_ITS_OWN,
+): Classification {
   const findings: Finding[] = [];
   const observed: Classification["observed"] = [];
   const moves: Move[] = [];
@@ -88,10 +94,23 @@ export function classifyDrift(node: string, onNode: readonly NodeContainerView[]
     if (owner === null) {
       // A foreign container's stale lock is its owner's to clear: reported, never repaired.
       const lock = ct.staleLock ? `; its stale lock '${ct.staleLock}' is left to its owner` : "";
-      findings.push({ kind: "foreign", node, vmid: ct.vmid, containerId: null, detail: `CT ${ct.vmid} carries no Lockstep marker; it is never touched and its VMID stays taken${lock}` });
+      findings.push({
+        kind: "foreign",
+        node,
+        vmid: ct.vmid,
+        containerId: null,
+        detail: `CT ${ct.vmid} carries no Lockstep marker; it is never touched and its VMID stays taken${lock}`,
+      });
       continue;
     }
-    if (ct.staleLock) findings.push({ kind: "stale-lock", node, vmid: ct.vmid, containerId: owner, detail: `stale lock: ${ct.staleLock} (no flock, no task that could own it, past the agent's grace period)` });
+    if (ct.staleLock)
+      findings.push({
+        kind: "stale-lock",
+        node,
+        vmid: ct.vmid,
+        containerId: owner,
+        detail: `stale lock: ${ct.staleLock} (no flock, no task that could own it, past the agent's grace period)`,
+      });
     claimed.set(owner, [...(claimed.get(owner) ?? []), ct]);
   }
   for (const [owner, cts] of claimed) {
@@ -101,19 +120,46 @@ export function classifyDrift(node: string, onNode: readonly NodeContainerView[]
       const own = record && cluster.sameCluster(record.node) ? cts.find((ct) => ct.vmid === record.vmid) : undefined;
       if (record && own) {
         moves.push({ containerId: owner, vmid: own.vmid, from: record.node, to: node });
-        for (const extra of cts.filter((ct) => ct !== own)) findings.push({ kind: "duplicate", node, vmid: extra.vmid, containerId: owner, detail: `CT ${extra.vmid} also carries the marker of record ${owner} (its CT ${record.vmid} moved here from ${record.node})` });
+        for (const extra of cts.filter((ct) => ct !== own))
+          findings.push({
+            kind: "duplicate",
+            node,
+            vmid: extra.vmid,
+            containerId: owner,
+            detail: `CT ${extra.vmid} also carries the marker of record ${owner} (its CT ${record.vmid} moved here from ${record.node})`,
+          });
         continue;
       }
-      for (const ct of cts) findings.push({ kind: "orphan", node, vmid: ct.vmid, containerId: owner, detail: `CT ${ct.vmid} carries the marker of record ${owner}, which ${record ? `belongs on ${record.node}` : "is not live"}` });
+      for (const ct of cts)
+        findings.push({
+          kind: "orphan",
+          node,
+          vmid: ct.vmid,
+          containerId: owner,
+          detail: `CT ${ct.vmid} carries the marker of record ${owner}, which ${record ? `belongs on ${record.node}` : "is not live"}`,
+        });
       continue;
     }
     const own = cts.find((ct) => ct.vmid === record.vmid);
     for (const extra of cts.filter((ct) => ct !== own)) {
-      findings.push({ kind: "duplicate", node, vmid: extra.vmid, containerId: owner, detail: `CT ${extra.vmid} also carries the marker of record ${owner} (its CT is ${record.vmid})` });
+      findings.push({
+        kind: "duplicate",
+        node,
+        vmid: extra.vmid,
+        containerId: owner,
+        detail: `CT ${extra.vmid} also carries the marker of record ${owner} (its CT is ${record.vmid})`,
+      });
     }
     if (!own || record.busy) continue;
     observed.push({ containerId: owner, state: own.running ? "running" : "stopped" });
-    if (record.status === "running" && !own.running) findings.push({ kind: "state-mismatch", node, vmid: own.vmid, containerId: owner, detail: `recorded running, stopped on the node` });
+    if (record.status === "running" && !own.running)
+      findings.push({
+        kind: "state-mismatch",
+        node,
+        vmid: own.vmid,
+        containerId: owner,
+        detail: `recorded running, stopped on the node`,
+      });
   }
   for (const record of records.values()) {
     if (record.node !== node || record.busy || record.status !== "running" || migrating.has(record.id)) continue;
@@ -122,7 +168,13 @@ export function classifyDrift(node: string, onNode: readonly NodeContainerView[]
     const holder = cluster.containerNodes.get(record.vmid);
     if (holder !== undefined && holder !== node && cluster.sameCluster(holder)) continue;
     if (!cluster.complete) continue;
-    findings.push({ kind: "missing", node, vmid: record.vmid, containerId: record.id, detail: `recorded running as CT ${record.vmid}; no node of its cluster holds a container carrying its marker` });
+    findings.push({
+      kind: "missing",
+      node,
+      vmid: record.vmid,
+      containerId: record.id,
+      detail: `recorded running as CT ${record.vmid}; no node of its cluster holds a container carrying its marker`,
+    });
   }
   return { findings, observed, moves };
 }

@@ -3,6 +3,7 @@ import type { AgentDirectory } from "../agents/agent-directory.js";
 import { RequestValidationError, ResourceNotFoundError } from "../errors.js";
 import { findNode } from "../nodes/node-repository.js";
 import { compareContainer } from "./compare-container.js";
+import { DRIFT_KINDS } from "./reconcile-schemas.js";
 import { openFindings } from "./drift-store.js";
 import type { Reconciler } from "./reconciler.js";
 import { pathParam } from "../http/path-params.js";
@@ -12,7 +13,7 @@ import type { Database } from "../db/database.js";
 // after that is reported `skipped`.
 const ON_DEMAND_WAIT_S = 60;
 
-const KINDS = new Set(["missing", "orphan", "foreign", "state-mismatch", "duplicate", "stale-lock", "unreachable"]);
+const KINDS = new Set<string>(DRIFT_KINDS);
 
 /**
  * `POST /v1/reconcile` runs a pass now; `GET /v1/drift` lists what differs;
@@ -25,14 +26,23 @@ export function reconcileRoutes(pool: Database, reconciler: Reconciler, agents: 
     const kind = c.req.query("kind");
     const vmid = c.req.query("vmid");
     const problems = [];
-    if (kind !== undefined && !KINDS.has(kind)) problems.push({ pointer: "/query/kind", reason: `must be one of ${[...KINDS].join(", ")}` });
-    if (vmid !== undefined && !/^\d{3,9}$/.test(vmid)) problems.push({ pointer: "/query/vmid", reason: "must be a VMID" });
+    if (kind !== undefined && !KINDS.has(kind))
+      problems.push({ pointer: "/query/kind", reason: `must be one of ${[...KINDS].join(", ")}` });
+    if (vmid !== undefined && !/^\d{3,9}$/.test(vmid))
+      problems.push({ pointer: "/query/vmid", reason: "must be a VMID" });
     if (problems.length > 0) throw new RequestValidationError(problems);
-    return c.json({ findings: await openFindings(pool, { node: c.req.query("node"), kind, vmid: vmid === undefined ? undefined : Number(vmid) }) });
+    return c.json({
+      findings: await openFindings(pool, {
+        node: c.req.query("node"),
+        kind,
+        vmid: vmid === undefined ? undefined : Number(vmid),
+      }),
+    });
   });
   app.get("/nodes/:name/containers/:vmid", async (c) => {
     const vmid = pathParam(c, "vmid");
-    if (!(await findNode(pool, pathParam(c, "name")))) throw new ResourceNotFoundError(`node '${pathParam(c, "name")}'`);
+    if (!(await findNode(pool, pathParam(c, "name"))))
+      throw new ResourceNotFoundError(`node '${pathParam(c, "name")}'`);
     return c.json(await compareContainer(pool, agents, pathParam(c, "name"), vmid));
   });
   return app;

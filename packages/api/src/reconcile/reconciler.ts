@@ -1,7 +1,13 @@
 import type { RowDataPacket } from "mysql2/promise";
 import { agentV1, LockstepError, type AgentClient, type Clock, type Logger } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
-import { classifyDrift, type ClusterView, type Finding, type NodeContainerView, type RecordView } from "./classify-drift.js";
+import {
+  classifyDrift,
+  type ClusterView,
+  type Finding,
+  type NodeContainerView,
+  type RecordView,
+} from "./classify-drift.js";
 import { followContainer } from "../containers/follow-container.js";
 import { clusterFullyRegistered, clusterPeers, loadClusterMap, recordNodeCluster } from "../nodes/node-cluster.js";
 import { inMaintenance } from "../nodes/node-repository.js";
@@ -32,6 +38,12 @@ export interface NodeReconcileReport {
   readonly error?: string;
 }
 
+/** What a reconciler works with: the database, the agents, its lease and what repairs may do. */
+export interface ReconcilerDeps extends RepairDeps {
+  readonly agents: AgentDirectory;
+  readonly leases: LeaseStore;
+}
+
 /**
  * Compares every node's containers with the records, each node under its own lease (so passes
  * in several API processes never judge one node twice at once, on one database server or on
@@ -43,8 +55,22 @@ export interface NodeReconcileReport {
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
+  private readonly pool: Database;
+  private readonly agents: AgentDirectory;
+  private readonly repair: RepairDeps;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly leases: LeaseStore;
 
-  constructor(private readonly pool: Database, private readonly agents: AgentDirectory, private readonly repair: RepairDeps, private readonly logger: Logger, private readonly clock: Clock, private readonly leases: LeaseStore) {}
+  constructor(deps: ReconcilerDeps) {
+    const { agents, leases, ...repair } = deps;
+    this.pool = repair.pool;
+    this.agents = agents;
+    this.repair = repair;
+    this.logger = repair.logger;
+    this.clock = repair.clock;
+    this.leases = leases;
+  }
 
   start(intervalMs: number): void {
     const loop = async (): Promise<void> => {
@@ -70,12 +96,28 @@ export class Reconciler {
   }
 
   async reconcileNode(node: string, waitS = 0): Promise<NodeReconcileReport> {
-    const empty = { node, reachable: true, skipped: false, containers: 0, findings: 0, opened: 0, repairs: [], maintenance: false };
-    const held = await this.leases.hold(`reconcile/${node}`, { ttlMs: LEASE_TTL_MS, waitMs: waitS * 1000 }, (lease) => this.judge(node, empty, this.leases.fence(lease), lease));
+    const empty = {
+      node,
+      reachable: true,
+      skipped: false,
+      containers: 0,
+      findings: 0,
+      opened: 0,
+      repairs: [],
+      maintenance: false,
+    };
+    const held = await this.leases.hold(`reconcile/${node}`, { ttlMs: LEASE_TTL_MS, waitMs: waitS * 1000 }, (lease) =>
+      this.judge(node, empty, this.leases.fence(lease), lease),
+    );
     return held ? held.value : { ...empty, skipped: true };
   }
 
-  private async judge(node: string, empty: NodeReconcileReport, fence: Fence, lease: Lease): Promise<NodeReconcileReport> {
+  private async judge(
+    node: string,
+    empty: NodeReconcileReport,
+    fence: Fence,
+    lease: Lease,
+  ): Promise<NodeReconcileReport> {
     const now = new Date(this.clock.now());
     const listedAt = new Date(this.clock.now());
     let agent: AgentClient;
@@ -85,7 +127,13 @@ export class Reconciler {
       listing = await this.listNode(agent);
     } catch (err) {
       const error = err instanceof LockstepError ? err.message : String(err);
-      const unreachable: Finding = { kind: "unreachable", node, vmid: 0, containerId: null, detail: `could not list the node: ${error}; nothing on it is judged` };
+      const unreachable: Finding = {
+        kind: "unreachable",
+        node,
+        vmid: 0,
+        containerId: null,
+        detail: `could not list the node: ${error}; nothing on it is judged`,
+      };
       // Found unreachable when the listing failed, which can be long after the pass began.
       await this.pool.transaction(async (tx) => {
         await fence(tx);
@@ -101,11 +149,13 @@ export class Reconciler {
     const judged = classifyDrift(node, onNode, await this.records(listedAt), await this.clusterView(node, listing));
     const { observed, moves } = judged;
     const findings = await this.confirmMissing(agent, node, judged.findings);
-    for (const move of moves) await followContainer(this.pool, { ...move, foundBy: "reconciler" }, this.repair.ports, now, fence);
+    for (const move of moves)
+      await followContainer(this.pool, { ...move, foundBy: "reconciler" }, this.repair.ports, now, fence);
     const { opened, open } = await this.pool.transaction(async (tx) => {
       await fence(tx);
       for (const o of observed) await recordObserved(tx, o.containerId, o.state, now);
-      for (const f of findings.filter((f) => f.kind === "missing")) await recordObserved(tx, f.containerId!, "absent", now);
+      for (const f of findings.filter((f) => f.kind === "missing"))
+        await recordObserved(tx, f.containerId!, "absent", now);
       // Someone else's containers and the cluster's QEMU VMs: their VMIDs are never handed out.
       const foreignCts = findings.filter((f) => f.kind === "foreign").map((f) => ({ vmid: f.vmid, node }));
       await recordForeignVmids(tx, [...foreignCts, ...vms], now);
@@ -115,19 +165,42 @@ export class Reconciler {
     // Read after the findings, right before any repair: an operator at work on the node may
     // be the cause of what differs, so nothing there is destroyed, re-created or unlocked.
     if (await inMaintenance(this.pool, node)) {
-      if (open.length > 0) this.logger.info("node in maintenance: its findings are reported, none is repaired", { node, open: open.length });
+      if (open.length > 0)
+        this.logger.info("node in maintenance: its findings are reported, none is repaired", {
+          node,
+          open: open.length,
+        });
       return { ...report, maintenance: true };
     }
     const repairs: NodeReconcileReport["repairs"][number][] = [];
     for (const finding of open) {
       const action = await repairFinding(this.repair, agent, finding, fence).catch((err: unknown) => {
-        this.logger.warn("repair failed; the finding stays open", { node, vmid: finding.vmid, kind: finding.kind, err });
+        this.logger.warn("repair failed; the finding stays open", {
+          node,
+          vmid: finding.vmid,
+          kind: finding.kind,
+          err,
+        });
         return null;
       });
       if (!action) continue;
-      this.logger.info("drift repaired", { node, vmid: finding.vmid, kind: finding.kind, action, leaseToken: lease.token });
+      this.logger.info("drift repaired", {
+        node,
+        vmid: finding.vmid,
+        kind: finding.kind,
+        action,
+        leaseToken: lease.token,
+      });
       repairs.push({ kind: finding.kind, vmid: finding.vmid, action });
-      await recordIncident(this.pool, { at: new Date(this.clock.now()), node, vmid: finding.vmid, kind: "drift-repair", severity: "info", detail: `${finding.kind}: ${action}`, containerId: finding.container_id });
+      await recordIncident(this.pool, {
+        at: new Date(this.clock.now()),
+        node,
+        vmid: finding.vmid,
+        kind: "drift-repair",
+        severity: "info",
+        detail: `${finding.kind}: ${action}`,
+        containerId: finding.container_id,
+      });
     }
     return { ...report, repairs };
   }
@@ -146,11 +219,20 @@ export class Reconciler {
         continue;
       }
       const answer = await agent.getContainer({ vmid: finding.vmid }).then(
-        ({ container }) => (container && markedRecord(container.tags, container.description) === finding.containerId ? "found" : "not-found"),
+        ({ container }) =>
+          container && markedRecord(container.tags, container.description) === finding.containerId
+            ? "found"
+            : "not-found",
         (err: unknown) => (err instanceof LockstepError && err.code === "NOT_FOUND" ? "not-found" : String(err)),
       );
       if (answer === "not-found") kept.push(finding);
-      else this.logger.info("a record missing from the node's listing is not judged in this pass", { node, vmid: finding.vmid, containerId: finding.containerId, lookedAgain: answer });
+      else
+        this.logger.info("a record missing from the node's listing is not judged in this pass", {
+          node,
+          vmid: finding.vmid,
+          containerId: finding.containerId,
+          lookedAgain: answer,
+        });
     }
     return kept;
   }
@@ -169,7 +251,10 @@ export class Reconciler {
 
   /** Whether every one of `nodes` answered its last health check. */
   private async allAnswering(nodes: readonly string[]): Promise<boolean> {
-    const [down] = await this.pool.query<RowDataPacket[]>("SELECT name FROM nodes WHERE name IN (?) AND health_state IN ('unknown', 'unreachable') LIMIT 1", [nodes]);
+    const [down] = await this.pool.query<RowDataPacket[]>(
+      "SELECT name FROM nodes WHERE name IN (?) AND health_state IN ('unknown', 'unreachable') LIMIT 1",
+      [nodes],
+    );
     return down.length === 0;
   }
 
@@ -183,7 +268,10 @@ export class Reconciler {
         lock: ct.lock,
         tags: ct.tags,
         description: ct.description,
-        staleLock: ct.lock && (await agent.inspectLock({ vmid: ct.vmid })).verdict === agentV1.LockVerdict.STALE ? ct.lock : null,
+        staleLock:
+          ct.lock && (await agent.inspectLock({ vmid: ct.vmid })).verdict === agentV1.LockVerdict.STALE
+            ? ct.lock
+            : null,
       })),
     );
     return {
@@ -206,7 +294,9 @@ export class Reconciler {
        FROM containers c WHERE c.status <> 'deleted' OR c.deleted_at >= ?`,
       [listedAt, listedAt],
     );
-    return new Map(rows.map((r) => [r.id as string, { id: r.id, node: r.node, vmid: r.vmid, status: r.status, busy: r.busy === 1 }]));
+    return new Map(
+      rows.map((r) => [r.id as string, { id: r.id, node: r.node, vmid: r.vmid, status: r.status, busy: r.busy === 1 }]),
+    );
   }
 }
 

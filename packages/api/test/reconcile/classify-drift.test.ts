@@ -5,10 +5,20 @@ const A = "aaaaaaaa-0000-4000-8000-000000000001";
 const B = "bbbbbbbb-0000-4000-8000-000000000002";
 
 const ct = (vmid: number, owner: string | null, extra: Partial<NodeContainerView> = {}): NodeContainerView => ({
-  vmid, running: true, lock: "", staleLock: null, tags: owner ? ["lockstep", `lockstep-${owner}`] : [], description: "", ...extra,
+  vmid,
+  running: true,
+  lock: "",
+  staleLock: null,
+  tags: owner ? ["lockstep", `lockstep-${owner}`] : [],
+  description: "",
+  ...extra,
 });
-const record = (id: string, vmid: number, extra: Partial<RecordView> = {}): [string, RecordView] => [id, { id, node: "pve1", vmid, status: "running", busy: false, ...extra }];
-const kinds = (onNode: NodeContainerView[], records: [string, RecordView][]) => classifyDrift("pve1", onNode, new Map(records)).findings.map((f) => `${f.kind} ${f.vmid}`);
+const record = (id: string, vmid: number, extra: Partial<RecordView> = {}): [string, RecordView] => [
+  id,
+  { id, node: "pve1", vmid, status: "running", busy: false, ...extra },
+];
+const kinds = (onNode: NodeContainerView[], records: [string, RecordView][]) =>
+  classifyDrift("pve1", onNode, new Map(records)).findings.map((f) => `${f.kind} ${f.vmid}`);
 
 test("a record's own running container is in sync", (t) => {
   t.deepEqual(kinds([ct(100, A)], [record(A, 100)]), []);
@@ -36,7 +46,10 @@ test("a container without a marker is foreign", (t) => {
 
 test("a recorded running container found stopped is a state mismatch, and its observed state is reported", (t) => {
   const result = classifyDrift("pve1", [ct(100, A, { running: false })], new Map([record(A, 100)]));
-  t.deepEqual(result.findings.map((f) => f.kind), ["state-mismatch"]);
+  t.deepEqual(
+    result.findings.map((f) => f.kind),
+    ["state-mismatch"],
+  );
   t.deepEqual(result.observed, [{ containerId: A, state: "stopped" }]);
 });
 
@@ -59,7 +72,10 @@ test("a container still being created is not judged", (t) => {
 
 test("a crashed create's placeholder with a stale lock is reported as foreign, its lock left to its owner", (t) => {
   const { findings } = classifyDrift("pve1", [ct(100, null, { lock: "create", staleLock: "create" })], new Map());
-  t.deepEqual(findings.map((f) => `${f.kind} ${f.vmid}`), ["foreign 100"]);
+  t.deepEqual(
+    findings.map((f) => `${f.kind} ${f.vmid}`),
+    ["foreign 100"],
+  );
   t.regex(findings[0]!.detail, /stale lock 'create' is left to its owner/);
 });
 

@@ -1,6 +1,13 @@
 /** How one configuration key is read and checked. */
 export type KeySpec =
-  | { readonly kind: "string"; readonly default: string | null; readonly pattern?: RegExp; readonly describe?: string }
+  | {
+      readonly kind: "string";
+      readonly default: string | null;
+      readonly pattern?: RegExp;
+      readonly describe?: string;
+      /** An empty value is accepted as is: it turns the setting off. */
+      readonly emptyTurnsOff?: boolean;
+    }
   | { readonly kind: "int"; readonly default: number; readonly min: number; readonly max: number }
   | { readonly kind: "enum"; readonly default: string; readonly values: readonly string[] };
 
@@ -34,17 +41,21 @@ export function compileValue(key: string, spec: KeySpec, raw: RawValue | undefin
   };
   switch (spec.kind) {
     case "string": {
-      if (typeof raw.value !== "string" || raw.value.length === 0) return fail("must be a non-empty string");
-      if (spec.pattern && !spec.pattern.test(raw.value)) return fail(`must be ${spec.describe ?? `like ${spec.pattern}`}`);
+      if (typeof raw.value !== "string") return fail("must be a string");
+      if (raw.value.length === 0) return spec.emptyTurnsOff ? "" : fail("must be a non-empty string");
+      if (spec.pattern && !spec.pattern.test(raw.value))
+        return fail(`must be ${spec.describe ?? `like ${spec.pattern}`}`);
       return raw.value;
     }
     case "int": {
       const n = typeof raw.value === "string" && /^-?\d+$/.test(raw.value) ? Number(raw.value) : raw.value;
-      if (typeof n !== "number" || !Number.isInteger(n) || n < spec.min || n > spec.max) return fail(`must be an integer from ${spec.min} to ${spec.max}`);
+      if (typeof n !== "number" || !Number.isInteger(n) || n < spec.min || n > spec.max)
+        return fail(`must be an integer from ${spec.min} to ${spec.max}`);
       return n;
     }
     case "enum": {
-      if (typeof raw.value !== "string" || !spec.values.includes(raw.value)) return fail(`must be one of ${spec.values.join(", ")}`);
+      if (typeof raw.value !== "string" || !spec.values.includes(raw.value))
+        return fail(`must be one of ${spec.values.join(", ")}`);
       return raw.value;
     }
   }
@@ -62,10 +73,18 @@ export function envName(prefix: string, key: string): string {
  */
 export function compileConfig<T>(
   specs: Readonly<Record<string, KeySpec>>,
-  sources: { file?: { path: string; values: Record<string, unknown> }; env: NodeJS.ProcessEnv; envPrefix: string; flags: Record<string, unknown> },
+  sources: {
+    file?: { path: string; values: Record<string, unknown> };
+    env: NodeJS.ProcessEnv;
+    envPrefix: string;
+    flags: Record<string, unknown>;
+  },
 ): T {
   const unknown = Object.keys(sources.file?.values ?? {}).filter((key) => !(key in specs));
-  if (unknown.length > 0) throw new ConfigError(`${unknown.join(", ")} (in ${sources.file!.path}) ${unknown.length === 1 ? "is not a known key" : "are not known keys"}`);
+  if (unknown.length > 0)
+    throw new ConfigError(
+      `${unknown.join(", ")} (in ${sources.file!.path}) ${unknown.length === 1 ? "is not a known key" : "are not known keys"}`,
+    );
   const compiled: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(specs)) {
     compiled[key] = compileValue(key, spec, rawValue(key, sources));
@@ -77,6 +96,7 @@ function rawValue(key: string, sources: Parameters<typeof compileConfig>[1]): Ra
   if (sources.flags[key] !== undefined) return { value: sources.flags[key], source: "flag", origin: "command line" };
   const env = envName(sources.envPrefix, key);
   if (sources.env[env] !== undefined) return { value: sources.env[env], source: "environment", origin: env };
-  if (sources.file && sources.file.values[key] !== undefined) return { value: sources.file.values[key], source: "file", origin: sources.file.path };
+  if (sources.file && sources.file.values[key] !== undefined)
+    return { value: sources.file.values[key], source: "file", origin: sources.file.path };
   return undefined;
 }

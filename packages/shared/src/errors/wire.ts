@@ -38,7 +38,11 @@ const STATUS_BY_REASON: Record<ReasonCode, status> = {
 /** The grpc-js error an agent handler passes to its callback for a domain error. */
 export function toServiceError(err: LockstepError): Partial<ServiceError> {
   const metadata = new Metadata();
-  const detail = ErrorDetail.create({ reason: reasonEnum(err.code), message: err.message, metadata: { ...err.metadata } });
+  const detail = ErrorDetail.create({
+    reason: reasonEnum(err.code),
+    message: err.message,
+    metadata: { ...err.metadata },
+  });
   metadata.set(ERROR_DETAIL_KEY, Buffer.from(ErrorDetail.encode(detail).finish()));
   return { code: STATUS_BY_REASON[err.code], details: `${err.code}: ${err.message}`, metadata };
 }
@@ -53,19 +57,31 @@ export function fromServiceError(err: ServiceError): LockstepError {
     const detail = ErrorDetail.decode(raw);
     return new LockstepError(reasonCode(detail.reason), detail.message, detail.metadata, { cause: err });
   }
-  return new LockstepError(reasonForBareStatus(err.code), err.details || err.message, { grpc_status: String(err.code) }, { cause: err });
+  return new LockstepError(
+    reasonForBareStatus(err.code),
+    err.details || err.message,
+    { grpc_status: String(err.code) },
+    { cause: err },
+  );
 }
 
 function reasonForBareStatus(code: status): ReasonCode {
   switch (code) {
-    case status.UNAUTHENTICATED: return "UNAUTHENTICATED";
-    case status.PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case status.INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case status.RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case status.NOT_FOUND: return "NOT_FOUND";
-    case status.UNIMPLEMENTED: return "INTERNAL";
+    case status.UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    case status.PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case status.INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case status.RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case status.NOT_FOUND:
+      return "NOT_FOUND";
+    case status.UNIMPLEMENTED:
+      return "INTERNAL";
     // The agent could not be reached or did not answer in time: the outcome is unknown.
-    default: return "UNAVAILABLE";
+    default:
+      return "UNAVAILABLE";
   }
 }
 

@@ -26,11 +26,16 @@ export function agentServerCredentials(files: TlsFiles): ServerCredentials {
  * issued to `serverName` (the node's registered name), whatever address it answers on: a
  * certificate of another node, or from another CA, fails the handshake.
  */
-export function agentClientCredentials(files: TlsFiles, serverName: string | null): { credentials: ChannelCredentials; channelOptions: ClientOptions } {
+export function agentClientCredentials(
+  files: TlsFiles,
+  serverName: string | null,
+): { credentials: ChannelCredentials; channelOptions: ClientOptions } {
   const pem = readPem(files);
   return {
     credentials: credentials.createSsl(pem.ca, pem.key, pem.cert),
-    channelOptions: serverName ? { "grpc.ssl_target_name_override": serverName, "grpc.default_authority": serverName } : {},
+    channelOptions: serverName
+      ? { "grpc.ssl_target_name_override": serverName, "grpc.default_authority": serverName }
+      : {},
   };
 }
 
@@ -38,10 +43,15 @@ export function agentClientCredentials(files: TlsFiles, serverName: string | nul
  * A client of an agent addressed by IP with no name to expect: the certificate must list
  * that IP. SNI cannot carry an IP (RFC 6066), so a fixed name is sent and the check is ours.
  */
-function ipIdentityCredentials(files: TlsFiles, ip: string): { credentials: ChannelCredentials; channelOptions: ClientOptions } {
+function ipIdentityCredentials(
+  files: TlsFiles,
+  ip: string,
+): { credentials: ChannelCredentials; channelOptions: ClientOptions } {
   const pem = readPem(files);
   return {
-    credentials: credentials.createSsl(pem.ca, pem.key, pem.cert, { checkServerIdentity: (_sni, cert) => checkServerIdentity(ip, cert) }),
+    credentials: credentials.createSsl(pem.ca, pem.key, pem.cert, {
+      checkServerIdentity: (_sni, cert) => checkServerIdentity(ip, cert),
+    }),
     channelOptions: { "grpc.ssl_target_name_override": "lockstep-agent" },
   };
 }
@@ -52,14 +62,17 @@ function readPem(files: TlsFiles): { ca: Buffer; cert: Buffer; key: Buffer } {
       return readFileSync(files[what]);
     } catch (err) {
       // The path is named, the content never is.
-      throw new ConfigError(`cannot read the TLS ${what} file ${files[what]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new ConfigError(
+        `cannot read the TLS ${what} file ${files[what]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   };
   return { ca: read("ca"), cert: read("cert"), key: read("key") };
 }
 
 /** How a client reaches agents: mutual TLS, or plaintext to loopback agents in development. */
-export type AgentTransport = { readonly mode: "mtls"; readonly tls: TlsFiles } | { readonly mode: "plaintext-loopback" };
+export type AgentTransport =
+  { readonly mode: "mtls"; readonly tls: TlsFiles } | { readonly mode: "plaintext-loopback" };
 
 const LOOPBACK_TARGET = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d+$/;
 
@@ -67,11 +80,21 @@ const LOOPBACK_TARGET = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d+$/;
  * The client options for one agent. With mTLS the agent must prove it is `serverName`
  * (null: the host of the target); plaintext is refused for anything but a loopback target.
  */
-export function agentChannel(transport: AgentTransport, target: string, serverName: string | null): { credentials: ChannelCredentials; channelOptions: ClientOptions } {
+export function agentChannel(
+  transport: AgentTransport,
+  target: string,
+  serverName: string | null,
+): { credentials: ChannelCredentials; channelOptions: ClientOptions } {
   if (transport.mode === "mtls") {
     const host = target.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
-    return serverName === null && isIP(host) ? ipIdentityCredentials(transport.tls, host) : agentClientCredentials(transport.tls, serverName);
+    return serverName === null && isIP(host)
+      ? ipIdentityCredentials(transport.tls, host)
+      : agentClientCredentials(transport.tls, serverName);
   }
-  if (!LOOPBACK_TARGET.test(target)) throw new LockstepError("FAILED_PRECONDITION", `plaintext-loopback transport only reaches agents on loopback addresses, not ${target}; configure mTLS`);
+  if (!LOOPBACK_TARGET.test(target))
+    throw new LockstepError(
+      "FAILED_PRECONDITION",
+      `plaintext-loopback transport only reaches agents on loopback addresses, not ${target}; configure mTLS`,
+    );
   return { credentials: credentials.createInsecure(), channelOptions: {} };
 }

@@ -7,7 +7,18 @@ import type { StepRecord } from "./step-record.js";
 /** The agent calls a pipeline makes: the one boundary between a pipeline and its node. */
 export type NodeAgentPort = Pick<
   AgentClient,
-  "getContainer" | "inspectLock" | "createContainer" | "cloneContainer" | "updateConfig" | "startContainer" | "stopContainer" | "exec" | "pushFile" | "ensureService" | "createSnapshot" | "pruneSnapshots"
+  | "getContainer"
+  | "inspectLock"
+  | "createContainer"
+  | "cloneContainer"
+  | "updateConfig"
+  | "startContainer"
+  | "stopContainer"
+  | "exec"
+  | "pushFile"
+  | "ensureService"
+  | "createSnapshot"
+  | "pruneSnapshots"
 >;
 
 /** Lockstep's snapshots start with this; pruning touches no other snapshot. */

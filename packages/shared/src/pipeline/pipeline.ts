@@ -61,16 +61,47 @@ async function runStep(ctx: PipelineContext, step: PipelineStep, observe: StepOb
   const base = { name: step.name, attempt: ctx.input.attempt, started_at: new Date(startedMs).toISOString() };
   const record = async (entry: StepRecord): Promise<void> => {
     ctx.steps = mergeStep(ctx.steps, entry);
-    await observe(ctx.steps.find((s) => s.name === step.name)!, ctx.steps);
+    await observe(
+      ctx.steps.find((s) => s.name === step.name)!,
+      ctx.steps,
+    );
   };
-  await record({ ...base, status: "running", changed: false, changed_attempt: null, detail: "", finished_at: null, duration_ms: null, error: null });
+  await record({
+    ...base,
+    status: "running",
+    changed: false,
+    changed_attempt: null,
+    detail: "",
+    finished_at: null,
+    duration_ms: null,
+    error: null,
+  });
   let outcome: StepOutcome;
   try {
     outcome = await step.run(ctx);
   } catch (err) {
-    const error = err instanceof LockstepError ? { code: err.code, message: err.message } : { code: "INTERNAL", message: err instanceof Error ? err.message : String(err) };
-    await record({ ...base, status: "failed", changed: false, changed_attempt: null, detail: error.message, finished_at: new Date(clock.now()).toISOString(), duration_ms: clock.now() - startedMs, error });
+    const error =
+      err instanceof LockstepError
+        ? { code: err.code, message: err.message }
+        : { code: "INTERNAL", message: err instanceof Error ? err.message : String(err) };
+    await record({
+      ...base,
+      status: "failed",
+      changed: false,
+      changed_attempt: null,
+      detail: error.message,
+      finished_at: new Date(clock.now()).toISOString(),
+      duration_ms: clock.now() - startedMs,
+      error,
+    });
     throw err;
   }
-  await record({ ...base, ...outcome, changed_attempt: outcome.changed ? ctx.input.attempt : null, finished_at: new Date(clock.now()).toISOString(), duration_ms: clock.now() - startedMs, error: null });
+  await record({
+    ...base,
+    ...outcome,
+    changed_attempt: outcome.changed ? ctx.input.attempt : null,
+    finished_at: new Date(clock.now()).toISOString(),
+    duration_ms: clock.now() - startedMs,
+    error: null,
+  });
 }

@@ -29,7 +29,14 @@ export function mergeStep(steps: readonly StepRecord[], record: StepRecord): Ste
   const merged: StepRecord =
     earlier === null
       ? record
-      : { ...record, changed: true, changed_attempt: earlier, ...(record.status === "skipped" ? { status: "succeeded", detail: `${record.detail} (changed by attempt ${earlier})` } : {}) };
+      : {
+          ...record,
+          changed: true,
+          changed_attempt: earlier,
+          ...(record.status === "skipped"
+            ? { status: "succeeded", detail: `${record.detail} (changed by attempt ${earlier})` }
+            : {}),
+        };
   return steps.map((s, i) => (i === at ? merged : s));
 }
 

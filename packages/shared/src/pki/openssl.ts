@@ -35,15 +35,36 @@ export function runOpenssl(args: readonly string[], options: OpensslOptions = {}
   const binary = options.openssl ?? "openssl";
   const verb = args[0] ?? "";
   return new Promise((resolve, reject) => {
-    const child = execFile(binary, args, { timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, killSignal: "SIGKILL", encoding: "utf8" }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const text = scrubSecrets(stderr.trim()).slice(-STDERR_CHARS);
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return reject(new OpensslError(`${binary} was not found; install openssl (Debian: apt-get install openssl)`, null, ""));
-      if (err.killed) return reject(new OpensslError(`openssl ${verb} did not finish within ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`, null, text));
-      const exitCode = typeof code === "number" ? code : null;
-      reject(new OpensslError(`openssl ${verb} failed${exitCode === null ? "" : ` (exit ${exitCode})`}: ${text.split("\n")[0] || "no message"}`, exitCode, text));
-    });
+    const child = execFile(
+      binary,
+      args,
+      { timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, killSignal: "SIGKILL", encoding: "utf8" },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const text = scrubSecrets(stderr.trim()).slice(-STDERR_CHARS);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT")
+          return reject(
+            new OpensslError(`${binary} was not found; install openssl (Debian: apt-get install openssl)`, null, ""),
+          );
+        if (err.killed)
+          return reject(
+            new OpensslError(
+              `openssl ${verb} did not finish within ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`,
+              null,
+              text,
+            ),
+          );
+        const exitCode = typeof code === "number" ? code : null;
+        reject(
+          new OpensslError(
+            `openssl ${verb} failed${exitCode === null ? "" : ` (exit ${exitCode})`}: ${text.split("\n")[0] || "no message"}`,
+            exitCode,
+            text,
+          ),
+        );
+      },
+    );
     child.stdin?.end(); // never a prompt: a passphrase question would fail instead of hanging
   });
 }
@@ -67,7 +88,22 @@ export interface CertificateRequest {
  * `v3_ca` section) would otherwise slip into every certificate.
  */
 export async function signCertificate(request: CertificateRequest, options: OpensslOptions = {}): Promise<string> {
-  const args = ["req", "-new", "-x509", "-config", "/dev/null", "-key", request.keyPath, "-subj", `/CN=${request.commonName}`, "-sha256", "-days", String(request.days), "-set_serial", randomSerial()];
+  const args = [
+    "req",
+    "-new",
+    "-x509",
+    "-config",
+    "/dev/null",
+    "-key",
+    request.keyPath,
+    "-subj",
+    `/CN=${request.commonName}`,
+    "-sha256",
+    "-days",
+    String(request.days),
+    "-set_serial",
+    randomSerial(),
+  ];
   for (const [name, value] of Object.entries(request.extensions)) args.push("-addext", `${name}=${value}`);
   if (request.issuer) args.push("-CA", request.issuer.cert, "-CAkey", request.issuer.key);
   return runOpenssl(args, options);

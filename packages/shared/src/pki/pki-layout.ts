@@ -42,13 +42,23 @@ export function pkiLayout(dir: string): PkiLayout {
 
 /** The files of node `node`; the name is checked first, so it can never leave the directory. */
 export function nodeFiles(layout: PkiLayout, node: string): KeyPairFiles {
-  if (!NODE_NAME.test(node)) throw new LockstepError("INVALID_ARGUMENT", `bad node name ${JSON.stringify(node)}: letters, digits and inner hyphens, at most 63 characters (a Proxmox node name)`, { field: "node" });
+  if (!NODE_NAME.test(node))
+    throw new LockstepError(
+      "INVALID_ARGUMENT",
+      `bad node name ${JSON.stringify(node)}: letters, digits and inner hyphens, at most 63 characters (a Proxmox node name)`,
+      { field: "node" },
+    );
   return { cert: path.join(layout.nodesDir, `${node}.crt`), key: path.join(layout.nodesDir, `${node}.key`) };
 }
 
 /** The files of client `name`, checked like `nodeFiles`. */
 export function clientFiles(layout: PkiLayout, name: string): KeyPairFiles {
-  if (!CLIENT_NAME.test(name)) throw new LockstepError("INVALID_ARGUMENT", `bad client name ${JSON.stringify(name)}: a letter or digit, then letters, digits, '.', '_' or '-', at most 64 characters`, { field: "name" });
+  if (!CLIENT_NAME.test(name))
+    throw new LockstepError(
+      "INVALID_ARGUMENT",
+      `bad client name ${JSON.stringify(name)}: a letter or digit, then letters, digits, '.', '_' or '-', at most 64 characters`,
+      { field: "name" },
+    );
   return { cert: path.join(layout.clientsDir, `${name}.crt`), key: path.join(layout.clientsDir, `${name}.key`) };
 }
 
@@ -60,7 +70,13 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
 /** The first file of the pair that already exists, or null. */
 export async function firstExistingFile(files: KeyPairFiles): Promise<string | null> {
   for (const file of [files.key, files.cert]) {
-    if (await stat(file).then(() => true, () => false)) return file;
+    if (
+      await stat(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return file;
   }
   return null;
 }
@@ -78,9 +94,17 @@ export interface StagedKey {
  * certificate, never a certificate whose key is lost. `replace` is false for first issues:
  * the files are then linked into place, which fails rather than overwrite.
  */
-export async function writeKeyPair(files: KeyPairFiles, replace: boolean, makeCertificate: (staged: StagedKey) => Promise<string>): Promise<void> {
+export async function writeKeyPair(
+  files: KeyPairFiles,
+  replace: boolean,
+  makeCertificate: (staged: StagedKey) => Promise<string>,
+): Promise<void> {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const keyTemp = await writeTemp(files.key, privateKey.export({ type: "pkcs8", format: "pem" }) as string, KEY_FILE_MODE);
+  const keyTemp = await writeTemp(
+    files.key,
+    privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    KEY_FILE_MODE,
+  );
   let certTemp: string | null = null;
   try {
     certTemp = await writeTemp(files.cert, await makeCertificate({ path: keyTemp, key: privateKey }), CERT_FILE_MODE);
@@ -111,7 +135,10 @@ async function place(temp: string, final: string, replace: boolean): Promise<voi
   try {
     await link(temp, final);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new LockstepError("ALREADY_EXISTS", `${final} already exists (written by another run at the same time)`, { path: final });
+    if ((err as NodeJS.ErrnoException).code === "EEXIST")
+      throw new LockstepError("ALREADY_EXISTS", `${final} already exists (written by another run at the same time)`, {
+        path: final,
+      });
     throw err;
   }
 }

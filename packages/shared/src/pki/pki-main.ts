@@ -46,8 +46,18 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   }
   const [command, ...args] = positionals;
   const spec = command === undefined ? undefined : COMMAND_OPTIONS[command];
-  if (!spec) throw new UsageError(command === undefined ? "a command is required: init, node or client (see --help)" : `unknown command ${JSON.stringify(command)} (see --help)`);
-  if (args.length !== spec.args) throw new UsageError(spec.args === 0 ? `${command} takes no argument, got ${JSON.stringify(args.join(" "))}` : `${command} takes one name, got ${args.length}`);
+  if (!spec)
+    throw new UsageError(
+      command === undefined
+        ? "a command is required: init, node or client (see --help)"
+        : `unknown command ${JSON.stringify(command)} (see --help)`,
+    );
+  if (args.length !== spec.args)
+    throw new UsageError(
+      spec.args === 0
+        ? `${command} takes no argument, got ${JSON.stringify(args.join(" "))}`
+        : `${command} takes one name, got ${args.length}`,
+    );
   const stray = Object.keys(values).find((option) => option !== "dir" && !spec.options.includes(option));
   if (stray) throw new UsageError(`--${stray} does not apply to ${command}`);
   const dir = values.dir ?? env.LOCKSTEP_PKI_DIR;
@@ -55,14 +65,16 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const days = values.days === undefined ? undefined : parseDays(values.days);
   let written: KeyPairFiles;
   if (command === "init") written = await createClusterCa(dir, { days, name: values.name });
-  else if (command === "node") written = await issueNodeCertificate(dir, args[0]!, { sans: values.san, days, force: values.force });
+  else if (command === "node")
+    written = await issueNodeCertificate(dir, args[0]!, { sans: values.san, days, force: values.force });
   else written = await issueClientCertificate(dir, args[0]!, { days, force: values.force });
   process.stdout.write(`${written.cert}\n${written.key}\n`);
   return 0;
 }
 
 function parseDays(text: string): number {
-  if (!/^\d{1,6}$/.test(text)) throw new UsageError(`--days must be a whole number of days, got ${JSON.stringify(text)}`);
+  if (!/^\d{1,6}$/.test(text))
+    throw new UsageError(`--days must be a whole number of days, got ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -73,7 +85,10 @@ main(process.argv.slice(2), process.env).then(
   (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`lockstep-pki: ${message.split("\n")[0]}\n`);
-    const badInput = err instanceof UsageError || (err instanceof LockstepError && err.code === "INVALID_ARGUMENT") || String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
+    const badInput =
+      err instanceof UsageError ||
+      (err instanceof LockstepError && err.code === "INVALID_ARGUMENT") ||
+      String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
     process.exitCode = badInput ? 2 : 1;
   },
 );

@@ -15,10 +15,23 @@ const Storage = Type.String({ pattern: "^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$", descrip
 const Vmid = Type.Integer({ minimum: 100, maximum: 999_999_999 });
 const SnapshotName = Type.String({ minLength: 2, maxLength: 40, pattern: "^[a-zA-Z][a-zA-Z0-9_-]+$" });
 // Commands inside the container are argv arrays: they never meet a shell unless the spec names one.
-const argv = (description: string) => Type.Array(Type.String({ minLength: 1, maxLength: 4096, pattern: "^[^\\u0000]*$" }), { minItems: 1, maxItems: 256, description });
+const argv = (description: string) =>
+  Type.Array(Type.String({ minLength: 1, maxLength: 4096, pattern: "^[^\\u0000]*$" }), {
+    minItems: 1,
+    maxItems: 256,
+    description,
+  });
 const TimeoutMs = Type.Integer({ minimum: 1_000, maximum: 3_600_000 });
-const FeatureName = Type.String({ pattern: "^[a-z][a-z0-9-]{0,62}$", description: "feature name: lowercase letters, digits and '-'" });
-const ContainerPath = Type.String({ minLength: 2, maxLength: 4096, pattern: "^/[A-Za-z0-9._@%+=:,~/-]*$", description: "absolute, normalized path inside the container: letters, digits and . _ - + @ % = : , ~ /" });
+const FeatureName = Type.String({
+  pattern: "^[a-z][a-z0-9-]{0,62}$",
+  description: "feature name: lowercase letters, digits and '-'",
+});
+const ContainerPath = Type.String({
+  minLength: 2,
+  maxLength: 4096,
+  pattern: "^/[A-Za-z0-9._@%+=:,~/-]*$",
+  description: "absolute, normalized path inside the container: letters, digits and . _ - + @ % = : , ~ /",
+});
 const UserName = Type.String({ pattern: "^[a-z_][a-z0-9_-]{0,31}$" });
 
 /** A section that may be left out: absent means all of its defaults. */
@@ -27,7 +40,13 @@ function withDefault<T extends TSchema>(schema: T, value: unknown): T {
 }
 
 export const TemplateSource = Type.Object(
-  { template: Type.String({ maxLength: 255, pattern: "^[a-zA-Z][a-zA-Z0-9_.-]*:vztmpl/[a-zA-Z0-9_.+-]+\\.tar\\.(gz|xz|zst)$", description: "template volume" }) },
+  {
+    template: Type.String({
+      maxLength: 255,
+      pattern: "^[a-zA-Z][a-zA-Z0-9_.-]*:vztmpl/[a-zA-Z0-9_.+-]+\\.tar\\.(gz|xz|zst)$",
+      description: "template volume",
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -59,7 +78,11 @@ export const Resources = Type.Object(
 export const Network = Type.Object(
   {
     bridge: Type.String({ pattern: "^[a-zA-Z][a-zA-Z0-9_.-]{0,15}$", default: "vmbr0" }),
-    ip: Type.String({ pattern: "^(dhcp|manual|(\\d{1,3}\\.){3}\\d{1,3}/\\d{1,2})$", default: "dhcp", description: "'dhcp', 'manual' or an IPv4 CIDR" }),
+    ip: Type.String({
+      pattern: "^(dhcp|manual|(\\d{1,3}\\.){3}\\d{1,3}/\\d{1,2})$",
+      default: "dhcp",
+      description: "'dhcp', 'manual' or an IPv4 CIDR",
+    }),
     gateway: Type.Optional(Type.String({ pattern: "^(\\d{1,3}\\.){3}\\d{1,3}$" })),
     vlan: Type.Optional(Type.Integer({ minimum: 1, maximum: 4094 })),
     firewall: Type.Boolean({ default: false }),
@@ -70,7 +93,12 @@ export const Network = Type.Object(
 export const Security = Type.Object(
   {
     unprivileged: Type.Boolean({ default: true, description: "fixed at creation" }),
-    apparmor_profile: Type.Optional(Type.String({ pattern: "^(unconfined|lxc-[a-z0-9_-]{1,60})$", description: "raw lxc.apparmor.profile; absent: Proxmox's generated profile" })),
+    apparmor_profile: Type.Optional(
+      Type.String({
+        pattern: "^(unconfined|lxc-[a-z0-9_-]{1,60})$",
+        description: "raw lxc.apparmor.profile; absent: Proxmox's generated profile",
+      }),
+    ),
     nesting: Type.Boolean({ default: false }),
     keyctl: Type.Boolean({ default: false }),
   },
@@ -100,7 +128,10 @@ export const FileEntry = Type.Object(
 
 export const ServiceEntry = Type.Object(
   {
-    unit: Type.String({ maxLength: 255, pattern: "^[a-zA-Z0-9:_.@][a-zA-Z0-9:_.@-]*\\.(service|socket|timer|target|path|mount)$" }),
+    unit: Type.String({
+      maxLength: 255,
+      pattern: "^[a-zA-Z0-9:_.@][a-zA-Z0-9:_.@-]*\\.(service|socket|timer|target|path|mount)$",
+    }),
     content: Type.String({ minLength: 1, maxLength: 262_144 }),
     enable: Type.Boolean({ default: true }),
     start: Type.Boolean({ default: true }),
@@ -110,7 +141,11 @@ export const ServiceEntry = Type.Object(
 
 export const Script = Type.Object(
   {
-    content: Type.String({ minLength: 1, maxLength: 1_048_576, description: "run with /bin/sh once per distinct content" }),
+    content: Type.String({
+      minLength: 1,
+      maxLength: 1_048_576,
+      description: "run with /bin/sh once per distinct content",
+    }),
     timeout_ms: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 600_000 }),
   },
   { additionalProperties: false },
@@ -127,7 +162,10 @@ export const HealthCheck = Type.Object(
   { additionalProperties: false },
 );
 
-export const SnapshotRetention = Type.Object({ keep_last: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false });
+export const SnapshotRetention = Type.Object(
+  { keep_last: Type.Integer({ minimum: 1, maximum: 1000 }) },
+  { additionalProperties: false },
+);
 
 export const ContainerSpec = Type.Object(
   {
@@ -139,14 +177,22 @@ export const ContainerSpec = Type.Object(
     network: Type.Optional(withDefault(Network, {})),
     security: Type.Optional(withDefault(Security, {})),
     onboot: Type.Boolean({ default: false }),
-    features: Type.Array(Type.Union([FeatureName, CustomFeature]), { maxItems: 64, default: [], description: "a shipped feature by name, or your own" }),
+    features: Type.Array(Type.Union([FeatureName, CustomFeature]), {
+      maxItems: 64,
+      default: [],
+      description: "a shipped feature by name, or your own",
+    }),
     files: Type.Array(FileEntry, { maxItems: 256, default: [] }),
     services: Type.Array(ServiceEntry, { maxItems: 64, default: [] }),
     script: Type.Optional(Script),
     health_checks: Type.Array(HealthCheck, { maxItems: 32, default: [] }),
     snapshot_retention: Type.Optional(SnapshotRetention),
   },
-  { additionalProperties: false, $id: "https://lockstep.dev/schemas/container-spec.schema.json", title: "Lockstep container spec" },
+  {
+    additionalProperties: false,
+    $id: "https://lockstep.dev/schemas/container-spec.schema.json",
+    title: "Lockstep container spec",
+  },
 );
 
 /** A spec as written: optional sections may be absent. */

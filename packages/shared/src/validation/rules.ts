@@ -46,7 +46,8 @@ export function containerPathProblem(value: unknown): string | null {
   if (value.length > 4096) return "must be at most 4096 characters";
   if (value.includes("\0")) return "must not contain NUL";
   if (!value.startsWith("/")) return "must be absolute";
-  if (!PATH_CHARS.test(value)) return "must hold only letters, digits and . _ - + @ % = : , ~ / (no spaces, quotes or shell metacharacters)";
+  if (!PATH_CHARS.test(value))
+    return "must hold only letters, digits and . _ - + @ % = : , ~ / (no spaces, quotes or shell metacharacters)";
   if (value !== "/" && value.endsWith("/")) return "must name a file, not end with '/'";
   const parts = value.split("/").slice(1);
   if (parts.some((part) => part === "..")) return "must not contain '..'";

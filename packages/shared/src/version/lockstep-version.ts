@@ -11,7 +11,9 @@ declare const LOCKSTEP_BUNDLED_VERSION: string | undefined;
 export function lockstepVersion(): string {
   if (typeof LOCKSTEP_BUNDLED_VERSION === "string") return LOCKSTEP_BUNDLED_VERSION;
   // dist/version/ (or src/version/ under tsx) -> the package -> packages/ -> the repository.
-  const root = JSON.parse(readFileSync(new URL("../../../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+  const root = JSON.parse(readFileSync(new URL("../../../../package.json", import.meta.url), "utf8")) as {
+    version?: unknown;
+  };
   if (typeof root.version !== "string") throw new Error("the root package.json has no version");
   return root.version;
 }

@@ -8,9 +8,16 @@ const DOWN_MS = 10_000;
 async function agentOn(port: number): Promise<{ server: Server; port: number }> {
   const server = new Server();
   server.addService(agentV1.NodeAgentService, {
-    getHealth: (_call: ServerUnaryCall<agentV1.GetHealthRequest, agentV1.GetHealthResponse>, done: sendUnaryData<agentV1.GetHealthResponse>) => done(null, agentV1.GetHealthResponse.fromPartial({ node: "pve1" })),
+    getHealth: (
+      _call: ServerUnaryCall<agentV1.GetHealthRequest, agentV1.GetHealthResponse>,
+      done: sendUnaryData<agentV1.GetHealthResponse>,
+    ) => done(null, agentV1.GetHealthResponse.fromPartial({ node: "pve1" })),
   });
-  const bound = await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
   return { server, port: bound };
 }
 
@@ -33,7 +40,10 @@ test("an agent back after a long absence is reached within the 2 s reconnect bou
   t.teardown(() => back.server.forceShutdown());
   const returned = Date.now();
   for (;;) {
-    const answered = await client.getHealth({}).then(() => true, () => false);
+    const answered = await client.getHealth({}).then(
+      () => true,
+      () => false,
+    );
     if (answered) break;
     await sleep(50);
   }

@@ -5,7 +5,11 @@ import { PipelineContext, type NodeAgentPort } from "../../src/pipeline/pipeline
 import { configureStep } from "../../src/pipeline/steps/configure-step.js";
 
 function spec(): ResolvedSpec {
-  const checked = checkSpec({ hostname: "web-1", source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" }, security: { nesting: true } });
+  const checked = checkSpec({
+    hostname: "web-1",
+    source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" },
+    security: { nesting: true },
+  });
   if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
   return checked.spec;
 }
@@ -13,10 +17,31 @@ function spec(): ResolvedSpec {
 /** A running container whose UpdateConfig answers `response`. */
 function contextWith(response: Partial<agentV1.UpdateConfigResponse>): PipelineContext {
   const agent = {
-    getContainer: async () => ({ container: { vmid: 101, name: "web-1", status: agentV1.ContainerStatus.RUNNING, lock: "", tags: [], description: "", config: {} }, snapshots: [] }),
+    getContainer: async () => ({
+      container: {
+        vmid: 101,
+        name: "web-1",
+        status: agentV1.ContainerStatus.RUNNING,
+        lock: "",
+        tags: [],
+        description: "",
+        config: {},
+      },
+      snapshots: [],
+    }),
     updateConfig: async () => ({ replayed: false, changedKeys: [], pendingKeys: [], ...response }),
   } as unknown as NodeAgentPort;
-  return new PipelineContext({ agent, vmid: 101, spec: spec(), ownershipTag: "lockstep-x", requestIdBase: "job-1", keepLast: 5, history: [], attempt: 1, clock: systemClock });
+  return new PipelineContext({
+    agent,
+    vmid: 101,
+    spec: spec(),
+    ownershipTag: "lockstep-x",
+    requestIdBase: "job-1",
+    keepLast: 5,
+    history: [],
+    attempt: 1,
+    clock: systemClock,
+  });
 }
 
 // pve-container src/PVE/LXC/Config.pm vmconfig_hotplug_pending leaves `features` of a running

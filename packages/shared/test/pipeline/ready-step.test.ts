@@ -5,7 +5,10 @@ import { PipelineContext, type NodeAgentPort } from "../../src/pipeline/pipeline
 import { readyStep } from "../../src/pipeline/steps/ready-step.js";
 
 function spec(): ResolvedSpec {
-  const checked = checkSpec({ hostname: "web-1", source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" } });
+  const checked = checkSpec({
+    hostname: "web-1",
+    source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" },
+  });
   if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
   return checked.spec;
 }
@@ -13,10 +16,38 @@ function spec(): ResolvedSpec {
 /** A running container with `lock`, whose lock report says `report`. */
 function contextWith(lock: string, report: Partial<agentV1.LockReport> = {}): PipelineContext {
   const agent = {
-    getContainer: async () => ({ container: { vmid: 101, name: "web-1", status: agentV1.ContainerStatus.RUNNING, lock, tags: [], description: "", config: {} }, snapshots: [] }),
-    inspectLock: async () => ({ vmid: 101, configLock: lock, verdict: agentV1.LockVerdict.FREE, ownerKind: agentV1.LockOwnerKind.NONE, owner: "", ...report }),
+    getContainer: async () => ({
+      container: {
+        vmid: 101,
+        name: "web-1",
+        status: agentV1.ContainerStatus.RUNNING,
+        lock,
+        tags: [],
+        description: "",
+        config: {},
+      },
+      snapshots: [],
+    }),
+    inspectLock: async () => ({
+      vmid: 101,
+      configLock: lock,
+      verdict: agentV1.LockVerdict.FREE,
+      ownerKind: agentV1.LockOwnerKind.NONE,
+      owner: "",
+      ...report,
+    }),
   } as unknown as NodeAgentPort;
-  return new PipelineContext({ agent, vmid: 101, spec: spec(), ownershipTag: "lockstep-x", requestIdBase: "job-1", keepLast: 5, history: [], attempt: 1, clock: systemClock });
+  return new PipelineContext({
+    agent,
+    vmid: 101,
+    spec: spec(),
+    ownershipTag: "lockstep-x",
+    requestIdBase: "job-1",
+    keepLast: 5,
+    history: [],
+    attempt: 1,
+    clock: systemClock,
+  });
 }
 
 test("a running container without a lock is ready", async (t) => {
@@ -26,18 +57,38 @@ test("a running container without a lock is ready", async (t) => {
 // pve-manager PVE/VZDump/LXC.pm lock_vm: a backup holds `lock: backup` for as long as its
 // vzdump task archives the guest; it is someone else's operation, and it ends the lock itself.
 test("a running container whose lock belongs to a live backup task is ready, and the detail says whose lock it is", async (t) => {
-  const outcome = await readyStep.run(contextWith("backup", { verdict: agentV1.LockVerdict.HELD, ownerKind: agentV1.LockOwnerKind.TASK, owner: "task vzdump UPID:pve1:..." }));
+  const outcome = await readyStep.run(
+    contextWith("backup", {
+      verdict: agentV1.LockVerdict.HELD,
+      ownerKind: agentV1.LockOwnerKind.TASK,
+      owner: "task vzdump UPID:pve1:...",
+    }),
+  );
   t.is(outcome.status, "succeeded");
   t.regex(outcome.detail, /lock 'backup' belongs to an operation in progress .*vzdump/);
 });
 
 test("a running container whose lock nothing owns yet is LOCK_HELD, which the job retries", async (t) => {
-  const err = await t.throwsAsync(readyStep.run(contextWith("snapshot", { verdict: agentV1.LockVerdict.HELD, ownerKind: agentV1.LockOwnerKind.GRACE, owner: "no owner for 1 s of the 30 s grace period" })), { instanceOf: LockstepError });
+  const err = await t.throwsAsync(
+    readyStep.run(
+      contextWith("snapshot", {
+        verdict: agentV1.LockVerdict.HELD,
+        ownerKind: agentV1.LockOwnerKind.GRACE,
+        owner: "no owner for 1 s of the 30 s grace period",
+      }),
+    ),
+    { instanceOf: LockstepError },
+  );
   t.is(err?.code, "LOCK_HELD");
 });
 
 test("a running container with a crash's stale lock is LOCK_HELD, never ready", async (t) => {
-  const err = await t.throwsAsync(readyStep.run(contextWith("snapshot", { verdict: agentV1.LockVerdict.STALE, ownerKind: agentV1.LockOwnerKind.NONE })), { instanceOf: LockstepError });
+  const err = await t.throwsAsync(
+    readyStep.run(
+      contextWith("snapshot", { verdict: agentV1.LockVerdict.STALE, ownerKind: agentV1.LockOwnerKind.NONE }),
+    ),
+    { instanceOf: LockstepError },
+  );
   t.is(err?.code, "LOCK_HELD");
   t.regex(err?.message ?? "", /still locked \(snapshot\)/);
 });

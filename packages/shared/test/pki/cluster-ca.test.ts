@@ -15,7 +15,14 @@ async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<
 }
 
 async function extensionText(cert: string): Promise<string> {
-  const { stdout } = await promisify(execFile)("openssl", ["x509", "-in", cert, "-noout", "-ext", "basicConstraints,keyUsage"]);
+  const { stdout } = await promisify(execFile)("openssl", [
+    "x509",
+    "-in",
+    cert,
+    "-noout",
+    "-ext",
+    "basicConstraints,keyUsage",
+  ]);
   return stdout;
 }
 
@@ -39,7 +46,9 @@ test("init is valid for 3650 days unless told otherwise, under the name it is gi
   const ca = new X509Certificate(await readFile((await createClusterCa(dir)).cert));
   t.is(Math.round((Date.parse(ca.validTo) - Date.parse(ca.validFrom)) / 86_400_000), 3650);
   const other = await tempDir(t);
-  const named = new X509Certificate(await readFile((await createClusterCa(other, { name: "Acme (staging) CA", days: 30 })).cert));
+  const named = new X509Certificate(
+    await readFile((await createClusterCa(other, { name: "Acme (staging) CA", days: 30 })).cert),
+  );
   t.is(named.subject, "CN=Acme (staging) CA");
   t.is(Math.round((Date.parse(named.validTo) - Date.parse(named.validFrom)) / 86_400_000), 30);
 });
@@ -57,7 +66,10 @@ test("init refuses a directory that already holds a CA and leaves it untouched",
   const dir = await tempDir(t);
   await createClusterCa(dir);
   const before = await readFile(path.join(dir, "ca.crt"), "utf8");
-  const err = await t.throwsAsync(createClusterCa(dir), { instanceOf: LockstepError, message: /ca\.key already exists: refusing to replace the cluster CA/ });
+  const err = await t.throwsAsync(createClusterCa(dir), {
+    instanceOf: LockstepError,
+    message: /ca\.key already exists: refusing to replace the cluster CA/,
+  });
   t.is(err?.code, "ALREADY_EXISTS");
   t.is(await readFile(path.join(dir, "ca.crt"), "utf8"), before);
 });
@@ -72,7 +84,13 @@ test("init refuses a directory holding only a CA certificate", async (t) => {
 
 test("init refuses a bad CA name or validity before writing anything", async (t) => {
   const dir = await tempDir(t);
-  await t.throwsAsync(createClusterCa(dir, { name: "Acme/O=Evil" }), { instanceOf: LockstepError, message: /^bad CA name "Acme\/O=Evil"/ });
-  await t.throwsAsync(createClusterCa(dir, { days: 0 }), { instanceOf: LockstepError, message: /^bad validity 0: days must be a whole number/ });
+  await t.throwsAsync(createClusterCa(dir, { name: "Acme/O=Evil" }), {
+    instanceOf: LockstepError,
+    message: /^bad CA name "Acme\/O=Evil"/,
+  });
+  await t.throwsAsync(createClusterCa(dir, { days: 0 }), {
+    instanceOf: LockstepError,
+    message: /^bad validity 0: days must be a whole number/,
+  });
   t.false(existsSync(dir));
 });

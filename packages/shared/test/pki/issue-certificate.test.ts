@@ -4,7 +4,13 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import os from "node:os";
 import path from "node:path";
 import test, { type ExecutionContext } from "ava";
-import { createClusterCa, issueClientCertificate, issueNodeCertificate, LockstepError, OpensslError } from "../../src/index.js";
+import {
+  createClusterCa,
+  issueClientCertificate,
+  issueNodeCertificate,
+  LockstepError,
+  OpensslError,
+} from "../../src/index.js";
 
 const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
 const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
@@ -56,7 +62,8 @@ test("a client certificate names the client and is for clientAuth only", async (
 test("every certificate gets its own random 128-bit serial", async (t) => {
   const dir = await pkiDir(t);
   const serials = [(await certificate(path.join(dir, "ca.crt"))).serialNumber];
-  for (const name of ["a", "b", "c"]) serials.push((await certificate((await issueClientCertificate(dir, name)).cert)).serialNumber);
+  for (const name of ["a", "b", "c"])
+    serials.push((await certificate((await issueClientCertificate(dir, name)).cert)).serialNumber);
   t.is(new Set(serials).size, serials.length);
   for (const serial of serials) t.regex(serial, /^[89A-F][0-9A-F]{31}$/);
 });
@@ -65,8 +72,10 @@ test("key files are 0600 and every directory 0700", async (t) => {
   const dir = await pkiDir(t);
   await issueNodeCertificate(dir, "pve1");
   await issueClientCertificate(dir, "api");
-  for (const sub of ["", "nodes", "clients"]) t.is((await stat(path.join(dir, sub))).mode & 0o777, 0o700, `${sub || "."} is 0700`);
-  for (const key of ["ca.key", "nodes/pve1.key", "clients/api.key"]) t.is((await stat(path.join(dir, key))).mode & 0o777, 0o600, `${key} is 0600`);
+  for (const sub of ["", "nodes", "clients"])
+    t.is((await stat(path.join(dir, sub))).mode & 0o777, 0o700, `${sub || "."} is 0700`);
+  for (const key of ["ca.key", "nodes/pve1.key", "clients/api.key"])
+    t.is((await stat(path.join(dir, key))).mode & 0o777, 0o600, `${key} is 0600`);
   t.deepEqual(await readdir(path.join(dir, "nodes")), ["pve1.crt", "pve1.key"].sort(), "no temp files remain");
 });
 
@@ -74,7 +83,10 @@ test("a leaf certificate is not overwritten without force, and force replaces bo
   const dir = await pkiDir(t);
   const files = await issueNodeCertificate(dir, "pve1");
   const [cert, key] = [await readFile(files.cert, "utf8"), await readFile(files.key, "utf8")];
-  const err = await t.throwsAsync(issueNodeCertificate(dir, "pve1"), { instanceOf: LockstepError, message: /pve1\.key already exists; issue with --force to replace it/ });
+  const err = await t.throwsAsync(issueNodeCertificate(dir, "pve1"), {
+    instanceOf: LockstepError,
+    message: /pve1\.key already exists; issue with --force to replace it/,
+  });
   t.is(err?.code, "ALREADY_EXISTS");
   t.is(await readFile(files.cert, "utf8"), cert);
   await issueNodeCertificate(dir, "pve1", { force: true, sans: ["IP:10.0.0.5"] });
@@ -100,17 +112,39 @@ test("bad node and client names are refused with the name in the message", async
 
 test("bad SANs are refused with the bad value in the message", async (t) => {
   const dir = await pkiDir(t);
-  for (const san of ["DNS:bad_host", "DNS:", "DNS:-x.example", "IP:300.1.1.1", "IP:fe80::1%eth0", "URI:https://x", "127.0.0.1", "dns:pve1", "DNS:a,IP:1.2.3.4"]) {
-    await t.throwsAsync(issueNodeCertificate(dir, "pve1", { sans: [san] }), { instanceOf: LockstepError, message: `bad SAN ${JSON.stringify(san)}: expected DNS:<hostname> or IP:<IPv4 or IPv6 address>` }, san);
+  for (const san of [
+    "DNS:bad_host",
+    "DNS:",
+    "DNS:-x.example",
+    "IP:300.1.1.1",
+    "IP:fe80::1%eth0",
+    "URI:https://x",
+    "127.0.0.1",
+    "dns:pve1",
+    "DNS:a,IP:1.2.3.4",
+  ]) {
+    await t.throwsAsync(
+      issueNodeCertificate(dir, "pve1", { sans: [san] }),
+      {
+        instanceOf: LockstepError,
+        message: `bad SAN ${JSON.stringify(san)}: expected DNS:<hostname> or IP:<IPv4 or IPv6 address>`,
+      },
+      san,
+    );
   }
   t.false(existsSync(path.join(dir, "nodes", "pve1.key")));
 });
 
 test("issuing without a CA names the command that makes one", async (t) => {
   const dir = await pkiDir(t, false);
-  const err = await t.throwsAsync(issueNodeCertificate(dir, "pve1"), { instanceOf: LockstepError, message: `no cluster CA in ${dir}; run lockstep-pki init first` });
+  const err = await t.throwsAsync(issueNodeCertificate(dir, "pve1"), {
+    instanceOf: LockstepError,
+    message: `no cluster CA in ${dir}; run lockstep-pki init first`,
+  });
   t.is(err?.code, "FAILED_PRECONDITION");
-  await t.throwsAsync(issueClientCertificate(dir, "api"), { message: /^no cluster CA in .*; run lockstep-pki init first$/ });
+  await t.throwsAsync(issueClientCertificate(dir, "api"), {
+    message: /^no cluster CA in .*; run lockstep-pki init first$/,
+  });
 });
 
 test("issuing without the CA key says the key is missing", async (t) => {
@@ -123,16 +157,24 @@ test("a certificate that would outlive the CA is refused", async (t) => {
   const parent = await mkdtemp(path.join(os.tmpdir(), "lockstep-pki-"));
   t.teardown(() => rm(parent, { recursive: true, force: true }));
   await createClusterCa(parent, { days: 30 });
-  await t.throwsAsync(issueClientCertificate(parent, "api"), { message: /^a 825-day certificate would outlive the cluster CA \(valid until .*\); use at most 29 days$/ });
+  await t.throwsAsync(issueClientCertificate(parent, "api"), {
+    message: /^a 825-day certificate would outlive the cluster CA \(valid until .*\); use at most 29 days$/,
+  });
   await t.notThrowsAsync(issueClientCertificate(parent, "api", { days: 29 }));
 });
 
 test("an openssl failure carries openssl's stderr but never key material", async (t) => {
   const dir = await pkiDir(t);
   // A CA key that does not belong to the CA certificate: openssl refuses to sign with it.
-  const wrong = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+  const wrong = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
+    type: "pkcs8",
+    format: "pem",
+  }) as string;
   await writeFile(path.join(dir, "ca.key"), wrong, { mode: 0o600 });
-  const err = await t.throwsAsync(issueNodeCertificate(dir, "pve1"), { instanceOf: OpensslError, message: /^openssl req failed \(exit 1\): / });
+  const err = await t.throwsAsync(issueNodeCertificate(dir, "pve1"), {
+    instanceOf: OpensslError,
+    message: /^openssl req failed \(exit 1\): /,
+  });
   t.is(err?.code, "COMMAND_FAILED");
   t.regex(err?.stderr ?? "", /do not match/i);
   const body = wrong.split("\n")[1]!;

@@ -13,9 +13,14 @@ const BUILT = fileURLToPath(new URL("../../dist/pki/pki-main.js", import.meta.ur
 
 function pki(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, LOCKSTEP_PKI_DIR: "", ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, LOCKSTEP_PKI_DIR: "", ...env }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -49,7 +54,10 @@ test("lockstep-pki exits 2 with one line on bad input", async (t) => {
   const cases: [string[], RegExp][] = [
     [["node", "bad_name", "--dir", dir], /^lockstep-pki: bad node name "bad_name": /],
     [["node", "pve1", "--dir", dir, "--san", "URI:x"], /^lockstep-pki: bad SAN "URI:x": /],
-    [["client", "api", "--dir", dir, "--days", "soon"], /^lockstep-pki: --days must be a whole number of days, got "soon"/],
+    [
+      ["client", "api", "--dir", dir, "--days", "soon"],
+      /^lockstep-pki: --days must be a whole number of days, got "soon"/,
+    ],
     [["init", "--dir", dir, "--force"], /^lockstep-pki: --force does not apply to init/],
     [["node", "--dir", dir], /^lockstep-pki: node takes one name, got 0/],
     [["node", "pve1"], /^lockstep-pki: --dir is required \(or set LOCKSTEP_PKI_DIR\)/],
@@ -68,7 +76,11 @@ test("lockstep-pki exits 2 with one line on bad input", async (t) => {
 
 test("lockstep-pki exits 1 when the CA is missing or would be replaced", async (t) => {
   const dir = await tempDir(t);
-  t.deepEqual(await pki(["client", "api", "--dir", dir]), { code: 1, stdout: "", stderr: `lockstep-pki: no cluster CA in ${dir}; run lockstep-pki init first\n` });
+  t.deepEqual(await pki(["client", "api", "--dir", dir]), {
+    code: 1,
+    stdout: "",
+    stderr: `lockstep-pki: no cluster CA in ${dir}; run lockstep-pki init first\n`,
+  });
   await pki(["init", "--dir", dir]);
   const again = await pki(["init", "--dir", dir]);
   t.is(again.code, 1);

@@ -39,17 +39,35 @@ test.before(async () => {
   parent = await mkdtemp(path.join(os.tmpdir(), "lockstep-pki-tls-"));
   [ours, theirs] = await Promise.all([cluster(parent, "ours"), cluster(parent, "theirs")]);
   // The agent's side: its node certificate, and only clients of the cluster CA get through.
-  server = tls.createServer({ key: readFileSync(ours.node.key), cert: readFileSync(ours.node.cert), ca: ours.ca, requestCert: true, rejectUnauthorized: true }, (socket) => {
-    accepted.push(String(socket.getPeerCertificate().subject.CN));
-    socket.end("welcome\n");
-  });
+  server = tls.createServer(
+    {
+      key: readFileSync(ours.node.key),
+      cert: readFileSync(ours.node.cert),
+      ca: ours.ca,
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (socket) => {
+      accepted.push(String(socket.getPeerCertificate().subject.CN));
+      socket.end("welcome\n");
+    },
+  );
   server.on("tlsClientError", (err) => clientErrors.push(err.message));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   port = (server.address() as AddressInfo).port;
-  probe = tls.createServer({ key: readFileSync(ours.node.key), cert: readFileSync(ours.node.cert), ca: ours.ca, requestCert: true, rejectUnauthorized: false }, (socket) => {
-    verdicts.push(socket.authorized ? null : String(socket.authorizationError));
-    socket.end();
-  });
+  probe = tls.createServer(
+    {
+      key: readFileSync(ours.node.key),
+      cert: readFileSync(ours.node.cert),
+      ca: ours.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (socket) => {
+      verdicts.push(socket.authorized ? null : String(socket.authorizationError));
+      socket.end();
+    },
+  );
   await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
   probePort = (probe.address() as AddressInfo).port;
 });
@@ -61,11 +79,17 @@ test.after.always(async () => {
 });
 
 /** Connects and reads what the server says; resolves with the data, or the error that ended it. */
-function talk(options: tls.ConnectionOptions, to = port): Promise<{ data: string; error: string | null; authorized: boolean }> {
+function talk(
+  options: tls.ConnectionOptions,
+  to = port,
+): Promise<{ data: string; error: string | null; authorized: boolean }> {
   return new Promise((resolve) => {
     let data = "";
     let authorized = false;
-    const socket = tls.connect({ host: "127.0.0.1", port: to, ca: ours.ca, ...options }, () => (authorized = socket.authorized));
+    const socket = tls.connect(
+      { host: "127.0.0.1", port: to, ca: ours.ca, ...options },
+      () => (authorized = socket.authorized),
+    );
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => (data += chunk));
     socket.on("error", (err) => resolve({ data, error: err.message, authorized }));
@@ -73,7 +97,10 @@ function talk(options: tls.ConnectionOptions, to = port): Promise<{ data: string
   });
 }
 
-const files = (pair: KeyPairFiles): { cert: Buffer; key: Buffer } => ({ cert: readFileSync(pair.cert), key: readFileSync(pair.key) });
+const files = (pair: KeyPairFiles): { cert: Buffer; key: Buffer } => ({
+  cert: readFileSync(pair.cert),
+  key: readFileSync(pair.key),
+});
 
 /** Why the node refuses a client presenting `pair` (null: it would not). */
 async function verdict(pair: KeyPairFiles): Promise<string | null> {

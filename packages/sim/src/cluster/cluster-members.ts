@@ -20,7 +20,12 @@ export function readCorosyncConf(dir: string): CorosyncConf | null {
  * for the whole cluster (`ha/`, a fresh install's `storage.cfg`). The member's root is recorded
  * for the simulator (migrate reaches the target node through it). Idempotent.
  */
-export function joinCluster(dir: string, node: string, root: string, clusterName = path.basename(path.resolve(dir))): void {
+export function joinCluster(
+  dir: string,
+  node: string,
+  root: string,
+  clusterName = path.basename(path.resolve(dir)),
+): void {
   const c = clusterDir(dir);
   mkdirSync(c.roots, { recursive: true });
   withPrivateLock(c.joinLock, () => {
@@ -37,7 +42,8 @@ export function joinCluster(dir: string, node: string, root: string, clusterName
 
 function recordRoot(dir: string, node: string, root: string): void {
   const known = memberRoot(dir, node);
-  if (known !== null && known !== root) throw new PctError(`simulator: node '${node}' of cluster '${dir}' is rooted at '${known}', not '${root}'`, 2);
+  if (known !== null && known !== root)
+    throw new PctError(`simulator: node '${node}' of cluster '${dir}' is rooted at '${known}', not '${root}'`, 2);
   if (known === null) replaceFile(path.join(clusterDir(dir).roots, node), `${root}\n`);
 }
 
@@ -55,7 +61,9 @@ export function memberRoot(dir: string, node: string): string | null {
  */
 export function dotMembers(conf: CorosyncConf | null, node: string): string {
   if (!conf || conf.nodes.length === 0) return `{\n"nodename": "${node}",\n"version": 0\n}\n`;
-  const members = [...conf.nodes].sort((a, b) => a.nodeid - b.nodeid).map((n) => `  "${n.name}": { "id": ${n.nodeid}, "online": 1, "ip": "${n.ring0Addr}"}`);
+  const members = [...conf.nodes]
+    .sort((a, b) => a.nodeid - b.nodeid)
+    .map((n) => `  "${n.name}": { "id": ${n.nodeid}, "online": 1, "ip": "${n.ring0Addr}"}`);
   return (
     `{\n"nodename": "${node}",\n"version": ${conf.configVersion},\n` +
     `"cluster": { "name": "${conf.clusterName}", "version": ${conf.configVersion}, "nodes": ${conf.nodes.length}, "quorate": 1 },\n` +

@@ -68,6 +68,11 @@ export function parseCorosyncConf(raw: string): CorosyncConf {
   return {
     clusterName: String(totem.cluster_name ?? ""),
     configVersion: Number(totem.config_version ?? 0),
-    nodes: nodes.map((n) => ({ name: String(n.name), nodeid: Number(n.nodeid), quorumVotes: Number(n.quorum_votes ?? 1), ring0Addr: String(n.ring0_addr ?? "") })),
+    nodes: nodes.map((n) => ({
+      name: String(n.name),
+      nodeid: Number(n.nodeid),
+      quorumVotes: Number(n.quorum_votes ?? 1),
+      ring0Addr: String(n.ring0_addr ?? ""),
+    })),
   };
 }

@@ -38,9 +38,14 @@ export function createSimCluster(options: SimClusterOptions): SimCluster {
   const base = options.base ?? mkdtempSync(path.join(os.tmpdir(), "sim-cluster-"));
   const dir = path.join(base, "cluster");
   const name = options.name ?? "lockstep-sim";
-  const names = typeof options.nodes === "number" ? Array.from({ length: options.nodes }, (_, i) => `pve${i + 1}`) : options.nodes;
+  const names =
+    typeof options.nodes === "number" ? Array.from({ length: options.nodes }, (_, i) => `pve${i + 1}`) : options.nodes;
   mkdirSync(dir, { recursive: true });
-  const nodes = names.map((node) => ({ name: node, root: path.join(base, node), env: { LOCKSTEP_SIM_ROOT: path.join(base, node), LOCKSTEP_SIM_NODE: node, LOCKSTEP_SIM_CLUSTER: dir } }));
+  const nodes = names.map((node) => ({
+    name: node,
+    root: path.join(base, node),
+    env: { LOCKSTEP_SIM_ROOT: path.join(base, node), LOCKSTEP_SIM_NODE: node, LOCKSTEP_SIM_CLUSTER: dir },
+  }));
   for (const node of nodes) joinCluster(dir, node.name, node.root, name);
   // Laid out once all have joined, so that every node's `.members` lists them all.
   for (const node of nodes) layOutSimNode(node.root, node.name, dir);

@@ -75,19 +75,24 @@ export class CtMigration {
       }
       const storage = parseVolid(mp.volume).storage;
       const scfg = storageCheckEnabled(storages, storage, name);
-      if (!scfg.content.includes("rootdir")) throw new PctError(`content type 'rootdir' is not available on storage '${storage}'`);
+      if (!scfg.content.includes("rootdir"))
+        throw new PctError(`content type 'rootdir' is not available on storage '${storage}'`);
       let targetsid = storage;
       if (!shared(scfg)) {
-        if (running && !this.opts.restart) throw new PctError(`unable to migrate local mount point '${mp.volume}' while CT is running`);
+        if (running && !this.opts.restart)
+          throw new PctError(`unable to migrate local mount point '${mp.volume}' while CT is running`);
         targetsid = mapStorageId(this.opts.storagemap, storage);
       }
       const tcfg = storageCheckEnabled(storages, targetsid, this.target.name);
-      if (!tcfg.content.includes("rootdir")) throw new PctError(`${mp.volume}: content type 'rootdir' is not available on storage '${targetsid}'`);
+      if (!tcfg.content.includes("rootdir"))
+        throw new PctError(`${mp.volume}: content type 'rootdir' is not available on storage '${targetsid}'`);
     }
     if (this.opts.restart && running) {
       this.log("info", `shutdown CT ${this.vmid}\n`);
       // LXC.pm vm_stop($vmid, 0, $timeout): a clean shutdown; the simulated CT stops at once.
-      updateRuntime(layout, this.vmid, (s) => Object.assign(s, { running: false, startedAt: 0, loaded: [], active: [] }));
+      updateRuntime(layout, this.vmid, (s) =>
+        Object.assign(s, { running: false, startedAt: 0, loaded: [], active: [] }),
+      );
       running = false;
     }
     return running;
@@ -113,16 +118,28 @@ export class CtMigration {
       let newVolid: string;
       try {
         const withSnapshots = entry.snapshots && ["zfspool", "btrfs"].includes(storageOf(storages, volid).type);
-        newVolid = storageMigrate(this.ctx.node, this.targetNode, { volid, targetsid: entry.targetsid, withSnapshots }, this.logIo(), this.ctx.env);
+        newVolid = storageMigrate(
+          this.ctx.node,
+          this.targetNode,
+          { volid, targetsid: entry.targetsid, withSnapshots },
+          this.logIo(),
+          this.ctx.env,
+        );
       } catch (err) {
-        throw new PctError(`storage migration for '${volid}' to storage '${entry.targetsid}' failed - ${(err as Error).message}`);
+        throw new PctError(
+          `storage migration for '${volid}' to storage '${entry.targetsid}' failed - ${(err as Error).message}`,
+        );
       }
       this.volumeMap.set(volid, newVolid);
       this.log("info", `volume '${volid}' is '${newVolid}' on the target\n`);
       this.io.checkpoint();
     }
     const files = path.dirname(rootfsPath(layout, this.vmid));
-    if (existsSync(files)) cpSync(files, path.dirname(rootfsPath(this.targetNode.layout, this.vmid)), { recursive: true, verbatimSymlinks: true });
+    if (existsSync(files))
+      cpSync(files, path.dirname(rootfsPath(this.targetNode.layout, this.vmid)), {
+        recursive: true,
+        verbatimSymlinks: true,
+      });
     updateVolumeIds(conf, this.volumeMap);
     writeConfig(layout, this.vmid, conf);
     const from = path.join(layout.pveDir, "nodes", name, "lxc", `${this.vmid}.conf`);
@@ -130,7 +147,9 @@ export class CtMigration {
     try {
       renameSync(from, to);
     } catch (err) {
-      throw new PctError(`failed to move config file to node '${this.target.name}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new PctError(
+        `failed to move config file to node '${this.target.name}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
     this.confMigrated = true;
   }
@@ -138,7 +157,8 @@ export class CtMigration {
   /** Migrate.pm `phase1_cleanup`: says which copies stay behind on the target (it removes none). */
   phase1Cleanup(): void {
     this.log("info", "aborting phase 1 - cleanup resources");
-    for (const volid of this.volumes) this.log("err", `found stale volume copy '${this.volumeMap.get(volid) ?? volid}' on node '${this.target.name}'`);
+    for (const volid of this.volumes)
+      this.log("err", `found stale volume copy '${this.volumeMap.get(volid) ?? volid}' on node '${this.target.name}'`);
   }
 
   /** Migrate.pm `phase3`: the source's copies of the volumes are freed (and the CT's files here). */
@@ -192,7 +212,8 @@ export class CtMigration {
       this.log("info", `# ${commandString(start)}`);
       const started = runRemotePct(this.ctx, this.target, ["start", String(this.vmid)]);
       for (const line of started.lines) this.log("info", line);
-      if (started.status !== 0) throw new PctError(`command '${commandString(start)}' failed: exit code ${started.status}`);
+      if (started.status !== 0)
+        throw new PctError(`command '${commandString(start)}' failed: exit code ${started.status}`);
     }
   }
 
@@ -201,7 +222,10 @@ export class CtMigration {
     const { layout, name } = this.ctx.node;
     const conf = readConfig(layout, name, this.vmid);
     const lock = conf.main.values.lock;
-    if (lock !== "migrate") throw new PctError(lock ? `found lock '${lock}' trying to remove 'migrate' lock` : "no lock found trying to remove 'migrate' lock");
+    if (lock !== "migrate")
+      throw new PctError(
+        lock ? `found lock '${lock}' trying to remove 'migrate' lock` : "no lock found trying to remove 'migrate' lock",
+      );
     delete conf.main.values.lock;
     writeConfig(layout, this.vmid, conf);
   }
@@ -213,7 +237,8 @@ export class CtMigration {
     const errors = new Map<string, string>();
     const testMp = (mp: Mountpoint, snapname: string | null): void => {
       if (mp.type !== "volume") {
-        if (snapname === null) this.log("info", `ignoring shared '${mp.type}' mount point '${mp.key}' ('${mp.volume}')`);
+        if (snapname === null)
+          this.log("info", `ignoring shared '${mp.type}' mount point '${mp.key}' ('${mp.volume}')`);
         return;
       }
       try {
@@ -226,14 +251,23 @@ export class CtMigration {
     if (conf.pending) for (const mp of mountpoints(conf.pending, false)) testMp(mp, null);
     for (const mp of mountpoints(conf.main, true)) testMp(mp, null);
     for (const [volid, entry] of [...volhash].sort(([a], [b]) => a.localeCompare(b))) {
-      this.log("info", `found local volume '${volid}' (${entry.ref === "snapshot" ? "referenced by snapshot(s)" : "in current VM config"})\n`);
+      this.log(
+        "info",
+        `found local volume '${volid}' (${entry.ref === "snapshot" ? "referenced by snapshot(s)" : "in current VM config"})\n`,
+      );
     }
-    for (const [volid, message] of [...errors].sort(([a], [b]) => a.localeCompare(b))) this.log("warn", `can't migrate local volume '${volid}': ${message}`);
+    for (const [volid, message] of [...errors].sort(([a], [b]) => a.localeCompare(b)))
+      this.log("warn", `can't migrate local volume '${volid}': ${message}`);
     if (errors.size > 0) throw new PctError("can't migrate CT - check log");
     return volhash;
   }
 
-  private testVolid(storages: readonly StorageEntry[], volhash: Map<string, { ref: string; targetsid: string; snapshots: boolean }>, volid: string, snapname: string | null): void {
+  private testVolid(
+    storages: readonly StorageEntry[],
+    volhash: Map<string, { ref: string; targetsid: string; snapshots: boolean }>,
+    volid: string,
+    snapname: string | null,
+  ): void {
     // LXC.pm $NEW_DISK_RE: `<storage>:<size>` is a disk still to be allocated (a pending change).
     if (/^(?:[^/:\s]+:)?\d+(?:\.\d+)?$/.test(volid)) {
       this.log("info", `volume '${volid}' does not exist (pending change?)`);
@@ -248,7 +282,11 @@ export class CtMigration {
     const targetsid = mapStorageId(this.opts.storagemap, storage);
     storageCheckEnabled(storages, targetsid, this.target.name);
     const entry = volhash.get(volid) ?? { ref: "config", targetsid, snapshots: false };
-    volhash.set(volid, { ref: snapname !== null ? "snapshot" : "config", targetsid, snapshots: entry.snapshots || snapname !== null });
+    volhash.set(volid, {
+      ref: snapname !== null ? "snapshot" : "config",
+      targetsid,
+      snapshots: entry.snapshots || snapname !== null,
+    });
     const owner = Number(/(?:vm|base|subvol|basevol)-(\d+)-disk-\d+/.exec(volname)?.[1] ?? 0);
     if (!owner || owner !== this.vmid) throw new PctError(`owned by other guest (owner = ${owner || ""})`);
     if (snapname !== null && scfg.type !== "zfspool") throw new PctError("non-migratable snapshot exists");
@@ -270,14 +308,19 @@ interface Mountpoint {
 
 /** LXC/Config.pm foreach_volume(_full): rootfs, mpN in order, then unusedN when asked. */
 function mountpoints(section: Pick<Section, "values">, includeUnused: boolean): Mountpoint[] {
-  const keys = Object.keys(section.values).filter((k) => /^(rootfs|mp\d+)$/.test(k) || (includeUnused && /^unused\d+$/.test(k)));
-  const order = (k: string): number => (k === "rootfs" ? -1 : Number(/\d+$/.exec(k)![0]) + (k.startsWith("unused") ? 1e6 : 0));
-  return keys.sort((a, b) => order(a) - order(b)).map((key) => {
-    const value = section.values[key]!;
-    const volume = key.startsWith("unused") ? value : value.split(",")[0]!;
-    const type = !volume.startsWith("/") ? "volume" : volume.startsWith("/dev/") ? "device" : "bind";
-    return { key, volume, type, shared: /(^|,)shared=1(,|$)/.test(value) };
-  });
+  const keys = Object.keys(section.values).filter(
+    (k) => /^(rootfs|mp\d+)$/.test(k) || (includeUnused && /^unused\d+$/.test(k)),
+  );
+  const order = (k: string): number =>
+    k === "rootfs" ? -1 : Number(/\d+$/.exec(k)![0]) + (k.startsWith("unused") ? 1e6 : 0);
+  return keys
+    .sort((a, b) => order(a) - order(b))
+    .map((key) => {
+      const value = section.values[key]!;
+      const volume = key.startsWith("unused") ? value : value.split(",")[0]!;
+      const type = !volume.startsWith("/") ? "volume" : volume.startsWith("/dev/") ? "device" : "bind";
+      return { key, volume, type, shared: /(^|,)shared=1(,|$)/.test(value) };
+    });
 }
 
 /** LXC/Config.pm update_volume_ids: every reference to a moved volume, in the config and its snapshots. */

@@ -12,7 +12,10 @@ export function migrationLogText(level: MigrationLogLevel, msg: string, now = ne
   if (!text) return "";
   const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}`;
   const prefix = level === "err" ? `${stamp} ERROR:` : stamp;
-  return text.split("\n").map((line) => `${prefix} ${line}\n`).join("");
+  return text
+    .split("\n")
+    .map((line) => `${prefix} ${line}\n`)
+    .join("");
 }
 
 /** AbstractMigrate.pm `migrate`'s duration: `%02d:%02d:%02d` of whole seconds. */

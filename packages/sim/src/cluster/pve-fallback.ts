@@ -46,12 +46,19 @@ export function layOutPveFallback(pveDir: string, node: string, cluster: string 
   mkdirSync(pveDir, { recursive: true });
   if (cluster) {
     const c = clusterDir(cluster);
-    const targets: Record<(typeof SHARED)[number], string> = { nodes: c.nodes, priv: c.priv, ha: c.ha, "storage.cfg": c.storageCfg, "corosync.conf": c.corosyncConf };
+    const targets: Record<(typeof SHARED)[number], string> = {
+      nodes: c.nodes,
+      priv: c.priv,
+      ha: c.ha,
+      "storage.cfg": c.storageCfg,
+      "corosync.conf": c.corosyncConf,
+    };
     for (const name of SHARED) link(targets[name], path.join(pveDir, name));
   } else {
     for (const dir of nodeLocalDirs(pveDir, node)) mkdirSync(dir, { recursive: true });
     // A fresh install writes its storage.cfg (what `joinCluster` gives a cluster's first node).
-    if (!existsSync(path.join(pveDir, "storage.cfg"))) writeFileSync(path.join(pveDir, "storage.cfg"), DEFAULT_STORAGE_CFG);
+    if (!existsSync(path.join(pveDir, "storage.cfg")))
+      writeFileSync(path.join(pveDir, "storage.cfg"), DEFAULT_STORAGE_CFG);
   }
   refreshDotMembers(pveDir, node, cluster);
   // `local` last: it is what tells a laid-out /etc/pve (check_cfs_is_mounted).

@@ -39,12 +39,23 @@ export function remoteSimNode(local: SimNode, remote: RemoteNode): SimNode {
  * `/etc/pve/nodes/<node>/ssh_known_hosts` exists, which the simulator never writes).
  */
 export function sshCommand(remote: RemoteNode): string[] {
-  return ["/usr/bin/ssh", "-e", "none", "-o", "BatchMode=yes", "-o", `HostKeyAlias=${remote.name}`, `root@${remote.ip}`];
+  return [
+    "/usr/bin/ssh",
+    "-e",
+    "none",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    `HostKeyAlias=${remote.name}`,
+    `root@${remote.ip}`,
+  ];
 }
 
 /** pve-common PVE/Cmd.pm to_string: each argument through String::ShellQuote's shell_quote. */
 export function commandString(argv: readonly string[]): string {
-  return argv.map((a) => (a === "" ? "''" : /[^\w!%+,\-./:@^]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a)).join(" ");
+  return argv
+    .map((a) => (a === "" ? "''" : /[^\w!%+,\-./:@^]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a))
+    .join(" ");
 }
 
 /**
@@ -55,9 +66,18 @@ export function commandString(argv: readonly string[]): string {
  */
 export function runRemotePct(ctx: SimContext, remote: RemoteNode, args: string[]): { status: number; lines: string[] } {
   const env: NodeJS.ProcessEnv = { PATH: ctx.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" };
-  for (const [key, value] of Object.entries(ctx.env)) if (/^LOCKSTEP_SIM_/.test(key) && !NOT_CARRIED.has(key)) env[key] = value;
-  Object.assign(env, { LOCKSTEP_SIM_ROOT: remote.root, LOCKSTEP_SIM_NODE: remote.name, LOCKSTEP_SIM_CALLER: MIGRATE_CALLER });
-  const result = spawnSync(process.execPath, [PCT_BIN, ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  for (const [key, value] of Object.entries(ctx.env))
+    if (/^LOCKSTEP_SIM_/.test(key) && !NOT_CARRIED.has(key)) env[key] = value;
+  Object.assign(env, {
+    LOCKSTEP_SIM_ROOT: remote.root,
+    LOCKSTEP_SIM_NODE: remote.name,
+    LOCKSTEP_SIM_CALLER: MIGRATE_CALLER,
+  });
+  const result = spawnSync(process.execPath, [PCT_BIN, ...args], {
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (result.error) throw result.error;
   const lines = `${result.stdout}${result.stderr}`.split("\n").filter(Boolean);
   return { status: result.status ?? 255, lines };

@@ -26,16 +26,19 @@ export function parseStorageMap(text: string): StorageMap {
     const pair = /^([^:]+):([^:]+)$/.exec(entry);
     if (entry === "1") identity = true;
     else if (pair) {
-      if (!STORAGE_ID.test(pair[1]!) || !STORAGE_ID.test(pair[2]!)) fail(`entry '${entry}' contains invalid ID - value does not look like a valid storage ID`);
+      if (!STORAGE_ID.test(pair[1]!) || !STORAGE_ID.test(pair[2]!))
+        fail(`entry '${entry}' contains invalid ID - value does not look like a valid storage ID`);
       if (Object.hasOwn(entries, pair[1]!)) fail(`duplicate mapping for source '${pair[1]}'`);
       entries[pair[1]!] = pair[2]!;
     } else {
-      if (!STORAGE_ID.test(entry)) fail(`entry '${entry}' contains invalid ID - value does not look like a valid storage ID`);
+      if (!STORAGE_ID.test(entry))
+        fail(`entry '${entry}' contains invalid ID - value does not look like a valid storage ID`);
       if (fallback !== null) fail("default target ID can only be provided once");
       fallback = entry;
     }
   }
-  if (identity && (fallback !== null || Object.keys(entries).length > 0)) fail("identity mapping cannot be combined with other mappings");
+  if (identity && (fallback !== null || Object.keys(entries).length > 0))
+    fail("identity mapping cannot be combined with other mappings");
   return { identity, default: fallback, entries };
 }
 

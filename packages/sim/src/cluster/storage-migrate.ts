@@ -23,7 +23,13 @@ export interface VolumeMove {
  * Prints import's lines (`Logical volume ... created.`, `successfully imported '<volid>'`).
  * Returns the new volume ID.
  */
-export function storageMigrate(source: SimNode, target: SimNode, move: VolumeMove, io: TaskIo, env: NodeJS.ProcessEnv): string {
+export function storageMigrate(
+  source: SimNode,
+  target: SimNode,
+  move: VolumeMove,
+  io: TaskIo,
+  env: NodeJS.ProcessEnv,
+): string {
   const { storage, volname } = parseVolid(move.volid);
   const record = readVolume(source.layout, move.volid);
   if (!record) throw new PctError(`volume '${move.volid}' does not exist`);
@@ -32,8 +38,11 @@ export function storageMigrate(source: SimNode, target: SimNode, move: VolumeMov
   const to = storageEntry(storages, move.targetsid);
   const copy: VolumeRecord = { sizeGb: record.sizeGb, snapshots: move.withSnapshots ? [...record.snapshots] : [] };
   const vmid = Number(/-(\d+)-disk-\d+/.exec(volname)?.[1]);
-  const newVolid = (from.type === to.type && claim(target, `${to.id}:${volname}`, copy)) || allocVolume(target.layout, to, vmid, record.sizeGb);
-  if (to.type === "lvm" || to.type === "lvmthin") io.print(`  Logical volume "${parseVolid(newVolid).volname}" created.\n`);
+  const newVolid =
+    (from.type === to.type && claim(target, `${to.id}:${volname}`, copy)) ||
+    allocVolume(target.layout, to, vmid, record.sizeGb);
+  if (to.type === "lvm" || to.type === "lvmthin")
+    io.print(`  Logical volume "${parseVolid(newVolid).volname}" created.\n`);
   copyTakingTime(record.sizeGb, io, env);
   writeFileSync(volumePath(target, newVolid), JSON.stringify(copy));
   io.print(`successfully imported '${newVolid}'\n`);

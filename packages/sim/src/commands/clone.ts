@@ -1,6 +1,15 @@
 import { cpSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { checkNotLocked, configExists, newSection, readConfig, removeConfig, writeConfig, type CtConfig, type Section } from "../node/ct-config.js";
+import {
+  checkNotLocked,
+  configExists,
+  newSection,
+  readConfig,
+  removeConfig,
+  writeConfig,
+  type CtConfig,
+  type Section,
+} from "../node/ct-config.js";
 import { randomMac } from "../node/mac-address.js";
 import { PctError } from "../node/pct-error.js";
 import { readRuntime } from "../node/runtime-state.js";
@@ -41,7 +50,10 @@ interface ClonePlan {
  */
 export const clone = taskCommand<ClonePlan>({
   before(ctx, args) {
-    const { positionals, options } = parsePctArgs(args, ["vmid", "newid"], { values: ["hostname", "description", "snapname", "storage"], booleans: ["full"] });
+    const { positionals, options } = parsePctArgs(args, ["vmid", "newid"], {
+      values: ["hostname", "description", "snapname", "storage"],
+      booleans: ["full"],
+    });
     const vmid = parseVmid(positionals[0]!);
     const newid = parseVmid(positionals[1]!, "newid");
     if (options.hostname !== undefined) checkDnsName("hostname", options.hostname);
@@ -50,10 +62,15 @@ export const clone = taskCommand<ClonePlan>({
     checkCfsQuorum(layout);
     const source = setDiskLock(ctx, vmid);
     try {
-      withConfigLock(ctx, newid, () => {
-        checkVmidUnused(layout, newid);
-        writeConfig(layout, newid, { main: newSection({ lock: "create" }), snapshots: new Map() });
-      }, 5);
+      withConfigLock(
+        ctx,
+        newid,
+        () => {
+          checkVmidUnused(layout, newid);
+          writeConfig(layout, newid, { main: newSection({ lock: "create" }), snapshots: new Map() });
+        },
+        5,
+      );
     } catch (err) {
       removeDiskLock(ctx, vmid, null);
       throw err;
@@ -74,7 +91,8 @@ export const clone = taskCommand<ClonePlan>({
   },
   body(ctx, plan, io) {
     io.print(`creating a clone of container ${plan.vmid} with ID ${plan.newid}\n`);
-    if ((readRuntime(ctx.node.layout, plan.vmid).running ? 1 : 0) !== (plan.running ? 1 : 0)) throw new PctError("unexpected state change");
+    if ((readRuntime(ctx.node.layout, plan.vmid).running ? 1 : 0) !== (plan.running ? 1 : 0))
+      throw new PctError("unexpected state change");
     const created: string[] = [];
     let failure: unknown = null;
     try {
@@ -96,7 +114,13 @@ export const clone = taskCommand<ClonePlan>({
 });
 
 /** clone_vm's checks and the new config (the source's or its snapshot's, fresh MACs, `lock: create`). */
-function prepare(ctx: SimContext, vmid: number, newid: number, source: CtConfig, options: Record<string, string>): { plan: ClonePlan; config: CtConfig } {
+function prepare(
+  ctx: SimContext,
+  vmid: number,
+  newid: number,
+  source: CtConfig,
+  options: Record<string, string>,
+): { plan: ClonePlan; config: CtConfig } {
   const running = readRuntime(ctx.node.layout, vmid).running;
   const full = options.full !== undefined ? options.full === "1" : source.main.values.template !== "1";
   if (options.storage !== undefined && !full) throw new PctError("parameter 'storage' not allowed for linked clones");
@@ -113,8 +137,15 @@ function prepare(ctx: SimContext, vmid: number, newid: number, source: CtConfig,
   }
   for (const [key, volid] of sectionVolumes(from)) {
     if (full) {
-      if (running && snapname === null) throw new PctError(ctx.node.pve === 8 ? "Cannot do full clones on a running container without snapshots" : "Full clone of a running container is only possible from a snapshot");
-    } else if (!volumeHasFeature(volumeStorage(storages, volid).type, "clone", parseVolid(volid).volname, snapname ?? undefined)) {
+      if (running && snapname === null)
+        throw new PctError(
+          ctx.node.pve === 8
+            ? "Cannot do full clones on a running container without snapshots"
+            : "Full clone of a running container is only possible from a snapshot",
+        );
+    } else if (
+      !volumeHasFeature(volumeStorage(storages, volid).type, "clone", parseVolid(volid).volname, snapname ?? undefined)
+    ) {
       throw new PctError(`Linked clone feature for '${volid}' is not available`);
     }
     const rest = from.values[key]!.slice(volid.length).replace(/,size=[^,]*/, "");
@@ -124,22 +155,37 @@ function prepare(ctx: SimContext, vmid: number, newid: number, source: CtConfig,
   if (options.hostname) values.hostname = options.hostname;
   const section = newSection(values, options.description || from.description);
   section.lxc = from.lxc.map(([k, v]) => [k, v]);
-  return { plan: { vmid, newid, snapname, storage: options.storage ?? null, full, running, mountpoints }, config: { main: section, snapshots: new Map() } };
+  return {
+    plan: { vmid, newid, snapname, storage: options.storage ?? null, full, running, mountpoints },
+    config: { main: section, snapshots: new Map() },
+  };
 }
 
 /** One volume: copy_volume (full: a new disk, filled at the set speed) or vdisk_clone (linked). */
-function copyMountpoint(ctx: SimContext, plan: ClonePlan, mp: ClonePlan["mountpoints"][number], io: TaskIo, created: string[]): void {
+function copyMountpoint(
+  ctx: SimContext,
+  plan: ClonePlan,
+  mp: ClonePlan["mountpoints"][number],
+  io: TaskIo,
+  created: string[],
+): void {
   const { layout } = ctx.node;
   const sourceStorage = parseVolid(mp.volid).storage;
   const target = storageEntry(readStorageConfig(layout), plan.full ? (plan.storage ?? sourceStorage) : sourceStorage);
-  io.print(plan.full ? `create full clone of mountpoint ${mp.key} (${mp.volid})\n` : `create linked clone of mount point ${mp.key} (${mp.volid})\n`);
+  io.print(
+    plan.full
+      ? `create full clone of mountpoint ${mp.key} (${mp.volid})\n`
+      : `create linked clone of mount point ${mp.key} (${mp.volid})\n`,
+  );
   const newvolid = allocVolume(layout, target, plan.newid, mp.sizeGb);
   created.push(newvolid);
-  if (target.type === "lvm" || target.type === "lvmthin") io.print(`  Logical volume "${parseVolid(newvolid).volname}" created.\n`);
+  if (target.type === "lvm" || target.type === "lvmthin")
+    io.print(`  Logical volume "${parseVolid(newvolid).volname}" created.\n`);
   ctx.fault.at("midway");
   if (plan.full) copyTakingTime(mp.sizeGb, io, ctx.env);
   // The simulator keeps one file tree per CT: a clone (of a snapshot too) copies the current one.
-  if (mp.key === "rootfs" && existsSync(rootfsPath(layout, plan.vmid))) cpSync(rootfsPath(layout, plan.vmid), rootfsPath(layout, plan.newid), { recursive: true, verbatimSymlinks: true });
+  if (mp.key === "rootfs" && existsSync(rootfsPath(layout, plan.vmid)))
+    cpSync(rootfsPath(layout, plan.vmid), rootfsPath(layout, plan.newid), { recursive: true, verbatimSymlinks: true });
   lockAndReload(ctx, plan.newid, (conf) => {
     conf.main.values[mp.key] = `${newvolid}${mp.rest},size=${mp.sizeGb}G`;
     return conf;
@@ -149,7 +195,8 @@ function copyMountpoint(ctx: SimContext, plan: ClonePlan, mp: ClonePlan["mountpo
 /** LXC/Setup `post_clone_hook`: the new hostname inside the copy. */
 function postCloneHook(ctx: SimContext, newid: number, conf: CtConfig): void {
   const etc = path.join(rootfsPath(ctx.node.layout, newid), "etc");
-  if (existsSync(etc)) writeFileSync(path.join(etc, "hostname"), `${(conf.main.values.hostname ?? `CT${newid}`).replace(/\..*$/, "")}\n`);
+  if (existsSync(etc))
+    writeFileSync(path.join(etc, "hostname"), `${(conf.main.values.hostname ?? `CT${newid}`).replace(/\..*$/, "")}\n`);
 }
 
 /** clone_vm's worker error path: `sleep 1`, free the new volumes, destroy the new config, `clone failed: <err>`. */
@@ -196,7 +243,9 @@ function removeDiskLock(ctx: SimContext, vmid: number, io: TaskIo | null): void 
     const conf = readConfig(layout, node, vmid);
     const lock = conf.main.values.lock;
     if (lock !== "disk") {
-      const warning = lock ? `found lock '${lock}' trying to remove 'disk' lock` : "no lock found trying to remove 'disk' lock";
+      const warning = lock
+        ? `found lock '${lock}' trying to remove 'disk' lock`
+        : "no lock found trying to remove 'disk' lock";
       if (io) io.print(`${warning}\n`);
       else process.stderr.write(`Failed to remove source CT config lock - ${warning}\n`);
       return;
@@ -208,6 +257,10 @@ function removeDiskLock(ctx: SimContext, vmid: number, io: TaskIo | null): void 
 
 function sizeGb(ctx: SimContext, value: string, volid: string): number {
   const size = /,size=(\d+(?:\.\d+)?)([KMGT]?)/.exec(value);
-  if (size) return Number(size[1]) * ({ "": 1 / 1024 ** 3, K: 1 / 1024 ** 2, M: 1 / 1024, G: 1, T: 1024 }[size[2] as "" | "K" | "M" | "G" | "T"]);
+  if (size)
+    return (
+      Number(size[1]) *
+      { "": 1 / 1024 ** 3, K: 1 / 1024 ** 2, M: 1 / 1024, G: 1, T: 1024 }[size[2] as "" | "K" | "M" | "G" | "T"]
+    );
   return readVolume(ctx.node.layout, volid)?.sizeGb ?? 4;
 }

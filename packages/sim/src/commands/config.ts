@@ -28,7 +28,10 @@ export function status(ctx: SimContext, args: string[]): string {
   };
   if (runtime.running) lines.pid = String(100000 + vmid);
   if (v.lock) lines.lock = v.lock;
-  return Object.keys(lines).sort().map((k) => `${k}: ${lines[k]}\n`).join("");
+  return Object.keys(lines)
+    .sort()
+    .map((k) => `${k}: ${lines[k]}\n`)
+    .join("");
 }
 
 /**
@@ -42,20 +45,25 @@ export function config(ctx: SimContext, args: string[]): string {
   ctx.fault.at("before-lock");
   const conf = readConfig(ctx.node.layout, ctx.node.name, vmid);
   ctx.fault.at("midway");
-  const section = options.snapshot !== undefined ? conf.snapshots.get(options.snapshot) : viewConfig(conf, options.current === "1");
+  const section =
+    options.snapshot !== undefined ? conf.snapshots.get(options.snapshot) : viewConfig(conf, options.current === "1");
   if (!section) throw new PctError(`snapshot '${options.snapshot}' does not exist`);
   const values: Record<string, string> = { ...section.values };
   if (section.description) values.description = encodeText(section.description);
   delete values.digest;
-  return propertyLines({ values, lxc: section.lxc }).map((line) => `${line}\n`).join("");
+  return propertyLines({ values, lxc: section.lxc })
+    .map((line) => `${line}\n`)
+    .join("");
 }
 
-const SETTABLE = /^(arch|cores|cpulimit|cpuunits|description|features|hostname|memory|swap|net\d|onboot|protection|startup|tags|timezone|unprivileged|nameserver|searchdomain|mp\d|ostype|cmode|console|tty|hookscript)$/;
+const SETTABLE =
+  /^(arch|cores|cpulimit|cpuunits|description|features|hostname|memory|swap|net\d|onboot|protection|startup|tags|timezone|unprivileged|nameserver|searchdomain|mp\d|ostype|cmode|console|tty|hookscript)$/;
 
 /** Config.pm update_pct_config's refusals, before anything is written. */
 function checkChanges(changes: Record<string, string>, deletes: string[]): void {
   for (const key of deletes) {
-    if (key === "memory" || key === "rootfs" || key === "ostype") throw new PctError(`unable to delete required option '${key}'`);
+    if (key === "memory" || key === "rootfs" || key === "ostype")
+      throw new PctError(`unable to delete required option '${key}'`);
     if (key === "unprivileged") throw new PctError(`unable to delete read-only option: '${key}'`);
   }
   if ("unprivileged" in changes) throw new PctError("unable to modify read-only option: 'unprivileged'");
@@ -77,7 +85,11 @@ export function set(ctx: SimContext, args: string[]): string {
     if (!args[i]!.startsWith("--") || value === undefined) throw new PctError("400 unable to parse option");
     if (key === "delete") deletes.push(...value.split(/[,; ]/).filter(Boolean));
     else if (key === "revert") reverts.push(...value.split(/[,; ]/).filter(Boolean));
-    else if (!SETTABLE.test(key)) throw parameterError(key, "property is not defined in schema and the schema does not allow additional properties");
+    else if (!SETTABLE.test(key))
+      throw parameterError(
+        key,
+        "property is not defined in schema and the schema does not allow additional properties",
+      );
     else changes[key] = value;
   }
   const { layout, name } = ctx.node;
@@ -89,7 +101,11 @@ export function set(ctx: SimContext, args: string[]): string {
     const setToo = reverts.find((key) => key in changes);
     if (setToo) throw parameterError("revert", `you can't use '-${setToo}' and '-revert ${setToo}' at the same time`);
     const deletedToo = deletes.find((key) => reverts.includes(key));
-    if (deletedToo) throw parameterError("delete", `you can't use '-delete ${deletedToo}' and '-revert ${deletedToo}' at the same time`);
+    if (deletedToo)
+      throw parameterError(
+        "delete",
+        `you can't use '-delete ${deletedToo}' and '-revert ${deletedToo}' at the same time`,
+      );
     ctx.fault.at("midway");
     updateConfig(conf, changes, deletes, reverts, readRuntime(layout, vmid).running);
     writeConfig(layout, vmid, conf);

@@ -14,10 +14,37 @@ import { checkDnsName, parsePctArgs, parseVmid } from "./pct-args.js";
 import { lockConfig, withConfigLock, type SimContext } from "./sim-context.js";
 import { checkCfsQuorum } from "../pmxcfs/quorum.js";
 
-const VALUE_OPTIONS = ["hostname", "storage", "rootfs", "memory", "swap", "cores", "net0", "features", "tags", "description", "arch", "ostype", "password", "ssh-public-keys", "nameserver", "searchdomain", "timezone"];
+const VALUE_OPTIONS = [
+  "hostname",
+  "storage",
+  "rootfs",
+  "memory",
+  "swap",
+  "cores",
+  "net0",
+  "features",
+  "tags",
+  "description",
+  "arch",
+  "ostype",
+  "password",
+  "ssh-public-keys",
+  "nameserver",
+  "searchdomain",
+  "timezone",
+];
 const BOOLEAN_OPTIONS = ["unprivileged", "start", "onboot", "protection", "force"];
 // What create_vm takes out of the parameters before update_pct_config writes the rest.
-const NOT_CONFIG = ["storage", "rootfs", "password", "ssh-public-keys", "start", "force", "unprivileged", "description"];
+const NOT_CONFIG = [
+  "storage",
+  "rootfs",
+  "password",
+  "ssh-public-keys",
+  "start",
+  "force",
+  "unprivileged",
+  "description",
+];
 
 /** What the pct process decided before the fork. */
 interface CreatePlan {
@@ -43,7 +70,10 @@ interface CreatePlan {
  */
 export const create = taskCommand<CreatePlan>({
   before(ctx, args) {
-    const { positionals, options } = parsePctArgs(args, ["vmid", "ostemplate"], { values: VALUE_OPTIONS, booleans: BOOLEAN_OPTIONS });
+    const { positionals, options } = parsePctArgs(args, ["vmid", "ostemplate"], {
+      values: VALUE_OPTIONS,
+      booleans: BOOLEAN_OPTIONS,
+    });
     const vmid = parseVmid(positionals[0]!);
     checkCfsQuorum(ctx.node.layout);
     validate(options);
@@ -62,7 +92,16 @@ export const create = taskCommand<CreatePlan>({
     return {
       type: "vzcreate",
       id: String(vmid),
-      prepared: { vmid, template: positionals[1]!, rootfs, values, description: options.description ?? "", password: options.password ?? null, sshKeys: options["ssh-public-keys"] ?? null, start: options.start === "1" },
+      prepared: {
+        vmid,
+        template: positionals[1]!,
+        rootfs,
+        values,
+        description: options.description ?? "",
+        password: options.password ?? null,
+        sshKeys: options["ssh-public-keys"] ?? null,
+        start: options.start === "1",
+      },
     };
   },
   body(ctx, plan, io) {
@@ -87,9 +126,16 @@ function build(ctx: SimContext, plan: CreatePlan, io: TaskIo): void {
     const entry = storageEntry(readStorageConfig(layout), plan.rootfs.storage);
     const volid = allocVolume(layout, entry, vmid, plan.rootfs.sizeGb);
     vollist.push(volid);
-    if (entry.type === "lvm" || entry.type === "lvmthin") io.print(`  Logical volume "${volid.split(":")[1]}" created.\n`);
-    if (entry.type !== "zfspool") io.print(`Creating filesystem with ${plan.rootfs.sizeGb * 262144} 4k blocks and ${plan.rootfs.sizeGb * 65536} inodes\n`);
-    const conf: Record<string, string> = { ...plan.values, rootfs: `${volid}${plan.rootfs.rest},size=${plan.rootfs.sizeGb}G` };
+    if (entry.type === "lvm" || entry.type === "lvmthin")
+      io.print(`  Logical volume "${volid.split(":")[1]}" created.\n`);
+    if (entry.type !== "zfspool")
+      io.print(
+        `Creating filesystem with ${plan.rootfs.sizeGb * 262144} 4k blocks and ${plan.rootfs.sizeGb * 65536} inodes\n`,
+      );
+    const conf: Record<string, string> = {
+      ...plan.values,
+      rootfs: `${volid}${plan.rootfs.rest},size=${plan.rootfs.sizeGb}G`,
+    };
     io.checkpoint();
     io.print(`extracting archive '/var/lib/vz/template/cache/${template}'\n`);
     ctx.fault.at("midway");
@@ -130,10 +176,15 @@ function build(ctx: SimContext, plan: CreatePlan, io: TaskIo): void {
 
 /** AbstractConfig.pm `create_and_lock_config`: 5 s flock, check_vmid_unused again, check_lock, `lock: create`. */
 function createAndLockConfig(ctx: SimContext, vmid: number): void {
-  withConfigLock(ctx, vmid, () => {
-    checkVmidUnused(ctx.node.layout, vmid);
-    writeConfig(ctx.node.layout, vmid, { main: newSection({ lock: "create" }), snapshots: new Map() });
-  }, 5);
+  withConfigLock(
+    ctx,
+    vmid,
+    () => {
+      checkVmidUnused(ctx.node.layout, vmid);
+      writeConfig(ctx.node.layout, vmid, { main: newSection({ lock: "create" }), snapshots: new Map() });
+    },
+    5,
+  );
 }
 
 /**
@@ -143,7 +194,8 @@ function createAndLockConfig(ctx: SimContext, vmid: number): void {
 function checkStorage(ctx: SimContext, id: string): void {
   const entry = storageEntry(readStorageConfig(ctx.node.layout), id);
   if (entry.properties.disable === "1") throw new PctError(`storage '${id}' is disabled`);
-  if (!entry.content.includes("rootdir")) throw parameterError("storage", `storage '${id}' does not support container directories`);
+  if (!entry.content.includes("rootdir"))
+    throw parameterError("storage", `storage '${id}' does not support container directories`);
 }
 
 /**
@@ -154,7 +206,8 @@ function rootfsSpec(value: string | undefined, storage: string): CreatePlan["roo
   if (value === undefined) return { storage, sizeGb: 4, rest: "" };
   const [volume, ...rest] = value.split(",");
   const m = /^(?:([a-zA-Z][a-zA-Z0-9_.-]*):)?(\d+(?:\.\d+)?)$/.exec(volume!);
-  if (!m) throw parameterError("rootfs", "invalid format - the simulator only creates new volumes (<storage>:<size in GB>)");
+  if (!m)
+    throw parameterError("rootfs", "invalid format - the simulator only creates new volumes (<storage>:<size in GB>)");
   const options = rest.filter((o) => !o.startsWith("size="));
   return { storage: m[1] ?? storage, sizeGb: Number(m[2]), rest: options.map((o) => `,${o}`).join("") };
 }
@@ -180,15 +233,30 @@ function templateFile(ctx: SimContext, template: string): string {
 }
 
 function layOutRootfs(rootfs: string): void {
-  for (const dir of ["etc/systemd/system", "lib/systemd/system", "usr/bin", "usr/sbin", "usr/local/bin", "root", "tmp", "var/log", "opt"]) mkdirSync(path.join(rootfs, dir), { recursive: true });
+  for (const dir of [
+    "etc/systemd/system",
+    "lib/systemd/system",
+    "usr/bin",
+    "usr/sbin",
+    "usr/local/bin",
+    "root",
+    "tmp",
+    "var/log",
+    "opt",
+  ])
+    mkdirSync(path.join(rootfs, dir), { recursive: true });
   writeFileSync(path.join(rootfs, "etc/hostname"), "localhost\n");
-  writeFileSync(path.join(rootfs, "etc/os-release"), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n');
+  writeFileSync(
+    path.join(rootfs, "etc/os-release"),
+    'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
+  );
   writeFileSync(path.join(rootfs, "etc/shadow"), "root:*:19000:0:99999:7:::\n", { mode: 0o640 });
 }
 
 /** pve-container LXC/Setup/Base.pm `post_create_hook`: root's password and SSH keys, the hostname. */
 function postCreateHook(rootfs: string, conf: Record<string, string>, plan: CreatePlan): void {
-  if (plan.password !== null) writeFileSync(path.join(rootfs, "etc/shadow"), "root:$5$simulated$:19000:0:99999:7:::\n", { mode: 0o640 });
+  if (plan.password !== null)
+    writeFileSync(path.join(rootfs, "etc/shadow"), "root:$5$simulated$:19000:0:99999:7:::\n", { mode: 0o640 });
   if (plan.sshKeys !== null) {
     mkdirSync(path.join(rootfs, "root/.ssh"), { recursive: true, mode: 0o700 });
     writeFileSync(path.join(rootfs, "root/.ssh/authorized_keys"), `${plan.sshKeys.trimEnd()}\n`, { mode: 0o600 });
@@ -213,15 +281,25 @@ function withHwaddr(net0: string): string {
 function validate(options: Record<string, string>): void {
   if (options.hostname !== undefined) checkDnsName("hostname", options.hostname);
   for (const key of ["memory", "swap", "cores"]) {
-    if (options[key] !== undefined && !/^\d+$/.test(options[key]!)) throw parameterError(key, `type check ('integer') failed - got '${options[key]}'`);
+    if (options[key] !== undefined && !/^\d+$/.test(options[key]!))
+      throw parameterError(key, `type check ('integer') failed - got '${options[key]}'`);
   }
-  if (options.cores !== undefined && (Number(options.cores) < 1 || Number(options.cores) > 8192)) throw parameterError("cores", "value must have a minimum value of 1");
-  if (options.memory !== undefined && Number(options.memory) < 16) throw parameterError("memory", "value must have a minimum value of 16");
-  if (options.tags !== undefined && !options.tags.split(/[;, ]/).every((t) => /^[a-z0-9_][a-z0-9_+.-]*$/i.test(t))) throw parameterError("tags", "invalid format - invalid tag");
+  if (options.cores !== undefined && (Number(options.cores) < 1 || Number(options.cores) > 8192))
+    throw parameterError("cores", "value must have a minimum value of 1");
+  if (options.memory !== undefined && Number(options.memory) < 16)
+    throw parameterError("memory", "value must have a minimum value of 16");
+  if (options.tags !== undefined && !options.tags.split(/[;, ]/).every((t) => /^[a-z0-9_][a-z0-9_+.-]*$/i.test(t)))
+    throw parameterError("tags", "invalid format - invalid tag");
 }
 
 /** Perl's `$!` for a failed system call: the errno's text ("Permission denied"). */
 function errnoText(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
-  return code === "EACCES" ? "Permission denied" : code === "EROFS" ? "Read-only file system" : err instanceof Error ? err.message : String(err);
+  return code === "EACCES"
+    ? "Permission denied"
+    : code === "EROFS"
+      ? "Read-only file system"
+      : err instanceof Error
+        ? err.message
+        : String(err);
 }

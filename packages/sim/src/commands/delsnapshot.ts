@@ -29,7 +29,11 @@ export const delsnapshot = taskCommand<DelsnapshotPlan>({
   before(_ctx, args) {
     const { positionals, options } = parsePctArgs(args, ["vmid", "snapname"], { booleans: ["force"] });
     const vmid = parseVmid(positionals[0]!);
-    return { type: "vzdelsnapshot", id: String(vmid), prepared: { vmid, snapname: positionals[1]!, force: options.force === "1" } };
+    return {
+      type: "vzdelsnapshot",
+      id: String(vmid),
+      prepared: { vmid, snapname: positionals[1]!, force: options.force === "1" },
+    };
   },
   body(ctx, plan, io) {
     if (plan.force) return snapshotDelete(ctx, plan.vmid, plan.snapname, true, null, io);
@@ -51,9 +55,17 @@ export const delsnapshot = taskCommand<DelsnapshotPlan>({
  * snapshots are removed. Each volume leaves the section as it goes (unless forced), so a failure
  * partway leaves `lock: snapshot-delete`, `snapstate: delete` and a section without that volume.
  */
-export function snapshotDelete(ctx: SimContext, vmid: number, snapname: string, force: boolean, done: string[] | null, io: TaskIo): void {
+export function snapshotDelete(
+  ctx: SimContext,
+  vmid: number,
+  snapname: string,
+  force: boolean,
+  done: string[] | null,
+  io: TaskIo,
+): void {
   const { layout, name: node } = ctx.node;
-  if (!readConfig(layout, node, vmid).snapshots.has(snapname)) throw new PctError(`snapshot '${snapname}' does not exist`);
+  if (!readConfig(layout, node, vmid).snapshots.has(snapname))
+    throw new PctError(`snapshot '${snapname}' does not exist`);
   const expected = done ? "snapshot" : "snapshot-delete";
   if (!done) setLock(ctx, vmid, "snapshot-delete");
   const locked = (change: (conf: CtConfig, snap: Section) => void): void =>
@@ -85,10 +97,11 @@ export function snapshotDelete(ctx: SimContext, vmid: number, snapname: string, 
       }
     }
     // __snapshot_delete_remove_drive: the key leaves the section, its volume becomes unusedN there.
-    if (!force) locked((_conf, s) => {
-      delete s.values[key];
-      addUnused(s.values, volid);
-    });
+    if (!force)
+      locked((_conf, s) => {
+        delete s.values[key];
+        addUnused(s.values, volid);
+      });
   }
   locked((conf, s) => {
     const parent = s.values.parent;

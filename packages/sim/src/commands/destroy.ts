@@ -27,13 +27,24 @@ interface DestroyPlan {
  */
 export const destroy = taskCommand<DestroyPlan>({
   before(ctx, args) {
-    const { positionals, options } = parsePctArgs(args, ["vmid"], { booleans: ["force", "purge", "destroy-unreferenced-disks"] });
+    const { positionals, options } = parsePctArgs(args, ["vmid"], {
+      booleans: ["force", "purge", "destroy-unreferenced-disks"],
+    });
     const vmid = parseVmid(positionals[0]!);
     const conf = readConfig(ctx.node.layout, ctx.node.name, vmid);
     earlyChecks(ctx, vmid, conf, options.purge === "1");
     const force = options.force === "1";
     if (!force && readRuntime(ctx.node.layout, vmid).running) throw new PctError(runningError(vmid));
-    return { type: "vzdestroy", id: String(vmid), prepared: { vmid, force, purge: options.purge === "1", unreferenced: options["destroy-unreferenced-disks"] === "1" } };
+    return {
+      type: "vzdestroy",
+      id: String(vmid),
+      prepared: {
+        vmid,
+        force,
+        purge: options.purge === "1",
+        unreferenced: options["destroy-unreferenced-disks"] === "1",
+      },
+    };
   },
   body(ctx, plan, io) {
     const lock = lockConfig(ctx, plan.vmid, 10);
@@ -92,8 +103,12 @@ function runningError(vmid: number): string {
 /** Volumes of the main config (rootfs, mpN, unusedN), as foreach_volume_full with include_unused. */
 export function referencedVolumes(conf: CtConfig): string[] {
   const keys = Object.keys(conf.main.values).filter((k) => /^(rootfs|mp\d+|unused\d+)$/.test(k));
-  const order = (k: string): number => (k === "rootfs" ? -1 : Number(/\d+$/.exec(k)![0]) + (k.startsWith("unused") ? 1000 : 0));
-  return keys.sort((a, b) => order(a) - order(b)).map((k) => conf.main.values[k]!.split(",")[0]!).filter((v) => /^[a-zA-Z][a-zA-Z0-9_.-]*:/.test(v) && !v.startsWith("/"));
+  const order = (k: string): number =>
+    k === "rootfs" ? -1 : Number(/\d+$/.exec(k)![0]) + (k.startsWith("unused") ? 1000 : 0);
+  return keys
+    .sort((a, b) => order(a) - order(b))
+    .map((k) => conf.main.values[k]!.split(",")[0]!)
+    .filter((v) => /^[a-zA-Z][a-zA-Z0-9_.-]*:/.test(v) && !v.startsWith("/"));
 }
 
 function freeWithOutput(ctx: SimContext, volid: string, io: TaskIo): void {

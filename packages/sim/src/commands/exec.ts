@@ -23,7 +23,8 @@ const LXC_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 export function guestEnvironment(pctEnv: NodeJS.ProcessEnv, keepEnv: boolean): Record<string, string> {
   if (!keepEnv) return { PATH: LXC_DEFAULT_PATH, container: "lxc" };
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(pctEnv)) if (value !== undefined && key !== "SSL_CERT_FILE" && key !== "SSL_CERT_DIR") env[key] = value;
+  for (const [key, value] of Object.entries(pctEnv))
+    if (value !== undefined && key !== "SSL_CERT_FILE" && key !== "SSL_CERT_DIR") env[key] = value;
   return { ...env, PATH: "/sbin:/bin:/usr/sbin:/usr/bin", container: "lxc" };
 }
 

@@ -42,7 +42,10 @@ interface MigratePlan {
  */
 export const migrate = taskCommand<MigratePlan>({
   before(ctx, args) {
-    const { positionals, options } = parsePctArgs(args, ["vmid", "target"], { values: ["target-storage", "timeout", "bwlimit"], booleans: ["online", "restart"] });
+    const { positionals, options } = parsePctArgs(args, ["vmid", "target"], {
+      values: ["target-storage", "timeout", "bwlimit"],
+      booleans: ["online", "restart"],
+    });
     const vmid = parseVmid(positionals[0]!);
     const targetName = positionals[1]!;
     if (targetName === ctx.node.name) throw parameterError("target", "target is local node.");
@@ -52,13 +55,19 @@ export const migrate = taskCommand<MigratePlan>({
     readConfig(ctx.node.layout, ctx.node.name, vmid);
     const online = options.online === "1";
     const restart = options.restart === "1";
-    if (readRuntime(ctx.node.layout, vmid).running && !online && !restart) throw new PctError("can't migrate running container without --online or --restart");
+    if (readRuntime(ctx.node.layout, vmid).running && !online && !restart)
+      throw new PctError("can't migrate running container without --online or --restart");
     const timeout = options.timeout !== undefined ? Number(options.timeout) : 180;
-    if (!Number.isInteger(timeout)) throw parameterError("timeout", "type check ('integer') failed - got '" + options.timeout + "'");
+    if (!Number.isInteger(timeout))
+      throw parameterError("timeout", "type check ('integer') failed - got '" + options.timeout + "'");
     const storagemap = options["target-storage"] !== undefined ? parseStorageMap(options["target-storage"]) : null;
     if (storagemap) checkTargetStorages(ctx, storagemap, targetName);
     const ha = haManaged(ctx.node.layout, vmid);
-    return { type: ha ? "hamigrate" : "vzmigrate", id: String(vmid), prepared: { vmid, target, opts: { restart, online, timeout, storagemap }, ha } };
+    return {
+      type: ha ? "hamigrate" : "vzmigrate",
+      id: String(vmid),
+      prepared: { vmid, target, opts: { restart, online, timeout, storagemap }, ha },
+    };
   },
   body(ctx, plan, io) {
     if (ctx.env.LOCKSTEP_SIM_RPCENV === "ha") io.print("task started by HA resource agent\n");
@@ -89,10 +98,15 @@ function requestHaMigration(ctx: SimContext, plan: MigratePlan, io: TaskIo): voi
   io.print(`Requesting HA migration for CT ${plan.vmid} to node ${plan.target.name}\n`);
   const argv = ["migrate", `ct:${plan.vmid}`, plan.target.name];
   const { [WORKER_PLAN_ENV]: _plan, ...env } = ctx.env;
-  const result = spawnSync(process.execPath, [HA_MANAGER_BIN, ...argv], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const result = spawnSync(process.execPath, [HA_MANAGER_BIN, ...argv], {
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (result.stdout) io.print(result.stdout);
   if (result.stderr) io.print(result.stderr);
-  if (result.status !== 0) throw new PctError(`command 'ha-manager ${argv.join(" ")}' failed: exit code ${result.status ?? 255}`);
+  if (result.status !== 0)
+    throw new PctError(`command 'ha-manager ${argv.join(" ")}' failed: exit code ${result.status ?? 255}`);
 }
 
 /**

@@ -10,7 +10,11 @@ export interface PctArgs {
  * Parses `args` given the subcommand's positional names and options. Boolean options take an
  * optional `0`/`1`. Errors use Proxmox's texts.
  */
-export function parsePctArgs(args: string[], positionals: string[], options: { values?: string[]; booleans?: string[] }): PctArgs {
+export function parsePctArgs(
+  args: string[],
+  positionals: string[],
+  options: { values?: string[]; booleans?: string[] },
+): PctArgs {
   const found: string[] = [];
   const opts: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
@@ -38,7 +42,8 @@ export function parsePctArgs(args: string[], positionals: string[], options: { v
 
 /** Proxmox's VMID rule: 100..999999999. */
 export function parseVmid(value: string, field = "vmid"): number {
-  if (!/^[1-9][0-9]{2,8}$/.test(value)) throw parameterError(field, "invalid format - value does not look like a valid VM ID");
+  if (!/^[1-9][0-9]{2,8}$/.test(value))
+    throw parameterError(field, "invalid format - value does not look like a valid VM ID");
   return Number(value);
 }
 

@@ -40,7 +40,11 @@ export const start = taskCommand<PowerPlan>({
     if (readRuntime(ctx.node.layout, vmid).running) throw new PctError(`CT ${vmid} already running`);
     checkCfsQuorum(ctx.node.layout);
     const ha = haManaged(ctx.node.layout, vmid);
-    return { type: ha ? "hastart" : "vzstart", id: String(vmid), prepared: { vmid, skiplock: options.skiplock === "1", ha } };
+    return {
+      type: ha ? "hastart" : "vzstart",
+      id: String(vmid),
+      prepared: { vmid, skiplock: options.skiplock === "1", ha },
+    };
   },
   body(ctx, { vmid, skiplock, ha }, io) {
     if (ha) return requestHaState(ctx, vmid, "started", io);
@@ -59,21 +63,31 @@ export const start = taskCommand<PowerPlan>({
 });
 
 /** What stop and shutdown share: `CT <vmid> not running` in `pct`, the rest in the worker. */
-function powerOff(type: "vzstop" | "vzshutdown", spec: Parameters<typeof parsePctArgs>[2], lockCheck: (ctx: SimContext, vmid: number, skiplock: boolean) => void) {
+function powerOff(
+  type: "vzstop" | "vzshutdown",
+  spec: Parameters<typeof parsePctArgs>[2],
+  lockCheck: (ctx: SimContext, vmid: number, skiplock: boolean) => void,
+) {
   return taskCommand<PowerPlan>({
     before(ctx, args) {
       const { positionals, options } = parsePctArgs(args, ["vmid"], spec);
       const vmid = parseVmid(positionals[0]!);
       if (!readRuntime(ctx.node.layout, vmid).running) throw new PctError(`CT ${vmid} not running`);
       const ha = haManaged(ctx.node.layout, vmid);
-      return { type: ha ? "hastop" : type, id: String(vmid), prepared: { vmid, skiplock: options.skiplock === "1", ha } };
+      return {
+        type: ha ? "hastop" : type,
+        id: String(vmid),
+        prepared: { vmid, skiplock: options.skiplock === "1", ha },
+      };
     },
     body(ctx, { vmid, skiplock, ha }, io) {
       if (ha) return requestHaState(ctx, vmid, "stopped", io);
       withConfigLock(ctx, vmid, () => {
         lockCheck(ctx, vmid, skiplock);
         ctx.fault.at("midway");
-        updateRuntime(ctx.node.layout, vmid, (s) => Object.assign(s, { running: false, startedAt: 0, loaded: [], active: [] }));
+        updateRuntime(ctx.node.layout, vmid, (s) =>
+          Object.assign(s, { running: false, startedAt: 0, loaded: [], active: [] }),
+        );
       });
     },
   });
@@ -83,4 +97,6 @@ function powerOff(type: "vzstop" | "vzshutdown", spec: Parameters<typeof parsePc
 export const stop = powerOff("vzstop", { booleans: ["skiplock", "overrule-shutdown"] }, checkPowerLock);
 
 /** `pct shutdown`: Status.pm, vm_shutdown (a `vzshutdown` task; always `check_lock`). */
-export const shutdown = powerOff("vzshutdown", { values: ["timeout"], booleans: ["forceStop"] }, (ctx, vmid) => checkNotLocked(readConfig(ctx.node.layout, ctx.node.name, vmid)));
+export const shutdown = powerOff("vzshutdown", { values: ["timeout"], booleans: ["forceStop"] }, (ctx, vmid) =>
+  checkNotLocked(readConfig(ctx.node.layout, ctx.node.name, vmid)),
+);

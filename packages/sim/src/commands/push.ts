@@ -1,6 +1,16 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync, writeFileSync, constants } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  constants,
+} from "node:fs";
 import path from "node:path";
 import { resolveInRoot } from "../container/chroot-path.js";
 import { readConfig } from "../node/ct-config.js";
@@ -28,7 +38,9 @@ interface PushPlan {
 export const push = taskCommand<PushPlan>({
   exitOnTaskError: false,
   before(ctx, args) {
-    const { positionals, options } = parsePctArgs(args, ["vmid", "file", "destination"], { values: ["perms", "user", "group"] });
+    const { positionals, options } = parsePctArgs(args, ["vmid", "file", "destination"], {
+      values: ["perms", "user", "group"],
+    });
     const vmid = parseVmid(positionals[0]!);
     const lock = lockConfig(ctx, vmid);
     try {
@@ -38,7 +50,12 @@ export const push = taskCommand<PushPlan>({
       lock.release();
       throw err;
     }
-    return { type: "push_file", id: String(vmid), prepared: { vmid, source: positionals[1]!, destination: positionals[2]!, perms: options.perms }, inheritedLock: lock };
+    return {
+      type: "push_file",
+      id: String(vmid),
+      prepared: { vmid, source: positionals[1]!, destination: positionals[2]!, perms: options.perms },
+      inheritedLock: lock,
+    };
   },
   body(ctx, { vmid, source, destination, perms }) {
     const failure = copy(ctx, vmid, source, destination, perms);
@@ -46,7 +63,13 @@ export const push = taskCommand<PushPlan>({
   },
 });
 
-function copy(ctx: SimContext, vmid: number, source: string, destination: string, perms: string | undefined): string | null {
+function copy(
+  ctx: SimContext,
+  vmid: number,
+  source: string,
+  destination: string,
+  perms: string | undefined,
+): string | null {
   const { layout } = ctx.node;
   let content: Buffer;
   try {
@@ -82,6 +105,7 @@ function appearLater(ctx: SimContext, target: string, content: Buffer, mode: num
   mkdirSync(staging, { recursive: true });
   const staged = path.join(staging, randomBytes(8).toString("hex"));
   writeFileSync(staged, content, { mode });
-  const mover = "setTimeout(() => { require('fs').renameSync(process.argv[1], process.argv[2]); }, Number(process.argv[3]));";
+  const mover =
+    "setTimeout(() => { require('fs').renameSync(process.argv[1], process.argv[2]); }, Number(process.argv[3]));";
   spawn(process.execPath, ["-e", mover, staged, target, String(delayMs)], { detached: true, stdio: "ignore" }).unref();
 }

@@ -24,7 +24,8 @@ export function lockConfig(ctx: SimContext, vmid: number, timeoutS = 10): HeldLo
     lock = acquireFlock(lockPath(ctx.node.layout, vmid), ctx.node.lockTimeoutS ?? timeoutS, true);
   } catch (err) {
     // pve-common Tools.pm, lock_file_full: `$@ = "can't lock file '$filename' - $@"`.
-    if ((err as Error).message === INTERRUPT_MESSAGE) throw new PctError(`can't lock file '${file}' - ${INTERRUPT_MESSAGE}`);
+    if ((err as Error).message === INTERRUPT_MESSAGE)
+      throw new PctError(`can't lock file '${file}' - ${INTERRUPT_MESSAGE}`);
     throw err;
   }
   if (!lock) throw new PctError(`can't lock file '${file}' - got timeout`);

@@ -8,11 +8,20 @@ import type { SimContext } from "./sim-context.js";
 export function sectionVolumes(section: Section): [key: string, volid: string][] {
   const keys = Object.keys(section.values).filter((k) => /^(rootfs|mp\d+)$/.test(k));
   keys.sort((a, b) => (a === "rootfs" ? -1 : b === "rootfs" ? 1 : Number(a.slice(2)) - Number(b.slice(2))));
-  return keys.map((k) => [k, section.values[k]!.split(",")[0]!] as [string, string]).filter(([, v]) => !v.startsWith("/"));
+  return keys
+    .map((k) => [k, section.values[k]!.split(",")[0]!] as [string, string])
+    .filter(([, v]) => !v.startsWith("/"));
 }
 
 /** pve-container LXC/Config.pm `has_feature`: every volume of the section has the feature. */
-export function sectionHasFeature(ctx: SimContext, section: Section, feature: VolumeFeature, snapname?: string): boolean {
+export function sectionHasFeature(
+  ctx: SimContext,
+  section: Section,
+  feature: VolumeFeature,
+  snapname?: string,
+): boolean {
   const storages = readStorageConfig(ctx.node.layout);
-  return sectionVolumes(section).every(([, volid]) => volumeHasFeature(volumeStorage(storages, volid).type, feature, parseVolid(volid).volname, snapname));
+  return sectionVolumes(section).every(([, volid]) =>
+    volumeHasFeature(volumeStorage(storages, volid).type, feature, parseVolid(volid).volname, snapname),
+  );
 }

@@ -1,7 +1,7 @@
 import { checkNotLocked, readConfig, writeConfig } from "../node/ct-config.js";
 import { PctError, parameterError } from "../node/pct-error.js";
 import { snapshotVolume } from "../storage/volumes.js";
-import { taskCommand, type TaskIo } from "../tasks/task-command.js";
+import { taskCommand } from "../tasks/task-command.js";
 import { snapshotDelete } from "./delsnapshot.js";
 import { parsePctArgs, parseVmid } from "./pct-args.js";
 import { withConfigLock, type SimContext } from "./sim-context.js";
@@ -20,8 +20,10 @@ interface SnapshotPlan {
 
 /** The `pve-configid` format of a snapshot name, and API2/LXC/Snapshot.pm's reserved names. */
 export function checkSnapname(name: string): string {
-  if (!SNAPNAME.test(name) || name.length > 40) throw parameterError("snapname", "invalid format - invalid configuration ID");
-  if (name === "current" || name === "vzdump") throw new PctError(`unable to use snapshot name '${name}' (reserved name)`);
+  if (!SNAPNAME.test(name) || name.length > 40)
+    throw parameterError("snapname", "invalid format - invalid configuration ID");
+  if (name === "current" || name === "vzdump")
+    throw new PctError(`unable to use snapshot name '${name}' (reserved name)`);
   return name;
 }
 
@@ -37,7 +39,11 @@ export const snapshot = taskCommand<SnapshotPlan>({
     const { positionals, options } = parsePctArgs(args, ["vmid", "snapname"], { values: ["description"] });
     const vmid = parseVmid(positionals[0]!);
     const snapname = checkSnapname(positionals[1]!);
-    return { type: "vzsnapshot", id: String(vmid), prepared: { vmid, snapname, description: options.description ?? null } };
+    return {
+      type: "vzsnapshot",
+      id: String(vmid),
+      prepared: { vmid, snapname, description: options.description ?? null },
+    };
   },
   body(ctx, plan, io) {
     prepare(ctx, plan);
@@ -81,7 +87,11 @@ function prepare(ctx: SimContext, plan: SnapshotPlan): void {
     for (const [key, value] of Object.entries(conf.main.values)) if (!NOT_COPIED.test(key)) values[key] = value;
     values.snapstate = "prepare";
     values.snaptime = String(Math.floor(Date.now() / 1000));
-    conf.snapshots.set(plan.snapname, { values, description: plan.description ?? "", lxc: conf.main.lxc.map(([k, v]) => [k, v]) });
+    conf.snapshots.set(plan.snapname, {
+      values,
+      description: plan.description ?? "",
+      lxc: conf.main.lxc.map(([k, v]) => [k, v]),
+    });
     writeConfig(layout, plan.vmid, conf);
   });
 }

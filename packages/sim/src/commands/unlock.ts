@@ -20,7 +20,14 @@ export function unlock(ctx: SimContext, args: string[]): string {
     delete conf.main.values.lock;
     writeConfig(layout, vmid, conf);
     // What was unlocked, for the record: a test can tell a live lock cleared from a stale one.
-    recordCall(layout, { event: "unlocked", pid: process.pid, vmid, lock: removed, at: Date.now(), ...(ctx.env.LOCKSTEP_SIM_CALLER ? { caller: ctx.env.LOCKSTEP_SIM_CALLER } : {}) });
+    recordCall(layout, {
+      event: "unlocked",
+      pid: process.pid,
+      vmid,
+      lock: removed,
+      at: Date.now(),
+      ...(ctx.env.LOCKSTEP_SIM_CALLER ? { caller: ctx.env.LOCKSTEP_SIM_CALLER } : {}),
+    });
     return "";
   });
 }

@@ -3,7 +3,17 @@ import { normaliseProperty } from "./property-string.js";
 
 // pve-container src/PVE/LXC/Config.pm $LXC_FASTPLUG_OPTIONS: moved from pending to the main
 // section at once on a running CT (vmconfig_hotplug_pending).
-const FASTPLUG = new Set(["description", "onboot", "startup", "protection", "hostname", "hookscript", "cores", "tags", "lock"]);
+const FASTPLUG = new Set([
+  "description",
+  "onboot",
+  "startup",
+  "protection",
+  "hostname",
+  "hookscript",
+  "cores",
+  "tags",
+  "lock",
+]);
 
 /** Config.pm vmconfig_hotplug_pending: the keys a running CT takes without a restart. */
 function hotplugs(key: string, conf: CtConfig): boolean {
@@ -15,7 +25,12 @@ function hotplugs(key: string, conf: CtConfig): boolean {
 /** The keys of a pending `delete:` list (AbstractConfig.pm parse_pending_delete; `!` = force). */
 export function pendingDeletes(pending: Section | undefined): string[] {
   const data = pending?.values.delete ?? "";
-  return data.replace(/[,;]/g, " ").trim().split(/\s+/).filter(Boolean).map((k) => k.replace(/^!/, ""));
+  return data
+    .replace(/[,;]/g, " ")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((k) => k.replace(/^!/, ""));
 }
 
 function setDeletes(conf: CtConfig, keys: string[]): void {
@@ -40,12 +55,19 @@ function setValue(section: Section, key: string, value: string | undefined): voi
  * hot-applies what it can (vmconfig_hotplug_pending) and a stopped one applies all
  * (vmconfig_apply_pending).
  */
-export function updateConfig(conf: CtConfig, changes: Record<string, string>, deletes: string[], reverts: string[], running: boolean): void {
+export function updateConfig(
+  conf: CtConfig,
+  changes: Record<string, string>,
+  deletes: string[],
+  reverts: string[],
+  running: boolean,
+): void {
   const pending = (conf.pending ??= newSection());
   // `--revert` first: the pending value and any pending deletion of the key are dropped.
   for (const key of reverts) setValue(pending, key, undefined);
   let deleting = pendingDeletes(pending).filter((k) => !reverts.includes(k));
-  for (const key of deletes) if (getValue(conf.main, key) !== undefined || getValue(pending, key) !== undefined) deleting.push(key);
+  for (const key of deletes)
+    if (getValue(conf.main, key) !== undefined || getValue(pending, key) !== undefined) deleting.push(key);
   for (const key of Object.keys(changes).sort()) {
     setValue(pending, key, changes[key]);
     deleting = deleting.filter((k) => k !== key);
@@ -64,7 +86,10 @@ function cleanupPending(conf: CtConfig): void {
     const value = getValue(pending, key);
     if (value !== undefined && value === getValue(conf.main, key)) setValue(pending, key, undefined);
   }
-  setDeletes(conf, pendingDeletes(pending).filter((k) => getValue(conf.main, k) !== undefined));
+  setDeletes(
+    conf,
+    pendingDeletes(pending).filter((k) => getValue(conf.main, k) !== undefined),
+  );
 }
 
 /** Config.pm vmconfig_hotplug_pending, for a running CT. */
@@ -74,7 +99,10 @@ function hotplugPending(conf: CtConfig): void {
   // Deleting fast-plug keys and swap, cpulimit, cpuunits, net* applies at once; others wait.
   const applied = deleting.filter((k) => FASTPLUG.has(k) || /^(swap|cpulimit|cpuunits|net\d+)$/.test(k));
   for (const key of applied) setValue(conf.main, key, undefined);
-  setDeletes(conf, deleting.filter((k) => !applied.includes(k)));
+  setDeletes(
+    conf,
+    deleting.filter((k) => !applied.includes(k)),
+  );
   for (const key of [...Object.keys(pending.values), ...(pending.description ? ["description"] : [])].sort()) {
     if (key === "delete" || !hotplugs(key, conf)) continue;
     setValue(conf.main, key, normaliseProperty(key, getValue(pending, key)!));
@@ -88,7 +116,8 @@ export function applyPending(conf: CtConfig): void {
   if (!conf.pending) return;
   for (const key of pendingDeletes(conf.pending)) setValue(conf.main, key, undefined);
   delete conf.pending.values.delete;
-  for (const key of Object.keys(conf.pending.values)) setValue(conf.main, key, normaliseProperty(key, conf.pending.values[key]!));
+  for (const key of Object.keys(conf.pending.values))
+    setValue(conf.main, key, normaliseProperty(key, conf.pending.values[key]!));
   if (conf.pending.description) conf.main.description = conf.pending.description;
   delete conf.pending;
 }

@@ -22,5 +22,8 @@ export function normaliseProperty(key: string, value: string): string {
   const props = parseProperties(value);
   props.set("type", "veth");
   if (!props.has("hwaddr")) props.set("hwaddr", randomMac());
-  return [...props.keys()].sort().map((k) => `${k}=${props.get(k)}`).join(",");
+  return [...props.keys()]
+    .sort()
+    .map((k) => `${k}=${props.get(k)}`)
+    .join(",");
 }

@@ -27,7 +27,8 @@ export function resolveInRoot(rootfs: string, containerPath: string, followLast 
       isLink = false;
     }
     if (isLink && (rest.length > 0 || followLast)) {
-      if (++hops > 40) throw Object.assign(new Error(`${containerPath}: Too many levels of symbolic links`), { code: "ELOOP" });
+      if (++hops > 40)
+        throw Object.assign(new Error(`${containerPath}: Too many levels of symbolic links`), { code: "ELOOP" });
       const target = readlinkSync(candidate);
       if (target.startsWith("/")) done.length = 0;
       pending = [...target.split("/").filter(Boolean), ...pending];

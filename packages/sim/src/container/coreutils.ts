@@ -1,5 +1,15 @@
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from "node:fs";
 import type { ContainerCommand, ExecIo } from "./exec-io.js";
 
 function readFileIn(io: ExecIo, name: string, tool: string): Buffer | null {
@@ -24,19 +34,28 @@ function statIn(io: ExecIo, name: string): Stats | null {
   }
 }
 
-const fileType = (s: Stats): string => (s.isDirectory() ? "directory" : s.isFile() ? (s.size === 0 ? "regular empty file" : "regular file") : "other");
+const fileType = (s: Stats): string =>
+  s.isDirectory() ? "directory" : s.isFile() ? (s.size === 0 ? "regular empty file" : "regular file") : "other";
 
 function statFormat(format: string, name: string, s: Stats): string {
   return format.replace(/%([sanUGYF%])/g, (_, c: string) => {
     switch (c) {
-      case "s": return String(s.size);
-      case "a": return (s.mode & 0o7777).toString(8);
-      case "n": return name;
-      case "U": return s.uid === 0 ? "root" : String(s.uid);
-      case "G": return s.gid === 0 ? "root" : String(s.gid);
-      case "Y": return String(Math.floor(s.mtimeMs / 1000));
-      case "F": return fileType(s);
-      default: return "%";
+      case "s":
+        return String(s.size);
+      case "a":
+        return (s.mode & 0o7777).toString(8);
+      case "n":
+        return name;
+      case "U":
+        return s.uid === 0 ? "root" : String(s.uid);
+      case "G":
+        return s.gid === 0 ? "root" : String(s.gid);
+      case "Y":
+        return String(Math.floor(s.mtimeMs / 1000));
+      case "F":
+        return fileType(s);
+      default:
+        return "%";
     }
   });
 }
@@ -53,12 +72,18 @@ function test(args: string[], io: ExecIo): number {
     if (op === "-z") return operand.length === 0 ? 0 : 1;
     const s = statIn(io, operand);
     switch (op) {
-      case "-e": return s ? 0 : 1;
-      case "-f": return s?.isFile() ? 0 : 1;
-      case "-d": return s?.isDirectory() ? 0 : 1;
-      case "-s": return s && s.size > 0 ? 0 : 1;
-      case "-x": return s && s.mode & 0o111 ? 0 : 1;
-      case "-r": return s ? 0 : 1;
+      case "-e":
+        return s ? 0 : 1;
+      case "-f":
+        return s?.isFile() ? 0 : 1;
+      case "-d":
+        return s?.isDirectory() ? 0 : 1;
+      case "-s":
+        return s && s.size > 0 ? 0 : 1;
+      case "-x":
+        return s && s.mode & 0o111 ? 0 : 1;
+      case "-r":
+        return s ? 0 : 1;
     }
   }
   io.err(`test: unsupported expression: ${args.join(" ")}\n`);
@@ -78,11 +103,16 @@ export const COREUTILS: Record<string, ContainerCommand> = {
   },
   printf: (args, io) => {
     let i = 1;
-    io.out((args[0] ?? "").replace(/\\n/g, "\n").replace(/\\t/g, "\t").replace(/%s/g, () => args[i++] ?? ""));
+    io.out(
+      (args[0] ?? "")
+        .replace(/\\n/g, "\n")
+        .replace(/\\t/g, "\t")
+        .replace(/%s/g, () => args[i++] ?? ""),
+    );
     return 0;
   },
   cat: (args, io) => {
-    if (args.length === 0) return io.out(io.stdin()), 0;
+    if (args.length === 0) return (io.out(io.stdin()), 0);
     let status = 0;
     for (const name of args) {
       const content = readFileIn(io, name, "cat");
@@ -92,7 +122,7 @@ export const COREUTILS: Record<string, ContainerCommand> = {
     return status;
   },
   sha256sum: (args, io) => {
-    if (args.length === 0) return io.out(`${createHash("sha256").update(io.stdin()).digest("hex")}  -\n`), 0;
+    if (args.length === 0) return (io.out(`${createHash("sha256").update(io.stdin()).digest("hex")}  -\n`), 0);
     let status = 0;
     for (const name of args) {
       const content = readFileIn(io, name, "sha256sum");
@@ -121,12 +151,12 @@ export const COREUTILS: Record<string, ContainerCommand> = {
       const host = io.resolve(name);
       if (existsSync(host)) {
         if (parents) continue;
-        return io.err(`mkdir: cannot create directory '${name}': File exists\n`), 1;
+        return (io.err(`mkdir: cannot create directory '${name}': File exists\n`), 1);
       }
       try {
         mkdirSync(host, { recursive: parents });
       } catch {
-        return io.err(`mkdir: cannot create directory '${name}': No such file or directory\n`), 1;
+        return (io.err(`mkdir: cannot create directory '${name}': No such file or directory\n`), 1);
       }
     }
     return 0;
@@ -137,7 +167,7 @@ export const COREUTILS: Record<string, ContainerCommand> = {
       try {
         if (!existsSync(host)) writeFileSync(host, "");
       } catch {
-        return io.err(`touch: cannot touch '${name}': No such file or directory\n`), 1;
+        return (io.err(`touch: cannot touch '${name}': No such file or directory\n`), 1);
       }
     }
     return 0;
@@ -147,33 +177,40 @@ export const COREUTILS: Record<string, ContainerCommand> = {
     const recursive = args.some((a) => /^-[a-z]*r/i.test(a));
     for (const name of args.filter((a) => !a.startsWith("-"))) {
       const host = io.resolve(name, false);
-      if (host === io.rootfs) return io.err("rm: refusing to remove '/'\n"), 1;
-      if (!existsSync(host) && !force) return io.err(`rm: cannot remove '${name}': No such file or directory\n`), 1;
+      if (host === io.rootfs) return (io.err("rm: refusing to remove '/'\n"), 1);
+      if (!existsSync(host) && !force) return (io.err(`rm: cannot remove '${name}': No such file or directory\n`), 1);
       rmSync(host, { force: true, recursive });
     }
     return 0;
   },
   chmod: (args, io) => {
     const [mode, ...names] = args;
-    if (!mode || !/^[0-7]{3,4}$/.test(mode)) return io.err(`chmod: invalid mode: '${mode ?? ""}'\n`), 1;
+    if (!mode || !/^[0-7]{3,4}$/.test(mode)) return (io.err(`chmod: invalid mode: '${mode ?? ""}'\n`), 1);
     for (const name of names) chmodSync(io.resolve(name), parseInt(mode, 8));
     return 0;
   },
   ls: (args, io) => {
     const name = args.filter((a) => !a.startsWith("-"))[0] ?? "/";
     try {
-      io.out(readdirSync(io.resolve(name)).sort().map((e) => `${e}\n`).join(""));
+      io.out(
+        readdirSync(io.resolve(name))
+          .sort()
+          .map((e) => `${e}\n`)
+          .join(""),
+      );
       return 0;
     } catch {
-      return io.err(`ls: cannot access '${name}': No such file or directory\n`), 2;
+      return (io.err(`ls: cannot access '${name}': No such file or directory\n`), 2);
     }
   },
   grep: (args, io) => {
     const quiet = args.includes("-q");
     const [pattern, ...files] = args.filter((a) => !a.startsWith("-"));
-    if (pattern === undefined) return io.err("Usage: grep [OPTION]... PATTERNS [FILE]...\n"), 2;
+    if (pattern === undefined) return (io.err("Usage: grep [OPTION]... PATTERNS [FILE]...\n"), 2);
     const regex = new RegExp(pattern);
-    const text = files.length ? files.map((f) => readFileIn(io, f, "grep")?.toString() ?? "").join("\n") : io.stdin().toString();
+    const text = files.length
+      ? files.map((f) => readFileIn(io, f, "grep")?.toString() ?? "").join("\n")
+      : io.stdin().toString();
     const hits = text.split("\n").filter((line) => regex.test(line));
     if (!quiet) io.out(hits.map((l) => `${l}\n`).join(""));
     return hits.length > 0 ? 0 : 1;

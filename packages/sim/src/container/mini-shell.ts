@@ -82,7 +82,11 @@ function tokenize(script: string): Token[] {
 export function parseScript(script: string): Script {
   const result: { connector: ";" | "&&" | "||"; command: SimpleCommand }[] = [];
   let connector: ";" | "&&" | "||" = ";";
-  let current: { negate: boolean; words: string[]; redirects: SimpleCommand["redirects"] } = { negate: false, words: [], redirects: [] };
+  let current: { negate: boolean; words: string[]; redirects: SimpleCommand["redirects"] } = {
+    negate: false,
+    words: [],
+    redirects: [],
+  };
   const tokens = tokenize(script);
   const end = (next: ";" | "&&" | "||"): void => {
     if (current.words.length === 0) {

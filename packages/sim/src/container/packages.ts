@@ -24,17 +24,26 @@ interface Package {
 const CATALOG: Record<string, Package> = {
   "docker.io": {
     programs: { "/usr/bin/docker": { stdout: "Docker version 27.1.1, build 6312585\n", exit: 0 } },
-    unit: { name: "docker.service", content: "[Unit]\nDescription=Docker Application Container Engine\n[Service]\nExecStart=/usr/bin/dockerd\n[Install]\nWantedBy=multi-user.target\n" },
+    unit: {
+      name: "docker.service",
+      content:
+        "[Unit]\nDescription=Docker Application Container Engine\n[Service]\nExecStart=/usr/bin/dockerd\n[Install]\nWantedBy=multi-user.target\n",
+    },
   },
   nginx: {
     programs: { "/usr/sbin/nginx": { stdout: "nginx version: nginx/1.22.1\n", exit: 0 } },
-    unit: { name: "nginx.service", content: "[Unit]\nDescription=nginx\n[Service]\nExecStart=/usr/sbin/nginx\n[Install]\nWantedBy=multi-user.target\n" },
+    unit: {
+      name: "nginx.service",
+      content:
+        "[Unit]\nDescription=nginx\n[Service]\nExecStart=/usr/sbin/nginx\n[Install]\nWantedBy=multi-user.target\n",
+    },
   },
   curl: { programs: { "/usr/bin/curl": { stdout: "curl 7.88.1\n", exit: 0 } } },
   "nvidia-utils-550": {
     programs: {
       "/usr/bin/nvidia-smi": {
-        stderr: "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n",
+        stderr:
+          "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n",
         exit: 9,
       },
     },
@@ -44,10 +53,10 @@ const CATALOG: Record<string, Package> = {
 /** `apt-get install -y <packages>`: idempotent, as dpkg is for an installed package. */
 export function aptGet(layout: SimLayout, args: string[], io: ExecIo): number {
   const [verb, ...rest] = args.filter((a) => !a.startsWith("-"));
-  if (verb === "update") return io.out("Reading package lists... Done\n"), 0;
-  if (verb !== "install") return io.err(`E: Invalid operation ${verb ?? ""}\n`), 100;
+  if (verb === "update") return (io.out("Reading package lists... Done\n"), 0);
+  if (verb !== "install") return (io.err(`E: Invalid operation ${verb ?? ""}\n`), 100);
   const unknown = rest.find((name) => !CATALOG[name]);
-  if (unknown) return io.err(`E: Unable to locate package ${unknown}\n`), 100;
+  if (unknown) return (io.err(`E: Unable to locate package ${unknown}\n`), 100);
   io.out("Reading package lists... Done\nBuilding dependency tree... Done\n");
   for (const name of rest) install(layout, CATALOG[name]!, io);
   return 0;

@@ -25,9 +25,11 @@ function lookup(layout: SimLayout, name: string, io: ExecIo): { run: ContainerCo
   if (!name.includes("/") && builtins[name]) return { run: builtins[name]!, where: `/usr/bin/${name}` };
   for (const candidate of candidatesOf(name, io)) {
     const host = io.resolve(candidate);
-    if (existsSync(host) && statSync(host).isFile() && statSync(host).mode & 0o111) return { run: (args, io2) => runProgram(host, args, io2), where: candidate };
+    if (existsSync(host) && statSync(host).isFile() && statSync(host).mode & 0o111)
+      return { run: (args, io2) => runProgram(host, args, io2), where: candidate };
   }
-  if (name.includes("/") && builtins[base] && /^\/(usr\/)?s?bin\//.test(name)) return { run: builtins[base]!, where: name };
+  if (name.includes("/") && builtins[base] && /^\/(usr\/)?s?bin\//.test(name))
+    return { run: builtins[base]!, where: name };
   return null;
 }
 
@@ -41,7 +43,7 @@ function env(layout: SimLayout, args: string[], io: ExecIo): number {
   let base: Record<string, string> = { ...io.env };
   if (rest[0] === "-i" || rest[0] === "--ignore-environment") [base, rest] = [{}, rest.slice(1)];
   if (rest[0] === "--") rest = rest.slice(1);
-  if (rest[0]?.startsWith("-")) return io.err(`env: the simulator's env knows only -i (got '${rest[0]}')\n`), 125;
+  if (rest[0]?.startsWith("-")) return (io.err(`env: the simulator's env knows only -i (got '${rest[0]}')\n`), 125);
   for (; rest.length > 0 && /^[^=]+=/.test(rest[0]!); rest = rest.slice(1)) {
     const at = rest[0]!.indexOf("=");
     base[rest[0]!.slice(0, at)] = rest[0]!.slice(at + 1);
@@ -59,12 +61,15 @@ function env(layout: SimLayout, args: string[], io: ExecIo): number {
   return blocked ? 126 : 127;
 }
 
-const candidatesOf = (name: string, io: ExecIo): string[] => (name.includes("/") ? [name] : searchPath(io).map((dir) => `${dir}/${name}`));
+const candidatesOf = (name: string, io: ExecIo): string[] =>
+  name.includes("/") ? [name] : searchPath(io).map((dir) => `${dir}/${name}`);
 
 /** Runs a simulated program: a file carrying the marker line with its behaviour. */
 function runProgram(host: string, _args: string[], io: ExecIo): number {
-  const marker = readFileSync(host, "utf8").split("\n").find((l) => l.startsWith(PROGRAM_MARKER));
-  if (!marker) return io.err(`${path.basename(host)}: cannot execute: not a program the simulator knows\n`), 126;
+  const marker = readFileSync(host, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(PROGRAM_MARKER));
+  if (!marker) return (io.err(`${path.basename(host)}: cannot execute: not a program the simulator knows\n`), 126);
   const behaviour = JSON.parse(marker.slice(PROGRAM_MARKER.length)) as ProgramBehaviour;
   if (behaviour.stdout) io.out(behaviour.stdout);
   if (behaviour.stderr) io.err(behaviour.stderr);
@@ -91,10 +96,11 @@ function commandV(layout: SimLayout, args: string[], io: ExecIo): number {
 function shell(layout: SimLayout, args: string[], io: ExecIo): number {
   const [first, second] = args;
   if (first === "-c" && second !== undefined) return runText(layout, second, io);
-  if (first === undefined || first.startsWith("-")) return io.err("sh: the simulator's shell runs only 'sh -c <script>' and 'sh <file> [args]'\n"), 2;
+  if (first === undefined || first.startsWith("-"))
+    return (io.err("sh: the simulator's shell runs only 'sh -c <script>' and 'sh <file> [args]'\n"), 2);
   const host = io.resolve(first);
-  if (!existsSync(host)) return io.err(`sh: 0: cannot open ${first}: No such file\n`), 2;
-  if (statSync(host).isDirectory()) return io.err(`sh: 0: cannot open ${first}: Is a directory\n`), 2;
+  if (!existsSync(host)) return (io.err(`sh: 0: cannot open ${first}: No such file\n`), 2);
+  if (statSync(host).isDirectory()) return (io.err(`sh: 0: cannot open ${first}: Is a directory\n`), 2);
   return runText(layout, readFileSync(host, "utf8"), io);
 }
 
@@ -103,7 +109,8 @@ function runText(layout: SimLayout, text: string, io: ExecIo): number {
   try {
     script = parseScript(text);
   } catch (err) {
-    if (err instanceof UnsupportedSyntax) return io.err(`sh: unsupported by the simulator's shell: ${err.message}\n`), 2;
+    if (err instanceof UnsupportedSyntax)
+      return (io.err(`sh: unsupported by the simulator's shell: ${err.message}\n`), 2);
     throw err;
   }
   try {
@@ -152,7 +159,12 @@ function setFlags(args: string[]): { errexit?: boolean } | null {
   return result;
 }
 
-function runSimple(layout: SimLayout, words: string[], redirects: { op: string; target: string }[], io: ExecIo): number {
+function runSimple(
+  layout: SimLayout,
+  words: string[],
+  redirects: { op: string; target: string }[],
+  io: ExecIo,
+): number {
   const [name, ...args] = words as [string, ...string[]];
   if (name === "exit") throw { [EXIT]: Number(args[0] ?? 0) };
   let inner = io;
@@ -164,16 +176,17 @@ function runSimple(layout: SimLayout, words: string[], redirects: { op: string; 
     }
     const host = io.resolve(r.target);
     if (r.op === "<") {
-      if (!existsSync(host)) return io.err(`sh: 1: cannot open ${r.target}: No such file\n`), 2;
+      if (!existsSync(host)) return (io.err(`sh: 1: cannot open ${r.target}: No such file\n`), 2);
       inner = { ...inner, stdin: () => readFileSync(host) };
     } else {
-      if (!existsSync(path.dirname(host))) return io.err(`sh: 1: cannot create ${r.target}: Directory nonexistent\n`), 2;
+      if (!existsSync(path.dirname(host)))
+        return (io.err(`sh: 1: cannot create ${r.target}: Directory nonexistent\n`), 2);
       if (r.op === ">") writeFileSync(host, "");
       inner = { ...inner, out: (text) => appendFileSync(host, text) };
     }
   }
   const found = lookup(layout, name, inner);
-  if (!found) return io.err(`sh: 1: ${name}: not found\n`), 127;
+  if (!found) return (io.err(`sh: 1: ${name}: not found\n`), 127);
   return found.run(args, inner);
 }
 
@@ -186,6 +199,8 @@ export function runInContainer(layout: SimLayout, argv: string[], io: ExecIo): n
   // EACCES or ENOEXEC (a file found that cannot run) 126.
   const blocked = candidatesOf(name, io).some((c) => existsSync(io.resolve(c)));
   const reason = blocked ? "Permission denied" : "No such file or directory";
-  io.err(`lxc-attach: ${io.vmid}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 ${reason} - Failed to exec "${name}"\n`);
+  io.err(
+    `lxc-attach: ${io.vmid}: ../src/lxc/attach.c: lxc_attach_run_command: 1841 ${reason} - Failed to exec "${name}"\n`,
+  );
   return blocked ? 126 : 127;
 }

@@ -13,7 +13,9 @@ export function unitFilesOnDisk(rootfs: string): string[] {
   for (const dir of UNIT_DIRS) {
     const host = path.join(rootfs, dir);
     if (!existsSync(host)) continue;
-    for (const name of readdirSync(host)) if (/\.(service|socket|timer|target|path|mount)$/.test(name) && !lstatSync(path.join(host, name)).isDirectory()) units.add(name);
+    for (const name of readdirSync(host))
+      if (/\.(service|socket|timer|target|path|mount)$/.test(name) && !lstatSync(path.join(host, name)).isDirectory())
+        units.add(name);
   }
   return [...units].sort();
 }
@@ -57,7 +59,7 @@ export function systemctl(layout: SimLayout, args: string[], io: ExecIo): number
       return 0;
     case "enable":
       for (const u of units) {
-        if (!onDisk(u)) return io.err(`Failed to enable unit: Unit file ${u} does not exist.\n`), 1;
+        if (!onDisk(u)) return (io.err(`Failed to enable unit: Unit file ${u} does not exist.\n`), 1);
         const link = path.join(io.rootfs, WANTS, u);
         if (!lstatExists(link)) {
           mkdirSync(path.dirname(link), { recursive: true });
@@ -78,7 +80,7 @@ export function systemctl(layout: SimLayout, args: string[], io: ExecIo): number
       return 0;
     case "is-enabled":
       for (const u of units) {
-        if (!onDisk(u)) return io.err(`Failed to get unit file state for ${u}: No such file or directory\n`), 1;
+        if (!onDisk(u)) return (io.err(`Failed to get unit file state for ${u}: No such file or directory\n`), 1);
         io.out(isEnabled(io.rootfs, u) ? "enabled\n" : "disabled\n");
       }
       return units.every((u) => isEnabled(io.rootfs, u)) ? 0 : 1;
@@ -87,8 +89,10 @@ export function systemctl(layout: SimLayout, args: string[], io: ExecIo): number
       return units.every((u) => state.active.includes(u)) ? 0 : 3;
     case "status": {
       const u = units[0] ?? "";
-      if (!state.loaded.includes(u) && !onDisk(u)) return io.err(`Unit ${u} could not be found.\n`), 4;
-      io.out(`● ${u}\n     Loaded: loaded (/etc/systemd/system/${u}; ${isEnabled(io.rootfs, u) ? "enabled" : "disabled"})\n     Active: ${state.active.includes(u) ? "active (running)" : "inactive (dead)"}\n`);
+      if (!state.loaded.includes(u) && !onDisk(u)) return (io.err(`Unit ${u} could not be found.\n`), 4);
+      io.out(
+        `● ${u}\n     Loaded: loaded (/etc/systemd/system/${u}; ${isEnabled(io.rootfs, u) ? "enabled" : "disabled"})\n     Active: ${state.active.includes(u) ? "active (running)" : "inactive (dead)"}\n`,
+      );
       return state.active.includes(u) ? 0 : 3;
     }
     default:
@@ -100,7 +104,7 @@ export function systemctl(layout: SimLayout, args: string[], io: ExecIo): number
 function start(layout: SimLayout, units: string[], io: ExecIo): number {
   const state = readRuntime(layout, io.vmid);
   for (const u of units) {
-    if (!state.loaded.includes(u)) return io.err(`Failed to start ${u}: Unit ${u} not found.\n`), 5;
+    if (!state.loaded.includes(u)) return (io.err(`Failed to start ${u}: Unit ${u} not found.\n`), 5);
   }
   updateRuntime(layout, io.vmid, (s) => void (s.active = [...new Set([...s.active, ...units])]));
   return 0;

@@ -25,7 +25,10 @@ export const AFTER_HANG_LINE = "simulator: hang over, going on\n";
  * through the task's io (see `inTask`).
  */
 export class ActiveFault {
-  constructor(readonly rule: FaultRule | null, private readonly io: FaultIo = PCT_IO) {}
+  constructor(
+    readonly rule: FaultRule | null,
+    private readonly io: FaultIo = PCT_IO,
+  ) {}
 
   /** The same fault acting inside a task worker: its waits notice interrupts. */
   inTask(io: FaultIo): ActiveFault {
@@ -46,7 +49,10 @@ export class ActiveFault {
         this.io.sleep(rule.ms ?? 1000);
         return;
       case "fail":
-        throw Object.assign(failure(rule.message ?? "simulated failure"), rule.exitCode !== undefined ? { exitCode: rule.exitCode } : {});
+        throw Object.assign(
+          failure(rule.message ?? "simulated failure"),
+          rule.exitCode !== undefined ? { exitCode: rule.exitCode } : {},
+        );
       case "crash":
         // What a kill -9 or a power cut mid-operation leaves: the lock: property, no cleanup.
         process.kill(process.pid, "SIGKILL");
@@ -77,14 +83,24 @@ export class ActiveFault {
  * and `times` hold however many simulators run at once. `exact` ignores `*` rules: a node
  * tool that is not pct (pvesh, chronyc) answers only to rules that name it.
  */
-export function chooseFault(layout: SimLayout, env: NodeJS.ProcessEnv, command: string, vmid: number | null, options: { exact?: boolean } = {}): ActiveFault {
+export function chooseFault(
+  layout: SimLayout,
+  env: NodeJS.ProcessEnv,
+  command: string,
+  vmid: number | null,
+  options: { exact?: boolean } = {},
+): ActiveFault {
   const rules = loadRules(layout, env);
   const named = (rule: FaultRule): boolean => rule.command === command || (rule.command === "*" && !options.exact);
-  const matching = rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => named(rule) && (rule.vmid === undefined || rule.vmid === vmid));
+  const matching = rules
+    .map((rule, index) => ({ rule, index }))
+    .filter(({ rule }) => named(rule) && (rule.vmid === undefined || rule.vmid === vmid));
   if (matching.length === 0) return new ActiveFault(null);
   const countersFile = path.join(layout.stateDir, "fault-counters.json");
   const chosen = withPrivateLock(`${countersFile}.lock`, () => {
-    const counters = existsSync(countersFile) ? (JSON.parse(readFileSync(countersFile, "utf8")) as Record<string, number>) : {};
+    const counters = existsSync(countersFile)
+      ? (JSON.parse(readFileSync(countersFile, "utf8")) as Record<string, number>)
+      : {};
     let picked: FaultRule | null = null;
     for (const { rule, index } of matching) {
       const key = `${index}:${JSON.stringify(rule)}`;
@@ -100,7 +116,9 @@ export function chooseFault(layout: SimLayout, env: NodeJS.ProcessEnv, command: 
 }
 
 function loadRules(layout: SimLayout, env: NodeJS.ProcessEnv): FaultRule[] {
-  const fromFile = existsSync(layout.faultsFile) ? parseRules(readFileSync(layout.faultsFile, "utf8"), layout.faultsFile) : [];
+  const fromFile = existsSync(layout.faultsFile)
+    ? parseRules(readFileSync(layout.faultsFile, "utf8"), layout.faultsFile)
+    : [];
   const fromEnv = env.LOCKSTEP_SIM_FAULTS ? parseRules(env.LOCKSTEP_SIM_FAULTS, "LOCKSTEP_SIM_FAULTS") : [];
   return [...fromFile, ...fromEnv];
 }

@@ -8,7 +8,13 @@ import { updateRuntime } from "../node/runtime-state.js";
 import { lockPath, rootfsPath, simLayout } from "../node/sim-layout.js";
 import { haResource } from "./ha-resources.js";
 
-const [root, node, vmidText, want, delay] = process.argv.slice(2) as [string, string, string, "started" | "stopped", string];
+const [root, node, vmidText, want, delay] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  "started" | "stopped",
+  string,
+];
 const layout = simLayout(root, node);
 const vmid = Number(vmidText);
 sleepSync(Number(delay));

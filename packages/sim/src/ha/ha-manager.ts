@@ -6,7 +6,8 @@ import { requireCliEnvironment } from "../pmxcfs/pmxcfs-ipc.js";
 import { haResource, updateResources } from "./ha-resources.js";
 
 const RELOCATOR = fileURLToPath(new URL("./ha-relocate.js", import.meta.url));
-const USAGE = "USAGE: ha-manager add|remove ct:<vmid> [--state started|stopped|ignored|disabled] | migrate|relocate ct:<vmid> <node>";
+const USAGE =
+  "USAGE: ha-manager add|remove ct:<vmid> [--state started|stopped|ignored|disabled] | migrate|relocate ct:<vmid> <node>";
 
 // The simulated `ha-manager` (pve-ha-manager's CLI), enough for tests: `add ct:<vmid> [--state s]`,
 // `remove ct:<vmid>`, `migrate|relocate ct:<vmid> <node>`.
@@ -38,8 +39,17 @@ try {
  * return, printing nothing. The CRM and the source node's LRM act later: here a detached
  * helper (ha-relocate.ts) after LOCKSTEP_SIM_HA_DELAY_MS (default 2000).
  */
-function queueCrmCommand(layout: Parameters<typeof haResource>[0], command: "migrate" | "relocate", vmid: number, target: string): void {
+function queueCrmCommand(
+  layout: Parameters<typeof haResource>[0],
+  command: "migrate" | "relocate",
+  vmid: number,
+  target: string,
+): void {
   if (!haResource(layout, vmid)) throw new PctError(`resource 'ct:${vmid}' is not HA managed`);
   const delay = process.env.LOCKSTEP_SIM_HA_DELAY_MS ?? "2000";
-  spawn(process.execPath, [RELOCATOR, command, String(vmid), target, delay], { detached: true, stdio: "ignore", env: process.env }).unref();
+  spawn(process.execPath, [RELOCATOR, command, String(vmid), target, delay], {
+    detached: true,
+    stdio: "ignore",
+    env: process.env,
+  }).unref();
 }

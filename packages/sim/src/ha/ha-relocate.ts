@@ -23,13 +23,32 @@ const node = openSimNode(process.env);
 sleepSync(Number(delay));
 const guest = guestOfVmid(node.layout, vmid);
 const resource = haResource(node.layout, vmid);
-const sourceRoot = guest === null ? null : guest.node === node.name ? node.layout.root : node.cluster ? memberRoot(node.cluster, guest.node) : null;
+const sourceRoot =
+  guest === null
+    ? null
+    : guest.node === node.name
+      ? node.layout.root
+      : node.cluster
+        ? memberRoot(node.cluster, guest.node)
+        : null;
 if (guest?.type === "lxc" && guest.node !== target && resource && sourceRoot) {
-  const env = (root: string, name: string): NodeJS.ProcessEnv => ({ ...process.env, LOCKSTEP_SIM_ROOT: root, LOCKSTEP_SIM_NODE: name, LOCKSTEP_SIM_RPCENV: "ha", LOCKSTEP_SIM_CALLER: HA_CALLER });
-  const pct = (root: string, name: string, args: string[]): number => spawnSync(process.execPath, [PCT_BIN, ...args], { env: env(root, name), stdio: "ignore" }).status ?? 255;
-  if (readRuntime(simLayout(sourceRoot, guest.node), vmid).running) pct(sourceRoot, guest.node, ["shutdown", String(vmid), "--timeout", "60"]);
+  const env = (root: string, name: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    LOCKSTEP_SIM_ROOT: root,
+    LOCKSTEP_SIM_NODE: name,
+    LOCKSTEP_SIM_RPCENV: "ha",
+    LOCKSTEP_SIM_CALLER: HA_CALLER,
+  });
+  const pct = (root: string, name: string, args: string[]): number =>
+    spawnSync(process.execPath, [PCT_BIN, ...args], { env: env(root, name), stdio: "ignore" }).status ?? 255;
+  if (readRuntime(simLayout(sourceRoot, guest.node), vmid).running)
+    pct(sourceRoot, guest.node, ["shutdown", String(vmid), "--timeout", "60"]);
   const targetRoot = node.cluster ? memberRoot(node.cluster, target) : null;
-  if (pct(sourceRoot, guest.node, ["migrate", String(vmid), target]) === 0 && targetRoot && resource.state === "started") {
+  if (
+    pct(sourceRoot, guest.node, ["migrate", String(vmid), target]) === 0 &&
+    targetRoot &&
+    resource.state === "started"
+  ) {
     pct(targetRoot, target, ["start", String(vmid)]);
   }
 }

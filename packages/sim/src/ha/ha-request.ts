@@ -18,7 +18,10 @@ export function requestHaState(ctx: SimContext, vmid: number, want: "started" | 
   io.print(`Requesting HA ${want === "started" ? "start" : "stop"} for CT ${vmid}\n`);
   updateResources(layout, (all) => all.map((r) => (r.sid === `ct:${vmid}` ? { ...r, state: want } : r)));
   const delay = ctx.env.LOCKSTEP_SIM_HA_DELAY_MS ?? "2000";
-  spawn(process.execPath, [APPLIER, layout.root, name, String(vmid), want, delay], { detached: true, stdio: "ignore" }).unref();
+  spawn(process.execPath, [APPLIER, layout.root, name, String(vmid), want, delay], {
+    detached: true,
+    stdio: "ignore",
+  }).unref();
 }
 
 /**
@@ -26,7 +29,8 @@ export function requestHaState(ctx: SimContext, vmid: number, want: "started" | 
  * `--purge` (`service_is_configured`). Called before the destroy task.
  */
 export function haCheckDestroy(ctx: SimContext, vmid: number, purge: boolean): void {
-  if (!purge && haResource(ctx.node.layout, vmid)) throw new PctError(`unable to remove CT ${vmid} - used in HA resources and purge parameter not set.`);
+  if (!purge && haResource(ctx.node.layout, vmid))
+    throw new PctError(`unable to remove CT ${vmid} - used in HA resources and purge parameter not set.`);
 }
 
 /** destroy_vm with `--purge`: removes the HA resource and says so, as Proxmox prints it. */

@@ -39,7 +39,9 @@ export function updateResources(layout: SimLayout, change: (resources: HaResourc
   // pmxcfs serves `ha/` itself; a stopped one leaves an empty /etc/pve that nothing may fill.
   if (!pmxcfsOwnsEtcPve(layout.root)) mkdirSync(path.dirname(file), { recursive: true });
   withPrivateLock(path.join(layout.stateDir, "ha.lock"), () => {
-    const text = change(readResources(layout)).map((r) => `${r.sid.replace(":", ": ")}\n\tstate ${r.state}\n`).join("\n");
+    const text = change(readResources(layout))
+      .map((r) => `${r.sid.replace(":", ": ")}\n\tstate ${r.state}\n`)
+      .join("\n");
     replaceFile(file, text);
   });
 }

@@ -29,7 +29,7 @@ function flockFd(fd: number, waitS: number): boolean {
  */
 function waitFlock(fd: number, waitS: number): boolean {
   if (!watchingInterrupts()) return flockFd(fd, waitS);
-  for (const end = Date.now() + waitS * 1000; ; ) {
+  for (const end = Date.now() + waitS * 1000; ;) {
     if (interruptPending()) throw new Error(INTERRUPT_MESSAGE);
     const left = (end - Date.now()) / 1000;
     if (left <= 0) return false;

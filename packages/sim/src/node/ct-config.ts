@@ -28,13 +28,32 @@ export interface CtConfig {
   snapshots: Map<string, Section>;
 }
 
-/** Percent-encodes what Proxmox escapes in descriptions: `%`, `:` and control characters. */
-export function encodeText(text: string, keepColon = false): string {
-  return text.replace(keepColon ? /[%\x00-\x1f\x7f]/g : /[%:\x00-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
+/**
+ * PVE::ParseUtils encode_text (PVE::Tools in PVE 8): the text's UTF-8 bytes, each control and
+ * hi-bit byte, `%` and `:` as `%XX` (uri_escape, upper-case hex).
+ */
+export function encodeText(text: string): string {
+  let out = "";
+  for (const byte of Buffer.from(text, "utf8")) {
+    const safe = byte >= 0x20 && byte <= 0x7e && byte !== 0x25 && byte !== 0x3a;
+    out += safe ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
 }
 
+/** PVE::ParseUtils decode_text: uri_unescape to bytes, then those bytes as UTF-8. */
 export function decodeText(text: string): string {
-  return text.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const bytes = Buffer.from(text, "utf8");
+  const out = Buffer.alloc(bytes.length);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const hex = bytes[i] === 0x25 ? bytes.toString("latin1", i + 1, i + 3) : "";
+    if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+      out[n++] = Number.parseInt(hex, 16);
+      i += 2;
+    } else out[n++] = bytes[i]!;
+  }
+  return out.toString("utf8", 0, n);
 }
 
 // Proxmox's parser accepts `lxc.key: value` and `lxc.key = value`.
@@ -76,20 +95,27 @@ export function parseConfig(text: string): CtConfig {
  */
 export function formatConfig(config: CtConfig): string {
   const section = (s: Section): string => {
-    const lines = s.description ? s.description.split("\n").map((l) => `#${encodeText(l, true)}`) : [];
+    // LXC/Config.pm write_pct_config: '#' . encode_text($line) for each line of the description.
+    const lines = s.description ? s.description.split("\n").map((l) => `#${encodeText(l)}`) : [];
     lines.push(...propertyLines(s));
     return lines.map((l) => `${l}\n`).join("");
   };
   let text = section(config.main);
   // Config.pm write_pct_config: the pending section follows the main one, before snapshots.
-  if (config.pending && (Object.keys(config.pending.values).length > 0 || config.pending.description)) text += `\n[pve:pending]\n${section(config.pending)}`;
+  if (config.pending && (Object.keys(config.pending.values).length > 0 || config.pending.description))
+    text += `\n[pve:pending]\n${section(config.pending)}`;
   for (const [name, snap] of config.snapshots) text += `\n[${name}]\n${section(snap)}`;
   return text;
 }
 
 /** A section's `key: value` lines as Proxmox prints them: sorted properties, then raw `lxc.*` keys in order. */
 export function propertyLines(section: Pick<Section, "values" | "lxc">): string[] {
-  return [...Object.keys(section.values).sort().map((key) => `${key}: ${section.values[key]}`), ...section.lxc.map(([key, value]) => `${key}: ${value}`)];
+  return [
+    ...Object.keys(section.values)
+      .sort()
+      .map((key) => `${key}: ${section.values[key]}`),
+    ...section.lxc.map(([key, value]) => `${key}: ${value}`),
+  ];
 }
 
 /**

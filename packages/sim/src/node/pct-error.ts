@@ -1,6 +1,9 @@
 /** A failure `pct` reports: its message on stderr and its exit status (255 unless said). */
 export class PctError extends Error {
-  constructor(message: string, readonly exitCode = 255) {
+  constructor(
+    message: string,
+    readonly exitCode = 255,
+  ) {
     super(message);
   }
 }

@@ -17,7 +17,9 @@ const STOPPED: RuntimeState = { running: false, startedAt: 0, loaded: [], active
 
 export function readRuntime(layout: SimLayout, vmid: number): RuntimeState {
   const file = runtimePath(layout, vmid);
-  return existsSync(file) ? { ...STOPPED, ...(JSON.parse(readFileSync(file, "utf8")) as Partial<RuntimeState>) } : { ...STOPPED };
+  return existsSync(file)
+    ? { ...STOPPED, ...(JSON.parse(readFileSync(file, "utf8")) as Partial<RuntimeState>) }
+    : { ...STOPPED };
 }
 
 /** Read-modify-write of a CT's runtime state under the simulator's private lock. */

@@ -6,7 +6,10 @@ import { PctError } from "./pct-error.js";
 import { nodeMarkerPath, simLayout, type SimLayout } from "./sim-layout.js";
 
 /** The templates a new simulated node offers in `local:vztmpl/`. */
-export const DEFAULT_TEMPLATES = ["debian-12-standard_12.7-1_amd64.tar.zst", "ubuntu-24.04-standard_24.04-2_amd64.tar.zst"];
+export const DEFAULT_TEMPLATES = [
+  "debian-12-standard_12.7-1_amd64.tar.zst",
+  "ubuntu-24.04-standard_24.04-2_amd64.tar.zst",
+];
 
 /** One simulated node: its name, its paths, and its environment-driven settings. */
 export interface SimNode {
@@ -35,11 +38,13 @@ export function openSimNode(env: NodeJS.ProcessEnv): SimNode {
   if (!root) throw new PctError("LOCKSTEP_SIM_ROOT is not set: it names the simulated node's root directory", 2);
   const absolute = path.resolve(root);
   const hostnameFile = path.join(absolute, "etc/hostname");
-  const name = env.LOCKSTEP_SIM_NODE || (existsSync(hostnameFile) ? readFileSync(hostnameFile, "utf8").trim() : "") || "pve1";
+  const name =
+    env.LOCKSTEP_SIM_NODE || (existsSync(hostnameFile) ? readFileSync(hostnameFile, "utf8").trim() : "") || "pve1";
   const cluster = env.LOCKSTEP_SIM_CLUSTER ? path.resolve(env.LOCKSTEP_SIM_CLUSTER) : null;
   const layout = layOutSimNode(absolute, name, cluster);
   const timeout = env.LOCKSTEP_SIM_LOCK_TIMEOUT_S ? Number(env.LOCKSTEP_SIM_LOCK_TIMEOUT_S) : null;
-  if (timeout !== null && !(timeout > 0)) throw new PctError("LOCKSTEP_SIM_LOCK_TIMEOUT_S must be a positive number", 2);
+  if (timeout !== null && !(timeout > 0))
+    throw new PctError("LOCKSTEP_SIM_LOCK_TIMEOUT_S must be a positive number", 2);
   const pve = env.LOCKSTEP_SIM_PVE || "9";
   if (pve !== "8" && pve !== "9") throw new PctError("LOCKSTEP_SIM_PVE must be 8 or 9", 2);
   return { name, layout, lockTimeoutS: timeout, pve: pve === "8" ? 8 : 9, cluster };
@@ -56,7 +61,11 @@ export function layOutSimNode(root: string, name: string, cluster: string | null
   const marker = nodeMarkerPath(layout);
   if (existsSync(marker)) {
     const known = JSON.parse(readFileSync(marker, "utf8")) as NodeMarker;
-    if (known.cluster !== cluster) throw new PctError(`simulator: the node at '${root}' belongs to ${known.cluster ? `cluster '${known.cluster}'` : "no cluster"}, not ${cluster ? `'${cluster}'` : "none"} (LOCKSTEP_SIM_CLUSTER)`, 2);
+    if (known.cluster !== cluster)
+      throw new PctError(
+        `simulator: the node at '${root}' belongs to ${known.cluster ? `cluster '${known.cluster}'` : "no cluster"}, not ${cluster ? `'${cluster}'` : "none"} (LOCKSTEP_SIM_CLUSTER)`,
+        2,
+      );
     if (cluster) refreshDotMembers(layout.pveDir, name, cluster);
     return layout;
   }
@@ -67,7 +76,14 @@ export function layOutSimNode(root: string, name: string, cluster: string | null
 
 function initialise(layout: SimLayout, name: string, cluster: string | null): void {
   const hostnameFile = path.join(layout.root, "etc/hostname");
-  for (const dir of [path.dirname(hostnameFile), layout.lockDir, layout.tasksDir, layout.templateCache, layout.stateDir, path.join(layout.stateDir, "ct")]) {
+  for (const dir of [
+    path.dirname(hostnameFile),
+    layout.lockDir,
+    layout.tasksDir,
+    layout.templateCache,
+    layout.stateDir,
+    path.join(layout.stateDir, "ct"),
+  ]) {
     mkdirSync(dir, { recursive: true });
   }
   if (!existsSync(hostnameFile)) writeFileSync(hostnameFile, `${name}\n`);

@@ -5,7 +5,8 @@ import type { PmxcfsSettings } from "./pmxcfs-settings.js";
 
 // The cluster layout's fallback at `<root>/etc/pve` when nothing is mounted: links into the
 // cluster directory and a generated `.members` (cluster/pve-fallback.ts). Nothing else is its.
-const isFallbackEntry = (dir: string, name: string): boolean => name === ".members" || lstatSync(path.join(dir, name)).isSymbolicLink();
+const isFallbackEntry = (dir: string, name: string): boolean =>
+  name === ".members" || lstatSync(path.join(dir, name)).isSymbolicLink();
 
 /**
  * pmxcfs mounts on an empty CFSDIR (pmxcfs.c: mkdir, then fuse_mount), and a stopped pmxcfs
@@ -17,7 +18,10 @@ export function stashFallback(s: PmxcfsSettings): void {
   const entries = readdirSync(s.mountpoint);
   const own = entries.filter((name) => !isFallbackEntry(s.mountpoint, name));
   if (own.length > 0) {
-    throw new PmxcfsError("MOUNTPOINT_NOT_EMPTY", `${s.mountpoint} holds files of its own (${own.join(", ")}): not a cluster node's fallback, so pmxcfs will not cover it`);
+    throw new PmxcfsError(
+      "MOUNTPOINT_NOT_EMPTY",
+      `${s.mountpoint} holds files of its own (${own.join(", ")}): not a cluster node's fallback, so pmxcfs will not cover it`,
+    );
   }
   mkdirSync(s.fallbackStash, { recursive: true });
   for (const name of entries) renameSync(path.join(s.mountpoint, name), path.join(s.fallbackStash, name));
@@ -26,6 +30,7 @@ export function stashFallback(s: PmxcfsSettings): void {
 /** Puts the fallback back once pmxcfs is gone for good (`unmount`): plain directories again. */
 export function restoreFallback(s: PmxcfsSettings): void {
   if (!existsSync(s.fallbackStash)) return;
-  for (const name of readdirSync(s.fallbackStash)) renameSync(path.join(s.fallbackStash, name), path.join(s.mountpoint, name));
+  for (const name of readdirSync(s.fallbackStash))
+    renameSync(path.join(s.fallbackStash, name), path.join(s.mountpoint, name));
   rmdirSync(s.fallbackStash);
 }

@@ -11,9 +11,13 @@ export type FuseSupport = { readonly ok: true } | { readonly ok: false; readonly
  */
 export function fuseSupport(): FuseSupport {
   if (!existsSync("/dev/fuse")) return { ok: false, reason: "no /dev/fuse on this machine" };
-  if (spawnSync("fusermount3", ["-V"], { stdio: "ignore" }).status !== 0) return { ok: false, reason: "fusermount3 is missing (Debian's fuse3: scripts/fuse-prereqs.sh)" };
+  if (spawnSync("fusermount3", ["-V"], { stdio: "ignore" }).status !== 0)
+    return { ok: false, reason: "fusermount3 is missing (Debian's fuse3: scripts/fuse-prereqs.sh)" };
   if (spawnSync(DEBIAN_PYTHON, ["-c", "import fusepy"], { stdio: "ignore" }).status !== 0) {
-    return { ok: false, reason: `${DEBIAN_PYTHON} cannot import fusepy (Debian's python3-fusepy: scripts/fuse-prereqs.sh)` };
+    return {
+      ok: false,
+      reason: `${DEBIAN_PYTHON} cannot import fusepy (Debian's python3-fusepy: scripts/fuse-prereqs.sh)`,
+    };
   }
   return { ok: true };
 }

@@ -8,7 +8,8 @@ export interface MountEntry {
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo octal.
-const unescape = (field: string): string => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+const unescape = (field: string): string =>
+  field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 
 /** Every mount this process sees (proc(5): mountinfo). */
 export function readMounts(): MountEntry[] {

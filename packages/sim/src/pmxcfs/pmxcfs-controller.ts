@@ -22,7 +22,11 @@ export async function controlPmxcfs(action: PmxcfsAction, env: NodeJS.ProcessEnv
   const settings = pmxcfsSettings(env);
   mkdirSync(path.dirname(settings.controlLock), { recursive: true });
   const lock = acquireFlock(settings.controlLock, 60, false);
-  if (!lock) throw new PmxcfsError("CONTROL_FAILED", `another pmxcfs control on ${settings.node} held ${settings.controlLock} for 60 s`);
+  if (!lock)
+    throw new PmxcfsError(
+      "CONTROL_FAILED",
+      `another pmxcfs control on ${settings.node} held ${settings.controlLock} for 60 s`,
+    );
   try {
     return await ACTIONS[action](settings, readPmxcfsState(settings.root));
   } finally {
@@ -55,7 +59,8 @@ const ACTIONS: Record<PmxcfsAction, Handler> = {
 };
 
 async function serve(s: PmxcfsSettings, state: PmxcfsState | null, quorate: boolean): Promise<string> {
-  if (state?.state === "mounted" && (await running(s))) return `pmxcfs on ${s.node}: already mounted at ${s.mountpoint}`;
+  if (state?.state === "mounted" && (await running(s)))
+    return `pmxcfs on ${s.node}: already mounted at ${s.mountpoint}`;
   await stopPmxcfsServer(s, state?.pid ?? null); // a server that died leaves a dead mount behind
   const pid = await startPmxcfsServer(s, quorate);
   writePmxcfsState(s.root, { state: "mounted", quorate, pid });
@@ -68,12 +73,20 @@ async function setQuorum(s: PmxcfsSettings, state: PmxcfsState | null, quorate: 
   return `pmxcfs on ${s.node}: ${quorate ? "quorate" : "no quorum (read-only)"}`;
 }
 
-async function command(s: PmxcfsSettings, state: PmxcfsState | null, what: "pause" | "resume" | "quorum" | "no-quorum", said: string): Promise<string> {
-  if (state?.state !== "mounted" || !fuseMountAt(s.mountpoint)) throw new PmxcfsError("NOT_RUNNING", `pmxcfs is not mounted on ${s.node} (${s.mountpoint})`);
+async function command(
+  s: PmxcfsSettings,
+  state: PmxcfsState | null,
+  what: "pause" | "resume" | "quorum" | "no-quorum",
+  said: string,
+): Promise<string> {
+  if (state?.state !== "mounted" || !fuseMountAt(s.mountpoint))
+    throw new PmxcfsError("NOT_RUNNING", `pmxcfs is not mounted on ${s.node} (${s.mountpoint})`);
   await sendControl(s.controlSocket, what);
   return `pmxcfs on ${s.node}: ${said}`;
 }
 
 async function running(s: PmxcfsSettings): Promise<boolean> {
-  return Boolean(fuseMountAt(s.mountpoint)) && (await sendControl(s.controlSocket, "ping", 1000).catch(() => "")) === "ready";
+  return (
+    Boolean(fuseMountAt(s.mountpoint)) && (await sendControl(s.controlSocket, "ping", 1000).catch(() => "")) === "ready"
+  );
 }

@@ -21,14 +21,32 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * `<root>/etc/pve` is served by it.
  */
 export async function startPmxcfsServer(settings: PmxcfsSettings, quorate: boolean): Promise<number> {
-  if (!settings.cluster) throw new PmxcfsError("NO_CLUSTER", "LOCKSTEP_SIM_CLUSTER is not set: pmxcfs serves a cluster directory, and this node has none");
+  if (!settings.cluster)
+    throw new PmxcfsError(
+      "NO_CLUSTER",
+      "LOCKSTEP_SIM_CLUSTER is not set: pmxcfs serves a cluster directory, and this node has none",
+    );
   const support = fuseSupport();
-  if (!support.ok) throw new PmxcfsError("NO_FUSE", `${support.reason}: ${settings.mountpoint} stays on plain directories`);
+  if (!support.ok)
+    throw new PmxcfsError("NO_FUSE", `${support.reason}: ${settings.mountpoint} stays on plain directories`);
   mkdirSync(settings.cluster, { recursive: true });
   stashFallback(settings);
-  for (const dir of [path.dirname(settings.controlSocket), path.dirname(settings.serverLog)]) mkdirSync(dir, { recursive: true });
+  for (const dir of [path.dirname(settings.controlSocket), path.dirname(settings.serverLog)])
+    mkdirSync(dir, { recursive: true });
   const log = openSync(settings.serverLog, "a");
-  const args = [PMXCFS_SERVER, "--backing", settings.cluster, "--mountpoint", settings.mountpoint, "--node", settings.node, "--control", settings.controlSocket, "--quorate", quorate ? "1" : "0"];
+  const args = [
+    PMXCFS_SERVER,
+    "--backing",
+    settings.cluster,
+    "--mountpoint",
+    settings.mountpoint,
+    "--node",
+    settings.node,
+    "--control",
+    settings.controlSocket,
+    "--quorate",
+    quorate ? "1" : "0",
+  ];
   // Its own session, as pmxcfs daemonizes (setsid): it outlives the control that started it.
   const child = spawn(DEBIAN_PYTHON, args, { detached: true, stdio: ["ignore", log, log] });
   closeSync(log);
@@ -36,10 +54,17 @@ export async function startPmxcfsServer(settings: PmxcfsSettings, quorate: boole
   child.on("exit", () => (exited = true));
   child.unref();
   for (const end = Date.now() + START_TIMEOUT_MS; Date.now() < end && !exited; await sleep(POLL_MS)) {
-    if (fuseMountAt(settings.mountpoint) && (await sendControl(settings.controlSocket, "ping", 1000).catch(() => "")) === "ready") return child.pid!;
+    if (
+      fuseMountAt(settings.mountpoint) &&
+      (await sendControl(settings.controlSocket, "ping", 1000).catch(() => "")) === "ready"
+    )
+      return child.pid!;
   }
   await stopPmxcfsServer(settings, exited ? null : (child.pid ?? null)); // nothing half-mounted stays
-  throw new PmxcfsError("START_TIMEOUT", `pmxcfs did not come up at ${settings.mountpoint} within ${START_TIMEOUT_MS} ms: ${logTail(settings.serverLog)}`);
+  throw new PmxcfsError(
+    "START_TIMEOUT",
+    `pmxcfs did not come up at ${settings.mountpoint} within ${START_TIMEOUT_MS} ms: ${logTail(settings.serverLog)}`,
+  );
 }
 
 /**

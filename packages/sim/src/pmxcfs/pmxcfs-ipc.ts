@@ -26,7 +26,10 @@ const ECONNREFUSED = { text: "Connection refused", errno: 111 };
 export function requireCliEnvironment(layout: SimLayout): void {
   if (!pmxcfsRefusesIpc(layout)) return;
   const warnings = [1, 2, 3].map((msgid) => `ipcc_send_rec[${msgid}] failed: ${ECONNREFUSED.text}`);
-  throw new PctError([...warnings, `Unable to load access control list: ${ECONNREFUSED.text}`].join("\n"), ECONNREFUSED.errno);
+  throw new PctError(
+    [...warnings, `Unable to load access control list: ${ECONNREFUSED.text}`].join("\n"),
+    ECONNREFUSED.errno,
+  );
 }
 
 /**

@@ -31,10 +31,12 @@ export const DEBIAN_PYTHON = "/usr/bin/python3";
 
 /** The settings from the simulator's environment (LOCKSTEP_SIM_ROOT, _NODE, _CLUSTER). */
 export function pmxcfsSettings(env: NodeJS.ProcessEnv): PmxcfsSettings {
-  if (!env.LOCKSTEP_SIM_ROOT) throw new PmxcfsError("NO_ROOT", "LOCKSTEP_SIM_ROOT is not set: it names the simulated node's root directory");
+  if (!env.LOCKSTEP_SIM_ROOT)
+    throw new PmxcfsError("NO_ROOT", "LOCKSTEP_SIM_ROOT is not set: it names the simulated node's root directory");
   const root = path.resolve(env.LOCKSTEP_SIM_ROOT);
   const hostnameFile = path.join(root, "etc/hostname");
-  const node = env.LOCKSTEP_SIM_NODE || (existsSync(hostnameFile) ? readFileSync(hostnameFile, "utf8").trim() : "") || "pve1";
+  const node =
+    env.LOCKSTEP_SIM_NODE || (existsSync(hostnameFile) ? readFileSync(hostnameFile, "utf8").trim() : "") || "pve1";
   const state = (name: string): string => path.join(root, "var/lib/lockstep-sim", name);
   return {
     root,

@@ -44,13 +44,20 @@ export function parseStorageConfig(text: string): StorageEntry[] {
   const entries: StorageEntry[] = [];
   let current: { type: StorageType; id: string; properties: Record<string, string> } | null = null;
   const flush = (): void => {
-    if (current) entries.push({ type: current.type, id: current.id, content: (current.properties.content ?? "").split(",").filter(Boolean), properties: current.properties });
+    if (current)
+      entries.push({
+        type: current.type,
+        id: current.id,
+        content: (current.properties.content ?? "").split(",").filter(Boolean),
+        properties: current.properties,
+      });
   };
   for (const line of text.split("\n")) {
     const head = /^(\w+):\s*(\S+)\s*$/.exec(line);
     if (head) {
       flush();
-      if (!TYPES.includes(head[1] as StorageType)) throw new PctError(`simulator: storage type '${head[1]}' is not modelled`, 2);
+      if (!TYPES.includes(head[1] as StorageType))
+        throw new PctError(`simulator: storage type '${head[1]}' is not modelled`, 2);
       current = { type: head[1] as StorageType, id: head[2]!, properties: {} };
       continue;
     }

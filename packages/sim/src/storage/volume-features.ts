@@ -18,7 +18,12 @@ const FEATURES: Record<StorageType, Record<VolumeFeature, readonly Key[]>> = {
 };
 
 /** Whether a volume of `type` has `feature`: on a snapshot (`snapname`), a base (template) volume, or the current one. */
-export function volumeHasFeature(type: StorageType, feature: VolumeFeature, volname: string, snapname?: string): boolean {
+export function volumeHasFeature(
+  type: StorageType,
+  feature: VolumeFeature,
+  volname: string,
+  snapname?: string,
+): boolean {
   const key: Key = snapname ? "snap" : /^(base|basevol)-/.test(path(volname)) ? "base" : "current";
   return FEATURES[type][feature].includes(key);
 }

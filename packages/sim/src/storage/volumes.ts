@@ -34,14 +34,18 @@ function volumeFile(layout: SimLayout, volid: string): string {
   return path.join(storageDir(layout, storage), volname);
 }
 
-const DISK = (vmid: number): RegExp => new RegExp(`^(?:\\d+/)?(vm|base|subvol|basevol)-${vmid}-disk-(\\d+)(?:\\.raw)?$`);
+const DISK = (vmid: number): RegExp =>
+  new RegExp(`^(?:\\d+/)?(vm|base|subvol|basevol)-${vmid}-disk-(\\d+)(?:\\.raw)?$`);
 
 /** Every volume of `vmid` on `storage` (pve-storage `list_images`). */
 export function listVolumes(layout: SimLayout, storage: string, vmid: number): string[] {
   const dir = storageDir(layout, storage);
   if (!existsSync(dir)) return [];
   const names = readdirSync(dir, { recursive: true, encoding: "utf8" }).map((n) => n.split(path.sep).join("/"));
-  return names.filter((n) => DISK(vmid).test(n) && !n.endsWith(".tmp")).sort().map((n) => `${storage}:${n}`);
+  return names
+    .filter((n) => DISK(vmid).test(n) && !n.endsWith(".tmp"))
+    .sort()
+    .map((n) => `${storage}:${n}`);
 }
 
 /**
@@ -53,10 +57,17 @@ export function allocVolume(layout: SimLayout, entry: StorageEntry, vmid: number
   const dir = storageDir(layout, entry.id);
   mkdirSync(dir, { recursive: true });
   return withPrivateLock(path.join(dir, ".alloc.lock"), () => {
-    const used = new Set(listVolumes(layout, entry.id, vmid).map((v) => Number(DISK(vmid).exec(parseVolid(v).volname)![2])));
+    const used = new Set(
+      listVolumes(layout, entry.id, vmid).map((v) => Number(DISK(vmid).exec(parseVolid(v).volname)![2])),
+    );
     let n = 0;
     while (used.has(n)) n++;
-    const volname = entry.type === "zfspool" ? `subvol-${vmid}-disk-${n}` : entry.type === "dir" ? `${vmid}/vm-${vmid}-disk-${n}.raw` : `vm-${vmid}-disk-${n}`;
+    const volname =
+      entry.type === "zfspool"
+        ? `subvol-${vmid}-disk-${n}`
+        : entry.type === "dir"
+          ? `${vmid}/vm-${vmid}-disk-${n}.raw`
+          : `vm-${vmid}-disk-${n}`;
     const volid = `${entry.id}:${volname}`;
     const file = volumeFile(layout, volid);
     mkdirSync(path.dirname(file), { recursive: true });
@@ -79,7 +90,8 @@ export function freeVolume(layout: SimLayout, volid: string): void {
 /** pve-storage `volume_snapshot`: records the snapshot on the volume. */
 export function snapshotVolume(layout: SimLayout, volid: string, snapname: string): void {
   updateVolume(layout, volid, (r) => {
-    if (r.snapshots.includes(snapname)) throw new PctError(`snapshot '${snapname}' already exists on volume '${volid}'`);
+    if (r.snapshots.includes(snapname))
+      throw new PctError(`snapshot '${snapname}' already exists on volume '${volid}'`);
     r.snapshots.push(snapname);
   });
 }
@@ -87,7 +99,8 @@ export function snapshotVolume(layout: SimLayout, volid: string, snapname: strin
 /** pve-storage `volume_snapshot_delete`: drops the snapshot (a missing one is an error, as lvremove's is). */
 export function deleteVolumeSnapshot(layout: SimLayout, volid: string, snapname: string): void {
   updateVolume(layout, volid, (r) => {
-    if (!r.snapshots.includes(snapname)) throw new PctError(`snapshot '${snapname}' of volume '${volid}' does not exist`);
+    if (!r.snapshots.includes(snapname))
+      throw new PctError(`snapshot '${snapname}' of volume '${volid}' does not exist`);
     r.snapshots = r.snapshots.filter((s) => s !== snapname);
   });
 }

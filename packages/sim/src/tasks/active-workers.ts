@@ -30,7 +30,15 @@ function readActive(file: string): ListedTask[] {
     const m = /^(\S+)\s(0|1)(\s([0-9A-Za-z]{8})(\s(\s*\S.*))?)?$/.exec(line);
     const fields = m ? decodeUpid(m[1]!) : null;
     if (!m || !fields) continue;
-    tasks.push({ upid: m[1]!, pid: fields.pid, pstart: fields.pstart, starttime: fields.starttime, saved: m[2] === "1", ...(m[4] ? { endtime: parseInt(m[4], 16) } : {}), ...(m[6] ? { status: m[6] } : {}) });
+    tasks.push({
+      upid: m[1]!,
+      pid: fields.pid,
+      pstart: fields.pstart,
+      starttime: fields.starttime,
+      saved: m[2] === "1",
+      ...(m[4] ? { endtime: parseInt(m[4], 16) } : {}),
+      ...(m[6] ? { status: m[6] } : {}),
+    });
   }
   return tasks;
 }
@@ -41,7 +49,9 @@ function formatActive(tasks: ListedTask[]): string {
     .map((t) => {
       const saved = t.saved ? 1 : 0;
       if (!t.endtime) return `${t.upid} ${saved}\n`;
-      return t.status ? `${t.upid} ${saved} ${hex8(t.endtime)} ${t.status}\n` : `${t.upid} ${saved} ${hex8(t.endtime)}\n`;
+      return t.status
+        ? `${t.upid} ${saved} ${hex8(t.endtime)} ${t.status}\n`
+        : `${t.upid} ${saved} ${hex8(t.endtime)}\n`;
     })
     .join("");
 }
@@ -68,7 +78,11 @@ export function activeWorkers(layout: SimLayout, newUpid?: string, nocheck = fal
       check(task, false);
     }
     const fields = newUpid && !seen.has(newUpid) ? decodeUpid(newUpid) : null;
-    if (newUpid && fields) check({ upid: newUpid, pid: fields.pid, pstart: fields.pstart, starttime: fields.starttime, saved: false }, nocheck);
+    if (newUpid && fields)
+      check(
+        { upid: newUpid, pid: fields.pid, pstart: fields.pstart, starttime: fields.starttime, saved: false },
+        nocheck,
+      );
     finished.sort((a, b) => b.starttime - a.starttime);
     let save = newUpid !== undefined;
     for (const task of finished.filter((t) => !t.endtime)) {

@@ -22,7 +22,8 @@ export function openOutputPipe(layout: SimLayout): OutputPipe {
   mkdirSync(dir, { recursive: true });
   const fifo = path.join(dir, randomBytes(8).toString("hex"));
   const made = spawnSync("mkfifo", ["-m", "600", fifo]);
-  if (made.status !== 0) throw new Error(`simulator: mkfifo ${fifo} failed: ${made.stderr?.toString() ?? made.error?.message}`);
+  if (made.status !== 0)
+    throw new Error(`simulator: mkfifo ${fifo} failed: ${made.stderr?.toString() ?? made.error?.message}`);
   try {
     const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const writeFd = openSync(fifo, constants.O_WRONLY);

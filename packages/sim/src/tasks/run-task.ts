@@ -21,10 +21,22 @@ const ENTRY = fileURLToPath(new URL("../main.js", import.meta.url));
  * kill_process_group, waitpid and log_task_result. Resolves to pct's exit status: with
  * pct.pm's `$upid_exit`, 255 when the task's status is an error, else 0.
  */
-export async function runTask<P>(ctx: SimContext, name: string, command: TaskCommand<P>, args: string[]): Promise<number> {
+export async function runTask<P>(
+  ctx: SimContext,
+  name: string,
+  command: TaskCommand<P>,
+  args: string[],
+): Promise<number> {
   const plan = command.before(ctx, args);
   const { layout } = ctx.node;
-  const workerPlan: WorkerPlan = { command: name, type: plan.type, id: plan.id, prepared: plan.prepared, starttime: Math.floor(Date.now() / 1000), rule: ctx.fault.rule };
+  const workerPlan: WorkerPlan = {
+    command: name,
+    type: plan.type,
+    id: plan.id,
+    prepared: plan.prepared,
+    starttime: Math.floor(Date.now() / 1000),
+    rule: ctx.fault.rule,
+  };
   const pipe = openOutputPipe(layout);
   const inherited = plan.inheritedLock ? [plan.inheritedLock.fd] : [];
   const child = spawn(process.execPath, [ENTRY, WORKER_ARG, TITLE_ROOM], {
@@ -33,7 +45,9 @@ export async function runTask<P>(ctx: SimContext, name: string, command: TaskCom
     env: { ...ctx.env, [WORKER_PLAN_ENV]: JSON.stringify(workerPlan) },
   });
   closeSync(pipe.writeFd);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   const control = child.stdio[3] as net.Socket;
   const output = new net.Socket({ fd: pipe.readFd, readable: true, writable: false });
   try {
@@ -49,7 +63,15 @@ export async function runTask<P>(ctx: SimContext, name: string, command: TaskCom
     const { code, signal } = await exited;
     activeWorkers(layout, upid);
     const status = readTaskStatus(layout, upid);
-    recordCall(layout, { event: "task-end", upid, workerPid: child.pid, status, exitCode: code, signal, at: Date.now() });
+    recordCall(layout, {
+      event: "task-end",
+      upid,
+      workerPid: child.pid,
+      status,
+      exitCode: code,
+      signal,
+      at: Date.now(),
+    });
     return command.exitOnTaskError === false || !statusIsError(status) ? 0 : 255;
   } finally {
     plan.inheritedLock?.release();

@@ -28,7 +28,12 @@ export async function runTaskBody(lookup: (name: string) => Promise<TaskCommand<
   watchInterrupts(interrupt);
   const node = openSimNode(process.env);
   becomeTaskWorker(node.layout, upid);
-  const io: TaskIo = { upid, print: (text) => writeOutput(1, text), sleep: interruptibleSleep, checkpoint: checkInterrupt };
+  const io: TaskIo = {
+    upid,
+    print: (text) => writeOutput(1, text),
+    sleep: interruptibleSleep,
+    checkpoint: checkInterrupt,
+  };
   const ctx: SimContext = { node, fault: new ActiveFault(plan.rule).inTask(io), env: process.env };
   let result: BodyResult = {};
   try {

@@ -20,13 +20,22 @@ export function encodeUpid(d: UpidFields): string {
   return `UPID:${d.node}:${hex8(d.pid)}:${hex8(d.pstart)}:${hex8(d.starttime)}:${d.type}:${d.id}:${d.user}:`;
 }
 
-const UPID_RE = /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$/;
+const UPID_RE =
+  /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$/;
 
 /** pve-common UPID.pm, decode: the fields, or null for a malformed UPID. */
 export function decodeUpid(upid: string): UpidFields | null {
   const m = UPID_RE.exec(upid);
   if (!m) return null;
-  return { node: m[1]!, pid: parseInt(m[3]!, 16), pstart: parseInt(m[4]!, 16), starttime: parseInt(m[5]!, 16), type: m[6]!, id: m[7]!, user: m[8]! };
+  return {
+    node: m[1]!,
+    pid: parseInt(m[3]!, 16),
+    pstart: parseInt(m[4]!, 16),
+    starttime: parseInt(m[5]!, 16),
+    type: m[6]!,
+    id: m[7]!,
+    user: m[8]!,
+  };
 }
 
 /**

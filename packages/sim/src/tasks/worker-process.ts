@@ -18,7 +18,15 @@ export function runWorkerProcess(entry: string): void {
   const plan = JSON.parse(process.env[WORKER_PLAN_ENV]!) as WorkerPlan;
   delete process.env[WORKER_PLAN_ENV];
   const node = openSimNode(process.env);
-  const upid = encodeUpid({ node: node.name, pid: process.pid, pstart: procStat("self")!.starttime, starttime: plan.starttime, type: plan.type, id: plan.id, user: "root@pam" });
+  const upid = encodeUpid({
+    node: node.name,
+    pid: process.pid,
+    pstart: procStat("self")!.starttime,
+    starttime: plan.starttime,
+    type: plan.type,
+    id: plan.id,
+    user: "root@pam",
+  });
   process.title = `task ${upid}`;
   const interrupt = new SharedArrayBuffer(4);
   for (const signal of ["SIGINT", "SIGQUIT", "SIGTERM"] as const) process.on(signal, () => raiseInterrupt(interrupt));

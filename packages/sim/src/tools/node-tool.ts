@@ -33,7 +33,12 @@ export function runNodeTool(tool: NodeTool, argv: readonly string[], env: NodeJS
   }
 }
 
-function answer(tool: NodeTool, node: ReturnType<typeof openSimNode>, argv: readonly string[], env: NodeJS.ProcessEnv): { stdout: string; exitCode: number } {
+function answer(
+  tool: NodeTool,
+  node: ReturnType<typeof openSimNode>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { stdout: string; exitCode: number } {
   switch (tool) {
     case "pveversion":
       return { stdout: pveversion(node, argv), exitCode: 0 };

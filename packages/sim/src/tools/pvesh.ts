@@ -11,14 +11,16 @@ import { pveRelease } from "./node-versions.js";
  */
 export function pvesh(node: Pick<SimNode, "pve">, argv: readonly string[]): string {
   const [command, apiPath, ...rest] = argv;
-  if (command !== "get") throw new PctError(`simulator: pvesh ${command ?? ""} is not modelled (only 'pvesh get /version')`, 2);
+  if (command !== "get")
+    throw new PctError(`simulator: pvesh ${command ?? ""} is not modelled (only 'pvesh get /version')`, 2);
   if (apiPath === undefined) throw new PctError("missing API path");
   const format = outputFormat(rest);
   // pvesh.pm call_api_method: PVE::API2->find_handler failed.
   if (apiPath.replace(/\/+$/, "") !== "/version") throw new PctError(`no 'get' handler for '${apiPath}'`);
   const { version, release, repoid } = pveRelease(node).manager;
   const data: Record<string, string> = { release, repoid, version };
-  if (format !== "json") throw new PctError(`simulator: pvesh --output-format ${format} is not modelled (only json)`, 2);
+  if (format !== "json")
+    throw new PctError(`simulator: pvesh --output-format ${format} is not modelled (only json)`, 2);
   return `${JSON.stringify(data)}\n`;
 }
 

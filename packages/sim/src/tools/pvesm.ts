@@ -20,9 +20,15 @@ interface StorageStatus {
  */
 export function pvesm(node: SimNode, argv: readonly string[]): string {
   const [command, ...rest] = argv;
-  if (command !== "status") throw new PctError(`${command ? `unknown command 'pvesm ${command}'\n` : ""}USAGE: pvesm <COMMAND> [ARGS] [OPTIONS]`);
+  if (command !== "status")
+    throw new PctError(
+      `${command ? `unknown command 'pvesm ${command}'\n` : ""}USAGE: pvesm <COMMAND> [ARGS] [OPTIONS]`,
+    );
   if (rest.length > 0) throw new PctError(`simulator: pvesm status ${rest.join(" ")} is not modelled (no options)`, 2);
-  return printStatus(readStorageConfig(node.layout).map((entry) => storageStatus(node, entry)), node.pve);
+  return printStatus(
+    readStorageConfig(node.layout).map((entry) => storageStatus(node, entry)),
+    node.pve,
+  );
 }
 
 /**
@@ -38,7 +44,13 @@ function storageStatus(node: SimNode, entry: StorageEntry): StorageStatus {
   const none = { storage: entry.id, type: entry.type, enabled, active: false, total: 0, used: 0, avail: 0 };
   if (!enabled) return none;
   const fs = statfsSync(node.layout.root);
-  return { ...none, active: true, total: fs.blocks * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize, avail: fs.bavail * fs.bsize };
+  return {
+    ...none,
+    active: true,
+    total: fs.blocks * fs.bsize,
+    used: (fs.blocks - fs.bfree) * fs.bsize,
+    avail: fs.bavail * fs.bsize,
+  };
 }
 
 /**
@@ -49,7 +61,8 @@ function storageStatus(node: SimNode, entry: StorageEntry): StorageStatus {
 function printStatus(storages: readonly StorageStatus[], pve: 8 | 9): string {
   const width = Math.max(0, ...storages.map((s) => s.storage.length)) + 1;
   const unit = pve === 9 ? " (KiB)" : "";
-  const row = (cells: string[]): string => `${cells[0]!.padEnd(width)} ${cells[1]!.padStart(10)} ${cells[2]!.padStart(10)} ${cells[3]!.padStart(15)} ${cells[4]!.padStart(15)} ${cells[5]!.padStart(15)} ${cells[6]!.padStart(8)}\n`;
+  const row = (cells: string[]): string =>
+    `${cells[0]!.padEnd(width)} ${cells[1]!.padStart(10)} ${cells[2]!.padStart(10)} ${cells[3]!.padStart(15)} ${cells[4]!.padStart(15)} ${cells[5]!.padStart(15)} ${cells[6]!.padStart(8)}\n`;
   let out = row(["Name", "Type", "Status", `Total${unit}`, `Used${unit}`, `Available${unit}`, "%"]);
   for (const s of [...storages].sort((a, b) => (a.storage < b.storage ? -1 : a.storage > b.storage ? 1 : 0))) {
     const kib = (bytes: number): string => String(Math.trunc(bytes / 1024));

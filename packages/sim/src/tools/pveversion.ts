@@ -22,6 +22,9 @@ export function pveversion(node: Pick<SimNode, "pve">, argv: readonly string[]):
   if (options.length < argv.length) throw new PctError(USAGE);
   const release = pveRelease(node);
   if (options.length === 0) return `pve-manager/${versionText(release)} (running kernel: ${os.release()})\n`;
-  const lines = [`pve-manager: ${release.manager.version} (running version: ${versionText(release)})`, ...release.packages.map((p) => `${p.name}: ${p.version}`)];
+  const lines = [
+    `pve-manager: ${release.manager.version} (running version: ${versionText(release)})`,
+    ...release.packages.map((p) => `${p.name}: ${p.version}`),
+  ];
   return `${lines.join("\n")}\n`;
 }

@@ -22,7 +22,8 @@ const pad = (n: number): string => String(n).padStart(2, "0");
 const stamp = (d: Date, sep: [string, string, string]): string =>
   `${d.getFullYear()}${sep[0]}${pad(d.getMonth() + 1)}${sep[0]}${pad(d.getDate())}${sep[1]}${pad(d.getHours())}${sep[2]}${pad(d.getMinutes())}${sep[2]}${pad(d.getSeconds())}`;
 /** pve-manager PVE/VZDump.pm format_time. */
-const formatTime = (s: number): string => `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+const formatTime = (s: number): string =>
+  `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
 
 /**
  * `vzdump <vmid>... [--mode snapshot|suspend|stop] [--compress 0|zstd|gzip|lzo]`: pve-manager
@@ -34,16 +35,27 @@ export const vzdump = taskCommand<VzdumpPlan>({
     const { positionals, options } = parseVzdumpArgs(args);
     const vmids = [...new Set(positionals.map((v) => parseVmid(v)))];
     const mode = options.mode ?? "snapshot";
-    if (!["snapshot", "suspend", "stop"].includes(mode)) throw new PctError(`400 Parameter verification failed.\nmode: value '${mode}' does not have a value in the enumeration 'snapshot, suspend, stop'`);
+    if (!["snapshot", "suspend", "stop"].includes(mode))
+      throw new PctError(
+        `400 Parameter verification failed.\nmode: value '${mode}' does not have a value in the enumeration 'snapshot, suspend, stop'`,
+      );
     // VZDump.pm compressor_info: none (the default), lzo, gzip, zstd.
-    const ext = { "0": ".tar", lzo: ".tar.lzo", gzip: ".tar.gz", "1": ".tar.lzo", zstd: ".tar.zst" }[options.compress ?? "0"] ?? ".tar";
-    return { type: "vzdump", id: vmids.length === 1 ? String(vmids[0]) : "", prepared: { vmids, mode, ext, cmdline: ["vzdump", ...args].join(" ") } };
+    const ext =
+      { "0": ".tar", lzo: ".tar.lzo", gzip: ".tar.gz", "1": ".tar.lzo", zstd: ".tar.zst" }[options.compress ?? "0"] ??
+      ".tar";
+    return {
+      type: "vzdump",
+      id: vmids.length === 1 ? String(vmids[0]) : "",
+      prepared: { vmids, mode, ext, cmdline: ["vzdump", ...args].join(" ") },
+    };
   },
   body(ctx, plan, io) {
     // VZDump.pm getlock: one backup job per node, /var/run/vzdump.lock.
     const lockFile = path.join(ctx.node.layout.root, "run/vzdump.lock");
     mkdirSync(path.dirname(lockFile), { recursive: true });
-    const global = acquireFlock(lockFile, 0.001, false) ?? (io.print("INFO: trying to get global lock - waiting...\n"), acquireFlock(lockFile, 3 * 3600, false));
+    const global =
+      acquireFlock(lockFile, 0.001, false) ??
+      (io.print("INFO: trying to get global lock - waiting...\n"), acquireFlock(lockFile, 3 * 3600, false));
     if (!global) throw new PctError(`can't acquire lock '/var/run/vzdump.lock' - got timeout`);
     try {
       io.print(`INFO: starting new backup job: ${plan.cmdline}\n`);
@@ -87,7 +99,9 @@ function backupGuest(ctx: SimContext, plan: VzdumpPlan, vmid: number, io: TaskIo
   // With no guest, `$plugin` is undef: "unable to find VM '$vmid'". QEMU VMs are not simulated.
   if (guest === null) return fail(`unable to find VM '${vmid}'`);
   if (guest.type === "qemu") return fail("the simulator does not back up QEMU VMs");
-  io.print(`INFO: Starting Backup of VM ${vmid} (lxc)\nINFO: Backup started at ${stamp(new Date(started), ["-", " ", ":"])}\n`);
+  io.print(
+    `INFO: Starting Backup of VM ${vmid} (lxc)\nINFO: Backup started at ${stamp(new Date(started), ["-", " ", ":"])}\n`,
+  );
   io.print(`INFO: status = ${readRuntime(layout, vmid).running ? "running" : "stopped"}\n`);
   try {
     setLock(ctx, vmid, "backup");
@@ -96,13 +110,16 @@ function backupGuest(ctx: SimContext, plan: VzdumpPlan, vmid: number, io: TaskIo
   }
   let ok = true;
   try {
-    io.print(`INFO: backup mode: ${plan.mode}\nINFO: creating vzdump archive '/var/lib/vz/dump/${basename}${plan.ext}'\n`);
+    io.print(
+      `INFO: backup mode: ${plan.mode}\nINFO: creating vzdump archive '/var/lib/vz/dump/${basename}${plan.ext}'\n`,
+    );
     mkdirSync(dumpdir, { recursive: true });
     const target = path.join(dumpdir, `${basename}${plan.ext}`);
     // VZDump.pm: written as `<basename>.dat` and renamed when complete.
     writeFileSync(path.join(dumpdir, `${basename}.dat`), "");
     io.sleep(Number(ctx.env.LOCKSTEP_SIM_VZDUMP_MS ?? 2000));
-    if (!existsSync(configPath(layout, vmid))) throw new PctError(`Configuration file 'nodes/${ctx.node.name}/lxc/${vmid}.conf' does not exist`);
+    if (!existsSync(configPath(layout, vmid)))
+      throw new PctError(`Configuration file 'nodes/${ctx.node.name}/lxc/${vmid}.conf' does not exist`);
     renameSync(path.join(dumpdir, `${basename}.dat`), target);
   } catch (err) {
     ok = false;
@@ -113,6 +130,9 @@ function backupGuest(ctx: SimContext, plan: VzdumpPlan, vmid: number, io: TaskIo
   } catch (err) {
     io.print(`${(err as Error).message}\n`);
   }
-  if (ok) io.print(`INFO: Finished Backup of VM ${vmid} (${formatTime(Math.round((Date.now() - started) / 1000))})\nINFO: Backup finished at ${stamp(new Date(), ["-", " ", ":"])}\n`);
+  if (ok)
+    io.print(
+      `INFO: Finished Backup of VM ${vmid} (${formatTime(Math.round((Date.now() - started) / 1000))})\nINFO: Backup finished at ${stamp(new Date(), ["-", " ", ":"])}\n`,
+    );
   return ok;
 }

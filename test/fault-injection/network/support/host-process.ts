@@ -41,7 +41,11 @@ export class HostProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.splice(this.waiting.indexOf(deliver), 1);
-        reject(new Error(`no line from ${this.child.spawnargs.join(" ")} within ${timeoutMs} ms; stderr: ${this.stderr.trim()}`));
+        reject(
+          new Error(
+            `no line from ${this.child.spawnargs.join(" ")} within ${timeoutMs} ms; stderr: ${this.stderr.trim()}`,
+          ),
+        );
       }, timeoutMs);
       const deliver = (l: string) => {
         clearTimeout(timer);

@@ -11,13 +11,19 @@ import net from "node:net";
 const [command, address, portText, numberText] = process.argv.slice(2);
 const port = Number(portText);
 const n = Number(numberText);
-const print = (value: unknown) => process.stdout.write(`${typeof value === "string" ? value : JSON.stringify(value)}\n`);
+const print = (value: unknown) =>
+  process.stdout.write(`${typeof value === "string" ? value : JSON.stringify(value)}\n`);
 const endWithStdin = (end: () => void) => process.stdin.on("end", end).resume();
 
 switch (command) {
   case "serve-tcp": {
     // No Nagle: an echo waiting for the ACK of the previous one would add a delayed host's delay twice.
-    const server = net.createServer((socket) => socket.setNoDelay(true).pipe(socket).on("error", () => undefined));
+    const server = net.createServer((socket) =>
+      socket
+        .setNoDelay(true)
+        .pipe(socket)
+        .on("error", () => undefined),
+    );
     server.listen(port, address, () => print("listening"));
     endWithStdin(() => process.exit(0));
     break;
@@ -45,26 +51,15 @@ switch (command) {
     break;
   }
   case "rtt": {
-    const socket = net.connect(port, address, async () => {
-      socket.setNoDelay(true);
-      const samples: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const started = performance.now();
-        await new Promise<void>((resolve) => {
-          socket.once("data", () => resolve());
-          socket.write("x");
-        });
-        samples.push(performance.now() - started);
-      }
-      print({ samples });
-      process.exit(0);
-    });
+    const socket = net.connect(port, address, () => void roundTrips(socket, n));
     break;
   }
   case "send-udp": {
     const socket = dgram.createSocket("udp4");
     for (let i = 0; i < n; i++) {
-      await new Promise<void>((resolve, reject) => socket.send(`datagram ${i}`, port, address, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        socket.send(`datagram ${i}`, port, address, (err) => (err ? reject(err) : resolve())),
+      );
       // Paced, so that no datagram is lost to a full socket buffer: only the fault may drop.
       if (i % 20 === 19) await new Promise((r) => setTimeout(r, 1));
     }
@@ -74,4 +69,20 @@ switch (command) {
   default:
     process.stderr.write(`unknown probe command '${command}'\n`);
     process.exit(2);
+}
+
+/** `n` one-byte round trips on a connected socket; prints each one's time and exits. */
+async function roundTrips(socket: net.Socket, n: number): Promise<void> {
+  socket.setNoDelay(true);
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      socket.once("data", () => resolve());
+      socket.write("x");
+    });
+    samples.push(performance.now() - started);
+  }
+  print({ samples });
+  process.exit(0);
 }

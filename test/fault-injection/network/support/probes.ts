@@ -21,22 +21,32 @@ export class Probes {
 
   /** A TCP echo server on the host's address, listening once this resolves. */
   async tcpServer(host: string, port: number): Promise<HostProcess> {
-    return this.listening(new HostProcess(this.node(host, NET_PROBE, "serve-tcp", this.network.address(host), String(port)), REPO));
+    return this.listening(
+      new HostProcess(this.node(host, NET_PROBE, "serve-tcp", this.network.address(host), String(port)), REPO),
+    );
   }
 
   /** A UDP counter on the host's address; `finish` then answers `{"received":n}`. */
   async udpCounter(host: string, port: number): Promise<HostProcess> {
-    return this.listening(new HostProcess(this.node(host, NET_PROBE, "serve-udp", this.network.address(host), String(port)), REPO));
+    return this.listening(
+      new HostProcess(this.node(host, NET_PROBE, "serve-udp", this.network.address(host), String(port)), REPO),
+    );
   }
 
   /** One TCP connect from a host to another's port, given up after `giveUpMs`. */
   async connect(from: string, to: string, port: number, giveUpMs: number): Promise<ConnectResult> {
-    return JSON.parse(await this.run(from, "connect", this.network.address(to), String(port), String(giveUpMs))) as ConnectResult;
+    return JSON.parse(
+      await this.run(from, "connect", this.network.address(to), String(port), String(giveUpMs)),
+    ) as ConnectResult;
   }
 
   /** Round trips of one byte from a host to another's echo server, in ms. */
   async roundTrips(from: string, to: string, port: number, count: number): Promise<number[]> {
-    return (JSON.parse(await this.run(from, "rtt", this.network.address(to), String(port), String(count))) as { samples: number[] }).samples;
+    return (
+      JSON.parse(await this.run(from, "rtt", this.network.address(to), String(port), String(count))) as {
+        samples: number[];
+      }
+    ).samples;
   }
 
   /** Sends `count` datagrams from a host to another's port. */
@@ -51,7 +61,9 @@ export class Probes {
 
   private run(host: string, ...args: string[]): Promise<string> {
     // The test's working directory is the repository (ava's), where --import finds tsx.
-    return this.network.run(host, [process.execPath, "--import", "tsx", NET_PROBE, ...args], { timeoutMs: START_MS + 60_000 });
+    return this.network.run(host, [process.execPath, "--import", "tsx", NET_PROBE, ...args], {
+      timeoutMs: START_MS + 60_000,
+    });
   }
 
   private async listening(server: HostProcess): Promise<HostProcess> {

@@ -14,11 +14,19 @@ export const activeTasksCheck: DoctorCheck = {
       throw err;
     });
     if (text === null) return pass(`${file} does not exist yet: no task has run on this node`);
-    const lines = text.split("\n").map((line, index) => ({ line, number: index + 1 })).filter(({ line }) => line !== "");
+    const lines = text
+      .split("\n")
+      .map((line, index) => ({ line, number: index + 1 }))
+      .filter(({ line }) => line !== "");
     const bad = lines.filter(({ line }) => parseActiveListLine(line) === null);
-    if (bad.length > 0) return fail(`${file}: ${bad.length} of ${lines.length} lines are no task entry (INotify.pm read_active_workers), line ${bad[0]!.number} ${JSON.stringify(bad[0]!.line)}`);
+    if (bad.length > 0)
+      return fail(
+        `${file}: ${bad.length} of ${lines.length} lines are no task entry (INotify.pm read_active_workers), line ${bad[0]!.number} ${JSON.stringify(bad[0]!.line)}`,
+      );
     const listedRunning = lines.filter(({ line }) => parseActiveListLine(line)!.running).length;
     const live = (await liveTaskWorkers(file, ctx.proc())).length;
-    return pass(`${lines.length} entries, every one parsed: ${listedRunning} listed running, ${live} task worker${live === 1 ? "" : "s"} alive in /proc`);
+    return pass(
+      `${lines.length} entries, every one parsed: ${listedRunning} listed running, ${live} task worker${live === 1 ? "" : "s"} alive in /proc`,
+    );
   },
 };

@@ -25,7 +25,10 @@ export const certificatesCheck: DoctorCheck = {
   title: "TLS certificates valid",
   async run(ctx) {
     const config = ctx.config;
-    if (config.transport === "plaintext-loopback") return warn("transport plaintext-loopback: no TLS at all, for loopback development only; a node's agent runs mtls");
+    if (config.transport === "plaintext-loopback")
+      return warn(
+        "transport plaintext-loopback: no TLS at all, for loopback development only; a node's agent runs mtls",
+      );
     const missing = transportProblem(config);
     if (missing) return fail(missing);
     const material = await loadMaterial(config.tlsCa, config.tlsCert, config.tlsKey);
@@ -40,8 +43,16 @@ async function loadMaterial(caFile: string, certFile: string, keyFile: string): 
       throw new Error(`cannot read ${what} ${file}: ${err.code ?? err.message}`);
     });
   try {
-    const [ca, cert, key] = await Promise.all([read("tlsCa", caFile), read("tlsCert", certFile), read("tlsKey", keyFile)]);
-    return { ca: parseCert("tlsCa", caFile, ca), cert: parseCert("tlsCert", certFile, cert), key: parseKey(keyFile, key) };
+    const [ca, cert, key] = await Promise.all([
+      read("tlsCa", caFile),
+      read("tlsCert", certFile),
+      read("tlsKey", keyFile),
+    ]);
+    return {
+      ca: parseCert("tlsCa", caFile, ca),
+      cert: parseCert("tlsCert", certFile, cert),
+      key: parseKey(keyFile, key),
+    };
   } catch (err) {
     return (err as Error).message;
   }
@@ -69,12 +80,27 @@ function judgeCertificates(m: TlsMaterial, node: string, nowMs: number): CheckOu
   const findings: CheckOutcome[] = [];
   if (!m.ca.ca) findings.push(fail(`tlsCa (${m.ca.subject}) is not a CA certificate`));
   if (!m.cert.checkPrivateKey(m.key)) findings.push(fail("tlsKey is not the key of tlsCert"));
-  if (!m.cert.checkIssued(m.ca) || !m.cert.verify(m.ca.publicKey)) findings.push(fail(`tlsCert (${m.cert.subject}) is not issued by tlsCa (${m.ca.subject})`));
+  if (!m.cert.checkIssued(m.ca) || !m.cert.verify(m.ca.publicKey))
+    findings.push(fail(`tlsCert (${m.cert.subject}) is not issued by tlsCa (${m.ca.subject})`));
   findings.push(validity("tlsCert", m.cert, nowMs), validity("tlsCa", m.ca, nowMs));
-  if (m.cert.checkHost(node) === undefined) findings.push(fail(`tlsCert does not name node '${node}' (subject ${m.cert.subject}, ${m.cert.subjectAltName ?? "no SAN"}): the API checks it against the node's name`));
+  if (m.cert.checkHost(node) === undefined)
+    findings.push(
+      fail(
+        `tlsCert does not name node '${node}' (subject ${m.cert.subject}, ${m.cert.subjectAltName ?? "no SAN"}): the API checks it against the node's name`,
+      ),
+    );
   const worst = findings.find((f) => f.status === "fail") ?? findings.find((f) => f.status === "warn");
-  if (!worst) return pass(`${m.cert.subject} until ${day(m.cert.validTo)}, key matches, issued by ${m.ca.subject} (until ${day(m.ca.validTo)})`);
-  return { status: worst.status, seen: findings.filter((f) => f.status !== "pass").map((f) => f.seen).join("; ") };
+  if (!worst)
+    return pass(
+      `${m.cert.subject} until ${day(m.cert.validTo)}, key matches, issued by ${m.ca.subject} (until ${day(m.ca.validTo)})`,
+    );
+  return {
+    status: worst.status,
+    seen: findings
+      .filter((f) => f.status !== "pass")
+      .map((f) => f.seen)
+      .join("; "),
+  };
 }
 
 function validity(what: string, cert: X509Certificate, nowMs: number): CheckOutcome {
@@ -83,7 +109,8 @@ function validity(what: string, cert: X509Certificate, nowMs: number): CheckOutc
   if (nowMs < from) return fail(`${what} is not valid before ${day(cert.validFrom)}`);
   if (nowMs > to) return fail(`${what} expired on ${day(cert.validTo)}`);
   const daysLeft = Math.floor((to - nowMs) / DAY_MS);
-  if (daysLeft < EXPIRY_WARNING_DAYS) return warn(`${what} expires in ${daysLeft} day${daysLeft === 1 ? "" : "s"} (${day(cert.validTo)})`);
+  if (daysLeft < EXPIRY_WARNING_DAYS)
+    return warn(`${what} expires in ${daysLeft} day${daysLeft === 1 ? "" : "s"} (${day(cert.validTo)})`);
   return pass(`${what} valid for ${daysLeft} days`);
 }
 

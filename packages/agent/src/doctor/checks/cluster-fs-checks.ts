@@ -16,7 +16,9 @@ export const pveMountedCheck: DoctorCheck = {
   async run(ctx) {
     const status = await probe(ctx);
     if (status.state === "not-mounted" || status.state === "unresponsive") return fail(status.detail);
-    return pass(`${path.join(ctx.paths.pveDir, "local")} is pmxcfs's link, answered within ${ctx.config.clusterFsProbeTimeoutMs} ms`);
+    return pass(
+      `${path.join(ctx.paths.pveDir, "local")} is pmxcfs's link, answered within ${ctx.config.clusterFsProbeTimeoutMs} ms`,
+    );
   },
 };
 
@@ -30,10 +32,13 @@ export const pveFuseCheck: DoctorCheck = {
   title: "/etc/pve is a FUSE filesystem",
   async run(ctx) {
     const pveDir = ctx.paths.pveDir;
-    if (ctx.simulated && !ctx.simulated.pmxcfsServed()) return pass(`simulated node without a FUSE pmxcfs: ${pveDir} is the simulator's directory of pmxcfs's links`);
+    if (ctx.simulated && !ctx.simulated.pmxcfsServed())
+      return pass(`simulated node without a FUSE pmxcfs: ${pveDir} is the simulator's directory of pmxcfs's links`);
     const mount = mountOf(await readMountInfo(), pveDir);
     if (mount?.mountpoint === pveDir && isFuse(mount)) return pass(`${mount.fstype} mount from ${mount.source}`);
-    return fail(`${pveDir} is not a FUSE mount: it is on ${mount ? `${mount.fstype} mounted at ${mount.mountpoint}` : "no mount this process sees"}`);
+    return fail(
+      `${pveDir} is not a FUSE mount: it is on ${mount ? `${mount.fstype} mounted at ${mount.mountpoint}` : "no mount this process sees"}`,
+    );
   },
 };
 

@@ -29,11 +29,20 @@ export const lockDirCheck: DoctorCheck = {
     const id = await fileId(dir);
     const locks = path.join(ctx.config.procRoot, "locks");
     const held = await ctx.runTool([ctx.tools.flock, "-s", "-n", dir, "cat", locks], ctx.options.timeoutMs);
-    if (held.exitCode === 1 && held.stderr === "") return warn(`${dir} on ${on}: someone holds an exclusive flock on the directory itself; not proven`);
-    if (held.exitCode !== 0) return fail(`flock -s ${dir} cat ${locks} exited ${held.exitCode}: ${firstLine(held.stderr) || "no message"}`);
-    const shown = id !== null && parseProcLocks(held.stdout).some((lock) => lock.kind === "FLOCK" && !lock.waiting && sameFile(lock, id));
-    const where = id ? `${id.major.toString(16).padStart(2, "0")}:${id.minor.toString(16).padStart(2, "0")}:${id.inode}` : "?";
-    if (!shown) return fail(`${dir} on ${on}: a flock there does not show in ${locks} as ${where}; the agent could not see who holds a config lock`);
+    if (held.exitCode === 1 && held.stderr === "")
+      return warn(`${dir} on ${on}: someone holds an exclusive flock on the directory itself; not proven`);
+    if (held.exitCode !== 0)
+      return fail(`flock -s ${dir} cat ${locks} exited ${held.exitCode}: ${firstLine(held.stderr) || "no message"}`);
+    const shown =
+      id !== null &&
+      parseProcLocks(held.stdout).some((lock) => lock.kind === "FLOCK" && !lock.waiting && sameFile(lock, id));
+    const where = id
+      ? `${id.major.toString(16).padStart(2, "0")}:${id.minor.toString(16).padStart(2, "0")}:${id.inode}`
+      : "?";
+    if (!shown)
+      return fail(
+        `${dir} on ${on}: a flock there does not show in ${locks} as ${where}; the agent could not see who holds a config lock`,
+      );
     return pass(`${dir} on ${on}; a flock there shows in ${locks} as ${where}`);
   },
 };

@@ -14,9 +14,13 @@ export const nodeNameCheck: DoctorCheck = {
     const node = ctx.config.node;
     const members = await readClusterMembership(ctx.clusterFs, ctx.paths.pveDir, node);
     const file = path.join(ctx.paths.pveDir, ".members");
-    if (members.nodename !== node) return fail(`the agent is node '${node}', but pmxcfs knows this node as '${members.nodename}' (${file}): set node in the agent's configuration`);
+    if (members.nodename !== node)
+      return fail(
+        `the agent is node '${node}', but pmxcfs knows this node as '${members.nodename}' (${file}): set node in the agent's configuration`,
+      );
     if (!members.name) return pass(`${node}, not clustered (a cluster of its own)`);
-    if (!members.members.includes(node)) return fail(`${node} is not among the members of cluster '${members.name}' (${members.members.join(", ")})`);
+    if (!members.members.includes(node))
+      return fail(`${node} is not among the members of cluster '${members.name}' (${members.members.join(", ")})`);
     return pass(`${node}, member of cluster '${members.name}': ${members.members.join(", ")}`);
   },
 };

@@ -19,13 +19,18 @@ export const pctCheck: DoctorCheck = {
     );
     if (missing) return fail(`${pct} cannot be run (${missing})`);
     const listed = await ctx.pct.run(["list"], { timeoutMs: ctx.options.timeoutMs });
-    if (listed.exitCode !== 0) return fail(`pct list exited ${listed.exitCode}: ${firstLine(listed.stderr) || "no message"}`);
+    if (listed.exitCode !== 0)
+      return fail(`pct list exited ${listed.exitCode}: ${firstLine(listed.stderr) || "no message"}`);
     const containers = parsePctList(listed.stdout).length;
     const version = await runPveversion(ctx, true).then(
-      (r) => (r.exitCode === 0 ? packageVersion(r.stdout, "pve-container") : null) ?? `not in pveversion -v (exit ${r.exitCode})`,
+      (r) =>
+        (r.exitCode === 0 ? packageVersion(r.stdout, "pve-container") : null) ??
+        `not in pveversion -v (exit ${r.exitCode})`,
       (err: unknown) => `unknown: ${errorText(err)}`,
     );
     const seen = `${pct}: pct list answered in ${listed.durationMs} ms (${containers} container${containers === 1 ? "" : "s"})`;
-    return /^\d/.test(version) ? pass(`${seen}; pve-container ${version}`) : warn(`${seen}; pve-container version ${version}`);
+    return /^\d/.test(version)
+      ? pass(`${seen}; pve-container ${version}`)
+      : warn(`${seen}; pve-container version ${version}`);
   },
 };

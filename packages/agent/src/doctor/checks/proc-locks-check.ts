@@ -9,7 +9,8 @@ export const procLocksCheck: DoctorCheck = {
     const text = await ctx.proc().locks();
     const lines = text.split("\n").filter((line) => line.trim() !== "");
     const unparsed = lines.filter((line) => parseProcLocks(line).length === 0);
-    if (unparsed.length > 0) return fail(`${unparsed.length} of ${lines.length} lines not understood, first ${JSON.stringify(unparsed[0])}`);
+    if (unparsed.length > 0)
+      return fail(`${unparsed.length} of ${lines.length} lines not understood, first ${JSON.stringify(unparsed[0])}`);
     const flocks = parseProcLocks(text).filter((lock) => lock.kind === "FLOCK").length;
     return pass(`${lines.length} lines, every one parsed (${flocks} FLOCK)`);
   },

@@ -10,10 +10,15 @@ export const pveVersionCheck: DoctorCheck = {
   title: "PVE major version",
   async run(ctx) {
     const result = await runPveversion(ctx, false);
-    if (result.exitCode !== 0) return fail(`pveversion exited ${result.exitCode}: ${firstLine(result.stderr) || "no message"}`);
+    if (result.exitCode !== 0)
+      return fail(`pveversion exited ${result.exitCode}: ${firstLine(result.stderr) || "no message"}`);
     const version = parsePveversion(result.stdout);
-    if (!version) return fail(`pveversion printed ${JSON.stringify(firstLine(result.stdout))}, not pve-manager/<version>/<repoid>`);
-    return judgePveMajor(version.major, `PVE ${version.major} (pve-manager ${version.version}, kernel ${version.kernel})`);
+    if (!version)
+      return fail(`pveversion printed ${JSON.stringify(firstLine(result.stdout))}, not pve-manager/<version>/<repoid>`);
+    return judgePveMajor(
+      version.major,
+      `PVE ${version.major} (pve-manager ${version.version}, kernel ${version.kernel})`,
+    );
   },
 };
 

@@ -19,7 +19,13 @@ export function parseStorageCfg(text: string): StorageDefinition[] {
   const flush = (): void => {
     if (!current) return;
     const list = (value: string | undefined): string[] => (value ?? "").split(/[,\s]+/).filter(Boolean);
-    storages.push({ type: current.type, id: current.id, content: list(current.values.content), disabled: current.values.disable !== undefined && current.values.disable !== "0", nodes: current.values.nodes !== undefined ? list(current.values.nodes) : null });
+    storages.push({
+      type: current.type,
+      id: current.id,
+      content: list(current.values.content),
+      disabled: current.values.disable !== undefined && current.values.disable !== "0",
+      nodes: current.values.nodes !== undefined ? list(current.values.nodes) : null,
+    });
   };
   for (const line of text.split("\n")) {
     const head = /^(\S+):\s*(\S+)\s*$/.exec(line);

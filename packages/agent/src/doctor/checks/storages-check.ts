@@ -20,8 +20,11 @@ export const storagesCheck: DoctorCheck = {
     const text = await ctx.clusterFs.readFile(file);
     if (text === null) return fail(`${file} does not exist`);
     const status = await ctx.runTool([ctx.tools.pvesm, "status"], ctx.options.timeoutMs);
-    if (status.exitCode !== 0) return fail(`pvesm status exited ${status.exitCode}: ${firstLine(status.stderr) || "no message"}`);
-    const judged = ctx.options.storages.map((wanted) => judgeStorage(wanted, parseStorageCfg(text), parsePvesmStatus(status.stdout), ctx.config.node));
+    if (status.exitCode !== 0)
+      return fail(`pvesm status exited ${status.exitCode}: ${firstLine(status.stderr) || "no message"}`);
+    const judged = ctx.options.storages.map((wanted) =>
+      judgeStorage(wanted, parseStorageCfg(text), parsePvesmStatus(status.stdout), ctx.config.node),
+    );
     const problems = judged.filter((j) => j.problem);
     if (problems.length > 0) return fail(problems.map((j) => j.problem).join("; "));
     return pass(judged.map((j) => j.seen).join("; "));
@@ -29,7 +32,12 @@ export const storagesCheck: DoctorCheck = {
 };
 
 /** One wanted storage against storage.cfg and `pvesm status`: a problem, or what was seen. */
-export function judgeStorage(wanted: WantedStorage, defined: readonly StorageDefinition[], rows: readonly StorageStatusRow[], node: string): { problem: string | null; seen: string } {
+export function judgeStorage(
+  wanted: WantedStorage,
+  defined: readonly StorageDefinition[],
+  rows: readonly StorageStatusRow[],
+  node: string,
+): { problem: string | null; seen: string } {
   const id = wanted.id;
   const def = defined.find((s) => s.id === id);
   const row = rows.find((r) => r.id === id);
@@ -46,6 +54,8 @@ export function judgeStorage(wanted: WantedStorage, defined: readonly StorageDef
             : row.status !== "active"
               ? `storage '${id}' is ${row.status} (pvesm status)`
               : null;
-  const seen = row ? `${id} (${row.type}, ${wanted.content}): active, ${formatBytes(row.availKib * 1024)} free of ${formatBytes(row.totalKib * 1024)}` : id;
+  const seen = row
+    ? `${id} (${row.type}, ${wanted.content}): active, ${formatBytes(row.availKib * 1024)} free of ${formatBytes(row.totalKib * 1024)}`
+    : id;
   return { problem, seen };
 }

@@ -28,8 +28,20 @@ export async function cycleContext(ctx: DoctorContext, workDir: string): Promise
   const stagingDir = path.join(workDir, "staging");
   await mkdir(stagingDir, { mode: 0o700 });
   return {
-    node: config.node, pct: ctx.pct, gate, events, clock: ctx.clock, logger: ctx.logger, lockRetries: config.lockRetries, paths: ctx.paths, stagingDir, proc, clusterFs: ctx.clusterFs,
+    node: config.node,
+    pct: ctx.pct,
+    gate,
+    events,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    lockRetries: config.lockRetries,
+    paths: ctx.paths,
+    stagingDir,
+    proc,
+    clusterFs: ctx.clusterFs,
     intents: await OperationIntents.open(path.join(workDir, "intents")),
-    timeouts: pctTimeoutsOf(config), verify: verifyPolicyOf(config), limits: nodeLimitsOf(config),
+    timeouts: pctTimeoutsOf(config),
+    verify: verifyPolicyOf(config),
+    limits: nodeLimitsOf(config),
   };
 }

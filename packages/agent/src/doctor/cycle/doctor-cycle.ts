@@ -50,7 +50,8 @@ export async function runCycle(ctx: DoctorContext, options: CycleOptions): Promi
       return `CT ${chosen.vmid}: no container or VM of the cluster holds it`;
     });
     const ct = chosen.vmid;
-    if (ct === null) return { template: options.template, vmid: null, ownershipTag: DOCTOR_OWNER, steps: skipRest(steps) };
+    if (ct === null)
+      return { template: options.template, vmid: null, ownershipTag: DOCTOR_OWNER, steps: skipRest(steps) };
     const created = await run("create", () => create(node, ct, options));
     const content = Buffer.from(`lockstep-agent doctor ${new Date(ctx.clock.now()).toISOString()} ${randomUUID()}\n`);
     const body = [
@@ -96,7 +97,22 @@ function skipRest(steps: CycleStep[]): CycleStep[] {
 const requestId = (step: string): string => `doctor-${step}-${randomUUID()}`;
 
 async function create(node: NodeContext, vmid: number, options: CycleOptions): Promise<string> {
-  const spec = { vmid, template: options.template, hostname: HOSTNAME, cores: 1, memoryMb: 256, swapMb: 0, storage: options.storage, diskGb: 1, net0: "", unprivileged: true, features: "", tags: [], description: "lockstep-agent doctor --cycle: a throwaway container, destroyed by the doctor", start: true };
+  const spec = {
+    vmid,
+    template: options.template,
+    hostname: HOSTNAME,
+    cores: 1,
+    memoryMb: 256,
+    swapMb: 0,
+    storage: options.storage,
+    diskGb: 1,
+    net0: "",
+    unprivileged: true,
+    features: "",
+    tags: [],
+    description: "lockstep-agent doctor --cycle: a throwaway container, destroyed by the doctor",
+    start: true,
+  };
   const out = await createContainer(node, spec, DOCTOR_OWNER, requestId("create"));
   if (out.alreadyExisted) throw new Error(`CT ${vmid} already carried ${DOCTOR_OWNER}: another doctor's cycle?`);
   return `CT ${vmid} from ${options.template} on ${options.storage}: ${out.container.status}, tagged ${DOCTOR_OWNER}`;
@@ -104,14 +120,22 @@ async function create(node: NodeContext, vmid: number, options: CycleOptions): P
 
 async function push(node: NodeContext, vmid: number, content: Buffer): Promise<string> {
   const owner = await requireOwned(node, vmid, DOCTOR_OWNER, "push a file into it");
-  const out = await verifiedPush(node, { vmid, path: FILE, content, mode: 0o600, user: "", group: "" }, requestId("push"), owner);
+  const out = await verifiedPush(
+    node,
+    { vmid, path: FILE, content, mode: 0o600, user: "", group: "" },
+    requestId("push"),
+    owner,
+  );
   return `${FILE}: ${out.size} bytes, sha256 ${out.sha256.slice(0, 12)}... read back after ${out.verifyAttempts} look${out.verifyAttempts === 1 ? "" : "s"}`;
 }
 
 async function exec(node: NodeContext, vmid: number, content: Buffer): Promise<string> {
   await requireOwned(node, vmid, DOCTOR_OWNER, "run a command in it");
   const out = await execInContainer(node, vmid, ["cat", FILE], { requestId: requestId("exec") });
-  if (out.exitCode !== 0 || out.stdout !== content.toString()) throw new Error(`cat ${FILE} exited ${out.exitCode} with ${JSON.stringify(out.stdout.slice(0, 80))}, not the pushed content`);
+  if (out.exitCode !== 0 || out.stdout !== content.toString())
+    throw new Error(
+      `cat ${FILE} exited ${out.exitCode} with ${JSON.stringify(out.stdout.slice(0, 80))}, not the pushed content`,
+    );
   return `cat ${FILE} exited 0 with the pushed content (${out.durationMs} ms)`;
 }
 
@@ -125,13 +149,18 @@ async function snapshot(node: NodeContext, vmid: number): Promise<string> {
 async function prune(node: NodeContext, vmid: number): Promise<string> {
   const owner = await requireOwned(node, vmid, DOCTOR_OWNER, "prune its snapshots");
   const out = await pruneSnapshots(node, vmid, 1, SNAPSHOT_PREFIX, requestId("prune"), owner);
-  if (out.failed.length > 0) throw new Error(`prune failed on ${out.failed.map((f) => `${f.name} (${f.code}: ${f.message})`).join(", ")}`);
-  if (out.deleted.join() !== `${SNAPSHOT_PREFIX}-1` || out.kept.join() !== `${SNAPSHOT_PREFIX}-2`) throw new Error(`prune to 1 deleted [${out.deleted.join(", ")}] and kept [${out.kept.join(", ")}], not the oldest and the newest`);
+  if (out.failed.length > 0)
+    throw new Error(`prune failed on ${out.failed.map((f) => `${f.name} (${f.code}: ${f.message})`).join(", ")}`);
+  if (out.deleted.join() !== `${SNAPSHOT_PREFIX}-1` || out.kept.join() !== `${SNAPSHOT_PREFIX}-2`)
+    throw new Error(
+      `prune to 1 deleted [${out.deleted.join(", ")}] and kept [${out.kept.join(", ")}], not the oldest and the newest`,
+    );
   return `kept the newest (${out.kept.join(", ")}), deleted ${out.deleted.join(", ")}`;
 }
 
 async function destroy(node: NodeContext, vmid: number): Promise<string> {
   const out = await destroyContainer(node, vmid, { force: true, purge: true }, requestId("destroy"), DOCTOR_OWNER);
-  if ((await readConfigFile(node, vmid)) !== null) throw new Error(`CT ${vmid}'s config is still there after pct destroy`);
+  if ((await readConfigFile(node, vmid)) !== null)
+    throw new Error(`CT ${vmid}'s config is still there after pct destroy`);
   return out.alreadyGone ? `CT ${vmid} was already gone` : `CT ${vmid} destroyed (stopped first), its config gone`;
 }

@@ -11,7 +11,10 @@ const VMID_MAX = 999_999_999;
 
 /** The first VMID from `from` that no container and no VM of the cluster holds (read through /etc/pve). */
 export async function freeVmid(ctx: Pick<NodeContext, "paths" | "clusterFs">, from: number): Promise<number> {
-  const guests = [...(await listClusterContainers(ctx.paths, ctx.clusterFs)), ...(await listClusterVms(ctx.paths, ctx.clusterFs))];
+  const guests = [
+    ...(await listClusterContainers(ctx.paths, ctx.clusterFs)),
+    ...(await listClusterVms(ctx.paths, ctx.clusterFs)),
+  ];
   const taken = new Set(guests.map((guest) => guest.vmid));
   for (let vmid = from; vmid <= VMID_MAX; vmid++) if (!taken.has(vmid)) return vmid;
   throw new Error(`no VMID from ${from} to ${VMID_MAX} is free`);

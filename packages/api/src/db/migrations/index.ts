@@ -8,8 +8,23 @@ import { nodeClusters } from "./0007-node-clusters.js";
 import { nodeMaintenance } from "./0008-node-maintenance.js";
 import { idempotencyClaim } from "./0009-idempotency-claim.js";
 import { leaseTable } from "./0010-leases.js";
+import { vmidPool } from "./0011-vmid-pool.js";
+import { operationSeq } from "./0012-operation-seq.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in the order they apply. */
-export const migrations: readonly Migration[] = [initial, allocatorLocks, incidentSource, drift, apiTokens, vmidCursor, nodeClusters, nodeMaintenance, idempotencyClaim, leaseTable];
+export const migrations: readonly Migration[] = [
+  initial,
+  allocatorLocks,
+  incidentSource,
+  drift,
+  apiTokens,
+  vmidCursor,
+  nodeClusters,
+  nodeMaintenance,
+  idempotencyClaim,
+  leaseTable,
+  vmidPool,
+  operationSeq,
+];
 export type { Migration };

@@ -17,18 +17,32 @@ export const configureStep: PipelineStep = {
     const current = (await ctx.agent.getContainer({ vmid: ctx.vmid })).container;
     ctx.wasRunning = current?.status === agentV1.ContainerStatus.RUNNING;
     const { set, remove } = desiredConfig(ctx.spec, current?.config ?? {});
-    const result = await ctx.agent.updateConfig({ requestId: ctx.requestId("configure"), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, set, delete: remove });
+    const result = await ctx.agent.updateConfig({
+      requestId: ctx.requestId("configure"),
+      vmid: ctx.vmid,
+      ownershipTag: ctx.ownershipTag,
+      set,
+      delete: remove,
+    });
     // Keys Proxmox keeps in `[pve:pending]` apply at the next start, whether this attempt or an
     // earlier one set them: the start step restarts a running container for them.
     for (const key of result.pendingKeys) ctx.restartKeys.add(key);
-    if (result.changedKeys.length === 0) return alreadyDone(result.pendingKeys.length > 0 ? `configuration matches the spec; ${result.pendingKeys.join(", ")} apply at the next start` : "configuration matches the spec");
+    if (result.changedKeys.length === 0)
+      return alreadyDone(
+        result.pendingKeys.length > 0
+          ? `configuration matches the spec; ${result.pendingKeys.join(", ")} apply at the next start`
+          : "configuration matches the spec",
+      );
     for (const key of result.changedKeys) if (RESTART_KEYS.has(key)) ctx.restartKeys.add(key);
     return changed(`changed ${result.changedKeys.join(", ")}`);
   },
 };
 
 /** The config keys the spec declares, in Proxmox's own formats. */
-export function desiredConfig(spec: ResolvedSpec, current: Readonly<Record<string, string>>): { set: Record<string, string>; remove: string[] } {
+export function desiredConfig(
+  spec: ResolvedSpec,
+  current: Readonly<Record<string, string>>,
+): { set: Record<string, string>; remove: string[] } {
   const set: Record<string, string> = {
     hostname: spec.hostname,
     cores: String(spec.resources.cores),
@@ -50,15 +64,29 @@ function net0(spec: ResolvedSpec, current: string | undefined): string {
   const { bridge, ip, gateway, vlan, firewall } = spec.network;
   const was = properties(current);
   const wanted: [string, string | undefined][] = [
-    ["name", "eth0"], ["bridge", bridge], ["firewall", firewall ? "1" : undefined], ["gw", gateway],
-    ["hwaddr", was.get("hwaddr")], ["ip", ip], ["tag", vlan === undefined ? undefined : String(vlan)], ["type", "veth"],
+    ["name", "eth0"],
+    ["bridge", bridge],
+    ["firewall", firewall ? "1" : undefined],
+    ["gw", gateway],
+    ["hwaddr", was.get("hwaddr")],
+    ["ip", ip],
+    ["tag", vlan === undefined ? undefined : String(vlan)],
+    ["type", "veth"],
   ];
-  const value = wanted.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(",");
+  const value = wanted
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
   return current !== undefined && sameProperties(current, value) ? current : value;
 }
 
 function properties(value: string | undefined): Map<string, string> {
-  return new Map((value ?? "").split(",").filter(Boolean).map((pair) => pair.split("=", 2) as [string, string]));
+  return new Map(
+    (value ?? "")
+      .split(",")
+      .filter(Boolean)
+      .map((pair) => pair.split("=", 2) as [string, string]),
+  );
 }
 
 /** Property strings are equal when they hold the same pairs, in whatever order. */

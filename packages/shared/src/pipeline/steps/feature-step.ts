@@ -13,17 +13,45 @@ const GUARD_TIMEOUT_MS = 60_000;
  */
 export function featureStep(feature: CustomFeature): PipelineStep {
   const id = shortHash(feature.name);
-  const guard = (ctx: PipelineContext) => ctx.agent.exec({ requestId: ctx.probeId("guard", id), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, argv: feature.guard, timeoutMs: GUARD_TIMEOUT_MS }, { timeoutMs: GUARD_TIMEOUT_MS + 30_000 });
+  const guard = (ctx: PipelineContext) =>
+    ctx.agent.exec(
+      {
+        requestId: ctx.probeId("guard", id),
+        vmid: ctx.vmid,
+        ownershipTag: ctx.ownershipTag,
+        argv: feature.guard,
+        timeoutMs: GUARD_TIMEOUT_MS,
+      },
+      { timeoutMs: GUARD_TIMEOUT_MS + 30_000 },
+    );
   return {
     name: `feature:${feature.name}`,
     async run(ctx: PipelineContext): Promise<StepOutcome> {
       if ((await guard(ctx)).exitCode === 0) return alreadyDone("guard passed");
       const timeoutMs = feature.timeout_ms ?? 600_000;
-      const action = await ctx.agent.exec({ requestId: ctx.requestId("action", id), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, argv: feature.action, timeoutMs }, { timeoutMs: timeoutMs + 30_000 });
-      if (action.exitCode !== 0) throw new LockstepError("COMMAND_FAILED", `feature '${feature.name}': ${describeRun("the action failed", action)}`, { feature: feature.name });
+      const action = await ctx.agent.exec(
+        {
+          requestId: ctx.requestId("action", id),
+          vmid: ctx.vmid,
+          ownershipTag: ctx.ownershipTag,
+          argv: feature.action,
+          timeoutMs,
+        },
+        { timeoutMs: timeoutMs + 30_000 },
+      );
+      if (action.exitCode !== 0)
+        throw new LockstepError(
+          "COMMAND_FAILED",
+          `feature '${feature.name}': ${describeRun("the action failed", action)}`,
+          { feature: feature.name },
+        );
       const after = await guard(ctx);
       if (after.exitCode !== 0) {
-        throw new LockstepError("VERIFICATION_FAILED", `feature '${feature.name}': ${describeRun("the action ran", action)}, but ${describeRun("the guard still fails", after)}`, { feature: feature.name });
+        throw new LockstepError(
+          "VERIFICATION_FAILED",
+          `feature '${feature.name}': ${describeRun("the action ran", action)}, but ${describeRun("the guard still fails", after)}`,
+          { feature: feature.name },
+        );
       }
       return changed("action ran; guard passes");
     },

@@ -10,9 +10,23 @@ export function healthCheckStep(check: HealthCheck): PipelineStep {
     name: `health:${check.name}`,
     async run(ctx: PipelineContext): Promise<StepOutcome> {
       for (let attempt = 1; ; attempt++) {
-        const run = await ctx.agent.exec({ requestId: ctx.probeId("health", shortHash(check.name)), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, argv: check.command, timeoutMs: check.timeout_ms }, { timeoutMs: check.timeout_ms + 30_000 });
+        const run = await ctx.agent.exec(
+          {
+            requestId: ctx.probeId("health", shortHash(check.name)),
+            vmid: ctx.vmid,
+            ownershipTag: ctx.ownershipTag,
+            argv: check.command,
+            timeoutMs: check.timeout_ms,
+          },
+          { timeoutMs: check.timeout_ms + 30_000 },
+        );
         if (run.exitCode === 0) return verified(`healthy after ${attempt} attempt(s)`);
-        if (attempt >= check.attempts) throw new LockstepError("VERIFICATION_FAILED", `health check '${check.name}' failed ${attempt} time(s): ${describeRun("last run", run)}`, { check: check.name });
+        if (attempt >= check.attempts)
+          throw new LockstepError(
+            "VERIFICATION_FAILED",
+            `health check '${check.name}' failed ${attempt} time(s): ${describeRun("last run", run)}`,
+            { check: check.name },
+          );
         await ctx.input.clock.sleep(check.interval_ms);
       }
     },

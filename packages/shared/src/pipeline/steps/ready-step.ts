@@ -18,12 +18,21 @@ export const readyStep: PipelineStep = {
   name: "ready",
   async run(ctx: PipelineContext): Promise<StepOutcome> {
     const container = (await ctx.agent.getContainer({ vmid: ctx.vmid })).container;
-    if (container?.status !== agentV1.ContainerStatus.RUNNING) throw new LockstepError("VERIFICATION_FAILED", `CT ${ctx.vmid} is not running at the end of the pipeline`, { vmid: String(ctx.vmid) });
+    if (container?.status !== agentV1.ContainerStatus.RUNNING)
+      throw new LockstepError("VERIFICATION_FAILED", `CT ${ctx.vmid} is not running at the end of the pipeline`, {
+        vmid: String(ctx.vmid),
+      });
     if (!container.lock) return verified(`CT ${ctx.vmid} is running`);
     const report = await ctx.agent.inspectLock({ vmid: ctx.vmid });
     if (report.verdict === agentV1.LockVerdict.HELD && LIVE_OWNERS.has(report.ownerKind)) {
-      return verified(`CT ${ctx.vmid} is running; its lock '${container.lock}' belongs to an operation in progress that is not this job's (${report.owner})`);
+      return verified(
+        `CT ${ctx.vmid} is running; its lock '${container.lock}' belongs to an operation in progress that is not this job's (${report.owner})`,
+      );
     }
-    throw new LockstepError("LOCK_HELD", `CT ${ctx.vmid} is still locked (${container.lock}) at the end of the pipeline: ${report.owner || "nothing owns it"}; the job retries once it is released`, { vmid: String(ctx.vmid), config_lock: container.lock });
+    throw new LockstepError(
+      "LOCK_HELD",
+      `CT ${ctx.vmid} is still locked (${container.lock}) at the end of the pipeline: ${report.owner || "nothing owns it"}; the job retries once it is released`,
+      { vmid: String(ctx.vmid), config_lock: container.lock },
+    );
   },
 };

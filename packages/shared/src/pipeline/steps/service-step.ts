@@ -10,7 +10,15 @@ export function serviceStep(service: ServiceEntry): PipelineStep {
     name: `service:${service.unit}`,
     async run(ctx: PipelineContext): Promise<StepOutcome> {
       const ensured = await ctx.agent.ensureService(
-        { requestId: ctx.requestId("service", shortHash(service.unit)), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, unit: service.unit, unitContent: Buffer.from(service.content, "utf8"), enable: service.enable, start: service.start },
+        {
+          requestId: ctx.requestId("service", shortHash(service.unit)),
+          vmid: ctx.vmid,
+          ownershipTag: ctx.ownershipTag,
+          unit: service.unit,
+          unitContent: Buffer.from(service.content, "utf8"),
+          enable: service.enable,
+          start: service.start,
+        },
         { timeoutMs: 5 * 60_000 },
       );
       const state = `${ensured.enabled ? "enabled" : "not enabled"}, ${ensured.active ? "active" : "inactive"}`;

@@ -13,9 +13,18 @@ export const snapshotStep: PipelineStep = {
     const snapshots = (await ctx.agent.getContainer({ vmid: ctx.vmid })).snapshots;
     if (snapshots.some((s) => s.name === name)) return alreadyDone(`${name} exists`);
     const ours = snapshots.filter((s) => s.name.startsWith(SNAPSHOT_PREFIX));
-    if (ours.length > 0 && !ctx.changedSoFar()) return alreadyDone(`nothing changed; ${ours.at(-1)!.name} holds this state`);
-    const made = await ctx.agent.createSnapshot({ requestId: ctx.requestId("snapshot"), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag, name, description: `Lockstep: ${ctx.input.requestIdBase}` }, { timeoutMs: 30 * 60_000 });
+    if (ours.length > 0 && !ctx.changedSoFar())
+      return alreadyDone(`nothing changed; ${ours.at(-1)!.name} holds this state`);
+    const made = await ctx.agent.createSnapshot(
+      {
+        requestId: ctx.requestId("snapshot"),
+        vmid: ctx.vmid,
+        ownershipTag: ctx.ownershipTag,
+        name,
+        description: `Lockstep: ${ctx.input.requestIdBase}`,
+      },
+      { timeoutMs: 30 * 60_000 },
+    );
     return changed(`took ${made.snapshot?.name ?? name}`);
   },
 };
-

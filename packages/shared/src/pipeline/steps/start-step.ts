@@ -13,9 +13,23 @@ export const startStep: PipelineStep = {
     // A container this job created was first started by this job, after its configuration: on
     // a retry it may be running already, but it runs what the spec says.
     const restart = !ctx.createdByThisJob && ctx.wasRunning && ctx.restartKeys.size > 0;
-    if (restart) await ctx.agent.stopContainer({ requestId: ctx.requestId("restart", "stop"), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag }, { timeoutMs: 5 * 60_000 });
-    const started = await ctx.agent.startContainer({ requestId: ctx.requestId(restart ? "restart" : "start", "start"), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag }, { timeoutMs: 5 * 60_000 });
-    if (started.status !== agentV1.ContainerStatus.RUNNING) throw new LockstepError("VERIFICATION_FAILED", `CT ${ctx.vmid} is not running after start`, { vmid: String(ctx.vmid) });
+    if (restart)
+      await ctx.agent.stopContainer(
+        { requestId: ctx.requestId("restart", "stop"), vmid: ctx.vmid, ownershipTag: ctx.ownershipTag },
+        { timeoutMs: 5 * 60_000 },
+      );
+    const started = await ctx.agent.startContainer(
+      {
+        requestId: ctx.requestId(restart ? "restart" : "start", "start"),
+        vmid: ctx.vmid,
+        ownershipTag: ctx.ownershipTag,
+      },
+      { timeoutMs: 5 * 60_000 },
+    );
+    if (started.status !== agentV1.ContainerStatus.RUNNING)
+      throw new LockstepError("VERIFICATION_FAILED", `CT ${ctx.vmid} is not running after start`, {
+        vmid: String(ctx.vmid),
+      });
     if (restart) return changed(`restarted to apply ${[...ctx.restartKeys].join(", ")}`);
     return started.changed ? changed("started") : alreadyDone("already running");
   },
