@@ -49,7 +49,7 @@ test("the API refuses an agent whose certificate is not the registered node's", 
 });
 
 test("the API refuses an agent whose certificate comes from another CA", async (t) => {
-  const stranger = await (await foreignPki()).node("pve9");
+  const stranger = await (await foreignPki(t)).node("pve9");
   const agent = await agentOnSim(t, {
     LOCKSTEP_AGENT_NODE: "pve9",
     LOCKSTEP_SIM_NODE: "pve9",

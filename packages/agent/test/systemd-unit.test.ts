@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import test from "ava";
+import { scratchDir } from "@lockstep/shared";
 
 const unit = fileURLToPath(new URL("../systemd/lockstep-agent.service", import.meta.url));
 const text = readFileSync(unit, "utf8");
@@ -49,8 +49,7 @@ const SHARED_IPC = ["PrivateIPC", "RemoveIPC"];
 test("systemd-analyze verify accepts the agent's unit", async (t) => {
   // verify also wants ExecStart's program on this machine; the package installs it
   // (test/packages checks that), so an executable stands in for /usr/bin/lockstep-agent here.
-  const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-unit-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t, "lockstep-unit");
   writeFileSync(path.join(dir, "lockstep-agent"), "#!/bin/sh\n");
   chmodSync(path.join(dir, "lockstep-agent"), 0o755);
   writeFileSync(

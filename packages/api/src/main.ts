@@ -87,7 +87,12 @@ async function serveApi(): Promise<void> {
       observer: metrics,
     },
   });
-  const relay = new AgentEventRelay(pool, agents, systemClock, logger.child({ component: "event-relay" }));
+  const relay = new AgentEventRelay({
+    pool,
+    agents,
+    clock: systemClock,
+    logger: logger.child({ component: "event-relay" }),
+  });
   const reconciler = new Reconciler({
     pool,
     agents,
@@ -149,20 +154,20 @@ async function serveApi(): Promise<void> {
   refuseMalformedRequests(server as Server);
   dispatcher.start();
   relay.start();
-  const monitor = new NodeMonitor(
+  const monitor = new NodeMonitor({
     pool,
     agents,
-    new AlertBook(pool, alertChannel(config, logger), systemClock, logger.child({ component: "alerts" })),
-    systemClock,
-    logger.child({ component: "node-monitor" }),
-    {
+    alerts: new AlertBook(pool, alertChannel(config, logger), systemClock, logger.child({ component: "alerts" })),
+    clock: systemClock,
+    logger: logger.child({ component: "node-monitor" }),
+    options: {
       intervalMs: config.healthIntervalMs,
       unreachableAlertMs: config.unreachableAlertMs,
       probeTimeoutMs: config.healthProbeTimeoutMs,
       onNodeBack: () => dispatcher.wake(),
     },
     leases,
-  );
+  });
   monitor.start();
   reconciler.start(config.reconcileIntervalMs);
   const shutdown = (signal: string): void => {

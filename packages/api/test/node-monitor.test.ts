@@ -44,15 +44,15 @@ async function nodeWithWaitingJob(db: TestDatabase, state: string): Promise<Date
 async function oneCheck(db: TestDatabase, onNodeBack: (node: string) => void): Promise<void> {
   const logger = createMemoryLogger();
   const agents = { forNode: async () => healthy, close: () => undefined };
-  const monitor = new NodeMonitor(
-    db.pool,
+  const monitor = new NodeMonitor({
+    pool: db.pool,
     agents,
-    new AlertBook(db.pool, logOnlyChannel(logger), systemClock, logger),
-    systemClock,
+    alerts: new AlertBook(db.pool, logOnlyChannel(logger), systemClock, logger),
+    clock: systemClock,
     logger,
-    { intervalMs: 60_000, unreachableAlertMs: 60_000, probeTimeoutMs: 1_000, onNodeBack },
-    new LeaseStore(db.pool, systemClock, "test"),
-  );
+    options: { intervalMs: 60_000, unreachableAlertMs: 60_000, probeTimeoutMs: 1_000, onNodeBack },
+    leases: new LeaseStore(db.pool, systemClock, "test"),
+  });
   monitor.start();
   try {
     for (let i = 0; i < 200; i++) {

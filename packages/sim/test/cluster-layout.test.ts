@@ -2,10 +2,10 @@
 // src/PVE/Cluster.pm check_vmid_unused and check_node_exists, src/pmxcfs/pmxcfs.c
 // create_symlinks, src/pmxcfs/status.c cfs_create_memberlist_msg, src/PVE/Corosync.pm
 // create_conf/write_conf, src/PVE/Cluster/Setup.pm gen_local_dirs.
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync } from "node:fs";
-import os from "node:os";
+import { lstatSync, readFileSync, readlinkSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
+import { scratchDir } from "@lockstep/shared";
 import { parseCorosyncConf, simPctBin } from "../src/index.js";
 import { testCluster } from "./cluster-harness.js";
 import { runExecutable } from "./sim-harness.js";
@@ -89,7 +89,7 @@ test("status.c cfs_create_memberlist_msg: .members names this node, the cluster 
 
 test("a node that joins later shows up in the .members of the nodes already there", async (t) => {
   const { dir, nodes } = testCluster(t, 1);
-  const root = mkdtempSync(path.join(os.tmpdir(), "sim-join-"));
+  const root = scratchDir(t, "sim-join");
   const joined = await runExecutable(simPctBin, ["list"], {
     ...process.env,
     LOCKSTEP_SIM_ROOT: root,
@@ -105,7 +105,7 @@ test("a node that joins later shows up in the .members of the nodes already ther
 });
 
 test("a node alone (no LOCKSTEP_SIM_CLUSTER) keeps /etc/pve to itself, with pmxcfs's links and a memberless .members", async (t) => {
-  const root = mkdtempSync(path.join(os.tmpdir(), "sim-alone-"));
+  const root = scratchDir(t, "sim-alone");
   const env = { ...process.env, LOCKSTEP_SIM_ROOT: root };
   t.is((await runExecutable(simPctBin, ["create", "101", TEMPLATE, ...create], env)).code, 0);
   t.true(lstatSync(path.join(root, "etc/pve/nodes")).isDirectory());
@@ -115,7 +115,7 @@ test("a node alone (no LOCKSTEP_SIM_CLUSTER) keeps /etc/pve to itself, with pmxc
 });
 
 test("Cluster.pm check_node_exists: a node alone knows no other node to migrate to", async (t) => {
-  const root = mkdtempSync(path.join(os.tmpdir(), "sim-alone-"));
+  const root = scratchDir(t, "sim-alone");
   const env = { ...process.env, LOCKSTEP_SIM_ROOT: root };
   await runExecutable(simPctBin, ["create", "101", TEMPLATE, ...create], env);
   const result = await runExecutable(simPctBin, ["migrate", "101", "pve2"], env);
@@ -125,7 +125,7 @@ test("Cluster.pm check_node_exists: a node alone knows no other node to migrate 
 
 test("a node's root laid out for one cluster refuses to serve another", async (t) => {
   const { nodes } = testCluster(t, 1);
-  const other = mkdtempSync(path.join(os.tmpdir(), "sim-other-"));
+  const other = scratchDir(t, "sim-other");
   const result = await nodes[0]!.pct(["list"], { LOCKSTEP_SIM_CLUSTER: other });
   t.is(result.code, 2);
   t.regex(result.stderr, /belongs to cluster '.*', not '.*' \(LOCKSTEP_SIM_CLUSTER\)/);

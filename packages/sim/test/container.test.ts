@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
 import { readCalls, writeFaults } from "../src/index.js";
 import { existsSync } from "node:fs";
 import { eventually, simNode, TEMPLATE } from "./sim-harness.js";
-import type { TestScope } from "@lockstep/shared";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 
 async function runningNode(t: TestScope) {
   const node = simNode(t);
@@ -13,8 +13,8 @@ async function runningNode(t: TestScope) {
   return node;
 }
 
-function localFile(content: string): string {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "push-src-")), "file");
+function localFile(t: TestScope, content: string): string {
+  const file = path.join(scratchDir(t, "push-src"), "file");
   writeFileSync(file, content);
   return file;
 }
@@ -23,7 +23,7 @@ function localFile(content: string): string {
 test("push to a stopped container fails before any task, exit 255", async (t) => {
   const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
-  const result = await node.pct(["push", "101", localFile("x"), "/etc/x"]);
+  const result = await node.pct(["push", "101", localFile(t, "x"), "/etc/x"]);
   t.is(result.code, 255);
   t.false(readCalls(node.root).some((c) => c.event === "task-start" && c.upid.includes(":push_file:")));
   t.is(result.stderr, "can only push files to a running CT\n");
@@ -31,7 +31,7 @@ test("push to a stopped container fails before any task, exit 255", async (t) =>
 
 test("push into a missing directory exits 0 with the failure only on stderr", async (t) => {
   const node = await runningNode(t);
-  const result = await node.pct(["push", "101", localFile("x"), "/no/such/dir/x"]);
+  const result = await node.pct(["push", "101", localFile(t, "x"), "/no/such/dir/x"]);
   t.is(result.code, 0);
   t.is(result.stderr, "failed to create file: /no/such/dir/x: No such file or directory\n");
 });
@@ -45,7 +45,7 @@ test("a directory as push source leaves an empty file", async (t) => {
 
 test("sha256sum inside the container hashes the pushed file", async (t) => {
   const node = await runningNode(t);
-  await node.pct(["push", "101", localFile("hello\n"), "/etc/app.conf"]);
+  await node.pct(["push", "101", localFile(t, "hello\n"), "/etc/app.conf"]);
   const result = await node.pct(["exec", "101", "--", "sha256sum", "/etc/app.conf"]);
   t.is(result.stdout, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  /etc/app.conf\n");
 });
@@ -79,7 +79,7 @@ test("the container's shell runs guard scripts and refuses what it cannot do", a
 
 test("sh <file> runs a script from the container line by line; set -e stops at the first failure", async (t) => {
   const node = await runningNode(t);
-  const script = (text: string): string => localFile(text);
+  const script = (text: string): string => localFile(t, text);
   await node.pct([
     "push",
     "101",
@@ -115,7 +115,7 @@ test("with delayed visibility a pushed unit is not there for daemon-reload, then
   const node = await runningNode(t);
   // Long enough that two more pct processes finish first even on a loaded CI machine (6 s was not).
   writeFaults(node.root, [{ command: "push", action: "delay-visibility", ms: 15_000 }]);
-  const unit = localFile("[Service]\nExecStart=/bin/true\n");
+  const unit = localFile(t, "[Service]\nExecStart=/bin/true\n");
   t.is((await node.pct(["push", "101", unit, "/etc/systemd/system/app.service"])).code, 0);
   await node.pct(["exec", "101", "--", "systemctl", "daemon-reload"]);
   const enable = await node.pct(["exec", "101", "--", "systemctl", "enable", "app.service"]);
@@ -135,7 +135,7 @@ test("with delayed visibility a pushed unit is not there for daemon-reload, then
 
 test("start of a unit systemd has not loaded fails until daemon-reload", async (t) => {
   const node = await runningNode(t);
-  await node.pct(["push", "101", localFile("[Service]\n"), "/etc/systemd/system/late.service"]);
+  await node.pct(["push", "101", localFile(t, "[Service]\n"), "/etc/systemd/system/late.service"]);
   const start = await node.pct(["exec", "101", "--", "systemctl", "start", "late.service"]);
   t.is(start.code, 5);
   t.is(start.stderr, "Failed to start late.service: Unit late.service not found.\n");

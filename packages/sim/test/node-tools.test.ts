@@ -1,15 +1,13 @@
 // The node tools beside pct that the agent's doctor asks: pveversion, pvesh, pvesm, chronyc.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import test, { type ExecutionContext } from "ava";
+import { scratchDir } from "@lockstep/shared";
 import { runTool } from "./tool-run.js";
 
-/** A fresh node root, removed after the test. */
+/** A fresh node root, removed after the test when it passed. */
 function nodeRoot(t: ExecutionContext): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), "sim-tools-"));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  return root;
+  return scratchDir(t, "sim-tools");
 }
 
 test("pveversion prints pve-manager's version text and the running kernel", async (t) => {

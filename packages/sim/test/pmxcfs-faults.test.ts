@@ -3,6 +3,7 @@
 // tree_entry_stat and cfs-plug-link.c cfs_plug_link_getattr (modes with and without quorum),
 // dcdb.c dcdb_send_fuse_message (EACCES without quorum).
 import test from "ava";
+import { SuiteScope } from "@lockstep/shared";
 import { spawn } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -14,7 +15,9 @@ const fuse = prepareFuse();
 const it = fuse.ok ? test.serial : test.serial.skip;
 if (!fuse.ok) console.log(`pmxcfs tests skipped: ${fuse.reason}`);
 
-const { cluster, nodes } = pmxcfsCluster(["pve1"]);
+// The directories live as long as the file's tests, and stay when one failed.
+const suite = new SuiteScope();
+const { cluster, nodes } = pmxcfsCluster(["pve1"], suite);
 const node = nodes[0] as PmxcfsNode;
 
 test.before(async () => {
@@ -23,7 +26,8 @@ test.before(async () => {
   await node.control("mount");
 });
 
-test.afterEach.always(async () => {
+test.afterEach.always(async (t) => {
+  suite.noteResult(t);
   if (!fuse.ok) return;
   await node.control("resume").catch(() => undefined);
   await node.control("start");
@@ -32,6 +36,7 @@ test.afterEach.always(async () => {
 
 test.after.always(async (t) => {
   if (fuse.ok) t.true(await unmountAll(nodes), "a mount was left behind");
+  await suite.close();
 });
 
 /** `cat` of a file on the mount, in its own process: resolves with its exit code and output. */

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 import { fuseSupport, type FuseSupport } from "../src/pmxcfs/fuse-support.js";
 import { fuseMountAt } from "../src/pmxcfs/mount-table.js";
 import { controlPmxcfs, type PmxcfsAction } from "../src/pmxcfs/pmxcfs-controller.js";
@@ -33,18 +33,23 @@ export interface PmxcfsNode {
  * A cluster directory with `names` as members, laid out as pve-cluster's Setup.pm
  * gen_local_dirs lays out each node (`nodes/<node>/{lxc,qemu-server,openvz,priv}`, `priv`),
  * and each node's own root with the directories the simulator keeps on local disk. Nothing is
- * mounted yet.
+ * mounted yet. The directories are scratch directories of `scope` (a file's SuiteScope), whose
+ * teardown unmounts every node before they are removed; `suite.close()` belongs in a
+ * `test.after.always` hook, after the unmount check (a control on a removed root would make it
+ * again).
  */
-export function pmxcfsCluster(names: string[]): { cluster: string; nodes: PmxcfsNode[] } {
-  const cluster = mkdtempSync(path.join(os.tmpdir(), "sim-cluster-"));
+export function pmxcfsCluster(names: string[], scope: TestScope): { cluster: string; nodes: PmxcfsNode[] } {
+  const cluster = scratchDir(scope, "sim-cluster");
   mkdirSync(path.join(cluster, "priv"));
-  return { cluster, nodes: names.map((name) => pmxcfsNode(cluster, name)) };
+  const nodes = names.map((name) => pmxcfsNode(cluster, name, scratchDir(scope, `sim-${name}`)));
+  // Registered after the directories: runs before they are removed.
+  scope.teardown(() => unmountAll(nodes));
+  return { cluster, nodes };
 }
 
-function pmxcfsNode(cluster: string, name: string): PmxcfsNode {
+function pmxcfsNode(cluster: string, name: string, root: string): PmxcfsNode {
   for (const dir of ["lxc", "qemu-server", "openvz", "priv"])
     mkdirSync(path.join(cluster, "nodes", name, dir), { recursive: true });
-  const root = mkdtempSync(path.join(os.tmpdir(), `sim-${name}-`));
   for (const dir of [
     "run/lock/lxc",
     "var/log/pve/tasks",

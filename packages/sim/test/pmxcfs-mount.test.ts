@@ -2,6 +2,7 @@
 // (create_symlinks, cfs_fuse_getattr), cfs-plug-memdb.c (tree_entry_stat), memdb.c
 // (memdb_write, memdb_rename), status.c (cfs_create_memberlist_msg, cfs_create_vmlist_msg).
 import test from "ava";
+import { SuiteScope } from "@lockstep/shared";
 import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -13,7 +14,9 @@ const fuse = prepareFuse();
 const it = fuse.ok ? test.serial : test.serial.skip;
 if (!fuse.ok) console.log(`pmxcfs tests skipped: ${fuse.reason}`);
 
-const { cluster, nodes } = pmxcfsCluster(["pve1", "pve2"]);
+// The directories live as long as the file's tests, and stay when one failed.
+const suite = new SuiteScope();
+const { cluster, nodes } = pmxcfsCluster(["pve1", "pve2"], suite);
 const [pve1, pve2] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
 
 test.before(async () => {
@@ -22,8 +25,11 @@ test.before(async () => {
   for (const node of nodes) await node.control("mount");
 });
 
+test.afterEach.always((t) => suite.noteResult(t));
+
 test.after.always(async (t) => {
   if (fuse.ok) t.true(await unmountAll(nodes), "a mount was left behind");
+  await suite.close();
 });
 
 it("both nodes' /etc/pve are FUSE mounts (pmxcfs.c: fuse_mount on CFSDIR)", (t) => {

@@ -4,6 +4,7 @@
 // at the config write (pve-common src/PVE/File.pm file_set_contents: `unable to open file`).
 // With pmxcfs stopped, the CLI's own start fails first: its IPC to pmxcfs is refused.
 import test from "ava";
+import { SuiteScope } from "@lockstep/shared";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ctConfig, pmxcfsCluster, prepareFuse, unmountAll, type PmxcfsNode } from "./pmxcfs-harness.js";
@@ -16,7 +17,9 @@ const fuse = prepareFuse();
 const it = fuse.ok ? test.serial : test.serial.skip;
 if (!fuse.ok) console.log(`pmxcfs tests skipped: ${fuse.reason}`);
 
-const { cluster, nodes } = pmxcfsCluster(["pve1"]);
+// The directories live as long as the file's tests, and stay when one failed.
+const suite = new SuiteScope();
+const { cluster, nodes } = pmxcfsCluster(["pve1"], suite);
 const node = nodes[0] as PmxcfsNode;
 const config = path.join(cluster, "nodes/pve1/lxc/101.conf");
 
@@ -26,7 +29,8 @@ test.before(async () => {
   await node.control("mount");
 });
 
-test.afterEach.always(async () => {
+test.afterEach.always(async (t) => {
+  suite.noteResult(t);
   if (!fuse.ok) return;
   await node.control("start");
   await node.control("quorum");
@@ -34,6 +38,7 @@ test.afterEach.always(async () => {
 
 test.after.always(async (t) => {
   if (fuse.ok) t.true(await unmountAll(nodes), "a mount was left behind");
+  await suite.close();
 });
 
 it("pct set without quorum fails at the config write with file_set_contents's text and changes nothing", async (t) => {

@@ -2,6 +2,7 @@ import { hostnameProblem, snapshotNameProblem, vmidProblem } from "@lockstep/sha
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { getContainer, requireConfigFile } from "./container-reader.js";
 import { forgetUnlessLeftBehind, outcomeUnknown, type CreateOutcome } from "./create-container.js";
@@ -35,12 +36,12 @@ export async function cloneContainer(
   ctx: NodeContext,
   spec: CloneSpec,
   ownershipTag: string,
-  requestId: string,
+  op: OperationScope,
 ): Promise<CreateOutcome> {
   validate(spec, ownershipTag);
   // Proxmox lists a running clone as a `vzclone` task of the SOURCE and sets `lock: disk`
   // there: waiting on the source waits such a clone out, and clears the lock a killed one left.
-  await ctx.gate.ensureFree(spec.sourceVmid, { requestId });
+  await ctx.gate.ensureFree(spec.sourceVmid, { op });
   const source = await requireConfigFile(ctx, spec.sourceVmid);
   if (spec.snapshot && !source.snapshots.has(spec.snapshot)) {
     throw new NotFoundError(`snapshot '${spec.snapshot}' of CT ${spec.sourceVmid} does not exist`, {
@@ -54,19 +55,24 @@ export async function cloneContainer(
       "storage",
       "is only allowed with full: a linked clone stays on the template's storage",
     );
-  if (await claimTarget(ctx, spec.vmid, ownershipTag, requestId, spec.sourceVmid))
+  if (await claimTarget(ctx, spec.vmid, ownershipTag, op, spec.sourceVmid))
     return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
-  await ctx.intents.record({ op: "create", vmid: spec.vmid, ownershipTag, requestId, startedMs: ctx.clock.now() });
+  await ctx.intents.record({
+    op: "create",
+    vmid: spec.vmid,
+    ownershipTag,
+    requestId: op.requestId,
+    startedMs: ctx.clock.now(),
+  });
   try {
-    await runMutation(ctx, spec.vmid, cloneArgs(spec, ownershipTag), { requestId, timeoutMs: ctx.timeouts.createMs });
-    if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, requestId);
+    await runMutation(ctx, spec.vmid, cloneArgs(spec, ownershipTag), { op, timeoutMs: ctx.timeouts.createMs });
+    if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, op);
   } catch (err) {
     if (outcomeUnknown(err))
-      ctx.logger.error("clone outcome unknown or still running; nothing is rolled back", {
+      op.logger.error("clone outcome unknown or still running; nothing is rolled back", {
         vmid: spec.vmid,
-        requestId,
       });
-    else await forgetUnlessLeftBehind(ctx, spec.vmid, requestId);
+    else await forgetUnlessLeftBehind(ctx, spec.vmid, op);
     throw err;
   }
   await ctx.intents.clear(spec.vmid);

@@ -3,6 +3,7 @@ import { LockstepError } from "@lockstep/shared";
 import { InvalidArgumentError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { getContainer, readConfigFile, type ContainerView } from "./container-reader.js";
 import { DEFAULT_ROOTFS_STORAGE, PROXMOX_TAG, requireDescription, STORAGE_ID, TEMPLATE_VOLUME } from "./field-rules.js";
@@ -52,31 +53,36 @@ export async function createContainer(
   ctx: NodeContext,
   requested: CreateSpec,
   ownershipTag: string,
-  requestId: string,
+  op: OperationScope,
 ): Promise<CreateOutcome> {
   const spec = withDefaults(requested);
   validate(spec, ownershipTag);
-  if (await claimTarget(ctx, spec.vmid, ownershipTag, requestId))
+  if (await claimTarget(ctx, spec.vmid, ownershipTag, op))
     return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
-  const intent = { op: "create", vmid: spec.vmid, ownershipTag, requestId, startedMs: ctx.clock.now() } as const;
+  const intent = {
+    op: "create",
+    vmid: spec.vmid,
+    ownershipTag,
+    requestId: op.requestId,
+    startedMs: ctx.clock.now(),
+  } as const;
   await ctx.intents.record(intent);
   try {
-    await runMutation(ctx, spec.vmid, createArgs(spec, ownershipTag), { requestId, timeoutMs: ctx.timeouts.createMs });
+    await runMutation(ctx, spec.vmid, createArgs(spec, ownershipTag), { op, timeoutMs: ctx.timeouts.createMs });
   } catch (err) {
     if (outcomeUnknown(err))
-      ctx.logger.error("create outcome unknown or still running; nothing is rolled back", {
+      op.logger.error("create outcome unknown or still running; nothing is rolled back", {
         vmid: spec.vmid,
-        requestId,
         code: err instanceof LockstepError ? err.code : "INTERNAL",
       });
-    else await forgetUnlessLeftBehind(ctx, spec.vmid, requestId);
+    else await forgetUnlessLeftBehind(ctx, spec.vmid, op);
     throw err;
   }
   // pct exited 0: complete. Said durably before tagging, and kept whatever the tagging meets
   // (a nightly backup's lock, a crash), so that the retry adds the tag rather than taking the
   // finished create for an unfinished one and making it again (ownership.ts claimTarget).
   await ctx.intents.record({ ...intent, created: true });
-  if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, requestId);
+  if (ownershipTag) await addOwnershipTag(ctx, spec.vmid, ownershipTag, op);
   await ctx.intents.clear(spec.vmid);
   return { container: await getContainer(ctx, spec.vmid), alreadyExisted: false };
 }
@@ -88,15 +94,15 @@ export async function createContainer(
  * behind keeps the intent, which proves the leftover this agent's own (ownership.ts
  * provenOwnLeftover): a retry or a delete removes it instead of calling it foreign.
  */
-export async function forgetUnlessLeftBehind(ctx: NodeContext, vmid: number, requestId: string): Promise<void> {
+export async function forgetUnlessLeftBehind(ctx: NodeContext, vmid: number, op: OperationScope): Promise<void> {
   const leftBehind = await readConfigFile(ctx, vmid).then(
     (config) => config !== null,
     () => true,
   );
   if (!leftBehind) return ctx.intents.clear(vmid);
-  ctx.logger.warn(
+  op.logger.warn(
     "the failed create left its config behind; its intent is kept so that the leftover is known as this agent's own",
-    { vmid, requestId },
+    { vmid },
   );
 }
 

@@ -2,6 +2,7 @@ import { FailedPreconditionError, NotFoundError } from "../errors.js";
 import type { ContainerConfig } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireVmid } from "../node/require-valid.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { readConfigFile } from "./container-reader.js";
 import { outcomeUnknown } from "./create-container.js";
@@ -28,7 +29,7 @@ export async function destroyContainer(
   ctx: NodeContext,
   vmid: number,
   options: { force: boolean; purge: boolean },
-  requestId: string,
+  op: OperationScope,
   ownershipTag: string,
 ): Promise<{ alreadyGone: boolean }> {
   requireVmid(vmid);
@@ -46,28 +47,23 @@ export async function destroyContainer(
         { vmid: String(vmid), lock: "destroyed" },
       );
     }
-    await removeOwnLeftover(
-      ctx,
-      vmid,
-      requestId,
-      "finishing this agent's destroy that died halfway (lock: destroyed alone)",
-    );
+    await removeOwnLeftover(ctx, vmid, op, "finishing this agent's destroy that died halfway (lock: destroyed alone)");
     await ctx.intents.clear(vmid);
     return { alreadyGone: false };
   }
   if (await provenOwnLeftover(ctx, vmid, ownershipTag, config)) {
     // This tag's own unfinished create (marker without tag, or a placeholder its intent names).
-    await removeOwnLeftover(ctx, vmid, requestId, "destroying what this tag's own unfinished create left");
+    await removeOwnLeftover(ctx, vmid, op, "destroying what this tag's own unfinished create left");
     await ctx.intents.clear(vmid);
     return { alreadyGone: false };
   }
   requireCarries(ctx, vmid, config.main, ownershipTag, "destroy it");
-  await ctx.intents.record({ op: "destroy", vmid, ownershipTag, requestId, startedMs: ctx.clock.now() });
+  await ctx.intents.record({ op: "destroy", vmid, ownershipTag, requestId: op.requestId, startedMs: ctx.clock.now() });
   const args = ["destroy", String(vmid)];
   if (options.force) args.push("--force", "1");
   if (options.purge) args.push("--purge", "1");
   try {
-    await runMutation(ctx, vmid, args, { requestId, owner: ownershipTag, timeoutMs: ctx.timeouts.destroyMs });
+    await runMutation(ctx, vmid, args, { op, owner: ownershipTag, timeoutMs: ctx.timeouts.destroyMs });
     await ctx.intents.clear(vmid);
     return { alreadyGone: false };
   } catch (err) {
@@ -82,7 +78,7 @@ export async function destroyContainer(
 }
 
 /** What a destroy killed after freeing the volumes leaves: a config of `lock: destroyed` alone. */
-export function isHalfwayDestroy(config: ContainerConfig): boolean {
+function isHalfwayDestroy(config: ContainerConfig): boolean {
   const keys = Object.keys(config.main.values);
   return keys.length === 1 && config.main.values.lock === "destroyed";
 }

@@ -2,6 +2,7 @@ import { AlreadyExistsError } from "../errors.js";
 import { listClusterVms } from "../node/cluster-vms.js";
 import { parseTags, type ConfigSection, type ContainerConfig } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import { pctFailure } from "../pct/pct-failure.js";
 import { runMutation, runReportingUnresponsive } from "../pct/pct-mutation.js";
 import { lastTaskOutcome } from "../pct/task-history.js";
@@ -35,26 +36,25 @@ export async function claimTarget(
   ctx: NodeContext,
   vmid: number,
   ownershipTag: string,
-  requestId: string,
+  op: OperationScope,
   sourceVmid?: number,
 ): Promise<ContainerConfig | null> {
   await refuseClusterVm(ctx, vmid);
   // Wait out an operation that may still own the lock (a flock, its task, its grace period)
   // before judging what the config holds; nothing is cleared here.
-  const lock = await ctx.gate.settle(vmid, { requestId, owner: ownershipTag });
+  const lock = await ctx.gate.settle(vmid, { op, owner: ownershipTag });
   const existing = await readConfigFile(ctx, vmid);
   if (!existing) return null;
   if (ownershipTag && parseTags(existing.main.values.tags).includes(ownershipTag)) {
     // Our own finished container: a stale lock left on it by a crash is ours to clear.
-    if (lock.verdict === "STALE") await ctx.gate.ensureFree(vmid, { requestId, owner: ownershipTag });
+    if (lock.verdict === "STALE") await ctx.gate.ensureFree(vmid, { op, owner: ownershipTag });
     return existing;
   }
   if (await completedUntagged(ctx, vmid, ownershipTag, existing)) {
-    ctx.logger.warn("adopting this request's create that completed but was never tagged; adding its tag", {
+    op.logger.warn("adopting this request's create that completed but was never tagged; adding its tag", {
       vmid,
-      requestId,
     });
-    await addOwnershipTag(ctx, vmid, ownershipTag, requestId);
+    await addOwnershipTag(ctx, vmid, ownershipTag, op);
     await ctx.intents.clear(vmid);
     return (await readConfigFile(ctx, vmid)) ?? existing;
   }
@@ -62,7 +62,7 @@ export async function claimTarget(
     await removeOwnLeftover(
       ctx,
       vmid,
-      requestId,
+      op,
       "removing what this request's own unfinished create left (marked as its own, never tagged as finished)",
     );
     return null;
@@ -166,19 +166,24 @@ async function completedUntagged(
  * volumes a killed create allocated but never wrote into the config (PVE/LXC.pm
  * destroy_lxc_container, $purge_unreferenced).
  */
-export async function removeOwnLeftover(ctx: NodeContext, vmid: number, requestId: string, why: string): Promise<void> {
-  ctx.logger.warn(why, { vmid, requestId });
+export async function removeOwnLeftover(
+  ctx: NodeContext,
+  vmid: number,
+  op: OperationScope,
+  why: string,
+): Promise<void> {
+  op.logger.warn(why, { vmid });
   const config = await readConfigFile(ctx, vmid);
   if (!config) return;
   if (config.main.values.lock !== undefined) {
     const unlocked = await runReportingUnresponsive(ctx, vmid, ["unlock", String(vmid)], {
-      requestId,
+      op,
       timeoutMs: ctx.timeouts.readMs,
     });
     if (unlocked.exitCode !== 0) throw pctFailure(["unlock", String(vmid)], unlocked, vmid);
   }
   await runMutation(ctx, vmid, ["destroy", String(vmid), "--destroy-unreferenced-disks", "1"], {
-    requestId,
+    op,
     timeoutMs: ctx.timeouts.destroyMs,
   });
 }
@@ -189,11 +194,11 @@ function isBarePlaceholder(values: Readonly<Record<string, string>>): boolean {
 }
 
 /** Adds `tag` to the container's tags, keeping the others: the mark of a finished create or clone. */
-export async function addOwnershipTag(ctx: NodeContext, vmid: number, tag: string, requestId: string): Promise<void> {
+export async function addOwnershipTag(ctx: NodeContext, vmid: number, tag: string, op: OperationScope): Promise<void> {
   const tags = parseTags((await requireConfigFile(ctx, vmid)).main.values.tags);
   if (tags.includes(tag)) return;
   await runMutation(ctx, vmid, ["set", String(vmid), "--tags", [...tags, tag].join(";")], {
-    requestId,
+    op,
     timeoutMs: ctx.timeouts.powerMs,
   });
 }

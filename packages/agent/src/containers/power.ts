@@ -1,6 +1,7 @@
 import { HaRequestPendingError, PowerStateNotReachedError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireVmid } from "../node/require-valid.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { readStatus } from "./container-reader.js";
 
@@ -27,14 +28,14 @@ export async function setPower(
   ctx: NodeContext,
   vmid: number,
   target: PowerState,
-  requestId: string,
+  op: OperationScope,
   owner: string,
 ): Promise<{ status: PowerState; changed: boolean }> {
   requireVmid(vmid);
   if ((await readStatus(ctx, vmid)) === target) return { status: target, changed: false };
   const startedMs = ctx.clock.now();
   const result = await runMutation(ctx, vmid, [target === "running" ? "start" : "stop", String(vmid)], {
-    requestId,
+    op,
     owner,
     timeoutMs: ctx.timeouts.powerMs,
   });

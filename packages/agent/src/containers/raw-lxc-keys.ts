@@ -4,6 +4,7 @@ import { withConfigFlock } from "../node/config-flock.js";
 import { editMainSection } from "../node/config-file-edit.js";
 import { parseContainerConfig } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 
 /**
  * The raw LXC keys the agent writes, each with the values it accepts. Raw keys go straight
@@ -45,11 +46,11 @@ export async function writeRawLxcKeys(
   vmid: number,
   set: Readonly<Record<string, string>>,
   remove: readonly string[],
-  requestId: string,
+  op: OperationScope,
   owner: string,
 ): Promise<string[]> {
   const file = path.join(ctx.paths.configDir, `${vmid}.conf`);
-  await ctx.gate.ensureFree(vmid, { requestId, owner });
+  await ctx.gate.ensureFree(vmid, { op, owner });
   return withConfigFlock(ctx.paths, vmid, async () => {
     // Read again under the lock: this is the text the edit must keep byte for byte.
     const text = await ctx.clusterFs.readFile(file);
@@ -62,7 +63,7 @@ export async function writeRawLxcKeys(
     const changed = [...Object.keys(toSet), ...toRemove];
     if (changed.length === 0) return [];
     await ctx.clusterFs.writeFile(file, editMainSection(text, toSet, toRemove));
-    ctx.logger.info("wrote raw lxc keys into the config file", { vmid, keys: changed, requestId });
+    op.logger.info("wrote raw lxc keys into the config file", { vmid, keys: changed });
     return changed;
   });
 }

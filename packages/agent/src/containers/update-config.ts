@@ -2,6 +2,7 @@ import { InvalidArgumentError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { effectiveValue, isPending, type ContainerConfig } from "../node/container-config.js";
 import { requirePattern, requireVmid } from "../node/require-valid.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { requireConfigFile } from "./container-reader.js";
 import { isRawLxcKey, requireAllowedLxc, writeRawLxcKeys } from "./raw-lxc-keys.js";
@@ -45,7 +46,7 @@ export async function updateConfig(
   ctx: NodeContext,
   vmid: number,
   change: ConfigChange,
-  requestId: string,
+  op: OperationScope,
   owner: string,
 ): Promise<ConfigUpdate> {
   requireVmid(vmid);
@@ -79,7 +80,7 @@ export async function updateConfig(
   // (`--revert`, pve-container src/PVE/LXC/Config.pm update_pct_config) before the delete.
   if (toRevert.length > 0) {
     await runMutation(ctx, vmid, ["set", String(vmid), "--revert", toRevert.join(",")], {
-      requestId,
+      op,
       owner,
       timeoutMs: ctx.timeouts.powerMs,
     });
@@ -88,14 +89,14 @@ export async function updateConfig(
   if (toSet.length > 0 || toDelete.length > 0) {
     const args = ["set", String(vmid), ...toSet.flatMap(([key, value]) => [`--${key}`, value])];
     if (toDelete.length > 0) args.push("--delete", toDelete.join(","));
-    await runMutation(ctx, vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.powerMs });
+    await runMutation(ctx, vmid, args, { op, owner, timeoutMs: ctx.timeouts.powerMs });
     [...toSet.map(([key]) => key), ...toDelete].forEach((key) => changed.add(key));
   }
   const lxcDiffers =
     Object.entries(change.lxc).some(([key, value]) => current[key] !== value) ||
     removeLxc.some((key) => current[key] !== undefined);
   if (lxcDiffers)
-    (await writeRawLxcKeys(ctx, vmid, change.lxc, removeLxc, requestId, owner)).forEach((key) => changed.add(key));
+    (await writeRawLxcKeys(ctx, vmid, change.lxc, removeLxc, op, owner)).forEach((key) => changed.add(key));
   const after = changed.size > 0 ? await requireConfigFile(ctx, vmid) : config;
   return { changedKeys: [...changed].sort(), pendingKeys: pendingOf(after, [...Object.keys(change.set), ...remove]) };
 }

@@ -35,6 +35,7 @@ import { ClusterFs } from "../node/cluster-fs.js";
 import { withinBound } from "../node/within-bound.js";
 import type { NodeContext } from "../node/node-context.js";
 import { ProcessPctRunner } from "../pct/process-pct-runner.js";
+import { UnavailableError } from "../errors.js";
 import { liveTaskWorkers, whenWorkersEnd } from "../pct/task-worker.js";
 import { realProcReader, type ProcReader } from "../proc/proc-reader.js";
 import { VmidSerializer } from "../serial/index.js";
@@ -107,17 +108,16 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
         });
     },
   });
-  const pct = metrics.timed(
-    new ProcessPctRunner({
-      pct: paths.pct,
-      env: paths.pctEnv,
-      defaultTimeoutMs: config.pctReadTimeoutMs,
-      defaultMaxOutputBytes: config.execOutputBytes,
-      terminateGraceMs: config.pctTerminateGraceMs,
-      proc,
-      clock,
-    }),
-  );
+  const pctProcesses = new ProcessPctRunner({
+    pct: paths.pct,
+    env: paths.pctEnv,
+    defaultTimeoutMs: config.pctReadTimeoutMs,
+    defaultMaxOutputBytes: config.execOutputBytes,
+    terminateGraceMs: config.pctTerminateGraceMs,
+    proc,
+    clock,
+  });
+  const pct = metrics.timed(pctProcesses);
   const store = await RequestStore.open({
     dir: path.join(config.stateDir, "requests"),
     retentionMs: config.requestRetentionMs,
@@ -145,31 +145,38 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       ...pveState,
     });
   await holdVmidsOfRunningTasks(config, serializer, proc, clock, logger);
-  const inspector = new LockInspector(config.node, paths, proc, clusterFs, clock, config.lockStaleGraceMs);
-  const guard = new LockGuard(
-    config.node,
+  const inspector = new LockInspector({
+    node: config.node,
+    paths,
+    proc,
+    clusterFs,
+    clock,
+    staleGraceMs: config.lockStaleGraceMs,
+  });
+  const guard = new LockGuard({
+    node: config.node,
     inspector,
     clusterFs,
     pct,
     events,
     clock,
-    logger.child({ component: "locks" }),
-    {
+    logger: logger.child({ component: "locks" }),
+    policy: {
       retries: config.lockRetries,
       backoffMs: config.lockBackoffMs,
       backoffMaxMs: config.lockBackoffMaxMs,
       unlockTimeoutMs: config.pctReadTimeoutMs,
     },
-  );
+  });
   mkdirSync(config.lockDir, { recursive: true });
-  const watcher = new LockWatcher(
-    config.node,
-    config.lockDir,
+  const watcher = new LockWatcher({
+    node: config.node,
+    dir: config.lockDir,
     inspector,
     events,
     clock,
-    logger.child({ component: "lock-watcher" }),
-  );
+    logger: logger.child({ component: "lock-watcher" }),
+  });
   await watcher.start();
 
   const intents = await OperationIntents.open(path.join(config.stateDir, "intents"));
@@ -294,6 +301,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       // never end on their own: give them a moment, then close them.
       await Promise.race([new Promise<void>((resolve) => server.tryShutdown(() => resolve())), clock.sleep(2_000)]);
       server.forceShutdown();
+      // Reads still waiting on pct (a hung /etc/pve) would outlive the agent otherwise.
+      await pctProcesses.stopAll(new UnavailableError("the agent is stopping"));
       await metricsServer?.close();
       await watcher.stop();
       await clusterFs.close();

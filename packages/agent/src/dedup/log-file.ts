@@ -189,7 +189,7 @@ export class LogFile {
 }
 
 /** Where compaction writes before the rename; a leftover one is a compaction a crash cut short. */
-export function compactionTempPath(filePath: string): string {
+function compactionTempPath(filePath: string): string {
   return `${filePath}.compact`;
 }
 

@@ -34,8 +34,8 @@ export interface CompiledStoreOptions {
   readonly onCompactionStep: ((step: CompactionStep) => void) | undefined;
 }
 
-export const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
-export const DEFAULT_MAX_RECORDS = 200_000;
+const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_MAX_RECORDS = 200_000;
 
 /** Fills in defaults; throws RangeError on a bound that makes no sense (a programming error). */
 export function compileStoreOptions(raw: RequestStoreOptions): CompiledStoreOptions {

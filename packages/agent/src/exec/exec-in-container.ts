@@ -1,6 +1,7 @@
 import { ClusterNoQuorumError, HypervisorUnresponsiveError, InvalidArgumentError, NotRunningError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireVmid } from "../node/require-valid.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import { NO_CONFIG, pctFailure } from "../pct/pct-failure.js";
 import { runReportingUnresponsive, trustedFailure } from "../pct/pct-mutation.js";
 import type { PctResult } from "../pct/pct-runner.js";
@@ -30,7 +31,7 @@ export async function execInContainer(
   ctx: NodeContext,
   vmid: number,
   argv: readonly string[],
-  options: { timeoutMs?: number; stdin?: Buffer; requestId?: string } = {},
+  options: { timeoutMs?: number; stdin?: Buffer; op?: OperationScope } = {},
 ): Promise<ExecOutcome> {
   requireVmid(vmid);
   validateArgv(argv);
@@ -38,7 +39,7 @@ export async function execInContainer(
   const result = await runReportingUnresponsive(ctx, vmid, guestExecArgs(vmid, argv), {
     timeoutMs,
     stdin: options.stdin,
-    requestId: options.requestId,
+    op: options.op,
     maxOutputBytes: ctx.limits.execOutputBytes,
   });
   if (result.exitCode !== 0 && NOT_RUNNING.test(result.stderr)) {

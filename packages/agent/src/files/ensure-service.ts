@@ -4,6 +4,7 @@ import { execInContainer, type ExecOutcome } from "../exec/exec-in-container.js"
 import type { NodeContext } from "../node/node-context.js";
 import { requireValid, requireVmid } from "../node/require-valid.js";
 import { verifiedPush } from "./verified-push.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 
 export interface ServiceSpec {
   readonly vmid: number;
@@ -30,7 +31,7 @@ export interface ServiceOutcome {
 export async function ensureService(
   ctx: NodeContext,
   spec: ServiceSpec,
-  requestId: string,
+  op: OperationScope,
   owner: string,
 ): Promise<ServiceOutcome> {
   requireVmid(spec.vmid);
@@ -45,10 +46,10 @@ export async function ensureService(
       user: "",
       group: "",
     },
-    requestId,
+    op,
     owner,
   );
-  const run = (argv: string[]): Promise<ExecOutcome> => execInContainer(ctx, spec.vmid, argv, { requestId });
+  const run = (argv: string[]): Promise<ExecOutcome> => execInContainer(ctx, spec.vmid, argv, { op });
   if (push.changed) await systemctl(run, ["daemon-reload"]);
 
   let enableAttempts = 0;

@@ -13,6 +13,7 @@ import {
 import { execInContainer } from "../exec/exec-in-container.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireValid, requireVmid } from "../node/require-valid.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { lastTaskOutcome } from "../pct/task-history.js";
 
@@ -47,20 +48,19 @@ const PUSH_FAILED =
 export async function verifiedPush(
   ctx: NodeContext,
   spec: PushSpec,
-  requestId: string,
+  op: OperationScope,
   owner: string,
 ): Promise<PushOutcome> {
   validate(ctx, spec);
   const expected = { sha256: sha256(spec.content), size: spec.content.length };
-  if (await matches(ctx, spec.vmid, spec.path, expected, requestId))
-    return { ...expected, verifyAttempts: 1, changed: false };
-  await ensureParentDir(ctx, spec.vmid, spec.path, requestId);
-  await push(ctx, spec, requestId, owner);
-  const verifyAttempts = await waitUntilLanded(ctx, spec.vmid, spec.path, expected, requestId);
+  if (await matches(ctx, spec.vmid, spec.path, expected, op)) return { ...expected, verifyAttempts: 1, changed: false };
+  await ensureParentDir(ctx, spec.vmid, spec.path, op);
+  await push(ctx, spec, op, owner);
+  const verifyAttempts = await waitUntilLanded(ctx, spec.vmid, spec.path, expected, op);
   return { ...expected, verifyAttempts, changed: true };
 }
 
-async function push(ctx: NodeContext, spec: PushSpec, requestId: string, owner: string): Promise<void> {
+async function push(ctx: NodeContext, spec: PushSpec, op: OperationScope, owner: string): Promise<void> {
   const staged = path.join(ctx.stagingDir, `${randomUUID()}.push`);
   await writeFile(staged, spec.content, { mode: 0o600 });
   try {
@@ -68,7 +68,7 @@ async function push(ctx: NodeContext, spec: PushSpec, requestId: string, owner: 
     if (spec.user) args.push("--user", spec.user);
     if (spec.group) args.push("--group", spec.group);
     const startedS = Math.floor(ctx.clock.now() / 1000);
-    const result = await runMutation(ctx, spec.vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.pushMs });
+    const result = await runMutation(ctx, spec.vmid, args, { op, owner, timeoutMs: ctx.timeouts.pushMs });
     const failure = PUSH_FAILED.exec(result.stderr);
     if (failure) {
       if (/running CT/.test(failure[0]))
@@ -109,12 +109,12 @@ async function waitUntilLanded(
   vmid: number,
   file: string,
   expected: { sha256: string; size: number },
-  requestId: string,
+  op: OperationScope,
 ): Promise<number> {
   let delay = ctx.verify.initialDelayMs;
   let lastSeen = "nothing";
   for (let attempt = 1; attempt <= ctx.verify.attempts; attempt++) {
-    const seen = await readBack(ctx, vmid, file, requestId);
+    const seen = await readBack(ctx, vmid, file, op);
     if (seen && seen.sha256 === expected.sha256 && seen.size === expected.size) return attempt;
     lastSeen = seen ? `size ${seen.size}, sha256 ${seen.sha256}` : "no file";
     if (attempt < ctx.verify.attempts) {
@@ -133,32 +133,32 @@ async function matches(
   vmid: number,
   file: string,
   expected: { sha256: string; size: number },
-  requestId: string,
+  op: OperationScope,
 ): Promise<boolean> {
-  const seen = await readBack(ctx, vmid, file, requestId);
+  const seen = await readBack(ctx, vmid, file, op);
   return seen !== null && seen.sha256 === expected.sha256 && seen.size === expected.size;
 }
 
 /** The file's size and SHA-256 as the container sees them, or null when it is not there. */
-export async function readBack(
+async function readBack(
   ctx: NodeContext,
   vmid: number,
   file: string,
-  requestId: string,
+  op: OperationScope,
 ): Promise<{ sha256: string; size: number } | null> {
-  const stat = await execInContainer(ctx, vmid, ["stat", "-c", "%s %F", file], { requestId });
+  const stat = await execInContainer(ctx, vmid, ["stat", "-c", "%s %F", file], { op });
   if (stat.exitCode !== 0) return null;
   const [size, ...type] = stat.stdout.trim().split(" ");
   if (!type.join(" ").includes("regular")) return null;
-  const sum = await execInContainer(ctx, vmid, ["sha256sum", file], { requestId });
+  const sum = await execInContainer(ctx, vmid, ["sha256sum", file], { op });
   if (sum.exitCode !== 0) return null;
   const hash = /^([0-9a-f]{64})\s/.exec(sum.stdout);
   return hash ? { sha256: hash[1]!, size: Number(size) } : null;
 }
 
-async function ensureParentDir(ctx: NodeContext, vmid: number, file: string, requestId: string): Promise<void> {
+async function ensureParentDir(ctx: NodeContext, vmid: number, file: string, op: OperationScope): Promise<void> {
   const parent = path.posix.dirname(file);
-  const result = await execInContainer(ctx, vmid, ["mkdir", "-p", parent], { requestId });
+  const result = await execInContainer(ctx, vmid, ["mkdir", "-p", parent], { op });
   if (result.exitCode !== 0)
     throw new CommandFailedError(
       `cannot create ${parent} in CT ${vmid}: ${result.stderr.trim()}`,

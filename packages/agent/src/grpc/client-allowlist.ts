@@ -37,7 +37,7 @@ export function clientAllowlist(allowed: readonly string[], logger: Logger): Ser
 }
 
 /** The subject CN and every DNS name of the peer's certificate. */
-export function certificateNames(context: AuthContext | null): string[] {
+function certificateNames(context: AuthContext | null): string[] {
   const cert = context?.sslPeerCertificate;
   if (!cert) return [];
   const dns = (cert.subjectaltname ?? "")

@@ -11,7 +11,7 @@ const { HealthCheckResponse_ServingStatus: Wire } = healthV1;
  * service. Both are the node's one status: the agent has nothing to serve without `pct`
  * and /etc/pve.
  */
-export const HEALTH_SERVICE_NAMES: readonly string[] = ["", `${agentV1.protobufPackage}.NodeAgent`];
+const HEALTH_SERVICE_NAMES: readonly string[] = ["", `${agentV1.protobufPackage}.NodeAgent`];
 
 const WIRE: Record<ServingStatus, healthV1.HealthCheckResponse_ServingStatus> = {
   SERVING: Wire.SERVING,

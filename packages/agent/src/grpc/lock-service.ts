@@ -54,8 +54,8 @@ export function createLockService(
 ): LockService {
   return {
     inspect: async (vmid) => lockReportToProto(await inspector.inspect(vmid)),
-    clear: async (vmid, { removeFile, requestId }) => {
-      const out = await clearLock({ inspector, guard, proc, clusterFs }, vmid, removeFile, requestId);
+    clear: async (vmid, removeFile, op) => {
+      const out = await clearLock({ inspector, guard, proc, clusterFs }, vmid, removeFile, op);
       return {
         cleared: out.cleared,
         previousLock: out.previousLock,

@@ -116,8 +116,8 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
       "CreateContainer",
       deps,
       m.CreateContainerResponse,
-      async (req: agentV1.CreateContainerRequest) => {
-        const outcome = await createContainer(ctx, { ...req }, req.ownershipTag, req.requestId);
+      async (req: agentV1.CreateContainerRequest, op) => {
+        const outcome = await createContainer(ctx, { ...req }, req.ownershipTag, op);
         return {
           replayed: false,
           container: containerToProto(outcome.container),
@@ -129,8 +129,8 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
       "CloneContainer",
       deps,
       m.CreateContainerResponse,
-      async (req: agentV1.CloneContainerRequest) => {
-        const outcome = await cloneContainer(ctx, { ...req }, req.ownershipTag, req.requestId);
+      async (req: agentV1.CloneContainerRequest, op) => {
+        const outcome = await cloneContainer(ctx, { ...req }, req.ownershipTag, op);
         return {
           replayed: false,
           container: containerToProto(outcome.container),
@@ -142,24 +142,18 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
       "DestroyContainer",
       deps,
       m.DestroyContainerResponse,
-      async (req: agentV1.DestroyContainerRequest) => ({
+      async (req: agentV1.DestroyContainerRequest, op) => ({
         replayed: false,
-        ...(await destroyContainer(
-          ctx,
-          req.vmid,
-          { force: req.force, purge: req.purge },
-          req.requestId,
-          req.ownershipTag,
-        )),
+        ...(await destroyContainer(ctx, req.vmid, { force: req.force, purge: req.purge }, op, req.ownershipTag)),
       }),
     ),
     startContainer: mutating(
       "StartContainer",
       deps,
       m.ContainerStateResponse,
-      async (req: agentV1.StartContainerRequest) => {
+      async (req: agentV1.StartContainerRequest, op) => {
         const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "start it");
-        const { status, changed } = await setPower(ctx, req.vmid, "running", req.requestId, owner);
+        const { status, changed } = await setPower(ctx, req.vmid, "running", op, owner);
         return { replayed: false, status: statusToProto(status), changed };
       },
     ),
@@ -167,31 +161,30 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
       "StopContainer",
       deps,
       m.ContainerStateResponse,
-      async (req: agentV1.StopContainerRequest) => {
+      async (req: agentV1.StopContainerRequest, op) => {
         const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "stop it");
-        const { status, changed } = await setPower(ctx, req.vmid, "stopped", req.requestId, owner);
+        const { status, changed } = await setPower(ctx, req.vmid, "stopped", op, owner);
         return { replayed: false, status: statusToProto(status), changed };
       },
     ),
-    updateConfig: mutating("UpdateConfig", deps, m.UpdateConfigResponse, async (req: agentV1.UpdateConfigRequest) => {
-      const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "change its config");
-      return {
-        replayed: false,
-        ...(await updateConfig(
-          ctx,
-          req.vmid,
-          { set: req.set, remove: req.delete, lxc: req.lxc },
-          req.requestId,
-          owner,
-        )),
-      };
-    }),
-    exec: mutating("Exec", deps, m.ExecResponse, async (req: agentV1.ExecRequest) => {
+    updateConfig: mutating(
+      "UpdateConfig",
+      deps,
+      m.UpdateConfigResponse,
+      async (req: agentV1.UpdateConfigRequest, op) => {
+        const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "change its config");
+        return {
+          replayed: false,
+          ...(await updateConfig(ctx, req.vmid, { set: req.set, remove: req.delete, lxc: req.lxc }, op, owner)),
+        };
+      },
+    ),
+    exec: mutating("Exec", deps, m.ExecResponse, async (req: agentV1.ExecRequest, op) => {
       await requireOwned(ctx, req.vmid, req.ownershipTag, "run a command in it");
       const out = await execInContainer(ctx, req.vmid, req.argv, {
         timeoutMs: req.timeoutMs,
         stdin: Buffer.from(req.stdin),
-        requestId: req.requestId,
+        op,
       });
       return {
         replayed: false,
@@ -203,7 +196,7 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
         durationMs: out.durationMs,
       };
     }),
-    pushFile: mutating("PushFile", deps, m.PushFileResponse, async (req: agentV1.PushFileRequest) => {
+    pushFile: mutating("PushFile", deps, m.PushFileResponse, async (req: agentV1.PushFileRequest, op) => {
       const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "push a file into it");
       return {
         replayed: false,
@@ -217,7 +210,7 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
             user: req.user,
             group: req.group,
           },
-          req.requestId,
+          op,
           owner,
         )),
       };
@@ -226,7 +219,7 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
       "EnsureService",
       deps,
       m.EnsureServiceResponse,
-      async (req: agentV1.EnsureServiceRequest) => {
+      async (req: agentV1.EnsureServiceRequest, op) => {
         const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "install a service in it");
         return {
           replayed: false,
@@ -239,7 +232,7 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
               enable: req.enable,
               start: req.start,
             },
-            req.requestId,
+            op,
             owner,
           )),
         };
@@ -249,13 +242,11 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
       "CreateSnapshot",
       deps,
       m.CreateSnapshotResponse,
-      async (req: agentV1.CreateSnapshotRequest) => {
+      async (req: agentV1.CreateSnapshotRequest, op) => {
         const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "snapshot it");
         return {
           replayed: false,
-          snapshot: snapshotToProto(
-            await createSnapshot(ctx, req.vmid, req.name, req.description, req.requestId, owner),
-          ),
+          snapshot: snapshotToProto(await createSnapshot(ctx, req.vmid, req.name, req.description, op, owner)),
         };
       },
     ),
@@ -263,18 +254,18 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
       "DeleteSnapshot",
       deps,
       m.DeleteSnapshotResponse,
-      async (req: agentV1.DeleteSnapshotRequest) => {
+      async (req: agentV1.DeleteSnapshotRequest, op) => {
         const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "delete its snapshot");
-        return { replayed: false, ...(await deleteSnapshot(ctx, req.vmid, req.name, req.force, req.requestId, owner)) };
+        return { replayed: false, ...(await deleteSnapshot(ctx, req.vmid, req.name, req.force, op, owner)) };
       },
     ),
     pruneSnapshots: mutating(
       "PruneSnapshots",
       deps,
       m.PruneSnapshotsResponse,
-      async (req: agentV1.PruneSnapshotsRequest) => {
+      async (req: agentV1.PruneSnapshotsRequest, op) => {
         const owner = await requireOwned(ctx, req.vmid, req.ownershipTag, "prune its snapshots");
-        const out = await pruneSnapshots(ctx, req.vmid, req.keepLast, req.prefix, req.requestId, owner);
+        const out = await pruneSnapshots(ctx, req.vmid, req.keepLast, req.prefix, op, owner);
         return {
           replayed: false,
           deleted: out.deleted,
@@ -288,9 +279,9 @@ export function createNodeAgentService(deps: ServiceDeps): agentV1.NodeAgentServ
         };
       },
     ),
-    clearLock: mutating("ClearLock", deps, m.ClearLockResponse, async (req: agentV1.ClearLockRequest) => ({
+    clearLock: mutating("ClearLock", deps, m.ClearLockResponse, async (req: agentV1.ClearLockRequest, op) => ({
       replayed: false,
-      ...(await deps.locks.clear(requireVmid(req.vmid), { removeFile: req.removeFile, requestId: req.requestId })),
+      ...(await deps.locks.clear(requireVmid(req.vmid), req.removeFile, op)),
     })),
   };
 }

@@ -1,5 +1,6 @@
 import type { agentV1 } from "@lockstep/shared";
 import type { DedupRequest } from "../dedup/request-deduplicator.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 
 /** Exactly one effect per request ID (implemented in dedup/). Values must be JSON-safe. */
 export interface Deduplicator {
@@ -28,8 +29,5 @@ export interface VmidSerializer {
 /** Lock inspection and clearing (implemented in locks/). */
 export interface LockService {
   inspect(vmid: number): Promise<agentV1.LockReport>;
-  clear(
-    vmid: number,
-    options: { removeFile: boolean; requestId: string },
-  ): Promise<Omit<agentV1.ClearLockResponse, "replayed">>;
+  clear(vmid: number, removeFile: boolean, op: OperationScope): Promise<Omit<agentV1.ClearLockResponse, "replayed">>;
 }

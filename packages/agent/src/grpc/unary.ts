@@ -3,7 +3,7 @@ import type { Logger } from "@lockstep/shared";
 import { LockstepError, requestIdProblem, vmidProblem, withLogFields } from "@lockstep/shared";
 import type { RpcObserver } from "../metrics/agent-metrics.js";
 import { InvalidArgumentError } from "../errors.js";
-import { withOperationSignal } from "../pct/operation-signal.js";
+import { withOperation, type OperationScope } from "../pct/operation-scope.js";
 import { toGrpcError } from "./error-mapping.js";
 import type { Deduplicator, VmidSerializer } from "./ports.js";
 
@@ -69,10 +69,15 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
   method: string,
   deps: MutatingDeps,
   codec: JsonCodec<Res>,
-  handle: (request: Req) => Promise<Res>,
+  handle: (request: Req, op: OperationScope) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const request = call.request;
+    // Every line the operation writes, wherever in the agent, carries its request ID.
+    const fields = requestIdProblem(request.requestId)
+      ? { rpc: method }
+      : { rpc: method, requestId: request.requestId, vmid: request.vmid };
+    const logger = deps.logger.child(fields);
     const run = async (): Promise<Res> => {
       const problem = requestIdProblem(request.requestId);
       if (problem) throw new InvalidArgumentError("request_id", problem);
@@ -84,12 +89,11 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
       try {
         const { value, replayed } = await deps.dedup.run(
           { requestId, method, vmid: request.vmid, params: paramsForFingerprint(params) },
-          async (signal) =>
-            codec.toJSON(
-              await deps.serializer.run(request.vmid, () => withOperationSignal(signal, () => handle(request)), {
-                signal,
-              }),
-            ),
+          async (signal) => {
+            const op: OperationScope = { requestId, signal, logger };
+            const work = () => withOperation(op, () => handle(request, op));
+            return codec.toJSON(await deps.serializer.run(request.vmid, work, { signal }));
+          },
           () => (release = deps.admission.enter()),
         );
         return { ...codec.fromJSON(value), replayed };
@@ -97,10 +101,6 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
         release?.();
       }
     };
-    // Every line the operation writes, wherever in the agent, carries its request ID.
-    const fields = requestIdProblem(request.requestId)
-      ? { rpc: method }
-      : { rpc: method, requestId: request.requestId, vmid: request.vmid };
     withLogFields(fields, run).then(
       (response) => {
         deps.rpcs.observe(method, "OK", response.replayed);
@@ -108,7 +108,7 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
       },
       (err: unknown) => {
         deps.rpcs.observe(method, outcomeOf(err), false);
-        callback(toGrpcError(err, deps.logger.child({ rpc: method, requestId: request.requestId }), method));
+        callback(toGrpcError(err, logger, method));
       },
     );
   };

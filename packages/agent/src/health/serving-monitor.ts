@@ -27,7 +27,7 @@ interface Watcher {
 }
 
 /** SERVING while pct and /etc/pve answer; NOT_SERVING, with the reason, otherwise. */
-export function servingVerdict(probe: NodeProbe): Pick<ServingState, "status" | "detail"> {
+function servingVerdict(probe: NodeProbe): Pick<ServingState, "status" | "detail"> {
   if (probe.clusterFsState !== "ok")
     return {
       status: "NOT_SERVING",

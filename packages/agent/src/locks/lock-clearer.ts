@@ -3,6 +3,7 @@ import path from "node:path";
 import { FailedPreconditionError, LockHeldError } from "../errors.js";
 import type { ClusterFs } from "../node/cluster-fs.js";
 import { HeldFlock } from "../node/flock.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import type { ProcReader } from "../proc/proc-reader.js";
 import type { LockGuard } from "./lock-guard.js";
 import type { LockInspector } from "./lock-inspector.js";
@@ -31,13 +32,13 @@ export async function clearLock(
   deps: ClearDeps,
   vmid: number,
   removeFile: boolean,
-  requestId: string,
+  op: OperationScope,
 ): Promise<ClearOutcome> {
   await deps.clusterFs.requireTrusted(`clear the lock of CT ${vmid}`);
   const before = await deps.inspector.inspect(vmid);
   if (before.verdict === "HELD")
     throw new LockHeldError(vmid, `CT ${vmid} is locked and will not be cleared: ${describeHolder(before)}`);
-  const cleared = before.verdict === "STALE" && (await deps.guard.clearStale(before, requestId));
+  const cleared = before.verdict === "STALE" && (await deps.guard.clearStale(before, op));
   const fileRemoved = removeFile && before.fileExists ? await removeLockFile(before.path, deps.proc) : false;
   return { cleared, previousLock: before.configLock, fileRemoved, report: await deps.inspector.inspect(vmid) };
 }

@@ -3,10 +3,23 @@ import { carriesOwnership } from "../containers/ownership.js";
 import type { ClusterFs } from "../node/cluster-fs.js";
 import { LockHeldError } from "../errors.js";
 import type { EventBus } from "../events/event-bus.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import type { GateOptions } from "../pct/pct-mutation.js";
 import type { PctRunner } from "../pct/pct-runner.js";
 import type { LockInspector } from "./lock-inspector.js";
 import { describeHolder, type LockReportView } from "./lock-report.js";
+
+/** What the guard works with. */
+export interface LockGuardDeps {
+  readonly node: string;
+  readonly inspector: LockInspector;
+  readonly clusterFs: Pick<ClusterFs, "requireTrusted">;
+  readonly pct: PctRunner;
+  readonly events: EventBus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly policy: GuardPolicy;
+}
 
 export interface GuardPolicy {
   /** Re-inspections after the first; then LOCK_HELD. */
@@ -27,25 +40,34 @@ export interface GuardPolicy {
  * or CLUSTER_NO_QUORUM, and nothing runs.
  */
 export class LockGuard {
-  constructor(
-    private readonly node: string,
-    private readonly inspector: LockInspector,
-    private readonly clusterFs: Pick<ClusterFs, "requireTrusted">,
-    private readonly pct: PctRunner,
-    private readonly events: EventBus,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly policy: GuardPolicy,
-  ) {}
+  private readonly node: string;
+  private readonly inspector: LockInspector;
+  private readonly clusterFs: Pick<ClusterFs, "requireTrusted">;
+  private readonly pct: PctRunner;
+  private readonly events: EventBus;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly policy: GuardPolicy;
+
+  constructor(deps: LockGuardDeps) {
+    ({
+      node: this.node,
+      inspector: this.inspector,
+      clusterFs: this.clusterFs,
+      pct: this.pct,
+      events: this.events,
+      clock: this.clock,
+      logger: this.logger,
+      policy: this.policy,
+    } = deps);
+  }
 
   /** Returns once the lock is FREE (clearing a STALE one the caller may clear), or throws LOCK_HELD. */
   async ensureFree(vmid: number, options: GateOptions = {}): Promise<LockReportView> {
     return this.waitUntil(vmid, options, async (report) => {
       if (report.verdict === "FREE") return report;
       // Cleared: look again at once; a failed `pct unlock` waits like any other lock.
-      return (await this.mayClear(report, options)) && (await this.clearStale(report, options.requestId))
-        ? "again"
-        : null;
+      return (await this.mayClear(report, options)) && (await this.clearStale(report, options.op)) ? "again" : null;
     });
   }
 
@@ -58,11 +80,14 @@ export class LockGuard {
   }
 
   /** Clears a STALE lock through `pct unlock`, which takes the flock itself. */
-  async clearStale(report: LockReportView, requestId?: string): Promise<boolean> {
+  async clearStale(report: LockReportView, op?: OperationScope): Promise<boolean> {
     // `pct unlock` removes whatever value is set (AbstractConfig.pm remove_lock without a
     // name); a new operation cannot have replaced it since we looked, because set_lock refuses
     // a config that is already locked (check_lock: `CT is locked`).
-    const result = await this.pct.run(["unlock", String(report.vmid)], { timeoutMs: this.policy.unlockTimeoutMs });
+    const result = await this.pct.run(["unlock", String(report.vmid)], {
+      timeoutMs: this.policy.unlockTimeoutMs,
+      signal: op?.signal,
+    });
     // Someone else cleared it between our look and pct's: the goal is reached either way.
     const cleared = result.exitCode === 0 || /no lock found/.test(result.stderr);
     if (!cleared) {
@@ -77,7 +102,7 @@ export class LockGuard {
       report.vmid,
       "lock-cleared",
       `cleared stale config lock '${report.configLock}' (${report.owner}) via pct unlock`,
-      requestId,
+      op?.requestId,
     );
     return true;
   }
@@ -125,19 +150,19 @@ export class LockGuard {
           vmid,
           "lock-detected",
           `lock ${report.verdict === "STALE" ? "stale" : "held"}: ${describe(report, options)}`,
-          options.requestId,
+          options.op?.requestId,
         );
       announced = true;
       if (report.ownerKind === "GRACE") {
-        await this.clock.sleep(Math.max(1, this.inspector.staleAtMs(report) - this.clock.now()), options.signal);
+        await this.clock.sleep(Math.max(1, this.inspector.staleAtMs(report) - this.clock.now()), options.op?.signal);
         continue;
       }
       if (attempt >= this.policy.retries) {
         const detail = `CT ${vmid} is locked: ${describe(report, options)}; gave up after ${attempt + 1} checks`;
-        this.publish(vmid, "lock-blocked", detail, options.requestId);
+        this.publish(vmid, "lock-blocked", detail, options.op?.requestId);
         throw new LockHeldError(vmid, detail, holderMetadata(report));
       }
-      await this.clock.sleep(delay, options.signal);
+      await this.clock.sleep(delay, options.op?.signal);
       delay = Math.min(delay * 2, this.policy.backoffMaxMs);
       attempt++;
     }

@@ -18,6 +18,18 @@ interface Judgement {
   readonly unownedSinceMs: number;
 }
 
+/** What the inspector reads. */
+export interface LockInspectorDeps {
+  readonly node: string;
+  readonly paths: NodePaths;
+  readonly proc: ProcReader;
+  /** The container configs' only way in: a hung /etc/pve fails the inspection, never the agent. */
+  readonly clusterFs: Pick<ClusterFs, "readFile">;
+  readonly clock: Clock;
+  /** How long a `lock:` must stay without any possible owner before it is STALE. */
+  readonly staleGraceMs: number;
+}
+
 /**
  * Reports who holds a container's config lock and whether anything can own its `lock:`
  * value. Only a FLOCK on the lock file blocks `pct` (pve-common Tools.pm lock_file_full uses
@@ -33,17 +45,23 @@ export class LockInspector {
   private readonly unowned = new Map<number, { lock: string; sinceMs: number }>();
   private readonly holderScan: FlockHolderScan;
 
-  constructor(
-    private readonly node: string,
-    private readonly paths: NodePaths,
-    private readonly proc: ProcReader,
-    /** The container configs' only way in: a hung /etc/pve fails the inspection, never the agent. */
-    private readonly clusterFs: Pick<ClusterFs, "readFile">,
-    private readonly clock: Clock,
-    /** How long a `lock:` must stay without any possible owner before it is STALE. */
-    private readonly staleGraceMs: number,
-  ) {
-    this.holderScan = new FlockHolderScan(proc);
+  private readonly node: string;
+  private readonly paths: NodePaths;
+  private readonly proc: ProcReader;
+  private readonly clusterFs: Pick<ClusterFs, "readFile">;
+  private readonly clock: Clock;
+  private readonly staleGraceMs: number;
+
+  constructor(deps: LockInspectorDeps) {
+    ({
+      node: this.node,
+      paths: this.paths,
+      proc: this.proc,
+      clusterFs: this.clusterFs,
+      clock: this.clock,
+      staleGraceMs: this.staleGraceMs,
+    } = deps);
+    this.holderScan = new FlockHolderScan(this.proc);
   }
 
   async inspect(vmid: number): Promise<LockReportView> {

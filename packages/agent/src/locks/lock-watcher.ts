@@ -12,6 +12,16 @@ const LOCK_FILE = /pve-config-(\d+)\.lock$/;
  */
 const NEW_FILE_RECHECK_MS = 250;
 
+/** What the watcher works with: `dir` is the node's lock directory (/run/lock/lxc). */
+export interface LockWatcherDeps {
+  readonly node: string;
+  readonly dir: string;
+  readonly inspector: LockInspector;
+  readonly events: EventBus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
 /**
  * Watches the lock directory with chokidar and publishes `lock-detected` when a container's
  * lock turns HELD or STALE. flock(2) itself changes nothing on disk, so what the watcher sees
@@ -22,14 +32,23 @@ export class LockWatcher {
   private watcher: FSWatcher | null = null;
   private readonly reported = new Set<number>();
 
-  constructor(
-    private readonly node: string,
-    private readonly dir: string,
-    private readonly inspector: LockInspector,
-    private readonly events: EventBus,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {}
+  private readonly node: string;
+  private readonly dir: string;
+  private readonly inspector: LockInspector;
+  private readonly events: EventBus;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  constructor(deps: LockWatcherDeps) {
+    ({
+      node: this.node,
+      dir: this.dir,
+      inspector: this.inspector,
+      events: this.events,
+      clock: this.clock,
+      logger: this.logger,
+    } = deps);
+  }
 
   async start(): Promise<void> {
     this.watcher = watch(this.dir, { depth: 0, ignoreInitial: false, awaitWriteFinish: false });

@@ -3,7 +3,7 @@ import { HeldFlock } from "./flock.js";
 import { lockFilePath, type NodePaths } from "./node-paths.js";
 
 /** Proxmox's `lock_config` timeout: the wait `pct set` would have for the same lock. */
-export const CONFIG_LOCK_TIMEOUT_S = 10;
+const CONFIG_LOCK_TIMEOUT_S = 10;
 
 /**
  * Runs `work` holding the container's config flock (`pve-config-<vmid>.lock`), the lock every

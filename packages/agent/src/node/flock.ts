@@ -25,7 +25,7 @@ export interface FlockFileOptions extends FlockOptions {
  * in that child, never on the event loop. True when locked, false when still busy after
  * `waitS` seconds (flock exits 1); any other end is an INTERNAL error naming why.
  */
-export async function flockDescriptor(fd: number, options: FlockOptions): Promise<boolean> {
+async function flockDescriptor(fd: number, options: FlockOptions): Promise<boolean> {
   const bin = options.flockBin ?? FLOCK_BIN;
   const args = options.waitS > 0 ? ["-w", String(options.waitS), "3"] : ["-n", "3"];
   const status = await new Promise<number | string>((resolve) => {

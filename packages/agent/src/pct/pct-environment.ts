@@ -4,7 +4,7 @@ import path from "node:path";
  * The PATH `pct` runs with. pve-common src/PVE/CLIHandler.pm run_cli_handler sets exactly
  * this whatever it inherits, so it is what pct's own tools see on a real node.
  */
-export const PCT_PATH = "/sbin:/bin:/usr/sbin:/usr/bin";
+const PCT_PATH = "/sbin:/bin:/usr/sbin:/usr/bin";
 
 /**
  * The whole environment of a `pct` call: PATH and what the node needs (the simulator's

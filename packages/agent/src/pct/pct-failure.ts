@@ -139,15 +139,15 @@ const KNOWN_FAILURES: {
 ];
 
 /** Lock contention that waiting may resolve: the flock timed out, or a `lock:` property is set. */
-export const LOCK_TIMEOUT = /can't lock file '([^']+)' - got timeout/;
-export const CONFIG_LOCKED = /CT is locked \(([^)]+)\)/;
+const LOCK_TIMEOUT = /can't lock file '([^']+)' - got timeout/;
+const CONFIG_LOCKED = /CT is locked \(([^)]+)\)/;
 /**
  * delsnapshot also takes the guest migration lock, which replication holds while it runs, and
  * words its timeout so (pve-container API2/LXC/Snapshot.pm delsnapshot, around
  * pve-guest-common GuestHelpers.pm guest_migration_lock): contention, not a failure of the
  * command. rollback takes the same lock and reports the plain LOCK_TIMEOUT text for it.
  */
-export const MIGRATION_LOCKED = /Failed to obtain guest migration lock - replication running\?/;
+const MIGRATION_LOCKED = /Failed to obtain guest migration lock - replication running\?/;
 
 const CONTENTION = [LOCK_TIMEOUT, CONFIG_LOCKED, MIGRATION_LOCKED];
 

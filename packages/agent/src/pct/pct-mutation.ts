@@ -9,12 +9,13 @@ import {
 import type { EventBus } from "../events/event-bus.js";
 import type { LockReportView } from "../locks/lock-report.js";
 import { contentionText, isLockContention, NO_CONFIG, pctFailure } from "./pct-failure.js";
+import type { OperationScope } from "./operation-scope.js";
 import type { PctResult, PctRunner } from "./pct-runner.js";
 
 /** Whom a lock check acts for. */
 export interface GateOptions {
-  readonly requestId?: string;
-  readonly signal?: AbortSignal;
+  /** The request the check acts for: named in what it publishes; its signal ends a wait. */
+  readonly op?: OperationScope;
   /** The ownership tag the caller acts for: a STALE lock is cleared only on a container carrying it. */
   readonly owner?: string;
   /** A `lock:` value the caller's own failed `pct` call has just left: cleared once nothing owns it. */
@@ -44,9 +45,9 @@ export interface MutationDeps {
 }
 
 export interface MutationOptions {
-  readonly requestId?: string;
+  /** The request the call is made for: its signal stops the call and its lock waits. */
+  readonly op?: OperationScope;
   readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
   readonly stdin?: Buffer;
   readonly maxOutputBytes?: number;
   /** The ownership tag the call acts for (see GateOptions). */
@@ -66,16 +67,15 @@ export async function runMutation(
   options: MutationOptions = {},
 ): Promise<PctResult> {
   for (let attempt = 0; ; attempt++) {
-    await deps.gate.ensureFree(vmid, { requestId: options.requestId, signal: options.signal, owner: options.owner });
+    await deps.gate.ensureFree(vmid, { op: options.op, owner: options.owner });
     const result = await runReportingUnresponsive(deps, vmid, args, options);
     if (result.exitCode === 0) return result;
     if (!isLockContention(result)) throw await trustedFailure(deps, args, result, vmid);
     if (attempt >= deps.lockRetries) throw contentionError(vmid, args, result);
-    deps.logger.warn("pct lost to a lock; checking the holder before trying again", {
+    (options.op?.logger ?? deps.logger).warn("pct lost to a lock; checking the holder before trying again", {
       vmid,
       command: args[0],
       attempt: attempt + 1,
-      requestId: options.requestId,
     });
   }
 }
@@ -119,7 +119,7 @@ export async function runReportingUnresponsive(
   try {
     return await deps.pct.run(args, {
       timeoutMs: options.timeoutMs,
-      signal: options.signal,
+      signal: options.op?.signal,
       stdin: options.stdin,
       maxOutputBytes: options.maxOutputBytes,
     });
@@ -131,7 +131,7 @@ export async function runReportingUnresponsive(
         vmid,
         kind: "hypervisor-unresponsive",
         detail: err.message,
-        requestId: options.requestId,
+        requestId: options.op?.requestId,
       });
     }
     throw err;

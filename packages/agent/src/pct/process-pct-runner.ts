@@ -3,7 +3,7 @@ import { systemClock, type Clock } from "@lockstep/shared";
 import { HypervisorUnresponsiveError, OperationRunningError } from "../errors.js";
 import { realProcReader, type ProcReader } from "../proc/proc-reader.js";
 import { boundTimer } from "../node/within-bound.js";
-import { operationSignal } from "./operation-signal.js";
+import { operationSignal } from "./operation-scope.js";
 import { pctEnvironment } from "./pct-environment.js";
 import type { PctResult, PctRunOptions, PctRunner } from "./pct-runner.js";
 import { aliveWorkers, taskWorkersUnder, whenWorkersEnd, type TaskWorker } from "./task-worker.js";
@@ -46,10 +46,13 @@ type StopReason = { kind: "timeout"; timeoutMs: number } | { kind: "abort"; reas
  * on (blocked in the kernel, say), the call is reported as still running (OPERATION_RUNNING,
  * with its UPID and a promise of its end), never as failed. Otherwise a timeout is
  * HYPERVISOR_UNRESPONSIVE (outcome unknown) and a cancellation rejects with its reason.
+ * `stopAll` stops every call still running the same way, when the agent itself stops.
  */
 export class ProcessPctRunner implements PctRunner {
   private readonly proc: ProcReader;
   private readonly clock: Clock;
+  /** The calls running now: how `stopAll` reaches each, and what it waits for. */
+  private readonly running = new Map<(why: StopReason) => void, Promise<unknown>>();
 
   constructor(private readonly options: ProcessPctRunnerOptions) {
     this.proc = options.proc ?? realProcReader();
@@ -62,7 +65,8 @@ export class ProcessPctRunner implements PctRunner {
     const signal = combined(options.signal, operationSignal());
     if (signal?.aborted) return Promise.reject(signal.reason);
     const started = Date.now();
-    return new Promise((resolve, reject) => {
+    let stopCall: (why: StopReason) => void = () => undefined;
+    const call = new Promise<PctResult>((resolve, reject) => {
       const child = spawn(this.options.pct, args, {
         env: pctEnvironment(this.options.env ?? {}),
         stdio: ["pipe", "pipe", "pipe"],
@@ -99,6 +103,7 @@ export class ProcessPctRunner implements PctRunner {
       const timer = boundTimer(timeoutMs, () => stop({ kind: "timeout", timeoutMs }));
       const onAbort = (): void => stop({ kind: "abort", reason: signal?.reason ?? new Error("aborted") });
       signal?.addEventListener("abort", onAbort, { once: true });
+      stopCall = stop;
 
       child.on("error", (err) => {
         if (stopping) return;
@@ -130,6 +135,24 @@ export class ProcessPctRunner implements PctRunner {
         });
       });
     });
+    const settled = call.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running.set(stopCall, settled);
+    void settled.then(() => this.running.delete(stopCall));
+    return call;
+  }
+
+  /**
+   * Stops every call still running (reads and probes: the operations were stopped through
+   * their signal) and resolves once each has ended, so that no `pct` outlives the agent: the
+   * unit's KillMode=process leaves them to the agent. Each call rejects with `reason`.
+   */
+  async stopAll(reason: unknown): Promise<void> {
+    const calls = [...this.running];
+    for (const [stop] of calls) stop({ kind: "abort", reason });
+    await Promise.all(calls.map(([, settled]) => settled));
   }
 
   /**

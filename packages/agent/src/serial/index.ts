@@ -1,1 +1,1 @@
-export { VmidSerializer, type SerializeOptions } from "./vmid-serializer.js";
+export { VmidSerializer } from "./vmid-serializer.js";

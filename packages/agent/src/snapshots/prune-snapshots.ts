@@ -6,6 +6,7 @@ import { requireVmid } from "../node/require-valid.js";
 import { listSnapshots, unfinishedSnapshotNames } from "./list-snapshots.js";
 import { deleteSnapshot } from "./snapshot-commands.js";
 import { removeUnfinishedSnapshot } from "./unfinished-snapshot.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 
 export interface PruneOutcome {
   readonly deleted: string[];
@@ -29,7 +30,7 @@ export async function pruneSnapshots(
   vmid: number,
   keepLast: number,
   prefix: string,
-  requestId: string,
+  op: OperationScope,
   owner: string,
 ): Promise<PruneOutcome> {
   requireVmid(vmid);
@@ -42,7 +43,7 @@ export async function pruneSnapshots(
     throw new InvalidArgumentError("keep_last", "must be an integer from 0 to 1000");
   // Unfinished ones are not snapshots and never count: removed first, reported as deleted.
   const unfinished = (await unfinishedSnapshotNames(ctx, vmid)).filter((name) => name.startsWith(prefix));
-  for (const name of unfinished) await removeUnfinishedSnapshot(ctx, vmid, name, requestId, owner);
+  for (const name of unfinished) await removeUnfinishedSnapshot(ctx, vmid, name, op, owner);
   const ours = (await listSnapshots(ctx, vmid)).filter((s) => s.name.startsWith(prefix));
   const doomed = ours.slice(0, Math.max(0, ours.length - keepLast));
   const outcome: PruneOutcome = {
@@ -54,21 +55,20 @@ export async function pruneSnapshots(
   let staleLockCleared = false;
   for (const snapshot of doomed) {
     try {
-      await deleteSnapshot(ctx, vmid, snapshot.name, false, requestId, owner);
+      await deleteSnapshot(ctx, vmid, snapshot.name, false, op, owner);
       outcome.deleted.push(snapshot.name);
     } catch (err) {
       if (!(err instanceof LockstepError)) throw err;
       outcome.failed.push({ name: snapshot.name, code: err.code, message: err.message });
       outcome.kept.unshift(snapshot.name);
-      ctx.logger.warn("snapshot delete failed; pruning goes on", {
+      op.logger.warn("snapshot delete failed; pruning goes on", {
         vmid,
         snapshot: snapshot.name,
         code: err.code,
-        requestId,
       });
       // A delete that lost to someone else's lock left nothing of its own.
       if (err.code !== "LOCK_HELD")
-        staleLockCleared = (await clearLeftoverDeleteLock(ctx, vmid, requestId, owner)) || staleLockCleared;
+        staleLockCleared = (await clearLeftoverDeleteLock(ctx, vmid, op, owner)) || staleLockCleared;
     }
   }
   return { ...outcome, staleLockCleared };
@@ -77,12 +77,12 @@ export async function pruneSnapshots(
 async function clearLeftoverDeleteLock(
   ctx: NodeContext,
   vmid: number,
-  requestId: string,
+  op: OperationScope,
   owner: string,
 ): Promise<boolean> {
   const config = await readConfigFile(ctx, vmid);
   if (config?.main.values.lock !== "snapshot-delete") return false;
   // Our own failed delsnapshot left it: the guard clears it via pct unlock once nothing owns it.
-  await ctx.gate.ensureFree(vmid, { requestId, owner, leftover: "snapshot-delete" });
+  await ctx.gate.ensureFree(vmid, { op, owner, leftover: "snapshot-delete" });
   return (await readConfigFile(ctx, vmid))?.main.values.lock === undefined;
 }

@@ -2,6 +2,7 @@ import { snapshotNameProblem } from "@lockstep/shared";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import type { NodeContext } from "../node/node-context.js";
 import { requireValid, requireVmid } from "../node/require-valid.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
 import { listSnapshots, unfinishedSnapshotNames, type SnapshotView } from "./list-snapshots.js";
 import { removeUnfinishedSnapshot } from "./unfinished-snapshot.js";
@@ -16,7 +17,7 @@ export async function createSnapshot(
   vmid: number,
   name: string,
   description: string,
-  requestId: string,
+  op: OperationScope,
   owner: string,
 ): Promise<SnapshotView> {
   requireVmid(vmid);
@@ -26,10 +27,10 @@ export async function createSnapshot(
   const existing = (await listSnapshots(ctx, vmid)).find((s) => s.name === name);
   if (existing) return existing;
   if ((await unfinishedSnapshotNames(ctx, vmid)).includes(name))
-    await removeUnfinishedSnapshot(ctx, vmid, name, requestId, owner);
+    await removeUnfinishedSnapshot(ctx, vmid, name, op, owner);
   const args = ["snapshot", String(vmid), name];
   if (description) args.push("--description", description);
-  await runMutation(ctx, vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.snapshotMs });
+  await runMutation(ctx, vmid, args, { op, owner, timeoutMs: ctx.timeouts.snapshotMs });
   const made = (await listSnapshots(ctx, vmid)).find((s) => s.name === name);
   if (!made)
     throw new NotFoundError(`snapshot '${name}' of CT ${vmid} is missing right after pct snapshot succeeded`, {
@@ -44,20 +45,20 @@ export async function deleteSnapshot(
   vmid: number,
   name: string,
   force: boolean,
-  requestId: string,
+  op: OperationScope,
   owner: string,
 ): Promise<{ alreadyGone: boolean }> {
   requireVmid(vmid);
   requireValid("name", name, snapshotNameProblem);
   if ((await unfinishedSnapshotNames(ctx, vmid)).includes(name)) {
-    await removeUnfinishedSnapshot(ctx, vmid, name, requestId, owner);
+    await removeUnfinishedSnapshot(ctx, vmid, name, op, owner);
     return { alreadyGone: false };
   }
   if (!(await listSnapshots(ctx, vmid)).some((s) => s.name === name)) return { alreadyGone: true };
   const args = ["delsnapshot", String(vmid), name];
   if (force) args.push("--force", "1");
   try {
-    await runMutation(ctx, vmid, args, { requestId, owner, timeoutMs: ctx.timeouts.snapshotMs });
+    await runMutation(ctx, vmid, args, { op, owner, timeoutMs: ctx.timeouts.snapshotMs });
     return { alreadyGone: false };
   } catch (err) {
     if (err instanceof NotFoundError && err.metadata.snapshot === name) return { alreadyGone: true };

@@ -1,5 +1,6 @@
 import type { ConfigSection } from "../node/container-config.js";
 import type { NodeContext } from "../node/node-context.js";
+import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
 
 /**
@@ -22,16 +23,15 @@ export async function removeUnfinishedSnapshot(
   ctx: NodeContext,
   vmid: number,
   name: string,
-  requestId: string,
+  op: OperationScope,
   owner: string,
 ): Promise<void> {
-  ctx.logger.warn("removing a snapshot that never finished (snapstate in its section)", {
+  op.logger.warn("removing a snapshot that never finished (snapstate in its section)", {
     vmid,
     snapshot: name,
-    requestId,
   });
   await runMutation(ctx, vmid, ["delsnapshot", String(vmid), name, "--force", "1"], {
-    requestId,
+    op,
     owner,
     timeoutMs: ctx.timeouts.snapshotMs,
   });

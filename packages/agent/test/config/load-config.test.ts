@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { ConfigError } from "@lockstep/shared";
+import { ConfigError, scratchDir } from "@lockstep/shared";
 import { loadAgentConfig } from "../../src/config/load-config.js";
 
 const tls = {
@@ -70,7 +69,7 @@ test("a bad environment value is refused with the key and the variable named", (
 });
 
 test("an unknown key in the file is refused rather than ignored", (t) => {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "agent-config-")), "agent.json");
+  const file = path.join(scratchDir(t, "agent-config"), "agent.json");
   writeFileSync(file, JSON.stringify({ lockRetrys: 5 }));
   t.throws(() => loadAgentConfig({ ...base, configPath: file }), {
     message: /lockRetrys \(in .*agent\.json\) is not a known key/,
@@ -78,7 +77,7 @@ test("an unknown key in the file is refused rather than ignored", (t) => {
 });
 
 test("flags win over the environment, which wins over the file", (t) => {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "agent-config-")), "agent.json");
+  const file = path.join(scratchDir(t, "agent-config"), "agent.json");
   writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:1", lockRetries: 1 }));
   const config = loadAgentConfig({
     ...base,
@@ -97,8 +96,7 @@ test("a listen address that is not host:port is refused", (t) => {
 });
 
 test("an empty metricsListen, from the file, the environment or a flag, turns the metrics listener off", (t) => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "agent-config-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t, "agent-config");
   const file = path.join(dir, "agent.json");
   writeFileSync(file, JSON.stringify({ metricsListen: "" }));
   t.is(loadAgentConfig(base).metricsListen, "127.0.0.1:9470");

@@ -1,7 +1,7 @@
 import test from "ava";
 import { createContainer, type CreateSpec } from "../../src/containers/create-container.js";
 import { destroyContainer } from "../../src/containers/destroy-container.js";
-import { fakeNode } from "./fake-node.js";
+import { fakeNode, testOperation } from "./fake-node.js";
 
 // pve-container src/PVE/API2/LXC.pm create_vm: on an error its worker destroys what it wrote
 // (the disks, then the config). With /etc/pve read-only meanwhile (quorum lost: pmxcfs
@@ -60,9 +60,11 @@ test("a create whose cleanup could not remove its placeholder keeps its intent, 
     return {};
   });
   freeLocks(node);
-  await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, "r1"), { message: /EACCES/ });
+  await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, testOperation("r1")), { message: /EACCES/ });
   t.like(await node.ctx.intents.get(101), { op: "create", ownershipTag: TAG });
-  t.deepEqual(await destroyContainer(node.ctx, 101, { force: true, purge: true }, "r2", TAG), { alreadyGone: false });
+  t.deepEqual(await destroyContainer(node.ctx, 101, { force: true, purge: true }, testOperation("r2"), TAG), {
+    alreadyGone: false,
+  });
   t.true(
     node.calls.some((args) => args[0] === "destroy" && args[1] === "101"),
     "the placeholder is destroyed",
@@ -73,10 +75,10 @@ test("a create whose cleanup could not remove its placeholder keeps its intent, 
 test("a create whose cleanup removed everything forgets its intent: a placeholder appearing later is nobody's to destroy", async (t) => {
   const node = fakeNode(t, (args) => (args[0] === "create" ? REFUSED : {}));
   freeLocks(node);
-  await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, "r1"), { message: /EACCES/ });
+  await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, testOperation("r1")), { message: /EACCES/ });
   t.is(await node.ctx.intents.get(101), null);
   node.writeConfig(101, PLACEHOLDER);
-  await t.throwsAsync(destroyContainer(node.ctx, 101, { force: true, purge: true }, "r2", TAG), {
+  await t.throwsAsync(destroyContainer(node.ctx, 101, { force: true, purge: true }, testOperation("r2"), TAG), {
     code: "FOREIGN_CONTAINER",
   } as never);
 });
@@ -91,7 +93,7 @@ test("a create that failed 'does not exist' while pmxcfs was stopped under it an
     return {};
   });
   freeLocks(node);
-  await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, "r1"), {
+  await t.throwsAsync(createContainer(node.ctx, SPEC, TAG, testOperation("r1")), {
     code: "HYPERVISOR_UNRESPONSIVE",
     message: /not-mounted/,
   } as never);

@@ -1,10 +1,11 @@
 import { OperationIntents } from "../../src/dedup/operation-intents.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createMemoryLogger, type Clock, scratchDir, type TestScope } from "@lockstep/shared";
+import { createMemoryLogger, type Clock, scratchDir, silentLogger, type TestScope } from "@lockstep/shared";
 import { EventBus } from "../../src/events/event-bus.js";
 import type { NodeContext } from "../../src/node/node-context.js";
 import { simulatedPaths } from "../../src/node/node-paths.js";
+import type { OperationScope } from "../../src/pct/operation-scope.js";
 import type { PctResult } from "../../src/pct/pct-runner.js";
 import { fakeClusterFs } from "../node/fake-cluster-fs.js";
 
@@ -19,6 +20,11 @@ export class SteppingClock implements Clock {
     this.sleeps.push(ms);
     this.current += ms;
   }
+}
+
+/** One request's scope, as the gRPC adapter hands it to a handler; never aborted. */
+export function testOperation(requestId: string): OperationScope {
+  return { requestId, signal: new AbortController().signal, logger: silentLogger() };
 }
 
 /** What the fake `pct` answers to one call; the calls are recorded in order. */

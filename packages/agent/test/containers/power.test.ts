@@ -1,7 +1,7 @@
 import test from "ava";
 import { setPower } from "../../src/containers/power.js";
 import { HaRequestPendingError, PowerStateNotReachedError } from "../../src/errors.js";
-import { fakeNode, SteppingClock } from "./fake-node.js";
+import { fakeNode, SteppingClock, testOperation } from "./fake-node.js";
 import type { TestScope } from "@lockstep/shared";
 
 const status = (s: string) => ({ stdout: `status: ${s}\n` });
@@ -33,12 +33,15 @@ function haNode(t: TestScope, runningAfterReads: number, clock = new SteppingClo
 
 test("a start that the HA manager completes later waits until the CT runs", async (t) => {
   const node = haNode(t, 3);
-  t.deepEqual(await setPower(node.ctx, 101, "running", "r1", "lockstep-test"), { status: "running", changed: true });
+  t.deepEqual(await setPower(node.ctx, 101, "running", testOperation("r1"), "lockstep-test"), {
+    status: "running",
+    changed: true,
+  });
 });
 
 test("the wait backs off on the injected clock", async (t) => {
   const clock = new SteppingClock();
-  await setPower(haNode(t, 4, clock).ctx, 101, "running", "r1", "lockstep-test");
+  await setPower(haNode(t, 4, clock).ctx, 101, "running", testOperation("r1"), "lockstep-test");
   t.deepEqual(clock.sleeps, [250, 500, 1000, 2000]);
 });
 
@@ -46,7 +49,7 @@ test("an HA-managed start the HA manager has not acted on within the power timeo
   const clock = new SteppingClock();
   const start = clock.now();
   const node = haNode(t, Number.POSITIVE_INFINITY, clock);
-  const err = await t.throwsAsync(setPower(node.ctx, 101, "running", "r1", "lockstep-test"), {
+  const err = await t.throwsAsync(setPower(node.ctx, 101, "running", testOperation("r1"), "lockstep-test"), {
     instanceOf: HaRequestPendingError,
   });
   t.is(err?.code, "UNAVAILABLE");
@@ -58,7 +61,7 @@ test("a start of a CT without HA whose state is never reached fails with a typed
   const clock = new SteppingClock();
   const start = clock.now();
   const node = fakeNode(t, (args) => (args[0] === "status" ? status("stopped") : {}), clock);
-  const err = await t.throwsAsync(setPower(node.ctx, 101, "running", "r1", "lockstep-test"), {
+  const err = await t.throwsAsync(setPower(node.ctx, 101, "running", testOperation("r1"), "lockstep-test"), {
     instanceOf: PowerStateNotReachedError,
   });
   t.is(err?.code, "VERIFICATION_FAILED");
@@ -77,7 +80,7 @@ test("a start of a CT that is not HA-managed reads its state once and sleeps not
     },
     clock,
   );
-  await setPower(node.ctx, 101, "running", "r1", "lockstep-test");
+  await setPower(node.ctx, 101, "running", testOperation("r1"), "lockstep-test");
   t.deepEqual(clock.sleeps, []);
   t.deepEqual(
     node.calls.map((c) => c[0]),
@@ -87,7 +90,10 @@ test("a start of a CT that is not HA-managed reads its state once and sleeps not
 
 test("a CT already in the state asked for is left alone", async (t) => {
   const node = fakeNode(t, (args) => (args[0] === "status" ? status("running") : {}));
-  t.deepEqual(await setPower(node.ctx, 101, "running", "r1", "lockstep-test"), { status: "running", changed: false });
+  t.deepEqual(await setPower(node.ctx, 101, "running", testOperation("r1"), "lockstep-test"), {
+    status: "running",
+    changed: false,
+  });
   t.deepEqual(
     node.calls.map((c) => c[0]),
     ["status"],
@@ -104,5 +110,8 @@ test("a stop that the HA manager completes later waits until the CT is stopped (
     }
     return args[0] === "status" ? status(stopped && ++reads > 2 ? "stopped" : "running") : {};
   });
-  t.deepEqual(await setPower(node.ctx, 101, "stopped", "r1", "lockstep-test"), { status: "stopped", changed: true });
+  t.deepEqual(await setPower(node.ctx, 101, "stopped", testOperation("r1"), "lockstep-test"), {
+    status: "stopped",
+    changed: true,
+  });
 });

@@ -2,7 +2,7 @@ import test from "ava";
 import { getContainer, listContainers } from "../../src/containers/container-reader.js";
 import { destroyContainer } from "../../src/containers/destroy-container.js";
 import { ClusterNoQuorumError, HypervisorUnresponsiveError, NotFoundError } from "../../src/errors.js";
-import { fakeNode } from "./fake-node.js";
+import { fakeNode, testOperation } from "./fake-node.js";
 
 // audit D36/D37: with pmxcfs stopped /etc/pve is an empty directory, without quorum it is
 // read-only; a config missing from either is unknown, never gone (pve-cluster
@@ -14,7 +14,7 @@ const NO_CONFIG = { exitCode: 2, stderr: "Configuration file 'nodes/pve1/lxc/101
 test("a destroy while /etc/pve is not mounted is HYPERVISOR_UNRESPONSIVE, never already gone, and runs no pct", async (t) => {
   const { ctx, calls, clusterFs } = fakeNode(t, () => ({}));
   clusterFs.state = "not-mounted";
-  await t.throwsAsync(destroyContainer(ctx, 101, { force: false, purge: false }, "r1", OWNER), {
+  await t.throwsAsync(destroyContainer(ctx, 101, { force: false, purge: false }, testOperation("r1"), OWNER), {
     instanceOf: HypervisorUnresponsiveError,
     message: /not-mounted/,
   });
@@ -24,15 +24,20 @@ test("a destroy while /etc/pve is not mounted is HYPERVISOR_UNRESPONSIVE, never 
 test("a destroy without quorum is CLUSTER_NO_QUORUM, never already gone", async (t) => {
   const { ctx, clusterFs } = fakeNode(t, () => ({}));
   clusterFs.state = "no-quorum";
-  const err = await t.throwsAsync(destroyContainer(ctx, 101, { force: false, purge: false }, "r1", OWNER), {
-    instanceOf: ClusterNoQuorumError,
-  });
+  const err = await t.throwsAsync(
+    destroyContainer(ctx, 101, { force: false, purge: false }, testOperation("r1"), OWNER),
+    {
+      instanceOf: ClusterNoQuorumError,
+    },
+  );
   t.is(err?.code, "CLUSTER_NO_QUORUM");
 });
 
 test("a destroy of a config missing from a mounted, quorate /etc/pve is already gone", async (t) => {
   const { ctx } = fakeNode(t, () => ({}));
-  t.deepEqual(await destroyContainer(ctx, 101, { force: false, purge: false }, "r1", OWNER), { alreadyGone: true });
+  t.deepEqual(await destroyContainer(ctx, 101, { force: false, purge: false }, testOperation("r1"), OWNER), {
+    alreadyGone: true,
+  });
 });
 
 test("a container pct says does not exist is NOT_FOUND only while /etc/pve is trusted", async (t) => {

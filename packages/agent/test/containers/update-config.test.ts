@@ -1,7 +1,7 @@
 import test from "ava";
 import { updateConfig } from "../../src/containers/update-config.js";
 import { listSnapshots } from "../../src/snapshots/list-snapshots.js";
-import { fakeNode } from "./fake-node.js";
+import { fakeNode, testOperation } from "./fake-node.js";
 
 // A running CT whose `features` change Proxmox could not hot-apply: pve-container
 // src/PVE/LXC/Config.pm update_pct_config puts every key of `pct set` into `[pve:pending]`,
@@ -12,7 +12,13 @@ const change = (set: Record<string, string>, remove: string[] = []) => ({ set, r
 test("a desired value already pending is not set again", async (t) => {
   const node = fakeNode(t, () => ({}));
   node.writeConfig(101, PENDING_FEATURES);
-  const result = await updateConfig(node.ctx, 101, change({ features: "nesting=1" }), "r1", "lockstep-test");
+  const result = await updateConfig(
+    node.ctx,
+    101,
+    change({ features: "nesting=1" }),
+    testOperation("r1"),
+    "lockstep-test",
+  );
   t.deepEqual(node.calls, []);
   t.deepEqual(result.changedKeys, []);
 });
@@ -21,8 +27,15 @@ test("a desired value already pending is reported as applying at the next start"
   const node = fakeNode(t, () => ({}));
   node.writeConfig(101, PENDING_FEATURES);
   t.deepEqual(
-    (await updateConfig(node.ctx, 101, change({ features: "nesting=1", memory: "512" }), "r1", "lockstep-test"))
-      .pendingKeys,
+    (
+      await updateConfig(
+        node.ctx,
+        101,
+        change({ features: "nesting=1", memory: "512" }),
+        testOperation("r1"),
+        "lockstep-test",
+      )
+    ).pendingKeys,
     ["features"],
   );
 });
@@ -30,7 +43,13 @@ test("a desired value already pending is reported as applying at the next start"
 test("a desired value equal to the running one but not to the pending one is set (Proxmox then drops the pending value)", async (t) => {
   const node = fakeNode(t, () => ({}));
   node.writeConfig(101, PENDING_FEATURES);
-  const result = await updateConfig(node.ctx, 101, change({ features: "keyctl=1" }), "r1", "lockstep-test");
+  const result = await updateConfig(
+    node.ctx,
+    101,
+    change({ features: "keyctl=1" }),
+    testOperation("r1"),
+    "lockstep-test",
+  );
   t.deepEqual(node.calls, [["set", "101", "--features", "keyctl=1"]]);
   t.deepEqual(result.changedKeys, ["features"]);
 });
@@ -46,7 +65,7 @@ test("a key Proxmox leaves pending after the set is reported as pending", async 
     node.ctx,
     101,
     change({ features: "nesting=1", memory: "1024" }),
-    "r1",
+    testOperation("r1"),
     "lockstep-test",
   );
   t.deepEqual(result.changedKeys, ["features", "memory"]);
@@ -56,7 +75,7 @@ test("a key Proxmox leaves pending after the set is reported as pending", async 
 test("a key already pending deletion is not deleted again", async (t) => {
   const node = fakeNode(t, () => ({}));
   node.writeConfig(101, "mp0: local-lvm:vm-101-disk-1,mp=/data\n\n[pve:pending]\ndelete: mp0\n");
-  const result = await updateConfig(node.ctx, 101, change({}, ["mp0"]), "r1", "lockstep-test");
+  const result = await updateConfig(node.ctx, 101, change({}, ["mp0"]), testOperation("r1"), "lockstep-test");
   t.deepEqual(node.calls, []);
   t.deepEqual(result.pendingKeys, ["mp0"]);
 });
@@ -64,14 +83,14 @@ test("a key already pending deletion is not deleted again", async (t) => {
 test("a key to delete that only has a pending value is reverted, not deleted (API2/LXC/Config.pm: -delete and -revert of one key are refused together)", async (t) => {
   const node = fakeNode(t, () => ({}));
   node.writeConfig(101, "memory: 512\n\n[pve:pending]\nfeatures: nesting=1\n");
-  await updateConfig(node.ctx, 101, change({}, ["features"]), "r1", "lockstep-test");
+  await updateConfig(node.ctx, 101, change({}, ["features"]), testOperation("r1"), "lockstep-test");
   t.deepEqual(node.calls, [["set", "101", "--revert", "features"]]);
 });
 
 test("a key to delete with both a running and a pending value is reverted, then deleted, in two calls", async (t) => {
   const node = fakeNode(t, () => ({}));
   node.writeConfig(101, PENDING_FEATURES);
-  await updateConfig(node.ctx, 101, change({}, ["features"]), "r1", "lockstep-test");
+  await updateConfig(node.ctx, 101, change({}, ["features"]), testOperation("r1"), "lockstep-test");
   t.deepEqual(node.calls, [
     ["set", "101", "--revert", "features"],
     ["set", "101", "--delete", "features"],
@@ -81,7 +100,7 @@ test("a key to delete with both a running and a pending value is reverted, then 
 test("a key pending deletion that is wanted with its running value is set again", async (t) => {
   const node = fakeNode(t, () => ({}));
   node.writeConfig(101, "swap: 512\n\n[pve:pending]\ndelete: swap\n");
-  await updateConfig(node.ctx, 101, change({ swap: "512" }), "r1", "lockstep-test");
+  await updateConfig(node.ctx, 101, change({ swap: "512" }), testOperation("r1"), "lockstep-test");
   t.deepEqual(node.calls, [["set", "101", "--swap", "512"]]);
 });
 

@@ -104,11 +104,18 @@ async function answer(dedup: RequestDeduplicator, request: DedupRequest, first: 
   }
 }
 
-/** A fresh directory on tmpfs where the machine has one: the test below opens thousands of stores. */
+/**
+ * A fresh directory on tmpfs where the machine has one: the test below opens thousands of stores.
+ * As @lockstep/shared's scratchDir (which only makes them under os.tmpdir()): removed after the
+ * test if it passed, kept and named in its output if it failed.
+ */
 function scratchDir(t: ExecutionContext): string {
   const base = existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
   const dir = mkdtempSync(path.join(base, "lockstep-damage-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => {
+    if (!t.passed) return t.log(`kept for the failure: ${dir}`);
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+  });
   return dir;
 }
 

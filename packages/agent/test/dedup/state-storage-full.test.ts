@@ -1,9 +1,9 @@
 // A full disk under the agent's state directory, made real: a 1 MiB tmpfs filled to the brim.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
+import { scratchDir } from "@lockstep/shared";
 import { StateStorageFullError } from "../../src/errors.js";
 import { RequestDeduplicator } from "../../src/dedup/index.js";
 import { openStore } from "./temp-store.js";
@@ -11,12 +11,9 @@ import { openStore } from "./temp-store.js";
 const isRoot = process.getuid?.() === 0;
 
 function smallFilesystem(t: Parameters<typeof openStore>[0]): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-full-"));
+  const dir = scratchDir(t, "lockstep-full");
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]);
-  t.teardown(() => {
-    execFileSync("umount", ["-l", dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  t.teardown(() => execFileSync("umount", ["-l", dir]));
   return dir;
 }
 

@@ -1,20 +1,17 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExecutionContext } from "ava";
-import { createMemoryLogger } from "@lockstep/shared";
+import { createMemoryLogger, scratchDir, type TestScope } from "@lockstep/shared";
 import { RequestStore, type RequestStoreOptions } from "../../src/dedup/index.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../../../..");
 
-/** A fresh directory removed after the test. */
-export function tempDir(t: ExecutionContext): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-dedup-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+/** A fresh directory removed after the test if it passed, kept and named if it failed. */
+export function tempDir(t: TestScope): string {
+  return scratchDir(t, "lockstep-dedup");
 }
 
 /** Opens a store on `dir` with a memory logger; closed after the test if still open. */

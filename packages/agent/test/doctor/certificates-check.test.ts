@@ -8,7 +8,7 @@ import { checkOn, simulatedNode } from "./doctor-harness.js";
 // One at a time: each test starts the simulator's tools, and two CPUs share them with the suite.
 test.serial("the certificates check fails on an expired node certificate", async (t) => {
   const pki = await testPki();
-  const expired = datedCertificate(pki.dir, "pve1", "20200101000000Z", "20210101000000Z");
+  const expired = datedCertificate(pki.dir, "pve1", "20200101000000Z", "20210101000000Z", t);
   const result = await checkOn(t, simulatedNode(t), certificatesCheck, {
     LOCKSTEP_AGENT_TLS_CERT: expired.cert,
     LOCKSTEP_AGENT_TLS_KEY: expired.key,
@@ -19,7 +19,7 @@ test.serial("the certificates check fails on an expired node certificate", async
 
 test.serial("the certificates check fails on a certificate not valid yet", async (t) => {
   const pki = await testPki();
-  const future = datedCertificate(pki.dir, "pve1", "20990101000000Z", "21000101000000Z");
+  const future = datedCertificate(pki.dir, "pve1", "20990101000000Z", "21000101000000Z", t);
   const result = await checkOn(t, simulatedNode(t), certificatesCheck, {
     LOCKSTEP_AGENT_TLS_CERT: future.cert,
     LOCKSTEP_AGENT_TLS_KEY: future.key,
@@ -35,6 +35,7 @@ test.serial("the certificates check warns about a certificate that ends within 3
     "pve1",
     "20200101000000Z",
     new Date(Date.now() + 10.5 * 86_400_000).toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z",
+    t,
   );
   const result = await checkOn(t, simulatedNode(t), certificatesCheck, {
     LOCKSTEP_AGENT_TLS_CERT: soon.cert,
@@ -56,7 +57,7 @@ test.serial("the certificates check fails when the key is not the certificate's"
 });
 
 test.serial("the certificates check fails on a certificate of another CA", async (t) => {
-  const foreign = await (await foreignPki()).node("pve1");
+  const foreign = await (await foreignPki(t)).node("pve1");
   const result = await checkOn(t, simulatedNode(t), certificatesCheck, {
     LOCKSTEP_AGENT_TLS_CERT: foreign.cert,
     LOCKSTEP_AGENT_TLS_KEY: foreign.key,

@@ -1,17 +1,22 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 
 /**
  * A certificate for `cn` issued by the CA in `caDir` (`ca.crt`, `ca.key`) valid from `start`
  * to `end` (openssl's `YYYYMMDDHHMMSSZ`), made with `openssl ca`, which alone of openssl 3.0's
  * commands sets both dates: expired and not-yet-valid certificates for the doctor's tests.
- * Its files are removed when the test process exits.
+ * Its files live as long as the test `t` (kept when it fails).
  */
-export function datedCertificate(caDir: string, cn: string, start: string, end: string): { cert: string; key: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "doctor-cert-"));
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+export function datedCertificate(
+  caDir: string,
+  cn: string,
+  start: string,
+  end: string,
+  t: TestScope,
+): { cert: string; key: string } {
+  const dir = scratchDir(t, "doctor-cert");
   const file = (name: string): string => path.join(dir, name);
   writeFileSync(file("index.txt"), "");
   writeFileSync(file("serial"), "01\n");

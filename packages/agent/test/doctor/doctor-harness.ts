@@ -1,10 +1,7 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExecutionContext } from "ava";
-import { createMemoryLogger, systemClock } from "@lockstep/shared";
+import { createMemoryLogger, scratchDir, systemClock } from "@lockstep/shared";
 import { layOutSimNode, liveTaskWorkers, simPctBin } from "@lockstep/sim";
 import { compileAgentConfig } from "../../src/config/load-config.js";
 import type { CheckResult, DoctorCheck } from "../../src/doctor/check.js";
@@ -22,17 +19,13 @@ export const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
  * test (kept, and named in the log, when the test failed); task workers left behind are ended.
  */
 export function simulatedNode(t: ExecutionContext, name = "pve1"): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), "doctor-node-"));
+  const root = scratchDir(t, "doctor-node");
   layOutSimNode(root, name, null);
-  t.teardown(() => removeUnlessFailed(t, root));
+  // Registered after the directory's, so it runs first: no worker writes there as it goes.
+  t.teardown(() => {
+    for (const { pid } of liveTaskWorkers(root)) process.kill(pid, "SIGKILL");
+  });
   return root;
-}
-
-/** Removes `dir` after a test that passed; names it in the log after one that failed. */
-export function removeUnlessFailed(t: ExecutionContext, dir: string): void {
-  for (const { pid } of liveTaskWorkers(dir)) process.kill(pid, "SIGKILL");
-  if (t.passed) rmSync(dir, { recursive: true, force: true });
-  else t.log(`kept ${dir}`);
 }
 
 /** The environment naming the test CA's certificate for `node`, as the agent's unit names its files. */

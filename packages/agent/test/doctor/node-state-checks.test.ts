@@ -13,7 +13,7 @@ import { procLocksCheck } from "../../src/doctor/checks/proc-locks-check.js";
 import { stateDirCheck } from "../../src/doctor/checks/state-dir-check.js";
 import { storagesCheck } from "../../src/doctor/checks/storages-check.js";
 import { fakeProcRoot } from "../proc/fake-proc-root.js";
-import { checkOn, removeUnlessFailed, simulatedNode, TEMPLATE } from "./doctor-harness.js";
+import { checkOn, simulatedNode, TEMPLATE } from "./doctor-harness.js";
 
 /** Makes CT `vmid` on the simulated node with its own `pct`. */
 function createCt(root: string, vmid: number): void {
@@ -36,8 +36,7 @@ test.serial("the lock directory check fails when the lock directory is not a dir
 });
 
 test.serial("the /proc/locks check fails on a line the agent's parser does not understand", async (t) => {
-  const proc = fakeProcRoot();
-  t.teardown(() => removeUnlessFailed(t, proc.root));
+  const proc = fakeProcRoot(t);
   writeFileSync(path.join(proc.root, "locks"), "1: FLOCK  ADVISORY  WRITE 1234 00:19:5678 0 EOF\n1: SOMETHING NEW\n");
   const result = await checkOn(t, simulatedNode(t), procLocksCheck, { LOCKSTEP_AGENT_PROC_ROOT: proc.root });
   t.is(result.status, "fail");

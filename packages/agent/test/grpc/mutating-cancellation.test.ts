@@ -1,12 +1,11 @@
 // The one cancellation story of a mutating RPC (grpc/unary.ts): only the agent's stop cancels
 // an operation, and its signal reaches the `pct` process and, through pct, the task worker.
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServerUnaryCall, ServiceError } from "@grpc/grpc-js";
 import test from "ava";
-import { createMemoryLogger } from "@lockstep/shared";
+import { createMemoryLogger, scratchDir } from "@lockstep/shared";
 import { RequestDeduplicator } from "../../src/dedup/index.js";
 import { mutating, type JsonCodec } from "../../src/grpc/unary.js";
 import { ProcessPctRunner } from "../../src/pct/process-pct-runner.js";
@@ -54,7 +53,7 @@ async function waitFor(what: () => boolean, boundMs: number): Promise<boolean> {
 
 test("an agent stop (abortRunning) reaches the running pct, whose task worker runs its error path, and the request answers UNAVAILABLE", async (t) => {
   const { dedup, deps } = await setup(t);
-  const dir = mkdtempSync(path.join(os.tmpdir(), "cancel-"));
+  const dir = scratchDir(t, "cancel");
   const pct = new ProcessPctRunner({ pct: FAKE, defaultTimeoutMs: 30_000, terminateGraceMs: 3_000 });
   const handler = mutating<Req, Res>("CreateContainer", deps, codec, async () => ({
     replayed: false,

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, renameSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { agentV1 } from "@lockstep/shared";
@@ -10,6 +10,29 @@ import { agentOnSim, OWNED, OWNER, TEMPLATE } from "./agent-harness.js";
 // FUSE mount blocks until pmxcfs answers.
 
 const code = (err: unknown): string | undefined => (err as { code?: string }).code;
+
+/** The simulated `pct` processes of the node rooted at `root` that are alive now. */
+function pctProcessesOf(root: string): number[] {
+  const mark = `LOCKSTEP_SIM_ROOT=${root}\0`;
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return (readFileSync(`/proc/${pid}/environ`, "latin1") + "\0").includes(mark);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
+async function within<T>(ms: number, probe: () => T | undefined): Promise<T | undefined> {
+  for (const started = Date.now(); Date.now() - started < ms; await new Promise((r) => setTimeout(r, 50))) {
+    const value = probe();
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
 
 async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
   const started = Date.now();
@@ -41,6 +64,22 @@ test("while reads of /etc/pve hang, Health and GetOperation answer before any hu
   t.is(operation.value, "NOT_FOUND");
   t.is(settled, 0, `GetOperation took ${operation.ms} ms, after a hung read gave up`);
   t.deepEqual(await Promise.all(inspections), Array(6).fill("HYPERVISOR_UNRESPONSIVE"));
+});
+
+test("an agent that stops leaves no pct behind, even one hung on a read of /etc/pve", async (t) => {
+  const agent = await agentOnSim(t, {
+    LOCKSTEP_AGENT_PROBE_TIMEOUT_MS: "60000",
+    LOCKSTEP_AGENT_HEALTH_INTERVAL_MS: "100",
+    LOCKSTEP_AGENT_PCT_TERMINATE_GRACE_MS: "100",
+  });
+  execFileSync("mkfifo", [path.join(agent.root, "etc/pve/lxc/101.conf")]);
+  void agent.client.getHealth({}).catch(() => undefined);
+  const hung = await within(10_000, () => (pctProcessesOf(agent.root).length > 0 ? true : undefined));
+  t.true(hung, "no pct call started to hang on the config");
+  await agent.stop();
+  // The unit's KillMode=process leaves pct to the agent: nothing else would ever stop it.
+  const left = await within(5_000, () => (pctProcessesOf(agent.root).length === 0 ? true : undefined));
+  t.true(left, `pct processes outlived the agent: ${pctProcessesOf(agent.root).join(", ")}`);
 });
 
 test("with pmxcfs stopped (an empty /etc/pve), a destroy is HYPERVISOR_UNRESPONSIVE, never already gone, and ListContainers and Health say so", async (t) => {

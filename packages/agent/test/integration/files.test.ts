@@ -1,7 +1,7 @@
 import test from "ava";
 import { writeFaults } from "@lockstep/sim";
 import { agentOnSim, OWNER, TEMPLATE } from "./agent-harness.js";
-import type { TestScope } from "@lockstep/shared";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 
 const UNIT = Buffer.from(
   "[Unit]\nDescription=app\n[Service]\nExecStart=/usr/bin/app\n[Install]\nWantedBy=multi-user.target\n",
@@ -79,9 +79,9 @@ test("a plain push then daemon-reload loses the race that EnsureService wins", a
   t.teardown(() => agent.stop());
   writeFaults(agent.root, [{ command: "push", action: "delay-visibility", ms: 4000 }]);
   // The naive way: pct push, daemon-reload, enable.
-  const { writeFileSync, mkdtempSync } = await import("node:fs");
+  const { writeFileSync } = await import("node:fs");
   const { join } = await import("node:path");
-  const local = join(mkdtempSync("/tmp/unit-"), "naive.service");
+  const local = join(scratchDir(t, "unit"), "naive.service");
   writeFileSync(local, UNIT);
   await agent.pct(["push", "101", local, "/etc/systemd/system/naive.service"]);
   await agent.pct(["exec", "101", "--", "systemctl", "daemon-reload"]);

@@ -117,7 +117,7 @@ test("no RPC succeeds over TLS without a client certificate", async (t) => {
 test("no RPC succeeds with a client certificate from another CA", async (t) => {
   const agent = await agentWithContainer(t);
   t.teardown(() => agent.stop());
-  const stranger = await (await foreignPki()).client("test-operator");
+  const stranger = await (await foreignPki(t)).client("test-operator");
   const ourCa = (await (await testPki()).client("test-operator")).ca;
   // The stranger even trusts our CA, so only its own certificate can be what fails.
   await everyRpcRefused(t, agent, withCert(agent, { ...stranger, ca: ourCa }), "UNAVAILABLE");
@@ -186,7 +186,7 @@ test("the node CLI takes its certificate from flags and is refused with a foreig
   const ours = await (await testPki()).client("test-operator");
   const ok = await cli(agent, {}, ["--ca", ours.ca, "--cert", ours.cert, "--key", ours.key, "health"]);
   t.is(ok.code, 0, ok.stderr);
-  const stranger = await (await foreignPki()).client("test-operator");
+  const stranger = await (await foreignPki(t)).client("test-operator");
   const refused = await cli(agent, {}, ["--ca", ours.ca, "--cert", stranger.cert, "--key", stranger.key, "ct", "list"]);
   t.is(refused.code, 1);
   t.regex(refused.stderr, /UNAVAILABLE/);

@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createClusterCa, issueClientCertificate, issueNodeCertificate, type TlsFiles } from "@lockstep/shared";
+import {
+  createClusterCa,
+  issueClientCertificate,
+  issueNodeCertificate,
+  scratchDir,
+  type TestScope,
+  type TlsFiles,
+} from "@lockstep/shared";
 
 /**
  * One cluster CA per test process, made with the project's own PKI code, and certificates
@@ -17,17 +24,26 @@ export interface TestPki {
 let shared: Promise<TestPki> | null = null;
 
 export function testPki(): Promise<TestPki> {
-  shared ??= makePki(mkdtempSync(path.join(os.tmpdir(), "lockstep-test-pki-")));
+  shared ??= makePki(processDir("lockstep-test-pki"));
   return shared;
 }
 
-/** Another CA, unrelated to the cluster's: its certificates must be refused everywhere. */
-export async function foreignPki(): Promise<TestPki> {
-  return makePki(mkdtempSync(path.join(os.tmpdir(), "lockstep-foreign-pki-")));
+/**
+ * Another CA, unrelated to the cluster's: its certificates must be refused everywhere. It
+ * lives as long as the test `t` (kept when it fails).
+ */
+export async function foreignPki(t: TestScope): Promise<TestPki> {
+  return makePki(scratchDir(t, "lockstep-foreign-pki"));
+}
+
+/** A directory shared by the whole test process (no test owns it), removed when it exits. */
+function processDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 async function makePki(dir: string): Promise<TestPki> {
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   await createClusterCa(dir);
   const ca = path.join(dir, "ca.crt");
   const issued = new Map<string, Promise<TlsFiles>>();

@@ -1,15 +1,15 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 import { FlockHolderScan, type FileId } from "../../src/locks/flock-holders.js";
 import { devToMajorMinor } from "../../src/proc/proc-locks.js";
 import { realProcReader, type OpenFd, type ProcessInfo, type ProcReader } from "../../src/proc/proc-reader.js";
 import { untilLocked } from "../integration/agent-harness.js";
 
-function lockFile(): { file: string; id: FileId } {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "flock-holders-")), "pve-config-101.lock");
+function lockFile(t: TestScope): { file: string; id: FileId } {
+  const file = path.join(scratchDir(t, "flock-holders"), "pve-config-101.lock");
   writeFileSync(file, "");
   const st = statSync(file, { bigint: true });
   return { file, id: { ...devToMajorMinor(st.dev), inode: Number(st.ino) } };
@@ -24,7 +24,7 @@ async function holdWithFlock(t: { teardown(fn: () => void): void }, file: string
 }
 
 test("the process that took a flock and the child that inherited its descriptor are both holders", async (t) => {
-  const { file, id } = lockFile();
+  const { file, id } = lockFile(t);
   const flockPid = await holdWithFlock(t, file);
   const holders = await new FlockHolderScan(realProcReader()).holders(file, id);
   t.is(holders.length, 2);
@@ -33,7 +33,7 @@ test("the process that took a flock and the child that inherited its descriptor 
 });
 
 test("a process with the lock file open but without its flock is not a holder", async (t) => {
-  const { file, id } = lockFile();
+  const { file, id } = lockFile(t);
   await holdWithFlock(t, file);
   const reader = spawn(
     "python3",
@@ -48,8 +48,8 @@ test("a process with the lock file open but without its flock is not a holder", 
 });
 
 test("a holder is found when the agent's path to the lock file goes through a symlink", async (t) => {
-  const { file, id } = lockFile();
-  const link = path.join(mkdtempSync(path.join(os.tmpdir(), "flock-holders-link-")), "lock");
+  const { file, id } = lockFile(t);
+  const link = path.join(scratchDir(t, "flock-holders-link"), "lock");
   symlinkSync(path.dirname(file), link);
   const flockPid = await holdWithFlock(t, file);
   const holders = await new FlockHolderScan(realProcReader()).holders(path.join(link, path.basename(file)), id);
@@ -97,7 +97,7 @@ function countingProc(file: string, line: string, processes: number, fdsEach: nu
 }
 
 test("only the stat of the process whose descriptor on the lock file shows the flock is read", async (t) => {
-  const { file, id } = lockFile();
+  const { file, id } = lockFile(t);
   const numbers = `${id.major.toString(16)}:${id.minor.toString(16)}:${id.inode}`;
   const { proc, reads } = countingProc(file, `FLOCK  ADVISORY  WRITE 7 ${numbers} 0 EOF`, 200, 20);
   const holders = await new FlockHolderScan(proc).holders(file, id);
@@ -109,7 +109,7 @@ test("only the stat of the process whose descriptor on the lock file shows the f
 });
 
 test("inspections that start while a pass over /proc runs share it instead of starting their own", async (t) => {
-  const { file, id } = lockFile();
+  const { file, id } = lockFile(t);
   const numbers = `${id.major.toString(16)}:${id.minor.toString(16)}:${id.inode}`;
   const { proc, reads } = countingProc(file, `FLOCK  ADVISORY  WRITE 7 ${numbers} 0 EOF`, 50, 5);
   const scan = new FlockHolderScan(proc);

@@ -33,7 +33,14 @@ function realNode() {
   const lockFile = path.join(paths.lockDir, "pve-config-101.lock");
   writeFileSync(lockFile, "");
   return {
-    inspector: new LockInspector("pve1", paths, realProcReader(), fakeClusterFs(), new ManualClock(), 30_000),
+    inspector: new LockInspector({
+      node: "pve1",
+      paths,
+      proc: realProcReader(),
+      clusterFs: fakeClusterFs(),
+      clock: new ManualClock(),
+      staleGraceMs: 30_000,
+    }),
     lockFile,
   };
 }

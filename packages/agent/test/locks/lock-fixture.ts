@@ -43,7 +43,7 @@ export function lockNode(t: TestScope) {
   };
   const clock = new ManualClock();
   const clusterFs = fakeClusterFs();
-  const inspector = new LockInspector("pve1", paths, proc, clusterFs, clock, GRACE_MS);
+  const inspector = new LockInspector({ node: "pve1", paths, proc, clusterFs, clock, staleGraceMs: GRACE_MS });
   const fileNumbers = (file: string): string => {
     writeFileSync(file, "", { flag: "a" });
     const st = statSync(file, { bigint: true });

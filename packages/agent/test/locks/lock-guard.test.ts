@@ -18,16 +18,16 @@ function guarded(t: TestScope) {
       return { exitCode: 0, stdout: "", stderr: "", durationMs: 1 };
     },
   };
-  const guard = new LockGuard(
-    "pve1",
-    node.inspector,
-    node.clusterFs,
+  const guard = new LockGuard({
+    node: "pve1",
+    inspector: node.inspector,
+    clusterFs: node.clusterFs,
     pct,
-    new EventBus(createMemoryLogger()),
-    node.clock,
-    createMemoryLogger(),
-    POLICY,
-  );
+    events: new EventBus(createMemoryLogger()),
+    clock: node.clock,
+    logger: createMemoryLogger(),
+    policy: POLICY,
+  });
   /** Runs `work`, advancing the manual clock whenever the guard sleeps. */
   const drive = async <T>(work: Promise<T>): Promise<T> => {
     let settled = false;

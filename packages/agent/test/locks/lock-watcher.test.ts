@@ -20,7 +20,14 @@ async function watchedNode(t: TestScope) {
   const bus = new EventBus(createMemoryLogger());
   const published: NodeEvent[] = [];
   bus.subscribe((e) => published.push(e));
-  const watcher = new LockWatcher("pve1", node.paths.lockDir, node.inspector, bus, node.clock, createMemoryLogger());
+  const watcher = new LockWatcher({
+    node: "pve1",
+    dir: node.paths.lockDir,
+    inspector: node.inspector,
+    events: bus,
+    clock: node.clock,
+    logger: createMemoryLogger(),
+  });
   await watcher.start();
   t.teardown(() => watcher.stop());
   return { node, published };

@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import test from "ava";
-import { createClusterCa, createMemoryLogger, issueNodeCertificate, LockstepError } from "@lockstep/shared";
+import { createClusterCa, createMemoryLogger, issueNodeCertificate, LockstepError, scratchDir } from "@lockstep/shared";
 import { EventBus } from "../../src/events/event-bus.js";
 import { AgentMetrics, type HealthSample, type NodeSources } from "../../src/metrics/agent-metrics.js";
 import type { PctResult } from "../../src/pct/pct-runner.js";
@@ -73,8 +71,7 @@ test("one scrape runs one health probe for both gauges", async (t) => {
 });
 
 test("each certificate's expiry is exported by its role", async (t) => {
-  const parent = await mkdtemp(path.join(os.tmpdir(), "agent-metrics-"));
-  t.teardown(() => rm(parent, { recursive: true, force: true }));
+  const parent = scratchDir(t, "agent-metrics");
   const dir = path.join(parent, "pki");
   await createClusterCa(dir);
   const { cert } = await issueNodeCertificate(dir, "pve1", { days: 30 });

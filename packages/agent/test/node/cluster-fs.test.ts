@@ -1,10 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import test from "ava";
-import { createMemoryLogger, systemClock } from "@lockstep/shared";
+import { createMemoryLogger, scratchDir, systemClock, type TestScope } from "@lockstep/shared";
 import { HypervisorUnresponsiveError } from "../../src/errors.js";
 import { ClusterFs, clusterFsStateOf, type ClusterFsStatus } from "../../src/node/cluster-fs.js";
 
@@ -13,8 +12,8 @@ import { ClusterFs, clusterFsStateOf, type ClusterFsStatus } from "../../src/nod
 // until pmxcfs answers. Both are ended by SIGKILL, which is how the port frees its reader.
 
 /** A node's /etc/pve as pmxcfs shows it when mounted: the `local` link to the node's directory. */
-function mountedPve(): string {
-  const pve = path.join(mkdtempSync(path.join(os.tmpdir(), "cluster-fs-")), "etc/pve");
+function mountedPve(t: TestScope): string {
+  const pve = path.join(scratchDir(t, "cluster-fs"), "etc/pve");
   mkdirSync(path.join(pve, "nodes/pve1/lxc"), { recursive: true });
   symlinkSync("nodes/pve1", path.join(pve, "local"));
   symlinkSync("nodes/pve1/lxc", path.join(pve, "lxc"));
@@ -46,13 +45,13 @@ function hungFile(pve: string, vmid: number): string {
 }
 
 test("a file of a mounted /etc/pve is read through the port", async (t) => {
-  const pve = mountedPve();
+  const pve = mountedPve(t);
   writeFileSync(path.join(pve, "lxc/101.conf"), "hostname: ct101\n");
   t.is(await port(t, pve).readFile(path.join(pve, "lxc/101.conf")), "hostname: ct101\n");
 });
 
 test("a process whose only pending work is the first probe waits for its answer (the agent at start-up, before any server)", (t) => {
-  const pve = mountedPve();
+  const pve = mountedPve(t);
   const module = new URL("../../src/node/cluster-fs.ts", import.meta.url).href;
   const script = `import { ClusterFs } from ${JSON.stringify(module)};
     import { createMemoryLogger, systemClock } from "@lockstep/shared";
@@ -67,12 +66,12 @@ test("a process whose only pending work is the first probe waits for its answer 
 });
 
 test("a missing file of a mounted, quorate /etc/pve is null: proven missing", async (t) => {
-  const pve = mountedPve();
+  const pve = mountedPve(t);
   t.is(await port(t, pve).readFile(path.join(pve, "lxc/999.conf")), null);
 });
 
 test("a file missing at the first look but there a moment later is read, not missing (libfuse hide_node renames it aside while pmxcfs replaces it)", async (t) => {
-  const pve = mountedPve();
+  const pve = mountedPve(t);
   const file = path.join(pve, "lxc/101.conf");
   // The moment between the two looks is when the file comes back, as the second rename of a replace lands.
   const clock = {
@@ -92,7 +91,7 @@ test("a file missing at the first look but there a moment later is read, not mis
 });
 
 test("a missing file of an /etc/pve without its local link (pmxcfs stopped) is HYPERVISOR_UNRESPONSIVE, never null", async (t) => {
-  const pve = mountedPve();
+  const pve = mountedPve(t);
   rmSync(path.join(pve, "local"));
   const fs = port(t, pve);
   await t.throwsAsync(fs.readFile(path.join(pve, "lxc/999.conf")), {
@@ -103,7 +102,7 @@ test("a missing file of an /etc/pve without its local link (pmxcfs stopped) is H
 });
 
 test("an empty /etc/pve directory (pmxcfs stopped) probes as not-mounted, as check_cfs_is_mounted decides", async (t) => {
-  const pve = path.join(mkdtempSync(path.join(os.tmpdir(), "cluster-fs-")), "etc/pve");
+  const pve = path.join(scratchDir(t, "cluster-fs"), "etc/pve");
   mkdirSync(pve, { recursive: true });
   t.like(await port(t, pve).probe(), { state: "not-mounted" });
 });
@@ -119,7 +118,7 @@ test("a local link without the owner's write bit is no-quorum, as check_cfs_quor
 });
 
 test("a read that hangs times out, marks the filesystem unresponsive and is HYPERVISOR_UNRESPONSIVE", async (t) => {
-  const pve = mountedPve();
+  const pve = mountedPve(t);
   const changes: ClusterFsStatus[] = [];
   const fs = port(t, pve, changes);
   const started = Date.now();
@@ -136,7 +135,7 @@ test("a read that hangs times out, marks the filesystem unresponsive and is HYPE
 });
 
 test("while reads hang, libuv's pool keeps serving the rest of the process", async (t) => {
-  const pve = mountedPve();
+  const pve = mountedPve(t);
   const fs = new ClusterFs({
     pveDir: pve,
     timeoutMs: 10_000,
@@ -160,7 +159,7 @@ test("while reads hang, libuv's pool keeps serving the rest of the process", asy
 });
 
 test("after a hung read, another file is read again once a probe finds /etc/pve mounted", async (t) => {
-  const pve = mountedPve();
+  const pve = mountedPve(t);
   writeFileSync(path.join(pve, "lxc/102.conf"), "hostname: ct102\n");
   const fs = port(t, pve);
   await t.throwsAsync(fs.readFile(hungFile(pve, 101)));
@@ -169,7 +168,7 @@ test("after a hung read, another file is read again once a probe finds /etc/pve 
 });
 
 test("a write replaces the file through a temporary file and a rename, leaving nothing else behind", async (t) => {
-  const pve = mountedPve();
+  const pve = mountedPve(t);
   const file = path.join(pve, "lxc/101.conf");
   writeFileSync(file, "hostname: old\n");
   await port(t, pve).writeFile(file, "hostname: new\n");

@@ -1,14 +1,14 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 import { HypervisorUnresponsiveError } from "../../src/errors.js";
 import { listClusterContainers, listClusterVms } from "../../src/node/cluster-vms.js";
 import { clusterPaths } from "../../src/node/node-paths.js";
 import { fakeClusterFs } from "./fake-cluster-fs.js";
 
-function nodesWith(files: string[]): string {
-  const nodesDir = mkdtempSync(path.join(os.tmpdir(), "lockstep-nodes-"));
+function nodesWith(t: TestScope, files: string[]): string {
+  const nodesDir = scratchDir(t, "lockstep-nodes");
   for (const file of files) {
     mkdirSync(path.dirname(path.join(nodesDir, file)), { recursive: true });
     writeFileSync(path.join(nodesDir, file), "name: vm\n");
@@ -17,7 +17,7 @@ function nodesWith(files: string[]): string {
 }
 
 test("every node's qemu-server configs are VMs of the cluster (pmxcfs memdb.c memdb_recreate_vmlist)", async (t) => {
-  const nodesDir = nodesWith(["pve1/qemu-server/150.conf", "pve2/qemu-server/120.conf", "pve1/lxc/101.conf"]);
+  const nodesDir = nodesWith(t, ["pve1/qemu-server/150.conf", "pve2/qemu-server/120.conf", "pve1/lxc/101.conf"]);
   t.deepEqual(await listClusterVms({ nodesDir }, fakeClusterFs()), [
     { vmid: 120, node: "pve2" },
     { vmid: 150, node: "pve1" },
@@ -25,7 +25,7 @@ test("every node's qemu-server configs are VMs of the cluster (pmxcfs memdb.c me
 });
 
 test("only <vmid>.conf names without a leading zero are VM configs (memdb.c name_is_vm_config)", async (t) => {
-  const nodesDir = nodesWith([
+  const nodesDir = nodesWith(t, [
     "pve1/qemu-server/0150.conf",
     "pve1/qemu-server/150.conf.tmp",
     "pve1/qemu-server/abc.conf",
@@ -35,7 +35,7 @@ test("only <vmid>.conf names without a leading zero are VM configs (memdb.c name
 });
 
 test("every node's lxc configs are the cluster's containers, each with the node holding it, wherever it moved", async (t) => {
-  const nodesDir = nodesWith([
+  const nodesDir = nodesWith(t, [
     "pve1/lxc/101.conf",
     "pve3/lxc/102.conf",
     "pve2/qemu-server/120.conf",
@@ -48,7 +48,7 @@ test("every node's lxc configs are the cluster's containers, each with the node 
 });
 
 test("a node without a qemu-server directory has no VMs", async (t) => {
-  t.deepEqual(await listClusterVms({ nodesDir: nodesWith(["pve1/lxc/101.conf"]) }, fakeClusterFs()), []);
+  t.deepEqual(await listClusterVms({ nodesDir: nodesWith(t, ["pve1/lxc/101.conf"]) }, fakeClusterFs()), []);
 });
 
 test("a trusted cluster filesystem without a nodes directory has no VMs", async (t) => {

@@ -1,12 +1,10 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import test from "ava";
-import { LockstepError } from "@lockstep/shared";
+import { LockstepError, scratchDir, type TestScope } from "@lockstep/shared";
 import { HeldFlock } from "../../src/node/flock.js";
 
-const lockFile = (): string => path.join(mkdtempSync(path.join(os.tmpdir(), "flock-")), "test.lock");
+const lockFile = (t: TestScope): string => path.join(scratchDir(t, "flock"), "test.lock");
 
 const lockedByOthers = (file: string): boolean => spawnSync("flock", ["-n", file, "true"]).status !== 0;
 
@@ -27,7 +25,7 @@ async function holdElsewhere(t: { teardown(fn: () => void): void }, file: string
 }
 
 test("a flock taken on a file is this process's until it is released", async (t) => {
-  const file = lockFile();
+  const file = lockFile(t);
   const lock = await HeldFlock.acquire(file, { waitS: 0, mode: 0o644 });
   t.truthy(lock);
   t.true(lockedByOthers(file));
@@ -36,7 +34,7 @@ test("a flock taken on a file is this process's until it is released", async (t)
 });
 
 test("trying a lock another process holds answers null at once", async (t) => {
-  const file = lockFile();
+  const file = lockFile(t);
   await holdElsewhere(t, file);
   const started = Date.now();
   t.is(await HeldFlock.acquire(file, { waitS: 0, mode: 0o644 }), null);
@@ -44,7 +42,7 @@ test("trying a lock another process holds answers null at once", async (t) => {
 });
 
 test("waiting for a lock takes it as soon as its holder lets go, within the wait", async (t) => {
-  const file = lockFile();
+  const file = lockFile(t);
   await holdElsewhere(t, file, 1);
   const lock = await HeldFlock.acquire(file, { waitS: 10, mode: 0o644 });
   t.truthy(lock);
@@ -52,7 +50,7 @@ test("waiting for a lock takes it as soon as its holder lets go, within the wait
 });
 
 test("the event loop keeps running while a flock waits", async (t) => {
-  const file = lockFile();
+  const file = lockFile(t);
   await holdElsewhere(t, file);
   let ticks = 0;
   const timer = setInterval(() => ticks++, 50);
@@ -63,14 +61,14 @@ test("the event loop keeps running while a flock waits", async (t) => {
 
 test("a flock executable that fails for another reason is an INTERNAL error, not a busy lock", async (t) => {
   const err = await t.throwsAsync(
-    HeldFlock.acquire(lockFile(), { waitS: 0, mode: 0o644, flockBin: "/nonexistent/flock" }),
+    HeldFlock.acquire(lockFile(t), { waitS: 0, mode: 0o644, flockBin: "/nonexistent/flock" }),
     { instanceOf: LockstepError },
   );
   t.is(err?.code, "INTERNAL");
 });
 
 test("the holder can write into the lock file while it holds it", async (t) => {
-  const file = lockFile();
+  const file = lockFile(t);
   const lock = (await HeldFlock.acquire(file, { waitS: 0, mode: 0o600 }))!;
   await lock.replaceContent("first line that is long\n");
   await lock.replaceContent("4242\n");

@@ -1,14 +1,12 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import test from "ava";
+import { scratchDir } from "@lockstep/shared";
 import { withinBound } from "../../src/node/within-bound.js";
 import { freezeUntil } from "./freeze-until.js";
 
 test("an answer that arrived while the process was frozen past the bound is the answer, not the fallback", async (t) => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "bound-answered-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t, "bound-answered");
   const marker = path.join(dir, "answered");
   const script = `require("fs").writeSync(1, "answer"); require("fs").writeFileSync(${JSON.stringify(marker)}, "")`;
   const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "ignore"] });

@@ -1,20 +1,41 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 import { HypervisorUnresponsiveError } from "../../src/errors.js";
 import { ProcessPctRunner } from "../../src/pct/process-pct-runner.js";
 import { freezeUntil } from "../node/freeze-until.js";
 
+/** Polls `probe` until it returns a value, for at most 5 s. */
+async function eventually<T>(probe: () => T | undefined): Promise<T> {
+  for (let waited = 0; waited < 5_000; waited += 20) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("not reached within 5 s");
+}
+
+/** Whether any process of the group `pgid` is alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // A stand-in `pct` whose behaviour each test picks through its arguments.
-function fakePct(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "fake-pct-"));
+function fakePct(t: TestScope): string {
+  const dir = scratchDir(t, "fake-pct");
   const file = path.join(dir, "pct");
   writeFileSync(
     file,
     `#!/bin/sh
 case "$1" in
   hang) sleep 30 ;;
+  pid) echo $$ >"$2.tmp"; mv "$2.tmp" "$2"; sleep 30 ;;
   fail) echo "CT is locked (create)" >&2; exit 255 ;;
   args) printf '%s\\n' "$@" ;;
   big) head -c 100000 /dev/zero | tr '\\0' x ;;
@@ -29,7 +50,7 @@ esac
 }
 
 test("arguments reach pct as an argv array, untouched by any shell", async (t) => {
-  const runner = new ProcessPctRunner({ pct: fakePct(), defaultTimeoutMs: 5_000 });
+  const runner = new ProcessPctRunner({ pct: fakePct(t), defaultTimeoutMs: 5_000 });
   const tricky = ["args", "a b", "$(touch /tmp/pwned)", "; rm -rf /", "'\"`"];
   const result = await runner.run(tricky);
   t.is(result.exitCode, 0);
@@ -37,7 +58,7 @@ test("arguments reach pct as an argv array, untouched by any shell", async (t) =
 });
 
 test("a non-zero exit resolves with its status and stderr", async (t) => {
-  const runner = new ProcessPctRunner({ pct: fakePct(), defaultTimeoutMs: 5_000 });
+  const runner = new ProcessPctRunner({ pct: fakePct(t), defaultTimeoutMs: 5_000 });
   const result = await runner.run(["fail"]);
   t.is(result.exitCode, 255);
   t.is(result.stderr.trim(), "CT is locked (create)");
@@ -46,9 +67,8 @@ test("a non-zero exit resolves with its status and stderr", async (t) => {
 test("a pct that finished while the agent stood still past its timeout is its answer, not a timeout", async (t) => {
   // Fault seed 17 (session 4): an agent starved at load 60 woke with the timeout due and pct's
   // exit unread, and reported a create that had succeeded as an unresponsive hypervisor.
-  const runner = new ProcessPctRunner({ pct: fakePct(), defaultTimeoutMs: 5_000 });
-  const dir = mkdtempSync(path.join(os.tmpdir(), "pct-done-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const runner = new ProcessPctRunner({ pct: fakePct(t), defaultTimeoutMs: 5_000 });
+  const dir = scratchDir(t, "pct-done");
   const marker = path.join(dir, "done");
   const call = runner.run(["mark", marker], { timeoutMs: 200 });
   freezeUntil(marker, 500);
@@ -58,7 +78,7 @@ test("a pct that finished while the agent stood still past its timeout is its an
 });
 
 test("a call past its timeout is killed and reported as an unresponsive hypervisor", async (t) => {
-  const runner = new ProcessPctRunner({ pct: fakePct(), defaultTimeoutMs: 5_000 });
+  const runner = new ProcessPctRunner({ pct: fakePct(t), defaultTimeoutMs: 5_000 });
   const started = Date.now();
   const err = await t.throwsAsync(runner.run(["hang"], { timeoutMs: 300 }), {
     instanceOf: HypervisorUnresponsiveError,
@@ -68,8 +88,20 @@ test("a call past its timeout is killed and reported as an unresponsive hypervis
   t.true(Date.now() - started < 3_000);
 });
 
+test("stopAll stops the calls still running, which reject with its reason, and leaves none of their processes", async (t) => {
+  const runner = new ProcessPctRunner({ pct: fakePct(t), defaultTimeoutMs: 60_000, terminateGraceMs: 500 });
+  const pidFile = path.join(scratchDir(t, "pct-pid"), "pid");
+  const call = runner.run(["pid", pidFile]);
+  const pid = await eventually(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : undefined));
+  const reason = new Error("the agent is stopping");
+  await runner.stopAll(reason);
+  t.is(await t.throwsAsync(call), reason);
+  // pct's whole process group (the shell and its `sleep`) is gone, not only pct.
+  t.true(await eventually(() => !groupAlive(pid) || undefined));
+});
+
 test("output beyond the bound is dropped and marked", async (t) => {
-  const runner = new ProcessPctRunner({ pct: fakePct(), defaultTimeoutMs: 5_000 });
+  const runner = new ProcessPctRunner({ pct: fakePct(t), defaultTimeoutMs: 5_000 });
   const result = await runner.run(["big"], { maxOutputBytes: 1_000 });
   t.is(result.stdout.length, 1_000);
   t.true(result.stdoutTruncated);
@@ -77,7 +109,7 @@ test("output beyond the bound is dropped and marked", async (t) => {
 
 test("the configured environment reaches pct", async (t) => {
   const runner = new ProcessPctRunner({
-    pct: fakePct(),
+    pct: fakePct(t),
     defaultTimeoutMs: 5_000,
     env: { LOCKSTEP_SIM_ROOT: "/srv/sim" },
   });
@@ -88,7 +120,7 @@ test("pct runs with Proxmox's PATH and the node's settings, never the agent's ow
   process.env.LOCKSTEP_AGENT_TLS_KEY = "/etc/lockstep/agent.key";
   t.teardown(() => delete process.env.LOCKSTEP_AGENT_TLS_KEY);
   const runner = new ProcessPctRunner({
-    pct: fakePct(),
+    pct: fakePct(t),
     defaultTimeoutMs: 5_000,
     env: { LOCKSTEP_SIM_ROOT: "/srv/sim" },
   });

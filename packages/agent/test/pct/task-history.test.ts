@@ -3,10 +3,10 @@
 // "<UPID> <saved> <ENDTIME hex> <status>" once finished; finished tasks appended to `index`,
 // rotated to `index.1`), and each task's log ends with the line its pct wrote (fork_worker,
 // tee_worker), read as pve-common src/PVE/UPID.pm read_status reads it.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 import { lastTaskOutcome } from "../../src/pct/task-history.js";
 
 const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, "0");
@@ -15,8 +15,8 @@ const upid = (startS: number, type = "vzcreate", id = "101", pid = 4660) =>
 const T = 1_700_000_000;
 
 /** A task directory: `lists` maps active / index / index.1 to their lines, `logs` each UPID's log. */
-function tasksDir(lists: Record<string, string[]>, logs: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "tasks-"));
+function tasksDir(t: TestScope, lists: Record<string, string[]>, logs: Record<string, string>): string {
+  const dir = scratchDir(t, "tasks");
   for (const [name, lines] of Object.entries(lists))
     writeFileSync(path.join(dir, name), lines.map((l) => `${l}\n`).join(""));
   for (const [id, text] of Object.entries(logs)) {
@@ -30,6 +30,7 @@ function tasksDir(lists: Record<string, string[]>, logs: Record<string, string>)
 
 test("a task whose log ends with TASK OK succeeded", async (t) => {
   const active = tasksDir(
+    t,
     { active: [`${upid(T)} 1 ${hex(T + 5)} OK`] },
     { [upid(T)]: "extracting archive\nTASK OK\n" },
   );
@@ -38,6 +39,7 @@ test("a task whose log ends with TASK OK succeeded", async (t) => {
 
 test("a task whose log ends with TASK ERROR failed, with its message", async (t) => {
   const active = tasksDir(
+    t,
     { active: [`${upid(T)} 1 ${hex(T + 5)} unable to create CT 101 - received interrupt`] },
     { [upid(T)]: "extracting archive\n\nTASK ERROR: unable to create CT 101 - received interrupt\n" },
   );
@@ -48,12 +50,13 @@ test("a task whose log ends with TASK ERROR failed, with its message", async (t)
 });
 
 test("a task with warnings succeeded, as status_is_error says", async (t) => {
-  const active = tasksDir({ active: [`${upid(T)} 1`] }, { [upid(T)]: "x\n\nTASK WARNINGS: 2\n" });
+  const active = tasksDir(t, { active: [`${upid(T)} 1`] }, { [upid(T)]: "x\n\nTASK WARNINGS: 2\n" });
   t.like(await lastTaskOutcome(active, "vzcreate", "101", T), { status: "WARNINGS: 2", succeeded: true });
 });
 
 test("a task whose log has no end line (its pct and worker died) is an unexpected status, not a success", async (t) => {
   const active = tasksDir(
+    t,
     { active: [`${upid(T)} 0`] },
     { [upid(T)]: "extracting archive\nDetected container architecture: amd64\n" },
   );
@@ -62,6 +65,7 @@ test("a task whose log has no end line (its pct and worker died) is an unexpecte
 
 test("the newest matching task counts, found in the archive too", async (t) => {
   const active = tasksDir(
+    t,
     {
       active: [`${upid(T + 20, "vzstart")} 1 ${hex(T + 21)} OK`],
       index: [`${upid(T)} ${hex(T + 5)} OK`, `${upid(T + 10)} ${hex(T + 15)} broken`],
@@ -74,6 +78,7 @@ test("the newest matching task counts, found in the archive too", async (t) => {
 
 test("a task started before the given time, of another type or on another VMID is not the one asked for", async (t) => {
   const active = tasksDir(
+    t,
     {
       active: [
         `${upid(T - 1)} 1 ${hex(T)} OK`,
@@ -87,8 +92,5 @@ test("a task started before the given time, of another type or on another VMID i
 });
 
 test("a node with no task history yet has no outcome", async (t) => {
-  t.is(
-    await lastTaskOutcome(path.join(mkdtempSync(path.join(os.tmpdir(), "tasks-")), "active"), "vzcreate", "101", T),
-    null,
-  );
+  t.is(await lastTaskOutcome(path.join(scratchDir(t, "tasks"), "active"), "vzcreate", "101", T), null);
 });

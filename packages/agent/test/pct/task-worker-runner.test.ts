@@ -1,14 +1,14 @@
 // Real processes: a Perl stand-in for `pct` that forks its task worker the way Proxmox does
 // (pve-common src/PVE/RESTEnvironment.pm fork_worker: setsid, `$0 = "task $upid"`, output
 // through a pipe; tee_worker: TERM/INT to pct are forwarded to the worker's process group).
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import test from "ava";
+import { scratchDir, silentLogger } from "@lockstep/shared";
 import { HypervisorUnresponsiveError, OperationRunningError } from "../../src/errors.js";
-import { withOperationSignal } from "../../src/pct/operation-signal.js";
+import { withOperation } from "../../src/pct/operation-scope.js";
 import { ProcessPctRunner } from "../../src/pct/process-pct-runner.js";
 import { isWorkerAlive, parseUpid } from "../../src/pct/task-worker.js";
 import { realProcReader } from "../../src/proc/proc-reader.js";
@@ -16,8 +16,9 @@ import { realProcReader } from "../../src/proc/proc-reader.js";
 const FAKE = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "fake-task-pct.pl");
 const proc = realProcReader();
 
-function scratch(): string {
-  return mkdtempSync(path.join(os.tmpdir(), "task-pct-"));
+/** An operation for `signal`, as the gRPC adapter makes one for each mutating request. */
+function operation(signal: AbortSignal) {
+  return { requestId: "req-1", signal, logger: silentLogger() };
 }
 
 function runner(graceMs = 3_000): ProcessPctRunner {
@@ -45,14 +46,14 @@ async function waitFor(what: () => boolean, boundMs: number): Promise<boolean> {
 }
 
 test("a call that finishes in time resolves with the worker's output", async (t) => {
-  const dir = scratch();
+  const dir = scratchDir(t, "task-pct");
   const result = await runner().run(["finish", dir, "200"]);
   t.is(result.exitCode, 0);
   t.regex(result.stdout, /TASK OK/);
 });
 
 test("on timeout SIGTERM reaches the task worker through pct, whose error path runs, and the call is unresponsive", async (t) => {
-  const dir = scratch();
+  const dir = scratchDir(t, "task-pct");
   const err = await t.throwsAsync(runner().run(["finish", dir, "20000"], { timeoutMs: 500 }), {
     instanceOf: HypervisorUnresponsiveError,
   });
@@ -64,7 +65,7 @@ test("on timeout SIGTERM reaches the task worker through pct, whose error path r
 });
 
 test("a task worker that outlives its killed pct makes the call OPERATION_RUNNING with its UPID, holding its flock until it ends", async (t) => {
-  const dir = scratch();
+  const dir = scratchDir(t, "task-pct");
   const started = Date.now();
   const err = await t.throwsAsync(runner(300).run(["blocked", dir, "2500"], { timeoutMs: 400 }), {
     instanceOf: OperationRunningError,
@@ -81,7 +82,7 @@ test("a task worker that outlives its killed pct makes the call OPERATION_RUNNIN
 });
 
 test("a task worker left without its pct dies at its next write, and `ended` settles", async (t) => {
-  const dir = scratch();
+  const dir = scratchDir(t, "task-pct");
   const err = await t.throwsAsync(runner(300).run(["late-write", dir], { timeoutMs: 400 }), {
     instanceOf: OperationRunningError,
   });
@@ -93,9 +94,9 @@ test("a task worker left without its pct dies at its next write, and `ended` set
 });
 
 test("cancelling the operation (an agent stop) stops pct and its worker through SIGTERM and rejects with the reason", async (t) => {
-  const dir = scratch();
+  const dir = scratchDir(t, "task-pct");
   const controller = new AbortController();
-  const running = withOperationSignal(controller.signal, () => runner().run(["finish", dir, "20000"]));
+  const running = withOperation(operation(controller.signal), () => runner().run(["finish", dir, "20000"]));
   t.true(await waitFor(() => existsSync(path.join(dir, "worker")), 5_000));
   const reason = new Error("agent stopping");
   controller.abort(reason);
@@ -105,7 +106,7 @@ test("cancelling the operation (an agent stop) stops pct and its worker through 
 });
 
 test("a pct that ignores SIGTERM is killed with its process group after the grace", async (t) => {
-  const dir = scratch();
+  const dir = scratchDir(t, "task-pct");
   const started = Date.now();
   await t.throwsAsync(runner(300).run(["stubborn-pct", dir, "20000"], { timeoutMs: 300 }), {
     instanceOf: HypervisorUnresponsiveError,
@@ -114,11 +115,11 @@ test("a pct that ignores SIGTERM is killed with its process group after the grac
 });
 
 test("an operation already cancelled never starts pct", async (t) => {
-  const dir = scratch();
+  const dir = scratchDir(t, "task-pct");
   const controller = new AbortController();
   controller.abort(new Error("stopped"));
   await t.throwsAsync(
-    withOperationSignal(controller.signal, () => runner().run(["finish", dir, "100"])),
+    withOperation(operation(controller.signal), () => runner().run(["finish", dir, "100"])),
     { message: "stopped" },
   );
   t.false(existsSync(path.join(dir, "worker")));

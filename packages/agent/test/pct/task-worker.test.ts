@@ -2,10 +2,10 @@
 // ($0 = "task $upid", POSIX::setsid) and as /var/log/pve/tasks/active lists them
 // (pve-common src/PVE/RESTEnvironment.pm active_workers: "<UPID> <saved>" while running,
 // "<UPID> <saved> <ENDTIME hex> <status>" once finished).
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 import { liveTaskWorkers, parseUpid, taskWorkersUnder } from "../../src/pct/task-worker.js";
 import type { ProcessInfo, ProcReader } from "../../src/proc/proc-reader.js";
 
@@ -26,8 +26,8 @@ function fakeProc(processes: Partial<ProcessInfo>[]): ProcReader {
   };
 }
 
-function activeFile(lines: string[]): string {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "active-")), "active");
+function activeFile(t: TestScope, lines: string[]): string {
+  const file = path.join(scratchDir(t, "active"), "active");
   writeFileSync(file, lines.map((l) => `${l}\n`).join(""));
   return file;
 }
@@ -67,7 +67,7 @@ test("at boot, running tasks of the active list whose worker lives are found, fi
     { pid: 31, startTicks: 999, cmdline: "some other process that reused the pid" },
     { pid: 32, startTicks: 320, state: "Z" },
   ]);
-  const file = activeFile([
+  const file = activeFile(t, [
     `${upid(30, 300, "vzcreate", "100")} 0`,
     `${upid(31, 310, "vzdestroy", "101")} 0`,
     `${upid(32, 320, "vzsnapshot", "102")} 1`,
@@ -85,7 +85,7 @@ test("at boot, running tasks of the active list whose worker lives are found, fi
 test("at boot, a task worker missing from the active list (its pct was killed before listing it) is found in /proc by its task log", async (t) => {
   const worker = upid(40, 400, "vzcreate", "105");
   const proc = fakeProc([{ pid: 40, startTicks: 400, session: 40, ppid: 1, cmdline: `task ${worker}` }]);
-  const tasksDir = mkdtempSync(path.join(os.tmpdir(), "tasks-"));
+  const tasksDir = scratchDir(t, "tasks");
   const active = path.join(tasksDir, "active");
   t.deepEqual(
     await liveTaskWorkers(active, proc),

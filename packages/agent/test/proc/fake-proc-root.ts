@@ -1,25 +1,17 @@
 import { spawnSync } from "node:child_process";
-import {
-  closeSync,
-  constants,
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import os from "node:os";
+import { closeSync, constants, linkSync, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 
 /**
  * A directory laid out as /proc, for a reader rooted there: fd links are real symlinks (their
  * targets need not exist), fdinfo entries regular files or FIFOs. A FIFO's read blocks until
  * the test writes to it, which is how a test holds a scan inside one read.
+ * The directory is the test's scratch directory (removed if it passed, kept if it failed), and
+ * blocked readers are let go in its teardown, before that.
  */
-export function fakeProcRoot() {
-  const root = mkdtempSync(path.join(os.tmpdir(), "fake-proc-"));
+export function fakeProcRoot(t: TestScope) {
+  const root = scratchDir(t, "fake-proc");
   writeFileSync(path.join(root, "stat"), "cpu  1 2 3\nbtime 1700000000\n");
   writeFileSync(path.join(root, "locks"), "");
   const fifos: { release(text?: string): void }[] = [];
@@ -27,6 +19,10 @@ export function fakeProcRoot() {
     for (const dir of ["fd", "fdinfo"]) mkdirSync(path.join(root, String(pid), dir), { recursive: true });
     return { fd: path.join(root, String(pid), "fd"), fdinfo: path.join(root, String(pid), "fdinfo") };
   };
+  const releaseAll = () => {
+    for (const fifo of fifos) fifo.release();
+  };
+  t.teardown(releaseAll);
   return {
     root,
     /** A process: its stat and cmdline. */
@@ -79,11 +75,6 @@ export function fakeProcRoot() {
       };
       fifos.push(fifo);
       return fifo;
-    },
-    /** Lets every blocked reader go and removes the directory. */
-    cleanup() {
-      for (const fifo of fifos) fifo.release();
-      rmSync(root, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,7 @@
 import { renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { LockstepError } from "@lockstep/shared";
+import { LockstepError, type TestScope } from "@lockstep/shared";
 import { FdScanWorker } from "../../src/proc/fd-scan-worker.js";
 import { fakeProcRoot } from "./fake-proc-root.js";
 
@@ -11,9 +11,8 @@ const LOCK_LINE = "lock:\t1: FLOCK  ADVISORY  WRITE 7 00:1b:42 0 EOF";
 const GENEROUS_MS = 60_000;
 
 /** A fake /proc: pid 7 holds the lock file on fd 3 among files elsewhere; pid 8 has only files elsewhere. */
-function busyRoot(t: { teardown(fn: () => void): void }) {
-  const proc = fakeProcRoot();
-  t.teardown(() => proc.cleanup());
+function busyRoot(t: TestScope) {
+  const proc = fakeProcRoot(t);
   proc.process(7, "flock");
   proc.process(8, "sleep");
   for (let fd = 0; fd < 3; fd++) proc.fd(7, fd, "/dev/null");

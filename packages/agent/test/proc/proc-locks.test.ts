@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
+import { scratchDir } from "@lockstep/shared";
 import { devToMajorMinor, parseProcLocks } from "../../src/proc/proc-locks.js";
 
 test("/proc/locks lines are parsed with hex devices, decimal inodes and waiters marked", (t) => {
@@ -26,7 +26,7 @@ test("/proc/locks lines are parsed with hex devices, decimal inodes and waiters 
 });
 
 test("a file's stat device maps to the numbers /proc/locks shows for it", async (t) => {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "devmap-")), "x.lock");
+  const file = path.join(scratchDir(t, "devmap"), "x.lock");
   writeFileSync(file, "");
   const holder = spawn("flock", [file, "sleep", "30"], { detached: true, stdio: "ignore" });
   t.teardown(() => process.kill(-holder.pid!, "SIGKILL"));

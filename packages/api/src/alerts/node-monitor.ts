@@ -17,6 +17,22 @@ export interface MonitorOptions {
   readonly onNodeBack?: (node: string) => void;
 }
 
+/** What the monitor works with. */
+export interface NodeMonitorDeps {
+  readonly pool: Database;
+  readonly agents: AgentDirectory;
+  readonly alerts: AlertBook;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly options: MonitorOptions;
+  readonly leases: LeaseStore;
+}
+
+interface NodeRow extends RowDataPacket {
+  unreachable_since: Date | null;
+  health_state: string;
+}
+
 /**
  * Watches each node's health through its agent. An agent that reports `pct` unresponsive,
  * or that cannot be reached for longer than allowed, raises one alert; the first healthy
@@ -26,23 +42,28 @@ export interface MonitorOptions {
  * one API process at a time, under a lease that fences what the check records. A node that
  * answers healthy again has its jobs waiting out a backoff made due at once.
  */
-interface NodeRow extends RowDataPacket {
-  unreachable_since: Date | null;
-  health_state: string;
-}
-
 export class NodeMonitor {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly pool: Database,
-    private readonly agents: AgentDirectory,
-    private readonly alerts: AlertBook,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly options: MonitorOptions,
-    private readonly leases: LeaseStore,
-  ) {}
+  private readonly pool: Database;
+  private readonly agents: AgentDirectory;
+  private readonly alerts: AlertBook;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly options: MonitorOptions;
+  private readonly leases: LeaseStore;
+
+  constructor(deps: NodeMonitorDeps) {
+    ({
+      pool: this.pool,
+      agents: this.agents,
+      alerts: this.alerts,
+      clock: this.clock,
+      logger: this.logger,
+      options: this.options,
+      leases: this.leases,
+    } = deps);
+  }
 
   start(): void {
     this.timer = setTimeout(() => void this.tick(), 0);

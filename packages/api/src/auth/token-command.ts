@@ -6,7 +6,7 @@ import { openDatabase } from "../db/database.js";
 import { SCOPES, type Scope } from "./api-token.js";
 import { TokenStore } from "./token-store.js";
 
-export const TOKEN_USAGE = `usage: lockstep-api token create --name NAME --scope read|operator|admin
+const TOKEN_USAGE = `usage: lockstep-api token create --name NAME --scope read|operator|admin
        lockstep-api token list
        lockstep-api token revoke ID
 

@@ -19,13 +19,13 @@ export interface RetryPolicy {
  * Long enough to ride out a Galera node's eviction (writes stall about 6 s) or a proxy's
  * failover; short enough that an HTTP client gets its 503 before it gives up on its own.
  */
-export const DEFAULT_RETRY: RetryPolicy = { budgetMs: 10_000, baseMs: 10, maxMs: 1_000 };
+const DEFAULT_RETRY: RetryPolicy = { budgetMs: 10_000, baseMs: 10, maxMs: 1_000 };
 
 /**
  * Longer than any statement of the API takes, lock waits included (each connection waits at
  * most 5 s for a row lock: SESSION_SETTINGS); a partitioned database never answers at all.
  */
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 8_000;
+const DEFAULT_STATEMENT_TIMEOUT_MS = 8_000;
 
 export interface DatabaseOptions {
   readonly connectionLimit?: number;

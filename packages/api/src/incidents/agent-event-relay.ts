@@ -12,6 +12,18 @@ const KINDS: Partial<Record<agentV1.EventKind, { kind: string; severity: Severit
   [agentV1.EventKind.OPERATION_INTERRUPTED]: { kind: "operation-interrupted", severity: "warning" },
 };
 
+/** What the relay works with. */
+export interface AgentEventRelayDeps {
+  readonly pool: Database;
+  readonly agents: AgentDirectory;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How often the list of registered nodes is read again (new nodes get a stream). */
+  readonly refreshMs?: number;
+  /** How far back a reopened stream asks its agent for the events it missed. */
+  readonly replayMs?: number;
+}
+
 /**
  * Writes the lock events and escalations each agent streams (WatchEvents) into the incident
  * log, with the node's own time, node and VMID. One stream per registered node, reopened with
@@ -24,14 +36,18 @@ export class AgentEventRelay {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  constructor(
-    private readonly pool: Database,
-    private readonly agents: AgentDirectory,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly refreshMs = 5_000,
-    private readonly replayMs = 15 * 60_000,
-  ) {}
+  private readonly pool: Database;
+  private readonly agents: AgentDirectory;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly refreshMs: number;
+  private readonly replayMs: number;
+
+  constructor(deps: AgentEventRelayDeps) {
+    ({ pool: this.pool, agents: this.agents, clock: this.clock, logger: this.logger } = deps);
+    this.refreshMs = deps.refreshMs ?? 5_000;
+    this.replayMs = deps.replayMs ?? 15 * 60_000;
+  }
 
   start(): void {
     void this.refresh();

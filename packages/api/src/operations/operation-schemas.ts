@@ -13,7 +13,7 @@ const OperationError = Type.Object(
 );
 
 /** One pipeline step of an operation: the latest attempt's record. */
-export const Step = Type.Object(
+const Step = Type.Object(
   {
     name: Type.String({
       description:

@@ -60,7 +60,7 @@ export interface ClusterView {
 }
 
 /** A node of its own, listed: what the reconciler knew before clusters. */
-export const NODE_OF_ITS_OWN: ClusterView = { sameCluster: () => false, containerNodes: new Map(), complete: true };
+const NODE_OF_ITS_OWN: ClusterView = { sameCluster: () => false, containerNodes: new Map(), complete: true };
 
 /**
  * Compares one reachable node with the records: every difference with its kind. `records`

@@ -30,7 +30,7 @@ export class ConfigError extends Error {
 }
 
 /** Checks one raw value against its spec and returns the compiled value. */
-export function compileValue(key: string, spec: KeySpec, raw: RawValue | undefined): unknown {
+function compileValue(key: string, spec: KeySpec, raw: RawValue | undefined): unknown {
   if (raw === undefined) {
     if (spec.default === null) throw new ConfigError(`${key} is required (set it in the config file or environment)`);
     return spec.default;

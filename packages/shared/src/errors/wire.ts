@@ -1,5 +1,5 @@
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
-import { ErrorDetail, ErrorReason } from "../gen/lockstep/agent/v1/agent.js";
+import { ErrorDetail } from "../gen/lockstep/agent/v1/agent.js";
 import { LockstepError } from "./lockstep-error.js";
 import { reasonCode, reasonEnum, type ReasonCode } from "./reason.js";
 
@@ -84,5 +84,3 @@ function reasonForBareStatus(code: status): ReasonCode {
       return "UNAVAILABLE";
   }
 }
-
-export { ErrorReason };

@@ -18,8 +18,8 @@ export interface ClusterCa {
   readonly cert: X509Certificate;
 }
 
-export const DEFAULT_CA_NAME = "Lockstep cluster CA";
-export const DEFAULT_CA_DAYS = 3650;
+const DEFAULT_CA_NAME = "Lockstep cluster CA";
+const DEFAULT_CA_DAYS = 3650;
 // No '/', '=', '+' or backslash, which openssl's -subj syntax would read as structure.
 const CA_NAME = /^[a-zA-Z0-9][a-zA-Z0-9 ._()-]{0,63}$/;
 const MAX_DAYS = 36_500;

@@ -28,7 +28,7 @@ export interface NodeCertificateOptions extends ClientCertificateOptions {
   readonly sans?: readonly string[];
 }
 
-export const DEFAULT_LEAF_DAYS = 825;
+const DEFAULT_LEAF_DAYS = 825;
 const DAY_MS = 86_400_000;
 const HOST_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";

@@ -31,7 +31,7 @@ export class OpensslError extends LockstepError {
 }
 
 /** Runs openssl with an argv array (never a shell, nothing on stdin) and returns its stdout. */
-export function runOpenssl(args: readonly string[], options: OpensslOptions = {}): Promise<string> {
+function runOpenssl(args: readonly string[], options: OpensslOptions = {}): Promise<string> {
   const binary = options.openssl ?? "openssl";
   const verb = args[0] ?? "";
   return new Promise((resolve, reject) => {

@@ -18,16 +18,16 @@ export interface PkiLayout {
 }
 
 /** Directories of a PKI hold the CA key: owner only. */
-export const PKI_DIR_MODE = 0o700;
+const PKI_DIR_MODE = 0o700;
 /** Every private key file. */
-export const KEY_FILE_MODE = 0o600;
+const KEY_FILE_MODE = 0o600;
 /** Certificates are public. */
-export const CERT_FILE_MODE = 0o644;
+const CERT_FILE_MODE = 0o644;
 
 /** Proxmox node names (what `pvecm` accepts): letters, digits, inner hyphens. */
-export const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 /** Client certificate names: the API, or an operator. */
-export const CLIENT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
+const CLIENT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 
 /** The layout of PKI directory `dir`: `ca.crt`/`ca.key`, `nodes/<node>.*`, `clients/<name>.*`. */
 export function pkiLayout(dir: string): PkiLayout {

@@ -135,6 +135,6 @@ function duplicates(values: (string | undefined)[], list: string, field: string)
 }
 
 /** Where the agent's EnsureService writes a unit. */
-export function unitPath(unit: string): string {
+function unitPath(unit: string): string {
   return `/etc/systemd/system/${unit}`;
 }

@@ -39,7 +39,7 @@ function withDefault<T extends TSchema>(schema: T, value: unknown): T {
   return { ...schema, default: value };
 }
 
-export const TemplateSource = Type.Object(
+const TemplateSource = Type.Object(
   {
     template: Type.String({
       maxLength: 255,
@@ -50,7 +50,7 @@ export const TemplateSource = Type.Object(
   { additionalProperties: false },
 );
 
-export const CloneSource = Type.Object(
+const CloneSource = Type.Object(
   {
     clone: Type.Object(
       {
@@ -64,7 +64,7 @@ export const CloneSource = Type.Object(
   { additionalProperties: false },
 );
 
-export const Resources = Type.Object(
+const Resources = Type.Object(
   {
     cores: Type.Integer({ minimum: 1, maximum: 512, default: 1 }),
     memory_mb: Type.Integer({ minimum: 16, maximum: 4_194_304, default: 512 }),
@@ -75,7 +75,7 @@ export const Resources = Type.Object(
   { additionalProperties: false },
 );
 
-export const Network = Type.Object(
+const Network = Type.Object(
   {
     bridge: Type.String({ pattern: "^[a-zA-Z][a-zA-Z0-9_.-]{0,15}$", default: "vmbr0" }),
     ip: Type.String({
@@ -90,7 +90,7 @@ export const Network = Type.Object(
   { additionalProperties: false },
 );
 
-export const Security = Type.Object(
+const Security = Type.Object(
   {
     unprivileged: Type.Boolean({ default: true, description: "fixed at creation" }),
     apparmor_profile: Type.Optional(
@@ -115,7 +115,7 @@ export const CustomFeature = Type.Object(
   { additionalProperties: false },
 );
 
-export const FileEntry = Type.Object(
+const FileEntry = Type.Object(
   {
     path: ContainerPath,
     content: Type.String({ maxLength: 1_048_576 }),
@@ -126,7 +126,7 @@ export const FileEntry = Type.Object(
   { additionalProperties: false },
 );
 
-export const ServiceEntry = Type.Object(
+const ServiceEntry = Type.Object(
   {
     unit: Type.String({
       maxLength: 255,
@@ -139,7 +139,7 @@ export const ServiceEntry = Type.Object(
   { additionalProperties: false },
 );
 
-export const Script = Type.Object(
+const Script = Type.Object(
   {
     content: Type.String({
       minLength: 1,
@@ -162,7 +162,7 @@ export const HealthCheck = Type.Object(
   { additionalProperties: false },
 );
 
-export const SnapshotRetention = Type.Object(
+const SnapshotRetention = Type.Object(
   { keep_last: Type.Integer({ minimum: 1, maximum: 1000 }) },
   { additionalProperties: false },
 );

@@ -1,12 +1,10 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import test from "ava";
-import { certificateExpirySeconds, createClusterCa, issueNodeCertificate } from "../../src/index.js";
+import { certificateExpirySeconds, createClusterCa, issueNodeCertificate, scratchDir } from "../../src/index.js";
 
 test("a certificate's expiry is its notAfter in seconds since the epoch", async (t) => {
-  const parent = await mkdtemp(path.join(os.tmpdir(), "lockstep-expiry-"));
-  t.teardown(() => rm(parent, { recursive: true, force: true }));
+  const parent = scratchDir(t, "lockstep-expiry");
   const dir = path.join(parent, "pki");
   await createClusterCa(dir);
   const before = Date.now();
@@ -18,8 +16,7 @@ test("a certificate's expiry is its notAfter in seconds since the epoch", async 
 });
 
 test("a file that holds no certificate is an error, not an expiry", async (t) => {
-  const parent = await mkdtemp(path.join(os.tmpdir(), "lockstep-expiry-"));
-  t.teardown(() => rm(parent, { recursive: true, force: true }));
+  const parent = scratchDir(t, "lockstep-expiry");
   const file = path.join(parent, "not-a.crt");
   await writeFile(file, "hello\n");
   t.throws(() => certificateExpirySeconds(file));

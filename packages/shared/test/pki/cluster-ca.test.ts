@@ -1,16 +1,14 @@
 import { X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { execFile } from "node:child_process";
 import test from "ava";
-import { createClusterCa, LockstepError } from "../../src/index.js";
+import { createClusterCa, LockstepError, scratchDir, type TestScope } from "../../src/index.js";
 
-async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
-  const parent = await mkdtemp(path.join(os.tmpdir(), "lockstep-pki-"));
-  t.teardown(() => rm(parent, { recursive: true, force: true }));
+async function tempDir(t: TestScope): Promise<string> {
+  const parent = scratchDir(t, "lockstep-pki");
   return path.join(parent, "pki");
 }
 

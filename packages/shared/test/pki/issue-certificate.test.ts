@@ -1,7 +1,6 @@
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import {
@@ -10,15 +9,15 @@ import {
   issueNodeCertificate,
   LockstepError,
   OpensslError,
+  scratchDir,
 } from "../../src/index.js";
 
 const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
 const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 
-/** A PKI directory with a CA, removed after the test. */
+/** A PKI directory with a CA, removed after the test when it passed. */
 async function pkiDir(t: ExecutionContext, withCa = true): Promise<string> {
-  const parent = await mkdtemp(path.join(os.tmpdir(), "lockstep-pki-"));
-  t.teardown(() => rm(parent, { recursive: true, force: true }));
+  const parent = scratchDir(t, "lockstep-pki");
   const dir = path.join(parent, "pki");
   if (withCa) await createClusterCa(dir);
   return dir;
@@ -154,8 +153,7 @@ test("issuing without the CA key says the key is missing", async (t) => {
 });
 
 test("a certificate that would outlive the CA is refused", async (t) => {
-  const parent = await mkdtemp(path.join(os.tmpdir(), "lockstep-pki-"));
-  t.teardown(() => rm(parent, { recursive: true, force: true }));
+  const parent = scratchDir(t, "lockstep-pki");
   await createClusterCa(parent, { days: 30 });
   await t.throwsAsync(issueClientCertificate(parent, "api"), {
     message: /^a 825-day certificate would outlive the cluster CA \(valid until .*\); use at most 29 days$/,

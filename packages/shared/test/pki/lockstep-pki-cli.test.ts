@@ -1,11 +1,10 @@
 import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import test, { type ExecutionContext } from "ava";
+import { scratchDir } from "../../src/index.js";
 
 // The real binary runs the built code: `pnpm exec tsc -b` first (scripts/test.sh does).
 const CLI = fileURLToPath(new URL("../../bin/lockstep-pki.js", import.meta.url));
@@ -26,8 +25,7 @@ function pki(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: numbe
 
 async function tempDir(t: ExecutionContext): Promise<string> {
   if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run pnpm exec tsc -b first`);
-  const parent = await mkdtemp(path.join(os.tmpdir(), "lockstep-pki-cli-"));
-  t.teardown(() => rm(parent, { recursive: true, force: true }));
+  const parent = scratchDir(t, "lockstep-pki-cli");
   return path.join(parent, "pki");
 }
 

@@ -1,11 +1,16 @@
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import tls from "node:tls";
 import test from "ava";
-import { createClusterCa, issueClientCertificate, issueNodeCertificate, type KeyPairFiles } from "../../src/index.js";
+import {
+  createClusterCa,
+  issueClientCertificate,
+  issueNodeCertificate,
+  type KeyPairFiles,
+  scratchDir,
+  SuiteScope,
+} from "../../src/index.js";
 
 interface Cluster {
   readonly ca: Buffer;
@@ -22,7 +27,7 @@ async function cluster(parent: string, name: string): Promise<Cluster> {
   return { ca: readFileSync(ca.cert), node, client };
 }
 
-let parent = "";
+const suite = new SuiteScope();
 let ours: Cluster;
 let theirs: Cluster;
 let server: tls.Server;
@@ -36,7 +41,7 @@ let probePort = 0;
 const verdicts: (string | null)[] = [];
 
 test.before(async () => {
-  parent = await mkdtemp(path.join(os.tmpdir(), "lockstep-pki-tls-"));
+  const parent = scratchDir(suite, "lockstep-pki-tls");
   [ours, theirs] = await Promise.all([cluster(parent, "ours"), cluster(parent, "theirs")]);
   // The agent's side: its node certificate, and only clients of the cluster CA get through.
   server = tls.createServer(
@@ -72,10 +77,12 @@ test.before(async () => {
   probePort = (probe.address() as AddressInfo).port;
 });
 
+test.afterEach.always((t) => suite.noteResult(t));
+
 test.after.always(async () => {
   await new Promise((resolve) => server?.close(resolve));
   await new Promise((resolve) => probe?.close(resolve));
-  if (parent) await rm(parent, { recursive: true, force: true });
+  await suite.close();
 });
 
 /** Connects and reads what the server says; resolves with the data, or the error that ended it. */

@@ -23,7 +23,7 @@ function hotplugs(key: string, conf: CtConfig): boolean {
 }
 
 /** The keys of a pending `delete:` list (AbstractConfig.pm parse_pending_delete; `!` = force). */
-export function pendingDeletes(pending: Section | undefined): string[] {
+function pendingDeletes(pending: Section | undefined): string[] {
   const data = pending?.values.delete ?? "";
   return data
     .replace(/[,;]/g, " ")

@@ -8,7 +8,7 @@ const UNIT_DIRS = ["/etc/systemd/system", "/lib/systemd/system", "/usr/lib/syste
 const WANTS = "/etc/systemd/system/multi-user.target.wants";
 
 /** Unit files present on the container's disk now. */
-export function unitFilesOnDisk(rootfs: string): string[] {
+function unitFilesOnDisk(rootfs: string): string[] {
   const units = new Set<string>();
   for (const dir of UNIT_DIRS) {
     const host = path.join(rootfs, dir);
@@ -20,7 +20,7 @@ export function unitFilesOnDisk(rootfs: string): string[] {
   return [...units].sort();
 }
 
-export function isEnabled(rootfs: string, unit: string): boolean {
+function isEnabled(rootfs: string, unit: string): boolean {
   return existsSync(path.join(rootfs, WANTS, unit)) || lstatExists(path.join(rootfs, WANTS, unit));
 }
 

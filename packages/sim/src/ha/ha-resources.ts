@@ -15,7 +15,7 @@ export interface HaResource {
 }
 
 /** `/etc/pve/ha/resources.cfg` of the node. */
-export function haResourcesPath(layout: SimLayout): string {
+function haResourcesPath(layout: SimLayout): string {
   return path.join(layout.root, "etc/pve/ha/resources.cfg");
 }
 

@@ -42,7 +42,7 @@ export function encodeText(text: string): string {
 }
 
 /** PVE::ParseUtils decode_text: uri_unescape to bytes, then those bytes as UTF-8. */
-export function decodeText(text: string): string {
+function decodeText(text: string): string {
   const bytes = Buffer.from(text, "utf8");
   const out = Buffer.alloc(bytes.length);
   let n = 0;
@@ -93,7 +93,7 @@ export function parseConfig(text: string): CtConfig {
  * Writes the config format back: description first, then sorted properties, then the raw
  * `lxc.*` lines in their order (where Proxmox's writer puts them), then snapshots.
  */
-export function formatConfig(config: CtConfig): string {
+function formatConfig(config: CtConfig): string {
   const section = (s: Section): string => {
     // LXC/Config.pm write_pct_config: '#' . encode_text($line) for each line of the description.
     const lines = s.description ? s.description.split("\n").map((l) => `#${encodeText(l)}`) : [];

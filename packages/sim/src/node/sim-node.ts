@@ -6,10 +6,7 @@ import { PctError } from "./pct-error.js";
 import { nodeMarkerPath, simLayout, type SimLayout } from "./sim-layout.js";
 
 /** The templates a new simulated node offers in `local:vztmpl/`. */
-export const DEFAULT_TEMPLATES = [
-  "debian-12-standard_12.7-1_amd64.tar.zst",
-  "ubuntu-24.04-standard_24.04-2_amd64.tar.zst",
-];
+const DEFAULT_TEMPLATES = ["debian-12-standard_12.7-1_amd64.tar.zst", "ubuntu-24.04-standard_24.04-2_amd64.tar.zst"];
 
 /** One simulated node: its name, its paths, and its environment-driven settings. */
 export interface SimNode {

@@ -12,7 +12,7 @@ const unescape = (field: string): string =>
   field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 
 /** Every mount this process sees (proc(5): mountinfo). */
-export function readMounts(): MountEntry[] {
+function readMounts(): MountEntry[] {
   return readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
     .filter(Boolean)

@@ -32,7 +32,7 @@ lvmthin: local-lvm
 const TYPES: readonly StorageType[] = ["dir", "lvmthin", "lvm", "zfspool"];
 
 /** `/etc/pve/storage.cfg` of the simulated cluster. */
-export function storageConfigPath(layout: SimLayout): string {
+function storageConfigPath(layout: SimLayout): string {
   return path.join(layout.root, "etc/pve/storage.cfg");
 }
 
@@ -40,7 +40,7 @@ export function storageConfigPath(layout: SimLayout): string {
  * Parses storage.cfg as pve-storage's SectionConfig does: `<type>: <id>` starts a section,
  * indented `<key> <value>` lines follow.
  */
-export function parseStorageConfig(text: string): StorageEntry[] {
+function parseStorageConfig(text: string): StorageEntry[] {
   const entries: StorageEntry[] = [];
   let current: { type: StorageType; id: string; properties: Record<string, string> } | null = null;
   const flush = (): void => {

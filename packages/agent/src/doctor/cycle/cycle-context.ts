@@ -17,28 +17,39 @@ import type { DoctorContext } from "../doctor-context.js";
 export async function cycleContext(ctx: DoctorContext, workDir: string): Promise<NodeContext> {
   const config = ctx.config;
   const proc = ctx.proc();
-  const events = new EventBus(ctx.logger);
-  const inspector = new LockInspector(config.node, ctx.paths, proc, ctx.clusterFs, ctx.clock, config.lockStaleGraceMs);
-  const gate = new LockGuard(config.node, inspector, ctx.clusterFs, ctx.pct, events, ctx.clock, ctx.logger, {
-    retries: config.lockRetries,
-    backoffMs: config.lockBackoffMs,
-    backoffMaxMs: config.lockBackoffMaxMs,
-    unlockTimeoutMs: config.pctReadTimeoutMs,
+  const { node, lockStaleGraceMs, lockRetries, lockBackoffMs, lockBackoffMaxMs, pctReadTimeoutMs } = config;
+  const { paths, clusterFs, clock, logger, pct } = ctx;
+  const events = new EventBus(logger);
+  const inspector = new LockInspector({ node, paths, proc, clusterFs, clock, staleGraceMs: lockStaleGraceMs });
+  const gate = new LockGuard({
+    node,
+    inspector,
+    clusterFs,
+    pct,
+    events,
+    clock,
+    logger,
+    policy: {
+      retries: lockRetries,
+      backoffMs: lockBackoffMs,
+      backoffMaxMs: lockBackoffMaxMs,
+      unlockTimeoutMs: pctReadTimeoutMs,
+    },
   });
   const stagingDir = path.join(workDir, "staging");
   await mkdir(stagingDir, { mode: 0o700 });
   return {
-    node: config.node,
-    pct: ctx.pct,
+    node,
+    pct,
     gate,
     events,
-    clock: ctx.clock,
-    logger: ctx.logger,
-    lockRetries: config.lockRetries,
-    paths: ctx.paths,
+    clock,
+    logger,
+    lockRetries,
+    paths,
     stagingDir,
     proc,
-    clusterFs: ctx.clusterFs,
+    clusterFs,
     intents: await OperationIntents.open(path.join(workDir, "intents")),
     timeouts: pctTimeoutsOf(config),
     verify: verifyPolicyOf(config),

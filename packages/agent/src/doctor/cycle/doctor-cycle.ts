@@ -9,6 +9,7 @@ import { requireOwned } from "../../containers/require-owned.js";
 import { execInContainer } from "../../exec/exec-in-container.js";
 import { verifiedPush } from "../../files/verified-push.js";
 import type { NodeContext } from "../../node/node-context.js";
+import { ownOperation, type OperationScope } from "../../pct/operation-scope.js";
 import { pruneSnapshots } from "../../snapshots/prune-snapshots.js";
 import { createSnapshot } from "../../snapshots/snapshot-commands.js";
 import type { DoctorContext } from "../doctor-context.js";
@@ -94,7 +95,9 @@ function skipRest(steps: CycleStep[]): CycleStep[] {
   return steps;
 }
 
-const requestId = (step: string): string => `doctor-${step}-${randomUUID()}`;
+/** Each step is one operation of the agent's own, with a request ID of its own. */
+const operation = (node: NodeContext, step: string): OperationScope =>
+  ownOperation(`doctor-${step}-${randomUUID()}`, node.logger);
 
 async function create(node: NodeContext, vmid: number, options: CycleOptions): Promise<string> {
   const spec = {
@@ -113,7 +116,7 @@ async function create(node: NodeContext, vmid: number, options: CycleOptions): P
     description: "lockstep-agent doctor --cycle: a throwaway container, destroyed by the doctor",
     start: true,
   };
-  const out = await createContainer(node, spec, DOCTOR_OWNER, requestId("create"));
+  const out = await createContainer(node, spec, DOCTOR_OWNER, operation(node, "create"));
   if (out.alreadyExisted) throw new Error(`CT ${vmid} already carried ${DOCTOR_OWNER}: another doctor's cycle?`);
   return `CT ${vmid} from ${options.template} on ${options.storage}: ${out.container.status}, tagged ${DOCTOR_OWNER}`;
 }
@@ -123,7 +126,7 @@ async function push(node: NodeContext, vmid: number, content: Buffer): Promise<s
   const out = await verifiedPush(
     node,
     { vmid, path: FILE, content, mode: 0o600, user: "", group: "" },
-    requestId("push"),
+    operation(node, "push"),
     owner,
   );
   return `${FILE}: ${out.size} bytes, sha256 ${out.sha256.slice(0, 12)}... read back after ${out.verifyAttempts} look${out.verifyAttempts === 1 ? "" : "s"}`;
@@ -131,7 +134,7 @@ async function push(node: NodeContext, vmid: number, content: Buffer): Promise<s
 
 async function exec(node: NodeContext, vmid: number, content: Buffer): Promise<string> {
   await requireOwned(node, vmid, DOCTOR_OWNER, "run a command in it");
-  const out = await execInContainer(node, vmid, ["cat", FILE], { requestId: requestId("exec") });
+  const out = await execInContainer(node, vmid, ["cat", FILE], { op: operation(node, "exec") });
   if (out.exitCode !== 0 || out.stdout !== content.toString())
     throw new Error(
       `cat ${FILE} exited ${out.exitCode} with ${JSON.stringify(out.stdout.slice(0, 80))}, not the pushed content`,
@@ -142,13 +145,13 @@ async function exec(node: NodeContext, vmid: number, content: Buffer): Promise<s
 async function snapshot(node: NodeContext, vmid: number): Promise<string> {
   const owner = await requireOwned(node, vmid, DOCTOR_OWNER, "snapshot it");
   const names = [`${SNAPSHOT_PREFIX}-1`, `${SNAPSHOT_PREFIX}-2`];
-  for (const name of names) await createSnapshot(node, vmid, name, "", requestId("snapshot"), owner);
+  for (const name of names) await createSnapshot(node, vmid, name, "", operation(node, "snapshot"), owner);
   return `took ${names.join(" and ")}`;
 }
 
 async function prune(node: NodeContext, vmid: number): Promise<string> {
   const owner = await requireOwned(node, vmid, DOCTOR_OWNER, "prune its snapshots");
-  const out = await pruneSnapshots(node, vmid, 1, SNAPSHOT_PREFIX, requestId("prune"), owner);
+  const out = await pruneSnapshots(node, vmid, 1, SNAPSHOT_PREFIX, operation(node, "prune"), owner);
   if (out.failed.length > 0)
     throw new Error(`prune failed on ${out.failed.map((f) => `${f.name} (${f.code}: ${f.message})`).join(", ")}`);
   if (out.deleted.join() !== `${SNAPSHOT_PREFIX}-1` || out.kept.join() !== `${SNAPSHOT_PREFIX}-2`)
@@ -159,7 +162,13 @@ async function prune(node: NodeContext, vmid: number): Promise<string> {
 }
 
 async function destroy(node: NodeContext, vmid: number): Promise<string> {
-  const out = await destroyContainer(node, vmid, { force: true, purge: true }, requestId("destroy"), DOCTOR_OWNER);
+  const out = await destroyContainer(
+    node,
+    vmid,
+    { force: true, purge: true },
+    operation(node, "destroy"),
+    DOCTOR_OWNER,
+  );
   if ((await readConfigFile(node, vmid)) !== null)
     throw new Error(`CT ${vmid}'s config is still there after pct destroy`);
   return out.alreadyGone ? `CT ${vmid} was already gone` : `CT ${vmid} destroyed (stopped first), its config gone`;
