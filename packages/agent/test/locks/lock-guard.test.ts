@@ -82,6 +82,21 @@ test("a backup lock held by a vzdump task is waited on within the bounds, then L
   t.deepEqual(calls, []);
 });
 
+test("a wait for a held lock ends when the operation is stopped (the agent stopping), with the stop's reason", async (t) => {
+  const { node, guard, calls } = guarded(t);
+  node.config(101, "lock: backup", "tags: lockstep-abc");
+  node.task(5000, 777, "vzdump", "");
+  const stop = new AbortController();
+  const op = { requestId: "r1", signal: stop.signal, logger: createMemoryLogger() };
+  const waiting = guard.ensureFree(101, { op, owner: "lockstep-abc" });
+  while (node.clock.pendingSleeps === 0) await new Promise((resolve) => setImmediate(resolve));
+  const reason = new Error("the agent is stopping");
+  stop.abort(reason);
+  t.is(await t.throwsAsync(waiting), reason);
+  t.is(node.clock.pendingSleeps, 0);
+  t.deepEqual(calls, []);
+});
+
 test("the lock a caller's own failed call left is cleared once nothing owns it, without waiting out the grace period", async (t) => {
   const { node, guard, calls, drive } = guarded(t);
   node.config(101, "lock: snapshot-delete");
