@@ -51,8 +51,8 @@ async function serveApi(): Promise<void> {
   }
   const config = loadApiConfig({ listen: values.listen, logFormat: values["log-format"] }, process.env);
   const logger = createStreamLogger(process.stdout, {
-    level: config.logLevel,
-    format: resolveLogFormat(config.logFormat, process.stdout),
+    level: config.logging.level,
+    format: resolveLogFormat(config.logging.format, process.stdout),
     bound: { service: "lockstep-api" },
   });
   const pool = openDatabase(config.databaseUrl, { connectionLimit: 20 });
@@ -61,29 +61,30 @@ async function serveApi(): Promise<void> {
   // Schema changes may run DDL on big tables: their connection has no statement timeout.
   const schema = openDatabase(config.databaseUrl, { connectionLimit: 2, statementTimeoutMs: null });
   await migrate(schema, migrations, logger, owner).finally(() => schema.end());
-  const agents = agentDirectory(pool, config.agentCallTimeoutMs, agentTransport(config));
-  if (config.agentTransport === "plaintext-loopback")
+  const agents = agentDirectory(pool, config.agents.callTimeoutMs, agentTransport(config));
+  if (config.agents.transport === "plaintext-loopback")
     logger.warn(
       "agents are reached over PLAINTEXT gRPC (agentTransport plaintext-loopback): loopback development only",
     );
   const metrics = new ApiMetrics(pool, {
-    certificates: config.agentTransport === "mtls" ? { client: config.agentTlsCert, ca: config.agentTlsCa } : {},
+    certificates:
+      config.agents.transport === "mtls" ? { client: config.agents.tls.cert, ca: config.agents.tls.ca } : {},
   });
   const dispatcher = new Dispatcher({
     pool,
     agents,
     clock: systemClock,
     logger: logger.child({ component: "dispatcher" }),
-    jobs: new JobStore(pool, systemClock, owner, config.jobLeaseMs),
-    vmids: { min: config.vmidMin, max: config.vmidMax },
+    jobs: new JobStore(pool, systemClock, owner, config.jobs.leaseMs),
+    vmids: config.vmids,
     options: {
-      pollMs: config.dispatchPollMs,
-      concurrency: config.dispatchConcurrency,
-      backoffBaseMs: config.jobBackoffBaseMs,
-      backoffMaxMs: config.jobBackoffMaxMs,
-      leaseMs: config.jobLeaseMs,
+      pollMs: config.jobs.pollMs,
+      concurrency: config.jobs.concurrency,
+      backoffBaseMs: config.jobs.backoffBaseMs,
+      backoffMaxMs: config.jobs.backoffMaxMs,
+      leaseMs: config.jobs.leaseMs,
       snapshotKeepLast: config.snapshotKeepLast,
-      ports: { min: config.portMin, max: config.portMax },
+      ports: config.ports,
       observer: metrics,
     },
   });
@@ -99,18 +100,15 @@ async function serveApi(): Promise<void> {
     leases,
     clock: systemClock,
     logger: logger.child({ component: "reconciler" }),
-    maxAttempts: config.jobMaxAttempts,
-    ports: { min: config.portMin, max: config.portMax },
+    maxAttempts: config.jobs.maxAttempts,
+    ports: config.ports,
     policy: {
-      missing: config.reconcileMissing,
-      orphans: config.reconcileOrphans,
-      orphanGraceMs: config.reconcileOrphanGraceMs,
+      missing: config.reconcile.missing,
+      orphans: config.reconcile.orphans,
+      orphanGraceMs: config.reconcile.orphanGraceMs,
     },
   });
-  const keys = new KeyStore(pool, systemClock, {
-    retentionMs: config.idempotencyRetentionMs,
-    abandonedAfterMs: config.idempotencyAbandonedAfterMs,
-  });
+  const keys = new KeyStore(pool, systemClock, config.idempotency);
   // Keys past their retention are treated as new anyway; this keeps the table bounded.
   const sweeper = setInterval(
     () =>
@@ -125,11 +123,11 @@ async function serveApi(): Promise<void> {
       pool,
       clock: systemClock,
       logger,
-      idempotencyRetentionMs: config.idempotencyRetentionMs,
-      idempotencyAbandonedAfterMs: config.idempotencyAbandonedAfterMs,
-      vmids: { min: config.vmidMin, max: config.vmidMax },
-      ports: { min: config.portMin, max: config.portMax },
-      maxAttempts: config.jobMaxAttempts,
+      idempotencyRetentionMs: config.idempotency.retentionMs,
+      idempotencyAbandonedAfterMs: config.idempotency.abandonedAfterMs,
+      vmids: config.vmids,
+      ports: config.ports,
+      maxAttempts: config.jobs.maxAttempts,
       snapshotKeepLast: config.snapshotKeepLast,
       afterCommit: () => {
         dispatcher.wake();
@@ -139,16 +137,20 @@ async function serveApi(): Promise<void> {
       reconciler,
       tokens: new TokenStore(pool, systemClock),
       metrics,
-      limits: { maxBodyBytes: config.maxBodyBytes, ratePerSecond: config.ratePerSecond, rateBurst: config.rateBurst },
+      limits: {
+        maxBodyBytes: config.http.maxBodyBytes,
+        ratePerSecond: config.http.ratePerSecond,
+        rateBurst: config.http.rateBurst,
+      },
     },
     keys,
   );
   const [host, port] = [
-    config.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""),
-    Number(config.listen.split(":").pop()),
+    config.http.listen.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""),
+    Number(config.http.listen.split(":").pop()),
   ];
   const server = serve(
-    { fetch: app.fetch, hostname: host, port, serverOptions: { maxHeaderSize: config.maxHeaderBytes } },
+    { fetch: app.fetch, hostname: host, port, serverOptions: { maxHeaderSize: config.http.maxHeaderBytes } },
     (info) => logger.info("api listening", { address: `${info.address}:${info.port}` }),
   );
   refuseMalformedRequests(server as Server);
@@ -161,15 +163,15 @@ async function serveApi(): Promise<void> {
     clock: systemClock,
     logger: logger.child({ component: "node-monitor" }),
     options: {
-      intervalMs: config.healthIntervalMs,
-      unreachableAlertMs: config.unreachableAlertMs,
-      probeTimeoutMs: config.healthProbeTimeoutMs,
+      intervalMs: config.health.intervalMs,
+      unreachableAlertMs: config.health.unreachableAlertMs,
+      probeTimeoutMs: config.health.probeTimeoutMs,
       onNodeBack: () => dispatcher.wake(),
     },
     leases,
   });
   monitor.start();
-  reconciler.start(config.reconcileIntervalMs);
+  reconciler.start(config.reconcile.intervalMs);
   const shutdown = (signal: string): void => {
     logger.info("shutting down", { signal });
     const force = setTimeout(() => process.exit(1), config.shutdownDrainMs).unref();
@@ -189,8 +191,8 @@ async function serveApi(): Promise<void> {
 }
 
 function agentTransport(config: ApiConfig): AgentTransport {
-  if (config.agentTransport === "plaintext-loopback") return { mode: "plaintext-loopback" };
-  return { mode: "mtls", tls: { ca: config.agentTlsCa, cert: config.agentTlsCert, key: config.agentTlsKey } };
+  if (config.agents.transport === "plaintext-loopback") return { mode: "plaintext-loopback" };
+  return { mode: "mtls", tls: config.agents.tls };
 }
 
 /**
@@ -220,8 +222,9 @@ function refuseMalformedRequests(server: Server<typeof IncomingMessage, typeof S
 }
 
 function alertChannel(config: ApiConfig, logger: Logger): AlertChannel {
-  if (config.alertChannel === "webhook") return webhookChannel(config.alertWebhookUrl);
-  if (config.alertChannel === "pagerduty") return pagerDutyChannel(config.pagerdutyRoutingKey, config.pagerdutyUrl);
+  const { channel, webhookUrl, pagerduty } = config.alerts;
+  if (channel === "webhook") return webhookChannel(webhookUrl);
+  if (channel === "pagerduty") return pagerDutyChannel(pagerduty.routingKey, pagerduty.url);
   return logOnlyChannel(logger.child({ component: "alerts" }));
 }
 

@@ -1,62 +1,87 @@
-/** The agent's configuration, compiled once at start-up and passed in; never a global. */
+import type { NodeLimits, PctTimeouts, VerifyPolicy } from "../node/node-context.js";
+import type { NodePaths } from "../node/node-paths.js";
+
+/**
+ * The agent's configuration, compiled once at start-up (config/load-config.ts) and passed in;
+ * never a global. Settings are written flat (`pctCreateTimeoutMs` in agent.json,
+ * LOCKSTEP_AGENT_PCT_CREATE_TIMEOUT_MS, `--pct-create-timeout-ms`) and held here in the
+ * groups their users take whole.
+ */
 export interface AgentConfig {
   readonly node: string;
-  readonly listen: string;
-  /** `mtls` always, except `plaintext-loopback` for development on 127.0.0.1 / ::1. */
-  readonly transport: "mtls" | "plaintext-loopback";
-  /** The cluster CA (PEM) that client certificates must chain to. */
-  readonly tlsCa: string;
-  /** This node's certificate and key (PEM); the key is a secret and never logged. */
-  readonly tlsCert: string;
-  readonly tlsKey: string;
-  /** Client certificate names (CN or DNS SAN) let in; empty lets in every client of the CA. */
-  readonly tlsAllowedClients: readonly string[];
   /** Set when running against a simulated node rooted here. */
   readonly simulate: string | null;
-  /** What the node's `pct` runs with beyond PATH: a simulated node's settings, nothing on a real one. */
-  readonly nodeEnv: Readonly<Record<string, string>>;
-  readonly pctPath: string;
-  readonly lockDir: string;
-  readonly configDir: string;
-  readonly tasksActive: string;
-  readonly migrationLockDir: string;
-  readonly procRoot: string;
+  readonly transport: TransportConfig;
+  /** Where the node keeps what the agent reads, and what `pct` runs with beyond PATH. */
+  readonly paths: NodePaths;
+  /** The agent's own durable state: the request store and the operation intents. */
   readonly stateDir: string;
-  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly logging: LoggingConfig;
+  readonly requests: RequestsConfig;
+  readonly locks: LocksConfig;
+  readonly pct: PctConfig;
+  readonly verify: VerifyPolicy;
+  readonly limits: NodeLimits;
+  readonly health: HealthConfig;
+  /** Where `GET /metrics` (Prometheus) listens; empty turns it off. */
+  readonly metricsListen: string;
+  readonly operations: OperationsConfig;
+}
+
+export interface TransportConfig {
+  readonly listen: string;
+  /** `mtls` always, except `plaintext-loopback` for development on 127.0.0.1 / ::1. */
+  readonly kind: "mtls" | "plaintext-loopback";
+  /** The cluster CA (PEM) that client certificates must chain to. */
+  readonly ca: string;
+  /** This node's certificate and key (PEM); the key is a secret and never logged. */
+  readonly cert: string;
+  readonly key: string;
+  /** Client certificate names (CN or DNS SAN) let in; empty lets in every client of the CA. */
+  readonly allowedClients: readonly string[];
+  readonly maxMessageBytes: number;
+}
+
+export interface LoggingConfig {
+  readonly level: "debug" | "info" | "warn" | "error";
   /** `auto`: readable lines on a terminal, JSON lines otherwise (systemd, a pipe). */
-  readonly logFormat: "auto" | "json" | "pretty";
-  readonly requestRetentionMs: number;
-  readonly maxRequestRecords: number;
-  readonly lockRetries: number;
-  readonly lockBackoffMs: number;
-  readonly lockBackoffMaxMs: number;
-  readonly lockStaleGraceMs: number;
-  readonly pctReadTimeoutMs: number;
-  readonly pctCreateTimeoutMs: number;
+  readonly format: "auto" | "json" | "pretty";
+}
+
+/** The durable request store: how long a finished request is remembered, and how many at most. */
+export interface RequestsConfig {
+  readonly retentionMs: number;
+  readonly maxRecords: number;
+}
+
+export interface LocksConfig {
+  /** Re-inspections of a held lock before LOCK_HELD, with backoff between them. */
+  readonly retries: number;
+  readonly backoffMs: number;
+  readonly backoffMaxMs: number;
+  /** How long a `lock:` must stay without any possible owner before it is STALE. */
+  readonly staleGraceMs: number;
+}
+
+export interface PctConfig {
+  readonly timeouts: PctTimeouts;
   /** How long pct has after SIGTERM before its process group is killed. */
-  readonly pctTerminateGraceMs: number;
-  readonly pctDestroyTimeoutMs: number;
-  readonly pctPowerTimeoutMs: number;
-  readonly pctSnapshotTimeoutMs: number;
-  readonly pctPushTimeoutMs: number;
-  readonly execDefaultTimeoutMs: number;
-  readonly execMaxTimeoutMs: number;
+  readonly terminateGraceMs: number;
+}
+
+export interface HealthConfig {
   readonly probeTimeoutMs: number;
   /** How old the last probe of pct and /etc/pve may grow before the health service probes again. */
-  readonly healthIntervalMs: number;
+  readonly intervalMs: number;
   /** Bound on each read or write of /etc/pve; one that passes marks it unresponsive. */
   readonly clusterFsTimeoutMs: number;
   /** Bound on the look at `/etc/pve/local` (mounted? quorate?) that Health and every mutation make. */
   readonly clusterFsProbeTimeoutMs: number;
-  readonly verifyAttempts: number;
-  readonly verifyInitialDelayMs: number;
-  readonly verifyMaxDelayMs: number;
-  readonly execOutputBytes: number;
-  readonly pushBytes: number;
-  readonly grpcMaxMessageBytes: number;
-  /** Where `GET /metrics` (Prometheus) listens; empty turns it off. */
-  readonly metricsListen: string;
+}
+
+export interface OperationsConfig {
   /** Mutating RPCs running at once on this node; more are refused with RESOURCE_EXHAUSTED. */
-  readonly maxConcurrentOperations: number;
+  readonly maxConcurrent: number;
+  /** How long a stopping agent lets running operations finish before it interrupts them. */
   readonly shutdownDrainMs: number;
 }

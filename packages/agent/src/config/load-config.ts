@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { compileConfig, ConfigError, envName, type KeySpec } from "@lockstep/shared";
 import { simulatorEnvironment } from "../pct/pct-environment.js";
+import { clusterPaths } from "../node/node-paths.js";
 import type { AgentConfig } from "./agent-config.js";
 
 const MIN = 60_000;
@@ -13,11 +14,61 @@ const CLIENT_NAMES = /^[a-zA-Z0-9._-]+(,[a-zA-Z0-9._-]+)*$/;
 const optionalPath: KeySpec = { kind: "string", default: "", pattern: ABSOLUTE, describe: "an absolute path" };
 const LOOPBACK_LISTEN = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d+$/;
 
+/**
+ * The settings as written: keys of agent.json, LOCKSTEP_AGENT_<KEY> variables and flags,
+ * flat, so that each is named alike everywhere (and in every error). `grouped` turns them
+ * into the AgentConfig the agent is handed.
+ */
+interface AgentSettings {
+  readonly node: string;
+  readonly listen: string;
+  readonly transport: "mtls" | "plaintext-loopback";
+  readonly tlsCa: string;
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  readonly tlsAllowedClients: string;
+  readonly simulate: string;
+  readonly pctPath: string;
+  readonly lockDir: string;
+  readonly configDir: string;
+  readonly tasksActive: string;
+  readonly migrationLockDir: string;
+  readonly procRoot: string;
+  readonly stateDir: string;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly logFormat: "auto" | "json" | "pretty";
+  readonly requestRetentionMs: number;
+  readonly maxRequestRecords: number;
+  readonly lockRetries: number;
+  readonly lockBackoffMs: number;
+  readonly lockBackoffMaxMs: number;
+  readonly lockStaleGraceMs: number;
+  readonly pctReadTimeoutMs: number;
+  readonly pctCreateTimeoutMs: number;
+  readonly pctTerminateGraceMs: number;
+  readonly pctDestroyTimeoutMs: number;
+  readonly pctPowerTimeoutMs: number;
+  readonly pctSnapshotTimeoutMs: number;
+  readonly pctPushTimeoutMs: number;
+  readonly execDefaultTimeoutMs: number;
+  readonly execMaxTimeoutMs: number;
+  readonly probeTimeoutMs: number;
+  readonly healthIntervalMs: number;
+  readonly clusterFsTimeoutMs: number;
+  readonly clusterFsProbeTimeoutMs: number;
+  readonly verifyAttempts: number;
+  readonly verifyInitialDelayMs: number;
+  readonly verifyMaxDelayMs: number;
+  readonly execOutputBytes: number;
+  readonly pushBytes: number;
+  readonly grpcMaxMessageBytes: number;
+  readonly maxConcurrentOperations: number;
+  readonly metricsListen: string;
+  readonly shutdownDrainMs: number;
+}
+
 /** Every key, its type, bounds and default. Durations are milliseconds. */
-function specs(defaults: {
-  node: string;
-  simulate: string | null;
-}): Record<Exclude<keyof AgentConfig, "nodeEnv">, KeySpec> {
+function specs(defaults: { node: string; simulate: string | null }): Record<keyof AgentSettings, KeySpec> {
   const sim = defaults.simulate;
   const under = (p: string, real: string): string => (sim ? path.join(sim, p) : real);
   const abs = (d: string): KeySpec => ({ kind: "string", default: d, pattern: ABSOLUTE, describe: "an absolute path" });
@@ -126,34 +177,94 @@ export function compileAgentConfig(inputs: ConfigInputs): AgentConfig {
   const flags = { ...inputs.flags, ...(simulate ? { simulate } : {}) };
   const file = readConfigFile(inputs.configPath ?? inputs.env.LOCKSTEP_AGENT_CONFIG ?? null);
   const node = simulate ? simulatedNodeName(simulate, inputs.env) : os.hostname().split(".")[0]!;
-  const config = compileConfig<Omit<AgentConfig, "tlsAllowedClients" | "nodeEnv"> & { tlsAllowedClients: string }>(
-    specs({ node, simulate }),
-    { file, env: inputs.env, envPrefix: "LOCKSTEP_AGENT", flags },
-  );
-  const compiled: AgentConfig = {
-    ...config,
-    simulate: config.simulate || null,
-    nodeEnv: config.simulate ? simulatorEnvironment(config.simulate, config.node, inputs.env) : {},
-    pctPath: simulate && !config.pctPath ? inputs.simPct : config.pctPath,
-    tlsAllowedClients: config.tlsAllowedClients ? config.tlsAllowedClients.split(",") : [],
-  };
-  if (compiled.lockBackoffMaxMs < compiled.lockBackoffMs)
+  const settings = compileConfig<AgentSettings>(specs({ node, simulate }), {
+    file,
+    env: inputs.env,
+    envPrefix: "LOCKSTEP_AGENT",
+    flags,
+  });
+  if (settings.lockBackoffMaxMs < settings.lockBackoffMs)
     throw new ConfigError(
-      `lockBackoffMaxMs (${compiled.lockBackoffMaxMs}) must not be below lockBackoffMs (${compiled.lockBackoffMs})`,
+      `lockBackoffMaxMs (${settings.lockBackoffMaxMs}) must not be below lockBackoffMs (${settings.lockBackoffMs})`,
     );
-  if (compiled.execMaxTimeoutMs < compiled.execDefaultTimeoutMs)
+  if (settings.execMaxTimeoutMs < settings.execDefaultTimeoutMs)
     throw new ConfigError(`execMaxTimeoutMs must not be below execDefaultTimeoutMs`);
-  return compiled;
+  const nodeEnv = settings.simulate ? simulatorEnvironment(settings.simulate, settings.node, inputs.env) : {};
+  return grouped(settings, {
+    nodeEnv,
+    pctPath: simulate && !settings.pctPath ? inputs.simPct : settings.pctPath,
+  });
+}
+
+/** The settings in the groups their users take: built here once, never re-read elsewhere. */
+function grouped(s: AgentSettings, node: { nodeEnv: Record<string, string>; pctPath: string }): AgentConfig {
+  return {
+    node: s.node,
+    simulate: s.simulate || null,
+    transport: {
+      listen: s.listen,
+      kind: s.transport,
+      ca: s.tlsCa,
+      cert: s.tlsCert,
+      key: s.tlsKey,
+      allowedClients: s.tlsAllowedClients ? s.tlsAllowedClients.split(",") : [],
+      maxMessageBytes: s.grpcMaxMessageBytes,
+    },
+    paths: {
+      pct: node.pctPath,
+      lockDir: s.lockDir,
+      configDir: s.configDir,
+      ...clusterPaths(s.configDir),
+      tasksActive: s.tasksActive,
+      migrationLockDir: s.migrationLockDir,
+      procRoot: s.procRoot,
+      pctEnv: node.nodeEnv,
+    },
+    stateDir: s.stateDir,
+    logging: { level: s.logLevel, format: s.logFormat },
+    requests: { retentionMs: s.requestRetentionMs, maxRecords: s.maxRequestRecords },
+    locks: {
+      retries: s.lockRetries,
+      backoffMs: s.lockBackoffMs,
+      backoffMaxMs: s.lockBackoffMaxMs,
+      staleGraceMs: s.lockStaleGraceMs,
+    },
+    pct: {
+      timeouts: {
+        readMs: s.pctReadTimeoutMs,
+        createMs: s.pctCreateTimeoutMs,
+        destroyMs: s.pctDestroyTimeoutMs,
+        powerMs: s.pctPowerTimeoutMs,
+        snapshotMs: s.pctSnapshotTimeoutMs,
+        pushMs: s.pctPushTimeoutMs,
+        execDefaultMs: s.execDefaultTimeoutMs,
+        execMaxMs: s.execMaxTimeoutMs,
+      },
+      terminateGraceMs: s.pctTerminateGraceMs,
+    },
+    verify: { attempts: s.verifyAttempts, initialDelayMs: s.verifyInitialDelayMs, maxDelayMs: s.verifyMaxDelayMs },
+    limits: { execOutputBytes: s.execOutputBytes, pushBytes: s.pushBytes },
+    health: {
+      probeTimeoutMs: s.probeTimeoutMs,
+      intervalMs: s.healthIntervalMs,
+      clusterFsTimeoutMs: s.clusterFsTimeoutMs,
+      clusterFsProbeTimeoutMs: s.clusterFsProbeTimeoutMs,
+    },
+    metricsListen: s.metricsListen,
+    operations: { maxConcurrent: s.maxConcurrentOperations, shutdownDrainMs: s.shutdownDrainMs },
+  };
 }
 
 /** Why the transport cannot start, or null: mTLS needs all three files; plaintext is only for a loopback listener, never by accident. */
 export function transportProblem(config: AgentConfig): string | null {
-  if (config.transport === "plaintext-loopback") {
-    return LOOPBACK_LISTEN.test(config.listen)
+  const { kind, listen } = config.transport;
+  if (kind === "plaintext-loopback") {
+    return LOOPBACK_LISTEN.test(listen)
       ? null
-      : `transport plaintext-loopback needs a loopback listen address (127.x.x.x, [::1] or localhost), got listen ${JSON.stringify(config.listen)}`;
+      : `transport plaintext-loopback needs a loopback listen address (127.x.x.x, [::1] or localhost), got listen ${JSON.stringify(listen)}`;
   }
-  const missing = (["tlsCa", "tlsCert", "tlsKey"] as const).find((key) => !config[key]);
+  const files = { tlsCa: config.transport.ca, tlsCert: config.transport.cert, tlsKey: config.transport.key };
+  const missing = (Object.keys(files) as (keyof typeof files)[]).find((key) => !files[key]);
   return missing
     ? `${missing} is required with transport mtls (set it in the config file or ${envName("LOCKSTEP_AGENT", missing)}; transport plaintext-loopback is for loopback development only)`
     : null;

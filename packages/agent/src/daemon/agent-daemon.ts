@@ -12,7 +12,6 @@ import {
   type Logger,
 } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
-import { nodeLimitsOf, nodePathsOf, pctTimeoutsOf, verifyPolicyOf } from "../config/node-settings.js";
 import { RequestDeduplicator, RequestStore, toOperationRecord } from "../dedup/index.js";
 import { OperationIntents } from "../dedup/operation-intents.js";
 import { EventBus } from "../events/event-bus.js";
@@ -83,16 +82,16 @@ const AGENT_VERSION = lockstepVersion();
 export async function startAgent(config: AgentConfig, logger: Logger, deps: AgentDeps = {}): Promise<RunningAgent> {
   const clock = deps.clock ?? systemClock;
   const stagingDir = prepareStateDir(config.stateDir);
-  const paths = nodePathsOf(config);
+  const paths = config.paths;
   const events = new EventBus(logger.child({ component: "events" }));
   const metrics = new AgentMetrics(events);
-  const proc = realProcReader(config.procRoot);
+  const proc = realProcReader(config.paths.procRoot);
   // Made once the node context exists; a change before then is seen by its first probe.
   let serving: ServingMonitor | undefined;
   const clusterFs = new ClusterFs({
     pveDir: paths.pveDir,
-    timeoutMs: config.clusterFsTimeoutMs,
-    probeTimeoutMs: config.clusterFsProbeTimeoutMs,
+    timeoutMs: config.health.clusterFsTimeoutMs,
+    probeTimeoutMs: config.health.clusterFsProbeTimeoutMs,
     maxStuckReaders: MAX_STUCK_READERS,
     clock,
     logger: logger.child({ component: "cluster-fs" }),
@@ -111,17 +110,17 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   const pctProcesses = new ProcessPctRunner({
     pct: paths.pct,
     env: paths.pctEnv,
-    defaultTimeoutMs: config.pctReadTimeoutMs,
-    defaultMaxOutputBytes: config.execOutputBytes,
-    terminateGraceMs: config.pctTerminateGraceMs,
+    defaultTimeoutMs: config.pct.timeouts.readMs,
+    defaultMaxOutputBytes: config.limits.execOutputBytes,
+    terminateGraceMs: config.pct.terminateGraceMs,
     proc,
     clock,
   });
   const pct = metrics.timed(pctProcesses);
   const store = await RequestStore.open({
     dir: path.join(config.stateDir, "requests"),
-    retentionMs: config.requestRetentionMs,
-    maxRecords: config.maxRequestRecords,
+    retentionMs: config.requests.retentionMs,
+    maxRecords: config.requests.maxRecords,
     clock,
     logger: logger.child({ component: "dedup" }),
   });
@@ -151,7 +150,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     proc,
     clusterFs,
     clock,
-    staleGraceMs: config.lockStaleGraceMs,
+    staleGraceMs: config.locks.staleGraceMs,
   });
   const guard = new LockGuard({
     node: config.node,
@@ -162,16 +161,16 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     clock,
     logger: logger.child({ component: "locks" }),
     policy: {
-      retries: config.lockRetries,
-      backoffMs: config.lockBackoffMs,
-      backoffMaxMs: config.lockBackoffMaxMs,
-      unlockTimeoutMs: config.pctReadTimeoutMs,
+      retries: config.locks.retries,
+      backoffMs: config.locks.backoffMs,
+      backoffMaxMs: config.locks.backoffMaxMs,
+      unlockTimeoutMs: config.pct.timeouts.readMs,
     },
   });
-  mkdirSync(config.lockDir, { recursive: true });
+  mkdirSync(config.paths.lockDir, { recursive: true });
   const watcher = new LockWatcher({
     node: config.node,
-    dir: config.lockDir,
+    dir: config.paths.lockDir,
     inspector,
     events,
     clock,
@@ -187,19 +186,19 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     events,
     clock,
     logger,
-    lockRetries: config.lockRetries,
+    lockRetries: config.locks.retries,
     paths,
     stagingDir,
     intents,
     proc,
     clusterFs,
-    timeouts: pctTimeoutsOf(config),
-    verify: verifyPolicyOf(config),
-    limits: nodeLimitsOf(config),
+    timeouts: config.pct.timeouts,
+    verify: config.verify,
+    limits: config.limits,
   };
   serving = new ServingMonitor({
-    probe: () => probeNode(ctx, config.probeTimeoutMs),
-    intervalMs: config.healthIntervalMs,
+    probe: () => probeNode(ctx, config.health.probeTimeoutMs),
+    intervalMs: config.health.intervalMs,
     clock,
     logger: logger.child({ component: "health" }),
   });
@@ -207,10 +206,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
   // pct that hangs delays the start by the probe's bound at most.
   await withinBound(
     serving.probe().catch((err: unknown) => logger.warn("the node probe failed", { err })),
-    config.probeTimeoutMs,
+    config.health.probeTimeoutMs,
     undefined,
   );
-  const admission = new OperationAdmission(config.node, config.maxConcurrentOperations);
+  const admission = new OperationAdmission(config.node, config.operations.maxConcurrent);
   const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, HOST_STATS_TIMEOUT_MS);
   // Read once now, so the first Health has statistics to fall back on if a read is slow.
   void hostStats
@@ -224,12 +223,12 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     running: () => admission.inUse,
     requestStore: () => ({
       records: store.stats.records,
-      maxRecords: config.maxRequestRecords,
+      maxRecords: config.requests.maxRecords,
       quarantined: store.stats.quarantined,
     }),
     health: () => serving.probe(),
     healthWaitMs: SCRAPE_HEALTH_WAIT_MS,
-    certificates: config.transport === "mtls" ? { node: config.tlsCert, ca: config.tlsCa } : {},
+    certificates: config.transport.kind === "mtls" ? { node: config.transport.cert, ca: config.transport.ca } : {},
   });
   const service = createNodeAgentService({
     ctx,
@@ -251,31 +250,31 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     rpcs: metrics,
   });
   const server = new Server({
-    "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
-    "grpc.max_send_message_length": config.grpcMaxMessageBytes,
+    "grpc.max_receive_message_length": config.transport.maxMessageBytes,
+    "grpc.max_send_message_length": config.transport.maxMessageBytes,
     interceptors:
-      config.transport === "mtls" && config.tlsAllowedClients.length > 0
-        ? [clientAllowlist(config.tlsAllowedClients, logger.child({ component: "tls" }))]
+      config.transport.kind === "mtls" && config.transport.allowedClients.length > 0
+        ? [clientAllowlist(config.transport.allowedClients, logger.child({ component: "tls" }))]
         : [],
   });
   server.addService(agentV1.NodeAgentService, service);
   server.addService(healthV1.HealthService, createHealthService(serving, logger.child({ component: "health" })));
   addReflection(server);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(config.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(config.transport.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))),
   ).catch((err: unknown) => {
     throw new ConfigError(
-      `listen ${config.listen} cannot be bound: ${err instanceof Error ? err.message : String(err)}`,
+      `listen ${config.transport.listen} cannot be bound: ${err instanceof Error ? err.message : String(err)}`,
     );
   });
-  const address = `${config.listen.replace(/:\d+$/, "")}:${port}`;
+  const address = `${config.transport.listen.replace(/:\d+$/, "")}:${port}`;
   serving.start();
   const metricsServer = config.metricsListen ? await startMetricsServer(config.metricsListen, metrics.registry) : null;
   logger.info("agent listening", {
     address,
     metrics: metricsServer?.address ?? null,
     node: config.node,
-    transport: config.transport,
+    transport: config.transport.kind,
     pct: paths.pct,
     simulate: config.simulate,
     version: AGENT_VERSION,
@@ -290,7 +289,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
       logger.info("draining in-flight requests", { inFlight: dedup.inFlightCount });
       const drained = await Promise.race([
         dedup.idle().then(() => true),
-        clock.sleep(config.shutdownDrainMs).then(() => false),
+        clock.sleep(config.operations.shutdownDrainMs).then(() => false),
       ]);
       if (!drained) {
         // What is still running is recorded as interrupted and converges on retry.
@@ -325,7 +324,7 @@ async function holdVmidsOfRunningTasks(
   clock: Clock,
   logger: Logger,
 ): Promise<void> {
-  for (const worker of await liveTaskWorkers(config.tasksActive, proc)) {
+  for (const worker of await liveTaskWorkers(config.paths.tasksActive, proc)) {
     if (!/^[1-9][0-9]*$/.test(worker.id)) continue;
     logger.warn("a Proxmox task is running at start; its VMID waits for it", {
       vmid: Number(worker.id),
@@ -337,8 +336,8 @@ async function holdVmidsOfRunningTasks(
 
 /** Mutual TLS with the cluster CA; plaintext only where the configuration allowed it for loopback. */
 function serverCredentials(config: AgentConfig): ServerCredentials {
-  if (config.transport === "plaintext-loopback") return ServerCredentials.createInsecure();
-  return agentServerCredentials({ ca: config.tlsCa, cert: config.tlsCert, key: config.tlsKey });
+  if (config.transport.kind === "plaintext-loopback") return ServerCredentials.createInsecure();
+  return agentServerCredentials({ ca: config.transport.ca, cert: config.transport.cert, key: config.transport.key });
 }
 
 /** The state directory (0700) and a clean staging area for files waiting for `pct push`. */

@@ -68,16 +68,16 @@ async function main(): Promise<void> {
   const config = loadAgentConfig({ configPath: values.config ?? null, flags, env: process.env, simPct: simPctBin });
   // A real node's /etc/pve is there before its agent starts; a simulated one is laid out now
   // (its /etc/pve and the `local` link that says pmxcfs is there), joining its cluster if any.
-  if (config.simulate) layOutSimNode(config.simulate, config.node, config.nodeEnv.LOCKSTEP_SIM_CLUSTER || null);
+  if (config.simulate) layOutSimNode(config.simulate, config.node, config.paths.pctEnv.LOCKSTEP_SIM_CLUSTER || null);
   const logger = createStreamLogger(process.stdout, {
-    level: config.logLevel,
-    format: resolveLogFormat(config.logFormat, process.stdout),
+    level: config.logging.level,
+    format: resolveLogFormat(config.logging.format, process.stdout),
     bound: { service: "lockstep-agent", node: config.node },
   });
-  if (config.transport === "plaintext-loopback")
+  if (config.transport.kind === "plaintext-loopback")
     logger.warn(
       "gRPC is PLAINTEXT without client authentication (transport plaintext-loopback): for loopback development only, never on a real node",
-      { listen: config.listen },
+      { listen: config.transport.listen },
     );
   const agent = await startAgent(config, logger);
   let stopping = false;

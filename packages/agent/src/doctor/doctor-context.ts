@@ -2,7 +2,6 @@ import path from "node:path";
 import { readPmxcfsState } from "@lockstep/sim";
 import type { Clock, Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
-import { nodePathsOf } from "../config/node-settings.js";
 import { ClusterFs } from "../node/cluster-fs.js";
 import type { NodePaths } from "../node/node-paths.js";
 import { pctEnvironment } from "../pct/pct-environment.js";
@@ -59,12 +58,12 @@ export function openDoctorContext(
   clock: Clock,
   logger: Logger,
 ): DoctorContext & { close(): Promise<void> } {
-  const paths = nodePathsOf(config);
-  const proc = procOf(config.procRoot);
+  const paths = config.paths;
+  const proc = procOf(config.paths.procRoot);
   const clusterFs = new ClusterFs({
     pveDir: paths.pveDir,
-    timeoutMs: config.clusterFsTimeoutMs,
-    probeTimeoutMs: config.clusterFsProbeTimeoutMs,
+    timeoutMs: config.health.clusterFsTimeoutMs,
+    probeTimeoutMs: config.health.clusterFsProbeTimeoutMs,
     maxStuckReaders: MAX_STUCK_READERS,
     clock,
     logger,
@@ -72,9 +71,9 @@ export function openDoctorContext(
   const pct = new ProcessPctRunner({
     pct: paths.pct,
     env: paths.pctEnv,
-    defaultTimeoutMs: config.pctReadTimeoutMs,
-    defaultMaxOutputBytes: config.execOutputBytes,
-    terminateGraceMs: config.pctTerminateGraceMs,
+    defaultTimeoutMs: config.pct.timeouts.readMs,
+    defaultMaxOutputBytes: config.limits.execOutputBytes,
+    terminateGraceMs: config.pct.terminateGraceMs,
     clock,
     ...(proc instanceof Error ? {} : { proc }),
   });
@@ -89,7 +88,7 @@ export function openDoctorContext(
     logger,
     clusterFs,
     pct,
-    runTool: toolRunner(pctEnvironment(config.nodeEnv)),
+    runTool: toolRunner(pctEnvironment(config.paths.pctEnv)),
     proc: () => {
       if (proc instanceof Error) throw proc;
       return proc;

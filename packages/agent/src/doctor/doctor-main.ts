@@ -57,10 +57,10 @@ function prepare(
     // Not once its simulated pmxcfs owns /etc/pve: laying out looks into it, and a hung one
     // would hang the doctor before any check could say so.
     if (config.simulate && !readPmxcfsState(config.simulate))
-      layOutSimulated(config.simulate, config.node, config.nodeEnv.LOCKSTEP_SIM_CLUSTER || null);
+      layOutSimulated(config.simulate, config.node, config.paths.pctEnv.LOCKSTEP_SIM_CLUSTER || null);
     const logger = createStreamLogger(process.stderr, {
       level: "error",
-      format: resolveLogFormat(config.logFormat, process.stderr),
+      format: resolveLogFormat(config.logging.format, process.stderr),
       bound: { service: "lockstep-agent doctor", node: config.node },
     });
     return {

@@ -13,7 +13,7 @@ const STOP_SLACK_MS = 5_000;
  * within N ms", and the doctor goes on. A check that throws fails with the error's words.
  */
 export async function runChecks(checks: readonly DoctorCheck[], ctx: DoctorContext): Promise<CheckResult[]> {
-  const boundMs = ctx.options.timeoutMs + ctx.config.pctTerminateGraceMs + STOP_SLACK_MS;
+  const boundMs = ctx.options.timeoutMs + ctx.config.pct.terminateGraceMs + STOP_SLACK_MS;
   const results: CheckResult[] = [];
   for (const check of checks) {
     const started = ctx.clock.now();

@@ -13,22 +13,22 @@ const base = { configPath: null, flags: {}, env: tls, simPct: "/opt/sim/pct" };
 
 test("defaults describe a real Proxmox node", (t) => {
   const config = loadAgentConfig(base);
-  t.is(config.pctPath, "/usr/sbin/pct");
-  t.is(config.lockDir, "/run/lock/lxc");
-  t.is(config.lockRetries, 3);
-  t.is(config.requestRetentionMs, 24 * 3600 * 1000);
+  t.is(config.paths.pct, "/usr/sbin/pct");
+  t.is(config.paths.lockDir, "/run/lock/lxc");
+  t.is(config.locks.retries, 3);
+  t.is(config.requests.retentionMs, 24 * 3600 * 1000);
 });
 
 test("--simulate roots every node path in the simulated node and runs the simulator", (t) => {
   const config = loadAgentConfig({ ...base, flags: { simulate: "/tmp/pve9" } });
-  t.is(config.pctPath, "/opt/sim/pct");
-  t.is(config.lockDir, "/tmp/pve9/run/lock/lxc");
-  t.is(config.configDir, "/tmp/pve9/etc/pve/lxc");
+  t.is(config.paths.pct, "/opt/sim/pct");
+  t.is(config.paths.lockDir, "/tmp/pve9/run/lock/lxc");
+  t.is(config.paths.configDir, "/tmp/pve9/etc/pve/lxc");
   t.is(config.stateDir, "/tmp/pve9/var/lib/lockstep-agent");
 });
 
 test("a real node's pct gets nothing of the agent's environment beyond PATH", (t) => {
-  t.deepEqual(loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_SIM_FAULTS: "[]" } }).nodeEnv, {});
+  t.deepEqual(loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_SIM_FAULTS: "[]" } }).paths.pctEnv, {});
 });
 
 test("a simulated node's pct gets its root, its node name and the simulator's own settings, and nothing else of the agent's environment", (t) => {
@@ -37,18 +37,21 @@ test("a simulated node's pct gets its root, its node name and the simulator's ow
     flags: { simulate: "/tmp/pve9" },
     env: { ...tls, LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3", HOME: "/root" },
   });
-  t.deepEqual(Object.keys(config.nodeEnv).sort(), [
+  t.deepEqual(Object.keys(config.paths.pctEnv).sort(), [
     "LOCKSTEP_SIM_LOCK_TIMEOUT_S",
     "LOCKSTEP_SIM_NODE",
     "LOCKSTEP_SIM_ROOT",
     "PATH",
   ]);
-  t.like(config.nodeEnv, {
+  t.like(config.paths.pctEnv, {
     LOCKSTEP_SIM_ROOT: "/tmp/pve9",
     LOCKSTEP_SIM_NODE: config.node,
     LOCKSTEP_SIM_LOCK_TIMEOUT_S: "3",
   });
-  t.true(config.nodeEnv.PATH!.startsWith(`${path.dirname(process.execPath)}:`), "the simulator's Node.js is found");
+  t.true(
+    config.paths.pctEnv.PATH!.startsWith(`${path.dirname(process.execPath)}:`),
+    "the simulator's Node.js is found",
+  );
 });
 
 test("a simulated node joining a cluster takes its name and cluster from LOCKSTEP_SIM_NODE and LOCKSTEP_SIM_CLUSTER", (t) => {
@@ -58,7 +61,7 @@ test("a simulated node joining a cluster takes its name and cluster from LOCKSTE
     env: { ...tls, LOCKSTEP_SIM_NODE: "pve2", LOCKSTEP_SIM_CLUSTER: "/tmp/lab" },
   });
   t.is(config.node, "pve2");
-  t.like(config.nodeEnv, { LOCKSTEP_SIM_NODE: "pve2", LOCKSTEP_SIM_CLUSTER: "/tmp/lab" });
+  t.like(config.paths.pctEnv, { LOCKSTEP_SIM_NODE: "pve2", LOCKSTEP_SIM_CLUSTER: "/tmp/lab" });
 });
 
 test("a bad environment value is refused with the key and the variable named", (t) => {
@@ -85,8 +88,8 @@ test("flags win over the environment, which wins over the file", (t) => {
     env: { ...tls, LOCKSTEP_AGENT_LISTEN: "127.0.0.1:2" },
     flags: { listen: "127.0.0.1:3" },
   });
-  t.is(config.listen, "127.0.0.1:3");
-  t.is(config.lockRetries, 1);
+  t.is(config.transport.listen, "127.0.0.1:3");
+  t.is(config.locks.retries, 1);
 });
 
 test("a listen address that is not host:port is refused", (t) => {
@@ -122,17 +125,17 @@ test("mutual TLS is the default, and each missing certificate setting is named",
     instanceOf: ConfigError,
     message: /^tlsKey is required with transport mtls \(set it in the config file or LOCKSTEP_AGENT_TLS_KEY/,
   });
-  t.is(loadAgentConfig(base).transport, "mtls");
+  t.is(loadAgentConfig(base).transport.kind, "mtls");
 });
 
 test("plaintext is accepted only for a loopback listener", (t) => {
   const plaintext = { LOCKSTEP_AGENT_TRANSPORT: "plaintext-loopback" };
   t.is(
-    loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: "127.0.0.1:7000" } }).transport,
+    loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: "127.0.0.1:7000" } }).transport.kind,
     "plaintext-loopback",
   );
   t.is(
-    loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: "[::1]:7000" } }).transport,
+    loadAgentConfig({ ...base, env: { ...plaintext, LOCKSTEP_AGENT_LISTEN: "[::1]:7000" } }).transport.kind,
     "plaintext-loopback",
   );
   for (const listen of ["0.0.0.0:7000", "10.0.0.5:7000", "[::]:7000", "pve1:7000"]) {
@@ -147,11 +150,31 @@ test("plaintext is accepted only for a loopback listener", (t) => {
 test("allowed client names are a comma-separated list of certificate names", (t) => {
   t.deepEqual(
     loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "lockstep-api,ops.alice" } })
-      .tlsAllowedClients,
+      .transport.allowedClients,
     ["lockstep-api", "ops.alice"],
   );
-  t.deepEqual(loadAgentConfig(base).tlsAllowedClients, []);
+  t.deepEqual(loadAgentConfig(base).transport.allowedClients, []);
   t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_TLS_ALLOWED_CLIENTS: "a b;c" } }), {
     message: /^tlsAllowedClients .* must be comma-separated certificate names/,
   });
+});
+
+test("settings written flat reach the agent in the groups their users take", (t) => {
+  const config = loadAgentConfig({
+    ...base,
+    env: {
+      ...tls,
+      LOCKSTEP_AGENT_PCT_CREATE_TIMEOUT_MS: "90000",
+      LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "5000",
+      LOCKSTEP_AGENT_MAX_REQUEST_RECORDS: "5000",
+      LOCKSTEP_AGENT_GRPC_MAX_MESSAGE_BYTES: "1048576",
+    },
+    flags: { maxConcurrentOperations: 4 },
+  });
+  t.is(config.pct.timeouts.createMs, 90_000);
+  t.is(config.locks.staleGraceMs, 5_000);
+  t.is(config.requests.maxRecords, 5_000);
+  t.is(config.transport.maxMessageBytes, 1_048_576);
+  t.is(config.operations.maxConcurrent, 4);
+  t.is(config.transport.cert, "/etc/lockstep/tls/node.crt");
 });

@@ -1,11 +1,83 @@
 import { compileConfig, ConfigError, envName, type KeySpec } from "@lockstep/shared";
 
-/** The API's configuration, compiled once at start-up. */
+/**
+ * The API's configuration, compiled once at start-up and passed in. Settings are written flat
+ * (LOCKSTEP_API_JOB_LEASE_MS, `--listen`) and held here in the groups their users take whole.
+ */
 export interface ApiConfig {
+  readonly databaseUrl: string;
+  readonly http: HttpConfig;
+  readonly logging: {
+    readonly level: "debug" | "info" | "warn" | "error";
+    /** `auto`: readable lines on a terminal, JSON lines otherwise (systemd, a pipe). */
+    readonly format: "auto" | "json" | "pretty";
+  };
+  readonly idempotency: { readonly retentionMs: number; readonly abandonedAfterMs: number };
+  /** The ranges VMIDs and ports are handed out from. */
+  readonly vmids: Range;
+  readonly ports: Range;
+  readonly jobs: JobsConfig;
+  readonly agents: AgentsConfig;
+  readonly alerts: AlertsConfig;
+  readonly health: {
+    readonly intervalMs: number;
+    readonly probeTimeoutMs: number;
+    /** How long an agent may be unreachable before it is an alert (a restart is not). */
+    readonly unreachableAlertMs: number;
+  };
+  /** Lockstep snapshots kept per container; a container's spec may override it. */
+  readonly snapshotKeepLast: number;
+  readonly reconcile: {
+    readonly intervalMs: number;
+    readonly missing: "mark-failed" | "recreate";
+    readonly orphans: "report" | "destroy";
+    readonly orphanGraceMs: number;
+  };
+  readonly shutdownDrainMs: number;
+}
+
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface HttpConfig {
+  readonly listen: string;
+  readonly maxBodyBytes: number;
+  readonly maxHeaderBytes: number;
+  readonly ratePerSecond: number;
+  readonly rateBurst: number;
+}
+
+export interface JobsConfig {
+  readonly maxAttempts: number;
+  readonly pollMs: number;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+}
+
+export interface AgentsConfig {
+  /** `mtls` always, except `plaintext-loopback` for agents on 127.0.0.1 / ::1 in development. */
+  readonly transport: "mtls" | "plaintext-loopback";
+  /** The cluster CA agents' certificates must chain to, and the API's client certificate and key (a secret: never logged). */
+  readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
+  readonly callTimeoutMs: number;
+}
+
+export interface AlertsConfig {
+  readonly channel: "log" | "webhook" | "pagerduty";
+  readonly webhookUrl: string;
+  /** The routing key is a secret: never logged, never echoed in errors. */
+  readonly pagerduty: { readonly routingKey: string; readonly url: string };
+}
+
+/** The settings as written (LOCKSTEP_API_<KEY>, flags), flat, so that each is named alike everywhere. */
+interface ApiSettings {
   readonly databaseUrl: string;
   readonly listen: string;
   readonly logLevel: "debug" | "info" | "warn" | "error";
-  /** `auto`: readable lines on a terminal, JSON lines otherwise (systemd, a pipe). */
   readonly logFormat: "auto" | "json" | "pretty";
   readonly idempotencyRetentionMs: number;
   readonly idempotencyAbandonedAfterMs: number;
@@ -23,24 +95,19 @@ export interface ApiConfig {
   readonly agentCallTimeoutMs: number;
   readonly alertChannel: "log" | "webhook" | "pagerduty";
   readonly alertWebhookUrl: string;
-  /** A secret: never logged, never echoed in errors. */
   readonly pagerdutyRoutingKey: string;
   readonly pagerdutyUrl: string;
   readonly healthIntervalMs: number;
   readonly healthProbeTimeoutMs: number;
   readonly unreachableAlertMs: number;
-  /** Lockstep snapshots kept per container; a container's spec may override it. */
   readonly snapshotKeepLast: number;
   readonly reconcileIntervalMs: number;
   readonly reconcileMissing: "mark-failed" | "recreate";
   readonly reconcileOrphans: "report" | "destroy";
   readonly reconcileOrphanGraceMs: number;
-  /** `mtls` always, except `plaintext-loopback` for agents on 127.0.0.1 / ::1 in development. */
   readonly agentTransport: "mtls" | "plaintext-loopback";
-  /** The cluster CA agents' certificates must chain to, and the API's client certificate. */
   readonly agentTlsCa: string;
   readonly agentTlsCert: string;
-  /** A secret: never logged. */
   readonly agentTlsKey: string;
   readonly maxBodyBytes: number;
   readonly maxHeaderBytes: number;
@@ -52,7 +119,7 @@ const MIN = 60_000;
 const MIB = 1024 * 1024;
 const optionalPath: KeySpec = { kind: "string", default: "", pattern: /^\/[^\0]*$/, describe: "an absolute path" };
 
-const SPECS: Record<keyof ApiConfig, KeySpec> = {
+const SPECS: Record<keyof ApiSettings, KeySpec> = {
   databaseUrl: { kind: "string", default: null, pattern: /^mysql:\/\/[^\s]+$/, describe: "a mysql:// URL" },
   listen: {
     kind: "string",
@@ -111,7 +178,7 @@ const SPECS: Record<keyof ApiConfig, KeySpec> = {
 export function loadApiConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): ApiConfig {
   const merged = { ...env, LOCKSTEP_API_DATABASE_URL: env.LOCKSTEP_API_DATABASE_URL ?? env.LOCKSTEP_DATABASE_URL };
   try {
-    const config = compileConfig<ApiConfig>(SPECS, { env: merged, envPrefix: "LOCKSTEP_API", flags });
+    const config = compileConfig<ApiSettings>(SPECS, { env: merged, envPrefix: "LOCKSTEP_API", flags });
     if (config.vmidMax < config.vmidMin)
       throw new ConfigError(`vmidMax (${config.vmidMax}) must not be below vmidMin (${config.vmidMin})`);
     if (config.alertChannel === "webhook" && !config.alertWebhookUrl)
@@ -128,7 +195,7 @@ export function loadApiConfig(flags: Record<string, unknown>, env: NodeJS.Proces
           );
       }
     }
-    return config;
+    return grouped(config);
   } catch (err) {
     if (err instanceof ConfigError && err.message.startsWith("databaseUrl")) {
       throw new ConfigError(
@@ -137,4 +204,53 @@ export function loadApiConfig(flags: Record<string, unknown>, env: NodeJS.Proces
     }
     throw err;
   }
+}
+
+/** The settings in the groups their users take: built here once, never re-read elsewhere. */
+function grouped(s: ApiSettings): ApiConfig {
+  return {
+    databaseUrl: s.databaseUrl,
+    http: {
+      listen: s.listen,
+      maxBodyBytes: s.maxBodyBytes,
+      maxHeaderBytes: s.maxHeaderBytes,
+      ratePerSecond: s.ratePerSecond,
+      rateBurst: s.rateBurst,
+    },
+    logging: { level: s.logLevel, format: s.logFormat },
+    idempotency: { retentionMs: s.idempotencyRetentionMs, abandonedAfterMs: s.idempotencyAbandonedAfterMs },
+    vmids: { min: s.vmidMin, max: s.vmidMax },
+    ports: { min: s.portMin, max: s.portMax },
+    jobs: {
+      maxAttempts: s.jobMaxAttempts,
+      pollMs: s.dispatchPollMs,
+      concurrency: s.dispatchConcurrency,
+      leaseMs: s.jobLeaseMs,
+      backoffBaseMs: s.jobBackoffBaseMs,
+      backoffMaxMs: s.jobBackoffMaxMs,
+    },
+    agents: {
+      transport: s.agentTransport,
+      tls: { ca: s.agentTlsCa, cert: s.agentTlsCert, key: s.agentTlsKey },
+      callTimeoutMs: s.agentCallTimeoutMs,
+    },
+    alerts: {
+      channel: s.alertChannel,
+      webhookUrl: s.alertWebhookUrl,
+      pagerduty: { routingKey: s.pagerdutyRoutingKey, url: s.pagerdutyUrl },
+    },
+    health: {
+      intervalMs: s.healthIntervalMs,
+      probeTimeoutMs: s.healthProbeTimeoutMs,
+      unreachableAlertMs: s.unreachableAlertMs,
+    },
+    snapshotKeepLast: s.snapshotKeepLast,
+    reconcile: {
+      intervalMs: s.reconcileIntervalMs,
+      missing: s.reconcileMissing,
+      orphans: s.reconcileOrphans,
+      orphanGraceMs: s.reconcileOrphanGraceMs,
+    },
+    shutdownDrainMs: s.shutdownDrainMs,
+  };
 }

@@ -25,13 +25,13 @@ export const certificatesCheck: DoctorCheck = {
   title: "TLS certificates valid",
   async run(ctx) {
     const config = ctx.config;
-    if (config.transport === "plaintext-loopback")
+    if (config.transport.kind === "plaintext-loopback")
       return warn(
         "transport plaintext-loopback: no TLS at all, for loopback development only; a node's agent runs mtls",
       );
     const missing = transportProblem(config);
     if (missing) return fail(missing);
-    const material = await loadMaterial(config.tlsCa, config.tlsCert, config.tlsKey);
+    const material = await loadMaterial(config.transport.ca, config.transport.cert, config.transport.key);
     if (typeof material === "string") return fail(material);
     return judgeCertificates(material, config.node, ctx.clock.now());
   },

@@ -17,7 +17,7 @@ export const pveMountedCheck: DoctorCheck = {
     const status = await probe(ctx);
     if (status.state === "not-mounted" || status.state === "unresponsive") return fail(status.detail);
     return pass(
-      `${path.join(ctx.paths.pveDir, "local")} is pmxcfs's link, answered within ${ctx.config.clusterFsProbeTimeoutMs} ms`,
+      `${path.join(ctx.paths.pveDir, "local")} is pmxcfs's link, answered within ${ctx.config.health.clusterFsProbeTimeoutMs} ms`,
     );
   },
 };

@@ -27,7 +27,7 @@ export const lockDirCheck: DoctorCheck = {
     const mount = mountOf(await readMountInfo(), dir);
     const on = mount ? `${mount.fstype} (${mount.mountpoint})` : "an unknown filesystem";
     const id = await fileId(dir);
-    const locks = path.join(ctx.config.procRoot, "locks");
+    const locks = path.join(ctx.config.paths.procRoot, "locks");
     const held = await ctx.runTool([ctx.tools.flock, "-s", "-n", dir, "cat", locks], ctx.options.timeoutMs);
     if (held.exitCode === 1 && held.stderr === "")
       return warn(`${dir} on ${on}: someone holds an exclusive flock on the directory itself; not proven`);

@@ -1,6 +1,5 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { nodeLimitsOf, pctTimeoutsOf, verifyPolicyOf } from "../../config/node-settings.js";
 import { OperationIntents } from "../../dedup/operation-intents.js";
 import { EventBus } from "../../events/event-bus.js";
 import { LockGuard } from "../../locks/lock-guard.js";
@@ -17,10 +16,10 @@ import type { DoctorContext } from "../doctor-context.js";
 export async function cycleContext(ctx: DoctorContext, workDir: string): Promise<NodeContext> {
   const config = ctx.config;
   const proc = ctx.proc();
-  const { node, lockStaleGraceMs, lockRetries, lockBackoffMs, lockBackoffMaxMs, pctReadTimeoutMs } = config;
+  const { node, locks } = config;
   const { paths, clusterFs, clock, logger, pct } = ctx;
   const events = new EventBus(logger);
-  const inspector = new LockInspector({ node, paths, proc, clusterFs, clock, staleGraceMs: lockStaleGraceMs });
+  const inspector = new LockInspector({ node, paths, proc, clusterFs, clock, staleGraceMs: locks.staleGraceMs });
   const gate = new LockGuard({
     node,
     inspector,
@@ -30,10 +29,10 @@ export async function cycleContext(ctx: DoctorContext, workDir: string): Promise
     clock,
     logger,
     policy: {
-      retries: lockRetries,
-      backoffMs: lockBackoffMs,
-      backoffMaxMs: lockBackoffMaxMs,
-      unlockTimeoutMs: pctReadTimeoutMs,
+      retries: locks.retries,
+      backoffMs: locks.backoffMs,
+      backoffMaxMs: locks.backoffMaxMs,
+      unlockTimeoutMs: config.pct.timeouts.readMs,
     },
   });
   const stagingDir = path.join(workDir, "staging");
@@ -45,14 +44,14 @@ export async function cycleContext(ctx: DoctorContext, workDir: string): Promise
     events,
     clock,
     logger,
-    lockRetries,
+    lockRetries: locks.retries,
     paths,
     stagingDir,
     proc,
     clusterFs,
     intents: await OperationIntents.open(path.join(workDir, "intents")),
-    timeouts: pctTimeoutsOf(config),
-    verify: verifyPolicyOf(config),
-    limits: nodeLimitsOf(config),
+    timeouts: config.pct.timeouts,
+    verify: config.verify,
+    limits: config.limits,
   };
 }
