@@ -1,6 +1,6 @@
 import test from "ava";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { scratchDir, type TestScope } from "@lockstep/shared";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { accountJobs } from "./job-accounting.js";
 
@@ -11,14 +11,10 @@ const CREATE = ["create", "10002", "local:vztmpl/debian-12.tar.zst", "--tags", `
 type Call = readonly [string[], number | null, number?, string?];
 
 /** Nodes whose simulators logged these calls (start times default to the call's place in its list). */
-function nodesWithCalls(
-  t: { teardown(fn: () => void): void },
-  nodes: Record<string, readonly Call[]>,
-): Map<string, string> {
+function nodesWithCalls(t: TestScope, nodes: Record<string, readonly Call[]>): Map<string, string> {
   return new Map(
     Object.entries(nodes).map(([node, calls]) => {
-      const root = mkdtempSync(path.join(os.tmpdir(), "job-accounting-"));
-      t.teardown(() => rmSync(root, { recursive: true, force: true }));
+      const root = scratchDir(t, "job-accounting");
       const lines = calls.flatMap(([argv, exitCode, time, caller], i) => {
         const at = time ?? i * 10;
         const start = {
@@ -45,10 +41,7 @@ function nodesWithCalls(
 }
 
 /** A node whose simulator logged these calls, the agent's, in this order. */
-function nodeWithCalls(
-  t: { teardown(fn: () => void): void },
-  calls: readonly [string[], number | null][],
-): Map<string, string> {
+function nodeWithCalls(t: TestScope, calls: readonly [string[], number | null][]): Map<string, string> {
   return nodesWithCalls(t, { pve1: calls });
 }
 

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import test from "ava";
+import { scratchDir } from "@lockstep/shared";
 import { bundleLibrary } from "../../scripts/package/bundle-library.js";
 import { replacedModules, type LibrarySpec } from "../../scripts/package/library-spec.js";
 import { PackagingError } from "../../scripts/package/packaging-error.js";
@@ -13,8 +13,7 @@ function fixture(
   t: { teardown(fn: () => void): void; passed: boolean; log(...values: unknown[]): void },
   files: Record<string, string>,
 ): { repo: string; libDir: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-asset-url-"));
-  t.teardown(() => (t.passed ? rmSync(dir, { recursive: true, force: true }) : t.log(`kept ${dir}`)));
+  const dir = scratchDir(t, "lockstep-asset-url");
   for (const [file, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, "repo", file)), { recursive: true });
     writeFileSync(path.join(dir, "repo", file), text);

@@ -1,14 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import test, { type ExecutionContext } from "ava";
+import { scratchDir } from "@lockstep/shared";
 import { buildDeb, type DebPackage } from "../../scripts/package/deb-package.js";
 
 function scratch(t: ExecutionContext): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-deb-"));
-  t.teardown(() => (t.passed ? rmSync(dir, { recursive: true, force: true }) : t.log(`kept ${dir}`)));
-  return dir;
+  return scratchDir(t, "lockstep-deb");
 }
 
 function example(dir: string): DebPackage {

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import test, { type ExecutionContext } from "ava";
+import { scratchDir } from "@lockstep/shared";
 import { cachedRuntime, type RuntimeSource } from "../../scripts/package/node-runtime.js";
 import { PackagingError } from "../../scripts/package/packaging-error.js";
 
@@ -27,9 +27,7 @@ async function registry(t: ExecutionContext, body: Buffer): Promise<{ url: strin
 }
 
 function cacheDir(t: ExecutionContext): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-runtime-cache-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return scratchDir(t, "lockstep-runtime-cache");
 }
 
 const source = (tarball: string, integrity = INTEGRITY): RuntimeSource => ({ version: "1.2.3", tarball, integrity });

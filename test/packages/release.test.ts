@@ -1,15 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import test, { type ExecutionContext } from "ava";
+import { scratchDir } from "@lockstep/shared";
 import { PackagingError } from "../../scripts/package/packaging-error.js";
 import { readRelease } from "../../scripts/package/release.js";
 
 /** A git repository whose one commit has this root package.json, committed at `epoch`. */
 function repository(t: ExecutionContext, manifest: object, epoch = 1_700_000_000): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-release-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t, "lockstep-release");
   writeFileSync(path.join(dir, "package.json"), JSON.stringify(manifest));
   const git = (...args: string[]): void =>
     void execFileSync("git", ["-C", dir, ...args], {

@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import test, { type ExecutionContext } from "ava";
+import { scratchDir } from "@lockstep/shared";
 
 const text = readFileSync(fileURLToPath(new URL("../systemd/lockstep-api.service", import.meta.url)), "utf8");
 const lines = text.split("\n");
@@ -19,8 +19,7 @@ function values(key: string): string[] {
  * systemd-analyze wants the program on this machine, and the package installs it (test/packages).
  */
 function unitWithStandIn(t: ExecutionContext): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "lockstep-api-unit-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t, "lockstep-api-unit");
   writeFileSync(path.join(dir, "lockstep-api"), "#!/bin/sh\n");
   chmodSync(path.join(dir, "lockstep-api"), 0o755);
   writeFileSync(

@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import test from "ava";
-import { ManualClock } from "@lockstep/shared";
+import test, { type ExecutionContext } from "ava";
+import { ManualClock, scratchDir } from "@lockstep/shared";
 import { LockInspector } from "../../src/locks/lock-inspector.js";
 import type { NodePaths } from "../../src/node/node-paths.js";
 import { realProcReader } from "../../src/proc/proc-reader.js";
@@ -15,8 +14,8 @@ const POSIX =
 const OFD =
   "import fcntl,struct,sys,time\nf=open(sys.argv[1],'a')\nfcntl.fcntl(f,fcntl.F_OFD_SETLK,struct.pack('hhqqi',fcntl.F_WRLCK,0,0,0,0))\nprint('locked',flush=True)\ntime.sleep(60)";
 
-function realNode() {
-  const root = mkdtempSync(path.join(os.tmpdir(), "kernel-locks-"));
+function realNode(t: ExecutionContext) {
+  const root = scratchDir(t, "kernel-locks");
   const paths: NodePaths = {
     pct: "/bin/false",
     lockDir: path.join(root, "lock"),
@@ -56,7 +55,7 @@ async function holdWith(t: { teardown(fn: () => void): void }, program: string, 
 }
 
 test("a real POSIX lock on the config lock file is reported with its pid and does not make the lock HELD", async (t) => {
-  const { inspector, lockFile } = realNode();
+  const { inspector, lockFile } = realNode(t);
   const pid = await holdWith(t, POSIX, lockFile);
   const report = await inspector.inspect(101);
   t.like(report, { verdict: "FREE", kernelLocked: false, recordedPid: 0 });
@@ -67,7 +66,7 @@ test("a real POSIX lock on the config lock file is reported with its pid and doe
 });
 
 test("a real OFD lock on the config lock file is reported with pid -1 and does not make the lock HELD", async (t) => {
-  const { inspector, lockFile } = realNode();
+  const { inspector, lockFile } = realNode(t);
   await holdWith(t, OFD, lockFile);
   const report = await inspector.inspect(101);
   t.like(report, { verdict: "FREE", kernelLocked: false, recordedPid: 0 });
@@ -78,7 +77,7 @@ test("a real OFD lock on the config lock file is reported with pid -1 and does n
 });
 
 test("a POSIX lock does not block flock(1) on the same file, as it does not block pct", async (t) => {
-  const { lockFile } = realNode();
+  const { lockFile } = realNode(t);
   await holdWith(t, POSIX, lockFile);
   const status = await new Promise<number | null>((resolve) =>
     spawn("flock", ["-n", lockFile, "true"]).on("exit", resolve),
