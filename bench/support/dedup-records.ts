@@ -7,6 +7,9 @@ export function requestLogPath(root: string): string {
   return path.join(root, "var/lib/lockstep-agent/requests/requests.log");
 }
 
+/** The ownership tag every request acts for (a destroy names the record it is for). */
+const BENCH_OWNER = "lockstep-bench";
+
 /**
  * `n` DestroyContainer RPCs with request IDs `<prefix>-<i>`, `concurrency` at a time, each for
  * its own VMID that does not exist on the node: the agent records each ID durably (`running`,
@@ -19,15 +22,16 @@ export async function fillDedupRecords(
   concurrency: number,
   prefix: string,
   replayed = false,
-): Promise<{ requestId: string; vmid: number }[]> {
+): Promise<{ requestId: string; vmid: number; ownershipTag: string }[]> {
   const requests = Array.from({ length: n }, (_, i) => ({
     requestId: `${prefix}-${String(i).padStart(8, "0")}`,
     vmid: 100_000 + i,
+    ownershipTag: BENCH_OWNER,
   }));
-  await inParallel(requests, concurrency, async ({ requestId, vmid }) => {
-    const res = await client.destroyContainer({ requestId, vmid, force: false, purge: false });
+  await inParallel(requests, concurrency, async (request) => {
+    const res = await client.destroyContainer({ ...request, force: false, purge: false });
     if (res.replayed !== replayed || !res.alreadyGone)
-      throw new Error(`DestroyContainer ${requestId}: ${JSON.stringify(res)}`);
+      throw new Error(`DestroyContainer ${request.requestId}: ${JSON.stringify(res)}`);
   });
   return requests;
 }
