@@ -26,6 +26,8 @@ export interface AgentConfig {
   /** Where `GET /metrics` (Prometheus) listens; empty turns it off. */
   readonly metricsListen: string;
   readonly operations: OperationsConfig;
+  /** How far past its live data the JS heap may grow before a full collection; 0 is V8's own choice. */
+  readonly heapGrowthPercent: number;
 }
 
 export interface TransportConfig {

@@ -65,6 +65,7 @@ interface AgentSettings {
   readonly maxConcurrentOperations: number;
   readonly metricsListen: string;
   readonly shutdownDrainMs: number;
+  readonly heapGrowthPercent: number;
 }
 
 /** Every key, its type, bounds and default. Durations are milliseconds. */
@@ -143,6 +144,8 @@ function specs(defaults: { node: string; simulate: string | null }): Record<keyo
       emptyTurnsOff: true,
     },
     shutdownDrainMs: { kind: "int", default: 30_000, min: 0, max: 10 * MIN },
+    // 0 leaves V8's own heuristics (daemon/heap-growth.ts says why the agent sets it).
+    heapGrowthPercent: { kind: "int", default: 20, min: 0, max: 400 },
   };
 }
 
@@ -252,6 +255,7 @@ function grouped(s: AgentSettings, node: { nodeEnv: Record<string, string>; pctP
     },
     metricsListen: s.metricsListen,
     operations: { maxConcurrent: s.maxConcurrentOperations, shutdownDrainMs: s.shutdownDrainMs },
+    heapGrowthPercent: s.heapGrowthPercent,
   };
 }
 

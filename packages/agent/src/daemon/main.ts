@@ -4,6 +4,7 @@ import { layOutSimNode, simPctBin } from "@lockstep/sim";
 import { loadAgentConfig } from "../config/load-config.js";
 import { runDoctor } from "../doctor/doctor-main.js";
 import { startAgent } from "./agent-daemon.js";
+import { limitHeapGrowth } from "./heap-growth.js";
 
 const USAGE = `usage: lockstep-agent [--config file.json] [--listen host:port] [--node name]
                       [--metrics-listen host:port|""] [--simulate <dir>] [--state-dir dir]
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     tlsKey: values["tls-key"],
   };
   const config = loadAgentConfig({ configPath: values.config ?? null, flags, env: process.env, simPct: simPctBin });
+  limitHeapGrowth(config.heapGrowthPercent);
   // A real node's /etc/pve is there before its agent starts; a simulated one is laid out now
   // (its /etc/pve and the `local` link that says pmxcfs is there), joining its cluster if any.
   if (config.simulate) layOutSimNode(config.simulate, config.node, config.paths.pctEnv.LOCKSTEP_SIM_CLUSTER || null);

@@ -178,3 +178,12 @@ test("settings written flat reach the agent in the groups their users take", (t)
   t.is(config.operations.maxConcurrent, 4);
   t.is(config.transport.cert, "/etc/lockstep/tls/node.crt");
 });
+
+test("the heap may grow 20 % past its live data by default, and 0 leaves V8's own factor", (t) => {
+  t.is(loadAgentConfig(base).heapGrowthPercent, 20);
+  t.is(loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_HEAP_GROWTH_PERCENT: "0" } }).heapGrowthPercent, 0);
+  t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_HEAP_GROWTH_PERCENT: "-5" } }), {
+    instanceOf: ConfigError,
+    message: /^heapGrowthPercent \(from LOCKSTEP_AGENT_HEAP_GROWTH_PERCENT\)/,
+  });
+});
