@@ -4,7 +4,12 @@ import { runScenario, type ScenarioReport } from "./run-scenario.js";
 import type { ScenarioDatabase } from "./scenario-database.js";
 
 const SEED = Number(process.env.LOCKSTEP_FAULT_SEED ?? 1);
-const SIZES = { requests: 24, faults: 8, phaseMs: 20_000, nodes: 3, apiProcesses: 2 };
+const SIZES = { faults: 8, phaseMs: 20_000, nodes: 3, apiProcesses: 2 };
+// The Galera seed runs three mariadbd and HAProxy beside the same nodes on the same two CPUs: at
+// 24 requests, on a machine slower than CI's usual one, its agents were starved past the API's
+// health deadline (with this code and with the code before it), and an alert no fault explains
+// is a failed invariant. The long runs (scripts/fault-suite.sh) keep their full size.
+const REQUESTS = { single: 24, galera: 16 } as const;
 
 /** A database for one seed, and how to get rid of it (its evidence kept when the seed failed). */
 export interface SeedDatabase {
@@ -30,12 +35,17 @@ export function seedTests(
     let passed = false;
     try {
       const lines: string[] = [];
-      const report = await runScenario(database, { seed: SEED, ...SIZES, log: (line) => lines.push(line) });
+      const report = await runScenario(database, {
+        seed: SEED,
+        ...SIZES,
+        requests: REQUESTS[db],
+        log: (line) => lines.push(line),
+      });
       printReport(report, (line) => lines.push(line));
       console.log([`fault injection (${db}), seed ${SEED}:`, ...lines].join("\n"));
       if (!report.passed)
         console.log(
-          `repeat: scripts/fault-suite.sh --seed ${SEED} --requests ${SIZES.requests} --faults ${SIZES.faults} --phase-s ${SIZES.phaseMs / 1000} --db ${db}`,
+          `repeat: scripts/fault-suite.sh --seed ${SEED} --requests ${REQUESTS[db]} --faults ${SIZES.faults} --phase-s ${SIZES.phaseMs / 1000} --db ${db}`,
         );
       passed = report.passed;
       t.context = { report };
