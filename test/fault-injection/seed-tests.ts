@@ -8,7 +8,8 @@ const SIZES = { faults: 8, phaseMs: 20_000, nodes: 3, apiProcesses: 2 };
 // The Galera seed runs three mariadbd and HAProxy beside the same nodes on the same two CPUs: at
 // 24 requests, on a machine slower than CI's usual one, its agents were starved past the API's
 // health deadline (with this code and with the code before it), and an alert no fault explains
-// is a failed invariant. The long runs (scripts/fault-suite.sh) keep their full size.
+// is a failed invariant. 16 keeps a margin; the long runs (scripts/fault-suite.sh) keep their
+// full size.
 const REQUESTS = { single: 24, galera: 16 } as const;
 
 /** A database for one seed, and how to get rid of it (its evidence kept when the seed failed). */

@@ -58,6 +58,8 @@ const TASK_POLL_MS = 1_000;
 
 // How long Health waits for host statistics before it answers with the last ones read.
 const HOST_STATS_TIMEOUT_MS = 500;
+// How old host statistics may be before Health reads them again (each read starts processes).
+const HOST_STATS_MAX_AGE_MS = 10_000;
 
 // How long a scrape waits for the health probe before it reports the probe's last answer:
 // well within Prometheus's default 10 s scrape timeout.
@@ -210,7 +212,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     undefined,
   );
   const admission = new OperationAdmission(config.node, config.operations.maxConcurrent);
-  const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, HOST_STATS_TIMEOUT_MS);
+  const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, {
+    timeoutMs: HOST_STATS_TIMEOUT_MS,
+    maxAgeMs: HOST_STATS_MAX_AGE_MS,
+    clock,
+  });
   // Read once now, so the first Health has statistics to fall back on if a read is slow.
   void hostStats
     .read()

@@ -1,3 +1,4 @@
+import type { Clock } from "@lockstep/shared";
 import { withinBound } from "../node/within-bound.js";
 import type { HostStats, HostStatsSource } from "./host-stats.js";
 
@@ -10,22 +11,38 @@ const NO_STATS: HostStats = {
   uptimeSeconds: 0,
 };
 
+/** How host statistics are read: within what bound, and how often at most. */
+export interface HostStatsBounds {
+  /** A read slower than this answers with the last statistics. */
+  readonly timeoutMs: number;
+  /** Statistics this young are answered as they are, without a new read. */
+  readonly maxAgeMs: number;
+  readonly clock: Clock;
+}
+
 /**
  * Host statistics that never hold Health up: a read slower than `timeoutMs` answers with the
- * last statistics read (none yet: zeros), and no second read starts while one still runs.
- * `systeminformation` runs `df`, which statfs()es every mount, /etc/pve included: under a hung
- * pmxcfs it never returns, and a read per Health call would pile up stuck processes.
+ * last statistics read (none yet: zeros), no second read starts while one still runs, and
+ * none starts while the last is younger than `maxAgeMs`. `systeminformation` starts processes
+ * for a read (`cat /proc/mounts` synchronously, `df` through a shell), and `df` statfs()es
+ * every mount, /etc/pve included: under a hung pmxcfs it never returns. Health is called every
+ * few hundred milliseconds by each API; load, memory and disks need not be fresher than this.
  */
-export function boundedHostStats(source: HostStatsSource, timeoutMs: number): HostStatsSource {
+export function boundedHostStats(source: HostStatsSource, bounds: HostStatsBounds): HostStatsSource {
   let last: HostStats = NO_STATS;
+  let readAt = Number.NEGATIVE_INFINITY;
   let running: Promise<HostStats> | null = null;
   return {
     async read() {
+      if (bounds.clock.now() - readAt < bounds.maxAgeMs) return last;
       running ??= source
         .read()
-        .then((stats) => (last = stats))
+        .then((stats) => {
+          readAt = bounds.clock.now();
+          return (last = stats);
+        })
         .finally(() => (running = null));
-      return withinBound(running, timeoutMs, last);
+      return withinBound(running, bounds.timeoutMs, last);
     },
   };
 }

@@ -1,4 +1,5 @@
 import test from "ava";
+import { ManualClock } from "@lockstep/shared";
 import { readNodeHealth } from "../../src/health/node-health.js";
 import { probeNode } from "../../src/health/node-probe.js";
 import type { NodeContext } from "../../src/node/node-context.js";
@@ -93,10 +94,23 @@ test("host statistics slower than their bound answer with the last ones read", a
         ? Promise.resolve(STATS)
         : new Promise((resolve) => (release = () => resolve({ ...STATS, cpuPercent: 99 }))),
   };
-  const bounded = boundedHostStats(source, 50);
+  const bounded = boundedHostStats(source, { timeoutMs: 50, maxAgeMs: 0, clock: new ManualClock() });
   t.is((await bounded.read()).cpuPercent, 1);
   t.is((await bounded.read()).cpuPercent, 1, "the second read hangs: the first one's figures");
   t.is((await bounded.read()).cpuPercent, 1);
   t.is(calls, 2, "no second read starts while one still runs");
   release();
+});
+
+test("host statistics younger than their maximum age are answered without a new read", async (t) => {
+  let calls = 0;
+  const source: HostStatsSource = { read: async () => ({ ...STATS, cpuPercent: ++calls }) };
+  const clock = new ManualClock();
+  const bounded = boundedHostStats(source, { timeoutMs: 50, maxAgeMs: 10_000, clock });
+  t.is((await bounded.read()).cpuPercent, 1);
+  clock.advance(9_999);
+  t.is((await bounded.read()).cpuPercent, 1, "still young: the same figures, no read");
+  clock.advance(1);
+  t.is((await bounded.read()).cpuPercent, 2, "as old as the maximum age: read again");
+  t.is(calls, 2);
 });
