@@ -108,6 +108,14 @@ it("a node without quorum stays so when its pmxcfs restarts", async (t) => {
   t.is(lstatSync(path.join(node.pve, "local")).mode & 0o200, 0);
 });
 
+it("two controls of one node asked at once in one process both take effect, one after the other", async (t) => {
+  const started = Date.now();
+  const said = await Promise.all([node.control("no-quorum"), node.control("quorum")]);
+  t.deepEqual(said, ["pmxcfs on pve1: no quorum (read-only)", "pmxcfs on pve1: quorate"]);
+  // Before they took turns, the second one's synchronous flock wait stalled the first for 60 s.
+  t.true(Date.now() - started < 30_000);
+});
+
 it("unmount puts the cluster layout's fallback links back and leaves no mount", async (t) => {
   await node.control("unmount");
   t.falsy(fuseMountAt(node.pve));

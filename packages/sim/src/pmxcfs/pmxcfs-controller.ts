@@ -14,12 +14,30 @@ export const PMXCFS_ACTIONS = ["mount", "unmount", "pause", "resume", "stop", "s
 export type PmxcfsAction = (typeof PMXCFS_ACTIONS)[number];
 
 /**
+ * Controls asked in this process, by node, take turns before the flock: its wait is synchronous
+ * (as a pct's is), so a second control here would block the event loop the first one needs to
+ * finish, and both would wait out the flock's 60 s (a test's hooks, a fault runner).
+ */
+const turns = new Map<string, Promise<string>>();
+
+/**
  * Carries out `action` on the node named by `env` (LOCKSTEP_SIM_ROOT, _NODE, _CLUSTER) and
  * resolves once it is in force; returns a line saying what now holds. One control at a time
  * per node (a flock on the node's own disk, never on pmxcfs).
  */
 export async function controlPmxcfs(action: PmxcfsAction, env: NodeJS.ProcessEnv): Promise<string> {
   const settings = pmxcfsSettings(env);
+  const previous = turns.get(settings.controlLock) ?? Promise.resolve();
+  const mine = previous.catch(() => undefined).then(() => controlUnderLock(action, settings));
+  turns.set(settings.controlLock, mine);
+  try {
+    return await mine;
+  } finally {
+    if (turns.get(settings.controlLock) === mine) turns.delete(settings.controlLock);
+  }
+}
+
+async function controlUnderLock(action: PmxcfsAction, settings: PmxcfsSettings): Promise<string> {
   mkdirSync(path.dirname(settings.controlLock), { recursive: true });
   const lock = acquireFlock(settings.controlLock, 60, false);
   if (!lock)
