@@ -45,14 +45,14 @@ test("200 concurrent creates with 50 keys make 50 records, 50 jobs and 50 pct cr
           // 409: the key's first request is still in flight; 503: the database asked for a retry
           // (Retry-After). Both say "send it again", and a client does.
           if (res.status !== 409 && res.status !== 503)
-            return { status: res.status, ...((await res.json()) as Answer) };
+            return { ...((await res.json()) as Answer), httpStatus: res.status };
           await new Promise((r) => setTimeout(r, 50));
         }
       }),
     ),
   );
   t.deepEqual(
-    answers.filter((a) => a.status !== 202 && a.status !== 200),
+    answers.filter((a) => a.httpStatus !== 202 && a.httpStatus !== 200),
     [],
   );
   const operations = [...new Set(answers.map((a) => a.operation_id))];
