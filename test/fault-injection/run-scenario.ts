@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { RowDataPacket } from "mysql2/promise";
@@ -30,6 +30,8 @@ export interface ScenarioReport {
   readonly results: InvariantResult[];
   readonly passed: boolean;
   readonly seconds: number;
+  /** The host's highest 1-minute load average during the run: a pct timeout on a host loaded past its CPUs is no fault's. */
+  readonly peakLoad: number;
   /** Where a failed seed's evidence was kept: every process's log and each node's root. */
   readonly evidence?: string;
 }
@@ -49,6 +51,9 @@ export async function runScenario(database: ScenarioDatabase, options: ScenarioO
   const cluster = await ScenarioCluster.start(database, nodes, options.apiProcesses);
   const forgetCluster = onInterrupt(() => cluster.stop());
   let forgetInjector = (): void => undefined;
+  let evidenceKept = false;
+  let peakLoad = os.loadavg()[0]!;
+  const loadSampler = setInterval(() => (peakLoad = Math.max(peakLoad, os.loadavg()[0]!)), 1000);
   try {
     if (!cluster.pmxcfs.available)
       options.log(
@@ -97,11 +102,13 @@ export async function runScenario(database: ScenarioDatabase, options: ScenarioO
     });
     const passed = results.every((r) => r.violations.length === 0);
     const evidence = passed ? undefined : keepEvidence(cluster, options.seed);
+    evidenceKept = evidence !== undefined;
     return {
       seed: options.seed,
       results,
       passed,
       seconds: (Date.now() - started) / 1000,
+      peakLoad,
       ...(evidence ? { evidence } : {}),
     };
   } catch (err) {
@@ -112,17 +119,22 @@ export async function runScenario(database: ScenarioDatabase, options: ScenarioO
       figures: "it did not",
       violations: [err instanceof Error ? (err.stack ?? err.message) : String(err)],
     };
+    evidenceKept = true;
     return {
       seed: options.seed,
       results: [broken],
       passed: false,
       seconds: (Date.now() - started) / 1000,
+      peakLoad,
       evidence: keepEvidence(cluster, options.seed),
     };
   } finally {
+    clearInterval(loadSampler);
     forgetInjector();
     await cluster.stop();
     forgetCluster();
+    // A passed seed leaves nothing behind; a failed one's evidence names the node roots in here.
+    if (!evidenceKept) rmSync(cluster.filesDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 

@@ -71,6 +71,8 @@ export class ScenarioCluster {
     readonly database: ScenarioDatabase,
     readonly databaseUrl: string,
     readonly pool: Database,
+    /** Every node's root and the cluster directory: what a failed seed's evidence points into. */
+    readonly filesDir: string,
     /** The shared cluster directory (LOCKSTEP_SIM_CLUSTER): what every node's pmxcfs serves. */
     readonly clusterDir: string,
     /** Each node's LOCKSTEP_SIM_ROOT, _NODE and _CLUSTER, for the operator's own commands. */
@@ -88,12 +90,21 @@ export class ScenarioCluster {
     const admin = openDatabase(serverUrlOf(database), { connectionLimit: 1 });
     await admin.query(`CREATE DATABASE \`${url.pathname.slice(1)}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     await admin.end();
-    const sim = createSimCluster({ nodes, base: mkdtempSync(path.join(os.tmpdir(), "lockstep-faults-cluster-")) });
+    const base = mkdtempSync(path.join(os.tmpdir(), "lockstep-faults-cluster-"));
+    const sim = createSimCluster({ nodes, base });
     appendFileSync(path.join(sim.dir, "storage.cfg"), ZFS_STORAGE);
     const envs = new Map(sim.nodes.map((n) => [n.name, n.env]));
     // Mounted before any agent starts, so that each agent only ever sees pmxcfs at /etc/pve.
     const pmxcfs = await ClusterPmxcfs.mountAll(envs);
-    const cluster = new ScenarioCluster(database, url.toString(), openDatabase(url.toString()), sim.dir, envs, pmxcfs);
+    const cluster = new ScenarioCluster(
+      database,
+      url.toString(),
+      openDatabase(url.toString()),
+      base,
+      sim.dir,
+      envs,
+      pmxcfs,
+    );
     try {
       for (const node of sim.nodes) {
         // The agent lays its node out and joins the cluster at start (already done here: it finds both).

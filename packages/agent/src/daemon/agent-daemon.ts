@@ -212,7 +212,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     undefined,
   );
   const admission = new OperationAdmission(config.node, config.operations.maxConcurrent);
-  const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats, {
+  const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats(), {
     timeoutMs: HOST_STATS_TIMEOUT_MS,
     maxAgeMs: HOST_STATS_MAX_AGE_MS,
     clock,

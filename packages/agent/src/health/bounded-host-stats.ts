@@ -23,10 +23,9 @@ export interface HostStatsBounds {
 /**
  * Host statistics that never hold Health up: a read slower than `timeoutMs` answers with the
  * last statistics read (none yet: zeros), no second read starts while one still runs, and
- * none starts while the last is younger than `maxAgeMs`. `systeminformation` starts processes
- * for a read (`cat /proc/mounts` synchronously, `df` through a shell), and `df` statfs()es
- * every mount, /etc/pve included: under a hung pmxcfs it never returns. Health is called every
- * few hundred milliseconds by each API; load, memory and disks need not be fresher than this.
+ * none starts while the last is younger than `maxAgeMs`. A read statfs()es every local disk,
+ * and a failing disk can take its time to answer. Health is called every few hundred
+ * milliseconds by each API; load, memory and disks need not be fresher than this.
  */
 export function boundedHostStats(source: HostStatsSource, bounds: HostStatsBounds): HostStatsSource {
   let last: HostStats = NO_STATS;

@@ -1,5 +1,8 @@
+import { readFile, statfs } from "node:fs/promises";
 import os from "node:os";
 import si from "systeminformation";
+import { cpuPercent, parseCpuTimes, type CpuTimes } from "./cpu-usage.js";
+import { localMounts } from "./local-disks.js";
 
 /** Load, memory and disks of the host. */
 export interface HostStats {
@@ -16,23 +19,47 @@ export interface HostStatsSource {
   read(): Promise<HostStats>;
 }
 
-// Pseudo and container filesystems say nothing about the node's storage.
-const IGNORED_FS = /^(tmpfs|devtmpfs|overlay|squashfs|proc|sysfs|cgroup2?|fuse\..*)$/;
+/**
+ * The host's statistics, read from /proc and statfs(2) without starting a process:
+ * `systeminformation`'s CPU load runs `cat /proc/stat | grep` through a shell synchronously
+ * (the event loop stops for it) and its disks run `df`, which statfs()es every mount and hangs
+ * on a hung pmxcfs. Memory is still its (a read of /proc/meminfo). The CPU percentage is over
+ * the time since the last read (since boot at the first).
+ */
+export function systemHostStats(): HostStatsSource {
+  let lastCpu: CpuTimes | null = null;
+  return {
+    async read() {
+      const [procStat, mem, disks] = await Promise.all([readFile("/proc/stat", "utf8"), si.mem(), readLocalDisks()]);
+      const cpu = parseCpuTimes(procStat);
+      const percent = cpuPercent(lastCpu, cpu);
+      lastCpu = cpu;
+      const [l1, l5, l15] = os.loadavg();
+      return {
+        cpuPercent: percent,
+        load: [l1 ?? 0, l5 ?? 0, l15 ?? 0],
+        memoryTotalBytes: mem.total,
+        memoryAvailableBytes: mem.available,
+        disks,
+        uptimeSeconds: Math.round(os.uptime()),
+      };
+    },
+  };
+}
 
-/** Host statistics through `systeminformation`. */
-export const systemHostStats: HostStatsSource = {
-  async read() {
-    const [load, mem, disks] = await Promise.all([si.currentLoad(), si.mem(), si.fsSize()]);
-    const [l1, l5, l15] = os.loadavg();
-    return {
-      cpuPercent: Math.round(load.currentLoad * 10) / 10,
-      load: [l1 ?? 0, l5 ?? 0, l15 ?? 0],
-      memoryTotalBytes: mem.total,
-      memoryAvailableBytes: mem.available,
-      disks: disks
-        .filter((d) => !IGNORED_FS.test(d.type) && d.size > 0)
-        .map((d) => ({ mount: d.mount, totalBytes: d.size, usedBytes: d.used })),
-      uptimeSeconds: Math.round(os.uptime()),
-    };
-  },
-};
+async function readLocalDisks(): Promise<HostStats["disks"]> {
+  const mounts = localMounts(await readFile("/proc/self/mountinfo", "utf8"));
+  const disks = await Promise.all(
+    mounts.map(async ({ mountPoint }) => {
+      // A mount gone between the two reads is left out, not an error.
+      const fs = await statfs(mountPoint).catch(() => null);
+      if (!fs || fs.blocks === 0) return null;
+      return {
+        mount: mountPoint,
+        totalBytes: fs.blocks * fs.bsize,
+        usedBytes: (fs.blocks - fs.bfree) * fs.bsize,
+      };
+    }),
+  );
+  return disks.filter((d) => d !== null);
+}

@@ -23,7 +23,9 @@ async function runningContainer(t: TestScope, env: Record<string, string> = {}) 
 test("a verified push returns only once the file inside has the right hash", async (t) => {
   const agent = await runningContainer(t);
   t.teardown(() => agent.stop());
-  writeFaults(agent.root, [{ command: "push", action: "delay-visibility", ms: 800 }]);
+  // Longer than a loaded machine takes to start the first read-back's pct (800 ms was not, in
+  // CI), well inside the 12 read-backs' backoff (about 13 s).
+  writeFaults(agent.root, [{ command: "push", action: "delay-visibility", ms: 4000 }]);
   const res = await agent.client.pushFile({
     requestId: "push-delayed",
     vmid: 101,
