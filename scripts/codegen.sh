@@ -50,7 +50,7 @@ write_descriptor_module() {
 
 if [[ "${1:-}" == "--check" ]]; then
   scratch=$(mktemp -d)
-  trap 'rm -rf "$scratch"' EXIT
+  trap 'rm -rf "$scratch" "$scratch.diff"' EXIT
   generate "$scratch"
   if ! diff -ru "$OUT" "$scratch" >"$scratch.diff"; then
     cat "$scratch.diff" >&2

@@ -5,6 +5,7 @@
 import { appendFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
+import { scratchDir, type TestScope } from "@lockstep/shared";
 import { startedCalls, createSimCluster, type SimCluster } from "@lockstep/sim";
 import { startAgentOnSim, type AgentUnderTest } from "../packages/agent/test/integration/agent-harness.js";
 import { createTestDatabase } from "../packages/api/test/support/test-database.js";
@@ -17,8 +18,8 @@ interface Lab {
   readonly agents: Map<string, AgentUnderTest>;
 }
 
-async function startLab(t: { teardown(fn: () => Promise<void>): void }): Promise<Lab> {
-  const sim = createSimCluster({ nodes: ["pve1", "pve2"], name: "lab" });
+async function startLab(t: TestScope): Promise<Lab> {
+  const sim = createSimCluster({ nodes: ["pve1", "pve2"], name: "lab", base: scratchDir(t, "sim-cluster") });
   // A ZFS install's `local-zfs` (pve-manager's installer): Migrate.pm phase1 moves a volume
   // with snapshots only from a zfspool, and every container Lockstep makes has its snapshot.
   appendFileSync(

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import test, { type ExecutionContext } from "ava";
-import { logEntry } from "@lockstep/shared";
+import { logEntry, scratchDir } from "@lockstep/shared";
 import { createTestDatabase } from "../../packages/api/test/support/test-database.js";
 import { cachedRoot, fileList, runInRoot, unpackRoot, type Suite } from "./support/debian-root.js";
 import { buildPackages, releaseVersion, REPO, type BuiltPackages } from "./support/package-build.js";
@@ -41,8 +41,11 @@ test.after.always((t) => {
 
 test.serial("lintian finds no error or warning in either package", async (t) => {
   t.timeout(10 * 60_000);
+  // lintian leaves its caches (mldbm-elf-*) in TMPDIR: here, a directory the test removes.
+  const tmp = scratchDir(t, "lintian-tmp");
   const result = await promisify(execFile)("lintian", ["--fail-on", "error,warning", built.agent, built.api], {
     maxBuffer: 16 * 1024 * 1024,
+    env: { ...process.env, TMPDIR: tmp },
   }).then(
     ({ stdout, stderr }) => ({ code: 0, output: `${stdout}${stderr}` }),
     (err: { code: number; stdout: string; stderr: string }) => ({

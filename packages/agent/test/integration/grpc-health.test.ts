@@ -1,8 +1,6 @@
 // The standard gRPC health service (grpc.health.v1) of a real agent on a simulated node, over
 // mutual TLS: SERVING while `pct` and /etc/pve answer, NOT_SERVING while either does not.
 import { agentOnSim } from "./agent-harness.js";
-import { rmSync } from "node:fs";
-import path from "node:path";
 import test from "ava";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import {
@@ -13,7 +11,7 @@ import {
   writeFaults,
   type SimClusterNode,
 } from "@lockstep/sim";
-import { agentV1 } from "@lockstep/shared";
+import { agentV1, scratchDir } from "@lockstep/shared";
 import { check, FAST_HEALTH, healthClient, noClientCertificate, watch } from "./standard-grpc.js";
 
 const NODE_AGENT = "lockstep.agent.v1.NodeAgent";
@@ -100,14 +98,14 @@ const withFuse = fuse.ok ? test.serial : test.serial.skip;
 if (!fuse.ok) console.log(`the pmxcfs health test is skipped: ${fuse.reason}`);
 
 withFuse("while pmxcfs hangs the node is NOT_SERVING, and SERVING again once it resumes", async (t) => {
-  const cluster = createSimCluster({ nodes: ["pve1"] });
+  // Its directory's teardown comes first, so it runs last: after the unmount.
+  const cluster = createSimCluster({ nodes: ["pve1"], base: scratchDir(t, "sim-cluster") });
   const [node] = cluster.nodes as [SimClusterNode];
   await controlPmxcfs("mount", node.env);
   // Resumed before anything else: a paused mount left behind hangs every `df` on the machine.
   t.teardown(async () => {
     await controlPmxcfs("resume", node.env).catch(() => undefined);
     await controlPmxcfs("unmount", node.env);
-    if (t.passed) rmSync(path.dirname(cluster.dir), { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   });
   const agent = await agentOnSim(
     t,

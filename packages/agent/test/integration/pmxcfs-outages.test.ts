@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { agentV1 } from "@lockstep/shared";
+import { agentV1, scratchDir, type TestScope } from "@lockstep/shared";
 import { controlPmxcfs, createSimCluster, fuseSupport, type SimClusterNode } from "@lockstep/sim";
 import { OWNED, OWNER, startAgentOnSim, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
 
@@ -19,10 +19,9 @@ if (!fuse.ok) console.log(`pmxcfs outage tests skipped: ${fuse.reason}`);
 const code = (err: unknown): string | undefined => (err as { code?: string }).code;
 
 /** One node of a cluster of one whose /etc/pve pmxcfs serves, its agent, and CT 101 of Lockstep's. */
-async function nodeWithPmxcfs(t: {
-  teardown(fn: () => Promise<void>): void;
-}): Promise<{ node: SimClusterNode; agent: AgentUnderTest }> {
-  const [node] = createSimCluster({ nodes: ["pve1"] }).nodes as [SimClusterNode];
+async function nodeWithPmxcfs(t: TestScope): Promise<{ node: SimClusterNode; agent: AgentUnderTest }> {
+  // Its directory's teardown comes first, so it runs last: after the unmount.
+  const [node] = createSimCluster({ nodes: ["pve1"], base: scratchDir(t, "sim-cluster") }).nodes as [SimClusterNode];
   await controlPmxcfs("mount", node.env);
   // Resumed before anything else: a paused mount left behind hangs every `df` on the machine.
   t.teardown(async () => {
