@@ -5,7 +5,7 @@
 // resource agent`).
 import { readFileSync } from "node:fs";
 import test from "ava";
-import { HA_CALLER, readCalls, simLayout, taskLogPath } from "../src/index.js";
+import { HA_CALLER, readCalls, simLayout, taskLogPath, writeFaults } from "../src/index.js";
 import { testCluster } from "./cluster-harness.js";
 import { eventually, TEMPLATE } from "./sim-harness.js";
 import type { TestScope } from "@lockstep/shared";
@@ -33,6 +33,18 @@ test("PVECT.pm migrate: `ha-manager migrate` shuts a started CT down, moves it, 
   t.is(pve1!.config(101), null);
   t.regex(pve1!.active(), /:vzshutdown:101:root@pam: 1 [0-9A-F]+ OK$/m);
   t.regex(pve1!.active(), /:vzmigrate:101:root@pam: 1 [0-9A-F]+ OK$/m);
+});
+
+test("Manager.pm next_state_migrate_relocate: a started CT whose HA migration failed is started again on its own node", async (t) => {
+  const { nodes, killWorkers } = await haCluster(t, "started");
+  t.teardown(killWorkers);
+  const [pve1, pve2] = nodes;
+  writeFaults(pve1!.root, [{ command: "migrate", action: "fail", message: "migration aborted" }]);
+  await pve1!.tool("ha-manager", ["migrate", "ct:101", "pve2"]);
+  t.true(await eventually(() => readCalls(pve1!.root).some((c) => c.event === "start" && c.argv[0] === "migrate")));
+  t.true(await eventually(() => pve1!.running(101)), "running again on pve1");
+  t.is(pve2!.config(101), null);
+  t.regex(pve1!.active(), /:vzshutdown:101:root@pam: 1 [0-9A-F]+ OK$/m);
 });
 
 test("PVECT.pm migrate: the HA stack's tasks say they were started by the HA resource agent", async (t) => {

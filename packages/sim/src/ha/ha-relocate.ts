@@ -44,11 +44,12 @@ if (guest?.type === "lxc" && guest.node !== target && resource && sourceRoot) {
   if (readRuntime(simLayout(sourceRoot, guest.node), vmid).running)
     pct(sourceRoot, guest.node, ["shutdown", String(vmid), "--timeout", "60"]);
   const targetRoot = node.cluster ? memberRoot(node.cluster, target) : null;
-  if (
-    pct(sourceRoot, guest.node, ["migrate", String(vmid), target]) === 0 &&
-    targetRoot &&
-    resource.state === "started"
-  ) {
-    pct(targetRoot, target, ["start", String(vmid)]);
+  const migrated = pct(sourceRoot, guest.node, ["migrate", String(vmid), target]) === 0;
+  // Manager.pm next_state_migrate_relocate: a requested state of `started` is set again on the
+  // target after a migration, and on the CT's own node after a failed one, where its LRM
+  // starts the CT again (one start: the restart policy's further tries are not simulated).
+  if (resource.state === "started") {
+    if (migrated && targetRoot) pct(targetRoot, target, ["start", String(vmid)]);
+    if (!migrated) pct(sourceRoot, guest.node, ["start", String(vmid)]);
   }
 }
