@@ -16,6 +16,7 @@ import {
 import {
   cancelUnstarted,
   claimOperations,
+  deferOperation,
   enqueueOperation,
   holdsAttempt,
   succeedOperation,
@@ -138,6 +139,19 @@ test("a create that was attempted is not cancelled", async (t) => {
     "UPDATE operations SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE id = 'op-1'",
   );
   t.false(await t.context.db.pool.transaction((tx) => cancelUnstarted(tx, "ct-1", at(2))));
+  t.is((await statuses(t.context.db))["op-1"], "queued");
+});
+
+test("a create deferred after its claim is not cancelled, though its attempt was given back: it may have made its container", async (t) => {
+  const { pool } = t.context.db;
+  const [attempt] = await pool.transaction((tx) => claimOperations(tx, "api-a", 1_000, 10, T0));
+  // The agent still runs the create on the node (an orphaned task worker): asked again later.
+  await pool.transaction((tx) => deferOperation(tx, attempt!, null, at(1_000), at(1)));
+  t.like(await row(t.context.db, "SELECT status, attempts FROM operations WHERE id = 'op-1'"), {
+    status: "queued",
+    attempts: 0,
+  });
+  t.false(await pool.transaction((tx) => cancelUnstarted(tx, "ct-1", at(2))));
   t.is((await statuses(t.context.db))["op-1"], "queued");
 });
 

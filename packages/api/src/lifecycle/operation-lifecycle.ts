@@ -102,8 +102,8 @@ export async function claimOperations(
   const expires = new Date(now.getTime() + leaseMs);
   for (const row of rows)
     await tx.query(
-      "UPDATE operations SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?",
-      [owner, expires, now, row.id],
+      "UPDATE operations SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ?), lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?",
+      [now, owner, expires, now, row.id],
     );
   return rows.map((row) => {
     const input = (typeof row.input === "string" ? JSON.parse(row.input) : row.input) as { spec?: ResolvedSpec } | null;
@@ -199,7 +199,7 @@ export async function failOperation(tx: Queryable, attempt: Attempt, error: Oper
 }
 
 /**
- * A container whose create never started (queued, no attempt made) and that no job is working
+ * A container whose create never started (queued, never claimed) and that no job is working
  * on: its create and every job queued behind it (an apply waits for the create) → cancelled,
  * and true. False, with nothing changed, when any of it started: the delete must then wait
  * for them. The jobs are found by a plain read and locked by their primary keys, where the
@@ -210,11 +210,14 @@ export async function cancelUnstarted(tx: Queryable, containerId: string, now: D
   const [found] = await tx.query<RowDataPacket[]>("SELECT id FROM operations WHERE container_id = ?", [containerId]);
   if (found.length === 0) return false;
   const [jobs] = await tx.query<RowDataPacket[]>(
-    "SELECT id, kind, status, attempts FROM operations WHERE id IN (?) FOR UPDATE",
+    "SELECT id, kind, status, started_at FROM operations WHERE id IN (?) FOR UPDATE",
     [found.map((o) => o.id as string)],
   );
   const create = jobs.find((o) => o.kind === "create");
-  if (create?.status !== "queued" || create.attempts !== 0 || jobs.some((o) => o.status === "running")) return false;
+  // Ever claimed, not its attempt count: a deferred attempt is given back (deferOperation),
+  // and a create claimed once may have made its container.
+  if (create?.status !== "queued" || create.started_at !== null || jobs.some((o) => o.status === "running"))
+    return false;
   const queued = jobs.filter((o) => o.status === "queued").map((o) => o.id as string);
   await tx.query(
     "UPDATE operations SET status = 'cancelled', finished_at = ?, updated_at = ? WHERE id IN (?) AND status = 'queued'",

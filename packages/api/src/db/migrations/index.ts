@@ -10,6 +10,7 @@ import { idempotencyClaim } from "./0009-idempotency-claim.js";
 import { leaseTable } from "./0010-leases.js";
 import { vmidPool } from "./0011-vmid-pool.js";
 import { operationSeq } from "./0012-operation-seq.js";
+import { operationStarted } from "./0013-operation-started.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in the order they apply. */
@@ -26,5 +27,6 @@ export const migrations: readonly Migration[] = [
   leaseTable,
   vmidPool,
   operationSeq,
+  operationStarted,
 ];
 export type { Migration };
