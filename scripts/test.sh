@@ -17,9 +17,9 @@ pnpm exec tsc -p tsconfig.tests.json
 scripts/lint.sh
 
 log=$(mktemp)
-before=$(mktemp)
-trap 'rm -f "$log" "$before"' EXIT
-ps -e -o pid= | tr -d ' ' >"$before"
+trap 'rm -f "$log"' EXIT
+declare -A before=()
+for pid in $(ps -e -o pid=); do before[$pid]=1; done
 
 # What a test that failed or timed out left running (AVA ends a timed-out file's worker, not what
 # it started): processes started since the suite began, on this checkout's programs or a
@@ -29,10 +29,8 @@ kill_leftovers() {
   local tmp="${TMPDIR:-/tmp}" repo pid args
   repo=$(pwd)
   local -a pids=()
-  leftovers=0
   while read -r pid args; do
-    [[ $pid == "$$" ]] && continue
-    grep -qx "$pid" "$before" && continue
+    [[ $pid == "$$" || -n ${before[$pid]:-} ]] && continue
     [[ $args == *"$repo/"* || $args == *"$tmp/"* ]] || continue
     [[ ${#pids[@]} -eq 0 ]] && echo "test: processes left by the tests above, killed before the fault seeds:"
     echo "  $pid ${args:0:200}"

@@ -2,8 +2,7 @@ import { createServer, type Server } from "node:http";
 import test from "ava";
 import { startedCalls, writeFaults } from "@lockstep/sim";
 import { post, startCluster, waitForOperation } from "./support/cluster.js";
-
-const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+import { TEMPLATE } from "./support/app-spec.js";
 
 /** A local HTTP endpoint that keeps every JSON body posted to it. */
 async function receiver(): Promise<{ url: string; bodies: Record<string, unknown>[]; server: Server }> {

@@ -1,11 +1,10 @@
 import test from "ava";
 import { startedCalls } from "@lockstep/sim";
 import { post, startCluster, waitForOperation } from "./support/cluster.js";
+import { TEMPLATE } from "./support/app-spec.js";
 
 // Its own file: its 50 pipelines keep both CPUs busy for minutes, and the provisioning tests
 // beside it in one file were starved past their operations' deadlines on a slow machine (CI).
-
-const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 
 /** A create's answer, or a problem's (which has neither field). */
 interface Answer {

@@ -1,8 +1,7 @@
 import test from "ava";
 import { startedCalls, writeFaults } from "@lockstep/sim";
 import { post, startApi, startCluster, waitForOperation } from "./support/cluster.js";
-
-const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+import { TEMPLATE } from "./support/app-spec.js";
 
 test("an API killed during dispatch is replaced and every job finishes exactly once", async (t) => {
   // A short lease, so that the replacement takes over the dead process's jobs quickly.

@@ -2,8 +2,7 @@ import test from "ava";
 import { agentV1 } from "@lockstep/shared";
 import { writeFaults } from "@lockstep/sim";
 import { post, startCluster, waitForOperation, type ApiUnderTest } from "./support/cluster.js";
-
-const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+import { TEMPLATE } from "./support/app-spec.js";
 
 async function incidents(
   api: ApiUnderTest,

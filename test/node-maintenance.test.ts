@@ -2,8 +2,8 @@ import { createServer } from "node:http";
 import test from "ava";
 import { startedCalls, writeFaults } from "@lockstep/sim";
 import { post, startCluster, waitForOperation, type ApiUnderTest } from "./support/cluster.js";
+import { TEMPLATE } from "./support/app-spec.js";
 
-const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 const SPEC = { hostname: "web-1", source: { template: TEMPLATE } };
 
 interface Operation {

@@ -1,8 +1,7 @@
 import test from "ava";
 import type { RowDataPacket } from "mysql2/promise";
 import { post, startCluster, waitForOperation } from "./support/cluster.js";
-
-const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+import { TEMPLATE } from "./support/app-spec.js";
 
 test("a create request becomes one running container on its node, carrying its record's ID", async (t) => {
   const cluster = await startCluster(t, ["pve1"]);

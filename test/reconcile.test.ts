@@ -5,8 +5,8 @@ import { agentV1, systemClock } from "@lockstep/shared";
 import { LeaseStore } from "../packages/api/src/leases/lease-store.js";
 import { startedCalls, writeFaults } from "@lockstep/sim";
 import { post, startApi, startCluster, waitForOperation, type ApiUnderTest } from "./support/cluster.js";
+import { TEMPLATE } from "./support/app-spec.js";
 
-const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 type Rows = Record<string, unknown>[];
 const NODE_CLI = fileURLToPath(new URL("../packages/agent/bin/lockstep-node.js", import.meta.url));
 
