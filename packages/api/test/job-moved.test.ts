@@ -75,6 +75,45 @@ function relocatedAgents(): AgentDirectory & { creates: string[] } {
   return { forNode: async (node: string) => agent(node), close: () => undefined, creates };
 }
 
+/**
+ * An agent of pve1 holding CT 10006 for the whole job, which HA shuts down for a relocation
+ * after the pipeline's snapshots are pruned; the relocation's migration fails, and the CRM
+ * starts it again on pve1 (pve-ha-manager Manager.pm next_state_migrate_relocate), so that the
+ * ready step finds it stopped and the job, looking right after, finds it running where it was.
+ */
+function haBouncedAgents(): AgentDirectory & { starts: string[] } {
+  const starts: string[] = [];
+  let status = agentV1.ContainerStatus.RUNNING;
+  let bounced = false;
+  const container = () => ({ vmid: VMID, tags: [ownershipTag(RECORD)], description: "", status, lock: "", config: {} });
+  const pve1 = {
+    createContainer: async () => ({ alreadyExisted: true }),
+    getContainer: async () => {
+      const seen = container();
+      // The CRM starts it again right after the ready step saw it stopped.
+      if (bounced) status = agentV1.ContainerStatus.RUNNING;
+      return { container: seen, snapshots: [{ name: "lockstep-op-apply" }] };
+    },
+    updateConfig: async () => ({ changedKeys: [], pendingKeys: [] }),
+    startContainer: async (req: { requestId: string }) => {
+      starts.push(req.requestId);
+      status = agentV1.ContainerStatus.RUNNING;
+      return { status, changed: false };
+    },
+    pruneSnapshots: async () => {
+      status = agentV1.ContainerStatus.STOPPED;
+      bounced = true;
+      return { deleted: [], kept: [], failed: [] };
+    },
+    getHealth: async () => ({ clusterName: "lab", clusterMembers: ["pve1", "pve3"] }),
+  } as unknown as AgentClient;
+  const pve3 = {
+    getContainer: async () => Promise.reject(new LockstepError("NOT_FOUND", `CT ${VMID} does not exist on pve3`)),
+    getHealth: async () => ({ clusterName: "lab", clusterMembers: ["pve1", "pve3"] }),
+  } as unknown as AgentClient;
+  return { forNode: async (node: string) => (node === "pve1" ? pve1 : pve3), close: () => undefined, starts };
+}
+
 async function runApply(db: TestDatabase, agents: AgentDirectory): Promise<unknown> {
   await db.pool.transaction((tx) =>
     enqueueOperation(
@@ -128,4 +167,13 @@ test("an apply whose container is gone while another guest holds its VMID fails 
     RECORD,
   ]);
   t.like(record, { node: "pve1", vmid: VMID });
+});
+
+test("an apply whose container HA stopped and started again where it was is retried, not failed", async (t) => {
+  const agents = haBouncedAgents();
+  const err = await runApply(t.context.db, agents);
+  t.true(err instanceof LockstepError);
+  t.is((err as LockstepError).code, "UNAVAILABLE", "a retryable failure: the next attempt finds it running and ready");
+  t.regex((err as LockstepError).message, /not running at the end of the pipeline; CT 10006 is running again/);
+  t.is(agents.starts.length, 1, "only the pipeline's own start: the CRM started it, not the job");
 });

@@ -1,5 +1,5 @@
 import test from "ava";
-import { checkSpec, LockstepError, systemClock, type ResolvedSpec } from "../../src/index.js";
+import { checkSpec, DETAIL_REASON, LockstepError, systemClock, type ResolvedSpec } from "../../src/index.js";
 import * as agentV1 from "../../src/gen/lockstep/agent/v1/agent.js";
 import { PipelineContext, type NodeAgentPort } from "../../src/pipeline/pipeline-context.js";
 import { readyStep } from "../../src/pipeline/steps/ready-step.js";
@@ -13,14 +13,18 @@ function spec(): ResolvedSpec {
   return checked.spec;
 }
 
-/** A running container with `lock`, whose lock report says `report`. */
-function contextWith(lock: string, report: Partial<agentV1.LockReport> = {}): PipelineContext {
+/** A container with `lock` (running unless `status` says otherwise), whose lock report says `report`. */
+function contextWith(
+  lock: string,
+  report: Partial<agentV1.LockReport> = {},
+  status = agentV1.ContainerStatus.RUNNING,
+): PipelineContext {
   const agent = {
     getContainer: async () => ({
       container: {
         vmid: 101,
         name: "web-1",
-        status: agentV1.ContainerStatus.RUNNING,
+        status,
         lock,
         tags: [],
         description: "",
@@ -91,4 +95,15 @@ test("a running container with a crash's stale lock is LOCK_HELD, never ready", 
   );
   t.is(err?.code, "LOCK_HELD");
   t.regex(err?.message ?? "", /still locked \(snapshot\)/);
+});
+
+// pve-ha-manager Manager.pm next_state_migrate_relocate: a relocation whose migration failed
+// leaves the CT stopped on its own node until the CRM starts it again; the job must be able to
+// tell "found stopped" from a verification that failed on a container that stayed as it was.
+test("a stopped container is not ready, and the failure says it was found stopped", async (t) => {
+  const err = await t.throwsAsync(readyStep.run(contextWith("", {}, agentV1.ContainerStatus.STOPPED)), {
+    instanceOf: LockstepError,
+  });
+  t.is(err?.code, "VERIFICATION_FAILED");
+  t.is(err?.metadata.reason, DETAIL_REASON.notRunning);
 });

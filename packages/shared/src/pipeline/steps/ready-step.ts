@@ -1,4 +1,5 @@
 import * as agentV1 from "../../gen/lockstep/agent/v1/agent.js";
+import { DETAIL_REASON } from "../../errors/detail-reason.js";
 import { LockstepError } from "../../errors/lockstep-error.js";
 import type { PipelineContext } from "../pipeline-context.js";
 import { verified, type PipelineStep, type StepOutcome } from "../pipeline-step.js";
@@ -21,6 +22,7 @@ export const readyStep: PipelineStep = {
     if (container?.status !== agentV1.ContainerStatus.RUNNING)
       throw new LockstepError("VERIFICATION_FAILED", `CT ${ctx.vmid} is not running at the end of the pipeline`, {
         vmid: String(ctx.vmid),
+        reason: DETAIL_REASON.notRunning,
       });
     if (!container.lock) return verified(`CT ${ctx.vmid} is running`);
     const report = await ctx.agent.inspectLock({ vmid: ctx.vmid });

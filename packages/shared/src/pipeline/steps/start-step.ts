@@ -1,6 +1,7 @@
 import * as agentV1 from "../../gen/lockstep/agent/v1/agent.js";
 import type { PipelineContext } from "../pipeline-context.js";
 import { alreadyDone, changed, type PipelineStep, type StepOutcome } from "../pipeline-step.js";
+import { DETAIL_REASON } from "../../errors/detail-reason.js";
 import { LockstepError } from "../../errors/lockstep-error.js";
 
 /**
@@ -29,6 +30,7 @@ export const startStep: PipelineStep = {
     if (started.status !== agentV1.ContainerStatus.RUNNING)
       throw new LockstepError("VERIFICATION_FAILED", `CT ${ctx.vmid} is not running after start`, {
         vmid: String(ctx.vmid),
+        reason: DETAIL_REASON.notRunning,
       });
     if (restart) return changed(`restarted to apply ${[...ctx.restartKeys].join(", ")}`);
     return started.changed ? changed("started") : alreadyDone("already running");
