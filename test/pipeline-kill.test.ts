@@ -4,8 +4,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import anyTest, { type TestFn } from "ava";
 import { SuiteScope, scratchDir } from "@lockstep/shared";
-import { agentOnSim, type AgentUnderTest } from "../packages/agent/test/integration/agent-harness.js";
-import { appSpec, APP_READS } from "./support/app-spec.js";
+import { agentOnSim, policyEnv, type AgentUnderTest } from "../packages/agent/test/integration/agent-harness.js";
+import { appSpec, APP_NODE_POLICY, APP_READS } from "./support/app-spec.js";
 import { sideEffects } from "./support/side-effects.js";
 
 const test = anyTest as TestFn<{ agent: AgentUnderTest; specFile: string; stateDir: string; expected: string[] }>;
@@ -69,7 +69,7 @@ function applyWithCli(
 const suite = new SuiteScope();
 
 test.before(async (t) => {
-  const agent = await agentOnSim(suite);
+  const agent = await agentOnSim(suite, policyEnv(suite, APP_NODE_POLICY));
   const stateDir = scratchDir(suite, "lockstep-kill");
   const specFile = path.join(stateDir, "spec.json");
   writeFileSync(specFile, JSON.stringify(appSpec()));

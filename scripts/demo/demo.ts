@@ -21,6 +21,8 @@ import { migrations } from "../../packages/api/src/db/migrations/index.js";
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const work = path.join(repo, ".local/demo");
 const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+// What the demo's API and agents allow: the default policy, plus keyctl for the example's Docker.
+const POLICY_FILE = path.join(repo, "examples/docker-host.policy.json");
 const agents: ChildProcess[] = [];
 const pkiDir = path.join(work, "pki");
 const tlsOf = (kind: "nodes" | "clients", name: string): TlsFiles => ({
@@ -72,6 +74,7 @@ async function startAgent(node: string, port: number): Promise<AgentClient> {
         LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "2000",
         LOCKSTEP_AGENT_LOCK_RETRIES: "10",
         LOCKSTEP_AGENT_METRICS_LISTEN: `127.0.0.1:${port + 1000}`,
+        LOCKSTEP_AGENT_POLICY_FILE: POLICY_FILE,
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -178,6 +181,7 @@ async function startApi(databaseUrl: string, port: number): Promise<DemoApi> {
         LOCKSTEP_API_AGENT_TLS_CA: tls.ca,
         LOCKSTEP_API_AGENT_TLS_CERT: tls.cert,
         LOCKSTEP_API_AGENT_TLS_KEY: tls.key,
+        LOCKSTEP_API_POLICY_FILE: POLICY_FILE,
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -384,6 +388,25 @@ async function main(): Promise<void> {
   };
   say(
     `POST /v1/reconcile -> ${seen.nodes.map((n) => `${n.node}: ${n.containers} container(s)`).join("; ")}; the nodes report their VMs too`,
+  );
+
+  step("A policy: what a token may ask of a hypervisor");
+  say(
+    `the API and both agents run with ${path.relative(repo, POLICY_FILE)}: Proxmox's root@pam-only line, plus keyctl for Docker and size ceilings`,
+  );
+  const privileged = await http(
+    api,
+    "POST",
+    "/v1/containers",
+    {
+      node: "pve2",
+      spec: { hostname: "root-on-the-host", source: { template: TEMPLATE }, security: { unprivileged: false } },
+    },
+    "demo-privileged",
+  );
+  const problem = privileged.json as { rule: string; violations: { pointer: string; reason: string }[] };
+  say(
+    `a privileged container -> ${privileged.status} rule ${problem.rule} at ${problem.violations[0]!.pointer}: ${problem.violations[0]!.reason}; nothing written, an incident logged`,
   );
 
   step("A declared container: the spec in examples/web-app.spec.json, converged step by step");

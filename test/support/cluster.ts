@@ -4,8 +4,9 @@ import { promisify } from "node:util";
 import { logEntry, type TestScope } from "@lockstep/shared";
 import { checkResponse } from "../../packages/api/test/support/openapi-contract.js";
 import { createTestDatabase, type TestDatabase } from "../../packages/api/test/support/test-database.js";
-import { agentOnSim, type AgentUnderTest } from "../../packages/agent/test/integration/agent-harness.js";
+import { agentOnSim, policyEnv, type AgentUnderTest } from "../../packages/agent/test/integration/agent-harness.js";
 import { testPki } from "../../packages/agent/test/integration/test-pki.js";
+import { APP_NODE_POLICY, APP_POLICY_FILE } from "./app-spec.js";
 
 const API_BIN = fileURLToPath(new URL("../../packages/api/bin/lockstep-api.js", import.meta.url));
 
@@ -69,6 +70,8 @@ export async function startApi(
       LOCKSTEP_API_AGENT_TLS_CA: tls.ca,
       LOCKSTEP_API_AGENT_TLS_CERT: tls.cert,
       LOCKSTEP_API_AGENT_TLS_KEY: tls.key,
+      // The tests' specs (appSpec) ask for what the default policy refuses.
+      LOCKSTEP_API_POLICY_FILE: APP_POLICY_FILE,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -120,7 +123,15 @@ export async function startCluster(
   const db = await createTestDatabase();
   const agents = new Map<string, AgentUnderTest>();
   for (const node of nodes)
-    agents.set(node, await agentOnSim(t, { LOCKSTEP_AGENT_NODE: node, LOCKSTEP_SIM_NODE: node, ...agentEnv }));
+    agents.set(
+      node,
+      await agentOnSim(t, {
+        LOCKSTEP_AGENT_NODE: node,
+        LOCKSTEP_SIM_NODE: node,
+        ...policyEnv(t, APP_NODE_POLICY),
+        ...agentEnv,
+      }),
+    );
   const api = await startApi(db.url, apiEnv);
   let stopped: Promise<void> | null = null;
   const stop = () =>

@@ -1,4 +1,4 @@
-import { DETAIL_REASON, LockstepError } from "@lockstep/shared";
+import { DETAIL_REASON, LockstepError, type PolicyRule } from "@lockstep/shared";
 
 /** A live process or an active task holds the container's config lock, and waiting did not help. */
 export class LockHeldError extends LockstepError {
@@ -144,6 +144,29 @@ export class ClientNotAllowedError extends LockstepError {
       "PERMISSION_DENIED",
       `client certificate ${names.length ? `'${names.join("', '")}'` : "without a name"} is not allowed on this agent (tlsAllowedClients)`,
     );
+  }
+}
+
+/**
+ * The node's own policy (`policyFile`) refuses what the request would make a container: a
+ * privileged one, a feature flag, a host mount... Thrown before anything runs (no `pct`, no
+ * intent, no lock taken), so a retry with the same request ID is checked again, not replayed.
+ * `rule` and `field` are the first violation's; `rules` names them all when there are several.
+ */
+export class PermissionDeniedError extends LockstepError {
+  constructor(
+    readonly rule: PolicyRule,
+    readonly field: string,
+    readonly vmid: number,
+    detail: string,
+    readonly rules: readonly PolicyRule[] = [rule],
+  ) {
+    super("PERMISSION_DENIED", `refused by the node policy (rule ${rule}): ${detail} (field ${field})`, {
+      rule,
+      field,
+      vmid: String(vmid),
+      ...(rules.length > 1 ? { rules: rules.join(",") } : {}),
+    });
   }
 }
 

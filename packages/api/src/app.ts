@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Clock, Logger } from "@lockstep/shared";
+import type { Clock, Logger, Policy } from "@lockstep/shared";
 import { authenticate, type AuthVariables } from "./auth/authenticate.js";
 import { RateLimiter } from "./auth/rate-limiter.js";
 import type { TokenStore } from "./auth/token-store.js";
@@ -34,6 +34,8 @@ export interface AppDeps {
   readonly maxAttempts: number;
   /** Lockstep snapshots kept per container unless its spec says otherwise. */
   readonly snapshotKeepLast: number;
+  /** What a token without a policy of its own may ask for (docs/policy.md). */
+  readonly policy: Policy;
   /** Called after a write committed (the dispatcher wakes instead of waiting for its poll). */
   readonly afterCommit?: () => void;
   readonly agents: AgentDirectory;

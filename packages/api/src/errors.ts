@@ -76,6 +76,31 @@ export class MissingScopeError extends LockstepError {
   }
 }
 
+/** One policy rule a request breaks: the rule's stable name, and where in the request (a JSON pointer). */
+export interface RuleBreach {
+  readonly rule: string;
+  readonly pointer: string;
+  readonly reason: string;
+}
+
+/**
+ * The request asks for more than the caller's policy allows; nothing was written. `rule` is
+ * the first rule broken, `breaches` every one, each at its field.
+ */
+export class PolicyViolationError extends LockstepError {
+  constructor(readonly breaches: readonly RuleBreach[]) {
+    super(
+      "PERMISSION_DENIED",
+      `refused by policy: ${breaches.map((b) => `${b.pointer || "the request"}: ${b.reason} (rule ${b.rule})`).join("; ")}`,
+      { rule: breaches[0]!.rule },
+    );
+  }
+
+  get rule(): string {
+    return this.breaches[0]!.rule;
+  }
+}
+
 /** The token sent more requests than its rate allows. */
 export class RateLimitedError extends LockstepError {
   constructor(

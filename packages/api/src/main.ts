@@ -107,6 +107,7 @@ async function serveApi(): Promise<void> {
       orphans: config.reconcile.orphans,
       orphanGraceMs: config.reconcile.orphanGraceMs,
     },
+    globalPolicy: config.policy,
   });
   const keys = new KeyStore(pool, systemClock, config.idempotency);
   // Keys past their retention are treated as new anyway; this keeps the table bounded.
@@ -129,6 +130,7 @@ async function serveApi(): Promise<void> {
       ports: config.ports,
       maxAttempts: config.jobs.maxAttempts,
       snapshotKeepLast: config.snapshotKeepLast,
+      policy: config.policy,
       afterCommit: () => {
         dispatcher.wake();
         relay.refreshSoon();

@@ -18,6 +18,7 @@ import {
   MissingScopeError,
   NodeInMaintenanceError,
   PayloadTooLargeError,
+  PolicyViolationError,
   RateLimitedError,
   RequestValidationError,
   ResourceConflictError,
@@ -62,6 +63,7 @@ interface RouteDoc {
 
 const problem = (error: unknown, when: string): ProblemDoc => ({ error, when });
 const fieldError = new RequestValidationError([]);
+const policyError = new PolicyViolationError([{ rule: "", pointer: "", reason: "" }]);
 
 const TOKEN_ERRORS = [
   problem(
@@ -188,6 +190,10 @@ const ROUTES: readonly RouteDoc[] = [
         "the node is in maintenance: place the container elsewhere, or retry later (Retry-After); nothing was stored under the key",
       ),
       problem(new LockstepError("RESOURCE_EXHAUSTED", ""), "no VMID, or no port on the node, is free"),
+      problem(
+        policyError,
+        "the spec, the node or the token's container quota breaks the token's policy: `rule` names the first rule, `violations` each one at its field; nothing was written or stored under the key (docs/policy.md)",
+      ),
     ],
   },
   {
@@ -217,6 +223,10 @@ const ROUTES: readonly RouteDoc[] = [
       problem(fieldError, "the new spec changes a field fixed at creation"),
       notFound("container"),
       problem(new ContainerStateError(""), "the container is being deleted or is deleted"),
+      problem(
+        policyError,
+        "the spec breaks the token's policy: `rule` names the first rule, `violations` each one at its field; nothing was written or stored under the key",
+      ),
     ],
   },
   {

@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import test from "ava";
 import { logEntry } from "@lockstep/shared";
@@ -100,6 +103,34 @@ test("lockstep-api refuses to start without its agent client certificate and nam
   );
 });
 
+test("lockstep-api token create --policy gives a token its own policy, and token policy --global gives it the global one again", async (t) => {
+  const db = await createTestDatabase();
+  t.teardown(() => db.drop());
+  const dir = await mkdtemp(path.join(os.tmpdir(), "lockstep-policy-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "trusted.json");
+  await writeFile(file, JSON.stringify({ privileged: true, max_containers: 10 }));
+  const created = await token(db.url, "create", "--name", "trusted", "--scope", "operator", "--policy", file);
+  t.is(created.code, 0, created.output);
+  const id = /^lst_([0-9a-f]{12})_/m.exec(created.output)![1]!;
+  t.regex((await token(db.url, "list")).output, new RegExp(`^${id}  operator  active +own-policy +trusted`, "m"));
+  t.is((await token(db.url, "policy", id, "--global")).code, 0);
+  t.regex((await token(db.url, "list")).output, new RegExp(`^${id}  operator  active +global-policy +trusted`, "m"));
+});
+
+test("lockstep-api token refuses a policy file with an unknown key, naming the file and the key, and stores nothing", async (t) => {
+  const db = await createTestDatabase();
+  t.teardown(() => db.drop());
+  const dir = await mkdtemp(path.join(os.tmpdir(), "lockstep-policy-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "typo.json");
+  await writeFile(file, JSON.stringify({ privilegd: true }));
+  const created = await token(db.url, "create", "--name", "typo", "--scope", "operator", "--policy", file);
+  t.is(created.code, 2);
+  t.true(created.output.includes(`--policy ${file}: /privilegd Unexpected property`), created.output);
+  t.false(/^lst_/m.test(created.output));
+});
+
 test("lockstep-api token create prints the token once, list shows it without its secret, revoke ends it", async (t) => {
   const db = await createTestDatabase();
   t.teardown(() => db.drop());
@@ -107,10 +138,13 @@ test("lockstep-api token create prints the token once, list shows it without its
   t.is(created.code, 0);
   const bearer = /^lst_([0-9a-f]{12})_\S{43}$/m.exec(created.output)!;
   const listed = await token(db.url, "list");
-  t.regex(listed.output, new RegExp(`^${bearer[1]}  operator  active +panel`, "m"));
+  t.regex(listed.output, new RegExp(`^${bearer[1]}  operator  active +global-policy +panel`, "m"));
   t.false(listed.output.includes(bearer[0]));
   t.is((await token(db.url, "revoke", bearer[1]!)).code, 0);
-  t.regex((await token(db.url, "list")).output, new RegExp(`^${bearer[1]}  operator  revoked  panel`, "m"));
+  t.regex(
+    (await token(db.url, "list")).output,
+    new RegExp(`^${bearer[1]}  operator  revoked  global-policy  panel`, "m"),
+  );
   t.is((await token(db.url, "revoke", bearer[1]!)).code, 1, "revoking twice says there was no active token");
 });
 

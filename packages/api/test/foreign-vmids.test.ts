@@ -1,5 +1,5 @@
 import anyTest, { type TestFn } from "ava";
-import { agentV1, createMemoryLogger, ManualClock, type AgentClient } from "@lockstep/shared";
+import { agentV1, createMemoryLogger, ManualClock, type AgentClient, DEFAULT_POLICY } from "@lockstep/shared";
 import type { RowDataPacket } from "mysql2/promise";
 import { recordForeignVmids } from "../src/allocation/foreign-vmids.js";
 import { allocateVmid, type VmidRange } from "../src/allocation/vmid-allocator.js";
@@ -64,6 +64,7 @@ function reconcilerFor(db: TestDatabase, agent: AgentClient): Reconciler {
     maxAttempts: 3,
     ports: { min: 20000, max: 29999 },
     policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 },
+    globalPolicy: DEFAULT_POLICY,
     leases: new LeaseStore(db.pool, clock, "test"),
   });
 }

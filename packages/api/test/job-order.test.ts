@@ -84,17 +84,20 @@ test("jobs that existed before the sequence are numbered in the order they were 
       "INSERT INTO nodes (name, address, created_at, updated_at) VALUES ('pve1', '127.0.0.1:7000', ?, ?)",
       [T0, T0],
     );
-    await insertPendingContainer(tx, { id: RECORD, node: "pve1", vmid: 10001, hostname: "web-1", spec: SPEC }, T0);
+    // Rows as the code of that schema wrote them: today's lifecycle writes columns added since.
+    await tx.query(
+      "INSERT INTO containers (id, node, vmid, hostname, spec, desired_state, status, created_at, updated_at) VALUES (?, 'pve1', 10001, 'web-1', ?, 'running', 'pending', ?, ?)",
+      [RECORD, JSON.stringify(SPEC), T0, T0],
+    );
     // Inserted, and keyed, in an order other than their creation's.
     for (const [id, ms] of [
       ["op-c", 300],
       ["op-a", 100],
       ["op-b", 200],
     ] as const)
-      await enqueueOperation(
-        tx,
-        { id, containerId: RECORD, node: "pve1", kind: "apply", spec: SPEC, maxAttempts: 5 },
-        at(ms),
+      await tx.query(
+        "INSERT INTO operations (id, container_id, node, kind, status, attempts, max_attempts, next_attempt_at, input, steps, created_at, updated_at) VALUES (?, ?, 'pve1', 'apply', 'queued', 0, 5, ?, ?, '[]', ?, ?)",
+        [id, RECORD, at(ms), JSON.stringify({ spec: SPEC }), at(ms), at(ms)],
       );
   });
   await migrate(db.pool, migrations, createMemoryLogger());

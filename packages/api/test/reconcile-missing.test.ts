@@ -1,6 +1,14 @@
 import anyTest, { type TestFn } from "ava";
-import { agentV1, createMemoryLogger, LockstepError, ManualClock, type AgentClient } from "@lockstep/shared";
+import {
+  agentV1,
+  createMemoryLogger,
+  LockstepError,
+  ManualClock,
+  type AgentClient,
+  DEFAULT_POLICY,
+} from "@lockstep/shared";
 import type { RowDataPacket } from "mysql2/promise";
+import { requireSpec } from "../src/containers/container-schemas.js";
 import { migrate } from "../src/db/migrate.js";
 import { migrations } from "../src/db/migrations/index.js";
 import { ownershipTag } from "../src/reconcile/ownership-marker.js";
@@ -23,8 +31,18 @@ test.beforeEach(async (t) => {
     [NOW, NOW],
   );
   await db.pool.query(
-    "INSERT INTO containers (id, node, vmid, hostname, spec, desired_state, status, created_at, updated_at) VALUES (?, 'pve1', 101, 'web-1', '{}', 'running', 'running', ?, ?)",
-    [RECORD, NOW, NOW],
+    "INSERT INTO containers (id, node, vmid, hostname, spec, desired_state, status, created_at, updated_at) VALUES (?, 'pve1', 101, 'web-1', ?, 'running', 'running', ?, ?)",
+    [
+      RECORD,
+      JSON.stringify(
+        requireSpec({
+          hostname: "web-1",
+          source: { template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst" },
+        }),
+      ),
+      NOW,
+      NOW,
+    ],
   );
   t.context = { db };
 });
@@ -55,6 +73,7 @@ async function reconcile(db: TestDatabase, agent: AgentClient): Promise<{ status
     maxAttempts: 3,
     ports: { min: 20000, max: 29999 },
     policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 },
+    globalPolicy: DEFAULT_POLICY,
     leases: new LeaseStore(db.pool, clock, "test"),
   });
   await reconciler.reconcileNode("pve1");

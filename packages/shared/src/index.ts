@@ -36,6 +36,16 @@ export {
   type SpecCheck,
   LOCKSTEP_DIR,
 } from "./spec/check-spec.js";
+export { Policy, DEFAULT_POLICY, FEATURE_FLAGS, type FeatureFlag, parsePolicy } from "./policy/policy.js";
+export { readPolicyFile } from "./policy/policy-file.js";
+export {
+  type PolicySubject,
+  type PolicyRule,
+  type PolicyViolation,
+  checkPolicy,
+  quotaViolation,
+  enabledFeatureFlags,
+} from "./policy/check-policy.js";
 export { SHIPPED_FEATURES } from "./spec/shipped-features.js";
 export { runPipeline, pipelineSteps, type StepObserver, type PipelineResult } from "./pipeline/pipeline.js";
 export { type PipelineInput, type NodeAgentPort, SNAPSHOT_PREFIX } from "./pipeline/pipeline-context.js";

@@ -1,3 +1,4 @@
+import type { Policy } from "@lockstep/shared";
 import type { NodeLimits, PctTimeouts, VerifyPolicy } from "../node/node-context.js";
 import type { NodePaths } from "../node/node-paths.js";
 
@@ -28,6 +29,11 @@ export interface AgentConfig {
   readonly operations: OperationsConfig;
   /** How far past its live data the JS heap may grow before a full collection; 0 is V8's own choice. */
   readonly heapGrowthPercent: number;
+  /**
+   * What a request may make a container (`policyFile`; DEFAULT_POLICY without one): checked
+   * by the agent itself on every create, clone and config change, whatever the API checked.
+   */
+  readonly policy: Policy;
 }
 
 export interface TransportConfig {

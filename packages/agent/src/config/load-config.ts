@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { compileConfig, ConfigError, envName, type KeySpec } from "@lockstep/shared";
+import { compileConfig, ConfigError, DEFAULT_POLICY, envName, readPolicyFile, type KeySpec } from "@lockstep/shared";
 import { simulatorEnvironment } from "../pct/pct-environment.js";
 import { clusterPaths } from "../node/node-paths.js";
 import type { AgentConfig } from "./agent-config.js";
@@ -66,6 +66,7 @@ interface AgentSettings {
   readonly metricsListen: string;
   readonly shutdownDrainMs: number;
   readonly heapGrowthPercent: number;
+  readonly policyFile: string;
 }
 
 /** Every key, its type, bounds and default. Durations are milliseconds. */
@@ -146,6 +147,14 @@ function specs(defaults: { node: string; simulate: string | null }): Record<keyo
     shutdownDrainMs: { kind: "int", default: 30_000, min: 0, max: 10 * MIN },
     // 0 leaves V8's own heuristics (daemon/heap-growth.ts says why the agent sets it).
     heapGrowthPercent: { kind: "int", default: 20, min: 0, max: 400 },
+    // Empty: the default policy, Proxmox's own line between root@pam and everyone else.
+    policyFile: {
+      kind: "string",
+      default: "",
+      pattern: ABSOLUTE,
+      describe: "an absolute path, or empty for the default policy",
+      emptyTurnsOff: true,
+    },
   };
 }
 
@@ -256,6 +265,8 @@ function grouped(s: AgentSettings, node: { nodeEnv: Record<string, string>; pctP
     metricsListen: s.metricsListen,
     operations: { maxConcurrent: s.maxConcurrentOperations, shutdownDrainMs: s.shutdownDrainMs },
     heapGrowthPercent: s.heapGrowthPercent,
+    // Read once, here: a missing, unreadable or invalid file stops the start naming policyFile.
+    policy: s.policyFile ? readPolicyFile(s.policyFile, "policyFile") : DEFAULT_POLICY,
   };
 }
 

@@ -4,6 +4,7 @@ import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
 import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
+import { cloneAsk, cloneSourceAsk, requirePolicy } from "../policy/node-policy.js";
 import { getContainer, requireConfigFile } from "./container-reader.js";
 import { forgetUnlessLeftBehind, outcomeUnknown, type CreateOutcome } from "./create-container.js";
 import { PROXMOX_TAG, requireDescription, STORAGE_ID } from "./field-rules.js";
@@ -39,6 +40,7 @@ export async function cloneContainer(
   op: OperationScope,
 ): Promise<CreateOutcome> {
   validate(spec, ownershipTag);
+  requirePolicy(ctx, spec.vmid, cloneAsk(spec), op);
   // Proxmox lists a running clone as a `vzclone` task of the SOURCE and sets `lock: disk`
   // there: waiting on the source waits such a clone out, and clears the lock a killed one left.
   await ctx.gate.ensureFree(spec.sourceVmid, { op });
@@ -49,6 +51,8 @@ export async function cloneContainer(
       snapshot: spec.snapshot,
     });
   }
+  // A clone copies its source's configuration (or the snapshot's): it is checked as asked for.
+  requirePolicy(ctx, spec.vmid, cloneSourceAsk(source.snapshots.get(spec.snapshot) ?? source.main), op);
   // Proxmox's own default: a full copy unless the source is a template.
   if (spec.storage && !spec.full && source.main.values.template === "1")
     throw new InvalidArgumentError(

@@ -5,6 +5,7 @@ import type { NodeContext } from "../node/node-context.js";
 import { requirePattern, requireValid, requireVmid } from "../node/require-valid.js";
 import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
+import { createAsk, requirePolicy } from "../policy/node-policy.js";
 import { getContainer, readConfigFile, type ContainerView } from "./container-reader.js";
 import { DEFAULT_ROOTFS_STORAGE, PROXMOX_TAG, requireDescription, STORAGE_ID, TEMPLATE_VOLUME } from "./field-rules.js";
 import { addOwnershipTag, claimTarget, ownershipMarker } from "./ownership.js";
@@ -57,6 +58,7 @@ export async function createContainer(
 ): Promise<CreateOutcome> {
   const spec = withDefaults(requested);
   validate(spec, ownershipTag);
+  requirePolicy(ctx, spec.vmid, createAsk(spec), op);
   if (await claimTarget(ctx, spec.vmid, ownershipTag, op))
     return { container: await getContainer(ctx, spec.vmid), alreadyExisted: true };
   const intent = {

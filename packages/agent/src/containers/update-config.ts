@@ -4,6 +4,7 @@ import { effectiveValue, isPending, type ContainerConfig } from "../node/contain
 import { requirePattern, requireVmid } from "../node/require-valid.js";
 import type { OperationScope } from "../pct/operation-scope.js";
 import { runMutation } from "../pct/pct-mutation.js";
+import { requirePolicy, updateAsk } from "../policy/node-policy.js";
 import { requireConfigFile } from "./container-reader.js";
 import { isRawLxcKey, requireAllowedLxc, writeRawLxcKeys } from "./raw-lxc-keys.js";
 
@@ -16,6 +17,13 @@ const TAGS = /^[a-z0-9_+.;-]{0,1024}$/;
 // Keys that `pct set` must never be asked to touch: the lock belongs to Proxmox's own
 // operations, and snapshot bookkeeping to pct snapshot.
 const FORBIDDEN_KEYS = new Set(["lock", "parent", "snaptime", "snapstate", "digest"]);
+// Keys the agent never sets: a hookscript runs a script of the node as root at every start
+// of the container (pve-container src/PVE/LXC.pm check_ct_modify_config_perm: root@pam only),
+// and the root disk changes through create and resize, never through `pct set`.
+const NOT_SETTABLE: Readonly<Record<string, string>> = {
+  hookscript: "runs a script of the node as root; Proxmox lets only root@pam set it",
+  rootfs: "is the container's root disk; it is made by create and grown by resize",
+};
 
 /** One UpdateConfig request: keys to set through `pct set`, keys to delete, raw `lxc.*` keys to set. */
 export interface ConfigChange {
@@ -58,6 +66,8 @@ export async function updateConfig(
       throw new InvalidArgumentError("config key", `'${key}' is managed by Proxmox and cannot be set`);
   }
   for (const [key, value] of Object.entries(change.set)) {
+    if (Object.hasOwn(NOT_SETTABLE, key))
+      throw new InvalidArgumentError("config key", `'${key}' cannot be set through the agent: it ${NOT_SETTABLE[key]}`);
     if (key === "description")
       requirePattern("config value", value, FREE_TEXT, "a single line of at most 4096 characters");
     else if (key === "tags") requirePattern("config value", value, TAGS, "Proxmox tags separated by ';'");
@@ -70,6 +80,7 @@ export async function updateConfig(
       );
   }
   requireAllowedLxc(change.lxc, removeLxc);
+  requirePolicy(ctx, vmid, updateAsk(change), op);
   const config = await requireConfigFile(ctx, vmid);
   const current = config.main.values;
   const toSet = Object.entries(change.set).filter(([key, value]) => effectiveValue(config, key) !== value);

@@ -197,6 +197,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     timeouts: config.pct.timeouts,
     verify: config.verify,
     limits: config.limits,
+    policy: config.policy,
   };
   serving = new ServingMonitor({
     probe: () => probeNode(ctx, config.health.probeTimeoutMs),
@@ -284,6 +285,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     pct: paths.pct,
     simulate: config.simulate,
     version: AGENT_VERSION,
+    policy: config.policy,
   });
 
   return {

@@ -31,7 +31,9 @@ const REPLAY_FAILURE: Record<ReasonCode, boolean> = {
   FOREIGN_CONTAINER: true,
   COMMAND_FAILED: true,
   VERIFICATION_FAILED: true,
-  PERMISSION_DENIED: true,
+  // The node's policy refused the request before anything ran (policy/node-policy.ts); its
+  // owner may have widened the policy since: a retry is checked again, never handed the refusal.
+  PERMISSION_DENIED: false,
   LOCK_HELD: false,
   HYPERVISOR_UNRESPONSIVE: false,
   UNAVAILABLE: false,

@@ -36,8 +36,8 @@ export function clientAllowlist(allowed: readonly string[], logger: Logger): Ser
   };
 }
 
-/** The subject CN and every DNS name of the peer's certificate. */
-function certificateNames(context: AuthContext | null): string[] {
+/** The subject CN and every DNS name of the peer's certificate; none without one (plaintext). */
+export function certificateNames(context: AuthContext | null): string[] {
   const cert = context?.sslPeerCertificate;
   if (!cert) return [];
   const dns = (cert.subjectaltname ?? "")

@@ -32,6 +32,7 @@ const EVENT_KINDS: Record<NodeEventKind, agentV1.EventKind> = {
   "lock-blocked": EventKind.LOCK_BLOCKED,
   "hypervisor-unresponsive": EventKind.HYPERVISOR_UNRESPONSIVE,
   "operation-interrupted": EventKind.OPERATION_INTERRUPTED,
+  "policy-refused": EventKind.POLICY_REFUSED,
 };
 
 export function eventToProto(event: NodeEvent): agentV1.Event {

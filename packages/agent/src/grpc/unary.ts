@@ -4,6 +4,7 @@ import { LockstepError, requestIdProblem, vmidProblem, withLogFields } from "@lo
 import type { RpcObserver } from "../metrics/agent-metrics.js";
 import { InvalidArgumentError } from "../errors.js";
 import { withOperation, type OperationScope } from "../pct/operation-scope.js";
+import { certificateNames } from "./client-allowlist.js";
 import { toGrpcError } from "./error-mapping.js";
 import type { Deduplicator, VmidSerializer } from "./ports.js";
 
@@ -78,6 +79,8 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
       ? { rpc: method }
       : { rpc: method, requestId: request.requestId, vmid: request.vmid };
     const logger = deps.logger.child(fields);
+    const names = certificateNames(call.getAuthContext());
+    const client = names.length > 0 ? names.join(",") : undefined;
     const run = async (): Promise<Res> => {
       const problem = requestIdProblem(request.requestId);
       if (problem) throw new InvalidArgumentError("request_id", problem);
@@ -90,7 +93,7 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
         const { value, replayed } = await deps.dedup.run(
           { requestId, method, vmid: request.vmid, params: paramsForFingerprint(params) },
           async (signal) => {
-            const op: OperationScope = { requestId, signal, logger };
+            const op: OperationScope = { requestId, signal, logger, ...(client ? { client } : {}) };
             const work = () => withOperation(op, () => handle(request, op));
             return codec.toJSON(await deps.serializer.run(request.vmid, work, { signal }));
           },

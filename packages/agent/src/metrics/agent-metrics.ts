@@ -59,8 +59,14 @@ export class AgentMetrics implements RpcObserver, PctObserver {
   });
   private readonly events = new Counter({
     name: "lockstep_agent_events_total",
-    help: "Node events by kind (lock detected, cleared, blocked; pct unresponsive; interrupted operations)",
+    help: "Node events by kind (lock detected, cleared, blocked; pct unresponsive; interrupted operations; policy refusals)",
     labelNames: ["kind"],
+    registers: [this.registry],
+  });
+  private readonly policyRefusals = new Counter({
+    name: "lockstep_agent_policy_refusals_total",
+    help: "Requests the node's policy (policyFile) refused with PERMISSION_DENIED, by the first rule they broke",
+    labelNames: ["rule"],
     registers: [this.registry],
   });
   private readonly pct = new Histogram({
@@ -73,7 +79,10 @@ export class AgentMetrics implements RpcObserver, PctObserver {
 
   constructor(bus: EventBus) {
     collectDefaultMetrics({ register: this.registry, prefix: "lockstep_agent_" });
-    bus.subscribe((event) => this.events.inc({ kind: event.kind }));
+    bus.subscribe((event) => {
+      this.events.inc({ kind: event.kind });
+      if (event.kind === "policy-refused") this.policyRefusals.inc({ rule: event.rule ?? "unknown" });
+    });
   }
 
   observe(method: string, outcome: string, replayed: boolean): void {

@@ -1,3 +1,4 @@
+import type { Policy } from "@lockstep/shared";
 import type { OperationIntents } from "../dedup/operation-intents.js";
 import type { MutationDeps } from "../pct/pct-mutation.js";
 import type { ProcReader } from "../proc/proc-reader.js";
@@ -42,4 +43,6 @@ export interface NodeContext extends MutationDeps {
   readonly proc: ProcReader;
   /** The only way to /etc/pve: reads with a timeout, and whether a missing file is gone. */
   readonly clusterFs: ClusterFsPort;
+  /** What the node's owner allows a request to make (`policyFile`), checked again here whatever the API checked. */
+  readonly policy: Policy;
 }

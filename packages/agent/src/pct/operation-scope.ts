@@ -15,6 +15,11 @@ export interface OperationScope {
   readonly signal: AbortSignal;
   /** The operation's logger: each line names the RPC, the request ID and the VMID. */
   readonly logger: Logger;
+  /**
+   * Who asked: the names (CN, DNS SANs) of the caller's client certificate, comma-separated;
+   * absent for the agent's own operations and on a plaintext-loopback transport.
+   */
+  readonly client?: string;
 }
 
 /** An operation the agent runs for itself (the doctor's cycle): nothing but its own end stops it. */

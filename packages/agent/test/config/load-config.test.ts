@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { ConfigError, scratchDir } from "@lockstep/shared";
+import { ConfigError, DEFAULT_POLICY, scratchDir } from "@lockstep/shared";
 import { loadAgentConfig } from "../../src/config/load-config.js";
 
 const tls = {
@@ -185,5 +185,68 @@ test("the heap may grow 20 % past its live data by default, and 0 leaves V8's ow
   t.throws(() => loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_HEAP_GROWTH_PERCENT: "-5" } }), {
     instanceOf: ConfigError,
     message: /^heapGrowthPercent \(from LOCKSTEP_AGENT_HEAP_GROWTH_PERCENT\)/,
+  });
+});
+
+// pve-container src/PVE/LXC.pm check_ct_modify_config_perm: privileged containers (Sys.Modify,
+// src/PVE/API2/LXC.pm create_vm), feature flags but nesting, host mounts and devN are root@pam's alone.
+test("without a policyFile, or with an empty one, the agent enforces the default policy", (t) => {
+  const file = path.join(scratchDir(t, "agent-config"), "agent.json");
+  writeFileSync(file, JSON.stringify({ policyFile: "" }));
+  t.deepEqual(loadAgentConfig(base).policy, DEFAULT_POLICY);
+  t.deepEqual(loadAgentConfig({ ...base, configPath: file }).policy, DEFAULT_POLICY);
+  t.false(DEFAULT_POLICY.privileged);
+  t.deepEqual(DEFAULT_POLICY.feature_flags, ["nesting"]);
+});
+
+// pve-container src/PVE/LXC.pm check_ct_modify_config_perm: what the file leaves out keeps
+// Proxmox's root@pam-only default (here: feature flags but nesting).
+test("a policyFile is read at start, its missing keys taking the default policy's values", (t) => {
+  const dir = scratchDir(t, "agent-config");
+  const policyFile = path.join(dir, "policy.json");
+  writeFileSync(policyFile, JSON.stringify({ privileged: true, max: { cores: 4 }, clone_sources: [9000] }));
+  const config = loadAgentConfig({ ...base, env: { ...tls, LOCKSTEP_AGENT_POLICY_FILE: policyFile } });
+  t.true(config.policy.privileged);
+  t.is(config.policy.max.cores, 4);
+  t.deepEqual(config.policy.clone_sources, [9000]);
+  t.deepEqual(config.policy.feature_flags, ["nesting"]);
+});
+
+test("a missing policy file stops the start, naming policyFile and the file", (t) => {
+  const policyFile = path.join(scratchDir(t, "agent-config"), "nowhere.json");
+  t.throws(() => loadAgentConfig({ ...base, flags: { policyFile } }), {
+    instanceOf: ConfigError,
+    message: new RegExp(`^policyFile: cannot read ${policyFile}: ENOENT`),
+  });
+});
+
+test("a policy file that is not JSON stops the start, naming policyFile and the file", (t) => {
+  const policyFile = path.join(scratchDir(t, "agent-config"), "policy.json");
+  writeFileSync(policyFile, "{ privileged: true");
+  t.throws(() => loadAgentConfig({ ...base, flags: { policyFile } }), {
+    instanceOf: ConfigError,
+    message: new RegExp(`^policyFile: ${policyFile} is not JSON`),
+  });
+});
+
+// pve-container src/PVE/LXC/Config.pm $features_desc: keyctl is a feature flag, "keyring" is none.
+test("a policy file with a wrong value stops the start, naming policyFile, the file and the bad key", (t) => {
+  const policyFile = path.join(scratchDir(t, "agent-config"), "policy.json");
+  writeFileSync(policyFile, JSON.stringify({ feature_flags: ["nesting", "keyring"] }));
+  t.throws(() => loadAgentConfig({ ...base, flags: { policyFile } }), {
+    instanceOf: ConfigError,
+    message: new RegExp(`^policyFile ${policyFile}: /feature_flags/1 `),
+  });
+  writeFileSync(policyFile, JSON.stringify({ priviledged: true }));
+  t.throws(() => loadAgentConfig({ ...base, flags: { policyFile } }), {
+    instanceOf: ConfigError,
+    message: new RegExp(`^policyFile ${policyFile}: `),
+  });
+});
+
+test("a relative policyFile is refused: the agent's working directory is no place to look for it", (t) => {
+  t.throws(() => loadAgentConfig({ ...base, flags: { policyFile: "policy.json" } }), {
+    instanceOf: ConfigError,
+    message: /^policyFile \(from command line\) must be an absolute path, or empty for the default policy/,
   });
 });

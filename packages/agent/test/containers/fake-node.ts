@@ -1,7 +1,14 @@
 import { OperationIntents } from "../../src/dedup/operation-intents.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createMemoryLogger, type Clock, scratchDir, silentLogger, type TestScope } from "@lockstep/shared";
+import {
+  createMemoryLogger,
+  DEFAULT_POLICY,
+  type Clock,
+  scratchDir,
+  silentLogger,
+  type TestScope,
+} from "@lockstep/shared";
 import { EventBus } from "../../src/events/event-bus.js";
 import type { NodeContext } from "../../src/node/node-context.js";
 import { simulatedPaths } from "../../src/node/node-paths.js";
@@ -91,6 +98,7 @@ export function fakeNode(
     // No process of this fake node runs: no task worker is ever alive.
     proc: { locks: async () => "", pids: async () => [], openIn: async () => [], process: async () => null },
     clusterFs,
+    policy: DEFAULT_POLICY,
   };
   return {
     ctx,

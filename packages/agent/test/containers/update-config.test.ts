@@ -1,4 +1,5 @@
 import test from "ava";
+import { parsePolicy } from "@lockstep/shared";
 import { updateConfig } from "../../src/containers/update-config.js";
 import { listSnapshots } from "../../src/snapshots/list-snapshots.js";
 import { fakeNode, testOperation } from "./fake-node.js";
@@ -42,6 +43,8 @@ test("a desired value already pending is reported as applying at the next start"
 
 test("a desired value equal to the running one but not to the pending one is set (Proxmox then drops the pending value)", async (t) => {
   const node = fakeNode(t, () => ({}));
+  // keyctl is root@pam's alone (pve-container src/PVE/LXC.pm check_ct_modify_config_perm): this node's owner allows it.
+  Object.assign(node.ctx, { policy: parsePolicy({ feature_flags: ["nesting", "keyctl"] }, "the test's policy") });
   node.writeConfig(101, PENDING_FEATURES);
   const result = await updateConfig(
     node.ctx,

@@ -41,7 +41,9 @@ async function setup(t: Parameters<typeof openStore>[0]) {
 /** Calls a handler as grpc-js would and returns its error (or null) once it answers. */
 function call(handler: ReturnType<typeof mutating<Req, Res>>, request: Req): Promise<Partial<ServiceError> | null> {
   return new Promise((resolve) =>
-    handler({ request } as ServerUnaryCall<Req, Res>, (err) => resolve(err as Partial<ServiceError> | null)),
+    handler({ request, getAuthContext: () => ({}) } as unknown as ServerUnaryCall<Req, Res>, (err) =>
+      resolve(err as Partial<ServiceError> | null),
+    ),
   );
 }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentClient, agentClientCredentials, logEntry, scratchDir, type TestScope } from "@lockstep/shared";
@@ -135,6 +135,16 @@ export async function startAgentOnSim(
         p.on("close", (code) => resolve({ code, stdout, stderr }));
       }),
   };
+}
+
+/**
+ * The environment that gives an agent `policy` as its policyFile (written into a scratch
+ * directory of the test's): for tests whose agent must allow what the default policy refuses.
+ */
+export function policyEnv(t: TestScope, policy: Record<string, unknown>): Record<string, string> {
+  const file = path.join(scratchDir(t, "agent-policy"), "policy.json");
+  writeFileSync(file, JSON.stringify(policy));
+  return { LOCKSTEP_AGENT_POLICY_FILE: file };
 }
 
 export function configText(agent: AgentUnderTest, vmid: number): string {

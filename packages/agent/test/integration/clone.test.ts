@@ -1,7 +1,7 @@
 import type { TestScope } from "@lockstep/shared";
 import test from "ava";
 import { startedCalls, writeFaults } from "@lockstep/sim";
-import { agentOnSim, configText, TEMPLATE } from "./agent-harness.js";
+import { agentOnSim, configText, policyEnv, TEMPLATE } from "./agent-harness.js";
 
 const clone = {
   vmid: 101,
@@ -11,8 +11,9 @@ const clone = {
   description: "from the base",
 };
 
+/** An agent whose node policy names CT 100 as a clone source (the default names none). */
 async function agentWithSource(t: TestScope) {
-  const agent = await agentOnSim(t);
+  const agent = await agentOnSim(t, policyEnv(t, { clone_sources: [100] }));
   await agent.pct(["create", "100", TEMPLATE, "--storage", "local-lvm", "--hostname", "base", "--tags", "golden"]);
   return agent;
 }

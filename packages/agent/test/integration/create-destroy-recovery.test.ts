@@ -7,7 +7,7 @@ import { startedCalls, writeFaults } from "@lockstep/sim";
 import { OperationIntents } from "../../src/dedup/operation-intents.js";
 import { agentOnSim, configText, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
 
-const create = { vmid: 101, template: TEMPLATE, hostname: "web-1", ownershipTag: "lockstep-c1" };
+const create = { vmid: 101, template: TEMPLATE, hostname: "web-1", unprivileged: true, ownershipTag: "lockstep-c1" };
 /** The log of the one task of `type` on the node (`var/log/pve/tasks/<digit>/<UPID>`). */
 function taskLogOf(root: string, type: string): string {
   const tasks = path.join(root, "var/log/pve/tasks");

@@ -2,7 +2,7 @@ import test from "ava";
 import { startedCalls } from "@lockstep/sim";
 import { agentOnSim, configText, TEMPLATE } from "./agent-harness.js";
 
-const create = { vmid: 101, template: TEMPLATE, hostname: "web-1", ownershipTag: "lockstep-r1" };
+const create = { vmid: 101, template: TEMPLATE, hostname: "web-1", unprivileged: true, ownershipTag: "lockstep-r1" };
 
 test("50 concurrent duplicate creates with one request ID run pct create once", async (t) => {
   const agent = await agentOnSim(t);

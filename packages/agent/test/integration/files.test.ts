@@ -14,6 +14,7 @@ async function runningContainer(t: TestScope, env: Record<string, string> = {}) 
     vmid: 101,
     template: TEMPLATE,
     hostname: "app-1",
+    unprivileged: true,
     start: true,
     ownershipTag: OWNER,
   });

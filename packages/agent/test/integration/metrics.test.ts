@@ -8,7 +8,13 @@ async function scrape(url: string | null): Promise<string> {
 
 test("the agent's /metrics counts RPCs by outcome and dedup replays", async (t) => {
   const agent = await agentOnSim(t);
-  const create = { requestId: "metrics-create-0001", vmid: 150, template: TEMPLATE, hostname: "web-1" };
+  const create = {
+    requestId: "metrics-create-0001",
+    vmid: 150,
+    template: TEMPLATE,
+    hostname: "web-1",
+    unprivileged: true,
+  };
   await agent.client.createContainer(create);
   await agent.client.createContainer(create);
   await agent.client.getContainer({ vmid: 99 }).catch(() => undefined);

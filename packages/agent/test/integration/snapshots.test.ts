@@ -81,6 +81,7 @@ test("a snapshot that never finished is not listed, not counted by pruning, and 
     vmid: 101,
     template: TEMPLATE,
     hostname: "web-1",
+    unprivileged: true,
     ownershipTag: "lockstep-u1",
   });
   await agent.client.createSnapshot({
@@ -113,6 +114,7 @@ test("CreateSnapshot of a name left unfinished removes the half-made one and tak
     vmid: 101,
     template: TEMPLATE,
     hostname: "web-1",
+    unprivileged: true,
     ownershipTag: "lockstep-u2",
   });
   leaveUnfinishedSnapshot(agent, 101, "lockstep-1");

@@ -1,12 +1,20 @@
 import { statSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { agentOnSim, agentWithHeldLock, configText, OWNED, OWNER, TEMPLATE } from "./agent-harness.js";
+import type { TestScope } from "@lockstep/shared";
+import { agentOnSim, agentWithHeldLock, configText, OWNED, OWNER, policyEnv, TEMPLATE } from "./agent-harness.js";
 
 const PROFILE = { "lxc.apparmor.profile": "unconfined" };
 
+/**
+ * Raw lxc.* keys cannot be set through Proxmox's API at all (pve-container src/PVE/LXC/Config.pm
+ * parse_pct_config keeps them apart), so the default node policy names no AppArmor profile:
+ * these agents' owner allows `unconfined`.
+ */
+const allowsUnconfined = (t: TestScope) => policyEnv(t, { apparmor_profiles: ["unconfined"] });
+
 test("a raw lxc key is written once into the main section; setting it again writes nothing", async (t) => {
-  const agent = await agentOnSim(t);
+  const agent = await agentOnSim(t, allowsUnconfined(t));
   await agent.pct(["create", "101", TEMPLATE, ...OWNED, "--hostname", "web-1"]);
   await agent.pct(["snapshot", "101", "base"]);
   const before = configText(agent, 101);
@@ -41,7 +49,7 @@ test("a raw lxc key is written once into the main section; setting it again writ
 });
 
 test("a raw lxc key is deleted through delete", async (t) => {
-  const agent = await agentOnSim(t);
+  const agent = await agentOnSim(t, allowsUnconfined(t));
   await agent.pct(["create", "101", TEMPLATE, ...OWNED]);
   const before = configText(agent, 101);
   await agent.client.updateConfig({
@@ -88,7 +96,7 @@ test("an lxc key outside the allow-list, or a bad value, is INVALID_ARGUMENT nam
 });
 
 test("a raw lxc key waits for the config lock and gives up with LOCK_HELD", async (t) => {
-  const { agent } = await agentWithHeldLock(t, 101);
+  const { agent } = await agentWithHeldLock(t, 101, allowsUnconfined(t));
   const before = configText(agent, 101);
   const err = await t.throwsAsync(
     agent.client.updateConfig({ requestId: "lxc-req-7", vmid: 101, ownershipTag: OWNER, lxc: PROFILE }),

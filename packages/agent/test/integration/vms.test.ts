@@ -38,6 +38,7 @@ test("a create on a VM's VMID is ALREADY_EXISTS of a qemu guest, answered withou
       vmid: 150,
       template: TEMPLATE,
       hostname: "web-1",
+      unprivileged: true,
       ownershipTag: "lockstep-c1",
     }),
   );

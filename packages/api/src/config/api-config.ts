@@ -1,4 +1,12 @@
-import { compileConfig, ConfigError, envName, type KeySpec } from "@lockstep/shared";
+import {
+  compileConfig,
+  ConfigError,
+  DEFAULT_POLICY,
+  envName,
+  readPolicyFile,
+  type KeySpec,
+  type Policy,
+} from "@lockstep/shared";
 
 /**
  * The API's configuration, compiled once at start-up and passed in. Settings are written flat
@@ -34,6 +42,8 @@ export interface ApiConfig {
     readonly orphanGraceMs: number;
   };
   readonly shutdownDrainMs: number;
+  /** What a token without a policy of its own may ask for (`policyFile`; empty: DEFAULT_POLICY). */
+  readonly policy: Policy;
 }
 
 export interface Range {
@@ -113,6 +123,7 @@ interface ApiSettings {
   readonly maxHeaderBytes: number;
   readonly ratePerSecond: number;
   readonly rateBurst: number;
+  readonly policyFile: string;
 }
 
 const MIN = 60_000;
@@ -168,6 +179,7 @@ const SPECS: Record<keyof ApiSettings, KeySpec> = {
   maxHeaderBytes: { kind: "int", default: 16 * 1024, min: 1024, max: MIB },
   ratePerSecond: { kind: "int", default: 50, min: 1, max: 100_000 },
   rateBurst: { kind: "int", default: 100, min: 1, max: 1_000_000 },
+  policyFile: optionalPath,
 };
 
 /**
@@ -252,5 +264,6 @@ function grouped(s: ApiSettings): ApiConfig {
       orphanGraceMs: s.reconcileOrphanGraceMs,
     },
     shutdownDrainMs: s.shutdownDrainMs,
+    policy: s.policyFile ? readPolicyFile(s.policyFile, "policyFile") : DEFAULT_POLICY,
   };
 }

@@ -12,6 +12,8 @@ export interface ContainerRecord {
   readonly observed_state: string | null;
   readonly ports: Record<string, number>;
   readonly operation_id: string | null;
+  /** The token that created it; null for records from before tokens were kept. */
+  readonly token_id: string | null;
   readonly spec: unknown;
   readonly created_at: string;
   readonly updated_at: string;
@@ -35,6 +37,7 @@ function toRecord(row: RowDataPacket): ContainerRecord {
     observed_state: row.observed_state,
     ports: (json(row.ports) as Record<string, number> | null) ?? {},
     operation_id: row.operation_id,
+    token_id: row.token_id ?? null,
     spec: json(row.spec),
     created_at: (row.created_at as Date).toISOString(),
     updated_at: (row.updated_at as Date).toISOString(),
@@ -51,6 +54,7 @@ export function pendingRecord(
     readonly spec: unknown;
     readonly ports: Record<string, number>;
     readonly operationId: string;
+    readonly tokenId: string;
   },
   now: Date,
 ): ContainerRecord {
@@ -65,6 +69,7 @@ export function pendingRecord(
     observed_state: null,
     ports: c.ports,
     operation_id: c.operationId,
+    token_id: c.tokenId,
     spec: c.spec,
     created_at: at,
     updated_at: at,

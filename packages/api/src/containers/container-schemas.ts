@@ -61,6 +61,9 @@ export const ContainerRecord = Type.Object(
       description: "port name → the port allocated on the node",
     }),
     operation_id: Nullable(Uuid),
+    token_id: Nullable(
+      Type.String({ description: "the API token that created it: its quota counts it, its policy judges it" }),
+    ),
     spec: Component("ContainerSpec"),
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -75,6 +78,21 @@ export const ContainerView = Type.Composite(
     Type.Object({
       snapshot_retention: Type.Object(
         { keep_last: Type.Integer({ minimum: 0 }), source: OneOf(["container", "global"]) },
+        { additionalProperties: false },
+      ),
+      policy: Type.Object(
+        {
+          compliant: Type.Boolean({
+            description: "false when its spec exceeds its token's policy as it is now (a policy narrowed since)",
+          }),
+          violations: Type.Array(
+            Type.Object(
+              { rule: Type.String(), pointer: Type.String(), reason: Type.String() },
+              { additionalProperties: false },
+            ),
+            { description: "each rule its spec breaks: reported, never changed by Lockstep" },
+          ),
+        },
         { additionalProperties: false },
       ),
     }),

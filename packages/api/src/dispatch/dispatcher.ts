@@ -239,16 +239,22 @@ export class Dispatcher {
           now,
         );
       await failOperation(tx, job, error, now);
-      const [[container]] = await tx.query<RowDataPacket[]>("SELECT vmid FROM containers WHERE id = ?", [
-        job.containerId,
-      ]);
+      const [[asked]] = await tx.query<RowDataPacket[]>(
+        "SELECT c.vmid, o.token_id FROM operations o JOIN containers c ON c.id = o.container_id WHERE o.id = ?",
+        [job.id],
+      );
+      // A refusal by the node's own policy names the rule and the token that asked, like the API's.
+      const rule = code === "PERMISSION_DENIED" ? (err as LockstepError).metadata.rule : undefined;
+      const token = (asked?.token_id as string | null | undefined) ?? "none (Lockstep's own job)";
       await recordIncident(tx, {
         at: now,
         node: job.node,
-        vmid: (container?.vmid as number | undefined) ?? null,
-        kind: "job-failed",
-        severity: "critical",
-        detail: `${job.kind} failed after ${job.attempts} attempt(s): ${code}: ${error.message}`,
+        vmid: (asked?.vmid as number | undefined) ?? null,
+        kind: rule ? "policy-refused" : "job-failed",
+        severity: rule ? "warning" : "critical",
+        detail: rule
+          ? `token ${token}: the agent on ${job.node} refused this ${job.kind} by its node policy (rule ${rule}): ${error.message}`
+          : `${job.kind} failed after ${job.attempts} attempt(s): ${code}: ${error.message}`,
         containerId: job.containerId,
         operationId: job.id,
       });

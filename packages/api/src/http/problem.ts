@@ -7,6 +7,7 @@ import {
   IdempotencyKeyInFlightError,
   NodeInMaintenanceError,
   PayloadTooLargeError,
+  PolicyViolationError,
   RateLimitedError,
   RequestValidationError,
   UnauthenticatedError,
@@ -86,6 +87,7 @@ export function problemKind(err: unknown): {
 function typeOverride(err: unknown): string | null {
   if (err instanceof UnsupportedMediaTypeError) return "urn:lockstep:problem:unsupported-media-type";
   if (err instanceof NodeInMaintenanceError) return "urn:lockstep:problem:node-in-maintenance";
+  if (err instanceof PolicyViolationError) return "urn:lockstep:problem:policy-violation";
   if (err instanceof DatabaseUnavailableError) return "urn:lockstep:problem:database-unavailable";
   return null;
 }
@@ -105,6 +107,7 @@ function statusOverride(err: unknown): ContentfulStatusCode | null {
  */
 function problemMembers(err: unknown): Record<string, unknown> {
   if (err instanceof RequestValidationError) return { errors: err.problems };
+  if (err instanceof PolicyViolationError) return { rule: err.rule, violations: err.breaches };
   if (err instanceof NodeInMaintenanceError)
     return { node: err.node, maintenance: { since: err.since, reason: err.reason } };
   return {};
@@ -134,6 +137,20 @@ export const Problem = Type.Object(
           { additionalProperties: false },
         ),
         { description: "each field that broke a rule (invalid-argument, unsupported-media-type)" },
+      ),
+    ),
+    rule: Type.Optional(Type.String({ description: "the first policy rule the request breaks (policy-violation)" })),
+    violations: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            rule: Type.String({ description: "the rule's stable name: privileged, apparmor_profile, max_cores..." }),
+            pointer: Type.String({ description: "JSON pointer into the body; empty: the request as a whole" }),
+            reason: Type.String(),
+          },
+          { additionalProperties: false },
+        ),
+        { description: "every policy rule the request breaks (policy-violation)" },
       ),
     ),
     node: Type.Optional(Type.String({ description: "the node in maintenance (node-in-maintenance)" })),

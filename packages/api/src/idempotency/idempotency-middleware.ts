@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Database, Queryable } from "../db/database.js";
-import { RequestValidationError } from "../errors.js";
+import { PolicyViolationError, RequestValidationError } from "../errors.js";
 import { requestFingerprint } from "./fingerprint.js";
 import type { KeyIdentity, KeyStore, StoredResponse } from "./key-store.js";
 
@@ -33,8 +33,9 @@ const KEPT_HEADERS = ["content-type", "location"];
  * missing key → 400; same key and request → the first response replayed byte for byte; same
  * key, other request → 422; same key while the first is in flight → 409 with Retry-After.
  * A handler that writes does so through `idempotent`; any other answer below 500 (a refusal,
- * a request that writes nothing) is stored on its own. A request that fails validation or
- * internally stores nothing and leaves the key usable.
+ * a request that writes nothing) is stored on its own. A request that fails validation, is
+ * refused by policy (which its admin may widen) or fails internally stores nothing and leaves
+ * the key usable.
  */
 export function idempotency(
   db: Database,
@@ -80,7 +81,8 @@ export function idempotency(
     c.set("idempotent", (work) => commit(async (tx) => toStored(await work(tx))));
     try {
       await next();
-      if (committed || c.error instanceof RequestValidationError || c.res.status >= 500) return;
+      if (committed || c.error instanceof RequestValidationError || c.error instanceof PolicyViolationError) return;
+      if (c.res.status >= 500) return;
       // A refusal (404, 409...) or an answer without writes: stored, so a retry gets it again.
       const response = await snapshot(c.res);
       c.res = undefined;

@@ -10,6 +10,9 @@ const KINDS: Partial<Record<agentV1.EventKind, { kind: string; severity: Severit
   [agentV1.EventKind.LOCK_BLOCKED]: { kind: "lock-blocked", severity: "warning" },
   [agentV1.EventKind.HYPERVISOR_UNRESPONSIVE]: { kind: "hypervisor-unresponsive", severity: "critical" },
   [agentV1.EventKind.OPERATION_INTERRUPTED]: { kind: "operation-interrupted", severity: "warning" },
+  // The agent's own policy refused a request the API sent or someone holding a client
+  // certificate did: the detail names the rule, the field and the client certificate.
+  [agentV1.EventKind.POLICY_REFUSED]: { kind: "policy-refused", severity: "warning" },
 };
 
 /** What the relay works with. */

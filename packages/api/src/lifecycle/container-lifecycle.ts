@@ -22,12 +22,14 @@ export async function insertPendingContainer(
     readonly vmid: number;
     readonly hostname: string;
     readonly spec: ResolvedSpec;
+    /** The token that asked for it: its quota counts it, its policy judges it. */
+    readonly tokenId?: string | null;
   },
   now: Date,
 ): Promise<void> {
   await tx.query(
-    "INSERT INTO containers (id, node, vmid, hostname, spec, desired_state, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', 'pending', ?, ?)",
-    [c.id, c.node, c.vmid, c.hostname, JSON.stringify(c.spec), now, now],
+    "INSERT INTO containers (id, node, vmid, hostname, spec, desired_state, status, created_at, updated_at, token_id) VALUES (?, ?, ?, ?, ?, 'running', 'pending', ?, ?, ?)",
+    [c.id, c.node, c.vmid, c.hostname, JSON.stringify(c.spec), now, now, c.tokenId ?? null],
   );
 }
 

@@ -49,11 +49,13 @@ export async function enqueueOperation(
     readonly kind: OperationKind;
     readonly spec?: ResolvedSpec;
     readonly maxAttempts: number;
+    /** The token that asked for it; none when Lockstep itself did (a reconcile repair). */
+    readonly tokenId?: string | null;
   },
   now: Date,
 ): Promise<void> {
   await tx.query(
-    "INSERT INTO operations (id, container_id, node, kind, status, attempts, max_attempts, next_attempt_at, input, steps, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, '[]', ?, ?)",
+    "INSERT INTO operations (id, container_id, node, kind, status, attempts, max_attempts, next_attempt_at, input, steps, created_at, updated_at, token_id) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, '[]', ?, ?, ?)",
     [
       op.id,
       op.containerId,
@@ -64,6 +66,7 @@ export async function enqueueOperation(
       JSON.stringify(op.spec ? { spec: op.spec } : {}),
       now,
       now,
+      op.tokenId ?? null,
     ],
   );
 }

@@ -1,7 +1,7 @@
 import { markedRecord } from "./ownership-marker.js";
 
 export type DriftKind =
-  "missing" | "orphan" | "foreign" | "state-mismatch" | "duplicate" | "stale-lock" | "unreachable";
+  "missing" | "orphan" | "foreign" | "state-mismatch" | "duplicate" | "stale-lock" | "unreachable" | "policy";
 
 /** A record as the reconciler weighs it. */
 export interface RecordView {

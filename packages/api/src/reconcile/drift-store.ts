@@ -23,6 +23,7 @@ const SEVERITY: Record<string, "info" | "warning" | "critical"> = {
   duplicate: "critical",
   "stale-lock": "warning",
   unreachable: "critical",
+  policy: "warning",
 };
 
 function keyOf(f: Pick<Finding, "kind" | "node" | "vmid" | "containerId">): string {

@@ -10,6 +10,7 @@ export const DRIFT_KINDS: readonly DriftKind[] = [
   "duplicate",
   "stale-lock",
   "unreachable",
+  "policy",
 ];
 
 /** `POST /v1/reconcile`: one report per registered node. */

@@ -1,5 +1,5 @@
 import type { RowDataPacket } from "mysql2/promise";
-import { agentV1, LockstepError, type AgentClient, type Clock, type Logger } from "@lockstep/shared";
+import { agentV1, LockstepError, type AgentClient, type Clock, type Logger, type Policy } from "@lockstep/shared";
 import type { AgentDirectory } from "../agents/agent-directory.js";
 import {
   classifyDrift,
@@ -14,6 +14,7 @@ import { inMaintenance } from "../nodes/node-repository.js";
 import { recordForeignVmids, type ForeignGuest } from "../allocation/foreign-vmids.js";
 import { recordIncident } from "../incidents/incident-log.js";
 import { recordNodePass } from "./drift-store.js";
+import { policyFindings } from "./policy-drift.js";
 import { recordObserved } from "../lifecycle/container-lifecycle.js";
 import { markedRecord } from "./ownership-marker.js";
 import { repairFinding, type RepairDeps } from "./repair-drift.js";
@@ -42,6 +43,8 @@ export interface NodeReconcileReport {
 export interface ReconcilerDeps extends RepairDeps {
   readonly agents: AgentDirectory;
   readonly leases: LeaseStore;
+  /** The policy records of tokens without their own are judged by (`policy` findings). */
+  readonly globalPolicy: Policy;
 }
 
 /**
@@ -61,9 +64,11 @@ export class Reconciler {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly leases: LeaseStore;
+  private readonly globalPolicy: Policy;
 
   constructor(deps: ReconcilerDeps) {
-    const { agents, leases, ...repair } = deps;
+    const { agents, leases, globalPolicy, ...repair } = deps;
+    this.globalPolicy = globalPolicy;
     this.pool = repair.pool;
     this.agents = agents;
     this.repair = repair;
@@ -148,7 +153,10 @@ export class Reconciler {
     const { containers: onNode, vms } = listing;
     const judged = classifyDrift(node, onNode, await this.records(listedAt), await this.clusterView(node, listing));
     const { observed, moves } = judged;
-    const findings = await this.confirmMissing(agent, node, judged.findings);
+    const findings = [
+      ...(await this.confirmMissing(agent, node, judged.findings)),
+      ...(await policyFindings(this.pool, node, this.globalPolicy)),
+    ];
     for (const move of moves)
       await followContainer(this.pool, { ...move, foundBy: "reconciler" }, this.repair.ports, now, fence);
     const { opened, open } = await this.pool.transaction(async (tx) => {

@@ -1,4 +1,4 @@
-import { createMemoryLogger, type Clock } from "@lockstep/shared";
+import { createMemoryLogger, type Clock, DEFAULT_POLICY } from "@lockstep/shared";
 import { Reconciler } from "../../src/reconcile/reconciler.js";
 import { noAgents } from "./no-agents.js";
 import type { Database } from "../../src/db/database.js";
@@ -15,6 +15,7 @@ export function idleReconciler(pool: Database, clock: Clock): Reconciler {
     maxAttempts: 3,
     ports: { min: 20000, max: 29999 },
     policy: { missing: "mark-failed", orphans: "report", orphanGraceMs: 0 },
+    globalPolicy: DEFAULT_POLICY,
     leases: new LeaseStore(pool, clock, "idle-reconciler"),
   });
 }

@@ -1,4 +1,4 @@
-import { createMemoryLogger, type Clock } from "@lockstep/shared";
+import { createMemoryLogger, DEFAULT_POLICY, type Clock } from "@lockstep/shared";
 import { createApp, type AppDeps } from "../../src/app.js";
 import { TokenStore } from "../../src/auth/token-store.js";
 import { ApiMetrics } from "../../src/metrics/api-metrics.js";
@@ -36,6 +36,7 @@ export async function testApp(pool: Database, clock: Clock, deps: Partial<AppDep
     ports: { min: 20000, max: 20099 },
     maxAttempts: 5,
     snapshotKeepLast: 5,
+    policy: DEFAULT_POLICY,
     agents: noAgents(pool),
     reconciler: idleReconciler(pool, clock),
     tokens,

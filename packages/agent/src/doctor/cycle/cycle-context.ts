@@ -53,5 +53,7 @@ export async function cycleContext(ctx: DoctorContext, workDir: string): Promise
     timeouts: config.pct.timeouts,
     verify: config.verify,
     limits: config.limits,
+    // The cycle's container is made as the agent would make it: under the node's own policy.
+    policy: config.policy,
   };
 }

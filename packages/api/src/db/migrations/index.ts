@@ -11,6 +11,7 @@ import { leaseTable } from "./0010-leases.js";
 import { vmidPool } from "./0011-vmid-pool.js";
 import { operationSeq } from "./0012-operation-seq.js";
 import { operationStarted } from "./0013-operation-started.js";
+import { tokenPolicy } from "./0014-token-policy.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in the order they apply. */
@@ -28,5 +29,6 @@ export const migrations: readonly Migration[] = [
   vmidPool,
   operationSeq,
   operationStarted,
+  tokenPolicy,
 ];
 export type { Migration };

@@ -499,6 +499,11 @@ export enum EventKind {
   LOCK_BLOCKED = 3,
   HYPERVISOR_UNRESPONSIVE = 4,
   OPERATION_INTERRUPTED = 5,
+  /**
+   * POLICY_REFUSED - The node's policy (the agent's policyFile) refused a request with PERMISSION_DENIED before
+   * anything ran; the detail names the rule, the field and the client certificate.
+   */
+  POLICY_REFUSED = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -522,6 +527,9 @@ export function eventKindFromJSON(object: any): EventKind {
     case 5:
     case "EVENT_KIND_OPERATION_INTERRUPTED":
       return EventKind.OPERATION_INTERRUPTED;
+    case 6:
+    case "EVENT_KIND_POLICY_REFUSED":
+      return EventKind.POLICY_REFUSED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -543,6 +551,8 @@ export function eventKindToJSON(object: EventKind): string {
       return "EVENT_KIND_HYPERVISOR_UNRESPONSIVE";
     case EventKind.OPERATION_INTERRUPTED:
       return "EVENT_KIND_OPERATION_INTERRUPTED";
+    case EventKind.POLICY_REFUSED:
+      return "EVENT_KIND_POLICY_REFUSED";
     case EventKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
