@@ -534,6 +534,7 @@ async function main(): Promise<void> {
     vmid: 101,
     template: TEMPLATE,
     hostname: "web-1",
+    unprivileged: true,
     start: true,
     ownershipTag: OWNER,
   };
@@ -689,6 +690,7 @@ async function main(): Promise<void> {
       vmid: 200,
       template: TEMPLATE,
       hostname: "mine",
+      unprivileged: true,
       ownershipTag: "lockstep-demo-2",
     });
   } catch (err) {
