@@ -6,6 +6,7 @@ import { pveFuseCheck, pveMountedCheck, pveQuorumCheck } from "./checks/cluster-
 import { containerConfigsCheck } from "./checks/container-configs-check.js";
 import { lockDirCheck } from "./checks/lock-dir-check.js";
 import { nodeNameCheck } from "./checks/node-name-check.js";
+import { nodePolicyCheck } from "./checks/node-policy-check.js";
 import { pctCheck } from "./checks/pct-check.js";
 import { procLocksCheck } from "./checks/proc-locks-check.js";
 import { pveVersionCheck } from "./checks/pve-version-check.js";
@@ -29,5 +30,6 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   storagesCheck,
   stateDirCheck,
   certificatesCheck,
+  nodePolicyCheck,
   clockCheck,
 ];
