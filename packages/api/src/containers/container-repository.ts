@@ -1,5 +1,5 @@
 import type { RowDataPacket } from "mysql2/promise";
-import type { Queryable } from "../db/database.js";
+import { jsonColumn, type Queryable } from "../db/database.js";
 
 /** A container record as the API shows it. */
 export interface ContainerRecord {
@@ -26,7 +26,6 @@ const SELECT = `SELECT c.*, (SELECT o.id FROM operations o WHERE o.container_id 
   FROM containers c`;
 
 function toRecord(row: RowDataPacket): ContainerRecord {
-  const json = (v: unknown): unknown => (typeof v === "string" ? JSON.parse(v) : v);
   return {
     id: row.id,
     vmid: row.vmid,
@@ -35,10 +34,10 @@ function toRecord(row: RowDataPacket): ContainerRecord {
     status: row.status,
     desired_state: row.desired_state,
     observed_state: row.observed_state,
-    ports: (json(row.ports) as Record<string, number> | null) ?? {},
+    ports: (jsonColumn(row.ports) as Record<string, number> | null) ?? {},
     operation_id: row.operation_id,
     token_id: row.token_id ?? null,
-    spec: json(row.spec),
+    spec: jsonColumn(row.spec),
     created_at: (row.created_at as Date).toISOString(),
     updated_at: (row.updated_at as Date).toISOString(),
   };

@@ -32,7 +32,7 @@ import {
   requireSpecAllowed,
   type RefusedRequest,
 } from "../policy/enforce-policy.js";
-import type { Database, Queryable } from "../db/database.js";
+import { jsonColumn, type Database, type Queryable } from "../db/database.js";
 
 export interface ContainerRouteDeps {
   readonly pool: Database;
@@ -150,7 +150,7 @@ export function containerRoutes(deps: ContainerRouteDeps): Hono<Env> {
           if (!row) throw new ResourceNotFoundError(`container '${id}'`);
           if (row.status === "deleting" || row.status === "deleted")
             throw new ContainerStateError(`container '${id}' is ${row.status}; there is nothing to apply to`);
-          const current = (typeof row.spec === "string" ? JSON.parse(row.spec) : row.spec) as ResolvedSpec;
+          const current = jsonColumn(row.spec) as ResolvedSpec;
           const spec = body.spec ? requireSpec(body.spec) : current;
           const fixed = fixedFieldChanges(current, spec);
           if (fixed.length > 0)

@@ -139,6 +139,14 @@ export class Database implements Queryable {
   }
 }
 
+/**
+ * A JSON column's value: the driver gives text where the server sends the column as text
+ * (MariaDB's JSON is LONGTEXT) and a parsed value where it announces JSON.
+ */
+export function jsonColumn(value: unknown): unknown {
+  return typeof value === "string" ? JSON.parse(value) : value;
+}
+
 /** How many rows a write changed (as the driver counts them). */
 export function affectedRows(result: unknown): number {
   return (result as { affectedRows: number }).affectedRows;

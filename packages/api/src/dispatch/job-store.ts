@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2/promise";
 import type { Clock, StepRecord } from "@lockstep/shared";
-import type { Database, Queryable } from "../db/database.js";
+import { jsonColumn, type Database, type Queryable } from "../db/database.js";
 import {
   claimOperations,
   holdsAttempt,
@@ -41,7 +41,7 @@ export class JobStore {
   async steps(jobId: string): Promise<StepRecord[]> {
     const [rows] = await this.db.query<RowDataPacket[]>("SELECT steps FROM operations WHERE id = ?", [jobId]);
     const steps = rows[0]?.steps as unknown;
-    return ((typeof steps === "string" ? JSON.parse(steps) : steps) as StepRecord[] | null) ?? [];
+    return (jsonColumn(steps) as StepRecord[] | null) ?? [];
   }
 
   /** Records a job's steps while this attempt holds it; false when the lease was lost. */

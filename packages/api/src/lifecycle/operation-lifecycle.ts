@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2/promise";
 import type { ResolvedSpec, StepRecord } from "@lockstep/shared";
-import { affectedRows, type Database, type Queryable } from "../db/database.js";
+import { affectedRows, jsonColumn, type Database, type Queryable } from "../db/database.js";
 
 /** What an operation does to its container. */
 export type OperationKind = "create" | "apply" | "delete";
@@ -109,7 +109,7 @@ export async function claimOperations(
       [now, owner, expires, now, row.id],
     );
   return rows.map((row) => {
-    const input = (typeof row.input === "string" ? JSON.parse(row.input) : row.input) as { spec?: ResolvedSpec } | null;
+    const input = jsonColumn(row.input) as { spec?: ResolvedSpec } | null;
     return {
       id: row.id,
       kind: row.kind,

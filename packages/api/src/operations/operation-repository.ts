@@ -1,5 +1,5 @@
 import type { RowDataPacket } from "mysql2/promise";
-import type { Queryable } from "../db/database.js";
+import { jsonColumn, type Queryable } from "../db/database.js";
 
 /** One job: a create, apply or delete of a container, with its attempts and steps. */
 export interface OperationRecord {
@@ -19,7 +19,6 @@ export interface OperationRecord {
 }
 
 function toRecord(row: RowDataPacket): OperationRecord {
-  const json = (v: unknown): unknown => (typeof v === "string" ? JSON.parse(v) : v);
   return {
     id: row.id,
     container_id: row.container_id,
@@ -27,9 +26,9 @@ function toRecord(row: RowDataPacket): OperationRecord {
     kind: row.kind,
     status: row.status,
     attempts: row.attempts,
-    steps: (json(row.steps) as unknown[]) ?? [],
-    result: json(row.result) ?? null,
-    error: json(row.error) ?? null,
+    steps: (jsonColumn(row.steps) as unknown[]) ?? [],
+    result: jsonColumn(row.result) ?? null,
+    error: jsonColumn(row.error) ?? null,
     created_at: (row.created_at as Date).toISOString(),
     updated_at: (row.updated_at as Date).toISOString(),
     finished_at: row.finished_at ? (row.finished_at as Date).toISOString() : null,

@@ -1,7 +1,7 @@
 import type { RowDataPacket } from "mysql2/promise";
 import type { Policy } from "@lockstep/shared";
 import { complianceOf, policiesFor } from "../policy/compliance.js";
-import type { Queryable } from "../db/database.js";
+import { jsonColumn, type Queryable } from "../db/database.js";
 import type { Finding } from "./classify-drift.js";
 
 /**
@@ -19,7 +19,7 @@ export async function policyFindings(db: Queryable, node: string, global: Policy
     id: r.id as string,
     vmid: r.vmid as number,
     token_id: (r.token_id as string | null) ?? null,
-    spec: typeof r.spec === "string" ? (JSON.parse(r.spec) as unknown) : (r.spec as unknown),
+    spec: jsonColumn(r.spec),
   }));
   const policyOf = await policiesFor(db, records, global);
   return records.flatMap((record): Finding[] => {

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { RowDataPacket } from "mysql2/promise";
-import type { AgentClient, Clock, Logger } from "@lockstep/shared";
+import type { AgentClient, Clock, Logger, ResolvedSpec } from "@lockstep/shared";
 import type { PortRange } from "../allocation/allocate-ports.js";
 import { markMissing } from "../lifecycle/container-lifecycle.js";
 import { enqueueOperation } from "../lifecycle/operation-lifecycle.js";
 import type { DriftPolicy } from "./drift-policy.js";
 import { resolveFinding, type DriftRecord } from "./drift-store.js";
 import { markedRecord, ownershipTag } from "./ownership-marker.js";
-import type { Database } from "../db/database.js";
+import { jsonColumn, type Database } from "../db/database.js";
 import type { Fence } from "../leases/lease-store.js";
 
 export interface RepairDeps {
@@ -88,7 +88,7 @@ async function repairMissing(deps: RepairDeps, finding: DriftRecord, now: Date, 
     const record = rows[0];
     if (!record) return null;
     if (deps.policy.missing === "recreate") {
-      const spec = typeof record.spec === "string" ? JSON.parse(record.spec) : record.spec;
+      const spec = jsonColumn(record.spec) as ResolvedSpec;
       await enqueueOperation(
         tx,
         {
