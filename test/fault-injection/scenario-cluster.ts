@@ -117,7 +117,10 @@ export class ScenarioCluster {
         };
         const agent = cluster.watch(
           `agent ${node.name}`,
-          await startAgentOnSim(env, node.root, `${placed?.host ?? "127.0.0.1"}:0`, placed?.wrap),
+          await startAgentOnSim(env, node.root, {
+            listen: `${placed?.host ?? "127.0.0.1"}:0`,
+            ...(placed?.wrap ? { wrap: placed.wrap } : {}),
+          }),
         );
         cluster.agents.set(node.name, agent);
         cluster.last.set(node.name, agent);

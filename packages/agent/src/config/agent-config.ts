@@ -34,6 +34,17 @@ export interface AgentConfig {
    * by the agent itself on every create, clone and config change, whatever the API checked.
    */
   readonly policy: Policy;
+  readonly executor: ExecutorConfig;
+}
+
+/**
+ * Where the root executor listens and who may call it. An empty socket runs everything in one
+ * process (development, the simulator); the package runs the two units.
+ */
+export interface ExecutorConfig {
+  readonly socket: string;
+  /** The network process's user, the only one besides root that the executor lets in. */
+  readonly user: string;
 }
 
 export interface TransportConfig {

@@ -67,6 +67,8 @@ interface AgentSettings {
   readonly shutdownDrainMs: number;
   readonly heapGrowthPercent: number;
   readonly policyFile: string;
+  readonly executorSocket: string;
+  readonly executorUser: string;
 }
 
 /** Every key, its type, bounds and default. Durations are milliseconds. */
@@ -154,6 +156,21 @@ function specs(defaults: { node: string; simulate: string | null }): Record<keyo
       pattern: ABSOLUTE,
       describe: "an absolute path, or empty for the default policy",
       emptyTurnsOff: true,
+    },
+    // Empty: one process runs gRPC and pct. Set: the root executor listens here
+    // (`lockstep-agent executor`) and the network process, unprivileged, calls it.
+    executorSocket: {
+      kind: "string",
+      default: "",
+      pattern: ABSOLUTE,
+      describe: "an absolute path, or empty to run pct in the agent's own process",
+      emptyTurnsOff: true,
+    },
+    executorUser: {
+      kind: "string",
+      default: "lockstep-agent",
+      pattern: /^[a-z_][a-z0-9_-]{0,31}$/,
+      describe: "a user name",
     },
   };
 }
@@ -267,6 +284,7 @@ function grouped(s: AgentSettings, node: { nodeEnv: Record<string, string>; pctP
     heapGrowthPercent: s.heapGrowthPercent,
     // Read once, here: a missing, unreadable or invalid file stops the start naming policyFile.
     policy: s.policyFile ? readPolicyFile(s.policyFile, "policyFile") : DEFAULT_POLICY,
+    executor: { socket: s.executorSocket, user: s.executorUser },
   };
 }
 

@@ -1,9 +1,10 @@
 import { parseArgs } from "node:util";
 import { ConfigError, createStreamLogger, lockstepVersion, resolveLogFormat } from "@lockstep/shared";
 import { layOutSimNode, simPctBin } from "@lockstep/sim";
-import { loadAgentConfig } from "../config/load-config.js";
+import { compileAgentConfig, loadAgentConfig } from "../config/load-config.js";
 import { runDoctor } from "../doctor/doctor-main.js";
 import { startAgent } from "./agent-daemon.js";
+import { startExecutor } from "./executor-daemon.js";
 import { limitHeapGrowth } from "./heap-growth.js";
 
 const USAGE = `usage: lockstep-agent [--config file.json] [--listen host:port] [--node name]
@@ -20,7 +21,10 @@ Several agents on one host (simulated nodes) each need their own --listen, and t
 --metrics-listen or an empty one (no metrics listener).
 gRPC is mutual TLS: clients need a certificate from the cluster CA (see lockstep-pki).
 LOCKSTEP_AGENT_TRANSPORT=plaintext-loopback turns TLS off, for a loopback listener only.
-lockstep-agent doctor [--help] checks the node, read-only, and exits.`;
+lockstep-agent doctor [--help] checks the node, read-only, and exits.
+lockstep-agent executor [the same options] runs the root executor alone: the part that runs
+pct, listening on executorSocket for the agent, which then runs unprivileged (see
+docs/security.md, "The agent split").`;
 
 async function main(): Promise<void> {
   if (process.argv[2] === "doctor") {
@@ -31,7 +35,9 @@ async function main(): Promise<void> {
     // Nothing of the doctor's may keep the process: a tool or a read stuck in a hung pmxcfs was already given up.
     process.exit(code);
   }
+  const executorMode = process.argv[2] === "executor";
   const { values } = parseArgs({
+    args: process.argv.slice(executorMode ? 3 : 2),
     options: {
       config: { type: "string" },
       listen: { type: "string" },
@@ -66,22 +72,26 @@ async function main(): Promise<void> {
     tlsCert: values["tls-cert"],
     tlsKey: values["tls-key"],
   };
-  const config = loadAgentConfig({ configPath: values.config ?? null, flags, env: process.env, simPct: simPctBin });
+  const inputs = { configPath: values.config ?? null, flags, env: process.env, simPct: simPctBin };
+  // The executor serves no TLS: the node's certificate and key are the network process's alone.
+  const config = executorMode ? compileAgentConfig(inputs) : loadAgentConfig(inputs);
   limitHeapGrowth(config.heapGrowthPercent);
   // A real node's /etc/pve is there before its agent starts; a simulated one is laid out now
   // (its /etc/pve and the `local` link that says pmxcfs is there), joining its cluster if any.
-  if (config.simulate) layOutSimNode(config.simulate, config.node, config.paths.pctEnv.LOCKSTEP_SIM_CLUSTER || null);
+  const nodeSide = executorMode || !config.executor.socket;
+  if (config.simulate && nodeSide)
+    layOutSimNode(config.simulate, config.node, config.paths.pctEnv.LOCKSTEP_SIM_CLUSTER || null);
   const logger = createStreamLogger(process.stdout, {
     level: config.logging.level,
     format: resolveLogFormat(config.logging.format, process.stdout),
-    bound: { service: "lockstep-agent", node: config.node },
+    bound: { service: executorMode ? "lockstep-executor" : "lockstep-agent", node: config.node },
   });
-  if (config.transport.kind === "plaintext-loopback")
+  if (!executorMode && config.transport.kind === "plaintext-loopback")
     logger.warn(
       "gRPC is PLAINTEXT without client authentication (transport plaintext-loopback): for loopback development only, never on a real node",
       { listen: config.transport.listen },
     );
-  const agent = await startAgent(config, logger);
+  const agent = executorMode ? await startExecutor(config, logger) : await startAgent(config, logger);
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

@@ -4,6 +4,7 @@ import { certificatesCheck } from "./checks/certificates-check.js";
 import { clockCheck } from "./checks/clock-check.js";
 import { pveFuseCheck, pveMountedCheck, pveQuorumCheck } from "./checks/cluster-fs-checks.js";
 import { containerConfigsCheck } from "./checks/container-configs-check.js";
+import { executorCheck } from "./checks/executor-check.js";
 import { lockDirCheck } from "./checks/lock-dir-check.js";
 import { nodeNameCheck } from "./checks/node-name-check.js";
 import { nodePolicyCheck } from "./checks/node-policy-check.js";
@@ -30,6 +31,7 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   storagesCheck,
   stateDirCheck,
   certificatesCheck,
+  executorCheck,
   nodePolicyCheck,
   clockCheck,
 ];

@@ -18,8 +18,6 @@ export class EventBus {
   ) {}
 
   publish(event: NodeEvent): void {
-    this.recentEvents.push(event);
-    if (this.recentEvents.length > this.keep) this.recentEvents.shift();
     this.logger.info(`event ${event.kind}`, {
       event: event.kind,
       vmid: event.vmid,
@@ -28,6 +26,13 @@ export class EventBus {
       requestId: event.requestId,
       atMs: event.atMs,
     });
+    this.relay(event);
+  }
+
+  /** An event another process published and logged (the root executor's): held and fanned out, not logged again. */
+  relay(event: NodeEvent): void {
+    this.recentEvents.push(event);
+    if (this.recentEvents.length > this.keep) this.recentEvents.shift();
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -20,12 +20,6 @@ export interface OperationLookup {
   get(requestId: string): agentV1.OperationRecord | undefined;
 }
 
-/** Mutual exclusion per VMID inside the agent (implemented in serial/). */
-export interface VmidSerializer {
-  /** `signal` gives up waiting for earlier work; work already started is not interrupted by it. */
-  run<T>(vmid: number, work: () => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
-}
-
 /** Lock inspection and clearing (implemented in locks/). */
 export interface LockService {
   inspect(vmid: number): Promise<agentV1.LockReport>;

@@ -3,10 +3,10 @@ import type { Logger } from "@lockstep/shared";
 import { LockstepError, requestIdProblem, vmidProblem, withLogFields } from "@lockstep/shared";
 import type { RpcObserver } from "../metrics/agent-metrics.js";
 import { InvalidArgumentError } from "../errors.js";
-import { withOperation, type OperationScope } from "../pct/operation-scope.js";
+import type { CallerScope } from "../executor/executor.js";
 import { certificateNames } from "./client-allowlist.js";
 import { toGrpcError } from "./error-mapping.js";
-import type { Deduplicator, VmidSerializer } from "./ports.js";
+import type { Deduplicator } from "./ports.js";
 
 /** A ts-proto message codec: enough to store a response as JSON and restore it. */
 export interface JsonCodec<T> {
@@ -47,30 +47,32 @@ function outcomeOf(err: unknown): string {
 
 export interface MutatingDeps extends RpcDeps {
   readonly dedup: Deduplicator;
-  readonly serializer: VmidSerializer;
+  /** Tells the executor an outcome is recorded durably here, so it need not keep it. */
+  readonly release: (requestId: string) => void;
   /** Takes a slot for one operation (refusing beyond the node's limit or while draining). */
   readonly admission: { enter(): () => void };
 }
 
 /**
  * A mutating RPC: its request ID is checked, the request is deduplicated durably (one effect
- * per ID, the stored response replayed with `replayed: true`), and the work on one VMID runs
- * after earlier work on that VMID. `params` must hold everything that defines the request
- * except the ID, since it is what tells a replay from a reuse.
+ * per ID, the stored response replayed with `replayed: true`), and handed to the executor,
+ * which runs work on one VMID after earlier work on that VMID. `params` must hold everything
+ * that defines the request except the ID, since it is what tells a replay from a reuse.
  *
  * Cancellation, one story: the caller's deadline (or its cancel) does NOT stop the operation.
  * The work goes on within its own `pct` timeouts, its outcome is recorded, and a retry with
  * the same request ID joins it or gets it replayed; stopping `pct` halfway for a caller that
  * stopped waiting would only turn a success into an interrupted operation. Only the agent's
  * own stop cancels work: the deduplicator's signal (`abortRunning`, at the end of the drain)
- * is the operation's signal, which gives up the wait for the VMID and stops every `pct` call
- * of the operation the way Proxmox stops a task (pct/process-pct-runner.ts).
+ * is the caller's signal. In one process it is the operation's too, and stops every `pct` call
+ * of the operation the way Proxmox stops a task (pct/process-pct-runner.ts); split, it only
+ * ends the network process's wait, and the root executor finishes the work (executor/).
  */
 export function mutating<Req extends { requestId: string; vmid: number }, Res extends { replayed: boolean }>(
   method: string,
   deps: MutatingDeps,
   codec: JsonCodec<Res>,
-  handle: (request: Req, op: OperationScope) => Promise<Res>,
+  handle: (request: Req, caller: CallerScope) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const request = call.request;
@@ -93,15 +95,16 @@ export function mutating<Req extends { requestId: string; vmid: number }, Res ex
         const { value, replayed } = await deps.dedup.run(
           { requestId, method, vmid: request.vmid, params: paramsForFingerprint(params) },
           async (signal) => {
-            const op: OperationScope = { requestId, signal, logger, ...(client ? { client } : {}) };
-            const work = () => withOperation(op, () => handle(request, op));
-            return codec.toJSON(await deps.serializer.run(request.vmid, work, { signal }));
+            const caller: CallerScope = { requestId, signal, logger, ...(client ? { client } : {}) };
+            return codec.toJSON(await handle(request, caller));
           },
           () => (release = deps.admission.enter()),
         );
         return { ...codec.fromJSON(value), replayed };
       } finally {
         release?.();
+        // Recorded, or failed before anything ran: either way the executor need not keep it.
+        deps.release(requestId);
       }
     };
     withLogFields(fields, run).then(

@@ -1,4 +1,4 @@
-import type { NodeContext } from "../node/node-context.js";
+import type { Clock } from "@lockstep/shared";
 import type { HostStats, HostStatsSource } from "./host-stats.js";
 import type { NodeProbe } from "./node-probe.js";
 
@@ -14,7 +14,7 @@ export interface NodeHealth extends HostStats, NodeProbe {
  * service's status (health/serving-monitor.ts).
  */
 export async function readNodeHealth(
-  ctx: NodeContext,
+  ctx: { readonly node: string; readonly clock: Clock },
   stats: HostStatsSource,
   agentVersion: string,
   probe: () => Promise<NodeProbe>,

@@ -103,6 +103,18 @@ export class ServingMonitor {
       void this.probe().catch((err: unknown) => this.options.logger.warn("the node probe failed", { err }));
   }
 
+  /**
+   * Told that the node's executor can (`reachable`) or cannot be reached (its socket closed):
+   * NOT_SERVING at once when it cannot, outranking every probe begun before; a fresh probe
+   * decides the return to SERVING.
+   */
+  executorReachable(reachable: boolean, detail: string): void {
+    this.decidedBy = ++this.sequence;
+    if (!reachable) this.set({ status: "NOT_SERVING", detail });
+    else if (!this.stopping.signal.aborted)
+      void this.probe().catch((err: unknown) => this.options.logger.warn("the node probe failed", { err }));
+  }
+
   /** Probes whenever no probe ran for `intervalMs`, until `stop`. */
   start(): void {
     void this.loop();

@@ -2,9 +2,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import { certificateExpirySeconds } from "@lockstep/shared";
 import type { EventBus } from "../events/event-bus.js";
 import type { ClusterFsState } from "../node/cluster-fs.js";
-import type { PctRunner } from "../pct/pct-runner.js";
 import { HealthSampler } from "./health-sampler.js";
-import { timedPctRunner, type PctObserver } from "./timed-pct-runner.js";
+import type { PctObserver } from "./timed-pct-runner.js";
 
 /** What the RPC wrappers report: one call, its outcome, and whether it was a replay. */
 export interface RpcObserver {
@@ -92,11 +91,6 @@ export class AgentMetrics implements RpcObserver, PctObserver {
 
   observePct(command: string, outcome: string, seconds: number): void {
     this.pct.observe({ command, outcome }, seconds);
-  }
-
-  /** `runner` with every call timed into `lockstep_agent_pct_duration_seconds`. */
-  timed(runner: PctRunner): PctRunner {
-    return timedPctRunner(runner, this);
   }
 
   /** Registers the node's gauges; called once, when the agent has everything they read. */

@@ -13,8 +13,7 @@ import {
   toOperationRecord,
   type RequestStoreOptions,
 } from "../../src/dedup/index.js";
-import { VmidSerializer } from "../../src/serial/index.js";
-import type { Deduplicator, OperationLookup, VmidSerializer as SerializerPort } from "../../src/grpc/ports.js";
+import type { Deduplicator, OperationLookup } from "../../src/grpc/ports.js";
 import { openStore, tempDir } from "./temp-store.js";
 
 const create = (params: Record<string, unknown> = { vmid: 101, hostname: "web-1" }) => ({
@@ -280,7 +279,7 @@ test("an execution aborted before it started never runs", async (t) => {
   await t.throwsAsync(run, { message: /shutting down/ });
 });
 
-test("the deduplicator, toOperationRecord and the serializer fit the gRPC layer's ports", async (t) => {
+test("the deduplicator and toOperationRecord fit the gRPC layer's ports", async (t) => {
   const { dedup } = await dedupOn(t);
   // Compile-time checks: these assignments fail `tsc` when an interface drifts.
   const port: Deduplicator = dedup;
@@ -290,9 +289,8 @@ test("the deduplicator, toOperationRecord and the serializer fit the gRPC layer'
       return record && toOperationRecord(record);
     },
   };
-  const serializer: SerializerPort = new VmidSerializer();
-  const { value } = await port.run(create(), () => serializer.run(101, async () => "through both"));
-  t.is(value, "through both");
+  const { value } = await port.run(create(), async () => "through the port");
+  t.is(value, "through the port");
   t.like(lookup.get("req-create-0001"), { status: 2 });
 });
 

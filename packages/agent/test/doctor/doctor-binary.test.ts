@@ -21,6 +21,7 @@ const CHECK_IDS = [
   "storages",
   "state-dir",
   "certificates",
+  "executor",
   "node-policy",
   "clock",
 ];
@@ -103,7 +104,7 @@ test.serial("a failed check is a 'fail' row of the table, and the doctor exits 1
   const run = await runDoctorBin(["--simulate", root]);
   t.is(run.code, 1);
   t.regex(run.stdout, /^configured storages present +fail +\d+ m?s +storage 'local-lvm' is not in storage\.cfg$/m);
-  t.regex(run.stdout, /^16 checks: 15 pass, 0 warn, 1 fail$/m);
+  t.regex(run.stdout, /^17 checks: 16 pass, 0 warn, 1 fail$/m);
 });
 
 test.serial("--cycle does not run on a node where a check failed", async (t) => {

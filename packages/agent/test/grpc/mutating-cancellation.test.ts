@@ -1,12 +1,17 @@
-// The one cancellation story of a mutating RPC (grpc/unary.ts): only the agent's stop cancels
-// an operation, and its signal reaches the `pct` process and, through pct, the task worker.
+// The one cancellation story of a mutating RPC (grpc/unary.ts) in the agent's one process:
+// only the agent's stop cancels an operation, and its signal reaches, through the in-process
+// executor (executor/local-executor.ts), the `pct` process and, through pct, the task worker.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServerUnaryCall, ServiceError } from "@grpc/grpc-js";
 import test from "ava";
-import { createMemoryLogger, scratchDir } from "@lockstep/shared";
+import { createMemoryLogger, scratchDir, systemClock } from "@lockstep/shared";
 import { RequestDeduplicator } from "../../src/dedup/index.js";
+import { EventBus } from "../../src/events/event-bus.js";
+import { ExecutorObservers } from "../../src/executor/executor-observers.js";
+import { LocalExecutor } from "../../src/executor/local-executor.js";
+import type { MutatingHandlers, ReadHandlers } from "../../src/executor/node-operations.js";
 import { mutating, type JsonCodec } from "../../src/grpc/unary.js";
 import { ProcessPctRunner } from "../../src/pct/process-pct-runner.js";
 import { VmidSerializer } from "../../src/serial/index.js";
@@ -24,18 +29,38 @@ interface Res {
 }
 const codec: JsonCodec<Res> = { toJSON: (m) => m, fromJSON: (o) => o as Res };
 
-async function setup(t: Parameters<typeof openStore>[0]) {
+/** The RPC `method` of the gRPC layer over an in-process executor whose operation of that name is `work`. */
+async function setup(
+  t: Parameters<typeof openStore>[0],
+  method: "CreateContainer" | "StartContainer",
+  work: () => Promise<Res>,
+) {
   const store = await openStore(t, tempDir(t));
   const dedup = new RequestDeduplicator(store, store.logger);
   const serializer = new VmidSerializer();
+  const logger = createMemoryLogger();
+  const executor = new LocalExecutor({
+    reads: {} as ReadHandlers,
+    mutations: { [method]: work } as unknown as MutatingHandlers,
+    serializer,
+    observers: new ExecutorObservers(new EventBus(logger)),
+    clock: systemClock,
+    keepOutcomesMs: 60_000,
+  });
   const deps = {
-    logger: createMemoryLogger(),
+    logger,
     rpcs: { observe: () => undefined },
     dedup,
-    serializer,
+    release: (id: string) => executor.release(id),
     admission: { enter: () => () => undefined },
   };
-  return { dedup, serializer, deps };
+  const handler = mutating<Req, Res>(
+    method,
+    deps,
+    codec,
+    (request, caller) => executor.mutate(method, request as never, caller) as Promise<unknown> as Promise<Res>,
+  );
+  return { dedup, serializer, handler };
 }
 
 /** Calls a handler as grpc-js would and returns its error (or null) once it answers. */
@@ -54,10 +79,9 @@ async function waitFor(what: () => boolean, boundMs: number): Promise<boolean> {
 }
 
 test("an agent stop (abortRunning) reaches the running pct, whose task worker runs its error path, and the request answers UNAVAILABLE", async (t) => {
-  const { dedup, deps } = await setup(t);
   const dir = scratchDir(t, "cancel");
   const pct = new ProcessPctRunner({ pct: FAKE, defaultTimeoutMs: 30_000, terminateGraceMs: 3_000 });
-  const handler = mutating<Req, Res>("CreateContainer", deps, codec, async () => ({
+  const { dedup, handler } = await setup(t, "CreateContainer", async () => ({
     replayed: false,
     exitCode: (await pct.run(["finish", dir, "20000"])).exitCode,
   }));
@@ -71,14 +95,13 @@ test("an agent stop (abortRunning) reaches the running pct, whose task worker ru
 });
 
 test("an agent stop gives up a request still waiting for its VMID without running it", async (t) => {
-  const { dedup, serializer, deps } = await setup(t);
-  let release!: () => void;
-  serializer.hold(100, new Promise<void>((resolve) => (release = resolve)));
   let ran = false;
-  const handler = mutating<Req, Res>("StartContainer", deps, codec, async () => {
+  const { dedup, serializer, handler } = await setup(t, "StartContainer", async () => {
     ran = true;
     return { replayed: false, exitCode: 0 };
   });
+  let release!: () => void;
+  serializer.hold(100, new Promise<void>((resolve) => (release = resolve)));
   const answered = call(handler, { requestId: "req-cancel-0002", vmid: 100 });
   await new Promise((resolve) => setTimeout(resolve, 50));
   dedup.abortRunning();

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentClient, agentClientCredentials, logEntry, scratchDir, type TestScope } from "@lockstep/shared";
 import { simPctBin } from "@lockstep/sim";
-import { testPki } from "./test-pki.js";
+import { processDir, testPki } from "./test-pki.js";
 
 export const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 
@@ -28,10 +28,14 @@ export interface AgentUnderTest {
   /** `http://host:port/metrics`, or null when metrics are off. */
   readonly metricsUrl: string | null;
   readonly process: ChildProcess;
+  /** Split (`split: true`): the root executor the agent reaches over its socket; null in one process. */
+  readonly executor: ExecutorUnderTest | null;
   logs(): string;
-  /** Kills the agent (SIGKILL) or stops it (SIGTERM) and waits for it to exit. */
+  /** Kills the agent (SIGKILL) or stops it (SIGTERM) and waits for it to exit; split, the executor too. */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts a new agent on the same node, state and address, as systemd restarts one. */
+  /** Split: kills or stops the network process alone, as a crash or `systemctl restart lockstep-agent` would. */
+  stopNetworkSide(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a new agent on the same node, state and address, as systemd restarts one; split, the executor too if it is not running. */
   restart(): Promise<AgentUnderTest>;
   /** Runs the simulator directly, as an operator would. */
   pct(args: string[], env?: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }>;
@@ -46,8 +50,9 @@ export async function agentOnSim(
   t: TestScope,
   env: Record<string, string> = {},
   root?: string,
+  options: AgentOptions = {},
 ): Promise<AgentUnderTest> {
-  const agent = await startAgentOnSim(env, root ?? scratchDir(t, "agent-node"));
+  const agent = await startAgentOnSim(env, root ?? scratchDir(t, "agent-node"), options);
   t.teardown(async () => {
     await agent.stop();
     if (!t.passed) t.log(`the log of the agent on ${agent.root}:\n${agent.logs()}`);
@@ -55,56 +60,199 @@ export async function agentOnSim(
   return agent;
 }
 
-/**
- * `listen` is 127.0.0.1:0 (any free port) for a new agent; a restart keeps the address it had.
- * `wrap` prefixes the command (e.g. to run it in a network namespace); the process is still the agent.
- */
-export async function startAgentOnSim(
+/** The root executor of a split agent: its own process, on the agent's simulated node. */
+export interface ExecutorUnderTest {
+  readonly socket: string;
+  readonly process: ChildProcess;
+  logs(): string;
+  /** Kills (SIGKILL) or stops (SIGTERM) the executor and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** A new executor on the same socket and node, as systemd restarts one. */
+  restart(): Promise<ExecutorUnderTest>;
+}
+
+export interface AgentOptions {
+  /** Where the agent listens: 127.0.0.1:0 (any free port) for a new agent; a restart keeps its address. */
+  readonly listen?: string;
+  /** Prefixes the command (e.g. to run it in a network namespace); the process is still the agent. */
+  readonly wrap?: (argv: readonly string[]) => string[];
+  /**
+   * The agent split in two, as the package runs it: a root executor (`lockstep-agent executor`)
+   * and the network process calling it over a socket. LOCKSTEP_TEST_AGENT_SPLIT=1 makes it every
+   * test's default, to run the whole suite against the split agent.
+   */
+  readonly split?: boolean | ExecutorUnderTest;
+  /**
+   * Split only: the user the network process runs as, as the package's unit runs it (its own
+   * copy of the TLS files and its own state directory, as systemd would give it).
+   */
+  readonly user?: TestUser;
+}
+
+/** A user of this machine the tests run a process as. */
+export interface TestUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** `daemon` (uid 1), which every Debian has: the network process's user in tests that need one. */
+export const DAEMON_USER: TestUser = { name: "daemon", uid: 1, gid: 1 };
+
+const TEST_ENV = {
+  LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "100",
+  LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "200",
+  LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "1000",
+  LOCKSTEP_AGENT_METRICS_LISTEN: "127.0.0.1:0",
+  // Tests run as root, whom the executor always lets in; the user must exist all the same.
+  LOCKSTEP_AGENT_EXECUTOR_USER: "root",
+};
+
+/** A process started with `argv`, its output collected, resolved once its log says `ready`. */
+async function spawnLogged(
+  argv: readonly string[],
   env: Record<string, string>,
-  root: string,
-  listen = "127.0.0.1:0",
-  wrap = (argv: readonly string[]): string[] => [...argv],
-): Promise<AgentUnderTest> {
-  const node = env.LOCKSTEP_AGENT_NODE ?? env.LOCKSTEP_SIM_NODE ?? "pve1";
-  const pki = await testPki();
-  const [server, operator] = await Promise.all([pki.node(node), pki.client("test-operator")]);
-  const [command, ...args] = wrap([process.execPath, AGENT_BIN, "--simulate", root, "--listen", listen]);
+  ready: string,
+  user?: TestUser,
+): Promise<{ child: ChildProcess; entry: Record<string, unknown>; output: () => string }> {
+  const [command, ...args] = argv;
   const child = spawn(command!, args, {
-    env: {
-      ...process.env,
-      LOCKSTEP_AGENT_LOCK_BACKOFF_MS: "100",
-      LOCKSTEP_AGENT_LOCK_BACKOFF_MAX_MS: "200",
-      LOCKSTEP_AGENT_LOCK_STALE_GRACE_MS: "1000",
-      LOCKSTEP_AGENT_TLS_CA: server.ca,
-      LOCKSTEP_AGENT_TLS_CERT: server.cert,
-      LOCKSTEP_AGENT_TLS_KEY: server.key,
-      LOCKSTEP_AGENT_METRICS_LISTEN: "127.0.0.1:0",
-      ...env,
-    },
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
   });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
-  const address = await new Promise<string>((resolve, reject) => {
+  const entry = await new Promise<Record<string, unknown>>((resolve, reject) => {
     // Generous: under the whole suite on two CPUs an agent can take a while to come up.
-    const timer = setTimeout(() => reject(new Error(`agent did not start:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${ready}: not logged in time:\n${output}`)), 60_000);
     child.stdout!.on("data", () => {
-      const listening = logEntry(output, "agent listening");
-      if (typeof listening?.address === "string") {
+      const found = logEntry(output, ready);
+      if (found) {
         clearTimeout(timer);
-        resolve(listening.address);
+        resolve(found);
       }
     });
-    child.on("exit", (code) => reject(new Error(`agent exited ${code}:\n${output}`)));
+    child.on("exit", (code) => reject(new Error(`exited ${code} before '${ready}':\n${output}`)));
   });
+  return { child, entry, output: () => output };
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (hasExited(child)) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill(signal);
+  await exited;
+}
+
+/** Beside the node, not in it (tests compare the node's files before and after), in a directory anyone may traverse. */
+function socketPath(): string {
+  const dir = processDir("executor");
+  chmodSync(dir, 0o755);
+  return path.join(dir, "executor.sock");
+}
+
+/**
+ * What systemd gives the network process's user: a state directory of its own and the TLS
+ * key as a credential only it reads (here: copies of the test PKI's files, owned by it).
+ */
+function ownFilesFor(
+  user: TestUser,
+  node: string,
+  tls: { ca: string; cert: string; key: string },
+): Record<string, string> {
+  const own = (dir: string) => {
+    chownSync(dir, user.uid, user.gid);
+    return dir;
+  };
+  const state = own(processDir("agent-state"));
+  const credentials = own(processDir("agent-tls"));
+  const copy = (file: string, name: string) => {
+    const to = path.join(credentials, name);
+    copyFileSync(file, to);
+    own(to);
+    return to;
+  };
+  return {
+    LOCKSTEP_AGENT_NODE: node,
+    LOCKSTEP_AGENT_STATE_DIR: state,
+    LOCKSTEP_AGENT_TLS_CA: copy(tls.ca, "ca.crt"),
+    LOCKSTEP_AGENT_TLS_CERT: copy(tls.cert, "node.crt"),
+    LOCKSTEP_AGENT_TLS_KEY: copy(tls.key, "node.key"),
+  };
+}
+
+/** A root executor on the simulated node at `root`, listening on `socket` for `user` (and root). */
+export async function startExecutorOnSim(
+  env: Record<string, string>,
+  root: string,
+  socket: string,
+  user?: TestUser,
+): Promise<ExecutorUnderTest> {
+  const { child, output } = await spawnLogged(
+    [process.execPath, AGENT_BIN, "executor", "--simulate", root],
+    {
+      ...TEST_ENV,
+      ...env,
+      LOCKSTEP_AGENT_EXECUTOR_SOCKET: socket,
+      ...(user ? { LOCKSTEP_AGENT_EXECUTOR_USER: user.name } : {}),
+    },
+    "executor ready",
+  );
+  return {
+    socket,
+    process: child,
+    logs: output,
+    stop: (signal = "SIGTERM") => stopProcess(child, signal),
+    restart: () => startExecutorOnSim(env, root, socket, user),
+  };
+}
+
+export async function startAgentOnSim(
+  env: Record<string, string>,
+  root: string,
+  options: AgentOptions = {},
+): Promise<AgentUnderTest> {
+  const { listen = "127.0.0.1:0", wrap = (argv: readonly string[]): string[] => [...argv] } = options;
+  const split = options.split ?? process.env.LOCKSTEP_TEST_AGENT_SPLIT === "1";
+  const node = env.LOCKSTEP_AGENT_NODE ?? env.LOCKSTEP_SIM_NODE ?? "pve1";
+  const pki = await testPki();
+  const [server, operator] = await Promise.all([pki.node(node), pki.client("test-operator")]);
+  const executor =
+    typeof split === "object" ? split : split ? await startExecutorOnSim(env, root, socketPath(), options.user) : null;
+  const user = executor ? options.user : undefined;
+  const started = await spawnLogged(
+    wrap([process.execPath, AGENT_BIN, "--simulate", root, "--listen", listen]),
+    {
+      ...TEST_ENV,
+      LOCKSTEP_AGENT_TLS_CA: server.ca,
+      LOCKSTEP_AGENT_TLS_CERT: server.cert,
+      LOCKSTEP_AGENT_TLS_KEY: server.key,
+      ...env,
+      ...(executor ? { LOCKSTEP_AGENT_EXECUTOR_SOCKET: executor.socket } : {}),
+      ...(user ? ownFilesFor(user, node, server) : {}),
+    },
+    "agent listening",
+    user,
+  ).catch(async (err: unknown) => {
+    await executor?.stop("SIGKILL");
+    throw err;
+  });
+  const child = started.child;
+  const address = started.entry.address as string;
   const client = new AgentClient(address, { defaultTimeoutMs: 60_000, ...agentClientCredentials(operator, node) });
   return {
     root,
     node,
     client,
+    executor,
     metricsUrl: ((metrics) => (typeof metrics === "string" ? `http://${metrics}/metrics` : null))(
-      logEntry(output, "agent listening")?.metrics,
+      started.entry.metrics,
     ),
     cliEnv: {
       LOCKSTEP_NODE_TARGET: address,
@@ -113,15 +261,20 @@ export async function startAgentOnSim(
       LOCKSTEP_NODE_KEY: operator.key,
     },
     process: child,
-    logs: () => output,
+    logs: () => (executor ? `${started.output()}\n--- the executor's log:\n${executor.logs()}` : started.output()),
     stop: async (signal = "SIGTERM") => {
       client.close();
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill(signal);
-      await exited;
+      await stopProcess(child, signal);
+      await executor?.stop(signal);
     },
-    restart: () => startAgentOnSim(env, root, address, wrap),
+    stopNetworkSide: async (signal = "SIGTERM") => {
+      client.close();
+      await stopProcess(child, signal);
+    },
+    restart: async () => {
+      const running = executor && !hasExited(executor.process) ? executor : await executor?.restart();
+      return startAgentOnSim(env, root, { listen: address, wrap, split: running ?? false, ...(user ? { user } : {}) });
+    },
     pct: (args, more = {}) =>
       new Promise((resolve) => {
         const p = spawn(process.execPath, [simPctBin, ...args], {

@@ -75,11 +75,9 @@ test("a second agent given a metricsListen the first holds refuses to start, nam
 });
 
 test("--metrics-listen with an empty value turns the metrics listener off, as the agent's help says", async (t) => {
-  const agent = await startAgentOnSim({}, scratchDir(t, "agent-node"), undefined, (argv) => [
-    ...argv,
-    "--metrics-listen",
-    "",
-  ]);
+  const agent = await startAgentOnSim({}, scratchDir(t, "agent-node"), {
+    wrap: (argv) => [...argv, "--metrics-listen", ""],
+  });
   t.teardown(() => agent.stop());
   t.is(agent.metricsUrl, null);
   const help = await new Promise<string>((resolve) => {

@@ -37,7 +37,7 @@ export async function foreignPki(t: TestScope): Promise<TestPki> {
 }
 
 /** A directory shared by the whole test process (no test owns it), removed when it exits. */
-function processDir(prefix: string): string {
+export function processDir(prefix: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   return dir;

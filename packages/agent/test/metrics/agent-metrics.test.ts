@@ -4,6 +4,7 @@ import { createClusterCa, createMemoryLogger, issueNodeCertificate, LockstepErro
 import { EventBus } from "../../src/events/event-bus.js";
 import { AgentMetrics, type HealthSample, type NodeSources } from "../../src/metrics/agent-metrics.js";
 import type { PctResult } from "../../src/pct/pct-runner.js";
+import { timedPctRunner } from "../../src/metrics/timed-pct-runner.js";
 
 function sources(overrides: Partial<NodeSources> = {}): NodeSources {
   return {
@@ -95,13 +96,14 @@ test("pct calls are timed by subcommand and outcome", async (t) => {
     { exitCode: 2, stdout: "", stderr: "no", durationMs: 1 },
     new LockstepError("HYPERVISOR_UNRESPONSIVE", "pct timed out"),
   ];
-  const pct = metrics.timed({
+  const runner = {
     run: async () => {
       const r = results.shift()!;
       if (r instanceof Error) throw r;
       return r;
     },
-  });
+  };
+  const pct = timedPctRunner(runner, metrics);
   await pct.run(["list"]);
   await pct.run(["config", "150"]);
   await t.throwsAsync(pct.run(["list"]), { instanceOf: LockstepError });
