@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { assetUrlPlugin, type RewrittenReference } from "./asset-url-plugin.js";
 import type { LibrarySpec } from "./library-spec.js";
 import { PackagingError } from "./packaging-error.js";
@@ -14,9 +14,16 @@ export interface BundledLibrary {
   readonly rewritten: readonly RewrittenReference[];
 }
 
-// Bundled CommonJS dependencies call require() for Node's own modules; an ES module has none.
-const REQUIRE_SHIM =
-  'import { createRequire as lockstepCreateRequire } from "node:module";\nconst require = lockstepCreateRequire(import.meta.url);';
+// Bundled CommonJS dependencies call require() for Node's own modules, and some name their own
+// file (koffi's createRequire(__filename)); an ES module has neither. Their free __filename and
+// __dirname become the bundle's (define below), which is where their files are shipped.
+const REQUIRE_SHIM = [
+  'import { createRequire as lockstepCreateRequire } from "node:module";',
+  'import { fileURLToPath as lockstepFileURLToPath } from "node:url";',
+  "const require = lockstepCreateRequire(import.meta.url);",
+  "const lockstepBundleFile = lockstepFileURLToPath(import.meta.url);",
+  'const lockstepBundleDir = lockstepBundleFile.slice(0, lockstepBundleFile.lastIndexOf("/"));',
+].join("\n");
 
 /**
  * Bundles each program of `spec` from the workspace's tsc build into `libDir` (the library
@@ -52,7 +59,8 @@ export async function bundleLibrary(
       minifySyntax: true,
       sourcemap: false,
       banner: { js: `${bundle.executable ? `#!${spec.dir}/${spec.runtime}\n` : ""}${REQUIRE_SHIM}` },
-      plugins: [urls.plugin],
+      define: { __filename: "lockstepBundleFile", __dirname: "lockstepBundleDir" },
+      plugins: [commonJsEntries(spec.commonJs ?? []), urls.plugin],
       metafile: true,
       logLevel: "silent",
     }).catch((err: unknown) => {
@@ -72,6 +80,26 @@ export async function bundleLibrary(
     files.push({ path: asset.out, mode: 0o644 });
   }
   return { files, npmPackages: [...npmPackages].sort(), rewritten };
+}
+
+/** Resolves each of `names` as require() would: to its package's CommonJS entry. */
+function commonJsEntries(names: readonly string[]): Plugin {
+  return {
+    name: "commonjs-entries",
+    setup(pluginBuild) {
+      if (names.length === 0) return;
+      const filter = new RegExp(`^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|")})$`);
+      pluginBuild.onResolve({ filter }, async (args) => {
+        if (args.pluginData === "commonjs") return undefined;
+        const resolved = await pluginBuild.resolve(args.path, {
+          kind: "require-call",
+          resolveDir: args.resolveDir,
+          pluginData: "commonjs",
+        });
+        return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path };
+      });
+    },
+  };
 }
 
 /** esbuild reports a plugin's error inside its own; the plugin's is the one that says why. */

@@ -28,6 +28,11 @@ export interface LibrarySpec {
   readonly bundles: readonly BundleSpec[];
   readonly assets: readonly AssetSpec[];
   readonly omitted: Readonly<Record<string, string>>;
+  /**
+   * npm packages bundled from their CommonJS entry (`require` condition) instead of their ES
+   * one, whose import.meta the bundle could not relocate.
+   */
+  readonly commonJs?: readonly string[];
 }
 
 /** The agent package's library: the daemon, the node CLI, and the simulator that `--simulate` runs. */
@@ -104,7 +109,17 @@ export const AGENT_LIBRARY: LibrarySpec = {
   assets: [
     { out: "agent/cluster-fs-reader.cjs", source: "packages/agent/helpers/cluster-fs-reader.cjs" },
     { out: "agent/fd-scan-thread.cjs", source: "packages/agent/helpers/fd-scan-thread.cjs" },
+    // koffi's native module (glibc, x86-64), for the executor's SO_PEERCRED check: the bundled
+    // koffi loads it by a path relative to the bundle (its loader's require("./linux_x64/koffi.node")).
+    {
+      out: "agent/linux_x64/koffi.node",
+      source:
+        "node_modules/.pnpm/@koromix+koffi-linux-x64@3.3.4/node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node",
+    },
   ],
+  // koffi's ES entry finds its native module through import.meta.dirname; its CommonJS one
+  // asks its platform package first, whose loader requires ./linux_x64/koffi.node (above).
+  commonJs: ["koffi"],
   omitted: {
     "packages/sim/pmxcfs/pmxcfs-server.py":
       "the simulated FUSE pmxcfs needs python3-fusepy; a packaged simulated node keeps /etc/pve as plain directories, as the simulator does without /dev/fuse",

@@ -19,7 +19,7 @@ export interface ProductInputs {
 
 /**
  * The Debian package of a product: its runtime and bundles under the library directory,
- * /usr/bin links to them, the unit (the repository's own file), conffiles, documentation
+ * /usr/bin links to them, the units (the repository's own files), conffiles, documentation
  * and lintian overrides, and the maintainer scripts.
  */
 export function productPackage(product: Product, inputs: ProductInputs): DebPackage {
@@ -35,7 +35,11 @@ export function productPackage(product: Product, inputs: ProductInputs): DebPack
       from: path.join(libDir, file.path),
       mode: file.mode,
     })),
-    { path: `/usr/lib/systemd/system/${path.basename(product.unit)}`, from: from(product.unit), mode: 0o644 },
+    ...product.units.map((unit) => ({
+      path: `/usr/lib/systemd/system/${path.basename(unit)}`,
+      from: from(unit),
+      mode: 0o644,
+    })),
     ...product.conffiles.map((conffile) => ({ path: conffile.path, from: from(conffile.from), mode: conffile.mode })),
     {
       path: `${doc}/copyright`,

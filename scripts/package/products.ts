@@ -6,8 +6,8 @@ export interface Product {
   readonly library: LibrarySpec;
   /** /usr/bin/<command> -> the bundle it runs (a library path). */
   readonly commands: Readonly<Record<string, string>>;
-  /** The systemd unit, as the repository keeps it. */
-  readonly unit: string;
+  /** Its systemd units, as the repository keeps them. */
+  readonly units: readonly string[];
   /** Installed path -> repository file, mode. */
   readonly conffiles: readonly { readonly path: string; readonly from: string; readonly mode: number }[];
   /** The directory holding its postinst, prerm, postrm, README.Debian and lintian-overrides. */
@@ -25,16 +25,19 @@ export const AGENT: Product = {
   name: "lockstep-agent",
   library: AGENT_LIBRARY,
   commands: { "lockstep-agent": "agent/lockstep-agent.mjs", "lockstep-node": "agent/lockstep-node.mjs" },
-  unit: "packages/agent/systemd/lockstep-agent.service",
+  units: ["packages/agent/systemd/lockstep-agent.service", "packages/agent/systemd/lockstep-agent-executor.service"],
   conffiles: [{ path: "/etc/lockstep/agent.json", from: "packaging/agent/agent.json", mode: 0o644 }],
   packaging: "packaging/agent",
-  depends: [SYSTEMD_HELPERS],
+  // The postinst makes the network side's system user.
+  depends: [SYSTEMD_HELPERS, "adduser"],
   synopsis: "Lockstep node agent for Proxmox VE",
   description: `
-The agent runs on each Proxmox VE node as root and alone touches the node: it
-runs pct for the Lockstep API over gRPC with mutual TLS, inspects and clears
-config locks, and records every request so that a retry never repeats an
-effect.
+The agent runs on each Proxmox VE node and alone touches the node: it runs pct
+for the Lockstep API over gRPC with mutual TLS, inspects and clears config
+locks, and records every request so that a retry never repeats an effect. It
+is two services: the network side (gRPC, TLS, request records) runs as the
+unprivileged lockstep-agent user, and reaches a small root executor, which
+runs pct, over a Unix socket.
 
 This package carries the agent (lockstep-agent), the node CLI (lockstep-node),
 the pct simulator that lockstep-agent --simulate runs, and its own Node.js
@@ -45,7 +48,7 @@ export const API: Product = {
   name: "lockstep-api",
   library: API_LIBRARY,
   commands: { "lockstep-api": "lockstep-api.mjs", "lockstep-pki": "lockstep-pki.mjs" },
-  unit: "packages/api/systemd/lockstep-api.service",
+  units: ["packages/api/systemd/lockstep-api.service"],
   conffiles: [{ path: "/etc/lockstep/api.env", from: "packaging/api/api.env", mode: 0o600 }],
   packaging: "packaging/api",
   // lockstep-pki makes keys and certificates with openssl.

@@ -66,6 +66,7 @@ export class FaultInjector {
     this.busyHost = null;
     await this.restoreDatabase();
     for (const node of [...this.cluster.paused]) this.cluster.resumeAgent(node);
+    for (const node of this.cluster.downExecutors()) await this.cluster.restartExecutor(node);
     for (const node of this.cluster.downAgents()) await this.cluster.restartAgent(node);
     for (const i of this.cluster.downApis()) await this.retrying(() => this.cluster.startApi(i));
   }
@@ -95,6 +96,14 @@ export class FaultInjector {
         await cluster.killAgent(node!);
         await sleep(fault.forMs);
         if (!cluster.agents.get(node!)) await cluster.restartAgent(node!);
+        return;
+      }
+      case "kill-executor": {
+        if (!cluster.nodes.includes(node!) || cluster.downExecutors().includes(node!)) return;
+        record();
+        await cluster.killExecutor(node!);
+        await sleep(fault.forMs);
+        if (cluster.downExecutors().includes(node!)) await cluster.restartExecutor(node!);
         return;
       }
       case "unreachable": {

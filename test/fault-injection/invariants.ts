@@ -233,6 +233,7 @@ const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
     "crash-pct",
     "orphan-worker",
     "kill-agent",
+    "kill-executor",
     "unreachable",
     "cut-agent-api",
     "backup",
@@ -241,7 +242,7 @@ const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
     "ha-relocate",
     "pmxcfs-pause",
   ],
-  "lock-cleared": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "migrate", "ha-relocate"],
+  "lock-cleared": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "kill-executor", "migrate", "ha-relocate"],
   "operation-interrupted": ["kill-agent"],
   // A pct killed midway (crash, or a worker left running) has an unknown outcome, which the agent reports as this.
   // A hung, stopped or read-only pmxcfs, or a host crowded with processes, makes pct slow or fail as a hung one does.
@@ -263,10 +264,18 @@ const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
     "pmxcfs-no-quorum",
     "busy-host",
   ],
-  "alert-agent-unreachable": ["kill-agent", "unreachable", "cut-agent-api", "pmxcfs-pause", "busy-host"],
+  "alert-agent-unreachable": [
+    "kill-agent",
+    "kill-executor",
+    "unreachable",
+    "cut-agent-api",
+    "pmxcfs-pause",
+    "busy-host",
+  ],
   // Without quorum or with pmxcfs stopped, the node's /etc/pve is not trusted: it is not listed.
   "drift-unreachable": [
     "kill-agent",
+    "kill-executor",
     "unreachable",
     "cut-agent-api",
     "pmxcfs-pause",
@@ -275,9 +284,25 @@ const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
     "busy-host",
   ],
   // A migration that failed midway leaves `lock: migrate` with no task and no flock (Migrate.pm).
-  "drift-stale-lock": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "migrate", "ha-relocate"],
+  "drift-stale-lock": [
+    "hang-pct",
+    "crash-pct",
+    "orphan-worker",
+    "kill-agent",
+    "kill-executor",
+    "migrate",
+    "ha-relocate",
+  ],
   // A move with --restart (and an HA relocation) stops the container for a while.
-  "drift-state-mismatch": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "migrate", "ha-relocate"],
+  "drift-state-mismatch": [
+    "hang-pct",
+    "crash-pct",
+    "orphan-worker",
+    "kill-agent",
+    "kill-executor",
+    "migrate",
+    "ha-relocate",
+  ],
   // Proxmox moved one of Lockstep's containers (info): the record followed it.
   "container-moved": ["migrate", "ha-relocate"],
   // Its ports were taken on the node it moved to (every node's range starts alike): re-allocated there.

@@ -120,8 +120,11 @@ export class ScenarioCluster {
           await startAgentOnSim(env, node.root, {
             listen: `${placed?.host ?? "127.0.0.1"}:0`,
             ...(placed?.wrap ? { wrap: placed.wrap } : {}),
+            // As the package runs it: the network side and the root executor, each killed on its own.
+            split: true,
           }),
         );
+        cluster.watch(`executor ${node.name}`, agent.executor!);
         cluster.agents.set(node.name, agent);
         cluster.last.set(node.name, agent);
         cluster.roots.set(node.name, node.root);
@@ -165,27 +168,46 @@ export class ScenarioCluster {
     return this.apis.filter((api): api is ApiUnderTest => api !== null && running(api.process));
   }
 
-  /** Agents and APIs that are down (killed, or exited by themselves), as systemd would see them. */
+  /** Agents' network sides, their executors and APIs that are down (killed, or exited by themselves), as systemd would see them. */
   downAgents(): string[] {
     return this.nodes.filter((node) => !this.agents.get(node) || !running(this.agents.get(node)!.process));
+  }
+
+  downExecutors(): string[] {
+    return this.nodes.filter((node) => !running(this.last.get(node)!.executor!.process));
   }
 
   downApis(): number[] {
     return this.apis.flatMap((api, i) => (api && running(api.process) ? [] : [i]));
   }
 
+  /** The agent's network side (gRPC, request records) killed; its executor and their pct go on. */
   async killAgent(node: string): Promise<void> {
     this.paused.delete(node);
     const agent = this.agents.get(node);
     if (agent) this.killing.add(agent.process);
-    await agent?.stop("SIGKILL");
+    await agent?.stopNetworkSide("SIGKILL");
     this.agents.set(node, null);
   }
 
   async restartAgent(node: string): Promise<void> {
+    const before = this.last.get(node)!.executor;
     const agent = this.watch(`agent ${node}`, await this.last.get(node)!.restart());
+    // Its executor too, when that was down (the harness starts it first, as systemd's ordering would).
+    if (agent.executor !== before) this.watch(`executor ${node}`, agent.executor!);
     this.agents.set(node, agent);
     this.last.set(node, agent);
+  }
+
+  /** The agent's root executor killed: the calls it was answering fail, its pct calls live on. */
+  async killExecutor(node: string): Promise<void> {
+    const executor = this.last.get(node)!.executor!;
+    this.killing.add(executor.process);
+    await executor.stop("SIGKILL");
+  }
+
+  async restartExecutor(node: string): Promise<void> {
+    this.watch(`executor ${node}`, await this.last.get(node)!.restartExecutor());
   }
 
   /** SIGSTOP: the agent's port still accepts connections, but nothing answers. */
@@ -220,8 +242,9 @@ export class ScenarioCluster {
     try {
       for (const node of [...this.paused]) this.resumeAgent(node);
       for (const p of [...this.liveApis(), ...this.agents.values()]) if (p) this.killing.add(p.process);
+      for (const agent of this.last.values()) this.killing.add(agent.executor!.process);
       await Promise.all(this.liveApis().map((api) => api.stop()));
-      await Promise.all([...this.agents.values()].flatMap((agent) => (agent ? [agent.stop()] : [])));
+      await Promise.all([...this.last.values()].map((agent) => agent.stop()));
       await this.pool.end();
     } finally {
       // Task workers outlive a killed pct, as on Proxmox (an orphan-worker fault leaves some).

@@ -26,7 +26,10 @@ export type PlannedRequest =
   | { readonly n: number; readonly at: number; readonly kind: "retry"; readonly of: number };
 
 export type FaultKind =
+  /** The agent's network side (gRPC, TLS, request records) SIGKILLed; its root executor goes on. */
   | "kill-agent"
+  /** The agent's root executor (pct) SIGKILLed; the network side answers UNAVAILABLE until it is back. */
+  | "kill-executor"
   | "kill-api"
   | "restart-mariadb"
   | "hang-pct"
@@ -159,6 +162,7 @@ export function planRequests(
 
 const WEIGHTS: Readonly<Record<FaultKind, number>> = {
   "kill-agent": 3,
+  "kill-executor": 3,
   "kill-api": 3,
   "restart-mariadb": 1,
   "hang-pct": 2,

@@ -121,11 +121,16 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   t.is((await inRoot("lockstep-agent --version")).trim(), version);
   t.is((await inRoot("lockstep-node --version")).trim(), version);
   t.is((await inRoot("lockstep-api --version")).trim(), version);
-  t.is(modeOf(root, "var/lib/lockstep-agent"), 0o700, "the request store is root's alone");
+  const agentUser = (await inRoot("getent passwd lockstep-agent")).trim().split(":");
+  t.is(agentUser[6], "/usr/sbin/nologin", "the network side's user is a system user without a login");
+  t.is(modeOf(root, "var/lib/lockstep-agent"), 0o700, "the request records are the network side's alone");
+  t.is(ownerOf(root, "var/lib/lockstep-agent"), Number(agentUser[2]));
+  t.is(modeOf(root, "var/lib/lockstep-executor"), 0o700, "the executor's intents are root's alone");
+  t.is(ownerOf(root, "var/lib/lockstep-executor"), 0);
   t.is(modeOf(root, "etc/lockstep/tls"), 0o700);
   t.is(modeOf(root, "etc/lockstep/api-tls"), 0o700);
   t.is(modeOf(root, "etc/lockstep/api.env"), 0o600, "the API's settings hold the database password");
-  for (const unit of ["lockstep-agent.service", "lockstep-api.service"]) {
+  for (const unit of ["lockstep-agent.service", "lockstep-agent-executor.service", "lockstep-api.service"]) {
     t.regex(
       readlinkSync(path.join(root, "etc/systemd/system/multi-user.target.wants", unit)),
       new RegExp(`^(/usr)?/lib/systemd/system/${unit}$`),
@@ -136,14 +141,31 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
   const decisions = await inRoot(SYSTEMD_DECISIONS);
   const calls = (label: string): string => decisions.split(`--- ${label}\n`)[1]?.split("--- ")[0] ?? "";
   t.notRegex(calls("unconfigured"), /deb-systemd-invoke/, "not started before the node's certificates are there");
-  t.regex(calls("configured"), /^deb-systemd-invoke start lockstep-agent\.service$/m, "started once they are");
-  t.regex(calls("upgraded"), /^deb-systemd-invoke restart lockstep-agent\.service$/m, "restarted after an upgrade");
-  t.regex(calls("removed"), /^deb-systemd-invoke stop lockstep-agent\.service$/m, "stopped before its files go");
+  t.regex(
+    calls("configured"),
+    /^deb-systemd-invoke start lockstep-agent-executor\.service\ndeb-systemd-invoke start lockstep-agent\.service$/m,
+    "both started once they are, the executor first",
+  );
+  t.regex(
+    calls("upgraded"),
+    /^deb-systemd-invoke restart lockstep-agent-executor\.service\ndeb-systemd-invoke restart lockstep-agent\.service$/m,
+    "both restarted after an upgrade",
+  );
+  t.regex(
+    calls("removed"),
+    /^deb-systemd-invoke stop lockstep-agent\.service\ndeb-systemd-invoke stop lockstep-agent-executor\.service$/m,
+    "both stopped before their files go, the network side first",
+  );
   t.notRegex(calls("upgrading"), /deb-systemd-invoke/, "not stopped for an upgrade");
 
   const port = await freePort();
   const served = await inRoot(AGENT_SCENARIO, { PORT: String(port) });
   t.regex(served, /--- health\n[\s\S]*pve1/, "the node CLI reached the agent over mutual TLS");
+  t.regex(
+    between(served, "network side", "health"),
+    new RegExp(`^Uid:\\s+${agentUser[2]}\\s[\\s\\S]*^CapEff:\\s+0+$`, "m"),
+    "the network side ran as lockstep-agent, without capabilities",
+  );
   const listed = JSON.parse(
     served.slice(served.indexOf("--- ct list\n") + "--- ct list\n".length, served.indexOf("--- ct show")),
   ) as unknown;
@@ -193,6 +215,7 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
     "etc/lockstep/api.env",
     "etc/lockstep/tls/node.key",
     "var/lib/lockstep-agent",
+    "var/lib/lockstep-executor",
   ])
     t.true(exists(root, kept), `remove keeps ${kept}`);
   t.true(readdirCount(root, "var/lib/lockstep-agent") > 0, "remove keeps the request store the agent laid out");
@@ -201,6 +224,7 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
     "usr/lib/lockstep",
     "usr/lib/lockstep-api",
     "usr/lib/systemd/system/lockstep-agent.service",
+    "usr/lib/systemd/system/lockstep-agent-executor.service",
   ])
     t.false(exists(root, gone), `remove takes ${gone}`);
   step("removed");
@@ -213,6 +237,7 @@ async function installedForReal(t: ExecutionContext, suite: Suite): Promise<void
     1,
     "dpkg no longer knows the packages",
   );
+  t.not((await runInRoot(root, "getent passwd lockstep-agent", 60_000)).code, 0, "purge takes the user");
   t.deepEqual(fileList(root, APT_AND_DPKG_OWN), before, "purge leaves the root as it was");
   step("purged");
 }
@@ -247,8 +272,11 @@ rm -rf /run/systemd /tmp/stubs /tmp/calls /etc/lockstep/tls/ca.crt /etc/lockstep
 `;
 
 // In the root: certificates from the packaged lockstep-pki, put where the unit wants them; a
-// container made by the packaged simulator; the agent with the packaged config against that
-// simulated node, its request store in /var/lib/lockstep-agent; the node CLI's health and
+// container made by the packaged simulator; the agent split as its two units run it, with the
+// packaged config against that simulated node: the root executor on its socket, its state in
+// /var/lib/lockstep-executor; the network side as the lockstep-agent user, its TLS files
+// copies only that user reads (as systemd's LoadCredential= gives them), its request records in
+// /var/lib/lockstep-agent; what the kernel says of the network side; the node CLI's health and
 // ct list over mutual TLS, as the API's client certificate (the default config's only client);
 // ct show; lock inspect while a process holds the container's config lock; describe and a
 // call of the health service through reflection; and the doctor with the packaged config.
@@ -261,16 +289,33 @@ install -m 0644 /root/pki/ca.crt /etc/lockstep/tls/ca.crt
 install -m 0644 /root/pki/nodes/pve1.crt /etc/lockstep/tls/node.crt
 install -m 0600 /root/pki/nodes/pve1.key /etc/lockstep/tls/node.key
 LOCKSTEP_SIM_ROOT=/tmp/n1 LOCKSTEP_SIM_NODE=pve1 /usr/lib/lockstep/sim/lockstep-sim-pct.mjs create 101 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst --storage local-lvm --hostname web-1
-LOCKSTEP_AGENT_METRICS_LISTEN=127.0.0.1:0 lockstep-agent --config /etc/lockstep/agent.json --simulate /tmp/n1 --node pve1 \\
+mkdir -p -m 0755 /run/lockstep-executor
+lockstep-agent executor --config /etc/lockstep/agent.json --simulate /tmp/n1 --node pve1 \\
+  --state-dir /var/lib/lockstep-executor >/tmp/executor.log 2>&1 &
+executor=$!
+tries=0
+until grep -qs '"executor ready"' /tmp/executor.log; do
+  tries=$((tries + 1))
+  if [ $tries -gt 600 ] || ! kill -0 $executor 2>/dev/null; then cat /tmp/executor.log; exit 1; fi
+  sleep 0.1
+done
+install -d -m 0700 -o lockstep-agent -g lockstep-agent /run/credentials
+for file in ca.crt node.crt node.key; do
+  install -m 0400 -o lockstep-agent -g lockstep-agent /etc/lockstep/tls/$file /run/credentials/$file
+done
+LOCKSTEP_AGENT_METRICS_LISTEN=127.0.0.1:0 setpriv --reuid=lockstep-agent --regid=lockstep-agent --init-groups --inh-caps=-all \\
+  lockstep-agent --config /etc/lockstep/agent.json --simulate /tmp/n1 --node pve1 \\
   --listen 127.0.0.1:$PORT --state-dir /var/lib/lockstep-agent \\
-  --tls-ca /etc/lockstep/tls/ca.crt --tls-cert /etc/lockstep/tls/node.crt --tls-key /etc/lockstep/tls/node.key >/tmp/agent.log 2>&1 &
+  --tls-ca /run/credentials/ca.crt --tls-cert /run/credentials/node.crt --tls-key /run/credentials/node.key >/tmp/agent.log 2>&1 &
 agent=$!
 tries=0
 until grep -qs '"agent listening"' /tmp/agent.log; do
   tries=$((tries + 1))
-  if [ $tries -gt 600 ] || ! kill -0 $agent 2>/dev/null; then cat /tmp/agent.log; exit 1; fi
+  if [ $tries -gt 600 ] || ! kill -0 $agent 2>/dev/null; then cat /tmp/agent.log /tmp/executor.log; exit 1; fi
   sleep 0.1
 done
+echo '--- network side'
+cat /proc/$agent/status
 node="lockstep-node --target 127.0.0.1:$PORT --ca /root/pki/ca.crt --cert /root/pki/clients/lockstep-api.crt --key /root/pki/clients/lockstep-api.key"
 echo '--- health'
 $node health
@@ -293,6 +338,9 @@ lockstep-agent doctor --config /etc/lockstep/agent.json --simulate /tmp/n1 --nod
 echo '--- end'
 kill -TERM $agent
 wait $agent
+kill -TERM $executor
+wait $executor
+rm -rf /run/lockstep-executor /run/credentials /tmp/executor.log
 `;
 
 asRoot(
@@ -401,6 +449,10 @@ async function differingFiles(first: string, second: string, dir: string): Promi
 
 function sha256(file: string): string {
   return createHash("sha256").update(readFileSync(file)).digest("hex");
+}
+
+function ownerOf(root: string, rel: string): number {
+  return lstatSync(path.join(root, rel)).uid;
 }
 
 function modeOf(root: string, rel: string): number {

@@ -1,11 +1,11 @@
 import { chmodSync, chownSync, lstatSync, rmSync } from "node:fs";
 import net, { type Socket } from "node:net";
-import { requestIdProblem, vmidProblem, type Logger } from "@lockstep/shared";
+import { ConfigError, requestIdProblem, vmidProblem, type Logger } from "@lockstep/shared";
 import { InvalidArgumentError } from "../errors.js";
 import type { CallerScope } from "./executor.js";
 import type { LocalExecutor } from "./local-executor.js";
 import { isOperationName, OPERATIONS, type MutatingName, type ReadName } from "./operation-catalog.js";
-import { peerCredentials, type PeerCredentials } from "./peer-credentials.js";
+import { loadPeerCredentials, peerCredentials, type PeerCredentials } from "./peer-credentials.js";
 import { isRecord, readFrames, toWireError, writeFrame } from "./executor-protocol.js";
 
 export interface ExecutorServerOptions {
@@ -34,7 +34,8 @@ const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
  */
 export async function startExecutorServer(options: ExecutorServerOptions): Promise<ExecutorServer> {
   const { logger } = options;
-  removeStaleSocket(options.socket);
+  await loadPeerCredentials();
+  await removeStaleSocket(options.socket);
   const connections = new Map<Socket, PeerCredentials>();
   const server = net.createServer((socket) => {
     let peer: PeerCredentials;
@@ -61,6 +62,10 @@ export async function startExecutorServer(options: ExecutorServerOptions): Promi
       server.off("error", reject);
       resolve();
     });
+  }).catch((err: unknown) => {
+    throw new ConfigError(
+      `executorSocket ${options.socket} cannot be bound: ${err instanceof Error ? err.message : String(err)}`,
+    );
   });
   chownSync(options.socket, 0, options.peer.gid);
   chmodSync(options.socket, 0o660);
@@ -74,15 +79,27 @@ export async function startExecutorServer(options: ExecutorServerOptions): Promi
   };
 }
 
-/** A socket file left by a previous life is removed; anything else at that path is not ours to touch. */
-function removeStaleSocket(path: string): void {
+/**
+ * A socket file left by a previous life is removed. One that a live executor answers on is not
+ * (two executors would each run pct for the same node), and nor is anything but a socket.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
   let stat;
   try {
     stat = lstatSync(path);
   } catch {
     return;
   }
-  if (!stat.isSocket()) throw new Error(`${path} exists and is not a socket; the executor will not replace it`);
+  if (!stat.isSocket())
+    throw new ConfigError(`executorSocket ${path} exists and is not a socket; the executor will not replace it`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(path, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (live) throw new ConfigError(`executorSocket ${path}: another executor answers there already`);
   rmSync(path);
 }
 

@@ -5,7 +5,14 @@ import { chmodSync, statSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import test from "ava";
-import { createMemoryLogger, LockstepError, scratchDir, systemClock, type TestScope } from "@lockstep/shared";
+import {
+  ConfigError,
+  createMemoryLogger,
+  LockstepError,
+  scratchDir,
+  systemClock,
+  type TestScope,
+} from "@lockstep/shared";
 import { LockHeldError } from "../../src/errors.js";
 import { startExecutorServer } from "../../src/executor/executor-server.js";
 import { SocketExecutor } from "../../src/executor/socket-executor.js";
@@ -214,4 +221,29 @@ test("events published while the connection was down reach the network side once
     await new Promise((resolve) => setTimeout(resolve, 20));
   t.true(seen.includes("while connected"));
   t.true(seen.includes("while away"));
+});
+
+test("a second executor refuses the socket a live one answers on, naming executorSocket", async (t) => {
+  const { socket, executor, logger } = await served(t);
+  const err = await t.throwsAsync(
+    startExecutorServer({ socket, executor, peer: AGENT, maxMessageBytes: 1024, logger }),
+    { instanceOf: ConfigError },
+  );
+  t.is(err?.message, `executorSocket ${socket}: another executor answers there already`);
+});
+
+test("a socket file a killed executor left is replaced", async (t) => {
+  const dir = scratchDir(t, "stale-socket");
+  const socket = path.join(dir, "executor.sock");
+  // A process that listened there and was SIGKILLed: its socket file stays, nothing answers on it.
+  const script = `require("node:net").createServer().listen(process.argv[1], () => console.log("up"))`;
+  const holder = spawn(process.execPath, ["-e", script, socket], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve) => holder.stdout.once("data", resolve));
+  holder.kill("SIGKILL");
+  await new Promise((resolve) => holder.once("exit", resolve));
+  t.true(statSync(socket).isSocket());
+  const { executor, logger } = countingExecutor();
+  const server = await startExecutorServer({ socket, executor, peer: AGENT, maxMessageBytes: 1024, logger });
+  t.teardown(() => server.close());
+  t.regex(await connectAs(socket, 0, 0, PROBE), /^answered /);
 });

@@ -30,6 +30,8 @@ export interface AgentUnderTest {
   readonly process: ChildProcess;
   /** Split (`split: true`): the root executor the agent reaches over its socket; null in one process. */
   readonly executor: ExecutorUnderTest | null;
+  /** Split: a new executor on the same socket, as systemd restarts one; `executor` is it from then on. */
+  restartExecutor(): Promise<ExecutorUnderTest>;
   logs(): string;
   /** Kills the agent (SIGKILL) or stops it (SIGTERM) and waits for it to exit; split, the executor too. */
   stop(signal?: NodeJS.Signals): Promise<void>;
@@ -246,11 +248,19 @@ export async function startAgentOnSim(
   const child = started.child;
   const address = started.entry.address as string;
   const client = new AgentClient(address, { defaultTimeoutMs: 60_000, ...agentClientCredentials(operator, node) });
+  let current = executor;
   return {
     root,
     node,
     client,
-    executor,
+    get executor() {
+      return current;
+    },
+    restartExecutor: async () => {
+      if (!current) throw new Error("the agent runs in one process: it has no executor to restart");
+      current = await current.restart();
+      return current;
+    },
     metricsUrl: ((metrics) => (typeof metrics === "string" ? `http://${metrics}/metrics` : null))(
       started.entry.metrics,
     ),
@@ -261,18 +271,18 @@ export async function startAgentOnSim(
       LOCKSTEP_NODE_KEY: operator.key,
     },
     process: child,
-    logs: () => (executor ? `${started.output()}\n--- the executor's log:\n${executor.logs()}` : started.output()),
+    logs: () => (current ? `${started.output()}\n--- the executor's log:\n${current.logs()}` : started.output()),
     stop: async (signal = "SIGTERM") => {
       client.close();
       await stopProcess(child, signal);
-      await executor?.stop(signal);
+      await current?.stop(signal);
     },
     stopNetworkSide: async (signal = "SIGTERM") => {
       client.close();
       await stopProcess(child, signal);
     },
     restart: async () => {
-      const running = executor && !hasExited(executor.process) ? executor : await executor?.restart();
+      const running = current && !hasExited(current.process) ? current : await current?.restart();
       return startAgentOnSim(env, root, { listen: address, wrap, split: running ?? false, ...(user ? { user } : {}) });
     },
     pct: (args, more = {}) =>

@@ -56,8 +56,7 @@ test("an executor killed mid-create fails the call UNAVAILABLE, and the retry af
   await agent.executor!.stop("SIGKILL");
   const err = await t.throwsAsync(pending, { instanceOf: LockstepError });
   t.is(err?.code, "UNAVAILABLE");
-  const executor = await agent.executor!.restart();
-  t.teardown(() => executor.stop());
+  await agent.restartExecutor();
   t.true(await until(async () => (await healthOf(agent)) === "SERVING", 30_000), "the network side found it again");
   const result = await agent.client.createContainer(create("split-create-2"));
   t.is(result.container?.vmid, 101);
@@ -76,8 +75,7 @@ test("while the executor is down the agent says NOT_SERVING and answers UNAVAILA
   t.true(await until(async () => (await healthOf(agent)) === "NOT_SERVING", 30_000));
   const err = await t.throwsAsync(agent.client.listContainers({}), { instanceOf: LockstepError });
   t.is(err?.code, "UNAVAILABLE");
-  const executor = await agent.executor!.restart();
-  t.teardown(() => executor.stop());
+  await agent.restartExecutor();
   t.true(await until(async () => (await healthOf(agent)) === "SERVING", 30_000));
   t.deepEqual((await agent.client.listContainers({})).containers, []);
 });

@@ -31,11 +31,15 @@ test("it reaches the node through the executor's socket, and starts after the ex
   t.deepEqual([...values("Requires"), ...values("BindsTo"), ...values("PartOf")], []);
 });
 
-test("the node's TLS key reaches the network side as a systemd credential, not as a path to a readable file", (t) => {
-  t.deepEqual(values("LoadCredential"), ["node.key:/etc/lockstep/tls/node.key"]);
+test("the node's TLS files reach the network side as systemd credentials, since it cannot read root's /etc/lockstep/tls", (t) => {
+  t.deepEqual(values("LoadCredential"), [
+    "ca.crt:/etc/lockstep/tls/ca.crt",
+    "node.crt:/etc/lockstep/tls/node.crt",
+    "node.key:/etc/lockstep/tls/node.key",
+  ]);
   t.deepEqual(
-    values("Environment").filter((env) => env.startsWith("LOCKSTEP_AGENT_TLS_KEY=")),
-    ["LOCKSTEP_AGENT_TLS_KEY=%d/node.key"],
+    values("Environment").filter((env) => env.includes("LOCKSTEP_AGENT_TLS_")),
+    ["LOCKSTEP_AGENT_TLS_CA=%d/ca.crt LOCKSTEP_AGENT_TLS_CERT=%d/node.crt LOCKSTEP_AGENT_TLS_KEY=%d/node.key"],
   );
   t.false(
     values("ExecStart").some((cmd) => /--tls|\.key\b/.test(cmd)),

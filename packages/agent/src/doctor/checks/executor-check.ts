@@ -3,7 +3,7 @@ import net from "node:net";
 import path from "node:path";
 import { systemUser, type SystemUser } from "../../daemon/system-user.js";
 import { readFrames, writeFrame } from "../../executor/executor-protocol.js";
-import { peerCredentials, type PeerCredentials } from "../../executor/peer-credentials.js";
+import { loadPeerCredentials, peerCredentials, type PeerCredentials } from "../../executor/peer-credentials.js";
 import { withinBound } from "../../node/within-bound.js";
 import { fail, pass, warn, type CheckOutcome, type DoctorCheck } from "../check.js";
 import type { DoctorContext } from "../doctor-context.js";
@@ -34,6 +34,7 @@ export const executorCheck: DoctorCheck = {
     }
     if (stat.mode & 0o007)
       return fail(`${socket} is mode ${(stat.mode & 0o777).toString(8)}: any user may call the executor`);
+    await loadPeerCredentials();
     const answer = await withinBound(ask(socket), ctx.options.timeoutMs, null).catch((err: Error) => err);
     if (answer === null) return fail(`the executor at ${socket} did not answer within ${ctx.options.timeoutMs} ms`);
     if (answer instanceof Error) return fail(`the executor at ${socket} did not answer: ${answer.message}`);
