@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from nothing: bootstrap, MariaDB, the generated-code check, type
 # checks of the tests, lint (scripts/lint.sh: ESLint, Prettier, dependency-cruiser), then
-# every ava test (unit, simulator, cross-package), and last the short fault-injection seeds,
-# one at a time on an otherwise idle machine (ava.fault-seeds.config.mjs).
+# every ava test (unit, simulator, cross-package), the agent's integration tests again with the
+# agent split in two processes, and last the short fault-injection seeds, one at a time on an
+# otherwise idle machine (ava.fault-seeds.config.mjs).
 # Arguments are ava's and select tests of the first run only, which then runs alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,12 @@ set +e
 pnpm exec ava "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [[ $# -eq 0 ]]; then
+  # The agent's integration tests again with every agent split in two processes, as the
+  # package runs it (docs/security.md, "The agent split"); the run above had one process each.
+  echo "test: the agent's integration tests, split (LOCKSTEP_TEST_AGENT_SPLIT=1)"
+  LOCKSTEP_TEST_AGENT_SPLIT=1 pnpm exec ava packages/agent/test/integration/ 2>&1 | tee -a "$log"
+  split=${PIPESTATUS[0]}
+  if [[ $status -eq 0 ]]; then status=$split; fi
   # The fault seeds need the machine to themselves: a leftover's load slows every seed's pct
   # past its timeout, an incident no fault explains.
   kill_leftovers

@@ -28,8 +28,8 @@ export const AGENT: Product = {
   units: ["packages/agent/systemd/lockstep-agent.service", "packages/agent/systemd/lockstep-agent-executor.service"],
   conffiles: [{ path: "/etc/lockstep/agent.json", from: "packaging/agent/agent.json", mode: 0o644 }],
   packaging: "packaging/agent",
-  // The postinst makes the network side's system user.
-  depends: [SYSTEMD_HELPERS, "adduser"],
+  // The postinst makes the network side's system user with useradd.
+  depends: [SYSTEMD_HELPERS, "passwd"],
   synopsis: "Lockstep node agent for Proxmox VE",
   description: `
 The agent runs on each Proxmox VE node and alone touches the node: it runs pct

@@ -73,8 +73,16 @@ test.serial("building twice from the same commit gives byte-identical packages",
   }
 });
 
-/** What purge may leave that is not the packages': apt's and dpkg's own caches, lists and logs. */
+/**
+ * What purge may leave that is not the packages': apt's and dpkg's own caches, lists and logs,
+ * and the backups the shadow suite keeps of the files useradd and userdel edit (the
+ * lockstep-agent user itself is checked gone).
+ */
 const APT_AND_DPKG_OWN = [
+  "etc/passwd-",
+  "etc/group-",
+  "etc/shadow-",
+  "etc/gshadow-",
   "var/cache/apt",
   "var/cache/debconf",
   "var/lib/apt",
