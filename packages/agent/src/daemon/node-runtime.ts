@@ -172,6 +172,7 @@ export async function startNodeRuntime(
     observers,
     clock,
     keepOutcomesMs: KEEP_OUTCOMES_MS,
+    maxRunning: config.operations.maxConcurrent,
   });
   return {
     executor,

@@ -1,5 +1,5 @@
 import type { Clock } from "@lockstep/shared";
-import { RequestIdReusedError, UnavailableError } from "../errors.js";
+import { RequestIdReusedError, ResourceExhaustedError, UnavailableError } from "../errors.js";
 import { withOperation, type OperationScope } from "../pct/operation-scope.js";
 import type { VmidSerializer } from "../serial/index.js";
 import type { CallerScope, Executor, ExecutorObserver } from "./executor.js";
@@ -16,6 +16,12 @@ export interface LocalExecutorOptions {
   readonly clock: Clock;
   /** How long an outcome nobody released is kept for a retry to collect. */
   readonly keepOutcomesMs: number;
+  /**
+   * Operations running at once (maxConcurrentOperations): the network side admits no more, and
+   * the executor holds to it whatever a network side asks (one taken over, or a restarted one
+   * while the last one's operations still run).
+   */
+  readonly maxRunning: number;
 }
 
 interface Execution {
@@ -55,6 +61,10 @@ export class LocalExecutor implements Executor {
       return known.outcome as Promise<ResultOf<N>>;
     }
     if (this.draining) throw new UnavailableError("the node's executor is stopping; retry once it is back");
+    if (this.runningCount >= this.options.maxRunning)
+      throw new ResourceExhaustedError(
+        `the node's executor is already running ${this.runningCount} operations (maxConcurrentOperations); retry later with the same request ID`,
+      );
     // The caller's signal reaches the operation only in one process, where it is the agent's stop.
     const signal = AbortSignal.any([this.stopping.signal, caller.signal]);
     const op: OperationScope = {

@@ -13,7 +13,7 @@ export const start = (requestId: string, vmid = 100) => ({ requestId, vmid, owne
  * An executor whose StartContainer counts its runs and waits for `finish()`; its other
  * operations are `more`, or absent.
  */
-export function countingExecutor(keepOutcomesMs = 60_000, more: Record<string, unknown> = {}) {
+export function countingExecutor(keepOutcomesMs = 60_000, more: Record<string, unknown> = {}, maxRunning = 100) {
   const clock = new ManualClock();
   const logger = createMemoryLogger();
   const events = new EventBus(logger);
@@ -36,6 +36,7 @@ export function countingExecutor(keepOutcomesMs = 60_000, more: Record<string, u
     observers: new ExecutorObservers(events),
     clock,
     keepOutcomesMs,
+    maxRunning,
   });
   return {
     executor,

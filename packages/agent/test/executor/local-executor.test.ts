@@ -88,3 +88,17 @@ test("the caller's signal is the operation's: in one process, the agent's stop r
   stop.abort();
   t.true(seen!.aborted);
 });
+
+test("past maxConcurrentOperations running, the executor refuses another with RESOURCE_EXHAUSTED, whatever the network side admitted", async (t) => {
+  const { executor, logger, runs, finish } = countingExecutor(60_000, {}, 1);
+  const running = executor.mutate("StartContainer", start("req-full-0001", 100), caller("req-full-0001", logger));
+  const err = await t.throwsAsync(
+    executor.mutate("StartContainer", start("req-full-0002", 101), caller("req-full-0002", logger)),
+    { instanceOf: LockstepError },
+  );
+  t.is(err?.code, "RESOURCE_EXHAUSTED");
+  finish();
+  await running;
+  await executor.mutate("StartContainer", start("req-full-0002", 101), caller("req-full-0002", logger));
+  t.is(runs(), 2);
+});

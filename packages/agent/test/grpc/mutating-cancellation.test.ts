@@ -46,6 +46,7 @@ async function setup(
     observers: new ExecutorObservers(new EventBus(logger)),
     clock: systemClock,
     keepOutcomesMs: 60_000,
+    maxRunning: 10,
   });
   const deps = {
     logger,
