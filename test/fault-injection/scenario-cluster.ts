@@ -64,6 +64,7 @@ export class ScenarioCluster {
   /** Processes that exited without being killed: a crash is a broken promise of its own. */
   readonly crashes: string[] = [];
   private readonly killing = new Set<ChildProcess>();
+  private readonly executorRestarts = new Map<string, Promise<void>>();
   /** Every process started, in order, with its output: the evidence a failed seed keeps. */
   readonly started: { readonly name: string; logs(): string }[] = [];
 
@@ -190,11 +191,9 @@ export class ScenarioCluster {
     this.agents.set(node, null);
   }
 
+  /** The network side alone, as systemd restarts its unit: its executor is restarted (or not) on its own. */
   async restartAgent(node: string): Promise<void> {
-    const before = this.last.get(node)!.executor;
-    const agent = this.watch(`agent ${node}`, await this.last.get(node)!.restart());
-    // Its executor too, when that was down (the harness starts it first, as systemd's ordering would).
-    if (agent.executor !== before) this.watch(`executor ${node}`, agent.executor!);
+    const agent = this.watch(`agent ${node}`, await this.last.get(node)!.restartNetworkSide());
     this.agents.set(node, agent);
     this.last.set(node, agent);
   }
@@ -206,8 +205,18 @@ export class ScenarioCluster {
     await executor.stop("SIGKILL");
   }
 
-  async restartExecutor(node: string): Promise<void> {
-    this.watch(`executor ${node}`, await this.last.get(node)!.restartExecutor());
+  /** Once per node at a time, and only while it is down: two faults may both find it down. */
+  restartExecutor(node: string): Promise<void> {
+    const started = (this.executorRestarts.get(node) ?? Promise.resolve()).then(async () => {
+      const agent = this.last.get(node)!;
+      if (running(agent.executor!.process)) return;
+      this.watch(`executor ${node}`, await agent.restartExecutor());
+    });
+    this.executorRestarts.set(
+      node,
+      started.catch(() => undefined),
+    );
+    return started;
   }
 
   /** SIGSTOP: the agent's port still accepts connections, but nothing answers. */

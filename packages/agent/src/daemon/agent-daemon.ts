@@ -222,7 +222,8 @@ async function reachNode(config: AgentConfig, logger: Logger, clock: Clock, deps
   if (config.executor.socket) {
     const executor = SocketExecutor.connect({
       socket: config.executor.socket,
-      readTimeoutMs: config.pct.timeouts.readMs + config.pct.terminateGraceMs,
+      // The executor bounds its probe by probeTimeoutMs; the margin is the socket's and the queue's.
+      probeTimeoutMs: config.health.probeTimeoutMs + 2_000,
       maxMessageBytes: config.transport.maxMessageBytes,
       clock,
       logger: logger.child({ component: "executor" }),

@@ -16,8 +16,13 @@ import {
 
 export interface SocketExecutorOptions {
   readonly socket: string;
-  /** A read not answered in this long fails: the executor is stopped or stuck. */
-  readonly readTimeoutMs: number;
+  /**
+   * The node probe and host statistics not answered in this long fail: the executor is stopped
+   * or stuck, and Health must say so in time. Other reads make several `pct` calls, each bounded
+   * in the executor by its own timeout, and are not bounded again here (a tighter bound would
+   * fail a listing the node answers, only slowly); a caller's deadline ends its own wait.
+   */
+  readonly probeTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -63,7 +68,8 @@ export class SocketExecutor implements Executor {
 
   read<N extends ReadName>(name: N, request: RequestOf<N>): Promise<ResultOf<N>> {
     const frame = { read: name, request: encode(name, request) };
-    return this.call(name, frame, this.options.readTimeoutMs, null);
+    const bounded = name === "ProbeNode" || name === "ReadHostStats";
+    return this.call(name, frame, bounded ? this.options.probeTimeoutMs : null, null);
   }
 
   mutate<N extends MutatingName>(name: N, request: RequestOf<N>, caller: CallerScope): Promise<ResultOf<N>> {

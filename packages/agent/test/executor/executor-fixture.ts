@@ -13,7 +13,12 @@ export const start = (requestId: string, vmid = 100) => ({ requestId, vmid, owne
  * An executor whose StartContainer counts its runs and waits for `finish()`; its other
  * operations are `more`, or absent.
  */
-export function countingExecutor(keepOutcomesMs = 60_000, more: Record<string, unknown> = {}, maxRunning = 100) {
+export function countingExecutor(
+  keepOutcomesMs = 60_000,
+  more: Record<string, unknown> = {},
+  maxRunning = 100,
+  moreReads: Record<string, unknown> = {},
+) {
   const clock = new ManualClock();
   const logger = createMemoryLogger();
   const events = new EventBus(logger);
@@ -28,7 +33,7 @@ export function countingExecutor(keepOutcomesMs = 60_000, more: Record<string, u
     },
     ...more,
   } as unknown as MutatingHandlers;
-  const reads = { ProbeNode: async () => ({ pctResponsive: true }) } as unknown as ReadHandlers;
+  const reads = { ProbeNode: async () => ({ pctResponsive: true }), ...moreReads } as unknown as ReadHandlers;
   const executor = new LocalExecutor({
     reads,
     mutations,

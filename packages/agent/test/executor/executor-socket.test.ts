@@ -22,8 +22,8 @@ import { caller, countingExecutor, start } from "./executor-fixture.js";
 const AGENT = { uid: 1, gid: 1 };
 const NOBODY = 65534;
 
-async function served(t: TestScope, more: Record<string, unknown> = {}) {
-  const fixture = countingExecutor(60_000, more);
+async function served(t: TestScope, more: Record<string, unknown> = {}, moreReads: Record<string, unknown> = {}) {
+  const fixture = countingExecutor(60_000, more, 100, moreReads);
   const dir = scratchDir(t, "executor-socket");
   chmodSync(dir, 0o755);
   const socket = path.join(dir, "executor.sock");
@@ -43,10 +43,10 @@ async function served(t: TestScope, more: Record<string, unknown> = {}) {
   return { ...fixture, socket, stop: () => server.close(), restart };
 }
 
-function client(t: TestScope, socket: string): SocketExecutor {
+function client(t: TestScope, socket: string, probeTimeoutMs = 5_000): SocketExecutor {
   const executor = SocketExecutor.connect({
     socket,
-    readTimeoutMs: 5_000,
+    probeTimeoutMs,
     maxMessageBytes: 1024 * 1024,
     clock: systemClock,
     logger: createMemoryLogger(),
@@ -246,4 +246,24 @@ test("a socket file a killed executor left is replaced", async (t) => {
   const server = await startExecutorServer({ socket, executor, peer: AGENT, maxMessageBytes: 1024, logger });
   t.teardown(() => server.close());
   t.regex(await connectAs(socket, 0, 0, PROBE), /^answered /);
+});
+
+test("a listing slower than the probe's bound is answered: only the executor's own pct timeouts bound it", async (t) => {
+  const ListContainers = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    return { containers: [], vms: [], clusterContainers: [], clusterName: "", clusterMembers: [] };
+  };
+  const { socket } = await served(t, {}, { ListContainers });
+  const executor = client(t, socket, 200);
+  await executor.whenConnected(5_000);
+  t.deepEqual((await executor.read("ListContainers", { includeConfig: false })).containers, []);
+});
+
+test("a node probe the executor does not answer within its bound fails HYPERVISOR_UNRESPONSIVE, so Health says so in time", async (t) => {
+  const ProbeNode = () => new Promise(() => undefined);
+  const { socket } = await served(t, {}, { ProbeNode });
+  const executor = client(t, socket, 200);
+  await executor.whenConnected(5_000);
+  const err = await t.throwsAsync(executor.read("ProbeNode", {}), { instanceOf: LockstepError });
+  t.is(err?.code, "HYPERVISOR_UNRESPONSIVE");
 });

@@ -39,6 +39,11 @@ export interface AgentUnderTest {
   stopNetworkSide(signal?: NodeJS.Signals): Promise<void>;
   /** Starts a new agent on the same node, state and address, as systemd restarts one; split, the executor too if it is not running. */
   restart(): Promise<AgentUnderTest>;
+  /**
+   * Split: a new network side alone, on the same address and the same executor, running or not
+   * (systemd restarts each unit on its own; the network side finds its executor once it is back).
+   */
+  restartNetworkSide(): Promise<AgentUnderTest>;
   /** Runs the simulator directly, as an operator would. */
   pct(args: string[], env?: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
@@ -62,6 +67,14 @@ export async function agentOnSim(
   return agent;
 }
 
+/**
+ * The node's executor as every generation of its network side sees it: a restart of either
+ * process replaces it here, so no generation starts a second executor for the same node.
+ */
+export interface ExecutorSlot {
+  current: ExecutorUnderTest;
+}
+
 /** The root executor of a split agent: its own process, on the agent's simulated node. */
 export interface ExecutorUnderTest {
   readonly socket: string;
@@ -83,7 +96,7 @@ export interface AgentOptions {
    * and the network process calling it over a socket. LOCKSTEP_TEST_AGENT_SPLIT=1 makes it every
    * test's default, to run the whole suite against the split agent.
    */
-  readonly split?: boolean | ExecutorUnderTest;
+  readonly split?: boolean | ExecutorUnderTest | ExecutorSlot;
   /**
    * Split only: the user the network process runs as, as the package's unit runs it (its own
    * copy of the TLS files and its own state directory, as systemd would give it).
@@ -225,8 +238,15 @@ export async function startAgentOnSim(
   const node = env.LOCKSTEP_AGENT_NODE ?? env.LOCKSTEP_SIM_NODE ?? "pve1";
   const pki = await testPki();
   const [server, operator] = await Promise.all([pki.node(node), pki.client("test-operator")]);
-  const executor =
-    typeof split === "object" ? split : split ? await startExecutorOnSim(env, root, socketPath(), options.user) : null;
+  const slot: ExecutorSlot | null =
+    typeof split === "object"
+      ? "current" in split
+        ? split
+        : { current: split }
+      : split
+        ? { current: await startExecutorOnSim(env, root, socketPath(), options.user) }
+        : null;
+  const executor = slot?.current ?? null;
   const user = executor ? options.user : undefined;
   const started = await spawnLogged(
     wrap([process.execPath, AGENT_BIN, "--simulate", root, "--listen", listen]),
@@ -248,18 +268,17 @@ export async function startAgentOnSim(
   const child = started.child;
   const address = started.entry.address as string;
   const client = new AgentClient(address, { defaultTimeoutMs: 60_000, ...agentClientCredentials(operator, node) });
-  let current = executor;
   return {
     root,
     node,
     client,
     get executor() {
-      return current;
+      return slot?.current ?? null;
     },
     restartExecutor: async () => {
-      if (!current) throw new Error("the agent runs in one process: it has no executor to restart");
-      current = await current.restart();
-      return current;
+      if (!slot) throw new Error("the agent runs in one process: it has no executor to restart");
+      slot.current = await slot.current.restart();
+      return slot.current;
     },
     metricsUrl: ((metrics) => (typeof metrics === "string" ? `http://${metrics}/metrics` : null))(
       started.entry.metrics,
@@ -271,19 +290,23 @@ export async function startAgentOnSim(
       LOCKSTEP_NODE_KEY: operator.key,
     },
     process: child,
-    logs: () => (current ? `${started.output()}\n--- the executor's log:\n${current.logs()}` : started.output()),
+    logs: () => (slot ? `${started.output()}\n--- the executor's log:\n${slot.current.logs()}` : started.output()),
     stop: async (signal = "SIGTERM") => {
       client.close();
       await stopProcess(child, signal);
-      await current?.stop(signal);
+      await slot?.current.stop(signal);
     },
     stopNetworkSide: async (signal = "SIGTERM") => {
       client.close();
       await stopProcess(child, signal);
     },
+    restartNetworkSide: () => {
+      if (!slot) throw new Error("the agent runs in one process: it has no network side of its own");
+      return startAgentOnSim(env, root, { listen: address, wrap, split: slot, ...(user ? { user } : {}) });
+    },
     restart: async () => {
-      const running = current && !hasExited(current.process) ? current : await current?.restart();
-      return startAgentOnSim(env, root, { listen: address, wrap, split: running ?? false, ...(user ? { user } : {}) });
+      if (slot && hasExited(slot.current.process)) slot.current = await slot.current.restart();
+      return startAgentOnSim(env, root, { listen: address, wrap, split: slot ?? false, ...(user ? { user } : {}) });
     },
     pct: (args, more = {}) =>
       new Promise((resolve) => {
