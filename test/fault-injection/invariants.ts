@@ -6,6 +6,7 @@ import type { ContainerMove } from "./container-moves.js";
 import type { JobAccounting } from "./job-accounting.js";
 import type { NodeContainer } from "./node-truth.js";
 import type { FaultKind } from "./scenario-plan.js";
+import { agentUnlocks } from "./stale-lock-clears.js";
 import type { LedgerEntry } from "./workload-client.js";
 
 /** A fault as it really happened: where and from when. */
@@ -224,6 +225,32 @@ function acceptedRequestsRecorded(records: readonly RecordRow[], ledger: readonl
   };
 }
 
+// Faults that end a task midway (its pct, its worker, the agent, a move, or a stopped pmxcfs
+// failing its last config write, as vzdump's unlock): what they leave behind is a lock no task
+// holds any more, and a container not in its recorded state.
+const TASK_INTERRUPTED: readonly FaultKind[] = [
+  "hang-pct",
+  "crash-pct",
+  "orphan-worker",
+  "kill-agent",
+  "kill-executor",
+  "migrate",
+  "ha-relocate",
+  "pmxcfs-stop",
+];
+
+// Faults that make pct slow or fail as a hung one does: a pct killed midway has an unknown
+// outcome; a hung, stopped or read-only pmxcfs, or a host crowded with processes, slows it.
+const PCT_UNRESPONSIVE: readonly FaultKind[] = [
+  "hang-pct",
+  "crash-pct",
+  "orphan-worker",
+  "pmxcfs-pause",
+  "pmxcfs-stop",
+  "pmxcfs-no-quorum",
+  "busy-host",
+];
+
 // Which injected faults explain an incident of each kind on the same node, at or after the
 // fault began. `always`: ordinary operation produces it (every pct call holds its lock).
 const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
@@ -242,28 +269,10 @@ const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
     "ha-relocate",
     "pmxcfs-pause",
   ],
-  "lock-cleared": ["hang-pct", "crash-pct", "orphan-worker", "kill-agent", "kill-executor", "migrate", "ha-relocate"],
+  "lock-cleared": TASK_INTERRUPTED,
   "operation-interrupted": ["kill-agent"],
-  // A pct killed midway (crash, or a worker left running) has an unknown outcome, which the agent reports as this.
-  // A hung, stopped or read-only pmxcfs, or a host crowded with processes, makes pct slow or fail as a hung one does.
-  "hypervisor-unresponsive": [
-    "hang-pct",
-    "crash-pct",
-    "orphan-worker",
-    "pmxcfs-pause",
-    "pmxcfs-stop",
-    "pmxcfs-no-quorum",
-    "busy-host",
-  ],
-  "alert-hypervisor-unresponsive": [
-    "hang-pct",
-    "crash-pct",
-    "orphan-worker",
-    "pmxcfs-pause",
-    "pmxcfs-stop",
-    "pmxcfs-no-quorum",
-    "busy-host",
-  ],
+  "hypervisor-unresponsive": PCT_UNRESPONSIVE,
+  "alert-hypervisor-unresponsive": PCT_UNRESPONSIVE,
   "alert-agent-unreachable": [
     "kill-agent",
     "kill-executor",
@@ -284,25 +293,9 @@ const EXPLAINED_BY: Record<string, readonly FaultKind[] | "always"> = {
     "busy-host",
   ],
   // A migration that failed midway leaves `lock: migrate` with no task and no flock (Migrate.pm).
-  "drift-stale-lock": [
-    "hang-pct",
-    "crash-pct",
-    "orphan-worker",
-    "kill-agent",
-    "kill-executor",
-    "migrate",
-    "ha-relocate",
-  ],
+  "drift-stale-lock": TASK_INTERRUPTED,
   // A move with --restart (and an HA relocation) stops the container for a while.
-  "drift-state-mismatch": [
-    "hang-pct",
-    "crash-pct",
-    "orphan-worker",
-    "kill-agent",
-    "kill-executor",
-    "migrate",
-    "ha-relocate",
-  ],
+  "drift-state-mismatch": TASK_INTERRUPTED,
   // Proxmox moved one of Lockstep's containers (info): the record followed it.
   "container-moved": ["migrate", "ha-relocate"],
   // Its ports were taken on the node it moved to (every node's range starts alike): re-allocated there.
@@ -397,32 +390,12 @@ async function driftCleared(
   };
 }
 
-// Lock values whose operation never leaves them for Lockstep to clear: a backup's (vzdump),
-// an operator's `pct mount` and `pct fstrim` (pve-container src/PVE/CLI/pct.pm).
-const NEVER_STALE = new Set(["backup", "mounted", "fstrim"]);
-
-/**
- * Every `pct unlock` the agent ran (the operator's own calls aside) removed a lock it could
- * prove stale: never a backup's, a mount's or an fstrim's, never on someone else's guest.
- */
+/** Every `pct unlock` the agent ran removed a lock it could prove stale (stale-lock-clears.ts). */
 function onlyProvenStaleLocksCleared(
   calls: ReadonlyMap<string, readonly CallRecord[]>,
   bystanders: readonly Bystander[],
 ): InvariantResult {
-  const violations: string[] = [];
-  const theirs = new Set(bystanders.map((b) => b.vmid));
-  let unlocks = 0;
-  for (const [node, log] of calls) {
-    for (const call of log) {
-      // The operator's own unlocks, and Proxmox's (a migration's final unlock on the target).
-      if (call.event !== "unlocked" || call.caller !== undefined) continue;
-      unlocks++;
-      if (NEVER_STALE.has(call.lock))
-        violations.push(`${node}/${call.vmid}: the agent unlocked a live '${call.lock}' lock`);
-      if (theirs.has(call.vmid))
-        violations.push(`${node}/${call.vmid}: the agent unlocked someone else's guest ('${call.lock}')`);
-    }
-  }
+  const { unlocks, violations } = agentUnlocks(calls, bystanders);
   return {
     name: "no lock cleared that Lockstep did not prove stale",
     figures: `${unlocks} lock(s) cleared by the agent`,

@@ -83,7 +83,7 @@ export function seedTests(
   test("after the faults no drift and no stale lock is left", holds("no drift and no stale lock left"));
   test("no agent or API process dies of a fault it did not receive", holds("no process died on its own"));
   test(
-    "the agent never clears a backup's, a mount's or someone else's lock",
+    "the agent never clears a running backup's, a mount's or someone else's lock",
     holds("no lock cleared that Lockstep did not prove stale"),
   );
   test(
