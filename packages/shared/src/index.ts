@@ -26,6 +26,7 @@ export { logEntries, logEntry } from "./logging/log-entries.js";
 export { type Clock, systemClock, ManualClock } from "./time/clock.js";
 export { type TestScope, scratchDir, SuiteScope } from "./testing/scratch-dir.js";
 export { type KeySpec, ConfigError, compileConfig, envName } from "./config/config-schema.js";
+export { readJsonFile } from "./config/json-file.js";
 export { AgentClient, type AgentClientOptions, type CallOptions } from "./grpc/agent-client.js";
 export { ContainerSpec, type ResolvedSpec } from "./spec/container-spec.js";
 export {

@@ -1,7 +1,15 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { compileConfig, ConfigError, DEFAULT_POLICY, envName, readPolicyFile, type KeySpec } from "@lockstep/shared";
+import {
+  compileConfig,
+  ConfigError,
+  DEFAULT_POLICY,
+  envName,
+  readJsonFile,
+  readPolicyFile,
+  type KeySpec,
+} from "@lockstep/shared";
 import { simulatorEnvironment } from "../pct/pct-environment.js";
 import { clusterPaths } from "../node/node-paths.js";
 import type { AgentConfig } from "./agent-config.js";
@@ -305,20 +313,9 @@ export function transportProblem(config: AgentConfig): string | null {
 
 function readConfigFile(file: string | null): { path: string; values: Record<string, unknown> } | undefined {
   if (!file) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
-  }
-  let values: unknown;
-  try {
-    values = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
-  }
+  const values = readJsonFile(file, "config file");
   if (typeof values !== "object" || values === null || Array.isArray(values))
-    throw new ConfigError(`config file ${file} must hold a JSON object`);
+    throw new ConfigError(`config file: ${file} must hold a JSON object`);
   return { path: file, values: values as Record<string, unknown> };
 }
 

@@ -23,7 +23,7 @@ import { startMetricsServer } from "../metrics/metrics-server.js";
 import { createHealthService } from "../grpc/health-service.js";
 import { createNodeAgentService } from "../grpc/node-agent-service.js";
 import { addReflection } from "../grpc/reflection.js";
-import { boundedHostStats } from "../health/bounded-host-stats.js";
+import { boundedHostStats, HOST_STATS_BOUNDS } from "../health/bounded-host-stats.js";
 import type { HostStatsSource } from "../health/host-stats.js";
 import { ServingMonitor } from "../health/serving-monitor.js";
 import { withinBound } from "../node/within-bound.js";
@@ -49,11 +49,6 @@ interface NodeSide {
   /** In one process: the node runtime's drain and stop. Split: the socket closes; the executor's work goes on. */
   stop(drainMs: number): Promise<unknown>;
 }
-
-// How long Health waits for host statistics before it answers with the last ones read.
-const HOST_STATS_TIMEOUT_MS = 500;
-// How old host statistics may be before Health reads them again.
-const HOST_STATS_MAX_AGE_MS = 10_000;
 
 // How long a scrape waits for the health probe before it reports the probe's last answer:
 // well within Prometheus's default 10 s scrape timeout.
@@ -117,9 +112,12 @@ export async function startAgent(config: AgentConfig, logger: Logger, deps: Agen
     undefined,
   );
   const admission = new OperationAdmission(config.node, config.operations.maxConcurrent);
+  // Bounded again on this side of the executor: one slow to answer over its socket must not
+  // hold Health either, and a young answer spares a round trip per Health call. In one
+  // process it wraps the node runtime's own bound, at no cost.
   const hostStats = boundedHostStats(
     { read: () => executor.read("ReadHostStats", {}) },
-    { timeoutMs: HOST_STATS_TIMEOUT_MS, maxAgeMs: HOST_STATS_MAX_AGE_MS, clock },
+    { ...HOST_STATS_BOUNDS, clock },
   );
   metrics.watchNode({
     node: config.node,

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { Clock, Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
+import { configuredClusterFs, configuredPctRunner } from "../config/configured-node-io.js";
 import { OperationIntents } from "../dedup/operation-intents.js";
 import { UnavailableError } from "../errors.js";
 import { EventBus } from "../events/event-bus.js";
@@ -9,16 +10,14 @@ import { ExecutorObservers } from "../executor/executor-observers.js";
 import { LocalExecutor } from "../executor/local-executor.js";
 import { nodeMutations, nodeReads } from "../executor/node-operations.js";
 import { createLockService } from "../grpc/lock-service.js";
-import { boundedHostStats } from "../health/bounded-host-stats.js";
+import { boundedHostStats, HOST_STATS_BOUNDS } from "../health/bounded-host-stats.js";
 import { systemHostStats, type HostStatsSource } from "../health/host-stats.js";
 import { probeNode } from "../health/node-probe.js";
 import { LockGuard } from "../locks/lock-guard.js";
 import { LockInspector } from "../locks/lock-inspector.js";
 import { LockWatcher } from "../locks/lock-watcher.js";
 import { timedPctRunner } from "../metrics/timed-pct-runner.js";
-import { ClusterFs } from "../node/cluster-fs.js";
 import type { NodeContext } from "../node/node-context.js";
-import { ProcessPctRunner } from "../pct/process-pct-runner.js";
 import { liveTaskWorkers, whenWorkersEnd } from "../pct/task-worker.js";
 import { realProcReader, type ProcReader } from "../proc/proc-reader.js";
 import { VmidSerializer } from "../serial/index.js";
@@ -32,10 +31,6 @@ export interface NodeRuntime {
 
 // How often a task worker found at boot is checked for its end.
 const TASK_POLL_MS = 1_000;
-// How long host statistics may take before the last ones read are answered.
-const HOST_STATS_TIMEOUT_MS = 500;
-// How old host statistics may be before they are read again.
-const HOST_STATS_MAX_AGE_MS = 10_000;
 // Readers of /etc/pve killed while stuck in it that may linger before reads fail at once.
 const MAX_STUCK_READERS = 4;
 // How long an outcome nobody collected is kept: past any retry of a restarted network process.
@@ -59,10 +54,7 @@ export async function startNodeRuntime(
   const events = new EventBus(logger.child({ component: "events" }));
   const observers = new ExecutorObservers(events);
   const proc = realProcReader(paths.procRoot);
-  const clusterFs = new ClusterFs({
-    pveDir: paths.pveDir,
-    timeoutMs: config.health.clusterFsTimeoutMs,
-    probeTimeoutMs: config.health.clusterFsProbeTimeoutMs,
+  const clusterFs = configuredClusterFs(config, {
     maxStuckReaders: MAX_STUCK_READERS,
     clock,
     logger: logger.child({ component: "cluster-fs" }),
@@ -78,15 +70,7 @@ export async function startNodeRuntime(
         });
     },
   });
-  const pctProcesses = new ProcessPctRunner({
-    pct: paths.pct,
-    env: paths.pctEnv,
-    defaultTimeoutMs: config.pct.timeouts.readMs,
-    defaultMaxOutputBytes: config.limits.execOutputBytes,
-    terminateGraceMs: config.pct.terminateGraceMs,
-    proc,
-    clock,
-  });
+  const pctProcesses = configuredPctRunner(config, clock, proc);
   const pct = timedPctRunner(pctProcesses, observers);
   const serializer = new VmidSerializer();
   // Starts the prober and says at once whether /etc/pve can be trusted.
@@ -148,11 +132,8 @@ export async function startNodeRuntime(
     limits: config.limits,
     policy: config.policy,
   };
-  const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats(), {
-    timeoutMs: HOST_STATS_TIMEOUT_MS,
-    maxAgeMs: HOST_STATS_MAX_AGE_MS,
-    clock,
-  });
+  // Bounded where the disks are read: a hung statfs() holds one read, never a pile of them.
+  const hostStats = boundedHostStats(deps.hostStats ?? systemHostStats(), { ...HOST_STATS_BOUNDS, clock });
   // Read once now, so the first Health has statistics to fall back on if a read is slow.
   void hostStats
     .read()

@@ -2,10 +2,10 @@ import path from "node:path";
 import { readPmxcfsState } from "@lockstep/sim";
 import type { Clock, Logger } from "@lockstep/shared";
 import type { AgentConfig } from "../config/agent-config.js";
-import { ClusterFs } from "../node/cluster-fs.js";
+import { configuredClusterFs, configuredPctRunner } from "../config/configured-node-io.js";
+import type { ClusterFs } from "../node/cluster-fs.js";
 import type { NodePaths } from "../node/node-paths.js";
 import { pctEnvironment } from "../pct/pct-environment.js";
-import { ProcessPctRunner } from "../pct/process-pct-runner.js";
 import type { PctRunner } from "../pct/pct-runner.js";
 import { realProcReader, type ProcReader } from "../proc/proc-reader.js";
 import { PROXMOX_TOOLS, SIMULATED_TOOLS, type NodeTools } from "./node-tools.js";
@@ -60,23 +60,8 @@ export function openDoctorContext(
 ): DoctorContext & { close(): Promise<void> } {
   const paths = config.paths;
   const proc = procOf(config.paths.procRoot);
-  const clusterFs = new ClusterFs({
-    pveDir: paths.pveDir,
-    timeoutMs: config.health.clusterFsTimeoutMs,
-    probeTimeoutMs: config.health.clusterFsProbeTimeoutMs,
-    maxStuckReaders: MAX_STUCK_READERS,
-    clock,
-    logger,
-  });
-  const pct = new ProcessPctRunner({
-    pct: paths.pct,
-    env: paths.pctEnv,
-    defaultTimeoutMs: config.pct.timeouts.readMs,
-    defaultMaxOutputBytes: config.limits.execOutputBytes,
-    terminateGraceMs: config.pct.terminateGraceMs,
-    clock,
-    ...(proc instanceof Error ? {} : { proc }),
-  });
+  const clusterFs = configuredClusterFs(config, { maxStuckReaders: MAX_STUCK_READERS, clock, logger });
+  const pct = configuredPctRunner(config, clock, proc instanceof Error ? undefined : proc);
   const answers = new Map<string, Promise<unknown>>();
   const root = config.simulate;
   return {

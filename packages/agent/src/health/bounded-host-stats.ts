@@ -20,6 +20,9 @@ export interface HostStatsBounds {
   readonly clock: Clock;
 }
 
+/** Health answers within half a second; load, memory and disks need not be younger than 10 s. */
+export const HOST_STATS_BOUNDS = { timeoutMs: 500, maxAgeMs: 10_000 } as const;
+
 /**
  * Host statistics that never hold Health up: a read slower than `timeoutMs` answers with the
  * last statistics read (none yet: zeros), no second read starts while one still runs, and

@@ -212,6 +212,24 @@ test("a policyFile is read at start, its missing keys taking the default policy'
   t.deepEqual(config.policy.feature_flags, ["nesting"]);
 });
 
+test("a config file that is not JSON stops the start, naming the file", (t) => {
+  const configPath = path.join(scratchDir(t, "agent-config"), "agent.json");
+  writeFileSync(configPath, '{ "node": "pve1",');
+  t.throws(() => loadAgentConfig({ ...base, configPath }), {
+    instanceOf: ConfigError,
+    message: new RegExp(`^config file: ${configPath} is not JSON`),
+  });
+});
+
+test("a config file that holds no JSON object stops the start, naming the file", (t) => {
+  const configPath = path.join(scratchDir(t, "agent-config"), "agent.json");
+  writeFileSync(configPath, '["node", "pve1"]');
+  t.throws(() => loadAgentConfig({ ...base, configPath }), {
+    instanceOf: ConfigError,
+    message: `config file: ${configPath} must hold a JSON object`,
+  });
+});
+
 test("a missing policy file stops the start, naming policyFile and the file", (t) => {
   const policyFile = path.join(scratchDir(t, "agent-config"), "nowhere.json");
   t.throws(() => loadAgentConfig({ ...base, flags: { policyFile } }), {

@@ -1,7 +1,7 @@
 import test from "ava";
-import { createContainer, type CreateSpec } from "../../src/containers/create-container.js";
+import { createContainer } from "../../src/containers/create-container.js";
 import { destroyContainer } from "../../src/containers/destroy-container.js";
-import { fakeNode, testOperation } from "./fake-node.js";
+import { createSpec, fakeNode, testOperation } from "./fake-node.js";
 
 // pve-container src/PVE/API2/LXC.pm create_vm: on an error its worker destroys what it wrote
 // (the disks, then the config). With /etc/pve read-only meanwhile (quorum lost: pmxcfs
@@ -9,22 +9,7 @@ import { fakeNode, testOperation } from "./fake-node.js";
 // placeholder stays, without Lockstep's marker.
 
 const TAG = "lockstep-ct-1";
-const SPEC: CreateSpec = {
-  vmid: 101,
-  template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
-  hostname: "web-1",
-  cores: 1,
-  memoryMb: 512,
-  swapMb: 512,
-  storage: "local-lvm",
-  diskGb: 4,
-  net0: "",
-  unprivileged: true,
-  features: "",
-  tags: [],
-  description: "",
-  start: false,
-};
+const SPEC = createSpec({ vmid: 101, diskGb: 4 });
 const PLACEHOLDER = "lock: create\n";
 /** A lock guard that finds the lock free (the fake node runs no process that could hold it). */
 function freeLocks(node: ReturnType<typeof fakeNode>): void {

@@ -10,6 +10,7 @@ import {
   type TestScope,
 } from "@lockstep/shared";
 import { EventBus } from "../../src/events/event-bus.js";
+import type { CreateSpec } from "../../src/containers/create-container.js";
 import type { NodeContext } from "../../src/node/node-context.js";
 import { simulatedPaths } from "../../src/node/node-paths.js";
 import type { OperationScope } from "../../src/pct/operation-scope.js";
@@ -32,6 +33,27 @@ export class SteppingClock implements Clock {
 /** One request's scope, as the gRPC adapter hands it to a handler; never aborted. */
 export function testOperation(requestId: string): OperationScope {
   return { requestId, signal: new AbortController().signal, logger: silentLogger() };
+}
+
+/** A small unprivileged container's create request, changed by `overrides`. */
+export function createSpec(overrides: Partial<CreateSpec> = {}): CreateSpec {
+  return {
+    vmid: 150,
+    template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+    hostname: "web-1",
+    cores: 1,
+    memoryMb: 512,
+    swapMb: 512,
+    storage: "local-lvm",
+    diskGb: 8,
+    net0: "",
+    unprivileged: true,
+    features: "",
+    tags: [],
+    description: "",
+    start: false,
+    ...overrides,
+  };
 }
 
 /** What the fake `pct` answers to one call; the calls are recorded in order. */

@@ -135,7 +135,10 @@ test.serial("a bad command line exits 2 with one line naming the problem", async
 test.serial("a configuration that cannot be read exits 2", async (t) => {
   const run = await runDoctorBin(["--simulate", simulatedNode(t), "--config", "/nonexistent/agent.json"]);
   t.is(run.code, 2);
-  t.regex(run.stderr, /^lockstep-agent doctor: configuration: cannot read config file \/nonexistent\/agent\.json: /);
+  t.regex(
+    run.stderr,
+    /^lockstep-agent doctor: configuration: config file: cannot read \/nonexistent\/agent\.json: ENOENT/,
+  );
 });
 
 test.serial("doctor --help says what it checks, what it writes and its exit statuses", async (t) => {

@@ -8,7 +8,7 @@ import {
   type PolicyRule,
 } from "@lockstep/shared";
 import { cloneContainer, type CloneSpec } from "../../src/containers/clone-container.js";
-import { createContainer, type CreateSpec } from "../../src/containers/create-container.js";
+import { createContainer } from "../../src/containers/create-container.js";
 import { updateConfig, type ConfigChange } from "../../src/containers/update-config.js";
 import { isReplayedFailure } from "../../src/dedup/failure-policy.js";
 import { PermissionDeniedError } from "../../src/errors.js";
@@ -17,29 +17,13 @@ import type { LockReportView } from "../../src/locks/lock-report.js";
 import { AgentMetrics } from "../../src/metrics/agent-metrics.js";
 import type { OperationScope } from "../../src/pct/operation-scope.js";
 import { cloneSourceAsk, isHostMount, requirePolicy, updateAsk } from "../../src/policy/node-policy.js";
-import { fakeNode, testOperation } from "../containers/fake-node.js";
+import { createSpec, fakeNode, testOperation } from "../containers/fake-node.js";
 
-const TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 const OWNER = "lockstep-test";
 // An unprivileged CT as `pct create` writes it, the tests' own.
 const UNPRIVILEGED = `arch: amd64\ncores: 1\nmemory: 512\nswap: 512\nrootfs: local-lvm:vm-200-disk-0,size=8G\ntags: ${OWNER}\nunprivileged: 1\n`;
 
-const SPEC: CreateSpec = {
-  vmid: 150,
-  template: TEMPLATE,
-  hostname: "web-1",
-  cores: 1,
-  memoryMb: 512,
-  swapMb: 512,
-  storage: "local-lvm",
-  diskGb: 8,
-  net0: "",
-  unprivileged: true,
-  features: "",
-  tags: [],
-  description: "",
-  start: false,
-};
+const SPEC = createSpec();
 const CLONE: CloneSpec = {
   vmid: 151,
   sourceVmid: 200,

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { ConfigError } from "../config/config-schema.js";
+import { readJsonFile } from "../config/json-file.js";
 import { parsePolicy, type Policy } from "./policy.js";
 
 /**
@@ -7,17 +6,5 @@ import { parsePolicy, type Policy } from "./policy.js";
  * ConfigError naming the setting it came from (`key`) and the file.
  */
 export function readPolicyFile(file: string, key: string): Policy {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ConfigError(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${key}: ${file} is not JSON: ${(err as Error).message}`);
-  }
-  return parsePolicy(raw, `${key} ${file}`);
+  return parsePolicy(readJsonFile(file, key), `${key} ${file}`);
 }
