@@ -5,9 +5,11 @@ import { startedCalls, writeFaults } from "../src/index.js";
 import { eventually, lockIsFree, simNode, sleep, TEMPLATE } from "./sim-harness.js";
 
 test("two concurrent callers on one VMID serialize", async (t) => {
-  const node = simNode(t);
+  // The start holds its lock far longer than a stall of this test under the whole suite's load
+  // (one of about 5 s missed a 4 s hold in CI), and the waiter waits longer still.
+  const node = simNode(t, { LOCKSTEP_SIM_LOCK_TIMEOUT_S: "60" });
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1"]);
-  writeFaults(node.root, [{ command: "start", action: "slow", ms: 4000 }]);
+  writeFaults(node.root, [{ command: "start", action: "slow", ms: 20_000 }]);
   const first = node.pct(["start", "101"]);
   t.true(await eventually(() => !lockIsFree(node.lockFile(101))), "start holds the lock");
   const second = await node.pct(["set", "101", "--memory", "1024"]);
@@ -35,11 +37,16 @@ test("a waiting caller times out with Proxmox's exact message and exit status", 
 test("a simulator killed mid-snapshot leaves lock: snapshot, which blocks others until unlock", async (t) => {
   const node = simNode(t);
   await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm"]);
-  writeFaults(node.root, [{ command: "snapshot", action: "slow", ms: 5000 }]);
+  // Held midway until killed: the test sees the lock however long it is kept from running.
+  writeFaults(node.root, [{ command: "snapshot", action: "hang" }]);
   const child = node.spawnPct(["snapshot", "101", "before-upgrade"]);
+  t.teardown(() => node.killWorkers());
   t.true(await eventually(() => /^lock: snapshot$/m.test(readFileSync(node.config(101), "utf8"))));
+  // The whole simulator: pct and the task worker that outlives it (as fork_worker's does).
   child.kill("SIGKILL");
   await new Promise((r) => child.on("close", r));
+  node.killWorkers();
+  t.true(await eventually(() => lockIsFree(node.lockFile(101))), "the killed worker's flock is gone");
   t.regex(readFileSync(node.config(101), "utf8"), /^lock: snapshot$/m);
   t.is((await node.pct(["start", "101"])).stderr, "CT is locked (snapshot)\n");
   const unlock = await node.pct(["unlock", "101"]);
