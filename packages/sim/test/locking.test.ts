@@ -2,20 +2,23 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import test from "ava";
 import { startedCalls, writeFaults } from "../src/index.js";
-import { eventually, lockIsFree, simNode, sleep, TEMPLATE } from "./sim-harness.js";
+import { eventually, lockIsFree, seenHeldDuring, simNode, sleep, TEMPLATE } from "./sim-harness.js";
 
 test("two concurrent callers on one VMID serialize", async (t) => {
-  // The start holds its lock far longer than a stall of this test under the whole suite's load
-  // (one of about 5 s missed a 4 s hold in CI), and the waiter waits longer still.
+  // The start holds its lock far longer than a stall of this test under the whole suite's load,
+  // and the waiter waits longer still. The test watches the lock for as long as the start runs,
+  // so no deadline of its own can miss a start that is slow to begin (CI missed it twice).
   const node = simNode(t, { LOCKSTEP_SIM_LOCK_TIMEOUT_S: "60" });
-  await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1"]);
+  const created = await node.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", "--hostname", "web-1"]);
+  t.is(created.code, 0, created.stderr);
   writeFaults(node.root, [{ command: "start", action: "slow", ms: 20_000 }]);
   const first = node.pct(["start", "101"]);
-  t.true(await eventually(() => !lockIsFree(node.lockFile(101))), "start holds the lock");
+  const seen = await seenHeldDuring(node.lockFile(101), first);
+  t.true(seen.held, `start holds the lock${seen.held ? "" : ` (it ended first: ${JSON.stringify(seen.run)})`}`);
   const second = await node.pct(["set", "101", "--memory", "1024"]);
   const started = await first;
-  t.is(started.code, 0);
-  t.is(second.code, 0);
+  t.is(started.code, 0, started.stderr);
+  t.is(second.code, 0, second.stderr);
   t.is(second.stderr, "trying to acquire lock... OK\n");
   t.true(second.ms >= 700, `set waited for start (${second.ms} ms)`);
 });

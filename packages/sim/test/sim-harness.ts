@@ -53,6 +53,24 @@ export function lockIsFree(file: string): boolean {
   return spawnSync("flock", ["-n", file, "true"]).status === 0;
 }
 
+/**
+ * Watches `file` every 50 ms for as long as `run` goes on: `held` once someone holds a flock on
+ * it, or `run`'s outcome when it ended before the lock was ever seen held. Its only deadline is
+ * `run`'s own end, so a `pct` slow to begin under load cannot be mistaken for one that never locks.
+ */
+export async function seenHeldDuring(
+  file: string,
+  run: Promise<PctRun>,
+): Promise<{ held: true } | { held: false; run: PctRun }> {
+  const outcome: { ended?: PctRun } = {};
+  void run.then((r) => (outcome.ended = r));
+  for (;;) {
+    if (!lockIsFree(file)) return { held: true };
+    if (outcome.ended) return { held: false, run: outcome.ended };
+    await sleep(50);
+  }
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
