@@ -46,10 +46,11 @@ test("lock clear --remove-file removes a lock file nobody holds and refuses one 
 test("SIGTERM lets a running request finish before the agent exits", async (t) => {
   const agent = await agentOnSim(t);
   await agent.pct(["create", "101", TEMPLATE, ...OWNED]);
-  const { writeFaults } = await import("@lockstep/sim");
+  const { startedCalls, writeFaults } = await import("@lockstep/sim");
   writeFaults(agent.root, [{ command: "start", action: "slow", ms: 1500 }]);
   const start = agent.client.startContainer({ requestId: "start-during-shutdown", vmid: 101, ownershipTag: OWNER });
-  await sleep(500);
+  // SIGTERM once the start is running (its pct has begun), however long the load makes that take.
+  for (let i = 0; i < 600 && startedCalls(agent.root, "start").length === 0; i++) await sleep(50);
   agent.process.kill("SIGTERM");
   const result = await start;
   t.true(result.changed);
