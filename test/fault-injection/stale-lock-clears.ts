@@ -34,16 +34,22 @@ export function agentUnlocks(
 }
 
 /**
- * Whether a vzdump task that may back up `vmid` ran at `at` on the node: one listed under the
- * VMID, or with an empty id (pve-manager PVE/API2/VZDump.pm vzdump: several guests). A task
- * whose end was never recorded counts as running to the end.
+ * Whether a vzdump task that may back up `vmid` ran at `at` on the node. A task whose end was
+ * never recorded counts as running to the end.
  */
 function backupRunning(log: readonly CallRecord[], vmid: number, at: number): boolean {
   return log.some((start) => {
-    if (start.event !== "task-start" || start.at > at) return false;
-    const task = decodeUpid(start.upid);
-    if (task?.type !== "vzdump" || (task.id !== "" && task.id !== String(vmid))) return false;
+    if (start.event !== "task-start" || start.at > at || !backsUp(start.upid, vmid)) return false;
     const end = log.find((e) => e.event === "task-end" && e.upid === start.upid);
     return end === undefined || end.at >= at;
   });
+}
+
+/**
+ * Whether the task may back up `vmid`: a vzdump task listed under the VMID, or with an empty id
+ * (pve-manager PVE/API2/VZDump.pm vzdump: several guests).
+ */
+export function backsUp(upid: string, vmid: number): boolean {
+  const task = decodeUpid(upid);
+  return task?.type === "vzdump" && (task.id === "" || task.id === String(vmid));
 }
