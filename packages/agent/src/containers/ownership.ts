@@ -1,6 +1,7 @@
 import { AlreadyExistsError } from "../errors.js";
 import { listClusterVms } from "../node/cluster-vms.js";
 import { parseTags, type ConfigSection, type ContainerConfig } from "../node/container-config.js";
+import type { LockReportView } from "../locks/lock-report.js";
 import type { NodeContext } from "../node/node-context.js";
 import type { OperationScope } from "../pct/operation-scope.js";
 import { pctFailure } from "../pct/pct-failure.js";
@@ -50,7 +51,7 @@ export async function claimTarget(
     if (lock.verdict === "STALE") await ctx.gate.ensureFree(vmid, { op, owner: ownershipTag });
     return existing;
   }
-  if (await completedUntagged(ctx, vmid, ownershipTag, existing)) {
+  if (await completedUntagged(ctx, vmid, ownershipTag, existing, lock)) {
     op.logger.warn("adopting this request's create that completed but was never tagged; adding its tag", {
       vmid,
     });
@@ -132,13 +133,16 @@ export async function provenOwnLeftover(
  * so, by Proxmox's own record: the `vzcreate` task of this VMID started since the intent ended
  * `TASK OK` (its `pct` outlived the agent and saw the worker finish). On disk the create's
  * "safe config" and its final one cannot be told apart (create-container.ts), so nothing else
- * counts. The config must hold no `lock:`.
+ * counts. The config holds no `lock:`, or one that nothing owns any more (`settled` STALE): a
+ * backup of the finished container whose own unlock failed leaves `lock: backup` (pve-manager
+ * PVE/VZDump.pm exec_backup_task only warns then), and the tagging clears it as ours.
  */
 async function completedUntagged(
   ctx: NodeContext,
   vmid: number,
   ownershipTag: string,
   config: ContainerConfig,
+  settled: LockReportView,
 ): Promise<boolean> {
   if (
     !ownershipTag ||
@@ -147,8 +151,9 @@ async function completedUntagged(
   )
     return false;
   const intent = await ctx.intents.get(vmid);
-  if (intent?.op !== "create" || intent.ownershipTag !== ownershipTag || config.main.values.lock !== undefined)
-    return false;
+  const lock = config.main.values.lock;
+  if (intent?.op !== "create" || intent.ownershipTag !== ownershipTag) return false;
+  if (lock !== undefined && !(settled.verdict === "STALE" && settled.configLock === lock)) return false;
   if (intent.created === true) return true;
   const task = await lastTaskOutcome(
     ctx.paths.tasksActive,
@@ -197,8 +202,11 @@ function isBarePlaceholder(values: Readonly<Record<string, string>>): boolean {
 export async function addOwnershipTag(ctx: NodeContext, vmid: number, tag: string, op: OperationScope): Promise<void> {
   const tags = parseTags((await requireConfigFile(ctx, vmid)).main.values.tags);
   if (tags.includes(tag)) return;
+  // As the marker's owner: a stale lock on the container (a backup's whose unlock failed) is
+  // cleared first, since `pct set` refuses a locked CT (pve-container PVE/LXC/Config.pm check_lock).
   await runMutation(ctx, vmid, ["set", String(vmid), "--tags", [...tags, tag].join(";")], {
     op,
+    owner: tag,
     timeoutMs: ctx.timeouts.powerMs,
   });
 }

@@ -1,11 +1,15 @@
 // Create and destroy after a crash, against the simulator: adopted only when provably
 // complete, Lockstep's own leftovers removed with their unreferenced disks, anyone else's left.
+import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
 import test from "ava";
-import { startedCalls, writeFaults } from "@lockstep/sim";
+import { simVzdumpBin, startedCalls, writeFaults } from "@lockstep/sim";
 import { OperationIntents } from "../../src/dedup/operation-intents.js";
 import { agentOnSim, configText, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
+
+const run = promisify(execFile);
 
 const create = { vmid: 101, template: TEMPLATE, hostname: "web-1", unprivileged: true, ownershipTag: "lockstep-c1" };
 /** The log of the one task of `type` on the node (`var/log/pve/tasks/<digit>/<UPID>`). */
@@ -156,6 +160,41 @@ test("a create that pct finished after the agent died (its task ended TASK OK, t
   t.is(startedCalls(agent.root, "create").length, 1);
   t.is(startedCalls(agent.root, "destroy").length, 0);
   t.regex(configText(agent, 101), /^tags: lockstep-c7$/m);
+});
+
+test("a finished create that a backup then left locked (its unlock failed) is adopted: the stale lock cleared and the tag added, not made again", async (t) => {
+  const agent = await agentOnSim(t);
+  await agent.stop("SIGKILL");
+  const intents = await OperationIntents.open(path.join(agent.root, "var/lib/lockstep-agent/intents"));
+  await intents.record({
+    op: "create",
+    vmid: 101,
+    ownershipTag: "lockstep-c10",
+    requestId: "create-c10",
+    startedMs: Date.now(),
+  });
+  const description = ["--description", "lockstep-owner=lockstep-c10"];
+  t.is((await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", ...description])).code, 0);
+  // A backup of the finished container whose own unlock then failed (a read-only /etc/pve):
+  // pve-manager PVE/VZDump.pm exec_backup_task only warns, and `lock: backup` stays.
+  await run(process.execPath, [simVzdumpBin, "101"], {
+    env: { ...process.env, LOCKSTEP_SIM_ROOT: agent.root, LOCKSTEP_SIM_VZDUMP_MS: "100" },
+  });
+  const conf = await confOf(agent, 101);
+  writeFileSync(conf, readFileSync(conf, "utf8").replace(/^(hostname: .*\n)/m, "$1lock: backup\n"));
+  const restarted = await agent.restart();
+  t.teardown(() => restarted.stop());
+  const made = await restarted.client.createContainer({
+    ...create,
+    ownershipTag: "lockstep-c10",
+    requestId: "create-c10",
+  });
+  t.true(made.alreadyExisted);
+  t.is(startedCalls(agent.root, "create").length, 1);
+  t.is(startedCalls(agent.root, "destroy").length, 0);
+  t.is(startedCalls(agent.root, "unlock").length, 1, "the stale backup lock was cleared");
+  t.regex(configText(agent, 101), /^tags: lockstep-c10$/m);
+  t.notRegex(configText(agent, 101), /^lock:/m);
 });
 
 test("a create whose task ended in an error after the agent died is not adopted: what it left is removed and made again", async (t) => {
