@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { simVzdumpBin, startedCalls, writeFaults } from "@lockstep/sim";
 import { OperationIntents } from "../../src/dedup/operation-intents.js";
 import { agentOnSim, configText, TEMPLATE, type AgentUnderTest } from "./agent-harness.js";
@@ -25,6 +25,45 @@ async function confOf(agent: AgentUnderTest, vmid: number): Promise<string> {
   await agent.pct(["list"]);
   return path.join(agent.root, "etc/pve/lxc", `${vmid}.conf`);
 }
+
+/**
+ * The agent said its intent of a create for `tag`, started `pct create` and died before pct
+ * exited: pct (its own process group) lived on, its worker printed nothing more, so pct read
+ * TASK OK from it and wrote it to the task log (pve-common src/PVE/RESTEnvironment.pm
+ * fork_worker, tee_worker).
+ */
+async function createOutlivingAgent(t: ExecutionContext, agent: AgentUnderTest, tag: string): Promise<void> {
+  await agent.stop("SIGKILL");
+  const intents = await OperationIntents.open(path.join(agent.root, "var/lib/lockstep-agent/intents"));
+  await intents.record({
+    op: "create",
+    vmid: 101,
+    ownershipTag: tag,
+    requestId: requestOf(tag),
+    startedMs: Date.now(),
+  });
+  const description = ["--description", `lockstep-owner=${tag}`];
+  const made = await agent.pct([
+    "create",
+    "101",
+    TEMPLATE,
+    "--storage",
+    "local-lvm",
+    "--hostname",
+    "web-1",
+    ...description,
+  ]);
+  t.is(made.code, 0);
+}
+
+/** The same create request, retried through an agent started again on the node. */
+async function retryAfterRestart(t: ExecutionContext, agent: AgentUnderTest, tag: string) {
+  const restarted = await agent.restart();
+  t.teardown(() => restarted.stop());
+  return restarted.client.createContainer({ ...create, ownershipTag: tag, requestId: requestOf(tag) });
+}
+
+const requestOf = (tag: string): string => tag.replace(/^lockstep-/, "create-");
 
 test("a finished create carries the ownership marker in its description and the tag, which is set only after pct create", async (t) => {
   const agent = await agentOnSim(t);
@@ -121,41 +160,8 @@ test("a create whose tagging keeps losing to a lock (a backup's) keeps its inten
 
 test("a create that pct finished after the agent died (its task ended TASK OK, the agent never learnt it) is adopted by adding the tag, not made again", async (t) => {
   const agent = await agentOnSim(t);
-  await agent.stop("SIGKILL");
-  // The agent said its intent, started pct create and died before pct exited: pct (its own
-  // process group) lived on, its worker printed nothing more, so pct read TASK OK from it and
-  // wrote it to the task log (pve-common src/PVE/RESTEnvironment.pm fork_worker, tee_worker).
-  const intents = await OperationIntents.open(path.join(agent.root, "var/lib/lockstep-agent/intents"));
-  await intents.record({
-    op: "create",
-    vmid: 101,
-    ownershipTag: "lockstep-c7",
-    requestId: "create-c7",
-    startedMs: Date.now(),
-  });
-  t.is(
-    (
-      await agent.pct([
-        "create",
-        "101",
-        TEMPLATE,
-        "--storage",
-        "local-lvm",
-        "--hostname",
-        "web-1",
-        "--description",
-        "lockstep-owner=lockstep-c7",
-      ])
-    ).code,
-    0,
-  );
-  const restarted = await agent.restart();
-  t.teardown(() => restarted.stop());
-  const made = await restarted.client.createContainer({
-    ...create,
-    ownershipTag: "lockstep-c7",
-    requestId: "create-c7",
-  });
+  await createOutlivingAgent(t, agent, "lockstep-c7");
+  const made = await retryAfterRestart(t, agent, "lockstep-c7");
   t.true(made.alreadyExisted);
   t.is(startedCalls(agent.root, "create").length, 1);
   t.is(startedCalls(agent.root, "destroy").length, 0);
@@ -164,17 +170,7 @@ test("a create that pct finished after the agent died (its task ended TASK OK, t
 
 test("a finished create that a backup then left locked (its unlock failed) is adopted: the stale lock cleared and the tag added, not made again", async (t) => {
   const agent = await agentOnSim(t);
-  await agent.stop("SIGKILL");
-  const intents = await OperationIntents.open(path.join(agent.root, "var/lib/lockstep-agent/intents"));
-  await intents.record({
-    op: "create",
-    vmid: 101,
-    ownershipTag: "lockstep-c10",
-    requestId: "create-c10",
-    startedMs: Date.now(),
-  });
-  const description = ["--description", "lockstep-owner=lockstep-c10"];
-  t.is((await agent.pct(["create", "101", TEMPLATE, "--storage", "local-lvm", ...description])).code, 0);
+  await createOutlivingAgent(t, agent, "lockstep-c10");
   // A backup of the finished container whose own unlock then failed (a read-only /etc/pve):
   // pve-manager PVE/VZDump.pm exec_backup_task only warns, and `lock: backup` stays.
   await run(process.execPath, [simVzdumpBin, "101"], {
@@ -182,13 +178,7 @@ test("a finished create that a backup then left locked (its unlock failed) is ad
   });
   const conf = await confOf(agent, 101);
   writeFileSync(conf, readFileSync(conf, "utf8").replace(/^(hostname: .*\n)/m, "$1lock: backup\n"));
-  const restarted = await agent.restart();
-  t.teardown(() => restarted.stop());
-  const made = await restarted.client.createContainer({
-    ...create,
-    ownershipTag: "lockstep-c10",
-    requestId: "create-c10",
-  });
+  const made = await retryAfterRestart(t, agent, "lockstep-c10");
   t.true(made.alreadyExisted);
   t.is(startedCalls(agent.root, "create").length, 1);
   t.is(startedCalls(agent.root, "destroy").length, 0);
@@ -199,44 +189,14 @@ test("a finished create that a backup then left locked (its unlock failed) is ad
 
 test("a create whose task ended in an error after the agent died is not adopted: what it left is removed and made again", async (t) => {
   const agent = await agentOnSim(t);
-  await agent.stop("SIGKILL");
-  const intents = await OperationIntents.open(path.join(agent.root, "var/lib/lockstep-agent/intents"));
-  await intents.record({
-    op: "create",
-    vmid: 101,
-    ownershipTag: "lockstep-c8",
-    requestId: "create-c8",
-    startedMs: Date.now(),
-  });
-  t.is(
-    (
-      await agent.pct([
-        "create",
-        "101",
-        TEMPLATE,
-        "--storage",
-        "local-lvm",
-        "--hostname",
-        "web-1",
-        "--description",
-        "lockstep-owner=lockstep-c8",
-      ])
-    ).code,
-    0,
-  );
+  await createOutlivingAgent(t, agent, "lockstep-c8");
   // The same config, but the task's log says it failed (a worker that died after its safe config).
   const log = taskLogOf(agent.root, "vzcreate");
   writeFileSync(
     log,
     readFileSync(log, "utf8").replace(/TASK OK\n$/, "\nTASK ERROR: unable to create CT 101 - received interrupt\n"),
   );
-  const restarted = await agent.restart();
-  t.teardown(() => restarted.stop());
-  const made = await restarted.client.createContainer({
-    ...create,
-    ownershipTag: "lockstep-c8",
-    requestId: "create-c8",
-  });
+  const made = await retryAfterRestart(t, agent, "lockstep-c8");
   t.false(made.alreadyExisted);
   t.is(startedCalls(agent.root, "destroy").length, 1);
   t.regex(configText(agent, 101), /^tags: lockstep-c8$/m);
